@@ -1,0 +1,67 @@
+# picocenter - see README.md.  `make` builds build/picocenter,
+# `make check` installs missing Debian packages, builds and runs every test.
+
+CC      ?= gcc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc
+LDLIBS  := -lcurl -lssl -lcrypto -lzstd -lxxhash -lpthread
+
+SRCS    := $(wildcard src/*/*.c) src/main.c
+OBJS    := $(SRCS:%.c=build/obj/%.o)
+LIBSRCS := $(filter-out src/main.c src/cli/%,$(SRCS))
+LIBOBJS := $(LIBSRCS:%.c=build/obj/%.o)
+
+# Test programs: tests/<suite>/progs/NAME.c -> build/tests/<suite>/NAME
+TPROGSRC := $(wildcard tests/*/progs/*.c)
+TPROGS   := $(patsubst tests/%.c,build/tests/%,$(subst /progs/,/,$(TPROGSRC)))
+TPROGFLAGS := -std=c17 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -pthread
+
+# Fuzz targets: fuzz/NAME.c (libFuzzer entry points) -> build/fuzz/NAME
+FUZZSRC := $(wildcard fuzz/*.c)
+
+.PHONY: all check deps test asan fuzz clean
+all: build/picocenter $(TPROGS)
+
+build/picocenter: $(OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+build/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+define tprog_rule
+$(1): $(2)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(TPROGFLAGS) -o $$@ $$< -lm -lrt
+endef
+$(foreach s,$(TPROGSRC),$(eval $(call tprog_rule,$(patsubst tests/%.c,build/tests/%,$(subst /progs/,/,$(s))),$(s))))
+
+deps:
+	scripts/deps.sh
+
+check: deps
+	$(MAKE) all
+	tests/run.sh
+
+test: all
+	tests/run.sh
+
+# The whole binary built with AddressSanitizer and UBSan.
+asan:
+	$(MAKE) CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+		OBJDIR=asan build/asan/picocenter
+
+build/asan/picocenter: $(SRCS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+fuzz: $(FUZZSRC:fuzz/%.c=build/fuzz/%)
+build/fuzz/%: fuzz/%.c $(LIBSRCS)
+	@mkdir -p $(dir $@)
+	clang -std=c17 -D_GNU_SOURCE -O1 -g -Isrc -fsanitize=fuzzer,address,undefined \
+		-o $@ $^ $(LDLIBS)
+
+clean:
+	rm -rf build
+
+-include $(OBJS:.o=.d)

@@ -1,0 +1,78 @@
+/* err.c - thread-local error message with context prefixes (see err.h). */
+#include "common/err.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define ERR_MAX 2048
+
+static _Thread_local char err_buf[ERR_MAX];
+
+static void err_vformat(char *dst, size_t len, const char *fmt, va_list ap)
+{
+	vsnprintf(dst, len, fmt, ap);
+}
+
+/* err_buf = a + ": " + b, cut to fit. */
+static void err_join(const char *a, const char *b)
+{
+	size_t n = strnlen(a, ERR_MAX - 1);
+
+	memcpy(err_buf, a, n);
+	err_buf[n] = '\0';
+	if (n + 3 < ERR_MAX) {
+		memcpy(err_buf + n, ": ", 3);
+		n += 2;
+		strncat(err_buf + n, b, ERR_MAX - n - 1);
+	}
+}
+
+int err_set(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	err_vformat(err_buf, sizeof(err_buf), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int err_sys(const char *fmt, ...)
+{
+	int saved = errno;
+	size_t n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	err_vformat(err_buf, sizeof(err_buf), fmt, ap);
+	va_end(ap);
+	n = strlen(err_buf);
+	snprintf(err_buf + n, sizeof(err_buf) - n, ": %s", strerror(saved));
+	errno = saved;
+	return -1;
+}
+
+int err_wrap(const char *fmt, ...)
+{
+	char prefix[ERR_MAX], old[ERR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	err_vformat(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	memcpy(old, err_buf, sizeof(old));
+	err_join(prefix, old);
+	return -1;
+}
+
+const char *err_msg(void)
+{
+	return err_buf;
+}
+
+void err_clear(void)
+{
+	err_buf[0] = '\0';
+}

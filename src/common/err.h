@@ -1,0 +1,26 @@
+/*
+ * err.h - error values with context.
+ *
+ * Functions return 0 on success and -1 on failure.  A failing function
+ * records what went wrong with err_set()/err_sys(); each caller on the way
+ * up may prefix its own context with err_wrap(), so the message read at the
+ * top reads like "restore pid 7: mmap 0x7f00 (4 pages): Invalid argument".
+ * The message lives in thread-local storage.
+ */
+#ifndef PC_ERR_H
+#define PC_ERR_H
+
+#include <stddef.h>
+
+/* Record a new error message; returns -1. */
+int err_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Same, with ": strerror(errno)" appended; returns -1. */
+int err_sys(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prefix the current message with "context: "; returns -1. */
+int err_wrap(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The current message ("" if none). */
+const char *err_msg(void);
+/* Forget the current message. */
+void err_clear(void);
+
+#endif

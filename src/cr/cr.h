@@ -1,0 +1,28 @@
+/*
+ * cr.h - the checkpoint/restore engine's entry points.
+ *
+ * A tree is checkpointed whole: its root must be the init of a PID
+ * namespace that cr_spawn() or cr_restore() created.  See
+ * ../shared/DESIGN.md (technique) and docs/image-format.md (the image).
+ */
+#ifndef PC_CR_CR_H
+#define PC_CR_CR_H
+
+#include <sys/types.h>
+
+struct cr_spawn_opts {
+	const char *log;          /* stdout+stderr appended here; NULL: /dev/null */
+};
+
+struct cr_dump_opts {
+	int leave_running;        /* keep the tree running after a good dump */
+};
+
+/* Start argv[0] as pid 1 of new PID and mount namespaces; *pid = host pid. */
+int cr_spawn(char *const argv[], const struct cr_spawn_opts *opts, pid_t *pid);
+/* Checkpoint the tree rooted at pid into the empty (or absent) dir. */
+int cr_dump(pid_t pid, const char *dir, const struct cr_dump_opts *opts);
+/* Restore the image in dir; *pid = host pid of the restored root. */
+int cr_restore(const char *dir, pid_t *pid);
+
+#endif

@@ -1,0 +1,216 @@
+/*
+ * image.h - the in-memory model of a checkpoint image.
+ *
+ * The dumper fills a struct cr_image from a frozen process tree, image.c
+ * serializes it to DIR/manifest and parses it back (validating every field),
+ * and the restorer rebuilds the tree from it.  Page contents live beside the
+ * manifest in DIR/pages, referenced by struct cr_page_run.  The on-disk
+ * layout is documented in docs/image-format.md.
+ *
+ * All pids here are pids inside the tree's own PID namespace.
+ */
+#ifndef PC_CR_IMAGE_H
+#define PC_CR_IMAGE_H
+
+#include <stdint.h>
+#include <sys/user.h>
+
+#define CR_IMAGE_VERSION 1
+#define CR_PAGE_SIZE 4096u
+#define CR_NSIG 64            /* signals 1..64 */
+#define CR_NR_RLIMITS 16
+#define CR_PATH_MAX 4096
+#define CR_COMM_LEN 16
+#define CR_SIGINFO_SIZE 128
+#define CR_XSAVE_MAX 16384
+#define CR_AUXV_MAX 64        /* pairs */
+#define CR_MAX_PROCS 4096
+#define CR_MAX_THREADS 4096   /* per process */
+#define CR_MAX_VMAS 65536     /* per process */
+
+/* A run of consecutive present, non-zero pages stored in DIR/pages. */
+struct cr_page_run {
+	uint64_t addr;        /* first page's address (in a VMA) or offset (shmem) */
+	uint64_t nr_pages;
+	uint64_t file_off;    /* byte offset in DIR/pages, page aligned */
+};
+
+struct cr_siginfo {
+	uint8_t raw[CR_SIGINFO_SIZE]; /* siginfo_t as PTRACE_PEEKSIGINFO gives it */
+};
+
+struct cr_thread {
+	int32_t tid;
+	char comm[CR_COMM_LEN];
+	struct user_regs_struct regs;  /* restart-adjusted: see dump */
+	uint32_t xsave_len;
+	uint8_t *xsave;                /* NT_X86_XSTATE buffer, xsave_len bytes */
+	uint64_t rseq_addr;            /* 0: none */
+	uint32_t rseq_len;
+	uint32_t rseq_sig;
+	uint64_t robust_head;          /* 0: none */
+	uint64_t robust_len;
+	uint64_t clear_tid;            /* set_tid_address value, 0: none */
+	uint64_t sigmask;              /* blocked signals, bit (sig-1) */
+	uint64_t altstack_sp;
+	uint64_t altstack_size;
+	int32_t altstack_flags;        /* SS_DISABLE, SS_AUTODISARM... */
+	uint32_t nr_pending;
+	struct cr_siginfo *pending;    /* thread-directed pending signals */
+};
+
+enum cr_vma_kind {
+	CR_VMA_ANON = 1,      /* private anonymous (incl. heap, stacks) */
+	CR_VMA_FILE,          /* private mapping of a regular file */
+	CR_VMA_SHMEM,         /* MAP_SHARED of shmem/memfd/anon-shared: see cr_shmem */
+	CR_VMA_FILE_SHARED,   /* MAP_SHARED of a regular file */
+	CR_VMA_VVAR,          /* [vvar] */
+	CR_VMA_VVAR_VCLOCK,   /* [vvar_vclock] */
+	CR_VMA_VDSO,          /* [vdso] */
+	CR_VMA_VSYSCALL,      /* [vsyscall]: fixed by the kernel, not restored */
+};
+
+/* VMA flags (cr_vma.flags). */
+#define CR_VMA_F_SHARED     (1u << 0)
+#define CR_VMA_F_GROWSDOWN  (1u << 1)
+#define CR_VMA_F_HEAP       (1u << 2)   /* [heap] */
+#define CR_VMA_F_STACK      (1u << 3)   /* [stack] */
+#define CR_VMA_F_DONTFORK   (1u << 4)   /* VmFlags dc */
+#define CR_VMA_F_DONTDUMP   (1u << 5)   /* VmFlags dd */
+#define CR_VMA_F_WIPEONFORK (1u << 6)   /* VmFlags wf */
+#define CR_VMA_F_HUGEPAGE   (1u << 7)   /* VmFlags hg */
+#define CR_VMA_F_NOHUGEPAGE (1u << 8)   /* VmFlags nh */
+#define CR_VMA_F_LOCKED     (1u << 9)   /* VmFlags lo */
+
+struct cr_vma {
+	uint64_t start, end;           /* page aligned, start < end */
+	uint32_t prot;                 /* PROT_READ|PROT_WRITE|PROT_EXEC */
+	uint32_t flags;                /* CR_VMA_F_* */
+	uint32_t kind;                 /* enum cr_vma_kind */
+	uint32_t shmem_id;             /* CR_VMA_SHMEM: index into image shmem[] */
+	uint64_t pgoff;                /* file offset in bytes (FILE, SHMEM) */
+	char *path;                    /* FILE, FILE_SHARED: absolute path; else NULL */
+	uint64_t file_size;            /* FILE*: st_size at dump, checked at restore */
+	int64_t file_mtime_ns;         /* FILE*: st_mtim at dump, checked at restore */
+	uint32_t nr_runs;
+	struct cr_page_run *runs;      /* ANON and FILE: pages to write, addr order */
+};
+
+/* A shared memory object (shmem inode) mapped by one or more VMAs. */
+struct cr_shmem {
+	uint64_t size;                 /* bytes, page aligned */
+	uint32_t nr_runs;
+	struct cr_page_run *runs;      /* addr = offset in the object */
+};
+
+struct cr_sigaction {
+	uint64_t handler;              /* SIG_DFL=0, SIG_IGN=1, or address */
+	uint64_t flags;                /* SA_* incl. SA_RESTORER */
+	uint64_t restorer;
+	uint64_t mask;
+};
+
+struct cr_itimer {                   /* one of ITIMER_REAL, _VIRTUAL, _PROF */
+	int64_t interval_us;
+	int64_t value_us;              /* remaining, 0 = disarmed */
+};
+
+struct cr_posix_timer {
+	int32_t id;                    /* kernel timer id (kept at restore) */
+	int32_t clock;                 /* clockid */
+	int32_t notify;                /* SIGEV_SIGNAL / SIGEV_NONE / SIGEV_THREAD_ID */
+	int32_t signo;
+	int32_t notify_tid;            /* SIGEV_THREAD_ID target */
+	uint64_t sigval;
+	int64_t interval_ns;
+	int64_t value_ns;              /* remaining, 0 = disarmed */
+};
+
+struct cr_creds {
+	uint32_t uid, euid, suid, fsuid;
+	uint32_t gid, egid, sgid, fsgid;
+	uint32_t nr_groups;
+	uint32_t groups[64];
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	uint32_t no_new_privs;
+	uint32_t securebits;
+};
+
+struct cr_rlimit {
+	uint64_t cur, max;             /* RLIM_INFINITY = ~0 */
+};
+
+/* File descriptors: part 1 knows regular files and /dev/null. */
+enum cr_fd_kind {
+	CR_FD_REG = 1,                 /* regular file: path, flags, offset */
+	CR_FD_DEVNULL,
+};
+
+struct cr_fd {
+	int32_t fd;
+	uint32_t kind;                 /* enum cr_fd_kind */
+	uint32_t flags;                /* open(2) flags from fdinfo */
+	uint32_t cloexec;
+	uint64_t pos;
+	char *path;
+};
+
+struct cr_mm {
+	uint64_t start_code, end_code, start_data, end_data;
+	uint64_t start_brk, brk, start_stack;
+	uint64_t arg_start, arg_end, env_start, env_end;
+	uint32_t nr_auxv;              /* number of u64 words (pairs * 2) */
+	uint64_t auxv[CR_AUXV_MAX * 2];
+	char *exe_path;
+};
+
+struct cr_proc {
+	int32_t pid, ppid, pgid, sid;
+	uint32_t zombie;               /* 1: a zombie; only exit_code matters */
+	int32_t exit_code;             /* wait status of a zombie */
+	int32_t exit_signal;           /* signal sent to parent at exit (SIGCHLD) */
+	char comm[CR_COMM_LEN];
+	uint32_t umask;
+	uint32_t personality;
+	char *cwd;
+	char *root;
+	struct cr_creds creds;
+	struct cr_rlimit rlimits[CR_NR_RLIMITS];
+	struct cr_mm mm;
+	struct cr_sigaction sigactions[CR_NSIG];  /* index sig-1 */
+	struct cr_itimer itimers[3];
+	uint32_t nr_timers;
+	struct cr_posix_timer *timers;
+	uint32_t nr_shared_pending;
+	struct cr_siginfo *shared_pending;  /* process-directed pending signals */
+	uint32_t nr_threads;
+	struct cr_thread *threads;     /* threads[0] is the group leader */
+	uint32_t nr_vmas;
+	struct cr_vma *vmas;           /* sorted by start, non-overlapping */
+	uint32_t nr_fds;
+	struct cr_fd *fds;             /* sorted by fd */
+};
+
+struct cr_image {
+	uint32_t version;
+	uint32_t xsave_size;           /* CPU's XSAVE area size at dump */
+	uint64_t xfeatures;            /* XCR0 at dump */
+	uint64_t pages_size;           /* bytes in DIR/pages */
+	uint64_t pages_hash;           /* XXH3-64 of DIR/pages */
+	uint32_t nr_procs;
+	struct cr_proc *procs;         /* procs[0] is the namespace init (pid 1),
+	                                  parents before children */
+	uint32_t nr_shmem;
+	struct cr_shmem *shmem;
+};
+
+/* Serialize img into DIR/manifest (write to a temporary, fsync, rename). */
+int cr_image_write(const struct cr_image *img, const char *dir);
+/* Parse and validate DIR/manifest into *img; on error *img is left empty. */
+int cr_image_read(const char *dir, struct cr_image *img);
+/* Parse from a buffer (the fuzz entry point); same validation. */
+int cr_image_parse(const void *buf, size_t len, struct cr_image *img);
+/* Free everything cr_image_read or the dumper allocated inside img. */
+void cr_image_free(struct cr_image *img);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * spawn.c - start a command as pid 1 of fresh PID and mount namespaces,
+ * the shape of tree that cr_dump() checkpoints.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/sched.h>
+
+#include "common/err.h"
+#include "cr/cr.h"
+#include "cr/nsinit.h"
+
+/* In the child: private mounts, a /proc of the new namespace, stdio. */
+static void spawn_child(char *const argv[], const char *log, int errfd)
+{
+	int fd;
+
+	if (ns_setup_mounts() < 0)
+		goto fail;
+	fd = open("/dev/null", O_RDONLY);
+	if (fd < 0 || dup2(fd, 0) < 0) {
+		err_sys("open /dev/null");
+		goto fail;
+	}
+	close(fd);
+	fd = open(log ? log : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (fd < 0) {
+		err_sys("open log %s", log ? log : "/dev/null");
+		goto fail;
+	}
+	if (dup2(fd, 1) < 0 || dup2(fd, 2) < 0) {
+		err_sys("dup2 log");
+		goto fail;
+	}
+	if (fd > 2)
+		close(fd);
+	if (setsid() < 0) {
+		err_sys("setsid");
+		goto fail;
+	}
+	execvp(argv[0], argv);
+	err_sys("exec %s", argv[0]);
+fail:
+	if (write(errfd, err_msg(), strlen(err_msg())) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+int cr_spawn(char *const argv[], const struct cr_spawn_opts *opts, pid_t *pid)
+{
+	struct clone_args args = { 0 };
+	char msg[1024];
+	int pfd[2];
+	ssize_t n;
+	pid_t child;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return err_sys("spawn: pipe");
+	args.flags = CLONE_NEWPID | CLONE_NEWNS;
+	args.exit_signal = 0;  /* nobody waits for it: the tree is detached */
+	child = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (child < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return err_sys("spawn: clone3 (new pid+mount namespace)");
+	}
+	if (child == 0) {
+		close(pfd[0]);
+		spawn_child(argv, opts ? opts->log : NULL, pfd[1]);
+	}
+	close(pfd[1]);
+	/* The exec closes the pipe; a message means the child failed. */
+	n = read(pfd[0], msg, sizeof(msg) - 1);
+	close(pfd[0]);
+	if (n > 0) {
+		msg[n] = '\0';
+		return err_set("spawn %s: %s", argv[0], msg);
+	}
+	*pid = child;
+	return 0;
+}
