@@ -29,10 +29,11 @@ build/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
+# Programs named u-*.c are unit tests of the library and link with it.
 define tprog_rule
-$(1): $(2)
+$(1): $(2) $(if $(filter u-%,$(notdir $(1))),$(LIBOBJS))
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(TPROGFLAGS) -o $$@ $$< -lm -lrt
+	$$(CC) $$(TPROGFLAGS) $(if $(filter u-%,$(notdir $(1))),-Isrc) -o $$@ $$(filter %.c %.o,$$^) -lm -lrt $(if $(filter u-%,$(notdir $(1))),$$(LDLIBS))
 endef
 $(foreach s,$(TPROGSRC),$(eval $(call tprog_rule,$(patsubst tests/%.c,build/tests/%,$(subst /progs/,/,$(s))),$(s))))
 

@@ -94,6 +94,8 @@ struct cr_vma {
 	int64_t file_mtime_ns;         /* FILE*: st_mtim at dump, checked at restore */
 	uint32_t nr_runs;
 	struct cr_page_run *runs;      /* ANON and FILE: pages to write, addr order */
+	/* Dump-time only, not serialized: identity of a SHMEM/FILE* inode. */
+	uint64_t dev, ino;
 };
 
 /* A shared memory object (shmem inode) mapped by one or more VMAs. */
