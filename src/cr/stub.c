@@ -2,12 +2,6 @@
 #include "common/err.h"
 #include "cr/cr.h"
 
-int cr_dump(pid_t pid, const char *dir, const struct cr_dump_opts *opts)
-{
-	(void)pid; (void)dir; (void)opts;
-	return err_set("dump: not implemented yet");
-}
-
 int cr_restore(const char *dir, pid_t *pid)
 {
 	(void)dir; (void)pid;
