@@ -1,0 +1,85 @@
+/*
+ * gc.c - store_gc(): remove chunks that no committed manifest references
+ * and that are older than the grace period.
+ *
+ * Safe beside writers (docs/store.md, "Garbage collection"): chunks are
+ * listed before manifests are read, so a chunk a writer stored after the
+ * listing is not a candidate; a chunk a writer reuses was made young by
+ * that writer (or is named by a committed manifest); writers commit within
+ * STORE_COMMIT_DEADLINE; and each candidate's age is checked again right
+ * before it is deleted.  A grace below STORE_REUSE_AGE +
+ * STORE_COMMIT_DEADLINE loses that guarantee and is only for tests.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/err.h"
+#include "store/internal.h"
+
+/* Delete one unreferenced chunk if it is still old; 1 if spared. */
+static int sweep_one(struct store *s, const struct stored_chunk *sc,
+		     int64_t cutoff, int dry_run)
+{
+	char key[CHUNK_KEY_MAX];
+	uint64_t size;
+	int64_t mtime;
+	int rc;
+
+	chunk_key(sc->hash, key);
+	if (dry_run)
+		return 0;
+	rc = backend_stat(&s->be, key, &size, &mtime);
+	if (rc != 0)
+		return rc;             /* gone already (1) or error (-1) */
+	if (mtime >= cutoff)
+		return 1;              /* reused meanwhile */
+	return s->be.ops->del(s->be.be, key);
+}
+
+int store_gc(struct store *s, int64_t grace_s, int dry_run, FILE *out,
+	     struct store_gc_stats *st)
+{
+	struct store_gc_stats local;
+	struct catalog c;
+	int64_t cutoff = (int64_t)time(NULL) - grace_s;
+	char hex[HASH_HEX];
+
+	if (!st)
+		st = &local;
+	memset(st, 0, sizeof(*st));
+	if (catalog_load(&s->be, &c, 1) < 0)
+		return err_wrap("gc: not collecting");
+	st->chunks_total = c.nchunks;
+	for (size_t i = 0; i < c.nchunks; i++) {
+		const struct stored_chunk *sc = &c.chunks[i];
+		int rc;
+
+		if (catalog_marked(&c, sc->hash)) {
+			st->chunks_referenced++;
+			continue;
+		}
+		if (sc->mtime >= cutoff) {
+			st->chunks_young++;
+			continue;
+		}
+		rc = sweep_one(s, sc, cutoff, dry_run);
+		if (rc < 0) {
+			catalog_free(&c);
+			return err_wrap("gc");
+		}
+		if (rc == 1) {
+			st->chunks_young++;
+			continue;
+		}
+		hash_hex(sc->hash, hex);
+		if (out)
+			fprintf(out, "%s chunk %s (%llu bytes)\n",
+				dry_run ? "would delete" : "deleted", hex,
+				(unsigned long long)sc->size);
+		st->chunks_deleted++;
+		st->bytes_deleted += sc->size;
+	}
+	catalog_free(&c);
+	return 0;
+}

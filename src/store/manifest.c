@@ -1,0 +1,272 @@
+/*
+ * manifest.c - the store manifest of one image generation: text, versioned,
+ * checksummed, and validated field by field when read.
+ *
+ *   picocenter-store-manifest 1
+ *   image NAME
+ *   generation N
+ *   created UNIX-SECONDS
+ *   file NAME SIZE MODE-OCTAL NCHUNKS
+ *   c SHA256-HEX PLAIN-LENGTH          (NCHUNKS lines, in file order)
+ *   ...
+ *   sha256 HEX                         (of every byte before this line)
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "store/internal.h"
+
+#define MANIFEST_MAGIC "picocenter-store-manifest 1"
+#define MAX_FILES 4096
+#define MAX_FILE_NAME 255
+
+void manifest_free(struct manifest *m)
+{
+	for (size_t i = 0; i < m->nfiles; i++) {
+		free(m->files[i].name);
+		free(m->files[i].chunks);
+	}
+	free(m->files);
+	free(m->image);
+	memset(m, 0, sizeof(*m));
+}
+
+int mfile_add_chunk(struct mfile *f, const uint8_t h[HASH_LEN], uint64_t len)
+{
+	if ((f->nchunks & (f->nchunks - 1)) == 0) {   /* 0 or a power of two */
+		size_t cap = f->nchunks ? f->nchunks * 2 : 16;
+		struct mchunk *c = realloc(f->chunks, cap * sizeof(*c));
+
+		if (!c)
+			return err_set("out of memory");
+		f->chunks = c;
+	}
+	memcpy(f->chunks[f->nchunks].hash, h, HASH_LEN);
+	f->chunks[f->nchunks++].len = len;
+	return 0;
+}
+
+int manifest_format(const struct manifest *m, struct buf *out)
+{
+	uint8_t sum[HASH_LEN];
+	char hex[HASH_HEX];
+	int rc;
+
+	out->len = 0;
+	rc = buf_printf(out, MANIFEST_MAGIC "\nimage %s\ngeneration %llu\ncreated %lld\n",
+			m->image, (unsigned long long)m->generation,
+			(long long)m->created);
+	for (size_t i = 0; rc == 0 && i < m->nfiles; i++) {
+		const struct mfile *f = &m->files[i];
+
+		rc = buf_printf(out, "file %s %llu %o %zu\n", f->name,
+				(unsigned long long)f->size, f->mode & 07777, f->nchunks);
+		for (size_t j = 0; rc == 0 && j < f->nchunks; j++) {
+			hash_hex(f->chunks[j].hash, hex);
+			rc = buf_printf(out, "c %s %llu\n", hex,
+					(unsigned long long)f->chunks[j].len);
+		}
+	}
+	if (rc == 0)
+		rc = chunk_hash(out->data, out->len, sum);
+	if (rc == 0) {
+		hash_hex(sum, hex);
+		rc = buf_printf(out, "sha256 %s\n", hex);
+	}
+	return rc;
+}
+
+/* Line cursor over a NUL-terminated text. */
+struct lines {
+	char *p;
+	unsigned no;
+};
+
+static char *next_line(struct lines *l)
+{
+	char *s = l->p, *nl;
+
+	if (!s || !*s)
+		return NULL;
+	nl = strchr(s, '\n');
+	if (!nl)
+		return NULL;               /* every line ends with '\n' */
+	*nl = '\0';
+	l->p = nl + 1;
+	l->no++;
+	return s;
+}
+
+static int parse_u64(const char *s, int base, uint64_t *v)
+{
+	char *end;
+
+	if (!*s || *s == '-' || *s == '+' || *s == ' ')
+		return -1;
+	errno = 0;
+	*v = strtoull(s, &end, base);
+	return errno || *end ? -1 : 0;
+}
+
+int file_name_check(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > MAX_FILE_NAME || name[0] == '.')
+		return err_set("bad file name '%s' in image", name);
+	for (size_t i = 0; i < n; i++)
+		if (name[i] == '/' || name[i] <= ' ' || name[i] == 0x7f)
+			return err_set("bad file name '%s' in image", name);
+	return 0;
+}
+
+/* "c HEX LEN" */
+static int parse_chunk_line(char *line, struct mfile *f)
+{
+	char *sp;
+	uint8_t h[HASH_LEN];
+	uint64_t len;
+
+	if (strncmp(line, "c ", 2) != 0 || !(sp = strchr(line + 2, ' ')))
+		return err_set("expected a chunk line");
+	*sp = '\0';
+	if (hash_parse(line + 2, h) < 0)
+		return -1;
+	if (parse_u64(sp + 1, 10, &len) < 0 || len == 0 || len > CHUNK_MAX)
+		return err_set("bad chunk length '%s'", sp + 1);
+	return mfile_add_chunk(f, h, len);
+}
+
+/* "file NAME SIZE MODE NCHUNKS" and its chunk lines. */
+static int parse_file(struct lines *l, char *line, struct manifest *m)
+{
+	char *tok[5], *save = NULL;
+	uint64_t size, mode, nchunks, sum = 0;
+	struct mfile *f;
+	int i = 0;
+
+	for (char *t = strtok_r(line, " ", &save); t && i < 5;
+	     t = strtok_r(NULL, " ", &save))
+		tok[i++] = t;
+	if (i != 5 || strcmp(tok[0], "file") != 0 || strtok_r(NULL, " ", &save))
+		return err_set("expected 'file NAME SIZE MODE NCHUNKS'");
+	if (file_name_check(tok[1]) < 0)
+		return -1;
+	if (parse_u64(tok[2], 10, &size) < 0 || parse_u64(tok[3], 8, &mode) < 0 ||
+	    mode > 07777 || parse_u64(tok[4], 10, &nchunks) < 0 ||
+	    nchunks > size || (size > 0 && nchunks < (size + CHUNK_MAX - 1) / CHUNK_MAX))
+		return err_set("bad sizes in file line");
+	for (size_t k = 0; k < m->nfiles; k++)
+		if (!strcmp(m->files[k].name, tok[1]))
+			return err_set("file '%s' listed twice", tok[1]);
+	f = &m->files[m->nfiles];
+	memset(f, 0, sizeof(*f));
+	if (!(f->name = strdup(tok[1])))
+		return err_set("out of memory");
+	m->nfiles++;
+	f->size = size;
+	f->mode = (uint32_t)mode;
+	for (uint64_t k = 0; k < nchunks; k++) {
+		char *cl = next_line(l);
+
+		if (!cl)
+			return err_set("file '%s': missing chunk lines", f->name);
+		if (parse_chunk_line(cl, f) < 0)
+			return -1;
+		sum += f->chunks[f->nchunks - 1].len;
+	}
+	if (sum != size)
+		return err_set("file '%s': chunks add up to %llu bytes, not %llu",
+			       f->name, (unsigned long long)sum, (unsigned long long)size);
+	return 0;
+}
+
+/* Check the trailing "sha256 HEX\n" line; returns the body length. */
+static int check_sum(const uint8_t *data, size_t len, size_t *body)
+{
+	const size_t tail = sizeof("sha256 ") - 1 + HASH_LEN * 2 + 1;
+	uint8_t want[HASH_LEN], got[HASH_LEN];
+	char hex[HASH_HEX];
+
+	if (len < tail || memcmp(data + len - tail, "sha256 ", 7) != 0 ||
+	    data[len - 1] != '\n')
+		return err_set("no checksum line");
+	memcpy(hex, data + len - tail + 7, HASH_LEN * 2);
+	hex[HASH_LEN * 2] = '\0';
+	if (hash_parse(hex, want) < 0 || chunk_hash(data, len - tail, got) < 0)
+		return -1;
+	if (memcmp(want, got, HASH_LEN) != 0)
+		return err_set("checksum mismatch");
+	*body = len - tail;
+	return 0;
+}
+
+static int parse_header(struct lines *l, struct manifest *m)
+{
+	char *s;
+	uint64_t v;
+
+	if (!(s = next_line(l)) || strcmp(s, MANIFEST_MAGIC) != 0)
+		return err_set("not a store manifest (or unknown version)");
+	if (!(s = next_line(l)) || strncmp(s, "image ", 6) != 0 ||
+	    image_name_check(s + 6) < 0)
+		return err_set("bad image line");
+	if (!(m->image = strdup(s + 6)))
+		return err_set("out of memory");
+	if (!(s = next_line(l)) || strncmp(s, "generation ", 11) != 0 ||
+	    parse_u64(s + 11, 10, &m->generation) < 0 || m->generation == 0)
+		return err_set("bad generation line");
+	if (!(s = next_line(l)) || strncmp(s, "created ", 8) != 0 ||
+	    parse_u64(s + 8, 10, &v) < 0 || v > INT64_MAX)
+		return err_set("bad created line");
+	m->created = (int64_t)v;
+	return 0;
+}
+
+static int parse_body(char *text, struct manifest *m)
+{
+	struct lines l = { text, 0 };
+	char *s;
+
+	if (parse_header(&l, m) < 0)
+		return err_wrap("line %u", l.no);
+	while ((s = next_line(&l)) != NULL) {
+		if (m->nfiles == MAX_FILES)
+			return err_set("more than %d files", MAX_FILES);
+		if (!m->files && !(m->files = calloc(MAX_FILES, sizeof(*m->files))))
+			return err_set("out of memory");
+		if (parse_file(&l, s, m) < 0)
+			return err_wrap("line %u", l.no);
+	}
+	if (l.p && *l.p)
+		return err_set("trailing garbage after line %u", l.no);
+	return 0;
+}
+
+int manifest_parse(const uint8_t *data, size_t len, struct manifest *m)
+{
+	size_t body = 0;
+	char *text;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if (check_sum(data, len, &body) < 0)
+		return err_wrap("store manifest");
+	if (memchr(data, '\0', body))
+		return err_set("store manifest: NUL byte");
+	text = malloc(body + 1);
+	if (!text)
+		return err_set("out of memory");
+	memcpy(text, data, body);
+	text[body] = '\0';
+	rc = parse_body(text, m);
+	free(text);
+	if (rc < 0) {
+		manifest_free(m);
+		return err_wrap("store manifest");
+	}
+	return 0;
+}

@@ -1,0 +1,374 @@
+/*
+ * put.c - store_put_image(): chunk every file of an image directory, store
+ * the chunks the store lacks, and commit the manifest last with if_absent.
+ *
+ * Which existing chunks may be reused as they are (the GC rule, see
+ * docs/store.md): a chunk named by the generation this put builds on is
+ * reused; any other existing chunk is first made young again (touched, or
+ * written again on backends that cannot touch) so that GC's grace period
+ * protects it until this put commits.  The put must commit within
+ * STORE_COMMIT_DEADLINE seconds of starting.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "store/internal.h"
+
+struct src_file {
+	char *name;
+	const uint8_t *map;       /* NULL for an empty file */
+	size_t size;
+	uint32_t mode;
+};
+
+struct job {
+	size_t file;              /* index in put->files / manifest files */
+	size_t chunk;             /* index in that file's chunk list */
+	uint64_t off;
+};
+
+struct put {
+	struct store *s;
+	const char *name;
+	const char *dir;
+	struct src_file *files;
+	size_t nfiles;
+	struct manifest m;
+	struct job *jobs;
+	size_t njobs;
+	uint8_t (*own)[HASH_LEN];  /* sorted hashes of the parent generation */
+	size_t nown;
+	atomic_uint_fast64_t chunks_new, bytes_new, chunks_rewritten;
+};
+
+static int64_t now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct src_file *)a)->name,
+		      ((const struct src_file *)b)->name);
+}
+
+/* Map one regular file of the image directory. */
+static int map_file(int dfd, const char *dir, const char *name, struct src_file *f)
+{
+	struct stat st;
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return err_sys("open %s/%s", dir, name);
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return err_sys("stat %s/%s", dir, name);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return err_set("%s/%s: not a regular file", dir, name);
+	}
+	f->size = (size_t)st.st_size;
+	f->mode = st.st_mode & 07777;
+	f->map = NULL;
+	if (f->size > 0) {
+		void *p = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
+
+		if (p == MAP_FAILED) {
+			close(fd);
+			return err_sys("mmap %s/%s (%zu bytes)", dir, name, f->size);
+		}
+		f->map = p;
+	}
+	close(fd);
+	return 0;
+}
+
+static int add_src(struct put *p, int dfd, const char *name)
+{
+	struct src_file *f;
+
+	if (file_name_check(name) < 0)
+		return -1;
+	if (p->nfiles % 16 == 0) {
+		struct src_file *v = realloc(p->files, (p->nfiles + 16) * sizeof(*v));
+
+		if (!v)
+			return err_set("out of memory");
+		p->files = v;
+	}
+	f = &p->files[p->nfiles];
+	memset(f, 0, sizeof(*f));
+	if (!(f->name = strdup(name)))
+		return err_set("out of memory");
+	p->nfiles++;
+	return map_file(dfd, p->dir, name, f);
+}
+
+/* Every regular file of dir, sorted by name; hidden files are skipped. */
+static int scan_dir(struct put *p)
+{
+	DIR *d = opendir(p->dir);
+	struct dirent *e;
+	int rc = 0;
+
+	if (!d)
+		return err_sys("open image directory %s", p->dir);
+	while (rc == 0 && (errno = 0, e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			rc = add_src(p, dirfd(d), e->d_name);
+	if (rc == 0 && errno)
+		rc = err_sys("readdir %s", p->dir);
+	closedir(d);
+	if (rc == 0 && p->nfiles)
+		qsort(p->files, p->nfiles, sizeof(*p->files), name_cmp);
+	return rc;
+}
+
+/* Cut every file into chunks: one job per chunk. */
+static int plan_jobs(struct put *p)
+{
+	size_t cap = 0;
+
+	p->m.files = calloc(p->nfiles ? p->nfiles : 1, sizeof(*p->m.files));
+	if (!p->m.files)
+		return err_set("out of memory");
+	for (size_t i = 0; i < p->nfiles; i++) {
+		struct src_file *sf = &p->files[i];
+		struct mfile *mf = &p->m.files[p->m.nfiles++];
+		static const uint8_t zero[HASH_LEN];
+
+		if (!(mf->name = strdup(sf->name)))
+			return err_set("out of memory");
+		mf->size = sf->size;
+		mf->mode = sf->mode;
+		for (uint64_t off = 0; off < sf->size;) {
+			size_t len = chunker_next(sf->map + off, sf->size - off);
+
+			if (p->njobs == cap) {
+				struct job *v;
+
+				cap = cap ? cap * 2 : 256;
+				if (!(v = realloc(p->jobs, cap * sizeof(*v))))
+					return err_set("out of memory");
+				p->jobs = v;
+			}
+			p->jobs[p->njobs++] = (struct job){ i, mf->nchunks, off };
+			if (mfile_add_chunk(mf, zero, len) < 0)
+				return -1;
+			off += len;
+		}
+	}
+	return 0;
+}
+
+static int hash_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, HASH_LEN);
+}
+
+/* The chunks of the generation this put builds on. */
+static int load_own(struct put *p, uint64_t parent)
+{
+	struct manifest pm;
+	size_t n = 0;
+	int rc;
+
+	if (parent == 0)
+		return 0;
+	rc = image_read_manifest(&p->s->be, p->name, parent, &pm);
+	if (rc == 1)
+		return 0;              /* gone meanwhile: the commit will tell */
+	if (rc < 0)
+		return -1;
+	for (size_t i = 0; i < pm.nfiles; i++)
+		n += pm.files[i].nchunks;
+	p->own = malloc((n ? n : 1) * HASH_LEN);
+	if (!p->own) {
+		manifest_free(&pm);
+		return err_set("out of memory");
+	}
+	for (size_t i = 0; i < pm.nfiles; i++)
+		for (size_t j = 0; j < pm.files[i].nchunks; j++)
+			memcpy(p->own[p->nown++], pm.files[i].chunks[j].hash, HASH_LEN);
+	manifest_free(&pm);
+	qsort(p->own, p->nown, HASH_LEN, hash_cmp);
+	return 0;
+}
+
+static int upload(struct put *p, const char *key, const uint8_t *data,
+		  size_t len, int rewrite)
+{
+	struct buf enc = { 0 };
+	int rc = chunk_encode(data, len, &enc);
+
+	if (rc == 0)
+		rc = p->s->be.ops->put(p->s->be.be, key, enc.data, enc.len, !rewrite);
+	if (rc == 0 && rewrite)
+		atomic_fetch_add(&p->chunks_rewritten, 1);
+	else if (rc == 0) {
+		atomic_fetch_add(&p->chunks_new, 1);
+		atomic_fetch_add(&p->bytes_new, enc.len);
+	}
+	buf_free(&enc);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Make sure chunk `key` is stored and young enough for GC's grace. */
+static int store_chunk(struct put *p, const uint8_t h[HASH_LEN], const char *key,
+		       const uint8_t *data, size_t len)
+{
+	uint64_t size;
+	int64_t mtime;
+	int rc;
+
+	if (p->nown && bsearch(h, p->own, p->nown, HASH_LEN, hash_cmp)) {
+		rc = p->s->be.ops->head(p->s->be.be, key, &size);
+		if (rc <= 0)
+			return rc;
+		return upload(p, key, data, len, 0);   /* lost: store again */
+	}
+	rc = backend_touch(&p->s->be, key);
+	if (rc == 0)
+		return 0;
+	if (rc == 1)
+		return upload(p, key, data, len, 0);
+	if (rc < 0)
+		return -1;
+	rc = backend_stat(&p->s->be, key, &size, &mtime);
+	if (rc == 1)
+		return upload(p, key, data, len, 0);
+	if (rc < 0)
+		return -1;
+	if (now_s() - mtime < STORE_REUSE_AGE)
+		return 0;
+	return upload(p, key, data, len, 1);
+}
+
+static int run_job(void *arg, size_t i)
+{
+	struct put *p = arg;
+	struct job *j = &p->jobs[i];
+	struct mchunk *c = &p->m.files[j->file].chunks[j->chunk];
+	const uint8_t *data = p->files[j->file].map + j->off;
+	char key[CHUNK_KEY_MAX];
+
+	if (chunk_hash(data, c->len, c->hash) < 0)
+		return -1;
+	chunk_key(c->hash, key);
+	if (store_chunk(p, c->hash, key, data, c->len) < 0)
+		return err_wrap("file %s offset %llu", p->files[j->file].name,
+				(unsigned long long)j->off);
+	return 0;
+}
+
+/* Drop generations older than the newest STORE_KEEP_GENERATIONS. */
+static void prune_old(struct put *p, uint64_t gen)
+{
+	char key[256];
+
+	for (uint64_t g = gen > STORE_KEEP_GENERATIONS * 2 ? gen - STORE_KEEP_GENERATIONS * 2 : 1;
+	     g + STORE_KEEP_GENERATIONS <= gen; g++)
+		if (image_key(p->name, g, key, sizeof(key)) == 0)
+			p->s->be.ops->del(p->s->be.be, key);
+	err_clear();
+}
+
+static int commit(struct put *p, uint64_t parent, struct store_put_stats *st)
+{
+	struct buf text = { 0 };
+	char key[256];
+	int rc;
+
+	p->m.generation = parent + 1;
+	p->m.created = now_s();
+	if (!(p->m.image = strdup(p->name)))
+		return err_set("out of memory");
+	if (image_key(p->name, p->m.generation, key, sizeof(key)) < 0 ||
+	    manifest_format(&p->m, &text) < 0)
+		return -1;
+	rc = p->s->be.ops->put(p->s->be.be, key, text.data, text.len, 1);
+	st->manifest_bytes = text.len;
+	buf_free(&text);
+	if (rc == 1)
+		return err_set("conflict: generation %llu of image '%s' was committed "
+			       "by another writer (this put built on generation %llu)",
+			       (unsigned long long)p->m.generation, p->name,
+			       (unsigned long long)parent);
+	if (rc < 0)
+		return err_wrap("commit %s", key);
+	st->generation = p->m.generation;
+	prune_old(p, p->m.generation);
+	return 0;
+}
+
+static void put_free(struct put *p)
+{
+	for (size_t i = 0; i < p->nfiles; i++) {
+		if (p->files[i].map)
+			munmap((void *)p->files[i].map, p->files[i].size);
+		free(p->files[i].name);
+	}
+	free(p->files);
+	free(p->jobs);
+	free(p->own);
+	manifest_free(&p->m);
+}
+
+static int put_run(struct put *p, const struct store_put_opts *opts,
+		   struct store_put_stats *st)
+{
+	int64_t start = now_s();
+	uint64_t parent;
+
+	if (opts && opts->has_parent)
+		parent = opts->parent;
+	else if (image_latest(&p->s->be, p->name, &parent) < 0)
+		return -1;
+	if (scan_dir(p) < 0 || plan_jobs(p) < 0 || load_own(p, parent) < 0)
+		return -1;
+	if (pool_run(p->njobs, p->s->threads, run_job, p) < 0)
+		return -1;
+	if (now_s() - start > STORE_COMMIT_DEADLINE)
+		return err_set("took %llds, longer than the commit deadline of %ds: "
+			       "not committed (chunks may have been collected)",
+			       (long long)(now_s() - start), STORE_COMMIT_DEADLINE);
+	for (size_t i = 0; i < p->nfiles; i++)
+		st->logical_bytes += p->files[i].size;
+	st->files = p->nfiles;
+	st->chunks = p->njobs;
+	st->chunks_new = atomic_load(&p->chunks_new);
+	st->bytes_new = atomic_load(&p->bytes_new);
+	st->chunks_rewritten = atomic_load(&p->chunks_rewritten);
+	return commit(p, parent, st);
+}
+
+int store_put_image(struct store *s, const char *name, const char *dir,
+		    const struct store_put_opts *opts, struct store_put_stats *st)
+{
+	struct store_put_stats local;
+	struct put p = { .s = s, .name = name, .dir = dir };
+	int rc;
+
+	if (!st)
+		st = &local;
+	memset(st, 0, sizeof(*st));
+	if (image_name_check(name) < 0)
+		return -1;
+	rc = put_run(&p, opts, st);
+	put_free(&p);
+	if (rc < 0)
+		return err_wrap("put image %s from %s", name, dir);
+	return 0;
+}

@@ -1,0 +1,102 @@
+/*
+ * store.h - the object store: checkpoint images kept as content-addressed
+ * chunks plus one manifest per committed generation.  See docs/store.md.
+ *
+ * An image is a directory of regular files (DIR/manifest, DIR/pages, ...).
+ * store_put_image() cuts every file into content-defined chunks, stores the
+ * chunks the store does not have yet and commits a new generation of the
+ * image by writing its manifest last, atomically and only if no other writer
+ * committed that generation first.  store_get_image() fetches the newest
+ * generation into a directory, verifying every chunk's hash.
+ *
+ * All functions return 0 on success and -1 on failure with err_msg() set.
+ */
+#ifndef PC_STORE_STORE_H
+#define PC_STORE_STORE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct store;
+
+#define STORE_DEFAULT_URL "file:///var/lib/picocenter/store"
+/* GC keeps unreferenced chunks younger than this (seconds). */
+#define STORE_GC_GRACE_DEFAULT 3600
+/* A put must commit within this many seconds of starting, else it fails
+ * (see the GC rule in docs/store.md: grace >= REUSE_AGE + COMMIT_DEADLINE). */
+#define STORE_COMMIT_DEADLINE 1200
+/* An existing chunk this young is reused as is by a put; an older one not
+ * named by the generation the put builds on is refreshed first. */
+#define STORE_REUSE_AGE 1200
+/* put keeps this many newest generations of an image; older ones go. */
+#define STORE_KEEP_GENERATIONS 2
+
+/* Open a store by URL: file:///abs/path or s3://bucket/prefix. */
+int store_open(const char *url, struct store **out);
+/* Same, with a local LRU cache of chunks in cache_dir, at most cache_max
+ * bytes, in front of the store. */
+int store_open_cached(const char *url, const char *cache_dir,
+		      uint64_t cache_max, struct store **out);
+void store_close(struct store *s);
+
+struct store_put_opts {
+	/* Commit only on top of this generation (0: on top of whatever is
+	 * newest when the put starts).  A writer that restored generation N
+	 * passes N so that it cannot overwrite someone else's newer image. */
+	uint64_t parent;
+	int has_parent;
+};
+
+struct store_put_stats {
+	uint64_t generation;          /* the generation committed */
+	uint64_t files;
+	uint64_t logical_bytes;       /* sum of file sizes */
+	uint64_t chunks;              /* chunk references in the manifest */
+	uint64_t chunks_new;          /* chunks written to the store */
+	uint64_t bytes_new;           /* encoded bytes written for them */
+	uint64_t chunks_rewritten;    /* existing chunks written again (GC rule) */
+	uint64_t manifest_bytes;
+};
+
+/* Store every regular file of dir as a new generation of image `name`.
+ * Fails with a message containing "conflict" when another writer committed
+ * the generation first. opts and st may be NULL. */
+int store_put_image(struct store *s, const char *name, const char *dir,
+		    const struct store_put_opts *opts, struct store_put_stats *st);
+
+struct store_get_stats {
+	uint64_t generation;
+	uint64_t files;
+	uint64_t logical_bytes;
+	uint64_t chunks;
+};
+/* Fetch the newest generation (or `gen` if nonzero) of image `name` into
+ * dir (created if needed); each file is replaced atomically. */
+int store_get_image(struct store *s, const char *name, uint64_t gen,
+		    const char *dir, struct store_get_stats *st);
+
+/* Operator commands: print a report to out. */
+int store_ls(struct store *s, FILE *out);
+int store_du(struct store *s, FILE *out);
+/* Returns 0 when every chunk of every committed manifest is present and
+ * hash-correct, 1 when not (each bad chunk named on out), -1 on error. */
+int store_fsck(struct store *s, FILE *out);
+struct store_gc_stats {
+	uint64_t chunks_total;
+	uint64_t chunks_referenced;
+	uint64_t chunks_deleted;      /* or that would be, with dry_run */
+	uint64_t bytes_deleted;
+	uint64_t chunks_young;        /* unreferenced but within the grace */
+};
+int store_gc(struct store *s, int64_t grace_s, int dry_run, FILE *out,
+	     struct store_gc_stats *st);
+
+/* Counters of the local cache (all zero without one). */
+struct store_cache_stats {
+	uint64_t hits, misses, evictions;
+	uint64_t bytes;               /* bytes held in the cache now */
+	uint64_t max_bytes;
+};
+void store_cache_stats(struct store *s, struct store_cache_stats *st);
+
+#endif
