@@ -477,6 +477,11 @@ int proc_read_proc(pid_t host_pid, struct cr_proc *p)
 	if (read_comm(host_pid, path, p->comm) < 0)
 		return -1;
 	p->zombie = si.state == 'Z';
+	/* num_threads counts a zombie itself until it is reaped: more means
+	 * the leader exited while other threads live on */
+	if (p->zombie && si.f[20] > 1)
+		return err_set("pid %d: thread group leader exited, %llu threads live on (unsupported)",
+			       host_pid, (unsigned long long)si.f[20] - 1);
 	p->exit_signal = (int32_t)si.f[38];
 	p->exit_code = p->zombie ? (int32_t)si.f[52] : 0;
 	if (p->zombie)

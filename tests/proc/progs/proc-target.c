@@ -4,7 +4,8 @@
  * struct pt_info on fd 3, closes it and waits to be killed.
  *   main:   threads, children (own process group, zombie, pipe, socket),
  *           mappings, rlimits, umask, creds, timers and files of known state
- *   gone:   a child whose process group leader has exited
+ *   gone:   a child whose process group leader has exited, and a child
+ *           whose main thread exited while another thread lives on
  *   nested: a grandchild in a nested PID namespace
  */
 #include <errno.h>
@@ -316,6 +317,46 @@ static void mode_main(char **argv)
 
 /* ---- mode gone: the orphan's process group leader has exited ---- */
 
+static void *idle_thread(void *arg)
+{
+	(void)arg;
+	sleep_forever();
+	return NULL;
+}
+
+/* A child whose main thread exits, leaving one thread: a zombie leader. */
+static void fork_exited_leader(void)
+{
+	char path[64], buf[256], *rp;
+	pthread_t t;
+	int i, fd;
+	ssize_t n;
+	pid_t l = fork();
+
+	if (l == 0) {
+		close(3);
+		if (pthread_create(&t, NULL, idle_thread, NULL))
+			_exit(3);
+		syscall(SYS_exit, 0);  /* this thread only */
+	}
+	if (l < 0)
+		fail("fork exited leader");
+	snprintf(path, sizeof(path), "/proc/%d/stat", l);
+	for (i = 0; i < 5000; i++, usleep(1000)) {
+		fd = open(path, O_RDONLY);
+		n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+		if (fd >= 0)
+			close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		rp = strrchr(buf, ')');
+		if (rp && rp[1] == ' ' && rp[2] == 'Z')
+			break;
+	}
+	if (i == 5000)
+		fail("leader of %d did not exit", l);
+	info.exited_leader = l;
+}
+
 static void mode_gone(void)
 {
 	int ready[2];
@@ -341,6 +382,8 @@ static void mode_gone(void)
 		fail("gone children");
 	info.orphan_pid = pid;
 	info.dead_leader = d;
+	close(ready[0]);
+	fork_exited_leader();
 	report_and_wait();
 }
 

@@ -48,6 +48,7 @@ struct pt_info {
 	struct rlimit rl[RLIM_NLIMITS];
 	/* mode "gone" */
 	int32_t orphan_pid, dead_leader;
+	int32_t exited_leader;       /* main thread exited, a thread lives on */
 };
 
 #endif

@@ -576,7 +576,7 @@ static void test_gone_leader(void)
 {
 	struct tree t;
 	struct cr_proc p;
-	pid_t *pids = NULL;
+	pid_t *pids = NULL, ns;
 	size_t n = 0, i;
 	char want[64];
 	int rc;
@@ -586,13 +586,21 @@ static void test_gone_leader(void)
 		return;
 	}
 	if (MUST(proc_tree_list(t.init, &pids, &n)))
-		CHECK(n == 2, "gone tree: %zu processes, want 2", n);
+		CHECK(n == 3, "gone tree: %zu processes, want 3", n);
 	for (i = 1; i < n; i++) {
 		memset(&p, 0, sizeof(p));
+		if (!MUST(proc_ns_pid(pids[i], &ns)))
+			continue;
 		rc = proc_read_proc(pids[i], &p);
-		snprintf(want, sizeof(want), "pid %d: process group leader ", pids[i]);
-		expect_error(rc, __LINE__, "orphan with dead group leader", want, "is gone (unsupported)",
-			     (char *)NULL);
+		if (ns == t.info.orphan_pid) {
+			snprintf(want, sizeof(want), "pid %d: process group leader ", pids[i]);
+			expect_error(rc, __LINE__, "orphan with dead group leader", want,
+				     "is gone (unsupported)", (char *)NULL);
+		} else {
+			CHECK(ns == t.info.exited_leader, "unexpected pid %d", ns);
+			snprintf(want, sizeof(want), "pid %d: thread group leader exited", pids[i]);
+			expect_error(rc, __LINE__, "exited leader", want, (char *)NULL);
+		}
 		CHECK(!p.cwd && !p.root && !p.mm.exe_path, "paths left allocated on error");
 		proc_free_proc_paths(&p);
 	}
