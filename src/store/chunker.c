@@ -1,5 +1,5 @@
 /*
- * chunker.c - content-defined chunking with FastCDC's normalized gear hash.
+ * chunker.c - content-defined chunking with a gear rolling hash (as in FastCDC).
  *
  * A cut point depends only on the 64 bytes before it, so inserting or
  * removing bytes (a page appearing in the middle of a page image) moves
@@ -12,9 +12,14 @@
 
 #include "store/internal.h"
 
-/* Harder to cut before the average size, easier after (normalization). */
-#define MASK_SMALL (((UINT64_C(1) << 20) - 1) << 44)
-#define MASK_LARGE (((UINT64_C(1) << 16) - 1) << 48)
+/* A position is a cut candidate when the top 32 bits of the gear hash are
+ * below this: probability 1/(CHUNK_AVG - CHUNK_MIN) per byte, so chunks
+ * average about CHUNK_AVG.  The candidates depend on content alone (not on
+ * where the current chunk started), which makes the chunk sequence after a
+ * change fall back onto the old cut points within a chunk or two.
+ * (FastCDC's normalization, a stricter mask before the average size, gives
+ * more even sizes but resynchronizes several chunks later.) */
+#define CUT_THRESHOLD ((UINT64_C(1) << 32) / (CHUNK_AVG - CHUNK_MIN))
 
 static uint64_t gear[256];
 static pthread_once_t gear_once = PTHREAD_ONCE_INIT;
@@ -38,22 +43,19 @@ static void gear_init(void)
 
 size_t chunker_next(const uint8_t *data, size_t len)
 {
-	size_t n, normal, i;
+	size_t n, i;
 	uint64_t fp = 0;
 
 	if (len <= CHUNK_MIN)
 		return len;
 	pthread_once(&gear_once, gear_init);
 	n = len < CHUNK_MAX ? len : CHUNK_MAX;
-	normal = n < CHUNK_AVG ? n : CHUNK_AVG;
-	for (i = CHUNK_MIN; i < normal; i++) {
+	/* Warm the hash up on the 64 bytes before the earliest cut. */
+	for (i = CHUNK_MIN - 64; i < CHUNK_MIN; i++)
 		fp = (fp << 1) + gear[data[i]];
-		if (!(fp & MASK_SMALL))
-			return i + 1;
-	}
 	for (; i < n; i++) {
 		fp = (fp << 1) + gear[data[i]];
-		if (!(fp & MASK_LARGE))
+		if ((fp >> 32) < CUT_THRESHOLD)
 			return i + 1;
 	}
 	return n;
