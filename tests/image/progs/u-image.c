@@ -1,0 +1,1002 @@
+/*
+ * u-image.c - unit test of src/cr/image.c (the manifest writer/parser).
+ *
+ * Builds a rich image in memory, writes it, reads it back and compares every
+ * field; then checks that flipped bytes, truncations, invalid fields behind a
+ * valid checksum, invalid in-memory images and a missing manifest are all
+ * rejected with a message naming the problem, and that a rejected parse
+ * leaves the image zeroed.  Exit 0: all passed.
+ *
+ *   u-image            run the tests (in a temporary directory)
+ *   u-image --seed D   only write a valid manifest into D (fuzzing seed)
+ *
+ * The byte offsets used to patch manifests are those of docs/image-format.md.
+ */
+#include <stddef.h>
+#include "cr/image.h"
+#include "common/err.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PAGE CR_PAGE_SIZE
+#define HDR_LEN 56
+#define HDR_OFF_LENGTH 16
+#define HDR_OFF_SHA 24
+
+enum { REC_IMAGE = 1, REC_SHMEM, REC_RUN, REC_PROC, REC_CREDS, REC_RLIMITS,
+       REC_MM, REC_AUXV, REC_SIGACTIONS, REC_TIMER, REC_SIGINFO, REC_THREAD,
+       REC_XSAVE, REC_VMA, REC_FD, REC_END };
+
+static int failures;
+
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("FAIL: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	failures++;
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size);
+
+	if (!p) {
+		perror("calloc");
+		exit(2);
+	}
+	return p;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d) {
+		perror("strdup");
+		exit(2);
+	}
+	return d;
+}
+
+/* ---- A rich image: 2 procs, 3 threads, every vma kind, 2 shmem ---- */
+
+#define XSAVE_SIZE 832
+
+static struct cr_page_run *make_runs(const uint64_t (*spec)[3], uint32_t n)
+{
+	struct cr_page_run *r = xcalloc(n, sizeof(*r));
+
+	for (uint32_t i = 0; i < n; i++)
+		r[i] = (struct cr_page_run){ spec[i][0], spec[i][1],
+					     spec[i][2] * PAGE };
+	return r;
+}
+
+static void set_siginfo(struct cr_siginfo *si, int32_t signo, uint8_t fill)
+{
+	memset(si->raw, fill, sizeof(si->raw));
+	memcpy(si->raw, &signo, sizeof(signo));
+}
+
+static void make_thread(struct cr_thread *t, int32_t tid, uint32_t nr_pending)
+{
+	unsigned long long *regs = (unsigned long long *)&t->regs;
+
+	t->tid = tid;
+	snprintf(t->comm, sizeof(t->comm), "worker-%d", tid);
+	for (int i = 0; i < 27; i++)
+		regs[i] = 0x1000000ull * (uint64_t)tid + 0x101ull * (uint64_t)i;
+	t->xsave_len = XSAVE_SIZE;
+	t->xsave = xcalloc(1, XSAVE_SIZE);
+	for (int i = 0; i < XSAVE_SIZE; i++)
+		t->xsave[i] = (uint8_t)(i * 7 + tid);
+	t->rseq_addr = 0x7f0000100000ull + (uint64_t)tid * 32;
+	t->rseq_len = 32;
+	t->rseq_sig = 0x53053053;
+	t->robust_head = 0x7f0000200000ull + (uint64_t)tid;
+	t->robust_len = 24;
+	t->clear_tid = 0x7f0000300000ull + (uint64_t)tid;
+	t->sigmask = 0x8000000000000001ull >> tid;
+	t->altstack_sp = 0x7f0000400000ull;
+	t->altstack_size = 65536;
+	t->altstack_flags = tid == 1 ? SS_DISABLE : 0;
+	t->nr_pending = nr_pending;
+	t->pending = xcalloc(nr_pending, sizeof(*t->pending));
+	for (uint32_t i = 0; i < nr_pending; i++)
+		set_siginfo(&t->pending[i], 10 + (int32_t)i, (uint8_t)(0xa0 + i));
+}
+
+static void set_vma(struct cr_vma *v, uint64_t start, uint64_t pages,
+		    uint32_t kind, uint32_t prot, uint32_t flags)
+{
+	v->start = start;
+	v->end = start + pages * PAGE;
+	v->kind = kind;
+	v->prot = prot;
+	v->flags = flags;
+}
+
+static void set_file(struct cr_vma *v, const char *path, uint64_t pgoff)
+{
+	v->path = xstrdup(path);
+	v->pgoff = pgoff;
+	v->file_size = 123456;
+	v->file_mtime_ns = 1700000000123456789ll;
+}
+
+/* All eight kinds of VMA, sorted, with page runs in the ANON and FILE ones. */
+static void make_vmas_init(struct cr_proc *p)
+{
+	static const uint64_t text[][3] = { { 0x400000, 1, 0 } };
+	static const uint64_t heap[][3] = { { 0x600000, 2, 1 },
+					    { 0x603000, 1, 3 } };
+	static const uint64_t stack[][3] = { { 0x7ffc00020000, 1, 4 } };
+	struct cr_vma *v = xcalloc(9, sizeof(*v));
+
+	set_vma(&v[0], 0x400000, 2, CR_VMA_FILE, PROT_READ | PROT_EXEC, 0);
+	set_file(&v[0], "/usr/bin/app", 0);
+	v[0].nr_runs = 1;
+	v[0].runs = make_runs(text, 1);
+	set_vma(&v[1], 0x600000, 4, CR_VMA_ANON, PROT_READ | PROT_WRITE,
+		CR_VMA_F_HEAP);
+	v[1].nr_runs = 2;
+	v[1].runs = make_runs(heap, 2);
+	set_vma(&v[2], 0x7f0000000000, 8, CR_VMA_SHMEM, PROT_READ | PROT_WRITE,
+		CR_VMA_F_SHARED | CR_VMA_F_DONTFORK);
+	v[2].pgoff = 0;
+	set_vma(&v[3], 0x7f0000010000, 2, CR_VMA_FILE_SHARED, PROT_READ,
+		CR_VMA_F_SHARED | CR_VMA_F_LOCKED);
+	set_file(&v[3], "/data/db", 2 * PAGE);
+	set_vma(&v[4], 0x7ffc00000000, 0x21, CR_VMA_ANON, PROT_READ | PROT_WRITE,
+		CR_VMA_F_STACK | CR_VMA_F_GROWSDOWN | CR_VMA_F_NOHUGEPAGE);
+	v[4].nr_runs = 1;
+	v[4].runs = make_runs(stack, 1);
+	set_vma(&v[5], 0x7ffd00000000, 3, CR_VMA_VVAR, PROT_READ, 0);
+	set_vma(&v[6], 0x7ffd00003000, 1, CR_VMA_VVAR_VCLOCK, PROT_READ, 0);
+	set_vma(&v[7], 0x7ffd00004000, 2, CR_VMA_VDSO, PROT_READ | PROT_EXEC,
+		CR_VMA_F_DONTDUMP);
+	set_vma(&v[8], 0xffffffffff600000ull, 1, CR_VMA_VSYSCALL, PROT_EXEC, 0);
+	p->nr_vmas = 9;
+	p->vmas = v;
+}
+
+static void make_fds(struct cr_proc *p, const int32_t *fds, uint32_t n)
+{
+	p->nr_fds = n;
+	p->fds = xcalloc(n, sizeof(*p->fds));
+	for (uint32_t i = 0; i < n; i++) {
+		struct cr_fd *f = &p->fds[i];
+
+		f->fd = fds[i];
+		f->kind = i == 0 ? CR_FD_DEVNULL : CR_FD_REG;
+		f->flags = i == 0 ? 0 : 02001;   /* O_WRONLY | O_APPEND */
+		f->cloexec = i == 2;
+		f->pos = 1234u * i;
+		f->path = xstrdup(i == 0 ? "/dev/null" : "/var/log/app.log");
+	}
+}
+
+/* Everything that is not a list: ids, creds, limits, mm, sigactions. */
+static void make_proc_fields(struct cr_proc *p, int32_t pid, int32_t ppid)
+{
+	p->pid = pid;
+	p->ppid = ppid;
+	p->pgid = 1;
+	p->sid = 1;
+	p->exit_signal = SIGCHLD;
+	snprintf(p->comm, sizeof(p->comm), "app-%d", pid);
+	p->umask = 022;
+	p->personality = 0x0040000 * (uint32_t)(pid - 1);
+	p->cwd = xstrdup(pid == 1 ? "/" : "/srv/www");
+	p->root = xstrdup("/");
+	p->creds = (struct cr_creds){ 1000, 1001, 1002, 1003, 2000, 2001, 2002,
+				      2003, 3, { 4, 24, 27 }, 0x1, 0x2, 0x3,
+				      0x1ffffffffffull, 0x4, 1, 0x2f };
+	for (int i = 0; i < CR_NR_RLIMITS; i++)
+		p->rlimits[i] = (struct cr_rlimit){ 100u + (uint64_t)i,
+						    i % 3 ? ~0ull : 200u };
+	p->mm = (struct cr_mm){ 0x400000, 0x401000, 0x601000, 0x602000,
+				0x603000, 0x604000, 0x7ffc00020ff0,
+				0x7ffc00020000, 0x7ffc00020100,
+				0x7ffc00020100, 0x7ffc00020200, 6,
+				{ 6, 4096, 25, 0x7ffc00020300, 0, 0 }, NULL };
+	p->mm.exe_path = xstrdup("/usr/bin/app");
+	for (int i = 0; i < CR_NSIG; i++)
+		if (i + 1 != SIGKILL && i + 1 != SIGSTOP)
+			p->sigactions[i] = (struct cr_sigaction){
+				i % 4 == 0 ? 0x401000u + (uint64_t)i : (uint64_t)(i % 2),
+				0x04000000u, 0x401800, 1ull << i };
+	p->itimers[0] = (struct cr_itimer){ 1000000, 250000 };
+	p->itimers[2] = (struct cr_itimer){ 0, 5 };
+}
+
+static void make_init(struct cr_proc *p)
+{
+	static const int32_t fds[] = { 0, 1, 7 };
+
+	make_proc_fields(p, 1, 0);
+	p->nr_timers = 2;
+	p->timers = xcalloc(2, sizeof(*p->timers));
+	p->timers[0] = (struct cr_posix_timer){ 0, 1, SIGEV_SIGNAL, SIGALRM, 0,
+						0xdeadbeef, 5000000, 1000 };
+	p->timers[1] = (struct cr_posix_timer){ 3, 0, SIGEV_THREAD_ID, SIGRTMIN + 1,
+						3, 42, 0, 999999999 };
+	p->nr_shared_pending = 1;
+	p->shared_pending = xcalloc(1, sizeof(*p->shared_pending));
+	set_siginfo(&p->shared_pending[0], SIGUSR2, 0x5a);
+	p->nr_threads = 2;
+	p->threads = xcalloc(2, sizeof(*p->threads));
+	make_thread(&p->threads[0], 1, 0);
+	make_thread(&p->threads[1], 3, 2);
+	make_vmas_init(p);
+	make_fds(p, fds, 3);
+}
+
+static void make_child(struct cr_proc *p)
+{
+	static const int32_t fds[] = { 0, 2 };
+	static const uint64_t anon[][3] = { { 0x10000, 3, 10 } };
+	struct cr_vma *v = xcalloc(2, sizeof(*v));
+
+	make_proc_fields(p, 2, 1);
+	p->nr_threads = 1;
+	p->threads = xcalloc(1, sizeof(*p->threads));
+	make_thread(&p->threads[0], 2, 1);
+	set_vma(&v[0], 0x10000, 4, CR_VMA_ANON, PROT_READ | PROT_WRITE,
+		CR_VMA_F_WIPEONFORK | CR_VMA_F_HUGEPAGE);
+	v[0].nr_runs = 1;
+	v[0].runs = make_runs(anon, 1);
+	set_vma(&v[1], 0x7f0000000000, 2, CR_VMA_SHMEM, PROT_READ,
+		CR_VMA_F_SHARED);
+	v[1].shmem_id = 1;
+	v[1].pgoff = PAGE;
+	p->nr_vmas = 2;
+	p->vmas = v;
+	make_fds(p, fds, 2);
+}
+
+static void make_image(struct cr_image *img)
+{
+	static const uint64_t sh0[][3] = { { 0, 2, 40 }, { 4 * PAGE, 1, 42 } };
+	static const uint64_t sh1[][3] = { { PAGE, 1, 63 } };
+
+	memset(img, 0, sizeof(*img));
+	img->version = CR_IMAGE_VERSION;
+	img->xsave_size = XSAVE_SIZE;
+	img->xfeatures = 0x2e7;
+	img->pages_size = 64 * PAGE;
+	img->pages_hash = 0x0123456789abcdefull;
+	img->nr_shmem = 2;
+	img->shmem = xcalloc(2, sizeof(*img->shmem));
+	img->shmem[0] = (struct cr_shmem){ 8 * PAGE, 2, make_runs(sh0, 2) };
+	img->shmem[1] = (struct cr_shmem){ 4 * PAGE, 1, make_runs(sh1, 1) };
+	img->nr_procs = 2;
+	img->procs = xcalloc(2, sizeof(*img->procs));
+	make_init(&img->procs[0]);
+	make_child(&img->procs[1]);
+}
+
+/* ---- Field-by-field comparison ---- */
+
+#define EQ(field) \
+	do { \
+		if ((a)->field != (b)->field) \
+			fail("%s: " #field " differs: 0x%llx vs 0x%llx", ctx, \
+			     (unsigned long long)(a)->field, \
+			     (unsigned long long)(b)->field); \
+	} while (0)
+#define EQMEM(field, len) \
+	do { \
+		if (memcmp((a)->field, (b)->field, (len))) \
+			fail("%s: " #field " differs", ctx); \
+	} while (0)
+#define EQSTR(field) \
+	do { \
+		if (!(a)->field != !(b)->field || \
+		    ((a)->field && strcmp((a)->field, (b)->field))) \
+			fail("%s: " #field " differs: %s vs %s", ctx, \
+			     (a)->field ? (a)->field : "(null)", \
+			     (b)->field ? (b)->field : "(null)"); \
+	} while (0)
+
+/* sub = "ctx what i" (cut to fit). */
+static void sub_ctx(char *sub, size_t size, const char *ctx, const char *what,
+		    uint32_t i)
+{
+	if (snprintf(sub, size, "%s %s %u", ctx, what, i) >= (int)size)
+		sub[size - 1] = '\0';
+}
+
+static void cmp_runs(const char *ctx, const struct cr_page_run *ra,
+		     const struct cr_page_run *rb, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		const struct cr_page_run *a = &ra[i], *b = &rb[i];
+
+		EQ(addr);
+		EQ(nr_pages);
+		EQ(file_off);
+	}
+}
+
+static void cmp_siginfos(const char *ctx, const struct cr_siginfo *sa,
+			 const struct cr_siginfo *sb, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (memcmp(sa[i].raw, sb[i].raw, CR_SIGINFO_SIZE))
+			fail("%s: siginfo %u differs", ctx, i);
+}
+
+static void cmp_regs(const char *ctx, const struct user_regs_struct *a,
+		     const struct user_regs_struct *b)
+{
+	EQ(r15); EQ(r14); EQ(r13); EQ(r12); EQ(rbp); EQ(rbx); EQ(r11);
+	EQ(r10); EQ(r9); EQ(r8); EQ(rax); EQ(rcx); EQ(rdx); EQ(rsi);
+	EQ(rdi); EQ(orig_rax); EQ(rip); EQ(cs); EQ(eflags); EQ(rsp);
+	EQ(ss); EQ(fs_base); EQ(gs_base); EQ(ds); EQ(es); EQ(fs); EQ(gs);
+}
+
+static void cmp_thread(const char *ctx, const struct cr_thread *a,
+		       const struct cr_thread *b)
+{
+	EQ(tid);
+	EQMEM(comm, CR_COMM_LEN);
+	cmp_regs(ctx, &a->regs, &b->regs);
+	EQ(xsave_len);
+	if (a->xsave_len == b->xsave_len)
+		EQMEM(xsave, a->xsave_len);
+	EQ(rseq_addr); EQ(rseq_len); EQ(rseq_sig);
+	EQ(robust_head); EQ(robust_len); EQ(clear_tid); EQ(sigmask);
+	EQ(altstack_sp); EQ(altstack_size); EQ(altstack_flags);
+	EQ(nr_pending);
+	if (a->nr_pending == b->nr_pending)
+		cmp_siginfos(ctx, a->pending, b->pending, a->nr_pending);
+}
+
+static void cmp_vma(const char *ctx, const struct cr_vma *a,
+		    const struct cr_vma *b)
+{
+	EQ(start); EQ(end); EQ(prot); EQ(flags); EQ(kind); EQ(shmem_id);
+	EQ(pgoff); EQSTR(path); EQ(file_size); EQ(file_mtime_ns);
+	EQ(nr_runs);
+	if (a->nr_runs == b->nr_runs)
+		cmp_runs(ctx, a->runs, b->runs, a->nr_runs);
+}
+
+static void cmp_fd(const char *ctx, const struct cr_fd *a, const struct cr_fd *b)
+{
+	EQ(fd); EQ(kind); EQ(flags); EQ(cloexec); EQ(pos); EQSTR(path);
+}
+
+static void cmp_timer(const char *ctx, const struct cr_posix_timer *a,
+		      const struct cr_posix_timer *b)
+{
+	EQ(id); EQ(clock); EQ(notify); EQ(signo); EQ(notify_tid);
+	EQ(sigval); EQ(interval_ns); EQ(value_ns);
+}
+
+static void cmp_creds(const char *ctx, const struct cr_creds *a,
+		      const struct cr_creds *b)
+{
+	EQ(uid); EQ(euid); EQ(suid); EQ(fsuid);
+	EQ(gid); EQ(egid); EQ(sgid); EQ(fsgid);
+	EQ(nr_groups);
+	EQMEM(groups, sizeof(a->groups));
+	EQ(cap_inh); EQ(cap_prm); EQ(cap_eff); EQ(cap_bnd); EQ(cap_amb);
+	EQ(no_new_privs); EQ(securebits);
+}
+
+static void cmp_mm(const char *ctx, const struct cr_mm *a, const struct cr_mm *b)
+{
+	EQ(start_code); EQ(end_code); EQ(start_data); EQ(end_data);
+	EQ(start_brk); EQ(brk); EQ(start_stack);
+	EQ(arg_start); EQ(arg_end); EQ(env_start); EQ(env_end);
+	EQ(nr_auxv);
+	EQMEM(auxv, sizeof(a->auxv));
+	EQSTR(exe_path);
+}
+
+static void cmp_proc_state(const char *ctx, const struct cr_proc *a,
+			   const struct cr_proc *b)
+{
+	char sub[128];
+
+	EQ(pid); EQ(ppid); EQ(pgid); EQ(sid); EQ(zombie); EQ(exit_code);
+	EQ(exit_signal); EQMEM(comm, CR_COMM_LEN); EQ(umask); EQ(personality);
+	EQSTR(cwd); EQSTR(root);
+	cmp_creds(ctx, &a->creds, &b->creds);
+	for (int i = 0; i < CR_NR_RLIMITS; i++) {
+		EQ(rlimits[i].cur);
+		EQ(rlimits[i].max);
+	}
+	cmp_mm(ctx, &a->mm, &b->mm);
+	for (int i = 0; i < CR_NSIG; i++) {
+		EQ(sigactions[i].handler); EQ(sigactions[i].flags);
+		EQ(sigactions[i].restorer); EQ(sigactions[i].mask);
+	}
+	for (int i = 0; i < 3; i++) {
+		EQ(itimers[i].interval_us);
+		EQ(itimers[i].value_us);
+	}
+	EQ(nr_timers);
+	for (uint32_t i = 0; a->nr_timers == b->nr_timers && i < a->nr_timers; i++) {
+		sub_ctx(sub, sizeof(sub), ctx, "timer", i);
+		cmp_timer(sub, &a->timers[i], &b->timers[i]);
+	}
+	EQ(nr_shared_pending);
+	if (a->nr_shared_pending == b->nr_shared_pending)
+		cmp_siginfos(ctx, a->shared_pending, b->shared_pending,
+			     a->nr_shared_pending);
+}
+
+static void cmp_proc(const char *ctx, const struct cr_proc *a,
+		     const struct cr_proc *b)
+{
+	char sub[128];
+
+	cmp_proc_state(ctx, a, b);
+	EQ(nr_threads);
+	for (uint32_t i = 0; a->nr_threads == b->nr_threads && i < a->nr_threads; i++) {
+		sub_ctx(sub, sizeof(sub), ctx, "thread", i);
+		cmp_thread(sub, &a->threads[i], &b->threads[i]);
+	}
+	EQ(nr_vmas);
+	for (uint32_t i = 0; a->nr_vmas == b->nr_vmas && i < a->nr_vmas; i++) {
+		sub_ctx(sub, sizeof(sub), ctx, "vma", i);
+		cmp_vma(sub, &a->vmas[i], &b->vmas[i]);
+	}
+	EQ(nr_fds);
+	for (uint32_t i = 0; a->nr_fds == b->nr_fds && i < a->nr_fds; i++) {
+		sub_ctx(sub, sizeof(sub), ctx, "fd", i);
+		cmp_fd(sub, &a->fds[i], &b->fds[i]);
+	}
+}
+
+static void cmp_image(const struct cr_image *a, const struct cr_image *b)
+{
+	const char *ctx = "image";
+	char sub[128];
+
+	EQ(version); EQ(xsave_size); EQ(xfeatures); EQ(pages_size);
+	EQ(pages_hash); EQ(nr_procs); EQ(nr_shmem);
+	for (uint32_t i = 0; a->nr_shmem == b->nr_shmem && i < a->nr_shmem; i++) {
+		const struct cr_shmem *sa = &a->shmem[i], *sb = &b->shmem[i];
+
+		snprintf(sub, sizeof(sub), "shmem %u", i);
+		if (sa->size != sb->size || sa->nr_runs != sb->nr_runs)
+			fail("%s: size or nr_runs differs", sub);
+		else
+			cmp_runs(sub, sa->runs, sb->runs, sa->nr_runs);
+	}
+	for (uint32_t i = 0; a->nr_procs == b->nr_procs && i < a->nr_procs; i++) {
+		snprintf(sub, sizeof(sub), "proc %u", i);
+		cmp_proc(sub, &a->procs[i], &b->procs[i]);
+	}
+}
+
+/* ---- Helpers: files, manifests in memory ---- */
+
+static char tmpdir[] = "/tmp/u-image.XXXXXX";
+
+static void subdir(char *out, size_t size, const char *name)
+{
+	snprintf(out, size, "%s/%s", tmpdir, name);
+	if (mkdir(out, 0755) && errno != EEXIST) {
+		perror(out);
+		exit(2);
+	}
+}
+
+static bool exists(const char *dir, const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return access(path, F_OK) == 0;
+}
+
+static uint8_t *load(const char *dir, size_t *len)
+{
+	char path[512];
+	FILE *f;
+	uint8_t *buf;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/manifest", dir);
+	f = fopen(path, "rb");
+	if (!f || fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0) {
+		perror(path);
+		exit(2);
+	}
+	rewind(f);
+	buf = xcalloc((size_t)n + 64, 1);
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		perror(path);
+		exit(2);
+	}
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static bool zeroed(const struct cr_image *img)
+{
+	static const struct cr_image zero;
+
+	return memcmp(img, &zero, sizeof(zero)) == 0;
+}
+
+/* Parse must fail, leave img zeroed and (if want) say want. */
+static void expect_reject(const uint8_t *buf, size_t len, const char *want,
+			  const char *what)
+{
+	struct cr_image img;
+
+	memset(&img, 0xab, sizeof(img));
+	err_clear();
+	if (cr_image_parse(buf, len, &img) == 0) {
+		fail("%s: accepted", what);
+		cr_image_free(&img);
+		return;
+	}
+	if (!zeroed(&img))
+		fail("%s: image not zeroed after a rejected parse", what);
+	if (want && !strstr(err_msg(), want))
+		fail("%s: message \"%s\" lacks \"%s\"", what, err_msg(), want);
+}
+
+static void le_put(uint8_t *p, uint64_t v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t le_get(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+/* Recompute the header's length and SHA-256 after an edit. */
+static void reseal(uint8_t *buf, size_t len)
+{
+	unsigned int n;
+
+	le_put(buf + HDR_OFF_LENGTH, len, 8);
+	if (!EVP_Digest(buf + HDR_LEN, len - HDR_LEN, buf + HDR_OFF_SHA, &n,
+			EVP_sha256(), NULL)) {
+		fprintf(stderr, "EVP_Digest failed\n");
+		exit(2);
+	}
+}
+
+/* Offset of the payload of the nth record of this type; exits if absent. */
+static size_t find_record(const uint8_t *buf, size_t len, uint32_t type,
+			  unsigned nth)
+{
+	size_t off = HDR_LEN;
+
+	while (off + 8 <= len) {
+		uint32_t t = (uint32_t)le_get(buf + off, 4);
+		uint32_t n = (uint32_t)le_get(buf + off + 4, 4);
+
+		if (t == type && nth-- == 0)
+			return off + 8;
+		off += 8 + n;
+	}
+	fprintf(stderr, "test bug: no record %u #%u\n", type, nth);
+	exit(2);
+}
+
+/* ---- The tests ---- */
+
+static uint8_t *good;      /* a valid manifest */
+static size_t good_len;
+
+static void test_roundtrip(void)
+{
+	struct cr_image in, out;
+	char dir[256];
+
+	make_image(&in);
+	subdir(dir, sizeof(dir), "good");
+	if (cr_image_write(&in, dir))
+		fail("write: %s", err_msg());
+	if (cr_image_write(&in, dir))            /* replacing one works too */
+		fail("rewrite: %s", err_msg());
+	if (exists(dir, "manifest.tmp"))
+		fail("manifest.tmp left behind");
+	if (cr_image_read(dir, &out)) {
+		fail("read: %s", err_msg());
+	} else {
+		cmp_image(&in, &out);
+		cr_image_free(&out);
+		if (!zeroed(&out))
+			fail("cr_image_free left the image non-zero");
+	}
+	cr_image_free(&in);
+	good = load(dir, &good_len);
+	printf("round trip: %zu-byte manifest compared field by field\n",
+	       good_len);
+}
+
+static void test_flips(void)
+{
+	uint8_t *buf = xcalloc(good_len, 1);
+	size_t step = getenv("U_IMAGE_FLIP_STEP") ?
+		      strtoul(getenv("U_IMAGE_FLIP_STEP"), NULL, 0) : 1;
+	int before = failures;
+	char what[64];
+
+	if (step == 0)
+		step = 1;
+	memcpy(buf, good, good_len);
+	for (size_t i = 0; i < good_len; i += step) {
+		buf[i] ^= (uint8_t)(1u << (i % 8));
+		snprintf(what, sizeof(what), "flip at byte %zu", i);
+		expect_reject(buf, good_len, NULL, what);
+		buf[i] = good[i];
+		if (failures - before > 5)
+			break;
+	}
+	free(buf);
+	printf("flips: every %zu byte(s) of %zu rejected\n", step, good_len);
+}
+
+static void test_truncations(void)
+{
+	size_t lens[] = { 0, 1, 7, 8, 55, 56, 57, 64, 100, good_len / 2,
+			  good_len - 8, good_len - 1, good_len + 1 };
+	char what[64], dir[256], path[300];
+	struct cr_image img;
+	FILE *f;
+
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		snprintf(what, sizeof(what), "length %zu of %zu", lens[i],
+			 good_len);
+		expect_reject(good, lens[i], lens[i] < HDR_LEN ? "header" :
+			      lens[i] == good_len + 1 ? "extended" : "truncated",
+			      what);
+	}
+	/* And through a file: a torn manifest must be reported with its path. */
+	subdir(dir, sizeof(dir), "torn");
+	snprintf(path, sizeof(path), "%s/manifest", dir);
+	f = fopen(path, "wb");
+	if (!f || fwrite(good, 1, good_len / 3, f) != good_len / 3 || fclose(f))
+		exit(2);
+	if (cr_image_read(dir, &img) == 0)
+		fail("torn manifest accepted");
+	else if (!strstr(err_msg(), path) || !strstr(err_msg(), "truncated"))
+		fail("torn manifest message: %s", err_msg());
+	else
+		printf("torn file: %s\n", err_msg());
+}
+
+/* A valid checksum over an invalid field: patch bytes, reseal, expect want. */
+struct patch {
+	uint32_t type;          /* record type, 0: the header */
+	unsigned nth;           /* which record of that type */
+	long off;               /* byte offset in its payload */
+	size_t size;            /* 1, 4 or 8 */
+	uint64_t value;
+	const char *want;       /* in the message */
+};
+
+static const struct patch patches[] = {
+	{ REC_VMA, 0, 0, 8, 0x400010, "proc 0 (pid 1): vma 0: start 0x400010 not page aligned" },
+	{ REC_VMA, 4, 8, 8, 0x800000001000, "vma 4: end 0x800000001000 above 0x800000000000" },
+	{ REC_VMA, 2, 0, 8, 0x602000, "vma 2: start 0x602000 overlaps" },
+	{ REC_VMA, 8, 0, 8, 0xffffffffff500000, "vma 8: vsyscall at" },
+	{ REC_VMA, 1, 24, 4, 99, "vma 1: kind 99 unknown" },
+	{ REC_VMA, 1, 16, 4, 0x10, "vma 1: prot 0x10 has bits other than R/W/X" },
+	{ REC_VMA, 1, 20, 4, 0x400, "vma 1: flags 0x400 has unknown bits" },
+	{ REC_VMA, 1, 20, 4, CR_VMA_F_SHARED, "vma 1: flag SHARED set for kind 1" },
+	{ REC_VMA, 2, 28, 4, 5, "vma 2: shmem_id 5 not below nr_shmem 2" },
+	{ REC_VMA, 0, 44, 1, 'x', "vma 0: path \"xusr/bin/app\" not absolute" },
+	{ REC_VMA, 0, 45, 1, 0, "vma 0: path: contains a NUL byte" },
+	{ REC_VMA, 0, 40, 4, 5000, "path: length 5000 not below 4096" },
+	{ REC_VMA, 0, 32, 8, 0x1000 + 1, "pgoff 0x1001 not page aligned" },
+	{ REC_RUN, 3, 0, 8, 0x402000, "vma 0: run 0: [0x402000, 0x403000) outside" },
+	{ REC_RUN, 5, 0, 8, 0x600000, "vma 1: run 1: addr 0x600000 overlaps" },
+	{ REC_RUN, 3, 8, 8, 0, "run 0: nr_pages is 0" },
+	{ REC_RUN, 3, 8, 8, 1ull << 60, "pages overflows" },
+	{ REC_RUN, 3, 16, 8, 64 * PAGE, "file_off 0x40000 + 4096 bytes past pages_size 262144" },
+	{ REC_RUN, 3, 16, 8, ~0xfffull, "past pages_size" },
+	{ REC_RUN, 0, 0, 8, 0x10, "shmem 0: run 0: addr 0x10 not page aligned" },
+	{ REC_RUN, 1, 0, 8, 8 * PAGE, "shmem 0: run 1: [0x8000, 0x9000) outside [0x0, 0x8000)" },
+	{ REC_SHMEM, 0, 0, 8, 0x8001, "shmem 0: size 0x8001 not page aligned" },
+	{ REC_PROC, 1, 4, 4, 9, "proc 1 (pid 2): ppid 9 is not an earlier proc" },
+	{ REC_PROC, 1, 0, 4, 0, "pid 0 not positive" },
+	{ REC_PROC, 0, 16, 4, 2, "zombie 2 not 0 or 1" },
+	{ REC_PROC, 0, 24, 4, 65, "exit_signal 65 not in 0..64" },
+	{ REC_PROC, 0, 44, 4, 01000, "umask 01000 above 0777" },
+	{ REC_PROC, 0, 56, 1, 'x', "cwd \"x\" not absolute" },
+	{ REC_THREAD, 1, 0, 4, 2, "tid 2 used twice" },
+	{ REC_THREAD, 0, 0, 4, 3, "threads[0].tid 3 is not the pid" },
+	{ REC_THREAD, 1, 0, 4, 0xffffffff, "thread 1 (tid -1): tid -1 not positive" },
+	{ REC_THREAD, 2, 300, 4, 0x10, "altstack_flags 0x10 has unknown bits" },
+	{ REC_IMAGE, 0, 0, 4, 512, "xsave_len 832 differs from the image's xsave_size 512" },
+	{ REC_IMAGE, 0, 0, 4, 20000, "xsave_size 20000 above 16384" },
+	{ REC_IMAGE, 0, 12, 8, 64 * PAGE + 1, "pages_size 262145 not page aligned" },
+	{ REC_IMAGE, 0, 28, 4, 3, "expected a PROC record, found END" },
+	{ REC_IMAGE, 0, 28, 4, 0x7fffffff, "nr_procs 2147483647 above 4096" },
+	{ REC_IMAGE, 0, 32, 4, 0x10000000, "nr_shmem 268435456 more than the manifest holds" },
+	{ REC_SIGINFO, 0, 0, 4, 65, "shared_pending 0: signo 65 not in 1..64" },
+	{ REC_SIGINFO, 1, 0, 4, 0, "thread 1 (tid 3): pending 0: signo 0 not in 1..64" },
+	{ REC_FD, 1, 0, 4, 0, "fd entry 1: fd 0 not above the previous fd 0" },
+	{ REC_FD, 0, 0, 4, 0xffffffff, "fd -1 negative" },
+	{ REC_FD, 1, 4, 4, 7, "fd entry 1: kind 7 unknown" },
+	{ REC_FD, 1, 12, 4, 2, "cloexec 2 not 0 or 1" },
+	{ REC_FD, 1, 24, 4, 0, "fd entry 1: FD record has 16 trailing bytes" },
+	{ REC_RLIMITS, 0, 0, 8, 201, "rlimit 0 (CPU): cur 201 above max 200" },
+	{ REC_CREDS, 0, 80, 4, 65, "nr_groups 65 above 64" },
+	{ REC_CREDS, 0, 72, 4, 2, "no_new_privs 2 not 0 or 1" },
+	{ REC_MM, 0, 8, 8, 0x3ff000, "mm: a start above its end" },
+	{ REC_AUXV, 0, 0, 4, 5, "AUXV record has 8 trailing bytes" },
+	{ REC_AUXV, 0, 0, 4, 200, "nr_auxv 200 above 128" },
+	{ REC_SIGACTIONS, 0, 32 * (SIGKILL - 1), 8, 0x401000, "SIGKILL/SIGSTOP" },
+	{ REC_TIMER, 1, 16, 4, 2, "timer 1: notify_tid 2 not a thread of it" },
+	{ REC_TIMER, 1, 0, 4, 0, "timer id 0 used twice" },
+	{ REC_TIMER, 0, 8, 4, 7, "timer 0: notify 7 unknown" },
+	{ REC_TIMER, 0, 12, 4, 70, "timer 0: signo 70 not in 1..64" },
+	{ REC_PROC, 0, 62 + 48, 4, 1000, "nr_timers 1000 more than the manifest holds" },
+	{ REC_THREAD, 0, 20 + 27 * 8 + 68, 4, 3, "expected a SIGINFO record, found THREAD" },
+	{ REC_END, 0, -8, 4, 0x77, "unknown record type 0x77" },
+	{ REC_END, 0, -4, 4, 1, "END record (type 0x10) of 1 bytes, only 0 left" },
+	{ 0, 0, 8, 4, 2, "format version 2, this build reads 1" },
+	{ 0, 0, 12, 4, 1, "header flags 0x1 unknown" },
+	{ 0, 0, 0, 1, 'X', "bad magic" },
+};
+
+static void test_patches(void)
+{
+	uint8_t *buf = xcalloc(good_len, 1);
+	char what[128];
+	size_t n = sizeof(patches) / sizeof(patches[0]);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct patch *p = &patches[i];
+		size_t at = p->type ? find_record(good, good_len, p->type, p->nth) : 0;
+
+		memcpy(buf, good, good_len);
+		le_put(buf + at + p->off, p->value, p->size);
+		if (p->type)
+			reseal(buf, good_len);
+		snprintf(what, sizeof(what), "patch %zu (record %u #%u +%ld)", i,
+			 p->type, p->nth, p->off);
+		expect_reject(buf, good_len, p->want, what);
+		if (i < 3)
+			printf("  e.g. %s\n", err_msg());
+	}
+	free(buf);
+	printf("patched fields behind a valid checksum: %zu cases\n", n);
+}
+
+/* Spot checks of docs/image-format.md: fields sit at their documented
+ * offsets (a round trip cannot see a field order the writer and the reader
+ * agree on but the document does not). */
+static void test_layout(void)
+{
+	size_t img = find_record(good, good_len, REC_IMAGE, 0);
+	size_t th = find_record(good, good_len, REC_THREAD, 1);
+	size_t vma = find_record(good, good_len, REC_VMA, 3);
+	size_t fd = find_record(good, good_len, REC_FD, 1);
+
+	if (memcmp(good, "PICOIMG", 8) || le_get(good + 8, 4) != CR_IMAGE_VERSION ||
+	    le_get(good + HDR_OFF_LENGTH, 8) != good_len)
+		fail("layout: header");
+	if (le_get(good + img, 4) != XSAVE_SIZE ||
+	    le_get(good + img + 12, 8) != 64 * PAGE ||
+	    le_get(good + img + 28, 4) != 2 || le_get(good + img + 32, 4) != 2)
+		fail("layout: IMAGE record");
+	if (le_get(good + th, 4) != 3 || strcmp((char *)good + th + 4, "worker-3"))
+		fail("layout: THREAD tid/comm");
+	for (uint64_t i = 0; i < 27; i++)    /* user_regs_struct order */
+		if (le_get(good + th + 20 + 8 * i, 8) != 0x3000000 + 0x101 * i)
+			fail("layout: THREAD register %u", (unsigned)i);
+	if (le_get(good + th + 244, 4) != 32 || le_get(good + th + 304, 4) != 2)
+		fail("layout: THREAD rseq_len/nr_pending");
+	if (le_get(good + vma, 8) != 0x7f0000010000 ||
+	    le_get(good + vma + 24, 4) != CR_VMA_FILE_SHARED ||
+	    le_get(good + vma + 40, 4) != 8 || memcmp(good + vma + 44, "/data/db", 8))
+		fail("layout: VMA start/kind/path");
+	if (le_get(good + fd, 4) != 1 || le_get(good + fd + 16, 8) != 1234)
+		fail("layout: FD fd/pos");
+}
+
+/* An unknown record with the optional bit is skipped; without it, refused. */
+static void test_unknown_records(void)
+{
+	size_t end = find_record(good, good_len, REC_END, 0) - 8;
+	size_t len = good_len + 12;
+	uint8_t *buf = xcalloc(len, 1);
+	struct cr_image img;
+
+	memcpy(buf, good, end);
+	le_put(buf + end, 0x80000042u, 4);
+	le_put(buf + end + 4, 4, 4);
+	le_put(buf + end + 8, 0xfeedf00d, 4);
+	memcpy(buf + end + 12, good + end, good_len - end);
+	reseal(buf, len);
+	if (cr_image_parse(buf, len, &img))
+		fail("optional unknown record not skipped: %s", err_msg());
+	else
+		cr_image_free(&img);
+	le_put(buf + end, 0x42, 4);
+	reseal(buf, len);
+	expect_reject(buf, len, "unknown record type 0x42", "mandatory unknown");
+	free(buf);
+}
+
+/* Invalid in-memory images: cr_image_write refuses them, naming the field. */
+typedef void (*mutate_fn)(struct cr_image *);
+
+static void m_vma_start(struct cr_image *i) { i->procs[0].vmas[1].start += 8; }
+static void m_vma_overlap(struct cr_image *i) { i->procs[0].vmas[1].start = 0x400000; }
+static void m_ppid(struct cr_image *i) { i->procs[1].ppid = 7; }
+static void m_leader(struct cr_image *i) { i->procs[1].threads[0].tid = 9; }
+static void m_xsave(struct cr_image *i) { i->procs[1].threads[0].xsave_len = 64; }
+static void m_anon_path(struct cr_image *i) { i->procs[0].vmas[1].path = xstrdup("/x"); }
+static void m_no_path(struct cr_image *i) { free(i->procs[0].vmas[0].path); i->procs[0].vmas[0].path = NULL; }
+static void m_run_out(struct cr_image *i) { i->procs[0].vmas[1].runs[1].nr_pages = 2; }
+static void m_run_file(struct cr_image *i) { i->procs[1].vmas[0].runs[0].file_off = ~0xfffull; }
+static void m_signo(struct cr_image *i) { i->procs[0].threads[1].pending[1].raw[0] = 0; }
+static void m_rlimit(struct cr_image *i) { i->procs[1].rlimits[3].cur = 300; }
+static void m_auxv(struct cr_image *i) { i->procs[0].mm.nr_auxv = 5; }
+static void m_fd_order(struct cr_image *i) { i->procs[0].fds[2].fd = 1; }
+static void m_fd_kind(struct cr_image *i) { i->procs[1].fds[1].kind = 9; }
+static void m_groups(struct cr_image *i) { i->procs[0].creds.nr_groups = 65; }
+static void m_init(struct cr_image *i) { i->procs[0].pid = 4; i->procs[0].threads[0].tid = 4; }
+static void m_dup_pid(struct cr_image *i) { i->procs[1].pid = 1; i->procs[1].threads[0].tid = 1; }
+static void m_dup_tid(struct cr_image *i) { i->procs[0].threads[1].tid = 2; }
+static void m_comm(struct cr_image *i) { memset(i->procs[1].comm, 'a', CR_COMM_LEN); }
+static void m_shmem(struct cr_image *i) { i->shmem[1].size = 100; }
+static void m_cwd(struct cr_image *i) { i->procs[1].cwd[0] = 's'; }
+static void m_no_threads(struct cr_image *i) { i->procs[1].nr_threads = 0; }
+static void m_no_threads_undo(struct cr_image *i) { i->procs[1].nr_threads = 1; }
+static void m_vvar_runs(struct cr_image *i) { i->procs[0].vmas[5].nr_runs = 1; i->procs[0].vmas[5].runs = i->procs[0].vmas[1].runs; }
+static void m_vvar_runs_undo(struct cr_image *i) { i->procs[0].vmas[5].nr_runs = 0; i->procs[0].vmas[5].runs = NULL; }
+static void m_null_array(struct cr_image *i) { i->procs[1].nr_fds = 3; free(i->procs[1].fds[0].path); free(i->procs[1].fds[1].path); free(i->procs[1].fds); i->procs[1].fds = NULL; }
+
+static const struct {
+	mutate_fn mutate, undo;      /* undo: restore what free() needs */
+	const char *want;
+} mutations[] = {
+	{ m_vma_start, NULL, "write manifest: invalid image: proc 0 (pid 1): vma 1: start 0x600008 not page aligned" },
+	{ m_vma_overlap, NULL, "vma 1: start 0x400000 overlaps or precedes the previous vma" },
+	{ m_ppid, NULL, "proc 1 (pid 2): ppid 7 is not an earlier proc" },
+	{ m_leader, NULL, "proc 1 (pid 2): threads[0].tid 9 is not the pid" },
+	{ m_xsave, NULL, "thread 0 (tid 2): xsave_len 64 differs" },
+	{ m_anon_path, NULL, "vma 1: path set on a vma of kind 1" },
+	{ m_no_path, NULL, "vma 0: path missing" },
+	{ m_run_out, NULL, "vma 1: run 1: [0x603000, 0x605000) outside [0x600000, 0x604000)" },
+	{ m_run_file, NULL, "proc 1 (pid 2): vma 0: run 0: file_off 0xfffffffffffff000 + 12288 bytes past" },
+	{ m_signo, NULL, "thread 1 (tid 3): pending 1: signo 0 not in 1..64" },
+	{ m_rlimit, NULL, "rlimit 3 (STACK): cur 300 above max 200" },
+	{ m_auxv, NULL, "mm: nr_auxv 5 odd" },
+	{ m_fd_order, NULL, "fd entry 2: fd 1 not above the previous fd 1" },
+	{ m_fd_kind, NULL, "fd entry 1: kind 9 unknown" },
+	{ m_groups, NULL, "creds: nr_groups 65 above 64" },
+	{ m_init, NULL, "write manifest: invalid image: proc 0 is pid 4 ppid 0, not pid 1 ppid 0" },
+	{ m_dup_pid, NULL, "pid 1 used twice (procs 0 and 1)" },
+	{ m_dup_tid, NULL, "tid 2 used twice" },
+	{ m_comm, NULL, "proc 1 (pid 2): comm not NUL-terminated" },
+	{ m_shmem, NULL, "shmem 1: size 0x64 not page aligned" },
+	{ m_cwd, NULL, "cwd \"ssrv/www\" not absolute" },
+	{ m_no_threads, m_no_threads_undo, "proc 1 (pid 2): no threads" },
+	{ m_vvar_runs, m_vvar_runs_undo, "vma 5: 1 page runs on a vma of kind 5" },
+	{ m_null_array, NULL, "nr_fds is 3 but fds is NULL" },
+};
+
+static void test_invalid_writes(void)
+{
+	size_t n = sizeof(mutations) / sizeof(mutations[0]);
+	char dir[256];
+
+	subdir(dir, sizeof(dir), "bad");
+	for (size_t i = 0; i < n; i++) {
+		struct cr_image img;
+
+		make_image(&img);
+		mutations[i].mutate(&img);
+		err_clear();
+		if (cr_image_write(&img, dir) == 0)
+			fail("mutation %zu: invalid image written", i);
+		else if (!strstr(err_msg(), mutations[i].want))
+			fail("mutation %zu: message \"%s\" lacks \"%s\"", i,
+			     err_msg(), mutations[i].want);
+		if (mutations[i].undo)
+			mutations[i].undo(&img);
+		cr_image_free(&img);
+		if (exists(dir, "manifest") || exists(dir, "manifest.tmp"))
+			fail("mutation %zu: a manifest was left behind", i);
+	}
+	printf("invalid in-memory images refused by the writer: %zu cases\n", n);
+}
+
+static void test_missing(void)
+{
+	char dir[256];
+	struct cr_image img;
+
+	subdir(dir, sizeof(dir), "empty");
+	memset(&img, 0x5a, sizeof(img));
+	if (cr_image_read(dir, &img) == 0) {
+		fail("missing manifest accepted");
+		return;
+	}
+	if (!zeroed(&img))
+		fail("missing manifest: image not zeroed");
+	if (!strstr(err_msg(), "/empty/manifest") ||
+	    !strstr(err_msg(), strerror(ENOENT)))
+		fail("missing manifest message: %s", err_msg());
+	printf("missing: %s\n", err_msg());
+	make_image(&img);
+	if (cr_image_write(&img, "/nonexistent/dir") == 0 ||
+	    !strstr(err_msg(), "/nonexistent/dir/manifest.tmp"))
+		fail("write to a missing directory: %s", err_msg());
+	cr_image_free(&img);
+}
+
+static int write_seed(const char *dir)
+{
+	struct cr_image img;
+	int rc;
+
+	make_image(&img);
+	rc = cr_image_write(&img, dir);
+	if (rc)
+		fprintf(stderr, "u-image: %s\n", err_msg());
+	cr_image_free(&img);
+	return rc ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "--seed"))
+		return write_seed(argv[2]);
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 2;
+	}
+	test_roundtrip();
+	test_layout();
+	test_flips();
+	test_truncations();
+	test_patches();
+	test_unknown_records();
+	test_invalid_writes();
+	test_missing();
+	free(good);
+	if (!getenv("U_IMAGE_KEEP")) {
+		char cmd[64];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+		if (system(cmd))
+			fprintf(stderr, "could not remove %s\n", tmpdir);
+	}
+	if (failures) {
+		fprintf(stderr, "u-image: %d failure(s)\n", failures);
+		return 1;
+	}
+	printf("u-image: all passed\n");
+	return 0;
+}
