@@ -6,13 +6,17 @@
 #include "cli/cmd.h"
 #include "common/err.h"
 #include "cr/cr.h"
+#include "store/store.h"
 
 static int cr_usage(void)
 {
 	fprintf(stderr,
 		"usage: picocenter cr spawn [--log FILE] -- CMD [ARGS...]\n"
-		"       picocenter cr dump --pid PID --dir DIR [--leave-running]\n"
-		"       picocenter cr restore --dir DIR\n");
+		"       picocenter cr dump --pid PID (--dir DIR | --store URL --image NAME)\n"
+		"                              [--leave-running]\n"
+		"       picocenter cr restore (--dir DIR | --store URL --image NAME)\n"
+		"--store and --image: the image goes to/comes from an object store\n"
+		"(see picocenter store); with --dir as well, DIR keeps a local copy.\n");
 	return 2;
 }
 
@@ -51,11 +55,50 @@ static int cr_spawn_cmd(int argc, char **argv)
 	return 0;
 }
 
+/* The image directory for --store without --dir: a scratch directory. */
+static int image_dir(const char *dir, const char *image, char *buf, size_t len,
+		     const char **out)
+{
+	*out = dir;
+	if (dir || !image)
+		return 0;
+	if (store_scratch_dir(buf, len) < 0)
+		return -1;
+	*out = buf;
+	return 0;
+}
+
+static int put_to_store(const char *url, const char *image, const char *dir)
+{
+	struct store *s;
+	int rc;
+
+	if (store_open(url, &s) < 0)
+		return -1;
+	rc = store_put_image(s, image, dir, NULL, NULL);
+	store_close(s);
+	return rc;
+}
+
+static int get_from_store(const char *url, const char *image, const char *dir)
+{
+	struct store *s;
+	int rc;
+
+	if (store_open(url, &s) < 0)
+		return -1;
+	rc = store_get_image(s, image, 0, dir, NULL);
+	store_close(s);
+	return rc;
+}
+
 static int cr_dump_cmd(int argc, char **argv)
 {
 	struct cr_dump_opts opts = { 0 };
-	const char *dir = NULL;
+	const char *dir = NULL, *url = NULL, *image = NULL, *use;
+	char scratch[4096];
 	pid_t pid = 0;
+	int rc;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--pid") && i + 1 < argc) {
@@ -65,15 +108,28 @@ static int cr_dump_cmd(int argc, char **argv)
 			}
 		} else if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
 			dir = argv[++i];
+		} else if (!strcmp(argv[i], "--store") && i + 1 < argc) {
+			url = argv[++i];
+		} else if (!strcmp(argv[i], "--image") && i + 1 < argc) {
+			image = argv[++i];
 		} else if (!strcmp(argv[i], "--leave-running")) {
 			opts.leave_running = 1;
 		} else {
 			return cr_usage();
 		}
 	}
-	if (!pid || !dir)
+	if (!pid || (!dir && !image) || (!url) != (!image))
 		return cr_usage();
-	if (cr_dump(pid, dir, &opts) < 0) {
+	if (image_dir(dir, image, scratch, sizeof(scratch), &use) < 0) {
+		fprintf(stderr, "picocenter cr dump: %s\n", err_msg());
+		return 1;
+	}
+	rc = cr_dump(pid, use, &opts);
+	if (rc == 0 && image)
+		rc = put_to_store(url, image, use);
+	if (use != dir)
+		store_remove_dir(use);
+	if (rc < 0) {
 		fprintf(stderr, "picocenter cr dump: %s\n", err_msg());
 		return 1;
 	}
@@ -82,18 +138,33 @@ static int cr_dump_cmd(int argc, char **argv)
 
 static int cr_restore_cmd(int argc, char **argv)
 {
-	const char *dir = NULL;
+	const char *dir = NULL, *url = NULL, *image = NULL, *use;
+	char scratch[4096];
 	pid_t pid;
+	int rc;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--dir") && i + 1 < argc)
 			dir = argv[++i];
+		else if (!strcmp(argv[i], "--store") && i + 1 < argc)
+			url = argv[++i];
+		else if (!strcmp(argv[i], "--image") && i + 1 < argc)
+			image = argv[++i];
 		else
 			return cr_usage();
 	}
-	if (!dir)
+	if ((!dir && !image) || (!url) != (!image))
 		return cr_usage();
-	if (cr_restore(dir, &pid) < 0) {
+	if (image_dir(dir, image, scratch, sizeof(scratch), &use) < 0) {
+		fprintf(stderr, "picocenter cr restore: %s\n", err_msg());
+		return 1;
+	}
+	rc = image ? get_from_store(url, image, use) : 0;
+	if (rc == 0)
+		rc = cr_restore(use, &pid);
+	if (use != dir)
+		store_remove_dir(use);
+	if (rc < 0) {
 		fprintf(stderr, "picocenter cr restore: %s\n", err_msg());
 		return 1;
 	}

@@ -1,6 +1,9 @@
 /* store.c - opening and closing a store (a backend, maybe behind a cache). */
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/err.h"
 #include "store/internal.h"
@@ -69,4 +72,31 @@ void store_close(struct store *s)
 void store_cache_stats(struct store *s, struct store_cache_stats *st)
 {
 	cache_get_stats(&s->be, st);
+}
+
+int store_scratch_dir(char *buf, size_t len)
+{
+	const char *base = getenv("TMPDIR");
+
+	if (!base || !*base)
+		base = "/var/tmp";
+	if ((size_t)snprintf(buf, len, "%s/picocenter-image.XXXXXX", base) >= len)
+		return err_set("scratch directory name too long");
+	if (!mkdtemp(buf))
+		return err_sys("mkdtemp %s", buf);
+	return 0;
+}
+
+void store_remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+	rmdir(dir);
 }

@@ -14,6 +14,7 @@
 #ifndef PC_STORE_STORE_H
 #define PC_STORE_STORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -98,5 +99,11 @@ struct store_cache_stats {
 	uint64_t max_bytes;
 };
 void store_cache_stats(struct store *s, struct store_cache_stats *st);
+
+/* For `cr dump/restore --store`: a fresh private directory under $TMPDIR
+ * (default /var/tmp) for an image in transit, and its removal (the files
+ * directly in it, then the directory). */
+int store_scratch_dir(char *buf, size_t len);
+void store_remove_dir(const char *dir);
 
 #endif

@@ -25,9 +25,12 @@ grep -q "bad chunk $hash" <<<"$out" || fail "fsck did not name $hash"
 
 # A truncated chunk too.
 victim2=${chunks[2]}; hash2=$(basename "$victim2")
+cp "$victim2" "$T/saved"
 truncate -s 10 "$victim2"
 out=$(pc store fsck --store "$STORE"); rc=$?
 [ $rc = 1 ] && grep -q "bad chunk $hash2" <<<"$out" || fail "fsck missed truncated $hash2: $out"
+
+cp "$T/saved" "$victim2"
 
 # Deleted.
 rm -f "$victim"
