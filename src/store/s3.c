@@ -131,12 +131,12 @@ static int window_prepare(struct s3_be *s, struct backend_get *g,
 static int get_window(struct s3_be *s, struct backend_get *g, size_t n,
 		      struct s3_req *r)
 {
-	int rc = window_prepare(s, g, r, n);
+	int rc = window_prepare(s, g, r, n), ran = rc == 0;
 
-	if (rc == 0)
+	if (ran)
 		rc = s3_perform(&s->cl, r, n);
 	for (size_t i = 0; i < n; i++) {
-		g[i].status = r[i].key ? r[i].result : -1;
+		g[i].status = ran ? r[i].result : -1;
 		free((char *)r[i].key);
 		r[i].key = NULL;
 	}

@@ -40,6 +40,7 @@ struct s3_xfer {
 struct s3_ctx {
 	CURLM *multi;
 	struct s3_xfer x[S3_MAX_PARALLEL];
+	unsigned seed;                /* backoff jitter */
 	struct s3_ctx *next;
 };
 
@@ -73,7 +74,6 @@ int s3_client_init(struct s3_client *c, const char *bucket)
 		return -1;
 	}
 	pthread_mutex_init(&c->lock, NULL);
-	c->seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)c;
 	return 0;
 }
 
@@ -122,6 +122,7 @@ static struct s3_ctx *ctx_get(struct s3_client *c)
 		return NULL;
 	}
 	curl_multi_setopt(ctx->multi, CURLMOPT_MAXCONNECTS, (long)S3_MAX_PARALLEL);
+	ctx->seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)ctx;
 	return ctx;
 }
 
@@ -501,7 +502,7 @@ static int check_body(const struct s3_client *c, struct s3_req *r)
 	return OUT_FAIL;
 }
 
-static double backoff_ms(struct s3_client *c, int tries)
+static double backoff_ms(struct s3_ctx *ctx, int tries)
 {
 	double d = BACKOFF_BASE_MS;
 
@@ -510,7 +511,7 @@ static double backoff_ms(struct s3_client *c, int tries)
 	if (d > BACKOFF_MAX_MS)
 		d = BACKOFF_MAX_MS;
 	/* jitter: uniformly in [d/2, d) */
-	return d / 2 + (double)(rand_r(&c->seed) % 1000) * d / 2000.0;
+	return d / 2 + (double)(rand_r(&ctx->seed) % 1000) * d / 2000.0;
 }
 
 /* A transfer ended: decide the request's fate.  Returns 1 if it is done. */
@@ -536,7 +537,7 @@ static int xfer_finish(struct s3_client *c, struct s3_ctx *ctx,
 	xfer_clear(x);
 	if (out == OUT_RETRY && r->tries < c->conf.tries) {
 		r->state = RQ_WAIT;
-		r->not_before = now_ms() + backoff_ms(c, r->tries);
+		r->not_before = now_ms() + backoff_ms(ctx, r->tries);
 		return 0;
 	}
 	if (out == OUT_RETRY && r->tries > 1) {

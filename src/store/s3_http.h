@@ -46,7 +46,6 @@ struct s3_client {
 	char *bucket;
 	pthread_mutex_t lock;
 	struct s3_ctx *idle;      /* pool of multi handles not in use */
-	unsigned seed;
 };
 
 int s3_client_init(struct s3_client *c, const char *bucket);

@@ -302,6 +302,11 @@ static int cmd_bench_putget(struct backend *b, int argc, char **argv)
 	lat = calloc((size_t)count + 1, sizeof(*lat));
 	if (!p || !lat || count < 1)
 		return fail("bad arguments");
+	/* warm up: the first write to a bucket makes radosgw create pools */
+	p[0] = 0;
+	if (b->ops->put(b->be, "bench/warm", p, 1, 0) < 0 ||
+	    b->ops->get(b->be, "bench/warm", &out) != 0)
+		return fail("bench warm-up");
 	for (int i = 0; i < count; i++) {
 		fill_random(p, size, (uint64_t)i + 1);
 		snprintf(key, sizeof(key), "bench/%zu-%d", size, i);
