@@ -85,6 +85,10 @@ mon data avail crit = 0
 [mon]
 mon data = $DIR/mon
 mon initial members = a
+# commit map changes at once instead of batching them for a second: radosgw
+# creates its pools one by one at start
+paxos propose interval = 0.01
+paxos min wait = 0.001
 
 [osd]
 osd data = $DIR/osd
@@ -142,7 +146,8 @@ wait_rgw() {
 }
 
 make_user() {
-	timeout 60 radosgw-admin -c "$CONF" -n client.rgw.a user create --uid=picocenter \
+	timeout 60 radosgw-admin -c "$CONF" -n client.rgw.a \
+		--admin-socket="$DIR/run/radosgw-admin.asok" user create --uid=picocenter \
 		--display-name=picocenter --access-key="$ACCESS_KEY" \
 		--secret-key="$SECRET_KEY" >"$DIR/log/user.out" 2>&1 ||
 		die "radosgw-admin user create failed: $(tail -n 1 "$DIR/log/user.out")"
