@@ -17,6 +17,7 @@
 
 #include "common/err.h"
 #include "cr/cr.h"
+#include "cr/keeper.h"
 #include "cr/nsinit.h"
 
 /* In the child: private mounts, a /proc of the new namespace, stdio. */
@@ -43,6 +44,17 @@ static void spawn_child(char *const argv[], const char *log, int errfd)
 	}
 	if (fd > 2)
 		close(fd);
+	/* Nothing of the caller's leaks into the tree but the error pipe,
+	 * which closes on exec. */
+	if (errfd != 3 && dup3(errfd, 3, O_CLOEXEC) < 0) {
+		err_sys("move error pipe");
+		goto fail;
+	}
+	errfd = 3;
+	if (close_range(4, ~0u, 0) < 0) {
+		err_sys("close inherited fds");
+		goto fail;
+	}
 	if (setsid() < 0) {
 		err_sys("setsid");
 		goto fail;
@@ -55,8 +67,14 @@ fail:
 	_exit(127);
 }
 
-int cr_spawn(char *const argv[], const struct cr_spawn_opts *opts, pid_t *pid)
+struct spawn_args {
+	char *const *argv;
+	const char *log;
+};
+
+static int spawn_start(void *arg, pid_t *pid)
 {
+	struct spawn_args *a = arg;
 	struct clone_args args = { 0 };
 	char msg[1024];
 	int pfd[2];
@@ -66,7 +84,7 @@ int cr_spawn(char *const argv[], const struct cr_spawn_opts *opts, pid_t *pid)
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return err_sys("spawn: pipe");
 	args.flags = CLONE_NEWPID | CLONE_NEWNS;
-	args.exit_signal = 0;  /* nobody waits for it: the tree is detached */
+	args.exit_signal = SIGCHLD;  /* the keeper reaps it */
 	child = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 	if (child < 0) {
 		close(pfd[0]);
@@ -75,7 +93,7 @@ int cr_spawn(char *const argv[], const struct cr_spawn_opts *opts, pid_t *pid)
 	}
 	if (child == 0) {
 		close(pfd[0]);
-		spawn_child(argv, opts ? opts->log : NULL, pfd[1]);
+		spawn_child(a->argv, a->log, pfd[1]);
 	}
 	close(pfd[1]);
 	/* The exec closes the pipe; a message means the child failed. */
@@ -83,8 +101,16 @@ int cr_spawn(char *const argv[], const struct cr_spawn_opts *opts, pid_t *pid)
 	close(pfd[0]);
 	if (n > 0) {
 		msg[n] = '\0';
-		return err_set("spawn %s: %s", argv[0], msg);
+		waitpid(child, NULL, 0);
+		return err_set("spawn %s: %s", a->argv[0], msg);
 	}
 	*pid = child;
 	return 0;
+}
+
+int cr_spawn(char *const argv[], const struct cr_spawn_opts *opts, pid_t *pid)
+{
+	struct spawn_args a = { argv, opts ? opts->log : NULL };
+
+	return keeper_run(spawn_start, &a, pid);
 }

@@ -1,0 +1,388 @@
+/*
+ * dump.c - cr_dump(): checkpoint a process tree that is a PID namespace.
+ *
+ * Order: check the target and DIR, seize every thread (re-listing until no
+ * new task appears), read all state, write DIR/pages then DIR/manifest, and
+ * only then kill the tree.  Any failure puts every thread back as it was,
+ * detaches, and removes what was written to DIR.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "cr/cr.h"
+#include "cr/dump.h"
+#include "cr/proc.h"
+#include "cr/ptrace.h"
+
+#define SEIZE_ROUNDS 20
+
+/* The status line "Key:\tvalue" of /proc/PID/status as a string. */
+static int status_field(pid_t pid, const char *key, char *out, size_t len)
+{
+	char *buf, *p;
+	size_t n, klen = strlen(key);
+
+	if (proc_slurp(pid, "status", &buf, &n) < 0)
+		return -1;
+	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (!strncmp(p, key, klen) && p[klen] == ':') {
+			char *v = p + klen + 1, *e;
+
+			while (*v == ' ' || *v == '\t')
+				v++;
+			e = strchr(v, '\n');
+			n = e ? (size_t)(e - v) : strlen(v);
+			if (n >= len)
+				n = len - 1;
+			memcpy(out, v, n);
+			out[n] = '\0';
+			free(buf);
+			return 0;
+		}
+	}
+	free(buf);
+	return err_set("pid %d: no %s in /proc/%d/status", pid, key, pid);
+}
+
+static int check_ns_init(pid_t pid)
+{
+	char nspid[256], *last;
+
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return err_set("pid %d: no such process", pid);
+	if (status_field(pid, "NSpid", nspid, sizeof(nspid)) < 0)
+		return -1;
+	last = strrchr(nspid, '\t');
+	if (!last || strcmp(last + 1, "1") != 0)
+		return err_set("pid %d is not the init of a PID namespace (NSpid: %s); "
+			       "start trees with `picocenter cr spawn`", pid, nspid);
+	return 0;
+}
+
+/* DIR must be absent (it is created) or empty.  *created says which. */
+static int prepare_dir(const char *dir, int *created)
+{
+	DIR *d;
+	struct dirent *e;
+
+	*created = 0;
+	if (mkdir(dir, 0700) == 0) {
+		*created = 1;
+		return 0;
+	}
+	if (errno != EEXIST)
+		return err_sys("mkdir %s", dir);
+	d = opendir(dir);
+	if (!d)
+		return err_sys("open %s", dir);
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			closedir(d);
+			return err_set("%s is not empty: refusing to overwrite an image", dir);
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+static void cleanup_dir(const char *dir, int created)
+{
+	static const char *const files[] = { "pages", "manifest", "manifest.tmp" };
+	char path[4200];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	if (created)
+		rmdir(dir);
+}
+
+static int is_zombie(pid_t pid, int *zombie)
+{
+	char state[64];
+
+	if (status_field(pid, "State", state, sizeof(state)) < 0)
+		return -1;
+	*zombie = state[0] == 'Z' || state[0] == 'X';
+	return 0;
+}
+
+static int check_not_traced(pid_t tid)
+{
+	char tracer[32];
+
+	if (status_field(tid, "TracerPid", tracer, sizeof(tracer)) < 0)
+		return -1;
+	if (atoi(tracer) != 0 && atoi(tracer) != getpid())
+		return err_set("pid %d is being traced by pid %s (unsupported)", tid, tracer);
+	return 0;
+}
+
+static struct dump_task *find_task(struct dump_ctx *ctx, pid_t pid)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].host_pid == pid)
+			return &ctx->tasks[i];
+	return NULL;
+}
+
+static int task_has_tid(const struct dump_task *t, pid_t tid)
+{
+	for (size_t i = 0; i < t->nr_tids; i++)
+		if (t->host_tids[i] == tid)
+			return 1;
+	return 0;
+}
+
+/* Seize one new thread of t and remember its live registers and mask. */
+static int seize_thread(struct dump_task *t, pid_t tid)
+{
+	size_t n = t->nr_tids + 1;
+	pid_t *tids = realloc(t->host_tids, n * sizeof(*tids));
+	struct user_regs_struct *regs;
+	uint64_t *masks;
+
+	if (tids)
+		t->host_tids = tids;
+	regs = realloc(t->saved, n * sizeof(*regs));
+	if (regs)
+		t->saved = regs;
+	masks = realloc(t->saved_mask, n * sizeof(*masks));
+	if (masks)
+		t->saved_mask = masks;
+	if (!tids || !regs || !masks)
+		return err_set("out of memory");
+	if (check_not_traced(tid) < 0)
+		return -1;
+	if (pt_seize_stop(tid, PTRACE_O_TRACESYSGOOD) < 0)
+		return -1;
+	t->host_tids[t->nr_tids++] = tid;
+	if (pt_get_regs(tid, &t->saved[n - 1]) < 0 ||
+	    pt_get_sigmask(tid, &t->saved_mask[n - 1]) < 0)
+		return -1;
+	return 0;
+}
+
+static int add_task(struct dump_ctx *ctx, pid_t pid, struct dump_task **out)
+{
+	struct dump_task *g = realloc(ctx->tasks, (ctx->nr_tasks + 1) * sizeof(*g));
+
+	if (!g)
+		return err_set("out of memory");
+	ctx->tasks = g;
+	*out = &g[ctx->nr_tasks++];
+	memset(*out, 0, sizeof(**out));
+	(*out)->host_pid = pid;
+	return is_zombie(pid, &(*out)->zombie);
+}
+
+/* Seize the threads of pid not seized yet; *changed is set if any was. */
+static int seize_process(struct dump_ctx *ctx, pid_t pid, int *changed)
+{
+	struct dump_task *t = find_task(ctx, pid);
+	pid_t *tids;
+	size_t n;
+	int rc = 0;
+
+	if (!t) {
+		if (add_task(ctx, pid, &t) < 0)
+			return -1;
+		*changed = 1;
+	}
+	if (t->zombie)
+		return 0;
+	if (proc_threads(pid, &tids, &n) < 0)
+		return -1;
+	/* The leader goes first: it is the first tid listed. */
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (task_has_tid(t, tids[i]))
+			continue;
+		*changed = 1;
+		rc = seize_thread(t, tids[i]);
+		if (rc < 0 && errno == ESRCH)
+			rc = 0;   /* it exited meanwhile: the next round sees */
+	}
+	free(tids);
+	return rc;
+}
+
+/* Put tasks in the order proc_tree_list gave (parents first). */
+static int order_tasks(struct dump_ctx *ctx, const pid_t *pids, size_t n)
+{
+	struct dump_task *sorted = calloc(n ? n : 1, sizeof(*sorted));
+
+	if (!sorted)
+		return err_set("out of memory");
+	for (size_t i = 0; i < n; i++) {
+		struct dump_task *t = find_task(ctx, pids[i]);
+
+		if (!t) {
+			free(sorted);
+			return err_set("pid %d appeared while the tree was being stopped", pids[i]);
+		}
+		sorted[i] = *t;
+	}
+	free(ctx->tasks);
+	ctx->tasks = sorted;
+	ctx->nr_tasks = n;
+	return 0;
+}
+
+static int seize_tree(struct dump_ctx *ctx)
+{
+	for (int round = 0; round < SEIZE_ROUNDS; round++) {
+		pid_t *pids;
+		size_t n;
+		int changed = 0, rc = 0;
+
+		if (proc_tree_list(ctx->init, &pids, &n) < 0)
+			return -1;
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			rc = seize_process(ctx, pids[i], &changed);
+		if (rc == 0 && !changed)
+			rc = order_tasks(ctx, pids, n);
+		free(pids);
+		if (rc < 0)
+			return -1;
+		if (!changed)
+			return 0;
+	}
+	return err_set("the tree keeps creating tasks; could not stop it");
+}
+
+static void release_tree(struct dump_ctx *ctx, int kill_it)
+{
+	if (kill_it) {
+		int st;
+
+		/* Every traced thread reports its exit to us; the leaders only
+		 * after their other threads have been reaped, so take them in
+		 * whatever order they come. */
+		kill(ctx->init, SIGKILL);
+		while (waitpid(-1, &st, __WALL) > 0 || errno == EINTR)
+			;
+	}
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct dump_task *t = &ctx->tasks[i];
+
+		for (size_t k = 0; !kill_it && k < t->nr_tids; k++)
+			pt_detach(t->host_tids[k]);
+		free(t->host_tids);
+		free(t->saved);
+		free(t->saved_mask);
+	}
+	free(ctx->tasks);
+	ctx->tasks = NULL;
+	ctx->nr_tasks = 0;
+}
+
+static int check_seccomp(pid_t pid)
+{
+	char v[32];
+
+	if (status_field(pid, "Seccomp", v, sizeof(v)) < 0)
+		return -1;
+	if (strcmp(v, "0") != 0)
+		return err_set("pid %d: seccomp mode %s (unsupported)", pid, v);
+	return 0;
+}
+
+static int dump_process(struct dump_ctx *ctx, struct dump_task *t, struct cr_proc *p)
+{
+	if (proc_read_proc(t->host_pid, p) < 0)
+		return -1;
+	if (t->zombie)
+		return 0;
+	if (check_seccomp(t->host_pid) < 0 ||
+	    proc_read_vmas(t->host_pid, &p->vmas, &p->nr_vmas) < 0 ||
+	    proc_read_timers(t->host_pid, &p->timers, &p->nr_timers) < 0 ||
+	    proc_read_fds(t->host_pid, &p->fds, &p->nr_fds) < 0 ||
+	    dump_threads(t, p, ctx->img.xsave_size) < 0 ||
+	    dump_injected_state(t, p) < 0)
+		return -1;
+	return 0;
+}
+
+static int dump_all_state(struct dump_ctx *ctx)
+{
+	struct cr_image *img = &ctx->img;
+
+	img->version = CR_IMAGE_VERSION;
+	if (cpu_xsave_layout(&img->xsave_size, &img->xfeatures) < 0)
+		return -1;
+	img->procs = calloc(ctx->nr_tasks, sizeof(*img->procs));
+	if (!img->procs)
+		return err_set("out of memory");
+	img->nr_procs = (uint32_t)ctx->nr_tasks;
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (dump_process(ctx, &ctx->tasks[i], &img->procs[i]) < 0)
+			return -1;
+	return 0;
+}
+
+static int write_pages(struct dump_ctx *ctx)
+{
+	char path[4200];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/pages", ctx->dir);
+	ctx->pages_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (ctx->pages_fd < 0)
+		return err_sys("create %s", path);
+	ctx->hash = XXH3_createState();
+	if (!ctx->hash) {
+		close(ctx->pages_fd);
+		return err_set("out of memory");
+	}
+	XXH3_64bits_reset(ctx->hash);
+	rc = dump_memory(ctx);
+	if (rc == 0 && fdatasync(ctx->pages_fd) < 0)
+		rc = err_sys("fsync %s", path);
+	if (close(ctx->pages_fd) < 0 && rc == 0)
+		rc = err_sys("close %s", path);
+	ctx->img.pages_size = ctx->pages_off;
+	ctx->img.pages_hash = XXH3_64bits_digest(ctx->hash);
+	XXH3_freeState(ctx->hash);
+	return rc;
+}
+
+int cr_dump(pid_t pid, const char *dir, const struct cr_dump_opts *opts)
+{
+	struct dump_ctx ctx;
+	int created, rc;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.init = pid;
+	ctx.dir = dir;
+	if (check_ns_init(pid) < 0)
+		return err_wrap("dump");
+	if (prepare_dir(dir, &created) < 0)
+		return err_wrap("dump");
+	rc = seize_tree(&ctx);
+	if (rc == 0)
+		rc = dump_all_state(&ctx);
+	if (rc == 0)
+		rc = write_pages(&ctx);
+	if (rc == 0)
+		rc = cr_image_write(&ctx.img, dir);
+	if (rc < 0) {
+		err_wrap("dump pid %d", pid);
+		release_tree(&ctx, 0);
+		cleanup_dir(dir, created);
+	} else {
+		release_tree(&ctx, !(opts && opts->leave_running));
+	}
+	cr_image_free(&ctx.img);
+	return rc;
+}

@@ -1,0 +1,46 @@
+/*
+ * dump.h - state shared by the parts of a dump: the seized tree and the
+ * image being filled.  dump.c drives; dump_state.c reads registers,
+ * signals and timers; dump_mem.c writes memory pages.
+ */
+#ifndef PC_CR_DUMP_H
+#define PC_CR_DUMP_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+#include <xxhash.h>
+
+#include "cr/image.h"
+
+struct dump_task {
+	pid_t host_pid;
+	int zombie;
+	size_t nr_tids;
+	pid_t *host_tids;                   /* seized threads, leader first */
+	struct user_regs_struct *saved;     /* live registers at seize time */
+	uint64_t *saved_mask;               /* live signal masks */
+	int *seized;                        /* per thread: attached by us */
+};
+
+struct dump_ctx {
+	pid_t init;
+	const char *dir;
+	size_t nr_tasks;
+	struct dump_task *tasks;            /* same order as img.procs */
+	struct cr_image img;
+	int pages_fd;
+	uint64_t pages_off;
+	XXH3_state_t *hash;
+};
+
+/* dump_state.c: everything but memory, for one stopped process. */
+int dump_threads(struct dump_task *t, struct cr_proc *p, uint32_t xsave_size);
+int dump_injected_state(struct dump_task *t, struct cr_proc *p);
+/* Registers as they must be restored: an interrupted syscall restarts. */
+void regs_for_restart(struct user_regs_struct *r);
+
+/* dump_mem.c: page contents of every VMA and shared object. */
+int dump_memory(struct dump_ctx *ctx);
+
+#endif

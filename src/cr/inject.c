@@ -1,0 +1,260 @@
+/* inject.c - system calls run inside stopped threads (see inject.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <elf.h>
+
+#include "common/err.h"
+#include "cr/inject.h"
+#include "cr/ptrace.h"
+
+static const uint8_t scratch_code[] = { 0x0f, 0x05, 0xcc }; /* syscall; int3 */
+
+int inj_open(struct inj *inj, pid_t pid, uint64_t scratch)
+{
+	char path[64];
+
+	memset(inj, 0, sizeof(*inj));
+	inj->pid = pid;
+	inj->scratch = scratch;
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	inj->mem_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (inj->mem_fd < 0)
+		return err_sys("pid %d: open %s", pid, path);
+	return 0;
+}
+
+void inj_close(struct inj *inj)
+{
+	if (inj->mem_fd >= 0)
+		close(inj->mem_fd);
+	inj->mem_fd = -1;
+}
+
+uint64_t inj_data(const struct inj *inj, uint64_t off)
+{
+	return inj->scratch + INJ_DATA_OFF + off;
+}
+
+int inj_write(struct inj *inj, uint64_t addr, const void *buf, size_t len)
+{
+	ssize_t n = pwrite(inj->mem_fd, buf, len, (off_t)addr);
+
+	if (n < 0)
+		return err_sys("pid %d: write %zu bytes at 0x%llx", inj->pid, len,
+			       (unsigned long long)addr);
+	if ((size_t)n != len)
+		return err_set("pid %d: short write at 0x%llx", inj->pid,
+			       (unsigned long long)addr);
+	return 0;
+}
+
+int inj_read(struct inj *inj, uint64_t addr, void *buf, size_t len)
+{
+	ssize_t n = pread(inj->mem_fd, buf, len, (off_t)addr);
+
+	if (n < 0)
+		return err_sys("pid %d: read %zu bytes at 0x%llx", inj->pid, len,
+			       (unsigned long long)addr);
+	if ((size_t)n != len)
+		return err_set("pid %d: short read at 0x%llx", inj->pid,
+			       (unsigned long long)addr);
+	return 0;
+}
+
+static void set_call_regs(struct user_regs_struct *r, uint64_t rip, long nr,
+			  const uint64_t a[6])
+{
+	r->rip = rip;
+	r->rax = (unsigned long long)nr;
+	r->orig_rax = (unsigned long long)-1;
+	r->rdi = a[0];
+	r->rsi = a[1];
+	r->rdx = a[2];
+	r->r10 = a[3];
+	r->r8 = a[4];
+	r->r9 = a[5];
+}
+
+/* Resume tid and wait for the int3 after the call; PTRACE_EVENT_CLONE
+ * stops on the way are noted and passed. */
+static int run_to_trap(struct inj *inj, pid_t tid)
+{
+	int st;
+
+	for (;;) {
+		if (ptrace(PTRACE_CONT, tid, NULL, NULL) < 0)
+			return err_sys("tid %d: PTRACE_CONT", tid);
+		if (pt_wait_stop(tid, &st) < 0)
+			return -1;
+		if ((st >> 8) == (SIGTRAP | (PTRACE_EVENT_CLONE << 8))) {
+			unsigned long msg = 0;
+
+			if (ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg) < 0)
+				return err_sys("tid %d: PTRACE_GETEVENTMSG", tid);
+			inj->clone_tid = msg;
+			continue;
+		}
+		if (WSTOPSIG(st) == SIGTRAP && (st >> 16) == 0)
+			return 0;
+		return err_set("tid %d: unexpected stop (signal %d, event %d) during injected call",
+			       tid, WSTOPSIG(st), st >> 16);
+	}
+}
+
+int inj_syscall(struct inj *inj, pid_t tid, long nr, uint64_t a0, uint64_t a1,
+		uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5, int64_t *ret)
+{
+	const uint64_t a[6] = { a0, a1, a2, a3, a4, a5 };
+	struct user_regs_struct r;
+
+	if (pt_get_regs(tid, &r) < 0)
+		return -1;
+	set_call_regs(&r, inj->scratch, nr, a);
+	if (pt_set_regs(tid, &r) < 0 || run_to_trap(inj, tid) < 0 ||
+	    pt_get_regs(tid, &r) < 0)
+		return err_wrap("injected syscall %ld", nr);
+	*ret = (int64_t)r.rax;
+	return 0;
+}
+
+int inj_call(struct inj *inj, pid_t tid, const char *what, long nr, uint64_t a0,
+	     uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5,
+	     int64_t *ret)
+{
+	int64_t r;
+
+	if (inj_syscall(inj, tid, nr, a0, a1, a2, a3, a4, a5, &r) < 0)
+		return err_wrap("%s", what);
+	if (r < 0 && r > -4096)
+		return err_set("%s: %s", what, strerror((int)-r));
+	if (ret)
+		*ret = r;
+	return 0;
+}
+
+/* Resume with PTRACE_SYSCALL until a syscall-stop (TRACESYSGOOD). */
+static int run_to_syscall_stop(pid_t tid)
+{
+	int st;
+
+	if (ptrace(PTRACE_SYSCALL, tid, NULL, NULL) < 0)
+		return err_sys("tid %d: PTRACE_SYSCALL", tid);
+	if (pt_wait_stop(tid, &st) < 0)
+		return -1;
+	if (WSTOPSIG(st) != (SIGTRAP | 0x80))
+		return err_set("tid %d: expected a syscall stop, got signal %d event %d",
+			       tid, WSTOPSIG(st), st >> 16);
+	return 0;
+}
+
+int inj_syscall_at(pid_t tid, uint64_t insn, long nr, uint64_t a0, uint64_t a1,
+		   uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5, int64_t *ret)
+{
+	const uint64_t a[6] = { a0, a1, a2, a3, a4, a5 };
+	struct user_regs_struct r;
+
+	if (pt_get_regs(tid, &r) < 0)
+		return -1;
+	set_call_regs(&r, insn, nr, a);
+	if (pt_set_regs(tid, &r) < 0 || run_to_syscall_stop(tid) < 0 ||
+	    run_to_syscall_stop(tid) < 0 || pt_get_regs(tid, &r) < 0)
+		return err_wrap("syscall %ld at vdso 0x%llx", nr, (unsigned long long)insn);
+	*ret = (int64_t)r.rax;
+	return 0;
+}
+
+int vdso_syscall_offset(uint64_t *off)
+{
+	static uint64_t cached;
+	const uint8_t *base = (const uint8_t *)getauxval(AT_SYSINFO_EHDR);
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)base;
+	size_t size = 0;
+
+	if (cached) {
+		*off = cached;
+		return 0;
+	}
+	if (!base)
+		return err_set("no vDSO in this process");
+	/* The vDSO image ends where its last loadable segment ends. */
+	for (int i = 0; i < eh->e_phnum; i++) {
+		const Elf64_Phdr *ph = (const Elf64_Phdr *)(base + eh->e_phoff +
+							     (size_t)i * eh->e_phentsize);
+		if (ph->p_type == PT_LOAD && ph->p_offset + ph->p_filesz > size)
+			size = ph->p_offset + ph->p_filesz;
+	}
+	for (size_t i = 0; i + 1 < size; i++) {
+		if (base[i] == 0x0f && base[i + 1] == 0x05) {
+			cached = i;
+			*off = i;
+			return 0;
+		}
+	}
+	return err_set("no syscall instruction in the vDSO");
+}
+
+int inj_map_scratch(struct inj *inj, pid_t pid, pid_t tid, uint64_t vdso_insn)
+{
+	int64_t addr;
+
+	if (inj_open(inj, pid, 0) < 0)
+		return -1;
+	if (inj_syscall_at(tid, vdso_insn, SYS_mmap, 0, INJ_SCRATCH_SIZE,
+			   PROT_READ | PROT_WRITE | PROT_EXEC,
+			   MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0, &addr) < 0)
+		goto fail;
+	if (addr < 0 && addr > -4096) {
+		err_set("mmap scratch area: %s", strerror((int)-addr));
+		goto fail;
+	}
+	inj->scratch = (uint64_t)addr;
+	if (inj_write(inj, inj->scratch, scratch_code, sizeof(scratch_code)) < 0) {
+		inj_syscall_at(tid, vdso_insn, SYS_munmap, inj->scratch, INJ_SCRATCH_SIZE,
+			       0, 0, 0, 0, &addr);
+		goto fail;
+	}
+	return 0;
+fail:
+	inj_close(inj);
+	return err_wrap("pid %d: map scratch area", pid);
+}
+
+int inj_unmap_scratch(struct inj *inj, pid_t tid)
+{
+	const uint64_t a[6] = { inj->scratch, INJ_SCRATCH_SIZE, 0, 0, 0, 0 };
+	struct user_regs_struct r;
+	int st;
+
+	if (!inj->scratch)
+		return 0;
+	/* The call unmaps its own int3: the thread then stops with SIGSEGV
+	 * in signal-delivery, from where a later resume drops the signal
+	 * and restarts an interrupted system call normally. */
+	if (pt_get_regs(tid, &r) < 0)
+		return -1;
+	set_call_regs(&r, inj->scratch, SYS_munmap, a);
+	if (pt_set_regs(tid, &r) < 0)
+		return -1;
+	if (ptrace(PTRACE_CONT, tid, NULL, NULL) < 0)
+		return err_sys("tid %d: PTRACE_CONT", tid);
+	if (pt_wait_stop(tid, &st) < 0 || pt_get_regs(tid, &r) < 0)
+		return err_wrap("pid %d: unmap scratch area", inj->pid);
+	if (WSTOPSIG(st) != SIGSEGV || (st >> 16) != 0)
+		return err_set("pid %d: unmap scratch area: unexpected stop (signal %d)",
+			       inj->pid, WSTOPSIG(st));
+	if ((int64_t)r.rax != 0)
+		return err_set("pid %d: munmap scratch area: %s", inj->pid,
+			       strerror((int)-(int64_t)r.rax));
+	inj->scratch = 0;
+	return 0;
+}

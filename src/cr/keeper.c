@@ -1,0 +1,108 @@
+/* keeper.c - parent process of a tree's init (see keeper.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "cr/keeper.h"
+
+struct keeper_report {
+	int rc;
+	pid_t pid;
+	char msg[2048];
+};
+
+static void detach_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR);
+
+	if (fd < 0)
+		return;
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void keeper_main(int (*start)(void *, pid_t *), void *arg, int fd)
+{
+	struct keeper_report rep;
+	int st;
+
+	memset(&rep, 0, sizeof(rep));
+	setsid();
+	detach_stdio();
+	rep.rc = start(arg, &rep.pid);
+	if (rep.rc < 0)
+		strncpy(rep.msg, err_msg(), sizeof(rep.msg) - 1);
+	write_all(fd, &rep, sizeof(rep));
+	close(fd);
+	if (rep.rc < 0)
+		_exit(1);
+	while (waitpid(-1, &st, 0) > 0 || errno == EINTR)
+		;
+	_exit(0);
+}
+
+int keeper_run(int (*start)(void *arg, pid_t *pid), void *arg, pid_t *pid)
+{
+	struct keeper_report rep;
+	size_t got = 0;
+	int pfd[2];
+	pid_t k;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return err_sys("keeper: pipe");
+	k = fork();
+	if (k < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return err_sys("keeper: fork");
+	}
+	if (k == 0) {
+		close(pfd[0]);
+		keeper_main(start, arg, pfd[1]);
+	}
+	close(pfd[1]);
+	while (got < sizeof(rep)) {
+		ssize_t n = read(pfd[0], (char *)&rep + got, sizeof(rep) - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(pfd[0]);
+	if (got != sizeof(rep)) {
+		waitpid(k, NULL, 0);
+		return err_set("keeper process died before reporting");
+	}
+	if (rep.rc < 0) {
+		waitpid(k, NULL, 0);
+		rep.msg[sizeof(rep.msg) - 1] = '\0';
+		return err_set("%s", rep.msg);
+	}
+	*pid = rep.pid;
+	return 0;
+}

@@ -1,0 +1,16 @@
+/*
+ * keeper.h - the process that stays the parent of a spawned or restored
+ * tree and reaps its init when the tree dies, so that a killed tree leaves
+ * no zombie behind (the machine's pid 1 may not reap orphans).  The keeper
+ * detaches from the caller's session and standard streams.
+ */
+#ifndef PC_CR_KEEPER_H
+#define PC_CR_KEEPER_H
+
+#include <sys/types.h>
+
+/* Fork a keeper that runs start(arg, &pid) and, if it succeeds, reaps pid
+ * when it exits.  Returns start's result, its pid and error message here. */
+int keeper_run(int (*start)(void *arg, pid_t *pid), void *arg, pid_t *pid);
+
+#endif

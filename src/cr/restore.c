@@ -1,0 +1,467 @@
+/*
+ * restore.c - cr_restore(): bring a checkpointed tree back to life.
+ *
+ * The keeper process (keeper.c) runs restore_tree_from_image(): it loads
+ * and checks the image, plans service fds and the scratch address, builds
+ * the shared memory objects, clones the namespace init (which forks the
+ * rest, see restore_tree.c), waits for every process to report, seizes
+ * them, rebuilds each one (restore_mm.c, restore_task.c) and detaches.
+ * Any failure kills the new namespace: nothing is left half-restored.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "common/err.h"
+#include "cr/cr.h"
+#include "cr/keeper.h"
+#include "cr/ptrace.h"
+#include "cr/restore.h"
+
+#define REPORT_TIMEOUT_MS 10000
+#define SVC_MIN_BASE 512
+
+struct rst_report {     /* as sent by restore_tree.c */
+	uint32_t idx;
+	int32_t status;
+	char msg[512];
+};
+
+static int check_cpu(const struct cr_image *img)
+{
+	uint32_t size;
+	uint64_t features;
+
+	if (cpu_xsave_layout(&size, &features) < 0)
+		return -1;
+	if (img->xsave_size != size || (img->xfeatures & ~features))
+		return err_set("image XSAVE layout (%u bytes, features 0x%llx) differs from "
+			       "this CPU's (%u bytes, features 0x%llx)", img->xsave_size,
+			       (unsigned long long)img->xfeatures, size,
+			       (unsigned long long)features);
+	return 0;
+}
+
+static int map_pages(struct rst_ctx *c)
+{
+	char path[4200];
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/pages", c->dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys("open %s", path);
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return err_sys("stat %s", path);
+	}
+	if ((uint64_t)st.st_size != c->img.pages_size) {
+		close(fd);
+		return err_set("%s is %lld bytes, the manifest says %llu (truncated image?)",
+			       path, (long long)st.st_size,
+			       (unsigned long long)c->img.pages_size);
+	}
+	c->pages_len = (uint64_t)st.st_size;
+	if (c->pages_len) {
+		void *m = mmap(NULL, c->pages_len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+
+		if (m == MAP_FAILED) {
+			close(fd);
+			return err_sys("mmap %s", path);
+		}
+		c->pages = m;
+	}
+	close(fd);
+	if (XXH3_64bits(c->pages, c->pages_len) != c->img.pages_hash)
+		return err_set("%s does not match its checksum (corrupted image)", path);
+	return 0;
+}
+
+static int add_file(struct rst_proc *rp, const char *path, int writable)
+{
+	int i = rst_file_index(rp, path);
+	struct rst_file *g;
+
+	if (i >= 0) {
+		rp->files[i].writable |= writable;
+		return i;
+	}
+	g = realloc(rp->files, (rp->nr_files + 1) * sizeof(*g));
+	if (!g)
+		return err_set("out of memory");
+	rp->files = g;
+	g[rp->nr_files].path = path;
+	g[rp->nr_files].writable = writable;
+	return (int)rp->nr_files++;
+}
+
+static int check_file_unchanged(const struct cr_vma *v)
+{
+	struct stat st;
+
+	if (stat(v->path, &st) < 0)
+		return err_sys("mapped file %s", v->path);
+	if ((uint64_t)st.st_size != v->file_size ||
+	    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec != v->file_mtime_ns)
+		return err_set("mapped file %s changed since the dump", v->path);
+	return 0;
+}
+
+/* The files each process's mappings need, opened as service fds. */
+static int plan_files(struct rst_proc *rp)
+{
+	const struct cr_proc *p = rp->p;
+
+	for (uint32_t i = 0; i < p->nr_vmas; i++) {
+		const struct cr_vma *v = &p->vmas[i];
+
+		if (v->kind != CR_VMA_FILE && v->kind != CR_VMA_FILE_SHARED)
+			continue;
+		if (check_file_unchanged(v) < 0)
+			return err_wrap("pid %d", p->pid);
+		if (add_file(rp, v->path, v->kind == CR_VMA_FILE_SHARED &&
+			     (v->prot & PROT_WRITE)) < 0)
+			return -1;
+	}
+	if (!p->mm.exe_path)
+		return err_set("pid %d: no executable path in the image", p->pid);
+	rp->exe_file = add_file(rp, p->mm.exe_path, 0);
+	return rp->exe_file < 0 ? -1 : 0;
+}
+
+static int range_is_free(const struct rst_ctx *c, uint64_t lo, uint64_t hi)
+{
+	char line[512];
+	FILE *f;
+
+	for (uint32_t i = 0; i < c->img.nr_procs; i++) {
+		const struct cr_proc *p = &c->img.procs[i];
+
+		for (uint32_t k = 0; k < p->nr_vmas; k++)
+			if (p->vmas[k].start < hi && lo < p->vmas[k].end)
+				return 0;
+	}
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long s, e;
+
+		if (sscanf(line, "%llx-%llx", &s, &e) == 2 && s < hi && lo < e) {
+			fclose(f);
+			return 0;
+		}
+	}
+	fclose(f);
+	return 1;
+}
+
+static int plan_scratch(struct rst_ctx *c)
+{
+	for (uint64_t a = 0x100000000ull; a < 0x7f0000000000ull; a += 0x40000000ull) {
+		if (range_is_free(c, a, a + INJ_SCRATCH_SIZE)) {
+			c->scratch = a;
+			return 0;
+		}
+	}
+	return err_set("no free address for the scratch area");
+}
+
+static int plan(struct rst_ctx *c)
+{
+	struct rlimit nofile;
+	int max_fd = 2;
+	uint32_t max_files = 0;
+
+	c->procs = calloc(c->img.nr_procs, sizeof(*c->procs));
+	if (!c->procs)
+		return err_set("out of memory");
+	for (uint32_t i = 0; i < c->img.nr_procs; i++) {
+		struct rst_proc *rp = &c->procs[i];
+
+		rp->p = &c->img.procs[i];
+		rp->inj.mem_fd = -1;
+		if (rp->p->zombie)
+			continue;
+		c->nr_live++;
+		rp->host_tids = calloc(rp->p->nr_threads, sizeof(pid_t));
+		if (!rp->host_tids || plan_files(rp) < 0)
+			return -1;
+		if (rp->nr_files > max_files)
+			max_files = rp->nr_files;
+		for (uint32_t k = 0; k < rp->p->nr_fds; k++)
+			if (rp->p->fds[k].fd > max_fd)
+				max_fd = rp->p->fds[k].fd;
+	}
+	c->svc_base = max_fd + 1 > SVC_MIN_BASE ? max_fd + 1 : SVC_MIN_BASE;
+	/* Service fds may sit above the app's own limit until they close. */
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &nofile) < 0 ||
+	    (uint64_t)svc_file_fd(c, max_files) >= nofile.rlim_cur)
+		return err_set("fd %d needed for restoring exceeds RLIMIT_NOFILE",
+			       svc_file_fd(c, max_files));
+	return plan_scratch(c);
+}
+
+static int write_all_at(int fd, const uint8_t *p, size_t len, off_t off)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+/* One memfd per shared object, filled, at its service fd number. */
+static int make_shmem(struct rst_ctx *c)
+{
+	c->shmem_fds = calloc(c->img.nr_shmem + 1, sizeof(int));
+	if (!c->shmem_fds)
+		return err_set("out of memory");
+	for (uint32_t i = 0; i < c->img.nr_shmem; i++) {
+		const struct cr_shmem *sh = &c->img.shmem[i];
+		int fd = memfd_create("picocenter-shmem", MFD_CLOEXEC);
+
+		c->shmem_fds[i] = -1;
+		if (fd < 0)
+			return err_sys("shared memory %u: memfd_create", i);
+		c->shmem_fds[i] = fd;
+		if (ftruncate(fd, (off_t)sh->size) < 0)
+			return err_sys("shared memory %u: resize to %llu", i,
+				       (unsigned long long)sh->size);
+		for (uint32_t k = 0; k < sh->nr_runs; k++) {
+			const struct cr_page_run *r = &sh->runs[k];
+
+			if (write_all_at(fd, c->pages + r->file_off, r->nr_pages * CR_PAGE_SIZE,
+					 (off_t)r->addr) < 0)
+				return err_sys("shared memory %u: write", i);
+		}
+		if (dup2(fd, svc_shmem_fd(c, i)) < 0)
+			return err_sys("shared memory %u: dup2", i);
+	}
+	return 0;
+}
+
+static int start_init(struct rst_ctx *c)
+{
+	struct clone_args args;
+	int sv[2], on = 1;
+	pid_t child;
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return err_sys("report socketpair");
+	if (setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0 ||
+	    dup2(sv[1], svc_report_fd(c)) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return err_sys("report socket");
+	}
+	close(sv[1]);
+	c->report_fd = sv[0];
+	memset(&args, 0, sizeof(args));
+	args.flags = CLONE_NEWPID | CLONE_NEWNS;
+	args.exit_signal = SIGCHLD;
+	child = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (child < 0)
+		return err_sys("clone3 namespace init");
+	if (child == 0)
+		rst_tree_main(c, 0);
+	c->init_host = child;
+	close(svc_report_fd(c));
+	return 0;
+}
+
+static int receive_report(struct rst_ctx *c, struct rst_report *rep, pid_t *host_pid)
+{
+	char cbuf[CMSG_SPACE(sizeof(struct ucred))];
+	struct iovec iov = { rep, sizeof(*rep) };
+	struct msghdr mh = { 0 };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	n = recvmsg(c->report_fd, &mh, 0);
+	if (n != (ssize_t)sizeof(*rep))
+		return err_sys("read a report from the restored tree");
+	cm = CMSG_FIRSTHDR(&mh);
+	if (!cm || cm->cmsg_type != SCM_CREDENTIALS || rep->idx >= c->img.nr_procs)
+		return err_set("bad report from the restored tree");
+	*host_pid = ((struct ucred *)CMSG_DATA(cm))->pid;
+	return 0;
+}
+
+static int collect_reports(struct rst_ctx *c)
+{
+	uint32_t got = 0;
+	int waited = 0;
+
+	while (got < c->nr_live) {
+		struct pollfd pfd = { c->report_fd, POLLIN, 0 };
+		struct rst_report rep;
+		pid_t host = 0;
+		int st;
+
+		if (poll(&pfd, 1, 100) == 0) {
+			if (waitpid(c->init_host, &st, WNOHANG) == c->init_host) {
+				c->init_host = 0;
+				return err_set("the namespace init died while restoring");
+			}
+			if ((waited += 100) >= REPORT_TIMEOUT_MS)
+				return err_set("restored processes did not report in %d ms",
+					       REPORT_TIMEOUT_MS);
+			continue;
+		}
+		if (receive_report(c, &rep, &host) < 0)
+			return -1;
+		if (rep.status) {
+			rep.msg[sizeof(rep.msg) - 1] = '\0';
+			return err_set("%s", rep.msg);
+		}
+		c->procs[rep.idx].host_pid = host;
+		c->procs[rep.idx].host_tids[0] = host;
+		got++;
+	}
+	return 0;
+}
+
+static int seize_all(struct rst_ctx *c)
+{
+	for (uint32_t i = 0; i < c->img.nr_procs; i++) {
+		struct rst_proc *rp = &c->procs[i];
+
+		if (rp->p->zombie)
+			continue;
+		if (pt_seize_stop(rp->host_pid, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE |
+				  PTRACE_O_EXITKILL) < 0)
+			return err_wrap("restore pid %d", rp->p->pid);
+		rp->seized = 1;
+		if (pt_set_sigmask(rp->host_pid, ~0ull) < 0 ||
+		    inj_open(&rp->inj, rp->host_pid, c->scratch) < 0)
+			return err_wrap("restore pid %d", rp->p->pid);
+	}
+	return 0;
+}
+
+/* Run one phase over every live process. */
+static int for_each_live(struct rst_ctx *c, int (*fn)(struct rst_ctx *, struct rst_proc *))
+{
+	for (uint32_t i = 0; i < c->img.nr_procs; i++)
+		if (!c->procs[i].p->zombie && fn(c, &c->procs[i]) < 0)
+			return -1;
+	return 0;
+}
+
+static void detach_all(struct rst_ctx *c)
+{
+	for (uint32_t i = 0; i < c->img.nr_procs; i++) {
+		struct rst_proc *rp = &c->procs[i];
+
+		for (uint32_t k = 0; rp->seized && k < rp->p->nr_threads; k++)
+			if (rp->host_tids[k])
+				pt_detach(rp->host_tids[k]);
+	}
+}
+
+static void kill_tree(struct rst_ctx *c)
+{
+	if (c->init_host > 0) {
+		kill(c->init_host, SIGKILL);
+		while (waitpid(c->init_host, NULL, __WALL) < 0 && errno == EINTR)
+			;
+	}
+}
+
+static void free_ctx(struct rst_ctx *c)
+{
+	for (uint32_t i = 0; c->procs && i < c->img.nr_procs; i++) {
+		inj_close(&c->procs[i].inj);
+		free(c->procs[i].host_tids);
+		free(c->procs[i].files);
+	}
+	free(c->procs);
+	for (uint32_t i = 0; c->shmem_fds && i < c->img.nr_shmem; i++) {
+		if (c->shmem_fds[i] >= 0)
+			close(c->shmem_fds[i]);
+		close(svc_shmem_fd(c, i));
+	}
+	free(c->shmem_fds);
+	if (c->report_fd > 0)
+		close(c->report_fd);
+	if (c->pages)
+		munmap((void *)c->pages, c->pages_len);
+	cr_image_free(&c->img);
+}
+
+static int rebuild(struct rst_ctx *c)
+{
+	if (collect_reports(c) < 0 || seize_all(c) < 0 ||
+	    for_each_live(c, restore_mm) < 0 || for_each_live(c, restore_threads) < 0 ||
+	    for_each_live(c, restore_process_state) < 0 ||
+	    for_each_live(c, restore_finish) < 0)
+		return -1;
+	detach_all(c);
+	return 0;
+}
+
+static int restore_start(void *arg, pid_t *pid)
+{
+	struct rst_ctx c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.dir = arg;
+	rc = cr_image_read(c.dir, &c.img);
+	if (rc == 0)
+		rc = check_cpu(&c.img);
+	if (rc == 0)
+		rc = map_pages(&c);
+	if (rc == 0)
+		rc = plan(&c);
+	if (rc == 0)
+		rc = make_shmem(&c);
+	if (rc == 0)
+		rc = start_init(&c);
+	if (rc == 0) {
+		rc = rebuild(&c);
+		if (rc < 0)
+			kill_tree(&c);
+	}
+	if (rc == 0)
+		*pid = c.init_host;
+	free_ctx(&c);
+	return rc < 0 ? err_wrap("restore %s", (const char *)arg) : 0;
+}
+
+int cr_restore(const char *dir, pid_t *pid)
+{
+	return keeper_run(restore_start, (void *)dir, pid);
+}

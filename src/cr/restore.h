@@ -1,0 +1,75 @@
+/*
+ * restore.h - state shared by the parts of a restore.
+ *
+ * restore.c drives: it reads and checks the image, prepares shared memory,
+ * forks the tree (restore_tree.c: code that runs in the new processes
+ * before they stop), seizes it, rebuilds each address space (restore_mm.c)
+ * and the rest of each process (restore_task.c), then lets it go.
+ *
+ * Service fds: every restored process holds, from svc_base up, the report
+ * socket, one memfd per shared memory object, then one fd per distinct
+ * file its mappings (and exe) need.  They are closed before it resumes.
+ */
+#ifndef PC_CR_RESTORE_H
+#define PC_CR_RESTORE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cr/image.h"
+#include "cr/inject.h"
+
+struct rst_file {
+	const char *path;
+	int writable;       /* opened O_RDWR (shared writable mapping) */
+};
+
+struct rst_proc {
+	struct cr_proc *p;
+	pid_t host_pid;
+	pid_t *host_tids;   /* index as p->threads; 0 until created */
+	uint32_t nr_files;
+	struct rst_file *files;
+	int exe_file;       /* index in files of the executable */
+	struct inj inj;
+	int seized;
+};
+
+struct rst_ctx {
+	const char *dir;
+	struct cr_image img;
+	const uint8_t *pages;    /* DIR/pages, mapped */
+	uint64_t pages_len;
+	uint64_t scratch;        /* scratch area address, free in every process */
+	int svc_base;
+	int report_fd;           /* restorer's end of the report socket */
+	int *shmem_fds;          /* restorer's memfds, one per img.shmem */
+	struct rst_proc *procs;  /* index as img.procs */
+	pid_t init_host;
+	uint32_t nr_live;        /* non-zombie processes */
+};
+
+static inline int svc_report_fd(const struct rst_ctx *c) { return c->svc_base; }
+static inline int svc_shmem_fd(const struct rst_ctx *c, uint32_t i)
+{
+	return c->svc_base + 1 + (int)i;
+}
+static inline int svc_file_fd(const struct rst_ctx *c, uint32_t i)
+{
+	return c->svc_base + 1 + (int)c->img.nr_shmem + (int)i;
+}
+
+/* restore_tree.c: run as the ns init (index 0); never returns. */
+void rst_tree_main(struct rst_ctx *c, uint32_t idx) __attribute__((noreturn));
+/* Index in rp->files of the file a VMA maps. */
+int rst_file_index(const struct rst_proc *rp, const char *path);
+
+/* restore_mm.c */
+int restore_mm(struct rst_ctx *c, struct rst_proc *rp);
+
+/* restore_task.c */
+int restore_threads(struct rst_ctx *c, struct rst_proc *rp);
+int restore_process_state(struct rst_ctx *c, struct rst_proc *rp);
+int restore_finish(struct rst_ctx *c, struct rst_proc *rp);
+
+#endif

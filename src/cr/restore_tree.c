@@ -1,0 +1,257 @@
+/*
+ * restore_tree.c - the code the restored processes run themselves before
+ * the restorer takes them over: each process forks its children with
+ * their old pids (clone3 set_tid), takes its session and process group,
+ * opens its files at their old numbers and the service fds the restorer
+ * needs, maps the scratch area, reports "ready" (its host pid travels in
+ * SCM_CREDENTIALS) and waits to be seized.  A zombie exits at once with
+ * its old status.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "cr/nsinit.h"
+#include "cr/restore.h"
+
+struct rst_report {
+	uint32_t idx;
+	int32_t status;
+	char msg[512];
+};
+
+static void send_report(struct rst_ctx *c, uint32_t idx, int status)
+{
+	struct rst_report rep;
+	struct ucred cred = { getpid(), getuid(), getgid() };
+	char cbuf[CMSG_SPACE(sizeof(cred))];
+	struct iovec iov = { &rep, sizeof(rep) };
+	struct msghdr mh = { 0 };
+	struct cmsghdr *cm;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.idx = idx;
+	rep.status = status;
+	if (status)
+		snprintf(rep.msg, sizeof(rep.msg), "%s", err_msg());
+	memset(cbuf, 0, sizeof(cbuf));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_CREDENTIALS;
+	cm->cmsg_len = CMSG_LEN(sizeof(cred));
+	memcpy(CMSG_DATA(cm), &cred, sizeof(cred));
+	while (sendmsg(svc_report_fd(c), &mh, 0) < 0 && errno == EINTR)
+		;
+}
+
+static void __attribute__((noreturn)) fail(struct rst_ctx *c, uint32_t idx)
+{
+	err_wrap("restore pid %d", c->img.procs[idx].pid);
+	send_report(c, idx, -1);
+	_exit(1);
+}
+
+static void __attribute__((noreturn)) exit_as_zombie(const struct cr_proc *p)
+{
+	int st = p->exit_code;
+
+	if (WIFSIGNALED(st)) {
+		sigset_t all;
+
+		signal(WTERMSIG(st), SIG_DFL);
+		sigfillset(&all);
+		sigprocmask(SIG_UNBLOCK, &all, NULL);
+		kill(getpid(), WTERMSIG(st));
+	}
+	_exit(WEXITSTATUS(st));
+}
+
+static int take_session_and_group(const struct cr_proc *p)
+{
+	if (p->sid == p->pid) {
+		if (setsid() < 0)
+			return err_sys("setsid");
+		return 0;
+	}
+	if (getsid(0) != p->sid)
+		return err_set("session %d is not inherited from the parent (unsupported)",
+			       p->sid);
+	if (getpgid(0) != p->pgid && setpgid(0, p->pgid) < 0)
+		return err_sys("setpgid %d", p->pgid);
+	return 0;
+}
+
+/* Open path with flags at exactly fd number want. */
+static int open_at(const char *path, int flags, int want, int cloexec)
+{
+	int fd = open(path, flags | O_CLOEXEC);
+
+	if (fd < 0)
+		return err_sys("open %s", path);
+	if (fd != want) {
+		if (dup3(fd, want, cloexec ? O_CLOEXEC : 0) < 0) {
+			close(fd);
+			return err_sys("dup %s to fd %d", path, want);
+		}
+		close(fd);
+	} else if (!cloexec && fcntl(fd, F_SETFD, 0) < 0) {
+		return err_sys("fd %d: clear close-on-exec", want);
+	}
+	return 0;
+}
+
+static int open_image_fds(const struct cr_proc *p)
+{
+	for (uint32_t i = 0; i < p->nr_fds; i++) {
+		const struct cr_fd *f = &p->fds[i];
+		int flags = (int)(f->flags & ~(uint32_t)(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY |
+							  O_CLOEXEC));
+		const char *path = f->kind == CR_FD_DEVNULL ? "/dev/null" : f->path;
+
+		if (open_at(path, flags, f->fd, (int)f->cloexec) < 0)
+			return err_wrap("fd %d", f->fd);
+		if (f->kind == CR_FD_REG && lseek(f->fd, (off_t)f->pos, SEEK_SET) < 0)
+			return err_sys("fd %d: seek %s to %llu", f->fd, path,
+				       (unsigned long long)f->pos);
+	}
+	return 0;
+}
+
+static int open_service_files(struct rst_ctx *c, const struct rst_proc *rp)
+{
+	for (uint32_t i = 0; i < rp->nr_files; i++) {
+		const struct rst_file *f = &rp->files[i];
+
+		if (open_at(f->path, f->writable ? O_RDWR : O_RDONLY, svc_file_fd(c, i), 1) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int reset_signals(void)
+{
+	sigset_t none;
+
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+		return err_sys("sigprocmask");
+	return 0;
+}
+
+static int map_scratch(struct rst_ctx *c)
+{
+	static const uint8_t code[] = { 0x0f, 0x05, 0xcc };  /* syscall; int3 */
+	void *m = mmap((void *)c->scratch, INJ_SCRATCH_SIZE,
+		       PROT_READ | PROT_WRITE | PROT_EXEC,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+
+	if (m == MAP_FAILED)
+		return err_sys("mmap scratch area at 0x%llx", (unsigned long long)c->scratch);
+	if (m != (void *)c->scratch)
+		return err_set("scratch area landed at %p", m);
+	memcpy(m, code, sizeof(code));
+	return 0;
+}
+
+static pid_t fork_with_pid(pid_t pid, int exit_signal)
+{
+	struct clone_args args;
+	pid_t tid = pid;
+
+	memset(&args, 0, sizeof(args));
+	args.exit_signal = (uint64_t)(exit_signal > 0 && exit_signal < 65 ? exit_signal : SIGCHLD);
+	args.set_tid = (uint64_t)(uintptr_t)&tid;
+	args.set_tid_size = 1;
+	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+}
+
+static int fork_children(struct rst_ctx *c, uint32_t idx)
+{
+	const struct cr_proc *p = &c->img.procs[idx];
+
+	for (uint32_t j = idx + 1; j < c->img.nr_procs; j++) {
+		const struct cr_proc *ch = &c->img.procs[j];
+		pid_t r;
+
+		if (ch->ppid != p->pid)
+			continue;
+		r = fork_with_pid(ch->pid, ch->exit_signal);
+		if (r < 0)
+			return err_sys("clone3 child with pid %d", ch->pid);
+		if (r == 0)
+			rst_tree_main(c, j);
+	}
+	return 0;
+}
+
+static int setup_self(struct rst_ctx *c, uint32_t idx)
+{
+	struct rst_proc *rp = &c->procs[idx];
+	const struct cr_proc *p = rp->p;
+
+	if (idx == 0 && ns_setup_mounts() < 0)
+		return -1;
+	if (take_session_and_group(p) < 0)
+		return -1;
+	if (p->zombie)
+		return 0;
+	if (reset_signals() < 0)
+		return -1;
+	if (close_range(0, (unsigned)c->svc_base - 1, 0) < 0)
+		return err_sys("close inherited fds");
+	if (close_range((unsigned)svc_file_fd(c, 0), ~0u, 0) < 0)
+		return err_sys("close inherited fds");
+	if (open_image_fds(p) < 0 || open_service_files(c, rp) < 0)
+		return -1;
+	if (p->root && strcmp(p->root, "/") != 0 && chroot(p->root) < 0)
+		return err_sys("chroot %s", p->root);
+	if (p->cwd && chdir(p->cwd) < 0)
+		return err_sys("chdir %s", p->cwd);
+	umask(p->umask);
+	if (personality(p->personality) < 0)
+		return err_sys("personality 0x%x", p->personality);
+	return 0;
+}
+
+void rst_tree_main(struct rst_ctx *c, uint32_t idx)
+{
+	const struct cr_proc *p = &c->img.procs[idx];
+
+	if (setup_self(c, idx) < 0)
+		fail(c, idx);
+	if (p->zombie)
+		exit_as_zombie(p);
+	if (fork_children(c, idx) < 0 || map_scratch(c) < 0)
+		fail(c, idx);
+	send_report(c, idx, 0);
+	for (;;)
+		pause();
+}
+
+int rst_file_index(const struct rst_proc *rp, const char *path)
+{
+	for (uint32_t i = 0; i < rp->nr_files; i++)
+		if (!strcmp(rp->files[i].path, path))
+			return (int)i;
+	return -1;
+}
