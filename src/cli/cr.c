@@ -15,6 +15,7 @@ static int cr_usage(void)
 		"       picocenter cr dump --pid PID (--dir DIR | --store URL --image NAME)\n"
 		"                              [--leave-running]\n"
 		"       picocenter cr restore (--dir DIR | --store URL --image NAME)\n"
+		"       picocenter cr inspect --dir DIR\n"
 		"--store and --image: the image goes to/comes from an object store\n"
 		"(see picocenter store); with --dir as well, DIR keeps a local copy.\n");
 	return 2;
@@ -172,6 +173,17 @@ static int cr_restore_cmd(int argc, char **argv)
 	return 0;
 }
 
+static int cr_inspect_cmd(int argc, char **argv)
+{
+	if (argc != 3 || strcmp(argv[1], "--dir"))
+		return cr_usage();
+	if (cr_inspect(argv[2], stdout) < 0) {
+		fprintf(stderr, "picocenter cr inspect: %s\n", err_msg());
+		return 1;
+	}
+	return 0;
+}
+
 int cmd_cr(int argc, char **argv)
 {
 	if (argc < 2)
@@ -182,5 +194,7 @@ int cmd_cr(int argc, char **argv)
 		return cr_dump_cmd(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "restore"))
 		return cr_restore_cmd(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "inspect"))
+		return cr_inspect_cmd(argc - 1, argv + 1);
 	return cr_usage();
 }

@@ -8,6 +8,7 @@
 #ifndef PC_CR_CR_H
 #define PC_CR_CR_H
 
+#include <stdio.h>
 #include <sys/types.h>
 
 struct cr_spawn_opts {
@@ -24,5 +25,8 @@ int cr_spawn(char *const argv[], const struct cr_spawn_opts *opts, pid_t *pid);
 int cr_dump(pid_t pid, const char *dir, const struct cr_dump_opts *opts);
 /* Restore the image in dir; *pid = host pid of the restored root. */
 int cr_restore(const char *dir, pid_t *pid);
+
+/* Print a summary of the image in dir. */
+int cr_inspect(const char *dir, FILE *out);
 
 #endif

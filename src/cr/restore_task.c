@@ -141,10 +141,14 @@ static int restore_itimers(struct rst_proc *rp)
 
 	for (int w = 0; w < 3; w++) {
 		const struct cr_itimer *it = &rp->p->itimers[w];
+		/* An expired periodic ITIMER_REAL reads as 0 left until its
+		 * SIGALRM is dequeued (the kernel re-arms it then); that signal
+		 * is restored as pending, so the timer runs one interval on. */
+		int64_t left = it->value_us ? it->value_us : it->interval_us;
 		int64_t v[4] = { it->interval_us / 1000000, it->interval_us % 1000000,
-				 it->value_us / 1000000, it->value_us % 1000000 };
+				 left / 1000000, left % 1000000 };
 
-		if (!it->value_us)
+		if (!left)
 			continue;
 		if (inj_write(&rp->inj, at, v, sizeof(v)) < 0 ||
 		    inj_call(&rp->inj, rp->host_tids[0], "setitimer", SYS_setitimer,

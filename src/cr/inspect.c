@@ -1,0 +1,74 @@
+/* inspect.c - print a human-readable summary of a checkpoint image. */
+#include <stdio.h>
+#include <sys/mman.h>
+
+#include "common/err.h"
+#include "cr/cr.h"
+#include "cr/image.h"
+
+static const char *vma_kind_name(uint32_t kind)
+{
+	static const char *const names[] = { "?", "anon", "file", "shmem", "file-shared",
+					     "vvar", "vvar_vclock", "vdso", "vsyscall" };
+
+	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
+}
+
+static void print_vma(FILE *out, const struct cr_vma *v)
+{
+	uint64_t pages = 0;
+
+	for (uint32_t i = 0; i < v->nr_runs; i++)
+		pages += v->runs[i].nr_pages;
+	fprintf(out, "    %012llx-%012llx %c%c%c %-11s %6llu pages stored%s%s\n",
+		(unsigned long long)v->start, (unsigned long long)v->end,
+		v->prot & PROT_READ ? 'r' : '-', v->prot & PROT_WRITE ? 'w' : '-',
+		v->prot & PROT_EXEC ? 'x' : '-', vma_kind_name(v->kind),
+		(unsigned long long)pages, v->path ? " " : "", v->path ? v->path : "");
+}
+
+static void print_proc(FILE *out, const struct cr_proc *p)
+{
+	fprintf(out, "pid %d (%s) ppid %d pgid %d sid %d%s\n", p->pid, p->comm, p->ppid,
+		p->pgid, p->sid, p->zombie ? " zombie" : "");
+	if (p->zombie)
+		return;
+	fprintf(out, "  cwd %s exe %s uid %u gid %u\n", p->cwd ? p->cwd : "?",
+		p->mm.exe_path ? p->mm.exe_path : "?", p->creds.uid, p->creds.gid);
+	for (uint32_t i = 0; i < p->nr_threads; i++)
+		fprintf(out, "  thread %d (%s) rip %llx rseq %llx pending %u\n",
+			p->threads[i].tid, p->threads[i].comm,
+			(unsigned long long)p->threads[i].regs.rip,
+			(unsigned long long)p->threads[i].rseq_addr, p->threads[i].nr_pending);
+	for (int w = 0; w < 3; w++)
+		if (p->itimers[w].value_us)
+			fprintf(out, "  itimer %d: %lld us left, interval %lld us\n", w,
+				(long long)p->itimers[w].value_us,
+				(long long)p->itimers[w].interval_us);
+	for (uint32_t i = 0; i < p->nr_timers; i++)
+		fprintf(out, "  posix timer %d: clock %d signal %d, %lld ns left, interval %lld ns\n",
+			p->timers[i].id, p->timers[i].clock, p->timers[i].signo,
+			(long long)p->timers[i].value_ns, (long long)p->timers[i].interval_ns);
+	for (uint32_t i = 0; i < p->nr_fds; i++)
+		fprintf(out, "  fd %d: %s pos %llu flags 0%o\n", p->fds[i].fd,
+			p->fds[i].path ? p->fds[i].path : "/dev/null",
+			(unsigned long long)p->fds[i].pos, p->fds[i].flags);
+	fprintf(out, "  %u mappings:\n", p->nr_vmas);
+	for (uint32_t i = 0; i < p->nr_vmas; i++)
+		print_vma(out, &p->vmas[i]);
+}
+
+int cr_inspect(const char *dir, FILE *out)
+{
+	struct cr_image img;
+
+	if (cr_image_read(dir, &img) < 0)
+		return -1;
+	fprintf(out, "image version %u, xsave %u bytes, %u processes, %u shared objects, "
+		"%llu bytes of pages\n", img.version, img.xsave_size, img.nr_procs,
+		img.nr_shmem, (unsigned long long)img.pages_size);
+	for (uint32_t i = 0; i < img.nr_procs; i++)
+		print_proc(out, &img.procs[i]);
+	cr_image_free(&img);
+	return 0;
+}
