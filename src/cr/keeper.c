@@ -51,7 +51,6 @@ static void keeper_main(int (*start)(void *, pid_t *), void *arg, int fd)
 
 	memset(&rep, 0, sizeof(rep));
 	setsid();
-	detach_stdio();
 	rep.rc = start(arg, &rep.pid);
 	if (rep.rc < 0)
 		strncpy(rep.msg, err_msg(), sizeof(rep.msg) - 1);
@@ -59,6 +58,9 @@ static void keeper_main(int (*start)(void *, pid_t *), void *arg, int fd)
 	close(fd);
 	if (rep.rc < 0)
 		_exit(1);
+	/* Let go of the caller's streams: a $(picocenter ...) must not wait
+	 * for the tree's lifetime. */
+	detach_stdio();
 	while (waitpid(-1, &st, 0) > 0 || errno == EINTR)
 		;
 	_exit(0);

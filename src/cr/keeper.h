@@ -2,7 +2,8 @@
  * keeper.h - the process that stays the parent of a spawned or restored
  * tree and reaps its init when the tree dies, so that a killed tree leaves
  * no zombie behind (the machine's pid 1 may not reap orphans).  The keeper
- * detaches from the caller's session and standard streams.
+ * detaches from the caller's session, and from its standard streams once
+ * the tree is running.
  */
 #ifndef PC_CR_KEEPER_H
 #define PC_CR_KEEPER_H

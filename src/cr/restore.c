@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@
 #include "cr/keeper.h"
 #include "cr/ptrace.h"
 #include "cr/restore.h"
+#include "common/timing.h"
 
 #define REPORT_TIMEOUT_MS 10000
 #define SVC_MIN_BASE 512
@@ -88,8 +90,36 @@ static int map_pages(struct rst_ctx *c)
 		c->pages = m;
 	}
 	close(fd);
-	if (XXH3_64bits(c->pages, c->pages_len) != c->img.pages_hash)
-		return err_set("%s does not match its checksum (corrupted image)", path);
+	return 0;
+}
+
+/* The pages' checksum is computed on another CPU while the tree is being
+ * rebuilt; the tree is only let go once it matched. */
+static void *hash_pages(void *arg)
+{
+	struct rst_ctx *c = arg;
+
+	c->pages_ok = XXH3_64bits(c->pages, c->pages_len) == c->img.pages_hash;
+	return NULL;
+}
+
+static int start_pages_check(struct rst_ctx *c)
+{
+	if (pthread_create(&c->hash_thread, NULL, hash_pages, c) != 0) {
+		hash_pages(c);
+		return 0;
+	}
+	c->hash_running = 1;
+	return 0;
+}
+
+static int finish_pages_check(struct rst_ctx *c)
+{
+	if (c->hash_running)
+		pthread_join(c->hash_thread, NULL);
+	c->hash_running = 0;
+	if (!c->pages_ok)
+		return err_set("%s/pages does not match its checksum (corrupted image)", c->dir);
 	return 0;
 }
 
@@ -183,6 +213,15 @@ static int plan_scratch(struct rst_ctx *c)
 	return err_set("no free address for the scratch area");
 }
 
+static int count_cpus(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return 1;
+	return CPU_COUNT(&set) > 0 ? CPU_COUNT(&set) : 1;
+}
+
 static int plan(struct rst_ctx *c)
 {
 	struct rlimit nofile;
@@ -209,6 +248,7 @@ static int plan(struct rst_ctx *c)
 			if (rp->p->fds[k].fd > max_fd)
 				max_fd = rp->p->fds[k].fd;
 	}
+	c->nr_cpus = count_cpus();
 	c->svc_base = max_fd + 1 > SVC_MIN_BASE ? max_fd + 1 : SVC_MIN_BASE;
 	/* Service fds may sit above the app's own limit until they close. */
 	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
@@ -380,6 +420,16 @@ static int for_each_live(struct rst_ctx *c, int (*fn)(struct rst_ctx *, struct r
 	return 0;
 }
 
+static int restore_groups(struct rst_ctx *c)
+{
+	for (int leaders = 1; leaders >= 0; leaders--)
+		for (uint32_t i = 0; i < c->img.nr_procs; i++)
+			if (!c->procs[i].p->zombie &&
+			    restore_group(c, &c->procs[i], leaders) < 0)
+				return -1;
+	return 0;
+}
+
 static void detach_all(struct rst_ctx *c)
 {
 	for (uint32_t i = 0; i < c->img.nr_procs; i++) {
@@ -416,6 +466,8 @@ static void free_ctx(struct rst_ctx *c)
 	free(c->shmem_fds);
 	if (c->report_fd > 0)
 		close(c->report_fd);
+	if (c->hash_running)
+		pthread_join(c->hash_thread, NULL);
 	if (c->pages)
 		munmap((void *)c->pages, c->pages_len);
 	cr_image_free(&c->img);
@@ -423,12 +475,21 @@ static void free_ctx(struct rst_ctx *c)
 
 static int rebuild(struct rst_ctx *c)
 {
-	if (collect_reports(c) < 0 || seize_all(c) < 0 ||
-	    for_each_live(c, restore_mm) < 0 || for_each_live(c, restore_threads) < 0 ||
+	if (collect_reports(c) < 0)
+		return -1;
+	timing_mark("restore: tree forked");
+	if (seize_all(c) < 0 || restore_groups(c) < 0)
+		return -1;
+	timing_mark("restore: seized");
+	if (for_each_live(c, restore_mm) < 0)
+		return -1;
+	timing_mark("restore: memory");
+	if (for_each_live(c, restore_threads) < 0 ||
 	    for_each_live(c, restore_process_state) < 0 ||
-	    for_each_live(c, restore_finish) < 0)
+	    for_each_live(c, restore_finish) < 0 || finish_pages_check(c) < 0)
 		return -1;
 	detach_all(c);
+	timing_mark("restore: threads, state, detach");
 	return 0;
 }
 
@@ -439,11 +500,16 @@ static int restore_start(void *arg, pid_t *pid)
 
 	memset(&c, 0, sizeof(c));
 	c.dir = arg;
+	timing_mark("restore: start");
 	rc = cr_image_read(c.dir, &c.img);
 	if (rc == 0)
 		rc = check_cpu(&c.img);
+	timing_mark("restore: manifest");
 	if (rc == 0)
 		rc = map_pages(&c);
+	if (rc == 0)
+		rc = start_pages_check(&c);
+	timing_mark("restore: pages mapped and verified");
 	if (rc == 0)
 		rc = plan(&c);
 	if (rc == 0)

@@ -13,6 +13,7 @@
 #ifndef PC_CR_RESTORE_H
 #define PC_CR_RESTORE_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -47,6 +48,10 @@ struct rst_ctx {
 	struct rst_proc *procs;  /* index as img.procs */
 	pid_t init_host;
 	uint32_t nr_live;        /* non-zombie processes */
+	int nr_cpus;             /* CPUs this restorer may use */
+	pthread_t hash_thread;   /* checks the pages' checksum meanwhile */
+	int hash_running;
+	int pages_ok;
 };
 
 static inline int svc_report_fd(const struct rst_ctx *c) { return c->svc_base; }
@@ -68,6 +73,7 @@ int rst_file_index(const struct rst_proc *rp, const char *path);
 int restore_mm(struct rst_ctx *c, struct rst_proc *rp);
 
 /* restore_task.c */
+int restore_group(struct rst_ctx *c, struct rst_proc *rp, int leaders);
 int restore_threads(struct rst_ctx *c, struct rst_proc *rp);
 int restore_process_state(struct rst_ctx *c, struct rst_proc *rp);
 int restore_finish(struct rst_ctx *c, struct rst_proc *rp);

@@ -7,6 +7,7 @@
  */
 #include <asm/prctl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <linux/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,10 +20,13 @@
 #include "common/err.h"
 #include "cr/ptrace.h"
 #include "cr/restore.h"
+#include "common/timing.h"
 
 #define TASK_TOP 0x7ffffffff000ull
 #define RSEQ_FLAG_UNREGISTER 1
 #define IOV_BATCH 1024
+#define COPY_THREADS 8
+#define COPY_PARALLEL_MIN (8u << 20)   /* bytes: below, one thread */
 
 static int drop_inherited_rseq(struct rst_proc *rp)
 {
@@ -169,36 +173,170 @@ static int check_vdso_place(struct rst_proc *rp)
 	return found ? 0 : err_set("no [vdso] after mapping it");
 }
 
-/* Write every stored page of private VMAs, many runs per system call. */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+#define HUGE_SIZE (2ull << 20)
+
+static uint64_t stored_pages(const struct cr_vma *v)
+{
+	uint64_t n = 0;
+
+	for (uint32_t k = 0; k < v->nr_runs; k++)
+		n += v->runs[k].nr_pages;
+	return n;
+}
+
+static int thp_mode_madvise(void)
+{
+	static int mode = -1;
+	char buf[128] = "";
+	FILE *f;
+
+	if (mode >= 0)
+		return mode;
+	f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = '\0';
+		fclose(f);
+	}
+	mode = strstr(buf, "[madvise]") != NULL;
+	return mode;
+}
+
+static int advise(struct rst_proc *rp, const struct cr_vma *v, int advice, const char *what)
+{
+	return inj_call(&rp->inj, rp->host_tids[0], what, SYS_madvise, v->start,
+			v->end - v->start, (uint64_t)advice, 0, 0, 0, NULL);
+}
+
+/* Dense anonymous areas of 2 MiB and more are allocated in huge pages
+ * before the copy: allocating and clearing 4 KiB pages one fault at a time
+ * is most of the cost of a restore.  With THP in "madvise" mode the area is
+ * marked MADV_HUGEPAGE for the allocation and MADV_NOHUGEPAGE after it,
+ * which in that mode behaves like an unmarked area. */
+static int preallocate(struct rst_proc *rp)
+{
+	const struct cr_proc *p = rp->p;
+
+	if (!thp_mode_madvise())
+		return 0;
+	for (uint32_t i = 0; i < p->nr_vmas; i++) {
+		const struct cr_vma *v = &p->vmas[i];
+		uint64_t pages = (v->end - v->start) / CR_PAGE_SIZE;
+
+		if (v->kind != CR_VMA_ANON || v->end - v->start < HUGE_SIZE ||
+		    stored_pages(v) * 10 < pages * 9 ||
+		    (v->flags & (CR_VMA_F_HUGEPAGE | CR_VMA_F_NOHUGEPAGE)))
+			continue;
+		if (advise(rp, v, MADV_HUGEPAGE, "madvise(MADV_HUGEPAGE)") < 0 ||
+		    advise(rp, v, MADV_POPULATE_WRITE, "madvise(MADV_POPULATE_WRITE)") < 0 ||
+		    advise(rp, v, MADV_NOHUGEPAGE, "madvise(MADV_NOHUGEPAGE)") < 0)
+			return err_wrap("vma 0x%llx", (unsigned long long)v->start);
+	}
+	return 0;
+}
+
+/* A slice of the page copy, done by one thread. */
+struct copy_job {
+	pid_t pid;
+	const struct iovec *local, *remote;
+	size_t n;
+	int err;                 /* errno of the failure, 0 if none */
+	uint64_t fail_addr;
+};
+
+static void *copy_slice(void *arg)
+{
+	struct copy_job *j = arg;
+
+	for (size_t i = 0; i < j->n; i += IOV_BATCH) {
+		size_t n = j->n - i < IOV_BATCH ? j->n - i : IOV_BATCH, bytes = 0;
+
+		for (size_t k = 0; k < n; k++)
+			bytes += j->local[i + k].iov_len;
+		if (process_vm_writev(j->pid, j->local + i, n, j->remote + i, n, 0) !=
+		    (ssize_t)bytes) {
+			j->err = errno ? errno : EFAULT;
+			j->fail_addr = (uint64_t)(uintptr_t)j->remote[i].iov_base;
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* Split the runs into slices of about equal bytes. */
+static size_t slice_end(const struct iovec *v, size_t from, size_t n, size_t want)
+{
+	size_t bytes = 0;
+
+	while (from < n && bytes < want)
+		bytes += v[from++].iov_len;
+	return from;
+}
+
+/* Write every stored page of private VMAs: many runs per system call, on
+ * as many threads as there are CPUs (the cost is the target's page
+ * allocation, which runs in parallel). */
 static int write_pages(struct rst_ctx *c, struct rst_proc *rp)
 {
-	struct iovec local[IOV_BATCH], remote[IOV_BATCH];
 	const struct cr_proc *p = rp->p;
-	size_t n = 0, bytes = 0;
+	struct copy_job jobs[COPY_THREADS];
+	pthread_t th[COPY_THREADS];
+	int started[COPY_THREADS] = { 0 };
+	struct iovec *local, *remote;
+	size_t n = 0, total = 0, at = 0, nthreads;
+	int rc = 0;
 
-	for (uint32_t i = 0; i <= p->nr_vmas; i++) {
-		const struct cr_vma *v = i < p->nr_vmas ? &p->vmas[i] : NULL;
-
-		for (uint32_t k = 0; v && k < v->nr_runs; k++) {
-			const struct cr_page_run *run = &v->runs[k];
+	for (uint32_t i = 0; i < p->nr_vmas; i++)
+		n += p->vmas[i].nr_runs;
+	if (!n)
+		return 0;
+	local = calloc(n, sizeof(*local));
+	remote = calloc(n, sizeof(*remote));
+	if (!local || !remote) {
+		free(local);
+		free(remote);
+		return err_set("out of memory");
+	}
+	n = 0;
+	for (uint32_t i = 0; i < p->nr_vmas; i++) {
+		for (uint32_t k = 0; k < p->vmas[i].nr_runs; k++, n++) {
+			const struct cr_page_run *run = &p->vmas[i].runs[k];
 
 			local[n].iov_base = (void *)(c->pages + run->file_off);
 			local[n].iov_len = run->nr_pages * CR_PAGE_SIZE;
 			remote[n].iov_base = (void *)(uintptr_t)run->addr;
 			remote[n].iov_len = local[n].iov_len;
-			bytes += local[n].iov_len;
-			if (++n < IOV_BATCH)
-				continue;
-			if (process_vm_writev(rp->host_pid, local, n, remote, n, 0) != (ssize_t)bytes)
-				return err_sys("write %zu pages at 0x%llx..", bytes / CR_PAGE_SIZE,
-					       (unsigned long long)(uintptr_t)remote[0].iov_base);
-			n = bytes = 0;
+			total += local[n].iov_len;
 		}
 	}
-	if (n && process_vm_writev(rp->host_pid, local, n, remote, n, 0) != (ssize_t)bytes)
-		return err_sys("write %zu pages at 0x%llx..", bytes / CR_PAGE_SIZE,
-			       (unsigned long long)(uintptr_t)remote[0].iov_base);
-	return 0;
+	nthreads = total >= COPY_PARALLEL_MIN ? (size_t)c->nr_cpus : 1;
+	if (nthreads > COPY_THREADS)
+		nthreads = COPY_THREADS;
+	for (size_t t = 0; t < nthreads; t++) {
+		size_t end = t + 1 == nthreads ? n : slice_end(local, at, n, total / nthreads);
+
+		jobs[t] = (struct copy_job){ rp->host_pid, local + at, remote + at, end - at, 0, 0 };
+		at = end;
+		if (t > 0)
+			started[t] = pthread_create(&th[t], NULL, copy_slice, &jobs[t]) == 0;
+	}
+	for (size_t t = 0; t < nthreads; t++)
+		if (!started[t])
+			copy_slice(&jobs[t]);
+	for (size_t t = 1; t < nthreads; t++)
+		if (started[t])
+			pthread_join(th[t], NULL);
+	for (size_t t = 0; t < nthreads && rc == 0; t++)
+		if (jobs[t].err) {
+			errno = jobs[t].err;
+			rc = err_sys("write pages at 0x%llx", (unsigned long long)jobs[t].fail_addr);
+		}
+	free(local);
+	free(remote);
+	return rc;
 }
 
 static int fix_protections(struct rst_proc *rp)
@@ -258,6 +396,9 @@ int restore_mm(struct rst_ctx *c, struct rst_proc *rp)
 			goto fail;
 	if (map_vdso(rp) < 0 || check_vdso_place(rp) < 0)
 		goto fail;
+	if (preallocate(rp) < 0)
+		goto fail;
+	timing_mark("restore: preallocated");
 	if (write_pages(c, rp) < 0 || fix_protections(rp) < 0 || set_mm_map(c, rp) < 0)
 		goto fail;
 	return 0;

@@ -60,6 +60,23 @@ static int create_thread(struct rst_proc *rp, uint32_t i)
 	return pt_set_sigmask(rp->host_tids[i], ~0ull);
 }
 
+/* Process groups: every process exists now, so any group can be joined;
+ * leaders are made first (see restore.c), then the members. */
+int restore_group(struct rst_ctx *c, struct rst_proc *rp, int leaders)
+{
+	const struct cr_proc *p = rp->p;
+	char what[64];
+
+	(void)c;
+	if ((p->pgid == p->pid) != leaders || p->sid == p->pid)
+		return 0;   /* a session leader already leads its group */
+	snprintf(what, sizeof(what), "setpgid %d", p->pgid);
+	if (inj_call(&rp->inj, rp->host_tids[0], what, SYS_setpgid, 0,
+		     (uint64_t)(leaders ? 0 : p->pgid), 0, 0, 0, 0, NULL) < 0)
+		return err_wrap("restore pid %d", p->pid);
+	return 0;
+}
+
 int restore_threads(struct rst_ctx *c, struct rst_proc *rp)
 {
 	(void)c;

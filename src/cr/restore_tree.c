@@ -83,7 +83,9 @@ static void __attribute__((noreturn)) exit_as_zombie(const struct cr_proc *p)
 	_exit(WEXITSTATUS(st));
 }
 
-static int take_session_and_group(const struct cr_proc *p)
+/* The session comes from fork (or setsid here); process groups are set
+ * later by the restorer once every process exists (restore_groups). */
+static int take_session(const struct cr_proc *p)
 {
 	if (p->sid == p->pid) {
 		if (setsid() < 0)
@@ -93,9 +95,14 @@ static int take_session_and_group(const struct cr_proc *p)
 	if (getsid(0) != p->sid)
 		return err_set("session %d is not inherited from the parent (unsupported)",
 			       p->sid);
-	if (getpgid(0) != p->pgid && setpgid(0, p->pgid) < 0)
-		return err_sys("setpgid %d", p->pgid);
 	return 0;
+}
+
+/* A zombie joins its group now if it can: it cannot be asked later. */
+static void zombie_group(const struct cr_proc *p)
+{
+	if (p->pgid != p->sid)
+		setpgid(0, p->pgid == p->pid ? 0 : p->pgid);
 }
 
 /* Open path with flags at exactly fd number want. */
@@ -211,10 +218,12 @@ static int setup_self(struct rst_ctx *c, uint32_t idx)
 
 	if (idx == 0 && ns_setup_mounts() < 0)
 		return -1;
-	if (take_session_and_group(p) < 0)
+	if (take_session(p) < 0)
 		return -1;
-	if (p->zombie)
+	if (p->zombie) {
+		zombie_group(p);
 		return 0;
+	}
 	if (reset_signals() < 0)
 		return -1;
 	if (close_range(0, (unsigned)c->svc_base - 1, 0) < 0)
