@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -98,24 +99,28 @@ static int sink_pages(struct page_sink *s, const uint8_t *buf, uint64_t addr, ui
 	return 0;
 }
 
-/* Read [addr, addr+nr pages) from fd (at file offset foff) in batches. */
-static int copy_range(struct page_sink *s, int fd, uint64_t foff, uint64_t addr,
+/* Read nr pages at addr (in a process: pid > 0, or at offset addr of a
+ * file: fd) into buf and store them, in batches. */
+static int copy_range(struct page_sink *s, pid_t pid, int fd, uint64_t addr,
 		      uint64_t nr, uint8_t *buf)
 {
 	while (nr) {
 		uint64_t n = nr < BATCH_PAGES ? nr : BATCH_PAGES;
 		size_t len = (size_t)n * CR_PAGE_SIZE;
-		ssize_t r = pread(fd, buf, len, (off_t)foff);
+		struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
+		ssize_t r = pid > 0 ? process_vm_readv(pid, &local, 1, &remote, 1, 0)
+				    : pread(fd, buf, len, (off_t)addr);
 
+		if (r < 0 && pid > 0 && errno == EFAULT)
+			r = pread(fd, buf, len, (off_t)addr);  /* PROT_NONE and the like */
 		if (r < 0)
-			return err_sys("read %zu bytes at 0x%llx", len, (unsigned long long)foff);
+			return err_sys("read %zu bytes at 0x%llx", len, (unsigned long long)addr);
 		if ((size_t)r != len)
-			return err_set("short read at 0x%llx", (unsigned long long)foff);
+			return err_set("short read at 0x%llx", (unsigned long long)addr);
 		if (sink_pages(s, buf, addr, n) < 0)
 			return -1;
 		nr -= n;
 		addr += len;
-		foff += len;
 	}
 	return 0;
 }
@@ -154,7 +159,7 @@ static int dump_vma_pages(struct dump_ctx *ctx, pid_t pid, int mem_fd, int pm_fd
 				;
 			uint64_t a = addr + i * CR_PAGE_SIZE;
 
-			if (copy_range(&s, mem_fd, a, a, j - i, buf) < 0)
+			if (copy_range(&s, pid, mem_fd, a, j - i, buf) < 0)
 				return err_wrap("pid %d: vma 0x%llx-0x%llx", pid,
 						(unsigned long long)v->start,
 						(unsigned long long)v->end);
@@ -225,7 +230,7 @@ static int dump_shmem_object(struct dump_ctx *ctx, pid_t pid, struct cr_vma *v,
 			hole = (off_t)sh->size;
 		data &= ~(off_t)(CR_PAGE_SIZE - 1);
 		hole = (hole + CR_PAGE_SIZE - 1) & ~(off_t)(CR_PAGE_SIZE - 1);
-		rc = copy_range(&s, fd, (uint64_t)data, (uint64_t)data,
+		rc = copy_range(&s, 0, fd, (uint64_t)data,
 				(uint64_t)(hole - data) / CR_PAGE_SIZE, buf);
 	}
 	close(fd);
