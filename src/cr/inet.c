@@ -1,0 +1,520 @@
+/*
+ * inet.c - one inet socket (TCP or UDP, IPv4 or IPv6) read from a
+ * duplicate fd and built anew (see inet.h).  TCP connections go through
+ * tcp_repair.c, listen backlogs through sock_diag.c.
+ *
+ * Socket options are driven by one table: each entry says how to read the
+ * option, where it lives in struct cr_inet_opts and whether it must be set
+ * before bind().  At restore an option is set only when the new socket's
+ * value differs from the saved one, so defaults stay defaults.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "cr/inet.h"
+#include "cr/sock_diag.h"
+#include "cr/tcp_repair.h"
+
+#define BACKLOG_MAX 65535
+#define WSCALE_MAX 14
+
+/* ---- socket options ---- */
+
+enum opt_how { OPT_INT, OPT_BUF, OPT_LINGER, OPT_TIMEO };
+
+#define PRE_BIND 1     /* must be set before bind() */
+#define TCP_ONLY 2
+#define V6_ONLY  4
+#define PRE_ONLY 8     /* cannot change after bind() (IPV6_V6ONLY) */
+
+struct opt_desc {
+	const char *name;
+	int level, opt;
+	enum opt_how how;
+	size_t off;                    /* in struct cr_inet_opts */
+	int flags;
+};
+
+#define O(f) offsetof(struct cr_inet_opts, f)
+static const struct opt_desc opt_table[] = {
+	{ "IPV6_V6ONLY", IPPROTO_IPV6, IPV6_V6ONLY, OPT_INT, O(v6only), PRE_BIND | PRE_ONLY | V6_ONLY },
+	{ "SO_REUSEADDR", SOL_SOCKET, SO_REUSEADDR, OPT_INT, O(reuseaddr), PRE_BIND },
+	{ "SO_REUSEPORT", SOL_SOCKET, SO_REUSEPORT, OPT_INT, O(reuseport), PRE_BIND },
+	{ "SO_RCVBUF", SOL_SOCKET, SO_RCVBUF, OPT_BUF, O(rcvbuf), PRE_BIND },
+	{ "SO_SNDBUF", SOL_SOCKET, SO_SNDBUF, OPT_BUF, O(sndbuf), PRE_BIND },
+	{ "SO_BROADCAST", SOL_SOCKET, SO_BROADCAST, OPT_INT, O(broadcast), 0 },
+	{ "SO_KEEPALIVE", SOL_SOCKET, SO_KEEPALIVE, OPT_INT, O(keepalive), 0 },
+	{ "SO_LINGER", SOL_SOCKET, SO_LINGER, OPT_LINGER, O(linger_on), 0 },
+	{ "SO_RCVTIMEO", SOL_SOCKET, SO_RCVTIMEO, OPT_TIMEO, O(rcvtimeo_us), 0 },
+	{ "SO_SNDTIMEO", SOL_SOCKET, SO_SNDTIMEO, OPT_TIMEO, O(sndtimeo_us), 0 },
+	{ "TCP_NODELAY", IPPROTO_TCP, TCP_NODELAY, OPT_INT, O(nodelay), TCP_ONLY },
+	{ "TCP_CORK", IPPROTO_TCP, TCP_CORK, OPT_INT, O(cork), TCP_ONLY },
+	{ "TCP_KEEPIDLE", IPPROTO_TCP, TCP_KEEPIDLE, OPT_INT, O(keepidle), TCP_ONLY },
+	{ "TCP_KEEPINTVL", IPPROTO_TCP, TCP_KEEPINTVL, OPT_INT, O(keepintvl), TCP_ONLY },
+	{ "TCP_KEEPCNT", IPPROTO_TCP, TCP_KEEPCNT, OPT_INT, O(keepcnt), TCP_ONLY },
+	{ "TCP_DEFER_ACCEPT", IPPROTO_TCP, TCP_DEFER_ACCEPT, OPT_INT, O(defer_accept), TCP_ONLY },
+	{ "TCP_FASTOPEN", IPPROTO_TCP, TCP_FASTOPEN, OPT_INT, O(fastopen), TCP_ONLY },
+};
+#undef O
+#define NR_OPTS (sizeof(opt_table) / sizeof(opt_table[0]))
+
+static int opt_applies(const struct opt_desc *d, const struct cr_inet *sk)
+{
+	if ((d->flags & TCP_ONLY) && sk->type != SOCK_STREAM)
+		return 0;
+	if ((d->flags & V6_ONLY) && sk->family != AF_INET6)
+		return 0;
+	return 1;
+}
+
+static uint32_t *opt_u32(struct cr_inet_opts *o, const struct opt_desc *d)
+{
+	return (uint32_t *)((char *)o + d->off);
+}
+
+static uint64_t *opt_u64(struct cr_inet_opts *o, const struct opt_desc *d)
+{
+	return (uint64_t *)((char *)o + d->off);
+}
+
+/* Read option d of fd into o. */
+static int opt_get(int fd, const struct opt_desc *d, struct cr_inet_opts *o)
+{
+	union { int i; struct linger l; struct timeval tv; } v;
+	socklen_t len = sizeof(v);
+
+	memset(&v, 0, sizeof(v));
+	if (getsockopt(fd, d->level, d->opt, &v, &len) < 0)
+		return err_sys("getsockopt %s", d->name);
+	switch (d->how) {
+	case OPT_INT:
+	case OPT_BUF:
+		*opt_u32(o, d) = (uint32_t)v.i;
+		break;
+	case OPT_LINGER:
+		o->linger_on = (uint32_t)v.l.l_onoff;
+		o->linger_secs = (uint32_t)v.l.l_linger;
+		break;
+	case OPT_TIMEO:
+		*opt_u64(o, d) = (uint64_t)v.tv.tv_sec * 1000000 + (uint64_t)v.tv.tv_usec;
+		break;
+	}
+	return 0;
+}
+
+static int opt_equal(const struct opt_desc *d, struct cr_inet_opts *a, struct cr_inet_opts *b)
+{
+	if (d->how == OPT_LINGER)
+		return a->linger_on == b->linger_on && (!a->linger_on ||
+						       a->linger_secs == b->linger_secs);
+	if (d->how == OPT_TIMEO)
+		return *opt_u64(a, d) == *opt_u64(b, d);
+	return *opt_u32(a, d) == *opt_u32(b, d);
+}
+
+static int opt_set(int fd, const struct opt_desc *d, struct cr_inet_opts *o)
+{
+	union { int i; struct linger l; struct timeval tv; } v;
+	socklen_t len = sizeof(int);
+	int level = d->level, opt = d->opt;
+
+	memset(&v, 0, sizeof(v));
+	switch (d->how) {
+	case OPT_INT:
+		v.i = (int)*opt_u32(o, d);
+		break;
+	case OPT_BUF:  /* the kernel doubles what is set; FORCE passes the max */
+		v.i = (int)(*opt_u32(o, d) / 2);
+		opt = opt == SO_RCVBUF ? SO_RCVBUFFORCE : SO_SNDBUFFORCE;
+		break;
+	case OPT_LINGER:
+		v.l.l_onoff = (int)o->linger_on;
+		v.l.l_linger = (int)o->linger_secs;
+		len = sizeof(v.l);
+		break;
+	case OPT_TIMEO:
+		v.tv.tv_sec = (time_t)(*opt_u64(o, d) / 1000000);
+		v.tv.tv_usec = (suseconds_t)(*opt_u64(o, d) % 1000000);
+		len = sizeof(v.tv);
+		break;
+	}
+	if (setsockopt(fd, level, opt, &v, len) < 0)
+		return err_sys("setsockopt %s", d->name);
+	return 0;
+}
+
+static int read_opts(int fd, struct cr_inet *sk)
+{
+	for (size_t i = 0; i < NR_OPTS; i++)
+		if (opt_applies(&opt_table[i], sk) && opt_get(fd, &opt_table[i], &sk->opts) < 0)
+			return -1;
+	return 0;
+}
+
+/* Set the options (only PRE_BIND ones if pre) that differ on fd. */
+static int apply_opts(int fd, const struct cr_inet *sk, int pre)
+{
+	struct cr_inet_opts want = sk->opts, cur;
+
+	for (size_t i = 0; i < NR_OPTS; i++) {
+		const struct opt_desc *d = &opt_table[i];
+
+		if (!opt_applies(d, sk) || (pre && !(d->flags & PRE_BIND)) ||
+		    (!pre && (d->flags & PRE_ONLY)))
+			continue;
+		memset(&cur, 0, sizeof(cur));
+		if (opt_get(fd, d, &cur) < 0)
+			return -1;
+		if (!opt_equal(d, &cur, &want) && opt_set(fd, d, &want) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- addresses ---- */
+
+static socklen_t addr_len(uint32_t family)
+{
+	return family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+static void addr_from_sa(const struct sockaddr_storage *ss, struct cr_inet_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const void *)ss;
+
+		memcpy(a->addr, &s->sin_addr, 4);
+		a->port = ntohs(s->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const void *)ss;
+
+		memcpy(a->addr, &s->sin6_addr, 16);
+		a->port = ntohs(s->sin6_port);
+		a->flowinfo = s->sin6_flowinfo;
+		a->scope_id = s->sin6_scope_id;
+	}
+}
+
+static void addr_to_sa(uint32_t family, const struct cr_inet_addr *a,
+		       struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *s = (void *)ss;
+
+		s->sin_family = AF_INET;
+		memcpy(&s->sin_addr, a->addr, 4);
+		s->sin_port = htons(a->port);
+	} else {
+		struct sockaddr_in6 *s = (void *)ss;
+
+		s->sin6_family = AF_INET6;
+		memcpy(&s->sin6_addr, a->addr, 16);
+		s->sin6_port = htons(a->port);
+		s->sin6_flowinfo = a->flowinfo;
+		s->sin6_scope_id = a->scope_id;
+	}
+}
+
+static int addr_is_set(const struct cr_inet_addr *a)
+{
+	static const uint8_t zero[16];
+
+	return a->port != 0 || memcmp(a->addr, zero, sizeof(zero)) != 0;
+}
+
+static void addr_str(uint32_t family, const struct cr_inet_addr *a, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, a->addr, ip, sizeof(ip)))
+		snprintf(ip, sizeof(ip), "?");
+	snprintf(buf, len, family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, a->port);
+}
+
+const char *inet_describe(const struct cr_inet *sk, char *buf, size_t len)
+{
+	static const char *const states[] = {
+		[CR_INET_TCP_CLOSED] = "unconnected", [CR_INET_TCP_LISTEN] = "listen",
+		[CR_INET_TCP_ESTABLISHED] = "established", [CR_INET_UDP] = "",
+	};
+	char l[64], p[64];
+	const char *st = sk->state >= CR_INET_TCP_CLOSED && sk->state <= CR_INET_UDP
+		? states[sk->state] : "?";
+
+	addr_str(sk->family, &sk->local, l, sizeof(l));
+	addr_str(sk->family, &sk->peer, p, sizeof(p));
+	snprintf(buf, len, "%s%s%s%s %s%s%s", sk->type == SOCK_STREAM ? "tcp" : "udp",
+		 sk->family == AF_INET6 ? "6" : "4", *st ? " " : "", st, l,
+		 addr_is_set(&sk->peer) ? " -> " : "", addr_is_set(&sk->peer) ? p : "");
+	return buf;
+}
+
+/* ---- dump ---- */
+
+static int sock_int(int fd, int opt, const char *name, int *v)
+{
+	socklen_t len = sizeof(*v);
+
+	if (getsockopt(fd, SOL_SOCKET, opt, v, &len) < 0)
+		return err_sys("getsockopt %s", name);
+	return 0;
+}
+
+static int read_kind(int fd, struct cr_inet *sk)
+{
+	int domain, type, proto;
+
+	if (sock_int(fd, SO_DOMAIN, "SO_DOMAIN", &domain) < 0 ||
+	    sock_int(fd, SO_TYPE, "SO_TYPE", &type) < 0 ||
+	    sock_int(fd, SO_PROTOCOL, "SO_PROTOCOL", &proto) < 0)
+		return -1;
+	if (domain != AF_INET && domain != AF_INET6)
+		return err_set("socket family %d is not inet", domain);
+	if (!(type == SOCK_STREAM && proto == IPPROTO_TCP) &&
+	    !(type == SOCK_DGRAM && proto == IPPROTO_UDP))
+		return err_set("unsupported inet socket (type %d, protocol %d)", type, proto);
+	sk->family = (uint32_t)domain;
+	sk->type = (uint32_t)type;
+	return 0;
+}
+
+static int read_addrs(int fd, struct cr_inet *sk)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	memset(&ss, 0, sizeof(ss));
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return err_sys("getsockname");
+	addr_from_sa(&ss, &sk->local);
+	len = sizeof(ss);
+	memset(&ss, 0, sizeof(ss));
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0) {
+		if (errno != ENOTCONN)
+			return err_sys("getpeername");
+		return 0;
+	}
+	addr_from_sa(&ss, &sk->peer);
+	return 0;
+}
+
+static int read_tcp_state(int fd, struct cr_inet *sk)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	struct stat st;
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return err_sys("getsockopt TCP_INFO");
+	switch (ti.tcpi_state) {
+	case TCP_CLOSE:
+		sk->state = CR_INET_TCP_CLOSED;
+		return 0;
+	case TCP_LISTEN:
+		sk->state = CR_INET_TCP_LISTEN;
+		if (fstat(fd, &st) < 0)
+			return err_sys("fstat");
+		return sock_diag_tcp_backlog((int)sk->family, st.st_ino, &sk->backlog);
+	case TCP_ESTABLISHED:
+		sk->state = CR_INET_TCP_ESTABLISHED;
+		return tcp_repair_dump(fd, &sk->tcp);
+	default:
+		return err_set("TCP state %u (closing or half-open) is not supported",
+			       ti.tcpi_state);
+	}
+}
+
+void inet_dump_undo(int fd, const struct cr_inet *sk)
+{
+	if (sk->state == CR_INET_TCP_ESTABLISHED)
+		tcp_repair_set(fd, 0);
+	err_clear();
+}
+
+int inet_dump(int fd, struct cr_inet *sk)
+{
+	char what[160];
+
+	memset(sk, 0, sizeof(*sk));
+	if (read_kind(fd, sk) < 0 || read_addrs(fd, sk) < 0 || read_opts(fd, sk) < 0)
+		return -1;
+	if (sk->type == SOCK_DGRAM) {
+		sk->state = CR_INET_UDP;
+		return 0;
+	}
+	if (read_tcp_state(fd, sk) < 0) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", err_msg());
+		inet_dump_undo(fd, sk);
+		inet_free(sk);
+		return err_set("%s: %s", inet_describe(sk, what, sizeof(what)), msg);
+	}
+	return 0;
+}
+
+int inet_custody_kind(const struct cr_inet *sk)
+{
+	return sk->state == CR_INET_TCP_LISTEN ||
+	       (sk->state == CR_INET_UDP && sk->local.port && !addr_is_set(&sk->peer));
+}
+
+/* ---- restore ---- */
+
+static int bind_local(int fd, const struct cr_inet *sk)
+{
+	struct sockaddr_storage ss;
+
+	if (!sk->local.port)
+		return 0;   /* never bound (an address alone needs a port) */
+	addr_to_sa(sk->family, &sk->local, &ss);
+	if (bind(fd, (struct sockaddr *)&ss, addr_len(sk->family)) < 0)
+		return err_sys("bind");
+	return 0;
+}
+
+static int open_established(int fd, const struct cr_inet *sk)
+{
+	struct sockaddr_storage l, p;
+
+	addr_to_sa(sk->family, &sk->local, &l);
+	addr_to_sa(sk->family, &sk->peer, &p);
+	return tcp_repair_restore(fd, &sk->tcp, (struct sockaddr *)&l, (struct sockaddr *)&p,
+				  addr_len(sk->family));
+}
+
+static int open_state(int fd, const struct cr_inet *sk)
+{
+	struct sockaddr_storage p;
+
+	switch (sk->state) {
+	case CR_INET_TCP_ESTABLISHED:
+		return open_established(fd, sk);
+	case CR_INET_TCP_LISTEN:
+		if (bind_local(fd, sk) < 0)
+			return -1;
+		/* TCP_FASTOPEN takes effect at listen(). */
+		if (apply_opts(fd, sk, 0) < 0)
+			return -1;
+		if (listen(fd, (int)sk->backlog) < 0)
+			return err_sys("listen (backlog %u)", sk->backlog);
+		return 0;
+	case CR_INET_UDP:
+		if (bind_local(fd, sk) < 0)
+			return -1;
+		if (!addr_is_set(&sk->peer))
+			return 0;
+		addr_to_sa(sk->family, &sk->peer, &p);
+		if (connect(fd, (struct sockaddr *)&p, addr_len(sk->family)) < 0)
+			return err_sys("connect");
+		return 0;
+	default:
+		return bind_local(fd, sk);
+	}
+}
+
+int inet_open(const struct cr_inet *sk, int *fd)
+{
+	char what[160];
+	int s = socket((int)sk->family, (int)sk->type | SOCK_CLOEXEC,
+		       sk->type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP);
+
+	if (s < 0)
+		return err_sys("%s: socket", inet_describe(sk, what, sizeof(what)));
+	if (apply_opts(s, sk, 1) < 0 || open_state(s, sk) < 0 || apply_opts(s, sk, 0) < 0) {
+		close(s);   /* a TCP socket still in repair mode closes silently */
+		return err_wrap("%s", inet_describe(sk, what, sizeof(what)));
+	}
+	*fd = s;
+	return 0;
+}
+
+/* ---- validation ---- */
+
+static int check_addr(uint32_t family, const struct cr_inet_addr *a, const char *which)
+{
+	static const uint8_t zero[12];
+
+	if (family == AF_INET && (memcmp(a->addr + 4, zero, 12) || a->flowinfo || a->scope_id))
+		return err_set("%s address: IPv6 fields set in an IPv4 address", which);
+	return 0;
+}
+
+static int check_tcp_conn(const struct cr_tcp_conn *c)
+{
+	if (c->outq_len > CR_INET_QUEUE_MAX || c->inq_len > CR_INET_QUEUE_MAX)
+		return err_set("TCP queue of %u/%u bytes exceeds %u", c->outq_len, c->inq_len,
+			       CR_INET_QUEUE_MAX);
+	if (c->unsent_len > c->outq_len)
+		return err_set("TCP: %u unsent bytes in a %u-byte send queue", c->unsent_len,
+			       c->outq_len);
+	if ((c->outq_len && !c->outq) || (c->inq_len && !c->inq))
+		return err_set("TCP queue data missing");
+	if (c->opts & ~(CR_TCP_OPT_SACK | CR_TCP_OPT_TS | CR_TCP_OPT_WSCALE))
+		return err_set("TCP: unknown option bits 0x%x", c->opts);
+	if (c->snd_wscale > WSCALE_MAX || c->rcv_wscale > WSCALE_MAX)
+		return err_set("TCP: window scale %u/%u above %d", c->snd_wscale, c->rcv_wscale,
+			       WSCALE_MAX);
+	if (c->mss == 0 || c->mss > 65535)
+		return err_set("TCP: mss %u out of range", c->mss);
+	if (c->max_window < c->snd_wnd)
+		return err_set("TCP: max window %u below send window %u", c->max_window,
+			       c->snd_wnd);
+	return 0;
+}
+
+static int check_state(const struct cr_inet *sk)
+{
+	int tcp = sk->type == SOCK_STREAM;
+
+	if (sk->state == CR_INET_UDP ? tcp : (!tcp || sk->state < CR_INET_TCP_CLOSED ||
+					     sk->state > CR_INET_TCP_ESTABLISHED))
+		return err_set("socket state %u does not fit type %u", sk->state, sk->type);
+	if (sk->state == CR_INET_TCP_LISTEN && (!sk->local.port || sk->backlog > BACKLOG_MAX))
+		return err_set("listening socket: port %u, backlog %u", sk->local.port,
+			       sk->backlog);
+	if (sk->state == CR_INET_TCP_ESTABLISHED) {
+		if (!sk->local.port || !sk->peer.port)
+			return err_set("TCP connection without both ports");
+		return check_tcp_conn(&sk->tcp);
+	}
+	if (addr_is_set(&sk->peer) && sk->state != CR_INET_UDP)
+		return err_set("peer address on an unconnected socket");
+	return 0;
+}
+
+int inet_validate(const struct cr_inet *sk)
+{
+	if (sk->family != AF_INET && sk->family != AF_INET6)
+		return err_set("socket family %u is not inet", sk->family);
+	if (sk->type != SOCK_STREAM && sk->type != SOCK_DGRAM)
+		return err_set("socket type %u unsupported", sk->type);
+	if (check_addr(sk->family, &sk->local, "local") < 0 ||
+	    check_addr(sk->family, &sk->peer, "peer") < 0)
+		return -1;
+	if (sk->opts.linger_secs > 65535 || sk->opts.keepcnt > 127 ||
+	    sk->opts.keepidle > 32767 || sk->opts.keepintvl > 32767 ||
+	    sk->opts.rcvbuf > INT32_MAX || sk->opts.sndbuf > INT32_MAX)
+		return err_set("socket option out of range");
+	return check_state(sk);
+}
+
+void inet_free(struct cr_inet *sk)
+{
+	free(sk->tcp.outq);
+	free(sk->tcp.inq);
+	sk->tcp.outq = sk->tcp.inq = NULL;
+}

@@ -1,0 +1,332 @@
+/*
+ * tcp_repair.c - save and rebuild an established TCP connection with
+ * TCP_REPAIR (see tcp_repair.h).
+ *
+ * Without a network lock the peer may still send data or ACKs while we
+ * read, so the dump reads the sequence numbers and queue lengths again after
+ * peeking the queues and starts over if anything moved.
+ */
+#include <errno.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include "common/err.h"
+#include "cr/tcp_repair.h"
+
+#define DUMP_TRIES 8
+#define SEND_CHUNK (32u << 10)
+#define ROOM_SLACK (256u << 10)
+
+/* The numbers that must not move while the queues are read. */
+struct tcp_snap {
+	uint32_t snd_seq, rcv_seq, outq, unsent, inq;
+};
+
+static int tcp_setopt(int fd, int opt, const void *v, socklen_t len, const char *what)
+{
+	if (setsockopt(fd, IPPROTO_TCP, opt, v, len) < 0)
+		return err_sys("setsockopt %s", what);
+	return 0;
+}
+
+static int tcp_setint(int fd, int opt, int v, const char *what)
+{
+	return tcp_setopt(fd, opt, &v, sizeof(v), what);
+}
+
+static int tcp_getopt(int fd, int opt, void *v, socklen_t len, const char *what)
+{
+	socklen_t got = len;
+
+	if (getsockopt(fd, IPPROTO_TCP, opt, v, &got) < 0)
+		return err_sys("getsockopt %s", what);
+	if (got != len)
+		return err_set("getsockopt %s: %u bytes, expected %u", what, got, len);
+	return 0;
+}
+
+int tcp_repair_set(int fd, int on)
+{
+	return tcp_setint(fd, TCP_REPAIR, on ? 1 : TCP_REPAIR_OFF, on ? "TCP_REPAIR on"
+			  : "TCP_REPAIR off");
+}
+
+static int select_queue(int fd, int q)
+{
+	return tcp_setint(fd, TCP_REPAIR_QUEUE, q, q == TCP_SEND_QUEUE
+			  ? "TCP_REPAIR_QUEUE send" : q == TCP_RECV_QUEUE
+			  ? "TCP_REPAIR_QUEUE recv" : "TCP_REPAIR_QUEUE none");
+}
+
+static int queue_seq(int fd, int q, uint32_t *seq)
+{
+	if (select_queue(fd, q) < 0)
+		return -1;
+	return tcp_getopt(fd, TCP_QUEUE_SEQ, seq, sizeof(*seq), "TCP_QUEUE_SEQ");
+}
+
+static int sk_ioctl(int fd, unsigned long req, const char *what, uint32_t *out)
+{
+	int v;
+
+	if (ioctl(fd, req, &v) < 0)
+		return err_sys("ioctl %s", what);
+	if (v < 0 || (uint32_t)v > CR_INET_QUEUE_MAX)
+		return err_set("%s: %d bytes queued (limit %u)", what, v, CR_INET_QUEUE_MAX);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int snapshot(int fd, struct tcp_snap *s)
+{
+	if (queue_seq(fd, TCP_SEND_QUEUE, &s->snd_seq) < 0 ||
+	    queue_seq(fd, TCP_RECV_QUEUE, &s->rcv_seq) < 0 ||
+	    sk_ioctl(fd, SIOCOUTQ, "SIOCOUTQ", &s->outq) < 0 ||
+	    sk_ioctl(fd, SIOCOUTQNSD, "SIOCOUTQNSD", &s->unsent) < 0 ||
+	    sk_ioctl(fd, SIOCINQ, "SIOCINQ", &s->inq) < 0)
+		return -1;
+	if (s->unsent > s->outq)
+		return err_set("send queue: %u unsent bytes of %u", s->unsent, s->outq);
+	return 0;
+}
+
+/* Peek len bytes of queue q into a new buffer *out (NULL when len is 0). */
+static int peek_queue(int fd, int q, uint32_t len, uint8_t **out)
+{
+	uint8_t *buf;
+	ssize_t n;
+
+	*out = NULL;
+	if (!len)
+		return 0;
+	buf = malloc(len);
+	if (!buf)
+		return err_set("out of memory for a %u-byte queue", len);
+	if (select_queue(fd, q) < 0) {
+		free(buf);
+		return -1;
+	}
+	n = recv(fd, buf, len, MSG_PEEK | MSG_DONTWAIT);
+	if (n != (ssize_t)len) {
+		free(buf);
+		if (n < 0)
+			return err_sys("peek %s queue (%u bytes)", q == TCP_SEND_QUEUE ? "send" : "receive", len);
+		return err_set("peek %s queue: %zd of %u bytes", q == TCP_SEND_QUEUE ? "send" :
+			       "receive", n, len);
+	}
+	*out = buf;
+	return 0;
+}
+
+/* Options negotiated at the handshake, the mss clamp, windows, clock. */
+static int read_params(int fd, struct cr_tcp_conn *c)
+{
+	struct tcp_info ti;
+	struct tcp_repair_window w;
+	socklen_t len = sizeof(ti);
+	int mss;
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return err_sys("getsockopt TCP_INFO");
+	if (ti.tcpi_state != TCP_ESTABLISHED)
+		return err_set("TCP state %u is not ESTABLISHED (unsupported)", ti.tcpi_state);
+	c->opts = 0;
+	if (ti.tcpi_options & TCPI_OPT_SACK)
+		c->opts |= CR_TCP_OPT_SACK;
+	if (ti.tcpi_options & TCPI_OPT_TIMESTAMPS)
+		c->opts |= CR_TCP_OPT_TS;
+	if (ti.tcpi_options & TCPI_OPT_WSCALE) {
+		c->opts |= CR_TCP_OPT_WSCALE;
+		c->snd_wscale = ti.tcpi_snd_wscale;
+		c->rcv_wscale = ti.tcpi_rcv_wscale;
+	}
+	/* In repair mode TCP_MAXSEG reads the mss clamp. */
+	if (tcp_getopt(fd, TCP_MAXSEG, &mss, sizeof(mss), "TCP_MAXSEG") < 0)
+		return -1;
+	c->mss = (uint32_t)mss;
+	if (tcp_getopt(fd, TCP_TIMESTAMP, &c->timestamp, sizeof(c->timestamp),
+		       "TCP_TIMESTAMP") < 0 ||
+	    tcp_getopt(fd, TCP_REPAIR_WINDOW, &w, sizeof(w), "TCP_REPAIR_WINDOW") < 0)
+		return -1;
+	c->snd_wl1 = w.snd_wl1;
+	c->snd_wnd = w.snd_wnd;
+	c->max_window = w.max_window;
+	c->rcv_wnd = w.rcv_wnd;
+	c->rcv_wup = w.rcv_wup;
+	return 0;
+}
+
+static int same_snap(const struct tcp_snap *a, const struct tcp_snap *b)
+{
+	return a->snd_seq == b->snd_seq && a->rcv_seq == b->rcv_seq && a->outq == b->outq &&
+	       a->unsent == b->unsent && a->inq == b->inq;
+}
+
+/* One attempt; *stable = 0 if the connection moved while being read. */
+static int dump_once(int fd, struct cr_tcp_conn *c, int *stable)
+{
+	struct tcp_snap before, after;
+
+	if (snapshot(fd, &before) < 0 || read_params(fd, c) < 0 ||
+	    peek_queue(fd, TCP_SEND_QUEUE, before.outq, &c->outq) < 0 ||
+	    peek_queue(fd, TCP_RECV_QUEUE, before.inq, &c->inq) < 0 ||
+	    snapshot(fd, &after) < 0)
+		return -1;
+	*stable = same_snap(&before, &after);
+	c->snd_seq = before.snd_seq;
+	c->rcv_seq = before.rcv_seq;
+	c->outq_len = before.outq;
+	c->unsent_len = before.unsent;
+	c->inq_len = before.inq;
+	return select_queue(fd, TCP_NO_QUEUE);
+}
+
+int tcp_repair_dump(int fd, struct cr_tcp_conn *c)
+{
+	int stable = 0;
+
+	memset(c, 0, sizeof(*c));
+	if (tcp_repair_set(fd, 1) < 0)
+		return -1;
+	for (int i = 0; i < DUMP_TRIES; i++) {
+		free(c->outq);
+		free(c->inq);
+		c->outq = c->inq = NULL;
+		if (dump_once(fd, c, &stable) < 0)
+			return -1;
+		if (stable)
+			return 0;
+	}
+	return err_set("the connection kept changing while it was read (%d tries)", DUMP_TRIES);
+}
+
+/* ---- restore ---- */
+
+static int set_queue_seq(int fd, int q, uint32_t seq)
+{
+	if (select_queue(fd, q) < 0)
+		return -1;
+	return tcp_setopt(fd, TCP_QUEUE_SEQ, &seq, sizeof(seq), "TCP_QUEUE_SEQ");
+}
+
+static int send_all(int fd, const uint8_t *p, uint32_t len, const char *what)
+{
+	while (len) {
+		size_t chunk = len < SEND_CHUNK ? len : SEND_CHUNK;
+		ssize_t n = send(fd, p, chunk, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? err_sys("refill %s (%u bytes left)", what, len)
+				     : err_set("refill %s: no progress", what);
+		p += n;
+		len -= (uint32_t)n;
+	}
+	return 0;
+}
+
+static int set_options(int fd, const struct cr_tcp_conn *c)
+{
+	struct tcp_repair_opt o[4];
+	int n = 0;
+
+	o[n].opt_code = TCPOPT_MAXSEG;
+	o[n++].opt_val = c->mss;
+	if (c->opts & CR_TCP_OPT_WSCALE) {
+		o[n].opt_code = TCPOPT_WINDOW;
+		o[n++].opt_val = c->snd_wscale | (c->rcv_wscale << 16);
+	}
+	if (c->opts & CR_TCP_OPT_SACK) {
+		o[n].opt_code = TCPOPT_SACK_PERMITTED;
+		o[n++].opt_val = 0;
+	}
+	if (c->opts & CR_TCP_OPT_TS) {
+		o[n].opt_code = TCPOPT_TIMESTAMP;
+		o[n++].opt_val = 0;
+	}
+	if (tcp_setopt(fd, TCP_REPAIR_OPTIONS, o, (socklen_t)(n * sizeof(o[0])),
+		       "TCP_REPAIR_OPTIONS") < 0)
+		return -1;
+	if (c->opts & CR_TCP_OPT_TS)
+		return tcp_setopt(fd, TCP_TIMESTAMP, &c->timestamp, sizeof(c->timestamp),
+				  "TCP_TIMESTAMP");
+	return 0;
+}
+
+static int set_window(int fd, const struct cr_tcp_conn *c)
+{
+	struct tcp_repair_window w = {
+		.snd_wl1 = c->snd_wl1, .snd_wnd = c->snd_wnd, .max_window = c->max_window,
+		.rcv_wnd = c->rcv_wnd, .rcv_wup = c->rcv_wup,
+	};
+
+	return tcp_setopt(fd, TCP_REPAIR_WINDOW, &w, sizeof(w), "TCP_REPAIR_WINDOW");
+}
+
+/* Buffers large enough for the queues to go back in whole (the kernel
+ * counts skb overhead too); the caller sets the app's sizes afterwards. */
+static int make_room(int fd, const struct cr_tcp_conn *c)
+{
+	int snd = (int)(c->outq_len * 2 + ROOM_SLACK), rcv = (int)(c->inq_len * 2 + ROOM_SLACK);
+
+	if (c->outq_len && setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof(snd)) < 0)
+		return err_sys("setsockopt SO_SNDBUFFORCE %d", snd);
+	if (c->inq_len && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
+		return err_sys("setsockopt SO_RCVBUFFORCE %d", rcv);
+	return 0;
+}
+
+/* Receive queue, then the part of the send queue the peer may have seen. */
+static int refill_queues(int fd, const struct cr_tcp_conn *c)
+{
+	uint32_t sent = c->outq_len - c->unsent_len;
+
+	if (make_room(fd, c) < 0)
+		return -1;
+
+	if (c->inq_len && (select_queue(fd, TCP_RECV_QUEUE) < 0 ||
+			   send_all(fd, c->inq, c->inq_len, "receive queue") < 0))
+		return -1;
+	if (sent && (select_queue(fd, TCP_SEND_QUEUE) < 0 ||
+		     send_all(fd, c->outq, sent, "send queue") < 0))
+		return -1;
+	return select_queue(fd, TCP_NO_QUEUE);
+}
+
+static int connect_repaired(int fd, const struct cr_tcp_conn *c, const struct sockaddr *local,
+			    const struct sockaddr *peer, socklen_t alen)
+{
+	if (set_queue_seq(fd, TCP_RECV_QUEUE, c->rcv_seq - c->inq_len) < 0 ||
+	    set_queue_seq(fd, TCP_SEND_QUEUE, c->snd_seq - c->outq_len) < 0 ||
+	    select_queue(fd, TCP_NO_QUEUE) < 0)
+		return -1;
+	if (bind(fd, local, alen) < 0)
+		return err_sys("bind to the old local address");
+	/* In repair mode connect() sends nothing and goes straight to
+	 * ESTABLISHED. */
+	if (connect(fd, peer, alen) < 0)
+		return err_sys("connect (repair) to the old peer");
+	return 0;
+}
+
+int tcp_repair_restore(int fd, const struct cr_tcp_conn *c, const struct sockaddr *local,
+		       const struct sockaddr *peer, socklen_t alen)
+{
+	uint32_t sent = c->outq_len - c->unsent_len;
+
+	if (tcp_repair_set(fd, 1) < 0 || connect_repaired(fd, c, local, peer, alen) < 0 ||
+	    set_options(fd, c) < 0 || refill_queues(fd, c) < 0 || set_window(fd, c) < 0 ||
+	    tcp_repair_set(fd, 0) < 0)
+		return -1;
+	/* Never sent before: send it now like any other data. */
+	if (c->unsent_len)
+		return send_all(fd, c->outq + sent, c->unsent_len, "unsent data");
+	return 0;
+}

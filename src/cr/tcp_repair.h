@@ -1,0 +1,31 @@
+/*
+ * tcp_repair.h - an established TCP connection saved and rebuilt with the
+ * kernel's TCP_REPAIR interface (see inet.h for the model and the caveats).
+ *
+ * Save: repair mode on, sequence numbers of both queues, the bytes in both
+ * queues (peeked: the socket is left intact), the options negotiated at the
+ * handshake (from TCP_INFO), the windows and the timestamp clock.
+ * Rebuild: a new socket in repair mode gets the sequence numbers, is bound
+ * and "connected" (no packet goes out in repair mode), gets the options, the
+ * queued bytes and the windows; repair mode then goes off and the unsent
+ * tail of the send queue is sent normally.
+ */
+#ifndef PC_CR_TCP_REPAIR_H
+#define PC_CR_TCP_REPAIR_H
+
+#include <sys/socket.h>
+
+#include "cr/inet.h"
+
+/* Repair mode on (1) or off (0) for fd. */
+int tcp_repair_set(int fd, int on);
+/* Save the connection of fd into *c; fd is left in repair mode (also on
+ * error, when the caller must turn it off).  Allocates c->outq, c->inq. */
+int tcp_repair_dump(int fd, struct cr_tcp_conn *c);
+/* fd is a new TCP socket of the right family, not bound: rebuild the
+ * connection local -> peer on it.  Leaves repair mode off. */
+int tcp_repair_restore(int fd, const struct cr_tcp_conn *c,
+		       const struct sockaddr *local, const struct sockaddr *peer,
+		       socklen_t alen);
+
+#endif
