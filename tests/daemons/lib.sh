@@ -93,9 +93,9 @@ d_init() {
 	D_NAME=$1
 	[ -x "$PICOCENTER" ] || d_fail "no $PICOCENTER (run make)"
 	[ -x "$DCLIENT" ] && [ -x "$KEEPALIVE" ] || d_fail "no $DCLIENT (run make)"
-	D_DIR=$(mktemp -d "$TEST_TMP/daemon-$D_NAME.XXXXXX") || exit 1
-	# Workers that drop privileges (nginx's www-data, memcached's memcache,
-	# dnsmasq's nobody) read their files from here.
+	# Directly under /tmp, not TEST_TMP (mode 700): workers that drop
+	# privileges (nginx's www-data, dnsmasq's nobody) read their files here.
+	D_DIR=$(mktemp -d /tmp/picocenter-daemon-"$D_NAME".XXXXXX) || exit 1
 	chmod 755 "$D_DIR"
 	D_LOG=$D_DIR/log
 	trap d_cleanup EXIT

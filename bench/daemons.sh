@@ -1,0 +1,165 @@
+#!/bin/bash
+# daemons.sh - swap-in speed of real daemons; prints one JSON line each.
+#
+#   bench/daemons.sh [DAEMON...]     (default: lighttpd nginx redis memcached dnsmasq)
+#   RUNS=5 CYCLES=5                  cold starts and dump/restore cycles
+#
+# Each daemon runs as in tests/daemons (lib.sh: same configurations, free
+# loopback ports, `picocenter cr spawn`).  Per daemon, measured in the same
+# run:
+#   cold_start_ms           from `cr spawn` of a fresh daemon to its first
+#                           correct response (median of RUNS)
+#   dump_ms                 `cr dump` of the running daemon (median of CYCLES)
+#   restore_cmd_ms          `cr restore` until it returned (median)
+#   restore_to_response_ms  from the start of `cr restore` to the first
+#                           correct response (median of CYCLES)
+#   speedup                 cold_start_ms / restore_to_response_ms
+#   meets_target            restore_to_response_ms < 10, and speedup >= 5
+#                           where cold_start_ms > 50
+# A correct response is one request of progs/dclient.c (started before the
+# restore, it retries every 100 us): index.html for the web servers, a
+# key set before the dump for redis and memcached (a nil GET on a cold
+# start, when nothing was set), an A record from the hosts file for dnsmasq.
+# When the engine cannot dump or restore a daemon, its line has the cold
+# start and an "error" field with the engine's message.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+export ROOT=$PWD
+export PICOCENTER=${PICOCENTER:-$ROOT/build/picocenter} TBIN=$ROOT/build/tests
+RUNS=${RUNS:-5}
+CYCLES=${CYCLES:-5}
+DAEMONS=("$@")
+[ ${#DAEMONS[@]} -eq 0 ] && DAEMONS=(lighttpd nginx redis memcached dnsmasq)
+BTMP=$(mktemp -d /tmp/picocenter-bench-daemons.XXXXXX)
+export TEST_TMP=$BTMP
+trap 'rm -rf "$BTMP"' EXIT
+
+if ! make -s build/picocenter build/tests/daemons/dclient build/tests/daemons/keepalive >&2; then
+	[ -x build/picocenter ] && [ -x build/tests/daemons/dclient ] ||
+		{ echo "bench/daemons.sh: build failed" >&2; exit 1; }
+	echo "bench/daemons.sh: build failed; measuring the binaries already built" >&2
+fi
+. tests/daemons/lib.sh
+D_TIMEOUT=20
+
+json_str() {
+	local s=${1//\\/\\\\}
+	s=${s//\"/\\\"}
+	printf '%s' "$s" | tr '\n\t\r' '   ' | tr -d '\000-\037'
+}
+
+# median of integers (µs) -> ms with 3 decimals
+median_ms() {
+	local m
+	m=$(printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END {
+		if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }')
+	printf '%d.%03d' $((m / 1000)) $((m % 1000))
+}
+
+# probe_args DAEMON PORT -|VALUE: PROBE=(dclient arguments of a correct
+# response); - is a miss (nothing set yet).
+probe_args() {
+	case $1 in
+	lighttpd | nginx) PROBE=(http "$2" /index.html "hello from picocenter") ;;
+	redis) PROBE=(redis "$2" get benchkey "$3") ;;
+	memcached) PROBE=(mc "$2" get benchkey "$3") ;;
+	dnsmasq) PROBE=(dns "$2" www.pico.test 10.0.0.1) ;;
+	esac
+}
+
+# bench_one DAEMON: runs in a subshell (lib.sh's d_fail exits it); the
+# result line goes to fd 3, everything else to the log.
+bench_one() {
+	local name=$1 port cmd r c t0 tok val img pid PROBE
+	local cold=() dump=() rcmd=() resp=()
+	local err=
+
+	d_init "bench-$name"
+	port=$(d_port)
+	cmd=$(d_conf_"$name" "$port")
+
+	# Cold starts: cr spawn to the first correct response.
+	for r in $(seq "$RUNS"); do
+		probe_args "$name" "$port" -
+		t0=$(now_us)
+		d_spawn $cmd >/dev/null
+		tok=$("$DCLIENT" -w 10000 -i 100 -T "${PROBE[@]}") || d_fail "cold start $r: no correct response"
+		cold+=($((tok - t0)))
+		kill -KILL "$D_PID"
+		while d_alive "$D_PID"; do sleep 0.005; done
+	done
+	printf '{"bench":"daemons","daemon":"%s","cold_start_ms":%s' "$name" "$(median_ms "${cold[@]}")" >"$D_DIR/result"
+
+	# Dump/restore cycles of one daemon.
+	d_spawn $cmd >/dev/null
+	val=bench-$RANDOM$RANDOM
+	case $name in
+	redis) "$DCLIENT" -w 10000 redis "$port" set benchkey "$val" >/dev/null || d_fail "redis set" ;;
+	memcached) "$DCLIENT" -w 10000 mc "$port" set benchkey "$val" >/dev/null || d_fail "memcached set" ;;
+	esac
+	probe_args "$name" "$port" "$val"
+	"$DCLIENT" -w 10000 "${PROBE[@]}" || d_fail "no correct response before the first dump"
+	for c in $(seq "$CYCLES"); do
+		img=$D_DIR/img.$c
+		t0=$(now_us)
+		if ! "$PICOCENTER" cr dump --pid "$D_PID" --dir "$img" 2>"$D_DIR/dump.err"; then
+			err="dump: $(tail -n 1 "$D_DIR/dump.err")"
+			break
+		fi
+		dump+=($(($(now_us) - t0)))
+		while d_alive "$D_PID"; do sleep 0.001; done
+		# The client polls from before the restore starts.
+		t0=$(now_us)
+		"$DCLIENT" -w 10000 -i 100 -t 1000 -T "${PROBE[@]}" >"$D_DIR/tok" 2>"$D_DIR/probe.err" &
+		local probe=$!
+		if ! pid=$("$PICOCENTER" cr restore --dir "$img" 2>"$D_DIR/restore.err"); then
+			kill "$probe" 2>/dev/null
+			err="restore: $(tail -n 1 "$D_DIR/restore.err")"
+			break
+		fi
+		rcmd+=($(($(now_us) - t0)))
+		D_PID=$pid
+		D_ALL_PIDS+=("$pid")
+		if ! wait "$probe"; then
+			err="no correct response after restore $c: $(tail -n 1 "$D_DIR/probe.err")"
+			break
+		fi
+		resp+=($(($(<"$D_DIR/tok") - t0)))
+		[ "$c" = 1 ] && echo "$(du -sb "$img" | cut -f1)" >"$D_DIR/imgsize"
+		rm -rf "$img"
+	done
+	kill -KILL "$D_PID" 2>/dev/null
+	if [ -n "$err" ]; then
+		printf ',"cycles_done":%d,"error":"%s"}\n' "${#resp[@]}" "$(json_str "$err")" >>"$D_DIR/result"
+	else
+		local cm rm ok
+		cm=$(median_ms "${cold[@]}")
+		rm=$(median_ms "${resp[@]}")
+		ok=$(awk -v c="$cm" -v r="$rm" 'BEGIN { print ((r < 10 && (c <= 50 || c / r >= 5)) ? "true" : "false") }')
+		printf ',"dump_ms":%s,"restore_cmd_ms":%s,"restore_to_response_ms":%s,"speedup":%s,"image_bytes":%s,"runs":%d,"cycles":%d,"meets_target":%s}\n' \
+			"$(median_ms "${dump[@]}")" "$(median_ms "${rcmd[@]}")" "$rm" \
+			"$(awk -v c="$cm" -v r="$rm" 'BEGIN { printf "%.1f", (r > 0 ? c / r : 0) }')" \
+			"$(cat "$D_DIR/imgsize")" "$RUNS" "$CYCLES" "$ok" >>"$D_DIR/result"
+	fi
+	cat "$D_DIR/result" >&3
+}
+
+rc=0
+for name in "${DAEMONS[@]}"; do
+	case $name in lighttpd | nginx | redis | memcached | dnsmasq) ;; *)
+		echo "bench/daemons.sh: unknown daemon $name" >&2; exit 2 ;;
+	esac
+	log=$BTMP/$name.log
+	out=$( (bench_one "$name" 3>&1 >"$log" 2>&1) )
+	if [ -z "$out" ]; then
+		# Failed before the engine was involved: the daemon itself.
+		msg=$(grep -m1 'FAIL:' "$log" | sed 's/.*FAIL: //')
+		printf '{"bench":"daemons","daemon":"%s","error":"%s"}\n' "$name" \
+			"$(json_str "${msg:-failed, see no log}")"
+		sed 's/^/  /' "$log" >&2
+		rc=1
+	else
+		echo "$out"
+	fi
+done
+exit $rc
