@@ -4,7 +4,7 @@
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc
-LDLIBS  := -lcurl -lssl -lcrypto -lzstd -lxxhash -lpthread
+LDLIBS  := -lssl -lcrypto -lzstd -lxxhash -lpthread -ldl
 
 SRCS    := $(wildcard src/*/*.c) src/main.c
 OBJS    := $(SRCS:%.c=build/obj/%.o)

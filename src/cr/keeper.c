@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/io.h"
 #include "cr/keeper.h"
 
 struct keeper_report {
@@ -27,23 +28,6 @@ static void detach_stdio(void)
 		close(fd);
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static void keeper_main(int (*start)(void *, pid_t *), void *arg, int fd)
 {
 	struct keeper_report rep;
@@ -54,7 +38,7 @@ static void keeper_main(int (*start)(void *, pid_t *), void *arg, int fd)
 	rep.rc = start(arg, &rep.pid);
 	if (rep.rc < 0)
 		strncpy(rep.msg, err_msg(), sizeof(rep.msg) - 1);
-	write_all(fd, &rep, sizeof(rep));
+	write_full(fd, &rep, sizeof(rep), -1);
 	close(fd);
 	if (rep.rc < 0)
 		_exit(1);

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "common/err.h"
+#include "store/curl_lib.h"
 #include "store/s3_sign.h"
 
 #define EBODY_MAX 2048
@@ -47,9 +48,12 @@ struct s3_ctx {
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static int curl_init_rc;
 
+static const struct curl_lib *libcurl;   /* set once by curl_init() */
+
 static void curl_init(void)
 {
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+	libcurl = curl_lib();
+	curl_init_rc = libcurl && libcurl->global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
 static double now_ms(void)
@@ -65,7 +69,7 @@ int s3_client_init(struct s3_client *c, const char *bucket)
 	memset(c, 0, sizeof(*c));
 	pthread_once(&curl_once, curl_init);
 	if (curl_init_rc < 0)
-		return err_set("s3: libcurl initialisation failed");
+		return libcurl ? err_set("s3: libcurl initialisation failed") : -1;
 	c->bucket = strdup(bucket);
 	if (!c->bucket)
 		return err_sys("s3: bucket name");
@@ -81,8 +85,8 @@ static void ctx_free(struct s3_ctx *ctx)
 {
 	for (int i = 0; i < S3_MAX_PARALLEL; i++)
 		if (ctx->x[i].easy)
-			curl_easy_cleanup(ctx->x[i].easy);
-	curl_multi_cleanup(ctx->multi);
+			libcurl->easy_cleanup(ctx->x[i].easy);
+	libcurl->multi_cleanup(ctx->multi);
 	free(ctx);
 }
 
@@ -115,13 +119,13 @@ static struct s3_ctx *ctx_get(struct s3_client *c)
 		err_sys("s3: connection context");
 		return NULL;
 	}
-	ctx->multi = curl_multi_init();
+	ctx->multi = libcurl->multi_init();
 	if (!ctx->multi) {
 		free(ctx);
 		err_set("s3: curl_multi_init failed");
 		return NULL;
 	}
-	curl_multi_setopt(ctx->multi, CURLMOPT_MAXCONNECTS, (long)S3_MAX_PARALLEL);
+	libcurl->multi_setopt(ctx->multi, CURLMOPT_MAXCONNECTS, (long)S3_MAX_PARALLEL);
 	ctx->seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)ctx;
 	return ctx;
 }
@@ -167,7 +171,7 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *arg)
 	size_t n = size * nmemb;
 	long code = 0;
 
-	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+	libcurl->easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
 	if (code < 200 || code >= 300) {
 		size_t k = n < EBODY_MAX - 1 - x->elen ? n : EBODY_MAX - 1 - x->elen;
 
@@ -260,14 +264,14 @@ static int build_headers(const struct s3_client *c, struct s3_req *r,
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		snprintf(line, sizeof(line), "%s: %s", h[i].name, h[i].value);
-		x->hdrs = curl_slist_append(x->hdrs, line);
+		x->hdrs = libcurl->slist_append(x->hdrs, line);
 	}
 	snprintf(line, sizeof(line), "Authorization: %s", auth);
-	x->hdrs = curl_slist_append(x->hdrs, line);
-	x->hdrs = curl_slist_append(x->hdrs, "Expect:");
-	x->hdrs = curl_slist_append(x->hdrs, "Accept:");
+	x->hdrs = libcurl->slist_append(x->hdrs, line);
+	x->hdrs = libcurl->slist_append(x->hdrs, "Expect:");
+	x->hdrs = libcurl->slist_append(x->hdrs, "Accept:");
 	if (!strcmp(r->method, "PUT"))
-		x->hdrs = curl_slist_append(x->hdrs, "Content-Type: application/octet-stream");
+		x->hdrs = libcurl->slist_append(x->hdrs, "Content-Type: application/octet-stream");
 	if (!x->hdrs)
 		return err_set("s3: out of memory for headers");
 	return 0;
@@ -276,15 +280,15 @@ static int build_headers(const struct s3_client *c, struct s3_req *r,
 static void set_method(CURL *e, const struct s3_req *r)
 {
 	if (!strcmp(r->method, "HEAD")) {
-		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+		libcurl->easy_setopt(e, CURLOPT_NOBODY, 1L);
 	} else if (!strcmp(r->method, "PUT")) {
-		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "PUT");
-		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
-		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body ? r->body : "");
+		libcurl->easy_setopt(e, CURLOPT_CUSTOMREQUEST, "PUT");
+		libcurl->easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+		libcurl->easy_setopt(e, CURLOPT_POSTFIELDS, r->body ? r->body : "");
 	} else if (strcmp(r->method, "GET")) {
-		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+		libcurl->easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
 	} else {
-		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+		libcurl->easy_setopt(e, CURLOPT_HTTPGET, 1L);
 	}
 }
 
@@ -292,27 +296,27 @@ static void set_options(const struct s3_client *c, struct s3_xfer *x)
 {
 	CURL *e = x->easy;
 
-	curl_easy_reset(e);
-	curl_easy_setopt(e, CURLOPT_URL, x->url);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
-	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->conf.connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, c->conf.low_speed_limit);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, c->conf.low_speed_time_s);
+	libcurl->easy_reset(e);
+	libcurl->easy_setopt(e, CURLOPT_URL, x->url);
+	libcurl->easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
+	libcurl->easy_setopt(e, CURLOPT_PRIVATE, x);
+	libcurl->easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+	libcurl->easy_setopt(e, CURLOPT_WRITEDATA, x);
+	libcurl->easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+	libcurl->easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	libcurl->easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
+	libcurl->easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+	libcurl->easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	libcurl->easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	libcurl->easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->conf.connect_timeout_ms);
+	libcurl->easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, c->conf.low_speed_limit);
+	libcurl->easy_setopt(e, CURLOPT_LOW_SPEED_TIME, c->conf.low_speed_time_s);
 	set_method(e, x->req);
 }
 
 static void xfer_clear(struct s3_xfer *x)
 {
-	curl_slist_free_all(x->hdrs);
+	libcurl->slist_free_all(x->hdrs);
 	x->hdrs = NULL;
 	free(x->url);
 	x->url = NULL;
@@ -325,7 +329,7 @@ static int xfer_start(struct s3_client *c, struct s3_ctx *ctx,
 	char *uri = NULL;
 	int rc = -1;
 
-	if (!x->easy && !(x->easy = curl_easy_init()))
+	if (!x->easy && !(x->easy = libcurl->easy_init()))
 		return err_set("s3: curl_easy_init failed");
 	x->req = r;
 	x->errbuf[0] = '\0';
@@ -339,7 +343,7 @@ static int xfer_start(struct s3_client *c, struct s3_ctx *ctx,
 	    build_headers(c, r, x, uri) < 0)
 		goto out;
 	set_options(c, x);
-	if (curl_multi_add_handle(ctx->multi, x->easy) != CURLM_OK) {
+	if (libcurl->multi_add_handle(ctx->multi, x->easy) != CURLM_OK) {
 		err_set("s3: curl_multi_add_handle failed");
 		goto out;
 	}
@@ -446,7 +450,7 @@ static int classify_curl(const struct s3_client *c, struct s3_xfer *x, CURLcode 
 	char what[400];
 	long oserr = 0;
 
-	curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &oserr);
+	libcurl->easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &oserr);
 	describe(c, r, what, sizeof(what));
 	switch (rc) {
 	case CURLE_COULDNT_CONNECT:
@@ -479,13 +483,13 @@ static int classify_curl(const struct s3_client *c, struct s3_xfer *x, CURLcode 
 	case CURLE_PARTIAL_FILE:
 		setmsg(r, "%s: connection to %s lost: %s",
 			 what, c->conf.endpoint,
-			 x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+			 x->errbuf[0] ? x->errbuf : libcurl->easy_strerror(rc));
 		return OUT_RETRY;
 	default:
 		break;
 	}
 	setmsg(r, "%s: %s", what,
-		 x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+		 x->errbuf[0] ? x->errbuf : libcurl->easy_strerror(rc));
 	return OUT_FAIL;
 }
 
@@ -523,14 +527,14 @@ static int xfer_finish(struct s3_client *c, struct s3_ctx *ctx,
 	int out;
 
 	r->status = 0;
-	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r->status);
-	curl_multi_remove_handle(ctx->multi, x->easy);
+	libcurl->easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r->status);
+	libcurl->multi_remove_handle(ctx->multi, x->easy);
 	if (rc == CURLE_OK)
 		out = classify_http(c, x);
 	else
 		out = classify_curl(c, x, rc);
 	if (out == OUT_OK) {
-		curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+		libcurl->easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
 		r->size = cl >= 0 ? (uint64_t)cl : r->got;
 		out = check_body(c, r);
 	}
@@ -600,12 +604,12 @@ static void drain(struct batch *b)
 	CURLMsg *m;
 	int left;
 
-	while ((m = curl_multi_info_read(b->ctx->multi, &left))) {
+	while ((m = libcurl->multi_info_read(b->ctx->multi, &left))) {
 		struct s3_xfer *x = NULL;
 
 		if (m->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		libcurl->easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
 		b->active--;
 		if (xfer_finish(b->c, b->ctx, x, m->data.result))
 			b->done++;
@@ -632,13 +636,13 @@ static void run_batch(struct batch *b)
 
 	while (b->done < b->n) {
 		fill_slots(b);
-		curl_multi_perform(b->ctx->multi, &running);
+		libcurl->multi_perform(b->ctx->multi, &running);
 		drain(b);
 		if (b->done >= b->n)
 			break;
 		if (b->active < b->par && b->next < b->n)
 			continue;       /* slots freed: start the next ones now */
-		curl_multi_poll(b->ctx->multi, NULL, 0, poll_timeout(b), NULL);
+		libcurl->multi_poll(b->ctx->multi, NULL, 0, poll_timeout(b), NULL);
 	}
 }
 
