@@ -3,7 +3,8 @@
 
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc
+# Always on, whatever CFLAGS the caller passes:
+PC_CFLAGS := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc
 LDLIBS  := -lssl -lcrypto -lzstd -lxxhash -lpthread -ldl
 
 SRCS    := $(wildcard src/*/*.c) src/main.c
@@ -23,11 +24,11 @@ FUZZSRC := $(wildcard fuzz/*.c)
 all: build/picocenter $(TPROGS)
 
 build/picocenter: $(OBJS)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+	$(CC) $(PC_CFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 build/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(PC_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # Programs named u-*.c are unit tests of the library and link with it.
 define tprog_rule
@@ -48,13 +49,11 @@ test: all
 	tests/run.sh
 
 # The whole binary built with AddressSanitizer and UBSan.
-asan:
-	$(MAKE) CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
-		OBJDIR=asan build/asan/picocenter
-
-build/asan/picocenter: $(SRCS)
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+asan: build/asan/picocenter
+build/asan/picocenter: $(SRCS) $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+	clang $(PC_CFLAGS) $(ASAN_FLAGS) -o $@ $(SRCS) $(LDFLAGS) $(LDLIBS)
 
 fuzz: $(FUZZSRC:fuzz/%.c=build/fuzz/%)
 build/fuzz/%: fuzz/%.c $(LIBSRCS)
