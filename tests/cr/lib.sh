@@ -25,7 +25,8 @@ CR_CHK=          # the program's CHECK_DIR
 CR_LAST_IMG=     # last image written
 CR_NAME=
 declare -A CR_SEEN=()   # check number -> verdicts seen so far
-CR_ALL_PIDS=()
+CR_ALL_PIDS=()   # every root this test started or restored (killed at exit)
+CR_DIRS=()       # every dir to remove at exit
 
 cr_log() { echo "[$(date +%T.%3N)] $CR_NAME: $*"; }
 
@@ -43,8 +44,7 @@ cr_cleanup() {
 	for p in "${CR_ALL_PIDS[@]}"; do
 		cr_alive "$p" && kill -KILL "$p" 2>/dev/null
 	done
-	[ -n "$CR_CHK" ] && rm -rf "$CR_CHK"
-	[ -n "$CR_W" ] && [ "${CR_KEEP:-0}" = 0 ] && rm -rf "$CR_W"
+	[ "${CR_KEEP:-0}" = 0 ] && [ ${#CR_DIRS[@]} -gt 0 ] && rm -rf "${CR_DIRS[@]}"
 }
 
 cr_fail() {
@@ -57,6 +57,7 @@ cr_fail() {
 }
 
 # cr_start NAME PROG [ARGS...]: spawn build/tests/cr/PROG, wait for READY.
+# Returns 77 if the program printed SKIP (it cannot set up here).
 cr_start() {
 	CR_NAME=$1
 	local prog=$TBIN/cr/$2
@@ -67,22 +68,30 @@ cr_start() {
 	# Under /tmp and world-writable: children that drop to nobody use it.
 	CR_CHK=$(mktemp -d /tmp/picocenter-crchk.XXXXXX) || exit 1
 	chmod 1777 "$CR_CHK"
+	CR_DIRS+=("$CR_W" "$CR_CHK")
+	CR_SEEN=()
 	CR_LOG=$CR_W/log
 	trap cr_cleanup EXIT
 	CR_PID=$("$PICOCENTER" cr spawn --log "$CR_LOG" -- "$prog" "$CR_CHK" "$@") ||
 		cr_fail "cr spawn failed"
 	CR_ALL_PIDS+=("$CR_PID")
 	cr_log "spawned $prog as pid $CR_PID"
-	cr_wait_line READY 1 || cr_fail "no READY from $prog"
+	cr_wait_line READY 1
+	case $? in
+	0) ;;
+	2) cr_log "$(grep -m1 '^SKIP' "$CR_LOG")"; return 77 ;;
+	*) cr_fail "no READY from $prog" ;;
+	esac
 }
 
 # cr_wait_line LINE COUNT: wait until LINE appears COUNT times in the log.
-# Fails early on any FAIL line or when the tree's root dies.
+# Fails early on any FAIL line or when the tree's root dies; 2 on SKIP.
 cr_wait_line() {
 	local end=$((SECONDS + CR_TIMEOUT)) c
 	while :; do
 		c=$(grep -cxF -- "$1" "$CR_LOG" 2>/dev/null)
 		[ "${c:-0}" -ge "$2" ] && return 0
+		grep -q '^SKIP' "$CR_LOG" 2>/dev/null && return 2
 		if grep -q '^FAIL' "$CR_LOG" 2>/dev/null; then
 			cr_log "program reported: $(grep -m1 '^FAIL' "$CR_LOG")"
 			return 1

@@ -154,7 +154,7 @@ static int rebuild_as(int *fd, struct cr_inet *sk, int as_sent)
 	close(d);
 	close(*fd);     /* in repair mode: no FIN, no RST */
 	if (as_sent)
-		sk->tcp.unsent_len = 0;
+		sk->tcp.p.unsent_len = 0;
 	TRY(inet_open(sk, fd));
 	inet_free(sk);
 	return 0;
@@ -196,7 +196,7 @@ static int test_tcp(int family, int as_sent)
 	if (sk.tcp.inq_len != back || sk.tcp.outq_len == 0)
 		FAIL("queues: in %u (want %zu), out %u", sk.tcp.inq_len, back, sk.tcp.outq_len);
 	fprintf(stderr, "  %s: %zu bytes written, queues in %u out %u (unsent %u)\n", cur, sent,
-		sk.tcp.inq_len, sk.tcp.outq_len, sk.tcp.unsent_len);
+		sk.tcp.inq_len, sk.tcp.outq_len, sk.tcp.p.unsent_len);
 	if (drain(b, sent) < 0 || drain(a, back) < 0)
 		return -1;
 	/* And the connection still works both ways. */
