@@ -434,11 +434,23 @@ int inet_open(const struct cr_inet *sk, int *fd)
 
 	if (s < 0)
 		return err_sys("%s: socket", inet_describe(sk, what, sizeof(what)));
-	if (apply_opts(s, sk, 1) < 0 || open_state(s, sk) < 0 || apply_opts(s, sk, 0) < 0) {
+	if (apply_opts(s, sk, 1) < 0 || open_state(s, sk) < 0 ||
+	    (sk->state != CR_INET_TCP_ESTABLISHED && apply_opts(s, sk, 0) < 0)) {
 		close(s);   /* a TCP socket still in repair mode closes silently */
 		return err_wrap("%s", inet_describe(sk, what, sizeof(what)));
 	}
 	*fd = s;
+	return 0;
+}
+
+int inet_finish(int fd, const struct cr_inet *sk)
+{
+	char what[160];
+
+	if (sk->state != CR_INET_TCP_ESTABLISHED)
+		return 0;
+	if (tcp_repair_finish(fd, &sk->tcp) < 0 || apply_opts(fd, sk, 0) < 0)
+		return err_wrap("%s", inet_describe(sk, what, sizeof(what)));
 	return 0;
 }
 
@@ -458,21 +470,21 @@ static int check_tcp_conn(const struct cr_tcp_conn *c)
 	if (c->outq_len > CR_INET_QUEUE_MAX || c->inq_len > CR_INET_QUEUE_MAX)
 		return err_set("TCP queue of %u/%u bytes exceeds %u", c->outq_len, c->inq_len,
 			       CR_INET_QUEUE_MAX);
-	if (c->unsent_len > c->outq_len)
-		return err_set("TCP: %u unsent bytes in a %u-byte send queue", c->unsent_len,
+	if (c->p.unsent_len > c->outq_len)
+		return err_set("TCP: %u unsent bytes in a %u-byte send queue", c->p.unsent_len,
 			       c->outq_len);
 	if ((c->outq_len && !c->outq) || (c->inq_len && !c->inq))
 		return err_set("TCP queue data missing");
-	if (c->opts & ~(CR_TCP_OPT_SACK | CR_TCP_OPT_TS | CR_TCP_OPT_WSCALE))
-		return err_set("TCP: unknown option bits 0x%x", c->opts);
-	if (c->snd_wscale > WSCALE_MAX || c->rcv_wscale > WSCALE_MAX)
-		return err_set("TCP: window scale %u/%u above %d", c->snd_wscale, c->rcv_wscale,
+	if (c->p.opts & ~(CR_TCP_OPT_SACK | CR_TCP_OPT_TS | CR_TCP_OPT_WSCALE))
+		return err_set("TCP: unknown option bits 0x%x", c->p.opts);
+	if (c->p.snd_wscale > WSCALE_MAX || c->p.rcv_wscale > WSCALE_MAX)
+		return err_set("TCP: window scale %u/%u above %d", c->p.snd_wscale, c->p.rcv_wscale,
 			       WSCALE_MAX);
-	if (c->mss == 0 || c->mss > 65535)
-		return err_set("TCP: mss %u out of range", c->mss);
-	if (c->max_window < c->snd_wnd)
-		return err_set("TCP: max window %u below send window %u", c->max_window,
-			       c->snd_wnd);
+	if (c->p.mss == 0 || c->p.mss > 65535)
+		return err_set("TCP: mss %u out of range", c->p.mss);
+	if (c->p.max_window < c->p.snd_wnd)
+		return err_set("TCP: max window %u below send window %u", c->p.max_window,
+			       c->p.snd_wnd);
 	return 0;
 }
 

@@ -51,7 +51,8 @@ struct cr_inet_addr {
 #define CR_TCP_OPT_TS     (1u << 1)
 #define CR_TCP_OPT_WSCALE (1u << 2)
 
-struct cr_tcp_conn {
+/* The scalar part (what an image stores besides the queues). */
+struct cr_tcp_params {
 	uint32_t snd_seq;              /* write_seq: after the last byte queued */
 	uint32_t rcv_seq;              /* rcv_nxt: after the last byte received */
 	uint32_t opts;                 /* CR_TCP_OPT_* negotiated */
@@ -59,8 +60,12 @@ struct cr_tcp_conn {
 	uint32_t snd_wscale, rcv_wscale;
 	uint32_t timestamp;            /* TCP_TIMESTAMP (tsval clock) */
 	uint32_t snd_wl1, snd_wnd, max_window, rcv_wnd, rcv_wup;
-	uint32_t outq_len;             /* send queue: sent-unacked + unsent */
 	uint32_t unsent_len;           /* tail of the send queue never sent */
+};
+
+struct cr_tcp_conn {
+	struct cr_tcp_params p;
+	uint32_t outq_len;             /* send queue: sent-unacked + unsent */
 	uint32_t inq_len;              /* receive queue, not read by the app */
 	uint8_t *outq;                 /* outq_len bytes */
 	uint8_t *inq;                  /* inq_len bytes */
@@ -92,8 +97,13 @@ int inet_dump(int fd, struct cr_inet *sk);
 /* Undo what inet_dump did to fd (repair mode off), for a failed dump or a
  * tree left running.  Never fails (a problem is ignored: nothing to do). */
 void inet_dump_undo(int fd, const struct cr_inet *sk);
-/* Build a new socket in this process from sk; *fd is it (close-on-exec). */
+/* Build a new socket in this process from sk; *fd is it (close-on-exec).
+ * An established TCP socket is left in repair mode (silent): call
+ * inet_finish once every socket of the tree exists. */
 int inet_open(const struct cr_inet *sk, int *fd);
+/* Bring a socket inet_open made to life (TCP: repair off, unsent data out,
+ * the remaining options); nothing to do for other kinds. */
+int inet_finish(int fd, const struct cr_inet *sk);
 /* Whether sk is one that listener custody keeps (listening TCP, or UDP that
  * is bound and not connected). */
 int inet_custody_kind(const struct cr_inet *sk);

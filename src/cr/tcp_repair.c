@@ -136,29 +136,29 @@ static int read_params(int fd, struct cr_tcp_conn *c)
 		return err_sys("getsockopt TCP_INFO");
 	if (ti.tcpi_state != TCP_ESTABLISHED)
 		return err_set("TCP state %u is not ESTABLISHED (unsupported)", ti.tcpi_state);
-	c->opts = 0;
+	c->p.opts = 0;
 	if (ti.tcpi_options & TCPI_OPT_SACK)
-		c->opts |= CR_TCP_OPT_SACK;
+		c->p.opts |= CR_TCP_OPT_SACK;
 	if (ti.tcpi_options & TCPI_OPT_TIMESTAMPS)
-		c->opts |= CR_TCP_OPT_TS;
+		c->p.opts |= CR_TCP_OPT_TS;
 	if (ti.tcpi_options & TCPI_OPT_WSCALE) {
-		c->opts |= CR_TCP_OPT_WSCALE;
-		c->snd_wscale = ti.tcpi_snd_wscale;
-		c->rcv_wscale = ti.tcpi_rcv_wscale;
+		c->p.opts |= CR_TCP_OPT_WSCALE;
+		c->p.snd_wscale = ti.tcpi_snd_wscale;
+		c->p.rcv_wscale = ti.tcpi_rcv_wscale;
 	}
 	/* In repair mode TCP_MAXSEG reads the mss clamp. */
 	if (tcp_getopt(fd, TCP_MAXSEG, &mss, sizeof(mss), "TCP_MAXSEG") < 0)
 		return -1;
-	c->mss = (uint32_t)mss;
-	if (tcp_getopt(fd, TCP_TIMESTAMP, &c->timestamp, sizeof(c->timestamp),
+	c->p.mss = (uint32_t)mss;
+	if (tcp_getopt(fd, TCP_TIMESTAMP, &c->p.timestamp, sizeof(c->p.timestamp),
 		       "TCP_TIMESTAMP") < 0 ||
 	    tcp_getopt(fd, TCP_REPAIR_WINDOW, &w, sizeof(w), "TCP_REPAIR_WINDOW") < 0)
 		return -1;
-	c->snd_wl1 = w.snd_wl1;
-	c->snd_wnd = w.snd_wnd;
-	c->max_window = w.max_window;
-	c->rcv_wnd = w.rcv_wnd;
-	c->rcv_wup = w.rcv_wup;
+	c->p.snd_wl1 = w.snd_wl1;
+	c->p.snd_wnd = w.snd_wnd;
+	c->p.max_window = w.max_window;
+	c->p.rcv_wnd = w.rcv_wnd;
+	c->p.rcv_wup = w.rcv_wup;
 	return 0;
 }
 
@@ -179,10 +179,10 @@ static int dump_once(int fd, struct cr_tcp_conn *c, int *stable)
 	    snapshot(fd, &after) < 0)
 		return -1;
 	*stable = same_snap(&before, &after);
-	c->snd_seq = before.snd_seq;
-	c->rcv_seq = before.rcv_seq;
+	c->p.snd_seq = before.snd_seq;
+	c->p.rcv_seq = before.rcv_seq;
 	c->outq_len = before.outq;
-	c->unsent_len = before.unsent;
+	c->p.unsent_len = before.unsent;
 	c->inq_len = before.inq;
 	return select_queue(fd, TCP_NO_QUEUE);
 }
@@ -238,24 +238,24 @@ static int set_options(int fd, const struct cr_tcp_conn *c)
 	int n = 0;
 
 	o[n].opt_code = TCPOPT_MAXSEG;
-	o[n++].opt_val = c->mss;
-	if (c->opts & CR_TCP_OPT_WSCALE) {
+	o[n++].opt_val = c->p.mss;
+	if (c->p.opts & CR_TCP_OPT_WSCALE) {
 		o[n].opt_code = TCPOPT_WINDOW;
-		o[n++].opt_val = c->snd_wscale | (c->rcv_wscale << 16);
+		o[n++].opt_val = c->p.snd_wscale | (c->p.rcv_wscale << 16);
 	}
-	if (c->opts & CR_TCP_OPT_SACK) {
+	if (c->p.opts & CR_TCP_OPT_SACK) {
 		o[n].opt_code = TCPOPT_SACK_PERMITTED;
 		o[n++].opt_val = 0;
 	}
-	if (c->opts & CR_TCP_OPT_TS) {
+	if (c->p.opts & CR_TCP_OPT_TS) {
 		o[n].opt_code = TCPOPT_TIMESTAMP;
 		o[n++].opt_val = 0;
 	}
 	if (tcp_setopt(fd, TCP_REPAIR_OPTIONS, o, (socklen_t)(n * sizeof(o[0])),
 		       "TCP_REPAIR_OPTIONS") < 0)
 		return -1;
-	if (c->opts & CR_TCP_OPT_TS)
-		return tcp_setopt(fd, TCP_TIMESTAMP, &c->timestamp, sizeof(c->timestamp),
+	if (c->p.opts & CR_TCP_OPT_TS)
+		return tcp_setopt(fd, TCP_TIMESTAMP, &c->p.timestamp, sizeof(c->p.timestamp),
 				  "TCP_TIMESTAMP");
 	return 0;
 }
@@ -263,8 +263,8 @@ static int set_options(int fd, const struct cr_tcp_conn *c)
 static int set_window(int fd, const struct cr_tcp_conn *c)
 {
 	struct tcp_repair_window w = {
-		.snd_wl1 = c->snd_wl1, .snd_wnd = c->snd_wnd, .max_window = c->max_window,
-		.rcv_wnd = c->rcv_wnd, .rcv_wup = c->rcv_wup,
+		.snd_wl1 = c->p.snd_wl1, .snd_wnd = c->p.snd_wnd, .max_window = c->p.max_window,
+		.rcv_wnd = c->p.rcv_wnd, .rcv_wup = c->p.rcv_wup,
 	};
 
 	return tcp_setopt(fd, TCP_REPAIR_WINDOW, &w, sizeof(w), "TCP_REPAIR_WINDOW");
@@ -286,7 +286,7 @@ static int make_room(int fd, const struct cr_tcp_conn *c)
 /* Receive queue, then the part of the send queue the peer may have seen. */
 static int refill_queues(int fd, const struct cr_tcp_conn *c)
 {
-	uint32_t sent = c->outq_len - c->unsent_len;
+	uint32_t sent = c->outq_len - c->p.unsent_len;
 
 	if (make_room(fd, c) < 0)
 		return -1;
@@ -303,8 +303,8 @@ static int refill_queues(int fd, const struct cr_tcp_conn *c)
 static int connect_repaired(int fd, const struct cr_tcp_conn *c, const struct sockaddr *local,
 			    const struct sockaddr *peer, socklen_t alen)
 {
-	if (set_queue_seq(fd, TCP_RECV_QUEUE, c->rcv_seq - c->inq_len) < 0 ||
-	    set_queue_seq(fd, TCP_SEND_QUEUE, c->snd_seq - c->outq_len) < 0 ||
+	if (set_queue_seq(fd, TCP_RECV_QUEUE, c->p.rcv_seq - c->inq_len) < 0 ||
+	    set_queue_seq(fd, TCP_SEND_QUEUE, c->p.snd_seq - c->outq_len) < 0 ||
 	    select_queue(fd, TCP_NO_QUEUE) < 0)
 		return -1;
 	if (bind(fd, local, alen) < 0)
@@ -319,14 +319,20 @@ static int connect_repaired(int fd, const struct cr_tcp_conn *c, const struct so
 int tcp_repair_restore(int fd, const struct cr_tcp_conn *c, const struct sockaddr *local,
 		       const struct sockaddr *peer, socklen_t alen)
 {
-	uint32_t sent = c->outq_len - c->unsent_len;
-
 	if (tcp_repair_set(fd, 1) < 0 || connect_repaired(fd, c, local, peer, alen) < 0 ||
-	    set_options(fd, c) < 0 || refill_queues(fd, c) < 0 || set_window(fd, c) < 0 ||
-	    tcp_repair_set(fd, 0) < 0)
+	    set_options(fd, c) < 0 || refill_queues(fd, c) < 0 || set_window(fd, c) < 0)
+		return -1;
+	return 0;
+}
+
+int tcp_repair_finish(int fd, const struct cr_tcp_conn *c)
+{
+	uint32_t sent = c->outq_len - c->p.unsent_len;
+
+	if (tcp_repair_set(fd, 0) < 0)
 		return -1;
 	/* Never sent before: send it now like any other data. */
-	if (c->unsent_len)
-		return send_all(fd, c->outq + sent, c->unsent_len, "unsent data");
+	if (c->p.unsent_len)
+		return send_all(fd, c->outq + sent, c->p.unsent_len, "unsent data");
 	return 0;
 }

@@ -23,9 +23,14 @@ int tcp_repair_set(int fd, int on);
  * error, when the caller must turn it off).  Allocates c->outq, c->inq. */
 int tcp_repair_dump(int fd, struct cr_tcp_conn *c);
 /* fd is a new TCP socket of the right family, not bound: rebuild the
- * connection local -> peer on it.  Leaves repair mode off. */
+ * connection local -> peer on it.  Leaves repair mode on: nothing is sent
+ * until tcp_repair_finish (if the peer is rebuilt too, do that first: the
+ * window probe sent at repair off would meet no socket and get a RST). */
 int tcp_repair_restore(int fd, const struct cr_tcp_conn *c,
 		       const struct sockaddr *local, const struct sockaddr *peer,
 		       socklen_t alen);
+/* Repair mode off (a window probe goes out), then the unsent tail of the
+ * send queue is sent normally. */
+int tcp_repair_finish(int fd, const struct cr_tcp_conn *c);
 
 #endif

@@ -156,6 +156,7 @@ static int rebuild_as(int *fd, struct cr_inet *sk, int as_sent)
 	if (as_sent)
 		sk->tcp.p.unsent_len = 0;
 	TRY(inet_open(sk, fd));
+	TRY(inet_finish(*fd, sk));
 	inet_free(sk);
 	return 0;
 }
