@@ -308,7 +308,7 @@ static int dump_process(struct dump_ctx *ctx, struct dump_task *t, struct cr_pro
 	if (check_seccomp(t->host_pid) < 0 ||
 	    proc_read_vmas(t->host_pid, &p->vmas, &p->nr_vmas) < 0 ||
 	    proc_read_timers(t->host_pid, &p->timers, &p->nr_timers) < 0 ||
-	    proc_read_fds(t->host_pid, &p->fds, &p->nr_fds) < 0 ||
+	    dump_proc_files(ctx, t, p) < 0 ||
 	    dump_threads(t, p, ctx->img.xsave_size) < 0 ||
 	    dump_injected_state(t, p) < 0)
 		return -1;
@@ -329,7 +329,7 @@ static int dump_all_state(struct dump_ctx *ctx)
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		if (dump_process(ctx, &ctx->tasks[i], &img->procs[i]) < 0)
 			return -1;
-	return 0;
+	return dump_files_link(ctx);
 }
 
 static int write_pages(struct dump_ctx *ctx)
@@ -390,6 +390,7 @@ int cr_dump(pid_t pid, const char *dir, const struct cr_dump_opts *opts)
 		release_tree(&ctx, !(opts && opts->leave_running));
 	}
 	timing_mark("dump: release");
+	dump_files_release(&ctx);
 	cr_image_free(&ctx.img);
 	return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * dump.h - state shared by the parts of a dump: the seized tree and the
  * image being filled.  dump.c drives; dump_state.c reads registers,
- * signals and timers; dump_mem.c writes memory pages.
+ * signals and timers; dump_files.c reads fds (files.h); dump_mem.c writes
+ * memory pages.
  */
 #ifndef PC_CR_DUMP_H
 #define PC_CR_DUMP_H
@@ -23,6 +24,8 @@ struct dump_task {
 	int *seized;                        /* per thread: attached by us */
 };
 
+struct dump_files;                     /* dump_files.c */
+
 struct dump_ctx {
 	pid_t init;
 	const char *dir;
@@ -32,6 +35,7 @@ struct dump_ctx {
 	int pages_fd;
 	uint64_t pages_off;
 	XXH3_state_t *hash;
+	struct dump_files *files;           /* fd framework state (files.h) */
 };
 
 /* dump_state.c: everything but memory, for one stopped process. */
@@ -39,6 +43,13 @@ int dump_threads(struct dump_task *t, struct cr_proc *p, uint32_t xsave_size);
 int dump_injected_state(struct dump_task *t, struct cr_proc *p);
 /* Registers as they must be restored: an interrupted syscall restarts. */
 void regs_for_restart(struct user_regs_struct *r);
+
+/* dump_files.c: the fds of one process into p->fds and img.files; then,
+ * once every process is read, cross references between files; release
+ * closes the duplicates of the app's files the dumper holds. */
+int dump_proc_files(struct dump_ctx *ctx, struct dump_task *t, struct cr_proc *p);
+int dump_files_link(struct dump_ctx *ctx);
+void dump_files_release(struct dump_ctx *ctx);
 
 /* dump_mem.c: page contents of every VMA and shared object. */
 int dump_memory(struct dump_ctx *ctx);

@@ -15,6 +15,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
 #include <limits.h>
 #include <openssl/evp.h>
 #include <signal.h>
@@ -52,6 +55,10 @@ static const char hdr_magic[8] = "PICOIMG";  /* with its NUL: 8 bytes */
 #define ALTSTACK_FLAGS  ((uint32_t)SS_ONSTACK | SS_DISABLE | SS_AUTODISARM)
 #define CLOCK_MAX       11            /* CLOCK_TAI */
 #define MAX_GROUPS      64
+#define EPOLL_EVENTS_MASK ((uint32_t)(EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLERR | \
+			   EPOLLHUP | EPOLLRDNORM | EPOLLRDBAND | \
+			   EPOLLWRNORM | EPOLLWRBAND | EPOLLMSG | EPOLLRDHUP | \
+			   EPOLLEXCLUSIVE | EPOLLWAKEUP | EPOLLONESHOT | EPOLLET))
 
 /* Fixed payload sizes, used to bound counts before allocating. */
 #define RUN_LEN     24
@@ -61,7 +68,7 @@ static const char hdr_magic[8] = "PICOIMG";  /* with its NUL: 8 bytes */
 enum rec_type {
 	REC_IMAGE = 1, REC_SHMEM, REC_RUN, REC_PROC, REC_CREDS, REC_RLIMITS,
 	REC_MM, REC_AUXV, REC_SIGACTIONS, REC_TIMER, REC_SIGINFO, REC_THREAD,
-	REC_XSAVE, REC_VMA, REC_FD, REC_END,
+	REC_XSAVE, REC_VMA, REC_FD, REC_FILE, REC_FDATA, REC_FENT, REC_END,
 };
 
 static const char *const rec_names[] = {
@@ -70,6 +77,7 @@ static const char *const rec_names[] = {
 	[REC_MM] = "MM", [REC_AUXV] = "AUXV", [REC_SIGACTIONS] = "SIGACTIONS",
 	[REC_TIMER] = "TIMER", [REC_SIGINFO] = "SIGINFO", [REC_THREAD] = "THREAD",
 	[REC_XSAVE] = "XSAVE", [REC_VMA] = "VMA", [REC_FD] = "FD",
+	[REC_FILE] = "FILE", [REC_FDATA] = "FDATA", [REC_FENT] = "FENT",
 	[REC_END] = "END",
 };
 
@@ -516,28 +524,32 @@ static int check_threads(const struct cr_image *img, const struct cr_proc *p)
 	return 0;
 }
 
-static int check_fd(const struct cr_fd *f, int32_t prev_fd)
+static int check_fd(const struct cr_image *img, const struct cr_fd *f,
+		    int32_t prev_fd)
 {
 	if (f->fd < 0)
 		return err_set("fd %" PRId32 " negative", f->fd);
 	if (f->fd <= prev_fd)
 		return err_set("fd %" PRId32 " not above the previous fd %" PRId32
 			       " (fds must be unique and sorted)", f->fd, prev_fd);
-	if (f->kind < CR_FD_REG || f->kind > CR_FD_DEVNULL)
-		return err_set("kind %" PRIu32 " unknown", f->kind);
+	if (f->file >= img->nr_files)
+		return err_set("file %" PRIu32 " not below nr_files %" PRIu32,
+			       f->file, img->nr_files);
 	if (f->cloexec > 1)
 		return err_set("cloexec %" PRIu32 " not 0 or 1", f->cloexec);
-	return check_path(f->path, "path", f->kind == CR_FD_REG);
+	return 0;
 }
 
-static int check_fds(const struct cr_proc *p)
+static int check_fds(const struct cr_image *img, const struct cr_proc *p)
 {
 	int32_t prev_fd = -1;
 
+	if (p->nr_fds > CR_MAX_FDS)
+		return err_set("nr_fds %" PRIu32 " above %u", p->nr_fds, CR_MAX_FDS);
 	if (check_array(p->fds, p->nr_fds, "fds"))
 		return -1;
 	for (uint32_t i = 0; i < p->nr_fds; i++) {
-		if (check_fd(&p->fds[i], prev_fd))
+		if (check_fd(img, &p->fds[i], prev_fd))
 			return err_wrap("fd entry %" PRIu32, i);
 		prev_fd = p->fds[i].fd;
 	}
@@ -678,7 +690,7 @@ static int check_proc(const struct cr_image *img, const struct cr_proc *p)
 		return -1;
 	if (check_threads(img, p) || check_vmas(img, p))
 		return -1;
-	return check_fds(p);
+	return check_fds(img, p);
 }
 
 /* An id (pid or tid) and the index of the process it belongs to. */
@@ -796,6 +808,279 @@ static int check_tree(const struct cr_image *img)
 	return rc;
 }
 
+/* ---- Validation of files (open file descriptions) ---- */
+
+static int check_sockaddr(const struct cr_sockaddr *a, const char *what)
+{
+	if (a->len > CR_SOCKADDR_MAX)
+		return err_set("%s: length %" PRIu32 " above %d", what, a->len,
+			       CR_SOCKADDR_MAX);
+	if (a->len && a->len < 2)
+		return err_set("%s: length %" PRIu32 " shorter than a family",
+			       what, a->len);
+	return 0;
+}
+
+/* An AF_UNIX address: family AF_UNIX, path NUL-free up to its end (a
+ * path name) or starting with NUL (an abstract name). */
+static int check_unix_addr(const struct cr_sockaddr *a, const char *what)
+{
+	size_t n;
+
+	if (!a->len)
+		return 0;
+	if (le_load(a->addr, 2) != AF_UNIX)
+		return err_set("%s: family %" PRIu64 " not AF_UNIX", what,
+			       le_load(a->addr, 2));
+	if (a->len > 110)
+		return err_set("%s: length %" PRIu32 " above 110", what, a->len);
+	n = a->len - 2;
+	if (n == 0)
+		return err_set("%s: empty name", what);
+	if (a->addr[2] && (a->addr[2] != '/' || memchr(a->addr + 2, '\0', n)))
+		return err_set("%s: path name not absolute or with a NUL", what);
+	return 0;
+}
+
+static int check_data(const struct cr_file *f)
+{
+	if (check_array(f->data, f->nr_data, "data"))
+		return -1;
+	for (uint32_t i = 0; i < f->nr_data; i++) {
+		if (f->data[i].len > CR_BLOB_MAX)
+			return err_set("data %" PRIu32 ": %" PRIu64 " bytes, above %u",
+				       i, f->data[i].len, CR_BLOB_MAX);
+		if (f->data[i].len && !f->data[i].data)
+			return err_set("data %" PRIu32 ": NULL", i);
+		if (f->data[i].flags)
+			return err_set("data %" PRIu32 ": flags 0x%" PRIx32 " unknown",
+				       i, f->data[i].flags);
+	}
+	return 0;
+}
+
+static int check_no_extras(const struct cr_file *f, bool data, bool ents,
+			   bool path)
+{
+	if (!data && f->nr_data)
+		return err_set("nr_data %" PRIu32 " for a kind without data",
+			       f->nr_data);
+	if (!ents && f->nr_ents)
+		return err_set("nr_ents %" PRIu32 " for a kind without entries",
+			       f->nr_ents);
+	if (!path && f->path)
+		return err_set("path for a kind without one");
+	if (f->peer != CR_FILE_NONE && f->kind != CR_FILE_UNIX)
+		return err_set("peer for a kind without one");
+	if (f->laddr.len || f->raddr.len)
+		if (f->kind != CR_FILE_UNIX)
+			return err_set("socket address for a kind without one");
+	return 0;
+}
+
+static int check_reg(const struct cr_file *f)
+{
+	if (f->reg.unlinked > 1)
+		return err_set("unlinked %" PRIu32 " not 0 or 1", f->reg.unlinked);
+	if (f->reg.mode & ~07777u)
+		return err_set("mode 0%" PRIo32 " above 07777", f->reg.mode);
+	if (f->nr_data != f->reg.unlinked)
+		return err_set("nr_data %" PRIu32 " (an unlinked file has 1, "
+			       "others 0)", f->nr_data);
+	if (f->reg.unlinked && f->data[0].len != f->reg.size)
+		return err_set("content %" PRIu64 " bytes, size %" PRIu64,
+			       f->data[0].len, f->reg.size);
+	return check_path(f->path, "path", true);
+}
+
+static int check_dev(const struct cr_file *f)
+{
+	static const char *const ok[] = { "/dev/null", "/dev/zero", "/dev/random",
+					   "/dev/urandom" };
+
+	for (size_t i = 0; f->path && i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (!strcmp(f->path, ok[i]))
+			return 0;
+	return err_set("device path \"%s\" not /dev/null, zero, random or "
+		       "urandom", f->path ? f->path : "");
+}
+
+static int check_pipe(const struct cr_file *f)
+{
+	uint32_t acc = f->flags & O_ACCMODE;
+
+	if (f->pipe.has_data > 1)
+		return err_set("has_data %" PRIu32 " not 0 or 1", f->pipe.has_data);
+	if (!f->pipe.has_data && f->nr_data)
+		return err_set("data without has_data");
+	if (f->pipe.size < 4096 || f->pipe.size > (1u << 30))
+		return err_set("pipe size %" PRIu32 " not in 4096..2^30",
+			       f->pipe.size);
+	if (f->kind == CR_FILE_PIPE && acc != O_RDONLY && acc != O_WRONLY)
+		return err_set("pipe end neither read-only nor write-only");
+	if (f->obj == 0)
+		return err_set("pipe without an object id");
+	return check_path(f->path, "path", f->kind == CR_FILE_FIFO);
+}
+
+static int check_unix(const struct cr_image *img, const struct cr_file *f)
+{
+	const struct cr_file_unix *u = &f->un;
+
+	if (u->type != SOCK_STREAM && u->type != SOCK_DGRAM &&
+	    u->type != SOCK_SEQPACKET)
+		return err_set("socket type %" PRIu32 " unknown", u->type);
+	if (u->state < CR_UNIX_UNCONN || u->state > CR_UNIX_PEER_GONE)
+		return err_set("socket state %" PRIu32 " unknown", u->state);
+	if ((u->state == CR_UNIX_CONN) != (f->peer != CR_FILE_NONE))
+		return err_set("peer %" PRIu32 " does not match state %" PRIu32,
+			       f->peer, u->state);
+	if (f->peer != CR_FILE_NONE && img->files[f->peer].kind != CR_FILE_UNIX)
+		return err_set("peer %" PRIu32 " is not a unix socket", f->peer);
+	if (f->peer != CR_FILE_NONE && img->files[f->peer].un.type != u->type)
+		return err_set("peer %" PRIu32 " of another socket type", f->peer);
+	if (u->state == CR_UNIX_LISTEN && u->type == SOCK_DGRAM)
+		return err_set("a listening datagram socket");
+	if ((u->state == CR_UNIX_CONN_EXT) != (f->raddr.len != 0))
+		return err_set("raddr present iff connected outside the tree");
+	if (u->passcred > 1 || u->name_mode & ~07777u)
+		return err_set("passcred or name_mode out of range");
+	if (u->rcvtimeo_us < 0 || u->sndtimeo_us < 0)
+		return err_set("negative timeout");
+	if (u->state == CR_UNIX_LISTEN && f->nr_data)
+		return err_set("queued data on a listening socket");
+	if (check_unix_addr(&f->laddr, "laddr") || check_unix_addr(&f->raddr, "raddr"))
+		return -1;
+	return 0;
+}
+
+static int check_ents(const struct cr_file *f)
+{
+	if (check_array(f->ents, f->nr_ents, "ents"))
+		return -1;
+	for (uint32_t i = 0; i < f->nr_ents; i++) {
+		const struct cr_file_ent *e = &f->ents[i];
+
+		if (i && e->fd <= f->ents[i - 1].fd)
+			return err_set("entry %" PRIu32 ": %" PRId32 " not above the "
+				       "previous one", i, e->fd);
+		if (f->kind == CR_FILE_EPOLL &&
+		    (e->fd < 0 || e->path || (e->events & ~EPOLL_EVENTS_MASK)))
+			return err_set("epoll entry %" PRIu32 ": bad fd, events or path", i);
+		if (f->kind == CR_FILE_INOTIFY &&
+		    (e->fd <= 0 || e->data || (e->events & ~(uint32_t)(IN_ALL_EVENTS |
+		     IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK | IN_MASK_ADD |
+		     IN_ONESHOT))))
+			return err_set("inotify watch %" PRIu32 ": bad wd, mask or data", i);
+		if (f->kind == CR_FILE_INOTIFY && check_path(e->path, "watch path", true))
+			return err_wrap("inotify watch %" PRIu32, i);
+	}
+	return 0;
+}
+
+/* What each kind may carry besides its own fields. */
+static int check_extras(const struct cr_file *f)
+{
+	uint32_t k = f->kind;
+	bool data = k == CR_FILE_REG || k == CR_FILE_PIPE || k == CR_FILE_FIFO ||
+		    k == CR_FILE_UNIX;
+	bool ents = k == CR_FILE_EPOLL || k == CR_FILE_INOTIFY;
+	bool path = k == CR_FILE_REG || k == CR_FILE_DIR || k == CR_FILE_DEV ||
+		    k == CR_FILE_FIFO;
+
+	return check_no_extras(f, data, ents, path);
+}
+
+static int check_kind(const struct cr_image *img, const struct cr_file *f)
+{
+	if (f->kind < CR_FILE_REG || f->kind > CR_FILE_INOTIFY)
+		return err_set("kind %" PRIu32 " unknown", f->kind);
+	if (check_extras(f))
+		return -1;
+	switch (f->kind) {
+	case CR_FILE_REG:
+		return check_reg(f);
+	case CR_FILE_DIR:
+		return check_path(f->path, "path", true);
+	case CR_FILE_DEV:
+		return check_dev(f);
+	case CR_FILE_PIPE:
+	case CR_FILE_FIFO:
+		return check_pipe(f);
+	case CR_FILE_UNIX:
+		return check_unix(img, f);
+	case CR_FILE_EPOLL:
+	case CR_FILE_INOTIFY:
+		return check_ents(f);
+	case CR_FILE_EVENTFD:
+		if (f->efd.semaphore > 1 || f->efd.count == UINT64_MAX)
+			return err_set("eventfd semaphore or count out of range");
+		return 0;
+	case CR_FILE_TIMERFD:
+		if (f->tfd.clock < 0 || f->tfd.clock > CLOCK_MAX ||
+		    f->tfd.value_ns < 0 || f->tfd.interval_ns < 0)
+			return err_set("timerfd clock, value or interval out of range");
+		return 0;
+	}
+	return 0;   /* CR_FILE_SIGNALFD: any mask */
+}
+
+/* Is id a pid (or, for threads, a tid) of the tree? */
+static bool tree_has_id(const struct cr_image *img, int32_t id, bool threads)
+{
+	for (uint32_t i = 0; i < img->nr_procs; i++) {
+		const struct cr_proc *p = &img->procs[i];
+
+		if (p->pid == id)
+			return true;
+		for (uint32_t k = 0; threads && k < p->nr_threads; k++)
+			if (p->threads[k].tid == id)
+				return true;
+	}
+	return false;
+}
+
+static int check_owner(const struct cr_image *img, const struct cr_file *f)
+{
+	if (f->owner_type < F_OWNER_TID || f->owner_type > F_OWNER_PGRP)
+		return err_set("owner_type %" PRId32 " unknown", f->owner_type);
+	if (f->owner < 0)
+		return err_set("owner %" PRId32 " negative", f->owner);
+	if (f->owner && !tree_has_id(img, f->owner, f->owner_type == F_OWNER_TID))
+		return err_set("owner %" PRId32 " not in the tree", f->owner);
+	if (f->sig < 0 || f->sig > CR_NSIG)
+		return err_set("sig %" PRId32 " not in 0..%d", f->sig, CR_NSIG);
+	return 0;
+}
+
+static int check_file(const struct cr_image *img, uint32_t id,
+		      const struct cr_file *f)
+{
+	if (f->flags & ~CR_FILE_FLAGS_MASK)
+		return err_set("flags 0%" PRIo32 " has unknown bits", f->flags);
+	if ((f->flags & O_ACCMODE) == O_ACCMODE)
+		return err_set("access mode 3");
+	if (f->peer != CR_FILE_NONE && (f->peer >= img->nr_files || f->peer == id))
+		return err_set("peer %" PRIu32 " not another file", f->peer);
+	if (check_owner(img, f) || check_sockaddr(&f->laddr, "laddr") ||
+	    check_sockaddr(&f->raddr, "raddr") || check_data(f))
+		return -1;
+	return check_kind(img, f);
+}
+
+static int check_files(const struct cr_image *img)
+{
+	if (img->nr_files > CR_MAX_FILES)
+		return err_set("nr_files %" PRIu32 " above %u", img->nr_files,
+			       CR_MAX_FILES);
+	if (check_array(img->files, img->nr_files, "files"))
+		return -1;
+	for (uint32_t i = 0; i < img->nr_files; i++)
+		if (check_file(img, i, &img->files[i]))
+			return err_wrap("file %" PRIu32, i);
+	return 0;
+}
+
 static int check_image(const struct cr_image *img)
 {
 	if (img->xsave_size > CR_XSAVE_MAX)
@@ -817,7 +1102,9 @@ static int check_image(const struct cr_image *img)
 		if (check_proc(img, &img->procs[i]))
 			return err_wrap("proc %" PRIu32 " (pid %" PRId32 ")", i,
 					img->procs[i].pid);
-	return check_tree(img);
+	if (check_tree(img))
+		return -1;
+	return check_files(img);
 }
 
 /* ---- Encoding: one function per record (docs/image-format.md) ---- */
@@ -856,6 +1143,7 @@ static void encode_image_rec(struct wbuf *w, const struct cr_image *img)
 	put_u64(w, img->pages_hash);
 	put_u32(w, img->nr_procs);
 	put_u32(w, img->nr_shmem);
+	put_u32(w, img->nr_files);
 	rec_end(w, at);
 }
 
@@ -1031,12 +1319,97 @@ static void encode_fd(struct wbuf *w, const struct cr_fd *f)
 	size_t at = rec_begin(w, REC_FD);
 
 	put_i32(w, f->fd);
+	put_u32(w, f->file);
+	put_u32(w, f->cloexec);
+	rec_end(w, at);
+}
+
+/* ---- Files: the per-kind tail of a FILE record is a list of fields ---- */
+
+struct tail_field {
+	size_t off;        /* in struct cr_file */
+	size_t size;       /* 4 or 8 bytes */
+};
+
+#define TF(m) { offsetof(struct cr_file, m), sizeof(((struct cr_file *)0)->m) }
+static const struct tail_field tail_reg[] = {
+	TF(reg.unlinked), TF(reg.mode), TF(reg.size),
+};
+static const struct tail_field tail_pipe[] = {
+	TF(pipe.size), TF(pipe.has_data),
+};
+static const struct tail_field tail_unix[] = {
+	TF(un.type), TF(un.state), TF(un.backlog), TF(un.passcred), TF(un.rcvbuf),
+	TF(un.sndbuf), TF(un.rcvtimeo_us), TF(un.sndtimeo_us), TF(un.name_mode),
+	TF(un.name_uid), TF(un.name_gid),
+};
+static const struct tail_field tail_eventfd[] = { TF(efd.count), TF(efd.semaphore) };
+static const struct tail_field tail_timerfd[] = {
+	TF(tfd.clock), TF(tfd.settime_flags), TF(tfd.value_ns), TF(tfd.interval_ns),
+	TF(tfd.ticks),
+};
+static const struct tail_field tail_signalfd[] = { TF(sfd.mask) };
+#undef TF
+
+/* The tail fields of a kind (none for unknown kinds and kinds without). */
+static const struct tail_field *file_tail(uint32_t kind, size_t *n)
+{
+#define T(v) (*n = sizeof(v) / sizeof(v[0]), v)
+	switch (kind) {
+	case CR_FILE_REG: return T(tail_reg);
+	case CR_FILE_PIPE: case CR_FILE_FIFO: return T(tail_pipe);
+	case CR_FILE_UNIX: return T(tail_unix);
+	case CR_FILE_EVENTFD: return T(tail_eventfd);
+	case CR_FILE_TIMERFD: return T(tail_timerfd);
+	case CR_FILE_SIGNALFD: return T(tail_signalfd);
+	}
+#undef T
+	*n = 0;
+	return NULL;
+}
+
+static void put_sockaddr(struct wbuf *w, const struct cr_sockaddr *a)
+{
+	put_u32(w, a->len);
+	put_bytes(w, a->addr, a->len <= CR_SOCKADDR_MAX ? a->len : 0);
+}
+
+static void encode_file(struct wbuf *w, const struct cr_file *f)
+{
+	size_t at = rec_begin(w, REC_FILE), n;
+	const struct tail_field *t = file_tail(f->kind, &n);
+
 	put_u32(w, f->kind);
 	put_u32(w, f->flags);
-	put_u32(w, f->cloexec);
 	put_u64(w, f->pos);
+	put_i32(w, f->owner_type);
+	put_i32(w, f->owner);
+	put_i32(w, f->sig);
+	put_u32(w, f->peer);
+	put_u64(w, f->obj);
 	put_str(w, f->path);
+	put_sockaddr(w, &f->laddr);
+	put_sockaddr(w, &f->raddr);
+	put_u32(w, f->nr_data);
+	put_u32(w, f->nr_ents);
+	for (size_t i = 0; i < n; i++)
+		put_le(w, le_load((const uint8_t *)f + t[i].off, t[i].size), t[i].size);
 	rec_end(w, at);
+	for (uint32_t i = 0; i < f->nr_data; i++) {
+		at = rec_begin(w, REC_FDATA);
+		put_u32(w, f->data[i].flags);
+		put_u64(w, f->data[i].len);
+		put_bytes(w, f->data[i].data, f->data[i].len);
+		rec_end(w, at);
+	}
+	for (uint32_t i = 0; i < f->nr_ents; i++) {
+		at = rec_begin(w, REC_FENT);
+		put_i32(w, f->ents[i].fd);
+		put_u32(w, f->ents[i].events);
+		put_u64(w, f->ents[i].data);
+		put_str(w, f->ents[i].path);
+		rec_end(w, at);
+	}
 }
 
 static void encode_proc(struct wbuf *w, const struct cr_proc *p)
@@ -1079,6 +1452,8 @@ static int encode_manifest(struct wbuf *w, const struct cr_image *img)
 	encode_image_rec(w, img);
 	for (uint32_t i = 0; i < img->nr_shmem; i++)
 		encode_shmem(w, &img->shmem[i]);
+	for (uint32_t i = 0; i < img->nr_files; i++)
+		encode_file(w, &img->files[i]);
 	for (uint32_t i = 0; i < img->nr_procs; i++)
 		encode_proc(w, &img->procs[i]);
 	rec_end(w, rec_begin(w, REC_END));
@@ -1214,6 +1589,7 @@ static int decode_image_rec(struct rbuf *s, struct cr_image *img)
 	img->pages_hash = get_u64(&pl);
 	img->nr_procs = get_u32(&pl);
 	img->nr_shmem = get_u32(&pl);
+	img->nr_files = get_u32(&pl);
 	return rec_done(&pl, REC_IMAGE);
 }
 
@@ -1439,13 +1815,121 @@ static int decode_fd(struct rbuf *s, struct cr_fd *f)
 	if (rec_expect(s, REC_FD, &pl))
 		return -1;
 	f->fd = get_i32(&pl);
+	f->file = get_u32(&pl);
+	f->cloexec = get_u32(&pl);
+	return rec_done(&pl, REC_FD);
+}
+
+static int get_sockaddr(struct rbuf *r, struct cr_sockaddr *a, const char *what)
+{
+	a->len = get_u32(r);
+	if (a->len > CR_SOCKADDR_MAX)
+		return err_set("%s: length %" PRIu32 " above %d", what, a->len,
+			       CR_SOCKADDR_MAX);
+	get_bytes(r, a->addr, a->len);
+	return 0;
+}
+
+static int decode_fdata(struct rbuf *s, struct cr_file_data *d)
+{
+	struct rbuf pl;
+	const uint8_t *p;
+
+	if (rec_expect(s, REC_FDATA, &pl))
+		return -1;
+	d->flags = get_u32(&pl);
+	d->len = get_u64(&pl);
+	if (d->len > CR_BLOB_MAX || d->len > rb_left(&pl))
+		return err_set("FDATA of %" PRIu64 " bytes, above %u or past its "
+			       "record", d->len, CR_BLOB_MAX);
+	p = rb_take(&pl, d->len);
+	if (d->len) {
+		d->data = malloc(d->len);
+		if (!d->data)
+			return err_sys("FDATA: malloc %" PRIu64, d->len);
+		memcpy(d->data, p, d->len);
+	}
+	return rec_done(&pl, REC_FDATA);
+}
+
+static int decode_fent(struct rbuf *s, struct cr_file_ent *e)
+{
+	struct rbuf pl;
+
+	if (rec_expect(s, REC_FENT, &pl))
+		return -1;
+	e->fd = get_i32(&pl);
+	e->events = get_u32(&pl);
+	e->data = get_u64(&pl);
+	if (get_str(&pl, &e->path, "path"))
+		return -1;
+	return rec_done(&pl, REC_FENT);
+}
+
+static int decode_file_rec(struct rbuf *s, struct cr_file *f)
+{
+	const struct tail_field *t;
+	struct rbuf pl;
+	size_t n;
+
+	if (rec_expect(s, REC_FILE, &pl))
+		return -1;
 	f->kind = get_u32(&pl);
 	f->flags = get_u32(&pl);
-	f->cloexec = get_u32(&pl);
 	f->pos = get_u64(&pl);
-	if (get_str(&pl, &f->path, "path"))
+	f->owner_type = get_i32(&pl);
+	f->owner = get_i32(&pl);
+	f->sig = get_i32(&pl);
+	f->peer = get_u32(&pl);
+	f->obj = get_u64(&pl);
+	if (get_str(&pl, &f->path, "path") ||
+	    get_sockaddr(&pl, &f->laddr, "laddr") ||
+	    get_sockaddr(&pl, &f->raddr, "raddr"))
 		return -1;
-	return rec_done(&pl, REC_FD);
+	f->nr_data = get_u32(&pl);
+	f->nr_ents = get_u32(&pl);
+	t = file_tail(f->kind, &n);
+	for (size_t i = 0; i < n; i++)
+		le_store((uint8_t *)f + t[i].off, get_le(&pl, t[i].size), t[i].size);
+	return rec_done(&pl, REC_FILE);
+}
+
+static int decode_file(struct rbuf *s, struct cr_file *f)
+{
+	uint32_t nd, ne;
+
+	if (decode_file_rec(s, f))
+		return -1;
+	nd = f->nr_data;
+	ne = f->nr_ents;
+	f->nr_data = f->nr_ents = 0;     /* counts of what is allocated */
+	if (alloc_array(&f->data, nd, sizeof(*f->data), s, REC_HDR_LEN + 12, "data"))
+		return -1;
+	f->nr_data = nd;
+	for (uint32_t i = 0; i < nd; i++)
+		if (decode_fdata(s, &f->data[i]))
+			return err_wrap("data %" PRIu32, i);
+	if (alloc_array(&f->ents, ne, sizeof(*f->ents), s, REC_HDR_LEN + 20, "ents"))
+		return -1;
+	f->nr_ents = ne;
+	for (uint32_t i = 0; i < ne; i++)
+		if (decode_fent(s, &f->ents[i]))
+			return err_wrap("entry %" PRIu32, i);
+	return 0;
+}
+
+static int decode_files(struct rbuf *s, struct cr_image *img)
+{
+	if (img->nr_files > CR_MAX_FILES)
+		return err_set("nr_files %" PRIu32 " above %u", img->nr_files,
+			       CR_MAX_FILES);
+	if (alloc_array(&img->files, img->nr_files, sizeof(*img->files), s,
+			REC_HDR_LEN, "files"))
+		return -1;
+	for (uint32_t i = 0; i < img->nr_files; i++)
+		if (decode_file(s, &img->files[i]))
+			return err_wrap("file %" PRIu32, i);
+	return 0;
 }
 
 static int decode_proc_lists(struct rbuf *s, struct cr_proc *p)
@@ -1512,6 +1996,8 @@ static int decode_records(const uint8_t *buf, size_t len, struct cr_image *img)
 	for (uint32_t i = 0; i < img->nr_shmem; i++)
 		if (decode_shmem(&s, &img->shmem[i]))
 			return err_wrap("shmem %" PRIu32, i);
+	if (decode_files(&s, img))
+		return -1;
 	if (img->nr_procs > CR_MAX_PROCS)
 		return err_set("nr_procs %" PRIu32 " above %d", img->nr_procs,
 			       CR_MAX_PROCS);
@@ -1757,9 +2243,18 @@ static void free_proc(struct cr_proc *p)
 		free(p->vmas[i].runs);
 	}
 	free(p->vmas);
-	for (uint32_t i = 0; p->fds && i < p->nr_fds; i++)
-		free(p->fds[i].path);
 	free(p->fds);
+}
+
+static void free_file(struct cr_file *f)
+{
+	free(f->path);
+	for (uint32_t i = 0; f->data && i < f->nr_data; i++)
+		free(f->data[i].data);
+	free(f->data);
+	for (uint32_t i = 0; f->ents && i < f->nr_ents; i++)
+		free(f->ents[i].path);
+	free(f->ents);
 }
 
 void cr_image_free(struct cr_image *img)
@@ -1772,5 +2267,8 @@ void cr_image_free(struct cr_image *img)
 	for (uint32_t i = 0; img->shmem && i < img->nr_shmem; i++)
 		free(img->shmem[i].runs);
 	free(img->shmem);
+	for (uint32_t i = 0; img->files && i < img->nr_files; i++)
+		free_file(&img->files[i]);
+	free(img->files);
 	memset(img, 0, sizeof(*img));
 }

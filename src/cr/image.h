@@ -12,10 +12,11 @@
 #ifndef PC_CR_IMAGE_H
 #define PC_CR_IMAGE_H
 
+#include <fcntl.h>
 #include <stdint.h>
 #include <sys/user.h>
 
-#define CR_IMAGE_VERSION 1
+#define CR_IMAGE_VERSION 2
 #define CR_PAGE_SIZE 4096u
 #define CR_NSIG 64            /* signals 1..64 */
 #define CR_NR_RLIMITS 16
@@ -27,6 +28,11 @@
 #define CR_MAX_PROCS 4096
 #define CR_MAX_THREADS 4096   /* per process */
 #define CR_MAX_VMAS 65536     /* per process */
+#define CR_MAX_FILES (1u << 20) /* open file descriptions in an image */
+#define CR_MAX_FDS (1u << 20)   /* per process */
+#define CR_BLOB_MAX (256u << 20) /* bytes in one cr_file_data */
+#define CR_SOCKADDR_MAX 128   /* sizeof(struct sockaddr_storage) */
+#define CR_FILE_NONE 0xffffffffu /* "no file" in cr_file.peer */
 
 /* A run of consecutive present, non-zero pages stored in DIR/pages. */
 struct cr_page_run {
@@ -142,19 +148,136 @@ struct cr_rlimit {
 	uint64_t cur, max;             /* RLIM_INFINITY = ~0 */
 };
 
-/* File descriptors: part 1 knows regular files and /dev/null. */
-enum cr_fd_kind {
-	CR_FD_REG = 1,                 /* regular file: path, flags, offset */
-	CR_FD_DEVNULL,
+/*
+ * Files.  An image holds one struct cr_file per open file description of
+ * the whole tree (two fds share one iff they share the kernel's struct
+ * file: dup, fork, SCM_RIGHTS), and each process a list of struct cr_fd
+ * pointing into it.  See src/cr/files.h for the dump/restore contract and
+ * docs/image-format.md for the record layout of each kind.
+ */
+enum cr_file_kind {
+	CR_FILE_REG = 1,               /* regular file: path, or content if unlinked */
+	CR_FILE_DIR,                   /* directory (getdents restarts at 0) */
+	CR_FILE_DEV,                   /* /dev/null|zero|random|urandom (terminals too, as /dev/null) */
+	CR_FILE_PIPE,                  /* one end of a pipe: obj = pipe inode */
+	CR_FILE_FIFO,                  /* one end of a named pipe: path, obj = inode */
+	CR_FILE_UNIX,                  /* AF_UNIX socket */
+	CR_FILE_EPOLL,                 /* ents: registered fds */
+	CR_FILE_EVENTFD,
+	CR_FILE_TIMERFD,
+	CR_FILE_SIGNALFD,
+	CR_FILE_INOTIFY,               /* ents: watches */
+	CR_FILE_TCP,                   /* reserved for inet sockets */
+	CR_FILE_UDP,                   /* reserved for inet sockets */
+	CR_FILE_KIND_MAX = CR_FILE_UDP,
+};
+
+/* A blob of data carried with a file: pipe content, one queued socket
+ * message (or a run of stream bytes), the content of an unlinked file. */
+struct cr_file_data {
+	uint32_t flags;                /* kind-specific, 0 so far */
+	uint64_t len;                  /* <= CR_BLOB_MAX */
+	uint8_t *data;
+};
+
+/* An entry of a file: an epoll registration or an inotify watch. */
+struct cr_file_ent {
+	int32_t fd;                    /* EPOLL: target fd number; INOTIFY: wd */
+	uint32_t events;               /* EPOLL: events (incl. EPOLLET...); INOTIFY: mask */
+	uint64_t data;                 /* EPOLL: epoll_data; INOTIFY: 0 */
+	char *path;                    /* INOTIFY: watched path; EPOLL: NULL */
+};
+
+struct cr_sockaddr {
+	uint32_t len;                  /* 0: none; <= CR_SOCKADDR_MAX */
+	uint8_t addr[CR_SOCKADDR_MAX];
+};
+
+/* Per-kind fields (only the member of cr_file.kind is meaningful). */
+struct cr_file_reg {                 /* CR_FILE_REG */
+	uint32_t unlinked;             /* 1: content is data[0], path is where it was */
+	uint32_t mode;                 /* st_mode & 07777 */
+	uint64_t size;                 /* st_size */
+};
+
+struct cr_file_pipe {                /* CR_FILE_PIPE, CR_FILE_FIFO */
+	uint32_t size;                 /* F_GETPIPE_SZ */
+	uint32_t has_data;             /* 1: data[] is the pipe's content (one file per pipe) */
+};
+
+struct cr_file_unix {                /* CR_FILE_UNIX */
+	uint32_t type;                 /* SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
+	uint32_t state;                /* CR_UNIX_* */
+	uint32_t backlog;              /* listening: max backlog */
+	uint32_t passcred;             /* SO_PASSCRED */
+	uint64_t rcvbuf, sndbuf;       /* SO_RCVBUF / SO_SNDBUF as getsockopt gives them */
+	int64_t rcvtimeo_us, sndtimeo_us;
+	uint32_t name_mode;            /* bound to a path: the socket file's mode, uid, gid */
+	uint32_t name_uid, name_gid;
+};
+
+enum cr_unix_state {
+	CR_UNIX_UNCONN = 1,            /* not connected (may be bound) */
+	CR_UNIX_LISTEN,                /* listening */
+	CR_UNIX_CONN,                  /* connected to peer (a file of the image) */
+	CR_UNIX_CONN_EXT,              /* dgram connected to raddr, outside the tree */
+	CR_UNIX_PEER_GONE,             /* connected, the peer has closed */
+};
+
+struct cr_file_eventfd {             /* CR_FILE_EVENTFD */
+	uint64_t count;
+	uint32_t semaphore;
+};
+
+struct cr_file_timerfd {             /* CR_FILE_TIMERFD */
+	int32_t clock;
+	uint32_t settime_flags;        /* TFD_TIMER_ABSTIME... (informative) */
+	int64_t value_ns;              /* remaining, 0: disarmed */
+	int64_t interval_ns;
+	uint64_t ticks;                /* expirations not read yet */
+};
+
+struct cr_file_signalfd {            /* CR_FILE_SIGNALFD */
+	uint64_t mask;                 /* bit (sig-1) */
+};
+
+/* File status flags an image may carry (cr_file.flags). */
+#define CR_FILE_FLAGS_MASK ((uint32_t)(O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | \
+			    O_ASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | \
+			    O_NOATIME | O_PATH | O_SYNC | O_TMPFILE))
+
+struct cr_file {
+	uint32_t kind;                 /* enum cr_file_kind */
+	uint32_t flags;                /* status flags: O_ACCMODE|O_APPEND|O_NONBLOCK|O_ASYNC|... */
+	uint64_t pos;                  /* file offset (REG) */
+	int32_t owner_type;            /* F_OWNER_TID/PID/PGRP (F_GETOWN_EX) */
+	int32_t owner;                 /* ns pid/tid/pgid, 0: none */
+	int32_t sig;                   /* F_GETSIG, 0: SIGIO */
+	uint32_t peer;                 /* another file's index (socket peer), or CR_FILE_NONE */
+	uint64_t obj;                  /* kernel object shared by several files (pipe inode), 0: none */
+	char *path;                    /* REG, DIR, DEV, FIFO: absolute path */
+	struct cr_sockaddr laddr;      /* sockets: bound address */
+	struct cr_sockaddr raddr;      /* sockets: peer address when it matters */
+	uint32_t nr_data;
+	struct cr_file_data *data;
+	uint32_t nr_ents;
+	struct cr_file_ent *ents;
+	union {
+		struct cr_file_reg reg;
+		struct cr_file_pipe pipe;
+		struct cr_file_unix un;
+		struct cr_file_eventfd efd;
+		struct cr_file_timerfd tfd;
+		struct cr_file_signalfd sfd;
+	};
+	/* Dump-time only, not serialized: identity of the inode. */
+	uint64_t dev, ino;
 };
 
 struct cr_fd {
 	int32_t fd;
-	uint32_t kind;                 /* enum cr_fd_kind */
-	uint32_t flags;                /* open(2) flags from fdinfo */
+	uint32_t file;                 /* index into cr_image.files */
 	uint32_t cloexec;
-	uint64_t pos;
-	char *path;
 };
 
 struct cr_mm {
@@ -204,6 +327,8 @@ struct cr_image {
 	                                  parents before children */
 	uint32_t nr_shmem;
 	struct cr_shmem *shmem;
+	uint32_t nr_files;
+	struct cr_file *files;         /* open file descriptions, see cr_fd.file */
 };
 
 /* Serialize img into DIR/manifest (write to a temporary, fsync, rename). */

@@ -4,6 +4,7 @@
 
 #include "common/err.h"
 #include "cr/cr.h"
+#include "cr/files.h"
 #include "cr/image.h"
 
 static const char *vma_kind_name(uint32_t kind)
@@ -50,12 +51,30 @@ static void print_proc(FILE *out, const struct cr_proc *p)
 			p->timers[i].id, p->timers[i].clock, p->timers[i].signo,
 			(long long)p->timers[i].value_ns, (long long)p->timers[i].interval_ns);
 	for (uint32_t i = 0; i < p->nr_fds; i++)
-		fprintf(out, "  fd %d: %s pos %llu flags 0%o\n", p->fds[i].fd,
-			p->fds[i].path ? p->fds[i].path : "/dev/null",
-			(unsigned long long)p->fds[i].pos, p->fds[i].flags);
+		fprintf(out, "  fd %d: file %u%s\n", p->fds[i].fd, p->fds[i].file,
+			p->fds[i].cloexec ? " cloexec" : "");
 	fprintf(out, "  %u mappings:\n", p->nr_vmas);
 	for (uint32_t i = 0; i < p->nr_vmas; i++)
 		print_vma(out, &p->vmas[i]);
+}
+
+static void print_file(FILE *out, uint32_t id, const struct cr_file *f)
+{
+	const struct file_ops *ops = file_ops_of(f->kind);
+	uint64_t bytes = 0;
+
+	for (uint32_t k = 0; k < f->nr_data; k++)
+		bytes += f->data[k].len;
+	fprintf(out, "file %u: %s%s%s flags 0%o pos %llu", id, ops ? ops->name : "?",
+		f->path ? " " : "", f->path ? f->path : "", f->flags,
+		(unsigned long long)f->pos);
+	if (f->peer != CR_FILE_NONE)
+		fprintf(out, " peer %u", f->peer);
+	if (f->nr_data)
+		fprintf(out, ", %u blobs (%llu bytes)", f->nr_data, (unsigned long long)bytes);
+	if (f->nr_ents)
+		fprintf(out, ", %u entries", f->nr_ents);
+	fputc('\n', out);
 }
 
 int cr_inspect(const char *dir, FILE *out)
@@ -69,6 +88,8 @@ int cr_inspect(const char *dir, FILE *out)
 		img.nr_shmem, (unsigned long long)img.pages_size);
 	for (uint32_t i = 0; i < img.nr_procs; i++)
 		print_proc(out, &img.procs[i]);
+	for (uint32_t i = 0; i < img.nr_files; i++)
+		print_file(out, i, &img.files[i]);
 	cr_image_free(&img);
 	return 0;
 }

@@ -68,13 +68,22 @@ void proc_free_vmas(struct cr_vma *v, uint32_t n);
  */
 int proc_read_timers(pid_t host_pid, struct cr_posix_timer **timers, uint32_t *n);
 
+/* One open fd as /proc shows it. */
+struct proc_fd {
+	int fd;
+	uint32_t flags;       /* fdinfo flags: without O_CLOEXEC */
+	uint32_t cloexec;
+	uint64_t pos;
+	char *link;           /* readlink /proc/PID/fd/N: "/path", "pipe:[12]"... */
+	char *fdinfo;         /* the whole /proc/PID/fdinfo/N text */
+};
+
 /*
- * Open fds sorted by fd: regular files (CR_FD_REG: path, flags, cloexec,
- * pos) and /dev/null (CR_FD_DEVNULL).  Any other kind is an error like
- * "pid 7 fd 5: unsupported socket:[1234]".  Release with proc_free_fds().
+ * Open fds sorted by fd, as /proc shows them (dump_files.c classifies
+ * them).  Release with proc_free_fds().
  */
-int proc_read_fds(pid_t host_pid, struct cr_fd **fds, uint32_t *n);
-void proc_free_fds(struct cr_fd *f, uint32_t n);
+int proc_read_fds(pid_t host_pid, struct proc_fd **fds, uint32_t *n);
+void proc_free_fds(struct proc_fd *f, uint32_t n);
 
 /*
  * Helpers shared by proc*.c (usable by anyone reading /proc).

@@ -1,7 +1,8 @@
 /*
- * proc_fd.c - open file descriptors (/proc/PID/fd + fdinfo) and POSIX
- * timers (/proc/PID/timers) of a process (proc_read_fds,
- * proc_read_timers; see proc.h).
+ * proc_fd.c - open file descriptors (/proc/PID/fd + fdinfo: the raw
+ * facts; dump_files.c makes files of them) and POSIX timers
+ * (/proc/PID/timers) of a process (proc_read_fds, proc_read_timers; see
+ * proc.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -11,8 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -23,21 +22,21 @@
 /* ---- file descriptors ---- */
 
 struct fd_list {
-	struct cr_fd *v;
+	struct proc_fd *v;
 	uint32_t n, cap;
 };
 
 static int cmp_fd(const void *a, const void *b)
 {
-	const struct cr_fd *x = a, *y = b;
+	const struct proc_fd *x = a, *y = b;
 
 	return (x->fd > y->fd) - (x->fd < y->fd);
 }
 
-/* pos: and flags: from /proc/PID/fdinfo/FD. */
-static int read_fdinfo(pid_t pid, int fd, struct cr_fd *f)
+/* pos: and flags: from /proc/PID/fdinfo/FD; the whole text is kept. */
+static int read_fdinfo(pid_t pid, int fd, struct proc_fd *f)
 {
-	char path[64], *buf, *cur, *line;
+	char path[64], *buf, *cur, *line, *copy;
 	uint64_t pos = 0, flags = 0;
 	int have = 0, bad = 0;
 	size_t len;
@@ -45,6 +44,11 @@ static int read_fdinfo(pid_t pid, int fd, struct cr_fd *f)
 	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
 	if (proc_slurp(pid, path, &buf, &len) < 0)
 		return -1;
+	copy = strdup(buf);
+	if (!copy) {
+		free(buf);
+		return err_set("pid %d: out of memory", pid);
+	}
 	cur = buf;
 	while ((line = proc_next_line(&cur))) {
 		if (!strncmp(line, "pos:\t", 5)) {
@@ -56,6 +60,7 @@ static int read_fdinfo(pid_t pid, int fd, struct cr_fd *f)
 		}
 	}
 	free(buf);
+	f->fdinfo = copy;
 	if (bad || have != 3 || flags > UINT32_MAX)
 		return err_set("pid %d: %s: missing or bad pos/flags", pid, path);
 	f->pos = pos;
@@ -64,60 +69,9 @@ static int read_fdinfo(pid_t pid, int fd, struct cr_fd *f)
 	return 0;
 }
 
-/* Error for an fd whose target is a file system object we cannot restore. */
-static int unsupported_node(pid_t pid, int fd, const char *target, const struct stat *st)
+static int fd_list_push(pid_t pid, struct fd_list *l, struct proc_fd **out)
 {
-	if (S_ISREG(st->st_mode))
-		return err_set("pid %d fd %d: unsupported deleted file %s", pid, fd, target);
-	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
-		return err_set("pid %d fd %d: unsupported device %s (%s %u:%u)", pid, fd, target,
-			       S_ISCHR(st->st_mode) ? "char" : "block", major(st->st_rdev),
-			       minor(st->st_rdev));
-	if (S_ISDIR(st->st_mode))
-		return err_set("pid %d fd %d: unsupported directory %s", pid, fd, target);
-	if (S_ISFIFO(st->st_mode))
-		return err_set("pid %d fd %d: unsupported fifo %s", pid, fd, target);
-	return err_set("pid %d fd %d: unsupported %s (mode %o)", pid, fd, target,
-		       (unsigned)(st->st_mode & S_IFMT));
-}
-
-/* Classify fd by its link target and inode; takes ownership of target. */
-static int classify_fd(pid_t pid, int fd, char *target, struct cr_fd *f)
-{
-	char path[64];
-	struct stat st;
-	size_t len = strlen(target);
-	int deleted = len >= 10 && !strcmp(target + len - 10, " (deleted)");
-
-	if (target[0] != '/') {  /* socket:[N], pipe:[N], anon_inode:[...] */
-		err_set("pid %d fd %d: unsupported %s", pid, fd, target);
-		goto fail;
-	}
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
-	if (stat(path, &st) < 0) {
-		err_sys("pid %d fd %d: stat %s (%s)", pid, fd, path, target);
-		goto fail;
-	}
-	if (S_ISREG(st.st_mode) && st.st_nlink > 0 && !deleted && len < CR_PATH_MAX) {
-		f->kind = CR_FD_REG;
-		f->path = target;
-	} else if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)) {
-		f->kind = CR_FD_DEVNULL;
-		free(target);
-	} else {
-		unsupported_node(pid, fd, target, &st);
-		goto fail;
-	}
-	f->fd = fd;
-	return 0;
-fail:
-	free(target);
-	return -1;
-}
-
-static int fd_list_push(pid_t pid, struct fd_list *l, struct cr_fd **out)
-{
-	struct cr_fd *nv;
+	struct proc_fd *nv;
 
 	if (l->n == l->cap) {
 		if (l->cap >= (1u << 24))
@@ -133,26 +87,23 @@ static int fd_list_push(pid_t pid, struct fd_list *l, struct cr_fd **out)
 	return 0;
 }
 
+/* An fd closed meanwhile (ENOENT) is skipped: the tree is stopped, so
+ * only a racing reader outside could see that. */
 static int read_one_fd(pid_t pid, int fd, struct fd_list *l)
 {
-	char path[64], *target;
-	struct cr_fd *f = NULL;
+	char path[64];
+	struct proc_fd *f = NULL;
 
+	if (fd_list_push(pid, l, &f) < 0)
+		return -1;
+	f->fd = fd;
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
-	if (proc_readlink(pid, path, &target) < 0)
+	if (proc_readlink(pid, path, &f->link) < 0)
 		return err_wrap("pid %d fd %d", pid, fd);
-	if (fd_list_push(pid, l, &f) < 0) {
-		free(target);
-		return -1;
-	}
-	if (classify_fd(pid, fd, target, f) < 0) {
-		l->n--;
-		return -1;
-	}
-	return read_fdinfo(pid, fd, f);
+	return read_fdinfo(pid, fd, f) < 0 ? err_wrap("pid %d fd %d", pid, fd) : 0;
 }
 
-int proc_read_fds(pid_t host_pid, struct cr_fd **fds, uint32_t *n)
+int proc_read_fds(pid_t host_pid, struct proc_fd **fds, uint32_t *n)
 {
 	struct fd_list l = { 0 };
 	char path[64];
@@ -160,6 +111,8 @@ int proc_read_fds(pid_t host_pid, struct cr_fd **fds, uint32_t *n)
 	uint64_t x;
 	DIR *d;
 
+	*fds = NULL;
+	*n = 0;
 	snprintf(path, sizeof(path), "/proc/%d/fd", host_pid);
 	d = opendir(path);
 	if (!d)
@@ -185,14 +138,14 @@ fail:
 	return -1;
 }
 
-void proc_free_fds(struct cr_fd *f, uint32_t n)
+void proc_free_fds(struct proc_fd *f, uint32_t n)
 {
-	uint32_t i;
-
 	if (!f)
 		return;
-	for (i = 0; i < n; i++)
-		free(f[i].path);
+	for (uint32_t i = 0; i < n; i++) {
+		free(f[i].link);
+		free(f[i].fdinfo);
+	}
 	free(f);
 }
 
@@ -352,7 +305,8 @@ int proc_read_timers(pid_t host_pid, struct cr_posix_timer **timers, uint32_t *n
 		goto fail;
 	}
 	free(buf);
-	qsort(l.v, l.n, sizeof(*l.v), cmp_timer);
+	if (l.n)
+		qsort(l.v, l.n, sizeof(*l.v), cmp_timer);
 	*timers = l.v;
 	*n = l.n;
 	return 0;

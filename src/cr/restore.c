@@ -250,6 +250,7 @@ static int plan(struct rst_ctx *c)
 	}
 	c->nr_cpus = count_cpus();
 	c->svc_base = max_fd + 1 > SVC_MIN_BASE ? max_fd + 1 : SVC_MIN_BASE;
+	c->svc_end = svc_file_fd(c, max_files);
 	/* Service fds may sit above the app's own limit until they close. */
 	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
 		nofile.rlim_cur = nofile.rlim_max;
@@ -484,7 +485,7 @@ static int rebuild(struct rst_ctx *c)
 	if (for_each_live(c, restore_mm) < 0)
 		return -1;
 	timing_mark("restore: memory");
-	if (for_each_live(c, restore_threads) < 0 ||
+	if (for_each_live(c, restore_threads) < 0 || rst_files_owners(c) < 0 ||
 	    for_each_live(c, restore_process_state) < 0 ||
 	    for_each_live(c, restore_finish) < 0 || finish_pages_check(c) < 0)
 		return -1;
@@ -515,6 +516,8 @@ static int restore_start(void *arg, pid_t *pid)
 	if (rc == 0)
 		rc = make_shmem(&c);
 	if (rc == 0)
+		rc = rst_files_open(&c);
+	if (rc == 0)
 		rc = start_init(&c);
 	if (rc == 0) {
 		rc = rebuild(&c);
@@ -523,6 +526,7 @@ static int restore_start(void *arg, pid_t *pid)
 	}
 	if (rc == 0)
 		*pid = c.init_host;
+	rst_files_free(&c, rc < 0);
 	free_ctx(&c);
 	return rc < 0 ? err_wrap("restore %s", (const char *)arg) : 0;
 }

@@ -7,8 +7,10 @@
  * and the rest of each process (restore_task.c), then lets it go.
  *
  * Service fds: every restored process holds, from svc_base up, the report
- * socket, one memfd per shared memory object, then one fd per distinct
- * file its mappings (and exe) need.  They are closed before it resumes.
+ * socket, one memfd per shared memory object, one fd per open file
+ * description of the image (img.files, see files.h), then one fd per
+ * distinct file its mappings (and exe) need.  They are closed before it
+ * resumes.
  */
 #ifndef PC_CR_RESTORE_H
 #define PC_CR_RESTORE_H
@@ -36,6 +38,8 @@ struct rst_proc {
 	int seized;
 };
 
+struct rst_files;                    /* restore_files.c */
+
 struct rst_ctx {
 	const char *dir;
 	struct cr_image img;
@@ -43,6 +47,7 @@ struct rst_ctx {
 	uint64_t pages_len;
 	uint64_t scratch;        /* scratch area address, free in every process */
 	int svc_base;
+	int svc_end;             /* first fd above every service fd */
 	int report_fd;           /* restorer's end of the report socket */
 	int *shmem_fds;          /* restorer's memfds, one per img.shmem */
 	struct rst_proc *procs;  /* index as img.procs */
@@ -52,6 +57,7 @@ struct rst_ctx {
 	pthread_t hash_thread;   /* checks the pages' checksum meanwhile */
 	int hash_running;
 	int pages_ok;
+	struct rst_files *files; /* the image's open files (files.h) */
 };
 
 static inline int svc_report_fd(const struct rst_ctx *c) { return c->svc_base; }
@@ -59,15 +65,28 @@ static inline int svc_shmem_fd(const struct rst_ctx *c, uint32_t i)
 {
 	return c->svc_base + 1 + (int)i;
 }
-static inline int svc_file_fd(const struct rst_ctx *c, uint32_t i)
+static inline int svc_cfile_fd(const struct rst_ctx *c, uint32_t i)
 {
 	return c->svc_base + 1 + (int)c->img.nr_shmem + (int)i;
+}
+static inline int svc_file_fd(const struct rst_ctx *c, uint32_t i)
+{
+	return c->svc_base + 1 + (int)c->img.nr_shmem + (int)c->img.nr_files + (int)i;
 }
 
 /* restore_tree.c: run as the ns init (index 0); never returns. */
 void rst_tree_main(struct rst_ctx *c, uint32_t idx) __attribute__((noreturn));
 /* Index in rp->files of the file a VMA maps. */
 int rst_file_index(const struct rst_proc *rp, const char *path);
+
+/* restore_files.c: in the restorer, create every open file and put it at
+ * its service fd (before the tree is forked); in restored process idx,
+ * install its fds at their numbers (run by the process itself); F_SETOWN
+ * once every thread exists; release (on failure, remove what was made). */
+int rst_files_open(struct rst_ctx *c);
+int rst_files_install(struct rst_ctx *c, uint32_t idx);
+int rst_files_owners(struct rst_ctx *c);
+void rst_files_free(struct rst_ctx *c, int failed);
 
 /* restore_mm.c */
 int restore_mm(struct rst_ctx *c, struct rst_proc *rp);

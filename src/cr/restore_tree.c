@@ -124,23 +124,6 @@ static int open_at(const char *path, int flags, int want, int cloexec)
 	return 0;
 }
 
-static int open_image_fds(const struct cr_proc *p)
-{
-	for (uint32_t i = 0; i < p->nr_fds; i++) {
-		const struct cr_fd *f = &p->fds[i];
-		int flags = (int)(f->flags & ~(uint32_t)(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY |
-							  O_CLOEXEC));
-		const char *path = f->kind == CR_FD_DEVNULL ? "/dev/null" : f->path;
-
-		if (open_at(path, flags, f->fd, (int)f->cloexec) < 0)
-			return err_wrap("fd %d", f->fd);
-		if (f->kind == CR_FD_REG && lseek(f->fd, (off_t)f->pos, SEEK_SET) < 0)
-			return err_sys("fd %d: seek %s to %llu", f->fd, path,
-				       (unsigned long long)f->pos);
-	}
-	return 0;
-}
-
 static int open_service_files(struct rst_ctx *c, const struct rst_proc *rp)
 {
 	for (uint32_t i = 0; i < rp->nr_files; i++) {
@@ -230,7 +213,7 @@ static int setup_self(struct rst_ctx *c, uint32_t idx)
 		return err_sys("close inherited fds");
 	if (close_range((unsigned)svc_file_fd(c, 0), ~0u, 0) < 0)
 		return err_sys("close inherited fds");
-	if (open_image_fds(p) < 0 || open_service_files(c, rp) < 0)
+	if (rst_files_install(c, idx) < 0 || open_service_files(c, rp) < 0)
 		return -1;
 	if (p->root && strcmp(p->root, "/") != 0 && chroot(p->root) < 0)
 		return err_sys("chroot %s", p->root);

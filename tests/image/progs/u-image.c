@@ -24,7 +24,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,7 +38,7 @@
 
 enum { REC_IMAGE = 1, REC_SHMEM, REC_RUN, REC_PROC, REC_CREDS, REC_RLIMITS,
        REC_MM, REC_AUXV, REC_SIGACTIONS, REC_TIMER, REC_SIGINFO, REC_THREAD,
-       REC_XSAVE, REC_VMA, REC_FD, REC_END };
+       REC_XSAVE, REC_VMA, REC_FD, REC_FILE, REC_FDATA, REC_FENT, REC_END };
 
 static int failures;
 
@@ -175,20 +178,118 @@ static void make_vmas_init(struct cr_proc *p)
 	p->vmas = v;
 }
 
-static void make_fds(struct cr_proc *p, const int32_t *fds, uint32_t n)
+/* fds[i][0] is the fd number, fds[i][1] the file. */
+static void make_fds(struct cr_proc *p, const int32_t (*fds)[2], uint32_t n)
 {
 	p->nr_fds = n;
 	p->fds = xcalloc(n, sizeof(*p->fds));
 	for (uint32_t i = 0; i < n; i++) {
 		struct cr_fd *f = &p->fds[i];
 
-		f->fd = fds[i];
-		f->kind = i == 0 ? CR_FD_DEVNULL : CR_FD_REG;
-		f->flags = i == 0 ? 0 : 02001;   /* O_WRONLY | O_APPEND */
+		f->fd = fds[i][0];
+		f->file = (uint32_t)fds[i][1];
 		f->cloexec = i == 2;
-		f->pos = 1234u * i;
-		f->path = xstrdup(i == 0 ? "/dev/null" : "/var/log/app.log");
 	}
+}
+
+static void add_blob(struct cr_file *f, const char *s)
+{
+	size_t n = strlen(s);
+
+	f->data = realloc(f->data, (f->nr_data + 1) * sizeof(*f->data));
+	if (!f->data)
+		exit(2);
+	f->data[f->nr_data].flags = 0;
+	f->data[f->nr_data].len = n;
+	f->data[f->nr_data].data = xcalloc(n + 1, 1);
+	memcpy(f->data[f->nr_data].data, s, n);
+	f->nr_data++;
+}
+
+static void set_unix_addr(struct cr_sockaddr *a, const char *name, size_t n)
+{
+	a->len = (uint32_t)(2 + n);
+	a->addr[0] = AF_UNIX;
+	memcpy(a->addr + 2, name, n);
+}
+
+/* One file of every kind (files.h), referenced by the processes' fds. */
+enum { F_LOG, F_NULL, F_UNLINKED, F_PIPE_R, F_PIPE_W, F_UNIX_A, F_UNIX_B,
+       F_EPOLL, F_EVENTFD, F_TIMERFD, F_SIGNALFD, F_INOTIFY, F_DIR, F_FIFO,
+       F_LISTEN, NR_FILES };
+
+static void make_files_sockets(struct cr_file *f)
+{
+	f[F_UNIX_A].kind = f[F_UNIX_B].kind = f[F_LISTEN].kind = CR_FILE_UNIX;
+	f[F_UNIX_A].flags = f[F_UNIX_B].flags = f[F_LISTEN].flags = O_RDWR;
+	f[F_UNIX_A].un = (struct cr_file_unix){ SOCK_SEQPACKET, CR_UNIX_CONN, 0, 1,
+						212992, 4608, 1500000, 0, 0, 0, 0 };
+	f[F_UNIX_B].un = f[F_UNIX_A].un;
+	f[F_UNIX_A].peer = F_UNIX_B;
+	f[F_UNIX_B].peer = F_UNIX_A;
+	set_unix_addr(&f[F_UNIX_A].laddr, "\0abstract", 9);
+	add_blob(&f[F_UNIX_A], "message one");
+	add_blob(&f[F_UNIX_A], "two");
+	f[F_LISTEN].un = (struct cr_file_unix){ SOCK_STREAM, CR_UNIX_LISTEN, 128, 0,
+						 1000, 2000, 0, 0, 0755, 1000, 100 };
+	set_unix_addr(&f[F_LISTEN].laddr, "/run/app.sock", 13);
+}
+
+static void make_files_anon(struct cr_file *f)
+{
+	f[F_EPOLL].kind = CR_FILE_EPOLL;
+	f[F_EPOLL].nr_ents = 2;
+	f[F_EPOLL].ents = xcalloc(2, sizeof(struct cr_file_ent));
+	f[F_EPOLL].ents[0] = (struct cr_file_ent){ 0, EPOLLIN, 7, NULL };
+	f[F_EPOLL].ents[1] = (struct cr_file_ent){ 7, EPOLLOUT | EPOLLET, 0x1234, NULL };
+	f[F_EVENTFD].kind = CR_FILE_EVENTFD;
+	f[F_EVENTFD].efd = (struct cr_file_eventfd){ 5, 1 };
+	f[F_TIMERFD].kind = CR_FILE_TIMERFD;
+	f[F_TIMERFD].tfd = (struct cr_file_timerfd){ 1, 0, 1000, 500, 2 };
+	f[F_SIGNALFD].kind = CR_FILE_SIGNALFD;
+	f[F_SIGNALFD].sfd.mask = 0x4000;
+	f[F_INOTIFY].kind = CR_FILE_INOTIFY;
+	f[F_INOTIFY].nr_ents = 1;
+	f[F_INOTIFY].ents = xcalloc(1, sizeof(struct cr_file_ent));
+	f[F_INOTIFY].ents[0] = (struct cr_file_ent){ 1, IN_MODIFY, 0, xstrdup("/etc") };
+}
+
+static void make_files(struct cr_image *img)
+{
+	struct cr_file *f = xcalloc(NR_FILES, sizeof(*f));
+
+	img->nr_files = NR_FILES;
+	img->files = f;
+	for (int i = 0; i < NR_FILES; i++)
+		f[i] = (struct cr_file){ .peer = CR_FILE_NONE };
+	f[F_LOG] = (struct cr_file){ .kind = CR_FILE_REG, .flags = O_WRONLY | O_APPEND,
+				     .pos = 1234, .owner_type = F_OWNER_PID, .owner = 2,
+				     .sig = SIGRTMIN, .peer = CR_FILE_NONE,
+				     .path = xstrdup("/var/log/app.log") };
+	f[F_LOG].reg.mode = 0640;
+	f[F_LOG].reg.size = 4000;
+	f[F_NULL] = (struct cr_file){ .kind = CR_FILE_DEV, .flags = O_RDWR,
+				      .peer = CR_FILE_NONE, .path = xstrdup("/dev/null") };
+	f[F_UNLINKED] = (struct cr_file){ .kind = CR_FILE_REG, .flags = O_RDWR, .pos = 3,
+					  .peer = CR_FILE_NONE, .path = xstrdup("/tmp/scratch") };
+	f[F_UNLINKED].reg = (struct cr_file_reg){ 1, 0600, 11 };
+	add_blob(&f[F_UNLINKED], "hello world");
+	f[F_PIPE_R].kind = f[F_PIPE_W].kind = CR_FILE_PIPE;
+	f[F_PIPE_W].flags = O_WRONLY | O_NONBLOCK;
+	f[F_PIPE_R].obj = f[F_PIPE_W].obj = 77;
+	f[F_PIPE_R].pipe = (struct cr_file_pipe){ 65536, 1 };
+	f[F_PIPE_W].pipe = (struct cr_file_pipe){ 65536, 0 };
+	add_blob(&f[F_PIPE_R], "in flight");
+	f[F_DIR].kind = CR_FILE_DIR;
+	f[F_DIR].flags = O_RDONLY | O_DIRECTORY;
+	f[F_DIR].path = xstrdup("/srv");
+	f[F_FIFO].kind = CR_FILE_FIFO;
+	f[F_FIFO].flags = O_RDWR;
+	f[F_FIFO].obj = 78;
+	f[F_FIFO].pipe = (struct cr_file_pipe){ 4096, 1 };
+	f[F_FIFO].path = xstrdup("/run/fifo");
+	make_files_sockets(f);
+	make_files_anon(f);
 }
 
 /* Everything that is not a list: ids, creds, limits, mm, sigactions. */
@@ -227,7 +328,12 @@ static void make_proc_fields(struct cr_proc *p, int32_t pid, int32_t ppid)
 
 static void make_init(struct cr_proc *p)
 {
-	static const int32_t fds[] = { 0, 1, 7 };
+	static const int32_t fds[][2] = {
+		{ 0, F_NULL }, { 1, F_LOG }, { 7, F_EPOLL }, { 8, F_UNLINKED },
+		{ 9, F_PIPE_R }, { 10, F_PIPE_W }, { 11, F_UNIX_A }, { 12, F_EVENTFD },
+		{ 13, F_TIMERFD }, { 14, F_SIGNALFD }, { 15, F_INOTIFY }, { 16, F_DIR },
+		{ 17, F_FIFO }, { 18, F_LISTEN }, { 19, F_LOG },
+	};
 
 	make_proc_fields(p, 1, 0);
 	p->nr_timers = 2;
@@ -244,12 +350,12 @@ static void make_init(struct cr_proc *p)
 	make_thread(&p->threads[0], 1, 0);
 	make_thread(&p->threads[1], 3, 2);
 	make_vmas_init(p);
-	make_fds(p, fds, 3);
+	make_fds(p, fds, sizeof(fds) / sizeof(fds[0]));
 }
 
 static void make_child(struct cr_proc *p)
 {
-	static const int32_t fds[] = { 0, 2 };
+	static const int32_t fds[][2] = { { 0, F_NULL }, { 2, F_LOG }, { 3, F_UNIX_B } };
 	static const uint64_t anon[][3] = { { 0x10000, 3, 10 } };
 	struct cr_vma *v = xcalloc(2, sizeof(*v));
 
@@ -267,7 +373,7 @@ static void make_child(struct cr_proc *p)
 	v[1].pgoff = PAGE;
 	p->nr_vmas = 2;
 	p->vmas = v;
-	make_fds(p, fds, 2);
+	make_fds(p, fds, 3);
 }
 
 static void make_image(struct cr_image *img)
@@ -289,6 +395,7 @@ static void make_image(struct cr_image *img)
 	img->procs = xcalloc(2, sizeof(*img->procs));
 	make_init(&img->procs[0]);
 	make_child(&img->procs[1]);
+	make_files(img);
 }
 
 /* ---- Field-by-field comparison ---- */
@@ -380,7 +487,33 @@ static void cmp_vma(const char *ctx, const struct cr_vma *a,
 
 static void cmp_fd(const char *ctx, const struct cr_fd *a, const struct cr_fd *b)
 {
-	EQ(fd); EQ(kind); EQ(flags); EQ(cloexec); EQ(pos); EQSTR(path);
+	EQ(fd); EQ(file); EQ(cloexec);
+}
+
+static void cmp_file_parts(const char *ctx, const struct cr_file *a,
+			   const struct cr_file *b)
+{
+	for (uint32_t i = 0; a->nr_data == b->nr_data && i < a->nr_data; i++) {
+		EQ(data[i].flags); EQ(data[i].len);
+		if (a->data[i].len == b->data[i].len)
+			EQMEM(data[i].data, a->data[i].len);
+	}
+	for (uint32_t i = 0; a->nr_ents == b->nr_ents && i < a->nr_ents; i++) {
+		EQ(ents[i].fd); EQ(ents[i].events); EQ(ents[i].data);
+		EQSTR(ents[i].path);
+	}
+}
+
+static void cmp_file(const char *ctx, const struct cr_file *a, const struct cr_file *b)
+{
+	EQ(kind); EQ(flags); EQ(pos); EQ(owner_type); EQ(owner); EQ(sig); EQ(peer);
+	EQ(obj); EQSTR(path); EQ(laddr.len); EQMEM(laddr.addr, CR_SOCKADDR_MAX);
+	EQ(raddr.len); EQMEM(raddr.addr, CR_SOCKADDR_MAX); EQ(nr_data); EQ(nr_ents);
+	EQ(reg.unlinked); EQ(reg.mode); EQ(reg.size);
+	EQ(un.type); EQ(un.state); EQ(un.backlog); EQ(un.passcred); EQ(un.rcvbuf);
+	EQ(un.sndbuf); EQ(un.rcvtimeo_us); EQ(un.sndtimeo_us); EQ(un.name_mode);
+	EQ(un.name_uid); EQ(un.name_gid);
+	cmp_file_parts(ctx, a, b);
 }
 
 static void cmp_timer(const char *ctx, const struct cr_posix_timer *a,
@@ -486,6 +619,11 @@ static void cmp_image(const struct cr_image *a, const struct cr_image *b)
 	for (uint32_t i = 0; a->nr_procs == b->nr_procs && i < a->nr_procs; i++) {
 		snprintf(sub, sizeof(sub), "proc %u", i);
 		cmp_proc(sub, &a->procs[i], &b->procs[i]);
+	}
+	EQ(nr_files);
+	for (uint32_t i = 0; a->nr_files == b->nr_files && i < a->nr_files; i++) {
+		snprintf(sub, sizeof(sub), "file %u", i);
+		cmp_file(sub, &a->files[i], &b->files[i]);
 	}
 }
 
@@ -743,9 +881,26 @@ static const struct patch patches[] = {
 	{ REC_SIGINFO, 1, 0, 4, 0, "thread 1 (tid 3): pending 0: signo 0 not in 1..64" },
 	{ REC_FD, 1, 0, 4, 0, "fd entry 1: fd 0 not above the previous fd 0" },
 	{ REC_FD, 0, 0, 4, 0xffffffff, "fd -1 negative" },
-	{ REC_FD, 1, 4, 4, 7, "fd entry 1: kind 7 unknown" },
-	{ REC_FD, 1, 12, 4, 2, "cloexec 2 not 0 or 1" },
-	{ REC_FD, 1, 24, 4, 0, "fd entry 1: FD record has 16 trailing bytes" },
+	{ REC_FD, 1, 4, 4, 77, "fd entry 1: file 77 not below nr_files 15" },
+	{ REC_FD, 1, 8, 4, 2, "cloexec 2 not 0 or 1" },
+	{ REC_FILE, 0, 0, 4, 99, "file 0: FILE record has 16 trailing bytes" },
+	{ REC_FILE, 1, 0, 4, 99, "file 1: kind 99 unknown" },
+	{ REC_FILE, 0, 4, 4, 0100, "file 0: flags 0100 has unknown bits" },
+	{ REC_FILE, 0, 20, 4, 9, "file 0: owner 9 not in the tree" },
+	{ REC_FILE, 0, 24, 4, 70, "file 0: sig 70 not in 0..64" },
+	{ REC_FILE, 0, 28, 4, 0, "file 0: peer 0 not another file" },
+	{ REC_FILE, 0, 40, 4, 5000, "file 0: path: length 5000 not below 4096" },
+	{ REC_FILE, 0, 44, 1, 'v', "file 0: path \"vvar/log/app.log\" not absolute" },
+	{ REC_FILE, 1, 44, 1, 'x', "file 1: device path \"xdev/null\" not" },
+	{ REC_FILE, 3, 28, 4, 4, "file 3: peer for a kind without one" },
+	{ REC_FILE, 5, 28, 4, CR_FILE_NONE, "file 5: peer 4294967295 does not match state 3" },
+	{ REC_FDATA, 0, 4, 8, 10, "file 2: data 0: FDATA record has 1 trailing bytes" },
+	{ REC_FDATA, 0, 4, 8, 1u << 30, "FDATA of 1073741824 bytes, above" },
+	{ REC_FDATA, 0, 0, 4, 1, "file 2: data 0: flags 0x1 unknown" },
+	{ REC_FENT, 0, 4, 4, 0x08000000, "file 7: epoll entry 0: bad fd, events or path" },
+	{ REC_FENT, 1, 0, 4, 0, "file 7: entry 1: 0 not above the previous one" },
+	{ REC_FENT, 2, 0, 4, 0, "inotify watch 0: bad wd" },
+	{ REC_IMAGE, 0, 36, 4, 1u << 21, "nr_files 2097152 above" },
 	{ REC_RLIMITS, 0, 0, 8, 201, "rlimit 0 (CPU): cur 201 above max 200" },
 	{ REC_CREDS, 0, 80, 4, 65, "nr_groups 65 above 64" },
 	{ REC_CREDS, 0, 72, 4, 2, "no_new_privs 2 not 0 or 1" },
@@ -760,8 +915,8 @@ static const struct patch patches[] = {
 	{ REC_PROC, 0, 62 + 48, 4, 1000, "nr_timers 1000 more than the manifest holds" },
 	{ REC_THREAD, 0, 20 + 27 * 8 + 68, 4, 3, "expected a SIGINFO record, found THREAD" },
 	{ REC_END, 0, -8, 4, 0x77, "unknown record type 0x77" },
-	{ REC_END, 0, -4, 4, 1, "END record (type 0x10) of 1 bytes, only 0 left" },
-	{ 0, 0, 8, 4, 2, "format version 2, this build reads 1" },
+	{ REC_END, 0, -4, 4, 1, "END record (type 0x13) of 1 bytes, only 0 left" },
+	{ 0, 0, 8, 4, 1, "format version 1, this build reads 2" },
 	{ 0, 0, 12, 4, 1, "header flags 0x1 unknown" },
 	{ 0, 0, 0, 1, 'X', "bad magic" },
 };
@@ -799,6 +954,7 @@ static void test_layout(void)
 	size_t th = find_record(good, good_len, REC_THREAD, 1);
 	size_t vma = find_record(good, good_len, REC_VMA, 3);
 	size_t fd = find_record(good, good_len, REC_FD, 1);
+	size_t file = find_record(good, good_len, REC_FILE, 0);
 
 	if (memcmp(good, "PICOIMG", 8) || le_get(good + 8, 4) != CR_IMAGE_VERSION ||
 	    le_get(good + HDR_OFF_LENGTH, 8) != good_len)
@@ -818,8 +974,11 @@ static void test_layout(void)
 	    le_get(good + vma + 24, 4) != CR_VMA_FILE_SHARED ||
 	    le_get(good + vma + 40, 4) != 8 || memcmp(good + vma + 44, "/data/db", 8))
 		fail("layout: VMA start/kind/path");
-	if (le_get(good + fd, 4) != 1 || le_get(good + fd + 16, 8) != 1234)
-		fail("layout: FD fd/pos");
+	if (le_get(good + fd, 4) != 1 || le_get(good + fd + 4, 4) != F_LOG)
+		fail("layout: FD fd/file");
+	if (le_get(good + file, 4) != CR_FILE_REG || le_get(good + file + 8, 8) != 1234 ||
+	    le_get(good + file + 40, 4) != 16 || memcmp(good + file + 44, "/var/log/app.log", 16))
+		fail("layout: FILE kind/pos/path");
 }
 
 /* An unknown record with the optional bit is skipped; without it, refused. */
@@ -862,7 +1021,17 @@ static void m_signo(struct cr_image *i) { i->procs[0].threads[1].pending[1].raw[
 static void m_rlimit(struct cr_image *i) { i->procs[1].rlimits[3].cur = 300; }
 static void m_auxv(struct cr_image *i) { i->procs[0].mm.nr_auxv = 5; }
 static void m_fd_order(struct cr_image *i) { i->procs[0].fds[2].fd = 1; }
-static void m_fd_kind(struct cr_image *i) { i->procs[1].fds[1].kind = 9; }
+static void m_fd_file(struct cr_image *i) { i->procs[1].fds[1].file = 99; }
+static void m_file_kind(struct cr_image *i) { i->files[4].kind = 42; }
+static void m_pipe_mode(struct cr_image *i) { i->files[4].flags = O_RDWR; }
+static void m_unix_type(struct cr_image *i) { i->files[14].un.type = SOCK_RAW; }
+static void m_unix_listen(struct cr_image *i) { i->files[14].un.type = SOCK_DGRAM; }
+static void m_unix_addr(struct cr_image *i) { i->files[14].laddr.addr[2] = 'r'; }
+static void m_epoll_path(struct cr_image *i) { i->files[7].ents[0].path = xstrdup("/x"); }
+static void m_timerfd(struct cr_image *i) { i->files[9].tfd.value_ns = -1; }
+static void m_eventfd(struct cr_image *i) { i->files[8].efd.semaphore = 2; }
+static void m_dev_data(struct cr_image *i) { i->files[1].nr_data = 1; i->files[1].data = i->files[2].data; }
+static void m_dev_data_undo(struct cr_image *i) { i->files[1].nr_data = 0; i->files[1].data = NULL; }
 static void m_groups(struct cr_image *i) { i->procs[0].creds.nr_groups = 65; }
 static void m_init(struct cr_image *i) { i->procs[0].pid = 4; i->procs[0].threads[0].tid = 4; }
 static void m_dup_pid(struct cr_image *i) { i->procs[1].pid = 1; i->procs[1].threads[0].tid = 1; }
@@ -874,7 +1043,7 @@ static void m_no_threads(struct cr_image *i) { i->procs[1].nr_threads = 0; }
 static void m_no_threads_undo(struct cr_image *i) { i->procs[1].nr_threads = 1; }
 static void m_vvar_runs(struct cr_image *i) { i->procs[0].vmas[5].nr_runs = 1; i->procs[0].vmas[5].runs = i->procs[0].vmas[1].runs; }
 static void m_vvar_runs_undo(struct cr_image *i) { i->procs[0].vmas[5].nr_runs = 0; i->procs[0].vmas[5].runs = NULL; }
-static void m_null_array(struct cr_image *i) { i->procs[1].nr_fds = 3; free(i->procs[1].fds[0].path); free(i->procs[1].fds[1].path); free(i->procs[1].fds); i->procs[1].fds = NULL; }
+static void m_null_array(struct cr_image *i) { i->procs[1].nr_fds = 3; free(i->procs[1].fds); i->procs[1].fds = NULL; }
 
 static const struct {
 	mutate_fn mutate, undo;      /* undo: restore what free() needs */
@@ -893,7 +1062,16 @@ static const struct {
 	{ m_rlimit, NULL, "rlimit 3 (STACK): cur 300 above max 200" },
 	{ m_auxv, NULL, "mm: nr_auxv 5 odd" },
 	{ m_fd_order, NULL, "fd entry 2: fd 1 not above the previous fd 1" },
-	{ m_fd_kind, NULL, "fd entry 1: kind 9 unknown" },
+	{ m_fd_file, NULL, "proc 1 (pid 2): fd entry 1: file 99 not below nr_files 15" },
+	{ m_file_kind, NULL, "file 4: kind 42 unknown" },
+	{ m_pipe_mode, NULL, "file 4: pipe end neither read-only nor write-only" },
+	{ m_unix_type, NULL, "file 14: socket type 3 unknown" },
+	{ m_unix_listen, NULL, "file 14: a listening datagram socket" },
+	{ m_unix_addr, NULL, "file 14: laddr: path name not absolute" },
+	{ m_epoll_path, NULL, "file 7: epoll entry 0: bad fd, events or path" },
+	{ m_timerfd, NULL, "file 9: timerfd clock, value or interval out of range" },
+	{ m_eventfd, NULL, "file 8: eventfd semaphore or count out of range" },
+	{ m_dev_data, m_dev_data_undo, "file 1: nr_data 1 for a kind without data" },
 	{ m_groups, NULL, "creds: nr_groups 65 above 64" },
 	{ m_init, NULL, "write manifest: invalid image: proc 0 is pid 4 ppid 0, not pid 1 ppid 0" },
 	{ m_dup_pid, NULL, "pid 1 used twice (procs 0 and 1)" },

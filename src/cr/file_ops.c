@@ -1,0 +1,27 @@
+/*
+ * file_ops.c - the table of file kinds (files.h).  A kind's match() is
+ * asked in this order; put narrower kinds first.
+ */
+#include <stddef.h>
+
+#include "cr/files.h"
+
+extern const struct file_ops file_reg_ops, file_dir_ops, file_dev_ops;
+extern const struct file_ops file_pipe_ops, file_fifo_ops;
+
+const struct file_ops *const file_kinds[] = {
+	&file_reg_ops,
+	&file_dir_ops,
+	&file_dev_ops,
+	&file_pipe_ops,
+	&file_fifo_ops,
+	NULL,
+};
+
+const struct file_ops *file_ops_of(uint32_t kind)
+{
+	for (size_t i = 0; file_kinds[i]; i++)
+		if (file_kinds[i]->kind == kind)
+			return file_kinds[i];
+	return NULL;
+}

@@ -1,0 +1,270 @@
+/*
+ * file_reg.c - file kinds backed by a path: regular files (an unlinked
+ * one, memfds included, carries its content in the image and comes back
+ * as an O_TMPFILE in its old directory, or a memfd), directories (the
+ * getdents position restarts at 0: only the fd and its flags survive) and
+ * the character devices /dev/null, zero, random and urandom.  A terminal
+ * is not carried: the dump warns and the fd comes back as /dev/null.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "cr/files.h"
+
+#define DELETED " (deleted)"
+/* Flags that open(2) takes back as they were (O_ASYNC: F_SETFL). */
+#define OPEN_MASK (O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_PATH | \
+		   O_DSYNC | O_SYNC | O_LARGEFILE | O_NOFOLLOW | O_DIRECTORY)
+
+static int open_flags(const struct cr_file *f)
+{
+	return (int)(f->flags & OPEN_MASK) | O_CLOEXEC;
+}
+
+/* ---- regular files ---- */
+
+static int reg_match(const struct fd_dump *d)
+{
+	return S_ISREG(d->st.st_mode);
+}
+
+static int has_suffix(const char *s, const char *suf)
+{
+	size_t n = strlen(s), k = strlen(suf);
+
+	return n >= k && !strcmp(s + n - k, suf);
+}
+
+/* The whole content of an unlinked file, through a read-only view. */
+static int read_content(const struct fd_dump *d, struct cr_file *f)
+{
+	char path[64];
+	uint8_t *buf;
+	uint64_t got = 0;
+	int fd, rc = 0;
+
+	if ((uint64_t)d->st.st_size > CR_BLOB_MAX)
+		return err_set("unlinked file %s of %lld bytes (unsupported above %u)",
+			       d->link, (long long)d->st.st_size, CR_BLOB_MAX);
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", d->host_pid, d->fd);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys("open %s (%s) to read it", path, d->link);
+	buf = malloc(d->st.st_size ? (size_t)d->st.st_size : 1);
+	if (!buf) {
+		close(fd);
+		return err_set("out of memory");
+	}
+	while (got < (uint64_t)d->st.st_size) {
+		ssize_t n = pread(fd, buf + got, (size_t)d->st.st_size - got, (off_t)got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? err_sys("read %s", d->link) :
+				err_set("%s shrank while read", d->link);
+			break;
+		}
+		got += (uint64_t)n;
+	}
+	if (rc == 0)
+		rc = files_add_data(f, buf, got);
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+static int reg_dump(struct dump_files *df, const struct fd_dump *d, struct cr_file *f)
+{
+	size_t len = strlen(d->link);
+	int deleted = has_suffix(d->link, DELETED);
+
+	(void)df;
+	if (d->link[0] != '/' || len >= CR_PATH_MAX)
+		return err_set("regular file with an unusable path %s", d->link);
+	f->path = strdup(d->link);
+	if (!f->path)
+		return err_set("out of memory");
+	if (deleted && d->st.st_nlink > 0)
+		return err_set("unsupported file %s: removed from this path but linked "
+			       "elsewhere", d->link);
+	if (deleted)
+		f->path[len - strlen(DELETED)] = '\0';
+	f->reg.mode = d->st.st_mode & 07777;
+	f->reg.size = (uint64_t)d->st.st_size;
+	if (d->st.st_nlink > 0)
+		return 0;
+	f->reg.unlinked = 1;
+	return read_content(d, f);
+}
+
+static int write_content(int fd, const struct cr_file_data *data)
+{
+	uint64_t off = 0;
+
+	while (off < data->len) {
+		ssize_t n = pwrite(fd, data->data + off, data->len - off, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return err_sys("write the content back");
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* A new nameless file holding an unlinked file's content. */
+static int make_unlinked(const struct cr_file *f)
+{
+	char *dir = strdup(f->path);
+	int fd = -1;
+
+	if (!dir)
+		return err_set("out of memory");
+	if (strncmp(f->path, "/memfd:", 7) != 0)
+		fd = open(dirname(dir), O_TMPFILE | O_RDWR | O_CLOEXEC, f->reg.mode);
+	free(dir);
+	if (fd < 0) {
+		const char *name = !strncmp(f->path, "/memfd:", 7) ? f->path + 7 : "unlinked";
+
+		fd = memfd_create(name, MFD_CLOEXEC);
+		if (fd < 0)
+			return err_sys("memfd_create for unlinked %s", f->path);
+	}
+	if (write_content(fd, &f->data[0]) < 0) {
+		close(fd);
+		return err_wrap("unlinked %s", f->path);
+	}
+	if (fchmod(fd, f->reg.mode) < 0) {
+		err_sys("unlinked %s: chmod 0%o", f->path, f->reg.mode);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int reg_open(struct rst_files *rf, uint32_t id)
+{
+	const struct cr_file *f = &files_rimage(rf)->files[id];
+	int fd;
+
+	if (f->reg.unlinked) {
+		int tmp = make_unlinked(f);
+
+		if (tmp < 0)
+			return -1;
+		fd = files_reopen(tmp, open_flags(f));
+		close(tmp);
+	} else {
+		fd = open(f->path, open_flags(f));
+		if (fd < 0)
+			return err_sys("open %s", f->path);
+	}
+	if (fd >= 0 && !(f->flags & O_PATH) && lseek(fd, (off_t)f->pos, SEEK_SET) < 0) {
+		err_sys("%s: seek to %llu", f->path, (unsigned long long)f->pos);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+const struct file_ops file_reg_ops = {
+	.kind = CR_FILE_REG,
+	.name = "regular file",
+	.match = reg_match,
+	.dump = reg_dump,
+	.open = reg_open,
+};
+
+/* ---- directories ---- */
+
+static int dir_match(const struct fd_dump *d)
+{
+	return S_ISDIR(d->st.st_mode);
+}
+
+static int dir_dump(struct dump_files *df, const struct fd_dump *d, struct cr_file *f)
+{
+	(void)df;
+	if (d->link[0] != '/' || has_suffix(d->link, DELETED) ||
+	    strlen(d->link) >= CR_PATH_MAX)
+		return err_set("unsupported removed or unreachable directory %s", d->link);
+	f->pos = 0;
+	f->path = strdup(d->link);
+	return f->path ? 0 : err_set("out of memory");
+}
+
+/* Directories and devices: open the path with the image's flags. */
+static int path_open(struct rst_files *rf, uint32_t id)
+{
+	const struct cr_file *f = &files_rimage(rf)->files[id];
+	int fd = open(f->path, open_flags(f) | (f->kind == CR_FILE_DIR ? O_DIRECTORY : 0));
+
+	return fd < 0 ? err_sys("open %s", f->path) : fd;
+}
+
+const struct file_ops file_dir_ops = {
+	.kind = CR_FILE_DIR,
+	.name = "directory",
+	.match = dir_match,
+	.dump = dir_dump,
+	.open = path_open,
+};
+
+/* ---- character devices ---- */
+
+static const struct { unsigned major, minor; const char *path; } devices[] = {
+	{ 1, 3, "/dev/null" }, { 1, 5, "/dev/zero" },
+	{ 1, 8, "/dev/random" }, { 1, 9, "/dev/urandom" },
+};
+
+static int dev_match(const struct fd_dump *d)
+{
+	return S_ISCHR(d->st.st_mode);
+}
+
+static int is_terminal(unsigned major, unsigned minor)
+{
+	return major == 4 || (major == 5 && minor <= 2) || (major >= 136 && major <= 143);
+}
+
+static int dev_dump(struct dump_files *df, const struct fd_dump *d, struct cr_file *f)
+{
+	unsigned ma = major(d->st.st_rdev), mi = minor(d->st.st_rdev);
+	const char *path = NULL;
+
+	(void)df;
+	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++)
+		if (devices[i].major == ma && devices[i].minor == mi)
+			path = devices[i].path;
+	if (!path && is_terminal(ma, mi)) {
+		fprintf(stderr, "picocenter: warning: pid %d fd %d: terminal %s is not "
+			"carried; it is /dev/null after a restore\n", d->pid, d->fd, d->link);
+		path = "/dev/null";
+		f->flags &= ~(uint32_t)O_ASYNC;
+		f->owner = 0;
+	}
+	if (!path)
+		return err_set("unsupported device %s (char %u:%u)", d->link, ma, mi);
+	f->pos = 0;
+	f->path = strdup(path);
+	return f->path ? 0 : err_set("out of memory");
+}
+
+const struct file_ops file_dev_ops = {
+	.kind = CR_FILE_DEV,
+	.name = "device",
+	.match = dev_match,
+	.dump = dev_dump,
+	.open = path_open,
+};
