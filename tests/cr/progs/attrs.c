@@ -153,16 +153,12 @@ int main(int argc, char **argv)
 	ck_sleep_us(20000);
 	ck_ready();
 	for (int n = 0;; n++) {
-		double end;
 
 		ck_wait_go(n);
 		atomic_store(&acks, 0);
 		atomic_store(&gen, n);
 		check_all();
-		end = ck_now() + 5;
-		while (atomic_load(&acks) < 2 && ck_now() < end)
-			ck_sleep_us(1000);
-		CK(atomic_load(&acks) == 2, "named threads did not check in");
+		ck_wait_acks(&acks, 2, "named threads");
 		ck_collect("kid", n, 5);
 		ck_report(n);
 	}

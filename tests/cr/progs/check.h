@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #include <unistd.h>
 
 static const char *ck_dir;
+static void ck_catch_crashes(void);
 static pthread_mutex_t ck_lock = PTHREAD_MUTEX_INITIALIZER;
 static char ck_msg[2048];
 static int ck_failures;
@@ -114,6 +116,7 @@ static void ck_init(int argc, char **argv)
 		exit(2);
 	}
 	ck_dir = argv[1];
+	ck_catch_crashes();
 }
 
 __attribute__((unused))
@@ -156,6 +159,17 @@ static void ck_wait_go(int n)
 {
 	while (!ck_exists("go", n))
 		ck_sleep_us(2000);
+}
+
+/* Wait up to 5 s until *acks reaches want threads; fewer is a failure. */
+__attribute__((unused))
+static void ck_wait_acks(atomic_int *acks, int want, const char *who)
+{
+	double end = ck_now() + 5;
+
+	while (atomic_load(acks) < want && ck_now() < end)
+		ck_sleep_us(1000);
+	CK(atomic_load(acks) >= want, "only %d of %d %s checked in", atomic_load(acks), want, who);
 }
 
 /* In a non-root process of the tree: publish this check's verdict. */
@@ -204,6 +218,41 @@ static void ck_collect(const char *who, int n, double timeout_s)
 	buf[len > 0 ? len : 0] = '\0';
 	if (strcmp(buf, "OK") != 0)
 		ck_fail("%s: %s", who, buf);
+}
+
+/*
+ * Crash reporting: a fatal signal prints "FAIL crash: ..." (with the faulting
+ * address and instruction pointer) so that a bad restore that kills the
+ * program still says where.  Programs call ck_catch_crashes() at start.
+ */
+#include <signal.h>
+#include <ucontext.h>
+
+__attribute__((unused))
+static void ck_on_crash(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	char buf[160];
+	int len;
+
+	len = snprintf(buf, sizeof(buf), "FAIL crash: signal %d (%s) at addr %p, pc %#llx, pid %d tid %d\n",
+		       sig, sigabbrev_np(sig), si->si_addr,
+		       (unsigned long long)uc->uc_mcontext.gregs[REG_RIP], getpid(), gettid());
+	if (write(1, buf, (size_t)len) < 0)
+		_exit(99);
+	_exit(99);
+}
+
+__attribute__((unused))
+static void ck_catch_crashes(void)
+{
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	struct sigaction sa = { 0 };
+
+	sa.sa_sigaction = ck_on_crash;
+	sa.sa_flags = SA_SIGINFO;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
 }
 
 /* A 64-bit hash of memory, a word at a time (len multiple of 8). */

@@ -145,7 +145,6 @@ int main(int argc, char **argv)
 	ck_ready();
 	for (int n = 0;; n++) {
 		int a0, t0, s0;
-		double end;
 
 		ck_wait_go(n);
 		atomic_store(&acks, 0);
@@ -158,10 +157,7 @@ int main(int argc, char **argv)
 				ck_fail("shared memory: child's write not seen at %d", i);
 				break;
 			}
-		end = ck_now() + 5;
-		while (atomic_load(&acks) < NFP && ck_now() < end)
-			ck_sleep_us(1000);
-		CK(atomic_load(&acks) == NFP, "%d of %d fp threads checked in", atomic_load(&acks), NFP);
+		ck_wait_acks(&acks, NFP, "fp threads");
 		ck_sleep_us(200000);
 		CK(n_alarm - a0 >= 5, "ITIMER_REAL fired %d times in 200+ ms", n_alarm - a0);
 		CK(n_timer - t0 >= 3, "POSIX timer fired %d times in 200+ ms", n_timer - t0);

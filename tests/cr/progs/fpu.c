@@ -259,10 +259,8 @@ int main(int argc, char **argv)
 		atomic_store(&acks, 0);
 		atomic_store(&gen, n);
 		spin_stop = 1;
+		ck_wait_acks(&acks, 4, "threads");
 		end = ck_now() + 5;
-		while (atomic_load(&acks) < 4 && ck_now() < end)
-			ck_sleep_us(1000);
-		CK(atomic_load(&acks) == 4, "only %d of 4 threads checked in", atomic_load(&acks));
 		atomic_store(&acks, 0);  /* lets the regs thread spin again */
 		while (!armed && ck_now() < end)
 			ck_sleep_us(1000);

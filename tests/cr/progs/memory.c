@@ -65,10 +65,12 @@ static int all_zero(const uint8_t *p, size_t len)
 static sigjmp_buf probe_jb;
 static void *probe_addr;
 
+static volatile int probing;
+
 static void on_segv(int sig, siginfo_t *si, void *uc)
 {
-	(void)sig;
-	(void)uc;
+	if (!probing)
+		ck_on_crash(sig, si, uc);
 	probe_addr = si->si_addr;
 	siglongjmp(probe_jb, 1);
 }
@@ -77,13 +79,16 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 static int faults(volatile uint8_t *p, int write)
 {
 	probe_addr = NULL;
+	probing = 1;
 	if (sigsetjmp(probe_jb, 1) == 0) {
 		if (write)
 			*p = 1;
 		else
 			(void)*p;
+		probing = 0;
 		return 0;
 	}
+	probing = 0;
 	return probe_addr == (void *)p;
 }
 

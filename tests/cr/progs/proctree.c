@@ -128,7 +128,12 @@ static void run_c(void)
 		ck_die("C setpgid");
 	member("pt-C");
 }
-static void run_e(void) { member("pt-E"); }
+static void run_e(void)
+{
+	while (getppid() != 1)       /* until reparented to the root */
+		ck_sleep_us(1000);
+	member("pt-E");
+}
 
 static pid_t pid_c;
 

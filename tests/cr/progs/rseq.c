@@ -90,16 +90,11 @@ static void *poller(void *arg)
 {
 	(void)arg;
 	for (int n = 0;; n++) {
-		double end;
-
 		ck_wait_go(n);
 		atomic_store(&acks, 0);
 		for (int i = 0; i < NT; i++)
 			sem_post(&go[i]);
-		end = ck_now() + 5;
-		while (atomic_load(&acks) < NT && ck_now() < end)
-			ck_sleep_us(1000);
-		CK(atomic_load(&acks) == NT, "only %d of %d threads checked in", atomic_load(&acks), NT);
+		ck_wait_acks(&acks, NT, "threads");
 		ck_sleep_us(20000);   /* all are blocked with bogus values again */
 		ck_report(n);
 	}
