@@ -120,6 +120,11 @@ cr_dump() {
 	shift
 	if ! "$PICOCENTER" cr dump --pid "$CR_PID" --dir "$dir" "$@" 2>"$CR_W/dump.err"; then
 		cat "$CR_W/dump.err"
+		if cr_alive "$CR_PID"; then
+			cr_log "the tree is still running after the failed dump (as it must)"
+		else
+			cr_log "the tree DIED with the failed dump (it must be left running)"
+		fi
 		cr_fail "cr dump --pid $CR_PID --dir $dir failed"
 	fi
 	CR_LAST_IMG=$dir
