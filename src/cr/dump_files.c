@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -195,6 +196,25 @@ static const struct file_ops *find_ops(const struct fd_dump *d)
 	return NULL;
 }
 
+/* "netlink " etc. for a socket (for messages), "" otherwise. */
+static const char *sock_family(const struct fd_dump *d)
+{
+	int dom = -1;
+	socklen_t len = sizeof(dom);
+
+	if (!S_ISSOCK(d->st.st_mode) ||
+	    getsockopt(d->dup, SOL_SOCKET, SO_DOMAIN, &dom, &len) < 0)
+		return "";
+	switch (dom) {
+	case AF_UNIX: return "unix ";
+	case AF_INET: return "inet ";
+	case AF_INET6: return "inet6 ";
+	case AF_NETLINK: return "netlink ";
+	case AF_PACKET: return "packet ";
+	}
+	return "other-family ";
+}
+
 /* A new file for d; once it exists, it owns d's duplicate. */
 static int dump_new_file(struct dump_files *df, struct fd_dump *d,
 			 const struct proc_fd *pf, uint32_t *id)
@@ -204,7 +224,7 @@ static int dump_new_file(struct dump_files *df, struct fd_dump *d,
 	int rc;
 
 	if (!ops)
-		return err_set("unsupported %s", d->link);
+		return err_set("unsupported %s%s", sock_family(d), d->link);
 	if (new_file(df, id) < 0)
 		return -1;
 	df->refs[*id] = (struct file_ref){ d->pid, d->fd, d->dup };

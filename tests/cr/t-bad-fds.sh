@@ -1,0 +1,32 @@
+#!/bin/bash
+# t-bad-fds.sh - fds the dumper cannot carry (io_uring, netlink and packet
+# sockets, a device other than null/zero/random/urandom): the dump fails
+# with a message naming pid, fd and kind, writes no image, and the tree
+# keeps running and passes its next check.
+. "$(dirname "$0")/lib.sh"
+
+# expect KIND PATTERN: spawn badfd holding KIND, a dump must fail with PATTERN.
+expect() {
+	local kind=$1 pat=$2 img
+	(
+		cr_start "bad-$kind" badfd "$kind"
+		cr_check 0
+		img=$CR_W/img
+		if "$PICOCENTER" cr dump --pid "$CR_PID" --dir "$img" 2>"$CR_W/dump.err"; then
+			cr_fail "dump of a tree holding $kind succeeded"
+		fi
+		grep -q -- "$pat" "$CR_W/dump.err" ||
+			cr_fail "dump error '$(cat "$CR_W/dump.err")' lacks '$pat'"
+		[ -e "$img/manifest" ] && cr_fail "a manifest was written"
+		cr_alive "$CR_PID" || cr_fail "the tree died after a failed dump"
+		cr_check 1
+		cr_log "refused: $(cat "$CR_W/dump.err")"
+		cr_finish
+	) || exit 1
+}
+
+expect io_uring "pid 1 fd 42: unsupported anon_inode:\[io_uring\]"
+expect netlink "pid 1 fd 42: unsupported netlink socket:\["
+expect packet "pid 1 fd 42: unsupported packet socket:\["
+expect device "pid 1 fd 42: unsupported device /dev/full (char 1:7)"
+echo "PASS"
