@@ -2,9 +2,11 @@
  * signals.c - signal state survives checkpoint/restore.
  *
  * - Handlers: SIGUSR1 (SA_SIGINFO|SA_RESTART, mask SIGUSR2), SIGUSR2 (plain,
- *   SA_NODEFER), SIGRTMIN+4 (SA_ONSTACK); SIGHUP and SIGPIPE ignored.  Every
- *   sigaction is compared with what was set; SIGHUP and SIGPIPE are raised
- *   after the cycle (the process would die if they were not ignored).
+ *   SA_NODEFER), SIGRTMIN+4 (SA_ONSTACK); SIGHUP and SIGPIPE ignored; the
+ *   crash handlers of check.h (SIGSEGV...).  Every sigaction is compared with
+ *   what was set, and the raw actions of all 64 signals with a snapshot (no
+ *   action lost, none added); SIGHUP and SIGPIPE are raised after the cycle
+ *   (the process would die if they were not ignored).
  * - Pending while blocked, queued before the cycle: process-wide SIGRTMIN+2
  *   x3 with values, SIGUSR2 once; thread-directed SIGRTMIN+3 x2 to a worker.
  *   After the cycle sigpending must show them; unblocking delivers them in
@@ -90,6 +92,36 @@ static void check_actions(void)
 		   sig, now.sa_flags, wants[i].sa.sa_flags);
 		CK(!memcmp(&now.sa_mask, &wants[i].sa.sa_mask, 8), "signal %d: sa_mask differs", sig);
 		CK(now.sa_restorer == wants[i].sa.sa_restorer, "signal %d: restorer differs", sig);
+	}
+}
+
+/* Every signal's action (1..64, glibc's internal ones too), raw. */
+struct kact { uint64_t handler, flags, restorer, mask; };
+static struct kact all_acts[65];
+
+static void snapshot_all(struct kact *a)
+{
+	for (int sig = 1; sig <= 64; sig++)
+		if (syscall(SYS_rt_sigaction, sig, NULL, &a[sig], 8) < 0)
+			memset(&a[sig], 0xff, sizeof(a[sig]));
+}
+
+static void check_all_actions(void)
+{
+	struct kact now[65];
+
+	snapshot_all(now);
+	for (int sig = 1; sig <= 64; sig++) {
+		/* SIG_DFL: flags and mask mean nothing, except SIGCHLD's flags. */
+		if (!now[sig].handler && !all_acts[sig].handler &&
+		    (sig != SIGCHLD || !((now[sig].flags ^ all_acts[sig].flags) &
+					  (SA_NOCLDSTOP | SA_NOCLDWAIT))))
+			continue;
+		CK(!memcmp(&now[sig], &all_acts[sig], sizeof(now[sig])),
+		   "signal %d: action handler %#llx flags %#llx mask %#llx, was %#llx %#llx %#llx",
+		   sig, (unsigned long long)now[sig].handler, (unsigned long long)now[sig].flags,
+		   (unsigned long long)now[sig].mask, (unsigned long long)all_acts[sig].handler,
+		   (unsigned long long)all_acts[sig].flags, (unsigned long long)all_acts[sig].mask);
 	}
 }
 
@@ -247,6 +279,7 @@ int main(int argc, char **argv)
 	ck_sleep_us(10000);
 	make_waiter(0);
 	queue_pending(0);
+	snapshot_all(all_acts);
 	ck_ready();
 	for (int n = 0;; n++) {
 		double end;
@@ -255,6 +288,7 @@ int main(int argc, char **argv)
 		ck_wait_go(n);
 		atomic_store(&nrec, 0);
 		check_actions();
+		check_all_actions();
 		CK(signal(SIGHUP, SIG_IGN) == SIG_IGN, "SIGHUP no longer ignored");
 		CK(signal(SIGPIPE, SIG_IGN) == SIG_IGN, "SIGPIPE no longer ignored");
 		raise(SIGHUP);
