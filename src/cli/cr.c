@@ -1,4 +1,4 @@
-/* cr.c - `picocenter cr spawn|dump|restore`: thin shell over cr/cr.h. */
+/* cr.c - `picocenter cr spawn|dump|restore|inspect|hold`: thin shell over cr/cr.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +13,13 @@ static int cr_usage(void)
 	fprintf(stderr,
 		"usage: picocenter cr spawn [--log FILE] -- CMD [ARGS...]\n"
 		"       picocenter cr dump --pid PID (--dir DIR | --store URL --image NAME)\n"
-		"                              [--leave-running]\n"
+		"                              [--leave-running] [--keep-listeners SOCKET]\n"
 		"       picocenter cr restore (--dir DIR | --store URL --image NAME)\n"
+		"                              [--listeners SOCKET]\n"
 		"       picocenter cr inspect --dir DIR\n"
+		"       picocenter cr hold SOCKET\n"
+		"--keep-listeners: listening and unbound-peer UDP sockets go to the holder\n"
+		"(`cr hold SOCKET`) and keep queueing; --listeners takes them back.\n"
 		"--store and --image: the image goes to/comes from an object store\n"
 		"(see picocenter store); with --dir as well, DIR keeps a local copy.\n");
 	return 2;
@@ -113,6 +117,8 @@ static int cr_dump_cmd(int argc, char **argv)
 			url = argv[++i];
 		} else if (!strcmp(argv[i], "--image") && i + 1 < argc) {
 			image = argv[++i];
+		} else if (!strcmp(argv[i], "--keep-listeners") && i + 1 < argc) {
+			opts.keep_listeners = argv[++i];
 		} else if (!strcmp(argv[i], "--leave-running")) {
 			opts.leave_running = 1;
 		} else {
@@ -140,6 +146,7 @@ static int cr_dump_cmd(int argc, char **argv)
 static int cr_restore_cmd(int argc, char **argv)
 {
 	const char *dir = NULL, *url = NULL, *image = NULL, *use;
+	struct cr_restore_opts opts = { 0 };
 	char scratch[4096];
 	pid_t pid;
 	int rc;
@@ -147,6 +154,8 @@ static int cr_restore_cmd(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--dir") && i + 1 < argc)
 			dir = argv[++i];
+		else if (!strcmp(argv[i], "--listeners") && i + 1 < argc)
+			opts.listeners = argv[++i];
 		else if (!strcmp(argv[i], "--store") && i + 1 < argc)
 			url = argv[++i];
 		else if (!strcmp(argv[i], "--image") && i + 1 < argc)
@@ -162,7 +171,7 @@ static int cr_restore_cmd(int argc, char **argv)
 	}
 	rc = image ? get_from_store(url, image, use) : 0;
 	if (rc == 0)
-		rc = cr_restore(use, &pid);
+		rc = cr_restore_with(use, &opts, &pid);
 	if (use != dir)
 		store_remove_dir(use);
 	if (rc < 0) {
@@ -184,6 +193,18 @@ static int cr_inspect_cmd(int argc, char **argv)
 	return 0;
 }
 
+/* The custody holder in the foreground (stands in for the worker daemon). */
+static int cr_hold_cmd(int argc, char **argv)
+{
+	if (argc != 2)
+		return cr_usage();
+	if (cr_hold(argv[1]) < 0) {
+		fprintf(stderr, "picocenter cr hold: %s\n", err_msg());
+		return 1;
+	}
+	return 0;
+}
+
 int cmd_cr(int argc, char **argv)
 {
 	if (argc < 2)
@@ -196,5 +217,7 @@ int cmd_cr(int argc, char **argv)
 		return cr_restore_cmd(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "inspect"))
 		return cr_inspect_cmd(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "hold"))
+		return cr_hold_cmd(argc - 1, argv + 1);
 	return cr_usage();
 }

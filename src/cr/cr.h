@@ -17,6 +17,11 @@ struct cr_spawn_opts {
 
 struct cr_dump_opts {
 	int leave_running;        /* keep the tree running after a good dump */
+	const char *keep_listeners; /* listener custody: holder socket, or NULL */
+};
+
+struct cr_restore_opts {
+	const char *listeners;    /* take held sockets from this holder socket */
 };
 
 /* Start argv[0] as pid 1 of new PID and mount namespaces; *pid = host pid. */
@@ -25,6 +30,10 @@ int cr_spawn(char *const argv[], const struct cr_spawn_opts *opts, pid_t *pid);
 int cr_dump(pid_t pid, const char *dir, const struct cr_dump_opts *opts);
 /* Restore the image in dir; *pid = host pid of the restored root. */
 int cr_restore(const char *dir, pid_t *pid);
+/* The same with options (listener custody, see custody.h). */
+int cr_restore_with(const char *dir, const struct cr_restore_opts *opts, pid_t *pid);
+/* Hold sockets for dumps and restores at path until SIGINT/SIGTERM. */
+int cr_hold(const char *path);
 
 /* Print a summary of the image in dir. */
 int cr_inspect(const char *dir, FILE *out);

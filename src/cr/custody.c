@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "cr/cr.h"
 #include "cr/custody.h"
 
 #define WIRE_MAGIC 0x55434350u      /* "PCCU" */
@@ -508,4 +509,9 @@ int custody_hold(const char *path, int log_fd)
 	if (log_fd >= 0)
 		dprintf(log_fd, "hold: stopped\n");
 	return 0;
+}
+
+int cr_hold(const char *path)
+{
+	return custody_hold(path, STDERR_FILENO);
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include "common/err.h"
 #include "cr/cr.h"
 #include "cr/dump.h"
+#include "cr/file_inet.h"
 #include "cr/proc.h"
 #include "cr/ptrace.h"
 #include "common/timing.h"
@@ -358,6 +360,18 @@ static int write_pages(struct dump_ctx *ctx)
 	return rc;
 }
 
+/* Listener custody: a random tag names this dump's sockets at the holder. */
+static int custody_begin(void)
+{
+	uint64_t tag = 0;
+
+	while (!tag)
+		if (getrandom(&tag, sizeof(tag), 0) != sizeof(tag))
+			return err_sys("getrandom");
+	file_inet_set_custody(tag);
+	return 0;
+}
+
 int cr_dump(pid_t pid, const char *dir, const struct cr_dump_opts *opts)
 {
 	struct dump_ctx ctx;
@@ -371,6 +385,8 @@ int cr_dump(pid_t pid, const char *dir, const struct cr_dump_opts *opts)
 		return err_wrap("dump");
 	if (prepare_dir(dir, &created) < 0)
 		return err_wrap("dump");
+	if (opts && opts->keep_listeners && custody_begin() < 0)
+		return err_wrap("dump");
 	rc = seize_tree(&ctx);
 	timing_mark("dump: seize");
 	if (rc == 0)
@@ -382,6 +398,9 @@ int cr_dump(pid_t pid, const char *dir, const struct cr_dump_opts *opts)
 	if (rc == 0)
 		rc = cr_image_write(&ctx.img, dir);
 	timing_mark("dump: manifest");
+	if (rc == 0 && opts && opts->keep_listeners)
+		rc = file_inet_custody_put(ctx.files, &ctx.img, opts->keep_listeners);
+	file_inet_dump_end(ctx.files, &ctx.img, rc == 0 && !(opts && opts->leave_running));
 	if (rc < 0) {
 		err_wrap("dump pid %d", pid);
 		release_tree(&ctx, 0);

@@ -208,13 +208,19 @@ static uint64_t vdso_start(const struct cr_proc *p)
 	return 0;
 }
 
-/* Put every thread back as it was: registers and signal mask. */
-static int restore_live_threads(struct dump_task *t)
+/* Put every thread back as it was: registers and signal mask.  The
+ * leader ends in a syscall-exit stop (the scratch area's unmapping), from
+ * which the kernel would not restart an interrupted call: do it here. */
+static int restore_live_threads(struct dump_task *t, int leader_in_syscall_exit)
 {
 	int rc = 0;
 
 	for (size_t i = 0; i < t->nr_tids; i++) {
-		if (pt_set_regs(t->host_tids[i], &t->saved[i]) < 0)
+		struct user_regs_struct r = t->saved[i];
+
+		if (i == 0 && leader_in_syscall_exit)
+			regs_for_restart(&r);
+		if (pt_set_regs(t->host_tids[i], &r) < 0)
 			rc = -1;
 		if (pt_set_sigmask(t->host_tids[i], t->saved_mask[i]) < 0)
 			rc = -1;
@@ -235,18 +241,18 @@ int dump_injected_state(struct dump_task *t, struct cr_proc *p)
 	/* No signal may be delivered while we run calls in the process. */
 	for (size_t i = 0; i < t->nr_tids; i++)
 		if (pt_set_sigmask(t->host_tids[i], ~0ull) < 0) {
-			restore_live_threads(t);
+			restore_live_threads(t, 0);
 			return -1;
 		}
 	if (inj_map_scratch(&inj, t->host_pid, t->host_tids[0], vdso + off) < 0) {
-		restore_live_threads(t);
+		restore_live_threads(t, 1);
 		return -1;
 	}
 	rc = dump_process_injected(&inj, t, p);
-	if (inj_unmap_scratch(&inj, t->host_tids[0]) < 0)
+	if (inj_unmap_scratch(&inj, t->host_tids[0], vdso + off) < 0)
 		rc = -1;
 	inj_close(&inj);
-	if (restore_live_threads(t) < 0)
+	if (restore_live_threads(t, 1) < 0)
 		rc = -1;
 	return rc < 0 ? err_wrap("pid %d", p->pid) : 0;
 }

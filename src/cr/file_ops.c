@@ -10,6 +10,7 @@ extern const struct file_ops file_reg_ops, file_dir_ops, file_dev_ops;
 extern const struct file_ops file_pipe_ops, file_fifo_ops;
 extern const struct file_ops file_eventfd_ops, file_timerfd_ops, file_signalfd_ops;
 extern const struct file_ops file_epoll_ops;
+extern const struct file_ops file_tcp_ops, file_udp_ops;
 
 const struct file_ops *const file_kinds[] = {
 	&file_reg_ops,
@@ -21,6 +22,8 @@ const struct file_ops *const file_kinds[] = {
 	&file_timerfd_ops,
 	&file_signalfd_ops,
 	&file_epoll_ops,
+	&file_tcp_ops,
+	&file_udp_ops,
 	NULL,
 };
 

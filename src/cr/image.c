@@ -11,6 +11,7 @@
 #include <stddef.h>   /* before image.h, which uses size_t without it */
 #include "cr/image.h"
 #include "common/err.h"
+#include "cr/file_inet.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -873,7 +874,8 @@ static int check_no_extras(const struct cr_file *f, bool data, bool ents,
 	if (f->peer != CR_FILE_NONE && f->kind != CR_FILE_UNIX)
 		return err_set("peer for a kind without one");
 	if (f->laddr.len || f->raddr.len)
-		if (f->kind != CR_FILE_UNIX)
+		if (f->kind != CR_FILE_UNIX && f->kind != CR_FILE_TCP &&
+		    f->kind != CR_FILE_UDP)
 			return err_set("socket address for a kind without one");
 	return 0;
 }
@@ -983,7 +985,7 @@ static int check_extras(const struct cr_file *f)
 {
 	uint32_t k = f->kind;
 	bool data = k == CR_FILE_REG || k == CR_FILE_PIPE || k == CR_FILE_FIFO ||
-		    k == CR_FILE_UNIX;
+		    k == CR_FILE_UNIX || k == CR_FILE_TCP;
 	bool ents = k == CR_FILE_EPOLL || k == CR_FILE_INOTIFY;
 	bool path = k == CR_FILE_REG || k == CR_FILE_DIR || k == CR_FILE_DEV ||
 		    k == CR_FILE_FIFO;
@@ -993,7 +995,7 @@ static int check_extras(const struct cr_file *f)
 
 static int check_kind(const struct cr_image *img, const struct cr_file *f)
 {
-	if (f->kind < CR_FILE_REG || f->kind > CR_FILE_INOTIFY)
+	if (f->kind < CR_FILE_REG || f->kind > CR_FILE_KIND_MAX)
 		return err_set("kind %" PRIu32 " unknown", f->kind);
 	if (check_extras(f))
 		return -1;
@@ -1012,6 +1014,9 @@ static int check_kind(const struct cr_image *img, const struct cr_file *f)
 	case CR_FILE_EPOLL:
 	case CR_FILE_INOTIFY:
 		return check_ents(f);
+	case CR_FILE_TCP:
+	case CR_FILE_UDP:
+		return file_inet_check(f);
 	case CR_FILE_EVENTFD:
 		if (f->efd.semaphore > 1 || f->efd.count == UINT64_MAX)
 			return err_set("eventfd semaphore or count out of range");
@@ -1349,6 +1354,19 @@ static const struct tail_field tail_timerfd[] = {
 	TF(tfd.ticks),
 };
 static const struct tail_field tail_signalfd[] = { TF(sfd.mask) };
+static const struct tail_field tail_inet[] = {
+	TF(inet.family), TF(inet.state), TF(inet.backlog), TF(inet.custody),
+	TF(inet.opts.reuseaddr), TF(inet.opts.reuseport), TF(inet.opts.keepalive),
+	TF(inet.opts.v6only), TF(inet.opts.broadcast), TF(inet.opts.rcvbuf),
+	TF(inet.opts.sndbuf), TF(inet.opts.linger_on), TF(inet.opts.linger_secs),
+	TF(inet.opts.rcvtimeo_us), TF(inet.opts.sndtimeo_us), TF(inet.opts.nodelay),
+	TF(inet.opts.cork), TF(inet.opts.keepidle), TF(inet.opts.keepintvl),
+	TF(inet.opts.keepcnt), TF(inet.opts.defer_accept), TF(inet.opts.fastopen),
+	TF(inet.tcp.snd_seq), TF(inet.tcp.rcv_seq), TF(inet.tcp.opts), TF(inet.tcp.mss),
+	TF(inet.tcp.snd_wscale), TF(inet.tcp.rcv_wscale), TF(inet.tcp.timestamp),
+	TF(inet.tcp.snd_wl1), TF(inet.tcp.snd_wnd), TF(inet.tcp.max_window),
+	TF(inet.tcp.rcv_wnd), TF(inet.tcp.rcv_wup), TF(inet.tcp.unsent_len),
+};
 #undef TF
 
 /* The tail fields of a kind (none for unknown kinds and kinds without). */
@@ -1362,6 +1380,7 @@ static const struct tail_field *file_tail(uint32_t kind, size_t *n)
 	case CR_FILE_EVENTFD: return T(tail_eventfd);
 	case CR_FILE_TIMERFD: return T(tail_timerfd);
 	case CR_FILE_SIGNALFD: return T(tail_signalfd);
+	case CR_FILE_TCP: case CR_FILE_UDP: return T(tail_inet);
 	}
 #undef T
 	*n = 0;

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <sys/user.h>
 
+#include "cr/inet.h"
+
 #define CR_IMAGE_VERSION 2
 #define CR_PAGE_SIZE 4096u
 #define CR_NSIG 64            /* signals 1..64 */
@@ -246,6 +248,16 @@ struct cr_file_signalfd {            /* CR_FILE_SIGNALFD */
 			    O_ASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | \
 			    O_NOATIME | O_PATH | O_SYNC | O_TMPFILE))
 
+struct cr_file_inet {                /* CR_FILE_TCP, CR_FILE_UDP (src/cr/inet.h) */
+	uint32_t family;               /* AF_INET, AF_INET6 */
+	uint32_t state;                /* enum cr_inet_state */
+	uint32_t backlog;              /* listening: listen(2) backlog */
+	uint64_t custody;              /* 0, or the dump's custody tag: the socket
+	                                  itself was handed to the holder (key: file index) */
+	struct cr_inet_opts opts;
+	struct cr_tcp_params tcp;      /* established: data[0] receive, data[1] send queue */
+};
+
 struct cr_file {
 	uint32_t kind;                 /* enum cr_file_kind */
 	uint32_t flags;                /* status flags: O_ACCMODE|O_APPEND|O_NONBLOCK|O_ASYNC|... */
@@ -269,6 +281,7 @@ struct cr_file {
 		struct cr_file_eventfd efd;
 		struct cr_file_timerfd tfd;
 		struct cr_file_signalfd sfd;
+		struct cr_file_inet inet;
 	};
 	/* Dump-time only, not serialized: identity of the inode. */
 	uint64_t dev, ino;

@@ -106,6 +106,8 @@ static int run_to_trap(struct inj *inj, pid_t tid)
 		}
 		if (WSTOPSIG(st) == SIGTRAP && (st >> 16) == 0)
 			return 0;
+		if ((st >> 16) == PTRACE_EVENT_STOP)
+			continue;   /* a late PTRACE_INTERRUPT trap: nothing to do */
 		return err_set("tid %d: unexpected stop (signal %d, event %d) during injected call",
 			       tid, WSTOPSIG(st), st >> 16);
 	}
@@ -229,32 +231,20 @@ fail:
 	return err_wrap("pid %d: map scratch area", pid);
 }
 
-int inj_unmap_scratch(struct inj *inj, pid_t tid)
+int inj_unmap_scratch(struct inj *inj, pid_t tid, uint64_t vdso_insn)
 {
-	const uint64_t a[6] = { inj->scratch, INJ_SCRATCH_SIZE, 0, 0, 0, 0 };
-	struct user_regs_struct r;
-	int st;
+	int64_t r;
 
 	if (!inj->scratch)
 		return 0;
-	/* The call unmaps its own int3: the thread then stops with SIGSEGV
-	 * in signal-delivery, from where a later resume drops the signal
-	 * and restarts an interrupted system call normally. */
-	if (pt_get_regs(tid, &r) < 0)
-		return -1;
-	set_call_regs(&r, inj->scratch, SYS_munmap, a);
-	if (pt_set_regs(tid, &r) < 0)
-		return -1;
-	if (ptrace(PTRACE_CONT, tid, NULL, NULL) < 0)
-		return err_sys("tid %d: PTRACE_CONT", tid);
-	if (pt_wait_stop(tid, &st) < 0 || pt_get_regs(tid, &r) < 0)
+	/* Through the vDSO's syscall instruction: the scratch area cannot
+	 * unmap itself without a fault, and a fault forced while signals are
+	 * blocked would reset the app's SIGSEGV handler. */
+	if (inj_syscall_at(tid, vdso_insn, SYS_munmap, inj->scratch, INJ_SCRATCH_SIZE,
+			   0, 0, 0, 0, &r) < 0)
 		return err_wrap("pid %d: unmap scratch area", inj->pid);
-	if (WSTOPSIG(st) != SIGSEGV || (st >> 16) != 0)
-		return err_set("pid %d: unmap scratch area: unexpected stop (signal %d)",
-			       inj->pid, WSTOPSIG(st));
-	if ((int64_t)r.rax != 0)
-		return err_set("pid %d: munmap scratch area: %s", inj->pid,
-			       strerror((int)-(int64_t)r.rax));
+	if (r != 0)
+		return err_set("pid %d: munmap scratch area: %s", inj->pid, strerror((int)-r));
 	inj->scratch = 0;
 	return 0;
 }

@@ -53,7 +53,9 @@ int vdso_syscall_offset(uint64_t *off);
 /* Create the scratch area in a dump target through the vDSO; the
  * instruction is at vdso_start + vdso_syscall_offset(). */
 int inj_map_scratch(struct inj *inj, pid_t pid, pid_t tid, uint64_t vdso_insn);
-/* Remove it again (last call of a dump or restore). */
-int inj_unmap_scratch(struct inj *inj, pid_t tid);
+/* Remove it again (last call of a dump or restore), through the vDSO's
+ * syscall instruction at vdso_insn; the thread is left in a syscall-exit
+ * stop. */
+int inj_unmap_scratch(struct inj *inj, pid_t tid, uint64_t vdso_insn);
 
 #endif

@@ -46,9 +46,16 @@ int pt_seize_stop(pid_t tid, unsigned long options)
 		return err_sys("tid %d: PTRACE_SEIZE", tid);
 	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0)
 		return err_sys("tid %d: PTRACE_INTERRUPT", tid);
-	if (pt_wait_stop(tid, &st) < 0)
-		return -1;
-	return 0;
+	for (;;) {
+		if (pt_wait_stop(tid, &st) < 0)
+			return -1;
+		if ((st >> 16) == PTRACE_EVENT_STOP)
+			return 0;
+		/* A signal reached the thread before the interrupt did: let it
+		 * be delivered as it would have been, then take the stop. */
+		if (ptrace(PTRACE_CONT, tid, NULL, (void *)(long)WSTOPSIG(st)) < 0)
+			return err_sys("tid %d: PTRACE_CONT", tid);
+	}
 }
 
 int pt_detach(pid_t tid)

@@ -29,7 +29,9 @@
 #include <xxhash.h>
 
 #include "common/err.h"
+#include "common/io.h"
 #include "cr/cr.h"
+#include "cr/file_inet.h"
 #include "cr/keeper.h"
 #include "cr/ptrace.h"
 #include "cr/restore.h"
@@ -263,22 +265,6 @@ static int plan(struct rst_ctx *c)
 	return plan_scratch(c);
 }
 
-static int write_all_at(int fd, const uint8_t *p, size_t len, off_t off)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
 /* One memfd per shared object, filled, at its service fd number. */
 static int make_shmem(struct rst_ctx *c)
 {
@@ -299,8 +285,8 @@ static int make_shmem(struct rst_ctx *c)
 		for (uint32_t k = 0; k < sh->nr_runs; k++) {
 			const struct cr_page_run *r = &sh->runs[k];
 
-			if (write_all_at(fd, c->pages + r->file_off, r->nr_pages * CR_PAGE_SIZE,
-					 (off_t)r->addr) < 0)
+			if (write_full(fd, c->pages + r->file_off, r->nr_pages * CR_PAGE_SIZE,
+				       (off_t)r->addr) < 0)
 				return err_sys("shared memory %u: write", i);
 		}
 		if (dup2(fd, svc_shmem_fd(c, i)) < 0)
@@ -494,10 +480,12 @@ static int rebuild(struct rst_ctx *c)
 	return 0;
 }
 
+static const char *restore_listeners;   /* custody holder, or NULL */
+
 static int restore_start(void *arg, pid_t *pid)
 {
 	struct rst_ctx c;
-	int rc;
+	int rc, custody = -1;
 
 	memset(&c, 0, sizeof(c));
 	c.dir = arg;
@@ -505,6 +493,8 @@ static int restore_start(void *arg, pid_t *pid)
 	rc = cr_image_read(c.dir, &c.img);
 	if (rc == 0)
 		rc = check_cpu(&c.img);
+	if (rc == 0 && restore_listeners)
+		rc = file_inet_custody_take(restore_listeners, &c.img, &custody);
 	timing_mark("restore: manifest");
 	if (rc == 0)
 		rc = map_pages(&c);
@@ -527,8 +517,15 @@ static int restore_start(void *arg, pid_t *pid)
 	if (rc == 0)
 		*pid = c.init_host;
 	rst_files_free(&c, rc < 0);
+	file_inet_custody_end(custody, rc == 0);
 	free_ctx(&c);
 	return rc < 0 ? err_wrap("restore %s", (const char *)arg) : 0;
+}
+
+int cr_restore_with(const char *dir, const struct cr_restore_opts *opts, pid_t *pid)
+{
+	restore_listeners = opts ? opts->listeners : NULL;
+	return keeper_run(restore_start, (void *)dir, pid);
 }
 
 int cr_restore(const char *dir, pid_t *pid)

@@ -135,15 +135,17 @@ static int open_service_files(struct rst_ctx *c, const struct rst_proc *rp)
 	return 0;
 }
 
+/* Default dispositions for every signal, glibc's internal ones (32, 33)
+ * included, which its sigaction() refuses to touch: the raw call does. */
 static int reset_signals(void)
 {
-	sigset_t none;
+	uint64_t none = 0, dfl[4] = { 0, 0, 0, 0 };   /* handler, flags, restorer, mask */
 
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			signal(sig, SIG_DFL);
-	sigemptyset(&none);
-	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+	for (int sig = 1; sig <= CR_NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP &&
+		    syscall(SYS_rt_sigaction, sig, dfl, NULL, 8) < 0)
+			return err_sys("reset signal %d", sig);
+	if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, 8) < 0)
 		return err_sys("sigprocmask");
 	return 0;
 }

@@ -1,5 +1,4 @@
-# lib.sh - runner shared by the cr tests (sourced by tests/cr/t-*.sh and
-# tests/cr/pending/t-*.sh).
+# lib.sh - runner shared by the cr tests (sourced by tests/cr/t-*.sh).
 #
 # The protocol (see progs/check.h): a program started by `picocenter cr spawn`
 # prints READY to its log, then for each N waits for CHECK_DIR/go.N, checks

@@ -2,11 +2,11 @@
 # t-inet-peer.sh - progs/tcpclient.c: TCP connections (v4, v6) to a peer
 # outside the tree (inet_peer.py), idle across 3 cycles with the peer's
 # greeting unread, then data both ways: nothing lost, no reset.
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../inet_lib.sh"
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/inet_lib.sh"
 port=$(inet_port)
 plog=$(mktemp /tmp/picocenter-peer.XXXXXX)
-python3 "$(dirname "$0")/../inet_peer.py" "$port" "$plog" &
+python3 "$(dirname "$0")/inet_peer.py" "$port" "$plog" &
 peer=$!
 trap 'kill $peer 2>/dev/null; rm -f "$plog"; cr_cleanup' EXIT
 for i in $(seq 100); do grep -q READY "$plog" && break; sleep 0.05; done

@@ -2,8 +2,8 @@
 # t-inet-busy.sh - restoring an app whose listening address is taken fails
 # with a clear message and leaves no process of the image behind; once the
 # address is free the same image restores.
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../inet_lib.sh"
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/inet_lib.sh"
 p4=$(inet_port)
 cr_start inet-busy tcpserver "$p4" "$(inet_port)"
 cr_check 0

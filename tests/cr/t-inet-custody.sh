@@ -4,8 +4,8 @@
 # connects (and a datagram is sent); after a restore with --listeners the
 # queued connection and datagram are answered, with no retransmission:
 # (answer - connect) - (time the app was down) must be under 1 s.
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../inet_lib.sh"
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/inet_lib.sh"
 port=$(inet_port)
 cr_start inet-custody acceptor "$port"
 sock=$CR_W/hold.sock

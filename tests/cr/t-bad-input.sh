@@ -10,7 +10,7 @@
 # XSAVE features), no pages file, an empty dir -> exit non-zero (not killed
 # by a signal, no core) with a message, and no process of the image left.
 # Finally the untouched image restores and answers (the control).
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 BAD=0
 bad() { cr_log "BAD: $*"; BAD=$((BAD + 1)); }

@@ -1,0 +1,335 @@
+/*
+ * file_inet.c - the inet socket kinds of the file framework (files.h):
+ * CR_FILE_TCP and CR_FILE_UDP, on top of the socket library (inet.h,
+ * tcp_repair.h), plus listener custody around a dump and a restore
+ * (custody.h, file_inet.h).
+ *
+ * In the image: laddr/raddr are the raw sockaddr_in/sockaddr_in6, the
+ * scalar state is cr_file.inet, and an established connection carries its
+ * receive queue as data[0] and its send queue as data[1].
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "cr/custody.h"
+#include "cr/file_inet.h"
+#include "cr/files.h"
+#include "cr/tcp_repair.h"
+
+static uint64_t custody_tag;           /* dump: 0 = no custody */
+static struct custody_item *held;      /* restore: sockets from the holder */
+static size_t nr_held;
+
+/* ---- image <-> library model ---- */
+
+static void addr_out(uint32_t family, const struct cr_inet_addr *a, struct cr_sockaddr *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	if (family == AF_INET) {
+		struct sockaddr_in s = { .sin_family = AF_INET, .sin_port = htons(a->port) };
+
+		memcpy(&s.sin_addr, a->addr, 4);
+		memcpy(sa->addr, &s, sizeof(s));
+		sa->len = sizeof(s);
+	} else {
+		struct sockaddr_in6 s = { .sin6_family = AF_INET6, .sin6_port = htons(a->port),
+					  .sin6_flowinfo = a->flowinfo,
+					  .sin6_scope_id = a->scope_id };
+
+		memcpy(&s.sin6_addr, a->addr, 16);
+		memcpy(sa->addr, &s, sizeof(s));
+		sa->len = sizeof(s);
+	}
+}
+
+static int addr_in(uint32_t family, const struct cr_sockaddr *sa, struct cr_inet_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (sa->len == 0)
+		return 0;
+	if (family == AF_INET && sa->len == sizeof(struct sockaddr_in)) {
+		struct sockaddr_in s;
+
+		memcpy(&s, sa->addr, sizeof(s));
+		if (s.sin_family != AF_INET)
+			return err_set("address family %u in an IPv4 socket", s.sin_family);
+		memcpy(a->addr, &s.sin_addr, 4);
+		a->port = ntohs(s.sin_port);
+		return 0;
+	}
+	if (family == AF_INET6 && sa->len == sizeof(struct sockaddr_in6)) {
+		struct sockaddr_in6 s;
+
+		memcpy(&s, sa->addr, sizeof(s));
+		if (s.sin6_family != AF_INET6)
+			return err_set("address family %u in an IPv6 socket", s.sin6_family);
+		memcpy(a->addr, &s.sin6_addr, 16);
+		a->port = ntohs(s.sin6_port);
+		a->flowinfo = s.sin6_flowinfo;
+		a->scope_id = s.sin6_scope_id;
+		return 0;
+	}
+	return err_set("socket address of %u bytes for family %u", sa->len, family);
+}
+
+int file_inet_model(const struct cr_file *f, struct cr_inet *sk)
+{
+	memset(sk, 0, sizeof(*sk));
+	sk->family = f->inet.family;
+	sk->type = f->kind == CR_FILE_TCP ? SOCK_STREAM : SOCK_DGRAM;
+	sk->state = f->inet.state;
+	sk->backlog = f->inet.backlog;
+	sk->opts = f->inet.opts;
+	sk->tcp.p = f->inet.tcp;
+	if (sk->family != AF_INET && sk->family != AF_INET6)
+		return err_set("socket family %u is not inet", sk->family);
+	if (addr_in(sk->family, &f->laddr, &sk->local) < 0 ||
+	    addr_in(sk->family, &f->raddr, &sk->peer) < 0)
+		return -1;
+	if (sk->state != CR_INET_TCP_ESTABLISHED)
+		return f->nr_data ? err_set("queued data on an unconnected inet socket") : 0;
+	if (f->nr_data != 2 || f->data[0].len > CR_INET_QUEUE_MAX ||
+	    f->data[1].len > CR_INET_QUEUE_MAX)
+		return err_set("a TCP connection needs 2 queues of at most %u bytes",
+			       CR_INET_QUEUE_MAX);
+	sk->tcp.inq_len = (uint32_t)f->data[0].len;
+	sk->tcp.inq = f->data[0].data;
+	sk->tcp.outq_len = (uint32_t)f->data[1].len;
+	sk->tcp.outq = f->data[1].data;
+	return 0;
+}
+
+int file_inet_check(const struct cr_file *f)
+{
+	struct cr_inet sk;
+
+	if (file_inet_model(f, &sk) < 0 || inet_validate(&sk) < 0)
+		return -1;
+	if (f->inet.custody && !inet_custody_kind(&sk))
+		return err_set("custody tag on a socket that custody does not keep");
+	return 0;
+}
+
+/* ---- dump ---- */
+
+static int sock_is(const struct fd_dump *d, int type)
+{
+	int v;
+	socklen_t len = sizeof(v);
+
+	if (!S_ISSOCK(d->st.st_mode))
+		return 0;
+	if (getsockopt(d->dup, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0 ||
+	    (v != AF_INET && v != AF_INET6))
+		return 0;
+	len = sizeof(v);
+	return getsockopt(d->dup, SOL_SOCKET, SO_TYPE, &v, &len) == 0 && v == type;
+}
+
+static int tcp_match(const struct fd_dump *d) { return sock_is(d, SOCK_STREAM); }
+static int udp_match(const struct fd_dump *d) { return sock_is(d, SOCK_DGRAM); }
+
+static int inet_dump_file(struct dump_files *df, const struct fd_dump *d, struct cr_file *f)
+{
+	struct cr_inet sk;
+	int rc = 0;
+
+	(void)df;
+	if (inet_dump(d->dup, &sk) < 0)
+		return -1;
+	f->inet.family = sk.family;
+	f->inet.state = sk.state;
+	f->inet.backlog = sk.backlog;
+	f->inet.opts = sk.opts;
+	f->inet.tcp = sk.tcp.p;
+	f->inet.custody = inet_custody_kind(&sk) ? custody_tag : 0;
+	if (sk.local.port)
+		addr_out(sk.family, &sk.local, &f->laddr);
+	if (sk.peer.port)
+		addr_out(sk.family, &sk.peer, &f->raddr);
+	if (sk.state == CR_INET_TCP_ESTABLISHED &&
+	    (files_add_data(f, sk.tcp.inq, sk.tcp.inq_len) < 0 ||
+	     files_add_data(f, sk.tcp.outq, sk.tcp.outq_len) < 0))
+		rc = -1;
+	inet_free(&sk);
+	return rc;
+}
+
+void file_inet_set_custody(uint64_t tag)
+{
+	custody_tag = tag;
+}
+
+void file_inet_dump_end(struct dump_files *df, const struct cr_image *img, int killed)
+{
+	char msg[1024];
+
+	snprintf(msg, sizeof(msg), "%s", err_msg());   /* a failed dump's message */
+	for (uint32_t i = 0; !killed && df && i < img->nr_files; i++) {
+		const struct cr_file *f = &img->files[i];
+
+		if (f->kind == CR_FILE_TCP && f->inet.state == CR_INET_TCP_ESTABLISHED)
+			tcp_repair_set(files_dup(df, i), 0);
+	}
+	err_set("%s", msg);
+	custody_tag = 0;
+}
+
+static void tag_string(uint64_t tag, char *buf, size_t len)
+{
+	snprintf(buf, len, "image-%016llx", (unsigned long long)tag);
+}
+
+int file_inet_custody_put(struct dump_files *df, const struct cr_image *img, const char *path)
+{
+	struct custody_item *items = calloc(img->nr_files + 1, sizeof(*items));
+	uint64_t tag = 0;
+	size_t n = 0;
+	char name[64];
+	int rc;
+
+	if (!items)
+		return err_set("out of memory");
+	for (uint32_t i = 0; i < img->nr_files; i++) {
+		const struct cr_file *f = &img->files[i];
+
+		if ((f->kind != CR_FILE_TCP && f->kind != CR_FILE_UDP) || !f->inet.custody)
+			continue;
+		tag = f->inet.custody;
+		items[n].key = i;
+		items[n++].fd = files_dup(df, i);
+	}
+	tag_string(tag, name, sizeof(name));
+	rc = n ? custody_put(path, name, items, n) : 0;
+	free(items);
+	return rc < 0 ? err_wrap("listener custody") : 0;
+}
+
+/* ---- restore ---- */
+
+int file_inet_custody_take(const char *path, const struct cr_image *img, int *conn)
+{
+	uint64_t tag = 0;
+	char name[64];
+
+	*conn = -1;
+	for (uint32_t i = 0; !tag && i < img->nr_files; i++)
+		if (img->files[i].kind == CR_FILE_TCP || img->files[i].kind == CR_FILE_UDP)
+			tag = img->files[i].inet.custody;
+	if (!tag)
+		return 0;   /* nothing of this image is in custody */
+	tag_string(tag, name, sizeof(name));
+	if (custody_get(path, name, &held, &nr_held, conn) < 0)
+		return err_wrap("listener custody");
+	return 0;
+}
+
+void file_inet_custody_end(int conn, int ok)
+{
+	custody_free(held, nr_held);
+	held = NULL;
+	nr_held = 0;
+	custody_done(conn, ok);
+}
+
+/* The held socket of file id, duplicated; 0 = none held (make a new one). */
+static int take_held(const struct cr_file *f, uint32_t id, int *fd)
+{
+	*fd = -1;
+	if (!f->inet.custody || !held)
+		return 0;
+	for (size_t i = 0; i < nr_held; i++) {
+		if (held[i].key != id)
+			continue;
+		*fd = fcntl(held[i].fd, F_DUPFD_CLOEXEC, 0);
+		if (*fd < 0)
+			return err_sys("duplicate the held socket");
+		return 0;
+	}
+	return err_set("the custody holder has no socket for this file");
+}
+
+static int open_one(struct rst_files *rf, uint32_t id)
+{
+	const struct cr_file *f = &files_rimage(rf)->files[id];
+	struct cr_inet sk;
+	int fd;
+
+	if (take_held(f, id, &fd) < 0)
+		return -1;
+	if (fd >= 0)
+		return fd;
+	if (file_inet_model(f, &sk) < 0 || inet_open(&sk, &fd) < 0)
+		return -1;
+	return fd;
+}
+
+/* A connection binds its local port, often a listener's: the listeners
+ * must bind first (a connection out of repair mode blocks the port). */
+static int open_listeners_first(struct rst_files *rf)
+{
+	const struct cr_image *img = files_rimage(rf);
+
+	for (uint32_t i = 0; i < img->nr_files; i++) {
+		const struct cr_file *f = &img->files[i];
+		int fd;
+
+		if (f->kind != CR_FILE_TCP || f->inet.state != CR_INET_TCP_LISTEN ||
+		    files_get_fd(rf, i) >= 0)
+			continue;
+		fd = open_one(rf, i);
+		if (fd < 0)
+			return err_wrap("file %u", i);
+		files_set_fd(rf, i, fd);
+	}
+	return 0;
+}
+
+static int inet_open_file(struct rst_files *rf, uint32_t id)
+{
+	const struct cr_file *f = &files_rimage(rf)->files[id];
+
+	if (f->kind == CR_FILE_TCP && f->inet.state == CR_INET_TCP_ESTABLISHED &&
+	    open_listeners_first(rf) < 0)
+		return -1;
+	return open_one(rf, id);
+}
+
+/* Every socket exists now: connections leave repair mode. */
+static int tcp_settle(struct rst_files *rf, uint32_t id)
+{
+	const struct cr_file *f = &files_rimage(rf)->files[id];
+	struct cr_inet sk;
+
+	if (f->inet.state != CR_INET_TCP_ESTABLISHED)
+		return 0;
+	if (file_inet_model(f, &sk) < 0)
+		return -1;
+	return inet_finish(files_get_fd(rf, id), &sk);
+}
+
+const struct file_ops file_tcp_ops = {
+	.kind = CR_FILE_TCP,
+	.name = "tcp socket",
+	.match = tcp_match,
+	.dump = inet_dump_file,
+	.open = inet_open_file,
+	.settle = tcp_settle,
+};
+
+const struct file_ops file_udp_ops = {
+	.kind = CR_FILE_UDP,
+	.name = "udp socket",
+	.match = udp_match,
+	.dump = inet_dump_file,
+	.open = inet_open_file,
+};

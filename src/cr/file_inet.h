@@ -1,0 +1,39 @@
+/*
+ * file_inet.h - what the dump and restore drivers call around the inet
+ * kinds of file_inet.c (CR_FILE_TCP, CR_FILE_UDP): the end of a dump
+ * (repair mode off again unless the tree is killed), listener custody at
+ * dump and restore, and the image check of an inet file.
+ */
+#ifndef PC_CR_FILE_INET_H
+#define PC_CR_FILE_INET_H
+
+#include <stdint.h>
+
+#include "cr/image.h"
+#include "cr/inet.h"
+
+struct dump_files;
+
+/* Before the dump reads any file: 0 = no custody; else every listening or
+ * unconnected bound UDP socket is marked with this tag in the image. */
+void file_inet_set_custody(uint64_t tag);
+/* After the image is written: give the marked sockets (key: file index) to
+ * the holder at path. */
+int file_inet_custody_put(struct dump_files *df, const struct cr_image *img, const char *path);
+/* At the very end of a dump, before the tree is released: killed = the
+ * tree is about to be killed (connections stay in repair mode so their
+ * close is silent); otherwise repair mode goes off again. */
+void file_inet_dump_end(struct dump_files *df, const struct cr_image *img, int killed);
+
+/* Restore: take the sockets held for img from the holder at path; the inet
+ * kinds then use them instead of new sockets.  *conn: finish with
+ * file_inet_custody_end(conn, ok). */
+int file_inet_custody_take(const char *path, const struct cr_image *img, int *conn);
+void file_inet_custody_end(int conn, int ok);
+
+/* The library model of an inet file of an image (queues point into f). */
+int file_inet_model(const struct cr_file *f, struct cr_inet *sk);
+/* image.c's check of an inet file. */
+int file_inet_check(const struct cr_file *f);
+
+#endif
