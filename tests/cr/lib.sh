@@ -184,7 +184,8 @@ cr_rerestore() {
 	local n=$(( ${#CR_SEEN[@]} - 1 ))
 	[ "$CR_NOCR" = 1 ] && return 0
 	kill -KILL "$CR_PID"
-	rm -f "$CR_CHK/go.$n" "$CR_CHK"/res.*."$n"
+	# every marker of check n (go.n, res.*.n, and the programs' own)
+	rm -f "$CR_CHK"/*."$n"
 	sleep 0.1
 	cr_restore "$CR_LAST_IMG"
 	cr_log "restored $CR_LAST_IMG again as pid $CR_PID"
