@@ -54,9 +54,6 @@ struct rst_ctx {
 	pid_t init_host;
 	uint32_t nr_live;        /* non-zombie processes */
 	int nr_cpus;             /* CPUs this restorer may use */
-	pthread_t hash_thread;   /* checks the pages' checksum meanwhile */
-	int hash_running;
-	int pages_ok;
 	struct rst_files *files; /* the image's open files (files.h) */
 };
 
