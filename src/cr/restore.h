@@ -16,6 +16,7 @@
 #define PC_CR_RESTORE_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -54,6 +55,8 @@ struct rst_ctx {
 	pid_t init_host;
 	uint32_t nr_live;        /* non-zombie processes */
 	int nr_cpus;             /* CPUs this restorer may use */
+	cpu_set_t cpus;          /* ... which they are */
+	int pin_cpu;             /* the one CPU restorer and tree share, or -1 */
 	struct rst_files *files; /* the image's open files (files.h) */
 };
 

@@ -177,6 +177,8 @@ static int check_vdso_place(struct rst_proc *rp)
 #define MADV_POPULATE_WRITE 23
 #endif
 #define HUGE_SIZE (2ull << 20)
+/* Below this, faulting 4 KiB pages is as fast and has no outliers. */
+#define PREALLOC_MIN (8ull << 20)
 
 static uint64_t stored_pages(const struct cr_vma *v)
 {
@@ -211,7 +213,7 @@ static int advise(struct rst_proc *rp, const struct cr_vma *v, int advice, const
 			v->end - v->start, (uint64_t)advice, 0, 0, 0, NULL);
 }
 
-/* Dense anonymous areas of 2 MiB and more are allocated in huge pages
+/* Dense anonymous areas of 8 MiB and more are allocated in huge pages
  * before the copy: allocating and clearing 4 KiB pages one fault at a time
  * is most of the cost of a restore.  With THP in "madvise" mode the area is
  * marked MADV_HUGEPAGE for the allocation and MADV_NOHUGEPAGE after it,
@@ -226,7 +228,7 @@ static int preallocate(struct rst_proc *rp)
 		const struct cr_vma *v = &p->vmas[i];
 		uint64_t pages = (v->end - v->start) / CR_PAGE_SIZE;
 
-		if (v->kind != CR_VMA_ANON || v->end - v->start < HUGE_SIZE ||
+		if (v->kind != CR_VMA_ANON || v->end - v->start < PREALLOC_MIN ||
 		    stored_pages(v) * 10 < pages * 9 ||
 		    (v->flags & (CR_VMA_F_HUGEPAGE | CR_VMA_F_NOHUGEPAGE)))
 			continue;
@@ -264,6 +266,20 @@ static void *copy_slice(void *arg)
 		}
 	}
 	return NULL;
+}
+
+/* Copy threads run on every CPU, not on the one the restorer is pinned to. */
+static int start_copy_thread(struct rst_ctx *c, pthread_t *th, struct copy_job *job)
+{
+	pthread_attr_t attr;
+	int ok;
+
+	if (pthread_attr_init(&attr) != 0)
+		return 0;
+	pthread_attr_setaffinity_np(&attr, sizeof(c->cpus), &c->cpus);
+	ok = pthread_create(th, &attr, copy_slice, job) == 0;
+	pthread_attr_destroy(&attr);
+	return ok;
 }
 
 /* Split the runs into slices of about equal bytes. */
@@ -321,7 +337,7 @@ static int write_pages(struct rst_ctx *c, struct rst_proc *rp)
 		jobs[t] = (struct copy_job){ rp->host_pid, local + at, remote + at, end - at, 0, 0 };
 		at = end;
 		if (t > 0)
-			started[t] = pthread_create(&th[t], NULL, copy_slice, &jobs[t]) == 0;
+			started[t] = start_copy_thread(c, &th[t], &jobs[t]);
 	}
 	for (size_t t = 0; t < nthreads; t++)
 		if (!started[t])
