@@ -169,6 +169,21 @@ void file_inet_set_custody(uint64_t tag)
 	custody_tag = tag;
 }
 
+uint64_t file_custody_tag(void)
+{
+	return custody_tag;
+}
+
+/* The custody tag of a file (0: not in custody), any socket kind. */
+static uint64_t file_tag(const struct cr_file *f)
+{
+	if (f->kind == CR_FILE_TCP || f->kind == CR_FILE_UDP)
+		return f->inet.custody;
+	if (f->kind == CR_FILE_UNIX)
+		return f->un.custody;
+	return 0;
+}
+
 void file_inet_dump_end(struct dump_files *df, const struct cr_image *img, int killed)
 {
 	char msg[1024];
@@ -202,9 +217,9 @@ int file_inet_custody_put(struct dump_files *df, const struct cr_image *img, con
 	for (uint32_t i = 0; i < img->nr_files; i++) {
 		const struct cr_file *f = &img->files[i];
 
-		if ((f->kind != CR_FILE_TCP && f->kind != CR_FILE_UDP) || !f->inet.custody)
+		if (!file_tag(f))
 			continue;
-		tag = f->inet.custody;
+		tag = file_tag(f);
 		items[n].key = i;
 		items[n++].fd = files_dup(df, i);
 	}
@@ -223,8 +238,7 @@ int file_inet_custody_take(const char *path, const struct cr_image *img, int *co
 
 	*conn = -1;
 	for (uint32_t i = 0; !tag && i < img->nr_files; i++)
-		if (img->files[i].kind == CR_FILE_TCP || img->files[i].kind == CR_FILE_UDP)
-			tag = img->files[i].inet.custody;
+		tag = file_tag(&img->files[i]);
 	if (!tag)
 		return 0;   /* nothing of this image is in custody */
 	tag_string(tag, name, sizeof(name));
@@ -241,11 +255,10 @@ void file_inet_custody_end(int conn, int ok)
 	custody_done(conn, ok);
 }
 
-/* The held socket of file id, duplicated; 0 = none held (make a new one). */
-static int take_held(const struct cr_file *f, uint32_t id, int *fd)
+int file_custody_held(const struct cr_file *f, uint32_t id, int *fd)
 {
 	*fd = -1;
-	if (!f->inet.custody || !held)
+	if (!file_tag(f) || !held)
 		return 0;
 	for (size_t i = 0; i < nr_held; i++) {
 		if (held[i].key != id)
@@ -264,7 +277,7 @@ static int open_one(struct rst_files *rf, uint32_t id)
 	struct cr_inet sk;
 	int fd;
 
-	if (take_held(f, id, &fd) < 0)
+	if (file_custody_held(f, id, &fd) < 0)
 		return -1;
 	if (fd >= 0)
 		return fd;

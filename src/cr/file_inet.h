@@ -31,6 +31,12 @@ void file_inet_dump_end(struct dump_files *df, const struct cr_image *img, int k
 int file_inet_custody_take(const char *path, const struct cr_image *img, int *conn);
 void file_inet_custody_end(int conn, int ok);
 
+/* The dump's custody tag (0: none); unix listeners are kept too. */
+uint64_t file_custody_tag(void);
+/* Restore: the held socket of file id (any socket kind), duplicated into
+ * *fd; *fd = -1 when none is held (make a new one). */
+int file_custody_held(const struct cr_file *f, uint32_t id, int *fd);
+
 /* The library model of an inet file of an image (queues point into f). */
 int file_inet_model(const struct cr_file *f, struct cr_inet *sk);
 /* image.c's check of an inet file. */

@@ -11,6 +11,7 @@ extern const struct file_ops file_pipe_ops, file_fifo_ops;
 extern const struct file_ops file_eventfd_ops, file_timerfd_ops, file_signalfd_ops;
 extern const struct file_ops file_epoll_ops;
 extern const struct file_ops file_tcp_ops, file_udp_ops;
+extern const struct file_ops file_unix_ops;
 
 const struct file_ops *const file_kinds[] = {
 	&file_reg_ops,
@@ -24,6 +25,7 @@ const struct file_ops *const file_kinds[] = {
 	&file_epoll_ops,
 	&file_tcp_ops,
 	&file_udp_ops,
+	&file_unix_ops,
 	NULL,
 };
 

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/netlink.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
@@ -951,8 +952,42 @@ static int check_unix(const struct cr_image *img, const struct cr_file *f)
 		return err_set("negative timeout");
 	if (u->state == CR_UNIX_LISTEN && f->nr_data)
 		return err_set("queued data on a listening socket");
+	if (u->shutdown & ~(CR_UNIX_SHUT_RD | CR_UNIX_SHUT_WR))
+		return err_set("shutdown 0x%" PRIx32 " has unknown bits", u->shutdown);
+	if (u->custody && (u->state != CR_UNIX_LISTEN || !f->laddr.len))
+		return err_set("custody tag on a unix socket that is not a bound listener");
+	if (u->state == CR_UNIX_LISTEN && !f->laddr.len)
+		return err_set("a listening socket without a name");
+	if (u->backlog && u->state != CR_UNIX_LISTEN)
+		return err_set("backlog on a socket that does not listen");
+	if (f->peer != CR_FILE_NONE && u->type != SOCK_DGRAM &&
+	    img->files[f->peer].peer != (uint32_t)(f - img->files))
+		return err_set("stream peer %" PRIu32 " not connected back", f->peer);
+	if (f->peer != CR_FILE_NONE &&
+	    img->files[f->peer].peer != (uint32_t)(f - img->files) &&
+	    !img->files[f->peer].laddr.len)
+		return err_set("connected to peer %" PRIu32 ", which has no name", f->peer);
+	if (u->state == CR_UNIX_CONN_EXT && u->type != SOCK_DGRAM)
+		return err_set("a stream connected outside the tree");
 	if (check_unix_addr(&f->laddr, "laddr") || check_unix_addr(&f->raddr, "raddr"))
 		return -1;
+	return 0;
+}
+
+static int check_netlink(const struct cr_file *f)
+{
+	const struct cr_file_netlink *n = &f->nl;
+
+	if (n->protocol != NETLINK_ROUTE && n->protocol != NETLINK_KOBJECT_UEVENT)
+		return err_set("netlink protocol %" PRIu32 " not supported", n->protocol);
+	if (n->type != SOCK_RAW && n->type != SOCK_DGRAM)
+		return err_set("netlink socket type %" PRIu32 " not RAW or DGRAM", n->type);
+	if (n->opts & ~CR_NETLINK_O_MASK)
+		return err_set("netlink options 0x%" PRIx32 " have unknown bits", n->opts);
+	if (n->protocol == NETLINK_KOBJECT_UEVENT && (n->groups[0] > 1 || n->groups[1]))
+		return err_set("uevent groups beyond group 1");
+	if (n->dst_group > 128)
+		return err_set("netlink dst_group %" PRIu32 " above 128", n->dst_group);
 	return 0;
 }
 
@@ -1017,6 +1052,8 @@ static int check_kind(const struct cr_image *img, const struct cr_file *f)
 	case CR_FILE_TCP:
 	case CR_FILE_UDP:
 		return file_inet_check(f);
+	case CR_FILE_NETLINK:
+		return check_netlink(f);
 	case CR_FILE_EVENTFD:
 		if (f->efd.semaphore > 1 || f->efd.count == UINT64_MAX)
 			return err_set("eventfd semaphore or count out of range");
@@ -1346,7 +1383,11 @@ static const struct tail_field tail_pipe[] = {
 static const struct tail_field tail_unix[] = {
 	TF(un.type), TF(un.state), TF(un.backlog), TF(un.passcred), TF(un.rcvbuf),
 	TF(un.sndbuf), TF(un.rcvtimeo_us), TF(un.sndtimeo_us), TF(un.name_mode),
-	TF(un.name_uid), TF(un.name_gid),
+	TF(un.name_uid), TF(un.name_gid), TF(un.shutdown), TF(un.custody),
+};
+static const struct tail_field tail_netlink[] = {
+	TF(nl.protocol), TF(nl.type), TF(nl.portid), TF(nl.opts), TF(nl.groups[0]),
+	TF(nl.groups[1]), TF(nl.rcvbuf), TF(nl.sndbuf), TF(nl.dst_portid), TF(nl.dst_group),
 };
 static const struct tail_field tail_eventfd[] = { TF(efd.count), TF(efd.semaphore) };
 static const struct tail_field tail_timerfd[] = {
@@ -1381,6 +1422,7 @@ static const struct tail_field *file_tail(uint32_t kind, size_t *n)
 	case CR_FILE_TIMERFD: return T(tail_timerfd);
 	case CR_FILE_SIGNALFD: return T(tail_signalfd);
 	case CR_FILE_TCP: case CR_FILE_UDP: return T(tail_inet);
+	case CR_FILE_NETLINK: return T(tail_netlink);
 	}
 #undef T
 	*n = 0;

@@ -18,7 +18,7 @@
 
 #include "cr/inet.h"
 
-#define CR_IMAGE_VERSION 2
+#define CR_IMAGE_VERSION 3
 #define CR_PAGE_SIZE 4096u
 #define CR_NSIG 64            /* signals 1..64 */
 #define CR_NR_RLIMITS 16
@@ -171,7 +171,8 @@ enum cr_file_kind {
 	CR_FILE_INOTIFY,               /* ents: watches */
 	CR_FILE_TCP,                   /* reserved for inet sockets */
 	CR_FILE_UDP,                   /* reserved for inet sockets */
-	CR_FILE_KIND_MAX = CR_FILE_UDP,
+	CR_FILE_NETLINK,               /* AF_NETLINK socket (ROUTE, KOBJECT_UEVENT) */
+	CR_FILE_KIND_MAX = CR_FILE_NETLINK,
 };
 
 /* A blob of data carried with a file: pipe content, one queued socket
@@ -216,7 +217,12 @@ struct cr_file_unix {                /* CR_FILE_UNIX */
 	int64_t rcvtimeo_us, sndtimeo_us;
 	uint32_t name_mode;            /* bound to a path: the socket file's mode, uid, gid */
 	uint32_t name_uid, name_gid;
+	uint32_t shutdown;             /* sk_shutdown bits: 1 receive, 2 send (CR_UNIX_SHUT_*) */
+	uint64_t custody;              /* 0, or the dump's custody tag (listeners, as inet) */
 };
+
+#define CR_UNIX_SHUT_RD 1u
+#define CR_UNIX_SHUT_WR 2u
 
 enum cr_unix_state {
 	CR_UNIX_UNCONN = 1,            /* not connected (may be bound) */
@@ -225,6 +231,29 @@ enum cr_unix_state {
 	CR_UNIX_CONN_EXT,              /* dgram connected to raddr, outside the tree */
 	CR_UNIX_PEER_GONE,             /* connected, the peer has closed */
 };
+
+struct cr_file_netlink {             /* CR_FILE_NETLINK */
+	uint32_t protocol;             /* NETLINK_ROUTE, NETLINK_KOBJECT_UEVENT */
+	uint32_t type;                 /* SOCK_RAW, SOCK_DGRAM */
+	uint32_t portid;               /* at dump (informative: the kernel assigns a new one) */
+	uint32_t opts;                 /* CR_NETLINK_O_*: boolean socket options set */
+	uint64_t groups[2];            /* multicast groups 1..128: bit (group-1) */
+	uint64_t rcvbuf, sndbuf;       /* SO_RCVBUF / SO_SNDBUF as getsockopt gives them */
+	uint32_t dst_portid;           /* connect(2)ed destination, 0: none */
+	uint32_t dst_group;
+};
+
+/* Netlink boolean options (bit n: socket option NETLINK_* number n). */
+#define CR_NETLINK_O_PKTINFO      (1u << 3)
+#define CR_NETLINK_O_BCAST_ERROR  (1u << 4)
+#define CR_NETLINK_O_NO_ENOBUFS   (1u << 5)
+#define CR_NETLINK_O_ALL_NSID     (1u << 8)
+#define CR_NETLINK_O_CAP_ACK      (1u << 10)
+#define CR_NETLINK_O_EXT_ACK      (1u << 11)
+#define CR_NETLINK_O_STRICT_CHK   (1u << 12)
+#define CR_NETLINK_O_MASK (CR_NETLINK_O_PKTINFO | CR_NETLINK_O_BCAST_ERROR | \
+			   CR_NETLINK_O_NO_ENOBUFS | CR_NETLINK_O_ALL_NSID | \
+			   CR_NETLINK_O_CAP_ACK | CR_NETLINK_O_EXT_ACK | CR_NETLINK_O_STRICT_CHK)
 
 struct cr_file_eventfd {             /* CR_FILE_EVENTFD */
 	uint64_t count;
@@ -282,6 +311,7 @@ struct cr_file {
 		struct cr_file_timerfd tfd;
 		struct cr_file_signalfd sfd;
 		struct cr_file_inet inet;
+		struct cr_file_netlink nl;
 	};
 	/* Dump-time only, not serialized: identity of the inode. */
 	uint64_t dev, ino;

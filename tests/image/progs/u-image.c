@@ -17,6 +17,7 @@
 #include "common/err.h"
 
 #include <errno.h>
+#include <linux/netlink.h>
 #include <openssl/evp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -216,14 +217,15 @@ static void set_unix_addr(struct cr_sockaddr *a, const char *name, size_t n)
 /* One file of every kind (files.h), referenced by the processes' fds. */
 enum { F_LOG, F_NULL, F_UNLINKED, F_PIPE_R, F_PIPE_W, F_UNIX_A, F_UNIX_B,
        F_EPOLL, F_EVENTFD, F_TIMERFD, F_SIGNALFD, F_INOTIFY, F_DIR, F_FIFO,
-       F_LISTEN, NR_FILES };
+       F_LISTEN, F_NETLINK, NR_FILES };
 
 static void make_files_sockets(struct cr_file *f)
 {
 	f[F_UNIX_A].kind = f[F_UNIX_B].kind = f[F_LISTEN].kind = CR_FILE_UNIX;
 	f[F_UNIX_A].flags = f[F_UNIX_B].flags = f[F_LISTEN].flags = O_RDWR;
 	f[F_UNIX_A].un = (struct cr_file_unix){ SOCK_SEQPACKET, CR_UNIX_CONN, 0, 1,
-						212992, 4608, 1500000, 0, 0, 0, 0 };
+						212992, 4608, 1500000, 0, 0, 0, 0,
+						CR_UNIX_SHUT_WR, 0 };
 	f[F_UNIX_B].un = f[F_UNIX_A].un;
 	f[F_UNIX_A].peer = F_UNIX_B;
 	f[F_UNIX_B].peer = F_UNIX_A;
@@ -231,8 +233,14 @@ static void make_files_sockets(struct cr_file *f)
 	add_blob(&f[F_UNIX_A], "message one");
 	add_blob(&f[F_UNIX_A], "two");
 	f[F_LISTEN].un = (struct cr_file_unix){ SOCK_STREAM, CR_UNIX_LISTEN, 128, 0,
-						 1000, 2000, 0, 0, 0755, 1000, 100 };
+						 1000, 2000, 0, 0, 0755, 1000, 100,
+						 0, 0x1234 };
 	set_unix_addr(&f[F_LISTEN].laddr, "/run/app.sock", 13);
+	f[F_NETLINK].kind = CR_FILE_NETLINK;
+	f[F_NETLINK].flags = O_RDWR;
+	f[F_NETLINK].nl = (struct cr_file_netlink){ NETLINK_ROUTE, SOCK_RAW, 4242,
+		CR_NETLINK_O_NO_ENOBUFS | CR_NETLINK_O_EXT_ACK, { 0x41, 1ull << 36 },
+		212992, 212992, 0, 0 };
 }
 
 static void make_files_anon(struct cr_file *f)
@@ -512,7 +520,9 @@ static void cmp_file(const char *ctx, const struct cr_file *a, const struct cr_f
 	EQ(reg.unlinked); EQ(reg.mode); EQ(reg.size);
 	EQ(un.type); EQ(un.state); EQ(un.backlog); EQ(un.passcred); EQ(un.rcvbuf);
 	EQ(un.sndbuf); EQ(un.rcvtimeo_us); EQ(un.sndtimeo_us); EQ(un.name_mode);
-	EQ(un.name_uid); EQ(un.name_gid);
+	EQ(un.name_uid); EQ(un.name_gid); EQ(un.shutdown); EQ(un.custody);
+	EQ(nl.protocol); EQ(nl.type); EQ(nl.portid); EQ(nl.opts); EQ(nl.groups[0]);
+	EQ(nl.groups[1]); EQ(nl.rcvbuf); EQ(nl.sndbuf); EQ(nl.dst_portid); EQ(nl.dst_group);
 	cmp_file_parts(ctx, a, b);
 }
 
@@ -881,7 +891,7 @@ static const struct patch patches[] = {
 	{ REC_SIGINFO, 1, 0, 4, 0, "thread 1 (tid 3): pending 0: signo 0 not in 1..64" },
 	{ REC_FD, 1, 0, 4, 0, "fd entry 1: fd 0 not above the previous fd 0" },
 	{ REC_FD, 0, 0, 4, 0xffffffff, "fd -1 negative" },
-	{ REC_FD, 1, 4, 4, 77, "fd entry 1: file 77 not below nr_files 15" },
+	{ REC_FD, 1, 4, 4, 77, "fd entry 1: file 77 not below nr_files 16" },
 	{ REC_FD, 1, 8, 4, 2, "cloexec 2 not 0 or 1" },
 	{ REC_FILE, 0, 0, 4, 99, "file 0: FILE record has 16 trailing bytes" },
 	{ REC_FILE, 1, 0, 4, 99, "file 1: kind 99 unknown" },
@@ -916,7 +926,7 @@ static const struct patch patches[] = {
 	{ REC_THREAD, 0, 20 + 27 * 8 + 68, 4, 3, "expected a SIGINFO record, found THREAD" },
 	{ REC_END, 0, -8, 4, 0x77, "unknown record type 0x77" },
 	{ REC_END, 0, -4, 4, 1, "END record (type 0x13) of 1 bytes, only 0 left" },
-	{ 0, 0, 8, 4, 1, "format version 1, this build reads 2" },
+	{ 0, 0, 8, 4, 1, "format version 1, this build reads 3" },
 	{ 0, 0, 12, 4, 1, "header flags 0x1 unknown" },
 	{ 0, 0, 0, 1, 'X', "bad magic" },
 };
@@ -1027,6 +1037,12 @@ static void m_pipe_mode(struct cr_image *i) { i->files[4].flags = O_RDWR; }
 static void m_unix_type(struct cr_image *i) { i->files[14].un.type = SOCK_RAW; }
 static void m_unix_listen(struct cr_image *i) { i->files[14].un.type = SOCK_DGRAM; }
 static void m_unix_addr(struct cr_image *i) { i->files[14].laddr.addr[2] = 'r'; }
+static void m_unix_shut(struct cr_image *i) { i->files[14].un.shutdown = 4; }
+static void m_unix_custody(struct cr_image *i) { i->files[5].un.custody = 7; }
+static void m_unix_peer(struct cr_image *i) { i->files[6].peer = 14; }
+static void m_nl_proto(struct cr_image *i) { i->files[15].nl.protocol = 9; }
+static void m_nl_opts(struct cr_image *i) { i->files[15].nl.opts = 1; }
+static void m_nl_type(struct cr_image *i) { i->files[15].nl.type = SOCK_STREAM; }
 static void m_epoll_path(struct cr_image *i) { i->files[7].ents[0].path = xstrdup("/x"); }
 static void m_timerfd(struct cr_image *i) { i->files[9].tfd.value_ns = -1; }
 static void m_eventfd(struct cr_image *i) { i->files[8].efd.semaphore = 2; }
@@ -1062,11 +1078,17 @@ static const struct {
 	{ m_rlimit, NULL, "rlimit 3 (STACK): cur 300 above max 200" },
 	{ m_auxv, NULL, "mm: nr_auxv 5 odd" },
 	{ m_fd_order, NULL, "fd entry 2: fd 1 not above the previous fd 1" },
-	{ m_fd_file, NULL, "proc 1 (pid 2): fd entry 1: file 99 not below nr_files 15" },
+	{ m_fd_file, NULL, "proc 1 (pid 2): fd entry 1: file 99 not below nr_files 16" },
 	{ m_file_kind, NULL, "file 4: kind 42 unknown" },
 	{ m_pipe_mode, NULL, "file 4: pipe end neither read-only nor write-only" },
 	{ m_unix_type, NULL, "file 14: socket type 3 unknown" },
 	{ m_unix_listen, NULL, "file 14: a listening datagram socket" },
+	{ m_unix_shut, NULL, "file 14: shutdown 0x4 has unknown bits" },
+	{ m_unix_custody, NULL, "file 5: custody tag on a unix socket that is not a bound listener" },
+	{ m_unix_peer, NULL, "file 5: stream peer 6 not connected back" },
+	{ m_nl_proto, NULL, "file 15: netlink protocol 9 not supported" },
+	{ m_nl_opts, NULL, "file 15: netlink options 0x1 have unknown bits" },
+	{ m_nl_type, NULL, "file 15: netlink socket type 1 not RAW or DGRAM" },
 	{ m_unix_addr, NULL, "file 14: laddr: path name not absolute" },
 	{ m_epoll_path, NULL, "file 7: epoll entry 0: bad fd, events or path" },
 	{ m_timerfd, NULL, "file 9: timerfd clock, value or interval out of range" },

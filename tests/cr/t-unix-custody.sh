@@ -1,0 +1,28 @@
+#!/bin/bash
+# t-unix-custody.sh - listener custody of unix listeners: progs/unixsk.c is
+# dumped with --keep-listeners into a holder (`cr hold`); while the app is
+# down its path listener still accepts connections (the holder keeps it);
+# a restore with --listeners takes it back and every check passes.
+. "$(dirname "$0")/lib.sh"
+cr_start unix-custody unixsk
+sock=$CR_W/hold.sock
+"$PICOCENTER" cr hold "$sock" 2>"$CR_W/hold.log" &
+holder=$!
+trap 'kill $holder 2>/dev/null; cr_cleanup' EXIT
+for i in $(seq 100); do [ -S "$sock" ] && break; sleep 0.02; done
+cr_check 0
+for n in 1 2 3; do
+	cr_dump "$CR_W/img.$n" --keep-listeners "$sock"
+	python3 -c '
+import socket, sys
+c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+c.connect(sys.argv[1])
+c.close()
+' "$CR_CHK/l.sock" || cr_fail "the held listener refused a connection while the app was down"
+	if ! pid=$("$PICOCENTER" cr restore --dir "$CR_W/img.$n" --listeners "$sock" 2>"$CR_W/restore.err"); then
+		cat "$CR_W/restore.err"; cr_fail "cr restore --listeners failed"
+	fi
+	CR_PID=$pid; CR_ALL_PIDS+=("$pid")
+	cr_check "$n"
+done
+cr_finish
