@@ -17,7 +17,35 @@
 #include "cr/inject.h"
 #include "cr/ptrace.h"
 
-static const uint8_t scratch_code[] = { 0x0f, 0x05, 0xcc }; /* syscall; int3 */
+/*
+ * The scratch area's code.  At 0: one call ("syscall; int3").  At
+ * INJ_BATCH_CODE: run the table of calls at %rbx, 64 bytes each
+ * (nr, six arguments, result), until nr is -1 or a call fails, then int3:
+ *
+ *   loop: mov (%rbx),%rax; cmp $-1,%rax; je done
+ *         mov 8(%rbx),%rdi; mov 16(%rbx),%rsi; mov 24(%rbx),%rdx
+ *         mov 32(%rbx),%r10; mov 40(%rbx),%r8; mov 48(%rbx),%r9
+ *         syscall; mov %rax,56(%rbx)
+ *         cmp $-4095,%rax; jae done; add $64,%rbx; jmp loop
+ *   done: int3
+ */
+static const uint8_t scratch_code[] = {
+	0x0f, 0x05, 0xcc, 0x90, 0x90, 0x90, 0x90, 0x90,
+	0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90,
+	0x48, 0x8b, 0x03, 0x48, 0x83, 0xf8, 0xff, 0x74, 0x2c,
+	0x48, 0x8b, 0x7b, 0x08, 0x48, 0x8b, 0x73, 0x10, 0x48, 0x8b, 0x53, 0x18,
+	0x4c, 0x8b, 0x53, 0x20, 0x4c, 0x8b, 0x43, 0x28, 0x4c, 0x8b, 0x4b, 0x30,
+	0x0f, 0x05, 0x48, 0x89, 0x43, 0x38,
+	0x48, 0x3d, 0x01, 0xf0, 0xff, 0xff, 0x73, 0x06,
+	0x48, 0x83, 0xc3, 0x40, 0xeb, 0xcb,
+	0xcc,
+};
+
+const uint8_t *inj_scratch_code(size_t *len)
+{
+	*len = sizeof(scratch_code);
+	return scratch_code;
+}
 
 int inj_open(struct inj *inj, pid_t pid, uint64_t scratch)
 {
@@ -111,6 +139,69 @@ static int run_to_trap(struct inj *inj, pid_t tid)
 		return err_set("tid %d: unexpected stop (signal %d, event %d) during injected call",
 			       tid, WSTOPSIG(st), st >> 16);
 	}
+}
+
+struct batch_entry {
+	uint64_t nr;
+	uint64_t arg[6];
+	int64_t ret;
+};
+
+void inj_batch_init(struct inj_batch *b, struct inj *inj, pid_t tid)
+{
+	b->inj = inj;
+	b->tid = tid;
+	b->n = 0;
+}
+
+int inj_batch_add(struct inj_batch *b, const char *what, long nr, uint64_t a0,
+		  uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	struct inj_batch_call *c;
+
+	if (b->n == INJ_BATCH_MAX && inj_batch_run(b) < 0)
+		return -1;
+	c = &b->calls[b->n++];
+	c->nr = nr;
+	c->arg[0] = a0;
+	c->arg[1] = a1;
+	c->arg[2] = a2;
+	c->arg[3] = a3;
+	c->arg[4] = a4;
+	c->arg[5] = a5;
+	snprintf(c->what, sizeof(c->what), "%s", what);
+	return 0;
+}
+
+int inj_batch_run(struct inj_batch *b)
+{
+	struct batch_entry table[INJ_BATCH_MAX + 1];
+	uint64_t at = inj_data(b->inj, INJ_BATCH_OFF);
+	struct user_regs_struct r;
+	uint32_t n = b->n;
+
+	if (!n)
+		return 0;
+	b->n = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		table[i].nr = (uint64_t)b->calls[i].nr;
+		memcpy(table[i].arg, b->calls[i].arg, sizeof(table[i].arg));
+		table[i].ret = -ECANCELED;   /* not reached */
+	}
+	table[n].nr = (uint64_t)-1;
+	if (inj_write(b->inj, at, table, (n + 1) * sizeof(table[0])) < 0 ||
+	    pt_get_regs(b->tid, &r) < 0)
+		return -1;
+	r.rip = b->inj->scratch + INJ_BATCH_CODE;
+	r.rbx = at;
+	r.orig_rax = (unsigned long long)-1;
+	if (pt_set_regs(b->tid, &r) < 0 || run_to_trap(b->inj, b->tid) < 0 ||
+	    inj_read(b->inj, at, table, n * sizeof(table[0])) < 0)
+		return err_wrap("batch of %u injected calls", n);
+	for (uint32_t i = 0; i < n; i++)
+		if (table[i].ret < 0 && table[i].ret > -4096)
+			return err_set("%s: %s", b->calls[i].what, strerror((int)-table[i].ret));
+	return 0;
 }
 
 int inj_syscall(struct inj *inj, pid_t tid, long nr, uint64_t a0, uint64_t a1,

@@ -11,11 +11,15 @@
 #ifndef PC_CR_INJECT_H
 #define PC_CR_INJECT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #define INJ_SCRATCH_SIZE (16 * 4096ul)  /* one code page, then data */
 #define INJ_DATA_OFF 4096ul
+#define INJ_BATCH_CODE 16               /* the batch loop in the code page */
+#define INJ_BATCH_OFF 32768ul           /* batch table, in the data area */
+#define INJ_BATCH_MAX 256
 
 struct inj {
 	pid_t pid;          /* host pid of the target process */
@@ -27,6 +31,31 @@ struct inj {
 /* Open /proc/PID/mem for a target whose scratch area is at scratch. */
 int inj_open(struct inj *inj, pid_t pid, uint64_t scratch);
 void inj_close(struct inj *inj);
+
+/* The scratch area's machine code, to be copied to its start. */
+const uint8_t *inj_scratch_code(size_t *len);
+
+/* A batch of calls run in one stop: queue with inj_batch_add (it runs the
+ * batch when full), run with inj_batch_run.  Calls run in order and stop at
+ * the first that fails, which is reported with its description.  Arguments
+ * pointing into the data area must not overlap INJ_BATCH_OFF. */
+struct inj_batch_call {
+	long nr;
+	uint64_t arg[6];
+	char what[96];
+};
+
+struct inj_batch {
+	struct inj *inj;
+	pid_t tid;
+	uint32_t n;
+	struct inj_batch_call calls[INJ_BATCH_MAX];
+};
+
+void inj_batch_init(struct inj_batch *b, struct inj *inj, pid_t tid);
+int inj_batch_add(struct inj_batch *b, const char *what, long nr, uint64_t a0,
+		  uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5);
+int inj_batch_run(struct inj_batch *b);
 
 /* Run syscall nr(args) in stopped thread tid; *ret gets rax. */
 int inj_syscall(struct inj *inj, pid_t tid, long nr, uint64_t a0, uint64_t a1,

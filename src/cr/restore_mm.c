@@ -42,16 +42,15 @@ static int drop_inherited_rseq(struct rst_proc *rp)
 			RSEQ_FLAG_UNREGISTER, sig, 0, 0, NULL);
 }
 
-static int unmap_all_but_scratch(struct rst_ctx *c, struct rst_proc *rp)
+static int unmap_all_but_scratch(struct rst_ctx *c, struct inj_batch *b)
 {
-	pid_t tid = rp->host_tids[0];
 	uint64_t hi = c->scratch + INJ_SCRATCH_SIZE;
 
-	if (inj_call(&rp->inj, tid, "munmap below scratch", SYS_munmap, 0, c->scratch,
-		     0, 0, 0, 0, NULL) < 0)
+	if (inj_batch_add(b, "munmap below scratch", SYS_munmap, 0, c->scratch,
+			  0, 0, 0, 0) < 0)
 		return -1;
-	return inj_call(&rp->inj, tid, "munmap above scratch", SYS_munmap, hi,
-			TASK_TOP - hi, 0, 0, 0, 0, NULL);
+	return inj_batch_add(b, "munmap above scratch", SYS_munmap, hi, TASK_TOP - hi,
+			     0, 0, 0, 0);
 }
 
 static uint32_t map_prot(const struct cr_vma *v)
@@ -60,7 +59,8 @@ static uint32_t map_prot(const struct cr_vma *v)
 	return v->prot | (v->nr_runs ? PROT_WRITE : 0);
 }
 
-static int map_one_vma(struct rst_ctx *c, struct rst_proc *rp, const struct cr_vma *v)
+static int map_one_vma(struct rst_ctx *c, struct rst_proc *rp, struct inj_batch *b,
+		       const struct cr_vma *v)
 {
 	uint64_t flags = MAP_FIXED, fd = (uint64_t)-1, off = 0;
 	char what[96];
@@ -93,11 +93,11 @@ static int map_one_vma(struct rst_ctx *c, struct rst_proc *rp, const struct cr_v
 	snprintf(what, sizeof(what), "mmap 0x%llx (%llu pages)",
 		 (unsigned long long)v->start,
 		 (unsigned long long)((v->end - v->start) / CR_PAGE_SIZE));
-	return inj_call(&rp->inj, rp->host_tids[0], what, SYS_mmap, v->start,
-			v->end - v->start, map_prot(v), flags, fd, off, NULL);
+	return inj_batch_add(b, what, SYS_mmap, v->start, v->end - v->start, map_prot(v),
+			     flags, fd, off);
 }
 
-static int advise_vma(struct rst_proc *rp, const struct cr_vma *v)
+static int advise_vma(struct inj_batch *b, const struct cr_vma *v)
 {
 	static const struct { uint32_t flag; int advice; } adv[] = {
 		{ CR_VMA_F_DONTFORK, MADV_DONTFORK },
@@ -112,8 +112,8 @@ static int advise_vma(struct rst_proc *rp, const struct cr_vma *v)
 		return 0;   /* the kernel's own mappings carry their own flags */
 	for (size_t i = 0; i < sizeof(adv) / sizeof(adv[0]); i++)
 		if ((v->flags & adv[i].flag) &&
-		    inj_call(&rp->inj, rp->host_tids[0], "madvise", SYS_madvise, v->start,
-			     v->end - v->start, (uint64_t)adv[i].advice, 0, 0, 0, NULL) < 0)
+		    inj_batch_add(b, "madvise", SYS_madvise, v->start, v->end - v->start,
+				  (uint64_t)adv[i].advice, 0, 0, 0) < 0)
 			return err_wrap("vma 0x%llx", (unsigned long long)v->start);
 	return 0;
 }
@@ -207,10 +207,10 @@ static int thp_mode_madvise(void)
 	return mode;
 }
 
-static int advise(struct rst_proc *rp, const struct cr_vma *v, int advice, const char *what)
+static int advise(struct inj_batch *b, const struct cr_vma *v, int advice, const char *what)
 {
-	return inj_call(&rp->inj, rp->host_tids[0], what, SYS_madvise, v->start,
-			v->end - v->start, (uint64_t)advice, 0, 0, 0, NULL);
+	return inj_batch_add(b, what, SYS_madvise, v->start, v->end - v->start,
+			     (uint64_t)advice, 0, 0, 0);
 }
 
 /* Dense anonymous areas of 8 MiB and more are allocated in huge pages
@@ -218,7 +218,7 @@ static int advise(struct rst_proc *rp, const struct cr_vma *v, int advice, const
  * is most of the cost of a restore.  With THP in "madvise" mode the area is
  * marked MADV_HUGEPAGE for the allocation and MADV_NOHUGEPAGE after it,
  * which in that mode behaves like an unmarked area. */
-static int preallocate(struct rst_proc *rp)
+static int preallocate(struct rst_proc *rp, struct inj_batch *b)
 {
 	const struct cr_proc *p = rp->p;
 
@@ -232,9 +232,9 @@ static int preallocate(struct rst_proc *rp)
 		    stored_pages(v) * 10 < pages * 9 ||
 		    (v->flags & (CR_VMA_F_HUGEPAGE | CR_VMA_F_NOHUGEPAGE)))
 			continue;
-		if (advise(rp, v, MADV_HUGEPAGE, "madvise(MADV_HUGEPAGE)") < 0 ||
-		    advise(rp, v, MADV_POPULATE_WRITE, "madvise(MADV_POPULATE_WRITE)") < 0 ||
-		    advise(rp, v, MADV_NOHUGEPAGE, "madvise(MADV_NOHUGEPAGE)") < 0)
+		if (advise(b, v, MADV_HUGEPAGE, "madvise(MADV_HUGEPAGE)") < 0 ||
+		    advise(b, v, MADV_POPULATE_WRITE, "madvise(MADV_POPULATE_WRITE)") < 0 ||
+		    advise(b, v, MADV_NOHUGEPAGE, "madvise(MADV_NOHUGEPAGE)") < 0)
 			return err_wrap("vma 0x%llx", (unsigned long long)v->start);
 	}
 	return 0;
@@ -355,7 +355,7 @@ static int write_pages(struct rst_ctx *c, struct rst_proc *rp)
 	return rc;
 }
 
-static int fix_protections(struct rst_proc *rp)
+static int fix_protections(struct rst_proc *rp, struct inj_batch *b)
 {
 	const struct cr_proc *p = rp->p;
 
@@ -366,8 +366,8 @@ static int fix_protections(struct rst_proc *rp)
 		if (map_prot(v) == v->prot || (v->kind != CR_VMA_ANON && v->kind != CR_VMA_FILE))
 			continue;
 		snprintf(what, sizeof(what), "mprotect 0x%llx", (unsigned long long)v->start);
-		if (inj_call(&rp->inj, rp->host_tids[0], what, SYS_mprotect, v->start,
-			     v->end - v->start, v->prot, 0, 0, 0, NULL) < 0)
+		if (inj_batch_add(b, what, SYS_mprotect, v->start, v->end - v->start, v->prot,
+				  0, 0, 0) < 0)
 			return -1;
 	}
 	return 0;
@@ -401,23 +401,36 @@ static int set_mm_map(struct rst_ctx *c, struct rst_proc *rp)
 			PR_SET_MM, PR_SET_MM_MAP, at, sizeof(map), 0, 0, NULL);
 }
 
-int restore_mm(struct rst_ctx *c, struct rst_proc *rp)
+/* Calls without memory arguments go in batches: one stop for all the
+ * mappings of a process instead of one per call. */
+static int rebuild_mm(struct rst_ctx *c, struct rst_proc *rp, struct inj_batch *b)
 {
 	const struct cr_proc *p = rp->p;
 
-	if (drop_inherited_rseq(rp) < 0 || unmap_all_but_scratch(c, rp) < 0)
-		goto fail;
+	if (drop_inherited_rseq(rp) < 0 || unmap_all_but_scratch(c, b) < 0)
+		return -1;
 	for (uint32_t i = 0; i < p->nr_vmas; i++)
-		if (map_one_vma(c, rp, &p->vmas[i]) < 0 || advise_vma(rp, &p->vmas[i]) < 0)
-			goto fail;
-	if (map_vdso(rp) < 0 || check_vdso_place(rp) < 0)
-		goto fail;
-	if (preallocate(rp) < 0)
-		goto fail;
-	timing_mark("restore: preallocated");
-	if (write_pages(c, rp) < 0 || fix_protections(rp) < 0 || set_mm_map(c, rp) < 0)
-		goto fail;
-	return 0;
-fail:
-	return err_wrap("restore pid %d: memory", p->pid);
+		if (map_one_vma(c, rp, b, &p->vmas[i]) < 0 || advise_vma(b, &p->vmas[i]) < 0)
+			return -1;
+	if (inj_batch_run(b) < 0 || map_vdso(rp) < 0 || check_vdso_place(rp) < 0)
+		return -1;
+	if (preallocate(rp, b) < 0 || inj_batch_run(b) < 0)
+		return -1;
+	timing_mark("restore: mapped and preallocated");
+	if (write_pages(c, rp) < 0 || fix_protections(rp, b) < 0 || inj_batch_run(b) < 0)
+		return -1;
+	return set_mm_map(c, rp);
+}
+
+int restore_mm(struct rst_ctx *c, struct rst_proc *rp)
+{
+	struct inj_batch *b = malloc(sizeof(*b));
+	int rc;
+
+	if (!b)
+		return err_set("restore pid %d: out of memory", rp->p->pid);
+	inj_batch_init(b, &rp->inj, rp->host_tids[0]);
+	rc = rebuild_mm(c, rp, b);
+	free(b);
+	return rc < 0 ? err_wrap("restore pid %d: memory", rp->p->pid) : 0;
 }

@@ -152,7 +152,8 @@ static int reset_signals(void)
 
 static int map_scratch(struct rst_ctx *c)
 {
-	static const uint8_t code[] = { 0x0f, 0x05, 0xcc };  /* syscall; int3 */
+	size_t len;
+	const uint8_t *code = inj_scratch_code(&len);
 	void *m = mmap((void *)c->scratch, INJ_SCRATCH_SIZE,
 		       PROT_READ | PROT_WRITE | PROT_EXEC,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
@@ -161,7 +162,7 @@ static int map_scratch(struct rst_ctx *c)
 		return err_sys("mmap scratch area at 0x%llx", (unsigned long long)c->scratch);
 	if (m != (void *)c->scratch)
 		return err_set("scratch area landed at %p", m);
-	memcpy(m, code, sizeof(code));
+	memcpy(m, code, len);
 	return 0;
 }
 
