@@ -11,7 +11,7 @@ extern const struct file_ops file_pipe_ops, file_fifo_ops;
 extern const struct file_ops file_eventfd_ops, file_timerfd_ops, file_signalfd_ops;
 extern const struct file_ops file_epoll_ops;
 extern const struct file_ops file_tcp_ops, file_udp_ops;
-extern const struct file_ops file_unix_ops;
+extern const struct file_ops file_unix_ops, file_netlink_ops;
 
 const struct file_ops *const file_kinds[] = {
 	&file_reg_ops,
@@ -26,6 +26,7 @@ const struct file_ops *const file_kinds[] = {
 	&file_tcp_ops,
 	&file_udp_ops,
 	&file_unix_ops,
+	&file_netlink_ops,
 	NULL,
 };
 

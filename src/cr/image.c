@@ -986,8 +986,8 @@ static int check_netlink(const struct cr_file *f)
 		return err_set("netlink options 0x%" PRIx32 " have unknown bits", n->opts);
 	if (n->protocol == NETLINK_KOBJECT_UEVENT && (n->groups[0] > 1 || n->groups[1]))
 		return err_set("uevent groups beyond group 1");
-	if (n->dst_group > 128)
-		return err_set("netlink dst_group %" PRIu32 " above 128", n->dst_group);
+	if (n->dst_group > 32)
+		return err_set("netlink dst_group %" PRIu32 " above 32", n->dst_group);
 	return 0;
 }
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# t-bad-fds.sh - fds the dumper cannot carry (io_uring, netlink and packet
+# t-bad-fds.sh - fds the dumper cannot carry (io_uring, NETLINK_XFRM and packet
 # sockets, a device other than null/zero/random/urandom, a unix socket with
 # a file descriptor in flight, a unix stream connected to a process outside
 # the tree): the dump fails

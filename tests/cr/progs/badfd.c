@@ -1,6 +1,6 @@
 /*
  * badfd.c - holds one fd of a kind the dumper must refuse (argv[2]:
- * io_uring, netlink, packet, device, scm_rights (a unix socket with a file
+ * io_uring, netlink (NETLINK_XFRM: other protocols are carried), packet, device, scm_rights (a unix socket with a file
  * descriptor in flight in its queue) or unix_outside (a stream connected
  * to the listener at argv[3], outside the tree)) at fd 42, and answers
  * checks; the
@@ -63,7 +63,7 @@ static int open_kind(const char *kind, const char *arg)
 		return (int)syscall(SYS_io_uring_setup, 4, &p);
 	}
 	if (!strcmp(kind, "netlink"))
-		return socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+		return socket(AF_NETLINK, SOCK_RAW, NETLINK_XFRM);
 	if (!strcmp(kind, "packet"))
 		return socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_ALL));
 	if (!strcmp(kind, "device"))
