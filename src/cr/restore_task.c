@@ -86,33 +86,29 @@ int restore_threads(struct rst_ctx *c, struct rst_proc *rp)
 	return 0;
 }
 
-static int restore_thread_state(struct rst_proc *rp, uint32_t i)
+/* Per-thread state, in one batch run by the thread itself. */
+static int restore_thread_state(struct rst_proc *rp, struct inj_batch *b, uint32_t i)
 {
 	const struct cr_thread *th = &rp->p->threads[i];
-	pid_t tid = rp->host_tids[i];
-	uint64_t at = inj_data(&rp->inj, 0);
-	struct inj *inj = &rp->inj;
+	uint64_t ss_at = inj_data(&rp->inj, 0), comm_at = inj_data(&rp->inj, 64);
+	uint64_t ss[3] = { th->altstack_sp,
+			   (uint64_t)((uint32_t)th->altstack_flags & SS_AUTODISARM),
+			   th->altstack_size };
 
-	if (inj_call(inj, tid, "set_robust_list", SYS_set_robust_list, th->robust_head,
-		     th->robust_head ? th->robust_len : 24, 0, 0, 0, 0, NULL) < 0 ||
-	    inj_call(inj, tid, "set_tid_address", SYS_set_tid_address, th->clear_tid,
-		     0, 0, 0, 0, 0, NULL) < 0)
+	inj_batch_init(b, &rp->inj, rp->host_tids[i]);
+	if (inj_write(&rp->inj, ss_at, ss, sizeof(ss)) < 0 ||
+	    inj_write(&rp->inj, comm_at, th->comm, CR_COMM_LEN) < 0)
 		return -1;
-	if (!(th->altstack_flags & SS_DISABLE)) {
-		uint64_t ss[3] = { th->altstack_sp,
-				   (uint64_t)((uint32_t)th->altstack_flags & SS_AUTODISARM),
-				   th->altstack_size };
-
-		if (inj_write(inj, at, ss, sizeof(ss)) < 0 ||
-		    inj_call(inj, tid, "sigaltstack", SYS_sigaltstack, at, 0, 0, 0, 0, 0,
-			     NULL) < 0)
-			return -1;
-	}
-	if (inj_write(inj, at, th->comm, CR_COMM_LEN) < 0 ||
-	    inj_call(inj, tid, "prctl(PR_SET_NAME)", SYS_prctl, PR_SET_NAME, at, 0, 0, 0,
-		     0, NULL) < 0)
+	if (inj_batch_add(b, "set_robust_list", SYS_set_robust_list, th->robust_head,
+			  th->robust_head ? th->robust_len : 24, 0, 0, 0, 0) < 0 ||
+	    inj_batch_add(b, "set_tid_address", SYS_set_tid_address, th->clear_tid,
+			  0, 0, 0, 0, 0) < 0 ||
+	    (!(th->altstack_flags & SS_DISABLE) &&
+	     inj_batch_add(b, "sigaltstack", SYS_sigaltstack, ss_at, 0, 0, 0, 0, 0) < 0) ||
+	    inj_batch_add(b, "prctl(PR_SET_NAME)", SYS_prctl, PR_SET_NAME, comm_at,
+			  0, 0, 0, 0) < 0)
 		return -1;
-	return 0;
+	return inj_batch_run(b) < 0 ? err_wrap("tid %d", th->tid) : 0;
 }
 
 /* Register rseq last: the kernel rewrites the area's rseq_cs when the call
@@ -132,24 +128,33 @@ static int restore_thread_rseq(struct rst_proc *rp, uint32_t i)
 	return 0;
 }
 
-static int restore_sigactions(struct rst_proc *rp)
+/* Every non-default action, the structures side by side in the data
+ * area, in one batch. */
+static int restore_sigactions(struct rst_proc *rp, struct inj_batch *b)
 {
-	uint64_t at = inj_data(&rp->inj, 0);
+	uint64_t raw[CR_NSIG][4], at = inj_data(&rp->inj, 0);
 
+	inj_batch_init(b, &rp->inj, rp->host_tids[0]);
 	for (int sig = 1; sig <= CR_NSIG; sig++) {
 		const struct cr_sigaction *sa = &rp->p->sigactions[sig - 1];
-		uint64_t raw[4] = { sa->handler, sa->flags, sa->restorer, sa->mask };
+		char what[32];
 
+		raw[sig - 1][0] = sa->handler;
+		raw[sig - 1][1] = sa->flags;
+		raw[sig - 1][2] = sa->restorer;
+		raw[sig - 1][3] = sa->mask;
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
 		if (!sa->handler && !sa->flags && !sa->mask)
 			continue;   /* default, as the restorer left it */
-		if (inj_write(&rp->inj, at, raw, sizeof(raw)) < 0 ||
-		    inj_call(&rp->inj, rp->host_tids[0], "rt_sigaction", SYS_rt_sigaction,
-			     (uint64_t)sig, at, 0, 8, 0, 0, NULL) < 0)
-			return err_wrap("signal %d", sig);
+		snprintf(what, sizeof(what), "rt_sigaction %d", sig);
+		if (inj_batch_add(b, what, SYS_rt_sigaction, (uint64_t)sig,
+				  at + (uint64_t)(sig - 1) * sizeof(raw[0]), 0, 8, 0, 0) < 0)
+			return -1;
 	}
-	return 0;
+	if (inj_write(&rp->inj, at, raw, sizeof(raw)) < 0)
+		return -1;
+	return inj_batch_run(b);
 }
 
 static int restore_itimers(struct rst_proc *rp)
@@ -234,25 +239,28 @@ static int restore_posix_timers(struct rst_proc *rp)
 			SYS_prctl, PR_TIMER_CREATE_RESTORE_IDS, 0, 0, 0, 0, 0, NULL);
 }
 
-static int restore_rlimits(struct rst_proc *rp)
+static int restore_rlimits(struct rst_proc *rp, struct inj_batch *b)
 {
-	uint64_t at = inj_data(&rp->inj, 0);
+	uint64_t v[CR_NR_RLIMITS][2], at = inj_data(&rp->inj, 0);
 
+	inj_batch_init(b, &rp->inj, rp->host_tids[0]);
 	for (int r = 0; r < CR_NR_RLIMITS; r++) {
 		const struct cr_rlimit *l = &rp->p->rlimits[r];
 		struct rlimit cur;
-		uint64_t v[2] = { l->cur, l->max };
 		char what[48];
 
+		v[r][0] = l->cur;
+		v[r][1] = l->max;
 		if (getrlimit(r, &cur) == 0 && cur.rlim_cur == l->cur && cur.rlim_max == l->max)
 			continue;
 		snprintf(what, sizeof(what), "prlimit resource %d", r);
-		if (inj_write(&rp->inj, at, v, sizeof(v)) < 0 ||
-		    inj_call(&rp->inj, rp->host_tids[0], what, SYS_prlimit64, 0, (uint64_t)r,
-			     at, 0, 0, 0, NULL) < 0)
+		if (inj_batch_add(b, what, SYS_prlimit64, 0, (uint64_t)r,
+				  at + (uint64_t)r * sizeof(v[0]), 0, 0, 0) < 0)
 			return -1;
 	}
-	return 0;
+	if (inj_write(&rp->inj, at, v, sizeof(v)) < 0)
+		return -1;
+	return inj_batch_run(b);
 }
 
 static int queue_signal(struct rst_proc *rp, const struct cr_siginfo *si, int32_t tid)
@@ -368,27 +376,36 @@ static int restore_creds(struct rst_proc *rp)
 	return 0;
 }
 
-int restore_process_state(struct rst_ctx *c, struct rst_proc *rp)
+static int restore_state_with(struct rst_ctx *c, struct rst_proc *rp, struct inj_batch *b)
 {
-	(void)c;
 	for (uint32_t i = 0; i < rp->p->nr_threads; i++)
-		if (restore_thread_state(rp, i) < 0)
-			goto fail;
-	if (restore_sigactions(rp) < 0 || restore_itimers(rp) < 0 ||
-	    restore_posix_timers(rp) < 0 || restore_rlimits(rp) < 0 ||
+		if (restore_thread_state(rp, b, i) < 0)
+			return -1;
+	if (restore_sigactions(rp, b) < 0 || restore_itimers(rp) < 0 ||
+	    restore_posix_timers(rp) < 0 || restore_rlimits(rp, b) < 0 ||
 	    restore_pending(rp) < 0)
-		goto fail;
+		return -1;
 	if (inj_call(&rp->inj, rp->host_tids[0], "close service fds", SYS_close_range,
 		     (uint64_t)c->svc_base, ~0u, 0, 0, 0, 0, NULL) < 0)
-		goto fail;
+		return -1;
 	if (restore_creds(rp) < 0)
-		goto fail;
+		return -1;
 	for (uint32_t i = 0; i < rp->p->nr_threads; i++)
 		if (restore_thread_rseq(rp, i) < 0)
-			goto fail;
+			return -1;
 	return 0;
-fail:
-	return err_wrap("restore pid %d", rp->p->pid);
+}
+
+int restore_process_state(struct rst_ctx *c, struct rst_proc *rp)
+{
+	struct inj_batch *b = malloc(sizeof(*b));
+	int rc;
+
+	if (!b)
+		return err_set("restore pid %d: out of memory", rp->p->pid);
+	rc = restore_state_with(c, rp, b);
+	free(b);
+	return rc < 0 ? err_wrap("restore pid %d", rp->p->pid) : 0;
 }
 
 /* Drop the scratch area and load every thread's saved registers. */
