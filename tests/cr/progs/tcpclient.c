@@ -31,6 +31,15 @@ static int ioctl_inq(int fd, int *v)
 	return ioctl(fd, FIONREAD, v);
 }
 
+/* The peer greets at once, but it is another process: give it 5 s. */
+static void wait_greeting(int fd)
+{
+	int inq = 0;
+
+	for (int i = 0; i < 5000 && (ioctl_inq(fd, &inq) < 0 || inq < GREET); i++)
+		ck_sleep_us(1000);
+}
+
 static int dial(int family, int port)
 {
 	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
@@ -117,6 +126,8 @@ int main(int argc, char **argv)
 		ck_die("usage: tcpclient CHECK_DIR PORT");
 	s4 = dial(AF_INET, atoi(argv[2]));
 	s6 = dial(AF_INET6, atoi(argv[2]));
+	wait_greeting(s4);
+	wait_greeting(s6);
 	ck_ready();
 	for (int n = 0;; n++) {
 		ck_wait_go(n);
