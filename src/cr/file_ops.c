@@ -9,7 +9,7 @@
 extern const struct file_ops file_reg_ops, file_dir_ops, file_dev_ops;
 extern const struct file_ops file_pipe_ops, file_fifo_ops;
 extern const struct file_ops file_eventfd_ops, file_timerfd_ops, file_signalfd_ops;
-extern const struct file_ops file_epoll_ops;
+extern const struct file_ops file_epoll_ops, file_inotify_ops;
 extern const struct file_ops file_tcp_ops, file_udp_ops;
 extern const struct file_ops file_unix_ops, file_netlink_ops;
 
@@ -23,6 +23,7 @@ const struct file_ops *const file_kinds[] = {
 	&file_timerfd_ops,
 	&file_signalfd_ops,
 	&file_epoll_ops,
+	&file_inotify_ops,
 	&file_tcp_ops,
 	&file_udp_ops,
 	&file_unix_ops,
