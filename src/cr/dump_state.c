@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -100,20 +101,30 @@ struct kernel_sigaction_raw {
 	uint64_t handler, flags, restorer, mask;
 };
 
+/* All 62 actions in one batch of injected calls. */
 static int dump_sigactions(struct inj *inj, pid_t tid, struct cr_proc *p)
 {
 	struct kernel_sigaction_raw sa[CR_NSIG];
+	struct inj_batch *b = malloc(sizeof(*b));
+	int rc = 0;
 
-	for (int sig = 1; sig <= CR_NSIG; sig++) {
+	if (!b)
+		return err_set("out of memory");
+	inj_batch_init(b, inj, tid);
+	for (int sig = 1; rc == 0 && sig <= CR_NSIG; sig++) {
+		char what[32];
+
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
-		if (inj_call(inj, tid, "rt_sigaction", SYS_rt_sigaction, (uint64_t)sig, 0,
-			     inj_data(inj, D_SIGACT + (uint64_t)(sig - 1) * 32), 8, 0, 0,
-			     NULL) < 0)
-			return err_wrap("signal %d", sig);
+		snprintf(what, sizeof(what), "rt_sigaction %d", sig);
+		rc = inj_batch_add(b, what, SYS_rt_sigaction, (uint64_t)sig, 0,
+				   inj_data(inj, D_SIGACT + (uint64_t)(sig - 1) * 32), 8, 0, 0);
 	}
+	if (rc == 0)
+		rc = inj_batch_run(b);
+	free(b);
 	memset(sa, 0, sizeof(sa));
-	if (inj_read(inj, inj_data(inj, D_SIGACT), sa, sizeof(sa)) < 0)
+	if (rc < 0 || inj_read(inj, inj_data(inj, D_SIGACT), sa, sizeof(sa)) < 0)
 		return -1;
 	for (int i = 0; i < CR_NSIG; i++) {
 		if (i + 1 == SIGKILL || i + 1 == SIGSTOP)
