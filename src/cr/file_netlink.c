@@ -126,14 +126,21 @@ static int nl_dump(struct dump_files *df, const struct fd_dump *d, struct cr_fil
 
 /* ---- restore ---- */
 
+/* The socket gets its old port id back: programs keep it (dnsmasq drops
+ * every reply not addressed to the id it read at start). */
 static int bind_groups(int fd, const struct cr_file *f)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_pid = 0,
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_pid = f->nl.portid,
 				  .nl_groups = (uint32_t)f->nl.groups[0] };
 
 	if ((f->nl.portid || f->nl.groups[0] || f->nl.groups[1]) &&
-	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return err_sys("bind netlink groups 0x%x", sa.nl_groups);
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (errno == EADDRINUSE)
+			return err_set("netlink port id %u is taken in this network namespace",
+				       f->nl.portid);
+		return err_sys("bind netlink port id %u groups 0x%x", f->nl.portid,
+			       sa.nl_groups);
+	}
 	for (int g = 33; g <= NL_GROUPS_MAX; g++) {
 		if (!(f->nl.groups[(g - 1) / 64] & (1ull << ((g - 1) % 64))))
 			continue;
