@@ -163,6 +163,8 @@ cr_cycle() {
 		return
 	fi
 	local t0=$SECONDS
+	# CR_SETTLE: seconds the app runs between a restore and the next dump
+	[ -n "${CR_SETTLE:-}" ] && sleep "$CR_SETTLE"
 	cr_dump "$CR_W/img.$n"
 	cr_restore "$CR_W/img.$n"
 	cr_log "cycle $n: dumped and restored as pid $CR_PID ($((SECONDS - t0)) s)"

@@ -13,6 +13,11 @@ for i in $(seq 100); do grep -q READY "$plog" && break; sleep 0.05; done
 grep -q READY "$plog" || { echo "peer did not start"; exit 1; }
 cr_start inet-peer tcpclient "$port"
 trap 'kill $peer 2>/dev/null; rm -f "$plog"; cr_cleanup' EXIT
+# The window probe a restored connection sends is acknowledged by the
+# peer up to ~200 ms later (delayed ACK); an ACK landing while the app is
+# down gets a RST (there is no network lock), so the app runs a little
+# between cycles, as a real app does.
+CR_SETTLE=0.3
 cr_cycles 3
 cr_cycle 4
 cat "$plog" | sed 's/^/peer: /' | grep -v ECHOED
