@@ -1,7 +1,11 @@
-/* io.c - whole-buffer writes (see io.h). */
+/* io.c - whole-buffer writes and mkdir -p (see io.h). */
 #include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/err.h"
 #include "common/io.h"
 
 int write_full(int fd, const void *buf, size_t len, off_t off)
@@ -24,5 +28,26 @@ int write_full(int fd, const void *buf, size_t len, off_t off)
 		if (off >= 0)
 			off += n;
 	}
+	return 0;
+}
+
+int mkdir_p(const char *path)
+{
+	char tmp[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(tmp))
+		return err_set("bad directory '%s'", path);
+	memcpy(tmp, path, n + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return err_sys("mkdir %s", tmp);
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+		return err_sys("mkdir %s", tmp);
 	return 0;
 }

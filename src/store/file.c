@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/io.h"
 #include "store/internal.h"
 
 struct filebe {
@@ -424,28 +425,6 @@ const struct backend_ops file_backend_ops = {
 	.del = file_del,
 	.close = file_close,
 };
-
-/* mkdir -p of an absolute path. */
-static int mkdir_p(const char *path)
-{
-	char tmp[PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n >= sizeof(tmp))
-		return err_set("path too long: %s", path);
-	memcpy(tmp, path, n + 1);
-	for (char *s = tmp + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-			return err_sys("mkdir %s", tmp);
-		*s = '/';
-	}
-	if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-		return err_sys("mkdir %s", tmp);
-	return 0;
-}
 
 int backend_file_open(const char *path, struct backend *out)
 {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/io.h"
 #include "store/internal.h"
 
 #define BATCH_BYTES (32u << 20)   /* plain bytes fetched per get_many */
@@ -158,27 +159,6 @@ static int get_file(struct store *s, int dfd, const char *dir,
 	if (rc < 0)
 		unlinkat(dfd, tmp, 0);
 	return rc;
-}
-
-static int mkdir_p(const char *path)
-{
-	char tmp[PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n == 0 || n >= sizeof(tmp))
-		return err_set("bad directory '%s'", path);
-	memcpy(tmp, path, n + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-			return err_sys("mkdir %s", tmp);
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-		return err_sys("mkdir %s", tmp);
-	return 0;
 }
 
 static int get_all(struct store *s, const struct manifest *m, const char *dir,
