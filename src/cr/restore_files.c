@@ -128,10 +128,12 @@ static int move_out_of_svc(const struct rst_ctx *c, int *fd)
 	return 0;
 }
 
+/* O_ASYNC is left to the process holding the file (see async_in_holder):
+ * the kernel's SIGIO names the fd number O_ASYNC was set through. */
 static int set_common(const struct cr_file *f, int fd)
 {
 	if (!(f->flags & O_PATH) &&
-	    fcntl(fd, F_SETFL, (int)(f->flags & SETFL_MASK)) < 0)
+	    fcntl(fd, F_SETFL, (int)(f->flags & SETFL_MASK & ~(uint32_t)O_ASYNC)) < 0)
 		return err_sys("set status flags 0%o", f->flags & SETFL_MASK);
 	if (f->sig && fcntl(fd, F_SETSIG, f->sig) < 0)
 		return err_sys("F_SETSIG %d", f->sig);
@@ -188,6 +190,17 @@ int rst_files_open(struct rst_ctx *c)
 	return 0;
 }
 
+/* Signal-driven I/O is registered with the fd number it was turned on
+ * through, which si_fd reports: turn it on here, at the app's number. */
+static int async_in_holder(const struct cr_file *f, int fd)
+{
+	if (!(f->flags & O_ASYNC) || (f->flags & O_PATH))
+		return 0;
+	if (fcntl(fd, F_SETFL, (int)(f->flags & SETFL_MASK)) < 0)
+		return err_sys("fd %d: set O_ASYNC", fd);
+	return 0;
+}
+
 int rst_files_install(struct rst_ctx *c, uint32_t idx)
 {
 	const struct cr_proc *p = &c->img.procs[idx];
@@ -203,8 +216,11 @@ int rst_files_install(struct rst_ctx *c, uint32_t idx)
 		uint32_t id = p->fds[i].file;
 		const struct file_ops *ops = file_ops_of(c->img.files[id].kind);
 
-		if (!ops->install || c->files->holder[id] != idx ||
-		    files_fd_in(p, id) != p->fds[i].fd)
+		if (c->files->holder[id] != idx || files_fd_in(p, id) != p->fds[i].fd)
+			continue;
+		if (async_in_holder(&c->img.files[id], p->fds[i].fd) < 0)
+			return -1;
+		if (!ops->install)
 			continue;
 		if (ops->install(&c->img, id, p) < 0)
 			return err_wrap("fd %d (%s)", p->fds[i].fd, ops->name);
