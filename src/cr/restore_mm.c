@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -142,35 +143,24 @@ static int map_vdso(struct rst_proc *rp)
 	return 0;
 }
 
+/* The new vDSO must sit at the image's address: its first bytes there must
+ * be this kernel's vDSO (ours, as every process gets the same image). */
 static int check_vdso_place(struct rst_proc *rp)
 {
-	char path[64], line[512];
+	const uint8_t *ours = (const uint8_t *)getauxval(AT_SYSINFO_EHDR);
 	const struct cr_proc *p = rp->p;
+	uint8_t head[64];
 	uint64_t want = 0;
-	FILE *f;
-	int found = 0;
 
 	for (uint32_t i = 0; i < p->nr_vmas; i++)
 		if (p->vmas[i].kind == CR_VMA_VDSO)
 			want = p->vmas[i].start;
-	snprintf(path, sizeof(path), "/proc/%d/maps", rp->host_pid);
-	f = fopen(path, "re");
-	if (!f)
-		return err_sys("open %s", path);
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long start;
-
-		if (strstr(line, "[vdso]") && sscanf(line, "%llx-", &start) == 1) {
-			found = 1;
-			if (start != want) {
-				fclose(f);
-				return err_set("vdso landed at 0x%llx instead of 0x%llx",
-					       start, (unsigned long long)want);
-			}
-		}
-	}
-	fclose(f);
-	return found ? 0 : err_set("no [vdso] after mapping it");
+	if (!ours)
+		return err_set("no vDSO in the restorer to compare with");
+	if (inj_read(&rp->inj, want, head, sizeof(head)) < 0 ||
+	    memcmp(head, ours, sizeof(head)) != 0)
+		return err_set("the vDSO did not land at 0x%llx", (unsigned long long)want);
+	return 0;
 }
 
 #ifndef MADV_POPULATE_WRITE
