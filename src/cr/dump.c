@@ -382,11 +382,11 @@ int cr_dump(pid_t pid, const char *dir, const struct cr_dump_opts *opts)
 	ctx.init = pid;
 	ctx.dir = dir;
 	if (check_ns_init(pid) < 0)
-		return err_wrap("dump");
+		return -1;
 	if (prepare_dir(dir, &created) < 0)
-		return err_wrap("dump");
+		return -1;
 	if (opts && opts->keep_listeners && custody_begin() < 0)
-		return err_wrap("dump");
+		return -1;
 	rc = seize_tree(&ctx);
 	timing_mark("dump: seize");
 	if (rc == 0)
