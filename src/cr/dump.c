@@ -385,8 +385,10 @@ int cr_dump(pid_t pid, const char *dir, const struct cr_dump_opts *opts)
 		return -1;
 	if (prepare_dir(dir, &created) < 0)
 		return -1;
-	if (opts && opts->keep_listeners && custody_begin() < 0)
+	if (opts && opts->keep_listeners && custody_begin() < 0) {
+		cleanup_dir(dir, created);
 		return -1;
+	}
 	rc = seize_tree(&ctx);
 	timing_mark("dump: seize");
 	if (rc == 0)
