@@ -157,7 +157,7 @@ static int parse_file(struct lines *l, char *line, struct manifest *m)
 		return -1;
 	if (parse_u64(tok[2], 10, &size) < 0 || parse_u64(tok[3], 8, &mode) < 0 ||
 	    mode > 07777 || parse_u64(tok[4], 10, &nchunks) < 0 ||
-	    nchunks > size || (size > 0 && nchunks < (size + CHUNK_MAX - 1) / CHUNK_MAX))
+	    nchunks > size || nchunks < size / CHUNK_MAX + (size % CHUNK_MAX != 0))
 		return err_set("bad sizes in file line");
 	for (size_t k = 0; k < m->nfiles; k++)
 		if (!strcmp(m->files[k].name, tok[1]))

@@ -1,6 +1,7 @@
 /*
  * s3.h - the S3 backend beyond struct backend_ops: bucket creation (for
- * tests and first-time setup) and the listing parser (unit-tested alone).
+ * tests and first-time setup) and the XML parsers (unit-tested and fuzzed
+ * alone).
  * backend_s3_open() itself is declared in backend.h.
  */
 #ifndef PC_STORE_S3_H
@@ -29,5 +30,11 @@ int s3_parse_list(const char *xml, size_t len, const char *strip,
 /* Decode XML character references and the five entities of n bytes at s.
  * Returns a malloc'd string or NULL (err set). */
 char *s3_xml_unescape(const char *s, size_t n);
+
+/* The raw text of the first <tag>...</tag> in body[0..len) (an error
+ * response), cut to cap - 1 bytes, control characters made spaces; ""
+ * when absent. */
+void s3_xml_field(const char *body, size_t len, const char *tag, char *out,
+		  size_t cap);
 
 #endif

@@ -18,11 +18,25 @@
 #define DEF_LOW_SPEED_TIME_S 10
 #define DEF_TRIES 3
 #define DEF_PARALLEL 16
+#define CONF_MAX (64 * 1024)       /* bytes of config file */
+
+/* Values end up in URLs and HTTP headers: visible ASCII only. */
+static int check_visible(const char *v, const char *name)
+{
+	for (const char *p = v; *p; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+			return err_set("s3 config: %s: byte 0x%02x at %zu: want "
+				       "printable ASCII, no spaces", name,
+				       (unsigned char)*p, (size_t)(p - v));
+	return 0;
+}
 
 static int set_str(char *dst, size_t cap, const char *v, const char *name)
 {
 	if (strlen(v) >= cap)
 		return err_set("s3 config: %s too long (max %zu)", name, cap - 1);
+	if (check_visible(v, name) < 0)
+		return -1;
 	memcpy(dst, v, strlen(v) + 1);
 	return 0;
 }
@@ -41,12 +55,22 @@ static int set_long(long *dst, const char *v, long min, long max, const char *na
 	return 0;
 }
 
+static int set_region(struct s3_conf *c, const char *v)
+{
+	if (!*v || strspn(v, "abcdefghijklmnopqrstuvwxyz"
+			     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(v))
+		return err_set("s3 config: region '%.64s': want [A-Za-z0-9._-]+", v);
+	return set_str(c->region, sizeof(c->region), v, "region");
+}
+
 static int set_token(struct s3_conf *c, const char *v)
 {
 	free(c->session_token);
 	c->session_token = NULL;
 	if (!*v)
 		return 0;
+	if (check_visible(v, "session_token") < 0)
+		return -1;
 	c->session_token = strdup(v);
 	return c->session_token ? 0 : err_sys("s3 config: session token");
 }
@@ -59,7 +83,7 @@ static int conf_set(struct s3_conf *c, const char *k, const char *v)
 	if (!strcmp(k, "endpoint"))
 		return set_str(c->endpoint, sizeof(c->endpoint), v, k);
 	if (!strcmp(k, "region"))
-		return set_str(c->region, sizeof(c->region), v, k);
+		return set_region(c, v);
 	if (!strcmp(k, "access_key_id"))
 		return set_str(c->access_key, sizeof(c->access_key), v, k);
 	if (!strcmp(k, "secret_access_key"))
@@ -113,25 +137,61 @@ static int conf_line(struct s3_conf *c, char *line)
 	return conf_set(c, trim(k), trim(eq + 1));
 }
 
-static int conf_file(struct s3_conf *c, const char *path, int must_exist)
+/* Apply every line of text[0..len) (NUL-terminated at len, writable). */
+static int conf_text(struct s3_conf *c, char *text, size_t len, const char *source)
 {
-	char line[4096];
-	int no = 0, rc = 0;
-	FILE *f = fopen(path, "r");
+	char *line = text, *nl;
+	int no = 0;
 
+	if (memchr(text, '\0', len))
+		return err_set("s3 config %s: NUL byte", source);
+	while (*line) {
+		no++;
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		if (conf_line(c, line) < 0)
+			return err_wrap("%s:%d", source, no);
+		if (!nl)
+			break;
+		line = nl + 1;
+	}
+	snprintf(c->source, sizeof(c->source), "%s", source);
+	return 0;
+}
+
+/* The whole config file in *text (malloc'd, NUL-terminated); 1 if it is
+ * absent and need not exist. */
+static int conf_read(const char *path, int must_exist, char **text, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	*text = NULL;
 	if (!f) {
 		if (errno == ENOENT && !must_exist)
-			return 0;
+			return 1;
 		return err_sys("s3 config %s", path);
 	}
-	while (rc == 0 && fgets(line, sizeof(line), f)) {
-		no++;
-		rc = conf_line(c, line);
+	*text = malloc(CONF_MAX + 1);
+	if (!*text) {
+		fclose(f);
+		return err_sys("s3 config %s", path);
+	}
+	n = fread(*text, 1, CONF_MAX + 1, f);
+	if (ferror(f))
+		err_sys("s3 config %s: read", path);
+	else if (n > CONF_MAX)
+		err_set("s3 config %s: larger than %d bytes", path, CONF_MAX);
+	if (ferror(f) || n > CONF_MAX) {
+		fclose(f);
+		free(*text);
+		*text = NULL;
+		return -1;
 	}
 	fclose(f);
-	if (rc < 0)
-		return err_wrap("%s:%d", path, no);
-	snprintf(c->source, sizeof(c->source), "%s", path);
+	(*text)[n] = '\0';
+	*len = n;
 	return 0;
 }
 
@@ -188,12 +248,8 @@ static int conf_endpoint(struct s3_conf *c)
 	return 0;
 }
 
-int s3_conf_load(struct s3_conf *c)
+static void conf_defaults(struct s3_conf *c)
 {
-	const char *path = getenv("PICOCENTER_S3_CONFIG"), *home = getenv("HOME");
-	char def[512];
-	int rc;
-
 	memset(c, 0, sizeof(*c));
 	snprintf(c->region, sizeof(c->region), "us-east-1");
 	c->connect_timeout_ms = DEF_CONNECT_TIMEOUT_MS;
@@ -202,12 +258,23 @@ int s3_conf_load(struct s3_conf *c)
 	c->tries = DEF_TRIES;
 	c->parallel = DEF_PARALLEL;
 	snprintf(c->source, sizeof(c->source), "environment");
-	if (path && *path) {
-		rc = conf_file(c, path, 1);
-	} else {
-		snprintf(def, sizeof(def), "%s/.config/picocenter/s3.conf",
-			 home && *home ? home : "/root");
-		rc = conf_file(c, def, 0);
+}
+
+int s3_conf_parse(struct s3_conf *c, const char *text, size_t len,
+		  const char *source)
+{
+	char *copy = NULL;
+	int rc = 0;
+
+	conf_defaults(c);
+	if (text) {
+		copy = malloc(len + 1);
+		if (!copy)
+			return err_sys("s3 config %s", source);
+		memcpy(copy, text, len);
+		copy[len] = '\0';
+		rc = conf_text(c, copy, len, source);
+		free(copy);
 	}
 	if (rc < 0 || conf_env(c) < 0 || conf_endpoint(c) < 0)
 		goto fail;
@@ -221,6 +288,30 @@ int s3_conf_load(struct s3_conf *c)
 fail:
 	s3_conf_free(c);
 	return -1;
+}
+
+int s3_conf_load(struct s3_conf *c)
+{
+	const char *path = getenv("PICOCENTER_S3_CONFIG"), *home = getenv("HOME");
+	char def[512], *text;
+	size_t len = 0;
+	int rc;
+
+	if (path && *path) {
+		rc = conf_read(path, 1, &text, &len);
+	} else {
+		snprintf(def, sizeof(def), "%s/.config/picocenter/s3.conf",
+			 home && *home ? home : "/root");
+		path = def;
+		rc = conf_read(path, 0, &text, &len);
+	}
+	if (rc < 0) {
+		memset(c, 0, sizeof(*c));
+		return -1;
+	}
+	rc = s3_conf_parse(c, text, len, path);
+	free(text);
+	return rc;
 }
 
 void s3_conf_free(struct s3_conf *c)

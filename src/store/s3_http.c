@@ -19,6 +19,7 @@
 
 #include "common/err.h"
 #include "store/curl_lib.h"
+#include "store/s3.h"
 #include "store/s3_sign.h"
 
 #define EBODY_MAX 2048
@@ -357,28 +358,6 @@ out:
 	return rc;
 }
 
-/* Text of an XML element in an error body (first match), or "". */
-static void xml_field(const char *body, const char *tag, char *out, size_t cap)
-{
-	char open[64], close[64];
-	const char *a, *b;
-
-	out[0] = '\0';
-	snprintf(open, sizeof(open), "<%s>", tag);
-	snprintf(close, sizeof(close), "</%s>", tag);
-	a = strstr(body, open);
-	if (!a)
-		return;
-	a += strlen(open);
-	b = strstr(a, close);
-	if (!b)
-		return;
-	snprintf(out, cap, "%.*s", (int)(b - a < (long)cap ? b - a : (long)cap - 1), a);
-	for (char *p = out; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
-}
-
 static const char *status_code_name(long st)
 {
 	switch (st) {
@@ -421,8 +400,8 @@ static int classify_http(const struct s3_client *c, struct s3_xfer *x)
 
 	if (st >= 200 && st < 300)
 		return OUT_OK;
-	xml_field(x->ebody, "Code", code, sizeof(code));
-	xml_field(x->ebody, "Message", message, sizeof(message));
+	s3_xml_field(x->ebody, x->elen, "Code", code, sizeof(code));
+	s3_xml_field(x->ebody, x->elen, "Message", message, sizeof(message));
 	if (!code[0])
 		snprintf(code, sizeof(code), "%s", status_code_name(st));
 	if (st == 404 && !strcmp(code, "NoSuchBucket")) {

@@ -37,6 +37,11 @@ struct s3_conf {
 
 /* Defaults, then the config file, then the environment. */
 int s3_conf_load(struct s3_conf *c);
+/* The same with the config file's text given: text[0..len) (NULL: no
+ * file), called source in messages.  Fails, *c released, when a setting or
+ * the result is invalid. */
+int s3_conf_parse(struct s3_conf *c, const char *text, size_t len,
+		  const char *source);
 void s3_conf_free(struct s3_conf *c);
 
 struct s3_ctx;

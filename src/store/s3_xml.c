@@ -1,5 +1,6 @@
 /*
- * s3_xml.c - the little XML the S3 backend reads: ListObjectsV2 pages.
+ * s3_xml.c - the little XML the S3 backend reads: ListObjectsV2 pages and
+ * the <Code> and <Message> of error responses.
  *
  * Not a general parser: S3 responses are flat, and element text never
  * contains '<' (it is escaped), so an element is found by searching for
@@ -116,6 +117,11 @@ char *s3_xml_unescape(const char *s, size_t n)
 		return NULL;
 	}
 	while (s < end) {
+		if (*s == '\0') {
+			free(out);
+			err_set("xml: NUL byte in text");
+			return NULL;
+		}
 		if (*s != '&') {
 			*o++ = *s++;
 			continue;
@@ -225,6 +231,8 @@ int s3_parse_list(const char *xml, size_t len, const char *strip,
 	size_t vn;
 	int rc;
 
+	page->truncated = 0;
+	page->next_token = NULL;
 	if (!memmem(xml, len, "<ListBucketResult", 17))
 		return err_set("s3 list: response is not a ListBucketResult");
 	if (parse_page_info(xml, end, page) < 0)
@@ -239,4 +247,20 @@ int s3_parse_list(const char *xml, size_t len, const char *strip,
 		p = next;
 	}
 	return 0;
+}
+
+void s3_xml_field(const char *body, size_t len, const char *tag, char *out,
+		  size_t cap)
+{
+	const char *v;
+	size_t vn;
+
+	out[0] = '\0';
+	if (!elem(body, body + len, tag, &v, &vn))
+		return;
+	if (vn >= cap)
+		vn = cap - 1;
+	for (size_t i = 0; i < vn; i++)     /* one line, nothing to the terminal */
+		out[i] = (unsigned char)v[i] < ' ' || v[i] == 0x7f ? ' ' : v[i];
+	out[vn] = '\0';
 }

@@ -10,15 +10,8 @@ SECONDS_TO_FUZZ=${FUZZ_SECONDS:-20}
 work=$(mktemp -d "${TEST_TMP:-/tmp}/fuzz-image.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
 
-probe=$work/probe.c
-echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }' >"$probe"
-if ! command -v clang >/dev/null ||
-   ! clang -fsanitize=fuzzer,address,undefined -o "$work/probe" "$probe" 2>/dev/null; then
-	echo "clang's libFuzzer runtime is missing (make deps installs libclang-rt-14-dev)"
-	exit 77
-fi
-
-make -s fuzz || { echo "FAIL: make fuzz"; exit 1; }
+. "$ROOT/fuzz/lib.sh"
+fuzz_build "$work"
 [ -x "$TBIN/image/u-image" ] || { echo "FAIL: $TBIN/image/u-image not built"; exit 1; }
 mkdir -p "$work/seed" "$work/corpus" "$work/crash"
 "$TBIN/image/u-image" --seed "$work/seed" || { echo "FAIL: writing the seed"; exit 1; }

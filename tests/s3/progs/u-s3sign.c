@@ -10,6 +10,7 @@
 
 #include "common/err.h"
 #include "store/s3.h"
+#include "store/s3_http.h"
 #include "store/s3_sign.h"
 
 #define AK "AKIAIOSFODNN7EXAMPLE"
@@ -150,6 +151,49 @@ static void test_unescape(void)
 	s = s3_xml_unescape("&#0;", 4);
 	expect_str("xml unescape rejects NUL", s ? s : "rejected", "rejected");
 	free(s);
+	s = s3_xml_unescape("a\0b", 3);
+	expect_str("xml unescape rejects a raw NUL", s ? s : "rejected", "rejected");
+	free(s);
+}
+
+static void test_error_field(void)
+{
+	const char *body = "<Error><Code>SlowDown</Code><Message>a\nb\x1b[31m</Message></Error>";
+	char out[8];
+
+	s3_xml_field(body, strlen(body), "Code", out, sizeof(out));
+	expect_str("error field cut to its buffer", out, "SlowDow");
+	s3_xml_field(body, strlen(body), "Message", out, sizeof(out));
+	expect_str("error field without control characters", out, "a b [31");
+	s3_xml_field(body, strlen(body), "RequestId", out, sizeof(out));
+	expect_str("error field absent", out, "");
+}
+
+/* "ok" if text parses as a config, else the error. */
+static const char *conf(const char *text)
+{
+	struct s3_conf c;
+
+	if (s3_conf_parse(&c, text, strlen(text), "t.conf") < 0)
+		return err_msg();
+	s3_conf_free(&c);
+	return "ok";
+}
+
+static void test_conf_parse(void)
+{
+	unsetenv("AWS_REGION");
+	unsetenv("AWS_DEFAULT_REGION");
+	unsetenv("AWS_SESSION_TOKEN");
+	expect_str("config accepted", conf("access_key_id = a\nsecret_access_key = b\n"
+					   "session_token = t/+=\nregion = eu-west-1\r\n"), "ok");
+	expect_str("config: empty region", conf("access_key_id=a\nregion =\n"),
+		   "t.conf:2: s3 config: region '': want [A-Za-z0-9._-]+");
+	expect_str("config: control character in a header value",
+		   conf("session_token=x\rInjected: 1\n"),
+		   "t.conf:1: s3 config: session_token: byte 0x0d at 1: want printable ASCII, no spaces");
+	expect_str("config: NUL byte", s3_conf_parse(&(struct s3_conf){ 0 }, "a\0", 2, "t.conf") < 0 ?
+		   err_msg() : "accepted", "s3 config t.conf: NUL byte");
 }
 
 struct seen {
@@ -207,6 +251,8 @@ int main(void)
 	test_lifecycle();
 	test_encoding();
 	test_unescape();
+	test_error_field();
+	test_conf_parse();
 	test_list_parse();
 	printf("%s\n", failures ? "FAILED" : "all passed");
 	return failures ? 1 : 0;

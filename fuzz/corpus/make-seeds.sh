@@ -1,0 +1,38 @@
+#!/bin/bash
+# make-seeds.sh - regenerate the seed corpora of the store fuzz targets in
+# fuzz/corpus/ from the real code paths: `picocenter store put` writes two
+# generations of a small image into a throwaway file:// store; its
+# manifests seed store_manifest, its chunk objects (prefixed with the hash
+# and length the manifest gives them, see fuzz/store_chunk.c) seed
+# store_chunk.  The S3 XML and config seeds are written by hand and are
+# not touched.  Run after `make`.
+cd "$(dirname "$0")/../.." || exit 1
+PICOCENTER=${PICOCENTER:-$PWD/build/picocenter}
+work=$(mktemp -d /tmp/fuzz-seeds.XXXXXX) || exit 1
+trap 'rm -rf "$work"' EXIT
+out=fuzz/corpus
+
+mkdir -p "$work/img" "$out/manifest" "$out/chunk"
+printf 'hello, store\n' >"$work/img/small"
+head -c 3000 /dev/zero >"$work/img/zeros"
+seq 1 400 >"$work/img/numbers"
+: >"$work/img/empty"
+"$PICOCENTER" store put --store "file://$work/s" --image app-1 --dir "$work/img" >/dev/null || exit 1
+printf 'changed\n' >"$work/img/small"
+"$PICOCENTER" store put --store "file://$work/s" --image app-1 --dir "$work/img" >/dev/null || exit 1
+
+rm -f "$out"/manifest/* "$out"/chunk/*
+n=0
+for m in "$work"/s/images/app-1/*; do
+	n=$((n + 1))
+	cp "$m" "$out/manifest/gen$n"
+done
+# One seed per distinct chunk: hash (32 bytes), length (4 bytes LE), object.
+grep -h '^c ' "$work"/s/images/app-1/* | sort -u | while read -r _ hex len; do
+	{
+		printf '%s' "$hex" | xxd -r -p
+		printf '%08x' "$len" | sed 's/\(..\)\(..\)\(..\)\(..\)/\4\3\2\1/' | xxd -r -p
+		cat "$work/s/chunks/${hex:0:2}/$hex"
+	} >"$out/chunk/${hex:0:16}"
+done
+ls -l "$out"/manifest "$out"/chunk
