@@ -179,14 +179,18 @@ static uint64_t stored_pages(const struct cr_vma *v)
 	return n;
 }
 
+/* Huge pages in THP "madvise" mode, unless PICOCENTER_THP=0. */
 static int thp_mode_madvise(void)
 {
 	static int mode = -1;
+	const char *env = getenv("PICOCENTER_THP");
 	char buf[128] = "";
 	FILE *f;
 
 	if (mode >= 0)
 		return mode;
+	if (env && !strcmp(env, "0"))
+		return mode = 0;
 	f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
 	if (f) {
 		if (!fgets(buf, sizeof(buf), f))
