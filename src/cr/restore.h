@@ -57,6 +57,9 @@ struct rst_ctx {
 	int nr_cpus;             /* CPUs this restorer may use */
 	cpu_set_t cpus;          /* ... which they are */
 	int pin_cpu;             /* the one CPU restorer and tree share, or -1 */
+	pthread_t hash_thread;   /* checks the pages' checksum meanwhile */
+	int hash_running;
+	int pages_ok;
 	struct rst_files *files; /* the image's open files (files.h) */
 };
 
