@@ -1,5 +1,5 @@
-# lib.sh - shared by the real-daemon tests (tests/daemons/t-*.sh and
-# tests/daemons/pending/t-*.sh) and bench/daemons.sh.
+# lib.sh - shared by the real-daemon tests (tests/daemons/t-*.sh) and
+# bench/daemons.sh.
 #
 # A daemon from Debian's packages is started with `picocenter cr spawn`, in
 # the foreground, on the host filesystem, with its own configuration in a
