@@ -235,6 +235,27 @@ static int cache_del(void *be, const char *key)
 	return c->remote.ops->del(c->remote.be, key);
 }
 
+int cache_forget(struct backend *b, const char *key)
+{
+	struct cachebe *c;
+	uint64_t size;
+	int64_t mtime;
+
+	if (b->ops != &cache_backend_ops || !cacheable(key))
+		return 1;
+	c = b->be;
+	if (file_stat(c->local.be, key, &size, &mtime) != 0) {
+		err_clear();
+		return 1;
+	}
+	if (c->local.ops->del(c->local.be, key) < 0)
+		return -1;
+	pthread_mutex_lock(&c->lock);
+	c->bytes -= size < c->bytes ? size : c->bytes;
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
 int cache_stat(void *be, const char *key, uint64_t *size, int64_t *mtime)
 {
 	struct cachebe *c = be;

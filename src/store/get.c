@@ -21,6 +21,7 @@
 #define BATCH_BYTES (32u << 20)   /* plain bytes fetched per get_many */
 
 struct batch {
+	struct store *s;
 	const struct mfile *f;
 	size_t first, n;          /* chunk range of f */
 	uint64_t off;             /* file offset of chunk `first` */
@@ -29,6 +30,26 @@ struct batch {
 	uint64_t *offs;           /* offset of each chunk inside plain */
 	uint8_t *plain;
 };
+
+/* A chunk that failed its check may be a bad local cache copy: drop it
+ * and read the chunk once more from the remote store. */
+static int refetch_uncached(struct batch *b, size_t i)
+{
+	const struct mchunk *c = &b->f->chunks[b->first + i];
+	struct backend_get *r = &b->reqs[i];
+	char msg[512];
+	int rc;
+
+	snprintf(msg, sizeof(msg), "%s", err_msg());
+	if (cache_forget(&b->s->be, r->key) != 0)
+		return err_set("%s", msg);   /* no cache copy: the store's is bad */
+	buf_free(&r->out);
+	rc = b->s->be.ops->get(b->s->be.be, r->key, &r->out);
+	if (rc != 0)
+		return rc < 0 ? -1 : err_set("%s (and gone from the store)", msg);
+	return chunk_decode(r->out.data, r->out.len, c->hash, b->plain + b->offs[i],
+			    (size_t)c->len);
+}
 
 static int decode_one(void *arg, size_t i)
 {
@@ -45,8 +66,10 @@ static int decode_one(void *arg, size_t i)
 		hash_hex(c->hash, hex);
 		return err_set("chunk %s: fetch failed", hex);
 	}
-	return chunk_decode(r->out.data, r->out.len, c->hash,
-			    b->plain + b->offs[i], (size_t)c->len);
+	if (chunk_decode(r->out.data, r->out.len, c->hash, b->plain + b->offs[i],
+			 (size_t)c->len) == 0)
+		return 0;
+	return refetch_uncached(b, i);
 }
 
 static int write_at(int fd, const uint8_t *p, size_t len, uint64_t off,
@@ -118,7 +141,7 @@ static int fetch_file(struct store *s, const struct mfile *f, int fd,
 	uint64_t off = 0;
 
 	for (size_t i = 0; i < f->nchunks;) {
-		struct batch b = { .f = f, .first = i, .off = off };
+		struct batch b = { .s = s, .f = f, .first = i, .off = off };
 		uint64_t bytes = 0;
 		int rc;
 

@@ -134,6 +134,8 @@ extern const struct backend_ops file_backend_ops;
 /* ---- cache.c ---- */
 extern const struct backend_ops cache_backend_ops;
 int cache_stat(void *be, const char *key, uint64_t *size, int64_t *mtime);
+/* Drop the local copy of key: 0 dropped, 1 b is no cache or holds no copy. */
+int cache_forget(struct backend *b, const char *key);
 int cache_touch(void *be, const char *key);
 /* Wrap remote (taken over: closed with the cache) in an LRU chunk cache. */
 int cache_open(const char *dir, uint64_t max_bytes, struct backend *remote,

@@ -24,14 +24,21 @@ echo "small cache holds $used bytes"
 [ "$used" -le 1048576 ] || fail "cache holds $used bytes, limit 1 MiB"
 grep -q 'evictions' <<<"$out" && ! grep -q ' 0 evictions' <<<"$out" || fail "no eviction"
 # The cache serves reads even when the store lost a chunk ...
-rm -f "$(find "$T/store/chunks" -type f | head -1)"
+gone=$(find "$T/store/chunks" -type f | head -1)
+rm -f "$gone"
 pc store get --store "$STORE" --image app --dir "$T/o3" $c >/dev/null || fail "cached get"
 cmp "$T/img/pages" "$T/o3/pages" || fail "cached read differs"
-# ... but a corrupt cached chunk is caught by the hash check.
-f=$(find "$T/cache/chunks" -type f | head -1)
+# ... a corrupt cached chunk fails its hash check, is dropped and read
+# again from the store ...
+f=$(find "$T/cache/chunks" -type f ! -name "$(basename "$gone")" | head -1)
 truncate -s 5 "$f"
-out=$(pc store get --store "$STORE" --image app --dir "$T/o4" $c 2>&1) && fail "corrupt cache used"
-grep -q "chunk $(basename "$f")" <<<"$out" || fail "unclear: $out"
+pc store get --store "$STORE" --image app --dir "$T/o4" $c >/dev/null || fail "corrupt cached chunk not refetched"
+cmp "$T/img/pages" "$T/o4/pages" || fail "refetched read differs"
+[ "$(stat -c %s "$f" 2>/dev/null || echo 0)" -gt 5 ] || fail "the bad cached copy was not replaced"
+# ... and when the store has lost it too, the error names the chunk.
+truncate -s 5 "$T/cache/${gone#$T/store/}"
+out=$(pc store get --store "$STORE" --image app --dir "$T/o8" $c 2>&1) && fail "corrupt cache used"
+grep -q "chunk $(basename "$gone")" <<<"$out" || fail "unclear: $out"
 
 # Writes go through the cache to the store, and are kept locally.
 mkdir -p "$T/img2"; head -c 700000 /dev/urandom >"$T/img2/pages"
