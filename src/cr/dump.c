@@ -29,41 +29,13 @@
 
 #define SEIZE_ROUNDS 20
 
-/* The status line "Key:\tvalue" of /proc/PID/status as a string. */
-static int status_field(pid_t pid, const char *key, char *out, size_t len)
-{
-	char *buf, *p;
-	size_t n, klen = strlen(key);
-
-	if (proc_slurp(pid, "status", &buf, &n) < 0)
-		return -1;
-	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-		if (!strncmp(p, key, klen) && p[klen] == ':') {
-			char *v = p + klen + 1, *e;
-
-			while (*v == ' ' || *v == '\t')
-				v++;
-			e = strchr(v, '\n');
-			n = e ? (size_t)(e - v) : strlen(v);
-			if (n >= len)
-				n = len - 1;
-			memcpy(out, v, n);
-			out[n] = '\0';
-			free(buf);
-			return 0;
-		}
-	}
-	free(buf);
-	return err_set("pid %d: no %s in /proc/%d/status", pid, key, pid);
-}
-
 static int check_ns_init(pid_t pid)
 {
 	char nspid[256], *last;
 
 	if (kill(pid, 0) < 0 && errno == ESRCH)
 		return err_set("pid %d: no such process", pid);
-	if (status_field(pid, "NSpid", nspid, sizeof(nspid)) < 0)
+	if (proc_status_field(pid, "NSpid", nspid, sizeof(nspid)) < 0)
 		return -1;
 	last = strrchr(nspid, '\t');
 	if (!last || strcmp(last + 1, "1") != 0)
@@ -115,7 +87,7 @@ static int is_zombie(pid_t pid, int *zombie)
 {
 	char state[64];
 
-	if (status_field(pid, "State", state, sizeof(state)) < 0)
+	if (proc_status_field(pid, "State", state, sizeof(state)) < 0)
 		return -1;
 	*zombie = state[0] == 'Z' || state[0] == 'X';
 	return 0;
@@ -125,7 +97,7 @@ static int check_not_traced(pid_t tid)
 {
 	char tracer[32];
 
-	if (status_field(tid, "TracerPid", tracer, sizeof(tracer)) < 0)
+	if (proc_status_field(tid, "TracerPid", tracer, sizeof(tracer)) < 0)
 		return -1;
 	if (atoi(tracer) != 0 && atoi(tracer) != getpid())
 		return err_set("pid %d is being traced by pid %s (unsupported)", tid, tracer);
@@ -294,7 +266,7 @@ static int check_seccomp(pid_t pid)
 {
 	char v[32];
 
-	if (status_field(pid, "Seccomp", v, sizeof(v)) < 0)
+	if (proc_status_field(pid, "Seccomp", v, sizeof(v)) < 0)
 		return -1;
 	if (strcmp(v, "0") != 0)
 		return err_set("pid %d: seccomp mode %s (unsupported)", pid, v);

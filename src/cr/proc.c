@@ -216,6 +216,25 @@ static char *status_field(char *buf, const char *key)
 	return NULL;
 }
 
+int proc_status_field(pid_t pid, const char *key, char *out, size_t len)
+{
+	char *buf, *v;
+	size_t n;
+
+	if (proc_slurp(pid, "status", &buf, &n) < 0)
+		return -1;
+	v = status_field(buf, key);
+	if (!v) {
+		free(buf);
+		return err_set("pid %d: no %s in /proc/%d/status", pid, key, pid);
+	}
+	while (*v == ' ' || *v == '\t')
+		v++;
+	snprintf(out, len, "%s", v);
+	free(buf);
+	return 0;
+}
+
 /* The last number of status line "key:" of pid, as a pid (ppid may be 0). */
 static int status_pid(pid_t pid, const char *key, pid_t min, pid_t *out)
 {

@@ -103,6 +103,9 @@ char *proc_next_line(char **cur);
 int proc_parse_u64(const char *s, int base, uint64_t *v, char **end);
 /* Same for a signed 64-bit value in base 10. */
 int proc_parse_i64(const char *s, int64_t *v, char **end);
+/* The value of line "key:" of /proc/PID/status, leading blanks removed,
+ * cut to fit out. */
+int proc_status_field(pid_t pid, const char *key, char *out, size_t len);
 /* Identity (st_dev, st_ino) of a process's PID namespace. */
 int proc_pidns_id(pid_t pid, uint64_t *dev, uint64_t *ino);
 
