@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/io.h"
 #include "cr/dump.h"
 
 #define PM_PRESENT (1ull << 63)
@@ -78,18 +79,9 @@ static int sink_pages(struct page_sink *s, const uint8_t *buf, uint64_t addr, ui
 			;
 		size_t len = (size_t)(j - i) * CR_PAGE_SIZE;
 		const uint8_t *p = buf + i * CR_PAGE_SIZE;
-		size_t done = 0;
 
-		while (done < len) {
-			ssize_t w = write(ctx->pages_fd, p + done, len - done);
-
-			if (w < 0) {
-				if (errno == EINTR)
-					continue;
-				return err_sys("write %s/pages", ctx->dir);
-			}
-			done += (size_t)w;
-		}
+		if (write_full(ctx->pages_fd, p, len, -1) < 0)
+			return err_sys("write %s/pages", ctx->dir);
 		XXH3_64bits_update(ctx->hash, p, len);
 		if (sink_add_run(s, addr + i * CR_PAGE_SIZE, j - i, ctx->pages_off) < 0)
 			return -1;

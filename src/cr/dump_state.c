@@ -211,14 +211,6 @@ static int dump_process_injected(struct inj *inj, struct dump_task *t, struct cr
 	return 0;
 }
 
-static uint64_t vdso_start(const struct cr_proc *p)
-{
-	for (uint32_t i = 0; i < p->nr_vmas; i++)
-		if (p->vmas[i].kind == CR_VMA_VDSO)
-			return p->vmas[i].start;
-	return 0;
-}
-
 /* Put every thread back as it was: registers and signal mask.  The
  * leader ends in a syscall-exit stop (the scratch area's unmapping), from
  * which the kernel would not restart an interrupted call: do it here. */
@@ -241,7 +233,7 @@ static int restore_live_threads(struct dump_task *t, int leader_in_syscall_exit)
 
 int dump_injected_state(struct dump_task *t, struct cr_proc *p)
 {
-	uint64_t off, vdso = vdso_start(p);
+	uint64_t off, vdso = cr_vma_start(p, CR_VMA_VDSO);
 	struct inj inj;
 	int rc;
 

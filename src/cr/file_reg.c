@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/io.h"
 #include "cr/files.h"
 
 #define DELETED " (deleted)"
@@ -107,22 +108,6 @@ static int reg_dump(struct dump_files *df, const struct fd_dump *d, struct cr_fi
 	return read_content(d, f);
 }
 
-static int write_content(int fd, const struct cr_file_data *data)
-{
-	uint64_t off = 0;
-
-	while (off < data->len) {
-		ssize_t n = pwrite(fd, data->data + off, data->len - off, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return err_sys("write the content back");
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
 /* A new nameless file holding an unlinked file's content. */
 static int make_unlinked(const struct cr_file *f)
 {
@@ -141,7 +126,8 @@ static int make_unlinked(const struct cr_file *f)
 		if (fd < 0)
 			return err_sys("memfd_create for unlinked %s", f->path);
 	}
-	if (write_content(fd, &f->data[0]) < 0) {
+	if (write_full(fd, f->data[0].data, f->data[0].len, 0) < 0) {
+		err_sys("write the content back");
 		close(fd);
 		return err_wrap("unlinked %s", f->path);
 	}

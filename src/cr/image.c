@@ -11,6 +11,7 @@
 #include <stddef.h>   /* before image.h, which uses size_t without it */
 #include "cr/image.h"
 #include "common/err.h"
+#include "common/io.h"
 #include "cr/file_inet.h"
 
 #include <errno.h>
@@ -2105,22 +2106,15 @@ static int check_header(const uint8_t *buf, size_t len)
 	return 0;
 }
 
-/* ---- File I/O ---- */
-
-static int write_all(int fd, const uint8_t *p, size_t len, const char *path)
+uint64_t cr_vma_start(const struct cr_proc *p, uint32_t kind)
 {
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return err_sys("write %s", path);
-		p += n;
-		len -= (size_t)n;
-	}
+	for (uint32_t i = 0; i < p->nr_vmas; i++)
+		if (p->vmas[i].kind == kind)
+			return p->vmas[i].start;
 	return 0;
 }
+
+/* ---- File I/O ---- */
 
 static int fsync_dir(const char *dir)
 {
@@ -2159,7 +2153,7 @@ static int write_atomic(const char *dir, const uint8_t *buf, size_t len)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return err_sys("create %s", tmp);
-	if (write_all(fd, buf, len, tmp) ||
+	if ((write_full(fd, buf, len, -1) < 0 && err_sys("write %s", tmp)) ||
 	    (fsync(fd) && err_sys("fsync %s", tmp))) {
 		close(fd);
 		goto fail;

@@ -374,6 +374,9 @@ struct cr_image {
 	struct cr_file *files;         /* open file descriptions, see cr_fd.file */
 };
 
+/* Start of p's first VMA of the given kind (e.g. CR_VMA_VDSO), 0 if none. */
+uint64_t cr_vma_start(const struct cr_proc *p, uint32_t kind);
+
 /* Serialize img into DIR/manifest (write to a temporary, fsync, rename). */
 int cr_image_write(const struct cr_image *img, const char *dir);
 /* Parse and validate DIR/manifest into *img; on error *img is left empty. */

@@ -123,16 +123,10 @@ static int advise_vma(struct inj_batch *b, const struct cr_vma *v)
  * address: map a fresh one there and check it landed. */
 static int map_vdso(struct rst_proc *rp)
 {
-	const struct cr_proc *p = rp->p;
-	uint64_t vvar = 0, vdso = 0;
+	uint64_t vvar = cr_vma_start(rp->p, CR_VMA_VVAR);
+	uint64_t vdso = cr_vma_start(rp->p, CR_VMA_VDSO);
 	int64_t r;
 
-	for (uint32_t i = 0; i < p->nr_vmas; i++) {
-		if (p->vmas[i].kind == CR_VMA_VVAR && !vvar)
-			vvar = p->vmas[i].start;
-		if (p->vmas[i].kind == CR_VMA_VDSO)
-			vdso = p->vmas[i].start;
-	}
 	if (!vdso)
 		return err_set("image has no [vdso] mapping");
 	if (!vvar)
@@ -148,13 +142,9 @@ static int map_vdso(struct rst_proc *rp)
 static int check_vdso_place(struct rst_proc *rp)
 {
 	const uint8_t *ours = (const uint8_t *)getauxval(AT_SYSINFO_EHDR);
-	const struct cr_proc *p = rp->p;
+	uint64_t want = cr_vma_start(rp->p, CR_VMA_VDSO);
 	uint8_t head[64];
-	uint64_t want = 0;
 
-	for (uint32_t i = 0; i < p->nr_vmas; i++)
-		if (p->vmas[i].kind == CR_VMA_VDSO)
-			want = p->vmas[i].start;
 	if (!ours)
 		return err_set("no vDSO in the restorer to compare with");
 	if (inj_read(&rp->inj, want, head, sizeof(head)) < 0 ||

@@ -411,12 +411,9 @@ int restore_process_state(struct rst_ctx *c, struct rst_proc *rp)
 /* Drop the scratch area and load every thread's saved registers. */
 int restore_finish(struct rst_ctx *c, struct rst_proc *rp)
 {
-	uint64_t off, vdso = 0;
+	uint64_t off, vdso = cr_vma_start(rp->p, CR_VMA_VDSO);
 
 	(void)c;
-	for (uint32_t i = 0; i < rp->p->nr_vmas; i++)
-		if (rp->p->vmas[i].kind == CR_VMA_VDSO)
-			vdso = rp->p->vmas[i].start;
 	if (vdso_syscall_offset(&off) < 0 ||
 	    inj_unmap_scratch(&rp->inj, rp->host_tids[0], vdso + off) < 0)
 		return err_wrap("restore pid %d", rp->p->pid);

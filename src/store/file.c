@@ -101,24 +101,6 @@ static int make_parents(int rootfd, const char *key)
 	return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const uint8_t *p = data;
-
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 static void split_key(const char *key, char *dir, size_t dirlen, const char **base)
 {
 	const char *slash = strrchr(key, '/');
@@ -145,7 +127,7 @@ static int write_tmp(struct filebe *f, const char *key, const void *data,
 	fd = openat(f->rootfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return err_sys("create %s/%s", f->root, tmp);
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (write_full(fd, data, len, -1) < 0 || fsync(fd) < 0) {
 		err_sys("write %s/%s (%zu bytes)", f->root, tmp, len);
 		close(fd);
 		unlinkat(f->rootfd, tmp, 0);

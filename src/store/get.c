@@ -72,24 +72,6 @@ static int decode_one(void *arg, size_t i)
 	return refetch_uncached(b, i);
 }
 
-static int write_at(int fd, const uint8_t *p, size_t len, uint64_t off,
-		    const char *path)
-{
-	while (len > 0) {
-		ssize_t w = pwrite(fd, p, len, (off_t)off);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return err_sys("write %s", path);
-		}
-		p += w;
-		len -= (size_t)w;
-		off += (uint64_t)w;
-	}
-	return 0;
-}
-
 static void batch_release(struct batch *b)
 {
 	for (size_t i = 0; i < b->n; i++)
@@ -132,7 +114,9 @@ static int fetch_batch(struct store *s, struct batch *b, int fd, const char *pat
 	if (pool_run(b->n, s->threads, decode_one, b) < 0)
 		return err_wrap("file %s offset %llu+", b->f->name,
 				(unsigned long long)b->off);
-	return write_at(fd, b->plain, plain_len, b->off, path);
+	if (write_full(fd, b->plain, plain_len, (off_t)b->off) < 0)
+		return err_sys("write %s", path);
+	return 0;
 }
 
 static int fetch_file(struct store *s, const struct mfile *f, int fd,
