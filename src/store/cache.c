@@ -246,7 +246,7 @@ int cache_forget(struct backend *b, const char *key)
 	c = b->be;
 	if (file_stat(c->local.be, key, &size, &mtime) != 0) {
 		err_clear();
-		return 1;
+		return 0;   /* already gone (another reader of the chunk dropped it) */
 	}
 	if (c->local.ops->del(c->local.be, key) < 0)
 		return -1;

@@ -42,7 +42,7 @@ static int refetch_uncached(struct batch *b, size_t i)
 
 	snprintf(msg, sizeof(msg), "%s", err_msg());
 	if (cache_forget(&b->s->be, r->key) != 0)
-		return err_set("%s", msg);   /* no cache copy: the store's is bad */
+		return err_set("%s", msg);   /* no cache: the store's copy is bad */
 	buf_free(&r->out);
 	rc = b->s->be.ops->get(b->s->be.be, r->key, &r->out);
 	if (rc != 0)

@@ -134,7 +134,7 @@ extern const struct backend_ops file_backend_ops;
 /* ---- cache.c ---- */
 extern const struct backend_ops cache_backend_ops;
 int cache_stat(void *be, const char *key, uint64_t *size, int64_t *mtime);
-/* Drop the local copy of key: 0 dropped, 1 b is no cache or holds no copy. */
+/* Drop the local copy of key: 0 dropped or already gone, 1 b is no cache. */
 int cache_forget(struct backend *b, const char *key);
 int cache_touch(void *be, const char *key);
 /* Wrap remote (taken over: closed with the cache) in an LRU chunk cache. */
