@@ -13,8 +13,11 @@
 #   dump         wall time of `cr dump` (each run dumps a fresh workload);
 #                the line also has image_bytes (du of the image)
 #   restore      from the start of `cr restore` until the restored process
-#                runs again (it writes to a FIFO; bench/lib/cr-time.c)
+#                runs again (it writes to a FIFO; bench/lib/cr-time.c); large
+#                memory is still being filled by the page server then
 #   restore_cmd  wall time of the `cr restore` command alone
+#   restore_eager  as restore, with `cr restore --eager` (every page written
+#                before the process resumes); runs alternate with restore
 # Targets for context: restore 10 MB < 5 ms, 100 MB < 60 ms, dump 100 MB
 # < 80 ms.  When the engine fails, the line has an "error" field instead.
 set -u
@@ -79,8 +82,25 @@ spawn() {
 	return 1
 }
 
+# restore_once CASE IMG [--eager]: one timed restore, then kill the tree;
+# OUT is cr-time's "PID CMD_MS RUN_MS".
+restore_once() {
+	local c=$1 img=$2
+	shift 2
+	if ! OUT=$("$B/cr-time" restore "$PICOCENTER" "$img" "$FIFO" "$@" 2>"$BTMP/err"); then
+		error "$c" restore "$(head -c 300 "$BTMP/err")"
+		set -- $OUT
+		[ $# -ge 1 ] && kill -KILL "$1" 2>/dev/null
+		return 1
+	fi
+	set -- $OUT
+	PIDS+=("$1")
+	kill -KILL "$1"
+	while alive "$1"; do sleep 0.01; done
+}
+
 bench_case() {
-	local c=$1 mb threads runs=$RUNS r out img dumps=() restores=() cmds=() bytes=0
+	local c=$1 mb threads runs=$RUNS r out img dumps=() restores=() cmds=() eagers=() bytes=0
 	case $c in
 	mem10m) mb=10 threads=1 ;;
 	mem100m) mb=100 threads=1 ;;
@@ -104,21 +124,17 @@ bench_case() {
 	bytes=$(du -sb "$img" | cut -f1)
 	emit "$c" dump ",\"image_bytes\":$bytes,\"mb\":$mb,\"threads\":$threads" "${dumps[@]}"
 	for r in $(seq "$runs"); do
-		if ! out=$("$B/cr-time" restore "$PICOCENTER" "$img" "$FIFO" 2>"$BTMP/err"); then
-			error "$c" restore "$(head -c 300 "$BTMP/err")"
-			set -- $out
-			[ $# -ge 1 ] && kill -KILL "$1" 2>/dev/null
-			return 1
-		fi
-		set -- $out
-		PIDS+=("$1")
+		restore_once "$c" "$img" || return 1
+		set -- $OUT
 		cmds+=("$2")
 		restores+=("$3")
-		kill -KILL "$1"
-		while alive "$1"; do sleep 0.01; done
+		restore_once "$c" "$img" --eager || return 1
+		set -- $OUT
+		eagers+=("$3")
 	done
 	emit "$c" restore ",\"mb\":$mb,\"threads\":$threads" "${restores[@]}"
 	emit "$c" restore_cmd ",\"mb\":$mb,\"threads\":$threads" "${cmds[@]}"
+	emit "$c" restore_eager ",\"mb\":$mb,\"threads\":$threads" "${eagers[@]}"
 	rm -rf "$img"
 }
 

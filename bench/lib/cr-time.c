@@ -2,7 +2,8 @@
  * cr-time.c - time one `picocenter cr dump` or `cr restore` for bench/cr.sh.
  *
  *   cr-time dump PICOCENTER PID DIR     prints: CMD_MS
- *   cr-time restore PICOCENTER DIR FIFO prints: PID CMD_MS RUN_MS
+ *   cr-time restore PICOCENTER DIR FIFO [--eager]
+ *                                       prints: PID CMD_MS RUN_MS
  *
  * CMD_MS is the wall time of the command; RUN_MS (restore) is the time from
  * the start of the command until the restored cr-workload writes to FIFO,
@@ -72,8 +73,9 @@ int main(int argc, char **argv)
 		printf("%.3f\n", now_ms() - t0);
 		return rc;
 	}
-	if (argc == 5 && !strcmp(argv[1], "restore")) {
-		char *cmd[] = { argv[2], "cr", "restore", "--dir", argv[3], NULL };
+	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "restore")) {
+		char *cmd[] = { argv[2], "cr", "restore", "--dir", argv[3],
+				argc == 6 ? argv[5] : NULL, NULL };
 		struct pollfd pf = { .events = POLLIN };
 		char out[64] = "";
 		double t0, t_cmd = -1, t_run = -1;
@@ -120,6 +122,6 @@ int main(int argc, char **argv)
 		printf("%s %.3f %.3f\n", out, t_cmd - t0, t_run - t0);
 		return 0;
 	}
-	fprintf(stderr, "usage: cr-time dump PICOCENTER PID DIR | restore PICOCENTER DIR FIFO\n");
+	fprintf(stderr, "usage: cr-time dump PICOCENTER PID DIR | restore PICOCENTER DIR FIFO [--eager]\n");
 	return 2;
 }

@@ -15,13 +15,15 @@ static int cr_usage(void)
 		"       picocenter cr dump --pid PID (--dir DIR | --store URL --image NAME)\n"
 		"                              [--leave-running] [--keep-listeners SOCKET]\n"
 		"       picocenter cr restore (--dir DIR | --store URL --image NAME)\n"
-		"                              [--listeners SOCKET]\n"
+		"                              [--listeners SOCKET] [--eager]\n"
 		"       picocenter cr inspect --dir DIR\n"
 		"       picocenter cr hold SOCKET\n"
 		"--keep-listeners: listening and unbound-peer UDP sockets go to the holder\n"
 		"(`cr hold SOCKET`) and keep queueing; --listeners takes them back.\n"
 		"--store and --image: the image goes to/comes from an object store\n"
-		"(see picocenter store); with --dir as well, DIR keeps a local copy.\n");
+		"(see picocenter store); with --dir as well, DIR keeps a local copy.\n"
+		"Restore resumes the tree before its large private memory is all in (a\n"
+		"page server in the keeper fills it); --eager writes it all first.\n");
 	return 2;
 }
 
@@ -156,6 +158,8 @@ static int cr_restore_cmd(int argc, char **argv)
 			dir = argv[++i];
 		else if (!strcmp(argv[i], "--listeners") && i + 1 < argc)
 			opts.listeners = argv[++i];
+		else if (!strcmp(argv[i], "--eager"))
+			opts.eager = 1;
 		else if (!strcmp(argv[i], "--store") && i + 1 < argc)
 			url = argv[++i];
 		else if (!strcmp(argv[i], "--image") && i + 1 < argc)

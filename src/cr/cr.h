@@ -22,6 +22,7 @@ struct cr_dump_opts {
 
 struct cr_restore_opts {
 	const char *listeners;    /* take held sockets from this holder socket */
+	int eager;                /* write all memory before resuming (no lazy) */
 };
 
 /* Start argv[0] as pid 1 of new PID and mount namespaces; *pid = host pid. */

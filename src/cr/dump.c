@@ -22,6 +22,7 @@
 #include "common/err.h"
 #include "cr/cr.h"
 #include "cr/dump.h"
+#include "mem/lazy.h"
 #include "cr/file_inet.h"
 #include "cr/proc.h"
 #include "cr/ptrace.h"
@@ -273,6 +274,9 @@ static int check_seccomp(pid_t pid)
 	return 0;
 }
 
+/* A tree restored lazily has its memory in within a second per GiB. */
+#define LAZY_WAIT_MS 30000
+
 static int dump_process(struct dump_ctx *ctx, struct dump_task *t, struct cr_proc *p)
 {
 	if (proc_read_proc(t->host_pid, p) < 0)
@@ -280,6 +284,7 @@ static int dump_process(struct dump_ctx *ctx, struct dump_task *t, struct cr_pro
 	if (t->zombie)
 		return 0;
 	if (check_seccomp(t->host_pid) < 0 ||
+	    mem_wait_resident(t->host_pid, LAZY_WAIT_MS) < 0 ||
 	    proc_read_vmas(t->host_pid, &p->vmas, &p->nr_vmas) < 0 ||
 	    proc_read_timers(t->host_pid, &p->timers, &p->nr_timers) < 0 ||
 	    dump_proc_files(ctx, t, p) < 0 ||

@@ -28,6 +28,15 @@ static void detach_stdio(void)
 		close(fd);
 }
 
+static void (*deferred)(void *);
+static void *deferred_arg;
+
+void keeper_defer(void (*fn)(void *), void *arg)
+{
+	deferred = fn;
+	deferred_arg = arg;
+}
+
 static void keeper_main(int (*start)(void *, pid_t *), void *arg, int fd)
 {
 	struct keeper_report rep;
@@ -45,6 +54,8 @@ static void keeper_main(int (*start)(void *, pid_t *), void *arg, int fd)
 	/* Let go of the caller's streams: a $(picocenter ...) must not wait
 	 * for the tree's lifetime. */
 	detach_stdio();
+	if (deferred)
+		deferred(deferred_arg);
 	while (waitpid(-1, &st, 0) > 0 || errno == EINTR)
 		;
 	_exit(0);

@@ -13,5 +13,8 @@
 /* Fork a keeper that runs start(arg, &pid) and, if it succeeds, reaps pid
  * when it exits.  Returns start's result, its pid and error message here. */
 int keeper_run(int (*start)(void *arg, pid_t *pid), void *arg, pid_t *pid);
+/* Called by start (in the keeper): once start has succeeded and reported,
+ * the keeper runs fn(arg) before it settles down to reaping. */
+void keeper_defer(void (*fn)(void *), void *arg);
 
 #endif

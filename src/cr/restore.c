@@ -33,6 +33,7 @@
 #include "cr/cr.h"
 #include "cr/file_inet.h"
 #include "cr/keeper.h"
+#include "mem/lazy.h"
 #include "cr/ptrace.h"
 #include "cr/restore.h"
 #include "common/timing.h"
@@ -83,7 +84,7 @@ static int map_pages(struct rst_ctx *c)
 	}
 	c->pages_len = (uint64_t)st.st_size;
 	if (c->pages_len) {
-		void *m = mmap(NULL, c->pages_len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+		void *m = mmap(NULL, c->pages_len, PROT_READ, MAP_PRIVATE, fd, 0);
 
 		if (m == MAP_FAILED) {
 			close(fd);
@@ -113,8 +114,8 @@ static void start_pages_check(struct rst_ctx *c)
 
 	c->pages_ok = 0;
 	if (pthread_attr_init(&attr) == 0) {
-		if (CPU_COUNT(&c->cpus) > 0)
-			pthread_attr_setaffinity_np(&attr, sizeof(c->cpus), &c->cpus);
+		if (CPU_COUNT(&c->helpers) > 0)
+			pthread_attr_setaffinity_np(&attr, sizeof(c->helpers), &c->helpers);
 		c->hash_running = pthread_create(&c->hash_thread, &attr, hash_pages, c) == 0;
 		pthread_attr_destroy(&attr);
 	}
@@ -238,9 +239,13 @@ static void pin_start(struct rst_ctx *c)
 {
 	cpu_set_t one;
 
+	c->helpers = c->cpus;
 	c->pin_cpu = CPU_COUNT(&c->cpus) > 1 ? sched_getcpu() : -1;
 	if (c->pin_cpu < 0)
 		return;
+	CPU_CLR(c->pin_cpu, &c->helpers);
+	if (CPU_COUNT(&c->helpers) == 0)
+		c->helpers = c->cpus;
 	CPU_ZERO(&one);
 	CPU_SET(c->pin_cpu, &one);
 	if (sched_setaffinity(0, sizeof(one), &one) < 0)
@@ -477,6 +482,7 @@ static void kill_tree(struct rst_ctx *c)
 
 static void free_ctx(struct rst_ctx *c)
 {
+	mem_server_abort(c->server);
 	for (uint32_t i = 0; c->procs && i < c->img.nr_procs; i++) {
 		inj_close(&c->procs[i].inj);
 		free(c->procs[i].host_tids);
@@ -521,6 +527,24 @@ static int rebuild(struct rst_ctx *c)
 }
 
 static const char *restore_listeners;   /* custody holder, or NULL */
+static int restore_eager;               /* --eager: no lazy memory */
+
+/* The page server outlives the restore: the keeper lets it finish (and
+ * unmap the image's pages) once the restore is reported. */
+static void finish_server(void *arg)
+{
+	mem_server_finish(arg);
+}
+
+static void hand_over_server(struct rst_ctx *c)
+{
+	if (!c->server)
+		return;
+	mem_server_start_fill(c->server);
+	keeper_defer(finish_server, c->server);
+	c->server = NULL;
+	c->pages = NULL;
+}
 
 static int restore_start(void *arg, pid_t *pid)
 {
@@ -530,6 +554,7 @@ static int restore_start(void *arg, pid_t *pid)
 	memset(&c, 0, sizeof(c));
 	c.pin_cpu = -1;
 	c.dir = arg;
+	c.lazy = !restore_eager;
 	timing_mark("restore: start");
 	rc = cr_image_read(c.dir, &c.img);
 	if (rc == 0)
@@ -555,8 +580,10 @@ static int restore_start(void *arg, pid_t *pid)
 		if (rc < 0)
 			kill_tree(&c);
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		*pid = c.init_host;
+		hand_over_server(&c);
+	}
 	rst_files_free(&c, rc < 0);
 	file_inet_custody_end(custody, rc == 0);
 	pin_end(&c);
@@ -567,6 +594,7 @@ static int restore_start(void *arg, pid_t *pid)
 int cr_restore_with(const char *dir, const struct cr_restore_opts *opts, pid_t *pid)
 {
 	restore_listeners = opts ? opts->listeners : NULL;
+	restore_eager = opts ? opts->eager : 0;
 	return keeper_run(restore_start, (void *)dir, pid);
 }
 

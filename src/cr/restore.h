@@ -40,6 +40,7 @@ struct rst_proc {
 };
 
 struct rst_files;                    /* restore_files.c */
+struct mem_server;                   /* mem/lazy.h */
 
 struct rst_ctx {
 	const char *dir;
@@ -57,10 +58,13 @@ struct rst_ctx {
 	int nr_cpus;             /* CPUs this restorer may use */
 	cpu_set_t cpus;          /* ... which they are */
 	int pin_cpu;             /* the one CPU restorer and tree share, or -1 */
+	cpu_set_t helpers;       /* CPUs for helper threads: cpus but pin_cpu */
 	pthread_t hash_thread;   /* checks the pages' checksum meanwhile */
 	int hash_running;
 	int pages_ok;
 	struct rst_files *files; /* the image's open files (files.h) */
+	int lazy;                /* large private memory through the page server */
+	struct mem_server *server; /* mem/lazy.h; NULL until a process needs it */
 };
 
 static inline int svc_report_fd(const struct rst_ctx *c) { return c->svc_base; }

@@ -7,6 +7,7 @@
  */
 #include <asm/prctl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <linux/prctl.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "common/err.h"
 #include "cr/ptrace.h"
 #include "cr/restore.h"
+#include "mem/lazy.h"
 #include "common/timing.h"
 
 #define TASK_TOP 0x7ffffffff000ull
@@ -191,6 +193,12 @@ static int thp_mode_madvise(void)
 	return mode;
 }
 
+/* Left to the page server (mem/lazy.h) rather than written now? */
+static int vma_lazy(const struct rst_ctx *c, const struct cr_vma *v)
+{
+	return c->lazy && mem_vma_is_lazy(v);
+}
+
 static int advise(struct inj_batch *b, const struct cr_vma *v, int advice, const char *what)
 {
 	return inj_batch_add(b, what, SYS_madvise, v->start, v->end - v->start,
@@ -202,7 +210,7 @@ static int advise(struct inj_batch *b, const struct cr_vma *v, int advice, const
  * is most of the cost of a restore.  With THP in "madvise" mode the area is
  * marked MADV_HUGEPAGE for the allocation and MADV_NOHUGEPAGE after it,
  * which in that mode behaves like an unmarked area. */
-static int preallocate(struct rst_proc *rp, struct inj_batch *b)
+static int preallocate(const struct rst_ctx *c, struct rst_proc *rp, struct inj_batch *b)
 {
 	const struct cr_proc *p = rp->p;
 
@@ -213,6 +221,7 @@ static int preallocate(struct rst_proc *rp, struct inj_batch *b)
 		uint64_t pages = (v->end - v->start) / CR_PAGE_SIZE;
 
 		if (v->kind != CR_VMA_ANON || v->end - v->start < PREALLOC_MIN ||
+		    vma_lazy(c, v) ||
 		    stored_pages(v) * 10 < pages * 9 ||
 		    (v->flags & (CR_VMA_F_HUGEPAGE | CR_VMA_F_NOHUGEPAGE)))
 			continue;
@@ -290,7 +299,7 @@ static int write_pages(struct rst_ctx *c, struct rst_proc *rp)
 	int rc = 0;
 
 	for (uint32_t i = 0; i < p->nr_vmas; i++)
-		n += p->vmas[i].nr_runs;
+		n += vma_lazy(c, &p->vmas[i]) ? 0 : p->vmas[i].nr_runs;
 	if (!n)
 		return 0;
 	local = calloc(n, sizeof(*local));
@@ -302,6 +311,8 @@ static int write_pages(struct rst_ctx *c, struct rst_proc *rp)
 	}
 	n = 0;
 	for (uint32_t i = 0; i < p->nr_vmas; i++) {
+		if (vma_lazy(c, &p->vmas[i]))
+			continue;
 		for (uint32_t k = 0; k < p->vmas[i].nr_runs; k++, n++) {
 			const struct cr_page_run *run = &p->vmas[i].runs[k];
 
@@ -337,6 +348,55 @@ static int write_pages(struct rst_ctx *c, struct rst_proc *rp)
 	free(local);
 	free(remote);
 	return rc;
+}
+
+static int has_lazy_vmas(const struct rst_ctx *c, const struct cr_proc *p)
+{
+	for (uint32_t i = 0; i < p->nr_vmas; i++)
+		if (vma_lazy(c, &p->vmas[i]))
+			return 1;
+	return 0;
+}
+
+/* Take a userfaultfd of the process (created inside it, pulled out with
+ * pidfd_getfd, closed there) to the page server, which registers the lazy
+ * VMAs with it. */
+static int take_userfaultfd(struct rst_proc *rp, struct inj_batch *b, int *ufd)
+{
+	int64_t fd;
+	int pidfd;
+
+	if (inj_call(&rp->inj, rp->host_tids[0], "userfaultfd", SYS_userfaultfd,
+		     O_CLOEXEC | O_NONBLOCK, 0, 0, 0, 0, 0, &fd) < 0)
+		return -1;
+	pidfd = (int)syscall(SYS_pidfd_open, rp->host_pid, 0);
+	*ufd = pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, (int)fd, 0);
+	if (*ufd < 0)
+		err_sys("pidfd_getfd of its userfaultfd (fd %lld)", (long long)fd);
+	if (pidfd >= 0)
+		close(pidfd);
+	if (inj_batch_add(b, "close userfaultfd", SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0) < 0) {
+		if (*ufd >= 0)
+			close(*ufd);
+		return -1;
+	}
+	return *ufd < 0 ? -1 : 0;
+}
+
+static int serve_lazily(struct rst_ctx *c, struct rst_proc *rp, struct inj_batch *b)
+{
+	int ufd;
+
+	if (!has_lazy_vmas(c, rp->p))
+		return 0;
+	if (!c->server) {
+		c->server = mem_server_new(c->pages, c->pages_len, c->init_host, &c->helpers);
+		if (!c->server)
+			return err_set("page server: out of memory");
+	}
+	if (take_userfaultfd(rp, b, &ufd) < 0)
+		return -1;
+	return mem_server_add(c->server, ufd, rp->host_pid, rp->p->vmas, rp->p->nr_vmas);
 }
 
 static int fix_protections(struct rst_proc *rp, struct inj_batch *b)
@@ -398,10 +458,11 @@ static int rebuild_mm(struct rst_ctx *c, struct rst_proc *rp, struct inj_batch *
 			return -1;
 	if (inj_batch_run(b) < 0 || map_vdso(rp) < 0 || check_vdso_place(rp) < 0)
 		return -1;
-	if (preallocate(rp, b) < 0 || inj_batch_run(b) < 0)
+	if (preallocate(c, rp, b) < 0 || inj_batch_run(b) < 0)
 		return -1;
 	timing_mark("restore: mapped and preallocated");
-	if (write_pages(c, rp) < 0 || fix_protections(rp, b) < 0 || inj_batch_run(b) < 0)
+	if (write_pages(c, rp) < 0 || serve_lazily(c, rp, b) < 0 ||
+	    fix_protections(rp, b) < 0 || inj_batch_run(b) < 0)
 		return -1;
 	return set_mm_map(c, rp);
 }

@@ -9,6 +9,8 @@
 #   CR_NOCR=1   run the same checks without dump/restore: validates a program
 #               on its own (it must report OK with no checkpoint at all)
 #   CR_TIMEOUT  seconds to wait for a check's verdict (default 10)
+#   CR_RESTORE_ARGS  extra arguments of every `cr restore` (e.g. --eager)
+#   CR_AFTER_RESTORE  a function run after each restore, before the check
 
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 PICOCENTER=${PICOCENTER:-$ROOT/build/picocenter}
@@ -138,7 +140,8 @@ cr_dump() {
 # running process that is pid 1 of its own PID namespace.
 cr_restore() {
 	local dir=$1 out ns old=$CR_PID p
-	if ! out=$("$PICOCENTER" cr restore --dir "$dir" 2>"$CR_W/restore.err"); then
+	# shellcheck disable=SC2086
+	if ! out=$("$PICOCENTER" cr restore --dir "$dir" ${CR_RESTORE_ARGS:-} 2>"$CR_W/restore.err"); then
 		cat "$CR_W/restore.err"
 		cr_fail "cr restore --dir $dir failed"
 	fi
@@ -168,6 +171,7 @@ cr_cycle() {
 	cr_dump "$CR_W/img.$n"
 	cr_restore "$CR_W/img.$n"
 	cr_log "cycle $n: dumped and restored as pid $CR_PID ($((SECONDS - t0)) s)"
+	[ -n "${CR_AFTER_RESTORE:-}" ] && "$CR_AFTER_RESTORE"
 	cr_check "$n"
 }
 
@@ -191,6 +195,7 @@ cr_rerestore() {
 	sleep 0.1
 	cr_restore "$CR_LAST_IMG"
 	cr_log "restored $CR_LAST_IMG again as pid $CR_PID"
+	[ -n "${CR_AFTER_RESTORE:-}" ] && "$CR_AFTER_RESTORE"
 	cr_check "$n"
 }
 

@@ -1,0 +1,667 @@
+/*
+ * pageserver.c - the userfaultfd page server of a lazy restore (see lazy.h).
+ *
+ * Data: one struct space per restored address space (a userfaultfd), holding
+ * every page of its lazy VMAs that the image stores, sorted by address, each
+ * DUE (not in yet), IN (copied, or found present) or GONE (unmapped or
+ * discarded by the process: it must not be written any more).
+ *
+ * One thread serves all spaces: it reads and answers every message first,
+ * then copies one batch of due pages, and loops.  A space with nothing due
+ * is closed.  UFFDIO_COPY fails with EAGAIN while the process is changing
+ * its map (a fork or an munmap whose event is not read yet), so a batch
+ * never lands in a range the server does not know the fate of.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "mem/lazy.h"
+
+#define PAGE 4096ull
+#define LAZY_MIN_PAGES 256      /* 1 MiB stored: below, eager is cheaper */
+#define FILL_BATCH 256          /* pages per background UFFDIO_COPY */
+#define FAULT_BATCH 16          /* pages copied from a faulting address on */
+#define MAX_SPACES 1024
+#define IDLE_PROBE_MS 1000
+
+enum page_state { DUE, IN, GONE };
+
+struct lazy_page {
+	uint64_t addr;
+	uint64_t off;            /* in the pages file */
+	uint8_t state;
+};
+
+struct space {
+	int uffd;
+	pid_t pid;               /* 0 for a forked child (not known) */
+	struct lazy_page *pg;    /* sorted by addr */
+	size_t n, due, cursor;
+};
+
+struct mem_server {
+	const uint8_t *pages;
+	uint64_t pages_len;
+	pid_t tree_pid;
+	int fill;                /* background fill (PICOCENTER_LAZY_FILL=0: off) */
+	int filling;             /* ... started (mem_server_start_fill) */
+	cpu_set_t cpus;          /* where the thread may run */
+	int wake_fd;             /* eventfd: a space was added, or quit */
+	pthread_mutex_t lock;    /* guards incoming and quit */
+	struct space *incoming[MAX_SPACES];
+	size_t nr_incoming;
+	int quit;                /* 1: stop now */
+	int finishing;           /* 1: end when nothing is due */
+	pthread_t thread;
+	int running;
+	struct space *sp[MAX_SPACES];   /* the thread's own */
+	size_t nr_sp;
+};
+
+int mem_vma_is_lazy(const struct cr_vma *v)
+{
+	uint64_t stored = 0;
+
+	if (v->kind != CR_VMA_ANON ||
+	    (v->flags & (CR_VMA_F_GROWSDOWN | CR_VMA_F_LOCKED | CR_VMA_F_WIPEONFORK)))
+		return 0;
+	for (uint32_t k = 0; k < v->nr_runs; k++)
+		stored += v->runs[k].nr_pages;
+	return stored >= LAZY_MIN_PAGES;
+}
+
+/* ---- spaces ---- */
+
+static void space_free(struct space *sp)
+{
+	if (!sp)
+		return;
+	if (sp->uffd >= 0)
+		close(sp->uffd);
+	free(sp->pg);
+	free(sp);
+}
+
+static struct space *space_from_vmas(int uffd, pid_t pid, const struct cr_vma *vmas,
+				     uint32_t nr_vmas)
+{
+	struct space *sp = calloc(1, sizeof(*sp));
+	size_t n = 0;
+
+	if (!sp)
+		return NULL;
+	sp->uffd = uffd;
+	sp->pid = pid;
+	for (uint32_t i = 0; i < nr_vmas; i++)
+		if (mem_vma_is_lazy(&vmas[i]))
+			for (uint32_t k = 0; k < vmas[i].nr_runs; k++)
+				n += vmas[i].runs[k].nr_pages;
+	sp->pg = calloc(n ? n : 1, sizeof(*sp->pg));
+	if (!sp->pg) {
+		free(sp);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < nr_vmas; i++) {
+		if (!mem_vma_is_lazy(&vmas[i]))
+			continue;
+		for (uint32_t k = 0; k < vmas[i].nr_runs; k++) {
+			const struct cr_page_run *r = &vmas[i].runs[k];
+
+			for (uint64_t j = 0; j < r->nr_pages; j++, sp->n++) {
+				sp->pg[sp->n].addr = r->addr + j * PAGE;
+				sp->pg[sp->n].off = r->file_off + j * PAGE;
+				sp->pg[sp->n].state = DUE;
+			}
+		}
+	}
+	sp->due = sp->n;
+	return sp;   /* vmas are sorted and runs in address order: pg is sorted */
+}
+
+/* A forked child's space: everything the parent had not lost is due again.
+ * Pages the child got from the parent are found present (EEXIST); pages the
+ * parent had filled after the fork copied its page tables are due in it. */
+static struct space *space_fork(const struct space *parent, int uffd)
+{
+	struct space *sp = calloc(1, sizeof(*sp));
+
+	if (!sp)
+		return NULL;
+	sp->uffd = uffd;
+	sp->pg = malloc((parent->n ? parent->n : 1) * sizeof(*sp->pg));
+	if (!sp->pg) {
+		free(sp);
+		return NULL;
+	}
+	memcpy(sp->pg, parent->pg, parent->n * sizeof(*sp->pg));
+	sp->n = parent->n;
+	for (size_t i = 0; i < sp->n; i++) {
+		if (sp->pg[i].state == IN)
+			sp->pg[i].state = DUE;
+		sp->due += sp->pg[i].state == DUE;
+	}
+	return sp;
+}
+
+/* First page at or above addr. */
+static size_t find_page(const struct space *sp, uint64_t addr)
+{
+	size_t lo = 0, hi = sp->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sp->pg[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void set_state(struct space *sp, size_t i, uint8_t state)
+{
+	if (sp->pg[i].state == DUE && state != DUE)
+		sp->due--;
+	sp->pg[i].state = state;
+}
+
+static void drop_range(struct space *sp, uint64_t start, uint64_t end)
+{
+	for (size_t i = find_page(sp, start); i < sp->n && sp->pg[i].addr < end; i++)
+		set_state(sp, i, GONE);
+}
+
+static int page_cmp(const void *a, const void *b)
+{
+	const struct lazy_page *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static void move_range(struct space *sp, uint64_t from, uint64_t to, uint64_t len)
+{
+	for (size_t i = 0; i < sp->n; i++)
+		if (sp->pg[i].state != GONE && sp->pg[i].addr >= from &&
+		    sp->pg[i].addr < from + len)
+			sp->pg[i].addr = sp->pg[i].addr - from + to;
+	qsort(sp->pg, sp->n, sizeof(*sp->pg), page_cmp);
+	sp->cursor = 0;
+}
+
+/* ---- copying ---- */
+
+enum copy_result { COPY_OK, COPY_RETRY, COPY_DEAD, COPY_FATAL };
+
+static void wake_page(struct space *sp, uint64_t addr)
+{
+	struct uffdio_range r = { .start = addr, .len = PAGE };
+
+	ioctl(sp->uffd, UFFDIO_WAKE, &r);
+}
+
+/* Copy the due pages from pg[i] on that follow each other in memory and
+ * in the file, at most max of them. */
+static enum copy_result copy_stretch(struct mem_server *s, struct space *sp, size_t i,
+				     size_t max)
+{
+	struct uffdio_copy uc;
+	size_t n = 1, done;
+
+	while (n < max && i + n < sp->n && sp->pg[i + n].state == DUE &&
+	       sp->pg[i + n].addr == sp->pg[i].addr + n * PAGE &&
+	       sp->pg[i + n].off == sp->pg[i].off + n * PAGE)
+		n++;
+	memset(&uc, 0, sizeof(uc));
+	uc.dst = sp->pg[i].addr;
+	uc.src = (uint64_t)(uintptr_t)(s->pages + sp->pg[i].off);
+	uc.len = n * PAGE;
+	if (ioctl(sp->uffd, UFFDIO_COPY, &uc) == 0) {
+		for (size_t k = 0; k < n; k++)
+			set_state(sp, i + k, IN);
+		return COPY_OK;
+	}
+	done = uc.copy > 0 ? (size_t)uc.copy / PAGE : 0;
+	for (size_t k = 0; k < done && k < n; k++)
+		set_state(sp, i + k, IN);
+	if (done >= n)
+		return COPY_OK;
+	switch (errno) {
+	case EEXIST:     /* present already (the child of a fork has it) */
+		set_state(sp, i + done, IN);
+		wake_page(sp, sp->pg[i + done].addr);
+		return COPY_OK;
+	case ENOENT:     /* no registered VMA there any more */
+		set_state(sp, i + done, GONE);
+		return COPY_OK;
+	case EAGAIN:     /* the map is changing: read the events first */
+		return COPY_RETRY;
+	case ESRCH:      /* the process is gone */
+		return COPY_DEAD;
+	default:
+		return COPY_FATAL;
+	}
+}
+
+/* A page that is not due faults: it reads as zero. */
+static enum copy_result zero_page(struct space *sp, uint64_t addr)
+{
+	struct uffdio_zeropage z;
+
+	memset(&z, 0, sizeof(z));
+	z.range.start = addr;
+	z.range.len = PAGE;
+	if (ioctl(sp->uffd, UFFDIO_ZEROPAGE, &z) == 0)
+		return COPY_OK;
+	switch (errno) {
+	case EEXIST:
+	case ENOENT:
+		wake_page(sp, addr);
+		return COPY_OK;
+	case EAGAIN:
+		return COPY_RETRY;
+	case ESRCH:
+		return COPY_DEAD;
+	default:
+		return COPY_FATAL;
+	}
+}
+
+static enum copy_result serve_fault(struct mem_server *s, struct space *sp, uint64_t addr)
+{
+	size_t i;
+
+	addr &= ~(PAGE - 1);
+	i = find_page(sp, addr);
+	if (i < sp->n && sp->pg[i].addr == addr && sp->pg[i].state == DUE)
+		return copy_stretch(s, sp, i, FAULT_BATCH);
+	return zero_page(sp, addr);
+}
+
+/* One background batch: the next due pages (at most max) from the cursor. */
+static enum copy_result fill_some(struct mem_server *s, struct space *sp, size_t max)
+{
+	while (sp->cursor < sp->n && sp->pg[sp->cursor].state != DUE)
+		sp->cursor++;
+	if (sp->cursor >= sp->n) {
+		sp->cursor = 0;   /* due pages behind (after a move): start over */
+		return COPY_OK;
+	}
+	return copy_stretch(s, sp, sp->cursor, max);
+}
+
+/* ---- the server thread ---- */
+
+/* A page could not be put in: rather than let the process go on with
+ * wrong memory, end the tree. */
+static void fatal(struct mem_server *s)
+{
+	if (s->tree_pid > 0)
+		kill(s->tree_pid, SIGKILL);
+}
+
+static int add_space(struct mem_server *s, struct space *sp)
+{
+	if (s->nr_sp >= MAX_SPACES)
+		return -1;
+	s->sp[s->nr_sp++] = sp;
+	return 0;
+}
+
+/* Handle one message of sp; COPY_* as the copies went. */
+static enum copy_result handle_msg(struct mem_server *s, struct space *sp,
+				   const struct uffd_msg *m)
+{
+	struct space *child;
+
+	switch (m->event) {
+	case UFFD_EVENT_PAGEFAULT:
+		return serve_fault(s, sp, m->arg.pagefault.address);
+	case UFFD_EVENT_FORK:
+		child = space_fork(sp, (int)m->arg.fork.ufd);
+		if (!child || add_space(s, child) < 0) {
+			if (child)
+				space_free(child);
+			else
+				close((int)m->arg.fork.ufd);
+			return COPY_FATAL;
+		}
+		return COPY_OK;
+	case UFFD_EVENT_REMAP:
+		move_range(sp, m->arg.remap.from, m->arg.remap.to, m->arg.remap.len);
+		return COPY_OK;
+	case UFFD_EVENT_REMOVE:
+	case UFFD_EVENT_UNMAP:
+		drop_range(sp, m->arg.remove.start, m->arg.remove.end);
+		return COPY_OK;
+	default:
+		return COPY_OK;
+	}
+}
+
+/* Read and handle every queued message of sp.  A fault whose copy must
+ * wait (EAGAIN) is kept and retried after the events behind it. */
+static enum copy_result drain(struct mem_server *s, struct space *sp)
+{
+	struct uffd_msg msgs[64], retry[64];
+	size_t nr_retry = 0;
+
+	for (;;) {
+		ssize_t r = read(sp->uffd, msgs, sizeof(msgs));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		for (size_t i = 0; i < (size_t)r / sizeof(msgs[0]); i++) {
+			enum copy_result cr = handle_msg(s, sp, &msgs[i]);
+
+			if (cr == COPY_RETRY && nr_retry < 64)
+				retry[nr_retry++] = msgs[i];
+			else if (cr == COPY_DEAD || cr == COPY_FATAL)
+				return cr;
+		}
+	}
+	for (size_t i = 0; i < nr_retry; i++) {
+		enum copy_result cr = handle_msg(s, sp, &retry[i]);
+
+		if (cr == COPY_DEAD || cr == COPY_FATAL)
+			return cr;
+		/* still EAGAIN: the fault is raised again once the event is read */
+	}
+	return COPY_OK;
+}
+
+static void take_incoming(struct mem_server *s)
+{
+	uint64_t v;
+
+	if (read(s->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < s->nr_incoming; i++)
+		if (add_space(s, s->incoming[i]) < 0)
+			space_free(s->incoming[i]);
+	s->nr_incoming = 0;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void remove_space(struct mem_server *s, size_t i)
+{
+	space_free(s->sp[i]);
+	s->sp[i] = s->sp[--s->nr_sp];
+}
+
+static int should_stop(struct mem_server *s)
+{
+	int quit, finishing, incoming;
+
+	pthread_mutex_lock(&s->lock);
+	quit = s->quit;
+	finishing = s->finishing;
+	incoming = s->nr_incoming > 0;
+	pthread_mutex_unlock(&s->lock);
+	return quit || (finishing && !incoming && s->nr_sp == 0);
+}
+
+static int fill_now(struct mem_server *s)
+{
+	int on;
+
+	pthread_mutex_lock(&s->lock);
+	on = s->fill && s->filling;
+	pthread_mutex_unlock(&s->lock);
+	return on;
+}
+
+static int any_due(const struct mem_server *s)
+{
+	for (size_t i = 0; i < s->nr_sp; i++)
+		if (s->sp[i]->due)
+			return 1;
+	return 0;
+}
+
+/* Filling: do not wait.  Faults only (PICOCENTER_LAZY_FILL=0): a process
+ * that exits is only noticed by a copy (ESRCH), so after a second of quiet
+ * one page per process goes in. */
+static int poll_timeout(const struct mem_server *s, int filling)
+{
+	if (!any_due(s))
+		return -1;
+	return filling ? 0 : IDLE_PROBE_MS;
+}
+
+static void serve_ready(struct mem_server *s, const struct pollfd *pfd, size_t n)
+{
+	for (size_t i = n; i-- > 0;) {
+		enum copy_result cr = COPY_OK;
+
+		if (pfd[i].revents & (POLLIN | POLLERR | POLLHUP))
+			cr = drain(s, s->sp[i]);
+		if (cr == COPY_FATAL)
+			fatal(s);
+		if (cr == COPY_DEAD || cr == COPY_FATAL)
+			remove_space(s, i);
+	}
+}
+
+static void fill_round(struct mem_server *s, size_t max)
+{
+	for (size_t i = s->nr_sp; i-- > 0;) {
+		enum copy_result cr = s->sp[i]->due ? fill_some(s, s->sp[i], max) : COPY_OK;
+
+		if (cr == COPY_FATAL)
+			fatal(s);
+		if (cr == COPY_DEAD || cr == COPY_FATAL)
+			remove_space(s, i);
+	}
+}
+
+/* Close the spaces with nothing due: their processes are ordinary now.
+ * Their queued messages are read first (a fork's child may need pages). */
+static void close_finished(struct mem_server *s)
+{
+	for (size_t i = s->nr_sp; i-- > 0;) {
+		if (s->sp[i]->due)
+			continue;
+		if (drain(s, s->sp[i]) == COPY_FATAL)
+			fatal(s);
+		if (!s->sp[i]->due)
+			remove_space(s, i);
+	}
+}
+
+static void *server_main(void *arg)
+{
+	struct mem_server *s = arg;
+	struct pollfd pfd[MAX_SPACES + 1];
+
+	for (;;) {
+		int filling = fill_now(s), ready;
+		size_t n;
+
+		take_incoming(s);
+		close_finished(s);
+		if (should_stop(s))
+			break;
+		n = s->nr_sp;
+		for (size_t i = 0; i < n; i++)
+			pfd[i] = (struct pollfd){ .fd = s->sp[i]->uffd, .events = POLLIN };
+		pfd[n] = (struct pollfd){ .fd = s->wake_fd, .events = POLLIN };
+		ready = poll(pfd, n + 1, poll_timeout(s, filling));
+		if (ready < 0 && errno != EINTR)
+			break;
+		serve_ready(s, pfd, n);
+		if (filling || ready == 0)
+			fill_round(s, filling ? FILL_BATCH : 1);
+	}
+	return NULL;
+}
+
+/* ---- API ---- */
+
+struct mem_server *mem_server_new(const uint8_t *pages, uint64_t len, pid_t tree_pid,
+				  const cpu_set_t *cpus)
+{
+	struct mem_server *s = calloc(1, sizeof(*s));
+	const char *fill = getenv("PICOCENTER_LAZY_FILL");
+
+	if (!s)
+		return NULL;
+	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->wake_fd < 0) {
+		free(s);
+		return NULL;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	s->pages = pages;
+	s->pages_len = len;
+	s->tree_pid = tree_pid;
+	s->fill = !(fill && !strcmp(fill, "0"));
+	if (cpus)
+		s->cpus = *cpus;
+	return s;
+}
+
+static int uffd_setup(int uffd, pid_t pid, const struct cr_vma *vmas, uint32_t nr_vmas)
+{
+	struct uffdio_api api;
+
+	memset(&api, 0, sizeof(api));
+	api.api = UFFD_API;
+	api.features = UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP |
+		       UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP;
+	if (ioctl(uffd, UFFDIO_API, &api) < 0)
+		return err_sys("pid %d: userfaultfd UFFDIO_API", pid);
+	for (uint32_t i = 0; i < nr_vmas; i++) {
+		const struct cr_vma *v = &vmas[i];
+		struct uffdio_register reg;
+
+		if (!mem_vma_is_lazy(v))
+			continue;
+		memset(&reg, 0, sizeof(reg));
+		reg.range.start = v->start;
+		reg.range.len = v->end - v->start;
+		reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+		if (ioctl(uffd, UFFDIO_REGISTER, &reg) < 0)
+			return err_sys("pid %d: userfaultfd register 0x%llx (%llu pages)", pid,
+				       (unsigned long long)v->start,
+				       (unsigned long long)((v->end - v->start) / PAGE));
+	}
+	return 0;
+}
+
+static int start_thread(struct mem_server *s)
+{
+	pthread_attr_t attr;
+	int rc;
+
+	if (pthread_attr_init(&attr) != 0)
+		return -1;
+	if (CPU_COUNT(&s->cpus) > 0)
+		pthread_attr_setaffinity_np(&attr, sizeof(s->cpus), &s->cpus);
+	rc = pthread_create(&s->thread, &attr, server_main, s);
+	pthread_attr_destroy(&attr);
+	return rc;
+}
+
+void mem_server_start_fill(struct mem_server *s)
+{
+	uint64_t one = 1;
+	ssize_t w;
+
+	pthread_mutex_lock(&s->lock);
+	s->filling = 1;
+	pthread_mutex_unlock(&s->lock);
+	w = write(s->wake_fd, &one, sizeof(one));
+	(void)w;   /* fails only with a full counter, which wakes it too */
+}
+
+int mem_server_add(struct mem_server *s, int uffd, pid_t pid,
+		   const struct cr_vma *vmas, uint32_t nr_vmas)
+{
+	struct space *sp;
+	uint64_t one = 1;
+
+	if (uffd_setup(uffd, pid, vmas, nr_vmas) < 0) {
+		close(uffd);   /* closing unregisters whatever was */
+		return -1;
+	}
+	sp = space_from_vmas(uffd, pid, vmas, nr_vmas);
+	if (!sp) {
+		close(uffd);
+		return err_set("pid %d: page server: out of memory", pid);
+	}
+	pthread_mutex_lock(&s->lock);
+	if (s->nr_incoming >= MAX_SPACES) {
+		pthread_mutex_unlock(&s->lock);
+		space_free(sp);
+		return err_set("pid %d: page server: more than %d processes", pid, MAX_SPACES);
+	}
+	s->incoming[s->nr_incoming++] = sp;
+	pthread_mutex_unlock(&s->lock);
+	if (!s->running) {
+		if (start_thread(s) != 0) {
+			pthread_mutex_lock(&s->lock);
+			s->nr_incoming--;
+			pthread_mutex_unlock(&s->lock);
+			space_free(sp);
+			return err_set("pid %d: page server: cannot start its thread", pid);
+		}
+		s->running = 1;
+	}
+	if (write(s->wake_fd, &one, sizeof(one)) < 0)
+		return err_sys("page server: wake");
+	return 0;
+}
+
+static void server_stop(struct mem_server *s, int quit)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&s->lock);
+	s->finishing = 1;
+	s->quit = quit;
+	pthread_mutex_unlock(&s->lock);
+	if (s->running) {
+		ssize_t w = write(s->wake_fd, &one, sizeof(one));   /* as above */
+
+		(void)w;
+		pthread_join(s->thread, NULL);
+	}
+	for (size_t i = 0; i < s->nr_sp; i++)
+		space_free(s->sp[i]);
+	for (size_t i = 0; i < s->nr_incoming; i++)
+		space_free(s->incoming[i]);
+	close(s->wake_fd);
+	pthread_mutex_destroy(&s->lock);
+	if (!quit && s->pages)
+		munmap((void *)s->pages, s->pages_len);
+	free(s);
+}
+
+void mem_server_finish(struct mem_server *s)
+{
+	if (s)
+		server_stop(s, 0);
+}
+
+void mem_server_abort(struct mem_server *s)
+{
+	if (s)
+		server_stop(s, 1);
+}
