@@ -83,7 +83,7 @@ int main(int argc, char **argv)
 		ssize_t n;
 		pid_t pid;
 
-		pf.fd = open(argv[4], O_RDONLY | O_NONBLOCK);
+		pf.fd = open(argv[4], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		if (pf.fd < 0) {
 			perror(argv[4]);
 			return 1;

@@ -37,11 +37,22 @@ void keeper_defer(void (*fn)(void *), void *arg)
 	deferred_arg = arg;
 }
 
+/* The keeper can live long: it must not hold the caller's files open (a
+ * pipe or FIFO of the caller would never see its end).  All but stdio and
+ * the report pipe go. */
+static void close_inherited(int keep)
+{
+	if (keep > 3)
+		close_range(3, (unsigned)keep - 1, 0);
+	close_range((unsigned)keep + 1, ~0u, 0);
+}
+
 static void keeper_main(int (*start)(void *, pid_t *), void *arg, int fd)
 {
 	struct keeper_report rep;
 	int st;
 
+	close_inherited(fd);
 	memset(&rep, 0, sizeof(rep));
 	setsid();
 	rep.rc = start(arg, &rep.pid);
