@@ -24,6 +24,25 @@
 #define ERESTARTNOHAND 514
 #define ERESTART_RESTARTBLOCK 516
 
+#define TIMER_ABSTIME_FLAG 1
+
+/*
+ * A relative sleep interrupted by the dump has left the time still to sleep
+ * in its "remaining" argument; the kernel would have continued from its
+ * restart block, which does not survive a restore.  Point the request at
+ * the remaining time so the restored sleep ends when the original would
+ * have (counting only the time the process ran).  Without a remaining
+ * argument the full duration is slept again.
+ */
+static void sleep_for_remaining(struct user_regs_struct *r)
+{
+	if (r->orig_rax == SYS_nanosleep && r->rsi != 0)
+		r->rdi = r->rsi;
+	else if (r->orig_rax == SYS_clock_nanosleep &&
+		 !(r->rsi & TIMER_ABSTIME_FLAG) && r->r10 != 0)
+		r->rdx = r->r10;
+}
+
 void regs_for_restart(struct user_regs_struct *r)
 {
 	long rax = (long)r->rax;
@@ -32,6 +51,8 @@ void regs_for_restart(struct user_regs_struct *r)
 	    (rax == -ERESTARTSYS || rax == -ERESTARTNOINTR ||
 	     rax == -ERESTARTNOHAND || rax == -ERESTART_RESTARTBLOCK)) {
 		/* Run the interrupted call again with the same arguments. */
+		if (rax == -ERESTART_RESTARTBLOCK)
+			sleep_for_remaining(r);
 		r->rax = r->orig_rax;
 		r->rip -= 2;
 	}
