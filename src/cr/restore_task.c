@@ -376,6 +376,20 @@ static int restore_creds(struct rst_proc *rp)
 	return 0;
 }
 
+/*
+ * Lazily restored memory lives in the keeper's page server: if the keeper
+ * died, pages not in yet would read as zero.  The root (and so the whole
+ * namespace) is set to be killed when the keeper goes, after the credential
+ * changes that would clear the setting.
+ */
+static int die_with_keeper(struct rst_ctx *c, struct rst_proc *rp)
+{
+	if (!c->server || rp->host_pid != c->init_host)
+		return 0;
+	return inj_call(&rp->inj, rp->host_tids[0], "prctl(PR_SET_PDEATHSIG)", SYS_prctl,
+			PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0, 0, NULL);
+}
+
 static int restore_state_with(struct rst_ctx *c, struct rst_proc *rp, struct inj_batch *b)
 {
 	for (uint32_t i = 0; i < rp->p->nr_threads; i++)
@@ -388,7 +402,7 @@ static int restore_state_with(struct rst_ctx *c, struct rst_proc *rp, struct inj
 	if (inj_call(&rp->inj, rp->host_tids[0], "close service fds", SYS_close_range,
 		     (uint64_t)c->svc_base, ~0u, 0, 0, 0, 0, NULL) < 0)
 		return -1;
-	if (restore_creds(rp) < 0)
+	if (restore_creds(rp) < 0 || die_with_keeper(c, rp) < 0)
 		return -1;
 	for (uint32_t i = 0; i < rp->p->nr_threads; i++)
 		if (restore_thread_rseq(rp, i) < 0)
