@@ -38,13 +38,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-mkdir -p "$B"
-for f in cr-workload cr-time; do
-	if [ ! -x "$B/$f" ] || [ "bench/lib/$f.c" -nt "$B/$f" ]; then
-		gcc -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -pthread \
-			-o "$B/$f" "bench/lib/$f.c" || exit 1
-	fi
-done
+. bench/lib/build.sh
+bench_build "$B" cr-workload cr-time || exit 1
 [ -x "$PICOCENTER" ] || make -s build/picocenter >&2 || exit 1
 
 json_str() { printf '%s' "$1" | tr '\n\t\r"\\' "   ''" | tr -d '\000-\037'; }

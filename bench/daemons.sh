@@ -1,8 +1,9 @@
 #!/bin/bash
 # daemons.sh - swap-in speed of real daemons; prints one JSON line each.
 #
-#   bench/daemons.sh [DAEMON...]     (default: lighttpd nginx redis memcached dnsmasq)
+#   bench/daemons.sh [DAEMON...]     (default: lighttpd nginx redis memcached dnsmasq pyhttp)
 #   RUNS=5 CYCLES=5                  cold starts and dump/restore cycles
+#   RESTORE_ARGS=--eager             extra arguments of every `cr restore`
 #
 # Each daemon runs as in tests/daemons (lib.sh: same configurations, free
 # loopback ports, `picocenter cr spawn`).  Per daemon, measured in the same
@@ -16,8 +17,11 @@
 #   speedup                 cold_start_ms / restore_to_response_ms
 #   meets_target            restore_to_response_ms < 10, and speedup >= 5
 #                           where cold_start_ms > 50
+# Start and end are taken by bench/lib/timed.c right around the command
+# (no shell forks inside the measurement).  pyhttp is Python's http.server,
+# the "10 MB Python HTTP server" of the CRIU figures in docs/engine.md.
 # A correct response is one request of progs/dclient.c (started before the
-# restore, it retries every 100 us): index.html for the web servers, a
+# command, it retries every 100 us): index.html for the web servers, a
 # key set before the dump for redis and memcached (a nil GET on a cold
 # start, when nothing was set), an A record from the hosts file for dnsmasq.
 # When the engine cannot dump or restore a daemon, its line has the cold
@@ -28,8 +32,9 @@ export ROOT=$PWD
 export PICOCENTER=${PICOCENTER:-$ROOT/build/picocenter} TBIN=$ROOT/build/tests
 RUNS=${RUNS:-5}
 CYCLES=${CYCLES:-5}
+read -ra RESTORE_ARGS <<<"${RESTORE_ARGS:-}"
 DAEMONS=("$@")
-[ ${#DAEMONS[@]} -eq 0 ] && DAEMONS=(lighttpd nginx redis memcached dnsmasq)
+[ ${#DAEMONS[@]} -eq 0 ] && DAEMONS=(lighttpd nginx redis memcached dnsmasq pyhttp)
 BTMP=$(mktemp -d /tmp/picocenter-bench-daemons.XXXXXX)
 export TEST_TMP=$BTMP
 trap 'rm -rf "$BTMP"' EXIT
@@ -40,6 +45,9 @@ if ! make -s build/picocenter build/tests/daemons/dclient build/tests/daemons/ke
 	echo "bench/daemons.sh: build failed; measuring the binaries already built" >&2
 fi
 . tests/daemons/lib.sh
+. bench/lib/build.sh
+TIMED=$ROOT/build/bench/timed
+bench_build "$ROOT/build/bench" timed || { echo "bench/daemons.sh: cannot build timed" >&2; exit 1; }
 D_TIMEOUT=20
 
 json_str() {
@@ -60,11 +68,26 @@ median_ms() {
 # response); - is a miss (nothing set yet).
 probe_args() {
 	case $1 in
-	lighttpd | nginx) PROBE=(http "$2" /index.html "hello from picocenter") ;;
+	lighttpd | nginx | pyhttp) PROBE=(http "$2" /index.html "hello from picocenter") ;;
 	redis) PROBE=(redis "$2" get benchkey "$3") ;;
 	memcached) PROBE=(mc "$2" get benchkey "$3") ;;
 	dnsmasq) PROBE=(dns "$2" www.pico.test 10.0.0.1) ;;
 	esac
+}
+
+# read_times: T_START and T_END of the last command run by timed.
+read_times() {
+	read -r T_START T_END <"$D_DIR/t" || d_fail "no times from timed"
+}
+
+# timed_spawn CMD...: d_spawn, timed from just before `cr spawn` starts.
+timed_spawn() {
+	D_CMD=("$@")
+	D_PID=$("$TIMED" "$D_DIR/t" "$PICOCENTER" cr spawn --log "$D_LOG" -- "$@") ||
+		d_fail "cr spawn $1 failed"
+	[[ $D_PID =~ ^[0-9]+$ ]] || d_fail "cr spawn printed '$D_PID', not a pid"
+	D_ALL_PIDS+=("$D_PID")
+	read_times
 }
 
 # bench_one DAEMON: runs in a subshell (lib.sh's d_fail exits it); the
@@ -81,10 +104,9 @@ bench_one() {
 	# Cold starts: cr spawn to the first correct response.
 	for r in $(seq "$RUNS"); do
 		probe_args "$name" "$port" -
-		t0=$(now_us)
-		d_spawn $cmd >/dev/null
+		timed_spawn $cmd
 		tok=$("$DCLIENT" -w 10000 -i 100 -T "${PROBE[@]}") || d_fail "cold start $r: no correct response"
-		cold+=($((tok - t0)))
+		cold+=($((tok - T_START)))
 		kill -KILL "$D_PID"
 		while d_alive "$D_PID"; do sleep 0.005; done
 	done
@@ -101,30 +123,30 @@ bench_one() {
 	"$DCLIENT" -w 10000 "${PROBE[@]}" || d_fail "no correct response before the first dump"
 	for c in $(seq "$CYCLES"); do
 		img=$D_DIR/img.$c
-		t0=$(now_us)
-		if ! "$PICOCENTER" cr dump --pid "$D_PID" --dir "$img" 2>"$D_DIR/dump.err"; then
+		if ! "$TIMED" "$D_DIR/t" "$PICOCENTER" cr dump --pid "$D_PID" --dir "$img" 2>"$D_DIR/dump.err"; then
 			err="dump: $(tail -n 1 "$D_DIR/dump.err")"
 			break
 		fi
-		dump+=($(($(now_us) - t0)))
+		read_times
+		dump+=($((T_END - T_START)))
 		while d_alive "$D_PID"; do sleep 0.001; done
 		# The client polls from before the restore starts.
-		t0=$(now_us)
 		"$DCLIENT" -w 10000 -i 100 -t 1000 -T "${PROBE[@]}" >"$D_DIR/tok" 2>"$D_DIR/probe.err" &
 		local probe=$!
-		if ! pid=$("$PICOCENTER" cr restore --dir "$img" 2>"$D_DIR/restore.err"); then
+		if ! pid=$("$TIMED" "$D_DIR/t" "$PICOCENTER" cr restore --dir "$img" "${RESTORE_ARGS[@]}" 2>"$D_DIR/restore.err"); then
 			kill "$probe" 2>/dev/null
 			err="restore: $(tail -n 1 "$D_DIR/restore.err")"
 			break
 		fi
-		rcmd+=($(($(now_us) - t0)))
+		read_times
+		rcmd+=($((T_END - T_START)))
 		D_PID=$pid
 		D_ALL_PIDS+=("$pid")
 		if ! wait "$probe"; then
 			err="no correct response after restore $c: $(tail -n 1 "$D_DIR/probe.err")"
 			break
 		fi
-		resp+=($(($(<"$D_DIR/tok") - t0)))
+		resp+=($(($(<"$D_DIR/tok") - T_START)))
 		[ "$c" = 1 ] && echo "$(du -sb "$img" | cut -f1)" >"$D_DIR/imgsize"
 		rm -rf "$img"
 	done
@@ -146,7 +168,7 @@ bench_one() {
 
 rc=0
 for name in "${DAEMONS[@]}"; do
-	case $name in lighttpd | nginx | redis | memcached | dnsmasq) ;; *)
+	case $name in lighttpd | nginx | redis | memcached | dnsmasq | pyhttp) ;; *)
 		echo "bench/daemons.sh: unknown daemon $name" >&2; exit 2 ;;
 	esac
 	log=$BTMP/$name.log

@@ -58,13 +58,15 @@ static void keeper_main(int (*start)(void *, pid_t *), void *arg, int fd)
 	rep.rc = start(arg, &rep.pid);
 	if (rep.rc < 0)
 		strncpy(rep.msg, err_msg(), sizeof(rep.msg) - 1);
+	/* Let go of the caller's streams before reporting: a $(picocenter ...)
+	 * must not wait for the tree's lifetime, nor for the keeper to be
+	 * scheduled again after the report. */
+	if (rep.rc == 0)
+		detach_stdio();
 	write_full(fd, &rep, sizeof(rep), -1);
 	close(fd);
 	if (rep.rc < 0)
 		_exit(1);
-	/* Let go of the caller's streams: a $(picocenter ...) must not wait
-	 * for the tree's lifetime. */
-	detach_stdio();
 	if (deferred)
 		deferred(deferred_arg);
 	while (waitpid(-1, &st, 0) > 0 || errno == EINTR)

@@ -401,6 +401,14 @@ d_conf_memcached() {
 	echo "memcached -t 4 -U 0 -l 127.0.0.1 -p $port -m 64 -u memcache"
 }
 
+# Python's own HTTP server (the "10 MB Python HTTP server" CRIU was
+# measured with): unbuffered, so its banner and request log reach D_LOG.
+d_conf_pyhttp() {
+	local port=$1
+	d_www
+	echo "python3 -u -m http.server --bind 127.0.0.1 --directory $D_DIR/www $port"
+}
+
 d_conf_dnsmasq() {
 	local port=$1
 	cat >"$D_DIR/hosts" <<EOF
