@@ -1,5 +1,5 @@
 /*
- * store.c - `picocenter store ls|du|fsck|gc|put|get`: operator (and test)
+ * store.c - `picocenter store ls|du|fsck|gc|put|get|rm`: operator (and test)
  * commands on an object store.  A thin shell over store/store.h.
  */
 #include <errno.h>
@@ -34,6 +34,7 @@ static int store_usage(void)
 		"                             [--cache DIR [--cache-size BYTES]]\n"
 		"       picocenter store get  [--store URL] --image NAME --dir DIR [--generation GEN]\n"
 		"                             [--cache DIR [--cache-size BYTES]]\n"
+		"       picocenter store rm   [--store URL] --image NAME\n"
 		"URL: file:///PATH or s3://BUCKET/PREFIX (default " STORE_DEFAULT_URL ")\n"
 		"BYTES may end in K, M or G.\n");
 	return 2;
@@ -179,6 +180,17 @@ static int do_gc(struct store *s, const struct store_args *a)
 	return 0;
 }
 
+static int do_rm(struct store *s, const struct store_args *a)
+{
+	uint64_t removed;
+
+	if (store_rm_image(s, a->image, stdout, &removed) < 0)
+		return -1;
+	printf("removed image %s (%llu generations); its chunks go at the next gc\n",
+	       a->image, (unsigned long long)removed);
+	return 0;
+}
+
 static int run(const char *cmd, struct store *s, const struct store_args *a)
 {
 	if (!strcmp(cmd, "ls"))
@@ -191,12 +203,14 @@ static int run(const char *cmd, struct store *s, const struct store_args *a)
 		return do_gc(s, a);
 	if (!strcmp(cmd, "put"))
 		return do_put(s, a);
+	if (!strcmp(cmd, "rm"))
+		return do_rm(s, a);
 	return do_get(s, a);
 }
 
 int cmd_store(int argc, char **argv)
 {
-	static const char *const cmds[] = { "ls", "du", "fsck", "gc", "put", "get" };
+	static const char *const cmds[] = { "ls", "du", "fsck", "gc", "put", "get", "rm" };
 	struct store_args a = { 0 };
 	struct store *s;
 	int known = 0, rc;
@@ -210,6 +224,8 @@ int cmd_store(int argc, char **argv)
 		return store_usage();
 	}
 	if ((!strcmp(argv[1], "put") || !strcmp(argv[1], "get")) && (!a.image || !a.dir))
+		return store_usage();
+	if (!strcmp(argv[1], "rm") && !a.image)
 		return store_usage();
 	if (open_store(&a, &s) < 0) {
 		fprintf(stderr, "picocenter store %s: %s\n", argv[1], err_msg());

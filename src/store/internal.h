@@ -86,6 +86,8 @@ struct image_ref {
 	int64_t mtime;
 };
 int image_list_all(struct backend *b, struct image_ref **refs, size_t *n);
+/* The committed generations of one image, oldest first. */
+int image_list(struct backend *b, const char *name, struct image_ref **refs, size_t *n);
 void image_refs_free(struct image_ref *refs, size_t n);
 
 /* ---- catalog.c: every manifest and chunk of a store ---- */

@@ -132,21 +132,36 @@ int image_list_all(struct backend *b, struct image_ref **refs, size_t *n)
 	return list_refs(b, "images/", refs, n);
 }
 
-int image_latest(struct backend *b, const char *name, uint64_t *gen)
+int image_list(struct backend *b, const char *name, struct image_ref **refs, size_t *n)
 {
 	char prefix[IMAGE_NAME_MAX + 16];
-	struct image_ref *refs = NULL;
-	size_t n = 0;
+	size_t kept = 0;
 
 	if (image_name_check(name) < 0)
 		return -1;
 	snprintf(prefix, sizeof(prefix), "images/%s/", name);
-	if (list_refs(b, prefix, &refs, &n) < 0)
+	if (list_refs(b, prefix, refs, n) < 0)
 		return -1;
-	*gen = 0;
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(refs[i].name, name) && refs[i].gen > *gen)
-			*gen = refs[i].gen;
+	/* A backend may list by plain prefix: keep this name's keys only. */
+	for (size_t i = 0; i < *n; i++) {
+		if (strcmp((*refs)[i].name, name) != 0) {
+			free((*refs)[i].name);
+			continue;
+		}
+		(*refs)[kept++] = (*refs)[i];
+	}
+	*n = kept;
+	return 0;
+}
+
+int image_latest(struct backend *b, const char *name, uint64_t *gen)
+{
+	struct image_ref *refs = NULL;
+	size_t n = 0;
+
+	if (image_list(b, name, &refs, &n) < 0)
+		return -1;
+	*gen = n ? refs[n - 1].gen : 0;
 	image_refs_free(refs, n);
 	return 0;
 }

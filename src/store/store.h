@@ -76,6 +76,11 @@ struct store_get_stats {
 int store_get_image(struct store *s, const char *name, uint64_t gen,
 		    const char *dir, struct store_get_stats *st);
 
+/* Remove every generation of image `name` (oldest first; each removal is
+ * printed to out if not NULL).  Its chunks go at the next gc.  Fails with
+ * "no such image" when there is none; *removed says how many went. */
+int store_rm_image(struct store *s, const char *name, FILE *out, uint64_t *removed);
+
 /* Operator commands: print a report to out. */
 int store_ls(struct store *s, FILE *out);
 int store_du(struct store *s, FILE *out);
