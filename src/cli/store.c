@@ -170,12 +170,13 @@ static int do_gc(struct store *s, const struct store_args *a)
 	if (store_gc(s, a->grace, a->dry_run, stdout, &st) < 0)
 		return -1;
 	printf("%llu chunks, %llu referenced, %llu unreferenced within the grace, "
-	       "%llu %s (%llu bytes)\n",
+	       "%llu %s, %llu temporary files (%llu bytes)\n",
 	       (unsigned long long)st.chunks_total,
 	       (unsigned long long)st.chunks_referenced,
 	       (unsigned long long)st.chunks_young,
 	       (unsigned long long)st.chunks_deleted,
 	       a->dry_run ? "would be deleted" : "deleted",
+	       (unsigned long long)st.tmp_deleted,
 	       (unsigned long long)st.bytes_deleted);
 	return 0;
 }

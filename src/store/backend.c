@@ -1,6 +1,7 @@
 /*
  * backend.c - choosing a backend by URL, and helpers every backend gets:
- * stat (size + mtime) and touch (refresh mtime) built on backend_ops.
+ * stat (size + mtime), touch (refresh mtime) and the sweep of crashed
+ * writers' temporary objects, built on backend_ops.
  */
 #include "store/backend.h"
 
@@ -115,4 +116,14 @@ int backend_touch(struct backend *b, const char *key)
 	if (b->ops == &cache_backend_ops)
 		return cache_touch(b->be, key);
 	return 2;
+}
+
+int backend_sweep_tmp(struct backend *b, int64_t cutoff, int dry_run,
+		      backend_list_cb cb, void *arg)
+{
+	if (b->ops == &file_backend_ops)
+		return file_sweep_tmp(b->be, cutoff, dry_run, cb, arg);
+	if (b->ops == &cache_backend_ops)
+		return cache_sweep_tmp(b->be, cutoff, dry_run, cb, arg);
+	return 0;              /* s3: a failed PUT leaves no object */
 }

@@ -270,6 +270,14 @@ int cache_touch(void *be, const char *key)
 	return backend_touch(&c->remote, key);
 }
 
+/* The store's temporary files; the cache's own are its eviction's job. */
+int cache_sweep_tmp(void *be, int64_t cutoff, int dry_run, backend_list_cb cb, void *arg)
+{
+	struct cachebe *c = be;
+
+	return backend_sweep_tmp(&c->remote, cutoff, dry_run, cb, arg);
+}
+
 static void cache_close(void *be)
 {
 	struct cachebe *c = be;

@@ -315,7 +315,13 @@ struct walk {
 	const char *prefix;
 	backend_list_cb cb;
 	void *arg;
+	int tmp_only;          /* report writers' temporary files, not keys */
 };
+
+static int is_tmp_name(const char *name)
+{
+	return !strncmp(name, ".tmp-", 5);
+}
 
 /* List directory rel (a key prefix without trailing '/', "" for root). */
 static int walk_dir(struct walk *w, const char *rel)
@@ -338,7 +344,7 @@ static int walk_dir(struct walk *w, const char *rel)
 		struct stat st;
 		size_t plen = strlen(w->prefix);
 
-		if (e->d_name[0] == '.')
+		if (e->d_name[0] == '.' && !(w->tmp_only && is_tmp_name(e->d_name)))
 			continue;
 		snprintf(key, sizeof(key), "%s%s%s", rel, *rel ? "/" : "", e->d_name);
 		/* Skip entries that cannot lead to a key under prefix. */
@@ -350,7 +356,8 @@ static int walk_dir(struct walk *w, const char *rel)
 			rc = err_sys("stat %s/%s", w->f->root, key);
 		} else if (S_ISDIR(st.st_mode)) {
 			rc = walk_dir(w, key);
-		} else if (S_ISREG(st.st_mode) && !strncmp(key, w->prefix, plen)) {
+		} else if (S_ISREG(st.st_mode) && !strncmp(key, w->prefix, plen) &&
+			   w->tmp_only == is_tmp_name(e->d_name)) {
 			rc = w->cb(key, (uint64_t)st.st_size,
 				   (int64_t)st.st_mtim.tv_sec, w->arg);
 		}
@@ -363,7 +370,7 @@ static int walk_dir(struct walk *w, const char *rel)
 
 static int file_list(void *be, const char *prefix, backend_list_cb cb, void *arg)
 {
-	struct walk w = { be, prefix, cb, arg };
+	struct walk w = { be, prefix, cb, arg, 0 };
 	char start[PATH_MAX];
 	const char *slash = strrchr(prefix, '/');
 	size_t n = slash ? (size_t)(slash - prefix) : 0;
@@ -373,6 +380,33 @@ static int file_list(void *be, const char *prefix, backend_list_cb cb, void *arg
 	memcpy(start, prefix, n);
 	start[n] = '\0';
 	return walk_dir(&w, start);
+}
+
+struct tmp_sweep {
+	struct filebe *f;
+	int64_t cutoff;
+	int dry_run;
+	backend_list_cb cb;
+	void *arg;
+};
+
+static int sweep_tmp_cb(const char *path, uint64_t size, int64_t mtime, void *arg)
+{
+	struct tmp_sweep *t = arg;
+
+	if (mtime >= t->cutoff)
+		return 0;              /* a writer may still be at it */
+	if (!t->dry_run && unlinkat(t->f->rootfd, path, 0) < 0 && errno != ENOENT)
+		return err_sys("delete %s/%s", t->f->root, path);
+	return t->cb(path, size, mtime, t->arg);
+}
+
+int file_sweep_tmp(void *be, int64_t cutoff, int dry_run, backend_list_cb cb, void *arg)
+{
+	struct tmp_sweep t = { be, cutoff, dry_run, cb, arg };
+	struct walk w = { be, "", sweep_tmp_cb, &t, 1 };
+
+	return walk_dir(&w, "");
 }
 
 static int file_del(void *be, const char *key)

@@ -1,6 +1,8 @@
 /*
  * gc.c - store_gc(): remove chunks that no committed manifest references
- * and that are older than the grace period.
+ * and that are older than the grace period, and the temporary files of
+ * writers that crashed (older than the grace too: a live writer commits
+ * within STORE_COMMIT_DEADLINE).
  *
  * Safe beside writers (docs/store.md, "Garbage collection"): chunks are
  * listed before manifests are read, so a chunk a writer stored after the
@@ -37,9 +39,29 @@ static int sweep_one(struct store *s, const struct stored_chunk *sc,
 	return s->be.ops->del(s->be.be, key);
 }
 
+struct tmp_report {
+	FILE *out;
+	int dry_run;
+	struct store_gc_stats *st;
+};
+
+static int report_tmp(const char *path, uint64_t size, int64_t mtime, void *arg)
+{
+	struct tmp_report *r = arg;
+
+	(void)mtime;
+	if (r->out)
+		fprintf(r->out, "%s temporary file %s (%llu bytes)\n",
+			r->dry_run ? "would delete" : "deleted", path, (unsigned long long)size);
+	r->st->tmp_deleted++;
+	r->st->bytes_deleted += size;
+	return 0;
+}
+
 int store_gc(struct store *s, int64_t grace_s, int dry_run, FILE *out,
 	     struct store_gc_stats *st)
 {
+	struct tmp_report tr = { out, dry_run, NULL };
 	struct store_gc_stats local;
 	struct catalog c;
 	int64_t cutoff = (int64_t)time(NULL) - grace_s;
@@ -81,5 +103,8 @@ int store_gc(struct store *s, int64_t grace_s, int dry_run, FILE *out,
 		st->bytes_deleted += sc->size;
 	}
 	catalog_free(&c);
+	tr.st = st;
+	if (backend_sweep_tmp(&s->be, cutoff, dry_run, report_tmp, &tr) < 0)
+		return err_wrap("gc: temporary files");
 	return 0;
 }

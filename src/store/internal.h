@@ -127,10 +127,16 @@ int backend_stat(struct backend *b, const char *key, uint64_t *size,
  * absent, 2 when the backend cannot touch objects (the caller then writes
  * the object again). */
 int backend_touch(struct backend *b, const char *key);
+/* Remove the temporary objects crashed writers left (file backend: the
+ * ".tmp-*" files) last modified before cutoff; cb sees each one.  A no-op
+ * on backends that leave none. */
+int backend_sweep_tmp(struct backend *b, int64_t cutoff, int dry_run,
+		      backend_list_cb cb, void *arg);
 
 /* ---- file.c ---- */
 int file_stat(void *be, const char *key, uint64_t *size, int64_t *mtime);
 int file_touch(void *be, const char *key);
+int file_sweep_tmp(void *be, int64_t cutoff, int dry_run, backend_list_cb cb, void *arg);
 extern const struct backend_ops file_backend_ops;
 
 /* ---- cache.c ---- */
@@ -139,6 +145,7 @@ int cache_stat(void *be, const char *key, uint64_t *size, int64_t *mtime);
 /* Drop the local copy of key: 0 dropped or already gone, 1 b is no cache. */
 int cache_forget(struct backend *b, const char *key);
 int cache_touch(void *be, const char *key);
+int cache_sweep_tmp(void *be, int64_t cutoff, int dry_run, backend_list_cb cb, void *arg);
 /* Wrap remote (taken over: closed with the cache) in an LRU chunk cache. */
 int cache_open(const char *dir, uint64_t max_bytes, struct backend *remote,
 	       struct backend *out);

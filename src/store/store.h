@@ -91,8 +91,9 @@ struct store_gc_stats {
 	uint64_t chunks_total;
 	uint64_t chunks_referenced;
 	uint64_t chunks_deleted;      /* or that would be, with dry_run */
-	uint64_t bytes_deleted;
+	uint64_t bytes_deleted;       /* chunks and temporary files */
 	uint64_t chunks_young;        /* unreferenced but within the grace */
+	uint64_t tmp_deleted;         /* crashed writers' temporary files */
 };
 int store_gc(struct store *s, int64_t grace_s, int dry_run, FILE *out,
 	     struct store_gc_stats *st);
