@@ -12,7 +12,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "cr", cmd_cr, "checkpoint/restore a process tree (spawn, dump, restore)" },
-	{ "store", cmd_store, "inspect and maintain an object store (ls, du, fsck, gc)" },
+	{ "store", cmd_store, "images in an object store (put, get, ls, du, fsck, gc, rm)" },
 };
 
 static void usage(FILE *out)
