@@ -1,5 +1,6 @@
 /* keeper.c - parent process of a tree's init (see keeper.h). */
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -69,6 +70,9 @@ static void keeper_main(int (*start)(void *, pid_t *), void *arg, int fd)
 		_exit(1);
 	if (deferred)
 		deferred(deferred_arg);
+	/* The keeper lives as long as the tree: give back what the start
+	 * freed (a restore's image structures). */
+	malloc_trim(0);
 	while (waitpid(-1, &st, 0) > 0 || errno == EINTR)
 		;
 	_exit(0);
