@@ -102,6 +102,10 @@ int restore_mm(struct rst_ctx *c, struct rst_proc *rp);
 int restore_group(struct rst_ctx *c, struct rst_proc *rp, int leaders);
 int restore_threads(struct rst_ctx *c, struct rst_proc *rp);
 int restore_process_state(struct rst_ctx *c, struct rst_proc *rp);
+/* Read len bytes (within one page) of a process being restored, after its
+ * memory step: from the process, or from the image where the page server
+ * fills the memory later (it cannot be read from outside before). */
+int rst_read_mem(struct rst_ctx *c, struct rst_proc *rp, uint64_t addr, void *buf, size_t len);
 int restore_finish(struct rst_ctx *c, struct rst_proc *rp);
 
 #endif

@@ -467,6 +467,44 @@ static int rebuild_mm(struct rst_ctx *c, struct rst_proc *rp, struct inj_batch *
 	return set_mm_map(c, rp);
 }
 
+static const struct cr_vma *vma_at(const struct cr_proc *p, uint64_t addr)
+{
+	for (uint32_t i = 0; i < p->nr_vmas; i++)
+		if (addr >= p->vmas[i].start && addr < p->vmas[i].end)
+			return &p->vmas[i];
+	return NULL;
+}
+
+/* A lazy VMA's bytes as the page server will put them in: the stored page,
+ * or zeros for a page the image does not store. */
+static void read_stored(const struct rst_ctx *c, const struct cr_vma *v, uint64_t addr,
+			void *buf, size_t len)
+{
+	for (uint32_t k = 0; k < v->nr_runs; k++) {
+		const struct cr_page_run *r = &v->runs[k];
+
+		if (addr >= r->addr && addr < r->addr + r->nr_pages * CR_PAGE_SIZE) {
+			memcpy(buf, c->pages + r->file_off + (addr - r->addr), len);
+			return;
+		}
+	}
+	memset(buf, 0, len);
+}
+
+int rst_read_mem(struct rst_ctx *c, struct rst_proc *rp, uint64_t addr, void *buf, size_t len)
+{
+	const struct cr_vma *v = vma_at(rp->p, addr);
+
+	if (len > CR_PAGE_SIZE - addr % CR_PAGE_SIZE)
+		return err_set("read %zu bytes at 0x%llx: crosses a page", len,
+			       (unsigned long long)addr);
+	if (v && vma_lazy(c, v)) {
+		read_stored(c, v, addr, buf, len);
+		return 0;
+	}
+	return inj_read(&rp->inj, addr, buf, len);
+}
+
 int restore_mm(struct rst_ctx *c, struct rst_proc *rp)
 {
 	struct inj_batch *b = malloc(sizeof(*b));

@@ -112,15 +112,17 @@ static int restore_thread_state(struct rst_proc *rp, struct inj_batch *b, uint32
 }
 
 /* Register rseq last: the kernel rewrites the area's rseq_cs when the call
- * returns outside a critical section, so the old value is put back. */
-static int restore_thread_rseq(struct rst_proc *rp, uint32_t i)
+ * returns outside a critical section, so the old value is put back.  The
+ * area may be in memory the page server fills later: the old value then
+ * comes from the image, and the call's own access brings the page in. */
+static int restore_thread_rseq(struct rst_ctx *c, struct rst_proc *rp, uint32_t i)
 {
 	const struct cr_thread *th = &rp->p->threads[i];
 	uint64_t cs;
 
 	if (!th->rseq_addr)
 		return 0;
-	if (inj_read(&rp->inj, th->rseq_addr + 8, &cs, sizeof(cs)) < 0 ||
+	if (rst_read_mem(c, rp, th->rseq_addr + 8, &cs, sizeof(cs)) < 0 ||
 	    inj_call(&rp->inj, rp->host_tids[i], "rseq", SYS_rseq, th->rseq_addr,
 		     th->rseq_len, 0, th->rseq_sig, 0, 0, NULL) < 0 ||
 	    inj_write(&rp->inj, th->rseq_addr + 8, &cs, sizeof(cs)) < 0)
@@ -405,7 +407,7 @@ static int restore_state_with(struct rst_ctx *c, struct rst_proc *rp, struct inj
 	if (restore_creds(rp) < 0 || die_with_keeper(c, rp) < 0)
 		return -1;
 	for (uint32_t i = 0; i < rp->p->nr_threads; i++)
-		if (restore_thread_rseq(rp, i) < 0)
+		if (restore_thread_rseq(c, rp, i) < 0)
 			return -1;
 	return 0;
 }

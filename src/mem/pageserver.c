@@ -10,7 +10,9 @@
  * then copies one batch of due pages, and loops.  A space with nothing due
  * is closed.  UFFDIO_COPY fails with EAGAIN while the process is changing
  * its map (a fork or an munmap whose event is not read yet), so a batch
- * never lands in a range the server does not know the fate of.
+ * never lands in a range the server does not know the fate of; a fault
+ * whose answer failed so is kept in its space's pending list and answered
+ * again on every round until it goes through (its thread waits until then).
  */
 #include <errno.h>
 #include <sched.h>
@@ -36,6 +38,7 @@
 #define FAULT_BATCH 16          /* pages copied from a faulting address on */
 #define MAX_SPACES 1024
 #define IDLE_PROBE_MS 1000
+#define PENDING_RETRY_MS 1
 
 enum page_state { DUE, IN, GONE };
 
@@ -50,6 +53,8 @@ struct space {
 	pid_t pid;               /* 0 for a forked child (not known) */
 	struct lazy_page *pg;    /* sorted by addr */
 	size_t n, due, cursor;
+	uint64_t *pending;       /* faulting addresses still to answer (EAGAIN) */
+	size_t nr_pending, cap_pending;
 };
 
 struct mem_server {
@@ -92,6 +97,7 @@ static void space_free(struct space *sp)
 	if (sp->uffd >= 0)
 		close(sp->uffd);
 	free(sp->pg);
+	free(sp->pending);
 	free(sp);
 }
 
@@ -352,12 +358,43 @@ static enum copy_result handle_msg(struct mem_server *s, struct space *sp,
 	}
 }
 
-/* Read and handle every queued message of sp.  A fault whose copy must
- * wait (EAGAIN) is kept and retried after the events behind it. */
+static int keep_pending(struct space *sp, uint64_t addr)
+{
+	if (sp->nr_pending == sp->cap_pending) {
+		size_t cap = sp->cap_pending ? sp->cap_pending * 2 : 16;
+		uint64_t *v = realloc(sp->pending, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		sp->pending = v;
+		sp->cap_pending = cap;
+	}
+	sp->pending[sp->nr_pending++] = addr;
+	return 0;
+}
+
+/* Answer the faults kept for later; those that must still wait stay. */
+static enum copy_result retry_pending(struct mem_server *s, struct space *sp)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < sp->nr_pending; i++) {
+		enum copy_result cr = serve_fault(s, sp, sp->pending[i]);
+
+		if (cr == COPY_DEAD || cr == COPY_FATAL)
+			return cr;
+		if (cr == COPY_RETRY)
+			sp->pending[kept++] = sp->pending[i];
+	}
+	sp->nr_pending = kept;
+	return COPY_OK;
+}
+
+/* Read and handle every queued message of sp, then retry the faults that
+ * had to wait for the events behind them. */
 static enum copy_result drain(struct mem_server *s, struct space *sp)
 {
-	struct uffd_msg msgs[64], retry[64];
-	size_t nr_retry = 0;
+	struct uffd_msg msgs[64];
 
 	for (;;) {
 		ssize_t r = read(sp->uffd, msgs, sizeof(msgs));
@@ -369,20 +406,14 @@ static enum copy_result drain(struct mem_server *s, struct space *sp)
 		for (size_t i = 0; i < (size_t)r / sizeof(msgs[0]); i++) {
 			enum copy_result cr = handle_msg(s, sp, &msgs[i]);
 
-			if (cr == COPY_RETRY && nr_retry < 64)
-				retry[nr_retry++] = msgs[i];
-			else if (cr == COPY_DEAD || cr == COPY_FATAL)
+			if (cr == COPY_RETRY &&
+			    keep_pending(sp, msgs[i].arg.pagefault.address) < 0)
+				return COPY_FATAL;
+			if (cr == COPY_DEAD || cr == COPY_FATAL)
 				return cr;
 		}
 	}
-	for (size_t i = 0; i < nr_retry; i++) {
-		enum copy_result cr = handle_msg(s, sp, &retry[i]);
-
-		if (cr == COPY_DEAD || cr == COPY_FATAL)
-			return cr;
-		/* still EAGAIN: the fault is raised again once the event is read */
-	}
-	return COPY_OK;
+	return retry_pending(s, sp);
 }
 
 static void take_incoming(struct mem_server *s)
@@ -435,11 +466,24 @@ static int any_due(const struct mem_server *s)
 	return 0;
 }
 
-/* Filling: do not wait.  Faults only (PICOCENTER_LAZY_FILL=0): a process
- * that exits is only noticed by a copy (ESRCH), so after a second of quiet
- * one page per process goes in. */
+static int any_pending(const struct mem_server *s)
+{
+	for (size_t i = 0; i < s->nr_sp; i++)
+		if (s->sp[i]->nr_pending)
+			return 1;
+	return 0;
+}
+
+/* Filling: do not wait.  Faults waiting for an answer: look again soon.
+ * Faults only (PICOCENTER_LAZY_FILL=0): a process that exits is only
+ * noticed by a copy (ESRCH), so after a second of quiet one page per
+ * process goes in. */
 static int poll_timeout(const struct mem_server *s, int filling)
 {
+	if (filling && any_due(s))
+		return 0;
+	if (any_pending(s))
+		return PENDING_RETRY_MS;
 	if (!any_due(s))
 		return -1;
 	return filling ? 0 : IDLE_PROBE_MS;
@@ -452,6 +496,8 @@ static void serve_ready(struct mem_server *s, const struct pollfd *pfd, size_t n
 
 		if (pfd[i].revents & (POLLIN | POLLERR | POLLHUP))
 			cr = drain(s, s->sp[i]);
+		else if (s->sp[i]->nr_pending)
+			cr = retry_pending(s, s->sp[i]);
 		if (cr == COPY_FATAL)
 			fatal(s);
 		if (cr == COPY_DEAD || cr == COPY_FATAL)
@@ -491,7 +537,7 @@ static void *server_main(void *arg)
 	struct pollfd pfd[MAX_SPACES + 1];
 
 	for (;;) {
-		int filling = fill_now(s), ready;
+		int filling = fill_now(s), ready, timeout;
 		size_t n;
 
 		take_incoming(s);
@@ -502,11 +548,12 @@ static void *server_main(void *arg)
 		for (size_t i = 0; i < n; i++)
 			pfd[i] = (struct pollfd){ .fd = s->sp[i]->uffd, .events = POLLIN };
 		pfd[n] = (struct pollfd){ .fd = s->wake_fd, .events = POLLIN };
-		ready = poll(pfd, n + 1, poll_timeout(s, filling));
+		timeout = poll_timeout(s, filling);
+		ready = poll(pfd, n + 1, timeout);
 		if (ready < 0 && errno != EINTR)
 			break;
 		serve_ready(s, pfd, n);
-		if (filling || ready == 0)
+		if (filling || (ready == 0 && timeout == IDLE_PROBE_MS))
 			fill_round(s, filling ? FILL_BATCH : 1);
 	}
 	return NULL;

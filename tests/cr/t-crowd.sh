@@ -58,6 +58,11 @@ dump_all() {
 
 cr_start crowd crowd
 cr_check 0
+if [ "$CR_NOCR" = 1 ]; then   # the program's own checks, one copy, no dump
+	cr_check 1
+	cr_check 2
+	cr_finish
+fi
 cr_dump "$CR_W/img"
 imgs=()
 for _ in $(seq "$CROWD"); do imgs+=("$CR_W/img"); done
