@@ -16,6 +16,8 @@
 #                runs again (it writes to a FIFO; bench/lib/cr-time.c); large
 #                memory is still being filled by the page server then
 #   restore_cmd  wall time of the `cr restore` command alone
+#   restore_filled  from the start of `cr restore` until the page server has
+#                put in all of the lazy memory (smaps: no VMA flagged "um")
 #   restore_eager  as restore, with `cr restore --eager` (every page written
 #                before the process resumes); runs alternate with restore
 # Targets for context: restore 10 MB < 5 ms, 100 MB < 60 ms, dump 100 MB
@@ -78,7 +80,7 @@ spawn() {
 }
 
 # restore_once CASE IMG [--eager]: one timed restore, then kill the tree;
-# OUT is cr-time's "PID CMD_MS RUN_MS".
+# OUT is cr-time's "PID CMD_MS RUN_MS FILLED_MS".
 restore_once() {
 	local c=$1 img=$2
 	shift 2
@@ -95,7 +97,7 @@ restore_once() {
 }
 
 bench_case() {
-	local c=$1 mb threads runs=$RUNS r out img dumps=() restores=() cmds=() eagers=() bytes=0
+	local c=$1 mb threads runs=$RUNS r out img dumps=() restores=() cmds=() eagers=() fills=() bytes=0
 	case $c in
 	mem10m) mb=10 threads=1 ;;
 	mem100m) mb=100 threads=1 ;;
@@ -123,12 +125,14 @@ bench_case() {
 		set -- $OUT
 		cmds+=("$2")
 		restores+=("$3")
+		fills+=("$4")
 		restore_once "$c" "$img" --eager || return 1
 		set -- $OUT
 		eagers+=("$3")
 	done
 	emit "$c" restore ",\"mb\":$mb,\"threads\":$threads" "${restores[@]}"
 	emit "$c" restore_cmd ",\"mb\":$mb,\"threads\":$threads" "${cmds[@]}"
+	emit "$c" restore_filled ",\"mb\":$mb,\"threads\":$threads" "${fills[@]}"
 	emit "$c" restore_eager ",\"mb\":$mb,\"threads\":$threads" "${eagers[@]}"
 	rm -rf "$img"
 }

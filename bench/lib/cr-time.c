@@ -3,11 +3,13 @@
  *
  *   cr-time dump PICOCENTER PID DIR     prints: CMD_MS
  *   cr-time restore PICOCENTER DIR FIFO [--eager]
- *                                       prints: PID CMD_MS RUN_MS
+ *                                       prints: PID CMD_MS RUN_MS FILLED_MS
  *
  * CMD_MS is the wall time of the command; RUN_MS (restore) is the time from
  * the start of the command until the restored cr-workload writes to FIFO,
- * i.e. until it runs again.  Exits non-zero if the command failed (its
+ * i.e. until it runs again; FILLED_MS until the page server has put in all
+ * of its memory (no VMA in /proc/PID/smaps still registered with a
+ * userfaultfd, VmFlags "um"; polled every 0.5 ms after RUN_MS).  Exits non-zero if the command failed (its
  * stderr passes through) or the process did not answer within 60 s.
  */
 #include <errno.h>
@@ -52,6 +54,24 @@ static pid_t run(char **argv, int *out)
 		*out = p[0];
 	}
 	return pid;
+}
+
+/* 1 while some VMA of pid is registered for missing pages, 0 when none
+ * is (or the process is gone). */
+static int still_lazy(const char *pid)
+{
+	char path[64], line[512];
+	FILE *f;
+	int lazy = 0;
+
+	snprintf(path, sizeof(path), "/proc/%s/smaps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (!lazy && fgets(line, sizeof(line), f))
+		lazy = !strncmp(line, "VmFlags:", 8) && strstr(line, " um");
+	fclose(f);
+	return lazy;
 }
 
 static int finish(pid_t pid)
@@ -119,7 +139,9 @@ int main(int argc, char **argv)
 			printf("%s %.3f -1\n", out, t_cmd - t0);
 			return 3;
 		}
-		printf("%s %.3f %.3f\n", out, t_cmd - t0, t_run - t0);
+		while (still_lazy(out) && now_ms() - t0 < 60000)
+			usleep(500);
+		printf("%s %.3f %.3f %.3f\n", out, t_cmd - t0, t_run - t0, now_ms() - t0);
 		return 0;
 	}
 	fprintf(stderr, "usage: cr-time dump PICOCENTER PID DIR | restore PICOCENTER DIR FIFO [--eager]\n");
