@@ -111,17 +111,20 @@ static void check_timer(timer_t t, const char *what, long ival_ms, int armed)
 }
 
 /* slack_us: ITIMER_VIRTUAL's remaining time is measured against a process
- * CPU clock sampled at ticks, so it can read a tick above the interval. */
+ * CPU clock sampled at ticks, so it can read a tick above the interval, or
+ * exactly 0 when the sample equals its expiry (it is about to fire; that it
+ * keeps firing is checked below). */
 static void check_itimer(int which, const char *what, long ival_us, long slack_us)
 {
 	struct itimerval v;
+	int may_be_zero = which == ITIMER_VIRTUAL;
 
 	getitimer(which, &v);
 	CK(v.it_interval.tv_sec == 0 && v.it_interval.tv_usec == ival_us,
 	   "%s: interval %ld.%06ld s, want %ld us", what, (long)v.it_interval.tv_sec,
 	   (long)v.it_interval.tv_usec, ival_us);
 	CK(v.it_value.tv_sec == 0 && v.it_value.tv_usec <= ival_us + slack_us &&
-	   (v.it_value.tv_usec > 0 || v.it_value.tv_sec > 0), "%s: remaining %ld.%06ld s", what,
+	   (v.it_value.tv_usec > 0 || may_be_zero), "%s: remaining %ld.%06ld s", what,
 	   (long)v.it_value.tv_sec, (long)v.it_value.tv_usec);
 }
 
