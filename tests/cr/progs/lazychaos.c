@@ -8,7 +8,9 @@
  * runs 1 s of random operations, before touching the region otherwise, so
  * they meet pages that are not in yet:
  * - write a page (new tag), or check a page against its tag;
- * - MADV_DONTNEED a run of pages (they must then read as zero);
+ * - MADV_DONTNEED a run of pages (they must then read as zero), or punch
+ *   it out and map fresh memory there (munmap, or mremap shrinking the run
+ *   to half, then mmap MAP_FIXED): zeros too;
  * - mremap a run of pages to a spare place and back (MREMAP_FIXED), or
  *   mprotect it read-only and back (the VMA splits and merges again);
  * - fork: the child checks 64 random pages and exits with the verdict;
@@ -22,6 +24,12 @@
 #define PG 4096u
 #define NPAGES 16384u
 #define SPARE_PAGES 256u
+/* Runs never cross a UNIT boundary and punches take whole blocks of two
+ * units, so a run always lies in one VMA: while the page server has the
+ * region registered, fresh memory mapped into a hole is a VMA of its own
+ * (it cannot merge with registered neighbours), and mremap fails with
+ * EFAULT on a range over two VMAs. */
+#define UNIT 128u
 
 static uint8_t *region, *spare;
 static uint64_t tag[NPAGES];
@@ -64,6 +72,31 @@ static void discard(uint32_t p, uint32_t n)
 	CK(madvise(region + (size_t)p * PG, (size_t)n * PG, MADV_DONTNEED) == 0,
 	   "madvise: %s", strerror(errno));
 	for (uint32_t i = 0; i < n; i++)
+		tag[p + i] = 0;
+}
+
+/* Unmap the run's tail (all of it with munmap, its second half with an
+ * mremap that shrinks it) and map fresh zero memory in the hole. */
+static void punch(uint32_t p, uint32_t n, int shrink)
+{
+	uint8_t *at = region + (size_t)p * PG;
+	uint32_t keep = shrink ? n / 2 : 0;
+
+	if (shrink && keep &&
+	    mremap(at, (size_t)n * PG, (size_t)keep * PG, 0) == MAP_FAILED) {
+		ck_fail("mremap shrink: %s", strerror(errno));
+		return;
+	}
+	if (!keep && munmap(at, (size_t)n * PG) != 0) {
+		ck_fail("munmap: %s", strerror(errno));
+		return;
+	}
+	if (mmap(at + (size_t)keep * PG, (size_t)(n - keep) * PG, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
+		ck_fail("mmap into the hole: %s", strerror(errno));
+		return;
+	}
+	for (uint32_t i = keep; i < n; i++)
 		tag[p + i] = 0;
 }
 
@@ -113,17 +146,19 @@ static void fork_and_check(void)
 static void one_op(void)
 {
 	uint32_t p = (uint32_t)(next() % NPAGES);
-	uint32_t n = 1 + (uint32_t)(next() % SPARE_PAGES);
+	uint32_t n = 1 + (uint32_t)(next() % UNIT);
 	uint64_t what = next() % 100;
 
-	if (p + n > NPAGES)
-		n = NPAGES - p;
+	if (p % UNIT + n > UNIT)
+		n = UNIT - p % UNIT;
 	if (what < 40)
 		write_page(p);
 	else if (what < 80)
 		check_page(p, "random check");
-	else if (what < 88)
+	else if (what < 84)
 		discard(p, n);
+	else if (what < 88)
+		punch(p / (2 * UNIT) * 2 * UNIT, 2 * UNIT, what & 1);
 	else if (what < 93)
 		move_away_and_back(p, n);
 	else if (what < 98)
