@@ -2,7 +2,8 @@
  * dump.c - cr_dump(): checkpoint a process tree that is a PID namespace.
  *
  * Order: check the target and DIR, seize every thread (re-listing until no
- * new task appears), read all state, write DIR/pages then DIR/manifest, and
+ * new task appears; tasks that end while the tree is being stopped are
+ * dropped and the round repeated), read all state, write DIR/pages then DIR/manifest, and
  * only then kill the tree.  Any failure puts every thread back as it was,
  * detaches, and removes what was written to DIR.
  */
@@ -150,6 +151,13 @@ static int seize_thread(struct dump_task *t, pid_t tid)
 	return 0;
 }
 
+/* A task or thread that ended between the listing and now: its /proc
+ * entry is gone (ENOENT) or ptrace no longer finds it (ESRCH). */
+static int vanished(void)
+{
+	return errno == ENOENT || errno == ESRCH;
+}
+
 static int add_task(struct dump_ctx *ctx, pid_t pid, struct dump_task **out)
 {
 	struct dump_task *g = realloc(ctx->tasks, (ctx->nr_tasks + 1) * sizeof(*g));
@@ -160,10 +168,32 @@ static int add_task(struct dump_ctx *ctx, pid_t pid, struct dump_task **out)
 	*out = &g[ctx->nr_tasks++];
 	memset(*out, 0, sizeof(**out));
 	(*out)->host_pid = pid;
-	return is_zombie(pid, &(*out)->zombie);
+	return 0;
 }
 
-/* Seize the threads of pid not seized yet; *changed is set if any was. */
+/* PTRACE_SEIZE refuses (EPERM) a thread that is already exiting: true if
+ * tid is a zombie or gone now. */
+static int exiting(pid_t tid)
+{
+	int zombie;
+
+	if (is_zombie(tid, &zombie) < 0)
+		return vanished();
+	return zombie;
+}
+
+/* Forget t, which has no seized thread (its process ended). */
+static void drop_task(struct dump_ctx *ctx, struct dump_task *t)
+{
+	free(t->host_tids);
+	free(t->saved);
+	free(t->saved_mask);
+	*t = ctx->tasks[--ctx->nr_tasks];
+}
+
+/* Seize the threads of pid not seized yet; *changed is set if any was,
+ * or if the process turned out to have ended meanwhile (the tree keeps
+ * changing: a parent reaped it, or it exited before it was stopped). */
 static int seize_process(struct dump_ctx *ctx, pid_t pid, int *changed)
 {
 	struct dump_task *t = find_task(ctx, pid);
@@ -176,17 +206,30 @@ static int seize_process(struct dump_ctx *ctx, pid_t pid, int *changed)
 			return -1;
 		*changed = 1;
 	}
+	/* Until one of its threads is stopped a process can still exit. */
+	if (t->nr_tids == 0 && is_zombie(pid, &t->zombie) < 0) {
+		if (!vanished())
+			return -1;
+		drop_task(ctx, t);
+		*changed = 1;
+		return 0;
+	}
 	if (t->zombie)
 		return 0;
-	if (proc_threads(pid, &tids, &n) < 0)
-		return -1;
+	if (proc_threads(pid, &tids, &n) < 0) {
+		if (!vanished() || t->nr_tids)
+			return -1;
+		drop_task(ctx, t);
+		*changed = 1;
+		return 0;
+	}
 	/* The leader goes first: it is the first tid listed. */
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		if (task_has_tid(t, tids[i]))
 			continue;
 		*changed = 1;
 		rc = seize_thread(t, tids[i]);
-		if (rc < 0 && errno == ESRCH)
+		if (rc < 0 && (vanished() || (errno == EPERM && exiting(tids[i]))))
 			rc = 0;   /* it exited meanwhile: the next round sees */
 	}
 	free(tids);

@@ -27,11 +27,18 @@ int pt_wait_stop(pid_t tid, int *status)
 		}
 		if (WIFSTOPPED(st))
 			break;
-		if (WIFEXITED(st))
-			return err_set("tid %d: exited with status %d", tid, WEXITSTATUS(st));
-		if (WIFSIGNALED(st))
-			return err_set("tid %d: killed by signal %d (%s)", tid,
-				       WTERMSIG(st), strsignal(WTERMSIG(st)));
+		/* Gone: errno says so (ESRCH), as ptrace would for it now. */
+		if (WIFEXITED(st)) {
+			err_set("tid %d: exited with status %d", tid, WEXITSTATUS(st));
+			errno = ESRCH;
+			return -1;
+		}
+		if (WIFSIGNALED(st)) {
+			err_set("tid %d: killed by signal %d (%s)", tid, WTERMSIG(st),
+				strsignal(WTERMSIG(st)));
+			errno = ESRCH;
+			return -1;
+		}
 	}
 	if (status)
 		*status = st;
