@@ -5,7 +5,8 @@
  * - two spawner threads each create a thread that exits at once and join
  *   it, in a loop (counters);
  * - a forker thread forks a child that exits at once and reaps it, in a
- *   loop; another forks a child that itself forks a grandchild, both exit;
+ *   loop; another forks a child that itself forks a grandchild, which
+ *   execs /bin/true;
  * The dump meets threads and processes being born and dying.  Check N:
  * every loop kept going across the cycle (its counter grows within 300 ms),
  * no join or wait failed, and the process has exactly its 5 long-lived
@@ -48,6 +49,10 @@ static void *forker(void *arg)
 			if (deep) {
 				pid_t g = fork();
 
+				if (g == 0) {
+					execl("/bin/true", "true", (char *)NULL);
+					_exit(1);
+				}
 				if (g > 0)
 					waitpid(g, NULL, 0);
 			}
