@@ -346,6 +346,12 @@ static int start_init(struct rst_ctx *c)
 
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return err_sys("report socketpair");
+	/* With many files open the pair can land on the report fd itself. */
+	if (rst_fd_out_of_svc(c, &sv[0]) < 0 || rst_fd_out_of_svc(c, &sv[1]) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
 	if (setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0 ||
 	    dup2(sv[1], svc_report_fd(c)) < 0) {
 		close(sv[0]);

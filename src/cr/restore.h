@@ -81,6 +81,11 @@ static inline int svc_file_fd(const struct rst_ctx *c, uint32_t i)
 	return c->svc_base + 1 + (int)c->img.nr_shmem + (int)c->img.nr_files + (int)i;
 }
 
+/* Keep a restorer fd out of the service fd range [svc_base, svc_end): an
+ * fd there would be overwritten by the service fds (moved above, with
+ * close-on-exec). */
+int rst_fd_out_of_svc(const struct rst_ctx *c, int *fd);
+
 /* restore_tree.c: run as the ns init (index 0); never returns. */
 void rst_tree_main(struct rst_ctx *c, uint32_t idx) __attribute__((noreturn));
 /* Index in rp->files of the file a VMA maps. */

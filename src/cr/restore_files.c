@@ -113,8 +113,7 @@ static int alloc_files(struct rst_ctx *c)
 	return 0;
 }
 
-/* Keep the restorer's fds out of the service fd range. */
-static int move_out_of_svc(const struct rst_ctx *c, int *fd)
+int rst_fd_out_of_svc(const struct rst_ctx *c, int *fd)
 {
 	int nfd;
 
@@ -155,7 +154,7 @@ static int open_one(struct rst_ctx *c, uint32_t id)
 			return -1;
 		rf->fd[id] = fd;
 	}
-	if (move_out_of_svc(c, &rf->fd[id]) < 0)
+	if (rst_fd_out_of_svc(c, &rf->fd[id]) < 0)
 		return -1;
 	return set_common(f, rf->fd[id]);
 }
