@@ -267,10 +267,47 @@ static void pin_end(struct rst_ctx *c)
 	c->pin_cpu = -1;
 }
 
+static int int_cmp(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The service fds go in the first gap of the tree's fd numbers, from
+ * SVC_MIN_BASE on, that holds them all: an app using fds near its limit
+ * leaves no room above its highest fd. */
+static int place_service_fds(struct rst_ctx *c, uint32_t max_files)
+{
+	int count = 1 + (int)c->img.nr_shmem + (int)c->img.nr_files + (int)max_files;
+	size_t n = 0, k = 0;
+	int *fds, base = SVC_MIN_BASE;
+
+	for (uint32_t i = 0; i < c->img.nr_procs; i++)
+		n += c->img.procs[i].zombie ? 0 : c->img.procs[i].nr_fds;
+	fds = malloc((n ? n : 1) * sizeof(*fds));
+	if (!fds)
+		return err_set("out of memory");
+	for (uint32_t i = 0; i < c->img.nr_procs; i++)
+		for (uint32_t j = 0; !c->img.procs[i].zombie && j < c->img.procs[i].nr_fds; j++)
+			fds[k++] = c->img.procs[i].fds[j].fd;
+	qsort(fds, n, sizeof(*fds), int_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (fds[i] < base)
+			continue;
+		if (fds[i] >= base + count)
+			break;
+		base = fds[i] + 1;
+	}
+	free(fds);
+	c->svc_base = base;
+	c->svc_end = svc_file_fd(c, max_files);
+	return 0;
+}
+
 static int plan(struct rst_ctx *c)
 {
 	struct rlimit nofile;
-	int max_fd = 2;
 	uint32_t max_files = 0;
 
 	c->procs = calloc(c->img.nr_procs, sizeof(*c->procs));
@@ -289,13 +326,10 @@ static int plan(struct rst_ctx *c)
 			return -1;
 		if (rp->nr_files > max_files)
 			max_files = rp->nr_files;
-		for (uint32_t k = 0; k < rp->p->nr_fds; k++)
-			if (rp->p->fds[k].fd > max_fd)
-				max_fd = rp->p->fds[k].fd;
 	}
 	c->nr_cpus = count_cpus(c);
-	c->svc_base = max_fd + 1 > SVC_MIN_BASE ? max_fd + 1 : SVC_MIN_BASE;
-	c->svc_end = svc_file_fd(c, max_files);
+	if (place_service_fds(c, max_files) < 0)
+		return -1;
 	/* Service fds may sit above the app's own limit until they close. */
 	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
 		nofile.rlim_cur = nofile.rlim_max;

@@ -402,7 +402,7 @@ static int restore_state_with(struct rst_ctx *c, struct rst_proc *rp, struct inj
 	    restore_pending(rp) < 0)
 		return -1;
 	if (inj_call(&rp->inj, rp->host_tids[0], "close service fds", SYS_close_range,
-		     (uint64_t)c->svc_base, ~0u, 0, 0, 0, 0, NULL) < 0)
+		     (uint64_t)c->svc_base, (uint64_t)c->svc_end - 1, 0, 0, 0, 0, NULL) < 0)
 		return -1;
 	if (restore_creds(rp) < 0 || die_with_keeper(c, rp) < 0)
 		return -1;
