@@ -9,6 +9,7 @@
 #define ERR_MAX 2048
 
 static _Thread_local char err_buf[ERR_MAX];
+static _Thread_local int err_transient;
 
 static void err_vformat(char *dst, size_t len, const char *fmt, va_list ap)
 {
@@ -36,6 +37,7 @@ int err_set(const char *fmt, ...)
 	va_start(ap, fmt);
 	err_vformat(err_buf, sizeof(err_buf), fmt, ap);
 	va_end(ap);
+	err_transient = 0;
 	return -1;
 }
 
@@ -45,6 +47,7 @@ int err_sys(const char *fmt, ...)
 	size_t n;
 	va_list ap;
 
+	err_transient = 0;
 	va_start(ap, fmt);
 	err_vformat(err_buf, sizeof(err_buf), fmt, ap);
 	va_end(ap);
@@ -75,4 +78,16 @@ const char *err_msg(void)
 void err_clear(void)
 {
 	err_buf[0] = '\0';
+	err_transient = 0;
+}
+
+int err_mark_transient(void)
+{
+	err_transient = 1;
+	return -1;
+}
+
+int err_is_transient(void)
+{
+	return err_transient;
 }

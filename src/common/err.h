@@ -22,5 +22,10 @@ int err_wrap(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *err_msg(void);
 /* Forget the current message. */
 void err_clear(void);
+/* Mark the error just recorded as one that goes away by itself (a TCP
+ * connection in the middle of closing): the operation may be tried again.
+ * err_set(), err_sys() and err_clear() unmark it; err_wrap() keeps it. */
+int err_mark_transient(void);
+int err_is_transient(void);
 
 #endif

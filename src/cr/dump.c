@@ -392,7 +392,11 @@ static int custody_begin(void)
 	return 0;
 }
 
-int cr_dump(pid_t pid, const char *dir, const struct cr_dump_opts *opts)
+#define DUMP_TRIES 10
+#define DUMP_RETRY_FIRST_MS 10
+#define DUMP_RETRY_MAX_MS 200
+
+static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts)
 {
 	struct dump_ctx ctx;
 	int created, rc;
@@ -434,4 +438,29 @@ int cr_dump(pid_t pid, const char *dir, const struct cr_dump_opts *opts)
 	dump_files_release(&ctx);
 	cr_image_free(&ctx.img);
 	return rc;
+}
+
+/* A dump that met something about to settle by itself (a connection being
+ * opened or closed) left the tree running and DIR as it was: try again a
+ * few times, backing off, before giving up with that message. */
+int cr_dump(pid_t pid, const char *dir, const struct cr_dump_opts *opts)
+{
+	int wait_ms = DUMP_RETRY_FIRST_MS, waited = 0;
+
+	for (int attempt = 1;; attempt++) {
+		if (dump_once(pid, dir, opts) == 0)
+			return 0;
+		if (!err_is_transient() || attempt == DUMP_TRIES)
+			break;
+		usleep((useconds_t)wait_ms * 1000);
+		waited += wait_ms;
+		wait_ms = wait_ms * 2 > DUMP_RETRY_MAX_MS ? DUMP_RETRY_MAX_MS : wait_ms * 2;
+	}
+	if (err_is_transient()) {
+		char msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s", err_msg());
+		err_set("%s (still so after %d tries over %d ms)", msg, DUMP_TRIES, waited);
+	}
+	return -1;
 }

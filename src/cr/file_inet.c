@@ -187,6 +187,7 @@ static uint64_t file_tag(const struct cr_file *f)
 void file_inet_dump_end(struct dump_files *df, const struct cr_image *img, int killed)
 {
 	char msg[1024];
+	int transient = err_is_transient();
 
 	snprintf(msg, sizeof(msg), "%s", err_msg());   /* a failed dump's message */
 	for (uint32_t i = 0; !killed && df && i < img->nr_files; i++) {
@@ -196,6 +197,8 @@ void file_inet_dump_end(struct dump_files *df, const struct cr_image *img, int k
 			tcp_repair_set(files_dup(df, i), 0);
 	}
 	err_set("%s", msg);
+	if (transient)
+		err_mark_transient();
 	custody_tag = 0;
 }
 

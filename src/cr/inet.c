@@ -311,6 +311,16 @@ static int read_addrs(int fd, struct cr_inet *sk)
 	return 0;
 }
 
+static const char *tcp_state_name(unsigned state)
+{
+	static const char *const names[] = {
+		"?", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",
+		"TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING",
+		"NEW_SYN_RECV",
+	};
+
+	return state < sizeof(names) / sizeof(names[0]) ? names[state] : "unknown";
+}
 static int read_tcp_state(int fd, struct cr_inet *sk)
 {
 	struct tcp_info ti;
@@ -332,8 +342,10 @@ static int read_tcp_state(int fd, struct cr_inet *sk)
 		sk->state = CR_INET_TCP_ESTABLISHED;
 		return tcp_repair_dump(fd, &sk->tcp);
 	default:
-		return err_set("TCP state %u (closing or half-open) is not supported",
-			       ti.tcpi_state);
+		/* Opening or closing: it usually settles within milliseconds. */
+		err_set("TCP state %s (opening or closing) is not supported",
+			tcp_state_name(ti.tcpi_state));
+		return err_mark_transient();
 	}
 }
 
@@ -356,12 +368,14 @@ int inet_dump(int fd, struct cr_inet *sk)
 		return 0;
 	}
 	if (read_tcp_state(fd, sk) < 0) {
+		int transient = err_is_transient();
 		char msg[512];
 
 		snprintf(msg, sizeof(msg), "%s", err_msg());
 		inet_dump_undo(fd, sk);
 		inet_free(sk);
-		return err_set("%s: %s", inet_describe(sk, what, sizeof(what)), msg);
+		err_set("%s: %s", inet_describe(sk, what, sizeof(what)), msg);
+		return transient ? err_mark_transient() : -1;
 	}
 	return 0;
 }
