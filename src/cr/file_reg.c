@@ -46,6 +46,27 @@ static int has_suffix(const char *s, const char *suf)
 }
 
 /* The whole content of an unlinked file, through a read-only view. */
+static int is_memfd(const char *path)
+{
+	return !strncmp(path, "/memfd:", 7);
+}
+
+/* A memfd's seals, read through fd (another open of the same inode). */
+static int read_seals(int fd, const struct fd_dump *d, struct cr_file *f)
+{
+	int seals;
+
+	if (!is_memfd(f->path))
+		return 0;
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0)
+		return err_sys("%s: F_GET_SEALS", d->link);
+	if ((unsigned)seals & ~CR_MEMFD_SEALS)
+		return err_set("%s: seals 0x%x not known", d->link, seals);
+	f->reg.seals = (uint32_t)seals;
+	return 0;
+}
+
 static int read_content(const struct fd_dump *d, struct cr_file *f)
 {
 	char path[64];
@@ -79,6 +100,8 @@ static int read_content(const struct fd_dump *d, struct cr_file *f)
 	}
 	if (rc == 0)
 		rc = files_add_data(f, buf, got);
+	if (rc == 0)
+		rc = read_seals(fd, d, f);
 	free(buf);
 	close(fd);
 	return rc;
@@ -108,6 +131,23 @@ static int reg_dump(struct dump_files *df, const struct fd_dump *d, struct cr_fi
 	return read_content(d, f);
 }
 
+/* A memfd made without MFD_ALLOW_SEALING has F_SEAL_SEAL and nothing
+ * else; any other seal set needs sealing allowed, and is added once the
+ * content is in. */
+static unsigned memfd_flags(const struct cr_file *f)
+{
+	return is_memfd(f->path) && f->reg.seals != F_SEAL_SEAL ? MFD_ALLOW_SEALING : 0;
+}
+
+static int add_seals(int fd, const struct cr_file *f)
+{
+	if (!(memfd_flags(f) & MFD_ALLOW_SEALING) || !f->reg.seals)
+		return 0;
+	if (fcntl(fd, F_ADD_SEALS, (int)f->reg.seals) < 0)
+		return err_sys("%s: F_ADD_SEALS 0x%x", f->path, f->reg.seals);
+	return 0;
+}
+
 /* A new nameless file holding an unlinked file's content. */
 static int make_unlinked(const struct cr_file *f)
 {
@@ -116,13 +156,13 @@ static int make_unlinked(const struct cr_file *f)
 
 	if (!dir)
 		return err_set("out of memory");
-	if (strncmp(f->path, "/memfd:", 7) != 0)
+	if (!is_memfd(f->path))
 		fd = open(dirname(dir), O_TMPFILE | O_RDWR | O_CLOEXEC, f->reg.mode);
 	free(dir);
 	if (fd < 0) {
-		const char *name = !strncmp(f->path, "/memfd:", 7) ? f->path + 7 : "unlinked";
+		const char *name = is_memfd(f->path) ? f->path + 7 : "unlinked";
 
-		fd = memfd_create(name, MFD_CLOEXEC);
+		fd = memfd_create(name, MFD_CLOEXEC | memfd_flags(f));
 		if (fd < 0)
 			return err_sys("memfd_create for unlinked %s", f->path);
 	}
@@ -133,6 +173,10 @@ static int make_unlinked(const struct cr_file *f)
 	}
 	if (fchmod(fd, f->reg.mode) < 0) {
 		err_sys("unlinked %s: chmod 0%o", f->path, f->reg.mode);
+		close(fd);
+		return -1;
+	}
+	if (add_seals(fd, f) < 0) {
 		close(fd);
 		return -1;
 	}

@@ -898,6 +898,10 @@ static int check_reg(const struct cr_file *f)
 	if (f->reg.unlinked && f->data[0].len != f->reg.size)
 		return err_set("content %" PRIu64 " bytes, size %" PRIu64,
 			       f->data[0].len, f->reg.size);
+	if (f->reg.seals & ~CR_MEMFD_SEALS)
+		return err_set("seals 0x%" PRIx32 " beyond 0x%x", f->reg.seals, CR_MEMFD_SEALS);
+	if (f->reg.seals && !(f->reg.unlinked && f->path && !strncmp(f->path, "/memfd:", 7)))
+		return err_set("seals on a file that is not a memfd");
 	return check_path(f->path, "path", true);
 }
 
@@ -1380,7 +1384,7 @@ struct tail_field {
 
 #define TF(m) { offsetof(struct cr_file, m), sizeof(((struct cr_file *)0)->m) }
 static const struct tail_field tail_reg[] = {
-	TF(reg.unlinked), TF(reg.mode), TF(reg.size),
+	TF(reg.unlinked), TF(reg.mode), TF(reg.size), TF(reg.seals),
 };
 static const struct tail_field tail_pipe[] = {
 	TF(pipe.size), TF(pipe.has_data),

@@ -18,7 +18,9 @@
 
 #include "cr/inet.h"
 
-#define CR_IMAGE_VERSION 3
+#define CR_IMAGE_VERSION 4
+/* F_SEAL_SEAL, _SHRINK, _GROW, _WRITE, _FUTURE_WRITE, _EXEC */
+#define CR_MEMFD_SEALS 0x3fu
 #define CR_PAGE_SIZE 4096u
 #define CR_NSIG 64            /* signals 1..64 */
 #define CR_NR_RLIMITS 16
@@ -201,6 +203,7 @@ struct cr_file_reg {                 /* CR_FILE_REG */
 	uint32_t unlinked;             /* 1: content is data[0], path is where it was */
 	uint32_t mode;                 /* st_mode & 07777 */
 	uint64_t size;                 /* st_size */
+	uint32_t seals;                /* a memfd's F_GET_SEALS; 0 for other files */
 };
 
 struct cr_file_pipe {                /* CR_FILE_PIPE, CR_FILE_FIFO */

@@ -279,8 +279,8 @@ static void make_files(struct cr_image *img)
 	f[F_NULL] = (struct cr_file){ .kind = CR_FILE_DEV, .flags = O_RDWR,
 				      .peer = CR_FILE_NONE, .path = xstrdup("/dev/null") };
 	f[F_UNLINKED] = (struct cr_file){ .kind = CR_FILE_REG, .flags = O_RDWR, .pos = 3,
-					  .peer = CR_FILE_NONE, .path = xstrdup("/tmp/scratch") };
-	f[F_UNLINKED].reg = (struct cr_file_reg){ 1, 0600, 11 };
+					  .peer = CR_FILE_NONE, .path = xstrdup("/memfd:scratch") };
+	f[F_UNLINKED].reg = (struct cr_file_reg){ 1, 0600, 11, 0x6 };   /* sealed memfd */
 	add_blob(&f[F_UNLINKED], "hello world");
 	f[F_PIPE_R].kind = f[F_PIPE_W].kind = CR_FILE_PIPE;
 	f[F_PIPE_W].flags = O_WRONLY | O_NONBLOCK;
@@ -517,7 +517,7 @@ static void cmp_file(const char *ctx, const struct cr_file *a, const struct cr_f
 	EQ(kind); EQ(flags); EQ(pos); EQ(owner_type); EQ(owner); EQ(sig); EQ(peer);
 	EQ(obj); EQSTR(path); EQ(laddr.len); EQMEM(laddr.addr, CR_SOCKADDR_MAX);
 	EQ(raddr.len); EQMEM(raddr.addr, CR_SOCKADDR_MAX); EQ(nr_data); EQ(nr_ents);
-	EQ(reg.unlinked); EQ(reg.mode); EQ(reg.size);
+	EQ(reg.unlinked); EQ(reg.mode); EQ(reg.size); EQ(reg.seals);
 	EQ(un.type); EQ(un.state); EQ(un.backlog); EQ(un.passcred); EQ(un.rcvbuf);
 	EQ(un.sndbuf); EQ(un.rcvtimeo_us); EQ(un.sndtimeo_us); EQ(un.name_mode);
 	EQ(un.name_uid); EQ(un.name_gid); EQ(un.shutdown); EQ(un.custody);
@@ -893,7 +893,7 @@ static const struct patch patches[] = {
 	{ REC_FD, 0, 0, 4, 0xffffffff, "fd -1 negative" },
 	{ REC_FD, 1, 4, 4, 77, "fd entry 1: file 77 not below nr_files 16" },
 	{ REC_FD, 1, 8, 4, 2, "cloexec 2 not 0 or 1" },
-	{ REC_FILE, 0, 0, 4, 99, "file 0: FILE record has 16 trailing bytes" },
+	{ REC_FILE, 0, 0, 4, 99, "file 0: FILE record has 20 trailing bytes" },
 	{ REC_FILE, 1, 0, 4, 99, "file 1: kind 99 unknown" },
 	{ REC_FILE, 0, 4, 4, 0100, "file 0: flags 0100 has unknown bits" },
 	{ REC_FILE, 0, 20, 4, 9, "file 0: owner 9 not in the tree" },
@@ -926,7 +926,7 @@ static const struct patch patches[] = {
 	{ REC_THREAD, 0, 20 + 27 * 8 + 68, 4, 3, "expected a SIGINFO record, found THREAD" },
 	{ REC_END, 0, -8, 4, 0x77, "unknown record type 0x77" },
 	{ REC_END, 0, -4, 4, 1, "END record (type 0x13) of 1 bytes, only 0 left" },
-	{ 0, 0, 8, 4, 1, "format version 1, this build reads 3" },
+	{ 0, 0, 8, 4, 1, "format version 1, this build reads 4" },
 	{ 0, 0, 12, 4, 1, "header flags 0x1 unknown" },
 	{ 0, 0, 0, 1, 'X', "bad magic" },
 };
@@ -1033,6 +1033,8 @@ static void m_auxv(struct cr_image *i) { i->procs[0].mm.nr_auxv = 5; }
 static void m_fd_order(struct cr_image *i) { i->procs[0].fds[2].fd = 1; }
 static void m_fd_file(struct cr_image *i) { i->procs[1].fds[1].file = 99; }
 static void m_file_kind(struct cr_image *i) { i->files[4].kind = 42; }
+static void m_seals_file(struct cr_image *i) { i->files[F_LOG].reg.seals = 0x2; }
+static void m_seals_bits(struct cr_image *i) { i->files[F_UNLINKED].reg.seals = 0x40; }
 static void m_pipe_mode(struct cr_image *i) { i->files[4].flags = O_RDWR; }
 static void m_unix_type(struct cr_image *i) { i->files[14].un.type = SOCK_RAW; }
 static void m_unix_listen(struct cr_image *i) { i->files[14].un.type = SOCK_DGRAM; }
@@ -1080,6 +1082,8 @@ static const struct {
 	{ m_fd_order, NULL, "fd entry 2: fd 1 not above the previous fd 1" },
 	{ m_fd_file, NULL, "proc 1 (pid 2): fd entry 1: file 99 not below nr_files 16" },
 	{ m_file_kind, NULL, "file 4: kind 42 unknown" },
+	{ m_seals_file, NULL, "file 0: seals on a file that is not a memfd" },
+	{ m_seals_bits, NULL, "file 2: seals 0x40 beyond 0x3f" },
 	{ m_pipe_mode, NULL, "file 4: pipe end neither read-only nor write-only" },
 	{ m_unix_type, NULL, "file 14: socket type 3 unknown" },
 	{ m_unix_listen, NULL, "file 14: a listening datagram socket" },
