@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define ERR_MAX 2048
+#define ERR_MAX ERR_MSG_MAX
 
 static _Thread_local char err_buf[ERR_MAX];
 static _Thread_local int err_transient;
@@ -90,4 +90,17 @@ int err_mark_transient(void)
 int err_is_transient(void)
 {
 	return err_transient;
+}
+
+void err_save(struct err_saved *e)
+{
+	memcpy(e->msg, err_buf, sizeof(e->msg));
+	e->transient = err_transient;
+}
+
+int err_restore(const struct err_saved *e)
+{
+	memcpy(err_buf, e->msg, sizeof(err_buf));
+	err_transient = e->transient;
+	return -1;
 }

@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+#define ERR_MSG_MAX 2048
+
 /* Record a new error message; returns -1. */
 int err_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Same, with ": strerror(errno)" appended; returns -1. */
@@ -27,5 +29,14 @@ void err_clear(void);
  * err_set(), err_sys() and err_clear() unmark it; err_wrap() keeps it. */
 int err_mark_transient(void);
 int err_is_transient(void);
+
+/* The current error, kept aside while cleanup code may record others. */
+struct err_saved {
+	char msg[ERR_MSG_MAX];
+	int transient;
+};
+void err_save(struct err_saved *e);
+/* Make a saved error current again, its transient mark included; -1. */
+int err_restore(const struct err_saved *e);
 
 #endif

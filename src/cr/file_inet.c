@@ -186,19 +186,16 @@ static uint64_t file_tag(const struct cr_file *f)
 
 void file_inet_dump_end(struct dump_files *df, const struct cr_image *img, int killed)
 {
-	char msg[1024];
-	int transient = err_is_transient();
+	struct err_saved e;
 
-	snprintf(msg, sizeof(msg), "%s", err_msg());   /* a failed dump's message */
+	err_save(&e);   /* a failed dump's message */
 	for (uint32_t i = 0; !killed && df && i < img->nr_files; i++) {
 		const struct cr_file *f = &img->files[i];
 
 		if (f->kind == CR_FILE_TCP && f->inet.state == CR_INET_TCP_ESTABLISHED)
 			tcp_repair_set(files_dup(df, i), 0);
 	}
-	err_set("%s", msg);
-	if (transient)
-		err_mark_transient();
+	err_restore(&e);
 	custody_tag = 0;
 }
 

@@ -321,6 +321,7 @@ static const char *tcp_state_name(unsigned state)
 
 	return state < sizeof(names) / sizeof(names[0]) ? names[state] : "unknown";
 }
+
 static int read_tcp_state(int fd, struct cr_inet *sk)
 {
 	struct tcp_info ti;
@@ -368,14 +369,13 @@ int inet_dump(int fd, struct cr_inet *sk)
 		return 0;
 	}
 	if (read_tcp_state(fd, sk) < 0) {
-		int transient = err_is_transient();
-		char msg[512];
+		struct err_saved e;
 
-		snprintf(msg, sizeof(msg), "%s", err_msg());
+		err_save(&e);
 		inet_dump_undo(fd, sk);
 		inet_free(sk);
-		err_set("%s: %s", inet_describe(sk, what, sizeof(what)), msg);
-		return transient ? err_mark_transient() : -1;
+		err_restore(&e);
+		return err_wrap("%s", inet_describe(sk, what, sizeof(what)));
 	}
 	return 0;
 }
