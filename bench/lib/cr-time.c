@@ -9,8 +9,10 @@
  * the start of the command until the restored cr-workload writes to FIFO,
  * i.e. until it runs again; FILLED_MS until the page server has put in all
  * of its memory (no VMA in /proc/PID/smaps still registered with a
- * userfaultfd, VmFlags "um"; polled every 0.5 ms after RUN_MS).  Exits non-zero if the command failed (its
- * stderr passes through) or the process did not answer within 60 s.
+ * userfaultfd, VmFlags "um"; polled every 0.5 ms after RUN_MS; the same
+ * test as src/mem/resident.c, which this standalone tool does not link).
+ * Exits non-zero if the command failed (its stderr passes through) or the
+ * process did not answer within 60 s.
  */
 #include <errno.h>
 #include <fcntl.h>

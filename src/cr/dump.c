@@ -3,8 +3,8 @@
  *
  * Order: check the target and DIR, seize every thread (re-listing until no
  * new task appears; tasks that end while the tree is being stopped are
- * dropped and the round repeated), read all state, write DIR/pages then DIR/manifest, and
- * only then kill the tree.  Any failure puts every thread back as it was,
+ * dropped and the round repeated), read all state, write DIR/pages then
+ * DIR/manifest, and only then kill the tree.  Any failure puts every thread back as it was,
  * detaches, and removes what was written to DIR.
  */
 #include <dirent.h>

@@ -45,7 +45,6 @@ static int has_suffix(const char *s, const char *suf)
 	return n >= k && !strcmp(s + n - k, suf);
 }
 
-/* The whole content of an unlinked file, through a read-only view. */
 static int is_memfd(const char *path)
 {
 	return !strncmp(path, "/memfd:", 7);
@@ -67,6 +66,8 @@ static int read_seals(int fd, const struct fd_dump *d, struct cr_file *f)
 	return 0;
 }
 
+/* The whole content of an unlinked file, through a read-only view (and a
+ * memfd's seals). */
 static int read_content(const struct fd_dump *d, struct cr_file *f)
 {
 	char path[64];

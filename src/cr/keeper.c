@@ -1,7 +1,7 @@
 /* keeper.c - parent process of a tree's init (see keeper.h). */
 #include <errno.h>
-#include <malloc.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>

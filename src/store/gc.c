@@ -58,10 +58,20 @@ static int report_tmp(const char *path, uint64_t size, int64_t mtime, void *arg)
 	return 0;
 }
 
+/* Crashed writers' temporary files older than cutoff. */
+static int sweep_tmp_files(struct store *s, int64_t cutoff, int dry_run, FILE *out,
+			   struct store_gc_stats *st)
+{
+	struct tmp_report tr = { out, dry_run, st };
+
+	if (backend_sweep_tmp(&s->be, cutoff, dry_run, report_tmp, &tr) < 0)
+		return err_wrap("gc: temporary files");
+	return 0;
+}
+
 int store_gc(struct store *s, int64_t grace_s, int dry_run, FILE *out,
 	     struct store_gc_stats *st)
 {
-	struct tmp_report tr = { out, dry_run, NULL };
 	struct store_gc_stats local;
 	struct catalog c;
 	int64_t cutoff = (int64_t)time(NULL) - grace_s;
@@ -103,8 +113,5 @@ int store_gc(struct store *s, int64_t grace_s, int dry_run, FILE *out,
 		st->bytes_deleted += sc->size;
 	}
 	catalog_free(&c);
-	tr.st = st;
-	if (backend_sweep_tmp(&s->be, cutoff, dry_run, report_tmp, &tr) < 0)
-		return err_wrap("gc: temporary files");
-	return 0;
+	return sweep_tmp_files(s, cutoff, dry_run, out, st);
 }
