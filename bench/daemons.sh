@@ -82,11 +82,9 @@ read_times() {
 
 # timed_spawn CMD...: d_spawn, timed from just before `cr spawn` starts.
 timed_spawn() {
-	D_CMD=("$@")
-	D_PID=$("$TIMED" "$D_DIR/t" "$PICOCENTER" cr spawn --log "$D_LOG" -- "$@") ||
-		d_fail "cr spawn $1 failed"
-	[[ $D_PID =~ ^[0-9]+$ ]] || d_fail "cr spawn printed '$D_PID', not a pid"
-	D_ALL_PIDS+=("$D_PID")
+	D_SPAWN_WRAP=("$TIMED" "$D_DIR/t")
+	d_spawn "$@"
+	D_SPAWN_WRAP=()
 	read_times
 }
 

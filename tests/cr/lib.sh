@@ -57,22 +57,34 @@ cr_fail() {
 	exit 1
 }
 
+# cr_workdir NAME: CR_NAME and a fresh work dir CR_W, removed at exit with
+# every pid in CR_ALL_PIDS killed (for tests that spawn trees themselves).
+cr_workdir() {
+	CR_NAME=$1
+	[ -x "$PICOCENTER" ] || cr_fail "no $PICOCENTER (run make)"
+	CR_W=$(mktemp -d "$TEST_TMP/cr-$CR_NAME.XXXXXX") || exit 1
+	CR_DIRS+=("$CR_W")
+	trap cr_cleanup EXIT
+}
+
+# cr_keeper PID: the keeper of tree PID (its parent).
+cr_keeper() {
+	awk '/^PPid:/ {print $2}' "/proc/$1/status"
+}
+
 # cr_start NAME PROG [ARGS...]: spawn build/tests/cr/PROG, wait for READY.
 # Returns 77 if the program printed SKIP (it cannot set up here).
 cr_start() {
-	CR_NAME=$1
 	local prog=$TBIN/cr/$2
+	cr_workdir "$1"
 	shift 2
-	[ -x "$PICOCENTER" ] || cr_fail "no $PICOCENTER (run make)"
 	[ -x "$prog" ] || cr_fail "no $prog (run make)"
-	CR_W=$(mktemp -d "$TEST_TMP/cr-$CR_NAME.XXXXXX") || exit 1
 	# Under /tmp and world-writable: children that drop to nobody use it.
 	CR_CHK=$(mktemp -d /tmp/picocenter-crchk.XXXXXX) || exit 1
 	chmod 1777 "$CR_CHK"
-	CR_DIRS+=("$CR_W" "$CR_CHK")
+	CR_DIRS+=("$CR_CHK")
 	CR_SEEN=()
 	CR_LOG=$CR_W/log
-	trap cr_cleanup EXIT
 	CR_PID=$("$PICOCENTER" cr spawn --log "$CR_LOG" -- "$prog" "$CR_CHK" "$@") ||
 		cr_fail "cr spawn failed"
 	CR_ALL_PIDS+=("$CR_PID")

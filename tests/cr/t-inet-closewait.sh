@@ -6,19 +6,11 @@
 # with the tree left running and DIR left empty.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/inet_lib.sh"
-CR_NAME=inet-closewait
-W=$(mktemp -d "$TEST_TMP/cr-closewait.XXXXXX") || exit 1
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	rm -rf "$W"
-}
-trap cleanup EXIT
+cr_workdir inet-closewait
 
 # app PORT DELAY: accept one connection; when the peer has closed it, wait
 # DELAY seconds (or forever: -1) before closing it too.
-cat >"$W/app.py" <<'PY'
+cat >"$CR_W/app.py" <<'PY'
 import socket, sys, time
 port, delay = int(sys.argv[1]), float(sys.argv[2])
 l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -40,35 +32,35 @@ PY
 start() {
 	local port i
 	port=$(inet_port)
-	: >"$W/log"
-	PID=$("$PICOCENTER" cr spawn --log "$W/log" -- /usr/bin/python3 "$W/app.py" "$port" "$1") ||
+	: >"$CR_W/log"
+	PID=$("$PICOCENTER" cr spawn --log "$CR_W/log" -- /usr/bin/python3 "$CR_W/app.py" "$port" "$1") ||
 		cr_fail "spawn"
-	pids+=("$PID")
-	for i in $(seq 500); do grep -q READY "$W/log" && break; sleep 0.01; done
+	CR_ALL_PIDS+=("$PID")
+	for i in $(seq 500); do grep -q READY "$CR_W/log" && break; sleep 0.01; done
 	python3 -c "import socket; s = socket.create_connection(('127.0.0.1', $port)); s.close()" ||
 		cr_fail "connect"
-	for i in $(seq 500); do grep -q EOF "$W/log" && break; sleep 0.01; done
-	grep -q EOF "$W/log" || cr_fail "the app did not see the peer close"
+	for i in $(seq 500); do grep -q EOF "$CR_W/log" && break; sleep 0.01; done
+	grep -q EOF "$CR_W/log" || cr_fail "the app did not see the peer close"
 }
 
 start 0.3
 t0=$(date +%s%N)
-"$PICOCENTER" cr dump --pid "$PID" --dir "$W/img1" 2>"$W/err1" ||
-	cr_fail "dump while the app closes within 0.3 s: $(cat "$W/err1")"
+"$PICOCENTER" cr dump --pid "$PID" --dir "$CR_W/img1" 2>"$CR_W/err1" ||
+	cr_fail "dump while the app closes within 0.3 s: $(cat "$CR_W/err1")"
 ms=$((($(date +%s%N) - t0) / 1000000))
-grep -q CLOSED "$W/log" || cr_fail "dumped before the app closed the connection"
+grep -q CLOSED "$CR_W/log" || cr_fail "dumped before the app closed the connection"
 cr_log "dumped after the app closed the connection ($ms ms, retrying meanwhile)"
-new=$("$PICOCENTER" cr restore --dir "$W/img1") || cr_fail "restore"
-pids+=("$new")
+new=$("$PICOCENTER" cr restore --dir "$CR_W/img1") || cr_fail "restore"
+CR_ALL_PIDS+=("$new")
 cr_alive "$new" || cr_fail "restored app not running"
 
 start -1
-if "$PICOCENTER" cr dump --pid "$PID" --dir "$W/img2" 2>"$W/err2"; then
+if "$PICOCENTER" cr dump --pid "$PID" --dir "$CR_W/img2" 2>"$CR_W/err2"; then
 	cr_fail "a dump with a connection in CLOSE_WAIT for good succeeded"
 fi
-cat "$W/err2"
-grep -q "CLOSE_WAIT" "$W/err2" || cr_fail "the message does not name the state"
-grep -q "tries" "$W/err2" || cr_fail "the message does not say it retried"
+cat "$CR_W/err2"
+grep -q "CLOSE_WAIT" "$CR_W/err2" || cr_fail "the message does not name the state"
+grep -q "tries" "$CR_W/err2" || cr_fail "the message does not say it retried"
 cr_alive "$PID" || cr_fail "the tree died with the failed dump"
-[ -z "$(ls -A "$W/img2" 2>/dev/null)" ] || cr_fail "the failed dump left files in DIR"
+[ -z "$(ls -A "$CR_W/img2" 2>/dev/null)" ] || cr_fail "the failed dump left files in DIR"
 cr_log "PASS"

@@ -5,16 +5,8 @@
 # tree may hold it.  A keeper that kept a caller's pipe open would make the
 # caller wait for the tree's whole life.
 . "$(dirname "$0")/lib.sh"
-CR_NAME=keeper-fds
-W=$(mktemp -d "$TEST_TMP/cr-keeper-fds.XXXXXX") || exit 1
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	rm -rf "$W"
-}
-trap cleanup EXIT
-MARK="$W/marker"
+cr_workdir keeper-fds
+MARK="$CR_W/marker"
 : >"$MARK"
 
 # holds_marker PID: true if PID has the marker file open.
@@ -30,9 +22,9 @@ holds_marker() {
 check_tree() {
 	local keeper
 	[[ $2 =~ ^[0-9]+$ ]] || cr_fail "$1 printed '$2', not a pid"
-	pids+=("$2")
+	CR_ALL_PIDS+=("$2")
 	cr_alive "$2" || cr_fail "$1: tree $2 is not running"
-	keeper=$(awk '/^PPid:/ {print $2}' "/proc/$2/status")
+	keeper=$(cr_keeper "$2")
 	[[ -n $keeper && $keeper != 1 ]] || cr_fail "$1: tree $2 has no keeper (parent '$keeper')"
 	holds_marker "$keeper" && cr_fail "$1: keeper $keeper holds the caller's fd 9"
 	holds_marker "$2" && cr_fail "$1: tree $2 holds the caller's fd 9"
@@ -41,7 +33,7 @@ check_tree() {
 
 pid=$("$PICOCENTER" cr spawn -- /bin/sleep 1000 9<"$MARK") || cr_fail "spawn failed"
 check_tree spawn "$pid"
-"$PICOCENTER" cr dump --pid "$pid" --dir "$W/img" || cr_fail "dump failed"
-pid=$("$PICOCENTER" cr restore --dir "$W/img" 9<"$MARK") || cr_fail "restore failed"
+"$PICOCENTER" cr dump --pid "$pid" --dir "$CR_W/img" || cr_fail "dump failed"
+pid=$("$PICOCENTER" cr restore --dir "$CR_W/img" 9<"$MARK") || cr_fail "restore failed"
 check_tree restore "$pid"
 cr_log "PASS"

@@ -13,7 +13,7 @@ cr_dump "$CR_W/img"
 cr_restore "$CR_W/img"
 grep -q '^VmFlags:.* um' "/proc/$CR_PID/smaps" ||
 	cr_fail "pid $CR_PID: nothing registered with the page server after the restore"
-keeper=$(awk '/^PPid:/ {print $2}' "/proc/$CR_PID/status")
+keeper=$(cr_keeper "$CR_PID")
 [[ -n $keeper && $keeper != 1 ]] || cr_fail "restored root $CR_PID has no keeper"
 kill -KILL "$keeper"
 cr_log "killed keeper $keeper of the lazily restored tree $CR_PID"

@@ -41,6 +41,7 @@ D_DIR=           # work dir: configs, docroot, logs, images
 D_LOG=           # the tree's stdout/stderr (cr spawn --log)
 D_PID=           # host pid of the tree's root (the daemon)
 D_CMD=()         # the daemon's command line
+D_SPAWN_WRAP=()  # a command that runs `cr spawn` for d_spawn (the bench times it)
 D_ALL_PIDS=()    # every root host pid this test had (spawned or restored)
 D_BG_PIDS=()     # host-side helpers started by the test (clients)
 D_PORTS=()       # ports handed out by d_port
@@ -137,7 +138,8 @@ d_port() {
 # d_spawn CMD...: start CMD as the root of a new tree; sets D_PID.
 d_spawn() {
 	D_CMD=("$@")
-	D_PID=$("$PICOCENTER" cr spawn --log "$D_LOG" -- "$@") || d_fail "cr spawn $1 failed"
+	D_PID=$("${D_SPAWN_WRAP[@]}" "$PICOCENTER" cr spawn --log "$D_LOG" -- "$@") ||
+		d_fail "cr spawn $1 failed"
 	[[ $D_PID =~ ^[0-9]+$ ]] || d_fail "cr spawn printed '$D_PID', not a pid"
 	D_ALL_PIDS+=("$D_PID")
 	d_log "spawned $* as pid $D_PID"
