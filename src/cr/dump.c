@@ -25,6 +25,7 @@
 #include "cr/dump.h"
 #include "mem/lazy.h"
 #include "cr/file_inet.h"
+#include "cr/netlock.h"
 #include "cr/proc.h"
 #include "cr/ptrace.h"
 #include "common/timing.h"
@@ -320,7 +321,7 @@ static int check_seccomp(pid_t pid)
 /* A tree restored lazily has its memory in within a second per GiB. */
 #define LAZY_WAIT_MS 30000
 
-static int dump_process(struct dump_ctx *ctx, struct dump_task *t, struct cr_proc *p)
+static int dump_process_state(struct dump_ctx *ctx, struct dump_task *t, struct cr_proc *p)
 {
 	if (proc_read_proc(t->host_pid, p) < 0)
 		return -1;
@@ -335,6 +336,20 @@ static int dump_process(struct dump_ctx *ctx, struct dump_task *t, struct cr_pro
 	    dump_injected_state(t, p) < 0)
 		return -1;
 	return 0;
+}
+
+/* A process that ended after the seize (a child exiting as it was seized,
+ * reaped at once because its parent ignores SIGCHLD) makes the dump start
+ * over. */
+static int dump_process(struct dump_ctx *ctx, struct dump_task *t, struct cr_proc *p)
+{
+	if (dump_process_state(ctx, t, p) == 0)
+		return 0;
+	if (kill(t->host_pid, 0) < 0 && errno == ESRCH) {
+		err_wrap("pid %d ended during the dump", t->host_pid);
+		return err_mark_transient();
+	}
+	return -1;
 }
 
 static int dump_all_state(struct dump_ctx *ctx)
@@ -392,6 +407,23 @@ static int custody_begin(void)
 	return 0;
 }
 
+/* Every established TCP connection of the tree stops before any is read. */
+static int lock_network(struct dump_ctx *ctx)
+{
+	pid_t *pids = calloc(ctx->nr_tasks ? ctx->nr_tasks : 1, sizeof(*pids));
+	size_t n = 0;
+	int rc;
+
+	if (!pids)
+		return err_set("out of memory");
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (!ctx->tasks[i].zombie)
+			pids[n++] = ctx->tasks[i].host_pid;
+	rc = netlock_take(pids, n, &ctx->netlock);
+	free(pids);
+	return rc;
+}
+
 #define DUMP_TRIES 10
 #define DUMP_RETRY_FIRST_MS 10
 #define DUMP_RETRY_MAX_MS 200
@@ -414,6 +446,8 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 		return -1;
 	}
 	rc = seize_tree(&ctx);
+	if (rc == 0)
+		rc = lock_network(&ctx);
 	timing_mark("dump: seize");
 	if (rc == 0)
 		rc = dump_all_state(&ctx);
@@ -426,7 +460,8 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 	timing_mark("dump: manifest");
 	if (rc == 0 && opts && opts->keep_listeners)
 		rc = file_inet_custody_put(ctx.files, &ctx.img, opts->keep_listeners);
-	file_inet_dump_end(ctx.files, &ctx.img, rc == 0 && !(opts && opts->leave_running));
+	netlock_release(ctx.netlock, !(rc == 0 && !(opts && opts->leave_running)));
+	file_inet_dump_end();
 	if (rc < 0) {
 		err_wrap("dump pid %d", pid);
 		release_tree(&ctx, 0);

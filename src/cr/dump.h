@@ -36,6 +36,7 @@ struct dump_ctx {
 	uint64_t pages_off;
 	XXH3_state_t *hash;
 	struct dump_files *files;           /* fd framework state (files.h) */
+	struct netlock *netlock;            /* TCP connections held still */
 };
 
 /* dump_state.c: everything but memory, for one stopped process. */

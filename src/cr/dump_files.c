@@ -51,6 +51,11 @@ uint32_t files_find_inode(const struct dump_files *df, uint32_t kind, uint64_t d
 	return CR_FILE_NONE;
 }
 
+struct netlock *files_netlock(const struct dump_files *df)
+{
+	return df->ctx->netlock;
+}
+
 int files_dup(const struct dump_files *df, uint32_t id)
 {
 	return df->refs[id].dup;

@@ -23,6 +23,7 @@
 #include "cr/custody.h"
 #include "cr/file_inet.h"
 #include "cr/files.h"
+#include "cr/netlock.h"
 #include "cr/tcp_repair.h"
 
 static uint64_t custody_tag;           /* dump: 0 = no custody */
@@ -138,14 +139,36 @@ static int sock_is(const struct fd_dump *d, int type)
 static int tcp_match(const struct fd_dump *d) { return sock_is(d, SOCK_STREAM); }
 static int udp_match(const struct fd_dump *d) { return sock_is(d, SOCK_DGRAM); }
 
+/* The network lock zeroed the send window it read: the image gets the
+ * window from before the lock.  A connection the lock does not hold was
+ * established after it; the dump is tried again. */
+static int use_locked_window(const struct dump_files *df, const struct fd_dump *d,
+			     struct cr_inet *sk)
+{
+	const struct tcp_repair_window *w = netlock_window(files_netlock(df), d->st.st_ino);
+
+	if (!w) {
+		err_set("TCP connection established during the dump");
+		return err_mark_transient();
+	}
+	sk->tcp.p.snd_wl1 = w->snd_wl1;
+	sk->tcp.p.snd_wnd = w->snd_wnd;
+	sk->tcp.p.max_window = w->max_window;
+	return 0;
+}
+
 static int inet_dump_file(struct dump_files *df, const struct fd_dump *d, struct cr_file *f)
 {
 	struct cr_inet sk;
 	int rc = 0;
 
-	(void)df;
 	if (inet_dump(d->dup, &sk) < 0)
 		return -1;
+	if (sk.state == CR_INET_TCP_ESTABLISHED && use_locked_window(df, d, &sk) < 0) {
+		inet_dump_undo(d->dup, &sk);
+		inet_free(&sk);
+		return -1;
+	}
 	f->inet.family = sk.family;
 	f->inet.state = sk.state;
 	f->inet.backlog = sk.backlog;
@@ -184,18 +207,8 @@ static uint64_t file_tag(const struct cr_file *f)
 	return 0;
 }
 
-void file_inet_dump_end(struct dump_files *df, const struct cr_image *img, int killed)
+void file_inet_dump_end(void)
 {
-	struct err_saved e;
-
-	err_save(&e);   /* a failed dump's message */
-	for (uint32_t i = 0; !killed && df && i < img->nr_files; i++) {
-		const struct cr_file *f = &img->files[i];
-
-		if (f->kind == CR_FILE_TCP && f->inet.state == CR_INET_TCP_ESTABLISHED)
-			tcp_repair_set(files_dup(df, i), 0);
-	}
-	err_restore(&e);
 	custody_tag = 0;
 }
 
@@ -271,6 +284,71 @@ int file_custody_held(const struct cr_file *f, uint32_t id, int *fd)
 	return err_set("the custody holder has no socket for this file");
 }
 
+/* The other end of connection f when it is in the image too, or NULL. */
+static const struct cr_file *peer_in_image(const struct cr_image *img, const struct cr_file *f)
+{
+	for (uint32_t i = 0; i < img->nr_files; i++) {
+		const struct cr_file *p = &img->files[i];
+
+		if (p->kind == CR_FILE_TCP && p->inet.state == CR_INET_TCP_ESTABLISHED &&
+		    p->inet.family == f->inet.family && p != f &&
+		    p->laddr.len == f->raddr.len && p->raddr.len == f->laddr.len &&
+		    !memcmp(p->laddr.addr, f->raddr.addr, f->raddr.len) &&
+		    !memcmp(p->raddr.addr, f->laddr.addr, f->laddr.len))
+			return p;
+	}
+	return NULL;
+}
+
+/* Is sk, a closed TCP socket, an accepted connection that its peer reset?
+ * It still names the port of a listener of the image, and binding it
+ * again would collide with that listener. */
+static int reset_on_listener_port(const struct cr_image *img, const struct cr_inet *sk)
+{
+	static const uint8_t any[16];
+
+	for (uint32_t i = 0; sk->local.port && i < img->nr_files; i++) {
+		const struct cr_file *l = &img->files[i];
+		struct cr_inet_addr a;
+
+		if (l->kind != CR_FILE_TCP || l->inet.state != CR_INET_TCP_LISTEN ||
+		    l->inet.family != sk->family || addr_in(sk->family, &l->laddr, &a) < 0)
+			continue;
+		if (a.port == sk->local.port &&
+		    (!memcmp(a.addr, sk->local.addr, 16) || !memcmp(a.addr, any, 16)))
+			return 1;
+	}
+	err_clear();
+	return 0;
+}
+
+/*
+ * The model of file id for a restore.  A closed socket on a listener's
+ * port (an accepted connection reset by its peer) comes back unbound: the
+ * app gets ENOTCONN from it where it got ECONNRESET or an end of stream.  When both ends of a connection are
+ * in the image, the bytes one end sent that the other never got (the
+ * network lock dropped them) are sent again as new data at once, instead
+ * of waiting for a retransmission timeout of a second or more.
+ */
+static int restore_model(const struct cr_image *img, uint32_t id, struct cr_inet *sk)
+{
+	const struct cr_file *f = &img->files[id], *peer;
+	uint32_t una, nxt, got;
+
+	if (file_inet_model(f, sk) < 0)
+		return -1;
+	if (sk->state == CR_INET_TCP_CLOSED && reset_on_listener_port(img, sk))
+		memset(&sk->local, 0, sizeof(sk->local));
+	if (sk->state != CR_INET_TCP_ESTABLISHED || !(peer = peer_in_image(img, f)))
+		return 0;
+	una = sk->tcp.p.snd_seq - sk->tcp.outq_len;
+	nxt = sk->tcp.p.snd_seq - sk->tcp.p.unsent_len;
+	got = peer->inet.tcp.rcv_seq;
+	if (got - una <= nxt - una)       /* una <= got <= nxt, modulo 2^32 */
+		sk->tcp.p.unsent_len = sk->tcp.p.snd_seq - got;
+	return 0;
+}
+
 static int open_one(struct rst_files *rf, uint32_t id)
 {
 	const struct cr_file *f = &files_rimage(rf)->files[id];
@@ -281,7 +359,7 @@ static int open_one(struct rst_files *rf, uint32_t id)
 		return -1;
 	if (fd >= 0)
 		return fd;
-	if (file_inet_model(f, &sk) < 0 || inet_open(&sk, &fd) < 0)
+	if (restore_model(files_rimage(rf), id, &sk) < 0 || inet_open(&sk, &fd) < 0)
 		return -1;
 	return fd;
 }
@@ -317,7 +395,7 @@ static int inet_open_file(struct rst_files *rf, uint32_t id)
 	return open_one(rf, id);
 }
 
-/* Every socket exists now: connections leave repair mode. */
+/* Every socket exists now: connections leave repair mode (or the lock). */
 static int tcp_settle(struct rst_files *rf, uint32_t id)
 {
 	const struct cr_file *f = &files_rimage(rf)->files[id];
@@ -325,7 +403,11 @@ static int tcp_settle(struct rst_files *rf, uint32_t id)
 
 	if (f->inet.state != CR_INET_TCP_ESTABLISHED)
 		return 0;
-	if (file_inet_model(f, &sk) < 0)
+	/* From custody: the very socket, still locked since the dump. */
+	if (held && file_tag(f))
+		return netlock_unlock(files_get_fd(rf, id), f->inet.tcp.snd_wnd) < 0
+		       ? err_wrap("unlock the connection kept in custody") : 0;
+	if (restore_model(files_rimage(rf), id, &sk) < 0)
 		return -1;
 	return inet_finish(files_get_fd(rf, id), &sk);
 }

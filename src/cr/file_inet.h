@@ -20,10 +20,9 @@ void file_inet_set_custody(uint64_t tag);
 /* After the image is written: give the marked sockets (key: file index) to
  * the holder at path. */
 int file_inet_custody_put(struct dump_files *df, const struct cr_image *img, const char *path);
-/* At the very end of a dump, before the tree is released: killed = the
- * tree is about to be killed (connections stay in repair mode so their
- * close is silent); otherwise repair mode goes off again. */
-void file_inet_dump_end(struct dump_files *df, const struct cr_image *img, int killed);
+/* At the very end of a dump: forget the custody tag.  (The connections'
+ * repair mode is the network lock's: netlock.h.) */
+void file_inet_dump_end(void);
 
 /* Restore: take the sockets held for img from the holder at path; the inet
  * kinds then use them instead of new sockets.  *conn: finish with

@@ -108,6 +108,8 @@ struct cr_image *files_image(struct dump_files *df);
  * if none.  Only inodes the framework has seen (every fd's). */
 uint32_t files_find_inode(const struct dump_files *df, uint32_t kind, uint64_t dev,
 			  uint64_t ino);
+/* The dump's network lock (netlock.h). */
+struct netlock *files_netlock(const struct dump_files *df);
 /* The dumper's duplicate of file id (valid until the dump ends). */
 int files_dup(const struct dump_files *df, uint32_t id);
 /* One "pid P fd N" that holds file id, for messages. */

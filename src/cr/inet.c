@@ -382,7 +382,7 @@ int inet_dump(int fd, struct cr_inet *sk)
 
 int inet_custody_kind(const struct cr_inet *sk)
 {
-	return sk->state == CR_INET_TCP_LISTEN ||
+	return sk->state == CR_INET_TCP_LISTEN || sk->state == CR_INET_TCP_ESTABLISHED ||
 	       (sk->state == CR_INET_UDP && sk->local.port && !addr_is_set(&sk->peer));
 }
 

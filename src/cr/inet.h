@@ -7,7 +7,8 @@
  *   - TCP not connected (socket(), maybe bound): recreated and bound again;
  *   - TCP listening: recreated, bound and listening with the old backlog
  *     (read with NETLINK_SOCK_DIAG), or taken from listener custody;
- *   - TCP established: TCP_REPAIR (tcp_repair.h), queues included;
+ *   - TCP established: TCP_REPAIR (tcp_repair.h), queues included, or
+ *     taken from custody (the same socket, still locked);
  *   - UDP unbound, bound or connected.  Datagrams queued in a UDP socket
  *     are not saved: a recreated UDP socket starts empty (an unconnected one
  *     kept in custody keeps its queue, since it is the same socket).
@@ -16,12 +17,16 @@
  * leaves an established TCP socket in repair mode, so that closing it (the
  * tree being killed after the dump) sends neither FIN nor RST.  If the dump
  * fails or the tree keeps running, call inet_dump_undo() on the duplicate.
+ * A whole tree is dumped under a network lock (netlock.h) that freezes its
+ * connections first; this file reads one socket at a time.
  *
- * There is no network lock: while the app is down, a packet its TCP peer
- * sends is answered by a RST from the kernel (no socket matches), which
- * resets the connection.  A peer that stays silent across the gap (an idle
- * keep-alive client) is unaffected.  Listening sockets kept in custody keep
- * accepting connections into their backlog all along.
+ * Between the dump and the restore nothing holds a connection's addresses:
+ * a packet its TCP peer sends then is answered by a RST from the kernel,
+ * which resets the connection.  A peer that stays silent across the gap (an
+ * idle keep-alive client) is unaffected.  Listening sockets kept in custody
+ * keep accepting connections into their backlog all along, and connections
+ * kept in custody stay locked (netlock.h): the peer's packets are dropped,
+ * not reset, and it sends them again to the restored app.
  */
 #ifndef PC_CR_INET_H
 #define PC_CR_INET_H
@@ -104,8 +109,8 @@ int inet_open(const struct cr_inet *sk, int *fd);
 /* Bring a socket inet_open made to life (TCP: repair off, unsent data out,
  * the remaining options); nothing to do for other kinds. */
 int inet_finish(int fd, const struct cr_inet *sk);
-/* Whether sk is one that listener custody keeps (listening TCP, or UDP that
- * is bound and not connected). */
+/* Whether sk is one that listener custody keeps (listening TCP, an
+ * established TCP connection, or UDP that is bound and not connected). */
 int inet_custody_kind(const struct cr_inet *sk);
 /* Check a socket read from an image; err_set names the problem. */
 int inet_validate(const struct cr_inet *sk);

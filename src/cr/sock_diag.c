@@ -1,8 +1,10 @@
 /*
  * sock_diag.c - ask the kernel's NETLINK_SOCK_DIAG about sockets
- * (sock_diag.h): inet_diag for a listening TCP socket's backlog, unix_diag
- * for a unix socket's state, peer, queue lengths and shutdown bits, and
- * for the unix sockets bound to a path's inode.
+ * (sock_diag.h): inet_diag for a listening TCP socket's backlog and for
+ * the socket that has a connection's addresses (destroyed with SOCK_DESTROY
+ * when it is a leftover), unix_diag for a unix socket's state, peer, queue
+ * lengths and shutdown bits, and for the unix sockets bound to a path's
+ * inode.
  *
  * One helper sends a request and feeds every answer message to a
  * callback until the callback says it is done, the dump ends (NLMSG_DONE)
@@ -29,7 +31,7 @@
 /* Called per answer: 1 = done (stop), 0 = go on, -1 = error (err_set). */
 typedef int (*diag_cb)(const struct nlmsghdr *nh, void *arg);
 
-static int send_request(int nl, uint16_t flags, const void *req, size_t len)
+static int send_request(int nl, uint16_t type, uint16_t flags, const void *req, size_t len)
 {
 	struct {
 		struct nlmsghdr nh;
@@ -40,7 +42,7 @@ static int send_request(int nl, uint16_t flags, const void *req, size_t len)
 	memset(&r, 0, sizeof(r));
 	memcpy(r.body, req, len);
 	r.nh.nlmsg_len = (uint32_t)NLMSG_LENGTH(len);
-	r.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	r.nh.nlmsg_type = type;
 	r.nh.nlmsg_flags = NLM_F_REQUEST | flags;
 	r.nh.nlmsg_seq = 1;
 	if (sendto(nl, &r, r.nh.nlmsg_len, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
@@ -61,6 +63,8 @@ static int scan(const void *buf, size_t len, diag_cb cb, void *arg)
 		if (nh->nlmsg_type == NLMSG_ERROR) {
 			const struct nlmsgerr *e = NLMSG_DATA(nh);
 
+			if (e->error == 0)
+				return 1;      /* the acknowledgment of a request */
 			errno = -e->error;
 			return err_sys("sock_diag: kernel answered");
 		}
@@ -94,18 +98,24 @@ static int read_answers(int nl, diag_cb cb, void *arg)
 }
 
 /* Send req (a *_diag_req) and run cb on the answers; 1: cb done, 2: end. */
-static int diag_query(uint16_t flags, const void *req, size_t len, diag_cb cb, void *arg)
+static int diag_request(uint16_t type, uint16_t flags, const void *req, size_t len,
+			diag_cb cb, void *arg)
 {
 	int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	int rc;
 
 	if (nl < 0)
 		return err_sys("socket NETLINK_SOCK_DIAG");
-	rc = send_request(nl, flags, req, len);
+	rc = send_request(nl, type, flags, req, len);
 	if (rc == 0)
 		rc = read_answers(nl, cb, arg);
 	close(nl);
 	return rc;
+}
+
+static int diag_query(uint16_t flags, const void *req, size_t len, diag_cb cb, void *arg)
+{
+	return diag_request(SOCK_DIAG_BY_FAMILY, flags, req, len, cb, arg);
 }
 
 /* ---- inet ---- */
@@ -143,6 +153,90 @@ int sock_diag_tcp_backlog(int family, uint64_t ino, uint32_t *backlog)
 		return err_set("sock_diag: listening socket inode %llu not found",
 			       (unsigned long long)ino);
 	return rc < 0 ? -1 : 0;
+}
+
+/* The exact-match request for the TCP socket local -> peer. */
+static void tcp_exact_req(const struct sockaddr *local, const struct sockaddr *peer,
+			  struct inet_diag_req_v2 *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->sdiag_family = (uint8_t)local->sa_family;
+	req->sdiag_protocol = IPPROTO_TCP;
+	req->idiag_states = ~0u;
+	req->id.idiag_cookie[0] = req->id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	if (local->sa_family == AF_INET) {
+		const struct sockaddr_in *l = (const void *)local, *p = (const void *)peer;
+
+		req->id.idiag_sport = l->sin_port;
+		req->id.idiag_dport = p->sin_port;
+		memcpy(req->id.idiag_src, &l->sin_addr, 4);
+		memcpy(req->id.idiag_dst, &p->sin_addr, 4);
+	} else {
+		const struct sockaddr_in6 *l = (const void *)local, *p = (const void *)peer;
+
+		req->id.idiag_sport = l->sin6_port;
+		req->id.idiag_dport = p->sin6_port;
+		memcpy(req->id.idiag_src, &l->sin6_addr, 16);
+		memcpy(req->id.idiag_dst, &p->sin6_addr, 16);
+		req->id.idiag_if = l->sin6_scope_id;
+	}
+}
+
+struct tcp_holder {
+	int found;
+	uint64_t ino;
+	uint8_t state;
+	uint32_t cookie[2];
+};
+
+static int holder_cb(const struct nlmsghdr *nh, void *arg)
+{
+	const struct inet_diag_msg *m = NLMSG_DATA(nh);
+	struct tcp_holder *h = arg;
+
+	if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+		return err_set("sock_diag: short message");
+	h->found = 1;
+	h->ino = m->idiag_inode;
+	h->state = m->idiag_state;
+	memcpy(h->cookie, m->id.idiag_cookie, sizeof(h->cookie));
+	return 1;
+}
+
+static int ack_cb(const struct nlmsghdr *nh, void *arg)
+{
+	(void)nh;
+	(void)arg;
+	return 0;      /* only the acknowledgment ends the answer */
+}
+
+int sock_diag_tcp_evict(const struct sockaddr *local, const struct sockaddr *peer)
+{
+	struct inet_diag_req_v2 req;
+	struct tcp_holder h = { 0 };
+	int rc;
+
+	tcp_exact_req(local, peer, &req);
+	rc = diag_query(0, &req, sizeof(req), holder_cb, &h);
+	if (rc < 0 && errno == ENOENT) {
+		err_clear();
+		return 0;      /* gone meanwhile */
+	}
+	if (rc < 0)
+		return -1;
+	if (!h.found)
+		return 0;
+	if (h.ino)
+		return err_set("a live socket (inode %llu, state %u) has these addresses: "
+			       "is this image running already?", (unsigned long long)h.ino,
+			       h.state);
+	memcpy(req.id.idiag_cookie, h.cookie, sizeof(h.cookie));
+	rc = diag_request(SOCK_DESTROY, NLM_F_ACK, &req, sizeof(req), ack_cb, NULL);
+	if (rc < 0 && errno == ENOENT) {
+		err_clear();
+		return 0;
+	}
+	return rc < 0 ? err_wrap("destroy the leftover socket (state %u)", h.state) : 0;
 }
 
 /* ---- unix ---- */

@@ -11,6 +11,13 @@
 /* The listen(2) backlog of the listening TCP socket with inode ino. */
 int sock_diag_tcp_backlog(int family, uint64_t ino, uint32_t *backlog);
 
+/* Make way for a restored connection local -> peer: a socket no process
+ * holds any more that has the same addresses (TIME_WAIT, or closing after
+ * its process died: a leftover of an earlier run of the image) is
+ * destroyed (SOCK_DESTROY).  A socket a process holds is an error. */
+struct sockaddr;
+int sock_diag_tcp_evict(const struct sockaddr *local, const struct sockaddr *peer);
+
 /* What unix_diag tells about one unix socket. */
 struct sock_diag_unix {
 	uint64_t ino;

@@ -16,11 +16,14 @@
 #include <sys/socket.h>
 
 #include "common/err.h"
+#include "cr/sock_diag.h"
 #include "cr/tcp_repair.h"
 
 #define DUMP_TRIES 8
 #define SEND_CHUNK (32u << 10)
 #define ROOM_SLACK (256u << 10)
+#define MAXSEG_MAX 32767u          /* the range TCP_MAXSEG takes */
+#define MAXSEG_MIN 88u
 
 /* The numbers that must not move while the queues are read. */
 struct tcp_snap {
@@ -260,10 +263,22 @@ static int set_options(int fd, const struct cr_tcp_conn *c)
 	return 0;
 }
 
+/* The kernel takes a window only with snd_wl1 <= rcv_nxt + rcv_wnd, which
+ * a live socket does not always keep (a segment dropped for want of buffer
+ * still updates the window).  Then rcv_wup stands in: a lower snd_wl1 only
+ * lets the peer's next window update in more easily. */
+uint32_t tcp_repair_fit_wl1(uint32_t snd_wl1, uint32_t rcv_nxt, uint32_t rcv_wnd,
+			    uint32_t rcv_wup)
+{
+	return (int32_t)(snd_wl1 - (rcv_nxt + rcv_wnd)) > 0 ? rcv_wup : snd_wl1;
+}
+
 static int set_window(int fd, const struct cr_tcp_conn *c)
 {
 	struct tcp_repair_window w = {
-		.snd_wl1 = c->p.snd_wl1, .snd_wnd = c->p.snd_wnd, .max_window = c->p.max_window,
+		.snd_wl1 = tcp_repair_fit_wl1(c->p.snd_wl1, c->p.rcv_seq, c->p.rcv_wnd,
+					      c->p.rcv_wup),
+		.snd_wnd = c->p.snd_wnd, .max_window = c->p.max_window,
 		.rcv_wnd = c->p.rcv_wnd, .rcv_wup = c->p.rcv_wup,
 	};
 
@@ -300,6 +315,28 @@ static int refill_queues(int fd, const struct cr_tcp_conn *c)
 	return select_queue(fd, TCP_NO_QUEUE);
 }
 
+/*
+ * The segment size is fixed at connect(), from the mss clamp and (once the
+ * handshake shows it) half the largest window the peer offers; nothing
+ * later in repair mode computes it again, and connect() forgets any window
+ * set before it.  So TCP_MAXSEG gets both: the clamp (else the default,
+ * 536, would stay for the connection's life) bounded by half the peer's
+ * largest window as the kernel bounds it (else a peer with a small window
+ * gets offered segments bigger than it, which the sender holds back as
+ * silly-window avoidance, sending a little per persist timer).
+ */
+static int size_segments(int fd, const struct cr_tcp_conn *c)
+{
+	uint32_t mss = c->p.mss < MAXSEG_MAX ? c->p.mss : MAXSEG_MAX;
+	uint32_t half = c->p.max_window > 536 ? c->p.max_window / 2 : c->p.max_window;
+
+	if (half && half < mss)
+		mss = half;
+	if (mss < MAXSEG_MIN)
+		mss = MAXSEG_MIN;
+	return tcp_setint(fd, TCP_MAXSEG, (int)mss, "TCP_MAXSEG");
+}
+
 static int connect_repaired(int fd, const struct cr_tcp_conn *c, const struct sockaddr *local,
 			    const struct sockaddr *peer, socklen_t alen)
 {
@@ -307,12 +344,21 @@ static int connect_repaired(int fd, const struct cr_tcp_conn *c, const struct so
 	    set_queue_seq(fd, TCP_SEND_QUEUE, c->p.snd_seq - c->outq_len) < 0 ||
 	    select_queue(fd, TCP_NO_QUEUE) < 0)
 		return -1;
+	if (size_segments(fd, c) < 0)
+		return -1;
 	if (bind(fd, local, alen) < 0)
 		return err_sys("bind to the old local address");
 	/* In repair mode connect() sends nothing and goes straight to
 	 * ESTABLISHED. */
-	if (connect(fd, peer, alen) < 0)
+	if (connect(fd, peer, alen) == 0)
+		return 0;
+	if (errno != EADDRNOTAVAIL)
 		return err_sys("connect (repair) to the old peer");
+	/* Another socket has these addresses: a leftover gives way. */
+	if (sock_diag_tcp_evict(local, peer) < 0)
+		return err_wrap("connect (repair) to the old peer");
+	if (connect(fd, peer, alen) < 0)
+		return err_sys("connect (repair) to the old peer, after its leftover went");
 	return 0;
 }
 

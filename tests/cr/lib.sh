@@ -169,6 +169,24 @@ cr_restore() {
 	[ "$ns" = 1 ] || cr_fail "restored root $CR_PID is not pid 1 of a new namespace (NSpid ends '$ns')"
 }
 
+# cr_restore_fails DIR PROG PATTERN...: restoring DIR must fail with a
+# message that holds every PATTERN, leaving no new process of PROG behind.
+cr_restore_fails() {
+	local dir=$1 prog=$2 before after p
+	shift 2
+	before=$(pgrep -c -f "$TBIN/cr/$prog" || true)
+	if "$PICOCENTER" cr restore --dir "$dir" >"$CR_W/out" 2>"$CR_W/err"; then
+		cr_fail "restore of $dir succeeded (pid $(cat "$CR_W/out")); it must fail"
+	fi
+	cr_log "restore failed as it should: $(cat "$CR_W/err")"
+	for p in "$@"; do
+		grep -q -- "$p" "$CR_W/err" || cr_fail "the message does not say '$p'"
+	done
+	sleep 0.2
+	after=$(pgrep -c -f "$TBIN/cr/$prog" || true)
+	[ "$after" = "$before" ] || cr_fail "a process of the image remains ($before before, $after after)"
+}
+
 # cr_cycle N: one dump+restore cycle followed by check N.
 cr_cycle() {
 	local n=$1

@@ -17,16 +17,7 @@ taker=$!
 trap 'kill $taker 2>/dev/null; cr_cleanup' EXIT
 for i in $(seq 100); do [ -s "$CR_W/taken" ] && break; sleep 0.05; done
 [ -s "$CR_W/taken" ] || cr_fail "could not take 127.0.0.1:$p4"
-before=$(pgrep -c -f "$TBIN/cr/tcpserver" || true)
-if "$PICOCENTER" cr restore --dir "$CR_W/img" >"$CR_W/out" 2>"$CR_W/err"; then
-	cr_fail "restore succeeded with 127.0.0.1:$p4 taken (pid $(cat "$CR_W/out"))"
-fi
-cr_log "restore failed as it should: $(cat "$CR_W/err")"
-grep -q "Address already in use" "$CR_W/err" || cr_fail "message does not say the address is in use"
-grep -q "127.0.0.1:$p4" "$CR_W/err" || cr_fail "message does not name 127.0.0.1:$p4"
-sleep 0.2
-after=$(pgrep -c -f "$TBIN/cr/tcpserver" || true)
-[ "$after" = "$before" ] || cr_fail "a process of the image remains ($before before, $after after)"
+cr_restore_fails "$CR_W/img" tcpserver "Address already in use" "127.0.0.1:$p4"
 kill $taker; wait $taker 2>/dev/null
 cr_restore "$CR_W/img"
 cr_check 1
