@@ -69,7 +69,9 @@ static int detach_filter(int fd)
 {
 	int zero = 0;     /* the kernel wants an int it does not read */
 
-	if (setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &zero, sizeof(zero)) < 0)
+	/* ENOENT: no filter (unlocked already, by a restore that failed later) */
+	if (setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &zero, sizeof(zero)) < 0 &&
+	    errno != ENOENT)
 		return err_sys("setsockopt SO_DETACH_FILTER");
 	return 0;
 }

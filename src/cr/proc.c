@@ -417,8 +417,13 @@ static int scan_add_member(struct tree_scan *s, pid_t pid)
 {
 	pid_t *np, *npp, ppid = 0;
 
-	if (status_pid(pid, "PPid", 0, &ppid) < 0)
-		return -1;
+	errno = 0;
+	if (status_pid(pid, "PPid", 0, &ppid) < 0) {
+		if (errno != ENOENT && errno != ESRCH)
+			return -1;
+		err_clear();
+		return 0;   /* ended since it was listed: the next round sees */
+	}
 	if (s->nr == CR_MAX_PROCS)
 		return err_set("pid %d: more than %d processes in the pid namespace", s->init, CR_MAX_PROCS);
 	if (s->nr == s->cap) {

@@ -14,55 +14,15 @@
 #include <sys/socket.h>
 
 #include "check.h"
+#include "counter.h"
 
-static int lfd;
-static atomic_ullong got;      /* values read and checked */
-static atomic_int bad;
-static char why[128];
-
-static void *reader(void *arg)
-{
-	uint64_t want = 0, v;
-	uint8_t buf[4096];
-	size_t have = 0;
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-
-	(void)arg;
-	if (fd < 0)
-		ck_die("accept");
-	for (;;) {
-		ssize_t r = read(fd, buf + have, sizeof(buf) - have);
-		size_t i;
-
-		if (r <= 0) {
-			if (r < 0 && errno == EINTR)
-				continue;
-			snprintf(why, sizeof(why), "read: %s", r ? strerror(errno) : "end of stream");
-			atomic_store(&bad, 1);
-			return NULL;
-		}
-		have += (size_t)r;
-		for (i = 0; i + 8 <= have; i += 8) {
-			memcpy(&v, buf + i, 8);
-			if (v != want && !atomic_load(&bad)) {
-				snprintf(why, sizeof(why), "read %llu, want %llu",
-					 (unsigned long long)v, (unsigned long long)want);
-				atomic_store(&bad, 1);
-			}
-			want = v + 1;
-		}
-		memmove(buf, buf + i, have - i);
-		have -= i;
-		atomic_store(&got, want);
-	}
-	return NULL;
-}
+static struct counter_stream tcp = { .name = "tcp", .wfd = -1 };
 
 int main(int argc, char **argv)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	pthread_t t;
-	int one = 1;
+	int lfd, one = 1;
 
 	ck_init(argc, argv);
 	if (argc < 3)
@@ -72,21 +32,18 @@ int main(int argc, char **argv)
 	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(lfd, 1) < 0)
 		ck_die("listen on port %s", argv[2]);
-	if (pthread_create(&t, NULL, reader, NULL))
-		ck_die("pthread_create");
 	ck_ready();
+	tcp.rfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);   /* the test's client */
+	if (tcp.rfd < 0)
+		ck_die("accept");
+	if (pthread_create(&t, NULL, counter_reader, &tcp))
+		ck_die("pthread_create");
 	for (int n = 0;; n++) {
 		unsigned long long before;
-		double end;
 
 		ck_wait_go(n);
-		before = atomic_load(&got);
-		end = ck_now() + 5;
-		while (atomic_load(&got) <= before + 50 && !atomic_load(&bad) && ck_now() < end)
-			ck_sleep_us(10000);
-		CK(!atomic_load(&bad), "%s", why);
-		CK(atomic_load(&got) > before + 50, "only %llu values in 5 s",
-		   atomic_load(&got) - before);
+		before = atomic_load(&tcp.got);
+		counter_check(&tcp, before, 50);
 		ck_report(n);
 	}
 }
