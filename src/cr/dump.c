@@ -460,7 +460,10 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 	timing_mark("dump: manifest");
 	if (rc == 0 && opts && opts->keep_listeners)
 		rc = file_inet_custody_put(ctx.files, &ctx.img, opts->keep_listeners);
-	netlock_release(ctx.netlock, !(rc == 0 && !(opts && opts->leave_running)));
+	/* The lock stays only on sockets that die with the tree; those in
+	 * custody go on in the holder and keep what their peers send. */
+	netlock_release(ctx.netlock, rc < 0 || (opts && (opts->leave_running ||
+							  opts->keep_listeners)));
 	file_inet_dump_end();
 	if (rc < 0) {
 		err_wrap("dump pid %d", pid);

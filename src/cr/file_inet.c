@@ -395,7 +395,7 @@ static int inet_open_file(struct rst_files *rf, uint32_t id)
 	return open_one(rf, id);
 }
 
-/* Every socket exists now: connections leave repair mode (or the lock). */
+/* Every socket exists now: rebuilt connections leave repair mode. */
 static int tcp_settle(struct rst_files *rf, uint32_t id)
 {
 	const struct cr_file *f = &files_rimage(rf)->files[id];
@@ -403,10 +403,8 @@ static int tcp_settle(struct rst_files *rf, uint32_t id)
 
 	if (f->inet.state != CR_INET_TCP_ESTABLISHED)
 		return 0;
-	/* From custody: the very socket, still locked since the dump. */
 	if (held && file_tag(f))
-		return netlock_unlock(files_get_fd(rf, id), f->inet.tcp.snd_wnd) < 0
-		       ? err_wrap("unlock the connection kept in custody") : 0;
+		return 0;   /* from custody: the very socket, live all along */
 	if (restore_model(files_rimage(rf), id, &sk) < 0)
 		return -1;
 	return inet_finish(files_get_fd(rf, id), &sk);

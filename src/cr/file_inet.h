@@ -1,8 +1,8 @@
 /*
  * file_inet.h - what the dump and restore drivers call around the inet
- * kinds of file_inet.c (CR_FILE_TCP, CR_FILE_UDP): the end of a dump
- * (repair mode off again unless the tree is killed), listener custody at
- * dump and restore, and the image check of an inet file.
+ * kinds of file_inet.c (CR_FILE_TCP, CR_FILE_UDP): the end of a dump,
+ * listener custody at dump and restore, and the image check of an inet
+ * file.
  */
 #ifndef PC_CR_FILE_INET_H
 #define PC_CR_FILE_INET_H
@@ -14,8 +14,9 @@
 
 struct dump_files;
 
-/* Before the dump reads any file: 0 = no custody; else every listening or
- * unconnected bound UDP socket is marked with this tag in the image. */
+/* Before the dump reads any file: 0 = no custody; else every listening
+ * socket, established TCP connection and unconnected bound UDP socket is
+ * marked with this tag in the image. */
 void file_inet_set_custody(uint64_t tag);
 /* After the image is written: give the marked sockets (key: file index) to
  * the holder at path. */

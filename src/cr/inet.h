@@ -8,7 +8,7 @@
  *   - TCP listening: recreated, bound and listening with the old backlog
  *     (read with NETLINK_SOCK_DIAG), or taken from listener custody;
  *   - TCP established: TCP_REPAIR (tcp_repair.h), queues included, or
- *     taken from custody (the same socket, still locked);
+ *     taken from custody (the same socket, open all along);
  *   - UDP unbound, bound or connected.  Datagrams queued in a UDP socket
  *     are not saved: a recreated UDP socket starts empty (an unconnected one
  *     kept in custody keeps its queue, since it is the same socket).
@@ -25,8 +25,7 @@
  * which resets the connection.  A peer that stays silent across the gap (an
  * idle keep-alive client) is unaffected.  Listening sockets kept in custody
  * keep accepting connections into their backlog all along, and connections
- * kept in custody stay locked (netlock.h): the peer's packets are dropped,
- * not reset, and it sends them again to the restored app.
+ * kept in custody stay open: what the peer sends waits in them.
  */
 #ifndef PC_CR_INET_H
 #define PC_CR_INET_H

@@ -15,7 +15,10 @@
  * as duplicates.  The lock lives in the sockets themselves (it needs no
  * firewall and no network namespace) and only in the dumper's duplicates
  * of them: when the tree is killed after the dump, the sockets close in
- * repair mode, without FIN or RST.
+ * repair mode, without FIN or RST.  A dump that fails or leaves the tree
+ * running lifts the lock, and so does one that hands the sockets to
+ * custody: they live on in the holder, which takes in what peers send
+ * while the app is down, and the restored app gets those same sockets.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -69,9 +72,7 @@ static int detach_filter(int fd)
 {
 	int zero = 0;     /* the kernel wants an int it does not read */
 
-	/* ENOENT: no filter (unlocked already, by a restore that failed later) */
-	if (setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &zero, sizeof(zero)) < 0 &&
-	    errno != ENOENT)
+	if (setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &zero, sizeof(zero)) < 0)
 		return err_sys("setsockopt SO_DETACH_FILTER");
 	return 0;
 }
@@ -108,7 +109,9 @@ undo:
 	return -1;
 }
 
-int netlock_unlock(int fd, uint32_t snd_wnd)
+/* Send window back, repair mode off, filter off.  The peer's packets
+ * dropped meanwhile come again at its retransmission timeout. */
+static int unlock_socket(int fd, uint32_t snd_wnd)
 {
 	struct tcp_repair_window w;
 
@@ -122,13 +125,13 @@ int netlock_unlock(int fd, uint32_t snd_wnd)
 	return detach_filter(fd);
 }
 
-/* For a failed dump: as much of the lock as can go goes, silently. */
+/* As much of the lock as can go goes, silently. */
 static void lift_conn(struct locked_conn *c)
 {
 	struct err_saved e;
 
 	err_save(&e);
-	if (netlock_unlock(c->fd, c->win.snd_wnd) < 0) {
+	if (unlock_socket(c->fd, c->win.snd_wnd) < 0) {
 		tcp_repair_set(c->fd, 0);
 		detach_filter(c->fd);
 	}

@@ -18,13 +18,9 @@ int netlock_take(const pid_t *host_pids, size_t n, struct netlock **out);
  * the lock; NULL if the lock does not hold that connection. */
 const struct tcp_repair_window *netlock_window(const struct netlock *nl, uint64_t ino);
 /* End the lock.  lift: the connections go on (filter off, send window back,
- * repair mode off); otherwise they stay frozen in repair mode, so that they
+ * repair mode off): the dump failed, the tree keeps running, or the sockets
+ * went to custody; otherwise they stay frozen in repair mode, so that they
  * close silently with the tree.  Frees nl (NULL is fine). */
 void netlock_release(struct netlock *nl, int lift);
-
-/* Unlock one socket that was kept locked (in listener custody): its send
- * window goes back to snd_wnd, repair mode and the filter off.  The peer's
- * packets dropped meanwhile come again at its retransmission timeout. */
-int netlock_unlock(int fd, uint32_t snd_wnd);
 
 #endif
