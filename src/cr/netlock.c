@@ -87,6 +87,17 @@ static int attach_drop_all(int fd)
 	return 0;
 }
 
+/* Repair mode and filter off, keeping the error that led here. */
+static void undo_lock(int fd)
+{
+	struct err_saved e;
+
+	err_save(&e);
+	tcp_repair_set(fd, 0);
+	detach_filter(fd);
+	err_restore(&e);
+}
+
 /* Filter on, repair mode on, send window to zero; undone on error. */
 static int lock_conn(struct locked_conn *c)
 {
@@ -104,8 +115,7 @@ static int lock_conn(struct locked_conn *c)
 		goto undo;
 	return 0;
 undo:
-	tcp_repair_set(c->fd, 0);
-	detach_filter(c->fd);
+	undo_lock(c->fd);
 	return -1;
 }
 
@@ -131,10 +141,8 @@ static void lift_conn(struct locked_conn *c)
 	struct err_saved e;
 
 	err_save(&e);
-	if (unlock_socket(c->fd, c->win.snd_wnd) < 0) {
-		tcp_repair_set(c->fd, 0);
-		detach_filter(c->fd);
-	}
+	if (unlock_socket(c->fd, c->win.snd_wnd) < 0)
+		undo_lock(c->fd);
 	err_restore(&e);
 }
 
