@@ -4,6 +4,7 @@
 
 #include "common/err.h"
 #include "cr/cr.h"
+#include "cr/file_inet.h"
 #include "cr/files.h"
 #include "cr/image.h"
 
@@ -58,6 +59,24 @@ static void print_proc(FILE *out, const struct cr_proc *p)
 		print_vma(out, &p->vmas[i]);
 }
 
+/* An inet socket's addresses and state, and whether custody keeps it. */
+static void print_inet(FILE *out, const struct cr_file *f)
+{
+	struct cr_inet sk;
+	char what[160];
+
+	if (f->kind != CR_FILE_TCP && f->kind != CR_FILE_UDP)
+		return;
+	if (file_inet_model(f, &sk) < 0) {
+		fprintf(out, ", (bad: %s)", err_msg());
+		err_clear();
+		return;
+	}
+	fprintf(out, ", %s", inet_describe(&sk, what, sizeof(what)));
+	if (f->inet.custody)
+		fprintf(out, " (in custody)");
+}
+
 static void print_file(FILE *out, uint32_t id, const struct cr_file *f)
 {
 	const struct file_ops *ops = file_ops_of(f->kind);
@@ -74,6 +93,7 @@ static void print_file(FILE *out, uint32_t id, const struct cr_file *f)
 		fprintf(out, ", %u blobs (%llu bytes)", f->nr_data, (unsigned long long)bytes);
 	if (f->nr_ents)
 		fprintf(out, ", %u entries", f->nr_ents);
+	print_inet(out, f);
 	fputc('\n', out);
 }
 

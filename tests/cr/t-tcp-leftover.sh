@@ -14,6 +14,9 @@ pport=${peer##*:}
 [ -n "$lport" ] && [ -n "$pport" ] || cr_fail "no TCP connection of pid $CR_PID in ss: '$conn'"
 cr_log "the tree's connection: 127.0.0.1:$lport -> 127.0.0.1:$pport"
 cr_dump "$CR_W/img"
+"$PICOCENTER" cr inspect --dir "$CR_W/img" |
+	grep -q "tcp4 established 127.0.0.1:$lport -> 127.0.0.1:$pport\$" ||
+	cr_fail "cr inspect does not show the connection"
 
 # take_addresses MODE: a connection 127.0.0.1:lport -> 127.0.0.1:pport made
 # by python; MODE timewait: closed at once (it stays in TIME_WAIT), hold:

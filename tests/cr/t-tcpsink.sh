@@ -37,6 +37,9 @@ CR_RESTORE_ARGS="--listeners $sock"
 for n in 1 2 3; do
 	if [ "$CR_NOCR" = 1 ]; then sleep 0.5; cr_check "$n"; continue; fi
 	cr_dump "$CR_W/img.$n" --keep-listeners "$sock"
+	"$PICOCENTER" cr inspect --dir "$CR_W/img.$n" |
+		grep -q "tcp4 established 127.0.0.1:$port -> .* (in custody)" ||
+		cr_fail "cr inspect does not show the connection in custody"
 	sleep 0.5
 	queued=$(ss -tnH state established "( sport = :$port )" | awk '{ print $1; exit }')
 	cr_log "cycle $n: ${queued:-no} bytes queued in the held connection"
