@@ -162,6 +162,18 @@ static int read_opts(int fd, struct cr_inet *sk)
 	return 0;
 }
 
+/* A rebuilt connection's buffers were grown to take its queues back
+ * (tcp_repair.c); shrinking them to the app's size again would leave a
+ * refilled receive queue at its limit, where the peer's next segments are
+ * dropped and wait for a retransmission timeout.  The app sees the larger
+ * size. */
+static int keeps_room(const struct opt_desc *d, const struct cr_inet *sk, int pre,
+		      struct cr_inet_opts *cur, struct cr_inet_opts *want)
+{
+	return d->how == OPT_BUF && !pre && sk->state == CR_INET_TCP_ESTABLISHED &&
+	       *opt_u32(cur, d) > *opt_u32(want, d);
+}
+
 /* Set the options (only PRE_BIND ones if pre) that differ on fd. */
 static int apply_opts(int fd, const struct cr_inet *sk, int pre)
 {
@@ -176,6 +188,8 @@ static int apply_opts(int fd, const struct cr_inet *sk, int pre)
 		memset(&cur, 0, sizeof(cur));
 		if (opt_get(fd, d, &cur) < 0)
 			return -1;
+		if (keeps_room(d, sk, pre, &cur, &want))
+			continue;
 		if (!opt_equal(d, &cur, &want) && opt_set(fd, d, &want) < 0)
 			return -1;
 	}
