@@ -323,29 +323,35 @@ static int reset_on_listener_port(const struct cr_image *img, const struct cr_in
 }
 
 /*
- * The model of file id for a restore.  A closed socket on a listener's
- * port (an accepted connection reset by its peer) comes back unbound: the
- * app gets ENOTCONN from it where it got ECONNRESET or an end of stream.  When both ends of a connection are
- * in the image, the bytes one end sent that the other never got (the
- * network lock dropped them) are sent again as new data at once, instead
- * of waiting for a retransmission timeout of a second or more.
+ * A connection whose other end is in the image too: the bytes this end
+ * sent that the other never got (the dump's network lock dropped them) go
+ * back as unsent data, sent at once when repair mode goes off, instead of
+ * waiting for a retransmission timeout of a second or more.
  */
+static void resend_unseen(const struct cr_file *peer, struct cr_inet *sk)
+{
+	uint32_t una = sk->tcp.p.snd_seq - sk->tcp.outq_len;
+	uint32_t nxt = sk->tcp.p.snd_seq - sk->tcp.p.unsent_len;
+	uint32_t got = peer->inet.tcp.rcv_seq;
+
+	if (got - una <= nxt - una)       /* una <= got <= nxt, modulo 2^32 */
+		sk->tcp.p.unsent_len = sk->tcp.p.snd_seq - got;
+}
+
+/* The model of file id for a restore, adjusted against the rest of the
+ * image: a closed socket on a listener's port (an accepted connection its
+ * peer reset) comes back unbound, so the app gets ENOTCONN from it where
+ * it got ECONNRESET or an end of stream; see resend_unseen. */
 static int restore_model(const struct cr_image *img, uint32_t id, struct cr_inet *sk)
 {
 	const struct cr_file *f = &img->files[id], *peer;
-	uint32_t una, nxt, got;
 
 	if (file_inet_model(f, sk) < 0)
 		return -1;
 	if (sk->state == CR_INET_TCP_CLOSED && reset_on_listener_port(img, sk))
 		memset(&sk->local, 0, sizeof(sk->local));
-	if (sk->state != CR_INET_TCP_ESTABLISHED || !(peer = peer_in_image(img, f)))
-		return 0;
-	una = sk->tcp.p.snd_seq - sk->tcp.outq_len;
-	nxt = sk->tcp.p.snd_seq - sk->tcp.p.unsent_len;
-	got = peer->inet.tcp.rcv_seq;
-	if (got - una <= nxt - una)       /* una <= got <= nxt, modulo 2^32 */
-		sk->tcp.p.unsent_len = sk->tcp.p.snd_seq - got;
+	if (sk->state == CR_INET_TCP_ESTABLISHED && (peer = peer_in_image(img, f)))
+		resend_unseen(peer, sk);
 	return 0;
 }
 

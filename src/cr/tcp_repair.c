@@ -267,8 +267,7 @@ static int set_options(int fd, const struct cr_tcp_conn *c)
  * a live socket does not always keep (a segment dropped for want of buffer
  * still updates the window).  Then rcv_wup stands in: a lower snd_wl1 only
  * lets the peer's next window update in more easily. */
-uint32_t tcp_repair_fit_wl1(uint32_t snd_wl1, uint32_t rcv_nxt, uint32_t rcv_wnd,
-			    uint32_t rcv_wup)
+static uint32_t fit_wl1(uint32_t snd_wl1, uint32_t rcv_nxt, uint32_t rcv_wnd, uint32_t rcv_wup)
 {
 	return (int32_t)(snd_wl1 - (rcv_nxt + rcv_wnd)) > 0 ? rcv_wup : snd_wl1;
 }
@@ -276,8 +275,7 @@ uint32_t tcp_repair_fit_wl1(uint32_t snd_wl1, uint32_t rcv_nxt, uint32_t rcv_wnd
 static int set_window(int fd, const struct cr_tcp_conn *c)
 {
 	struct tcp_repair_window w = {
-		.snd_wl1 = tcp_repair_fit_wl1(c->p.snd_wl1, c->p.rcv_seq, c->p.rcv_wnd,
-					      c->p.rcv_wup),
+		.snd_wl1 = fit_wl1(c->p.snd_wl1, c->p.rcv_seq, c->p.rcv_wnd, c->p.rcv_wup),
 		.snd_wnd = c->p.snd_wnd, .max_window = c->p.max_window,
 		.rcv_wnd = c->p.rcv_wnd, .rcv_wup = c->p.rcv_wup,
 	};

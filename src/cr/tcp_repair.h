@@ -29,9 +29,6 @@ int tcp_repair_dump(int fd, struct cr_tcp_conn *c);
 int tcp_repair_restore(int fd, const struct cr_tcp_conn *c,
 		       const struct sockaddr *local, const struct sockaddr *peer,
 		       socklen_t alen);
-/* snd_wl1 as TCP_REPAIR_WINDOW takes it, given the receive side. */
-uint32_t tcp_repair_fit_wl1(uint32_t snd_wl1, uint32_t rcv_nxt, uint32_t rcv_wnd,
-			    uint32_t rcv_wup);
 /* Repair mode off (a window probe goes out), then the unsent tail of the
  * send queue is sent normally. */
 int tcp_repair_finish(int fd, const struct cr_tcp_conn *c);
