@@ -67,6 +67,16 @@ cr_workdir() {
 	trap cr_cleanup EXIT
 }
 
+# cr_holder: start a custody holder (`cr hold`) at CR_HOLD ($CR_W/hold.sock),
+# killed at exit; its messages go to $CR_W/hold.log.
+cr_holder() {
+	CR_HOLD=$CR_W/hold.sock
+	"$PICOCENTER" cr hold "$CR_HOLD" 2>"$CR_W/hold.log" &
+	CR_ALL_PIDS+=($!)
+	for _ in $(seq 100); do [ -S "$CR_HOLD" ] && return 0; sleep 0.02; done
+	cr_fail "cr hold did not start: $(cat "$CR_W/hold.log")"
+}
+
 # cr_keeper PID: the keeper of tree PID (its parent).
 cr_keeper() {
 	awk '/^PPid:/ {print $2}' "/proc/$1/status"

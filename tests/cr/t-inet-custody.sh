@@ -8,11 +8,8 @@
 . "$(dirname "$0")/inet_lib.sh"
 port=$(inet_port)
 cr_start inet-custody acceptor "$port"
-sock=$CR_W/hold.sock
-"$PICOCENTER" cr hold "$sock" 2>"$CR_W/hold.log" &
-holder=$!
-trap 'kill $holder 2>/dev/null; cr_cleanup' EXIT
-for i in $(seq 100); do [ -S "$sock" ] && break; sleep 0.02; done
+cr_holder
+sock=$CR_HOLD
 cr_check 0
 for n in 1 2 3; do
 	cr_dump "$CR_W/img.$n" --keep-listeners "$sock"

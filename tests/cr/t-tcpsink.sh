@@ -10,9 +10,8 @@
 . "$(dirname "$0")/inet_lib.sh"
 port=$(inet_port)
 cr_start tcpsink tcpsink "$port"
-sock=$CR_W/hold.sock
-"$PICOCENTER" cr hold "$sock" 2>"$CR_W/hold.log" &
-holder=$!
+cr_holder
+sock=$CR_HOLD
 flog=$CR_W/feeder.log
 python3 -c '
 import socket, struct, sys, time
@@ -28,9 +27,8 @@ try:
 except Exception as e:
     log.write("ERROR %r\n" % (e,))' "$port" "$flog" &
 feeder=$!
-trap 'kill $feeder $holder 2>/dev/null; cr_cleanup' EXIT
-for _ in $(seq 100); do [ -S "$sock" ] && grep -q CONNECTED "$flog" 2>/dev/null && break; sleep 0.05; done
-[ -S "$sock" ] || cr_fail "cr hold did not start: $(cat "$CR_W/hold.log")"
+trap 'kill $feeder 2>/dev/null; cr_cleanup' EXIT
+for _ in $(seq 100); do grep -q CONNECTED "$flog" 2>/dev/null && break; sleep 0.05; done
 grep -q CONNECTED "$flog" || cr_fail "the client did not connect"
 cr_check 0
 CR_RESTORE_ARGS="--listeners $sock"
