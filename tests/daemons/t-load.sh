@@ -32,7 +32,8 @@ client() {
 			echo "$(date +%T.%3N) got '$out'" >>"$D_DIR/failed.$1"
 		fi
 	done
-	echo "$ok $bad" >"$D_DIR/load.$1"
+	# written whole, then renamed: the waiting test never reads it half-made
+	echo "$ok $bad" >"$D_DIR/load.$1.tmp" && mv "$D_DIR/load.$1.tmp" "$D_DIR/load.$1"
 }
 client 1 &
 D_BG_PIDS+=($!)
