@@ -20,7 +20,6 @@
  * custody: they live on in the holder, which takes in what peers send
  * while the app is down, and the restored app gets those same sockets.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <linux/filter.h>
 #include <netinet/in.h>
@@ -33,6 +32,7 @@
 
 #include "common/err.h"
 #include "cr/netlock.h"
+#include "cr/proc.h"
 #include "cr/tcp_repair.h"
 
 struct locked_conn {
@@ -200,54 +200,44 @@ static int add_conn(struct netlock *nl, uint64_t ino, int fd)
 }
 
 /* The inode of a "socket:[N]" fd link; 0 for any other file. */
-static uint64_t socket_inode(pid_t pid, int fd)
+static uint64_t socket_inode(const char *link)
 {
-	char path[64], link[64];
 	unsigned long long ino;
-	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n <= 0)
-		return 0;
-	link[n] = 0;
 	return sscanf(link, "socket:[%llu]", &ino) == 1 ? ino : 0;
 }
 
 static int lock_process(struct netlock *nl, pid_t pid)
 {
-	char path[64];
-	struct dirent *de;
-	DIR *d;
+	struct proc_fd *pf;
+	uint32_t n;
 	int pidfd, rc = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-	d = opendir(path);
-	if (!d && errno == ENOENT) {
+	if (proc_read_fd_links(pid, &pf, &n) < 0) {
+		if (errno != ENOENT)
+			return -1;
 		err_set("pid %d ended during the dump", pid);
 		return err_mark_transient();
 	}
-	if (!d)
-		return err_sys("open %s", path);
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0) {
-		closedir(d);
+		proc_free_fds(pf, n);
 		return err_sys("pidfd_open %d", pid);
 	}
-	while (rc == 0 && (de = readdir(d))) {
-		int target = de->d_name[0] == '.' ? -1 : atoi(de->d_name), fd;
-		uint64_t ino = target < 0 ? 0 : socket_inode(pid, target);
+	for (uint32_t i = 0; rc == 0 && i < n; i++) {
+		uint64_t ino = socket_inode(pf[i].link);
+		int fd;
 
 		if (!ino || holds(nl, ino))
 			continue;
-		fd = (int)syscall(SYS_pidfd_getfd, pidfd, target, 0);
+		fd = (int)syscall(SYS_pidfd_getfd, pidfd, pf[i].fd, 0);
 		if (fd < 0)
-			rc = err_sys("pidfd_getfd fd %d", target);
+			rc = err_sys("pidfd_getfd fd %d", pf[i].fd);
 		else if (add_conn(nl, ino, fd) < 0)
-			rc = err_wrap("fd %d", target);
+			rc = err_wrap("fd %d", pf[i].fd);
 	}
 	close(pidfd);
-	closedir(d);
+	proc_free_fds(pf, n);
 	return rc;
 }
 

@@ -83,6 +83,8 @@ struct proc_fd {
  * them).  Release with proc_free_fds().
  */
 int proc_read_fds(pid_t host_pid, struct proc_fd **fds, uint32_t *n);
+/* The same with fd and link only (no fdinfo read). */
+int proc_read_fd_links(pid_t host_pid, struct proc_fd **fds, uint32_t *n);
 void proc_free_fds(struct proc_fd *f, uint32_t n);
 
 /*

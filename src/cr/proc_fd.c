@@ -89,7 +89,7 @@ static int fd_list_push(pid_t pid, struct fd_list *l, struct proc_fd **out)
 
 /* An fd closed meanwhile (ENOENT) is skipped: the tree is stopped, so
  * only a racing reader outside could see that. */
-static int read_one_fd(pid_t pid, int fd, struct fd_list *l)
+static int read_one_fd(pid_t pid, int fd, int with_info, struct fd_list *l)
 {
 	char path[64];
 	struct proc_fd *f = NULL;
@@ -100,10 +100,12 @@ static int read_one_fd(pid_t pid, int fd, struct fd_list *l)
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
 	if (proc_readlink(pid, path, &f->link) < 0)
 		return err_wrap("pid %d fd %d", pid, fd);
-	return read_fdinfo(pid, fd, f) < 0 ? err_wrap("pid %d fd %d", pid, fd) : 0;
+	if (with_info && read_fdinfo(pid, fd, f) < 0)
+		return err_wrap("pid %d fd %d", pid, fd);
+	return 0;
 }
 
-int proc_read_fds(pid_t host_pid, struct proc_fd **fds, uint32_t *n)
+static int read_fds(pid_t host_pid, int with_info, struct proc_fd **fds, uint32_t *n)
 {
 	struct fd_list l = { 0 };
 	char path[64];
@@ -120,7 +122,7 @@ int proc_read_fds(pid_t host_pid, struct proc_fd **fds, uint32_t *n)
 	while ((errno = 0, de = readdir(d))) {
 		if (proc_parse_u64(de->d_name, 10, &x, NULL) < 0 || x > INT_MAX)
 			continue;
-		if (read_one_fd(host_pid, (int)x, &l) < 0)
+		if (read_one_fd(host_pid, (int)x, with_info, &l) < 0)
 			goto fail;
 	}
 	if (errno) {
@@ -136,6 +138,16 @@ fail:
 	closedir(d);
 	proc_free_fds(l.v, l.n);
 	return -1;
+}
+
+int proc_read_fds(pid_t host_pid, struct proc_fd **fds, uint32_t *n)
+{
+	return read_fds(host_pid, 1, fds, n);
+}
+
+int proc_read_fd_links(pid_t host_pid, struct proc_fd **fds, uint32_t *n)
+{
+	return read_fds(host_pid, 0, fds, n);
 }
 
 void proc_free_fds(struct proc_fd *f, uint32_t n)
