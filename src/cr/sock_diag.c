@@ -210,6 +210,16 @@ static int ack_cb(const struct nlmsghdr *nh, void *arg)
 	return 0;      /* only the acknowledgment ends the answer */
 }
 
+/* After a failed request: the kernel found no such socket (ENOENT), which
+ * is no error here; the error is cleared. */
+static int gone_meanwhile(void)
+{
+	if (errno != ENOENT)
+		return 0;
+	err_clear();
+	return 1;
+}
+
 int sock_diag_tcp_evict(const struct sockaddr *local, const struct sockaddr *peer)
 {
 	struct inet_diag_req_v2 req;
@@ -218,12 +228,8 @@ int sock_diag_tcp_evict(const struct sockaddr *local, const struct sockaddr *pee
 
 	tcp_exact_req(local, peer, &req);
 	rc = diag_query(0, &req, sizeof(req), holder_cb, &h);
-	if (rc < 0 && errno == ENOENT) {
-		err_clear();
-		return 0;      /* gone meanwhile */
-	}
 	if (rc < 0)
-		return -1;
+		return gone_meanwhile() ? 0 : -1;
 	if (!h.found)
 		return 0;
 	if (h.ino)
@@ -232,11 +238,9 @@ int sock_diag_tcp_evict(const struct sockaddr *local, const struct sockaddr *pee
 			       h.state);
 	memcpy(req.id.idiag_cookie, h.cookie, sizeof(h.cookie));
 	rc = diag_request(SOCK_DESTROY, NLM_F_ACK, &req, sizeof(req), ack_cb, NULL);
-	if (rc < 0 && errno == ENOENT) {
-		err_clear();
-		return 0;
-	}
-	return rc < 0 ? err_wrap("destroy the leftover socket (state %u)", h.state) : 0;
+	if (rc < 0 && !gone_meanwhile())
+		return err_wrap("destroy the leftover socket (state %u)", h.state);
+	return 0;
 }
 
 /* ---- unix ---- */
