@@ -3,9 +3,10 @@
  *
  * Order: check the target and DIR, seize every thread (re-listing until no
  * new task appears; tasks that end while the tree is being stopped are
- * dropped and the round repeated), read all state, write DIR/pages then
- * DIR/manifest, and only then kill the tree.  Any failure puts every thread back as it was,
- * detaches, and removes what was written to DIR.
+ * dropped and the round repeated), lock the network (netlock.h), read all
+ * state, write DIR/pages then DIR/manifest, and only then kill the tree.
+ * Any failure puts every thread back as it was, detaches, and removes what
+ * was written to DIR.
  */
 #include <dirent.h>
 #include <errno.h>
