@@ -13,7 +13,7 @@ static int cr_usage(void)
 	fprintf(stderr,
 		"usage: picocenter cr spawn [--log FILE] -- CMD [ARGS...]\n"
 		"       picocenter cr dump --pid PID (--dir DIR | --store URL --image NAME)\n"
-		"                              [--leave-running] [--keep-listeners SOCKET]\n"
+		"                              [--leave-running] [--keep-listeners SOCKET] [--verify]\n"
 		"       picocenter cr restore (--dir DIR | --store URL --image NAME)\n"
 		"                              [--listeners SOCKET] [--eager]\n"
 		"       picocenter cr inspect --dir DIR\n"
@@ -22,6 +22,8 @@ static int cr_usage(void)
 		"(`cr hold SOCKET`) and keep queueing; --listeners takes them back.\n"
 		"--store and --image: the image goes to/comes from an object store\n"
 		"(see picocenter store); with --dir as well, DIR keeps a local copy.\n"
+		"--verify: before the tree is killed, its image is restored into a trial\n"
+		"tree that never runs; if that fails, the dump fails and the tree runs on.\n"
 		"Restore resumes the tree before its large private memory is all in (a\n"
 		"page server in the keeper fills it); --eager writes it all first.\n");
 	return 2;
@@ -123,6 +125,8 @@ static int cr_dump_cmd(int argc, char **argv)
 			opts.keep_listeners = argv[++i];
 		} else if (!strcmp(argv[i], "--leave-running")) {
 			opts.leave_running = 1;
+		} else if (!strcmp(argv[i], "--verify")) {
+			opts.verify = 1;
 		} else {
 			return cr_usage();
 		}

@@ -18,6 +18,8 @@ struct cr_spawn_opts {
 struct cr_dump_opts {
 	int leave_running;        /* keep the tree running after a good dump */
 	const char *keep_listeners; /* listener custody: holder socket, or NULL */
+	int verify;               /* prove the image restores (cr_verify) before
+				     the tree is killed; else the dump fails */
 };
 
 struct cr_restore_opts {
@@ -33,6 +35,9 @@ int cr_dump(pid_t pid, const char *dir, const struct cr_dump_opts *opts);
 int cr_restore(const char *dir, pid_t *pid);
 /* The same with options (listener custody, see custody.h). */
 int cr_restore_with(const char *dir, const struct cr_restore_opts *opts, pid_t *pid);
+/* Restore the image in dir into a trial tree in a network namespace of
+ * its own, never resumed, then killed: 0 if the image restores here. */
+int cr_verify(const char *dir);
 /* Hold sockets for dumps and restores at path until SIGINT/SIGTERM. */
 int cr_hold(const char *path);
 

@@ -4,7 +4,8 @@
  * Order: check the target and DIR, seize every thread (re-listing until no
  * new task appears; tasks that end while the tree is being stopped are
  * dropped and the round repeated), lock the network (netlock.h), read all
- * state, write DIR/pages then DIR/manifest, and only then kill the tree.
+ * state, write DIR/pages then DIR/manifest, with --verify restore them
+ * into a trial tree that never runs (verify.c), and only then kill the tree.
  * Any failure puts every thread back as it was, detaches, and removes what
  * was written to DIR.
  */
@@ -459,6 +460,10 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 	if (rc == 0)
 		rc = cr_image_write(&ctx.img, dir);
 	timing_mark("dump: manifest");
+	/* The tree is still stopped: a trial restore proves the image before
+	 * anything is handed over or killed. */
+	if (rc == 0 && opts && opts->verify)
+		rc = cr_verify(dir);
 	if (rc == 0 && opts && opts->keep_listeners)
 		rc = file_inet_custody_put(ctx.files, &ctx.img, opts->keep_listeners);
 	/* The lock stays only on sockets that die with the tree; those in

@@ -409,11 +409,32 @@ static int clear_stale(const char *path)
 	return 0;
 }
 
+/* A trial restore (cr_verify) beside the live tree, which holds path:
+ * bind a trial name in the same directory instead, to prove the
+ * directory is there and takes a socket; it is removed after the trial. */
+static int bind_trial(struct rst_files *rf, const char *path, int fd)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash ? (int)(slash - path) + 1 : 0;
+	int n;
+
+	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%.*s.pc-verify.%d.%d", dirlen,
+		     path, (int)getpid(), fd);
+	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
+		return err_set("%s: no room for a trial name beside it", path);
+	if (bind(fd, (const struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return err_sys("bind %s (trial name %s)", path, sa.sun_path);
+	return files_created(rf, sa.sun_path);
+}
+
 static int bind_path(struct rst_files *rf, const struct cr_file *f, int fd)
 {
 	char path[128];
 
 	addr_path(&f->laddr, path, sizeof(path));
+	if (files_verifying(rf))
+		return bind_trial(rf, path, fd);
 	if (clear_stale(path) < 0)
 		return -1;
 	if (bind(fd, (const struct sockaddr *)f->laddr.addr, f->laddr.len) < 0)

@@ -514,8 +514,10 @@ static void detach_all(struct rst_ctx *c)
 static void kill_tree(struct rst_ctx *c)
 {
 	if (c->init_host > 0) {
+		/* Every task still traced reports its exit to us, the init
+		 * only once they are reaped: take whatever comes. */
 		kill(c->init_host, SIGKILL);
-		while (waitpid(c->init_host, NULL, __WALL) < 0 && errno == EINTR)
+		while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
 			;
 	}
 }
@@ -561,13 +563,20 @@ static int rebuild(struct rst_ctx *c)
 	    for_each_live(c, restore_finish) < 0 || finish_pages_check(c) < 0)
 		return -1;
 	pin_end(c);
+	if (c->verify)
+		return 0;      /* the caller kills the tree: it never runs */
 	detach_all(c);
 	timing_mark("restore: threads, state, detach");
 	return 0;
 }
 
-static const char *restore_listeners;   /* custody holder, or NULL */
-static int restore_eager;               /* --eager: no lazy memory */
+/* What one restore is asked to do. */
+struct rst_args {
+	const char *dir;
+	const char *listeners;   /* custody holder, or NULL */
+	int eager;               /* --eager: no lazy memory */
+	int verify;              /* trial: never resumed, then killed */
+};
 
 /* The page server outlives the restore: the keeper lets it finish (and
  * unmap the image's pages) once the restore is reported. */
@@ -588,19 +597,21 @@ static void hand_over_server(struct rst_ctx *c)
 
 static int restore_start(void *arg, pid_t *pid)
 {
+	const struct rst_args *a = arg;
 	struct rst_ctx c;
 	int rc, custody = -1;
 
 	memset(&c, 0, sizeof(c));
 	c.pin_cpu = -1;
-	c.dir = arg;
-	c.lazy = !restore_eager;
+	c.dir = a->dir;
+	c.lazy = !a->eager;
+	c.verify = a->verify;
 	timing_mark("restore: start");
 	rc = cr_image_read(c.dir, &c.img);
 	if (rc == 0)
 		rc = check_cpu(&c.img);
-	if (rc == 0 && restore_listeners)
-		rc = file_inet_custody_take(restore_listeners, &c.img, &custody);
+	if (rc == 0 && a->listeners)
+		rc = file_inet_custody_take(a->listeners, &c.img, &custody);
 	timing_mark("restore: manifest");
 	if (rc == 0)
 		rc = map_pages(&c);
@@ -617,28 +628,41 @@ static int restore_start(void *arg, pid_t *pid)
 	}
 	if (rc == 0) {
 		rc = rebuild(&c);
-		if (rc < 0)
+		if (rc < 0 || c.verify)
 			kill_tree(&c);
 	}
-	if (rc == 0) {
+	if (rc == 0 && !c.verify) {
 		*pid = c.init_host;
 		hand_over_server(&c);
 	}
-	rst_files_free(&c, rc < 0);
+	/* A trial leaves nothing behind: what it created goes as on failure. */
+	rst_files_free(&c, rc < 0 || c.verify);
 	file_inet_custody_end(custody, rc == 0);
 	pin_end(&c);
 	free_ctx(&c);
-	return rc < 0 ? err_wrap("restore %s", (const char *)arg) : 0;
+	return rc < 0 ? err_wrap("restore %s", a->dir) : 0;
 }
 
 int cr_restore_with(const char *dir, const struct cr_restore_opts *opts, pid_t *pid)
 {
-	restore_listeners = opts ? opts->listeners : NULL;
-	restore_eager = opts ? opts->eager : 0;
-	return keeper_run(restore_start, (void *)dir, pid);
+	struct rst_args a = { dir, NULL, 0, 0 };
+
+	if (opts) {
+		a.listeners = opts->listeners;
+		a.eager = opts->eager;
+	}
+	return keeper_run(restore_start, &a, pid);
 }
 
 int cr_restore(const char *dir, pid_t *pid)
 {
-	return keeper_run(restore_start, (void *)dir, pid);
+	return cr_restore_with(dir, NULL, pid);
+}
+
+int rst_trial(const char *dir)
+{
+	struct rst_args a = { dir, NULL, 0, 1 };
+	pid_t unused;
+
+	return restore_start(&a, &unused);
 }

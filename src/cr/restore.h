@@ -65,6 +65,7 @@ struct rst_ctx {
 	struct rst_files *files; /* the image's open files (files.h) */
 	int lazy;                /* large private memory through the page server */
 	struct mem_server *server; /* mem/lazy.h; NULL until a process needs it */
+	int verify;              /* trial restore: never resumed, then killed */
 };
 
 static inline int svc_report_fd(const struct rst_ctx *c) { return c->svc_base; }
@@ -112,5 +113,10 @@ int restore_process_state(struct rst_ctx *c, struct rst_proc *rp);
  * fills the memory later (it cannot be read from outside before). */
 int rst_read_mem(struct rst_ctx *c, struct rst_proc *rp, uint64_t addr, void *buf, size_t len);
 int restore_finish(struct rst_ctx *c, struct rst_proc *rp);
+
+/* restore.c: a trial restore of dir in the calling process (verify.c runs
+ * it in a child with its own network namespace): the tree is rebuilt up to
+ * the moment it would resume, then killed. */
+int rst_trial(const char *dir);
 
 #endif
