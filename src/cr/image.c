@@ -935,6 +935,21 @@ static int check_pipe(const struct cr_file *f)
 	return check_path(f->path, "path", f->kind == CR_FILE_FIFO);
 }
 
+/* A renamed or unlinked socket file: only for a path name; the current
+ * name (path) exactly when renamed. */
+static int check_unix_name(const struct cr_file *f)
+{
+	uint32_t s = f->un.name_state;
+
+	if (s > CR_UNIX_NAME_UNLINKED)
+		return err_set("name_state %" PRIu32 " unknown", s);
+	if (s != CR_UNIX_NAME_BOUND && (f->laddr.len <= 2 || f->laddr.addr[2] != '/'))
+		return err_set("name_state %" PRIu32 " without a path name", s);
+	if ((s == CR_UNIX_NAME_RENAMED) != (f->path != NULL))
+		return err_set("path present iff the socket file was renamed");
+	return check_path(f->path, "path", false);
+}
+
 static int check_unix(const struct cr_image *img, const struct cr_file *f)
 {
 	const struct cr_file_unix *u = &f->un;
@@ -980,7 +995,7 @@ static int check_unix(const struct cr_image *img, const struct cr_file *f)
 		return err_set("a stream connected outside the tree");
 	if (check_unix_addr(&f->laddr, "laddr") || check_unix_addr(&f->raddr, "raddr"))
 		return -1;
-	return 0;
+	return check_unix_name(f);
 }
 
 static int check_netlink(const struct cr_file *f)
@@ -1032,7 +1047,7 @@ static int check_extras(const struct cr_file *f)
 		    k == CR_FILE_UNIX || k == CR_FILE_TCP;
 	bool ents = k == CR_FILE_EPOLL || k == CR_FILE_INOTIFY;
 	bool path = k == CR_FILE_REG || k == CR_FILE_DIR || k == CR_FILE_DEV ||
-		    k == CR_FILE_FIFO;
+		    k == CR_FILE_FIFO || k == CR_FILE_UNIX;
 
 	return check_no_extras(f, data, ents, path);
 }
@@ -1393,6 +1408,7 @@ static const struct tail_field tail_unix[] = {
 	TF(un.type), TF(un.state), TF(un.backlog), TF(un.passcred), TF(un.rcvbuf),
 	TF(un.sndbuf), TF(un.rcvtimeo_us), TF(un.sndtimeo_us), TF(un.name_mode),
 	TF(un.name_uid), TF(un.name_gid), TF(un.shutdown), TF(un.custody),
+	TF(un.name_state),
 };
 static const struct tail_field tail_netlink[] = {
 	TF(nl.protocol), TF(nl.type), TF(nl.portid), TF(nl.opts), TF(nl.groups[0]),

@@ -18,7 +18,7 @@
 
 #include "cr/inet.h"
 
-#define CR_IMAGE_VERSION 4
+#define CR_IMAGE_VERSION 5
 /* F_SEAL_SEAL, _SHRINK, _GROW, _WRITE, _FUTURE_WRITE, _EXEC */
 #define CR_MEMFD_SEALS 0x3fu
 #define CR_PAGE_SIZE 4096u
@@ -222,6 +222,14 @@ struct cr_file_unix {                /* CR_FILE_UNIX */
 	uint32_t name_uid, name_gid;
 	uint32_t shutdown;             /* sk_shutdown bits: 1 receive, 2 send (CR_UNIX_SHUT_*) */
 	uint64_t custody;              /* 0, or the dump's custody tag (listeners, as inet) */
+	uint32_t name_state;           /* CR_UNIX_NAME_*: where a path name's file is */
+};
+
+/* A path name's socket file (cr_file_unix.name_state). */
+enum cr_unix_name_state {
+	CR_UNIX_NAME_BOUND = 0,        /* at laddr (or no path name) */
+	CR_UNIX_NAME_RENAMED,          /* renamed after bind: now at cr_file.path */
+	CR_UNIX_NAME_UNLINKED,         /* unlinked after bind */
 };
 
 #define CR_UNIX_SHUT_RD 1u
@@ -299,7 +307,8 @@ struct cr_file {
 	int32_t sig;                   /* F_GETSIG, 0: SIGIO */
 	uint32_t peer;                 /* another file's index (socket peer), or CR_FILE_NONE */
 	uint64_t obj;                  /* kernel object shared by several files (pipe inode), 0: none */
-	char *path;                    /* REG, DIR, DEV, FIFO: absolute path */
+	char *path;                    /* REG, DIR, DEV, FIFO: absolute path; UNIX:
+	                                  a renamed socket file's current name */
 	struct cr_sockaddr laddr;      /* sockets: bound address */
 	struct cr_sockaddr raddr;      /* sockets: peer address when it matters */
 	uint32_t nr_data;

@@ -225,7 +225,7 @@ static void make_files_sockets(struct cr_file *f)
 	f[F_UNIX_A].flags = f[F_UNIX_B].flags = f[F_LISTEN].flags = O_RDWR;
 	f[F_UNIX_A].un = (struct cr_file_unix){ SOCK_SEQPACKET, CR_UNIX_CONN, 0, 1,
 						212992, 4608, 1500000, 0, 0, 0, 0,
-						CR_UNIX_SHUT_WR, 0 };
+						CR_UNIX_SHUT_WR, 0, CR_UNIX_NAME_BOUND };
 	f[F_UNIX_B].un = f[F_UNIX_A].un;
 	f[F_UNIX_A].peer = F_UNIX_B;
 	f[F_UNIX_B].peer = F_UNIX_A;
@@ -234,8 +234,9 @@ static void make_files_sockets(struct cr_file *f)
 	add_blob(&f[F_UNIX_A], "two");
 	f[F_LISTEN].un = (struct cr_file_unix){ SOCK_STREAM, CR_UNIX_LISTEN, 128, 0,
 						 1000, 2000, 0, 0, 0755, 1000, 100,
-						 0, 0x1234 };
+						 0, 0x1234, CR_UNIX_NAME_RENAMED };
 	set_unix_addr(&f[F_LISTEN].laddr, "/run/app.sock", 13);
+	f[F_LISTEN].path = xstrdup("/run/app.sock.now");
 	f[F_NETLINK].kind = CR_FILE_NETLINK;
 	f[F_NETLINK].flags = O_RDWR;
 	f[F_NETLINK].nl = (struct cr_file_netlink){ NETLINK_ROUTE, SOCK_RAW, 4242,
@@ -521,6 +522,7 @@ static void cmp_file(const char *ctx, const struct cr_file *a, const struct cr_f
 	EQ(un.type); EQ(un.state); EQ(un.backlog); EQ(un.passcred); EQ(un.rcvbuf);
 	EQ(un.sndbuf); EQ(un.rcvtimeo_us); EQ(un.sndtimeo_us); EQ(un.name_mode);
 	EQ(un.name_uid); EQ(un.name_gid); EQ(un.shutdown); EQ(un.custody);
+	EQ(un.name_state);
 	EQ(nl.protocol); EQ(nl.type); EQ(nl.portid); EQ(nl.opts); EQ(nl.groups[0]);
 	EQ(nl.groups[1]); EQ(nl.rcvbuf); EQ(nl.sndbuf); EQ(nl.dst_portid); EQ(nl.dst_group);
 	cmp_file_parts(ctx, a, b);
@@ -926,7 +928,7 @@ static const struct patch patches[] = {
 	{ REC_THREAD, 0, 20 + 27 * 8 + 68, 4, 3, "expected a SIGINFO record, found THREAD" },
 	{ REC_END, 0, -8, 4, 0x77, "unknown record type 0x77" },
 	{ REC_END, 0, -4, 4, 1, "END record (type 0x13) of 1 bytes, only 0 left" },
-	{ 0, 0, 8, 4, 1, "format version 1, this build reads 4" },
+	{ 0, 0, 8, 4, 1, "format version 1, this build reads 5" },
 	{ 0, 0, 12, 4, 1, "header flags 0x1 unknown" },
 	{ 0, 0, 0, 1, 'X', "bad magic" },
 };
@@ -1041,6 +1043,8 @@ static void m_unix_listen(struct cr_image *i) { i->files[14].un.type = SOCK_DGRA
 static void m_unix_addr(struct cr_image *i) { i->files[14].laddr.addr[2] = 'r'; }
 static void m_unix_shut(struct cr_image *i) { i->files[14].un.shutdown = 4; }
 static void m_unix_custody(struct cr_image *i) { i->files[5].un.custody = 7; }
+static void m_unix_renamed(struct cr_image *i) { i->files[5].un.name_state = 1; }
+static void m_unix_name(struct cr_image *i) { i->files[14].un.name_state = 3; }
 static void m_unix_peer(struct cr_image *i) { i->files[6].peer = 14; }
 static void m_nl_proto(struct cr_image *i) { i->files[15].nl.protocol = 9; }
 static void m_nl_opts(struct cr_image *i) { i->files[15].nl.opts = 1; }
@@ -1089,6 +1093,8 @@ static const struct {
 	{ m_unix_listen, NULL, "file 14: a listening datagram socket" },
 	{ m_unix_shut, NULL, "file 14: shutdown 0x4 has unknown bits" },
 	{ m_unix_custody, NULL, "file 5: custody tag on a unix socket that is not a bound listener" },
+	{ m_unix_renamed, NULL, "file 5: name_state 1 without a path name" },
+	{ m_unix_name, NULL, "file 14: name_state 3 unknown" },
 	{ m_unix_peer, NULL, "file 5: stream peer 6 not connected back" },
 	{ m_nl_proto, NULL, "file 15: netlink protocol 9 not supported" },
 	{ m_nl_opts, NULL, "file 15: netlink options 0x1 have unknown bits" },
