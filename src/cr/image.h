@@ -108,11 +108,50 @@ struct cr_vma {
 	uint64_t dev, ino;
 };
 
-/* A shared memory object (shmem inode) mapped by one or more VMAs. */
+/* A SysV IPC object's identity and permissions (struct ipc_perm). */
+struct cr_ipc_perm {
+	int32_t id;                    /* shmid/semid/msqid in the tree's IPC namespace */
+	uint32_t key;                  /* IPC_PRIVATE = 0 */
+	uint32_t uid, gid, cuid, cgid;
+	uint32_t mode;                 /* permission bits, <= 0777 */
+};
+
+/* A shared memory object (shmem inode) mapped by one or more VMAs, or a
+ * SysV shared memory segment of the tree's IPC namespace (mapped or not). */
 struct cr_shmem {
 	uint64_t size;                 /* bytes, page aligned */
 	uint32_t nr_runs;
 	struct cr_page_run *runs;      /* addr = offset in the object */
+	uint32_t sysv;                 /* 1: a SysV segment: perm and segsz */
+	struct cr_ipc_perm perm;
+	uint64_t segsz;                /* SysV: shm_segsz in bytes (size rounds it up) */
+	/* Dump-time only, not serialized: a SysV segment's inode. */
+	uint64_t dev, ino;
+};
+
+#define CR_SEM_MAX 32000               /* semaphores in one set (SEMMSL's limit) */
+#define CR_SEMVMX 32767
+
+/* A SysV semaphore set. */
+struct cr_sem_set {
+	struct cr_ipc_perm perm;
+	uint32_t nsems;                /* 1..CR_SEM_MAX */
+	uint16_t *vals;                /* semval of each, <= CR_SEMVMX */
+};
+
+/* One message of a SysV message queue. */
+struct cr_msg {
+	int64_t mtype;                 /* > 0 */
+	uint64_t len;                  /* <= CR_BLOB_MAX */
+	uint8_t *data;
+};
+
+/* A SysV message queue and its messages, oldest first. */
+struct cr_msg_queue {
+	struct cr_ipc_perm perm;
+	uint64_t qbytes;               /* msg_qbytes */
+	uint32_t nr_msgs;
+	struct cr_msg *msgs;
 };
 
 struct cr_sigaction {
@@ -384,6 +423,12 @@ struct cr_image {
 	struct cr_shmem *shmem;
 	uint32_t nr_files;
 	struct cr_file *files;         /* open file descriptions, see cr_fd.file */
+	uint32_t ipc_ns;               /* 1: the tree had its own IPC namespace, whose
+	                                  SysV objects are shmem[].sysv, sems, msgqs */
+	uint32_t nr_sems;
+	struct cr_sem_set *sems;
+	uint32_t nr_msgqs;
+	struct cr_msg_queue *msgqs;
 };
 
 /* Start of p's first VMA of the given kind (e.g. CR_VMA_VDSO), 0 if none. */
