@@ -74,6 +74,23 @@ struct qmsg {
 	char text[3000];
 };
 
+/* cr spawn gives the tree an IPC namespace of its own: nothing in it yet
+ * (and nothing of this test left behind in the host's). */
+static void check_fresh_namespace(void)
+{
+	struct shm_info si;
+	struct msginfo mi;
+	struct seminfo se;
+
+	if (shmctl(0, SHM_INFO, (struct shmid_ds *)&si) < 0 ||
+	    msgctl(0, MSG_INFO, (struct msqid_ds *)&mi) < 0 ||
+	    semctl(0, 0, SEM_INFO, &se) < 0)
+		ck_die("*_INFO");
+	if (si.used_ids || mi.msgpool || se.semusz)
+		ck_die("not in a fresh IPC namespace: %d segments, %d queues, %d semaphore "
+		       "sets exist", si.used_ids, mi.msgpool, se.semusz);
+}
+
 static void make_objects(void)
 {
 	unsigned short vals[3] = { 1, 7, 32767 };
@@ -81,6 +98,7 @@ static void make_objects(void)
 	struct qmsg m;
 	unsigned char *idle;
 
+	check_fresh_namespace();
 	burn_ids();
 	pg_id = shmget(PG_KEY, 56, IPC_CREAT | IPC_EXCL | 0600);
 	big_id = shmget(IPC_PRIVATE, BIG_SIZE, 0640);
