@@ -404,7 +404,7 @@ static int check_shmem(const struct cr_image *img, const struct cr_shmem *sh)
 
 	if (!page_aligned(sh->size))
 		return err_set("size 0x%" PRIx64 " not page aligned", sh->size);
-	if (sh->sysv > 1 || (sh->sysv && !img->ipc_ns))
+	if (sh->sysv > CR_SYSV_SHM_REMOVED || (sh->sysv && !img->ipc_ns))
 		return err_set("sysv %" PRIu32 " (ipc_ns %" PRIu32 ")", sh->sysv, img->ipc_ns);
 	if (!sh->sysv && (sh->segsz || memcmp(&sh->perm, &none, sizeof(none))))
 		return err_set("SysV fields on a shmem object that is not SysV");
@@ -414,6 +414,8 @@ static int check_shmem(const struct cr_image *img, const struct cr_shmem *sh)
 			       sh->segsz, sh->size);
 	if (sh->sysv && check_ipc_perm(&sh->perm))
 		return -1;
+	if (sh->sysv == CR_SYSV_SHM_REMOVED && sh->perm.key)
+		return err_set("a removed SysV segment with key 0x%08" PRIx32, sh->perm.key);
 	return check_runs(img, sh->runs, sh->nr_runs, 0, sh->size);
 }
 

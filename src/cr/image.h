@@ -122,12 +122,15 @@ struct cr_shmem {
 	uint64_t size;                 /* bytes, page aligned */
 	uint32_t nr_runs;
 	struct cr_page_run *runs;      /* addr = offset in the object */
-	uint32_t sysv;                 /* 1: a SysV segment: perm and segsz */
+	uint32_t sysv;                 /* CR_SYSV_*: a SysV segment, perm and segsz */
 	struct cr_ipc_perm perm;
 	uint64_t segsz;                /* SysV: shm_segsz in bytes (size rounds it up) */
 	/* Dump-time only, not serialized: a SysV segment's inode. */
 	uint64_t dev, ino;
 };
+
+#define CR_SYSV_SHM 1                  /* cr_shmem.sysv: a SysV segment */
+#define CR_SYSV_SHM_REMOVED 2          /* ... removed (IPC_RMID) while attached */
 
 #define CR_SEM_MAX 32000               /* semaphores in one set (SEMMSL's limit) */
 #define CR_SEMVMX 32767

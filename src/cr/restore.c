@@ -566,7 +566,8 @@ static int rebuild(struct rst_ctx *c)
 		return -1;
 	start_pages_check(c);
 	timing_mark("restore: seized");
-	if (for_each_live(c, restore_mm) < 0)
+	if (for_each_live(c, restore_mm) < 0 ||
+	    (c->ipc_ns_fd > 0 && sysv_restore_finish(&c->img, c->ipc_ns_fd) < 0))
 		return -1;
 	timing_mark("restore: memory");
 	if (for_each_live(c, restore_threads) < 0 || rst_files_owners(c) < 0 ||

@@ -6,7 +6,8 @@
  * and walks each kind's index with *_STAT_ANY, leaving again before it
  * returns.  A segment is attached read-only by the dumper to read its
  * content (pages whole: the tail of the last page after shm_segsz too)
- * and its inode, through which the app's mappings refer to it; this moves
+ * and its inode, through which the app's mappings refer to it (a segment
+ * removed while still attached is read the same way); this moves
  * its shm_atime/shm_dtime/shm_lpid.  Messages are copied with MSG_COPY,
  * leaving the queue as it was.  Semaphore undo lists (SEM_UNDO) are not
  * carried.
@@ -123,13 +124,9 @@ static int dump_shm(struct dump_ctx *ctx)
 			continue;
 		if (id < 0)
 			return err_sys("shmctl %d SHM_STAT_ANY", idx);
-		if (ds.shm_perm.mode & SHM_DEST)
-			return err_set("SysV shm key 0x%08x (%zu bytes): removed while still "
-				       "attached (unsupported)", (unsigned)ds.shm_perm.__key,
-				       ds.shm_segsz);
 		if (add_shmem(&ctx->img, &sh) < 0)
 			return -1;
-		sh->sysv = 1;
+		sh->sysv = ds.shm_perm.mode & SHM_DEST ? CR_SYSV_SHM_REMOVED : CR_SYSV_SHM;
 		perm_of(&ds.shm_perm, id, &sh->perm);
 		sh->segsz = ds.shm_segsz;
 		sh->size = (sh->segsz + CR_PAGE_SIZE - 1) & ~(uint64_t)(CR_PAGE_SIZE - 1);

@@ -29,5 +29,8 @@ int dump_mem_object(struct dump_ctx *ctx, struct cr_shmem *sh, const uint8_t *me
  * it attaches it, as shmat does); others are left untouched. */
 int sysv_restore(const struct cr_image *img, const uint8_t *pages, int *ns_fd,
 		 int *shm_fds);
+/* Once every process has its mappings: remove (IPC_RMID) the segments
+ * that were removed while attached; they live on while attached. */
+int sysv_restore_finish(const struct cr_image *img, int ns_fd);
 
 #endif

@@ -12,7 +12,9 @@
  * objects (no process is needed in it).  Queues get their messages in
  * order, with the namespace's msgmnb/msgmax raised meanwhile if the
  * queue held more than the defaults allow.  Times (shm_atime, sem_otime,
- * msg_stime...) and the last pids start afresh.
+ * msg_stime...) and the last pids start afresh.  A segment that was
+ * removed while attached is made with IPC_PRIVATE and removed again by
+ * the restorer (joining the namespace) once the processes attached it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -386,4 +388,33 @@ int sysv_restore(const struct cr_image *img, const uint8_t *pages, int *ns_fd,
 		return err_wrap("SysV IPC");
 	}
 	return 0;
+}
+
+int sysv_restore_finish(const struct cr_image *img, int ns_fd)
+{
+	int self = -1, rc = 0;
+
+	for (uint32_t i = 0; rc == 0 && i < img->nr_shmem; i++) {
+		const struct cr_shmem *sh = &img->shmem[i];
+
+		if (sh->sysv != CR_SYSV_SHM_REMOVED)
+			continue;
+		if (self < 0) {
+			self = open("/proc/thread-self/ns/ipc", O_RDONLY | O_CLOEXEC);
+			if (self < 0)
+				return err_sys("open /proc/thread-self/ns/ipc");
+			if (setns(ns_fd, CLONE_NEWIPC) < 0) {
+				close(self);
+				return err_sys("join the restored IPC namespace");
+			}
+		}
+		if (shmctl(sh->perm.id, IPC_RMID, NULL) < 0)
+			rc = err_sys("SysV shm %d (%llu bytes, removed at dump): IPC_RMID",
+				     sh->perm.id, (unsigned long long)sh->segsz);
+	}
+	if (self >= 0 && setns(self, CLONE_NEWIPC) < 0 && rc == 0)
+		rc = err_sys("return to the restorer's IPC namespace");
+	if (self >= 0)
+		close(self);
+	return rc;
 }

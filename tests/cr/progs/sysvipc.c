@@ -8,6 +8,8 @@
  * - shm "big": IPC_PRIVATE, 3 pages + 100 bytes, attached read-write;
  * - shm "idle": a key, never attached after it was filled (nattch 0);
  * - shm "dt": detached with shmdt and attached again at every check;
+ * - shm "gone": attached, then removed (IPC_RMID): it lives on, marked
+ *   SHM_DEST, while attached;
  * - a semaphore set of 3 (values 1+n, 7, 32767), mode 0640;
  * - a message queue (mode 0620, qbytes 10000) holding two messages, the
  *   oldest taken and sent back at every check.
@@ -28,8 +30,8 @@
 #define MSG_KEY 0x000003e3
 #define BIG_SIZE (3 * 4096 + 100)
 
-static int pg_id, big_id, idle_id, dt_id, sem_id, msg_id;
-static unsigned char *pg, *big, *dt;
+static int pg_id, big_id, idle_id, dt_id, gone_id, sem_id, msg_id;
+static unsigned char *pg, *big, *dt, *gone;
 
 static unsigned char pat(int seg, size_t i) { return (unsigned char)(i * 7 + seg * 31 + 1); }
 
@@ -104,8 +106,13 @@ static void make_objects(void)
 	big_id = shmget(IPC_PRIVATE, BIG_SIZE, 0640);
 	idle_id = shmget(IDLE_KEY, 8192, IPC_CREAT | IPC_EXCL | 0604);
 	dt_id = shmget(IPC_PRIVATE, 4096, 0600);
-	if (pg_id < 0 || big_id < 0 || idle_id < 0 || dt_id < 0)
+	gone_id = shmget(0x6011e, 5000, IPC_CREAT | IPC_EXCL | 0600);
+	if (pg_id < 0 || big_id < 0 || idle_id < 0 || dt_id < 0 || gone_id < 0)
 		ck_die("shmget");
+	gone = attach(gone_id);
+	fill(gone, 5, 5000);
+	if (shmctl(gone_id, IPC_RMID, NULL) < 0)
+		ck_die("IPC_RMID gone");
 	pg = attach(pg_id);
 	big = attach(big_id);
 	dt = attach(dt_id);
@@ -208,9 +215,21 @@ static void check_dt(void)
 	CK(same(dt, 4, 4096, (size_t)-1), "shm dt: content changed");
 }
 
+static void check_gone(void)
+{
+	struct shmid_ds ds;
+
+	CK(shmctl(gone_id, IPC_STAT, &ds) == 0 && (ds.shm_perm.mode & SHM_DEST) &&
+	   ds.shm_nattch == 1 && ds.shm_perm.__key == IPC_PRIVATE && ds.shm_segsz == 5000,
+	   "shm gone (removed while attached): mode 0%o nattch %lu key 0x%x: %s",
+	   ds.shm_perm.mode, (unsigned long)ds.shm_nattch, (unsigned)ds.shm_perm.__key,
+	   strerror(errno));
+	CK(same(gone, 5, 5000, (size_t)-1), "shm gone: content changed");
+}
+
 static void __attribute__((noreturn)) child(void)
 {
-	if (shmdt(big) < 0 || shmdt(dt) < 0)   /* fork attached them too */
+	if (shmdt(big) < 0 || shmdt(dt) < 0 || shmdt(gone) < 0)   /* fork attached them too */
 		ck_die("child: shmdt");
 	ck_child_report("child", -1);
 	for (int n = 0;; n++) {
@@ -250,6 +269,7 @@ int main(int argc, char **argv)
 		if (idle != (void *)-1)
 			shmdt(idle);
 		check_dt();
+		check_gone();
 		check_sems(n);
 		check_msgs(n);
 		ck_collect("child", n, 5);

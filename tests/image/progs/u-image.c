@@ -1119,6 +1119,7 @@ static void m_dup_tid(struct cr_image *i) { i->procs[0].threads[1].tid = 2; }
 static void m_comm(struct cr_image *i) { memset(i->procs[1].comm, 'a', CR_COMM_LEN); }
 static void m_shmem(struct cr_image *i) { i->shmem[1].size = 100; }
 static void m_segsz(struct cr_image *i) { i->shmem[1].segsz = 56; }
+static void m_removed_key(struct cr_image *i) { i->shmem[1].sysv = CR_SYSV_SHM_REMOVED; }
 static void m_sem_val(struct cr_image *i) { i->sems[0].vals[1] = 40000; }
 static void m_msg_type(struct cr_image *i) { i->msgqs[0].msgs[1].mtype = 0; }
 static void m_ipc_ns(struct cr_image *i) { i->ipc_ns = 0; }
@@ -1173,6 +1174,7 @@ static const struct {
 	{ m_comm, NULL, "proc 1 (pid 2): comm not NUL-terminated" },
 	{ m_shmem, NULL, "shmem 1: size 0x64 not page aligned" },
 	{ m_segsz, NULL, "shmem 1: SysV segsz 56 does not round up to size 16384" },
+	{ m_removed_key, NULL, "shmem 1: a removed SysV segment with key 0x00a7833e" },
 	{ m_sem_val, NULL, "sem 0: semaphore 1: value 40000 above 32767" },
 	{ m_msg_type, NULL, "msgq 0: message 1: mtype 0 or length 1 out of range" },
 	{ m_ipc_ns, NULL, "shmem 1: sysv 1 (ipc_ns 0)" },
