@@ -13,61 +13,14 @@
 d=$(dirname "$0"); [ -f "$d/lib.sh" ] || d=$d/..; . "$d/lib.sh"
 d_need postfix postqueue python3
 d_init postfix
+. "$d/mail_lib.sh"
 PORT=$(d_port)
-ETC=$D_DIR/etc SPOOL=$D_DIR/spool MAILDIR=$D_DIR/vmail/user
-
-mkdir -p "$ETC" "$SPOOL" "$D_DIR/data" "$D_DIR/vmail"
-chown postfix "$D_DIR/data"
-chown 65534:65534 "$D_DIR/vmail"
-cat >"$ETC/main.cf" <<CONF
-compatibility_level = 3.6
-queue_directory = $SPOOL
-data_directory = $D_DIR/data
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = mail.picocenter.test
-mydomain = picocenter.test
-mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-virtual_mailbox_domains = picocenter.test
-virtual_mailbox_base = $D_DIR/vmail
-virtual_mailbox_maps = texthash:$ETC/vmailbox
-virtual_uid_maps = static:65534
-virtual_gid_maps = static:65534
-maillog_file_prefixes = $D_DIR
-maillog_file = $D_DIR/maillog
-alias_maps =
-alias_database =
-smtpd_banner = \$myhostname ESMTP picocenter-test
-biff = no
-CONF
-echo "user@picocenter.test user/" >"$ETC/vmailbox"
-# Debian's master.cf as installed, with smtpd on our port.
-sed "s/^smtp      inet/127.0.0.1:$PORT inet/" /etc/postfix/master.cf >"$ETC/master.cf"
-grep -q "^127.0.0.1:$PORT inet .* y .* smtpd" "$ETC/master.cf" ||
-	d_fail "Debian's master.cf has no chrooted smtpd line to move to port $PORT"
-postfix -c "$ETC" check >"$D_DIR/check.out" 2>&1 || d_fail "postfix check failed"
+ETC=$D_DIR/etc SPOOL=$D_DIR/spool
+mail_conf_postfix "$PORT"
 
 d_spawn postfix -c "$ETC" start-fg
 
-smtp() { timeout "$D_TIMEOUT" python3 - "$PORT" "$@" <<'PY'
-import smtplib, sys
-port, what = int(sys.argv[1]), sys.argv[2]
-s = smtplib.SMTP(timeout=5)
-code, msg = s.connect("127.0.0.1", port)
-if what == "banner":
-    print(code == 220 and msg.decode().endswith("ESMTP picocenter-test") and
-          s.noop()[0] == 250)
-else:
-    token = sys.argv[3]
-    body = "Subject: cycle %s\r\nFrom: sender@example.org\r\n\r\ntoken %s\r\n" % (what, token)
-    assert s.sendmail("sender@example.org", ["user@picocenter.test"], body) == {}
-    print("sent")
-s.quit()
-PY
-}
+smtp() { mail_smtp "$PORT" "$@"; }
 banner() { [ "$(smtp banner)" = True ]; }
 mails() { find "$MAILDIR/new" -type f 2>/dev/null | wc -l; }
 declare -A TOKEN=() FILE_SUM=()
@@ -79,7 +32,7 @@ check_mails() {
 	for n in "${!TOKEN[@]}"; do
 		f=$(grep -l "^token ${TOKEN[$n]}" "$MAILDIR"/new/* 2>/dev/null)
 		[ -n "$f" ] || d_fail "mail $n (token ${TOKEN[$n]}) not in the Maildir"
-		grep -q "^Subject: cycle $n" "$f" || d_fail "mail $n: subject lost"
+		grep -q "^Subject: mail $n" "$f" || d_fail "mail $n: subject lost"
 		t=$(sha256sum <"$f")
 		[ -z "${FILE_SUM[$n]:-}" ] && FILE_SUM[$n]=$t
 		[ "${FILE_SUM[$n]}" = "$t" ] || d_fail "mail $n changed on disk"
