@@ -4,7 +4,8 @@
  * Private anonymous VMAs store their present pages; private file VMAs store
  * only pages that were copied on write (anonymous in /proc/PID/pagemap);
  * shared memory objects (shmem, memfd, shared anonymous) are stored once
- * per inode, read through /proc/PID/map_files.  Pages that read as zero
+ * per inode, read through /proc/PID/map_files; SysV segments of the
+ * tree's IPC namespace come first (sysv_dump.c).  Pages that read as zero
  * are never stored.  Runs of stored pages are recorded in the image.
  */
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include "common/err.h"
 #include "common/io.h"
 #include "cr/dump.h"
+#include "cr/sysv_ipc.h"
 
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAPPED (1ull << 62)
@@ -161,9 +163,20 @@ static int dump_vma_pages(struct dump_ctx *ctx, pid_t pid, int mem_fd, int pm_fd
 	return 0;
 }
 
+int dump_mem_object(struct dump_ctx *ctx, struct cr_shmem *sh, const uint8_t *mem)
+{
+	struct page_sink s = { ctx, &sh->runs, &sh->nr_runs, 0 };
+
+	return sink_pages(&s, mem, 0, sh->size / CR_PAGE_SIZE);
+}
+
 /* The (1-based) object already read for v's inode, or 0. */
 static uint32_t find_shmem(const struct dump_ctx *ctx, const struct cr_vma *v)
 {
+	for (uint32_t j = 0; j < ctx->img.nr_shmem; j++)
+		if (ctx->img.shmem[j].sysv && ctx->img.shmem[j].dev == v->dev &&
+		    ctx->img.shmem[j].ino == v->ino)
+			return j + 1;
 	for (size_t k = 0; k < ctx->nr_tasks; k++) {
 		const struct cr_proc *p = &ctx->img.procs[k];
 
@@ -269,6 +282,7 @@ int dump_memory(struct dump_ctx *ctx)
 		free(buf);
 		return err_set("out of memory for page buffers");
 	}
+	rc = sysv_dump(ctx);
 	for (size_t i = 0; rc == 0 && i < ctx->nr_tasks; i++)
 		if (!ctx->tasks[i].zombie)
 			rc = dump_proc_memory(ctx, &ctx->tasks[i], &ctx->img.procs[i], pm, buf);

@@ -74,6 +74,7 @@ struct fd_dump {
 	const char *fdinfo;            /* the text of /proc/PID/fdinfo/N */
 	struct stat st;                /* stat /proc/PID/fd/N */
 	const char *cwd;               /* the process's cwd (relative names) */
+	const char *root;              /* the process's root (chrooted names) */
 };
 
 struct dump_files;                   /* dump_files.c */

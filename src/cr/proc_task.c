@@ -217,6 +217,28 @@ static int read_path_link(pid_t pid, const char *name, char **out)
 	return 0;
 }
 
+/* The restore rebuilds a root or cwd from its path as the dumper sees it
+ * (chdir to the cwd, then chroot to the root): refuse now a path that does
+ * not name the same directory here (a mount only the tree sees, a
+ * directory moved meanwhile). */
+static int check_dir_link(pid_t pid, const char *name, const char *path)
+{
+	char link[64];
+	struct stat want, got;
+
+	snprintf(link, sizeof(link), "/proc/%d/%s", pid, name);
+	if (stat(link, &want) < 0)
+		return err_sys("pid %d: stat %s", pid, link);
+	if (stat(path, &got) < 0)
+		return err_sys("pid %d: %s %s cannot be rebuilt at restore: stat", pid, name,
+			       path);
+	if (got.st_dev != want.st_dev || got.st_ino != want.st_ino)
+		return err_set("pid %d: %s %s cannot be rebuilt at restore: that path names "
+			       "another directory outside the tree (unsupported)", pid, name,
+			       path);
+	return 0;
+}
+
 /* ---- /proc/PID/status ---- */
 
 /* Whitespace separated numbers of value into out[0..max). */
@@ -461,6 +483,8 @@ static int read_live(pid_t pid, const struct stat_info *si, struct cr_proc *p,
 	fill_mm_from_stat(si, &mm);
 	if (read_path_link(pid, "cwd", cwd) < 0 || read_path_link(pid, "root", root) < 0 ||
 	    read_path_link(pid, "exe", exe) < 0)
+		return -1;
+	if (check_dir_link(pid, "root", *root) < 0 || check_dir_link(pid, "cwd", *cwd) < 0)
 		return -1;
 	p->mm = mm;
 	return 0;

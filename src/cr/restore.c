@@ -36,6 +36,7 @@
 #include "mem/lazy.h"
 #include "cr/ptrace.h"
 #include "cr/restore.h"
+#include "cr/sysv_ipc.h"
 #include "common/timing.h"
 
 #define REPORT_TIMEOUT_MS 10000
@@ -348,11 +349,21 @@ static int make_shmem(struct rst_ctx *c)
 	c->shmem_fds = calloc(c->img.nr_shmem + 1, sizeof(int));
 	if (!c->shmem_fds)
 		return err_set("out of memory");
+	for (uint32_t i = 0; i < c->img.nr_shmem; i++)
+		c->shmem_fds[i] = -1;
+	if (c->img.ipc_ns &&
+	    sysv_restore(&c->img, c->pages, &c->ipc_ns_fd, c->shmem_fds) < 0)
+		return -1;
 	for (uint32_t i = 0; i < c->img.nr_shmem; i++) {
 		const struct cr_shmem *sh = &c->img.shmem[i];
-		int fd = memfd_create("picocenter-shmem", MFD_CLOEXEC);
+		int fd;
 
-		c->shmem_fds[i] = -1;
+		if (sh->sysv) {        /* a file of the segment */
+			if (dup2(c->shmem_fds[i], svc_shmem_fd(c, i)) < 0)
+				return err_sys("SysV shm %d: dup2", sh->perm.id);
+			continue;
+		}
+		fd = memfd_create("picocenter-shmem", MFD_CLOEXEC);
 		if (fd < 0)
 			return err_sys("shared memory %u: memfd_create", i);
 		c->shmem_fds[i] = fd;
@@ -537,6 +548,8 @@ static void free_ctx(struct rst_ctx *c)
 		close(svc_shmem_fd(c, i));
 	}
 	free(c->shmem_fds);
+	if (c->ipc_ns_fd > 0)
+		close(c->ipc_ns_fd);
 	if (c->report_fd > 0)
 		close(c->report_fd);
 	if (c->hash_running)
@@ -555,7 +568,8 @@ static int rebuild(struct rst_ctx *c)
 		return -1;
 	start_pages_check(c);
 	timing_mark("restore: seized");
-	if (for_each_live(c, restore_mm) < 0)
+	if (for_each_live(c, restore_mm) < 0 ||
+	    (c->ipc_ns_fd > 0 && sysv_restore_finish(&c->img, c->ipc_ns_fd) < 0))
 		return -1;
 	timing_mark("restore: memory");
 	if (for_each_live(c, restore_threads) < 0 || rst_files_owners(c) < 0 ||

@@ -52,6 +52,7 @@ struct rst_ctx {
 	int svc_end;             /* first fd above every service fd */
 	int report_fd;           /* restorer's end of the report socket */
 	int *shmem_fds;          /* restorer's memfds, one per img.shmem */
+	int ipc_ns_fd;           /* > 0: the tree's new IPC namespace (sysv_ipc.h) */
 	struct rst_proc *procs;  /* index as img.procs */
 	pid_t init_host;
 	uint32_t nr_live;        /* non-zombie processes */

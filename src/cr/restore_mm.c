@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -62,6 +63,40 @@ static uint32_t map_prot(const struct cr_vma *v)
 	return v->prot | (v->nr_runs ? PROT_WRITE : 0);
 }
 
+/* A VMA that is a whole SysV segment is attached again with shmat, so
+ * the kernel counts it (shm_nattch) and shmdt finds it; a part of one
+ * (after mprotect or munmap of a piece) is mapped from a file of the
+ * segment: same memory, but not an attach. */
+static int attach_sysv(const struct rst_ctx *c, struct inj_batch *b, const struct cr_vma *v)
+{
+	const struct cr_shmem *sh = &c->img.shmem[v->shmem_id];
+	uint64_t flags = (v->prot & PROT_WRITE) ? 0 : SHM_RDONLY;
+	uint32_t got = PROT_READ | ((v->prot & PROT_WRITE) ? PROT_WRITE : 0);
+	char what[96];
+
+	if (v->prot & PROT_EXEC) {
+		flags |= SHM_EXEC;
+		got |= PROT_EXEC;
+	}
+	snprintf(what, sizeof(what), "shmat SysV shm %d at 0x%llx", sh->perm.id,
+		 (unsigned long long)v->start);
+	if (inj_batch_add(b, what, SYS_shmat, (uint64_t)sh->perm.id, v->start, flags,
+			  0, 0, 0) < 0)
+		return -1;
+	if (got == v->prot)
+		return 0;
+	snprintf(what, sizeof(what), "mprotect SysV shm %d", sh->perm.id);
+	return inj_batch_add(b, what, SYS_mprotect, v->start, v->end - v->start, v->prot,
+			     0, 0, 0);
+}
+
+static int is_whole_sysv(const struct rst_ctx *c, const struct cr_vma *v)
+{
+	const struct cr_shmem *sh = &c->img.shmem[v->shmem_id];
+
+	return sh->sysv && v->pgoff == 0 && v->end - v->start == sh->size;
+}
+
 static int map_one_vma(struct rst_ctx *c, struct rst_proc *rp, struct inj_batch *b,
 		       const struct cr_vma *v)
 {
@@ -86,6 +121,8 @@ static int map_one_vma(struct rst_ctx *c, struct rst_proc *rp, struct inj_batch 
 		off = v->pgoff;
 		break;
 	case CR_VMA_SHMEM:
+		if (is_whole_sysv(c, v))
+			return attach_sysv(c, b, v);
 		flags |= MAP_SHARED;
 		fd = (uint64_t)svc_shmem_fd(c, v->shmem_id);
 		off = v->pgoff;
