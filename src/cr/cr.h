@@ -11,8 +11,16 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+struct box;
+
 struct cr_spawn_opts {
 	const char *log;          /* stdout+stderr appended here; NULL: /dev/null */
+	const struct box *box;    /* run in this box (box/box.h); NULL: on the host */
+	char *const *env;         /* K=V added to the environment (NULL-ended) */
+	const char *workdir;      /* chdir here before exec */
+	int set_user;             /* run as uid:gid, with no supplementary groups */
+	uid_t uid;
+	gid_t gid;
 };
 
 struct cr_dump_opts {

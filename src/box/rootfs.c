@@ -1,0 +1,203 @@
+/*
+ * rootfs.c - a box's root filesystem: the overlay (lower: the host's / or
+ * a directory; upper and work dirs in the box dir) mounted at BOX/root in
+ * the host's mount namespace, and, in the box's first process, the pivot
+ * into it with a fresh /proc (sensitive files masked, /proc/sys read-only),
+ * a read-only /sys and a minimal /dev of bind-mounted host devices.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "box/box_int.h"
+#include "common/err.h"
+
+static const char *const devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
+/* Docker's masked paths: files get /dev/null, directories an empty tmpfs. */
+static const char *const masked[] = {
+	"proc/kcore", "proc/keys", "proc/timer_list", "proc/sched_debug",
+	"proc/latency_stats", "proc/sysrq-trigger", "proc/acpi", "proc/scsi",
+	"sys/firmware",
+};
+static const char *const readonly[] = { "proc/sys", "proc/irq", "proc/bus", "proc/fs" };
+
+int rootfs_check(const char *rootfs)
+{
+	struct stat st;
+
+	if (!strcmp(rootfs, "host"))
+		return 0;
+	if (rootfs[0] != '/')
+		return err_set("rootfs '%s': host or an absolute directory", rootfs);
+	if (strpbrk(rootfs, ",:\\"))
+		return err_set("rootfs '%s': ',' ':' and '\\' are not allowed", rootfs);
+	if (stat(rootfs, &st) < 0)
+		return err_sys("rootfs %s", rootfs);
+	if (!S_ISDIR(st.st_mode))
+		return err_set("rootfs %s: not a directory", rootfs);
+	return 0;
+}
+
+static int mkdir_in(const char *base, const char *sub)
+{
+	char path[BOX_PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", base, sub);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return err_sys("mkdir %s", path);
+	return 0;
+}
+
+int rootfs_mount(const struct box *b)
+{
+	char opts[3 * BOX_PATH_MAX + 64], root[BOX_PATH_MAX + 8];
+	const char *lower = strcmp(b->cfg.rootfs, "host") ? b->cfg.rootfs : "/";
+
+	if (strpbrk(b->path, ",:\\"))
+		return err_set("box dir %s: ',' ':' and '\\' are not allowed", b->path);
+	if (mkdir_in(b->path, "upper") < 0 || mkdir_in(b->path, "work") < 0 ||
+	    mkdir_in(b->path, "root") < 0)
+		return -1;
+	snprintf(root, sizeof(root), "%s/root", b->path);
+	snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s/upper,workdir=%s/work",
+		 lower, b->path, b->path);
+	if (mount("overlay", root, "overlay", MS_NODEV, opts) < 0)
+		return err_sys("mount overlay %s (%s)", root, opts);
+	if (mount(NULL, root, NULL, MS_PRIVATE, NULL) < 0) {
+		err_sys("make %s private", root);
+		umount2(root, MNT_DETACH);
+		return -1;
+	}
+	return 0;
+}
+
+int rootfs_unmount(const struct box *b)
+{
+	char root[BOX_PATH_MAX + 8];
+
+	snprintf(root, sizeof(root), "%s/root", b->path);
+	if (umount2(root, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+		return err_sys("unmount %s", root);
+	return 0;
+}
+
+/* --- in the box's first process, before the pivot (cwd: the new root) --- */
+
+static int mount_at(const char *src, const char *dst, const char *type,
+		    unsigned long flags, const char *data)
+{
+	if (mount(src, dst, type, flags, data) < 0)
+		return err_sys("mount %s on /%s", type ? type : src, dst);
+	return 0;
+}
+
+static int ensure_dir(const char *path)
+{
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return err_sys("mkdir /%s", path);
+	return 0;
+}
+
+static int ensure_file(const char *path)
+{
+	int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return err_sys("create /%s", path);
+	close(fd);
+	return 0;
+}
+
+static int bind_ro(const char *path)
+{
+	if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+	    mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID |
+		  MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return err_sys("make /%s read-only", path);
+	return 0;
+}
+
+static int setup_dev(void)
+{
+	const unsigned long nse = MS_NOSUID | MS_NOEXEC;
+	char host[64], in[64];
+
+	if (ensure_dir("dev") < 0 || mount_at("tmpfs", "dev", "tmpfs", nse, "mode=755,size=64k") < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
+		snprintf(host, sizeof(host), "/dev/%s", devices[i]);
+		snprintf(in, sizeof(in), "dev/%s", devices[i]);
+		if (ensure_file(in) < 0 || mount_at(host, in, NULL, MS_BIND, NULL) < 0)
+			return -1;
+	}
+	if (ensure_dir("dev/pts") < 0 ||
+	    mount_at("devpts", "dev/pts", "devpts", nse, "newinstance,ptmxmode=0666,mode=0620") < 0 ||
+	    symlink("pts/ptmx", "dev/ptmx") < 0 || ensure_dir("dev/shm") < 0 ||
+	    mount_at("shm", "dev/shm", "tmpfs", nse | MS_NODEV, "mode=1777,size=65536k") < 0)
+		return -1;
+	if (symlink("/proc/self/fd", "dev/fd") < 0 || symlink("/proc/self/fd/0", "dev/stdin") < 0 ||
+	    symlink("/proc/self/fd/1", "dev/stdout") < 0 ||
+	    symlink("/proc/self/fd/2", "dev/stderr") < 0)
+		return err_sys("symlinks in /dev");
+	return 0;
+}
+
+static int mask_paths(void)
+{
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++) {
+		if (lstat(masked[i], &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			if (mount_at("tmpfs", masked[i], "tmpfs", MS_RDONLY, "size=0") < 0)
+				return -1;
+		} else if (mount_at("dev/null", masked[i], NULL, MS_BIND, NULL) < 0) {
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < sizeof(readonly) / sizeof(readonly[0]); i++)
+		if (access(readonly[i], F_OK) == 0 && bind_ro(readonly[i]) < 0)
+			return -1;
+	return 0;
+}
+
+/* The boxes' state dir, if the lower layer shows it, is hidden. */
+static int hide_state_dir(const struct box *b)
+{
+	const char *rel = b->cfg.dir + 1;
+	struct stat st;
+
+	if (b->cfg.dir[0] != '/' || stat(rel, &st) < 0 || !S_ISDIR(st.st_mode))
+		return 0;
+	return mount_at("tmpfs", rel, "tmpfs", MS_RDONLY, "size=0");
+}
+
+int rootfs_enter(const struct box *b)
+{
+	char root[BOX_PATH_MAX + 8];
+	const unsigned long nse = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+
+	snprintf(root, sizeof(root), "%s/root", b->path);
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return err_sys("make / private");
+	if (chdir(root) < 0)
+		return err_sys("chdir %s", root);
+	if (hide_state_dir(b) < 0 || ensure_dir("proc") < 0 ||
+	    mount_at("proc", "proc", "proc", nse, NULL) < 0 || ensure_dir("sys") < 0 ||
+	    mount_at("sysfs", "sys", "sysfs", nse | MS_RDONLY, NULL) < 0 || setup_dev() < 0 ||
+	    mask_paths() < 0)
+		return err_wrap("box %s root", b->cfg.name);
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return err_sys("pivot_root %s", root);
+	if (umount2(".", MNT_DETACH) < 0)
+		return err_sys("detach the host's root");
+	if (chdir("/") < 0)
+		return err_sys("chdir /");
+	return 0;
+}
