@@ -53,6 +53,88 @@ static int mkdir_in(const char *base, const char *sub)
 	return 0;
 }
 
+int rootfs_unmount(const struct box *b)
+{
+	char root[BOX_PATH_MAX + 8];
+
+	snprintf(root, sizeof(root), "%s/root", b->path);
+	if (umount2(root, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+		return err_sys("unmount %s", root);
+	return 0;
+}
+
+static int mount_at(const char *src, const char *dst, const char *type,
+		    unsigned long flags, const char *data)
+{
+	if (mount(src, dst, type, flags, data) < 0)
+		return err_sys("mount %s on %s", type ? type : src, dst);
+	return 0;
+}
+
+static int ensure_dir(const char *path)
+{
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return err_sys("mkdir %s", path);
+	return 0;
+}
+
+static int ensure_file(const char *path)
+{
+	int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return err_sys("create %s", path);
+	close(fd);
+	return 0;
+}
+
+static int bind_ro(const char *path)
+{
+	if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+	    mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID |
+		  MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return err_sys("make /%s read-only", path);
+	return 0;
+}
+
+/* root/dev: a tmpfs of host device nodes bound in, a devpts instance of
+ * the box's own and a /dev/shm, made once with the box (host mount ns). */
+static int setup_dev(const char *root)
+{
+	const unsigned long nse = MS_NOSUID | MS_NOEXEC;
+	static const char *const links[][2] = {
+		{ "pts/ptmx", "ptmx" }, { "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" },
+		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
+	};
+	char dev[BOX_PATH_MAX + 16], host[64], in[BOX_PATH_MAX + 32];
+
+	snprintf(dev, sizeof(dev), "%s/dev", root);
+	if (mkdir(dev, 0755) < 0 && errno != EEXIST)
+		return err_sys("mkdir %s", dev);
+	if (mount("tmpfs", dev, "tmpfs", nse, "mode=755,size=64k") < 0)
+		return err_sys("mount tmpfs on %s", dev);
+	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
+		snprintf(host, sizeof(host), "/dev/%s", devices[i]);
+		snprintf(in, sizeof(in), "%s/%s", dev, devices[i]);
+		if (ensure_file(in) < 0 || mount_at(host, in, NULL, MS_BIND, NULL) < 0)
+			return -1;
+	}
+	snprintf(in, sizeof(in), "%s/pts", dev);
+	if (ensure_dir(in) < 0 ||
+	    mount_at("devpts", in, "devpts", nse, "newinstance,ptmxmode=0666,mode=0620") < 0)
+		return -1;
+	snprintf(in, sizeof(in), "%s/shm", dev);
+	if (ensure_dir(in) < 0 ||
+	    mount_at("shm", in, "tmpfs", nse | MS_NODEV, "mode=1777,size=65536k") < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		snprintf(in, sizeof(in), "%s/%s", dev, links[i][1]);
+		if (symlink(links[i][0], in) < 0)
+			return err_sys("symlink %s", in);
+	}
+	return 0;
+}
+
 int rootfs_mount(const struct box *b)
 {
 	char opts[3 * BOX_PATH_MAX + 64], root[BOX_PATH_MAX + 8];
@@ -68,84 +150,15 @@ int rootfs_mount(const struct box *b)
 		 lower, b->path, b->path);
 	if (mount("overlay", root, "overlay", MS_NODEV, opts) < 0)
 		return err_sys("mount overlay %s (%s)", root, opts);
-	if (mount(NULL, root, NULL, MS_PRIVATE, NULL) < 0) {
+	if (mount(NULL, root, NULL, MS_PRIVATE, NULL) < 0)
 		err_sys("make %s private", root);
-		umount2(root, MNT_DETACH);
-		return -1;
-	}
-	return 0;
-}
-
-int rootfs_unmount(const struct box *b)
-{
-	char root[BOX_PATH_MAX + 8];
-
-	snprintf(root, sizeof(root), "%s/root", b->path);
-	if (umount2(root, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
-		return err_sys("unmount %s", root);
-	return 0;
+	else if (setup_dev(root) == 0)
+		return 0;
+	umount2(root, MNT_DETACH);
+	return -1;
 }
 
 /* --- in the box's first process, before the pivot (cwd: the new root) --- */
-
-static int mount_at(const char *src, const char *dst, const char *type,
-		    unsigned long flags, const char *data)
-{
-	if (mount(src, dst, type, flags, data) < 0)
-		return err_sys("mount %s on /%s", type ? type : src, dst);
-	return 0;
-}
-
-static int ensure_dir(const char *path)
-{
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
-		return err_sys("mkdir /%s", path);
-	return 0;
-}
-
-static int ensure_file(const char *path)
-{
-	int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-
-	if (fd < 0)
-		return err_sys("create /%s", path);
-	close(fd);
-	return 0;
-}
-
-static int bind_ro(const char *path)
-{
-	if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0 ||
-	    mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID |
-		  MS_NODEV | MS_NOEXEC, NULL) < 0)
-		return err_sys("make /%s read-only", path);
-	return 0;
-}
-
-static int setup_dev(void)
-{
-	const unsigned long nse = MS_NOSUID | MS_NOEXEC;
-	char host[64], in[64];
-
-	if (ensure_dir("dev") < 0 || mount_at("tmpfs", "dev", "tmpfs", nse, "mode=755,size=64k") < 0)
-		return -1;
-	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
-		snprintf(host, sizeof(host), "/dev/%s", devices[i]);
-		snprintf(in, sizeof(in), "dev/%s", devices[i]);
-		if (ensure_file(in) < 0 || mount_at(host, in, NULL, MS_BIND, NULL) < 0)
-			return -1;
-	}
-	if (ensure_dir("dev/pts") < 0 ||
-	    mount_at("devpts", "dev/pts", "devpts", nse, "newinstance,ptmxmode=0666,mode=0620") < 0 ||
-	    symlink("pts/ptmx", "dev/ptmx") < 0 || ensure_dir("dev/shm") < 0 ||
-	    mount_at("shm", "dev/shm", "tmpfs", nse | MS_NODEV, "mode=1777,size=65536k") < 0)
-		return -1;
-	if (symlink("/proc/self/fd", "dev/fd") < 0 || symlink("/proc/self/fd/0", "dev/stdin") < 0 ||
-	    symlink("/proc/self/fd/1", "dev/stdout") < 0 ||
-	    symlink("/proc/self/fd/2", "dev/stderr") < 0)
-		return err_sys("symlinks in /dev");
-	return 0;
-}
 
 static int mask_paths(void)
 {
@@ -190,8 +203,7 @@ int rootfs_enter(const struct box *b)
 		return err_sys("chdir %s", root);
 	if (hide_state_dir(b) < 0 || ensure_dir("proc") < 0 ||
 	    mount_at("proc", "proc", "proc", nse, NULL) < 0 || ensure_dir("sys") < 0 ||
-	    mount_at("sysfs", "sys", "sysfs", nse | MS_RDONLY, NULL) < 0 || setup_dev() < 0 ||
-	    mask_paths() < 0)
+	    mount_at("sysfs", "sys", "sysfs", nse | MS_RDONLY, NULL) < 0 || mask_paths() < 0)
 		return err_wrap("box %s root", b->cfg.name);
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		return err_sys("pivot_root %s", root);

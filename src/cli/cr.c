@@ -20,9 +20,9 @@ static int cr_usage(void)
 		"             [--memory SIZE] [--pids N] [--cpu-weight N] [--no-egress]\n"
 		"             [--box-dir DIR] [--bridge NAME] [--subnet A.B.C.D/N]\n"
 		"       picocenter cr dump --pid PID (--dir DIR | --store URL --image NAME)\n"
-		"                              [--leave-running] [--keep-listeners SOCKET]\n"
+		"                              [--leave-running] [--keep-listeners SOCKET] [--box-dir DIR]\n"
 		"       picocenter cr restore (--dir DIR | --store URL --image NAME)\n"
-		"                              [--listeners SOCKET] [--eager]\n"
+		"                              [--listeners SOCKET] [--eager] [--box-dir DIR]\n"
 		"       picocenter cr inspect --dir DIR\n"
 		"       picocenter cr hold SOCKET\n"
 		"--keep-listeners: listening and unbound-peer UDP sockets go to the holder\n"
@@ -30,7 +30,10 @@ static int cr_usage(void)
 		"--store and --image: the image goes to/comes from an object store\n"
 		"(see picocenter store); with --dir as well, DIR keeps a local copy.\n"
 		"Restore resumes the tree before its large private memory is all in (a\n"
-		"page server in the keeper fills it); --eager writes it all first.\n");
+		"page server in the keeper fills it); --eager writes it all first.\n"
+		"A tree spawned in a box (--name) is dumped with its box frozen and\n"
+		"restored into the same box (found under --box-dir, default "
+		BOX_DEFAULT_DIR ").\n");
 	return 2;
 }
 
@@ -245,7 +248,8 @@ static int get_from_store(const char *url, const char *image, const char *dir)
 static int cr_dump_cmd(int argc, char **argv)
 {
 	struct cr_dump_opts opts = { 0 };
-	const char *dir = NULL, *url = NULL, *image = NULL, *use;
+	const char *dir = NULL, *url = NULL, *image = NULL, *use, *box_dir = NULL;
+	static struct box box;
 	char scratch[4096];
 	pid_t pid = 0;
 	int rc;
@@ -266,12 +270,21 @@ static int cr_dump_cmd(int argc, char **argv)
 			opts.keep_listeners = argv[++i];
 		} else if (!strcmp(argv[i], "--leave-running")) {
 			opts.leave_running = 1;
+		} else if (!strcmp(argv[i], "--box-dir") && i + 1 < argc) {
+			box_dir = argv[++i];
 		} else {
 			return cr_usage();
 		}
 	}
 	if (!pid || (!dir && !image) || (!url) != (!image))
 		return cr_usage();
+	rc = box_of_pid(box_dir, pid, &box);
+	if (rc < 0) {
+		fprintf(stderr, "picocenter cr dump: %s\n", err_msg());
+		return 1;
+	}
+	if (rc > 0)
+		opts.box = &box;
 	if (image_dir(dir, image, scratch, sizeof(scratch), &use) < 0) {
 		fprintf(stderr, "picocenter cr dump: %s\n", err_msg());
 		return 1;
@@ -303,6 +316,8 @@ static int cr_restore_cmd(int argc, char **argv)
 			opts.listeners = argv[++i];
 		else if (!strcmp(argv[i], "--eager"))
 			opts.eager = 1;
+		else if (!strcmp(argv[i], "--box-dir") && i + 1 < argc)
+			opts.box_dir = argv[++i];
 		else if (!strcmp(argv[i], "--store") && i + 1 < argc)
 			url = argv[++i];
 		else if (!strcmp(argv[i], "--image") && i + 1 < argc)

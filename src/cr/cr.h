@@ -26,11 +26,14 @@ struct cr_spawn_opts {
 struct cr_dump_opts {
 	int leave_running;        /* keep the tree running after a good dump */
 	const char *keep_listeners; /* listener custody: holder socket, or NULL */
+	const struct box *box;    /* the tree's box: frozen while it is seized,
+	                             named in the image; NULL: none */
 };
 
 struct cr_restore_opts {
 	const char *listeners;    /* take held sockets from this holder socket */
 	int eager;                /* write all memory before resuming (no lazy) */
+	const char *box_dir;      /* where an image's box is found (NULL: default) */
 };
 
 /* Start argv[0] as pid 1 of new PID and mount namespaces; *pid = host pid. */

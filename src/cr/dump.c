@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "box/box.h"
 #include "common/err.h"
 #include "cr/cr.h"
 #include "cr/dump.h"
@@ -425,6 +427,75 @@ static int lock_network(struct dump_ctx *ctx)
 	return rc;
 }
 
+/* A boxed tree is frozen while every thread is seized and interrupted, so
+ * none forks or clones past the listing; each stops as it thaws, and
+ * seize_tree() then only waits for the stops.  A thread missed here (one
+ * that ended) is left to seize_tree(). */
+static int seize_frozen(struct dump_ctx *ctx, const struct box *b)
+{
+	pid_t *pids, *tids;
+	size_t n, nt;
+
+	if (box_freeze(b) < 0)
+		return -1;
+	if (proc_tree_list(ctx->init, &pids, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (proc_threads(pids[i], &tids, &nt) < 0)
+				continue;
+			for (size_t k = 0; k < nt; k++)
+				pt_seize_interrupt(tids[k], PTRACE_O_TRACESYSGOOD);
+			free(tids);
+		}
+		free(pids);
+	}
+	err_clear();
+	if (box_thaw(b) < 0)
+		return err_wrap("thaw after the seize");
+	return 0;
+}
+
+/* The dumper reads the tree's sockets (sock_diag, the network lock) from
+ * inside the tree's network namespace; *own gets ours back. */
+static int enter_tree_netns(pid_t init, int *own)
+{
+	char path[64];
+	int fd;
+
+	*own = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (*own < 0)
+		return err_sys("open /proc/thread-self/ns/net");
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)init);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
+		err_sys("enter the network namespace of pid %d", (int)init);
+		if (fd >= 0)
+			close(fd);
+		close(*own);
+		*own = -1;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int leave_tree_netns(int own)
+{
+	int rc = 0;
+
+	if (own < 0)
+		return 0;
+	if (setns(own, CLONE_NEWNET) < 0)
+		rc = err_sys("return to the dumper's network namespace");
+	close(own);
+	return rc;
+}
+
+static int record_box(struct dump_ctx *ctx, const struct box *b)
+{
+	ctx->img.box = strdup(b->cfg.name);
+	return ctx->img.box ? 0 : err_set("out of memory");
+}
+
 #define DUMP_TRIES 10
 #define DUMP_RETRY_FIRST_MS 10
 #define DUMP_RETRY_MAX_MS 200
@@ -432,7 +503,7 @@ static int lock_network(struct dump_ctx *ctx)
 static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts)
 {
 	struct dump_ctx ctx;
-	int created, rc;
+	int created, rc, own_net = -1;
 
 	timing_mark("start");
 	memset(&ctx, 0, sizeof(ctx));
@@ -446,13 +517,19 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 		cleanup_dir(dir, created);
 		return -1;
 	}
-	rc = seize_tree(&ctx);
+	rc = opts && opts->box ? enter_tree_netns(pid, &own_net) : 0;
+	if (rc == 0 && opts && opts->box)
+		rc = seize_frozen(&ctx, opts->box);
+	if (rc == 0)
+		rc = seize_tree(&ctx);
 	if (rc == 0)
 		rc = lock_network(&ctx);
 	timing_mark("dump: seize");
 	if (rc == 0)
 		rc = dump_all_state(&ctx);
 	timing_mark("dump: state");
+	if (rc == 0 && opts && opts->box)
+		rc = record_box(&ctx, opts->box);
 	if (rc == 0)
 		rc = write_pages(&ctx);
 	timing_mark("dump: pages");
@@ -466,6 +543,8 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 	netlock_release(ctx.netlock, rc < 0 || (opts && (opts->leave_running ||
 							  opts->keep_listeners)));
 	file_inet_dump_end();
+	if (leave_tree_netns(own_net) < 0)
+		rc = -1;
 	if (rc < 0) {
 		err_wrap("dump pid %d", pid);
 		release_tree(&ctx, 0);

@@ -18,7 +18,7 @@
 
 #include "cr/inet.h"
 
-#define CR_IMAGE_VERSION 4
+#define CR_IMAGE_VERSION 5
 /* F_SEAL_SEAL, _SHRINK, _GROW, _WRITE, _FUTURE_WRITE, _EXEC */
 #define CR_MEMFD_SEALS 0x3fu
 #define CR_PAGE_SIZE 4096u
@@ -375,6 +375,8 @@ struct cr_image {
 	struct cr_shmem *shmem;
 	uint32_t nr_files;
 	struct cr_file *files;         /* open file descriptions, see cr_fd.file */
+	char *box;                     /* name of the box the tree lives in, or
+	                                  NULL (src/box/box.h) */
 };
 
 /* Start of p's first VMA of the given kind (e.g. CR_VMA_VDSO), 0 if none. */

@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "box/box.h"
 #include "common/err.h"
 #include "common/io.h"
 #include "cr/cr.h"
@@ -36,6 +37,7 @@
 #include "mem/lazy.h"
 #include "cr/ptrace.h"
 #include "cr/restore.h"
+#include "cr/rootpath.h"
 #include "common/timing.h"
 
 #define REPORT_TIMEOUT_MS 10000
@@ -567,6 +569,46 @@ static int rebuild(struct rst_ctx *c)
 }
 
 static const char *restore_listeners;   /* custody holder, or NULL */
+static const char *restore_box_dir;     /* where boxes are, NULL: default */
+
+/* The image's box: the restorer resolves the image's paths in its root and
+ * makes the tree's sockets in its network namespace; the tree's init
+ * enters the rest (restore_tree.c). */
+static int box_begin(struct rst_ctx *c)
+{
+	char path[BOX_PATH_MAX + 16];
+	int fd;
+
+	c->box = calloc(1, sizeof(*c->box));
+	if (!c->box)
+		return err_set("out of memory");
+	if (box_open(restore_box_dir, c->img.box, c->box) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/root", c->box->path);
+	c->box_root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (c->box_root < 0)
+		return err_sys("box %s: open its root %s", c->img.box, path);
+	snprintf(path, sizeof(path), "%s/ns/net", c->box->path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
+		err_sys("box %s: enter its network namespace %s", c->img.box, path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	rst_root_set(c->box_root);
+	return 0;
+}
+
+static void box_end(struct rst_ctx *c)
+{
+	rst_root_set(-1);
+	if (c->box_root >= 0)
+		close(c->box_root);
+	free(c->box);
+	c->box = NULL;
+}
 static int restore_eager;               /* --eager: no lazy memory */
 
 /* The page server outlives the restore: the keeper lets it finish (and
@@ -594,9 +636,12 @@ static int restore_start(void *arg, pid_t *pid)
 	memset(&c, 0, sizeof(c));
 	c.pin_cpu = -1;
 	c.dir = arg;
+	c.box_root = -1;
 	c.lazy = !restore_eager;
 	timing_mark("restore: start");
 	rc = cr_image_read(c.dir, &c.img);
+	if (rc == 0 && c.img.box)
+		rc = box_begin(&c);
 	if (rc == 0)
 		rc = check_cpu(&c.img);
 	if (rc == 0 && restore_listeners)
@@ -627,6 +672,7 @@ static int restore_start(void *arg, pid_t *pid)
 	rst_files_free(&c, rc < 0);
 	file_inet_custody_end(custody, rc == 0);
 	pin_end(&c);
+	box_end(&c);
 	free_ctx(&c);
 	return rc < 0 ? err_wrap("restore %s", (const char *)arg) : 0;
 }
@@ -635,6 +681,7 @@ int cr_restore_with(const char *dir, const struct cr_restore_opts *opts, pid_t *
 {
 	restore_listeners = opts ? opts->listeners : NULL;
 	restore_eager = opts ? opts->eager : 0;
+	restore_box_dir = opts ? opts->box_dir : NULL;
 	return keeper_run(restore_start, (void *)dir, pid);
 }
 

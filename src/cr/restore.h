@@ -44,6 +44,8 @@ struct mem_server;                   /* mem/lazy.h */
 
 struct rst_ctx {
 	const char *dir;
+	struct box *box;         /* the image's box (box/box.h), or NULL */
+	int box_root;            /* its root dir, where paths resolve; -1 */
 	struct cr_image img;
 	const uint8_t *pages;    /* DIR/pages, mapped */
 	uint64_t pages_len;
