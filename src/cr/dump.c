@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -490,8 +491,24 @@ static int leave_tree_netns(int own)
 	return rc;
 }
 
+/* Names the image's files as the box sees them: one the restorer opened
+ * through the host's view of the box root (BOX/root/...) loses that
+ * prefix (a restore resolves every path inside the box root anyway). */
 static int record_box(struct dump_ctx *ctx, const struct box *b)
 {
+	char prefix[BOX_PATH_MAX + 8], real[PATH_MAX];
+	size_t n;
+
+	snprintf(prefix, sizeof(prefix), "%s/root", b->path);
+	if (!realpath(prefix, real))
+		return err_sys("box %s: %s", b->cfg.name, prefix);
+	n = strlen(real);
+	for (uint32_t i = 0; i < ctx->img.nr_files; i++) {
+		char *p = ctx->img.files[i].path;
+
+		if (p && !strncmp(p, real, n) && p[n] == '/')
+			memmove(p, p + n, strlen(p + n) + 1);
+	}
 	ctx->img.box = strdup(b->cfg.name);
 	return ctx->img.box ? 0 : err_set("out of memory");
 }
