@@ -73,6 +73,8 @@ struct box {
 	struct box_cgroup cg;
 };
 
+/* 1 if name is a valid box name: 1-23 of a-z 0-9 '-', not starting '-'. */
+int box_name_valid(const char *name);
 /* cfg = the defaults for an app called name (validated). */
 int box_config_init(struct box_config *cfg, const char *name);
 /* Parse "[HOSTADDR:]HOSTPORT:APPPORT[/tcp|/udp]" into cfg's ports. */

@@ -5,7 +5,6 @@
 #include "box/box.h"
 
 /* config.c: the box record, BOXES/NAME/config */
-int box_name_valid(const char *name);
 int box_record_write(const struct box *b);
 int box_record_read(const char *path, struct box *b);
 

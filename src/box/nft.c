@@ -164,8 +164,11 @@ int nft_box_add(const struct box *b)
 		off += (size_t)snprintf(cmds + off, sizeof(cmds) - off,
 					"create element ip picocenter %s\n", el);
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		rc = nft_run(cmds, 0);
+		if (rc < 0 && strstr(err_msg(), "File exists"))
+			err_set("a published host port is taken by another box");
+	}
 	close(lock);
 	return rc < 0 ? err_wrap("publish box %s", b->cfg.name) : 0;
 }

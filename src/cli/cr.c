@@ -148,13 +148,12 @@ static int parse_spawn(struct spawn_cli *s, int argc, char **argv)
 	const char *name = NULL;
 	int i, r;
 
+	box_config_init(&s->box, "app");
 	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (!strcmp(argv[i], "--name") && v && !name) {
 			name = argv[++i];
-			if (box_config_init(&s->box, name) < 0)
-				return -1;
 		} else if (!strcmp(argv[i], "--log") && v) {
 			s->opts.log = argv[++i];
 		} else if (!strcmp(argv[i], "--workdir") && v) {
@@ -166,14 +165,18 @@ static int parse_spawn(struct spawn_cli *s, int argc, char **argv)
 			if (!strchr(v, '=') || v[0] == '=' || s->nr_env == MAX_ENV)
 				return err_set("bad --env '%s' (K=V, at most %d)", v, MAX_ENV);
 			s->env[s->nr_env++] = argv[++i];
-		} else if (!name) {
-			return -2;  /* box flags come after --name */
 		} else if ((r = box_flag(s, argc, argv, &i)) != 0) {
 			return r < 0 ? -1 : -2;
 		}
 	}
-	if (name)
+	if (name) {
+		if (!box_name_valid(name))
+			return err_set("bad box name '%s' (1-23 of a-z 0-9 -)", name);
+		strcpy(s->box.name, name);
 		s->boxed = 1;
+	} else if (s->boxed) {
+		return err_set("box flags need --name");
+	}
 	s->opts.env = s->env;
 	return i + 1 < argc ? i : -2;
 }

@@ -135,18 +135,33 @@ b_cycle() {
 	B_PIDS+=("$B_PID")
 }
 
-# b_leftovers NAME: fail if anything of box NAME (full name) is left.
+# b_veth ADDR: the host end of the veth of the box with address ADDR.
+b_veth() {
+	local IFS=.
+	set -- $1
+	printf 'pc%02x%02x%02x%02x' "$1" "$2" "$3" "$4"
+}
+
+# b_leftovers NAME: fail if anything of box NAME (full name) is left; the
+# test's other boxes that still exist may keep theirs.
 b_leftovers() {
-	local n=$1 c
+	local n=$1 c a keep=() l
 	[ -e "$B_BOXES/$n" ] && b_fail "box dir $B_BOXES/$n left behind"
 	c=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "pcbox-$n" 2>/dev/null | head -1)
 	[ -n "$c" ] && b_fail "cgroup $c left behind"
-	[ -n "$(ip -o link show master "$B_BRIDGE" 2>/dev/null)" ] &&
-		b_fail "a veth is left on $B_BRIDGE: $(ip -o link show master "$B_BRIDGE")"
-	nft list table ip picocenter 2>/dev/null | grep -q "$B_NET\." &&
-		b_fail "an nftables element of $B_SUBNET is left: $(nft list table ip picocenter | grep "$B_NET\.")"
-	grep -q "$B_DIR" /proc/self/mountinfo &&
-		b_fail "a mount is left under $B_DIR: $(grep "$B_DIR" /proc/self/mountinfo | head -3)"
+	for a in $("$PICOCENTER" box ls --box-dir "$B_BOXES" | awk '{ print $2 }'); do
+		keep+=("$a")
+	done
+	for l in $(ip -o link show master "$B_BRIDGE" 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1); do
+		for a in "${keep[@]}"; do [ "$l" = "$(b_veth "$a")" ] && continue 2; done
+		b_fail "veth $l is left on $B_BRIDGE"
+	done
+	for a in $(nft list table ip picocenter 2>/dev/null | grep -o "$B_NET\.[0-9]*" | sort -u); do
+		[[ " ${keep[*]} " == *" $a "* ]] && continue
+		b_fail "an nftables element with $a is left: $(nft list table ip picocenter | grep -F "$a")"
+	done
+	grep -q "$B_BOXES/$n/" /proc/self/mountinfo &&
+		b_fail "a mount is left under $B_BOXES/$n: $(grep "$B_BOXES/$n/" /proc/self/mountinfo | head -3)"
 	return 0
 }
 
