@@ -101,6 +101,17 @@ int box_list(const char *dir, FILE *out);
  * namespace, and pivot into its root with fresh /proc, /sys, /dev. */
 int box_enter(const struct box *b);
 
+/* In the box's first process, last before exec (after box_enter() and any
+ * change of user): Docker's default capability bounding set without
+ * CAP_MKNOD, no_new_privs, and the box's seccomp filter. */
+int box_lockdown(void);
+/* The box's seccomp filter (one for every box, built once per process). */
+struct sock_filter;
+int box_seccomp_filter(const struct sock_filter **insns, unsigned short *len);
+/* For a seized, stopped thread: 1 if its seccomp filters are exactly the
+ * box's, 0 if it has none, -1 (error set) otherwise. */
+int box_seccomp_check(pid_t tid);
+
 /* Freeze or thaw every process in the box (before and after a dump). */
 int box_freeze(const struct box *b);
 int box_thaw(const struct box *b);

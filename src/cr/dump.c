@@ -311,14 +311,22 @@ static void release_tree(struct dump_ctx *ctx, int kill_it)
 	ctx->nr_tasks = 0;
 }
 
-static int check_seccomp(pid_t pid)
+/* A boxed tree may have its box's seccomp filter (restored with the box). */
+static int check_seccomp(const struct dump_ctx *ctx, const struct dump_task *t)
 {
+	pid_t pid = t->host_pid;
 	char v[32];
 
 	if (proc_status_field(pid, "Seccomp", v, sizeof(v)) < 0)
 		return -1;
-	if (strcmp(v, "0") != 0)
+	if (strcmp(v, "0") == 0)
+		return 0;
+	if (strcmp(v, "2") != 0 || !ctx->box)
 		return err_set("pid %d: seccomp mode %s (unsupported)", pid, v);
+	for (size_t i = 0; i < t->nr_tids; i++)
+		if (box_seccomp_check(t->host_tids[i]) != 1)
+			return err_set("pid %d: %s", pid, err_msg()[0] ? err_msg() :
+				       "threads without the box's seccomp filter (unsupported)");
 	return 0;
 }
 
@@ -331,7 +339,7 @@ static int dump_process_state(struct dump_ctx *ctx, struct dump_task *t, struct 
 		return -1;
 	if (t->zombie)
 		return 0;
-	if (check_seccomp(t->host_pid) < 0 ||
+	if (check_seccomp(ctx, t) < 0 ||
 	    mem_wait_resident(t->host_pid, LAZY_WAIT_MS) < 0 ||
 	    proc_read_vmas(t->host_pid, &p->vmas, &p->nr_vmas) < 0 ||
 	    proc_read_timers(t->host_pid, &p->timers, &p->nr_timers) < 0 ||
@@ -526,6 +534,7 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.init = pid;
 	ctx.dir = dir;
+	ctx.box = opts ? opts->box : NULL;
 	if (check_ns_init(pid) < 0)
 		return -1;
 	if (prepare_dir(dir, &created) < 0)

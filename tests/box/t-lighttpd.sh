@@ -35,6 +35,13 @@ b_wait "lighttpd on 127.0.0.1:$HP" get "127.0.0.1:$HP" index.html
 [ -f "$BOX/upper$WWW/index.html" ] || b_fail "index.html is not in the box's upper layer"
 [ "$(b_in "$PID" hostname)" = "web-$$" ] || b_fail "hostname is '$(b_in "$PID" hostname)'"
 NETNS=$(readlink "/proc/$PID/ns/net")
+# floor: Seccomp, NoNewPrivs and CapBnd lines of the app's status
+floor() { grep -E '^(Seccomp|Seccomp_filters|NoNewPrivs|CapBnd|CapEff):' "/proc/$1/status" | tr '\n\t' '  '; }
+FLOOR=$(floor "$PID")
+case $FLOOR in *"Seccomp: 2"*"NoNewPrivs: 1"* | *"NoNewPrivs: 1"*"Seccomp: 2"*) ;;
+	*) b_fail "the app lacks its security floor: $FLOOR" ;; esac
+[ "$(grep CapBnd "/proc/$PID/status")" != "$(grep CapBnd /proc/self/status)" ] ||
+	b_fail "the app has the host's capability bounding set"
 [ "$NETNS" != "$(readlink /proc/self/ns/net)" ] || b_fail "the box shares the host's network namespace"
 
 FILES=(index.html)
@@ -55,6 +62,7 @@ for c in $(seq 10); do
 	[ "$(readlink "/proc/$PID/ns/net")" = "$NETNS" ] || b_fail "network namespace changed in cycle $c"
 	b_in "$PID" ip -4 -o addr show eth0 | grep -q " $ADDR/" || b_fail "address lost after cycle $c"
 	grep -q "pcbox-web-$$" "/proc/$PID/cgroup" || b_fail "restored tree is not in the box's cgroup"
+	[ "$(floor "$PID")" = "$FLOOR" ] || b_fail "security floor after cycle $c: $(floor "$PID") (was $FLOOR)"
 	[ "$(readlink "/proc/$PID/root")" = / ] || b_fail "root of the restored tree"
 	b_in "$PID" test -e "$B_BOXES" && [ -n "$(b_in "$PID" ls -A "$B_BOXES")" ] &&
 		b_fail "the box dir is visible from inside the box"
