@@ -50,6 +50,9 @@ struct box_config {
 	int prefix;               /* default 16 */
 	struct box_port ports[BOX_MAX_PORTS];
 	int nr_ports;
+	char log[BOX_PATH_MAX];   /* a host file bind-mounted into the box at
+	                             the same path (the app's stdout+stderr,
+	                             so a restored app writes on); "" none */
 };
 
 /* Which hierarchy serves each controller of the box's cgroup. */

@@ -169,6 +169,8 @@ static int write_record(FILE *f, const struct box *b)
 			inet_ntop(AF_INET, &c->ports[i].host_addr, a, sizeof(a)),
 			c->ports[i].host_port, c->ports[i].app_port,
 			c->ports[i].udp ? "udp" : "tcp");
+	if (c->log[0])
+		fprintf(f, "log=%s\n", c->log);
 	put_cg(f, "memory", b->cg.memory, b->cg.memory_v2);
 	put_cg(f, "pids", b->cg.pids, b->cg.pids_v2);
 	put_cg(f, "cpu", b->cg.cpu, b->cg.cpu_v2);
@@ -272,6 +274,10 @@ static int parse_line(struct box *b, const char *k, const char *v)
 		if (strlen(v) >= sizeof(c->rootfs) || (strcmp(v, "host") && v[0] != '/'))
 			return -1;
 		strcpy(c->rootfs, v);
+	} else if (!strcmp(k, "log")) {
+		if (strlen(v) >= sizeof(c->log) || v[0] != '/' || strstr(v, "/.."))
+			return -1;
+		strcpy(c->log, v);
 	} else if (!strcmp(k, "memory")) {
 		return parse_u64(v, &c->memory, &end) < 0 || *end ? -1 : 0;
 	} else if (!strcmp(k, "pids")) {

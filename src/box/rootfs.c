@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -135,6 +136,41 @@ static int setup_dev(const char *root)
 	return 0;
 }
 
+/* The host's log file, bound onto the same path inside the root (resolved
+ * in the root: the lower layer's symlinks cannot lead it out). */
+static int bind_log(const char *root, const char *log)
+{
+	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	char dir[BOX_PATH_MAX], target[64];
+	const char *base = strrchr(log, '/') + 1;
+	int rootfd, dirfd, fd, rc = -1;
+
+	fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return err_sys("log %s", log);
+	close(fd);
+	snprintf(dir, sizeof(dir), "%.*s", (int)(base - log), log);
+	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return err_sys("open %s", root);
+	dirfd = (int)syscall(SYS_openat2, rootfd, dir, &how, sizeof(how));
+	close(rootfd);
+	if (dirfd < 0)
+		return err_sys("log %s: its directory in the box", log);
+	fd = openat(dirfd, base, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	close(dirfd);
+	if (fd < 0)
+		return err_sys("log %s: create it in the box", log);
+	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+	if (mount(log, target, NULL, MS_BIND, NULL) < 0)
+		err_sys("bind the log %s into the box", log);
+	else
+		rc = 0;
+	close(fd);
+	return rc;
+}
+
 int rootfs_mount(const struct box *b)
 {
 	char opts[3 * BOX_PATH_MAX + 64], root[BOX_PATH_MAX + 8];
@@ -152,7 +188,7 @@ int rootfs_mount(const struct box *b)
 		return err_sys("mount overlay %s (%s)", root, opts);
 	if (mount(NULL, root, NULL, MS_PRIVATE, NULL) < 0)
 		err_sys("make %s private", root);
-	else if (setup_dev(root) == 0)
+	else if (setup_dev(root) == 0 && (!b->cfg.log[0] || bind_log(root, b->cfg.log) == 0))
 		return 0;
 	umount2(root, MNT_DETACH);
 	return -1;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <arpa/inet.h>
 
@@ -168,6 +169,22 @@ static int parse_spawn(struct spawn_cli *s, int argc, char **argv)
 		} else if ((r = box_flag(s, argc, argv, &i)) != 0) {
 			return r < 0 ? -1 : -2;
 		}
+	}
+	if (name && s->opts.log) {
+		char *abs = realpath(s->opts.log, NULL);
+
+		if (!abs && access(s->opts.log, F_OK) < 0) {
+			/* not there yet: its directory must be */
+			FILE *f = fopen(s->opts.log, "ae");
+
+			if (f)
+				fclose(f);
+			abs = realpath(s->opts.log, NULL);
+		}
+		if (!abs || strlen(abs) >= sizeof(s->box.log))
+			return err_set("log %s: no such file or directory", s->opts.log);
+		strcpy(s->box.log, abs);
+		free(abs);
 	}
 	if (name) {
 		if (!box_name_valid(name))
