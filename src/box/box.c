@@ -17,6 +17,8 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include "box/box_int.h"
@@ -298,6 +300,56 @@ int box_list(const char *dir, FILE *out)
 	}
 	closedir(d);
 	err_clear();
+	return 0;
+}
+
+/* A box is awake while its network namespace and its root are mounted. */
+static int is_awake(const struct box *b)
+{
+	char path[BOX_PATH_MAX + 16];
+	struct statfs fs;
+
+	snprintf(path, sizeof(path), "%s/ns/net", b->path);
+	if (statfs(path, &fs) < 0 || fs.f_type != NSFS_MAGIC)
+		return 0;
+	snprintf(path, sizeof(path), "%s/root", b->path);
+	return statfs(path, &fs) == 0 && fs.f_type == OVERLAYFS_SUPER_MAGIC;
+}
+
+int box_sleep(const struct box *b)
+{
+	int rc = 0, n = cg_nr_procs(&b->cg);
+
+	if (n > 0)
+		return err_set("box %s: %d processes still run in it", b->cfg.name, n);
+	err_clear();
+	if (nft_box_del(b) < 0 || cg_destroy(&b->cg) < 0 || netns_destroy(b) < 0 ||
+	    rootfs_unmount(b) < 0)
+		rc = -1;
+	return rc < 0 ? err_wrap("box %s to sleep", b->cfg.name) : 0;
+}
+
+int box_wake(const struct box *b)
+{
+	struct err_saved e;
+	int lock;
+
+	if (is_awake(b))
+		return 0;
+	lock = lock_dir(b->cfg.dir);
+	if (lock < 0)
+		return -1;
+	if (!is_awake(b)) {
+		if (box_sleep(b) < 0 || rootfs_mount(b) < 0 || netns_create(b) < 0 ||
+		    cg_create(b) < 0 || nft_box_add(b) < 0) {
+			err_save(&e);
+			box_sleep(b);
+			close(lock);
+			err_restore(&e);
+			return err_wrap("wake box %s", b->cfg.name);
+		}
+	}
+	close(lock);
 	return 0;
 }
 

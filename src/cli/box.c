@@ -11,9 +11,12 @@ static int box_usage(void)
 	fprintf(stderr,
 		"usage: picocenter box ls [--box-dir DIR]\n"
 		"       picocenter box rm [--box-dir DIR] NAME...\n"
+		"       picocenter box sleep|wake [--box-dir DIR] NAME...\n"
 		"ls: one line per box: name, address, processes, rootfs.\n"
 		"rm: kills what still runs in the box and removes all of it (cgroup,\n"
-		"namespaces, veth, nftables elements, mounts, writable layer).\n");
+		"namespaces, veth, nftables elements, mounts, writable layer).\n"
+		"sleep: a box without processes keeps only its record and writable layer;\n"
+		"wake (or a restore into it) makes the rest again, same address and ports.\n");
 	return 2;
 }
 
@@ -35,12 +38,24 @@ int cmd_box(int argc, char **argv)
 		}
 		return 0;
 	}
-	if (strcmp(argv[1], "rm") || i == argc)
+	if (!strcmp(argv[1], "rm") && i < argc) {
+		for (; i < argc; i++)
+			if (box_remove(dir, argv[i]) < 0) {
+				fprintf(stderr, "picocenter box rm: %s\n", err_msg());
+				rc = 1;
+			}
+		return rc;
+	}
+	if ((strcmp(argv[1], "sleep") && strcmp(argv[1], "wake")) || i == argc)
 		return box_usage();
-	for (; i < argc; i++)
-		if (box_remove(dir, argv[i]) < 0) {
-			fprintf(stderr, "picocenter box rm: %s\n", err_msg());
+	for (; i < argc; i++) {
+		struct box b;
+
+		if (box_open(dir, argv[i], &b) < 0 ||
+		    (argv[1][0] == 's' ? box_sleep(&b) : box_wake(&b)) < 0) {
+			fprintf(stderr, "picocenter box %s: %s\n", argv[1], err_msg());
 			rc = 1;
 		}
+	}
 	return rc;
 }

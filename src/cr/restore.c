@@ -582,7 +582,7 @@ static int box_begin(struct rst_ctx *c)
 	c->box = calloc(1, sizeof(*c->box));
 	if (!c->box)
 		return err_set("out of memory");
-	if (box_open(restore_box_dir, c->img.box, c->box) < 0)
+	if (box_open(restore_box_dir, c->img.box, c->box) < 0 || box_wake(c->box) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/root", c->box->path);
 	c->box_root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
