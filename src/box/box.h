@@ -21,6 +21,7 @@
 #ifndef PC_BOX_BOX_H
 #define PC_BOX_BOX_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -120,6 +121,10 @@ int box_seccomp_filter(const struct sock_filter **insns, unsigned short *len);
 /* For a seized, stopped thread: 1 if its seccomp filters are exactly the
  * box's, 0 if it has none, -1 (error set) otherwise. */
 int box_seccomp_check(pid_t tid);
+
+/* Start, in a thread to join later, what makes the next move of a task
+ * into a cgroup fast (see cgroup.c): a restore calls it first. */
+int box_warm_cgroups(const struct box *b, pthread_t *thread);
 
 /* Freeze or thaw every process in the box (before and after a dump). */
 int box_freeze(const struct box *b);

@@ -5,6 +5,7 @@
  * otherwise; limits, joining, freezing and removal.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -364,6 +365,34 @@ int cg_join(const struct box_cgroup *cg)
 	for (int i = 0; i < n; i++)
 		if (write_file(dirs[i], "cgroup.procs", "0") < 0)
 			return err_wrap("join the box's cgroup");
+	return 0;
+}
+
+/* Moving a task between cgroups takes the kernel's threadgroup lock for
+ * writing, which first waits for an RCU grace period (~10 ms) unless a
+ * writer was there moments before.  A restore starts that wait early, by
+ * "moving" this thread into the cgroup it is in, so that the tree's init
+ * joins its box without waiting (box_warm_cgroups). */
+static void *warm(void *arg)
+{
+	const struct box_cgroup *cg = arg;
+	char dir[BOX_PATH_MAX];
+	const char *from = cg->pids[0] ? cg->pids : cg->freezer[0] ? cg->freezer : cg->unified;
+	char tid[32];
+
+	if (!from[0])
+		return NULL;
+	snprintf(dir, sizeof(dir), "%s", from);
+	*strrchr(dir, '/') = '\0';
+	snprintf(tid, sizeof(tid), "%d", gettid());
+	write_file(dir, strcmp(from, cg->unified) ? "tasks" : "cgroup.threads", tid);
+	return NULL;
+}
+
+int box_warm_cgroups(const struct box *b, pthread_t *thread)
+{
+	if (pthread_create(thread, NULL, warm, (void *)&b->cg) != 0)
+		return err_set("start a thread");
 	return 0;
 }
 

@@ -584,6 +584,8 @@ static int box_begin(struct rst_ctx *c)
 		return err_set("out of memory");
 	if (box_open(restore_box_dir, c->img.box, c->box) < 0 || box_wake(c->box) < 0)
 		return -1;
+	c->box_warming = box_warm_cgroups(c->box, &c->box_warmer) == 0;
+	err_clear();
 	snprintf(path, sizeof(path), "%s/root", c->box->path);
 	c->box_root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (c->box_root < 0)
@@ -603,6 +605,8 @@ static int box_begin(struct rst_ctx *c)
 
 static void box_end(struct rst_ctx *c)
 {
+	if (c->box_warming)
+		pthread_join(c->box_warmer, NULL);
 	rst_root_set(-1);
 	if (c->box_root >= 0)
 		close(c->box_root);

@@ -46,6 +46,8 @@ struct rst_ctx {
 	const char *dir;
 	struct box *box;         /* the image's box (box/box.h), or NULL */
 	int box_root;            /* its root dir, where paths resolve; -1 */
+	pthread_t box_warmer;    /* box_warm_cgroups(), joined at the end */
+	int box_warming;
 	struct cr_image img;
 	const uint8_t *pages;    /* DIR/pages, mapped */
 	uint64_t pages_len;
