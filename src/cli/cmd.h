@@ -4,5 +4,6 @@
 
 int cmd_cr(int argc, char **argv);     /* cr spawn|dump|restore */
 int cmd_store(int argc, char **argv);  /* store ls|du|fsck|gc */
+int cmd_box(int argc, char **argv);    /* box ls|rm */
 
 #endif

@@ -41,6 +41,7 @@
 #include "common/err.h"
 #include "cr/file_inet.h"
 #include "cr/files.h"
+#include "cr/rootpath.h"
 #include "cr/sock_diag.h"
 #include "cr/unix_name.h"
 
@@ -456,6 +457,8 @@ static int bind_path(struct rst_files *rf, const struct cr_file *f, int fd)
 	addr_path(&f->laddr, path, sizeof(path));
 	if (files_verifying(rf))
 		return bind_trial(rf, path, fd);
+	if (rst_root_boxed())
+		return err_set("unix socket bound to %s: not supported in a box yet", path);
 	if (clear_stale(path) < 0)
 		return -1;
 	if (bind(fd, (const struct sockaddr *)f->laddr.addr, f->laddr.len) < 0)

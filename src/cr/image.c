@@ -1233,8 +1233,23 @@ static int check_files(const struct cr_image *img)
 	return 0;
 }
 
+/* A box name (not a path): 1-23 of a-z 0-9 and '-', not starting with '-'. */
+static int check_box_name(const char *s)
+{
+	size_t n;
+
+	if (!s)
+		return 0;
+	n = strlen(s);
+	if (n == 0 || n >= 24 || s[0] == '-' || strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
+		return err_set("box name '%.32s' invalid", s);
+	return 0;
+}
+
 static int check_image(const struct cr_image *img)
 {
+	if (check_box_name(img->box))
+		return -1;
 	if (img->xsave_size > CR_XSAVE_MAX)
 		return err_set("xsave_size %" PRIu32 " above %d", img->xsave_size,
 			       CR_XSAVE_MAX);
@@ -1301,6 +1316,7 @@ static void encode_image_rec(struct wbuf *w, const struct cr_image *img)
 	put_u32(w, img->ipc_ns);
 	put_u32(w, img->nr_sems);
 	put_u32(w, img->nr_msgqs);
+	put_str(w, img->box);
 	rec_end(w, at);
 }
 
@@ -1816,6 +1832,8 @@ static int decode_image_rec(struct rbuf *s, struct cr_image *img)
 	img->ipc_ns = get_u32(&pl);
 	img->nr_sems = get_u32(&pl);
 	img->nr_msgqs = get_u32(&pl);
+	if (get_str(&pl, &img->box, "box"))
+		return -1;
 	return rec_done(&pl, REC_IMAGE);
 }
 
@@ -2586,5 +2604,6 @@ void cr_image_free(struct cr_image *img)
 	for (uint32_t i = 0; img->files && i < img->nr_files; i++)
 		free_file(&img->files[i]);
 	free(img->files);
+	free(img->box);
 	memset(img, 0, sizeof(*img));
 }

@@ -432,6 +432,8 @@ struct cr_image {
 	struct cr_sem_set *sems;
 	uint32_t nr_msgqs;
 	struct cr_msg_queue *msgqs;
+	char *box;                     /* name of the box the tree lives in, or
+	                                  NULL (src/box/box.h) */
 };
 
 /* Start of p's first VMA of the given kind (e.g. CR_VMA_VDSO), 0 if none. */

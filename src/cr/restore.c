@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "box/box.h"
 #include "common/err.h"
 #include "common/io.h"
 #include "cr/cr.h"
@@ -37,6 +38,7 @@
 #include "cr/ptrace.h"
 #include "cr/restore.h"
 #include "cr/sysv_ipc.h"
+#include "cr/rootpath.h"
 #include "common/timing.h"
 
 #define REPORT_TIMEOUT_MS 10000
@@ -590,7 +592,57 @@ struct rst_args {
 	const char *listeners;   /* custody holder, or NULL */
 	int eager;               /* --eager: no lazy memory */
 	int verify;              /* trial: never resumed, then killed */
+	const char *box_dir;     /* where boxes are, NULL: default */
 };
+
+/* The image's box: the restorer resolves the image's paths in its root and
+ * makes the tree's sockets in its network namespace; the tree's init
+ * enters the rest (restore_tree.c). */
+static int box_begin(struct rst_ctx *c, const char *box_dir)
+{
+	char path[BOX_PATH_MAX + 16];
+	int fd;
+
+	c->box = calloc(1, sizeof(*c->box));
+	if (!c->box)
+		return err_set("out of memory");
+	if (box_open(box_dir, c->img.box, c->box) < 0 || box_wake(c->box) < 0)
+		return -1;
+	c->box_warming = box_warm_cgroups(c->box, &c->box_warmer) == 0;
+	err_clear();
+	snprintf(path, sizeof(path), "%s/root", c->box->path);
+	c->box_root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (c->box_root < 0)
+		return err_sys("box %s: open its root %s", c->img.box, path);
+	/* A trial (cr_verify) makes its sockets in a namespace of its own:
+	 * the box's holds the live tree's. */
+	if (c->verify) {
+		rst_root_set(c->box_root);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/ns/net", c->box->path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
+		err_sys("box %s: enter its network namespace %s", c->img.box, path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	rst_root_set(c->box_root);
+	return 0;
+}
+
+static void box_end(struct rst_ctx *c)
+{
+	if (c->box_warming)
+		pthread_join(c->box_warmer, NULL);
+	rst_root_set(-1);
+	if (c->box_root >= 0)
+		close(c->box_root);
+	free(c->box);
+	c->box = NULL;
+}
 
 /* The page server outlives the restore: the keeper lets it finish (and
  * unmap the image's pages) once the restore is reported. */
@@ -620,8 +672,11 @@ static int restore_start(void *arg, pid_t *pid)
 	c.dir = a->dir;
 	c.lazy = !a->eager;
 	c.verify = a->verify;
+	c.box_root = -1;
 	timing_mark("restore: start");
 	rc = cr_image_read(c.dir, &c.img);
+	if (rc == 0 && c.img.box)
+		rc = box_begin(&c, a->box_dir);
 	if (rc == 0)
 		rc = check_cpu(&c.img);
 	if (rc == 0 && a->listeners)
@@ -653,17 +708,19 @@ static int restore_start(void *arg, pid_t *pid)
 	rst_files_free(&c, rc < 0 || c.verify);
 	file_inet_custody_end(custody, rc == 0);
 	pin_end(&c);
+	box_end(&c);
 	free_ctx(&c);
 	return rc < 0 ? err_wrap("restore %s", a->dir) : 0;
 }
 
 int cr_restore_with(const char *dir, const struct cr_restore_opts *opts, pid_t *pid)
 {
-	struct rst_args a = { dir, NULL, 0, 0 };
+	struct rst_args a = { dir, NULL, 0, 0, NULL };
 
 	if (opts) {
 		a.listeners = opts->listeners;
 		a.eager = opts->eager;
+		a.box_dir = opts->box_dir;
 	}
 	return keeper_run(restore_start, &a, pid);
 }
@@ -673,9 +730,9 @@ int cr_restore(const char *dir, pid_t *pid)
 	return cr_restore_with(dir, NULL, pid);
 }
 
-int rst_trial(const char *dir)
+int rst_trial(const char *dir, const char *box_dir)
 {
-	struct rst_args a = { dir, NULL, 0, 1 };
+	struct rst_args a = { dir, NULL, 0, 1, box_dir };
 	pid_t unused;
 
 	return restore_start(&a, &unused);

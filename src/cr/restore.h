@@ -44,6 +44,10 @@ struct mem_server;                   /* mem/lazy.h */
 
 struct rst_ctx {
 	const char *dir;
+	struct box *box;         /* the image's box (box/box.h), or NULL */
+	int box_root;            /* its root dir, where paths resolve; -1 */
+	pthread_t box_warmer;    /* box_warm_cgroups(), joined at the end */
+	int box_warming;
 	struct cr_image img;
 	const uint8_t *pages;    /* DIR/pages, mapped */
 	uint64_t pages_len;
@@ -118,6 +122,6 @@ int restore_finish(struct rst_ctx *c, struct rst_proc *rp);
 /* restore.c: a trial restore of dir in the calling process (verify.c runs
  * it in a child with its own network namespace): the tree is rebuilt up to
  * the moment it would resume, then killed. */
-int rst_trial(const char *dir);
+int rst_trial(const char *dir, const char *box_dir);
 
 #endif

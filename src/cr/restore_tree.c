@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "box/box.h"
 #include "common/err.h"
 #include "cr/nsinit.h"
 #include "cr/restore.h"
@@ -202,7 +203,7 @@ static int setup_self(struct rst_ctx *c, uint32_t idx)
 	struct rst_proc *rp = &c->procs[idx];
 	const struct cr_proc *p = rp->p;
 
-	if (idx == 0 && ns_setup_mounts() < 0)
+	if (idx == 0 && (c->box ? box_enter(c->box) : ns_setup_mounts()) < 0)
 		return -1;
 	if (idx == 0 && c->ipc_ns_fd > 0 && setns(c->ipc_ns_fd, CLONE_NEWIPC) < 0)
 		return err_sys("join the restored IPC namespace");

@@ -135,20 +135,20 @@ static int trial_network(void)
 	return rc < 0 ? err_wrap("trial network") : 0;
 }
 
-static void trial_child(const char *dir, int fd)
+static void trial_child(const char *dir, const char *box_dir, int fd)
 {
 	char msg[ERR_MSG_MAX];
 	int rc;
 
 	rc = trial_network();
 	if (rc == 0)
-		rc = rst_trial(dir);
+		rc = rst_trial(dir, box_dir);
 	snprintf(msg, sizeof(msg), "%s", rc < 0 ? err_msg() : "");
 	write_full(fd, msg, strlen(msg), -1);
 	_exit(rc < 0 ? 1 : 0);
 }
 
-int cr_verify(const char *dir)
+int cr_verify(const char *dir, const char *box_dir)
 {
 	char msg[ERR_MSG_MAX];
 	size_t got = 0;
@@ -165,7 +165,7 @@ int cr_verify(const char *dir)
 	}
 	if (child == 0) {
 		close(pfd[0]);
-		trial_child(dir, pfd[1]);
+		trial_child(dir, box_dir, pfd[1]);
 	}
 	close(pfd[1]);
 	for (;;) {

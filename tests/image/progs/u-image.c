@@ -433,6 +433,7 @@ static void make_image(struct cr_image *img)
 	make_init(&img->procs[0]);
 	make_child(&img->procs[1]);
 	make_files(img);
+	img->box = xstrdup("web-1");
 }
 
 /* ---- Field-by-field comparison ---- */
@@ -671,7 +672,7 @@ static void cmp_image(const struct cr_image *a, const struct cr_image *b)
 	const char *ctx = "image";
 	char sub[128];
 
-	EQ(version); EQ(xsave_size); EQ(xfeatures); EQ(pages_size);
+	EQ(version); EQ(xsave_size); EQ(xfeatures); EQ(pages_size); EQSTR(box);
 	EQ(pages_hash); EQ(nr_procs); EQ(nr_shmem);
 	for (uint32_t i = 0; a->nr_shmem == b->nr_shmem && i < a->nr_shmem; i++) {
 		const struct cr_shmem *sa = &a->shmem[i], *sb = &b->shmem[i];
@@ -987,6 +988,9 @@ static const struct patch patches[] = {
 	{ REC_END, 0, -8, 4, 0x77, "unknown record type 0x77" },
 	{ REC_END, 0, -4, 4, 1, "END record (type 0x13) of 1 bytes, only 0 left" },
 	{ 0, 0, 8, 4, 1, "format version 1, this build reads 5" },
+	{ REC_IMAGE, 0, 56, 1, 'W', "box name 'Web-1' invalid" },
+	{ REC_IMAGE, 0, 56, 1, '-', "box name '-eb-1' invalid" },
+	{ REC_IMAGE, 0, 52, 4, 6, "box: length 6 runs past its record" },
 	{ 0, 0, 12, 4, 1, "header flags 0x1 unknown" },
 	{ 0, 0, 0, 1, 'X', "bad magic" },
 };
