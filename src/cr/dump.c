@@ -331,6 +331,27 @@ static int check_seccomp(const struct dump_ctx *ctx, const struct dump_task *t)
 	return 0;
 }
 
+/* The restore rebuilds root and cwd inside the box's root, if any: check
+ * them there. */
+static int check_root_cwd(struct dump_ctx *ctx, pid_t pid, const struct cr_proc *p)
+{
+	char path[BOX_PATH_MAX + 8];
+	int root_fd = -1, rc;
+
+	if (ctx->box) {
+		snprintf(path, sizeof(path), "%s/root", ctx->box->path);
+		root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (root_fd < 0)
+			return err_sys("box %s: open its root %s", ctx->box->cfg.name, path);
+	}
+	rc = proc_check_dir(pid, "root", p->root, root_fd);
+	if (rc == 0)
+		rc = proc_check_dir(pid, "cwd", p->cwd, root_fd);
+	if (root_fd >= 0)
+		close(root_fd);
+	return rc;
+}
+
 /* A tree restored lazily has its memory in within a second per GiB. */
 #define LAZY_WAIT_MS 30000
 
@@ -340,6 +361,8 @@ static int dump_process_state(struct dump_ctx *ctx, struct dump_task *t, struct 
 		return -1;
 	if (t->zombie)
 		return 0;
+	if (check_root_cwd(ctx, t->host_pid, p) < 0)
+		return -1;
 	if (check_seccomp(ctx, t) < 0 ||
 	    mem_wait_resident(t->host_pid, LAZY_WAIT_MS) < 0 ||
 	    proc_read_vmas(t->host_pid, &p->vmas, &p->nr_vmas) < 0 ||
