@@ -76,7 +76,8 @@ static int prepare_dir(const char *dir, int *created)
 
 static void cleanup_dir(const char *dir, int created)
 {
-	static const char *const files[] = { "pages", "manifest", "manifest.tmp" };
+	static const char *const files[] = { "pages", "manifest", "manifest.tmp",
+					     "activeset", "activeset.tmp" };
 	char path[4200];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -449,6 +450,8 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 	rc = seize_tree(&ctx);
 	if (rc == 0)
 		rc = lock_network(&ctx);
+	if (rc == 0)   /* before the dump brings every lazy page in */
+		rc = mem_save_activeset(pid, dir);
 	timing_mark("dump: seize");
 	if (rc == 0)
 		rc = dump_all_state(&ctx);

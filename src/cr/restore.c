@@ -112,6 +112,10 @@ static void start_pages_check(struct rst_ctx *c)
 {
 	pthread_attr_t attr;
 
+	if (c->src) {   /* every chunk is checked (SHA-256) as it comes in */
+		c->pages_ok = 1;
+		return;
+	}
 	c->pages_ok = 0;
 	if (pthread_attr_init(&attr) == 0) {
 		if (CPU_COUNT(&c->helpers) > 0)
@@ -539,7 +543,9 @@ static void free_ctx(struct rst_ctx *c)
 		close(c->report_fd);
 	if (c->hash_running)
 		pthread_join(c->hash_thread, NULL);
-	if (c->pages)
+	if (c->src && !c->src_given)
+		c->src->release(c->src->arg);   /* the pages mapping with it */
+	else if (c->pages && !c->src)
 		munmap((void *)c->pages, c->pages_len);
 	cr_image_free(&c->img);
 }
@@ -568,6 +574,8 @@ static int rebuild(struct rst_ctx *c)
 
 static const char *restore_listeners;   /* custody holder, or NULL */
 static int restore_eager;               /* --eager: no lazy memory */
+static const struct cr_restore_opts *restore_opts;
+static const struct rst_origin *restore_origin;
 
 /* The page server outlives the restore: the keeper lets it finish (and
  * unmap the image's pages) once the restore is reported. */
@@ -595,15 +603,19 @@ static int restore_start(void *arg, pid_t *pid)
 	c.pin_cpu = -1;
 	c.dir = arg;
 	c.lazy = !restore_eager;
+	c.fill = 1;
+	c.log = restore_opts ? restore_opts->log : NULL;
 	timing_mark("restore: start");
-	rc = cr_image_read(c.dir, &c.img);
+	rc = restore_origin ? restore_origin->open(&c, restore_origin->arg) : 0;
+	if (rc == 0)
+		rc = cr_image_read(c.dir, &c.img);
 	if (rc == 0)
 		rc = check_cpu(&c.img);
 	if (rc == 0 && restore_listeners)
 		rc = file_inet_custody_take(restore_listeners, &c.img, &custody);
 	timing_mark("restore: manifest");
 	if (rc == 0)
-		rc = map_pages(&c);
+		rc = restore_origin ? restore_origin->map(&c, restore_origin->arg) : map_pages(&c);
 	timing_mark("restore: pages mapped");
 	if (rc == 0)
 		rc = plan(&c);
@@ -628,17 +640,29 @@ static int restore_start(void *arg, pid_t *pid)
 	file_inet_custody_end(custody, rc == 0);
 	pin_end(&c);
 	free_ctx(&c);
+	if (restore_origin)
+		restore_origin->close(&c, restore_origin->arg);
+	if (rc < 0 && restore_origin)
+		return -1;   /* the origin's close names it */
 	return rc < 0 ? err_wrap("restore %s", (const char *)arg) : 0;
+}
+
+int rst_restore_from(const char *dir, const struct rst_origin *o,
+		     const struct cr_restore_opts *opts, pid_t *pid)
+{
+	restore_listeners = opts ? opts->listeners : NULL;
+	restore_eager = opts ? opts->eager : 0;
+	restore_opts = opts;
+	restore_origin = o;
+	return keeper_run(restore_start, (void *)dir, pid);
 }
 
 int cr_restore_with(const char *dir, const struct cr_restore_opts *opts, pid_t *pid)
 {
-	restore_listeners = opts ? opts->listeners : NULL;
-	restore_eager = opts ? opts->eager : 0;
-	return keeper_run(restore_start, (void *)dir, pid);
+	return rst_restore_from(dir, NULL, opts, pid);
 }
 
 int cr_restore(const char *dir, pid_t *pid)
 {
-	return keeper_run(restore_start, (void *)dir, pid);
+	return rst_restore_from(dir, NULL, NULL, pid);
 }
