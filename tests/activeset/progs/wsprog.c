@@ -11,6 +11,7 @@
  *   wsprog write PORT START N GEN    rewrite those pages as generation GEN
  *
  * Page i of generation g holds, in word j, mix(i, j, g) (never zero).
+ * WSPROG_TIMEOUT: seconds the client waits for an answer (default 30).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -107,7 +108,8 @@ static int request(int port, const char *req, char *rep, size_t len)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	struct timeval tv = { 30, 0 };
+	const char *t = getenv("WSPROG_TIMEOUT");
+	struct timeval tv = { t ? atoi(t) : 30, 0 };
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 	ssize_t r;
 
