@@ -16,7 +16,7 @@ static int cr_usage(void)
 		"                              [--leave-running] [--keep-listeners SOCKET]\n"
 		"       picocenter cr restore (--dir DIR | --store URL --image NAME)\n"
 		"                              [--listeners SOCKET] [--eager | --fill]\n"
-		"                              [--log FILE] [--store-timeout MS]\n"
+		"                              [--log FILE] [--store-timeout MS] [--no-activeset]\n"
 		"                              [--cache DIR --cache-size BYTES]\n"
 		"       picocenter cr memstat --pid PID\n"
 		"       picocenter cr inspect --dir DIR\n"
@@ -185,6 +185,8 @@ static int cr_restore_cmd(int argc, char **argv)
 			image = argv[++i];
 		else if (!strcmp(argv[i], "--fill"))
 			opts.fill = 1;
+		else if (!strcmp(argv[i], "--no-activeset"))
+			opts.no_activeset = 1;
 		else if (!strcmp(argv[i], "--log") && i + 1 < argc)
 			opts.log = argv[++i];
 		else if (!strcmp(argv[i], "--cache") && i + 1 < argc)

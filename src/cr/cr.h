@@ -31,6 +31,7 @@ struct cr_restore_opts {
 	uint64_t cache_max;       /* ... of at most this many bytes */
 	int store_timeout_ms;     /* store unreachable that long: tree killed
 				     (0: CR_STORE_TIMEOUT_MS) */
+	int no_activeset;         /* ignore the image's ActiveSet (benchmarks) */
 };
 
 #define CR_STORE_TIMEOUT_MS 30000

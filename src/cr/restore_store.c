@@ -101,7 +101,7 @@ static int origin_open(struct rst_ctx *c, void *arg)
 	rc = mem_as_read(o->scratch, &o->as);
 	if (rc < 0)
 		return -1;
-	c->as = rc == 0 ? &o->as : NULL;
+	c->as = rc == 0 && !(op && op->no_activeset) ? &o->as : NULL;
 	c->fill = op ? op->fill : 0;
 	c->record = c->lazy;
 	return 0;
