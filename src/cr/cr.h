@@ -19,6 +19,10 @@ struct cr_spawn_opts {
 struct cr_dump_opts {
 	int leave_running;        /* keep the tree running after a good dump */
 	const char *keep_listeners; /* listener custody: holder socket, or NULL */
+	/* Pages as a lazy restore from the store put them are referenced in
+	 * the generation it came from, not read (dir/.pages-base names it;
+	 * cr_dump_to_store sets this). */
+	int incremental;
 };
 
 struct cr_restore_opts {

@@ -6,6 +6,11 @@
  * shared memory objects (shmem, memfd, shared anonymous) are stored once
  * per inode, read through /proc/PID/map_files.  Pages that read as zero
  * are never stored.  Runs of stored pages are recorded in the image.
+ *
+ * Incremental (a tree restored lazily from the store): the pages the page
+ * server says are as the restore put them are not read; their runs point
+ * into the pages of the generation restored from, which DIR/pages
+ * continues (new pages go after its size).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +24,7 @@
 #include "common/err.h"
 #include "common/io.h"
 #include "cr/dump.h"
+#include "mem/lazy.h"
 
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAPPED (1ull << 62)
@@ -125,12 +131,34 @@ static int want_page(uint64_t pm, int file_backed)
 	return !(file_backed && (pm & PM_FILE));
 }
 
+/* Pages kept from the base at addr (0 if addr is not kept); *off: where
+ * in the base, *next: the address of the next kept page above addr. */
+static uint64_t kept_at(const struct mem_keep_proc *kp, size_t *cur, uint64_t addr,
+			uint64_t *off, uint64_t *next)
+{
+	*next = UINT64_MAX;
+	if (!kp)
+		return 0;
+	while (*cur < kp->n && kp->runs[*cur].addr + kp->runs[*cur].nr_pages * CR_PAGE_SIZE <= addr)
+		(*cur)++;
+	if (*cur >= kp->n)
+		return 0;
+	if (kp->runs[*cur].addr > addr) {
+		*next = kp->runs[*cur].addr;
+		return 0;
+	}
+	*off = kp->runs[*cur].off + (addr - kp->runs[*cur].addr);
+	return (kp->runs[*cur].addr + kp->runs[*cur].nr_pages * CR_PAGE_SIZE - addr) / CR_PAGE_SIZE;
+}
+
 static int dump_vma_pages(struct dump_ctx *ctx, pid_t pid, int mem_fd, int pm_fd,
-			  struct cr_vma *v, uint64_t *pm, uint8_t *buf)
+			  struct cr_vma *v, uint64_t *pm, uint8_t *buf,
+			  const struct mem_keep_proc *kp)
 {
 	struct page_sink s = { ctx, &v->runs, &v->nr_runs, 0 };
 	uint64_t total = (v->end - v->start) / CR_PAGE_SIZE;
 	int file_backed = v->kind == CR_VMA_FILE;
+	size_t kc = 0;
 
 	for (uint64_t base = 0; base < total; base += PAGEMAP_BATCH) {
 		uint64_t n = total - base < PAGEMAP_BATCH ? total - base : PAGEMAP_BATCH;
@@ -141,15 +169,23 @@ static int dump_vma_pages(struct dump_ctx *ctx, pid_t pid, int mem_fd, int pm_fd
 			return err_sys("pid %d: read pagemap at 0x%llx", pid,
 				       (unsigned long long)addr);
 		for (uint64_t i = 0; i < n;) {
-			uint64_t j;
+			uint64_t j, koff = 0, next, a = addr + i * CR_PAGE_SIZE;
+			uint64_t kn = kept_at(kp, &kc, a, &koff, &next);
 
+			if (kn) {
+				kn = kn < n - i ? kn : n - i;
+				if (sink_add_run(&s, a, kn, koff) < 0)
+					return -1;
+				i += kn;
+				continue;
+			}
 			if (!want_page(pm[i], file_backed)) {
 				i++;
 				continue;
 			}
-			for (j = i + 1; j < n && want_page(pm[j], file_backed); j++)
+			for (j = i + 1; j < n && want_page(pm[j], file_backed) &&
+			     addr + j * CR_PAGE_SIZE < next; j++)
 				;
-			uint64_t a = addr + i * CR_PAGE_SIZE;
 
 			if (copy_range(&s, pid, mem_fd, a, j - i, buf) < 0)
 				return err_wrap("pid %d: vma 0x%llx-0x%llx", pid,
@@ -249,7 +285,9 @@ static int dump_proc_memory(struct dump_ctx *ctx, struct dump_task *t, struct cr
 		struct cr_vma *v = &p->vmas[i];
 
 		if (v->kind == CR_VMA_ANON || v->kind == CR_VMA_FILE)
-			rc = dump_vma_pages(ctx, t->host_pid, mem_fd, pm_fd, v, pm, buf);
+			rc = dump_vma_pages(ctx, t->host_pid, mem_fd, pm_fd, v, pm, buf,
+					    v->kind == CR_VMA_ANON ? mem_keep_find(ctx->keep, p->pid)
+								   : NULL);
 		else if (v->kind == CR_VMA_SHMEM)
 			rc = dump_shmem_object(ctx, t->host_pid, v, buf);
 	}
@@ -280,5 +318,71 @@ int dump_memory(struct dump_ctx *ctx)
 			if (ctx->img.procs[i].vmas[m].kind == CR_VMA_SHMEM &&
 			    ctx->img.procs[i].vmas[m].shmem_id)
 				ctx->img.procs[i].vmas[m].shmem_id--;
+	return rc;
+}
+
+/* ---- incremental swap-out ---- */
+
+/* Incremental only while at least half of the base is still referenced:
+ * the pages file of each generation is its base plus what changed, so
+ * this bounds the unreferenced bytes a restore never reads but the store
+ * keeps; below it, the dump is a full one again. */
+#define KEEP_MIN_SHARE 2
+
+int dump_plan_memory(struct dump_ctx *ctx, int incremental)
+{
+	struct mem_keep k;
+	int rc;
+
+	if (incremental) {
+		rc = mem_keep_take(ctx->init, &k);
+		if (rc < 0)
+			return -1;
+		if (rc == 1)
+			return 0;   /* no page server, or it brings every page in */
+		if (k.kept_pages * CR_PAGE_SIZE * KEEP_MIN_SHARE >= k.base_size) {
+			ctx->keep = malloc(sizeof(*ctx->keep));
+			if (!ctx->keep) {
+				mem_keep_free(&k);
+				return err_set("out of memory");
+			}
+			*ctx->keep = k;
+			return 0;
+		}
+		mem_keep_free(&k);
+	}
+	return mem_request_fill(ctx->init);
+}
+
+void dump_keep_free(struct dump_ctx *ctx)
+{
+	if (!ctx->keep)
+		return;
+	mem_keep_free(ctx->keep);
+	free(ctx->keep);
+	ctx->keep = NULL;
+}
+
+int dump_mem_kept(const struct dump_ctx *ctx, const struct cr_proc *p)
+{
+	return ctx->keep && mem_keep_find(ctx->keep, p->pid) != NULL;
+}
+
+int dump_write_base(struct dump_ctx *ctx)
+{
+	char path[4200], text[96];
+	int fd, n, rc = 0;
+
+	snprintf(path, sizeof(path), "%s/.pages-base", ctx->dir);
+	n = snprintf(text, sizeof(text), "base %llu %llu\n",
+		     (unsigned long long)ctx->keep->base_gen,
+		     (unsigned long long)ctx->keep->base_size);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_sys("create %s", path);
+	if (write_full(fd, text, (size_t)n, 0) < 0)
+		rc = err_sys("write %s", path);
+	if (close(fd) < 0 && rc == 0)
+		rc = err_sys("close %s", path);
 	return rc;
 }

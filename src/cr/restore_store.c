@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -60,9 +61,9 @@ static size_t origin_stats(void *arg, char *out, size_t len)
 
 	store_lazy_get_stats(o->l, &st);
 	r = snprintf(out, len,
-		     "generation %llu\nbytes_store %llu\nbytes_cache %llu\nchunks %llu\n"
+		     "bytes_store %llu\nbytes_cache %llu\nchunks %llu\n"
 		     "chunks_in %llu\nrequests %llu\nretries %llu\n",
-		     (unsigned long long)st.generation, (unsigned long long)st.bytes_store,
+		     (unsigned long long)st.bytes_store,
 		     (unsigned long long)st.bytes_cache, (unsigned long long)st.chunks,
 		     (unsigned long long)st.chunks_in, (unsigned long long)st.requests,
 		     (unsigned long long)st.retries);
@@ -162,7 +163,12 @@ static int origin_map(struct rst_ctx *c, void *arg)
 		return err_set("the stored pages are %llu bytes, the manifest says %llu",
 			       (unsigned long long)store_lazy_size(o->l),
 			       (unsigned long long)c->img.pages_size);
-	o->src = (struct mem_source){ origin_fetch, origin_stats, origin_release, o };
+	struct store_lazy_stats ls;
+
+	store_lazy_get_stats(o->l, &ls);
+	o->src = (struct mem_source){ .generation = ls.generation, .fetch = origin_fetch,
+				      .stats = origin_stats, .release = origin_release,
+				      .arg = o };
 	c->pages = store_lazy_data(o->l);
 	c->pages_len = store_lazy_size(o->l);
 	c->src = &o->src;
@@ -318,10 +324,45 @@ static int restored_generation(pid_t pid, uint64_t *gen)
 	return 0;
 }
 
+static uint64_t tail_size(const char *dir)
+{
+	char path[4200];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/pages", dir);
+	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* An incremental dump names its base in dir/.pages-base: the put then
+ * builds the pages on that generation's. */
+static int read_base(const char *dir, struct store_put_opts *po)
+{
+	char path[4200];
+	unsigned long long gen, size;
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "%s/.pages-base", dir);
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : err_sys("open %s", path);
+	n = fscanf(f, "base %llu %llu", &gen, &size);
+	fclose(f);
+	if (n != 2)
+		return err_set("%s: unreadable", path);
+	if (!po->has_parent || gen != po->parent)
+		return err_set("incremental dump on generation %llu, the put on %llu", gen,
+			       (unsigned long long)po->parent);
+	po->base_file = "pages";
+	po->base_len = size;
+	return 0;
+}
+
 int cr_dump_to_store(pid_t pid, const char *url, const char *image,
 		     const struct cr_dump_opts *opts, struct cr_dump_stats *st)
 {
 	struct store_put_opts po = { 0 };
+	struct cr_dump_opts dopts = { 0 };
 	struct store_put_stats ps;
 	char dir[4096];
 	struct store *s = NULL;
@@ -336,9 +377,16 @@ int cr_dump_to_store(pid_t pid, const char *url, const char *image,
 		store_close(s);
 		return -1;
 	}
-	rc = cr_dump(pid, dir, opts);
+	if (opts)
+		dopts = *opts;
+	dopts.incremental = po.has_parent;
+	rc = cr_dump(pid, dir, &dopts);
+	if (rc == 0)
+		rc = read_base(dir, &po);
 	if (rc == 0)
 		rc = store_put_image(s, image, dir, &po, &ps);
+	if (rc == 0 && po.base_file && dopts.leave_running)
+		rc = mem_set_base(pid, ps.generation, po.base_len + tail_size(dir));
 	store_remove_dir(dir);
 	store_close(s);
 	if (rc < 0)

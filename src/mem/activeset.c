@@ -251,6 +251,21 @@ static void wprintf(struct mem_as_writer *w, const char *fmt, ...)
 		w->len += (size_t)n;
 }
 
+void mem_as_writer_printf(struct mem_as_writer *w, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		w->failed = 1;
+	else
+		wprintf(w, "%s", line);
+}
+
 void mem_as_writer_begin(struct mem_as_writer *w, uint64_t revival)
 {
 	memset(w, 0, sizeof(*w));

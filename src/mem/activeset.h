@@ -70,5 +70,8 @@ void mem_as_writer_run(struct mem_as_writer *w, uint64_t addr, uint64_t nr_pages
 /* Seal with the checksum; -1 if out of memory along the way. */
 int mem_as_writer_end(struct mem_as_writer *w);
 void mem_as_writer_free(struct mem_as_writer *w);
+/* Any other line. */
+void mem_as_writer_printf(struct mem_as_writer *w, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 #endif

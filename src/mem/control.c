@@ -84,13 +84,16 @@ static int read_answer(int fd, pid_t tree_pid, char **out, size_t *outlen)
 	return 0;
 }
 
-int mem_control_ask(pid_t tree_pid, char cmd, char **out, size_t *outlen)
+/* cmd, then arg (may be NULL) in the same message. */
+static int ask_with(pid_t tree_pid, char cmd, const char *arg, char **out, size_t *outlen)
 {
+	char msg[80];
 	int fd, rc = connect_server(tree_pid, &fd);
+	size_t len = (size_t)snprintf(msg, sizeof(msg), "%c%s", cmd, arg ? arg : "");
 
 	if (rc != 0)
 		return rc;
-	if (write(fd, &cmd, 1) != 1) {
+	if (write(fd, msg, len) != (ssize_t)len) {
 		rc = err_sys("page server of %d: send", tree_pid);
 		close(fd);
 		return rc;
@@ -103,6 +106,25 @@ int mem_control_ask(pid_t tree_pid, char cmd, char **out, size_t *outlen)
 			       tree_pid);
 	}
 	return rc;
+}
+
+int mem_control_ask(pid_t tree_pid, char cmd, char **out, size_t *outlen)
+{
+	return ask_with(tree_pid, cmd, NULL, out, outlen);
+}
+
+int mem_set_base(pid_t tree_pid, uint64_t gen, uint64_t size)
+{
+	char arg[64], *out;
+	size_t len;
+	int rc;
+
+	snprintf(arg, sizeof(arg), " %llu %llu", (unsigned long long)gen,
+		 (unsigned long long)size);
+	rc = ask_with(tree_pid, 'G', arg, &out, &len);
+	if (rc == 0)
+		free(out);
+	return rc < 0 ? -1 : 0;
 }
 
 /* Write the ActiveSet answer of tree_pid's page server to dir (checked
@@ -148,4 +170,126 @@ int mem_save_activeset(pid_t tree_pid, const char *dir)
 	}
 	free(text);
 	return rc < 0 ? err_wrap("ActiveSet of tree %d", tree_pid) : 0;
+}
+
+/* ---- incremental swap-out ---- */
+
+void mem_keep_free(struct mem_keep *k)
+{
+	for (size_t i = 0; k->procs && i < k->n; i++)
+		free(k->procs[i].runs);
+	free(k->procs);
+	memset(k, 0, sizeof(*k));
+}
+
+const struct mem_keep_proc *mem_keep_find(const struct mem_keep *k, pid_t pid)
+{
+	for (size_t i = 0; k && i < k->n; i++)
+		if (k->procs[i].pid == pid)
+			return &k->procs[i];
+	return NULL;
+}
+
+static int keep_add_proc(struct mem_keep *k, long pid)
+{
+	struct mem_keep_proc *v;
+
+	if (pid <= 0 || pid > 4194304 || mem_keep_find(k, (pid_t)pid))
+		return err_set("bad or repeated pid %ld", pid);
+	v = realloc(k->procs, (k->n + 1) * sizeof(*v));
+	if (!v)
+		return err_set("out of memory");
+	k->procs = v;
+	v[k->n++] = (struct mem_keep_proc){ .pid = (pid_t)pid };
+	return 0;
+}
+
+static int keep_add_run(struct mem_keep *k, uint64_t addr, uint64_t n, uint64_t off)
+{
+	struct mem_keep_proc *p;
+	struct mem_keep_run *v;
+
+	if (k->n == 0)
+		return err_set("a run before any proc line");
+	p = &k->procs[k->n - 1];
+	if (addr % 4096 || off % 4096 || n == 0 || n > (1ull << 36) ||
+	    off > k->base_size || n * 4096 > k->base_size - off ||
+	    (p->n && addr < p->runs[p->n - 1].addr + p->runs[p->n - 1].nr_pages * 4096))
+		return err_set("bad run 0x%llx+%llu at %llu", (unsigned long long)addr,
+			       (unsigned long long)n, (unsigned long long)off);
+	if ((p->n & (p->n - 1)) == 0) {   /* grow at powers of two */
+		v = realloc(p->runs, (p->n ? p->n * 2 : 1) * sizeof(*v));
+		if (!v)
+			return err_set("out of memory");
+		p->runs = v;
+	}
+	p->runs[p->n++] = (struct mem_keep_run){ addr, n, off };
+	k->kept_pages += n;
+	return 0;
+}
+
+static int keep_parse(char *text, struct mem_keep *k)
+{
+	char *save = NULL, *line;
+	int ended = 0, rc = 0, first = 1;
+
+	for (line = strtok_r(text, "\n", &save); rc == 0 && line;
+	     line = strtok_r(NULL, "\n", &save), first = 0) {
+		unsigned long long a, b, c;
+		long pid;
+		int used = 0;
+
+		if (ended)
+			rc = err_set("lines after the end");
+		else if (first)
+			rc = sscanf(line, "base %llu %llu%n", &a, &b, &used) == 2 && !line[used]
+				     ? (k->base_gen = a, k->base_size = b, 0)
+				     : err_set("no base line");
+		else if (!strcmp(line, "end"))
+			ended = 1;
+		else if (sscanf(line, "proc %ld%n", &pid, &used) == 1 && !line[used])
+			rc = keep_add_proc(k, pid);
+		else if (sscanf(line, "k %llx %llu %llx%n", &a, &b, &c, &used) == 3 && !line[used])
+			rc = keep_add_run(k, a, b, c);
+		else
+			rc = err_set("unknown line '%.40s'", line);
+	}
+	if (rc == 0 && !ended)
+		rc = err_set("truncated (no end line)");
+	return rc;
+}
+
+int mem_keep_take(pid_t tree_pid, struct mem_keep *k)
+{
+	size_t len;
+	char *text;
+	int rc;
+
+	memset(k, 0, sizeof(*k));
+	rc = mem_control_ask(tree_pid, 'I', &text, &len);
+	if (rc != 0)
+		return rc;
+	if (len >= 5 && !memcmp(text, "none\n", 5)) {
+		free(text);
+		return 1;
+	}
+	text[len - 1] = '\0';
+	rc = keep_parse(text, k);
+	free(text);
+	if (rc < 0) {
+		mem_keep_free(k);
+		return err_wrap("page server of %d: unchanged pages", tree_pid);
+	}
+	return 0;
+}
+
+int mem_request_fill(pid_t tree_pid)
+{
+	size_t len;
+	char *text;
+	int rc = mem_control_ask(tree_pid, 'F', &text, &len);
+
+	if (rc == 0)
+		free(text);
+	return rc < 0 ? -1 : 0;
 }

@@ -37,6 +37,7 @@ struct mem_range {
 	uint64_t off, len;
 };
 struct mem_source {
+	uint64_t generation;     /* the store generation the pages belong to */
 	int (*fetch)(void *arg, const struct mem_range *r, size_t n);
 	size_t (*stats)(void *arg, char *out, size_t outlen);
 	void (*release)(void *arg);
@@ -84,6 +85,34 @@ int mem_control_ask(pid_t tree_pid, char cmd, char **out, size_t *outlen);
  * the set (the server then brings every page in) and write it to
  * dir/activeset.  Nothing is done for a tree without one. */
 int mem_save_activeset(pid_t tree_pid, const char *dir);
+
+/* Dump side, incremental swap-out: the pages of each process that are as
+ * the restore put them (never fetched, or fetched and not written since:
+ * userfaultfd WP) and where they are in the pages of the generation the
+ * tree was restored from. */
+struct mem_keep_run {
+	uint64_t addr, nr_pages, off;
+};
+struct mem_keep_proc {
+	pid_t pid;                /* in the tree */
+	size_t n;
+	struct mem_keep_run *runs; /* sorted by address */
+};
+struct mem_keep {
+	uint64_t base_gen, base_size, kept_pages;
+	size_t n;
+	struct mem_keep_proc *procs;
+};
+/* 0: *k filled; 1: none (no page server, or one that cannot tell: it then
+ * brings every page in, as after mem_request_fill). */
+int mem_keep_take(pid_t tree_pid, struct mem_keep *k);
+const struct mem_keep_proc *mem_keep_find(const struct mem_keep *k, pid_t pid);
+void mem_keep_free(struct mem_keep *k);
+/* Have tree_pid's page server (if any) bring every page in. */
+int mem_request_fill(pid_t tree_pid);
+/* After an incremental dump of a tree that goes on running: its pages are
+ * now generation gen's (size bytes), the base of its next dump. */
+int mem_set_base(pid_t tree_pid, uint64_t gen, uint64_t size);
 
 /* Serve uffd (a userfaultfd of process pid, taken over: closed by the
  * server) for the lazy VMAs among vmas.  Starts the server thread on first

@@ -102,6 +102,7 @@ struct mem_server {
 	size_t nr_sp;
 	struct mem_source src;   /* where pages come from, if not all mapped */
 	int has_src;
+	uint64_t base_size;      /* size of the pages of src.generation */
 	int record;              /* ActiveSet record: WP copies, faults noted */
 	struct mem_as prev;      /* the image's ActiveSet history */
 	int ctl_fd;              /* control socket (mem_server_listen), or -1 */
@@ -940,6 +941,13 @@ static int record_space(struct mem_server *s, struct space *sp, struct mem_as_wr
 	return 0;
 }
 
+/* A page of the image as the restore put it: not fetched, or not written. */
+static int page_kept(const struct space *sp, size_t i, const struct mem_regions *wr)
+{
+	return sp->pg[i].state == DUE ||
+	       (sp->pg[i].state == IN && !mem_regions_has(wr, sp->pg[i].addr));
+}
+
 static int record_all(struct mem_server *s, struct mem_as_writer *w)
 {
 	s->prefetched_touched = 0;
@@ -948,6 +956,52 @@ static int record_all(struct mem_server *s, struct mem_as_writer *w)
 		if (record_space(s, s->sp[i], w) < 0)
 			return -1;
 	return mem_as_writer_end(w);
+}
+
+/* Incremental swap-out: every process's pages that are as the restore
+ * put them, with their offsets in the pages of the source's generation.
+ * Only when every process is known (a forked child's is not). */
+static int keep_space(struct space *sp, struct mem_as_writer *w)
+{
+	struct mem_regions wr;
+
+	if (mem_written_pages(sp->pid, sp->vr, sp->nvr, &wr) < 0)
+		return -1;
+	mem_as_writer_printf(w, "proc %d\n", (int)sp->nspid);
+	for (size_t i = 0; i < sp->n;) {
+		size_t j;
+
+		if (!page_kept(sp, i, &wr)) {
+			i++;
+			continue;
+		}
+		for (j = i + 1; j < sp->n && page_kept(sp, j, &wr) &&
+		     sp->pg[j].addr == sp->pg[i].addr + (j - i) * PAGE &&
+		     sp->pg[j].off == sp->pg[i].off + (j - i) * PAGE; j++)
+			;
+		mem_as_writer_printf(w, "k %llx %llu %llx\n", (unsigned long long)sp->pg[i].addr,
+			     (unsigned long long)(j - i), (unsigned long long)sp->pg[i].off);
+		i = j;
+	}
+	mem_regions_free(&wr);
+	return 0;
+}
+
+static int keep_all(struct mem_server *s, struct mem_as_writer *w)
+{
+	memset(w, 0, sizeof(*w));
+	if (!s->record || !s->has_src || s->recorded)   /* recorded: being filled */
+		return 1;
+	for (size_t i = 0; i < s->nr_sp; i++)
+		if (s->sp[i]->pid <= 0 || s->sp[i]->nspid <= 0)
+			return 1;
+	mem_as_writer_printf(w, "base %llu %llu\n", (unsigned long long)s->src.generation,
+			     (unsigned long long)s->base_size);
+	for (size_t i = 0; i < s->nr_sp; i++)
+		if (keep_space(s->sp[i], w) < 0)
+			return -1;
+	mem_as_writer_printf(w, "end\n");
+	return w->failed ? err_set("out of memory") : 0;
 }
 
 /* ---- control socket ---- */
@@ -973,6 +1027,11 @@ static size_t stats_text(struct mem_server *s, char *out, size_t len)
 		     (unsigned long long)s->probes, (unsigned long long)s->prefetched_touched,
 		     (unsigned long long)due);
 	n = r < 0 ? 0 : (size_t)r < len ? (size_t)r : len - 1;
+	if (s->has_src && n < len) {
+		r = snprintf(out + n, len - n, "generation %llu\n",
+			     (unsigned long long)s->src.generation);
+		n += r < 0 ? 0 : (size_t)r < len - n ? (size_t)r : len - n - 1;
+	}
 	if (s->has_src && s->src.stats)
 		n += s->src.stats(s->src.arg, out + n, len - n);
 	return n;
@@ -984,6 +1043,25 @@ static void start_filling(struct mem_server *s)
 	s->fill = 1;
 	s->filling = 1;
 	pthread_mutex_unlock(&s->lock);
+}
+
+/* 'G GEN SIZE': the tree was dumped incrementally and goes on running; its
+ * pages are now those of generation GEN, SIZE bytes, of which the ones it
+ * was restored from are the beginning. */
+static int read_base(int fd, struct mem_server *s)
+{
+	char buf[64];
+	unsigned long long gen, size;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (sscanf(buf, " %llu %llu", &gen, &size) != 2 || size < s->base_size)
+		return -1;
+	s->src.generation = gen;
+	s->base_size = size;
+	return 0;
 }
 
 static int peer_allowed(int fd)
@@ -999,6 +1077,7 @@ static void answer(struct mem_server *s, int fd, char cmd)
 {
 	struct mem_as_writer w;
 	char text[2048];
+	int rc;
 
 	switch (cmd) {
 	case 'S':
@@ -1006,8 +1085,6 @@ static void answer(struct mem_server *s, int fd, char cmd)
 		break;
 	case 'R':
 		if (!s->record) {
-			s->recorded = 1;
-			start_filling(s);
 			write_full(fd, "none\n", 5, -1);
 			break;
 		}
@@ -1015,8 +1092,22 @@ static void answer(struct mem_server *s, int fd, char cmd)
 			write_full(fd, w.buf, w.len, -1);
 		mem_as_writer_free(&w);
 		err_clear();
-		s->recorded = 1;
-		start_filling(s);
+		break;
+	case 'I':
+		rc = keep_all(s, &w);
+		if (rc == 0)
+			write_full(fd, w.buf, w.len, -1);
+		mem_as_writer_free(&w);
+		err_clear();
+		if (rc != 0) {   /* the dump reads every page instead */
+			s->recorded = 1;
+			start_filling(s);
+			write_full(fd, "none\n", 5, -1);
+		}
+		break;
+	case 'G':
+		if (read_base(fd, s) == 0)
+			write_full(fd, "ok\n", 3, -1);
 		break;
 	case 'F':
 		s->recorded = 1;
@@ -1118,6 +1209,7 @@ void mem_server_use_source(struct mem_server *s, const struct mem_source *src, i
 {
 	s->src = *src;
 	s->has_src = 1;
+	s->base_size = s->pages_len;
 	s->fill = fill && s->fill;
 }
 

@@ -46,6 +46,11 @@ struct store_put_opts {
 	 * passes N so that it cannot overwrite someone else's newer image. */
 	uint64_t parent;
 	int has_parent;
+	/* Incremental: file base_file of the new generation is the same file
+	 * of generation `parent` (base_len bytes, its whole size: its chunks
+	 * are referenced, not read) followed by dir/base_file. */
+	const char *base_file;
+	uint64_t base_len;
 };
 
 struct store_put_stats {
