@@ -152,6 +152,66 @@ int rst_eager_ranges(const struct rst_ctx *c, struct mem_range **out, size_t *n)
 	return 0;
 }
 
+static int add_range(struct mem_range **v, size_t *n, size_t *cap, uint64_t off,
+		     uint64_t len)
+{
+	if (*n && (*v)[*n - 1].off + (*v)[*n - 1].len == off) {
+		(*v)[*n - 1].len += len;
+		return 0;
+	}
+	if (*n == *cap) {
+		struct mem_range *nv = realloc(*v, (*cap = *cap ? *cap * 2 : 64) * sizeof(**v));
+
+		if (!nv)
+			return err_set("out of memory");
+		*v = nv;
+	}
+	(*v)[(*n)++] = (struct mem_range){ off, len };
+	return 0;
+}
+
+/* The pages of run r that the ActiveSet of process ap wants. */
+static int as_run_ranges(const struct cr_page_run *r, const struct mem_as_proc *ap,
+			 struct mem_range **v, size_t *n, size_t *cap)
+{
+	uint64_t end = r->addr + r->nr_pages * CR_PAGE_SIZE;
+
+	for (size_t k = 0; k < ap->n; k++) {
+		const struct mem_as_run *a = &ap->runs[k];
+		uint64_t lo = a->addr > r->addr ? a->addr : r->addr;
+		uint64_t hi = a->addr + a->nr_pages * CR_PAGE_SIZE;
+
+		hi = hi < end ? hi : end;
+		if (lo >= hi || !mem_as_wanted(a->mask))
+			continue;
+		if (add_range(v, n, cap, r->file_off + (lo - r->addr), hi - lo) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Where the pages the ActiveSet prefetches are, so that they come in the
+ * same batch as the rest of what the restore needs before resuming (the
+ * page server then finds them in). */
+static int as_ranges(const struct rst_ctx *c, struct mem_range **v, size_t *n)
+{
+	size_t cap = *n;
+
+	for (uint32_t i = 0; c->as && c->lazy && i < c->img.nr_procs; i++) {
+		const struct cr_proc *p = &c->img.procs[i];
+		const struct mem_as_proc *ap = mem_as_find(c->as, p->pid);
+
+		for (uint32_t k = 0; ap && k < p->nr_vmas; k++) {
+			if (!mem_vma_is_lazy(&p->vmas[k]))
+				continue;
+			for (uint32_t j = 0; j < p->vmas[k].nr_runs; j++)
+				if (as_run_ranges(&p->vmas[k].runs[j], ap, v, n, &cap) < 0)
+					return -1;
+		}
+	}
+	return 0;
+}
+
 static int origin_map(struct rst_ctx *c, void *arg)
 {
 	struct store_origin *o = arg;
@@ -174,7 +234,9 @@ static int origin_map(struct rst_ctx *c, void *arg)
 	c->src = &o->src;
 	if (rst_eager_ranges(c, &r, &n) < 0)
 		return -1;
-	rc = origin_fetch(o, r, n);
+	rc = as_ranges(c, &r, &n);
+	if (rc == 0)
+		rc = origin_fetch(o, r, n);
 	free(r);
 	return rc;
 }

@@ -78,7 +78,8 @@ int mem_server_listen(struct mem_server *s);
 /* The abstract socket name (leading NUL) of tree pid's page server. */
 void mem_control_name(pid_t tree_pid, char *buf, size_t len, size_t *namelen);
 /* Ask tree pid's page server (if it has one) for cmd; its answer into a
- * malloc'd buffer (*out, *outlen).  1 if the tree has no page server. */
+ * malloc'd buffer (*out, *outlen).  1 if the tree has no page server, or
+ * it gave no answer (it ended meanwhile). */
 int mem_control_ask(pid_t tree_pid, char cmd, char **out, size_t *outlen);
 
 /* Dump side: if tree_pid has a page server recording the ActiveSet, take

@@ -9,13 +9,17 @@
  * absent or fails its check is an error at once.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/err.h"
+#include "common/io.h"
 #include "common/timing.h"
 #include "store/internal.h"
 
@@ -102,11 +106,135 @@ void store_lazy_close(struct store_lazy *l)
 	free(l);
 }
 
+/* ---- the other files, all in one batch ---- */
+
+#define SMALL_FILES_MAX (16u << 20)   /* more: file by file (get.c) */
+
+static int write_small(const char *dir, const struct mfile *f, const uint8_t *data)
+{
+	char path[4200], tmp[4300];
+	int fd, rc = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, f->name);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, f->name);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_sys("create %s", tmp);
+	if (write_full(fd, data, (size_t)f->size, 0) < 0)
+		rc = err_sys("write %s", tmp);
+	if (close(fd) < 0 && rc == 0)
+		rc = err_sys("close %s", tmp);
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = err_sys("rename %s", tmp);
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}
+
+struct small_batch {
+	struct store *s;
+	const struct mchunk **c;
+	struct backend_get *reqs;
+	uint8_t **dst;
+};
+
+static int decode_small(void *arg, size_t i)
+{
+	struct small_batch *b = arg;
+	struct backend_get *r = &b->reqs[i];
+	char hex[HASH_HEX], msg[512];
+
+	hash_hex(b->c[i]->hash, hex);
+	if (r->status != 0)
+		return err_set("chunk %s %s", hex, r->status == 1 ? "missing" : "fetch failed");
+	if (chunk_decode(r->out.data, r->out.len, b->c[i]->hash, b->dst[i],
+			 (size_t)b->c[i]->len) == 0)
+		return 0;
+	snprintf(msg, sizeof(msg), "%s", err_msg());
+	if (cache_forget(&b->s->be, r->key) != 0)
+		return err_set("%s", msg);
+	buf_free(&r->out);
+	if (b->s->be.ops->get(b->s->be.be, r->key, &r->out) != 0)
+		return err_set("%s (and the store's copy cannot be read)", msg);
+	return chunk_decode(r->out.data, r->out.len, b->c[i]->hash, b->dst[i],
+			    (size_t)b->c[i]->len);
+}
+
+/* Every file of m but skip into dir, their chunks in one get_many: a
+ * restore waits for these (the manifest, the ActiveSet). */
+static int get_small_files(struct store *s, const struct manifest *m, const char *dir,
+			   const char *skip)
+{
+	struct small_batch b = { .s = s };
+	char (*keys)[CHUNK_KEY_MAX] = NULL;
+	uint8_t **bufs = calloc(m->nfiles + 1, sizeof(*bufs));
+	size_t n = 0, k = 0;
+	uint64_t total = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < m->nfiles; i++)
+		if (!skip || strcmp(m->files[i].name, skip)) {
+			n += m->files[i].nchunks;
+			total += m->files[i].size;
+		}
+	if (total > SMALL_FILES_MAX) {
+		struct store_get_stats gst = { 0 };
+
+		free(bufs);
+		return get_files(s, m, dir, skip, &gst);
+	}
+	if (mkdir_p(dir) < 0) {
+		free(bufs);
+		return -1;
+	}
+	b.c = calloc(n + 1, sizeof(*b.c));
+	b.reqs = calloc(n + 1, sizeof(*b.reqs));
+	b.dst = calloc(n + 1, sizeof(*b.dst));
+	keys = calloc(n + 1, sizeof(*keys));
+	if (!bufs || !b.c || !b.reqs || !b.dst || !keys)
+		rc = err_set("out of memory");
+	for (size_t i = 0; rc == 0 && i < m->nfiles; i++) {
+		const struct mfile *f = &m->files[i];
+		uint64_t off = 0;
+
+		if (skip && !strcmp(f->name, skip))
+			continue;
+		if (!(bufs[i] = malloc(f->size ? f->size : 1))) {
+			rc = err_set("out of memory");
+			break;
+		}
+		for (size_t j = 0; j < f->nchunks; j++, k++) {
+			b.c[k] = &f->chunks[j];
+			b.dst[k] = bufs[i] + off;
+			chunk_key(f->chunks[j].hash, keys[k]);
+			b.reqs[k].key = keys[k];
+			off += f->chunks[j].len;
+		}
+	}
+	if (rc == 0 && n) {
+		s->be.ops->get_many(s->be.be, b.reqs, n);
+		err_clear();   /* per request status: decode_small says */
+		rc = pool_run(n, s->threads, decode_small, &b);
+	}
+	for (size_t i = 0; rc == 0 && i < m->nfiles; i++)
+		if (bufs[i])
+			rc = write_small(dir, &m->files[i], bufs[i]);
+	for (size_t i = 0; i < n && b.reqs; i++)
+		buf_free(&b.reqs[i].out);
+	for (size_t i = 0; bufs && i < m->nfiles; i++)
+		free(bufs[i]);
+	free(bufs);
+	free(b.c);
+	free(b.reqs);
+	free(b.dst);
+	free(keys);
+	return rc;
+}
+
 int store_get_lazy(struct store *s, const char *name, uint64_t gen, const char *dir,
 		   const char *lazy_file, struct store_lazy **out)
 {
 	struct store_lazy *l = calloc(1, sizeof(*l));
-	struct store_get_stats gst = { 0 };
 	int rc;
 
 	if (!l)
@@ -120,7 +248,7 @@ int store_get_lazy(struct store *s, const char *name, uint64_t gen, const char *
 	if (rc == 0)
 		rc = lazy_layout(l);
 	if (rc == 0)
-		rc = get_files(s, &l->m, dir, lazy_file, &gst);
+		rc = get_small_files(s, &l->m, dir, lazy_file);
 	if (rc < 0) {
 		store_lazy_close(l);
 		return err_wrap("get image %s lazily", name);
