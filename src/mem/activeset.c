@@ -149,8 +149,9 @@ static int check_sum(const char *text, size_t len, size_t *body)
 	for (n = len - 1; n > 0 && text[n - 1] != '\n'; n--)
 		;
 	last = text + n;
-	if (sscanf(last, "xxh3 %16llx%n", &want, &used) != 1 || used != 21 ||
-	    (size_t)(used + 1) != len - n)
+	if (len - n != 22 || strncmp(last, "xxh3 ", 5) ||
+	    strspn(last + 5, "0123456789abcdef") != 16 ||
+	    sscanf(last, "xxh3 %16llx%n", &want, &used) != 1 || used != 21)
 		return err_set("no checksum line at the end");
 	if (XXH3_64bits(text, n) != want)
 		return err_set("checksum mismatch (corrupted file)");
