@@ -17,6 +17,7 @@ static int cr_usage(void)
 		"       picocenter cr restore (--dir DIR | --store URL --image NAME)\n"
 		"                              [--listeners SOCKET] [--eager | --fill]\n"
 		"                              [--log FILE] [--store-timeout MS] [--no-activeset]\n"
+		"                              [--generation N]\n"
 		"                              [--cache DIR --cache-size BYTES]\n"
 		"       picocenter cr memstat --pid PID\n"
 		"       picocenter cr inspect --dir DIR\n"
@@ -187,6 +188,8 @@ static int cr_restore_cmd(int argc, char **argv)
 			opts.fill = 1;
 		else if (!strcmp(argv[i], "--no-activeset"))
 			opts.no_activeset = 1;
+		else if (!strcmp(argv[i], "--generation") && i + 1 < argc)
+			opts.generation = strtoull(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--log") && i + 1 < argc)
 			opts.log = argv[++i];
 		else if (!strcmp(argv[i], "--cache") && i + 1 < argc)

@@ -36,6 +36,8 @@ struct cr_restore_opts {
 	int store_timeout_ms;     /* store unreachable that long: tree killed
 				     (0: CR_STORE_TIMEOUT_MS) */
 	int no_activeset;         /* ignore the image's ActiveSet (benchmarks) */
+	uint64_t generation;      /* this generation (0: the newest; a caller
+				     that knows it saves listing the image) */
 };
 
 #define CR_STORE_TIMEOUT_MS 30000

@@ -95,7 +95,8 @@ static int origin_open(struct rst_ctx *c, void *arg)
 	if (rc < 0)
 		return -1;
 	if (store_scratch_dir(o->scratch, sizeof(o->scratch)) < 0 ||
-	    store_get_lazy(o->s, o->image, 0, o->scratch, "pages", &o->l) < 0)
+	    store_get_lazy(o->s, o->image, op ? op->generation : 0, o->scratch, "pages",
+			   &o->l) < 0)
 		return -1;
 	timing_mark("restore: manifest from the store");
 	c->dir = o->scratch;
