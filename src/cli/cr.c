@@ -13,7 +13,7 @@ static int cr_usage(void)
 	fprintf(stderr,
 		"usage: picocenter cr spawn [--log FILE] -- CMD [ARGS...]\n"
 		"       picocenter cr dump --pid PID (--dir DIR | --store URL --image NAME)\n"
-		"                              [--leave-running] [--keep-listeners SOCKET]\n"
+		"                              [--leave-running] [--keep-listeners SOCKET] [--full]\n"
 		"       picocenter cr restore (--dir DIR | --store URL --image NAME)\n"
 		"                              [--listeners SOCKET] [--eager | --fill]\n"
 		"                              [--log FILE] [--store-timeout MS] [--no-activeset]\n"
@@ -130,6 +130,8 @@ static int cr_dump_cmd(int argc, char **argv)
 			opts.keep_listeners = argv[++i];
 		} else if (!strcmp(argv[i], "--leave-running")) {
 			opts.leave_running = 1;
+		} else if (!strcmp(argv[i], "--full")) {
+			opts.full = 1;
 		} else {
 			return cr_usage();
 		}

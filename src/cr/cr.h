@@ -23,6 +23,8 @@ struct cr_dump_opts {
 	 * the generation it came from, not read (dir/.pages-base names it;
 	 * cr_dump_to_store sets this). */
 	int incremental;
+	int full;                 /* cr_dump_to_store: never incremental (a full
+				     image again, the ActiveSet laid out first) */
 };
 
 struct cr_restore_opts {

@@ -38,6 +38,7 @@ struct dump_ctx {
 	struct dump_files *files;           /* fd framework state (files.h) */
 	struct netlock *netlock;            /* TCP connections held still */
 	struct mem_keep *keep;              /* incremental: pages not read, or NULL */
+	struct mem_as *as;                  /* the ActiveSet just recorded, or NULL */
 };
 
 /* dump_state.c: everything but memory, for one stopped process. */

@@ -442,7 +442,7 @@ int cr_dump_to_store(pid_t pid, const char *url, const char *image,
 	}
 	if (opts)
 		dopts = *opts;
-	dopts.incremental = po.has_parent;
+	dopts.incremental = po.has_parent && !dopts.full;
 	rc = cr_dump(pid, dir, &dopts);
 	if (rc == 0)
 		rc = read_base(dir, &po);

@@ -24,6 +24,7 @@
 #define MEM_AS_MIN_SEEN 1        /* k: seen in at least k of the last n */
 #define MEM_AS_BLOCK_PAGES 64    /* liveness is judged per 256 KiB block */
 #define MEM_AS_PROBE_EVERY 64    /* about one prefetched page in 64 is a probe */
+#define MEM_AS_BLOCK_MIN_PROBE 4 /* a block with this many wanted pages has one */
 
 struct mem_as_run {
 	uint64_t addr, nr_pages;

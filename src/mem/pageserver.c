@@ -58,6 +58,7 @@ enum page_state { DUE, IN, GONE };
 #define PF_PREFETCHED 2         /* installed before the tree resumed */
 #define PF_WANT 4               /* (while prefetching) to install */
 #define PF_AHEAD 8              /* put in after a faulting page, not seen */
+#define PF_PROBE 16             /* ActiveSet page left out of the prefetch */
 
 struct lazy_page {
 	uint64_t addr;
@@ -709,9 +710,10 @@ static void *server_main(void *arg)
 /* ---- ActiveSet: prefetch and record ---- */
 
 /* Mark the pages to prefetch (PF_WANT) and set every listed page's
- * history.  In each block of MEM_AS_BLOCK_PAGES, the probes are left out:
- * the pages mem_as_is_probe picks, and at least one wanted page per block
- * (a different one each revival), so that a block's use shows in faults. */
+ * history.  In each block of MEM_AS_BLOCK_PAGES, the probes are left out
+ * (PF_PROBE): the pages mem_as_is_probe picks, and one wanted page (a
+ * different one each revival) in a block of MEM_AS_BLOCK_MIN_PROBE wanted
+ * pages or more that has none, so that a block's use shows in faults. */
 static void mark_wanted(struct mem_server *s, struct space *sp, const struct mem_as_proc *ap)
 {
 	uint64_t rev = s->prev.revival;
@@ -734,13 +736,13 @@ static void mark_wanted(struct mem_server *s, struct space *sp, const struct mem
 			want += (sp->pg[end++].flags & PF_WANT) != 0;
 		for (size_t j = i; j < end; j++)
 			if ((sp->pg[j].flags & PF_WANT) && mem_as_is_probe(sp->pg[j].addr, rev)) {
-				sp->pg[j].flags &= (uint8_t)~PF_WANT;
+				sp->pg[j].flags ^= PF_WANT | PF_PROBE;
 				probes++;
 			}
 		pick = want ? (size_t)(rev % want) : 0;
-		for (size_t j = i; !probes && want && j < end; j++)
+		for (size_t j = i; !probes && want >= MEM_AS_BLOCK_MIN_PROBE && j < end; j++)
 			if ((sp->pg[j].flags & PF_WANT) && pick-- == 0) {
-				sp->pg[j].flags &= (uint8_t)~PF_WANT;
+				sp->pg[j].flags ^= PF_WANT | PF_PROBE;
 				probes++;
 			}
 		s->probes += probes;
@@ -863,9 +865,38 @@ static int live_blocks(const struct space *sp, const struct mem_regions *wr,
 	return 0;
 }
 
-static int has_u64(const uint64_t *v, size_t n, uint64_t x)
+/* Blocks that had a probe this revival, sorted. */
+static int probe_blocks(const struct space *sp, uint64_t **out, size_t *nout)
 {
-	return bsearch(&x, v, n, sizeof(*v), u64_cmp) != NULL;
+	uint64_t *v = malloc((sp->n ? sp->n : 1) * sizeof(*v));
+	size_t n = 0;
+
+	if (!v)
+		return err_set("out of memory");
+	for (size_t i = 0; i < sp->n; i++)
+		if (sp->pg[i].flags & PF_PROBE)
+			v[n++] = sp->pg[i].addr / (PAGE * MEM_AS_BLOCK_PAGES);
+	*out = v;   /* pg is sorted by address: so is v */
+	*nout = n;
+	return 0;
+}
+
+/* How many times x is in the sorted v. */
+static size_t count_u64(const uint64_t *v, size_t n, uint64_t x)
+{
+	size_t lo = 0, hi = n, c = 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (lo + c < n && v[lo + c] == x)
+		c++;
+	return c;
 }
 
 struct as_entry {
@@ -893,31 +924,42 @@ static void write_runs(struct mem_as_writer *w, struct as_entry *e, size_t n)
 	}
 }
 
-/* One process's new history: seen = faulted, written, or prefetched in a
- * block seen in use. */
+/* One process's new history: seen = faulted, written, prefetched in a
+ * block seen in use, or put in after a faulting page in a block seen in
+ * use more than once (a lone fault in a block says nothing of the pages
+ * the fault brought in after it: a strided reader).  A prefetched page in
+ * a block with no probe and no use is not known either way: its history
+ * stays as it was. */
 static int record_space(struct mem_server *s, struct space *sp, struct mem_as_writer *w)
 {
 	struct mem_regions wr;
-	uint64_t *live = NULL;
-	size_t nlive = 0, n = 0;
+	uint64_t *live = NULL, *probed = NULL;
+	size_t nlive = 0, nprobed = 0, n = 0;
 	struct as_entry *e;
 
 	if (sp->pid <= 0 || sp->nspid <= 0)
 		return 0;
 	if (mem_written_pages(sp->pid, sp->vr, sp->nvr, &wr) < 0)
 		return -1;
-	if (live_blocks(sp, &wr, &live, &nlive) < 0) {
+	if (live_blocks(sp, &wr, &live, &nlive) < 0 ||
+	    probe_blocks(sp, &probed, &nprobed) < 0) {
 		mem_regions_free(&wr);
+		free(live);
 		return -1;
 	}
 	e = malloc((sp->n + sp->nzt + 1) * sizeof(*e));
 	for (size_t i = 0; e && i < sp->n; i++) {
 		const struct lazy_page *p = &sp->pg[i];
 		int written = mem_regions_has(&wr, p->addr);
+		size_t uses = (p->flags & (PF_PREFETCHED | PF_AHEAD))
+				      ? count_u64(live, nlive, p->addr / (PAGE * MEM_AS_BLOCK_PAGES))
+				      : 0;
 		int seen = (p->flags & PF_TOUCHED) || written ||
-			   ((p->flags & (PF_PREFETCHED | PF_AHEAD)) &&
-			    has_u64(live, nlive, p->addr / (PAGE * MEM_AS_BLOCK_PAGES)));
-		uint32_t mask = mem_as_next_mask(p->hist, seen);
+			   ((p->flags & PF_PREFETCHED) && uses >= 1) ||
+			   ((p->flags & PF_AHEAD) && uses >= 2);
+		int unknown = !seen && (p->flags & PF_PREFETCHED) &&
+			      !count_u64(probed, nprobed, p->addr / (PAGE * MEM_AS_BLOCK_PAGES));
+		uint32_t mask = unknown ? p->hist : mem_as_next_mask(p->hist, seen);
 
 		if ((p->flags & PF_PREFETCHED) && seen)
 			s->prefetched_touched++;
@@ -932,6 +974,7 @@ static int record_space(struct mem_server *s, struct space *sp, struct mem_as_wr
 	}
 	mem_regions_free(&wr);
 	free(live);
+	free(probed);
 	if (!e)
 		return err_set("out of memory");
 	qsort(e, n, sizeof(*e), entry_cmp);

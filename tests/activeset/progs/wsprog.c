@@ -9,6 +9,8 @@
  *   wsprog ask PORT START N GEN      read pages [START, START+N) (all of
  *                                    generation GEN); exit 1 if wrong
  *   wsprog write PORT START N GEN    rewrite those pages as generation GEN
+ *   wsprog stride PORT START N STEP GEN   read pages START, START+STEP, ...
+ *                                    (N of them, all of generation GEN)
  *
  * Page i of generation g holds, in word j, mix(i, j, g) (never zero).
  * WSPROG_TIMEOUT: seconds the client waits for an answer (default 30).
@@ -51,11 +53,11 @@ static uint64_t page_sum(const uint64_t *p)
 	return s;
 }
 
-static uint64_t expect_sum(uint64_t start, uint64_t n, uint64_t g)
+static uint64_t expect_sum(uint64_t start, uint64_t n, uint64_t step, uint64_t g)
 {
 	uint64_t s = 0, buf[WORDS];
 
-	for (uint64_t i = start; i < start + n; i++) {
+	for (uint64_t k = 0, i = start; k < n; k++, i += step) {
 		fill_page(buf, i, g);
 		s ^= page_sum(buf) + i;
 	}
@@ -82,14 +84,19 @@ static int serve(int port, uint64_t t)
 		struct sockaddr_in from;
 		socklen_t fl = sizeof(from);
 		char req[128], rep[128];
-		unsigned long long s, n, g;
+		unsigned long long s, n, g, st;
 		ssize_t r = recvfrom(fd, req, sizeof(req) - 1, 0, (struct sockaddr *)&from, &fl);
 		uint64_t sum = 0;
 
 		if (r <= 0)
 			continue;
 		req[r] = '\0';
-		if (sscanf(req, "r %llu %llu", &s, &n) == 2 && s + n <= t) {
+		if (sscanf(req, "s %llu %llu %llu", &s, &n, &st) == 3 && n && st &&
+		    s + (n - 1) * st < t) {
+			for (uint64_t k = 0, i = s; k < n; k++, i += st)
+				sum ^= page_sum(mem + i * WORDS) + i;
+			snprintf(rep, sizeof(rep), "sum %016llx", (unsigned long long)sum);
+		} else if (sscanf(req, "r %llu %llu", &s, &n) == 2 && s + n <= t) {
 			for (uint64_t i = s; i < s + n; i++)
 				sum ^= page_sum(mem + i * WORDS) + i;
 			snprintf(rep, sizeof(rep), "sum %016llx", (unsigned long long)sum);
@@ -131,12 +138,16 @@ static int request(int port, const char *req, char *rep, size_t len)
 int main(int argc, char **argv)
 {
 	char req[128], rep[128], want[64];
-	unsigned long long s, n, g;
+	unsigned long long s, n, g, st = 1;
 
 	if (argc == 4 && !strcmp(argv[1], "serve"))
 		return serve(atoi(argv[2]), strtoull(argv[3], NULL, 10));
-	if (argc != 6 || (strcmp(argv[1], "ask") && strcmp(argv[1], "write"))) {
-		fprintf(stderr, "usage: wsprog serve PORT T | ask|write PORT START N GEN\n");
+	if (argc == 7 && !strcmp(argv[1], "stride")) {
+		st = strtoull(argv[5], NULL, 10);
+		argv[5] = argv[6];
+	} else if (argc != 6 || (strcmp(argv[1], "ask") && strcmp(argv[1], "write"))) {
+		fprintf(stderr, "usage: wsprog serve PORT T | ask|write PORT START N GEN |"
+			" stride PORT START N STEP GEN\n");
 		return 2;
 	}
 	s = strtoull(argv[3], NULL, 10);
@@ -144,6 +155,8 @@ int main(int argc, char **argv)
 	g = strtoull(argv[5], NULL, 10);
 	if (!strcmp(argv[1], "write"))
 		snprintf(req, sizeof(req), "w %llu %llu %llu", s, n, g);
+	else if (!strcmp(argv[1], "stride"))
+		snprintf(req, sizeof(req), "s %llu %llu %llu", s, n, st);
 	else
 		snprintf(req, sizeof(req), "r %llu %llu", s, n);
 	if (request(atoi(argv[2]), req, rep, sizeof(rep)) < 0) {
@@ -152,7 +165,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "write"))
 		return strcmp(rep, "written") ? (fprintf(stderr, "wsprog: %s\n", rep), 1) : 0;
-	snprintf(want, sizeof(want), "sum %016llx", (unsigned long long)expect_sum(s, n, g));
+	snprintf(want, sizeof(want), "sum %016llx", (unsigned long long)expect_sum(s, n, st, g));
 	if (strcmp(rep, want)) {
 		fprintf(stderr, "wsprog: pages %llu+%llu gen %llu: got '%s', want '%s'\n",
 			s, n, g, rep, want);
