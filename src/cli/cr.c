@@ -14,6 +14,7 @@ static int cr_usage(void)
 		"usage: picocenter cr spawn [--log FILE] -- CMD [ARGS...]\n"
 		"       picocenter cr dump --pid PID (--dir DIR | --store URL --image NAME)\n"
 		"                              [--leave-running] [--keep-listeners SOCKET] [--full]\n"
+		"                              [--cache DIR --cache-size BYTES]\n"
 		"       picocenter cr restore (--dir DIR | --store URL --image NAME)\n"
 		"                              [--listeners SOCKET] [--eager | --fill]\n"
 		"                              [--log FILE] [--store-timeout MS] [--no-activeset]\n"
@@ -132,11 +133,15 @@ static int cr_dump_cmd(int argc, char **argv)
 			opts.leave_running = 1;
 		} else if (!strcmp(argv[i], "--full")) {
 			opts.full = 1;
+		} else if (!strcmp(argv[i], "--cache") && i + 1 < argc) {
+			opts.cache_dir = argv[++i];
+		} else if (!strcmp(argv[i], "--cache-size") && i + 1 < argc) {
+			opts.cache_max = strtoull(argv[++i], NULL, 10);
 		} else {
 			return cr_usage();
 		}
 	}
-	if (!pid || (!dir && !image) || (!url) != (!image))
+	if (!pid || (!dir && !image) || (!url) != (!image) || (opts.cache_dir && !opts.cache_max))
 		return cr_usage();
 	if (image_dir(dir, image, scratch, sizeof(scratch), &use) < 0) {
 		fprintf(stderr, "picocenter cr dump: %s\n", err_msg());

@@ -25,6 +25,9 @@ struct cr_dump_opts {
 	int incremental;
 	int full;                 /* cr_dump_to_store: never incremental (a full
 				     image again, the ActiveSet laid out first) */
+	const char *cache_dir;    /* cr_dump_to_store: keep the chunks written in
+				     this local cache too (NULL: none) ... */
+	uint64_t cache_max;       /* ... of at most this many bytes */
 };
 
 struct cr_restore_opts {

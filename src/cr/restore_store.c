@@ -434,7 +434,11 @@ int cr_dump_to_store(pid_t pid, const char *url, const char *image,
 	if (restored_generation(pid, &po.parent) < 0)
 		return err_wrap("dump pid %d to the store", pid);
 	po.has_parent = po.parent != 0;
-	if (store_open(url, &s) < 0)
+	if (opts && opts->cache_dir)
+		rc = store_open_cached(url, opts->cache_dir, opts->cache_max, &s);
+	else
+		rc = store_open(url, &s);
+	if (rc < 0)
 		return -1;
 	if (store_scratch_dir(dir, sizeof(dir)) < 0) {
 		store_close(s);
