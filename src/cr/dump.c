@@ -80,7 +80,8 @@ static int prepare_dir(const char *dir, int *created)
 
 static void cleanup_dir(const char *dir, int created)
 {
-	static const char *const files[] = { "pages", "manifest", "manifest.tmp" };
+	static const char *const files[] = { "pages", "manifest", "manifest.tmp",
+					     "activeset", "activeset.tmp", ".pages-base" };
 	char path[4200];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -364,7 +365,7 @@ static int dump_process_state(struct dump_ctx *ctx, struct dump_task *t, struct 
 	if (check_root_cwd(ctx, t->host_pid, p) < 0)
 		return -1;
 	if (check_seccomp(ctx, t) < 0 ||
-	    mem_wait_resident(t->host_pid, LAZY_WAIT_MS) < 0 ||
+	    (!dump_mem_kept(ctx, p) && mem_wait_resident(t->host_pid, LAZY_WAIT_MS) < 0) ||
 	    proc_read_vmas(t->host_pid, &p->vmas, &p->nr_vmas) < 0 ||
 	    proc_read_timers(t->host_pid, &p->timers, &p->nr_timers) < 0 ||
 	    dump_proc_files(ctx, t, p) < 0 ||
@@ -420,6 +421,7 @@ static int write_pages(struct dump_ctx *ctx)
 		return err_set("out of memory");
 	}
 	XXH3_64bits_reset(ctx->hash);
+	ctx->pages_off = ctx->keep ? ctx->keep->base_size : 0;
 	/* Not fsynced: the manifest records the pages' checksum, so a torn
 	 * file is detected at restore; durable copies go to a store. */
 	rc = dump_memory(ctx);
@@ -427,6 +429,10 @@ static int write_pages(struct dump_ctx *ctx)
 		rc = err_sys("close %s", path);
 	ctx->img.pages_size = ctx->pages_off;
 	ctx->img.pages_hash = XXH3_64bits_digest(ctx->hash);
+	if (ctx->keep)   /* the pages are the base's and these: the store checks them */
+		ctx->img.pages_hash = 0;
+	if (rc == 0 && ctx->keep)
+		rc = dump_write_base(ctx);
 	XXH3_freeState(ctx->hash);
 	return rc;
 }
@@ -589,6 +595,10 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 		rc = seize_tree(&ctx);
 	if (rc == 0)
 		rc = lock_network(&ctx);
+	if (rc == 0)   /* before the dump brings every lazy page in */
+		rc = mem_save_activeset(pid, dir);
+	if (rc == 0)
+		rc = dump_plan_memory(&ctx, opts && opts->incremental);
 	timing_mark("dump: seize");
 	if (rc == 0)
 		rc = dump_all_state(&ctx);
@@ -623,6 +633,7 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 	}
 	timing_mark("dump: release");
 	dump_files_release(&ctx);
+	dump_keep_free(&ctx);
 	cr_image_free(&ctx.img);
 	return rc;
 }

@@ -115,6 +115,12 @@ static void start_pages_check(struct rst_ctx *c)
 {
 	pthread_attr_t attr;
 
+	/* From the store every chunk is checked (SHA-256) as it comes in; an
+	 * incremental dump (pages_hash 0) leaves the check to those too. */
+	if (c->src || c->img.pages_hash == 0) {
+		c->pages_ok = 1;
+		return;
+	}
 	c->pages_ok = 0;
 	if (pthread_attr_init(&attr) == 0) {
 		if (CPU_COUNT(&c->helpers) > 0)
@@ -556,7 +562,9 @@ static void free_ctx(struct rst_ctx *c)
 		close(c->report_fd);
 	if (c->hash_running)
 		pthread_join(c->hash_thread, NULL);
-	if (c->pages)
+	if (c->src && !c->src_given)
+		c->src->release(c->src->arg);   /* the pages mapping with it */
+	else if (c->pages && !c->src)
 		munmap((void *)c->pages, c->pages_len);
 	cr_image_free(&c->img);
 }
@@ -593,6 +601,8 @@ struct rst_args {
 	int eager;               /* --eager: no lazy memory */
 	int verify;              /* trial: never resumed, then killed */
 	const char *box_dir;     /* where boxes are, NULL: default */
+	const struct cr_restore_opts *opts;  /* as given, or NULL */
+	const struct rst_origin *origin;     /* where pages come from (NULL: dir) */
 };
 
 /* The image's box: the restorer resolves the image's paths in its root and
@@ -673,8 +683,12 @@ static int restore_start(void *arg, pid_t *pid)
 	c.lazy = !a->eager;
 	c.verify = a->verify;
 	c.box_root = -1;
+	c.fill = 1;
+	c.log = a->opts ? a->opts->log : NULL;
 	timing_mark("restore: start");
-	rc = cr_image_read(c.dir, &c.img);
+	rc = a->origin ? a->origin->open(&c, a->origin->arg) : 0;
+	if (rc == 0)
+		rc = cr_image_read(c.dir, &c.img);
 	if (rc == 0 && c.img.box)
 		rc = box_begin(&c, a->box_dir);
 	if (rc == 0)
@@ -683,7 +697,7 @@ static int restore_start(void *arg, pid_t *pid)
 		rc = file_inet_custody_take(a->listeners, &c.img, &custody);
 	timing_mark("restore: manifest");
 	if (rc == 0)
-		rc = map_pages(&c);
+		rc = a->origin ? a->origin->map(&c, a->origin->arg) : map_pages(&c);
 	timing_mark("restore: pages mapped");
 	if (rc == 0)
 		rc = plan(&c);
@@ -710,12 +724,27 @@ static int restore_start(void *arg, pid_t *pid)
 	pin_end(&c);
 	box_end(&c);
 	free_ctx(&c);
+	if (a->origin)
+		a->origin->close(&c, a->origin->arg);
+	if (rc < 0 && a->origin)
+		return -1;   /* the origin's close names it */
 	return rc < 0 ? err_wrap("restore %s", a->dir) : 0;
 }
 
 int cr_restore_with(const char *dir, const struct cr_restore_opts *opts, pid_t *pid)
 {
-	struct rst_args a = { dir, NULL, 0, 0, NULL };
+	return rst_restore_from(dir, NULL, opts, pid);
+}
+
+int cr_restore(const char *dir, pid_t *pid)
+{
+	return rst_restore_from(dir, NULL, NULL, pid);
+}
+
+int rst_restore_from(const char *dir, const struct rst_origin *o,
+		     const struct cr_restore_opts *opts, pid_t *pid)
+{
+	struct rst_args a = { dir, NULL, 0, 0, NULL, opts, o };
 
 	if (opts) {
 		a.listeners = opts->listeners;
@@ -725,14 +754,9 @@ int cr_restore_with(const char *dir, const struct cr_restore_opts *opts, pid_t *
 	return keeper_run(restore_start, &a, pid);
 }
 
-int cr_restore(const char *dir, pid_t *pid)
-{
-	return cr_restore_with(dir, NULL, pid);
-}
-
 int rst_trial(const char *dir, const char *box_dir)
 {
-	struct rst_args a = { dir, NULL, 0, 1, box_dir };
+	struct rst_args a = { dir, NULL, 0, 1, box_dir, NULL, NULL };
 	pid_t unused;
 
 	return restore_start(&a, &unused);

@@ -420,20 +420,36 @@ static int take_userfaultfd(struct rst_proc *rp, struct inj_batch *b, int *ufd)
 	return *ufd < 0 ? -1 : 0;
 }
 
+/* The page server, reading through c->src if the pages come from the
+ * store, recording the ActiveSet if asked, answering dumps on its socket. */
+static int start_server(struct rst_ctx *c)
+{
+	c->server = mem_server_new(c->pages, c->pages_len, c->init_host, &c->helpers);
+	if (!c->server)
+		return err_set("page server: out of memory");
+	if (c->src) {
+		mem_server_use_source(c->server, c->src, c->fill);
+		c->src_given = 1;
+	}
+	if (c->log)
+		mem_server_set_log(c->server, c->log);
+	if (c->record && mem_server_record(c->server, c->as) < 0)
+		return -1;
+	return mem_server_listen(c->server);
+}
+
 static int serve_lazily(struct rst_ctx *c, struct rst_proc *rp, struct inj_batch *b)
 {
 	int ufd;
 
 	if (!has_lazy_vmas(c, rp->p))
 		return 0;
-	if (!c->server) {
-		c->server = mem_server_new(c->pages, c->pages_len, c->init_host, &c->helpers);
-		if (!c->server)
-			return err_set("page server: out of memory");
-	}
+	if (!c->server && start_server(c) < 0)
+		return -1;
 	if (take_userfaultfd(rp, b, &ufd) < 0)
 		return -1;
-	return mem_server_add(c->server, ufd, rp->host_pid, rp->p->vmas, rp->p->nr_vmas);
+	return mem_server_add_proc(c->server, ufd, rp->host_pid, rp->p->pid, rp->p->vmas,
+				   rp->p->nr_vmas);
 }
 
 static int fix_protections(struct rst_proc *rp, struct inj_batch *b)
@@ -512,20 +528,26 @@ static const struct cr_vma *vma_at(const struct cr_proc *p, uint64_t addr)
 	return NULL;
 }
 
-/* A lazy VMA's bytes as the page server will put them in: the stored page,
- * or zeros for a page the image does not store. */
-static void read_stored(const struct rst_ctx *c, const struct cr_vma *v, uint64_t addr,
-			void *buf, size_t len)
+/* A lazy VMA's bytes as the page server will put them in: the stored page
+ * (fetched first when the pages come from the store), or zeros for a page
+ * the image does not store. */
+static int read_stored(const struct rst_ctx *c, const struct cr_vma *v, uint64_t addr,
+		       void *buf, size_t len)
 {
 	for (uint32_t k = 0; k < v->nr_runs; k++) {
 		const struct cr_page_run *r = &v->runs[k];
+		struct mem_range want;
 
-		if (addr >= r->addr && addr < r->addr + r->nr_pages * CR_PAGE_SIZE) {
-			memcpy(buf, c->pages + r->file_off + (addr - r->addr), len);
-			return;
-		}
+		if (addr < r->addr || addr >= r->addr + r->nr_pages * CR_PAGE_SIZE)
+			continue;
+		want = (struct mem_range){ r->file_off + (addr - r->addr), len };
+		if (c->src && c->src->fetch(c->src->arg, &want, 1) < 0)
+			return -1;
+		memcpy(buf, c->pages + want.off, len);
+		return 0;
 	}
 	memset(buf, 0, len);
+	return 0;
 }
 
 int rst_read_mem(struct rst_ctx *c, struct rst_proc *rp, uint64_t addr, void *buf, size_t len)
@@ -535,10 +557,8 @@ int rst_read_mem(struct rst_ctx *c, struct rst_proc *rp, uint64_t addr, void *bu
 	if (len > CR_PAGE_SIZE - addr % CR_PAGE_SIZE)
 		return err_set("read %zu bytes at 0x%llx: crosses a page", len,
 			       (unsigned long long)addr);
-	if (v && vma_lazy(c, v)) {
-		read_stored(c, v, addr, buf, len);
-		return 0;
-	}
+	if (v && vma_lazy(c, v))
+		return read_stored(c, v, addr, buf, len);
 	return inj_read(&rp->inj, addr, buf, len);
 }
 
