@@ -446,7 +446,8 @@ int cr_dump_to_store(pid_t pid, const char *url, const char *image,
 	}
 	if (opts)
 		dopts = *opts;
-	dopts.incremental = po.has_parent && !dopts.full;
+	/* A verified dump is whole: its trial restore reads DIR alone. */
+	dopts.incremental = po.has_parent && !dopts.full && !dopts.verify;
 	rc = cr_dump(pid, dir, &dopts);
 	if (rc == 0)
 		rc = read_base(dir, &po);
