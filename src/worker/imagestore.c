@@ -20,8 +20,7 @@ static int work_dir(const char *dir, char *buf, size_t len, const char **out)
 	return 0;
 }
 
-static int put_image(const char *url, const char *name, const char *dir,
-		     struct image_facts *facts)
+int image_put(const char *url, const char *name, const char *dir, struct image_facts *facts)
 {
 	struct store_put_stats st = { 0 };
 	struct store *s;
@@ -129,7 +128,7 @@ int image_dump_to(pid_t pid, const char *dir, const char *url, const char *name,
 	if (rc == 0 && facts)
 		rc = image_facts_read(use, facts);
 	if (rc == 0 && url)
-		rc = put_image(url, name, use, facts);
+		rc = image_put(url, name, use, facts);
 	if (use != dir)
 		store_remove_dir(use);
 	return rc;

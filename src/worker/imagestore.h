@@ -36,6 +36,10 @@ int image_dump_to(pid_t pid, const char *dir, const char *url, const char *name,
 int image_restore_from(const char *dir, const char *url, const char *name,
 		       const struct cr_restore_opts *opts, pid_t *pid, uint64_t *bytes_read);
 
+/* Put dir into the store at url as a new generation of image name (fills
+ * facts->image_bytes and bytes_written when facts is not NULL). */
+int image_put(const char *url, const char *name, const char *dir, struct image_facts *facts);
+
 /* The facts of the image in dir (custody tag, earliest timer). */
 int image_facts_read(const char *dir, struct image_facts *facts);
 
