@@ -41,6 +41,7 @@ struct app {
 	pid_t op_pid;              /* engine child of the operation under way */
 	char tag[64];              /* custody tag of the held sockets */
 	int64_t timer_due_ms;      /* wall clock of its earliest timer, -1 none */
+	int64_t dump_started_ms;   /* wall clock when its image was taken */
 	uint64_t rss_bytes, image_bytes, swaps;
 	struct swap_event last_out, last_in;
 	char error[512];

@@ -39,7 +39,7 @@ int image_put(const char *url, const char *name, const char *dir, struct image_f
 	return 0;
 }
 
-static int get_image(const char *url, const char *name, const char *dir, uint64_t *bytes)
+int image_fetch(const char *url, const char *name, const char *dir, uint64_t *bytes)
 {
 	struct store_get_stats st = { 0 };
 	struct store *s;
@@ -144,10 +144,55 @@ int image_restore_from(const char *dir, const char *url, const char *name,
 	if (work_dir(dir, scratch, sizeof(scratch), &use) < 0)
 		return -1;
 	if (url)
-		rc = get_image(url, name, use, bytes_read);
+		rc = image_fetch(url, name, use, bytes_read);
 	if (rc == 0)
 		rc = cr_restore_with(use, opts, pid);
 	if (use != dir)
 		store_remove_dir(use);
 	return rc;
+}
+
+/* The remaining time of a timer that ran on for elapsed ns (0 stays 0). */
+static int64_t advanced(int64_t value, int64_t interval, int64_t elapsed)
+{
+	if (value <= 0 || elapsed <= 0)
+		return value;
+	if (elapsed < value)
+		return value - elapsed;
+	if (interval > 0)
+		return interval - (elapsed - value) % interval;
+	return 1;                    /* due while stored: fires at once */
+}
+
+int image_advance_timers(const char *dir, int64_t elapsed_ms)
+{
+	int64_t ns = elapsed_ms * 1000000;
+	struct cr_image img;
+	int rc;
+
+	if (elapsed_ms <= 0)
+		return 0;
+	if (cr_image_read(dir, &img) < 0)
+		return err_wrap("read image %s", dir);
+	for (uint32_t i = 0; i < img.nr_procs; i++) {
+		struct cr_proc *p = &img.procs[i];
+		struct cr_itimer *it = &p->itimers[0];     /* ITIMER_REAL */
+
+		int64_t v = advanced(it->value_us * 1000, it->interval_us * 1000, ns);
+
+		it->value_us = v > 0 ? (v + 999) / 1000 : v;
+		for (uint32_t t = 0; t < p->nr_timers; t++)
+			if (wall_clock(p->timers[t].clock))
+				p->timers[t].value_ns = advanced(p->timers[t].value_ns,
+								 p->timers[t].interval_ns, ns);
+	}
+	for (uint32_t i = 0; i < img.nr_files; i++) {
+		struct cr_file *f = &img.files[i];
+
+		if (f->kind == CR_FILE_TIMERFD && wall_clock(f->tfd.clock))
+			f->tfd.value_ns = advanced(f->tfd.value_ns, f->tfd.interval_ns, ns);
+	}
+	rc = cr_image_write(&img, dir);
+	cr_image_free(&img);
+	return rc < 0 ? err_wrap("rewrite image %s", dir) : 0;
 }

@@ -40,6 +40,14 @@ int image_restore_from(const char *dir, const char *url, const char *name,
  * facts->image_bytes and bytes_written when facts is not NULL). */
 int image_put(const char *url, const char *name, const char *dir, struct image_facts *facts);
 
+/* Fetch the newest generation of image name from url into dir. */
+int image_fetch(const char *url, const char *name, const char *dir, uint64_t *bytes_read);
+
+/* Let the image's wall-clock timers (timerfds, POSIX timers, ITIMER_REAL)
+ * run on while it was stored: each comes back elapsed_ms closer to its
+ * expiry (an expiry already past fires at once).  Rewrites DIR/manifest. */
+int image_advance_timers(const char *dir, int64_t elapsed_ms);
+
 /* The facts of the image in dir (custody tag, earliest timer). */
 int image_facts_read(const char *dir, struct image_facts *facts);
 

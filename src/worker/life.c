@@ -196,6 +196,7 @@ static void swap_out_done(struct daemon *d, struct app *a, const struct op_resul
 	a->napping_since_ms = mono_ms();
 	snprintf(a->tag, sizeof(a->tag), "%s", r->facts.custody_tag);
 	a->timer_due_ms = r->facts.timer_ms >= 0 ? start_wall + r->facts.timer_ms : -1;
+	a->dump_started_ms = start_wall;
 	a->image_bytes = r->facts.image_bytes;
 	a->swaps++;
 	a->error[0] = '\0';
@@ -279,6 +280,7 @@ int life_swap_in(struct daemon *d, struct app *a, const char *trigger)
 	a->state = APP_SWAPPING_IN;
 	daemon_save(d, a);
 	op_ctx(d, a, &p, &args);
+	args.ctx.stored_ms = a->last_out.at_ms > 0 ? wall_ms() - a->dump_started_ms : 0;
 	pthread_mutex_unlock(&d->lock);
 	t0 = mono_ms();
 	rc = child_run(restore_child, &args, &r, sizeof(r), note_op_pid, &sc);

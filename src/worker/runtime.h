@@ -22,6 +22,8 @@ struct runtime_ctx {
 	const char *holder;       /* the app's custody holder socket */
 	const char *work_dir;     /* the app's private directory (scratch images) */
 	const char *log;          /* the app's stdout+stderr */
+	int64_t stored_ms;        /* restore: time since its dump started (its
+	                             wall-clock timers ran on meanwhile) */
 };
 
 struct runtime {

@@ -69,8 +69,18 @@ static int plain_dump(pid_t *pid, const struct runtime_ctx *ctx, struct image_fa
 static int plain_restore(const struct runtime_ctx *ctx, pid_t *pid, uint64_t *bytes_read)
 {
 	struct cr_restore_opts opts = { .listeners = ctx->holder };
+	char dir[PATH_MAX];
+	int rc;
 
-	return image_restore_from(NULL, ctx->store_url, ctx->image, &opts, pid, bytes_read);
+	if (store_scratch_dir(dir, sizeof(dir)) < 0)
+		return -1;
+	rc = image_fetch(ctx->store_url, ctx->image, dir, bytes_read);
+	if (rc == 0)
+		rc = image_advance_timers(dir, ctx->stored_ms);
+	if (rc == 0)
+		rc = cr_restore_with(dir, &opts, pid);
+	store_remove_dir(dir);
+	return rc;
 }
 
 const struct runtime runtime_plain = {
