@@ -103,3 +103,31 @@ s_create() {
 }
 
 now_ms() { echo $(($(now_us) / 1000)); }
+
+# s_ports N: N distinct free ports in S_PORTS (d_port in this shell, so
+# that it remembers what it handed out).
+s_ports() {
+	local i
+	S_PORTS=()
+	for i in $(seq "$1"); do
+		d_port >"$D_DIR/.port" || exit 1
+		S_PORTS+=("$(cat "$D_DIR/.port")")
+	done
+}
+
+# s_conf_lighttpd N PORT: a lighttpd of its own (config $D_DIR/lighttpd.N.conf)
+# serving $D_DIR/www; prints its command line.
+s_conf_lighttpd() {
+	[ -d "$D_DIR/www" ] || d_www
+	cat >"$D_DIR/lighttpd.$1.conf" <<EOC
+server.document-root = "$D_DIR/www"
+server.bind = "127.0.0.1"
+server.port = $2
+server.errorlog = "$D_DIR/lighttpd.$1.log"
+server.max-keep-alive-idle = 3600
+server.modules = ( "mod_staticfile" )
+index-file.names = ( "index.html" )
+mimetype.assign = ( ".html" => "text/html", ".txt" => "text/plain" )
+EOC
+	echo "lighttpd -D -f $D_DIR/lighttpd.$1.conf"
+}

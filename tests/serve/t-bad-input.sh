@@ -8,7 +8,7 @@
 d=$(dirname "$0"); . "$d/lib.sh"
 d_need lighttpd curl python3
 s_init badinput
-P1=$(d_port) P2=$(d_port)
+s_ports 2; P1=${S_PORTS[0]} P2=${S_PORTS[1]}
 
 # bad CMD...: must fail with exactly one line on stderr and nothing on stdout.
 bad() {

@@ -8,7 +8,7 @@
 d=$(dirname "$0"); . "$d/lib.sh"
 d_need lighttpd redis-server redis-cli dnsmasq dig curl python3
 s_init cycles
-WP=$(d_port) RP=$(d_port) NP=$(d_port)
+s_ports 3; WP=${S_PORTS[0]} RP=${S_PORTS[1]} NP=${S_PORTS[2]}
 CYCLES=${S_CYCLES:-5}
 
 s_create web 1s "$WP" $(d_conf_lighttpd "$WP")

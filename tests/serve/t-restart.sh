@@ -10,7 +10,7 @@
 d=$(dirname "$0"); . "$d/lib.sh"
 d_need lighttpd redis-server redis-cli curl python3
 s_init restart
-WP=$(d_port) RP=$(d_port) XP=$(d_port) SP=$(d_port)
+s_ports 4; WP=${S_PORTS[0]} RP=${S_PORTS[1]} XP=${S_PORTS[2]} SP=${S_PORTS[3]}
 rcli() { timeout 20 redis-cli -h 127.0.0.1 -p "$RP" "$@"; }
 
 s_create run 10m "$WP" $(d_conf_lighttpd "$WP")
