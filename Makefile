@@ -20,7 +20,7 @@ TPROGFLAGS := -std=c17 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -pthread
 # Fuzz targets: fuzz/NAME.c (libFuzzer entry points) -> build/fuzz/NAME
 FUZZSRC := $(wildcard fuzz/*.c)
 
-.PHONY: all check deps test asan fuzz clean
+.PHONY: all check deps test asan fuzz clean demo
 all: build/picocenter $(TPROGS)
 
 build/picocenter: $(OBJS)
@@ -40,6 +40,11 @@ $(foreach s,$(TPROGSRC),$(eval $(call tprog_rule,$(patsubst tests/%.c,build/test
 
 deps:
 	scripts/deps.sh
+
+# A tour of `picocenter serve` (scripts/demo.sh); leaves nothing behind.
+demo: deps
+	$(MAKE) all
+	scripts/demo.sh
 
 check: deps
 	$(MAKE) all
