@@ -204,6 +204,9 @@ static void cap_log(const char *path)
 	in = open(path, O_RDWR | O_CLOEXEC);
 	out = open(old, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (in >= 0 && out >= 0) {
+		/* the newest APP_LOG_CAP bytes become log.1 */
+		if (lseek(in, st.st_size - APP_LOG_CAP, SEEK_SET) < 0)
+			daemon_log("-", "error: seek %s: %s", path, strerror(errno));
 		while ((n = read(in, buf, sizeof(buf))) > 0)
 			if (write(out, buf, (size_t)n) != n)
 				break;
