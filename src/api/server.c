@@ -128,7 +128,7 @@ static ssize_t follow_read(void *cls, uint64_t pos, char *buf, size_t max)
 			f->off += n;
 			return n;
 		}
-		if (op_log_path(f->d, f->name, path, sizeof(path)) != 200)
+		if (f->d->stop || op_log_path(f->d, f->name, path, sizeof(path)) != 200)
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		nanosleep(&ts, NULL);
 	}

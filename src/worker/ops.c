@@ -37,6 +37,8 @@ static void remove_app_dir(struct daemon *d, const char *name)
 {
 	char dir[PATH_MAX];
 
+	app_path(d, name, "dump", dir, sizeof(dir));    /* an interrupted dump's */
+	store_remove_dir(dir);
 	app_path(d, name, "", dir, sizeof(dir));
 	store_remove_dir(dir);
 }
@@ -234,6 +236,7 @@ int op_create(struct daemon *d, struct app_spec *spec, json_t **out)
 	pthread_mutex_lock(&d->lock);
 	if (rc < 0) {
 		err_wrap("app %s", a->spec.name);
+		daemon_log(a->spec.name, "error: create: %s", err_msg());
 		unlink_app(d, a);
 		remove_app_dir(d, a->spec.name);
 		pthread_cond_broadcast(&d->changed);

@@ -1,4 +1,5 @@
 /* spec.c - app specs: validation and JSON form (see spec.h). */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -36,7 +37,7 @@ int parse_duration_ms(const char *s, int64_t *ms)
 	errno = 0;
 	v = strtod(s, &end);
 	if (end == s || errno || !isfinite(v) || v < 0 || *s == '-' || *s == '+' ||
-	    *s == ' ')
+	    isspace((unsigned char)*s))
 		return err_set("invalid duration '%s' (e.g. 500ms, 2s, 1m, 1h)", s);
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (strcmp(end, units[i].unit))
