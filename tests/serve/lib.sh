@@ -53,9 +53,9 @@ s_init() {
 	s_start
 }
 
-# s_start: start the daemon and wait for its API.
+# s_start [ARGS...]: start the daemon (with ARGS) and wait for its API.
 s_start() {
-	"$PICOCENTER" serve --state-dir "$S_DIR" >>"$S_LOG" 2>&1 &
+	"$PICOCENTER" serve --state-dir "$S_DIR" "$@" >>"$S_LOG" 2>&1 &
 	S_PID=$!
 	disown "$S_PID"
 	local i

@@ -59,9 +59,12 @@ d_expect "mid answers" mid-page curl -s --max-time 20 "http://127.0.0.1:$SP/"
 d_log "mid was $st after the restart and answers"
 grep -q "app run: found running" "$S_LOG" || s_fail "no 'found running' line"
 
-# a second kill -9 and restart with the apps as they are now
+# a second kill -9 and restart with the apps as they are now, the API on TCP too
 kill -KILL "$S_PID"
-s_start
+s_ports 1
+s_start --listen "127.0.0.1:${S_PORTS[0]}"
 d_expect "run answers after a second restart" "hello from picocenter" curl -s --max-time 10 "http://127.0.0.1:$WP/"
+n=$(curl -s --max-time 10 "http://127.0.0.1:${S_PORTS[0]}/apps" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+[ "$n" = 4 ] || s_fail "GET /apps over --listen shows $n apps, not 4"
 for a in run kv dead mid; do s_app rm "$a" >/dev/null || s_fail "rm $a"; done
 d_log PASS
