@@ -76,7 +76,7 @@ int child_run(int (*fn)(void *arg, void *out), void *arg, void *out, size_t outl
 				       WEXITSTATUS(status));
 	else if (rc == 0 && sh->rc < 0)
 		rc = err_set("%s", sh->msg);
-	if (rc == 0 && outlen)
+	if (sh->done && outlen)      /* a failed operation reports too */
 		memcpy(out, sh->out, outlen);
 	munmap(sh, sizeof(*sh));
 	return rc;

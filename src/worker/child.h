@@ -14,7 +14,7 @@
 #define CHILD_OUT_MAX 4096
 
 /* Run fn(arg, out) in a child; out (outlen <= CHILD_OUT_MAX bytes) is
- * copied back.  started(pid, ctx), if not NULL, is called in the parent
+ * copied back when fn returned, whether it succeeded or not.  started(pid, ctx), if not NULL, is called in the parent
  * once the child runs (before waiting for it).  Returns fn's result, with
  * its error message as the current error. */
 int child_run(int (*fn)(void *arg, void *out), void *arg, void *out, size_t outlen,

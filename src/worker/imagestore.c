@@ -31,7 +31,7 @@ int image_put(const char *url, const char *name, const char *dir, struct image_f
 	rc = store_put_image(s, name, dir, NULL, &st);
 	store_close(s);
 	if (rc < 0)
-		return err_wrap("put image %s", name);
+		return -1;      /* the store's message names the image */
 	if (facts) {
 		facts->image_bytes = st.logical_bytes;
 		facts->bytes_written = st.bytes_new + st.manifest_bytes;
@@ -50,7 +50,7 @@ int image_fetch(const char *url, const char *name, const char *dir, uint64_t *by
 	rc = store_get_image(s, name, 0, dir, &st);
 	store_close(s);
 	if (rc < 0)
-		return err_wrap("get image %s", name);
+		return -1;      /* the store's message names the image */
 	if (bytes)
 		*bytes = st.logical_bytes;
 	return 0;
