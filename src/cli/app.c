@@ -226,7 +226,7 @@ static int parse_create(int argc, char **argv, json_t *o)
 	if (spec_check_name(argv[1]) < 0)
 		return -1;
 	json_object_set_new(o, "name", json_string(argv[1]));
-	for (i = 2; i < argc && strcmp(argv[i], "--"); i++) {
+	for (i = 2; i < argc && strcmp(argv[i], "--"); i += 2) {
 		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 		int rc;
 
@@ -248,7 +248,6 @@ static int parse_create(int argc, char **argv, json_t *o)
 			return err_set("unknown option %s", opt);
 		if (rc < 0)
 			return -1;
-		i++;
 	}
 	if (i + 1 >= argc)
 		return err_set("missing command (after --)");
