@@ -31,6 +31,8 @@ s_our_pids() {
 s_cleanup() {
 	local p
 	[ -n "$S_PID" ] && kill -KILL "$S_PID" 2>/dev/null
+	# sanitizer reports of the daemon (an ASan build) reach the test's output
+	[ -n "$S_LOG" ] && grep -E -A5 "runtime error|ERROR: (Address|Leak)Sanitizer" "$S_LOG" 2>/dev/null | head -n 30
 	for p in $(s_our_pids); do kill -KILL "$p" 2>/dev/null; done
 	d_cleanup
 }
