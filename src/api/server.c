@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,12 +13,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/mhd_lib.h"
 #include "api/request.h"
 #include "api/server.h"
 #include "common/err.h"
 #include "worker/daemon.h"
 
 #define LOG_ANSWER_MAX (2 * APP_LOG_CAP)
+
+static const struct mhd_lib *M;  /* set once by api_start, read-only after */
 
 struct api {
 	struct MHD_Daemon *unix_d, *tcp_d;
@@ -36,16 +38,16 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, cons
 				 char *text, size_t len)
 {
 	struct MHD_Response *r =
-		MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+		M->create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
 	enum MHD_Result rc;
 
 	if (!r) {
 		free(text);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, "Content-Type", type);
-	rc = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
+	M->add_response_header(r, "Content-Type", type);
+	rc = M->queue_response(c, status, r);
+	M->destroy_response(r);
 	return rc;
 }
 
@@ -136,7 +138,7 @@ static ssize_t follow_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 static enum MHD_Result send_logs(struct MHD_Connection *c, struct daemon *d, const char *name)
 {
-	const char *follow = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "follow");
+	const char *follow = M->lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "follow");
 	char path[PATH_MAX], old[PATH_MAX + 8];
 	char *text = NULL;
 	size_t len = 0;
@@ -166,14 +168,14 @@ static enum MHD_Result send_logs(struct MHD_Connection *c, struct daemon *d, con
 	f->d = d;
 	snprintf(f->name, sizeof(f->name), "%s", name);
 	snprintf(f->path, sizeof(f->path), "%s", path);
-	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 8192, follow_read, f, free);
+	r = M->create_response_from_callback(MHD_SIZE_UNKNOWN, 8192, follow_read, f, free);
 	if (!r) {
 		free(f);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, "Content-Type", "text/plain");
-	rc = MHD_queue_response(c, 200, r);
-	MHD_destroy_response(r);
+	M->add_response_header(r, "Content-Type", "text/plain");
+	rc = M->queue_response(c, 200, r);
+	M->destroy_response(r);
 	return rc;
 }
 
@@ -290,7 +292,7 @@ static void done(void *cls, struct MHD_Connection *c, void **con_cls,
 
 static struct MHD_Daemon *serve_on(int fd, struct daemon *d)
 {
-	return MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+	return M->start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
 					MHD_USE_POLL,
 				0, NULL, NULL, handle, d, MHD_OPTION_LISTEN_SOCKET, fd,
 				MHD_OPTION_NOTIFY_COMPLETED, done, NULL,
@@ -382,6 +384,11 @@ int api_start(struct daemon *d, const char *unix_path, const char *listen, struc
 
 	if (!api)
 		return err_set("out of memory");
+	M = mhd_lib();
+	if (!M) {
+		free(api);
+		return -1;
+	}
 	snprintf(api->unix_path, sizeof(api->unix_path), "%s", unix_path);
 	if (listen_unix(unix_path, &us) < 0 || (listen && listen_tcp(listen, &ts) < 0))
 		goto fail;
@@ -414,9 +421,9 @@ void api_stop(struct api *api)
 	if (!api)
 		return;
 	if (api->unix_d)
-		MHD_stop_daemon(api->unix_d);
+		M->stop_daemon(api->unix_d);
 	if (api->tcp_d)
-		MHD_stop_daemon(api->tcp_d);
+		M->stop_daemon(api->tcp_d);
 	unlink(api->unix_path);
 	free(api);
 }
