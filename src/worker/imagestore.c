@@ -164,11 +164,33 @@ static int64_t advanced(int64_t value, int64_t interval, int64_t elapsed)
 	return 1;                    /* due while stored: fires at once */
 }
 
+/* Advance *value by elapsed ns; 1 if it changed. */
+static int advance(int64_t *value, int64_t interval, int64_t elapsed)
+{
+	int64_t v = advanced(*value, interval, elapsed);
+
+	if (v == *value)
+		return 0;
+	*value = v;
+	return 1;
+}
+
+static int advance_itimer(struct cr_itimer *it, int64_t ns)
+{
+	int64_t v = advanced(it->value_us * 1000, it->interval_us * 1000, ns);
+	int64_t us = v > 0 ? (v + 999) / 1000 : v;
+
+	if (us == it->value_us)
+		return 0;
+	it->value_us = us;
+	return 1;
+}
+
 int image_advance_timers(const char *dir, int64_t elapsed_ms)
 {
 	int64_t ns = elapsed_ms * 1000000;
 	struct cr_image img;
-	int rc;
+	int changed = 0, rc = 0;
 
 	if (elapsed_ms <= 0)
 		return 0;
@@ -176,23 +198,21 @@ int image_advance_timers(const char *dir, int64_t elapsed_ms)
 		return err_wrap("read image %s", dir);
 	for (uint32_t i = 0; i < img.nr_procs; i++) {
 		struct cr_proc *p = &img.procs[i];
-		struct cr_itimer *it = &p->itimers[0];     /* ITIMER_REAL */
 
-		int64_t v = advanced(it->value_us * 1000, it->interval_us * 1000, ns);
-
-		it->value_us = v > 0 ? (v + 999) / 1000 : v;
+		changed |= advance_itimer(&p->itimers[0], ns);     /* ITIMER_REAL */
 		for (uint32_t t = 0; t < p->nr_timers; t++)
 			if (wall_clock(p->timers[t].clock))
-				p->timers[t].value_ns = advanced(p->timers[t].value_ns,
-								 p->timers[t].interval_ns, ns);
+				changed |= advance(&p->timers[t].value_ns, p->timers[t].interval_ns, ns);
 	}
 	for (uint32_t i = 0; i < img.nr_files; i++) {
 		struct cr_file *f = &img.files[i];
 
 		if (f->kind == CR_FILE_TIMERFD && wall_clock(f->tfd.clock))
-			f->tfd.value_ns = advanced(f->tfd.value_ns, f->tfd.interval_ns, ns);
+			changed |= advance(&f->tfd.value_ns, f->tfd.interval_ns, ns);
 	}
-	rc = cr_image_write(&img, dir);
+	/* Most apps have no armed timer: their image is left as it is. */
+	if (changed && cr_image_write(&img, dir) < 0)
+		rc = err_wrap("rewrite image %s", dir);
 	cr_image_free(&img);
-	return rc < 0 ? err_wrap("rewrite image %s", dir) : 0;
+	return rc;
 }

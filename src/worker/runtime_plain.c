@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/timing.h"
 #include "cr/cr.h"
 #include "store/store.h"
 #include "worker/runtime.h"
@@ -59,9 +60,11 @@ static int plain_dump(pid_t *pid, const struct runtime_ctx *ctx, struct image_fa
 		store_remove_dir(dir);
 		return -1;
 	}
+	timing_mark("serve: dumped");
 	if (image_facts_read(dir, facts) < 0 ||
 	    image_put(ctx->store_url, ctx->image, dir, facts) < 0)
 		return resume_from_local(dir, ctx, pid);
+	timing_mark("serve: image stored");
 	store_remove_dir(dir);
 	return 0;
 }
@@ -72,11 +75,14 @@ static int plain_restore(const struct runtime_ctx *ctx, pid_t *pid, uint64_t *by
 	char dir[PATH_MAX];
 	int rc;
 
+	timing_mark("serve: engine child");
 	if (store_scratch_dir(dir, sizeof(dir)) < 0)
 		return -1;
 	rc = image_fetch(ctx->store_url, ctx->image, dir, bytes_read);
+	timing_mark("serve: image fetched");
 	if (rc == 0)
 		rc = image_advance_timers(dir, ctx->stored_ms);
+	timing_mark("serve: timers advanced");
 	if (rc == 0)
 		rc = cr_restore_with(dir, &opts, pid);
 	store_remove_dir(dir);
