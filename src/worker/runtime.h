@@ -24,6 +24,8 @@ struct runtime_ctx {
 	const char *log;          /* the app's stdout+stderr */
 	int64_t stored_ms;        /* restore: time since its dump started (its
 	                             wall-clock timers ran on meanwhile) */
+	int verify;               /* dump: prove the image restores before the
+	                             tree is killed (cr_dump_opts.verify) */
 };
 
 struct runtime {
