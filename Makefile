@@ -61,13 +61,19 @@ build/asan/picocenter: $(SRCS) $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
 	clang $(PC_CFLAGS) $(ASAN_FLAGS) -o $@ $(SRCS) $(LDFLAGS) $(LDLIBS)
 
+# The library is compiled once for every target (instrumented for the
+# fuzzer, not linked with its main), then each target links with it.
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -O1 -g -Isrc
+FUZZLIBOBJS := $(LIBSRCS:%.c=build/fuzz/obj/%.o)
 fuzz: $(FUZZSRC:fuzz/%.c=build/fuzz/%)
-build/fuzz/%: fuzz/%.c $(LIBSRCS)
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang -std=c17 -D_GNU_SOURCE -O1 -g -Isrc -fsanitize=fuzzer,address,undefined \
-		-o $@ $^ $(LDLIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c -o $@ $<
+build/fuzz/%: fuzz/%.c $(FUZZLIBOBJS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
 
 clean:
 	rm -rf build
 
--include $(OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(FUZZLIBOBJS:.o=.d)
