@@ -90,6 +90,15 @@ int box_parse_count(const char *s, uint32_t max, uint32_t *n);
 
 /* Create the box cfg describes: all of it, or nothing. */
 int box_create(const struct box_config *cfg, struct box *b);
+/* Files a dump of a boxed tree adds to the image: the box's record and its
+ * writable layer (so that it can be made again elsewhere). */
+#define BOX_IMAGE_CONFIG "box-config"
+#define BOX_IMAGE_LAYER "box-layer"
+int box_save(const struct box *b, const char *imgdir);
+/* The box name of the image in imgdir, ready to restore into: the box
+ * under dir (woken if asleep), or, if dir has none, one made from the
+ * image's saved record (same address when free, same ports) and layer. */
+int box_for_image(const char *imgdir, const char *dir, const char *name, struct box *b);
 /* Load the record of the box name under dir (NULL: the default). */
 int box_open(const char *dir, const char *name, struct box *b);
 /* Remove every part of the box that exists (a half-made box too), and

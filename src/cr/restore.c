@@ -582,7 +582,7 @@ static int box_begin(struct rst_ctx *c)
 	c->box = calloc(1, sizeof(*c->box));
 	if (!c->box)
 		return err_set("out of memory");
-	if (box_open(restore_box_dir, c->img.box, c->box) < 0 || box_wake(c->box) < 0)
+	if (box_for_image(c->dir, restore_box_dir, c->img.box, c->box) < 0)
 		return -1;
 	c->box_warming = box_warm_cgroups(c->box, &c->box_warmer) == 0;
 	err_clear();
