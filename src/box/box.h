@@ -120,9 +120,11 @@ int box_list(const char *dir, FILE *out);
  * namespace, and pivot into its root with fresh /proc, /sys, /dev. */
 int box_enter(const struct box *b);
 
-/* In the box's first process, last before exec (after box_enter() and any
- * change of user): Docker's default capability bounding set without
- * CAP_MKNOD, no_new_privs, and the box's seccomp filter. */
+/* In the box's first process, after box_enter(): Docker's default
+ * capability bounding set without CAP_MKNOD (before any change of user:
+ * it takes CAP_SETPCAP); then, last before exec, box_lockdown():
+ * no_new_privs and the box's seccomp filter. */
+int box_drop_capabilities(void);
 int box_lockdown(void);
 /* The box's seccomp filter (one for every box, built once per process). */
 struct sock_filter;

@@ -112,7 +112,7 @@ static int setup_dev(const char *root)
 	snprintf(dev, sizeof(dev), "%s/dev", root);
 	if (mkdir(dev, 0755) < 0 && errno != EEXIST)
 		return err_sys("mkdir %s", dev);
-	if (mount("tmpfs", dev, "tmpfs", nse, "mode=755,size=64k") < 0)
+	if (mount("tmpfs", dev, "tmpfs", nse | MS_NODEV, "mode=755,size=64k") < 0)
 		return err_sys("mount tmpfs on %s", dev);
 	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
 		snprintf(host, sizeof(host), "/dev/%s", devices[i]);

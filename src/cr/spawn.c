@@ -41,6 +41,8 @@ static int apply_opts(const struct cr_spawn_opts *o)
 			return err_sys("environment %s", *e);
 	if (o->workdir && chdir(o->workdir) < 0)
 		return err_sys("workdir %s", o->workdir);
+	if (o->box && box_drop_capabilities() < 0)
+		return err_wrap("box %s", o->box->cfg.name);
 	if (o->set_user && (setgroups(0, NULL) < 0 || setgid(o->gid) < 0 || setuid(o->uid) < 0))
 		return err_sys("user %u:%u", (unsigned)o->uid, (unsigned)o->gid);
 	if (o->box && box_lockdown() < 0)
