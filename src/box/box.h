@@ -120,6 +120,11 @@ int box_list(const char *dir, FILE *out);
  * namespace, and pivot into its root with fresh /proc, /sys, /dev. */
 int box_enter(const struct box *b);
 
+/* A directory fd of the box's cgroup v2, for clone3's CLONE_INTO_CGROUP
+ * (the child starts in it, without the migration box_enter() would do);
+ * -1 if there is none.  The caller closes it. */
+int box_cgroup_fd(const struct box *b);
+
 /* In the box's first process, after box_enter(): Docker's default
  * capability bounding set without CAP_MKNOD (before any change of user:
  * it takes CAP_SETPCAP); then, last before exec, box_lockdown():

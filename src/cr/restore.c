@@ -377,7 +377,7 @@ static int make_shmem(struct rst_ctx *c)
 static int start_init(struct rst_ctx *c)
 {
 	struct clone_args args;
-	int sv[2], on = 1;
+	int sv[2], on = 1, cgfd;
 	pid_t child;
 
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -399,7 +399,14 @@ static int start_init(struct rst_ctx *c)
 	memset(&args, 0, sizeof(args));
 	args.flags = CLONE_NEWPID | CLONE_NEWNS;
 	args.exit_signal = SIGCHLD;
+	cgfd = c->box ? box_cgroup_fd(c->box) : -1;
+	if (cgfd >= 0) {             /* starts in the box's cgroup v2 */
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgfd;
+	}
 	child = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (cgfd >= 0 && child != 0)
+		close(cgfd);
 	if (child < 0)
 		return err_sys("clone3 namespace init");
 	if (child == 0)

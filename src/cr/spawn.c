@@ -111,7 +111,7 @@ static int spawn_start(void *arg, pid_t *pid)
 	struct spawn_args *a = arg;
 	struct clone_args args = { 0 };
 	char msg[1024];
-	int pfd[2];
+	int pfd[2], cgfd;
 	ssize_t n;
 	pid_t child;
 
@@ -119,7 +119,14 @@ static int spawn_start(void *arg, pid_t *pid)
 		return err_sys("spawn: pipe");
 	args.flags = CLONE_NEWPID | CLONE_NEWNS;
 	args.exit_signal = SIGCHLD;  /* the keeper reaps it */
+	cgfd = a->opts->box ? box_cgroup_fd(a->opts->box) : -1;
+	if (cgfd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgfd;
+	}
 	child = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (cgfd >= 0 && child != 0)
+		close(cgfd);
 	if (child < 0) {
 		close(pfd[0]);
 		close(pfd[1]);
