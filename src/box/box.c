@@ -381,17 +381,22 @@ static int is_awake(const struct box *b)
 	return statfs(path, &fs) == 0 && fs.f_type == OVERLAYFS_SUPER_MAGIC;
 }
 
+/* Everything of an awake box but its record, layer and rules. */
+static int take_down(const struct box *b)
+{
+	if (cg_destroy(&b->cg) < 0 || netns_destroy(b) < 0 || rootfs_unmount(b) < 0)
+		return -1;
+	return 0;
+}
+
 int box_sleep(const struct box *b)
 {
-	int rc = 0, n = cg_nr_procs(&b->cg);
+	int n = cg_nr_procs(&b->cg);
 
 	if (n > 0)
 		return err_set("box %s: %d processes still run in it", b->cfg.name, n);
 	err_clear();
-	if (nft_box_del(b) < 0 || cg_destroy(&b->cg) < 0 || netns_destroy(b) < 0 ||
-	    rootfs_unmount(b) < 0)
-		rc = -1;
-	return rc < 0 ? err_wrap("box %s to sleep", b->cfg.name) : 0;
+	return take_down(b) < 0 ? err_wrap("box %s to sleep", b->cfg.name) : 0;
 }
 
 int box_wake(const struct box *b)
@@ -405,10 +410,10 @@ int box_wake(const struct box *b)
 	if (lock < 0)
 		return -1;
 	if (!is_awake(b)) {
-		if (box_sleep(b) < 0 || rootfs_mount(b) < 0 || netns_create(b) < 0 ||
-		    cg_create(b) < 0 || nft_box_add(b) < 0) {
+		if (take_down(b) < 0 || rootfs_mount(b) < 0 || netns_create(b) < 0 ||
+		    cg_create(b) < 0) {
 			err_save(&e);
-			box_sleep(b);
+			take_down(b);
 			close(lock);
 			err_restore(&e);
 			return err_wrap("wake box %s", b->cfg.name);

@@ -107,9 +107,9 @@ int box_destroy(const struct box *b);
 /* The same by name, for a box whose record may be missing or partial. */
 int box_remove(const char *dir, const char *name);
 /* Put a box without processes to sleep: its network namespace, veth,
- * cgroup, nftables elements and mounts go; its record and writable layer
- * stay.  box_wake() makes them again, with the same address and ports (a
- * no-op for a box that is awake). */
+ * cgroup and mounts go; its record, writable layer and nftables elements
+ * (its address and ports stay reserved) stay.  box_wake() makes them
+ * again, with the same address (a no-op for a box that is awake). */
 int box_sleep(const struct box *b);
 int box_wake(const struct box *b);
 /* One line per box under dir: name, address, rootfs, processes. */
