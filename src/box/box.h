@@ -88,6 +88,20 @@ int box_parse_size(const char *s, uint64_t *bytes);
 /* Parse a count in 1..max. */
 int box_parse_count(const char *s, uint32_t max, uint32_t *n);
 
+/* An OCI image as rootfs ("oci:PATH[:TAG]", see oci.c): unpacked once
+ * per manifest digest under BOXES/.oci; lower gets the rootfs dir to put
+ * in box_config.rootfs, d the image config's defaults for the app. */
+struct box_oci_defaults {
+	char **env;               /* K=V, NULL-ended */
+	int nr_env;
+	char **argv;              /* Entrypoint + Cmd, NULL-ended */
+	int argc;
+	char workdir[BOX_PATH_MAX];
+	char user[64];            /* "UID[:GID]" or a name; "" none */
+};
+int box_oci_prepare(const char *spec, const char *boxes_dir, char *lower, size_t len,
+		    struct box_oci_defaults *d);
+
 /* Create the box cfg describes: all of it, or nothing. */
 int box_create(const struct box_config *cfg, struct box *b);
 /* Files a dump of a boxed tree adds to the image: the box's record and its

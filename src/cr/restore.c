@@ -157,7 +157,7 @@ static int check_file_unchanged(const struct cr_vma *v)
 {
 	struct stat st;
 
-	if (stat(v->path, &st) < 0)
+	if (rst_stat(v->path, &st) < 0)
 		return err_sys("mapped file %s", v->path);
 	if ((uint64_t)st.st_size != v->file_size ||
 	    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec != v->file_mtime_ns)
