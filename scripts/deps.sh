@@ -17,5 +17,7 @@ done
 [ -z "$missing" ] && exit 0
 echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+# postfix (tests/daemons) asks how it is used: a local-only mail system.
+echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selections
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -21,20 +21,30 @@ static int cr_usage(void)
 		"             [--memory SIZE] [--pids N] [--cpu-weight N] [--no-egress]\n"
 		"             [--box-dir DIR] [--bridge NAME] [--subnet A.B.C.D/N]\n"
 		"       picocenter cr dump --pid PID (--dir DIR | --store URL --image NAME)\n"
-		"                              [--leave-running] [--keep-listeners SOCKET] [--box-dir DIR]\n"
+		"                              [--leave-running] [--keep-listeners SOCKET] [--verify]\n"
+		"                              [--box-dir DIR] [--full] [--cache DIR --cache-size BYTES]\n"
 		"       picocenter cr restore (--dir DIR | --store URL --image NAME)\n"
-		"                              [--listeners SOCKET] [--eager] [--box-dir DIR]\n"
+		"                              [--listeners SOCKET] [--eager | --fill] [--box-dir DIR]\n"
+		"                              [--log FILE] [--store-timeout MS] [--no-activeset]\n"
+		"                              [--generation N]\n"
+		"                              [--cache DIR --cache-size BYTES]\n"
+		"       picocenter cr memstat --pid PID\n"
 		"       picocenter cr inspect --dir DIR\n"
 		"       picocenter cr hold SOCKET\n"
 		"--keep-listeners: listening and unbound-peer UDP sockets go to the holder\n"
 		"(`cr hold SOCKET`) and keep queueing; --listeners takes them back.\n"
 		"--store and --image: the image goes to/comes from an object store\n"
 		"(see picocenter store); with --dir as well, DIR keeps a local copy.\n"
+		"--verify: before the tree is killed, its image is restored into a trial\n"
+		"tree that never runs; if that fails, the dump fails and the tree runs on.\n"
 		"Restore resumes the tree before its large private memory is all in (a\n"
 		"page server in the keeper fills it); --eager writes it all first.\n"
 		"A tree spawned in a box (--name) is dumped with its box frozen and\n"
 		"restored into the same box (found under --box-dir, default "
-		BOX_DEFAULT_DIR ").\n");
+		BOX_DEFAULT_DIR ").\n"
+		"From a store (--store without --dir), pages come in when touched, the\n"
+		"image's ActiveSet before the tree resumes; --fill brings the rest in\n"
+		"the background.  memstat prints the page server's counters (JSON).\n");
 	return 2;
 }
 
@@ -328,13 +338,21 @@ static int cr_dump_cmd(int argc, char **argv)
 			opts.keep_listeners = argv[++i];
 		} else if (!strcmp(argv[i], "--leave-running")) {
 			opts.leave_running = 1;
+		} else if (!strcmp(argv[i], "--verify")) {
+			opts.verify = 1;
 		} else if (!strcmp(argv[i], "--box-dir") && i + 1 < argc) {
 			box_dir = argv[++i];
+		} else if (!strcmp(argv[i], "--full")) {
+			opts.full = 1;
+		} else if (!strcmp(argv[i], "--cache") && i + 1 < argc) {
+			opts.cache_dir = argv[++i];
+		} else if (!strcmp(argv[i], "--cache-size") && i + 1 < argc) {
+			opts.cache_max = strtoull(argv[++i], NULL, 10);
 		} else {
 			return cr_usage();
 		}
 	}
-	if (!pid || (!dir && !image) || (!url) != (!image))
+	if (!pid || (!dir && !image) || (!url) != (!image) || (opts.cache_dir && !opts.cache_max))
 		return cr_usage();
 	rc = box_of_pid(box_dir, pid, &box);
 	if (rc < 0) {
@@ -347,9 +365,22 @@ static int cr_dump_cmd(int argc, char **argv)
 		fprintf(stderr, "picocenter cr dump: %s\n", err_msg());
 		return 1;
 	}
-	rc = cr_dump(pid, use, &opts);
-	if (rc == 0 && image)
-		rc = put_to_store(url, image, use);
+	if (image && !dir) {
+		struct cr_dump_stats st;
+
+		rc = cr_dump_to_store(pid, url, image, &opts, &st);
+		if (rc == 0 && getenv("PICOCENTER_TIMING"))
+			fprintf(stderr, "dump counters: generation %llu bytes_new %llu "
+				"chunks_new %llu logical_bytes %llu\n",
+				(unsigned long long)st.generation,
+				(unsigned long long)st.bytes_new,
+				(unsigned long long)st.chunks_new,
+				(unsigned long long)st.logical_bytes);
+	} else {
+		rc = cr_dump(pid, use, &opts);
+		if (rc == 0 && image)
+			rc = put_to_store(url, image, use);
+	}
 	if (use != dir)
 		store_remove_dir(use);
 	if (rc < 0) {
@@ -380,11 +411,33 @@ static int cr_restore_cmd(int argc, char **argv)
 			url = argv[++i];
 		else if (!strcmp(argv[i], "--image") && i + 1 < argc)
 			image = argv[++i];
+		else if (!strcmp(argv[i], "--fill"))
+			opts.fill = 1;
+		else if (!strcmp(argv[i], "--no-activeset"))
+			opts.no_activeset = 1;
+		else if (!strcmp(argv[i], "--generation") && i + 1 < argc)
+			opts.generation = strtoull(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--log") && i + 1 < argc)
+			opts.log = argv[++i];
+		else if (!strcmp(argv[i], "--cache") && i + 1 < argc)
+			opts.cache_dir = argv[++i];
+		else if (!strcmp(argv[i], "--cache-size") && i + 1 < argc)
+			opts.cache_max = strtoull(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--store-timeout") && i + 1 < argc)
+			opts.store_timeout_ms = atoi(argv[++i]);
 		else
 			return cr_usage();
 	}
-	if ((!dir && !image) || (!url) != (!image))
+	if ((!dir && !image) || (!url) != (!image) || (opts.cache_dir && !opts.cache_max))
 		return cr_usage();
+	if (image && !dir) {
+		if (cr_restore_from_store(url, image, &opts, &pid, NULL) < 0) {
+			fprintf(stderr, "picocenter cr restore: %s\n", err_msg());
+			return 1;
+		}
+		printf("%d\n", (int)pid);
+		return 0;
+	}
 	if (image_dir(dir, image, scratch, sizeof(scratch), &use) < 0) {
 		fprintf(stderr, "picocenter cr restore: %s\n", err_msg());
 		return 1;
@@ -399,6 +452,35 @@ static int cr_restore_cmd(int argc, char **argv)
 		return 1;
 	}
 	printf("%d\n", (int)pid);
+	return 0;
+}
+
+static int cr_memstat_cmd(int argc, char **argv)
+{
+	struct cr_mem_stats st;
+	pid_t pid;
+	int rc;
+
+	if (argc != 3 || strcmp(argv[1], "--pid"))
+		return cr_usage();
+	if (parse_pid(argv[2], &pid) < 0) {
+		fprintf(stderr, "picocenter cr memstat: %s\n", err_msg());
+		return 2;
+	}
+	rc = cr_mem_stats(pid, &st);
+	if (rc < 0) {
+		fprintf(stderr, "picocenter cr memstat: %s\n", err_msg());
+		return 1;
+	}
+	printf("{\"page_server\":%s,\"generation\":%llu,\"bytes_store\":%llu,"
+	       "\"bytes_cache\":%llu,\"pages_prefetched\":%llu,\"prefetched_touched\":%llu,"
+	       "\"probes\":%llu,\"faults\":%llu,\"faults_after_resume\":%llu,"
+	       "\"pages_due\":%llu,\"rss_kb\":%llu}\n", rc == 0 ? "true" : "false",
+	       (unsigned long long)st.generation, (unsigned long long)st.bytes_store,
+	       (unsigned long long)st.bytes_cache, (unsigned long long)st.pages_prefetched,
+	       (unsigned long long)st.prefetched_touched, (unsigned long long)st.probes,
+	       (unsigned long long)st.faults, (unsigned long long)st.faults_after_resume,
+	       (unsigned long long)st.pages_due, (unsigned long long)st.rss_kb);
 	return 0;
 }
 
@@ -437,6 +519,8 @@ int cmd_cr(int argc, char **argv)
 		return cr_restore_cmd(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "inspect"))
 		return cr_inspect_cmd(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "memstat"))
+		return cr_memstat_cmd(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "hold"))
 		return cr_hold_cmd(argc - 1, argv + 1);
 	return cr_usage();

@@ -4,7 +4,8 @@
  * Order: check the target and DIR, seize every thread (re-listing until no
  * new task appears; tasks that end while the tree is being stopped are
  * dropped and the round repeated), lock the network (netlock.h), read all
- * state, write DIR/pages then DIR/manifest, and only then kill the tree.
+ * state, write DIR/pages then DIR/manifest, with --verify restore them
+ * into a trial tree that never runs (verify.c), and only then kill the tree.
  * Any failure puts every thread back as it was, detaches, and removes what
  * was written to DIR.
  */
@@ -80,6 +81,7 @@ static int prepare_dir(const char *dir, int *created)
 static void cleanup_dir(const char *dir, int created)
 {
 	static const char *const files[] = { "pages", "manifest", "manifest.tmp",
+					     "activeset", "activeset.tmp", ".pages-base",
 					     BOX_IMAGE_CONFIG, BOX_IMAGE_CONFIG ".tmp",
 					     BOX_IMAGE_LAYER };
 	char path[4200];
@@ -332,6 +334,27 @@ static int check_seccomp(const struct dump_ctx *ctx, const struct dump_task *t)
 	return 0;
 }
 
+/* The restore rebuilds root and cwd inside the box's root, if any: check
+ * them there. */
+static int check_root_cwd(struct dump_ctx *ctx, pid_t pid, const struct cr_proc *p)
+{
+	char path[BOX_PATH_MAX + 8];
+	int root_fd = -1, rc;
+
+	if (ctx->box) {
+		snprintf(path, sizeof(path), "%s/root", ctx->box->path);
+		root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (root_fd < 0)
+			return err_sys("box %s: open its root %s", ctx->box->cfg.name, path);
+	}
+	rc = proc_check_dir(pid, "root", p->root, root_fd);
+	if (rc == 0)
+		rc = proc_check_dir(pid, "cwd", p->cwd, root_fd);
+	if (root_fd >= 0)
+		close(root_fd);
+	return rc;
+}
+
 /* A tree restored lazily has its memory in within a second per GiB. */
 #define LAZY_WAIT_MS 30000
 
@@ -341,8 +364,10 @@ static int dump_process_state(struct dump_ctx *ctx, struct dump_task *t, struct 
 		return -1;
 	if (t->zombie)
 		return 0;
+	if (check_root_cwd(ctx, t->host_pid, p) < 0)
+		return -1;
 	if (check_seccomp(ctx, t) < 0 ||
-	    mem_wait_resident(t->host_pid, LAZY_WAIT_MS) < 0 ||
+	    (!dump_mem_kept(ctx, p) && mem_wait_resident(t->host_pid, LAZY_WAIT_MS) < 0) ||
 	    proc_read_vmas(t->host_pid, &p->vmas, &p->nr_vmas) < 0 ||
 	    proc_read_timers(t->host_pid, &p->timers, &p->nr_timers) < 0 ||
 	    dump_proc_files(ctx, t, p) < 0 ||
@@ -398,6 +423,7 @@ static int write_pages(struct dump_ctx *ctx)
 		return err_set("out of memory");
 	}
 	XXH3_64bits_reset(ctx->hash);
+	ctx->pages_off = ctx->keep ? ctx->keep->base_size : 0;
 	/* Not fsynced: the manifest records the pages' checksum, so a torn
 	 * file is detected at restore; durable copies go to a store. */
 	rc = dump_memory(ctx);
@@ -405,6 +431,10 @@ static int write_pages(struct dump_ctx *ctx)
 		rc = err_sys("close %s", path);
 	ctx->img.pages_size = ctx->pages_off;
 	ctx->img.pages_hash = XXH3_64bits_digest(ctx->hash);
+	if (ctx->keep)   /* the pages are the base's and these: the store checks them */
+		ctx->img.pages_hash = 0;
+	if (rc == 0 && ctx->keep)
+		rc = dump_write_base(ctx);
 	XXH3_freeState(ctx->hash);
 	return rc;
 }
@@ -523,6 +553,21 @@ static int record_box(struct dump_ctx *ctx, const struct box *b)
 	return ctx->img.box ? 0 : err_set("out of memory");
 }
 
+/* The trial restore finds the tree's box where the dump found it. */
+static int verify_image(const char *dir, const struct box *box)
+{
+	char boxes[BOX_PATH_MAX];
+	char *slash;
+
+	if (!box)
+		return cr_verify(dir, NULL);
+	snprintf(boxes, sizeof(boxes), "%s", box->path);
+	slash = strrchr(boxes, '/');
+	if (slash)
+		*slash = '\0';
+	return cr_verify(dir, slash ? boxes : NULL);
+}
+
 #define DUMP_TRIES 10
 #define DUMP_RETRY_FIRST_MS 10
 #define DUMP_RETRY_MAX_MS 200
@@ -552,6 +597,10 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 		rc = seize_tree(&ctx);
 	if (rc == 0)
 		rc = lock_network(&ctx);
+	if (rc == 0)   /* before the dump brings every lazy page in */
+		rc = mem_save_activeset(pid, dir);
+	if (rc == 0)
+		rc = dump_plan_memory(&ctx, opts && opts->incremental);
 	timing_mark("dump: seize");
 	if (rc == 0)
 		rc = dump_all_state(&ctx);
@@ -566,6 +615,10 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 	if (rc == 0)
 		rc = cr_image_write(&ctx.img, dir);
 	timing_mark("dump: manifest");
+	/* The tree is still stopped: a trial restore proves the image before
+	 * anything is handed over or killed. */
+	if (rc == 0 && opts && opts->verify)
+		rc = verify_image(dir, opts->box);
 	if (rc == 0 && opts && opts->keep_listeners)
 		rc = file_inet_custody_put(ctx.files, &ctx.img, opts->keep_listeners);
 	/* The lock stays only on sockets that die with the tree; those in
@@ -584,6 +637,7 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 	}
 	timing_mark("dump: release");
 	dump_files_release(&ctx);
+	dump_keep_free(&ctx);
 	cr_image_free(&ctx.img);
 	return rc;
 }

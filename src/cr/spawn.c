@@ -1,5 +1,5 @@
 /*
- * spawn.c - start a command as pid 1 of fresh PID and mount namespaces,
+ * spawn.c - start a command as pid 1 of fresh PID, mount and IPC namespaces,
  * the shape of tree that cr_dump() checkpoints.
  */
 #include <errno.h>
@@ -117,7 +117,7 @@ static int spawn_start(void *arg, pid_t *pid)
 
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return err_sys("spawn: pipe");
-	args.flags = CLONE_NEWPID | CLONE_NEWNS;
+	args.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC;
 	args.exit_signal = SIGCHLD;  /* the keeper reaps it */
 	cgfd = a->opts->box ? box_cgroup_fd(a->opts->box) : -1;
 	if (cgfd >= 0) {
@@ -130,7 +130,7 @@ static int spawn_start(void *arg, pid_t *pid)
 	if (child < 0) {
 		close(pfd[0]);
 		close(pfd[1]);
-		return err_sys("spawn: clone3 (new pid+mount namespace)");
+		return err_sys("spawn: clone3 (new pid, mount and IPC namespaces)");
 	}
 	if (child == 0) {
 		close(pfd[0]);

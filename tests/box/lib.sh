@@ -126,7 +126,7 @@ b_wait() {
 b_cycle() {
 	local pid=$2 img=$3 i
 	rm -rf "$img"
-	"$PICOCENTER" cr dump --pid "$pid" --dir "$img" --box-dir "$B_BOXES" >&2 ||
+	"$PICOCENTER" cr dump --pid "$pid" --dir "$img" --box-dir "$B_BOXES" ${B_DUMP_ARGS:-} >&2 ||
 		b_fail "dump of $1 (pid $pid) failed"
 	for i in $(seq 100); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
 	[ -d "/proc/$pid" ] && b_fail "pid $pid still there after its dump"
