@@ -24,6 +24,8 @@
 #include "box/box_int.h"
 #include "common/err.h"
 
+static int is_awake(const struct box *b);
+
 static int mkdirs(const char *path)
 {
 	char buf[BOX_PATH_MAX];
@@ -360,8 +362,9 @@ int box_list(const char *dir, FILE *out)
 			fprintf(out, "%-24s (broken: %s)\n", e->d_name, err_msg());
 			continue;
 		}
-		fprintf(out, "%-24s %-15s %-5d %s\n", b.cfg.name,
-			inet_ntop(AF_INET, &b.addr, a, sizeof(a)), cg_nr_procs(&b.cg), b.cfg.rootfs);
+		fprintf(out, "%-24s %-15s %-5d %-6s %s\n", b.cfg.name,
+			inet_ntop(AF_INET, &b.addr, a, sizeof(a)), is_awake(&b) ? cg_nr_procs(&b.cg) : 0,
+			is_awake(&b) ? "awake" : "asleep", b.cfg.rootfs);
 	}
 	closedir(d);
 	err_clear();
