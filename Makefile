@@ -5,8 +5,8 @@ CC      ?= gcc
 CFLAGS  ?= -O2 -g
 # Always on, whatever CFLAGS the caller passes:
 PC_CFLAGS := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc
-LDLIBS  := -lssl -lcrypto -lzstd -lxxhash -lpthread -ldl
-LDLIBS  += -lmnl -lnftables -lseccomp -ljson-c
+LDLIBS  := -lssl -lcrypto -lzstd -lxxhash -lpthread -ldl -lsqlite3 -ljansson -lm
+LDLIBS  += -lmnl -lnftables -lseccomp
 
 SRCS    := $(wildcard src/*/*.c) src/main.c
 OBJS    := $(SRCS:%.c=build/obj/%.o)
@@ -21,7 +21,7 @@ TPROGFLAGS := -std=c17 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -pthread
 # Fuzz targets: fuzz/NAME.c (libFuzzer entry points) -> build/fuzz/NAME
 FUZZSRC := $(wildcard fuzz/*.c)
 
-.PHONY: all check deps test asan fuzz clean
+.PHONY: all check deps test asan fuzz clean demo
 all: build/picocenter $(TPROGS)
 
 build/picocenter: $(OBJS)
@@ -41,6 +41,11 @@ $(foreach s,$(TPROGSRC),$(eval $(call tprog_rule,$(patsubst tests/%.c,build/test
 
 deps:
 	scripts/deps.sh
+
+# A tour of `picocenter serve` (scripts/demo.sh); leaves nothing behind.
+demo: deps
+	$(MAKE) all
+	scripts/demo.sh
 
 check: deps
 	$(MAKE) all

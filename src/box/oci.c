@@ -5,11 +5,11 @@
  * checks every blob's digest and applies whiteouts without leaving the
  * destination) into BOXES/.oci/HEX/rootfs, a read-only lower layer that
  * every box of that image shares.  The image config's Env, Entrypoint,
- * Cmd, WorkingDir and User are the app's defaults.
+ * Cmd, WorkingDir and User are the app's defaults (read with jansson).
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <json-c/json.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,40 +90,38 @@ static int hex_digest(const char *digest, char hex[65])
 	return 0;
 }
 
-static const char *str_of(json_object *o, const char *key)
+static const char *str_of(json_t *o, const char *key)
 {
-	json_object *v;
+	json_t *v = o ? json_object_get(o, key) : NULL;
 
-	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
+	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
 /* The manifest digest of tag (NULL: the only one) in the layout's index. */
 static int find_manifest(const char *layout, const char *tag, char hex[65])
 {
 	char path[BOX_PATH_MAX + 32];
-	json_object *idx, *mans;
+	json_t *idx, *mans;
 	int found = -1, n;
 
 	snprintf(path, sizeof(path), "%s/index.json", layout);
-	idx = json_object_from_file(path);
+	idx = json_load_file(path, 0, NULL);
 	if (!idx)
 		return err_set("%s: not an OCI image layout (no readable index.json)", layout);
-	if (!json_object_object_get_ex(idx, "manifests", &mans) ||
-	    !json_object_is_type(mans, json_type_array)) {
-		json_object_put(idx);
+	mans = json_object_get(idx, "manifests");
+	if (!json_is_array(mans)) {
+		json_decref(idx);
 		return err_set("%s: index.json has no manifests", path);
 	}
-	n = (int)json_object_array_length(mans);
+	n = (int)json_array_size(mans);
 	for (int i = 0; i < n && found < 0; i++) {
-		json_object *m = json_object_array_get_idx(mans, (size_t)i), *ann;
-		const char *ref = json_object_object_get_ex(m, "annotations", &ann) ? str_of(ann, REF_NAME) : NULL;
+		json_t *m = json_array_get(mans, (size_t)i);
+		const char *ref = str_of(json_object_get(m, "annotations"), REF_NAME);
 
 		if ((tag && ref && !strcmp(ref, tag)) || (!tag && n == 1))
 			found = hex_digest(str_of(m, "digest"), hex) < 0 ? -2 : i;
 	}
-	json_object_put(idx);
+	json_decref(idx);
 	if (found == -2)
 		return err_wrap("%s", path);
 	if (found < 0)
@@ -132,32 +130,30 @@ static int find_manifest(const char *layout, const char *tag, char hex[65])
 	return 0;
 }
 
-static json_object *blob(const char *layout, const char *hex)
+static json_t *blob(const char *layout, const char *hex)
 {
 	char path[BOX_PATH_MAX + 96];
 
 	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", layout, hex);
-	return json_object_from_file(path);
+	return json_load_file(path, 0, NULL);
 }
 
-static char **str_array(json_object *o, const char *key, int *n)
+static char **str_array(json_t *o, const char *key, int *n)
 {
-	json_object *a;
+	json_t *a = o ? json_object_get(o, key) : NULL;
 	char **v;
 	int len;
 
 	*n = 0;
-	if (!o || !json_object_object_get_ex(o, key, &a) || !json_object_is_type(a, json_type_array))
+	if (!json_is_array(a) || json_array_size(a) > 256)
 		return NULL;
-	len = (int)json_object_array_length(a);
-	if (len > 256)
-		return NULL;
+	len = (int)json_array_size(a);
 	v = calloc((size_t)len + 1, sizeof(*v));
 	for (int i = 0; v && i < len; i++) {
-		json_object *e = json_object_array_get_idx(a, (size_t)i);
+		json_t *e = json_array_get(a, (size_t)i);
 
-		if (json_object_is_type(e, json_type_string))
-			v[(*n)++] = strdup(json_object_get_string(e));
+		if (json_is_string(e))
+			v[(*n)++] = strdup(json_string_value(e));
 	}
 	return v;
 }
@@ -166,16 +162,16 @@ static char **str_array(json_object *o, const char *key, int *n)
 static int read_defaults(const char *layout, const char *hex, struct box_oci_defaults *d)
 {
 	char cfg_hex[65];
-	json_object *man = blob(layout, hex), *cfg = NULL, *conf, *c;
+	json_t *man = blob(layout, hex), *cfg = NULL, *conf;
 	char **ep, **cmd;
 	int nep, ncmd, rc = -1;
 
-	if (!man || !json_object_object_get_ex(man, "config", &c) ||
-	    hex_digest(str_of(c, "digest"), cfg_hex) < 0 || !(cfg = blob(layout, cfg_hex))) {
+	if (!man || hex_digest(str_of(json_object_get(man, "config"), "digest"), cfg_hex) < 0 ||
+	    !(cfg = blob(layout, cfg_hex))) {
 		err_set("%s: manifest %.12s: no readable config", layout, hex);
 		goto out;
 	}
-	conf = json_object_object_get_ex(cfg, "config", &c) ? c : NULL;
+	conf = json_object_get(cfg, "config");
 	d->env = str_array(conf, "Env", &d->nr_env);
 	ep = str_array(conf, "Entrypoint", &nep);
 	cmd = str_array(conf, "Cmd", &ncmd);
@@ -190,8 +186,8 @@ static int read_defaults(const char *layout, const char *hex, struct box_oci_def
 	snprintf(d->user, sizeof(d->user), "%s", str_of(conf, "User") ? str_of(conf, "User") : "");
 	rc = d->argv ? 0 : err_set("out of memory");
 out:
-	json_object_put(cfg);
-	json_object_put(man);
+	json_decref(cfg);
+	json_decref(man);
 	return rc;
 }
 

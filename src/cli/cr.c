@@ -10,7 +10,7 @@
 #include "cli/cmd.h"
 #include "common/err.h"
 #include "cr/cr.h"
-#include "store/store.h"
+#include "worker/imagestore.h"
 
 static int cr_usage(void)
 {
@@ -276,49 +276,11 @@ static int cr_spawn_cmd(int argc, char **argv)
 	return 0;
 }
 
-/* The image directory for --store without --dir: a scratch directory. */
-static int image_dir(const char *dir, const char *image, char *buf, size_t len,
-		     const char **out)
-{
-	*out = dir;
-	if (dir || !image)
-		return 0;
-	if (store_scratch_dir(buf, len) < 0)
-		return -1;
-	*out = buf;
-	return 0;
-}
-
-static int put_to_store(const char *url, const char *image, const char *dir)
-{
-	struct store *s;
-	int rc;
-
-	if (store_open(url, &s) < 0)
-		return -1;
-	rc = store_put_image(s, image, dir, NULL, NULL);
-	store_close(s);
-	return rc;
-}
-
-static int get_from_store(const char *url, const char *image, const char *dir)
-{
-	struct store *s;
-	int rc;
-
-	if (store_open(url, &s) < 0)
-		return -1;
-	rc = store_get_image(s, image, 0, dir, NULL);
-	store_close(s);
-	return rc;
-}
-
 static int cr_dump_cmd(int argc, char **argv)
 {
 	struct cr_dump_opts opts = { 0 };
-	const char *dir = NULL, *url = NULL, *image = NULL, *use, *box_dir = NULL;
+	const char *dir = NULL, *url = NULL, *image = NULL, *box_dir = NULL;
 	static struct box box;
-	char scratch[4096];
 	pid_t pid = 0;
 	int rc;
 
@@ -361,10 +323,6 @@ static int cr_dump_cmd(int argc, char **argv)
 	}
 	if (rc > 0)
 		opts.box = &box;
-	if (image_dir(dir, image, scratch, sizeof(scratch), &use) < 0) {
-		fprintf(stderr, "picocenter cr dump: %s\n", err_msg());
-		return 1;
-	}
 	if (image && !dir) {
 		struct cr_dump_stats st;
 
@@ -377,12 +335,8 @@ static int cr_dump_cmd(int argc, char **argv)
 				(unsigned long long)st.chunks_new,
 				(unsigned long long)st.logical_bytes);
 	} else {
-		rc = cr_dump(pid, use, &opts);
-		if (rc == 0 && image)
-			rc = put_to_store(url, image, use);
+		rc = image_dump_to(pid, dir, url, image, &opts, NULL);
 	}
-	if (use != dir)
-		store_remove_dir(use);
 	if (rc < 0) {
 		fprintf(stderr, "picocenter cr dump: %s\n", err_msg());
 		return 1;
@@ -392,11 +346,9 @@ static int cr_dump_cmd(int argc, char **argv)
 
 static int cr_restore_cmd(int argc, char **argv)
 {
-	const char *dir = NULL, *url = NULL, *image = NULL, *use;
+	const char *dir = NULL, *url = NULL, *image = NULL;
 	struct cr_restore_opts opts = { 0 };
-	char scratch[4096];
 	pid_t pid;
-	int rc;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--dir") && i + 1 < argc)
@@ -438,16 +390,7 @@ static int cr_restore_cmd(int argc, char **argv)
 		printf("%d\n", (int)pid);
 		return 0;
 	}
-	if (image_dir(dir, image, scratch, sizeof(scratch), &use) < 0) {
-		fprintf(stderr, "picocenter cr restore: %s\n", err_msg());
-		return 1;
-	}
-	rc = image ? get_from_store(url, image, use) : 0;
-	if (rc == 0)
-		rc = cr_restore_with(use, &opts, &pid);
-	if (use != dir)
-		store_remove_dir(use);
-	if (rc < 0) {
+	if (image_restore_from(dir, url, image, &opts, &pid, NULL) < 0) {
 		fprintf(stderr, "picocenter cr restore: %s\n", err_msg());
 		return 1;
 	}

@@ -1,0 +1,164 @@
+#!/bin/bash
+# serve.sh - speed and density of `picocenter serve`; prints JSON lines.
+#
+#   bench/serve.sh                 RUNS=5 REVIVALS=50 MEM_APPS=200
+#
+# One daemon on a temporary state dir (local store), apps deployed with
+# `picocenter app create` as tests/serve does.  Measured in one run:
+#
+#   per app (lighttpd, redis, dnsmasq), one line each:
+#     cold_start_ms        `app create` of a fresh app until the first
+#                          correct answer (a fresh start of the program)
+#     running_ms           connect to first correct answer, app running
+#                          (median of RUNS; dclient, a new connection each)
+#     napping_ms           the same right after `app swap-out` (the request
+#                          revives it; median of RUNS)
+#     revival_adds_ms      napping_ms - running_ms; target < 10
+#     swap_out_ms          the daemon's swap-out duration (median)
+#     swap_in_ms           the daemon's swap-in duration (median)
+#     asleep_ms            null: the asleep tier needs the box
+#   revivals:  REVIVALS napping lighttpd apps reached at the same moment:
+#              first byte p50/p99 and the daemon's swap-in p50/p99
+#   memory:    MEM_APPS lighttpd apps deployed, then all napping: the drop
+#              of MemAvailable per napping app (daemon + holders + kernel;
+#              the machine is shared, so this is noisy), and the measured
+#              PSS of the daemon and of the holders per app
+# Times come from dclient -T (the answer's CLOCK_REALTIME) and
+# bench/lib/timed.c (just before the fork of the client).
+set -u
+cd "$(dirname "$0")/.." || exit 1
+ROOT=$PWD
+RUNS=${RUNS:-5}
+REVIVALS=${REVIVALS:-50}
+MEM_APPS=${MEM_APPS:-200}
+. tests/serve/lib.sh
+. bench/lib/build.sh
+TIMED=$ROOT/build/bench/timed
+bench_build "$ROOT/build/bench" timed || { echo "bench/serve.sh: cannot build timed" >&2; exit 1; }
+d_need lighttpd redis-server dnsmasq
+s_init bench-serve >&2
+
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; else printf "null" }'; }
+pct() { sort -n | awk -v p="$1" '{ v[NR] = $1 } END { i = int((NR * p + 99) / 100); if (i < 1) i = 1; printf "%.3f", v[i] }'; }
+
+# first_byte_us CLIENT ARGS...: µs from just before the client's fork to its
+# correct answer.
+first_byte_us() {
+	local ans
+	ans=$("$TIMED" "$D_DIR/t" "$DCLIENT" -T -t 20000 "$@") || return 1
+	read -r ts _ <"$D_DIR/t"
+	echo $((ans - ts))
+}
+
+client_args() {   # client_args KIND PORT [cold]: the request in CARGS
+	case $1 in
+	lighttpd) CARGS=(http "$2" /index.html "hello from picocenter") ;;
+	redis) CARGS=(redis "$2" get benchkey v1)
+		[ -n "${3:-}" ] && CARGS=(redis "$2" ping) ;;
+	dnsmasq) CARGS=(dns "$2" www.pico.test 10.0.0.1) ;;
+	esac
+}
+
+bench_app() {
+	local kind=$1 port name=b-$1 cmd t0 ans run=() nap=() outs=() ins=() i us
+	s_ports 1
+	port=${S_PORTS[0]}
+	cmd=$(d_conf_"$kind" "$port")
+	client_args "$kind" "$port" cold
+	t0=$(now_us)
+	s_app create "$name" --port "$port" --idle 10m -- $cmd >/dev/null || s_fail "create $name"
+	ans=$("$DCLIENT" -T -w 10000 "${CARGS[@]}") || s_fail "$name does not answer"
+	local cold=$(((ans - t0)))
+	[ "$kind" = redis ] && "$DCLIENT" redis "$port" set benchkey v1 >/dev/null
+	client_args "$kind" "$port"
+	for i in $(seq "$RUNS"); do
+		us=$(first_byte_us "${CARGS[@]}") || s_fail "$name running: no answer"
+		run+=("$us")
+		s_app swap-out "$name" >/dev/null || s_fail "swap-out $name"
+		outs+=("$(s_field "$name" 'a["last_swap_out"]["ms"]')")
+		us=$(first_byte_us "${CARGS[@]}") || s_fail "$name napping: no answer"
+		nap+=("$us")
+		s_wait_state "$name" running 10
+		ins+=("$(s_field "$name" 'a["last_swap_in"]["ms"]')")
+	done
+	local rm nm
+	rm=$(printf '%s\n' "${run[@]}" | awk '{ print $1 / 1000 }' | median)
+	nm=$(printf '%s\n' "${nap[@]}" | awk '{ print $1 / 1000 }' | median)
+	printf '{"bench":"serve","app":"%s","cold_start_ms":%.3f,"running_ms":%s,"napping_ms":%s,"revival_adds_ms":%.3f,"swap_out_ms":%s,"swap_in_ms":%s,"asleep_ms":null,"meets_target":%s}\n' \
+		"$kind" "$(echo "$cold" | awk '{ print $1 / 1000 }')" "$rm" "$nm" \
+		"$(echo "$nm $rm" | awk '{ print $1 - $2 }')" \
+		"$(printf '%s\n' "${outs[@]}" | median)" "$(printf '%s\n' "${ins[@]}" | median)" \
+		"$(echo "$nm $rm" | awk '{ print ($1 - $2 < 10) ? "true" : "false" }')"
+	s_app rm "$name" >/dev/null
+}
+
+bench_revivals() {
+	local n=$REVIVALS i t0 p
+	s_ports "$n"
+	[ -d "$D_DIR/www" ] || d_www
+	for i in $(seq "$n"); do
+		s_app create "r$i" --port "${S_PORTS[$((i - 1))]}" --idle 10m -- \
+			$(s_conf_lighttpd "r$i" "${S_PORTS[$((i - 1))]}") >/dev/null &
+	done
+	wait
+	for i in $(seq "$n"); do s_app swap-out "r$i" >/dev/null & done
+	wait
+	for i in $(seq "$n"); do [ "$(s_state "r$i")" = napping ] || s_fail "r$i is not napping"; done
+	t0=$(now_us)
+	for i in $(seq "$n"); do
+		"$DCLIENT" -T -t 30000 http "${S_PORTS[$((i - 1))]}" /index.html "hello from picocenter" \
+			>"$D_DIR/rev.$i" 2>&1 &
+	done
+	wait
+	for i in $(seq "$n"); do
+		p=$(cat "$D_DIR/rev.$i")
+		[[ $p =~ ^[0-9]+$ ]] || s_fail "r$i: $p"
+		echo $(((p - t0)))
+	done | awk '{ print $1 / 1000 }' >"$D_DIR/rev.ms"
+	for i in $(seq "$n"); do s_field "r$i" 'a["last_swap_in"]["ms"]'; done >"$D_DIR/rev.in"
+	printf '{"bench":"serve","revivals_at_once":%d,"first_byte_p50_ms":%s,"first_byte_p99_ms":%s,"swap_in_p50_ms":%s,"swap_in_p99_ms":%s}\n' \
+		"$n" "$(pct 50 <"$D_DIR/rev.ms")" "$(pct 99 <"$D_DIR/rev.ms")" \
+		"$(pct 50 <"$D_DIR/rev.in")" "$(pct 99 <"$D_DIR/rev.in")"
+	for i in $(seq "$n"); do s_app rm "r$i" >/dev/null & done
+	wait
+}
+
+avail_kb() { awk '/^MemAvailable:/ { print $2 }' /proc/meminfo; }
+pss_kb() { awk '/^Pss:/ { s += $2 } END { print s + 0 }' "/proc/$1/smaps_rollup" 2>/dev/null; }
+
+bench_memory() {
+	local n=$MEM_APPS i before after hold=0 p
+	s_ports "$n"
+	before=$(avail_kb)
+	for i in $(seq "$n"); do
+		s_app create "m$i" --port "${S_PORTS[$((i - 1))]}" --idle 10m -- \
+			$(s_conf_lighttpd "m$i" "${S_PORTS[$((i - 1))]}") >/dev/null &
+		[ $((i % 20)) = 0 ] && wait
+	done
+	wait
+	for i in $(seq "$n"); do
+		s_app swap-out "m$i" >/dev/null &
+		[ $((i % 20)) = 0 ] && wait
+	done
+	wait
+	sync
+	sleep 2
+	after=$(avail_kb)
+	for p in $(s_our_pids); do
+		tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q '^picocenter cr hold' &&
+			hold=$((hold + $(pss_kb "$p")))
+	done
+	printf '{"bench":"serve","napping_apps":%d,"mem_available_drop_per_app_kb":%d,"daemon_pss_kb":%d,"holder_pss_per_app_kb":%d,"asleep_per_app_kb":null}\n' \
+		"$n" $(((before - after) / n)) "$(pss_kb "$S_PID")" $((hold / n))
+	for i in $(seq "$n"); do
+		s_app rm "m$i" >/dev/null &
+		[ $((i % 20)) = 0 ] && wait
+	done
+	wait
+}
+
+bench_app lighttpd
+bench_app redis
+bench_app dnsmasq
+bench_revivals
+bench_memory

@@ -1,0 +1,43 @@
+/* serve.c - `picocenter serve`: the hosting daemon in the foreground. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cmd.h"
+#include "common/err.h"
+#include "worker/daemon.h"
+
+static int serve_usage(void)
+{
+	fprintf(stderr,
+		"usage: picocenter serve --state-dir DIR [--store URL] [--listen ADDR:PORT]\n"
+		"Hosts apps (picocenter app ...): registry, images (file://DIR/store unless\n"
+		"--store) and the API socket DIR/api.sock live in DIR.  One line per event\n"
+		"on stderr.  SIGINT/SIGTERM stop the daemon; apps stay as they are.\n");
+	return 2;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	struct daemon_opts o = { 0 };
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--state-dir") && i + 1 < argc)
+			o.state_dir = argv[++i];
+		else if (!strcmp(argv[i], "--store") && i + 1 < argc)
+			o.store_url = argv[++i];
+		else if (!strcmp(argv[i], "--listen") && i + 1 < argc)
+			o.listen = argv[++i];
+		else
+			return serve_usage();
+	}
+	if (!o.state_dir)
+		o.state_dir = getenv("PICOCENTER_STATE_DIR");
+	if (!o.state_dir || !o.state_dir[0])
+		return serve_usage();
+	if (daemon_run(&o) < 0) {
+		fprintf(stderr, "picocenter serve: %s\n", err_msg());
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,148 @@
+/* app.c - an app's states and its registry and API forms (see app.h). */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "worker/app.h"
+
+static const char *const state_names[APP_NR_STATES] = {
+	[APP_CREATING] = "creating",       [APP_RUNNING] = "running",
+	[APP_SWAPPING_OUT] = "swapping-out", [APP_NAPPING] = "napping",
+	[APP_ASLEEP] = "asleep",           [APP_SWAPPING_IN] = "swapping-in",
+	[APP_FAILED] = "failed",
+};
+
+const char *app_state_name(enum app_state s)
+{
+	return s < APP_NR_STATES ? state_names[s] : "unknown";
+}
+
+int app_state_parse(const char *s, enum app_state *out)
+{
+	for (int i = 0; i < APP_NR_STATES; i++)
+		if (!strcmp(s, state_names[i])) {
+			*out = (enum app_state)i;
+			return 0;
+		}
+	return err_set("unknown app state '%.32s'", s);
+}
+
+static json_t *event_json(const struct swap_event *e)
+{
+	if (e->ms < 0)
+		return json_null();
+	return json_pack("{s:I, s:I, s:s}", "ms", (json_int_t)e->ms, "at", (json_int_t)e->at_ms,
+			 "trigger", e->trigger);
+}
+
+static void event_from(const json_t *o, struct swap_event *e)
+{
+	const char *trigger = "";
+
+	e->ms = -1;
+	e->at_ms = 0;
+	e->trigger[0] = '\0';
+	if (!json_is_object(o))
+		return;
+	json_int_t ms = json_integer_value(json_object_get(o, "ms"));
+	json_int_t at = json_integer_value(json_object_get(o, "at"));
+	if (json_is_string(json_object_get(o, "trigger")))
+		trigger = json_string_value(json_object_get(o, "trigger"));
+	e->ms = ms;
+	e->at_ms = at;
+	snprintf(e->trigger, sizeof(e->trigger), "%s", trigger);
+}
+
+json_t *app_to_row(const struct app *a)
+{
+	return json_pack("{s:o, s:s, s:i, s:I, s:i, s:i, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:s}",
+			 "spec", spec_to_json(&a->spec), "state", app_state_name(a->state),
+			 "pid", (int)a->pid, "pid_start", (json_int_t)a->pid_start,
+			 "holder_pid", (int)a->holder_pid, "op_pid", (int)a->op_pid,
+			 "tag", a->tag, "timer_due_ms", (json_int_t)a->timer_due_ms,
+			 "dump_started_ms", (json_int_t)a->dump_started_ms,
+			 "image_bytes", (json_int_t)a->image_bytes, "swaps", (json_int_t)a->swaps,
+			 "last_swap_out", event_json(&a->last_out),
+			 "last_swap_in", event_json(&a->last_in), "error", a->error);
+}
+
+static int row_string(const json_t *row, const char *key, char *buf, size_t len)
+{
+	const json_t *v = json_object_get(row, key);
+
+	if (!json_is_string(v) || json_string_length(v) >= len)
+		return err_set("registry row: bad '%s'", key);
+	memcpy(buf, json_string_value(v), json_string_length(v) + 1);
+	return 0;
+}
+
+int app_from_row(const json_t *row, struct app *a)
+{
+	char state[32];
+
+	memset(a, 0, sizeof(*a));
+	a->pidfd = -1;
+	if (!json_is_object(row))
+		return err_set("registry row is not an object");
+	if (spec_from_json(json_object_get(row, "spec"), &a->spec) < 0)
+		return err_wrap("registry row");
+	if (row_string(row, "state", state, sizeof(state)) < 0 ||
+	    app_state_parse(state, &a->state) < 0 ||
+	    row_string(row, "tag", a->tag, sizeof(a->tag)) < 0 ||
+	    row_string(row, "error", a->error, sizeof(a->error)) < 0) {
+		spec_free(&a->spec);
+		return -1;
+	}
+	a->pid = (pid_t)json_integer_value(json_object_get(row, "pid"));
+	a->pid_start = (uint64_t)json_integer_value(json_object_get(row, "pid_start"));
+	a->holder_pid = (pid_t)json_integer_value(json_object_get(row, "holder_pid"));
+	a->op_pid = (pid_t)json_integer_value(json_object_get(row, "op_pid"));
+	a->timer_due_ms = json_integer_value(json_object_get(row, "timer_due_ms"));
+	a->dump_started_ms = json_integer_value(json_object_get(row, "dump_started_ms"));
+	a->image_bytes = (uint64_t)json_integer_value(json_object_get(row, "image_bytes"));
+	a->swaps = (uint64_t)json_integer_value(json_object_get(row, "swaps"));
+	event_from(json_object_get(row, "last_swap_out"), &a->last_out);
+	event_from(json_object_get(row, "last_swap_in"), &a->last_in);
+	return 0;
+}
+
+json_t *app_to_view(const struct app *a)
+{
+	json_t *ports = json_array();
+	json_t *o;
+
+	for (size_t i = 0; ports && i < a->spec.nports; i++)
+		json_array_append_new(ports, json_integer(a->spec.ports[i]));
+	o = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:o, s:o, s:I, s:I, s:o}",
+		      "name", a->spec.name, "state", app_state_name(a->state),
+		      "address", "127.0.0.1", "ports", ports,
+		      "rss_bytes", (json_int_t)(a->state == APP_RUNNING ? a->rss_bytes : 0),
+		      "image_bytes", (json_int_t)a->image_bytes, "swaps", (json_int_t)a->swaps,
+		      "last_swap_out", event_json(&a->last_out),
+		      "last_swap_in", event_json(&a->last_in),
+		      "idle_ms", (json_int_t)a->spec.idle_ms, "sleep_ms", (json_int_t)a->spec.sleep_ms,
+		      "argv", json_array());
+	if (!o)
+		return NULL;
+	for (size_t i = 0; i < a->spec.argc; i++)
+		json_array_append_new(json_object_get(o, "argv"), json_string(a->spec.argv[i]));
+	if (a->state == APP_RUNNING)
+		json_object_set_new(o, "pid", json_integer(a->pid));
+	if (a->timer_due_ms >= 0 && a->state == APP_NAPPING)
+		json_object_set_new(o, "timer_due", json_integer(a->timer_due_ms));
+	if (a->error[0])
+		json_object_set_new(o, "error", json_string(a->error));
+	return o;
+}
+
+void app_free(struct app *a)
+{
+	if (!a)
+		return;
+	if (a->pidfd >= 0)
+		close(a->pidfd);
+	custody_free(a->held, a->nr_held);
+	spec_free(&a->spec);
+	free(a);
+}

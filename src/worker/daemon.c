@@ -1,0 +1,226 @@
+/*
+ * daemon.c - `picocenter serve` (see daemon.h): the state directory and
+ * its lock, the registry, the apps found again, the API, the watch loop
+ * until SIGINT/SIGTERM.  Stopping the daemon leaves every app as it is:
+ * running apps keep running under their keepers, napping apps' sockets
+ * stay with their holders.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/server.h"
+#include "common/err.h"
+#include "common/io.h"
+#include "worker/daemon.h"
+
+static struct daemon *the_daemon;     /* for the signal handler only */
+
+int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void daemon_log(const char *name, const char *fmt, ...)
+{
+	char line[2048], when[32];
+	struct timespec ts;
+	struct tm tm;
+	va_list ap;
+	int n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	n = snprintf(line, sizeof(line), "%s.%03ldZ app %s: ", when, ts.tv_nsec / 1000000, name);
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	for (char *p = line + n; *p; p++)    /* one event, one line */
+		if (*p == '\n')
+			*p = ' ';
+	strcat(line, "\n");
+	if (write(STDERR_FILENO, line, strlen(line)) < 0)
+		return;
+}
+
+void daemon_wake(struct daemon *d)
+{
+	char c = 1;
+
+	if (write(d->wake[1], &c, 1) < 0 && errno != EAGAIN)
+		return;
+}
+
+void app_path(const struct daemon *d, const char *name, const char *what, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/apps/%s/%s", d->dir, name, what);
+}
+
+struct app *daemon_find(struct daemon *d, const char *name)
+{
+	for (struct app *a = d->apps; a; a = a->next)
+		if (!strcmp(a->spec.name, name))
+			return a;
+	return NULL;
+}
+
+void daemon_save(struct daemon *d, struct app *a)
+{
+	json_t *row;
+
+	if (a->state == APP_CREATING || a->removed)
+		return;
+	row = app_to_row(a);
+	if (registry_put(d->reg, a->spec.name, row) < 0)
+		daemon_log(a->spec.name, "error: %s", err_msg());
+	json_decref(row);
+}
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	if (the_daemon) {
+		the_daemon->stop = 1;
+		daemon_wake(the_daemon);
+	}
+}
+
+static int setup_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
+		return err_sys("sigaction");
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+/* One daemon per state directory. */
+static int take_lock(struct daemon *d)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/serve.lock", d->dir);
+	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (d->lock_fd < 0)
+		return err_sys("open %s", path);
+	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? err_set("another picocenter serve uses %s", d->dir)
+					    : err_sys("lock %s", path);
+	return 0;
+}
+
+static int daemon_init(struct daemon *d, const struct daemon_opts *o)
+{
+	char path[PATH_MAX];
+
+	if (mkdir_p(o->state_dir) < 0)
+		return -1;
+	if (!realpath(o->state_dir, path))
+		return err_sys("state dir %s", o->state_dir);
+	if (strlen(path) >= sizeof(d->dir))
+		return err_set("state dir %s is too long", path);
+	strcpy(d->dir, path);
+	if (o->store_url)
+		snprintf(d->store_url, sizeof(d->store_url), "%s", o->store_url);
+	else
+		snprintf(d->store_url, sizeof(d->store_url), "file://%s/store", d->dir);
+	d->rt = &runtime_plain;
+	d->lock_fd = -1;
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->changed, NULL);
+	if (pipe2(d->wake, O_CLOEXEC | O_NONBLOCK) < 0)
+		return err_sys("pipe");
+	if (take_lock(d) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/apps", d->dir);
+	if (mkdir_p(path) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/registry.db", d->dir);
+	return registry_open(path, &d->reg);
+}
+
+static void daemon_free(struct daemon *d)
+{
+	while (d->apps) {
+		struct app *a = d->apps;
+
+		d->apps = a->next;
+		app_free(a);
+	}
+	registry_close(d->reg);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
+	if (d->wake[0] > 0) {
+		close(d->wake[0]);
+		close(d->wake[1]);
+	}
+}
+
+/* Operations under way finish before the daemon exits. */
+static void wait_ops(struct daemon *d)
+{
+	pthread_mutex_lock(&d->lock);
+	for (;;) {
+		struct app *a = d->apps;
+
+		while (a && !a->busy)
+			a = a->next;
+		if (!a)
+			break;
+		pthread_cond_wait(&d->changed, &d->lock);
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+int daemon_run(const struct daemon_opts *o)
+{
+	struct daemon *d = calloc(1, sizeof(*d));
+	struct api *api = NULL;
+	char sock[PATH_MAX];
+	int rc = -1;
+
+	if (!d)
+		return err_set("out of memory");
+	if (daemon_init(d, o) < 0 || setup_signals() < 0)
+		goto out;
+	the_daemon = d;
+	if (recover_apps(d) < 0)
+		goto out;
+	snprintf(sock, sizeof(sock), "%s/api.sock", d->dir);
+	if (api_start(d, sock, o->listen, &api) < 0)
+		goto out;
+	daemon_log("-", "serving %s (store %s)%s%s", sock, d->store_url,
+		   o->listen ? ", API also on " : "", o->listen ? o->listen : "");
+	watch_loop(d);
+	daemon_log("-", "stopping; apps stay as they are");
+	api_stop(api);
+	wait_ops(d);
+	rc = 0;
+out:
+	the_daemon = NULL;
+	daemon_free(d);
+	free(d);
+	return rc;
+}

@@ -1,0 +1,89 @@
+/*
+ * daemon.h - `picocenter serve`: the hosting daemon's state and the
+ * operations its API offers.  One lock guards the app list, every app and
+ * the registry; an operation that runs the engine marks its app busy and
+ * runs without the lock (in an engine child, child.h), so that many apps
+ * swap at once.  See docs/serve.md.
+ */
+#ifndef PC_WORKER_DAEMON_H
+#define PC_WORKER_DAEMON_H
+
+#include <jansson.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+
+#include "worker/app.h"
+#include "worker/metrics.h"
+#include "worker/registry.h"
+#include "worker/runtime.h"
+
+#define APP_LOG_CAP (1024 * 1024)   /* bytes kept per log file (two files) */
+
+struct daemon_opts {
+	const char *state_dir;
+	const char *store_url;      /* NULL: file://STATE_DIR/store */
+	const char *listen;         /* ADDR:PORT for the API over TCP, or NULL */
+};
+
+struct daemon {
+	char dir[PATH_MAX - 128];
+	char store_url[PATH_MAX];
+	const struct runtime *rt;
+	struct registry *reg;
+	pthread_mutex_t lock;
+	pthread_cond_t changed;     /* an app stopped being busy */
+	struct app *apps;
+	struct metrics m;
+	int wake[2];                /* wakes the watch loop */
+	volatile sig_atomic_t stop;
+	int lock_fd;
+};
+
+int daemon_run(const struct daemon_opts *opts);
+
+/* One line to stderr: "TIME app NAME: text". */
+void daemon_log(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Wake the watch loop (its set of watched sockets changed). */
+void daemon_wake(struct daemon *d);
+
+/* Paths of an app's files: DIR/apps/NAME/what. */
+void app_path(const struct daemon *d, const char *name, const char *what, char *buf, size_t len);
+struct app *daemon_find(struct daemon *d, const char *name);
+/* Save a's row (lock held); a failure is logged. */
+void daemon_save(struct daemon *d, struct app *a);
+int64_t mono_ms(void);
+int64_t wall_ms(void);
+
+/* The API's operations.  Each returns an HTTP status; *out is the answer's
+ * JSON (or NULL), or the error is err_msg(). */
+int op_create(struct daemon *d, struct app_spec *spec, json_t **out);
+int op_list(struct daemon *d, json_t **out);
+int op_inspect(struct daemon *d, const char *name, json_t **out);
+int op_remove(struct daemon *d, const char *name);
+int op_swap_out(struct daemon *d, const char *name, json_t **out);
+int op_swap_in(struct daemon *d, const char *name, json_t **out);
+/* 200 if the app exists; fills its log path. */
+int op_log_path(struct daemon *d, const char *name, char *buf, size_t len);
+
+/* life.c: with the lock held and a->busy set by the caller; return with
+ * the lock held (it is dropped while the engine runs).  Clear busy after. */
+int life_swap_out(struct daemon *d, struct app *a, const char *trigger);
+int life_swap_in(struct daemon *d, struct app *a, const char *trigger);
+/* Start an operation on a in its own thread (lock held; sets a->busy). */
+void life_spawn(struct daemon *d, struct app *a, int swap_in, const char *trigger);
+/* Give up a's busy mark (lock held). */
+void life_release(struct daemon *d, struct app *a);
+/* Borrow copies of a's held sockets to watch (lock held); failure logged. */
+void life_watch(struct daemon *d, struct app *a);
+
+/* After a restart: settle an app whose swap was under way (lock held). */
+void life_recover_op(struct daemon *d, struct app *a);
+
+/* watch.c: the loop: revival on traffic and timers, idle, exits, logs. */
+void watch_loop(struct daemon *d);
+/* recover.c: apps of the registry, found again after a (re)start. */
+int recover_apps(struct daemon *d);
+
+#endif

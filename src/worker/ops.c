@@ -1,0 +1,405 @@
+/*
+ * ops.c - what the API asks of the daemon: create, list, inspect, remove
+ * and swap apps.  A create either ends with the app running and in the
+ * registry, or leaves nothing behind.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/io.h"
+#include "store/store.h"
+#include "worker/child.h"
+#include "worker/daemon.h"
+#include "worker/holder.h"
+#include "worker/ports.h"
+
+#define CREATE_READY_MS 15000
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Remove the app's directory and the files the daemon made in it. */
+static void remove_app_dir(struct daemon *d, const char *name)
+{
+	char dir[PATH_MAX];
+
+	app_path(d, name, "dump", dir, sizeof(dir));    /* an interrupted dump's */
+	store_remove_dir(dir);
+	app_path(d, name, "", dir, sizeof(dir));
+	store_remove_dir(dir);
+}
+
+static int port_owner_conflict(struct daemon *d, const struct app_spec *spec)
+{
+	for (struct app *a = d->apps; a; a = a->next)
+		for (size_t i = 0; i < a->spec.nports; i++)
+			for (size_t j = 0; j < spec->nports; j++)
+				if (a->spec.ports[i] == spec->ports[j])
+					return err_set("port %u already taken by app %s",
+						       spec->ports[j], a->spec.name);
+	return 0;
+}
+
+static int check_host_ports(const struct app_spec *spec)
+{
+	for (size_t i = 0; i < spec->nports; i++) {
+		int used;
+
+		if (port_in_use(spec->ports[i], &used) < 0)
+			return -1;
+		if (used)
+			return err_set("port %u already taken", spec->ports[i]);
+	}
+	return 0;
+}
+
+static int check_workdir(const struct app_spec *spec)
+{
+	struct stat st;
+
+	if (!spec->workdir)
+		return 0;
+	if (stat(spec->workdir, &st) < 0)
+		return err_sys("workdir %s", spec->workdir);
+	if (!S_ISDIR(st.st_mode))
+		return err_set("workdir %s is not a directory", spec->workdir);
+	return 0;
+}
+
+struct start_args {
+	const struct runtime *rt;
+	const struct app_spec *spec;
+	struct runtime_ctx ctx;
+};
+
+static int start_child(void *arg, void *out)
+{
+	struct start_args *s = arg;
+
+	return s->rt->start(s->spec, &s->ctx, (pid_t *)out);
+}
+
+/* The last non-empty line of the app's log, for an error message. */
+static void last_log_line(const char *path, char *buf, size_t len)
+{
+	char tail[1024];
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	buf[0] = '\0';
+	if (!f)
+		return;
+	if (fseek(f, -(long)(sizeof(tail) - 1), SEEK_END) < 0)
+		rewind(f);
+	n = fread(tail, 1, sizeof(tail) - 1, f);
+	fclose(f);
+	tail[n] = '\0';
+	while (n && (tail[n - 1] == '\n' || tail[n - 1] == '\r'))
+		tail[--n] = '\0';
+	char *nl = strrchr(tail, '\n');
+	snprintf(buf, len, "%.200s", nl ? nl + 1 : tail);
+}
+
+static int ports_listening(const struct app_spec *spec, int *ready)
+{
+	*ready = 1;
+	for (size_t i = 0; i < spec->nports && *ready; i++)
+		if (port_in_use(spec->ports[i], ready) < 0)
+			return -1;
+	return 0;
+}
+
+/* Wait until the app's ports listen (or, without ports, a short while),
+ * failing if the tree ends meanwhile. */
+static int wait_ready(const struct app_spec *spec, pid_t pid, const char *log)
+{
+	int64_t end = mono_ms() + (spec->nports ? CREATE_READY_MS : 300);
+	char line[256];
+	int ready = 0;
+
+	for (;;) {
+		if (!tree_start_time(pid)) {
+			last_log_line(log, line, sizeof(line));
+			return err_set("the command exited at once%s%s", line[0] ? ": " : "", line);
+		}
+		if (spec->nports && ports_listening(spec, &ready) < 0)
+			return -1;
+		if (ready)
+			return 0;
+		if (mono_ms() >= end)
+			return spec->nports ? err_set("its ports do not listen after %d s",
+						      CREATE_READY_MS / 1000)
+					    : 0;
+		sleep_ms(20);
+	}
+}
+
+static int start_app(struct daemon *d, struct app *a, pid_t *pid)
+{
+	struct start_args s = { .rt = d->rt, .spec = &a->spec };
+	char dir[PATH_MAX], log[PATH_MAX];
+
+	app_path(d, a->spec.name, "", dir, sizeof(dir));
+	app_path(d, a->spec.name, "log", log, sizeof(log));
+	s.ctx.work_dir = dir;
+	s.ctx.log = log;
+	*pid = 0;
+	if (mkdir_p(dir) < 0)
+		return -1;
+	if (child_run(start_child, &s, pid, sizeof(*pid), NULL, NULL) < 0)
+		return -1;
+	if (wait_ready(&a->spec, *pid, log) < 0) {
+		if (tree_start_time(*pid))
+			kill(*pid, SIGKILL);
+		return -1;
+	}
+	return 0;
+}
+
+static struct app *new_app(struct app_spec *spec)
+{
+	struct app *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->spec = *spec;
+	memset(spec, 0, sizeof(*spec));
+	a->state = APP_CREATING;
+	a->pidfd = -1;
+	a->timer_due_ms = -1;
+	a->last_out.ms = a->last_in.ms = -1;
+	a->busy = 1;
+	return a;
+}
+
+static void unlink_app(struct daemon *d, struct app *a)
+{
+	for (struct app **p = &d->apps; *p; p = &(*p)->next)
+		if (*p == a) {
+			*p = a->next;
+			return;
+		}
+}
+
+static int create_checks(struct daemon *d, const struct app_spec *spec)
+{
+	char sock[PATH_MAX];
+
+	if (daemon_find(d, spec->name))
+		return err_set("app %s already exists", spec->name);
+	app_path(d, spec->name, "hold.sock", sock, sizeof(sock));
+	if (strlen(sock) >= 108)
+		return err_set("state dir too long for the app's socket path %s", sock);
+	if (port_owner_conflict(d, spec) < 0 || check_host_ports(spec) < 0)
+		return -1;
+	return 0;
+}
+
+int op_create(struct daemon *d, struct app_spec *spec, json_t **out)
+{
+	struct app *a;
+	pid_t pid;
+	int rc;
+
+	*out = NULL;
+	if (check_workdir(spec) < 0)
+		return 400;
+	pthread_mutex_lock(&d->lock);
+	if (create_checks(d, spec) < 0) {
+		pthread_mutex_unlock(&d->lock);
+		return 409;
+	}
+	a = new_app(spec);
+	if (!a) {
+		pthread_mutex_unlock(&d->lock);
+		return err_set("out of memory"), 500;
+	}
+	a->next = d->apps;
+	d->apps = a;
+	pthread_mutex_unlock(&d->lock);
+
+	rc = start_app(d, a, &pid);
+	pthread_mutex_lock(&d->lock);
+	if (rc < 0) {
+		err_wrap("app %s", a->spec.name);
+		daemon_log(a->spec.name, "error: create: %s", err_msg());
+		unlink_app(d, a);
+		remove_app_dir(d, a->spec.name);
+		pthread_cond_broadcast(&d->changed);
+		pthread_mutex_unlock(&d->lock);
+		app_free(a);
+		return 400;
+	}
+	a->pid = pid;
+	a->pid_start = tree_start_time(pid);
+	a->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	a->state = APP_RUNNING;
+	a->active_ms = mono_ms();
+	daemon_save(d, a);
+	daemon_log(a->spec.name, "created, pid %d", (int)pid);
+	*out = app_to_view(a);
+	life_release(d, a);
+	pthread_mutex_unlock(&d->lock);
+	return 201;
+}
+
+int op_list(struct daemon *d, json_t **out)
+{
+	json_t *list = json_array();
+
+	pthread_mutex_lock(&d->lock);
+	for (struct app *a = d->apps; list && a; a = a->next)
+		if (a->state != APP_CREATING)
+			json_array_append_new(list, app_to_view(a));
+	pthread_mutex_unlock(&d->lock);
+	*out = list;
+	return list ? 200 : (err_set("out of memory"), 500);
+}
+
+static struct app *find_visible(struct daemon *d, const char *name)
+{
+	struct app *a = daemon_find(d, name);
+
+	if (!a || a->state == APP_CREATING || a->removed) {
+		err_set("no app named %.64s", name);
+		return NULL;
+	}
+	return a;
+}
+
+int op_inspect(struct daemon *d, const char *name, json_t **out)
+{
+	struct app *a;
+
+	pthread_mutex_lock(&d->lock);
+	a = find_visible(d, name);
+	*out = a ? app_to_view(a) : NULL;
+	pthread_mutex_unlock(&d->lock);
+	return a ? 200 : 404;
+}
+
+int op_log_path(struct daemon *d, const char *name, char *buf, size_t len)
+{
+	struct app *a;
+
+	pthread_mutex_lock(&d->lock);
+	a = find_visible(d, name);
+	if (a)
+		app_path(d, name, "log", buf, len);
+	pthread_mutex_unlock(&d->lock);
+	return a ? 200 : 404;
+}
+
+/* Wait until a is not busy, then own it (lock held).  NULL: it is gone. */
+static struct app *own_app(struct daemon *d, const char *name)
+{
+	struct app *a;
+
+	while ((a = find_visible(d, name)) && a->busy)
+		pthread_cond_wait(&d->changed, &d->lock);
+	if (a)
+		a->busy = 1;
+	return a;
+}
+
+static int swap_op(struct daemon *d, const char *name, int swap_in, json_t **out)
+{
+	struct app *a;
+	int rc = 0;
+
+	*out = NULL;
+	pthread_mutex_lock(&d->lock);
+	a = own_app(d, name);
+	if (!a) {
+		pthread_mutex_unlock(&d->lock);
+		return 404;
+	}
+	if (swap_in && a->state != APP_RUNNING)
+		rc = life_swap_in(d, a, "api");
+	else if (!swap_in && a->state != APP_NAPPING)
+		rc = life_swap_out(d, a, "api");
+	*out = rc == 0 ? app_to_view(a) : NULL;
+	life_release(d, a);
+	pthread_mutex_unlock(&d->lock);
+	if (rc < 0)
+		return strstr(err_msg(), ", not ") ? 409 : 500;
+	return 200;
+}
+
+int op_swap_out(struct daemon *d, const char *name, json_t **out)
+{
+	return swap_op(d, name, 0, out);
+}
+
+int op_swap_in(struct daemon *d, const char *name, json_t **out)
+{
+	return swap_op(d, name, 1, out);
+}
+
+static int forget_image(void *arg, void *out)
+{
+	const char **a = arg;
+	uint64_t removed = 0;
+	struct store *s;
+	int rc;
+
+	(void)out;
+	if (store_open(a[0], &s) < 0)
+		return -1;
+	rc = store_rm_image(s, a[1], NULL, &removed);
+	store_close(s);
+	return rc;
+}
+
+int op_remove(struct daemon *d, const char *name)
+{
+	char holder[PATH_MAX];
+	const char *args[2];
+	struct app *a;
+
+	pthread_mutex_lock(&d->lock);
+	a = own_app(d, name);
+	if (!a) {
+		pthread_mutex_unlock(&d->lock);
+		return 404;
+	}
+	a->removed = 1;
+	if (a->pid && a->pid_start && tree_start_time(a->pid) == a->pid_start)
+		kill(a->pid, SIGKILL);
+	app_path(d, name, "hold.sock", holder, sizeof(holder));
+	holder_stop(a->holder_pid, holder);
+	custody_free(a->held, a->nr_held);
+	a->held = NULL;
+	a->nr_held = 0;
+	daemon_wake(d);
+	args[0] = d->store_url;
+	args[1] = a->spec.name;
+	pthread_mutex_unlock(&d->lock);
+	if (a->swaps && child_run(forget_image, args, NULL, 0, NULL, NULL) < 0 &&
+	    !strstr(err_msg(), "no image"))
+		daemon_log(name, "error: removing its image: %s", err_msg());
+	pthread_mutex_lock(&d->lock);
+	if (registry_delete(d->reg, name) < 0)
+		daemon_log(name, "error: %s", err_msg());
+	remove_app_dir(d, name);
+	unlink_app(d, a);
+	pthread_cond_broadcast(&d->changed);
+	daemon_log(name, "removed");
+	pthread_mutex_unlock(&d->lock);
+	app_free(a);
+	return 200;
+}

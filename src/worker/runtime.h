@@ -1,0 +1,45 @@
+/*
+ * runtime.h - the seam between the daemon and what runs an app: start the
+ * app's tree, dump it (its sockets to the app's holder, its image to the
+ * store) and restore it.  Each call runs inside an engine child (child.h).
+ *
+ * runtime_plain runs an app as a plain `cr spawn` tree: new PID and mount
+ * namespaces, the host's network and filesystem.  The box (a container
+ * with its own network namespace and root) plugs in as a second runtime.
+ */
+#ifndef PC_WORKER_RUNTIME_H
+#define PC_WORKER_RUNTIME_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "worker/imagestore.h"
+#include "worker/spec.h"
+
+struct runtime_ctx {
+	const char *store_url;    /* object store of the images */
+	const char *image;        /* the app's image name in it */
+	const char *holder;       /* the app's custody holder socket */
+	const char *work_dir;     /* the app's private directory (scratch images) */
+	const char *log;          /* the app's stdout+stderr */
+	int64_t stored_ms;        /* restore: time since its dump started (its
+	                             wall-clock timers ran on meanwhile) */
+	int verify;               /* dump: prove the image restores before the
+	                             tree is killed (cr_dump_opts.verify) */
+};
+
+struct runtime {
+	const char *name;
+	/* Start spec's command; *pid = the root of its tree. */
+	int (*start)(const struct app_spec *spec, const struct runtime_ctx *ctx, pid_t *pid);
+	/* Checkpoint the tree into the store; its sockets go to the holder.
+	 * On success the tree is gone.  On failure the app runs: *pid is its
+	 * root (the same, or a new one if it had to be restored). */
+	int (*dump)(pid_t *pid, const struct runtime_ctx *ctx, struct image_facts *facts);
+	/* Restore the newest image with its held sockets; *pid = new root. */
+	int (*restore)(const struct runtime_ctx *ctx, pid_t *pid, uint64_t *bytes_read);
+};
+
+extern const struct runtime runtime_plain;
+
+#endif

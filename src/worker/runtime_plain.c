@@ -1,0 +1,97 @@
+/*
+ * runtime_plain.c - apps as plain `cr spawn` trees on the host (see
+ * runtime.h): the command runs in fresh PID and mount namespaces with the
+ * host's network and filesystem, its environment and working directory
+ * set before the spawn.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/timing.h"
+#include "cr/cr.h"
+#include "store/store.h"
+#include "worker/runtime.h"
+
+static int plain_start(const struct app_spec *spec, const struct runtime_ctx *ctx, pid_t *pid)
+{
+	struct cr_spawn_opts opts = { .log = ctx->log };
+
+	/* This runs in an engine child: its cwd and environment are its own. */
+	if (chdir(spec->workdir ? spec->workdir : "/") < 0)
+		return err_sys("chdir %s", spec->workdir ? spec->workdir : "/");
+	for (size_t i = 0; i < spec->nenv; i++)
+		if (putenv(spec->env[i]) != 0)
+			return err_sys("setenv %.64s", spec->env[i]);
+	return cr_spawn(spec->argv, &opts, pid);
+}
+
+static void scratch_path(const struct runtime_ctx *ctx, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/dump", ctx->work_dir);
+}
+
+/* The image could not be stored: bring the app back from the local copy. */
+static int resume_from_local(const char *dir, const struct runtime_ctx *ctx, pid_t *pid)
+{
+	struct cr_restore_opts ro = { .listeners = ctx->holder };
+	struct err_saved why;
+
+	err_save(&why);
+	if (cr_restore_with(dir, &ro, pid) < 0) {
+		err_wrap("and resuming it from %s failed too", dir);
+		return -1;
+	}
+	store_remove_dir(dir);
+	return err_restore(&why);
+}
+
+static int plain_dump(pid_t *pid, const struct runtime_ctx *ctx, struct image_facts *facts)
+{
+	struct cr_dump_opts opts = { .keep_listeners = ctx->holder, .verify = ctx->verify };
+	char dir[PATH_MAX];
+
+	scratch_path(ctx, dir, sizeof(dir));
+	store_remove_dir(dir);      /* a leftover of an interrupted dump */
+	if (cr_dump(*pid, dir, &opts) < 0) {
+		store_remove_dir(dir);
+		return -1;
+	}
+	timing_mark("serve: dumped");
+	if (image_facts_read(dir, facts) < 0 ||
+	    image_put(ctx->store_url, ctx->image, dir, facts) < 0)
+		return resume_from_local(dir, ctx, pid);
+	timing_mark("serve: image stored");
+	store_remove_dir(dir);
+	return 0;
+}
+
+static int plain_restore(const struct runtime_ctx *ctx, pid_t *pid, uint64_t *bytes_read)
+{
+	struct cr_restore_opts opts = { .listeners = ctx->holder };
+	char dir[PATH_MAX];
+	int rc;
+
+	timing_mark("serve: engine child");
+	if (store_scratch_dir(dir, sizeof(dir)) < 0)
+		return -1;
+	rc = image_fetch(ctx->store_url, ctx->image, dir, bytes_read);
+	timing_mark("serve: image fetched");
+	if (rc == 0)
+		rc = image_advance_timers(dir, ctx->stored_ms);
+	timing_mark("serve: timers advanced");
+	if (rc == 0)
+		rc = cr_restore_with(dir, &opts, pid);
+	store_remove_dir(dir);
+	return rc;
+}
+
+const struct runtime runtime_plain = {
+	.name = "plain",
+	.start = plain_start,
+	.dump = plain_dump,
+	.restore = plain_restore,
+};

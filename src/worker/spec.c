@@ -1,0 +1,244 @@
+/* spec.c - app specs: validation and JSON form (see spec.h). */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "worker/spec.h"
+
+int spec_check_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > APP_NAME_MAX)
+		return err_set("app name must have 1 to %d characters", APP_NAME_MAX);
+	if (name[0] == '.' || name[0] == '-')
+		return err_set("app name '%s' must not start with '%c'", name, name[0]);
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return err_set("app name may only have letters, digits, '.', '_' and '-'");
+	}
+	return 0;
+}
+
+int parse_duration_ms(const char *s, int64_t *ms)
+{
+	static const struct { const char *unit; double ms; } units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "", 1000 },
+	};
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno || !isfinite(v) || v < 0 || *s == '-' || *s == '+' ||
+	    isspace((unsigned char)*s))
+		return err_set("invalid duration '%s' (e.g. 500ms, 2s, 1m, 1h)", s);
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].unit))
+			continue;
+		v *= units[i].ms;
+		if (v > (double)APP_DURATION_MAX_MS)
+			return err_set("duration '%s' is longer than 30 days", s);
+		*ms = (int64_t)v;
+		return 0;
+	}
+	return err_set("invalid duration '%s' (e.g. 500ms, 2s, 1m, 1h)", s);
+}
+
+void spec_free(struct app_spec *spec)
+{
+	for (size_t i = 0; spec->argv && i < spec->argc; i++)
+		free(spec->argv[i]);
+	for (size_t i = 0; spec->env && i < spec->nenv; i++)
+		free(spec->env[i]);
+	free(spec->argv);
+	free(spec->env);
+	free(spec->workdir);
+	memset(spec, 0, sizeof(*spec));
+}
+
+/* A bounded string without NULs. */
+static int get_str(const json_t *v, const char *field, const char **out)
+{
+	if (!json_is_string(v))
+		return err_set("'%s' must be a string", field);
+	if (json_string_length(v) > APP_STR_MAX)
+		return err_set("'%s' is longer than %d bytes", field, APP_STR_MAX);
+	if (strlen(json_string_value(v)) != json_string_length(v))
+		return err_set("'%s' has a NUL byte", field);
+	*out = json_string_value(v);
+	return 0;
+}
+
+/* An array of n strings (1 <= n <= max when required) into *out. */
+static int get_strings(const json_t *v, const char *field, size_t max, int nonempty,
+		       char ***out, size_t *n)
+{
+	size_t len;
+
+	if (!json_is_array(v))
+		return err_set("'%s' must be an array of strings", field);
+	len = json_array_size(v);
+	if (len > max)
+		return err_set("'%s' has more than %zu entries", field, max);
+	if (nonempty && len == 0)
+		return err_set("'%s' must not be empty", field);
+	*out = calloc(len + 1, sizeof(char *));
+	if (!*out)
+		return err_set("out of memory");
+	for (*n = 0; *n < len; (*n)++) {
+		const char *s;
+
+		if (get_str(json_array_get(v, *n), field, &s) < 0)
+			return -1;
+		(*out)[*n] = strdup(s);
+		if (!(*out)[*n])
+			return err_set("out of memory");
+	}
+	return 0;
+}
+
+static int check_env(const struct app_spec *spec)
+{
+	for (size_t i = 0; i < spec->nenv; i++) {
+		const char *eq = strchr(spec->env[i], '=');
+
+		if (!eq || eq == spec->env[i])
+			return err_set("env entry '%.64s' is not K=V", spec->env[i]);
+	}
+	return 0;
+}
+
+static int get_ports(const json_t *v, struct app_spec *spec)
+{
+	if (!json_is_array(v))
+		return err_set("'ports' must be an array of integers");
+	if (json_array_size(v) > APP_MAX_PORTS)
+		return err_set("'ports' has more than %d entries", APP_MAX_PORTS);
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		const json_t *p = json_array_get(v, i);
+		json_int_t n;
+
+		if (!json_is_integer(p))
+			return err_set("'ports' must be an array of integers");
+		n = json_integer_value(p);
+		if (n < 1 || n > 65535)
+			return err_set("port %lld is not in 1..65535", (long long)n);
+		for (size_t j = 0; j < spec->nports; j++)
+			if (spec->ports[j] == n)
+				return err_set("port %lld given twice", (long long)n);
+		spec->ports[spec->nports++] = (uint16_t)n;
+	}
+	return 0;
+}
+
+static int get_ms(const json_t *v, const char *field, int64_t min, int64_t *out)
+{
+	json_int_t n;
+
+	if (!json_is_integer(v))
+		return err_set("'%s' must be an integer (milliseconds)", field);
+	n = json_integer_value(v);
+	if (n < min || n > APP_DURATION_MAX_MS)
+		return err_set("'%s' must be in %lld..%lld ms", field, (long long)min,
+			       (long long)APP_DURATION_MAX_MS);
+	*out = n;
+	return 0;
+}
+
+static int get_field(const char *key, const json_t *v, struct app_spec *spec)
+{
+	const char *s;
+
+	if (!strcmp(key, "name")) {
+		if (get_str(v, key, &s) < 0 || spec_check_name(s) < 0)
+			return -1;
+		strcpy(spec->name, s);
+		return 0;
+	}
+	if (!strcmp(key, "argv"))
+		return spec->argv ? err_set("'argv' given twice")
+				  : get_strings(v, key, APP_MAX_ARGS, 1, &spec->argv, &spec->argc);
+	if (!strcmp(key, "env"))
+		return spec->env ? err_set("'env' given twice")
+				 : get_strings(v, key, APP_MAX_ENV, 0, &spec->env, &spec->nenv);
+	if (!strcmp(key, "workdir")) {
+		if (get_str(v, key, &s) < 0)
+			return -1;
+		if (s[0] != '/')
+			return err_set("'workdir' must be an absolute path");
+		free(spec->workdir);
+		spec->workdir = strdup(s);
+		return spec->workdir ? 0 : err_set("out of memory");
+	}
+	if (!strcmp(key, "ports"))
+		return get_ports(v, spec);
+	if (!strcmp(key, "idle_ms"))
+		return get_ms(v, key, 100, &spec->idle_ms);
+	if (!strcmp(key, "sleep_ms"))
+		return get_ms(v, key, 0, &spec->sleep_ms);
+	return err_set("unknown field '%.64s'", key);
+}
+
+int spec_from_json(const json_t *o, struct app_spec *spec)
+{
+	const char *key;
+	json_t *v;
+
+	memset(spec, 0, sizeof(*spec));
+	spec->idle_ms = APP_IDLE_DEFAULT_MS;
+	spec->sleep_ms = APP_SLEEP_DEFAULT_MS;
+	if (!json_is_object(o))
+		return err_set("the app must be a JSON object");
+	json_object_foreach((json_t *)o, key, v) {
+		if (get_field(key, v, spec) < 0) {
+			spec_free(spec);
+			return -1;
+		}
+	}
+	if (!spec->name[0] || !spec->argv) {
+		spec_free(spec);
+		return err_set(!spec->name[0] ? "'name' is missing" : "'argv' (the command) is missing");
+	}
+	if (check_env(spec) < 0) {
+		spec_free(spec);
+		return -1;
+	}
+	return 0;
+}
+
+static json_t *strings_json(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++)
+		if (json_array_append_new(a, json_string(v[i])) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+json_t *spec_to_json(const struct app_spec *spec)
+{
+	json_t *ports = json_array();
+	json_t *o;
+
+	for (size_t i = 0; ports && i < spec->nports; i++)
+		json_array_append_new(ports, json_integer(spec->ports[i]));
+	o = json_pack("{s:s, s:o, s:o, s:o, s:I, s:I}", "name", spec->name,
+		      "argv", strings_json(spec->argv, spec->argc),
+		      "env", strings_json(spec->env, spec->nenv), "ports", ports,
+		      "idle_ms", (json_int_t)spec->idle_ms, "sleep_ms", (json_int_t)spec->sleep_ms);
+	if (o && spec->workdir && json_object_set_new(o, "workdir", json_string(spec->workdir)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}

@@ -1,0 +1,47 @@
+/*
+ * spec.h - what an app is made of (name, command, environment, working
+ * directory, ports, idle and sleep times), its validation and its JSON
+ * form, shared by the API (requests), the registry (rows) and the CLI.
+ */
+#ifndef PC_WORKER_SPEC_H
+#define PC_WORKER_SPEC_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define APP_NAME_MAX 63
+#define APP_MAX_PORTS 32
+#define APP_MAX_ARGS 256
+#define APP_MAX_ENV 256
+#define APP_STR_MAX 4096           /* one argument, variable or path */
+#define APP_IDLE_DEFAULT_MS 60000
+#define APP_SLEEP_DEFAULT_MS 600000
+#define APP_DURATION_MAX_MS (30LL * 24 * 3600 * 1000)
+
+struct app_spec {
+	char name[APP_NAME_MAX + 1];
+	char **argv;                   /* argc strings, then NULL */
+	size_t argc;
+	char **env;                    /* "K=V" */
+	size_t nenv;
+	char *workdir;                 /* absolute; NULL: / */
+	uint16_t ports[APP_MAX_PORTS]; /* TCP or UDP ports it listens on */
+	size_t nports;
+	int64_t idle_ms;
+	int64_t sleep_ms;
+};
+
+/* Decode and validate a spec from JSON.  Unknown fields, wrong types and
+ * out-of-range values are errors (err_set names the field). */
+int spec_from_json(const json_t *o, struct app_spec *spec);
+/* The JSON form of spec (a new reference, NULL if out of memory). */
+json_t *spec_to_json(const struct app_spec *spec);
+void spec_free(struct app_spec *spec);
+
+/* Names: 1-63 of [A-Za-z0-9._-], not starting with '.' or '-'. */
+int spec_check_name(const char *name);
+/* "500ms", "2s", "1.5m", "1h", "30" (seconds) -> ms in [0, 30 days]. */
+int parse_duration_ms(const char *s, int64_t *ms);
+
+#endif

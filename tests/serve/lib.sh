@@ -1,0 +1,135 @@
+# lib.sh - shared by the serve tests (tests/serve/t-*.sh) and bench/serve.sh.
+#
+# A test starts its own `picocenter serve` on a state dir inside its work
+# dir (D_DIR, from tests/daemons/lib.sh, whose daemon configurations and
+# free ports it uses), deploys real daemons as apps with `picocenter app`,
+# and drives them with their own clients.  At exit every process that
+# names the work dir in its command line (the daemon, its apps, their
+# keepers and custody holders) is killed by pid, and the dir removed.
+#
+#   S_DIR     the daemon's state dir
+#   S_PID     the daemon's pid
+#   S_LOG     its stderr (one line per event)
+
+d=$(dirname "${BASH_SOURCE[0]}")
+. "$d/../daemons/lib.sh"
+
+S_DIR= S_PID= S_LOG=
+
+# Pids of every process whose command line names D_DIR (ours alone: the
+# directory is a fresh mktemp).
+s_our_pids() {
+	local f p
+	for f in /proc/[0-9]*/cmdline; do
+		p=${f#/proc/}
+		p=${p%/cmdline}
+		[ "$p" = $$ ] || [ "$p" = "$BASHPID" ] && continue
+		tr '\0' ' ' 2>/dev/null <"$f" | grep -qF -- "$D_DIR" && echo "$p"
+	done
+}
+
+s_cleanup() {
+	local p
+	[ -n "$S_PID" ] && kill -KILL "$S_PID" 2>/dev/null
+	# sanitizer reports of the daemon (an ASan build) reach the test's output
+	[ -n "$S_LOG" ] && grep -E -A5 "runtime error|ERROR: (Address|Leak)Sanitizer" "$S_LOG" 2>/dev/null | head -n 30
+	for p in $(s_our_pids); do kill -KILL "$p" 2>/dev/null; done
+	d_cleanup
+}
+
+s_fail() {
+	if [ -n "$S_LOG" ] && [ -s "$S_LOG" ]; then
+		echo "--- last lines of the daemon's log:"
+		tail -n 25 "$S_LOG"
+	fi
+	d_fail "$@"
+}
+
+# s_init NAME: work dir, cleanup trap, the daemon started.
+s_init() {
+	d_init "$1"
+	trap s_cleanup EXIT
+	S_DIR=$D_DIR/state
+	S_LOG=$D_DIR/serve.log
+	export PICOCENTER_STATE_DIR=$S_DIR
+	s_start
+}
+
+# s_start [ARGS...]: start the daemon (with ARGS) and wait for its API.
+s_start() {
+	"$PICOCENTER" serve --state-dir "$S_DIR" "$@" >>"$S_LOG" 2>&1 &
+	S_PID=$!
+	disown "$S_PID"
+	local i
+	for i in $(seq 400); do
+		[ -S "$S_DIR/api.sock" ] && "$PICOCENTER" app ls >/dev/null 2>&1 && return 0
+		kill -0 "$S_PID" 2>/dev/null || s_fail "picocenter serve exited"
+		sleep 0.025
+	done
+	s_fail "picocenter serve did not answer"
+}
+
+s_app() { "$PICOCENTER" app "$@"; }
+
+# s_state NAME: the app's state.
+s_state() {
+	s_app inspect "$1" --json 2>/dev/null |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])' 2>/dev/null
+}
+
+# s_field NAME EXPR: a field of `app inspect --json` (python expression on a).
+s_field() {
+	s_app inspect "$1" --json 2>/dev/null |
+		python3 -c "import json,sys; a=json.load(sys.stdin); print($2)"
+}
+
+# s_wait_state NAME STATE [SECONDS]
+s_wait_state() {
+	local end=$((SECONDS + ${3:-20})) st
+	while :; do
+		st=$(s_state "$1")
+		[ "$st" = "$2" ] && return 0
+		[ "$st" = failed ] && [ "$2" != failed ] &&
+			s_fail "app $1 failed: $(s_field "$1" 'a.get("error")')"
+		[ $SECONDS -ge $end ] && s_fail "app $1 is '$st', not '$2' after ${3:-20} s"
+		sleep 0.1
+	done
+}
+
+# s_create NAME IDLE PORT CMD...: create an app, fail the test if it fails.
+s_create() {
+	local name=$1 idle=$2 port=$3
+	shift 3
+	s_app create "$name" --port "$port" --idle "$idle" -- "$@" >/dev/null ||
+		s_fail "app create $name failed"
+}
+
+now_ms() { echo $(($(now_us) / 1000)); }
+
+# s_ports N: N distinct free ports in S_PORTS (d_port in this shell, so
+# that it remembers what it handed out).
+s_ports() {
+	local i
+	S_PORTS=()
+	for i in $(seq "$1"); do
+		d_port >"$D_DIR/.port" || exit 1
+		S_PORTS+=("$(cat "$D_DIR/.port")")
+	done
+}
+
+# s_conf_lighttpd N PORT: a lighttpd of its own (config $D_DIR/lighttpd.N.conf)
+# serving $D_DIR/www; prints its command line.
+s_conf_lighttpd() {
+	[ -d "$D_DIR/www" ] || d_www
+	cat >"$D_DIR/lighttpd.$1.conf" <<EOC
+server.document-root = "$D_DIR/www"
+server.bind = "127.0.0.1"
+server.port = $2
+server.errorlog = "$D_DIR/lighttpd.$1.log"
+server.max-keep-alive-idle = 3600
+server.modules = ( "mod_staticfile" )
+index-file.names = ( "index.html" )
+mimetype.assign = ( ".html" => "text/html", ".txt" => "text/plain" )
+EOC
+	echo "lighttpd -D -f $D_DIR/lighttpd.$1.conf"
+}

@@ -1,0 +1,70 @@
+#!/bin/bash
+# t-restart.sh - the daemon is killed with SIGKILL and started again with
+# apps in every state: running (lighttpd), napping (redis, with data),
+# napping with a client waiting in its held listener during the restart
+# window, failed (its process killed), and one caught swapping out.
+# Afterwards: the running app is the same process, not started twice; the
+# napping apps are revived by their clients with their data; the client
+# that connected during the window gets its answer; the failed app stays
+# failed; the app caught mid-swap ends napping or running and answers.
+d=$(dirname "$0"); . "$d/lib.sh"
+d_need lighttpd redis-server redis-cli curl python3
+s_init restart
+s_ports 4; WP=${S_PORTS[0]} RP=${S_PORTS[1]} XP=${S_PORTS[2]} SP=${S_PORTS[3]}
+rcli() { timeout 20 redis-cli -h 127.0.0.1 -p "$RP" "$@"; }
+
+s_create run 10m "$WP" $(d_conf_lighttpd "$WP")
+s_create kv 10m "$RP" $(d_conf_redis "$RP")
+mkdir -p "$D_DIR/x" "$D_DIR/s"
+s_create dead 10m "$XP" python3 -m http.server --bind 127.0.0.1 --directory "$D_DIR/x" "$XP"
+s_create mid 10m "$SP" python3 -m http.server --bind 127.0.0.1 --directory "$D_DIR/s" "$SP"
+echo mid-page >"$D_DIR/s/index.html"
+
+d_expect "redis SET" OK rcli SET before-restart 42
+s_app swap-out kv >/dev/null || s_fail "swap-out kv"
+run_pid=$(s_field run 'a["pid"]')
+kill -KILL "$(s_field dead 'a["pid"]')"
+s_wait_state dead failed 10
+
+# mid: swap-out under way when the daemon dies
+s_app swap-out mid >/dev/null 2>&1 &
+D_BG_PIDS+=($!)
+sleep 0.05
+kill -KILL "$S_PID"
+d_log "daemon killed"
+
+# the restart window: a client reaches the napping redis
+rcli GET before-restart >"$D_DIR/window.out" 2>&1 &
+wpid=$!
+sleep 0.5
+s_start
+d_log "daemon restarted"
+wait "$wpid"
+[ "$(cat "$D_DIR/window.out")" = 42 ] || s_fail "the client of the restart window got '$(cat "$D_DIR/window.out")'"
+
+[ "$(s_state run)" = running ] || s_fail "run is $(s_state run) after the restart"
+[ "$(s_field run 'a["pid"]')" = "$run_pid" ] || s_fail "run has a new pid"
+n=0
+for p in $(s_our_pids); do
+	tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q "^lighttpd " && n=$((n + 1))
+done
+[ "$n" = 1 ] || s_fail "$n lighttpd processes after the restart, not 1"
+d_expect "run answers" "hello from picocenter" curl -s --max-time 10 "http://127.0.0.1:$WP/"
+d_expect "kv revived by its client" 42 rcli GET before-restart
+[ "$(s_field kv 'a["last_swap_in"]["trigger"]')" = traffic ] || s_fail "kv not revived by traffic"
+[ "$(s_state dead)" = failed ] || s_fail "dead is $(s_state dead), not failed"
+st=$(s_state mid)
+case $st in running | napping) ;; *) s_fail "mid is '$st' after the restart" ;; esac
+d_expect "mid answers" mid-page curl -s --max-time 20 "http://127.0.0.1:$SP/"
+d_log "mid was $st after the restart and answers"
+grep -q "app run: found running" "$S_LOG" || s_fail "no 'found running' line"
+
+# a second kill -9 and restart with the apps as they are now, the API on TCP too
+kill -KILL "$S_PID"
+s_ports 1
+s_start --listen "127.0.0.1:${S_PORTS[0]}"
+d_expect "run answers after a second restart" "hello from picocenter" curl -s --max-time 10 "http://127.0.0.1:$WP/"
+n=$(curl -s --max-time 10 "http://127.0.0.1:${S_PORTS[0]}/apps" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+[ "$n" = 4 ] || s_fail "GET /apps over --listen shows $n apps, not 4"
+for a in run kv dead mid; do s_app rm "$a" >/dev/null || s_fail "rm $a"; done
+d_log PASS
