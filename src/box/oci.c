@@ -158,6 +158,15 @@ static char **str_array(json_t *o, const char *key, int *n)
 	return v;
 }
 
+/* dst = src (truncated), or "" for NULL. */
+static void copy_str(char *dst, size_t len, const char *src)
+{
+	size_t n = src ? strnlen(src, len - 1) : 0;
+
+	memcpy(dst, src ? src : "", n);
+	dst[n] = '\0';
+}
+
 /* Env, Entrypoint + Cmd, WorkingDir and User of the image's config. */
 static int read_defaults(const char *layout, const char *hex, struct box_oci_defaults *d)
 {
@@ -182,8 +191,8 @@ static int read_defaults(const char *layout, const char *hex, struct box_oci_def
 		d->argv[d->argc++] = cmd[i];
 	free(ep);
 	free(cmd);
-	snprintf(d->workdir, sizeof(d->workdir), "%s", str_of(conf, "WorkingDir") ? str_of(conf, "WorkingDir") : "");
-	snprintf(d->user, sizeof(d->user), "%s", str_of(conf, "User") ? str_of(conf, "User") : "");
+	copy_str(d->workdir, sizeof(d->workdir), str_of(conf, "WorkingDir"));
+	copy_str(d->user, sizeof(d->user), str_of(conf, "User"));
 	rc = d->argv ? 0 : err_set("out of memory");
 out:
 	json_decref(cfg);
