@@ -12,7 +12,8 @@ cr_holder
 sock=$CR_HOLD
 cr_check 0
 for n in 1 2 3; do
-	cr_dump "$CR_W/img.$n" --keep-listeners "$sock"
+	# shellcheck disable=SC2086
+	cr_dump "$CR_W/img.$n" --keep-listeners "$sock" ${CR_DUMP_ARGS:-}
 	down=$(date +%s.%N)
 	python3 - "$port" "$CR_W/client.$n" <<'PY' &
 import socket, sys, time

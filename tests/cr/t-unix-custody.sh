@@ -9,7 +9,8 @@ cr_holder
 sock=$CR_HOLD
 cr_check 0
 for n in 1 2 3; do
-	cr_dump "$CR_W/img.$n" --keep-listeners "$sock"
+	# shellcheck disable=SC2086
+	cr_dump "$CR_W/img.$n" --keep-listeners "$sock" ${CR_DUMP_ARGS:-}
 	python3 -c '
 import socket, sys
 c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

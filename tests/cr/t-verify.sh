@@ -9,7 +9,8 @@
 #     check is real.
 #  2. Trees that do restore pass the trial (in-tree TCP, unix and pipe
 #     streams; path-bound unix sockets, renamed and unlinked ones, a chroot
-#     and sockets bound before it; UDP; connections in custody; SysV IPC)
+#     and sockets bound before it; UDP; TCP and unix listeners in custody;
+#     SysV IPC)
 #     and go through their cycles:
 #     the trial leaves no process and no trial socket name behind.
 . "$(dirname "$0")/lib.sh"
@@ -80,7 +81,7 @@ kill -KILL "$CR_PID"
 cr_log "verified image restored and answers"
 
 # 2b. Object programs through verified cycles.
-for t in streams unix inet-udp tcpsink chroot-cwd chroot-unix unix-renamed sysv-ipc; do
+for t in streams unix inet-udp inet-custody unix-custody chroot-cwd chroot-unix unix-renamed sysv-ipc; do
 	CR_DUMP_ARGS=--verify "$(dirname "$0")/t-$t.sh" >"$CR_W/$t.log" 2>&1 ||
 		{ tail -n 20 "$CR_W/$t.log"; cr_fail "t-$t with --verify failed"; }
 	grep -q "check 1 OK" "$CR_W/$t.log" || cr_fail "t-$t ran no cycle"
