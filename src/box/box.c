@@ -24,6 +24,8 @@
 #include "box/box_int.h"
 #include "common/err.h"
 
+static int is_awake(const struct box *b);
+
 static int mkdirs(const char *path)
 {
 	char buf[BOX_PATH_MAX];
@@ -105,8 +107,9 @@ static int check_config(const struct box_config *c)
 	return 0;
 }
 
-/* The first free host address of the subnet (.1 is the bridge's). */
-static int alloc_addr(const struct box_config *c, uint32_t *addr)
+/* want if it is a free host address of the subnet, else the first free
+ * one (.1 is the bridge's). */
+static int alloc_addr(const struct box_config *c, uint32_t want, uint32_t *addr)
 {
 	uint32_t base = ntohl(c->subnet), n = 1u << (32 - c->prefix);
 	uint8_t *used = calloc(n, 1);
@@ -132,6 +135,12 @@ static int alloc_addr(const struct box_config *c, uint32_t *addr)
 	}
 	closedir(d);
 	err_clear();
+	if (want && ntohl(want) - base >= 2 && ntohl(want) - base < n - 1 &&
+	    !used[ntohl(want) - base]) {
+		*addr = want;
+		free(used);
+		return 0;
+	}
 	for (uint32_t i = 2; i < n - 1; i++)
 		if (!used[i]) {
 			*addr = htonl(base + i);
@@ -142,28 +151,44 @@ static int alloc_addr(const struct box_config *c, uint32_t *addr)
 	return err_set("no free address in the subnet");
 }
 
-static int fill_box(const struct box_config *cfg, struct box *b)
+static int fill_box(const struct box_config *cfg, uint32_t addr, struct box *b)
 {
 	memset(b, 0, sizeof(*b));
 	b->cfg = *cfg;
 	if ((size_t)snprintf(b->path, sizeof(b->path), "%s/%s", cfg->dir, cfg->name) >=
 	    sizeof(b->path))
 		return err_set("box path too long");
-	if (alloc_addr(cfg, &b->addr) < 0)
+	if (alloc_addr(cfg, addr, &b->addr) < 0)
 		return -1;
 	snprintf(b->veth, sizeof(b->veth), "pc%08x", ntohl(b->addr));
 	return cg_plan(cfg->name, &b->cg);
 }
 
-static int build(struct box *b)
+/* The writable layer saved in an image, unpacked before the mount. */
+static int unpack_layer(const struct box *b, const char *layer)
 {
-	if (box_record_write(b) < 0 || rootfs_mount(b) < 0 || netns_create(b) < 0 ||
-	    cg_create(b) < 0 || nft_box_add(b) < 0)
+	char upper[BOX_PATH_MAX + 8];
+
+	if (!layer)
+		return 0;
+	snprintf(upper, sizeof(upper), "%s/upper", b->path);
+	if (mkdir(upper, 0755) < 0 && errno != EEXIST)
+		return err_sys("mkdir %s", upper);
+	return box_layer_load(layer, upper);
+}
+
+static int build(struct box *b, const char *layer)
+{
+	if (box_record_write(b) < 0 || unpack_layer(b, layer) < 0 || rootfs_mount(b) < 0 ||
+	    netns_create(b) < 0 || cg_create(b) < 0 || nft_box_add(b) < 0)
 		return -1;
 	return 0;
 }
 
-int box_create(const struct box_config *cfg, struct box *b)
+/* Create the box cfg describes, with the address addr if it is free (0:
+ * any) and the writable layer in the file layer (NULL: empty). */
+static int create_box(const struct box_config *cfg, uint32_t addr, const char *layer,
+		      struct box *b)
 {
 	char path[BOX_PATH_MAX + 64];
 	int lock, rc;
@@ -179,9 +204,9 @@ int box_create(const struct box_config *cfg, struct box *b)
 		return errno == EEXIST ? err_set("box %s exists", cfg->name)
 				       : err_sys("mkdir %s", path);
 	}
-	rc = fill_box(cfg, b);
+	rc = fill_box(cfg, addr, b);
 	if (rc == 0)
-		rc = build(b);
+		rc = build(b, layer);
 	if (rc < 0) {
 		struct err_saved e;
 
@@ -194,6 +219,48 @@ int box_create(const struct box_config *cfg, struct box *b)
 	}
 	close(lock);
 	return rc < 0 ? err_wrap("box %s", cfg->name) : 0;
+}
+
+int box_create(const struct box_config *cfg, struct box *b)
+{
+	return create_box(cfg, 0, NULL, b);
+}
+
+int box_save(const struct box *b, const char *dir)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/" BOX_IMAGE_CONFIG, dir);
+	if (box_record_save(b, path) < 0)
+		return err_wrap("save box %s", b->cfg.name);
+	snprintf(path, sizeof(path), "%s/" BOX_IMAGE_LAYER, dir);
+	return box_layer_save(b, path);
+}
+
+int box_for_image(const char *img, const char *dir, const char *name, struct box *b)
+{
+	char conf[4200], layer[4200], path[BOX_PATH_MAX + 64];
+	struct box saved;
+
+	if (!dir)
+		dir = BOX_DEFAULT_DIR;
+	if (check_dir(dir) < 0 || !box_name_valid(name))
+		return err_set("bad box name '%s'", name);
+	snprintf(path, sizeof(path), "%s/%s/config", dir, name);
+	snprintf(conf, sizeof(conf), "%s/" BOX_IMAGE_CONFIG, img);
+	if (access(path, F_OK) == 0 || access(conf, F_OK) < 0) {
+		if (box_open(dir, name, b) < 0)
+			return -1;
+		return box_wake(b);
+	}
+	/* Not here: made again from the image, its layer included. */
+	if (box_record_load(conf, img, &saved) < 0)
+		return err_wrap("box of image %s", img);
+	if (strcmp(saved.cfg.name, name))
+		return err_set("image %s: its box record names %s, not %s", img, saved.cfg.name, name);
+	snprintf(saved.cfg.dir, sizeof(saved.cfg.dir), "%s", dir);
+	snprintf(layer, sizeof(layer), "%s/" BOX_IMAGE_LAYER, img);
+	return create_box(&saved.cfg, saved.addr, layer, b);
 }
 
 int box_open(const char *dir, const char *name, struct box *b)
@@ -295,8 +362,9 @@ int box_list(const char *dir, FILE *out)
 			fprintf(out, "%-24s (broken: %s)\n", e->d_name, err_msg());
 			continue;
 		}
-		fprintf(out, "%-24s %-15s %-5d %s\n", b.cfg.name,
-			inet_ntop(AF_INET, &b.addr, a, sizeof(a)), cg_nr_procs(&b.cg), b.cfg.rootfs);
+		fprintf(out, "%-24s %-15s %-5d %-6s %s\n", b.cfg.name,
+			inet_ntop(AF_INET, &b.addr, a, sizeof(a)), is_awake(&b) ? cg_nr_procs(&b.cg) : 0,
+			is_awake(&b) ? "awake" : "asleep", b.cfg.rootfs);
 	}
 	closedir(d);
 	err_clear();
@@ -316,17 +384,22 @@ static int is_awake(const struct box *b)
 	return statfs(path, &fs) == 0 && fs.f_type == OVERLAYFS_SUPER_MAGIC;
 }
 
+/* Everything of an awake box but its record, layer and rules. */
+static int take_down(const struct box *b)
+{
+	if (cg_destroy(&b->cg) < 0 || netns_destroy(b) < 0 || rootfs_unmount(b) < 0)
+		return -1;
+	return 0;
+}
+
 int box_sleep(const struct box *b)
 {
-	int rc = 0, n = cg_nr_procs(&b->cg);
+	int n = cg_nr_procs(&b->cg);
 
 	if (n > 0)
 		return err_set("box %s: %d processes still run in it", b->cfg.name, n);
 	err_clear();
-	if (nft_box_del(b) < 0 || cg_destroy(&b->cg) < 0 || netns_destroy(b) < 0 ||
-	    rootfs_unmount(b) < 0)
-		rc = -1;
-	return rc < 0 ? err_wrap("box %s to sleep", b->cfg.name) : 0;
+	return take_down(b) < 0 ? err_wrap("box %s to sleep", b->cfg.name) : 0;
 }
 
 int box_wake(const struct box *b)
@@ -340,10 +413,10 @@ int box_wake(const struct box *b)
 	if (lock < 0)
 		return -1;
 	if (!is_awake(b)) {
-		if (box_sleep(b) < 0 || rootfs_mount(b) < 0 || netns_create(b) < 0 ||
-		    cg_create(b) < 0 || nft_box_add(b) < 0) {
+		if (take_down(b) < 0 || rootfs_mount(b) < 0 || netns_create(b) < 0 ||
+		    cg_create(b) < 0) {
 			err_save(&e);
-			box_sleep(b);
+			take_down(b);
 			close(lock);
 			err_restore(&e);
 			return err_wrap("wake box %s", b->cfg.name);

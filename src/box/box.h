@@ -88,8 +88,31 @@ int box_parse_size(const char *s, uint64_t *bytes);
 /* Parse a count in 1..max. */
 int box_parse_count(const char *s, uint32_t max, uint32_t *n);
 
+/* An OCI image as rootfs ("oci:PATH[:TAG]", see oci.c): unpacked once
+ * per manifest digest under BOXES/.oci; lower gets the rootfs dir to put
+ * in box_config.rootfs, d the image config's defaults for the app. */
+struct box_oci_defaults {
+	char **env;               /* K=V, NULL-ended */
+	int nr_env;
+	char **argv;              /* Entrypoint + Cmd, NULL-ended */
+	int argc;
+	char workdir[BOX_PATH_MAX];
+	char user[64];            /* "UID[:GID]" or a name; "" none */
+};
+int box_oci_prepare(const char *spec, const char *boxes_dir, char *lower, size_t len,
+		    struct box_oci_defaults *d);
+
 /* Create the box cfg describes: all of it, or nothing. */
 int box_create(const struct box_config *cfg, struct box *b);
+/* Files a dump of a boxed tree adds to the image: the box's record and its
+ * writable layer (so that it can be made again elsewhere). */
+#define BOX_IMAGE_CONFIG "box-config"
+#define BOX_IMAGE_LAYER "box-layer"
+int box_save(const struct box *b, const char *imgdir);
+/* The box name of the image in imgdir, ready to restore into: the box
+ * under dir (woken if asleep), or, if dir has none, one made from the
+ * image's saved record (same address when free, same ports) and layer. */
+int box_for_image(const char *imgdir, const char *dir, const char *name, struct box *b);
 /* Load the record of the box name under dir (NULL: the default). */
 int box_open(const char *dir, const char *name, struct box *b);
 /* Remove every part of the box that exists (a half-made box too), and
@@ -98,9 +121,9 @@ int box_destroy(const struct box *b);
 /* The same by name, for a box whose record may be missing or partial. */
 int box_remove(const char *dir, const char *name);
 /* Put a box without processes to sleep: its network namespace, veth,
- * cgroup, nftables elements and mounts go; its record and writable layer
- * stay.  box_wake() makes them again, with the same address and ports (a
- * no-op for a box that is awake). */
+ * cgroup and mounts go; its record, writable layer and nftables elements
+ * (its address and ports stay reserved) stay.  box_wake() makes them
+ * again, with the same address (a no-op for a box that is awake). */
 int box_sleep(const struct box *b);
 int box_wake(const struct box *b);
 /* One line per box under dir: name, address, rootfs, processes. */
@@ -111,9 +134,16 @@ int box_list(const char *dir, FILE *out);
  * namespace, and pivot into its root with fresh /proc, /sys, /dev. */
 int box_enter(const struct box *b);
 
-/* In the box's first process, last before exec (after box_enter() and any
- * change of user): Docker's default capability bounding set without
- * CAP_MKNOD, no_new_privs, and the box's seccomp filter. */
+/* A directory fd of the box's cgroup v2, for clone3's CLONE_INTO_CGROUP
+ * (the child starts in it, without the migration box_enter() would do);
+ * -1 if there is none.  The caller closes it. */
+int box_cgroup_fd(const struct box *b);
+
+/* In the box's first process, after box_enter(): Docker's default
+ * capability bounding set without CAP_MKNOD (before any change of user:
+ * it takes CAP_SETPCAP); then, last before exec, box_lockdown():
+ * no_new_privs and the box's seccomp filter. */
+int box_drop_capabilities(void);
 int box_lockdown(void);
 /* The box's seccomp filter (one for every box, built once per process). */
 struct sock_filter;

@@ -7,6 +7,12 @@
 /* config.c: the box record, BOXES/NAME/config */
 int box_record_write(const struct box *b);
 int box_record_read(const char *path, struct box *b);
+int box_record_save(const struct box *b, const char *file);
+int box_record_load(const char *file, const char *boxpath, struct box *b);
+
+/* layer.c: the upper dir as one file */
+int box_layer_save(const struct box *b, const char *file);
+int box_layer_load(const char *file, const char *upper);
 
 /* cgroup.c */
 int cg_plan(const char *name, struct box_cgroup *cg);

@@ -181,12 +181,20 @@ static int write_record(FILE *f, const struct box *b)
 
 int box_record_write(const struct box *b)
 {
-	char path[BOX_PATH_MAX + 16], tmp[BOX_PATH_MAX + 16];
+	char path[BOX_PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/config", b->path);
+	return box_record_save(b, path);
+}
+
+int box_record_save(const struct box *b, const char *path)
+{
+	char tmp[BOX_PATH_MAX + 32];
 	FILE *f;
 	int rc;
 
-	snprintf(path, sizeof(path), "%s/config", b->path);
-	snprintf(tmp, sizeof(tmp), "%s/config.tmp", b->path);
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return err_set("path too long: %s", path);
 	f = fopen(tmp, "we");
 	if (!f)
 		return err_sys("create %s", tmp);
@@ -345,6 +353,13 @@ static int parse_record(FILE *f, struct box *b, const char *path)
 int box_record_read(const char *dir, struct box *b)
 {
 	char path[BOX_PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/config", dir);
+	return box_record_load(path, dir, b);
+}
+
+int box_record_load(const char *path, const char *dir, struct box *b)
+{
 	FILE *f;
 	int rc;
 
@@ -352,7 +367,6 @@ int box_record_read(const char *dir, struct box *b)
 	if (strlen(dir) >= sizeof(b->path))
 		return err_set("box path too long");
 	strcpy(b->path, dir);
-	snprintf(path, sizeof(path), "%s/config", dir);
 	f = fopen(path, "re");
 	if (!f)
 		return err_sys("open %s", path);

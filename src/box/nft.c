@@ -22,33 +22,35 @@
 /* Published ports DNAT traffic for the host's own addresses (127.0.0.1
  * included: output chain, route_localnet on the bridge, masquerade);
  * boxes reach neither each other (bridge port isolation) nor the host
- * (input), and only boxes in `egress` start connections outward. */
+ * (input), and only boxes in `egress` start connections outward.  Every
+ * box's first transaction says it all again (add is idempotent, the chains
+ * are flushed and refilled), so one commit makes the table if it is
+ * missing and adds the box's elements. */
 static const char TABLE[] =
-	"table ip picocenter {\n"
-	" set boxes { type ipv4_addr; }\n"
-	" set egress { type ipv4_addr; }\n"
-	" map dnat_any { type inet_proto . inet_service : ipv4_addr . inet_service; }\n"
-	" map dnat_addr { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }\n"
-	" chain prerouting { type nat hook prerouting priority dstnat; policy accept;\n"
-	"  fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @dnat_addr\n"
-	"  fib daddr type local dnat ip to meta l4proto . th dport map @dnat_any\n"
-	" }\n"
-	" chain output { type nat hook output priority -100; policy accept;\n"
-	"  fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @dnat_addr\n"
-	"  fib daddr type local dnat ip to meta l4proto . th dport map @dnat_any\n"
-	" }\n"
-	" chain postrouting { type nat hook postrouting priority srcnat; policy accept;\n"
-	"  ip saddr 127.0.0.0/8 ip daddr @boxes masquerade\n"
-	"  ip saddr @egress ip daddr != @boxes masquerade\n"
-	" }\n"
-	" chain forward { type filter hook forward priority filter; policy accept;\n"
-	"  ip saddr @boxes ip saddr != @egress ct state new drop\n"
-	" }\n"
-	" chain input { type filter hook input priority filter; policy accept;\n"
-	"  ip saddr @boxes ct state established,related accept\n"
-	"  ip saddr @boxes drop\n"
-	" }\n"
-	"}\n";
+	"add table ip picocenter\n"
+	"add set ip picocenter boxes { type ipv4_addr; }\n"
+	"add set ip picocenter egress { type ipv4_addr; }\n"
+	"add map ip picocenter dnat_any { type inet_proto . inet_service : ipv4_addr . inet_service; }\n"
+	"add map ip picocenter dnat_addr { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }\n"
+	"add chain ip picocenter prerouting { type nat hook prerouting priority dstnat; policy accept; }\n"
+	"add chain ip picocenter output { type nat hook output priority -100; policy accept; }\n"
+	"add chain ip picocenter postrouting { type nat hook postrouting priority srcnat; policy accept; }\n"
+	"add chain ip picocenter forward { type filter hook forward priority filter; policy accept; }\n"
+	"add chain ip picocenter input { type filter hook input priority filter; policy accept; }\n"
+	"flush chain ip picocenter prerouting\n"
+	"flush chain ip picocenter output\n"
+	"flush chain ip picocenter postrouting\n"
+	"flush chain ip picocenter forward\n"
+	"flush chain ip picocenter input\n"
+	"add rule ip picocenter prerouting fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @dnat_addr\n"
+	"add rule ip picocenter prerouting fib daddr type local dnat ip to meta l4proto . th dport map @dnat_any\n"
+	"add rule ip picocenter output fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @dnat_addr\n"
+	"add rule ip picocenter output fib daddr type local dnat ip to meta l4proto . th dport map @dnat_any\n"
+	"add rule ip picocenter postrouting ip saddr 127.0.0.0/8 ip daddr @boxes masquerade\n"
+	"add rule ip picocenter postrouting ip saddr @egress ip daddr != @boxes masquerade\n"
+	"add rule ip picocenter forward ip saddr @boxes ip saddr != @egress ct state new drop\n"
+	"add rule ip picocenter input ip saddr @boxes ct state established,related accept\n"
+	"add rule ip picocenter input ip saddr @boxes drop\n";
 
 static void addr_str(uint32_t a, char *buf)
 {
@@ -137,25 +139,18 @@ static int lock_table(void)
 	return fd;
 }
 
-static int ensure_table(void)
-{
-	if (nft_run("list table ip picocenter", 1) == 0)
-		return 0;
-	return nft_run(TABLE, 0);
-}
-
 int nft_box_add(const struct box *b)
 {
-	char cmds[8192], el[256], a[INET_ADDRSTRLEN];
+	char cmds[16384], el[256], a[INET_ADDRSTRLEN];
 	size_t off;
 	int lock, rc;
 
 	lock = lock_table();
 	if (lock < 0)
 		return -1;
-	rc = ensure_table();
 	addr_str(b->addr, a);
-	off = (size_t)snprintf(cmds, sizeof(cmds), "add element ip picocenter boxes { %s }\n", a);
+	off = (size_t)snprintf(cmds, sizeof(cmds), "%sadd element ip picocenter boxes { %s }\n",
+			       TABLE, a);
 	if (!b->cfg.no_egress)
 		off += (size_t)snprintf(cmds + off, sizeof(cmds) - off,
 					"add element ip picocenter egress { %s }\n", a);
@@ -164,11 +159,9 @@ int nft_box_add(const struct box *b)
 		off += (size_t)snprintf(cmds + off, sizeof(cmds) - off,
 					"create element ip picocenter %s\n", el);
 	}
-	if (rc == 0) {
-		rc = nft_run(cmds, 0);
-		if (rc < 0 && strstr(err_msg(), "File exists"))
-			err_set("a published host port is taken by another box");
-	}
+	rc = nft_run(cmds, 0);
+	if (rc < 0 && strstr(err_msg(), "File exists"))
+		err_set("a published host port is taken by another box");
 	close(lock);
 	return rc < 0 ? err_wrap("publish box %s", b->cfg.name) : 0;
 }

@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -112,7 +111,7 @@ static int setup_dev(const char *root)
 	snprintf(dev, sizeof(dev), "%s/dev", root);
 	if (mkdir(dev, 0755) < 0 && errno != EEXIST)
 		return err_sys("mkdir %s", dev);
-	if (mount("tmpfs", dev, "tmpfs", nse, "mode=755,size=64k") < 0)
+	if (mount("tmpfs", dev, "tmpfs", nse | MS_NODEV, "mode=755,size=64k") < 0)
 		return err_sys("mount tmpfs on %s", dev);
 	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
 		snprintf(host, sizeof(host), "/dev/%s", devices[i]);
@@ -136,12 +135,38 @@ static int setup_dev(const char *root)
 	return 0;
 }
 
-/* The host's log file, bound onto the same path inside the root (resolved
- * in the root: the lower layer's symlinks cannot lead it out). */
+/* The directory dir inside the root (absolute, as the box sees it), made
+ * when missing (in the upper layer); no symlink is followed. */
+static int mkdirs_in_root(int rootfd, const char *dir)
+{
+	char buf[BOX_PATH_MAX], *comp, *save = NULL;
+	int fd = dup(rootfd);
+
+	if (fd < 0)
+		return err_sys("dup");
+	snprintf(buf, sizeof(buf), "%s", dir);
+	for (comp = strtok_r(buf, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+		int next;
+
+		if (!strcmp(comp, ".") || !strcmp(comp, "..")) {
+			close(fd);
+			errno = EINVAL;
+			return -1;
+		}
+		next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0 && errno == ENOENT && mkdirat(fd, comp, 0755) == 0)
+			next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		if (next < 0)
+			return -1;
+		fd = next;
+	}
+	return fd;
+}
+
+/* The host's log file, bound onto the same path inside the root. */
 static int bind_log(const char *root, const char *log)
 {
-	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
 	char dir[BOX_PATH_MAX], target[64];
 	const char *base = strrchr(log, '/') + 1;
 	int rootfd, dirfd, fd, rc = -1;
@@ -154,7 +179,7 @@ static int bind_log(const char *root, const char *log)
 	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return err_sys("open %s", root);
-	dirfd = (int)syscall(SYS_openat2, rootfd, dir, &how, sizeof(how));
+	dirfd = mkdirs_in_root(rootfd, dir);
 	close(rootfd);
 	if (dirfd < 0)
 		return err_sys("log %s: its directory in the box", log);

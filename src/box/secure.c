@@ -127,7 +127,7 @@ int box_seccomp_filter(const struct sock_filter **insns, unsigned short *len)
 	return 0;
 }
 
-static int drop_bounding_set(void)
+int box_drop_capabilities(void)
 {
 	for (int cap = 0; cap < 64; cap++) {
 		if (kept_caps & CAPBIT(cap))
@@ -147,7 +147,7 @@ int box_lockdown(void)
 	struct sock_fprog prog;
 	unsigned short len;
 
-	if (box_seccomp_filter(&insns, &len) < 0 || drop_bounding_set() < 0)
+	if (box_seccomp_filter(&insns, &len) < 0)
 		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return err_sys("no_new_privs");

@@ -12,7 +12,7 @@ static int box_usage(void)
 		"usage: picocenter box ls [--box-dir DIR]\n"
 		"       picocenter box rm [--box-dir DIR] NAME...\n"
 		"       picocenter box sleep|wake [--box-dir DIR] NAME...\n"
-		"ls: one line per box: name, address, processes, rootfs.\n"
+		"ls: one line per box: name, address, processes, awake|asleep, rootfs.\n"
 		"rm: kills what still runs in the box and removes all of it (cgroup,\n"
 		"namespaces, veth, nftables elements, mounts, writable layer).\n"
 		"sleep: a box without processes keeps only its record and writable layer;\n"

@@ -17,7 +17,7 @@ static int cr_usage(void)
 	fprintf(stderr,
 		"usage: picocenter cr spawn [--log FILE] [--env K=V] [--user UID[:GID]] [--workdir DIR]\n"
 		"                           [BOX FLAGS] -- CMD [ARGS...]\n"
-		"  BOX FLAGS: --name NAME [--rootfs host|DIR] [--port [ADDR:]HOSTPORT:APPPORT[/udp]]\n"
+		"  BOX FLAGS: --name NAME [--rootfs host|DIR|oci:PATH[:TAG]] [--port [ADDR:]HOSTPORT:APPPORT[/udp]]\n"
 		"             [--memory SIZE] [--pids N] [--cpu-weight N] [--no-egress]\n"
 		"             [--box-dir DIR] [--bridge NAME] [--subnet A.B.C.D/N]\n"
 		"       picocenter cr dump --pid PID (--dir DIR | --store URL --image NAME)\n"
@@ -205,13 +205,46 @@ static int parse_spawn(struct spawn_cli *s, int argc, char **argv)
 		return err_set("box flags need --name");
 	}
 	s->opts.env = s->env;
-	return i + 1 < argc ? i : -2;
+	if (i + 1 < argc)
+		return i;
+	/* an OCI image may name the command itself */
+	return s->boxed && !strncmp(s->box.rootfs, "oci:", 4) ? argc - 1 : -2;
+}
+
+/* An OCI image's rootfs, and its config's defaults under the flags. */
+static int use_oci(struct spawn_cli *s, char ***cmd)
+{
+	static struct box_oci_defaults d;
+	static char *env[2 * MAX_ENV + 2];
+	char lower[BOX_PATH_MAX];
+	int n = 0;
+
+	if (box_oci_prepare(s->box.rootfs, s->box.dir, lower, sizeof(lower), &d) < 0)
+		return -1;
+	strcpy(s->box.rootfs, lower);
+	if (!**cmd) {
+		if (d.argc == 0)
+			return err_set("no command given and the image has no Entrypoint or Cmd");
+		*cmd = d.argv;
+	}
+	for (int k = 0; k < d.nr_env && n < MAX_ENV; k++)
+		env[n++] = d.env[k];
+	for (int k = 0; k < s->nr_env; k++)
+		env[n++] = s->env[k];
+	env[n] = NULL;
+	s->opts.env = env;
+	if (!s->opts.workdir && d.workdir[0])
+		s->opts.workdir = d.workdir;
+	if (!s->opts.set_user && d.user[0] && parse_user(d.user, &s->opts) < 0)
+		return err_wrap("the image's User (only numeric ids are supported)");
+	return 0;
 }
 
 static int cr_spawn_cmd(int argc, char **argv)
 {
 	static struct spawn_cli s;
 	static struct box box;
+	char **cmd;
 	pid_t pid;
 	int i = parse_spawn(&s, argc, argv);
 
@@ -221,6 +254,11 @@ static int cr_spawn_cmd(int argc, char **argv)
 		fprintf(stderr, "picocenter cr spawn: %s\n", err_msg());
 		return 2;
 	}
+	cmd = argv + i + 1;
+	if (s.boxed && !strncmp(s.box.rootfs, "oci:", 4) && use_oci(&s, &cmd) < 0) {
+		fprintf(stderr, "picocenter cr spawn: %s\n", err_msg());
+		return 1;
+	}
 	if (s.boxed) {
 		if (box_create(&s.box, &box) < 0) {
 			fprintf(stderr, "picocenter cr spawn: %s\n", err_msg());
@@ -228,7 +266,7 @@ static int cr_spawn_cmd(int argc, char **argv)
 		}
 		s.opts.box = &box;
 	}
-	if (cr_spawn(argv + i + 1, &s.opts, &pid) < 0) {
+	if (cr_spawn(cmd, &s.opts, &pid) < 0) {
 		fprintf(stderr, "picocenter cr spawn: %s\n", err_msg());
 		if (s.boxed)
 			box_destroy(&box);

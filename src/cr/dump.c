@@ -81,7 +81,9 @@ static int prepare_dir(const char *dir, int *created)
 static void cleanup_dir(const char *dir, int created)
 {
 	static const char *const files[] = { "pages", "manifest", "manifest.tmp",
-					     "activeset", "activeset.tmp", ".pages-base" };
+					     "activeset", "activeset.tmp", ".pages-base",
+					     BOX_IMAGE_CONFIG, BOX_IMAGE_CONFIG ".tmp",
+					     BOX_IMAGE_LAYER };
 	char path[4200];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -605,6 +607,8 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 	timing_mark("dump: state");
 	if (rc == 0 && opts && opts->box)
 		rc = record_box(&ctx, opts->box);
+	if (rc == 0 && opts && opts->box)
+		rc = box_save(opts->box, dir);
 	if (rc == 0)
 		rc = write_pages(&ctx);
 	timing_mark("dump: pages");

@@ -164,7 +164,7 @@ static int check_file_unchanged(const struct cr_vma *v)
 {
 	struct stat st;
 
-	if (stat(v->path, &st) < 0)
+	if (rst_stat(v->path, &st) < 0)
 		return err_sys("mapped file %s", v->path);
 	if ((uint64_t)st.st_size != v->file_size ||
 	    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec != v->file_mtime_ns)
@@ -394,7 +394,7 @@ static int make_shmem(struct rst_ctx *c)
 static int start_init(struct rst_ctx *c)
 {
 	struct clone_args args;
-	int sv[2], on = 1;
+	int sv[2], on = 1, cgfd;
 	pid_t child;
 
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -416,7 +416,14 @@ static int start_init(struct rst_ctx *c)
 	memset(&args, 0, sizeof(args));
 	args.flags = CLONE_NEWPID | CLONE_NEWNS;
 	args.exit_signal = SIGCHLD;
+	cgfd = c->box ? box_cgroup_fd(c->box) : -1;
+	if (cgfd >= 0) {             /* starts in the box's cgroup v2 */
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgfd;
+	}
 	child = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (cgfd >= 0 && child != 0)
+		close(cgfd);
 	if (child < 0)
 		return err_sys("clone3 namespace init");
 	if (child == 0)
@@ -616,7 +623,7 @@ static int box_begin(struct rst_ctx *c, const char *box_dir)
 	c->box = calloc(1, sizeof(*c->box));
 	if (!c->box)
 		return err_set("out of memory");
-	if (box_open(box_dir, c->img.box, c->box) < 0 || box_wake(c->box) < 0)
+	if (box_for_image(c->dir, box_dir, c->img.box, c->box) < 0)
 		return -1;
 	c->box_warming = box_warm_cgroups(c->box, &c->box_warmer) == 0;
 	err_clear();

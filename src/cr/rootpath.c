@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -29,4 +30,18 @@ int rst_open(const char *path, int flags, mode_t mode)
 	how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
 	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
 	return (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+}
+
+int rst_stat(const char *path, struct stat *st)
+{
+	int fd, rc;
+
+	if (root_fd < 0)
+		return stat(path, st);
+	fd = rst_open(path, O_PATH | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	rc = fstat(fd, st);
+	close(fd);
+	return rc;
 }

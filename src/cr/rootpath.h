@@ -14,5 +14,8 @@ void rst_root_set(int dirfd);
 int rst_root_boxed(void);
 /* open(path, flags, mode) in the current root. */
 int rst_open(const char *path, int flags, mode_t mode);
+/* stat(path) in the current root. */
+struct stat;
+int rst_stat(const char *path, struct stat *st);
 
 #endif

@@ -41,6 +41,8 @@ static int apply_opts(const struct cr_spawn_opts *o)
 			return err_sys("environment %s", *e);
 	if (o->workdir && chdir(o->workdir) < 0)
 		return err_sys("workdir %s", o->workdir);
+	if (o->box && box_drop_capabilities() < 0)
+		return err_wrap("box %s", o->box->cfg.name);
 	if (o->set_user && (setgroups(0, NULL) < 0 || setgid(o->gid) < 0 || setuid(o->uid) < 0))
 		return err_sys("user %u:%u", (unsigned)o->uid, (unsigned)o->gid);
 	if (o->box && box_lockdown() < 0)
@@ -109,7 +111,7 @@ static int spawn_start(void *arg, pid_t *pid)
 	struct spawn_args *a = arg;
 	struct clone_args args = { 0 };
 	char msg[1024];
-	int pfd[2];
+	int pfd[2], cgfd;
 	ssize_t n;
 	pid_t child;
 
@@ -117,7 +119,14 @@ static int spawn_start(void *arg, pid_t *pid)
 		return err_sys("spawn: pipe");
 	args.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC;
 	args.exit_signal = SIGCHLD;  /* the keeper reaps it */
+	cgfd = a->opts->box ? box_cgroup_fd(a->opts->box) : -1;
+	if (cgfd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgfd;
+	}
 	child = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (cgfd >= 0 && child != 0)
+		close(cgfd);
 	if (child < 0) {
 		close(pfd[0]);
 		close(pfd[1]);

@@ -37,8 +37,8 @@ b_fail() {
 b_cleanup() {
 	local p n
 	for p in "${B_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	for n in "$B_BOXES"/*/; do
-		[ -d "$n" ] && "$PICOCENTER" box rm --box-dir "$B_BOXES" "$(basename "$n")"
+	for n in "$B_DIR"/boxes*/*/; do
+		[ -d "$n" ] && "$PICOCENTER" box rm --box-dir "$(dirname "$n")" "$(basename "$n")"
 	done
 	ip link del "$B_BRIDGE" 2>/dev/null
 	[ -n "$B_DIR" ] && [ "${B_KEEP:-0}" = 0 ] && rm -rf "$B_DIR"

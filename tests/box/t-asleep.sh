@@ -1,8 +1,8 @@
 #!/bin/bash
 # t-asleep.sh - a box put to sleep between a dump and a restore (its
-# network namespace, veth, cgroup, nftables elements and mounts gone; only
-# its record and writable layer kept) is made again by the restore with the
-# same address and published port: lighttpd answers through both, with the
+# network namespace, veth, cgroup and mounts gone; its record, writable
+# layer and nftables elements kept: the address and port stay reserved) is
+# made again by the restore with the same address and published port: lighttpd answers through both, with the
 # files written into its upper layer before, over 3 cycles.  A box with
 # processes refuses to sleep.
 d=$(dirname "$0"); . "$d/lib.sh"
@@ -35,7 +35,7 @@ for c in 1 2 3; do
 	"$PICOCENTER" box sleep --box-dir "$B_BOXES" "$N" || b_fail "box sleep $c"
 	ip link show "$VETH" >/dev/null 2>&1 && b_fail "veth $VETH still there while asleep"
 	grep -q " $BOX/" /proc/self/mountinfo && b_fail "mounts of the box left while asleep"
-	nft list table ip picocenter | grep -q "$ADDR" && b_fail "nftables elements of $ADDR while asleep"
+	nft list map ip picocenter dnat_any | grep -q " $HP : $ADDR " || b_fail "port $HP not kept for $ADDR while asleep"
 	[ -n "$(find /sys/fs/cgroup -maxdepth 6 -type d -name "pcbox-$N")" ] && b_fail "cgroup while asleep"
 	[ -f "$BOX/upper$WWW/f$c.txt" ] || b_fail "the upper layer is gone while asleep"
 	curl -s --max-time 1 "http://127.0.0.1:$HP/f0.txt" >/dev/null && b_fail "port $HP answers while asleep"
