@@ -281,6 +281,7 @@ int life_swap_in(struct daemon *d, struct app *a, const char *trigger)
 	daemon_save(d, a);
 	op_ctx(d, a, &p, &args);
 	args.ctx.stored_ms = a->last_out.at_ms > 0 ? wall_ms() - a->dump_started_ms : 0;
+	args.ctx.use_cache = a->timer_due_ms < 0;
 	pthread_mutex_unlock(&d->lock);
 	t0 = mono_ms();
 	rc = child_run(restore_child, &args, &r, sizeof(r), note_op_pid, &sc);
