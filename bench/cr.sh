@@ -11,6 +11,7 @@
 # non-zero data (threads50: 10 MB and 50 threads) and is started with
 # `picocenter cr spawn`.  Ops:
 #   dump         wall time of `cr dump` (each run dumps a fresh workload);
+#   dump_verify  the same with --verify (a trial restore before the kill);
 #                the line also has image_bytes (du of the image)
 #   restore      from the start of `cr restore` until the restored process
 #                runs again (it writes to a FIFO; bench/lib/cr-time.c); large
@@ -97,7 +98,7 @@ restore_once() {
 }
 
 bench_case() {
-	local c=$1 mb threads runs=$RUNS r out img dumps=() restores=() cmds=() eagers=() fills=() bytes=0
+	local c=$1 mb threads runs=$RUNS r out img dumps=() verified=() restores=() cmds=() eagers=() fills=() bytes=0
 	case $c in
 	mem10m) mb=10 threads=1 ;;
 	mem100m) mb=100 threads=1 ;;
@@ -120,6 +121,19 @@ bench_case() {
 	done
 	bytes=$(du -sb "$img" | cut -f1)
 	emit "$c" dump ",\"image_bytes\":$bytes,\"mb\":$mb,\"threads\":$threads" "${dumps[@]}"
+	# The same dump proven by a trial restore before the kill (--verify).
+	for r in $(seq "$runs"); do
+		spawn "$mb" "$threads" || { error "$c" dump_verify "cr spawn failed"; return 1; }
+		rm -rf "$BTMP/vimg.$c"
+		if ! out=$("$B/cr-time" dump "$PICOCENTER" "$WPID" "$BTMP/vimg.$c" --verify 2>"$BTMP/err"); then
+			error "$c" dump_verify "$(head -c 300 "$BTMP/err")"
+			kill -KILL "$WPID"
+			return 1
+		fi
+		verified+=("$out")
+	done
+	rm -rf "$BTMP/vimg.$c"
+	emit "$c" dump_verify ",\"mb\":$mb,\"threads\":$threads" "${verified[@]}"
 	for r in $(seq "$runs"); do
 		restore_once "$c" "$img" || return 1
 		set -- $OUT

@@ -1,7 +1,8 @@
 #!/bin/bash
 # daemons.sh - swap-in speed of real daemons; prints one JSON line each.
 #
-#   bench/daemons.sh [DAEMON...]     (default: lighttpd nginx redis memcached dnsmasq pyhttp)
+#   bench/daemons.sh [DAEMON...]     (default: lighttpd nginx redis memcached dnsmasq pyhttp
+#                                     postfix dovecot)
 #   RUNS=5 CYCLES=5                  cold starts and dump/restore cycles
 #   RESTORE_ARGS=--eager             extra arguments of every `cr restore`
 #
@@ -23,7 +24,9 @@
 # A correct response is one request of progs/dclient.c (started before the
 # command, it retries every 100 us): index.html for the web servers, a
 # key set before the dump for redis and memcached (a nil GET on a cold
-# start, when nothing was set), an A record from the hosts file for dnsmasq.
+# start, when nothing was set), an A record from the hosts file for dnsmasq,
+# the SMTP banner for postfix and the IMAP greeting for dovecot (their
+# configurations: tests/daemons/mail_lib.sh, chroot on).
 # When the engine cannot dump or restore a daemon, its line has the cold
 # start and an "error" field with the engine's message.
 set -u
@@ -34,7 +37,7 @@ RUNS=${RUNS:-5}
 CYCLES=${CYCLES:-5}
 read -ra RESTORE_ARGS <<<"${RESTORE_ARGS:-}"
 DAEMONS=("$@")
-[ ${#DAEMONS[@]} -eq 0 ] && DAEMONS=(lighttpd nginx redis memcached dnsmasq pyhttp)
+[ ${#DAEMONS[@]} -eq 0 ] && DAEMONS=(lighttpd nginx redis memcached dnsmasq pyhttp postfix dovecot)
 BTMP=$(mktemp -d /tmp/picocenter-bench-daemons.XXXXXX)
 export TEST_TMP=$BTMP
 trap 'rm -rf "$BTMP"' EXIT
@@ -45,6 +48,9 @@ if ! make -s build/picocenter build/tests/daemons/dclient build/tests/daemons/ke
 	echo "bench/daemons.sh: build failed; measuring the binaries already built" >&2
 fi
 . tests/daemons/lib.sh
+. tests/daemons/mail_lib.sh
+d_conf_postfix() { mail_conf_postfix "$1" >&2; echo "postfix -c $D_DIR/etc start-fg"; }
+d_conf_dovecot() { mail_conf_dovecot "$1" >&2; echo "dovecot -F -c $D_DIR/dovecot.conf"; }
 . bench/lib/build.sh
 TIMED=$ROOT/build/bench/timed
 bench_build "$ROOT/build/bench" timed || { echo "bench/daemons.sh: cannot build timed" >&2; exit 1; }
@@ -72,6 +78,8 @@ probe_args() {
 	redis) PROBE=(redis "$2" get benchkey "$3") ;;
 	memcached) PROBE=(mc "$2" get benchkey "$3") ;;
 	dnsmasq) PROBE=(dns "$2" www.pico.test 10.0.0.1) ;;
+	postfix) PROBE=(banner "$2" "ESMTP picocenter-test") ;;
+	dovecot) PROBE=(banner "$2" "Dovecot (Debian) ready.") ;;
 	esac
 }
 
@@ -166,7 +174,7 @@ bench_one() {
 
 rc=0
 for name in "${DAEMONS[@]}"; do
-	case $name in lighttpd | nginx | redis | memcached | dnsmasq | pyhttp) ;; *)
+	case $name in lighttpd | nginx | redis | memcached | dnsmasq | pyhttp | postfix | dovecot) ;; *)
 		echo "bench/daemons.sh: unknown daemon $name" >&2; exit 2 ;;
 	esac
 	log=$BTMP/$name.log

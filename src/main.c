@@ -13,6 +13,7 @@ struct command {
 static const struct command commands[] = {
 	{ "cr", cmd_cr, "checkpoint/restore a process tree (spawn, dump, restore)" },
 	{ "store", cmd_store, "images in an object store (put, get, ls, du, fsck, gc, rm)" },
+	{ "box", cmd_box, "app boxes left on this machine (ls, rm)" },
 	{ "serve", cmd_serve, "the hosting daemon: apps swapped out when idle, back on traffic" },
 	{ "app", cmd_app, "apps of the daemon (create, ls, inspect, logs, rm, swap-out, swap-in)" },
 };

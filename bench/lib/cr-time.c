@@ -1,7 +1,7 @@
 /*
  * cr-time.c - time one `picocenter cr dump` or `cr restore` for bench/cr.sh.
  *
- *   cr-time dump PICOCENTER PID DIR     prints: CMD_MS
+ *   cr-time dump PICOCENTER PID DIR [--verify]   prints: CMD_MS
  *   cr-time restore PICOCENTER DIR FIFO [--eager]
  *                                       prints: PID CMD_MS RUN_MS FILLED_MS
  *
@@ -87,8 +87,9 @@ static int finish(pid_t pid)
 
 int main(int argc, char **argv)
 {
-	if (argc == 5 && !strcmp(argv[1], "dump")) {
-		char *cmd[] = { argv[2], "cr", "dump", "--pid", argv[3], "--dir", argv[4], NULL };
+	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "dump")) {
+		char *cmd[] = { argv[2], "cr", "dump", "--pid", argv[3], "--dir", argv[4],
+				argc == 6 ? argv[5] : NULL, NULL };
 		double t0 = now_ms();
 		int rc = finish(run(cmd, NULL));
 
@@ -146,6 +147,6 @@ int main(int argc, char **argv)
 		printf("%s %.3f %.3f %.3f\n", out, t_cmd - t0, t_run - t0, now_ms() - t0);
 		return 0;
 	}
-	fprintf(stderr, "usage: cr-time dump PICOCENTER PID DIR | restore PICOCENTER DIR FIFO [--eager]\n");
+	fprintf(stderr, "usage: cr-time dump PICOCENTER PID DIR [--verify] | restore PICOCENTER DIR FIFO [--eager]\n");
 	return 2;
 }

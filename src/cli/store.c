@@ -128,7 +128,7 @@ static void print_cache(struct store *s)
 
 static int do_put(struct store *s, const struct store_args *a)
 {
-	struct store_put_opts o = { a->generation, a->has_generation };
+	struct store_put_opts o = { .parent = a->generation, .has_parent = a->has_generation };
 	struct store_put_stats st;
 
 	if (store_put_image(s, a->image, a->dir, &o, &st) < 0)

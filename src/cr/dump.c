@@ -4,13 +4,16 @@
  * Order: check the target and DIR, seize every thread (re-listing until no
  * new task appears; tasks that end while the tree is being stopped are
  * dropped and the round repeated), lock the network (netlock.h), read all
- * state, write DIR/pages then DIR/manifest, and only then kill the tree.
+ * state, write DIR/pages then DIR/manifest, with --verify restore them
+ * into a trial tree that never runs (verify.c), and only then kill the tree.
  * Any failure puts every thread back as it was, detaches, and removes what
  * was written to DIR.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "box/box.h"
 #include "common/err.h"
 #include "cr/cr.h"
 #include "cr/dump.h"
@@ -76,7 +80,8 @@ static int prepare_dir(const char *dir, int *created)
 
 static void cleanup_dir(const char *dir, int created)
 {
-	static const char *const files[] = { "pages", "manifest", "manifest.tmp" };
+	static const char *const files[] = { "pages", "manifest", "manifest.tmp",
+					     "activeset", "activeset.tmp", ".pages-base" };
 	char path[4200];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -308,15 +313,44 @@ static void release_tree(struct dump_ctx *ctx, int kill_it)
 	ctx->nr_tasks = 0;
 }
 
-static int check_seccomp(pid_t pid)
+/* A boxed tree may have its box's seccomp filter (restored with the box). */
+static int check_seccomp(const struct dump_ctx *ctx, const struct dump_task *t)
 {
+	pid_t pid = t->host_pid;
 	char v[32];
 
 	if (proc_status_field(pid, "Seccomp", v, sizeof(v)) < 0)
 		return -1;
-	if (strcmp(v, "0") != 0)
+	if (strcmp(v, "0") == 0)
+		return 0;
+	if (strcmp(v, "2") != 0 || !ctx->box)
 		return err_set("pid %d: seccomp mode %s (unsupported)", pid, v);
+	for (size_t i = 0; i < t->nr_tids; i++)
+		if (box_seccomp_check(t->host_tids[i]) != 1)
+			return err_set("pid %d: %s", pid, err_msg()[0] ? err_msg() :
+				       "threads without the box's seccomp filter (unsupported)");
 	return 0;
+}
+
+/* The restore rebuilds root and cwd inside the box's root, if any: check
+ * them there. */
+static int check_root_cwd(struct dump_ctx *ctx, pid_t pid, const struct cr_proc *p)
+{
+	char path[BOX_PATH_MAX + 8];
+	int root_fd = -1, rc;
+
+	if (ctx->box) {
+		snprintf(path, sizeof(path), "%s/root", ctx->box->path);
+		root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (root_fd < 0)
+			return err_sys("box %s: open its root %s", ctx->box->cfg.name, path);
+	}
+	rc = proc_check_dir(pid, "root", p->root, root_fd);
+	if (rc == 0)
+		rc = proc_check_dir(pid, "cwd", p->cwd, root_fd);
+	if (root_fd >= 0)
+		close(root_fd);
+	return rc;
 }
 
 /* A tree restored lazily has its memory in within a second per GiB. */
@@ -328,8 +362,10 @@ static int dump_process_state(struct dump_ctx *ctx, struct dump_task *t, struct 
 		return -1;
 	if (t->zombie)
 		return 0;
-	if (check_seccomp(t->host_pid) < 0 ||
-	    mem_wait_resident(t->host_pid, LAZY_WAIT_MS) < 0 ||
+	if (check_root_cwd(ctx, t->host_pid, p) < 0)
+		return -1;
+	if (check_seccomp(ctx, t) < 0 ||
+	    (!dump_mem_kept(ctx, p) && mem_wait_resident(t->host_pid, LAZY_WAIT_MS) < 0) ||
 	    proc_read_vmas(t->host_pid, &p->vmas, &p->nr_vmas) < 0 ||
 	    proc_read_timers(t->host_pid, &p->timers, &p->nr_timers) < 0 ||
 	    dump_proc_files(ctx, t, p) < 0 ||
@@ -385,6 +421,7 @@ static int write_pages(struct dump_ctx *ctx)
 		return err_set("out of memory");
 	}
 	XXH3_64bits_reset(ctx->hash);
+	ctx->pages_off = ctx->keep ? ctx->keep->base_size : 0;
 	/* Not fsynced: the manifest records the pages' checksum, so a torn
 	 * file is detected at restore; durable copies go to a store. */
 	rc = dump_memory(ctx);
@@ -392,6 +429,10 @@ static int write_pages(struct dump_ctx *ctx)
 		rc = err_sys("close %s", path);
 	ctx->img.pages_size = ctx->pages_off;
 	ctx->img.pages_hash = XXH3_64bits_digest(ctx->hash);
+	if (ctx->keep)   /* the pages are the base's and these: the store checks them */
+		ctx->img.pages_hash = 0;
+	if (rc == 0 && ctx->keep)
+		rc = dump_write_base(ctx);
 	XXH3_freeState(ctx->hash);
 	return rc;
 }
@@ -425,6 +466,106 @@ static int lock_network(struct dump_ctx *ctx)
 	return rc;
 }
 
+/* A boxed tree is frozen while every thread is seized and interrupted, so
+ * none forks or clones past the listing; each stops as it thaws, and
+ * seize_tree() then only waits for the stops.  A thread missed here (one
+ * that ended) is left to seize_tree(). */
+static int seize_frozen(struct dump_ctx *ctx, const struct box *b)
+{
+	pid_t *pids, *tids;
+	size_t n, nt;
+
+	if (box_freeze(b) < 0)
+		return -1;
+	if (proc_tree_list(ctx->init, &pids, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (proc_threads(pids[i], &tids, &nt) < 0)
+				continue;
+			for (size_t k = 0; k < nt; k++)
+				pt_seize_interrupt(tids[k], PTRACE_O_TRACESYSGOOD);
+			free(tids);
+		}
+		free(pids);
+	}
+	err_clear();
+	if (box_thaw(b) < 0)
+		return err_wrap("thaw after the seize");
+	return 0;
+}
+
+/* The dumper reads the tree's sockets (sock_diag, the network lock) from
+ * inside the tree's network namespace; *own gets ours back. */
+static int enter_tree_netns(pid_t init, int *own)
+{
+	char path[64];
+	int fd;
+
+	*own = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (*own < 0)
+		return err_sys("open /proc/thread-self/ns/net");
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)init);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
+		err_sys("enter the network namespace of pid %d", (int)init);
+		if (fd >= 0)
+			close(fd);
+		close(*own);
+		*own = -1;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int leave_tree_netns(int own)
+{
+	int rc = 0;
+
+	if (own < 0)
+		return 0;
+	if (setns(own, CLONE_NEWNET) < 0)
+		rc = err_sys("return to the dumper's network namespace");
+	close(own);
+	return rc;
+}
+
+/* Names the image's files as the box sees them: one the restorer opened
+ * through the host's view of the box root (BOX/root/...) loses that
+ * prefix (a restore resolves every path inside the box root anyway). */
+static int record_box(struct dump_ctx *ctx, const struct box *b)
+{
+	char prefix[BOX_PATH_MAX + 8], real[PATH_MAX];
+	size_t n;
+
+	snprintf(prefix, sizeof(prefix), "%s/root", b->path);
+	if (!realpath(prefix, real))
+		return err_sys("box %s: %s", b->cfg.name, prefix);
+	n = strlen(real);
+	for (uint32_t i = 0; i < ctx->img.nr_files; i++) {
+		char *p = ctx->img.files[i].path;
+
+		if (p && !strncmp(p, real, n) && p[n] == '/')
+			memmove(p, p + n, strlen(p + n) + 1);
+	}
+	ctx->img.box = strdup(b->cfg.name);
+	return ctx->img.box ? 0 : err_set("out of memory");
+}
+
+/* The trial restore finds the tree's box where the dump found it. */
+static int verify_image(const char *dir, const struct box *box)
+{
+	char boxes[BOX_PATH_MAX];
+	char *slash;
+
+	if (!box)
+		return cr_verify(dir, NULL);
+	snprintf(boxes, sizeof(boxes), "%s", box->path);
+	slash = strrchr(boxes, '/');
+	if (slash)
+		*slash = '\0';
+	return cr_verify(dir, slash ? boxes : NULL);
+}
+
 #define DUMP_TRIES 10
 #define DUMP_RETRY_FIRST_MS 10
 #define DUMP_RETRY_MAX_MS 200
@@ -432,12 +573,13 @@ static int lock_network(struct dump_ctx *ctx)
 static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts)
 {
 	struct dump_ctx ctx;
-	int created, rc;
+	int created, rc, own_net = -1;
 
 	timing_mark("start");
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.init = pid;
 	ctx.dir = dir;
+	ctx.box = opts ? opts->box : NULL;
 	if (check_ns_init(pid) < 0)
 		return -1;
 	if (prepare_dir(dir, &created) < 0)
@@ -446,19 +588,33 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 		cleanup_dir(dir, created);
 		return -1;
 	}
-	rc = seize_tree(&ctx);
+	rc = opts && opts->box ? enter_tree_netns(pid, &own_net) : 0;
+	if (rc == 0 && opts && opts->box)
+		rc = seize_frozen(&ctx, opts->box);
+	if (rc == 0)
+		rc = seize_tree(&ctx);
 	if (rc == 0)
 		rc = lock_network(&ctx);
+	if (rc == 0)   /* before the dump brings every lazy page in */
+		rc = mem_save_activeset(pid, dir);
+	if (rc == 0)
+		rc = dump_plan_memory(&ctx, opts && opts->incremental);
 	timing_mark("dump: seize");
 	if (rc == 0)
 		rc = dump_all_state(&ctx);
 	timing_mark("dump: state");
+	if (rc == 0 && opts && opts->box)
+		rc = record_box(&ctx, opts->box);
 	if (rc == 0)
 		rc = write_pages(&ctx);
 	timing_mark("dump: pages");
 	if (rc == 0)
 		rc = cr_image_write(&ctx.img, dir);
 	timing_mark("dump: manifest");
+	/* The tree is still stopped: a trial restore proves the image before
+	 * anything is handed over or killed. */
+	if (rc == 0 && opts && opts->verify)
+		rc = verify_image(dir, opts->box);
 	if (rc == 0 && opts && opts->keep_listeners)
 		rc = file_inet_custody_put(ctx.files, &ctx.img, opts->keep_listeners);
 	/* The lock stays only on sockets that die with the tree; those in
@@ -466,6 +622,8 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 	netlock_release(ctx.netlock, rc < 0 || (opts && (opts->leave_running ||
 							  opts->keep_listeners)));
 	file_inet_dump_end();
+	if (leave_tree_netns(own_net) < 0)
+		rc = -1;
 	if (rc < 0) {
 		err_wrap("dump pid %d", pid);
 		release_tree(&ctx, 0);
@@ -475,6 +633,7 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 	}
 	timing_mark("dump: release");
 	dump_files_release(&ctx);
+	dump_keep_free(&ctx);
 	cr_image_free(&ctx.img);
 	return rc;
 }

@@ -28,6 +28,7 @@ struct dump_files;                     /* dump_files.c */
 
 struct dump_ctx {
 	pid_t init;
+	const struct box *box;              /* the tree's box, or NULL */
 	const char *dir;
 	size_t nr_tasks;
 	struct dump_task *tasks;            /* same order as img.procs */
@@ -37,6 +38,8 @@ struct dump_ctx {
 	XXH3_state_t *hash;
 	struct dump_files *files;           /* fd framework state (files.h) */
 	struct netlock *netlock;            /* TCP connections held still */
+	struct mem_keep *keep;              /* incremental: pages not read, or NULL */
+	struct mem_as *as;                  /* the ActiveSet just recorded, or NULL */
 };
 
 /* dump_state.c: everything but memory, for one stopped process. */
@@ -54,5 +57,15 @@ void dump_files_release(struct dump_ctx *ctx);
 
 /* dump_mem.c: page contents of every VMA and shared object. */
 int dump_memory(struct dump_ctx *ctx);
+/* dump_mem.c: before the state is read, what the page server of a lazily
+ * restored tree must do: bring every page in, or (incremental) tell which
+ * pages are unchanged since the restore (ctx->keep). */
+int dump_plan_memory(struct dump_ctx *ctx, int incremental);
+void dump_keep_free(struct dump_ctx *ctx);
+/* Incremental: write dir/.pages-base ("base GENERATION SIZE"): DIR/pages
+ * holds what follows the first SIZE bytes, those of that generation. */
+int dump_write_base(struct dump_ctx *ctx);
+/* Has the page server no pages left to bring in for process p? */
+int dump_mem_kept(const struct dump_ctx *ctx, const struct cr_proc *p);
 
 #endif

@@ -4,8 +4,18 @@
  * Private anonymous VMAs store their present pages; private file VMAs store
  * only pages that were copied on write (anonymous in /proc/PID/pagemap);
  * shared memory objects (shmem, memfd, shared anonymous) are stored once
- * per inode, read through /proc/PID/map_files.  Pages that read as zero
+ * per inode, read through /proc/PID/map_files; SysV segments of the
+ * tree's IPC namespace come first (sysv_dump.c).  Pages that read as zero
  * are never stored.  Runs of stored pages are recorded in the image.
+ *
+ * Incremental (a tree restored lazily from the store): the pages the page
+ * server says are as the restore put them are not read; their runs point
+ * into the pages of the generation restored from, which DIR/pages
+ * continues (new pages go after its size).
+ *
+ * ActiveSet first: a full dump of a tree whose ActiveSet was just recorded
+ * (DIR/activeset) writes the pages of the set before all others, so that
+ * the next restore reads them in a few chunks.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +29,8 @@
 #include "common/err.h"
 #include "common/io.h"
 #include "cr/dump.h"
+#include "cr/sysv_ipc.h"
+#include "mem/lazy.h"
 
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAPPED (1ull << 62)
@@ -125,12 +137,70 @@ static int want_page(uint64_t pm, int file_backed)
 	return !(file_backed && (pm & PM_FILE));
 }
 
-static int dump_vma_pages(struct dump_ctx *ctx, pid_t pid, int mem_fd, int pm_fd,
-			  struct cr_vma *v, uint64_t *pm, uint8_t *buf)
+/* Pages kept from the base at addr (0 if addr is not kept); *off: where
+ * in the base, *next: the address of the next kept page above addr. */
+static uint64_t kept_at(const struct mem_keep_proc *kp, size_t *cur, uint64_t addr,
+			uint64_t *off, uint64_t *next)
 {
-	struct page_sink s = { ctx, &v->runs, &v->nr_runs, 0 };
+	*next = UINT64_MAX;
+	if (!kp)
+		return 0;
+	while (*cur < kp->n && kp->runs[*cur].addr + kp->runs[*cur].nr_pages * CR_PAGE_SIZE <= addr)
+		(*cur)++;
+	if (*cur >= kp->n)
+		return 0;
+	if (kp->runs[*cur].addr > addr) {
+		*next = kp->runs[*cur].addr;
+		return 0;
+	}
+	*off = kp->runs[*cur].off + (addr - kp->runs[*cur].addr);
+	return (kp->runs[*cur].addr + kp->runs[*cur].nr_pages * CR_PAGE_SIZE - addr) / CR_PAGE_SIZE;
+}
+
+/* Which pages a pass takes: all, or only those the ActiveSet wants (the
+ * first pass of a full dump), or only the others (the second). */
+enum pass { PASS_ALL, PASS_AS, PASS_REST };
+
+/* Is addr in a run of ap that the policy prefetches?  *next: the address
+ * where that may change. */
+static int as_wanted_at(const struct mem_as_proc *ap, size_t *cur, uint64_t addr,
+			uint64_t *next)
+{
+	*next = UINT64_MAX;
+	while (*cur < ap->n && ap->runs[*cur].addr + ap->runs[*cur].nr_pages * CR_PAGE_SIZE <= addr)
+		(*cur)++;
+	if (*cur >= ap->n)
+		return 0;
+	if (ap->runs[*cur].addr > addr) {
+		*next = ap->runs[*cur].addr;
+		return 0;
+	}
+	*next = ap->runs[*cur].addr + ap->runs[*cur].nr_pages * CR_PAGE_SIZE;
+	return mem_as_wanted(ap->runs[*cur].mask);
+}
+
+/* Does this pass take the page at addr?  *next as above. */
+static int pass_takes(enum pass pass, const struct mem_as_proc *ap, size_t *cur,
+		      uint64_t addr, uint64_t *next)
+{
+	int in;
+
+	*next = UINT64_MAX;
+	if (pass == PASS_ALL)
+		return 1;
+	in = ap && as_wanted_at(ap, cur, addr, next);
+	return pass == PASS_AS ? in : !in;
+}
+
+static int dump_vma_pages(struct dump_ctx *ctx, pid_t pid, int mem_fd, int pm_fd,
+			  struct cr_vma *v, uint64_t *pm, uint8_t *buf,
+			  const struct mem_keep_proc *kp, enum pass pass,
+			  const struct mem_as_proc *ap)
+{
+	struct page_sink s = { ctx, &v->runs, &v->nr_runs, v->nr_runs };
 	uint64_t total = (v->end - v->start) / CR_PAGE_SIZE;
 	int file_backed = v->kind == CR_VMA_FILE;
+	size_t kc = 0, ac = 0;
 
 	for (uint64_t base = 0; base < total; base += PAGEMAP_BATCH) {
 		uint64_t n = total - base < PAGEMAP_BATCH ? total - base : PAGEMAP_BATCH;
@@ -141,15 +211,30 @@ static int dump_vma_pages(struct dump_ctx *ctx, pid_t pid, int mem_fd, int pm_fd
 			return err_sys("pid %d: read pagemap at 0x%llx", pid,
 				       (unsigned long long)addr);
 		for (uint64_t i = 0; i < n;) {
-			uint64_t j;
+			uint64_t j, koff = 0, next, pnext, a = addr + i * CR_PAGE_SIZE;
+			uint64_t kn = kept_at(kp, &kc, a, &koff, &next);
 
+			if (!pass_takes(pass, ap, &ac, a, &pnext)) {
+				i = pnext == UINT64_MAX ? n : (pnext - addr) / CR_PAGE_SIZE;
+				i = i > n ? n : i;
+				continue;
+			}
+			next = pnext < next ? pnext : next;
+
+			if (kn) {
+				kn = kn < n - i ? kn : n - i;
+				if (sink_add_run(&s, a, kn, koff) < 0)
+					return -1;
+				i += kn;
+				continue;
+			}
 			if (!want_page(pm[i], file_backed)) {
 				i++;
 				continue;
 			}
-			for (j = i + 1; j < n && want_page(pm[j], file_backed); j++)
+			for (j = i + 1; j < n && want_page(pm[j], file_backed) &&
+			     addr + j * CR_PAGE_SIZE < next; j++)
 				;
-			uint64_t a = addr + i * CR_PAGE_SIZE;
 
 			if (copy_range(&s, pid, mem_fd, a, j - i, buf) < 0)
 				return err_wrap("pid %d: vma 0x%llx-0x%llx", pid,
@@ -161,9 +246,20 @@ static int dump_vma_pages(struct dump_ctx *ctx, pid_t pid, int mem_fd, int pm_fd
 	return 0;
 }
 
+int dump_mem_object(struct dump_ctx *ctx, struct cr_shmem *sh, const uint8_t *mem)
+{
+	struct page_sink s = { ctx, &sh->runs, &sh->nr_runs, 0 };
+
+	return sink_pages(&s, mem, 0, sh->size / CR_PAGE_SIZE);
+}
+
 /* The (1-based) object already read for v's inode, or 0. */
 static uint32_t find_shmem(const struct dump_ctx *ctx, const struct cr_vma *v)
 {
+	for (uint32_t j = 0; j < ctx->img.nr_shmem; j++)
+		if (ctx->img.shmem[j].sysv && ctx->img.shmem[j].dev == v->dev &&
+		    ctx->img.shmem[j].ino == v->ino)
+			return j + 1;
 	for (size_t k = 0; k < ctx->nr_tasks; k++) {
 		const struct cr_proc *p = &ctx->img.procs[k];
 
@@ -230,8 +326,9 @@ static int dump_shmem_object(struct dump_ctx *ctx, pid_t pid, struct cr_vma *v,
 }
 
 static int dump_proc_memory(struct dump_ctx *ctx, struct dump_task *t, struct cr_proc *p,
-			    uint64_t *pm, uint8_t *buf)
+			    uint64_t *pm, uint8_t *buf, enum pass pass)
 {
+	const struct mem_as_proc *ap = ctx->as ? mem_as_find(ctx->as, p->pid) : NULL;
 	char path[64];
 	int mem_fd, pm_fd, rc = 0;
 
@@ -247,15 +344,55 @@ static int dump_proc_memory(struct dump_ctx *ctx, struct dump_task *t, struct cr
 	}
 	for (uint32_t i = 0; rc == 0 && i < p->nr_vmas; i++) {
 		struct cr_vma *v = &p->vmas[i];
+		int anon = v->kind == CR_VMA_ANON;
 
-		if (v->kind == CR_VMA_ANON || v->kind == CR_VMA_FILE)
-			rc = dump_vma_pages(ctx, t->host_pid, mem_fd, pm_fd, v, pm, buf);
+		if (pass == PASS_AS && !anon)
+			continue;
+		if (anon || v->kind == CR_VMA_FILE)
+			rc = dump_vma_pages(ctx, t->host_pid, mem_fd, pm_fd, v, pm, buf,
+					    anon ? mem_keep_find(ctx->keep, p->pid) : NULL,
+					    anon ? pass : PASS_ALL, ap);
 		else if (v->kind == CR_VMA_SHMEM)
 			rc = dump_shmem_object(ctx, t->host_pid, v, buf);
 	}
 	close(pm_fd);
 	close(mem_fd);
 	return rc;
+}
+
+static int run_cmp(const void *a, const void *b)
+{
+	const struct cr_page_run *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* After two passes a VMA's runs are in file order: put them in address
+ * order (the image's rule), joining those that follow in both. */
+static void sort_all_runs(struct dump_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct cr_proc *p = &ctx->img.procs[i];
+
+		for (uint32_t m = 0; m < p->nr_vmas; m++) {
+			struct cr_vma *v = &p->vmas[m];
+			uint32_t k = 0;
+
+			if (v->nr_runs < 2)
+				continue;
+			qsort(v->runs, v->nr_runs, sizeof(*v->runs), run_cmp);
+			for (uint32_t j = 1; j < v->nr_runs; j++) {
+				struct cr_page_run *last = &v->runs[k];
+
+				if (last->addr + last->nr_pages * CR_PAGE_SIZE == v->runs[j].addr &&
+				    last->file_off + last->nr_pages * CR_PAGE_SIZE == v->runs[j].file_off)
+					last->nr_pages += v->runs[j].nr_pages;
+				else
+					v->runs[++k] = v->runs[j];
+			}
+			v->nr_runs = k + 1;
+		}
+	}
 }
 
 int dump_memory(struct dump_ctx *ctx)
@@ -269,9 +406,23 @@ int dump_memory(struct dump_ctx *ctx)
 		free(buf);
 		return err_set("out of memory for page buffers");
 	}
-	for (size_t i = 0; rc == 0 && i < ctx->nr_tasks; i++)
-		if (!ctx->tasks[i].zombie)
-			rc = dump_proc_memory(ctx, &ctx->tasks[i], &ctx->img.procs[i], pm, buf);
+	rc = sysv_dump(ctx);
+	if (ctx->as && !ctx->keep) {   /* the ActiveSet first, then the rest */
+		for (size_t i = 0; rc == 0 && i < ctx->nr_tasks; i++)
+			if (!ctx->tasks[i].zombie)
+				rc = dump_proc_memory(ctx, &ctx->tasks[i], &ctx->img.procs[i], pm,
+						      buf, PASS_AS);
+		for (size_t i = 0; rc == 0 && i < ctx->nr_tasks; i++)
+			if (!ctx->tasks[i].zombie)
+				rc = dump_proc_memory(ctx, &ctx->tasks[i], &ctx->img.procs[i], pm,
+						      buf, PASS_REST);
+		sort_all_runs(ctx);
+	} else {
+		for (size_t i = 0; rc == 0 && i < ctx->nr_tasks; i++)
+			if (!ctx->tasks[i].zombie)
+				rc = dump_proc_memory(ctx, &ctx->tasks[i], &ctx->img.procs[i], pm,
+						      buf, PASS_ALL);
+	}
 	free(pm);
 	free(buf);
 	/* shmem_id was 1-based while objects were being found. */
@@ -280,5 +431,96 @@ int dump_memory(struct dump_ctx *ctx)
 			if (ctx->img.procs[i].vmas[m].kind == CR_VMA_SHMEM &&
 			    ctx->img.procs[i].vmas[m].shmem_id)
 				ctx->img.procs[i].vmas[m].shmem_id--;
+	return rc;
+}
+
+/* ---- incremental swap-out ---- */
+
+/* Incremental only while at least half of the base is still referenced:
+ * the pages file of each generation is its base plus what changed, so
+ * this bounds the unreferenced bytes a restore never reads but the store
+ * keeps; below it, the dump is a full one again. */
+#define KEEP_MIN_SHARE 2
+
+/* A full dump lays out the ActiveSet the page server just handed over
+ * (DIR/activeset) first. */
+static int load_activeset(struct dump_ctx *ctx)
+{
+	struct mem_as as;
+	int rc = mem_as_read(ctx->dir, &as);
+
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	ctx->as = malloc(sizeof(*ctx->as));
+	if (!ctx->as) {
+		mem_as_free(&as);
+		return err_set("out of memory");
+	}
+	*ctx->as = as;
+	return 0;
+}
+
+int dump_plan_memory(struct dump_ctx *ctx, int incremental)
+{
+	struct mem_keep k;
+	int rc;
+
+	if (incremental) {
+		rc = mem_keep_take(ctx->init, &k);
+		if (rc < 0)
+			return -1;
+		if (rc == 1)
+			return 0;   /* no page server, or it brings every page in */
+		if (k.kept_pages * CR_PAGE_SIZE * KEEP_MIN_SHARE >= k.base_size) {
+			ctx->keep = malloc(sizeof(*ctx->keep));
+			if (!ctx->keep) {
+				mem_keep_free(&k);
+				return err_set("out of memory");
+			}
+			*ctx->keep = k;
+			return 0;
+		}
+		mem_keep_free(&k);
+	}
+	if (load_activeset(ctx) < 0)
+		return -1;
+	return mem_request_fill(ctx->init);
+}
+
+void dump_keep_free(struct dump_ctx *ctx)
+{
+	if (ctx->as) {
+		mem_as_free(ctx->as);
+		free(ctx->as);
+		ctx->as = NULL;
+	}
+	if (!ctx->keep)
+		return;
+	mem_keep_free(ctx->keep);
+	free(ctx->keep);
+	ctx->keep = NULL;
+}
+
+int dump_mem_kept(const struct dump_ctx *ctx, const struct cr_proc *p)
+{
+	return ctx->keep && mem_keep_find(ctx->keep, p->pid) != NULL;
+}
+
+int dump_write_base(struct dump_ctx *ctx)
+{
+	char path[4200], text[96];
+	int fd, n, rc = 0;
+
+	snprintf(path, sizeof(path), "%s/.pages-base", ctx->dir);
+	n = snprintf(text, sizeof(text), "base %llu %llu\n",
+		     (unsigned long long)ctx->keep->base_gen,
+		     (unsigned long long)ctx->keep->base_size);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_sys("create %s", path);
+	if (write_full(fd, text, (size_t)n, 0) < 0)
+		rc = err_sys("write %s", path);
+	if (close(fd) < 0 && rc == 0)
+		rc = err_sys("close %s", path);
 	return rc;
 }

@@ -20,6 +20,7 @@
 #include "common/err.h"
 #include "common/io.h"
 #include "cr/files.h"
+#include "cr/rootpath.h"
 
 #define DELETED " (deleted)"
 /* Flags that open(2) takes back as they were (O_ASYNC: F_SETFL). */
@@ -158,7 +159,7 @@ static int make_unlinked(const struct cr_file *f)
 	if (!dir)
 		return err_set("out of memory");
 	if (!is_memfd(f->path))
-		fd = open(dirname(dir), O_TMPFILE | O_RDWR | O_CLOEXEC, f->reg.mode);
+		fd = rst_open(dirname(dir), O_TMPFILE | O_RDWR | O_CLOEXEC, f->reg.mode);
 	free(dir);
 	if (fd < 0) {
 		const char *name = is_memfd(f->path) ? f->path + 7 : "unlinked";
@@ -197,7 +198,7 @@ static int reg_open(struct rst_files *rf, uint32_t id)
 		fd = files_reopen(tmp, open_flags(f));
 		close(tmp);
 	} else {
-		fd = open(f->path, open_flags(f));
+		fd = rst_open(f->path, open_flags(f), 0);
 		if (fd < 0)
 			return err_sys("open %s", f->path);
 	}
@@ -239,7 +240,7 @@ static int dir_dump(struct dump_files *df, const struct fd_dump *d, struct cr_fi
 static int path_open(struct rst_files *rf, uint32_t id)
 {
 	const struct cr_file *f = &files_rimage(rf)->files[id];
-	int fd = open(f->path, open_flags(f) | (f->kind == CR_FILE_DIR ? O_DIRECTORY : 0));
+	int fd = rst_open(f->path, open_flags(f) | (f->kind == CR_FILE_DIR ? O_DIRECTORY : 0), 0);
 
 	return fd < 0 ? err_sys("open %s", f->path) : fd;
 }

@@ -41,7 +41,9 @@
 #include "common/err.h"
 #include "cr/file_inet.h"
 #include "cr/files.h"
+#include "cr/rootpath.h"
 #include "cr/sock_diag.h"
+#include "cr/unix_name.h"
 
 #ifndef TCP_LISTEN
 #define TCP_LISTEN 10
@@ -112,32 +114,34 @@ static int unix_match(const struct fd_dump *d)
 	       getsockopt(d->dup, SOL_SOCKET, SO_DOMAIN, &v, &len) == 0 && v == AF_UNIX;
 }
 
-/* Is the name a path relative to the process's cwd?  Make it absolute, and
- * check it still names this socket (vfs_ino); record its mode and owner. */
+/* A path name: find the socket file where it was bound, renamed or
+ * unlinked since (unix_name.c); the name becomes absolute as the restorer
+ * sees it; record the file's mode and owner. */
 static int dump_path(const struct fd_dump *d, const struct sock_diag_unix *u,
 		     struct cr_file *f)
 {
-	char rel[128], abs[CR_PATH_MAX + 128], on_host[CR_PATH_MAX + 256];
-	struct stat st;
+	static struct unix_name un;    /* large; the dump is single-threaded */
+	char rel[128];
 	size_t n;
 
 	addr_path(&f->laddr, rel, sizeof(rel));
-	if (rel[0] == '/')
-		snprintf(abs, sizeof(abs), "%s", rel);
-	else
-		snprintf(abs, sizeof(abs), "%s/%s", d->cwd, rel);
-	snprintf(on_host, sizeof(on_host), "/proc/%d/root%s", d->host_pid, abs);
-	if (stat(on_host, &st) < 0 || st.st_ino != u->vfs_ino)
-		return err_set("bound to %s, which no longer names this socket (unsupported)",
-			       abs);
-	n = strlen(abs);
+	if (unix_name_find(rel, d->cwd, d->root ? d->root : "/", u->vfs_dev, u->vfs_ino,
+			   &un) < 0)
+		return -1;
+	n = strlen(un.bound);
 	if (n > sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
-		return err_set("bound to %s: absolute name too long (unsupported)", abs);
-	memcpy(f->laddr.addr + 2, abs, n);
+		return err_set("bound to %s: absolute name too long (unsupported)", un.bound);
+	if (un.state == CR_UNIX_NAME_RENAMED) {
+		f->path = strdup(un.now);
+		if (!f->path)
+			return err_set("out of memory");
+	}
+	memcpy(f->laddr.addr + 2, un.bound, n);
 	f->laddr.len = (uint32_t)(2 + n);
-	f->un.name_mode = st.st_mode & 07777;
-	f->un.name_uid = st.st_uid;
-	f->un.name_gid = st.st_gid;
+	f->un.name_state = un.state;
+	f->un.name_mode = un.st.st_mode & 07777;
+	f->un.name_uid = un.st.st_uid;
+	f->un.name_gid = un.st.st_gid;
 	return 0;
 }
 
@@ -409,22 +413,65 @@ static int clear_stale(const char *path)
 	return 0;
 }
 
+/* A trial restore (cr_verify) beside the live tree, which holds path:
+ * bind a trial name in the same directory instead, to prove the
+ * directory is there and takes a socket; it is removed after the trial. */
+static int bind_trial(struct rst_files *rf, const char *path, int fd)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash ? (int)(slash - path) + 1 : 0;
+	int n;
+
+	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%.*s.pc-verify.%d.%d", dirlen,
+		     path, (int)getpid(), fd);
+	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
+		return err_set("%s: no room for a trial name beside it", path);
+	if (bind(fd, (const struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return err_sys("bind %s (trial name %s)", path, sa.sun_path);
+	return files_created(rf, sa.sun_path);
+}
+
+/* The socket file goes where the app left it: renamed to its current
+ * name, or unlinked (the socket keeps the name it was bound to). */
+static int move_name(struct rst_files *rf, const struct cr_file *f, const char *path)
+{
+	if (f->un.name_state == CR_UNIX_NAME_UNLINKED) {
+		if (unlink(path) < 0)
+			return err_sys("unlink %s after bind (it was unlinked at dump)", path);
+		return 0;
+	}
+	if (f->un.name_state != CR_UNIX_NAME_RENAMED)
+		return 0;
+	if (clear_stale(f->path) < 0)
+		return -1;
+	if (rename(path, f->path) < 0)
+		return err_sys("rename %s to %s (renamed at dump)", path, f->path);
+	return files_created(rf, f->path);
+}
+
 static int bind_path(struct rst_files *rf, const struct cr_file *f, int fd)
 {
 	char path[128];
 
 	addr_path(&f->laddr, path, sizeof(path));
+	if (files_verifying(rf))
+		return bind_trial(rf, path, fd);
+	if (rst_root_boxed())
+		return err_set("unix socket bound to %s: not supported in a box yet", path);
 	if (clear_stale(path) < 0)
 		return -1;
 	if (bind(fd, (const struct sockaddr *)f->laddr.addr, f->laddr.len) < 0)
 		return err_sys("bind %s", path);
+	if (f->un.name_state == CR_UNIX_NAME_UNLINKED)
+		return move_name(rf, f, path);
 	if (files_created(rf, path) < 0)
 		return -1;
 	if (chmod(path, f->un.name_mode) < 0)
 		return err_sys("chmod %s 0%o", path, f->un.name_mode);
 	if (lchown(path, f->un.name_uid, f->un.name_gid) < 0)
 		return err_sys("chown %s %u:%u", path, f->un.name_uid, f->un.name_gid);
-	return 0;
+	return move_name(rf, f, path);
 }
 
 static int bind_name(struct rst_files *rf, uint32_t id, int fd)

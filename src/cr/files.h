@@ -74,6 +74,7 @@ struct fd_dump {
 	const char *fdinfo;            /* the text of /proc/PID/fdinfo/N */
 	struct stat st;                /* stat /proc/PID/fd/N */
 	const char *cwd;               /* the process's cwd (relative names) */
+	const char *root;              /* the process's root (chrooted names) */
 };
 
 struct dump_files;                   /* dump_files.c */
@@ -122,6 +123,9 @@ const char *files_fdinfo_field(const char *fdinfo, const char *key);
 /* ---- restore side (restore_files.c) ---- */
 
 const struct cr_image *files_rimage(const struct rst_files *rf);
+/* A trial restore (cr_verify) while the dumped tree still lives: names the
+ * live tree holds are not taken from it (see file_unix.c). */
+int files_verifying(const struct rst_files *rf);
 /* The restorer's fd of file id (-1 if not created yet). */
 int files_get_fd(const struct rst_files *rf, uint32_t id);
 /* Record the fd of file id, created by another file's open(). */

@@ -76,6 +76,7 @@ enum rec_type {
 	REC_IMAGE = 1, REC_SHMEM, REC_RUN, REC_PROC, REC_CREDS, REC_RLIMITS,
 	REC_MM, REC_AUXV, REC_SIGACTIONS, REC_TIMER, REC_SIGINFO, REC_THREAD,
 	REC_XSAVE, REC_VMA, REC_FD, REC_FILE, REC_FDATA, REC_FENT, REC_END,
+	REC_SEM, REC_MSGQ, REC_MSG, REC_LAST = REC_MSG,
 };
 
 static const char *const rec_names[] = {
@@ -85,12 +86,12 @@ static const char *const rec_names[] = {
 	[REC_TIMER] = "TIMER", [REC_SIGINFO] = "SIGINFO", [REC_THREAD] = "THREAD",
 	[REC_XSAVE] = "XSAVE", [REC_VMA] = "VMA", [REC_FD] = "FD",
 	[REC_FILE] = "FILE", [REC_FDATA] = "FDATA", [REC_FENT] = "FENT",
-	[REC_END] = "END",
+	[REC_END] = "END", [REC_SEM] = "SEM", [REC_MSGQ] = "MSGQ", [REC_MSG] = "MSG",
 };
 
 static const char *rec_name(uint32_t type)
 {
-	if (type >= REC_IMAGE && type <= REC_END)
+	if (type >= REC_IMAGE && type <= REC_LAST)
 		return rec_names[type];
 	return "unknown";
 }
@@ -388,11 +389,96 @@ static int check_runs(const struct cr_image *img, const struct cr_page_run *runs
 	return 0;
 }
 
+static int check_ipc_perm(const struct cr_ipc_perm *p)
+{
+	if (p->id < 0)
+		return err_set("SysV id %" PRId32 " negative", p->id);
+	if (p->mode & ~0777u)
+		return err_set("SysV mode 0%" PRIo32 " beyond 0777", p->mode);
+	return 0;
+}
+
 static int check_shmem(const struct cr_image *img, const struct cr_shmem *sh)
 {
+	static const struct cr_ipc_perm none;
+
 	if (!page_aligned(sh->size))
 		return err_set("size 0x%" PRIx64 " not page aligned", sh->size);
+	if (sh->sysv > CR_SYSV_SHM_REMOVED || (sh->sysv && !img->ipc_ns))
+		return err_set("sysv %" PRIu32 " (ipc_ns %" PRIu32 ")", sh->sysv, img->ipc_ns);
+	if (!sh->sysv && (sh->segsz || memcmp(&sh->perm, &none, sizeof(none))))
+		return err_set("SysV fields on a shmem object that is not SysV");
+	if (sh->sysv && (!sh->segsz || sh->segsz > sh->size ||
+			 sh->size - sh->segsz >= CR_PAGE_SIZE))
+		return err_set("SysV segsz %" PRIu64 " does not round up to size %" PRIu64,
+			       sh->segsz, sh->size);
+	if (sh->sysv && check_ipc_perm(&sh->perm))
+		return -1;
+	if (sh->sysv == CR_SYSV_SHM_REMOVED && sh->perm.key)
+		return err_set("a removed SysV segment with key 0x%08" PRIx32, sh->perm.key);
 	return check_runs(img, sh->runs, sh->nr_runs, 0, sh->size);
+}
+
+static int check_sem(const struct cr_sem_set *s)
+{
+	if (check_ipc_perm(&s->perm))
+		return -1;
+	if (s->nsems == 0 || s->nsems > CR_SEM_MAX)
+		return err_set("nsems %" PRIu32 " not in 1..%d", s->nsems, CR_SEM_MAX);
+	if (check_array(s->vals, s->nsems, "vals"))
+		return -1;
+	for (uint32_t i = 0; i < s->nsems; i++)
+		if (s->vals[i] > CR_SEMVMX)
+			return err_set("semaphore %" PRIu32 ": value %u above %d", i,
+				       s->vals[i], CR_SEMVMX);
+	return 0;
+}
+
+static int check_msgq(const struct cr_msg_queue *q)
+{
+	if (check_ipc_perm(&q->perm) || check_array(q->msgs, q->nr_msgs, "msgs"))
+		return -1;
+	for (uint32_t i = 0; i < q->nr_msgs; i++)
+		if (q->msgs[i].mtype <= 0 || q->msgs[i].len > CR_BLOB_MAX ||
+		    (q->msgs[i].len && !q->msgs[i].data))
+			return err_set("message %" PRIu32 ": mtype %" PRId64 " or length %"
+				       PRIu64 " out of range", i, q->msgs[i].mtype,
+				       q->msgs[i].len);
+	return 0;
+}
+
+/* Every SysV id unique within its kind; objects only in an own namespace. */
+static int check_ipc(const struct cr_image *img)
+{
+	if (img->ipc_ns > 1)
+		return err_set("ipc_ns %" PRIu32 " not 0 or 1", img->ipc_ns);
+	if (!img->ipc_ns && (img->nr_sems || img->nr_msgqs))
+		return err_set("SysV objects without an IPC namespace of the tree");
+	if (check_array(img->sems, img->nr_sems, "sems") ||
+	    check_array(img->msgqs, img->nr_msgqs, "msgqs"))
+		return -1;
+	for (uint32_t i = 0; i < img->nr_sems; i++) {
+		if (check_sem(&img->sems[i]))
+			return err_wrap("sem %" PRIu32, i);
+		for (uint32_t j = 0; j < i; j++)
+			if (img->sems[j].perm.id == img->sems[i].perm.id)
+				return err_set("sem %" PRIu32 ": id %" PRId32 " repeated", i,
+					       img->sems[i].perm.id);
+	}
+	for (uint32_t i = 0; i < img->nr_msgqs; i++) {
+		if (check_msgq(&img->msgqs[i]))
+			return err_wrap("msgq %" PRIu32, i);
+		for (uint32_t j = 0; j < i; j++)
+			if (img->msgqs[j].perm.id == img->msgqs[i].perm.id)
+				return err_set("msgq %" PRIu32 ": id %" PRId32 " repeated", i,
+					       img->msgqs[i].perm.id);
+	}
+	for (uint32_t i = 0; i < img->nr_shmem; i++)
+		for (uint32_t j = 0; img->shmem[i].sysv && j < i; j++)
+			if (img->shmem[j].sysv && img->shmem[j].perm.id == img->shmem[i].perm.id)
+				return err_set("shmem %" PRIu32 ": SysV id %" PRId32 " repeated",
+					       i, img->shmem[i].perm.id);
+	return 0;
 }
 
 static bool vma_is_file(uint32_t kind)
@@ -935,6 +1021,21 @@ static int check_pipe(const struct cr_file *f)
 	return check_path(f->path, "path", f->kind == CR_FILE_FIFO);
 }
 
+/* A renamed or unlinked socket file: only for a path name; the current
+ * name (path) exactly when renamed. */
+static int check_unix_name(const struct cr_file *f)
+{
+	uint32_t s = f->un.name_state;
+
+	if (s > CR_UNIX_NAME_UNLINKED)
+		return err_set("name_state %" PRIu32 " unknown", s);
+	if (s != CR_UNIX_NAME_BOUND && (f->laddr.len <= 2 || f->laddr.addr[2] != '/'))
+		return err_set("name_state %" PRIu32 " without a path name", s);
+	if ((s == CR_UNIX_NAME_RENAMED) != (f->path != NULL))
+		return err_set("path present iff the socket file was renamed");
+	return check_path(f->path, "path", false);
+}
+
 static int check_unix(const struct cr_image *img, const struct cr_file *f)
 {
 	const struct cr_file_unix *u = &f->un;
@@ -980,7 +1081,7 @@ static int check_unix(const struct cr_image *img, const struct cr_file *f)
 		return err_set("a stream connected outside the tree");
 	if (check_unix_addr(&f->laddr, "laddr") || check_unix_addr(&f->raddr, "raddr"))
 		return -1;
-	return 0;
+	return check_unix_name(f);
 }
 
 static int check_netlink(const struct cr_file *f)
@@ -1032,7 +1133,7 @@ static int check_extras(const struct cr_file *f)
 		    k == CR_FILE_UNIX || k == CR_FILE_TCP;
 	bool ents = k == CR_FILE_EPOLL || k == CR_FILE_INOTIFY;
 	bool path = k == CR_FILE_REG || k == CR_FILE_DIR || k == CR_FILE_DEV ||
-		    k == CR_FILE_FIFO;
+		    k == CR_FILE_FIFO || k == CR_FILE_UNIX;
 
 	return check_no_extras(f, data, ents, path);
 }
@@ -1132,8 +1233,23 @@ static int check_files(const struct cr_image *img)
 	return 0;
 }
 
+/* A box name (not a path): 1-23 of a-z 0-9 and '-', not starting with '-'. */
+static int check_box_name(const char *s)
+{
+	size_t n;
+
+	if (!s)
+		return 0;
+	n = strlen(s);
+	if (n == 0 || n >= 24 || s[0] == '-' || strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
+		return err_set("box name '%.32s' invalid", s);
+	return 0;
+}
+
 static int check_image(const struct cr_image *img)
 {
+	if (check_box_name(img->box))
+		return -1;
 	if (img->xsave_size > CR_XSAVE_MAX)
 		return err_set("xsave_size %" PRIu32 " above %d", img->xsave_size,
 			       CR_XSAVE_MAX);
@@ -1149,6 +1265,8 @@ static int check_image(const struct cr_image *img)
 	for (uint32_t i = 0; i < img->nr_shmem; i++)
 		if (check_shmem(img, &img->shmem[i]))
 			return err_wrap("shmem %" PRIu32, i);
+	if (check_ipc(img))
+		return -1;
 	for (uint32_t i = 0; i < img->nr_procs; i++)
 		if (check_proc(img, &img->procs[i]))
 			return err_wrap("proc %" PRIu32 " (pid %" PRId32 ")", i,
@@ -1195,7 +1313,22 @@ static void encode_image_rec(struct wbuf *w, const struct cr_image *img)
 	put_u32(w, img->nr_procs);
 	put_u32(w, img->nr_shmem);
 	put_u32(w, img->nr_files);
+	put_u32(w, img->ipc_ns);
+	put_u32(w, img->nr_sems);
+	put_u32(w, img->nr_msgqs);
+	put_str(w, img->box);
 	rec_end(w, at);
+}
+
+static void encode_ipc_perm(struct wbuf *w, const struct cr_ipc_perm *p)
+{
+	put_i32(w, p->id);
+	put_u32(w, p->key);
+	put_u32(w, p->uid);
+	put_u32(w, p->gid);
+	put_u32(w, p->cuid);
+	put_u32(w, p->cgid);
+	put_u32(w, p->mode);
 }
 
 static void encode_shmem(struct wbuf *w, const struct cr_shmem *sh)
@@ -1204,8 +1337,39 @@ static void encode_shmem(struct wbuf *w, const struct cr_shmem *sh)
 
 	put_u64(w, sh->size);
 	put_u32(w, sh->nr_runs);
+	put_u32(w, sh->sysv);
+	encode_ipc_perm(w, &sh->perm);
+	put_u64(w, sh->segsz);
 	rec_end(w, at);
 	encode_runs(w, sh->runs, sh->nr_runs);
+}
+
+static void encode_sem(struct wbuf *w, const struct cr_sem_set *s)
+{
+	size_t at = rec_begin(w, REC_SEM);
+
+	encode_ipc_perm(w, &s->perm);
+	put_u32(w, s->nsems);
+	for (uint32_t i = 0; i < s->nsems; i++)
+		put_le(w, s->vals[i], 2);
+	rec_end(w, at);
+}
+
+static void encode_msgq(struct wbuf *w, const struct cr_msg_queue *q)
+{
+	size_t at = rec_begin(w, REC_MSGQ);
+
+	encode_ipc_perm(w, &q->perm);
+	put_u64(w, q->qbytes);
+	put_u32(w, q->nr_msgs);
+	rec_end(w, at);
+	for (uint32_t i = 0; i < q->nr_msgs; i++) {
+		at = rec_begin(w, REC_MSG);
+		put_i64(w, q->msgs[i].mtype);
+		put_u64(w, q->msgs[i].len);
+		put_bytes(w, q->msgs[i].data, q->msgs[i].len);
+		rec_end(w, at);
+	}
 }
 
 static void encode_proc_rec(struct wbuf *w, const struct cr_proc *p)
@@ -1393,6 +1557,7 @@ static const struct tail_field tail_unix[] = {
 	TF(un.type), TF(un.state), TF(un.backlog), TF(un.passcred), TF(un.rcvbuf),
 	TF(un.sndbuf), TF(un.rcvtimeo_us), TF(un.sndtimeo_us), TF(un.name_mode),
 	TF(un.name_uid), TF(un.name_gid), TF(un.shutdown), TF(un.custody),
+	TF(un.name_state),
 };
 static const struct tail_field tail_netlink[] = {
 	TF(nl.protocol), TF(nl.type), TF(nl.portid), TF(nl.opts), TF(nl.groups[0]),
@@ -1522,6 +1687,10 @@ static int encode_manifest(struct wbuf *w, const struct cr_image *img)
 	encode_image_rec(w, img);
 	for (uint32_t i = 0; i < img->nr_shmem; i++)
 		encode_shmem(w, &img->shmem[i]);
+	for (uint32_t i = 0; i < img->nr_sems; i++)
+		encode_sem(w, &img->sems[i]);
+	for (uint32_t i = 0; i < img->nr_msgqs; i++)
+		encode_msgq(w, &img->msgqs[i]);
 	for (uint32_t i = 0; i < img->nr_files; i++)
 		encode_file(w, &img->files[i]);
 	for (uint32_t i = 0; i < img->nr_procs; i++)
@@ -1554,7 +1723,7 @@ static int rec_next(struct rbuf *s, uint32_t *type, struct rbuf *pl)
 				       at, rec_name(t), t, n, rb_left(s));
 		*pl = (struct rbuf){ .p = s->p + s->off, .len = n };
 		s->off += n;
-		if (t >= REC_IMAGE && t <= REC_END) {
+		if (t >= REC_IMAGE && t <= REC_LAST) {
 			*type = t;
 			return 0;
 		}
@@ -1660,7 +1829,23 @@ static int decode_image_rec(struct rbuf *s, struct cr_image *img)
 	img->nr_procs = get_u32(&pl);
 	img->nr_shmem = get_u32(&pl);
 	img->nr_files = get_u32(&pl);
+	img->ipc_ns = get_u32(&pl);
+	img->nr_sems = get_u32(&pl);
+	img->nr_msgqs = get_u32(&pl);
+	if (get_str(&pl, &img->box, "box"))
+		return -1;
 	return rec_done(&pl, REC_IMAGE);
+}
+
+static void decode_ipc_perm(struct rbuf *pl, struct cr_ipc_perm *p)
+{
+	p->id = get_i32(pl);
+	p->key = get_u32(pl);
+	p->uid = get_u32(pl);
+	p->gid = get_u32(pl);
+	p->cuid = get_u32(pl);
+	p->cgid = get_u32(pl);
+	p->mode = get_u32(pl);
 }
 
 static int decode_shmem(struct rbuf *s, struct cr_shmem *sh)
@@ -1671,9 +1856,84 @@ static int decode_shmem(struct rbuf *s, struct cr_shmem *sh)
 		return -1;
 	sh->size = get_u64(&pl);
 	sh->nr_runs = get_u32(&pl);
+	sh->sysv = get_u32(&pl);
+	decode_ipc_perm(&pl, &sh->perm);
+	sh->segsz = get_u64(&pl);
 	if (rec_done(&pl, REC_SHMEM))
 		return -1;
 	return decode_runs(s, &sh->runs, sh->nr_runs);
+}
+
+static int decode_sem(struct rbuf *s, struct cr_sem_set *sem)
+{
+	struct rbuf pl;
+
+	if (rec_expect(s, REC_SEM, &pl))
+		return -1;
+	decode_ipc_perm(&pl, &sem->perm);
+	sem->nsems = get_u32(&pl);
+	if (sem->nsems > CR_SEM_MAX || sem->nsems > rb_left(&pl) / 2)
+		return err_set("nsems %" PRIu32 " more than the record holds", sem->nsems);
+	sem->vals = calloc(sem->nsems ? sem->nsems : 1, sizeof(*sem->vals));
+	if (!sem->vals)
+		return err_sys("sem: calloc %" PRIu32, sem->nsems);
+	for (uint32_t i = 0; i < sem->nsems; i++)
+		sem->vals[i] = (uint16_t)get_le(&pl, 2);
+	return rec_done(&pl, REC_SEM);
+}
+
+static int decode_msg(struct rbuf *s, struct cr_msg *m)
+{
+	struct rbuf pl;
+
+	if (rec_expect(s, REC_MSG, &pl))
+		return -1;
+	m->mtype = get_i64(&pl);
+	m->len = get_u64(&pl);
+	if (m->len > CR_BLOB_MAX || m->len > rb_left(&pl))
+		return err_set("message of %" PRIu64 " bytes, more than the record holds",
+			       m->len);
+	m->data = malloc(m->len ? m->len : 1);
+	if (!m->data)
+		return err_sys("message: malloc %" PRIu64, m->len);
+	get_bytes(&pl, m->data, m->len);
+	return rec_done(&pl, REC_MSG);
+}
+
+static int decode_msgq(struct rbuf *s, struct cr_msg_queue *q)
+{
+	struct rbuf pl;
+
+	if (rec_expect(s, REC_MSGQ, &pl))
+		return -1;
+	decode_ipc_perm(&pl, &q->perm);
+	q->qbytes = get_u64(&pl);
+	q->nr_msgs = get_u32(&pl);
+	if (rec_done(&pl, REC_MSGQ) ||
+	    alloc_array(&q->msgs, q->nr_msgs, sizeof(*q->msgs), s, REC_HDR_LEN + 16, "msgs"))
+		return -1;
+	for (uint32_t i = 0; i < q->nr_msgs; i++)
+		if (decode_msg(s, &q->msgs[i]))
+			return err_wrap("message %" PRIu32, i);
+	return 0;
+}
+
+/* SysV semaphore sets and message queues, after the shmem objects. */
+static int decode_ipc(struct rbuf *s, struct cr_image *img)
+{
+	if (alloc_array(&img->sems, img->nr_sems, sizeof(*img->sems), s, REC_HDR_LEN,
+			"sems"))
+		return -1;
+	for (uint32_t i = 0; i < img->nr_sems; i++)
+		if (decode_sem(s, &img->sems[i]))
+			return err_wrap("sem %" PRIu32, i);
+	if (alloc_array(&img->msgqs, img->nr_msgqs, sizeof(*img->msgqs), s, REC_HDR_LEN,
+			"msgqs"))
+		return -1;
+	for (uint32_t i = 0; i < img->nr_msgqs; i++)
+		if (decode_msgq(s, &img->msgqs[i]))
+			return err_wrap("msgq %" PRIu32, i);
+	return 0;
 }
 
 static int decode_proc_rec(struct rbuf *s, struct cr_proc *p)
@@ -2066,6 +2326,8 @@ static int decode_records(const uint8_t *buf, size_t len, struct cr_image *img)
 	for (uint32_t i = 0; i < img->nr_shmem; i++)
 		if (decode_shmem(&s, &img->shmem[i]))
 			return err_wrap("shmem %" PRIu32, i);
+	if (decode_ipc(&s, img))
+		return -1;
 	if (decode_files(&s, img))
 		return -1;
 	if (img->nr_procs > CR_MAX_PROCS)
@@ -2330,8 +2592,18 @@ void cr_image_free(struct cr_image *img)
 	for (uint32_t i = 0; img->shmem && i < img->nr_shmem; i++)
 		free(img->shmem[i].runs);
 	free(img->shmem);
+	for (uint32_t i = 0; img->sems && i < img->nr_sems; i++)
+		free(img->sems[i].vals);
+	free(img->sems);
+	for (uint32_t i = 0; img->msgqs && i < img->nr_msgqs; i++) {
+		for (uint32_t k = 0; img->msgqs[i].msgs && k < img->msgqs[i].nr_msgs; k++)
+			free(img->msgqs[i].msgs[k].data);
+		free(img->msgqs[i].msgs);
+	}
+	free(img->msgqs);
 	for (uint32_t i = 0; img->files && i < img->nr_files; i++)
 		free_file(&img->files[i]);
 	free(img->files);
+	free(img->box);
 	memset(img, 0, sizeof(*img));
 }

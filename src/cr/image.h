@@ -18,7 +18,7 @@
 
 #include "cr/inet.h"
 
-#define CR_IMAGE_VERSION 4
+#define CR_IMAGE_VERSION 5
 /* F_SEAL_SEAL, _SHRINK, _GROW, _WRITE, _FUTURE_WRITE, _EXEC */
 #define CR_MEMFD_SEALS 0x3fu
 #define CR_PAGE_SIZE 4096u
@@ -108,11 +108,53 @@ struct cr_vma {
 	uint64_t dev, ino;
 };
 
-/* A shared memory object (shmem inode) mapped by one or more VMAs. */
+/* A SysV IPC object's identity and permissions (struct ipc_perm). */
+struct cr_ipc_perm {
+	int32_t id;                    /* shmid/semid/msqid in the tree's IPC namespace */
+	uint32_t key;                  /* IPC_PRIVATE = 0 */
+	uint32_t uid, gid, cuid, cgid;
+	uint32_t mode;                 /* permission bits, <= 0777 */
+};
+
+/* A shared memory object (shmem inode) mapped by one or more VMAs, or a
+ * SysV shared memory segment of the tree's IPC namespace (mapped or not). */
 struct cr_shmem {
 	uint64_t size;                 /* bytes, page aligned */
 	uint32_t nr_runs;
 	struct cr_page_run *runs;      /* addr = offset in the object */
+	uint32_t sysv;                 /* CR_SYSV_*: a SysV segment, perm and segsz */
+	struct cr_ipc_perm perm;
+	uint64_t segsz;                /* SysV: shm_segsz in bytes (size rounds it up) */
+	/* Dump-time only, not serialized: a SysV segment's inode. */
+	uint64_t dev, ino;
+};
+
+#define CR_SYSV_SHM 1                  /* cr_shmem.sysv: a SysV segment */
+#define CR_SYSV_SHM_REMOVED 2          /* ... removed (IPC_RMID) while attached */
+
+#define CR_SEM_MAX 32000               /* semaphores in one set (SEMMSL's limit) */
+#define CR_SEMVMX 32767
+
+/* A SysV semaphore set. */
+struct cr_sem_set {
+	struct cr_ipc_perm perm;
+	uint32_t nsems;                /* 1..CR_SEM_MAX */
+	uint16_t *vals;                /* semval of each, <= CR_SEMVMX */
+};
+
+/* One message of a SysV message queue. */
+struct cr_msg {
+	int64_t mtype;                 /* > 0 */
+	uint64_t len;                  /* <= CR_BLOB_MAX */
+	uint8_t *data;
+};
+
+/* A SysV message queue and its messages, oldest first. */
+struct cr_msg_queue {
+	struct cr_ipc_perm perm;
+	uint64_t qbytes;               /* msg_qbytes */
+	uint32_t nr_msgs;
+	struct cr_msg *msgs;
 };
 
 struct cr_sigaction {
@@ -222,6 +264,14 @@ struct cr_file_unix {                /* CR_FILE_UNIX */
 	uint32_t name_uid, name_gid;
 	uint32_t shutdown;             /* sk_shutdown bits: 1 receive, 2 send (CR_UNIX_SHUT_*) */
 	uint64_t custody;              /* 0, or the dump's custody tag (listeners, as inet) */
+	uint32_t name_state;           /* CR_UNIX_NAME_*: where a path name's file is */
+};
+
+/* A path name's socket file (cr_file_unix.name_state). */
+enum cr_unix_name_state {
+	CR_UNIX_NAME_BOUND = 0,        /* at laddr (or no path name) */
+	CR_UNIX_NAME_RENAMED,          /* renamed after bind: now at cr_file.path */
+	CR_UNIX_NAME_UNLINKED,         /* unlinked after bind */
 };
 
 #define CR_UNIX_SHUT_RD 1u
@@ -299,7 +349,8 @@ struct cr_file {
 	int32_t sig;                   /* F_GETSIG, 0: SIGIO */
 	uint32_t peer;                 /* another file's index (socket peer), or CR_FILE_NONE */
 	uint64_t obj;                  /* kernel object shared by several files (pipe inode), 0: none */
-	char *path;                    /* REG, DIR, DEV, FIFO: absolute path */
+	char *path;                    /* REG, DIR, DEV, FIFO: absolute path; UNIX:
+	                                  a renamed socket file's current name */
 	struct cr_sockaddr laddr;      /* sockets: bound address */
 	struct cr_sockaddr raddr;      /* sockets: peer address when it matters */
 	uint32_t nr_data;
@@ -375,6 +426,14 @@ struct cr_image {
 	struct cr_shmem *shmem;
 	uint32_t nr_files;
 	struct cr_file *files;         /* open file descriptions, see cr_fd.file */
+	uint32_t ipc_ns;               /* 1: the tree had its own IPC namespace, whose
+	                                  SysV objects are shmem[].sysv, sems, msgqs */
+	uint32_t nr_sems;
+	struct cr_sem_set *sems;
+	uint32_t nr_msgqs;
+	struct cr_msg_queue *msgqs;
+	char *box;                     /* name of the box the tree lives in, or
+	                                  NULL (src/box/box.h) */
 };
 
 /* Start of p's first VMA of the given kind (e.g. CR_VMA_VDSO), 0 if none. */

@@ -37,6 +37,8 @@ static void print_proc(FILE *out, const struct cr_proc *p)
 		return;
 	fprintf(out, "  cwd %s exe %s uid %u gid %u\n", p->cwd ? p->cwd : "?",
 		p->mm.exe_path ? p->mm.exe_path : "?", p->creds.uid, p->creds.gid);
+	if (p->root && (p->root[0] != '/' || p->root[1]))
+		fprintf(out, "  root %s\n", p->root);
 	for (uint32_t i = 0; i < p->nr_threads; i++)
 		fprintf(out, "  thread %d (%s) rip %llx rseq %llx pending %u\n",
 			p->threads[i].tid, p->threads[i].comm,
@@ -94,7 +96,38 @@ static void print_file(FILE *out, uint32_t id, const struct cr_file *f)
 	if (f->nr_ents)
 		fprintf(out, ", %u entries", f->nr_ents);
 	print_inet(out, f);
+	if (f->kind == CR_FILE_UNIX && f->un.name_state == CR_UNIX_NAME_RENAMED)
+		fprintf(out, ", bound to %.*s, renamed", (int)f->laddr.len - 2,
+			(const char *)f->laddr.addr + 2);
+	if (f->kind == CR_FILE_UNIX && f->un.name_state == CR_UNIX_NAME_UNLINKED)
+		fprintf(out, ", bound to %.*s, unlinked", (int)f->laddr.len - 2,
+			(const char *)f->laddr.addr + 2);
 	fputc('\n', out);
+}
+
+/* The SysV objects of the tree's own IPC namespace. */
+static void print_sysv(FILE *out, const struct cr_image *img)
+{
+	if (!img->ipc_ns)
+		return;
+	fprintf(out, "own IPC namespace\n");
+	for (uint32_t i = 0; i < img->nr_shmem; i++) {
+		const struct cr_shmem *sh = &img->shmem[i];
+
+		if (sh->sysv)
+			fprintf(out, "SysV shm id %d key 0x%08x (%llu bytes) mode 0%o uid %u%s\n",
+				sh->perm.id, sh->perm.key, (unsigned long long)sh->segsz,
+				sh->perm.mode, sh->perm.uid,
+				sh->sysv == CR_SYSV_SHM_REMOVED ? " removed" : "");
+	}
+	for (uint32_t i = 0; i < img->nr_sems; i++)
+		fprintf(out, "SysV semaphores id %d key 0x%08x (%u semaphores) mode 0%o uid %u\n",
+			img->sems[i].perm.id, img->sems[i].perm.key, img->sems[i].nsems,
+			img->sems[i].perm.mode, img->sems[i].perm.uid);
+	for (uint32_t i = 0; i < img->nr_msgqs; i++)
+		fprintf(out, "SysV message queue id %d key 0x%08x (%u messages) mode 0%o uid %u\n",
+			img->msgqs[i].perm.id, img->msgqs[i].perm.key, img->msgqs[i].nr_msgs,
+			img->msgqs[i].perm.mode, img->msgqs[i].perm.uid);
 }
 
 int cr_inspect(const char *dir, FILE *out)
@@ -110,6 +143,7 @@ int cr_inspect(const char *dir, FILE *out)
 		print_proc(out, &img.procs[i]);
 	for (uint32_t i = 0; i < img.nr_files; i++)
 		print_file(out, i, &img.files[i]);
+	print_sysv(out, &img);
 	cr_image_free(&img);
 	return 0;
 }

@@ -47,6 +47,9 @@ int proc_ns_pid(pid_t host_id, pid_t *ns_pid);
  * cr_image_free() once p is in an image).
  */
 int proc_read_proc(pid_t host_pid, struct cr_proc *p);
+/* Check that the path the image keeps for pid's root or cwd ("root",
+ * "cwd") names that very directory, resolved in root_fd (-1: here). */
+int proc_check_dir(pid_t pid, const char *name, const char *path, int root_fd);
 void proc_free_proc_paths(struct cr_proc *p);
 
 /* t->tid (ns tid) and t->comm from /proc/PID/task/TID/comm. */

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
 #include <unistd.h>
 #include <elf.h>
 
@@ -214,6 +216,39 @@ static int read_path_link(pid_t pid, const char *name, char **out)
 		return -1;
 	}
 	*out = t;
+	return 0;
+}
+
+/* The restore rebuilds a root or cwd from its path (chdir to the cwd,
+ * then chroot to the root), resolved in root_fd (a box's root; -1: the
+ * dumper's): refuse now a path that does not name the same directory
+ * there (a mount only the tree sees, a directory moved meanwhile). */
+int proc_check_dir(pid_t pid, const char *name, const char *path, int root_fd)
+{
+	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT };
+	char link[64];
+	struct stat want, got;
+	int fd;
+
+	snprintf(link, sizeof(link), "/proc/%d/%s", pid, name);
+	if (stat(link, &want) < 0)
+		return err_sys("pid %d: stat %s", pid, link);
+	if (root_fd < 0)
+		fd = open(path, (int)how.flags);
+	else
+		fd = (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+	if (fd < 0 || fstat(fd, &got) < 0) {
+		err_sys("pid %d: %s %s cannot be rebuilt at restore: open", pid, name, path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	if (got.st_dev != want.st_dev || got.st_ino != want.st_ino)
+		return err_set("pid %d: %s %s cannot be rebuilt at restore: that path names "
+			       "another directory outside the tree (unsupported)", pid, name,
+			       path);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <linux/ptrace.h>
 
 #include "common/err.h"
+#include "cr/proc.h"
 #include "cr/ptrace.h"
 
 int pt_wait_stop(pid_t tid, int *status)
@@ -45,14 +46,34 @@ int pt_wait_stop(pid_t tid, int *status)
 	return 0;
 }
 
-int pt_seize_stop(pid_t tid, unsigned long options)
+int pt_seize_interrupt(pid_t tid, unsigned long options)
 {
-	int st;
-
 	if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)options) < 0)
 		return err_sys("tid %d: PTRACE_SEIZE", tid);
 	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0)
 		return err_sys("tid %d: PTRACE_INTERRUPT", tid);
+	return 0;
+}
+
+/* True if tid is traced by this process already (pt_seize_interrupt). */
+static int seized_by_me(pid_t tid)
+{
+	char tracer[32];
+
+	return proc_status_field(tid, "TracerPid", tracer, sizeof(tracer)) == 0 &&
+	       atoi(tracer) == getpid();
+}
+
+int pt_seize_stop(pid_t tid, unsigned long options)
+{
+	int st;
+
+	if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)options) < 0) {
+		if (errno != EPERM || !seized_by_me(tid))
+			return err_sys("tid %d: PTRACE_SEIZE", tid);
+	} else if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0) {
+		return err_sys("tid %d: PTRACE_INTERRUPT", tid);
+	}
 	for (;;) {
 		if (pt_wait_stop(tid, &st) < 0)
 			return -1;

@@ -14,6 +14,9 @@
 
 /* Seize tid and stop it (PTRACE_INTERRUPT), waiting for the stop. */
 int pt_seize_stop(pid_t tid, unsigned long options);
+/* PTRACE_SEIZE and PTRACE_INTERRUPT without waiting for the stop (a frozen
+ * thread stops once thawed); pt_seize_stop() then only waits for it. */
+int pt_seize_interrupt(pid_t tid, unsigned long options);
 /* Wait for tid to stop; *status gets the wait status. Fails if it exits. */
 int pt_wait_stop(pid_t tid, int *status);
 int pt_detach(pid_t tid);

@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "box/box.h"
 #include "common/err.h"
 #include "common/io.h"
 #include "cr/cr.h"
@@ -36,6 +37,8 @@
 #include "mem/lazy.h"
 #include "cr/ptrace.h"
 #include "cr/restore.h"
+#include "cr/sysv_ipc.h"
+#include "cr/rootpath.h"
 #include "common/timing.h"
 
 #define REPORT_TIMEOUT_MS 10000
@@ -112,6 +115,12 @@ static void start_pages_check(struct rst_ctx *c)
 {
 	pthread_attr_t attr;
 
+	/* From the store every chunk is checked (SHA-256) as it comes in; an
+	 * incremental dump (pages_hash 0) leaves the check to those too. */
+	if (c->src || c->img.pages_hash == 0) {
+		c->pages_ok = 1;
+		return;
+	}
 	c->pages_ok = 0;
 	if (pthread_attr_init(&attr) == 0) {
 		if (CPU_COUNT(&c->helpers) > 0)
@@ -348,11 +357,21 @@ static int make_shmem(struct rst_ctx *c)
 	c->shmem_fds = calloc(c->img.nr_shmem + 1, sizeof(int));
 	if (!c->shmem_fds)
 		return err_set("out of memory");
+	for (uint32_t i = 0; i < c->img.nr_shmem; i++)
+		c->shmem_fds[i] = -1;
+	if (c->img.ipc_ns &&
+	    sysv_restore(&c->img, c->pages, &c->ipc_ns_fd, c->shmem_fds) < 0)
+		return -1;
 	for (uint32_t i = 0; i < c->img.nr_shmem; i++) {
 		const struct cr_shmem *sh = &c->img.shmem[i];
-		int fd = memfd_create("picocenter-shmem", MFD_CLOEXEC);
+		int fd;
 
-		c->shmem_fds[i] = -1;
+		if (sh->sysv) {        /* a file of the segment */
+			if (dup2(c->shmem_fds[i], svc_shmem_fd(c, i)) < 0)
+				return err_sys("SysV shm %d: dup2", sh->perm.id);
+			continue;
+		}
+		fd = memfd_create("picocenter-shmem", MFD_CLOEXEC);
 		if (fd < 0)
 			return err_sys("shared memory %u: memfd_create", i);
 		c->shmem_fds[i] = fd;
@@ -514,8 +533,10 @@ static void detach_all(struct rst_ctx *c)
 static void kill_tree(struct rst_ctx *c)
 {
 	if (c->init_host > 0) {
+		/* Every task still traced reports its exit to us, the init
+		 * only once they are reaped: take whatever comes. */
 		kill(c->init_host, SIGKILL);
-		while (waitpid(c->init_host, NULL, __WALL) < 0 && errno == EINTR)
+		while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
 			;
 	}
 }
@@ -535,11 +556,15 @@ static void free_ctx(struct rst_ctx *c)
 		close(svc_shmem_fd(c, i));
 	}
 	free(c->shmem_fds);
+	if (c->ipc_ns_fd > 0)
+		close(c->ipc_ns_fd);
 	if (c->report_fd > 0)
 		close(c->report_fd);
 	if (c->hash_running)
 		pthread_join(c->hash_thread, NULL);
-	if (c->pages)
+	if (c->src && !c->src_given)
+		c->src->release(c->src->arg);   /* the pages mapping with it */
+	else if (c->pages && !c->src)
 		munmap((void *)c->pages, c->pages_len);
 	cr_image_free(&c->img);
 }
@@ -553,7 +578,8 @@ static int rebuild(struct rst_ctx *c)
 		return -1;
 	start_pages_check(c);
 	timing_mark("restore: seized");
-	if (for_each_live(c, restore_mm) < 0)
+	if (for_each_live(c, restore_mm) < 0 ||
+	    (c->ipc_ns_fd > 0 && sysv_restore_finish(&c->img, c->ipc_ns_fd) < 0))
 		return -1;
 	timing_mark("restore: memory");
 	if (for_each_live(c, restore_threads) < 0 || rst_files_owners(c) < 0 ||
@@ -561,13 +587,72 @@ static int rebuild(struct rst_ctx *c)
 	    for_each_live(c, restore_finish) < 0 || finish_pages_check(c) < 0)
 		return -1;
 	pin_end(c);
+	if (c->verify)
+		return 0;      /* the caller kills the tree: it never runs */
 	detach_all(c);
 	timing_mark("restore: threads, state, detach");
 	return 0;
 }
 
-static const char *restore_listeners;   /* custody holder, or NULL */
-static int restore_eager;               /* --eager: no lazy memory */
+/* What one restore is asked to do. */
+struct rst_args {
+	const char *dir;
+	const char *listeners;   /* custody holder, or NULL */
+	int eager;               /* --eager: no lazy memory */
+	int verify;              /* trial: never resumed, then killed */
+	const char *box_dir;     /* where boxes are, NULL: default */
+	const struct cr_restore_opts *opts;  /* as given, or NULL */
+	const struct rst_origin *origin;     /* where pages come from (NULL: dir) */
+};
+
+/* The image's box: the restorer resolves the image's paths in its root and
+ * makes the tree's sockets in its network namespace; the tree's init
+ * enters the rest (restore_tree.c). */
+static int box_begin(struct rst_ctx *c, const char *box_dir)
+{
+	char path[BOX_PATH_MAX + 16];
+	int fd;
+
+	c->box = calloc(1, sizeof(*c->box));
+	if (!c->box)
+		return err_set("out of memory");
+	if (box_open(box_dir, c->img.box, c->box) < 0 || box_wake(c->box) < 0)
+		return -1;
+	c->box_warming = box_warm_cgroups(c->box, &c->box_warmer) == 0;
+	err_clear();
+	snprintf(path, sizeof(path), "%s/root", c->box->path);
+	c->box_root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (c->box_root < 0)
+		return err_sys("box %s: open its root %s", c->img.box, path);
+	/* A trial (cr_verify) makes its sockets in a namespace of its own:
+	 * the box's holds the live tree's. */
+	if (c->verify) {
+		rst_root_set(c->box_root);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/ns/net", c->box->path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
+		err_sys("box %s: enter its network namespace %s", c->img.box, path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	rst_root_set(c->box_root);
+	return 0;
+}
+
+static void box_end(struct rst_ctx *c)
+{
+	if (c->box_warming)
+		pthread_join(c->box_warmer, NULL);
+	rst_root_set(-1);
+	if (c->box_root >= 0)
+		close(c->box_root);
+	free(c->box);
+	c->box = NULL;
+}
 
 /* The page server outlives the restore: the keeper lets it finish (and
  * unmap the image's pages) once the restore is reported. */
@@ -588,22 +673,31 @@ static void hand_over_server(struct rst_ctx *c)
 
 static int restore_start(void *arg, pid_t *pid)
 {
+	const struct rst_args *a = arg;
 	struct rst_ctx c;
 	int rc, custody = -1;
 
 	memset(&c, 0, sizeof(c));
 	c.pin_cpu = -1;
-	c.dir = arg;
-	c.lazy = !restore_eager;
+	c.dir = a->dir;
+	c.lazy = !a->eager;
+	c.verify = a->verify;
+	c.box_root = -1;
+	c.fill = 1;
+	c.log = a->opts ? a->opts->log : NULL;
 	timing_mark("restore: start");
-	rc = cr_image_read(c.dir, &c.img);
+	rc = a->origin ? a->origin->open(&c, a->origin->arg) : 0;
+	if (rc == 0)
+		rc = cr_image_read(c.dir, &c.img);
+	if (rc == 0 && c.img.box)
+		rc = box_begin(&c, a->box_dir);
 	if (rc == 0)
 		rc = check_cpu(&c.img);
-	if (rc == 0 && restore_listeners)
-		rc = file_inet_custody_take(restore_listeners, &c.img, &custody);
+	if (rc == 0 && a->listeners)
+		rc = file_inet_custody_take(a->listeners, &c.img, &custody);
 	timing_mark("restore: manifest");
 	if (rc == 0)
-		rc = map_pages(&c);
+		rc = a->origin ? a->origin->map(&c, a->origin->arg) : map_pages(&c);
 	timing_mark("restore: pages mapped");
 	if (rc == 0)
 		rc = plan(&c);
@@ -617,28 +711,53 @@ static int restore_start(void *arg, pid_t *pid)
 	}
 	if (rc == 0) {
 		rc = rebuild(&c);
-		if (rc < 0)
+		if (rc < 0 || c.verify)
 			kill_tree(&c);
 	}
-	if (rc == 0) {
+	if (rc == 0 && !c.verify) {
 		*pid = c.init_host;
 		hand_over_server(&c);
 	}
-	rst_files_free(&c, rc < 0);
+	/* A trial leaves nothing behind: what it created goes as on failure. */
+	rst_files_free(&c, rc < 0 || c.verify);
 	file_inet_custody_end(custody, rc == 0);
 	pin_end(&c);
+	box_end(&c);
 	free_ctx(&c);
-	return rc < 0 ? err_wrap("restore %s", (const char *)arg) : 0;
+	if (a->origin)
+		a->origin->close(&c, a->origin->arg);
+	if (rc < 0 && a->origin)
+		return -1;   /* the origin's close names it */
+	return rc < 0 ? err_wrap("restore %s", a->dir) : 0;
 }
 
 int cr_restore_with(const char *dir, const struct cr_restore_opts *opts, pid_t *pid)
 {
-	restore_listeners = opts ? opts->listeners : NULL;
-	restore_eager = opts ? opts->eager : 0;
-	return keeper_run(restore_start, (void *)dir, pid);
+	return rst_restore_from(dir, NULL, opts, pid);
 }
 
 int cr_restore(const char *dir, pid_t *pid)
 {
-	return keeper_run(restore_start, (void *)dir, pid);
+	return rst_restore_from(dir, NULL, NULL, pid);
+}
+
+int rst_restore_from(const char *dir, const struct rst_origin *o,
+		     const struct cr_restore_opts *opts, pid_t *pid)
+{
+	struct rst_args a = { dir, NULL, 0, 0, NULL, opts, o };
+
+	if (opts) {
+		a.listeners = opts->listeners;
+		a.eager = opts->eager;
+		a.box_dir = opts->box_dir;
+	}
+	return keeper_run(restore_start, &a, pid);
+}
+
+int rst_trial(const char *dir, const char *box_dir)
+{
+	struct rst_args a = { dir, NULL, 0, 1, box_dir, NULL, NULL };
+	pid_t unused;
+
+	return restore_start(&a, &unused);
 }

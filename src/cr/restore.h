@@ -41,9 +41,31 @@ struct rst_proc {
 
 struct rst_files;                    /* restore_files.c */
 struct mem_server;                   /* mem/lazy.h */
+struct mem_source;
+struct mem_range;
+struct mem_as;
+struct cr_restore_opts;
+struct rst_ctx;
+
+/* Where an image comes from when it is not (only) a local directory
+ * (restore_store.c).  In the keeper, open() makes c->dir hold the
+ * manifest; map() (after the manifest is read) sets c->pages and
+ * c->pages_len, with the bytes the restore writes before the tree resumes
+ * fetched, and c->src for the rest; close() undoes open() once the
+ * restore is over. */
+struct rst_origin {
+	int (*open)(struct rst_ctx *c, void *arg);
+	int (*map)(struct rst_ctx *c, void *arg);
+	void (*close)(struct rst_ctx *c, void *arg);
+	void *arg;
+};
 
 struct rst_ctx {
 	const char *dir;
+	struct box *box;         /* the image's box (box/box.h), or NULL */
+	int box_root;            /* its root dir, where paths resolve; -1 */
+	pthread_t box_warmer;    /* box_warm_cgroups(), joined at the end */
+	int box_warming;
 	struct cr_image img;
 	const uint8_t *pages;    /* DIR/pages, mapped */
 	uint64_t pages_len;
@@ -52,6 +74,7 @@ struct rst_ctx {
 	int svc_end;             /* first fd above every service fd */
 	int report_fd;           /* restorer's end of the report socket */
 	int *shmem_fds;          /* restorer's memfds, one per img.shmem */
+	int ipc_ns_fd;           /* > 0: the tree's new IPC namespace (sysv_ipc.h) */
 	struct rst_proc *procs;  /* index as img.procs */
 	pid_t init_host;
 	uint32_t nr_live;        /* non-zombie processes */
@@ -65,7 +88,22 @@ struct rst_ctx {
 	struct rst_files *files; /* the image's open files (files.h) */
 	int lazy;                /* large private memory through the page server */
 	struct mem_server *server; /* mem/lazy.h; NULL until a process needs it */
+	int verify;              /* trial restore: never resumed, then killed */
+	struct mem_source *src;  /* pages not mapped yet come from it, or NULL */
+	int src_given;           /* ... the page server owns it now */
+	int fill;                /* the page server fills all memory in the background */
+	int record;              /* ... records the ActiveSet (mem/activeset.h) */
+	const struct mem_as *as; /* the image's ActiveSet, or NULL */
+	const char *log;         /* the page server's failures go there, or NULL */
 };
+
+/* restore.c: restore from an origin (o NULL: the directory dir). */
+int rst_restore_from(const char *dir, const struct rst_origin *o,
+		     const struct cr_restore_opts *opts, pid_t *pid);
+
+/* Which bytes of the pages a restore writes before the tree resumes:
+ * every run of a VMA that is not lazy, and of shared memory. */
+int rst_eager_ranges(const struct rst_ctx *c, struct mem_range **out, size_t *n);
 
 static inline int svc_report_fd(const struct rst_ctx *c) { return c->svc_base; }
 static inline int svc_shmem_fd(const struct rst_ctx *c, uint32_t i)
@@ -112,5 +150,10 @@ int restore_process_state(struct rst_ctx *c, struct rst_proc *rp);
  * fills the memory later (it cannot be read from outside before). */
 int rst_read_mem(struct rst_ctx *c, struct rst_proc *rp, uint64_t addr, void *buf, size_t len);
 int restore_finish(struct rst_ctx *c, struct rst_proc *rp);
+
+/* restore.c: a trial restore of dir in the calling process (verify.c runs
+ * it in a child with its own network namespace): the tree is rebuilt up to
+ * the moment it would resume, then killed. */
+int rst_trial(const char *dir, const char *box_dir);
 
 #endif

@@ -30,11 +30,17 @@ struct rst_files {
 	uint32_t *holder;              /* first live process holding each file */
 	char **created;                /* paths to remove if the restore fails */
 	uint32_t nr_created;
+	int verify;                    /* a trial restore beside the live tree */
 };
 
 const struct cr_image *files_rimage(const struct rst_files *rf)
 {
 	return rf->img;
+}
+
+int files_verifying(const struct rst_files *rf)
+{
+	return rf->verify;
 }
 
 int files_get_fd(const struct rst_files *rf, uint32_t id)
@@ -95,6 +101,7 @@ static int alloc_files(struct rst_ctx *c)
 		return err_set("out of memory");
 	c->files = rf;
 	rf->img = &c->img;
+	rf->verify = c->verify;
 	rf->fd = malloc((n + 1) * sizeof(int));
 	rf->aux = malloc((n + 1) * sizeof(int));
 	rf->holder = malloc((n + 1) * sizeof(uint32_t));

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -62,6 +63,40 @@ static uint32_t map_prot(const struct cr_vma *v)
 	return v->prot | (v->nr_runs ? PROT_WRITE : 0);
 }
 
+/* A VMA that is a whole SysV segment is attached again with shmat, so
+ * the kernel counts it (shm_nattch) and shmdt finds it; a part of one
+ * (after mprotect or munmap of a piece) is mapped from a file of the
+ * segment: same memory, but not an attach. */
+static int attach_sysv(const struct rst_ctx *c, struct inj_batch *b, const struct cr_vma *v)
+{
+	const struct cr_shmem *sh = &c->img.shmem[v->shmem_id];
+	uint64_t flags = (v->prot & PROT_WRITE) ? 0 : SHM_RDONLY;
+	uint32_t got = PROT_READ | ((v->prot & PROT_WRITE) ? PROT_WRITE : 0);
+	char what[96];
+
+	if (v->prot & PROT_EXEC) {
+		flags |= SHM_EXEC;
+		got |= PROT_EXEC;
+	}
+	snprintf(what, sizeof(what), "shmat SysV shm %d at 0x%llx", sh->perm.id,
+		 (unsigned long long)v->start);
+	if (inj_batch_add(b, what, SYS_shmat, (uint64_t)sh->perm.id, v->start, flags,
+			  0, 0, 0) < 0)
+		return -1;
+	if (got == v->prot)
+		return 0;
+	snprintf(what, sizeof(what), "mprotect SysV shm %d", sh->perm.id);
+	return inj_batch_add(b, what, SYS_mprotect, v->start, v->end - v->start, v->prot,
+			     0, 0, 0);
+}
+
+static int is_whole_sysv(const struct rst_ctx *c, const struct cr_vma *v)
+{
+	const struct cr_shmem *sh = &c->img.shmem[v->shmem_id];
+
+	return sh->sysv && v->pgoff == 0 && v->end - v->start == sh->size;
+}
+
 static int map_one_vma(struct rst_ctx *c, struct rst_proc *rp, struct inj_batch *b,
 		       const struct cr_vma *v)
 {
@@ -86,6 +121,8 @@ static int map_one_vma(struct rst_ctx *c, struct rst_proc *rp, struct inj_batch 
 		off = v->pgoff;
 		break;
 	case CR_VMA_SHMEM:
+		if (is_whole_sysv(c, v))
+			return attach_sysv(c, b, v);
 		flags |= MAP_SHARED;
 		fd = (uint64_t)svc_shmem_fd(c, v->shmem_id);
 		off = v->pgoff;
@@ -383,20 +420,36 @@ static int take_userfaultfd(struct rst_proc *rp, struct inj_batch *b, int *ufd)
 	return *ufd < 0 ? -1 : 0;
 }
 
+/* The page server, reading through c->src if the pages come from the
+ * store, recording the ActiveSet if asked, answering dumps on its socket. */
+static int start_server(struct rst_ctx *c)
+{
+	c->server = mem_server_new(c->pages, c->pages_len, c->init_host, &c->helpers);
+	if (!c->server)
+		return err_set("page server: out of memory");
+	if (c->src) {
+		mem_server_use_source(c->server, c->src, c->fill);
+		c->src_given = 1;
+	}
+	if (c->log)
+		mem_server_set_log(c->server, c->log);
+	if (c->record && mem_server_record(c->server, c->as) < 0)
+		return -1;
+	return mem_server_listen(c->server);
+}
+
 static int serve_lazily(struct rst_ctx *c, struct rst_proc *rp, struct inj_batch *b)
 {
 	int ufd;
 
 	if (!has_lazy_vmas(c, rp->p))
 		return 0;
-	if (!c->server) {
-		c->server = mem_server_new(c->pages, c->pages_len, c->init_host, &c->helpers);
-		if (!c->server)
-			return err_set("page server: out of memory");
-	}
+	if (!c->server && start_server(c) < 0)
+		return -1;
 	if (take_userfaultfd(rp, b, &ufd) < 0)
 		return -1;
-	return mem_server_add(c->server, ufd, rp->host_pid, rp->p->vmas, rp->p->nr_vmas);
+	return mem_server_add_proc(c->server, ufd, rp->host_pid, rp->p->pid, rp->p->vmas,
+				   rp->p->nr_vmas);
 }
 
 static int fix_protections(struct rst_proc *rp, struct inj_batch *b)
@@ -475,20 +528,26 @@ static const struct cr_vma *vma_at(const struct cr_proc *p, uint64_t addr)
 	return NULL;
 }
 
-/* A lazy VMA's bytes as the page server will put them in: the stored page,
- * or zeros for a page the image does not store. */
-static void read_stored(const struct rst_ctx *c, const struct cr_vma *v, uint64_t addr,
-			void *buf, size_t len)
+/* A lazy VMA's bytes as the page server will put them in: the stored page
+ * (fetched first when the pages come from the store), or zeros for a page
+ * the image does not store. */
+static int read_stored(const struct rst_ctx *c, const struct cr_vma *v, uint64_t addr,
+		       void *buf, size_t len)
 {
 	for (uint32_t k = 0; k < v->nr_runs; k++) {
 		const struct cr_page_run *r = &v->runs[k];
+		struct mem_range want;
 
-		if (addr >= r->addr && addr < r->addr + r->nr_pages * CR_PAGE_SIZE) {
-			memcpy(buf, c->pages + r->file_off + (addr - r->addr), len);
-			return;
-		}
+		if (addr < r->addr || addr >= r->addr + r->nr_pages * CR_PAGE_SIZE)
+			continue;
+		want = (struct mem_range){ r->file_off + (addr - r->addr), len };
+		if (c->src && c->src->fetch(c->src->arg, &want, 1) < 0)
+			return -1;
+		memcpy(buf, c->pages + want.off, len);
+		return 0;
 	}
 	memset(buf, 0, len);
+	return 0;
 }
 
 int rst_read_mem(struct rst_ctx *c, struct rst_proc *rp, uint64_t addr, void *buf, size_t len)
@@ -498,10 +557,8 @@ int rst_read_mem(struct rst_ctx *c, struct rst_proc *rp, uint64_t addr, void *bu
 	if (len > CR_PAGE_SIZE - addr % CR_PAGE_SIZE)
 		return err_set("read %zu bytes at 0x%llx: crosses a page", len,
 			       (unsigned long long)addr);
-	if (v && vma_lazy(c, v)) {
-		read_stored(c, v, addr, buf, len);
-		return 0;
-	}
+	if (v && vma_lazy(c, v))
+		return read_stored(c, v, addr, buf, len);
 	return inj_read(&rp->inj, addr, buf, len);
 }
 

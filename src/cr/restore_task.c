@@ -7,7 +7,9 @@
  */
 #include <errno.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "box/box.h"
 #include "common/err.h"
 #include "cr/ptrace.h"
 #include "cr/restore.h"
@@ -392,6 +395,31 @@ static int die_with_keeper(struct rst_ctx *c, struct rst_proc *rp)
 			PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0, 0, NULL);
 }
 
+/* A boxed process gets its box's seccomp filter back, last: the restorer's
+ * own injected calls above would be refused. */
+static int restore_seccomp(struct rst_ctx *c, struct rst_proc *rp)
+{
+	const struct sock_filter *insns;
+	struct sock_fprog prog;
+	uint64_t at = inj_data(&rp->inj, 0), fp;
+	unsigned short len;
+
+	if (!c->box)
+		return 0;
+	if (box_seccomp_filter(&insns, &len) < 0)
+		return -1;
+	fp = at + ((len * sizeof(*insns) + 15) & ~15ul);
+	prog.len = len;
+	prog.filter = (struct sock_filter *)(uintptr_t)at;
+	if (inj_write(&rp->inj, at, insns, len * sizeof(*insns)) < 0 ||
+	    inj_write(&rp->inj, fp, &prog, sizeof(prog)) < 0 ||
+	    inj_call(&rp->inj, rp->host_tids[0], "seccomp(SECCOMP_SET_MODE_FILTER)",
+		     SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, fp,
+		     0, 0, 0, NULL) < 0)
+		return -1;
+	return 0;
+}
+
 static int restore_state_with(struct rst_ctx *c, struct rst_proc *rp, struct inj_batch *b)
 {
 	for (uint32_t i = 0; i < rp->p->nr_threads; i++)
@@ -409,7 +437,7 @@ static int restore_state_with(struct rst_ctx *c, struct rst_proc *rp, struct inj
 	for (uint32_t i = 0; i < rp->p->nr_threads; i++)
 		if (restore_thread_rseq(c, rp, i) < 0)
 			return -1;
-	return 0;
+	return restore_seccomp(c, rp);
 }
 
 int restore_process_state(struct rst_ctx *c, struct rst_proc *rp)

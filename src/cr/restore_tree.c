@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "box/box.h"
 #include "common/err.h"
 #include "cr/nsinit.h"
 #include "cr/restore.h"
@@ -202,8 +203,10 @@ static int setup_self(struct rst_ctx *c, uint32_t idx)
 	struct rst_proc *rp = &c->procs[idx];
 	const struct cr_proc *p = rp->p;
 
-	if (idx == 0 && ns_setup_mounts() < 0)
+	if (idx == 0 && (c->box ? box_enter(c->box) : ns_setup_mounts()) < 0)
 		return -1;
+	if (idx == 0 && c->ipc_ns_fd > 0 && setns(c->ipc_ns_fd, CLONE_NEWIPC) < 0)
+		return err_sys("join the restored IPC namespace");
 	if (take_session(p) < 0)
 		return -1;
 	if (p->zombie) {
@@ -218,13 +221,22 @@ static int setup_self(struct rst_ctx *c, uint32_t idx)
 		return err_sys("close inherited fds");
 	if (rst_files_install(c, idx) < 0 || open_service_files(c, rp) < 0)
 		return -1;
-	if (p->root && strcmp(p->root, "/") != 0 && chroot(p->root) < 0)
-		return err_sys("chroot %s", p->root);
-	if (p->cwd && chdir(p->cwd) < 0)
-		return err_sys("chdir %s", p->cwd);
 	umask(p->umask);
 	if (personality(p->personality) < 0)
 		return err_sys("personality 0x%x", p->personality);
+	return 0;
+}
+
+/* cwd and root are paths as the restorer sees them: change directory
+ * first, then chroot (a cwd inside the root or outside it both come back).
+ * Done after the children are forked, so that each starts from the
+ * restorer's root. */
+static int enter_dirs(const struct cr_proc *p)
+{
+	if (p->cwd && chdir(p->cwd) < 0)
+		return err_sys("chdir %s", p->cwd);
+	if (p->root && strcmp(p->root, "/") != 0 && chroot(p->root) < 0)
+		return err_sys("chroot %s", p->root);
 	return 0;
 }
 
@@ -236,7 +248,7 @@ void rst_tree_main(struct rst_ctx *c, uint32_t idx)
 		fail(c, idx);
 	if (p->zombie)
 		exit_as_zombie(p);
-	if (fork_children(c, idx) < 0 || map_scratch(c) < 0)
+	if (fork_children(c, idx) < 0 || enter_dirs(p) < 0 || map_scratch(c) < 0)
 		fail(c, idx);
 	send_report(c, idx, 0);
 	for (;;)

@@ -1,5 +1,5 @@
 /*
- * spawn.c - start a command as pid 1 of fresh PID and mount namespaces,
+ * spawn.c - start a command as pid 1 of fresh PID, mount and IPC namespaces,
  * the shape of tree that cr_dump() checkpoints.
  */
 #include <errno.h>
@@ -12,20 +12,50 @@
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <unistd.h>
 #include <linux/sched.h>
 
+#include "box/box.h"
 #include "common/err.h"
 #include "cr/cr.h"
 #include "cr/keeper.h"
 #include "cr/nsinit.h"
 
-/* In the child: private mounts, a /proc of the new namespace, stdio. */
-static void spawn_child(char *const argv[], const char *log, int errfd)
+/* A box's process starts with a clean environment. */
+static int box_environment(void)
 {
+	if (clearenv() != 0 ||
+	    setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1) < 0)
+		return err_sys("environment");
+	return 0;
+}
+
+/* The box, environment, working directory and user of the command. */
+static int apply_opts(const struct cr_spawn_opts *o)
+{
+	if (o->box && (box_enter(o->box) < 0 || box_environment() < 0))
+		return -1;
+	for (char *const *e = o->env; e && *e; e++)
+		if (putenv(*e) != 0)
+			return err_sys("environment %s", *e);
+	if (o->workdir && chdir(o->workdir) < 0)
+		return err_sys("workdir %s", o->workdir);
+	if (o->set_user && (setgroups(0, NULL) < 0 || setgid(o->gid) < 0 || setuid(o->uid) < 0))
+		return err_sys("user %u:%u", (unsigned)o->uid, (unsigned)o->gid);
+	if (o->box && box_lockdown() < 0)
+		return err_wrap("box %s", o->box->cfg.name);
+	return 0;
+}
+
+/* In the child: private mounts, a /proc of the new namespace (or the
+ * box's root), stdio. */
+static void spawn_child(char *const argv[], const struct cr_spawn_opts *o, int errfd)
+{
+	const char *log = o->log;
 	int fd;
 
-	if (ns_setup_mounts() < 0)
+	if (!o->box && ns_setup_mounts() < 0)
 		goto fail;
 	fd = open("/dev/null", O_RDONLY);
 	if (fd < 0 || dup2(fd, 0) < 0) {
@@ -55,6 +85,8 @@ static void spawn_child(char *const argv[], const char *log, int errfd)
 		err_sys("close inherited fds");
 		goto fail;
 	}
+	if (apply_opts(o) < 0)
+		goto fail;
 	if (setsid() < 0) {
 		err_sys("setsid");
 		goto fail;
@@ -69,7 +101,7 @@ fail:
 
 struct spawn_args {
 	char *const *argv;
-	const char *log;
+	const struct cr_spawn_opts *opts;
 };
 
 static int spawn_start(void *arg, pid_t *pid)
@@ -83,17 +115,17 @@ static int spawn_start(void *arg, pid_t *pid)
 
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return err_sys("spawn: pipe");
-	args.flags = CLONE_NEWPID | CLONE_NEWNS;
+	args.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC;
 	args.exit_signal = SIGCHLD;  /* the keeper reaps it */
 	child = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 	if (child < 0) {
 		close(pfd[0]);
 		close(pfd[1]);
-		return err_sys("spawn: clone3 (new pid+mount namespace)");
+		return err_sys("spawn: clone3 (new pid, mount and IPC namespaces)");
 	}
 	if (child == 0) {
 		close(pfd[0]);
-		spawn_child(a->argv, a->log, pfd[1]);
+		spawn_child(a->argv, a->opts, pfd[1]);
 	}
 	close(pfd[1]);
 	/* The exec closes the pipe; a message means the child failed. */
@@ -110,7 +142,8 @@ static int spawn_start(void *arg, pid_t *pid)
 
 int cr_spawn(char *const argv[], const struct cr_spawn_opts *opts, pid_t *pid)
 {
-	struct spawn_args a = { argv, opts ? opts->log : NULL };
+	static const struct cr_spawn_opts none;
+	struct spawn_args a = { argv, opts ? opts : &none };
 
 	return keeper_run(spawn_start, &a, pid);
 }

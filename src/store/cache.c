@@ -25,6 +25,7 @@ struct cachebe {
 	pthread_mutex_t lock;        /* bytes and eviction */
 	uint64_t bytes;
 	atomic_uint_fast64_t hits, misses, evictions;
+	atomic_uint_fast64_t hit_bytes;   /* encoded bytes read from the cache */
 };
 
 static int cacheable(const char *key)
@@ -126,6 +127,7 @@ static int cache_lookup(struct cachebe *c, const char *key, struct buf *out)
 	if (rc == 0) {
 		file_touch(c->local.be, key);
 		atomic_fetch_add(&c->hits, 1);
+		atomic_fetch_add(&c->hit_bytes, out->len);
 		return 0;
 	}
 	err_clear();
@@ -339,6 +341,7 @@ void cache_get_stats(struct backend *b, struct store_cache_stats *st)
 	st->hits = atomic_load(&c->hits);
 	st->misses = atomic_load(&c->misses);
 	st->evictions = atomic_load(&c->evictions);
+	st->hit_bytes = atomic_load(&c->hit_bytes);
 	pthread_mutex_lock(&c->lock);
 	st->bytes = c->bytes;
 	pthread_mutex_unlock(&c->lock);

@@ -168,8 +168,8 @@ static int get_file(struct store *s, int dfd, const char *dir,
 	return rc;
 }
 
-static int get_all(struct store *s, const struct manifest *m, const char *dir,
-		   struct store_get_stats *st)
+int get_files(struct store *s, const struct manifest *m, const char *dir,
+	      const char *skip, struct store_get_stats *st)
 {
 	int dfd, rc = 0;
 
@@ -179,6 +179,8 @@ static int get_all(struct store *s, const struct manifest *m, const char *dir,
 	if (dfd < 0)
 		return err_sys("open %s", dir);
 	for (size_t i = 0; rc == 0 && i < m->nfiles; i++) {
+		if (skip && !strcmp(m->files[i].name, skip))
+			continue;
 		rc = get_file(s, dfd, dir, &m->files[i]);
 		st->logical_bytes += m->files[i].size;
 		st->chunks += m->files[i].nchunks;
@@ -211,7 +213,7 @@ int store_get_image(struct store *s, const char *name, uint64_t gen,
 	if (rc < 0)
 		return err_wrap("get image %s", name);
 	st->generation = gen;
-	rc = get_all(s, &m, dir, st);
+	rc = get_files(s, &m, dir, NULL, st);
 	manifest_free(&m);
 	if (rc < 0)
 		return err_wrap("get image %s generation %llu into %s", name,

@@ -151,6 +151,11 @@ int cache_open(const char *dir, uint64_t max_bytes, struct backend *remote,
 	       struct backend *out);
 void cache_get_stats(struct backend *b, struct store_cache_stats *st);
 
+/* ---- get.c ---- */
+/* Fetch every file of m but `skip` (NULL: none) into dir. */
+int get_files(struct store *s, const struct manifest *m, const char *dir,
+	      const char *skip, struct store_get_stats *st);
+
 /* ---- pool.c: run fn(i) for i in [0, n) on up to nthreads threads ---- */
 typedef int (*pool_fn)(void *arg, size_t i);
 int pool_run(size_t n, unsigned nthreads, pool_fn fn, void *arg);

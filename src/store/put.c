@@ -136,8 +136,33 @@ static int scan_dir(struct put *p)
 	return rc;
 }
 
+/* The chunks of file `name` in generation gen, which must be len bytes,
+ * go first in mf (incremental put). */
+static int add_base_chunks(struct put *p, uint64_t gen, const char *name, uint64_t len,
+			   struct mfile *mf)
+{
+	struct manifest pm;
+	const struct mfile *bf = NULL;
+	int rc = image_read_manifest(&p->s->be, p->name, gen, &pm);
+
+	if (rc == 1)
+		return err_set("base generation %llu is gone", (unsigned long long)gen);
+	if (rc < 0)
+		return -1;
+	for (size_t i = 0; i < pm.nfiles; i++)
+		if (!strcmp(pm.files[i].name, name))
+			bf = &pm.files[i];
+	if (!bf || bf->size != len)
+		rc = err_set("base generation %llu has no file %s of %llu bytes",
+			     (unsigned long long)gen, name, (unsigned long long)len);
+	for (size_t j = 0; rc == 0 && bf && j < bf->nchunks; j++)
+		rc = mfile_add_chunk(mf, bf->chunks[j].hash, bf->chunks[j].len);
+	manifest_free(&pm);
+	return rc;
+}
+
 /* Cut every file into chunks: one job per chunk. */
-static int plan_jobs(struct put *p)
+static int plan_jobs(struct put *p, const struct store_put_opts *opts, uint64_t parent)
 {
 	size_t cap = 0;
 
@@ -153,6 +178,11 @@ static int plan_jobs(struct put *p)
 			return err_set("out of memory");
 		mf->size = sf->size;
 		mf->mode = sf->mode;
+		if (opts && opts->base_file && !strcmp(sf->name, opts->base_file)) {
+			if (add_base_chunks(p, parent, sf->name, opts->base_len, mf) < 0)
+				return -1;
+			mf->size += opts->base_len;
+		}
 		for (uint64_t off = 0; off < sf->size;) {
 			size_t len = chunker_next(sf->map + off, sf->size - off);
 
@@ -336,7 +366,9 @@ static int put_run(struct put *p, const struct store_put_opts *opts,
 		parent = opts->parent;
 	else if (image_latest(&p->s->be, p->name, &parent) < 0)
 		return -1;
-	if (scan_dir(p) < 0 || plan_jobs(p) < 0 || load_own(p, parent) < 0)
+	if (opts && opts->base_file && !(opts->has_parent && opts->parent))
+		return err_set("an incremental put needs its base generation as parent");
+	if (scan_dir(p) < 0 || plan_jobs(p, opts, parent) < 0 || load_own(p, parent) < 0)
 		return -1;
 	if (pool_run(p->njobs, p->s->threads, run_job, p) < 0)
 		return -1;

@@ -46,6 +46,11 @@ struct store_put_opts {
 	 * passes N so that it cannot overwrite someone else's newer image. */
 	uint64_t parent;
 	int has_parent;
+	/* Incremental: file base_file of the new generation is the same file
+	 * of generation `parent` (base_len bytes, its whole size: its chunks
+	 * are referenced, not read) followed by dir/base_file. */
+	const char *base_file;
+	uint64_t base_len;
 };
 
 struct store_put_stats {
@@ -101,6 +106,7 @@ int store_gc(struct store *s, int64_t grace_s, int dry_run, FILE *out,
 /* Counters of the local cache (all zero without one). */
 struct store_cache_stats {
 	uint64_t hits, misses, evictions;
+	uint64_t hit_bytes;           /* encoded bytes served from the cache */
 	uint64_t bytes;               /* bytes held in the cache now */
 	uint64_t max_bytes;
 };
@@ -111,5 +117,39 @@ void store_cache_stats(struct store *s, struct store_cache_stats *st);
  * directly in it, then the directory). */
 int store_scratch_dir(char *buf, size_t len);
 void store_remove_dir(const char *dir);
+
+/* ---- one file of an image read on demand (lazy restore, lazyfile.c) ----
+ * store_get_lazy() fetches every file of a generation but `lazy_file` into
+ * dir and opens lazy_file for reads by range: its bytes sit in a private
+ * mapping of the file's size where only fetched chunks take memory.
+ * store_lazy_fetch() makes ranges readable: the chunks they touch that are
+ * not in yet are fetched in one parallel batch, hash-checked (a bad chunk
+ * is an error, never data) and copied in.  A failing store is retried
+ * until timeout_ms.  Thread-safe. */
+struct store_lazy;
+struct store_range {
+	uint64_t off, len;
+};
+struct store_lazy_stats {
+	uint64_t generation;
+	uint64_t file_bytes;          /* size of the lazy file */
+	uint64_t chunks, chunks_in;   /* its chunks; how many are in */
+	uint64_t plain_in;            /* plain bytes in */
+	uint64_t bytes_store;         /* encoded bytes read from the store */
+	uint64_t bytes_cache;         /* ... and from the local cache */
+	uint64_t requests;            /* batches fetched */
+	uint64_t retries;             /* batches retried after a store failure */
+};
+int store_get_lazy(struct store *s, const char *name, uint64_t gen, const char *dir,
+		   const char *lazy_file, struct store_lazy **out);
+const uint8_t *store_lazy_data(const struct store_lazy *l);
+uint64_t store_lazy_size(const struct store_lazy *l);
+int store_lazy_fetch(struct store_lazy *l, const struct store_range *r, size_t n,
+		     int timeout_ms);
+/* 1 if every byte of [off, off+len) is in. */
+int store_lazy_has(struct store_lazy *l, uint64_t off, uint64_t len);
+void store_lazy_get_stats(struct store_lazy *l, struct store_lazy_stats *st);
+/* Free l (its mapping included); the store stays open. */
+void store_lazy_close(struct store_lazy *l);
 
 #endif

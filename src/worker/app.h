@@ -45,6 +45,7 @@ struct app {
 	uint64_t rss_bytes, image_bytes, swaps;
 	struct swap_event last_out, last_in;
 	char error[512];
+	int restore_failed;        /* its last swap-in failed: verify the next dump */
 	int busy;                  /* an operation owns the app */
 	int removed;               /* app rm under way */
 	struct custody_item *held; /* the daemon's copies of the held sockets */

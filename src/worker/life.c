@@ -250,15 +250,20 @@ int life_swap_out(struct daemon *d, struct app *a, const char *trigger)
 	a->state = APP_SWAPPING_OUT;
 	daemon_save(d, a);
 	op_ctx(d, a, &p, &args);
+	/* An app's first image, and the first after a failed restore, is
+	 * restored into a trial tree before the app is killed. */
+	args.ctx.verify = a->swaps == 0 || a->restore_failed;
 	pthread_mutex_unlock(&d->lock);
 	t0 = mono_ms();
 	wall0 = wall_ms();
 	rc = child_run(dump_child, &args, &r, sizeof(r), note_op_pid, &sc);
 	pthread_mutex_lock(&d->lock);
 	a->op_pid = 0;
-	if (rc == 0)
+	if (rc == 0) {
+		a->restore_failed = 0;
 		swap_out_done(d, a, &r, r.started_wall_ms ? r.started_wall_ms : wall0,
 			      mono_ms() - t0, trigger);
+	}
 	else
 		swap_out_failed(d, a, &r);
 	daemon_save(d, a);
@@ -324,6 +329,7 @@ int life_swap_in(struct daemon *d, struct app *a, const char *trigger)
 			   trigger, (int)r.pid);
 	} else {
 		d->m.swap_in_failures++;
+		a->restore_failed = 1;
 		a->state = APP_FAILED;
 		snprintf(a->error, sizeof(a->error), "swap-in: %s", err_msg());
 		daemon_log(a->spec.name, "error: swap-in (trigger %s) failed: %s", trigger, err_msg());

@@ -31,6 +31,8 @@ struct runtime_ctx {
 	                             wall-clock timers ran on meanwhile) */
 	int use_cache;            /* restore: the local copy of the last image
 	                             (work_dir/image) may be used as it is */
+	int verify;               /* dump: prove the image restores before the
+	                             tree is killed (cr_dump_opts.verify) */
 };
 
 struct runtime {

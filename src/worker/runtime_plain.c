@@ -83,7 +83,7 @@ static int resume_from_local(const char *dir, const struct runtime_ctx *ctx, pid
 
 static int plain_dump(pid_t *pid, const struct runtime_ctx *ctx, struct image_facts *facts)
 {
-	struct cr_dump_opts opts = { .keep_listeners = ctx->holder };
+	struct cr_dump_opts opts = { .keep_listeners = ctx->holder, .verify = ctx->verify };
 	char dir[PATH_MAX];
 
 	scratch_path(ctx, dir, sizeof(dir));

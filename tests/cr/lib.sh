@@ -11,6 +11,7 @@
 #   CR_TIMEOUT  seconds to wait for a check's verdict (default 10)
 #   CR_RESTORE_ARGS  extra arguments of every `cr restore` (e.g. --eager)
 #   CR_AFTER_RESTORE  a function run after each restore, before the check
+#   CR_DUMP_ARGS  extra arguments of every `cr dump` of cr_cycle (e.g. --verify)
 
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 PICOCENTER=${PICOCENTER:-$ROOT/build/picocenter}
@@ -208,7 +209,8 @@ cr_cycle() {
 	local t0=$SECONDS
 	# CR_SETTLE: seconds the app runs between a restore and the next dump
 	[ -n "${CR_SETTLE:-}" ] && sleep "$CR_SETTLE"
-	cr_dump "$CR_W/img.$n"
+	# shellcheck disable=SC2086
+	cr_dump "$CR_W/img.$n" ${CR_DUMP_ARGS:-}
 	cr_restore "$CR_W/img.$n"
 	cr_log "cycle $n: dumped and restored as pid $CR_PID ($((SECONDS - t0)) s)"
 	[ -n "${CR_AFTER_RESTORE:-}" ] && "$CR_AFTER_RESTORE"

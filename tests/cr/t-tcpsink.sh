@@ -34,7 +34,8 @@ cr_check 0
 CR_RESTORE_ARGS="--listeners $sock"
 for n in 1 2 3; do
 	if [ "$CR_NOCR" = 1 ]; then sleep 0.5; cr_check "$n"; continue; fi
-	cr_dump "$CR_W/img.$n" --keep-listeners "$sock"
+	# shellcheck disable=SC2086
+	cr_dump "$CR_W/img.$n" --keep-listeners "$sock" ${CR_DUMP_ARGS:-}
 	"$PICOCENTER" cr inspect --dir "$CR_W/img.$n" |
 		grep -q "tcp4 established 127.0.0.1:$port -> .* (in custody)" ||
 		cr_fail "cr inspect does not show the connection in custody"

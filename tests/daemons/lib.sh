@@ -25,6 +25,7 @@
 #   D_CYCLES     number of cycles (default 10)
 #   D_TIMEOUT    seconds for any wait (default 10)
 #   D_KEEP=1     keep the work directory (configs, logs, images)
+#   D_STORE=URL  images go to that store, restores are lazy from it
 
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 PICOCENTER=${PICOCENTER:-$ROOT/build/picocenter}
@@ -226,11 +227,22 @@ d_snapshot() {
 
 now_us() { local t=${EPOCHREALTIME/./}; echo "${t#0}"; }
 
+# d_where DIR: where images go: --dir DIR, or with D_STORE=URL the image
+# named after the test in that store (lazy restores from the store, with
+# the ActiveSet: tests/activeset/t-daemons.sh).
+d_where() {
+	if [ -n "${D_STORE:-}" ]; then
+		echo "--store $D_STORE --image d-$D_NAME"
+	else
+		echo "--dir $1"
+	fi
+}
+
 # d_dump DIR: dump the tree; every process of it must be gone afterwards.
 d_dump() {
 	local dir=$1 t0 e i p s left
 	t0=$(now_us)
-	if ! "$PICOCENTER" cr dump --pid "$D_PID" --dir "$dir" 2>"$D_DIR/dump.err"; then
+	if ! "$PICOCENTER" cr dump --pid "$D_PID" $(d_where "$dir") 2>"$D_DIR/dump.err"; then
 		cat "$D_DIR/dump.err"
 		d_fail "cr dump --pid $D_PID --dir $dir failed: $(tail -n 1 "$D_DIR/dump.err")"
 	fi
@@ -253,7 +265,7 @@ d_dump() {
 d_restore() {
 	local dir=$1 out t0 e ns now i
 	t0=$(now_us)
-	if ! out=$("$PICOCENTER" cr restore --dir "$dir" 2>"$D_DIR/restore.err"); then
+	if ! out=$("$PICOCENTER" cr restore $(d_where "$dir") 2>"$D_DIR/restore.err"); then
 		cat "$D_DIR/restore.err"
 		d_fail "cr restore --dir $dir failed: $(tail -n 1 "$D_DIR/restore.err")"
 	fi

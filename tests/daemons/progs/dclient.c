@@ -14,6 +14,8 @@
  *   mc    PORT set KEY VALUE      memcached text protocol set; STORED
  *   mc    PORT get KEY [EXPECT|-] get; EXPECT the value, - for a miss;
  *                                 without EXPECT the value is printed
+ *   banner PORT EXPECT            connect and read the server's first line
+ *                                 (SMTP, IMAP); it must contain EXPECT
  *   dns   PORT NAME EXPECT|- [tcp]
  *                                 A query over UDP (or TCP); EXPECT one of
  *                                 the IPv4 addresses answered, - NXDOMAIN
@@ -220,6 +222,42 @@ static int try_http(int port, char **av, int ac, int64_t deadline)
 	body += 4;
 	if (strcmp(body, av[1])) {
 		reason("body '%.60s', expected '%.60s'", body, av[1]);
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- a greeting line (SMTP, IMAP) ---- */
+
+static int line_done(const char *b, size_t len)
+{
+	return memchr(b, '\n', len) ? 1 : 0;
+}
+
+static int try_banner(int port, char **av, int ac, int64_t deadline)
+{
+	size_t len = 0;
+	char *nl;
+	int fd, r;
+
+	if (ac != 1)
+		return 2;
+	fd = dial(SOCK_STREAM, port, deadline);
+	if (fd < 0)
+		return 1;
+	r = recv_until(fd, rbuf, sizeof(rbuf), &len, line_done, deadline);
+	close(fd);
+	if (r <= 0) {
+		if (r == 0)
+			reason("closed before a greeting");
+		return 1;
+	}
+	rbuf[len] = '\0';
+	nl = strchr(rbuf, '\n');
+	if (nl)
+		*nl = '\0';
+	if (!strstr(rbuf, av[0])) {
+		reason("greeting '%.80s' lacks '%.60s'", rbuf, av[0]);
 		return 1;
 	}
 	return 0;
@@ -533,7 +571,7 @@ fail:
 static int usage(void)
 {
 	fprintf(stderr, "usage: dclient [-w MS] [-i US] [-t MS] [-T] "
-			"http|redis|mc|dns PORT ARGS... (see the source's header)\n");
+			"http|redis|mc|dns|banner PORT ARGS... (see the source's header)\n");
 	return 2;
 }
 
@@ -563,6 +601,8 @@ int main(int argc, char **argv)
 		fn = try_mc;
 	else if (!strcmp(argv[optind], "dns"))
 		fn = try_dns;
+	else if (!strcmp(argv[optind], "banner"))
+		fn = try_banner;
 	else
 		return usage();
 	port = atoi(argv[optind + 1]);

@@ -39,7 +39,8 @@
 
 enum { REC_IMAGE = 1, REC_SHMEM, REC_RUN, REC_PROC, REC_CREDS, REC_RLIMITS,
        REC_MM, REC_AUXV, REC_SIGACTIONS, REC_TIMER, REC_SIGINFO, REC_THREAD,
-       REC_XSAVE, REC_VMA, REC_FD, REC_FILE, REC_FDATA, REC_FENT, REC_END };
+       REC_XSAVE, REC_VMA, REC_FD, REC_FILE, REC_FDATA, REC_FENT, REC_END,
+       REC_SEM, REC_MSGQ, REC_MSG };
 
 static int failures;
 
@@ -225,7 +226,7 @@ static void make_files_sockets(struct cr_file *f)
 	f[F_UNIX_A].flags = f[F_UNIX_B].flags = f[F_LISTEN].flags = O_RDWR;
 	f[F_UNIX_A].un = (struct cr_file_unix){ SOCK_SEQPACKET, CR_UNIX_CONN, 0, 1,
 						212992, 4608, 1500000, 0, 0, 0, 0,
-						CR_UNIX_SHUT_WR, 0 };
+						CR_UNIX_SHUT_WR, 0, CR_UNIX_NAME_BOUND };
 	f[F_UNIX_B].un = f[F_UNIX_A].un;
 	f[F_UNIX_A].peer = F_UNIX_B;
 	f[F_UNIX_B].peer = F_UNIX_A;
@@ -234,8 +235,9 @@ static void make_files_sockets(struct cr_file *f)
 	add_blob(&f[F_UNIX_A], "two");
 	f[F_LISTEN].un = (struct cr_file_unix){ SOCK_STREAM, CR_UNIX_LISTEN, 128, 0,
 						 1000, 2000, 0, 0, 0755, 1000, 100,
-						 0, 0x1234 };
+						 0, 0x1234, CR_UNIX_NAME_RENAMED };
 	set_unix_addr(&f[F_LISTEN].laddr, "/run/app.sock", 13);
+	f[F_LISTEN].path = xstrdup("/run/app.sock.now");
 	f[F_NETLINK].kind = CR_FILE_NETLINK;
 	f[F_NETLINK].flags = O_RDWR;
 	f[F_NETLINK].nl = (struct cr_file_netlink){ NETLINK_ROUTE, SOCK_RAW, 4242,
@@ -384,6 +386,28 @@ static void make_child(struct cr_proc *p)
 	make_fds(p, fds, 3);
 }
 
+/* SysV objects of the tree's IPC namespace: a semaphore set, a queue. */
+static void make_ipc(struct cr_image *img)
+{
+	static const char m0[] = "first message", m1[] = "2";
+
+	img->ipc_ns = 1;
+	img->nr_sems = 1;
+	img->sems = xcalloc(1, sizeof(*img->sems));
+	img->sems[0] = (struct cr_sem_set){ { 5, 0x1234, 0, 0, 0, 0, 0640 }, 3,
+					    xcalloc(3, sizeof(uint16_t)) };
+	img->sems[0].vals[0] = 1;
+	img->sems[0].vals[2] = 32767;
+	img->nr_msgqs = 1;
+	img->msgqs = xcalloc(1, sizeof(*img->msgqs));
+	img->msgqs[0] = (struct cr_msg_queue){ { 0, 0, 1, 2, 3, 4, 0666 }, 16384, 2,
+					       xcalloc(2, sizeof(struct cr_msg)) };
+	img->msgqs[0].msgs[0] = (struct cr_msg){ 7, sizeof(m0), xcalloc(1, sizeof(m0)) };
+	memcpy(img->msgqs[0].msgs[0].data, m0, sizeof(m0));
+	img->msgqs[0].msgs[1] = (struct cr_msg){ 1, 1, xcalloc(1, 1) };
+	memcpy(img->msgqs[0].msgs[1].data, m1, 1);
+}
+
 static void make_image(struct cr_image *img)
 {
 	static const uint64_t sh0[][3] = { { 0, 2, 40 }, { 4 * PAGE, 1, 42 } };
@@ -397,13 +421,19 @@ static void make_image(struct cr_image *img)
 	img->pages_hash = 0x0123456789abcdefull;
 	img->nr_shmem = 2;
 	img->shmem = xcalloc(2, sizeof(*img->shmem));
-	img->shmem[0] = (struct cr_shmem){ 8 * PAGE, 2, make_runs(sh0, 2) };
-	img->shmem[1] = (struct cr_shmem){ 4 * PAGE, 1, make_runs(sh1, 1) };
+	img->shmem[0] = (struct cr_shmem){ .size = 8 * PAGE, .nr_runs = 2,
+					   .runs = make_runs(sh0, 2) };
+	img->shmem[1] = (struct cr_shmem){ .size = 4 * PAGE, .nr_runs = 1,
+					   .runs = make_runs(sh1, 1), .sysv = 1,
+					   .perm = { 32768, 0xa7833e, 26, 27, 0, 0, 0600 },
+					   .segsz = 3 * PAGE + 56 };
+	make_ipc(img);
 	img->nr_procs = 2;
 	img->procs = xcalloc(2, sizeof(*img->procs));
 	make_init(&img->procs[0]);
 	make_child(&img->procs[1]);
 	make_files(img);
+	img->box = xstrdup("web-1");
 }
 
 /* ---- Field-by-field comparison ---- */
@@ -521,6 +551,7 @@ static void cmp_file(const char *ctx, const struct cr_file *a, const struct cr_f
 	EQ(un.type); EQ(un.state); EQ(un.backlog); EQ(un.passcred); EQ(un.rcvbuf);
 	EQ(un.sndbuf); EQ(un.rcvtimeo_us); EQ(un.sndtimeo_us); EQ(un.name_mode);
 	EQ(un.name_uid); EQ(un.name_gid); EQ(un.shutdown); EQ(un.custody);
+	EQ(un.name_state);
 	EQ(nl.protocol); EQ(nl.type); EQ(nl.portid); EQ(nl.opts); EQ(nl.groups[0]);
 	EQ(nl.groups[1]); EQ(nl.rcvbuf); EQ(nl.sndbuf); EQ(nl.dst_portid); EQ(nl.dst_group);
 	cmp_file_parts(ctx, a, b);
@@ -610,12 +641,38 @@ static void cmp_proc(const char *ctx, const struct cr_proc *a,
 	}
 }
 
+static void cmp_ipc(const struct cr_image *a, const struct cr_image *b)
+{
+	const char *ctx = "image";
+
+	EQ(ipc_ns); EQ(nr_sems); EQ(nr_msgqs);
+	for (uint32_t i = 0; a->nr_sems == b->nr_sems && i < a->nr_sems; i++)
+		if (memcmp(&a->sems[i].perm, &b->sems[i].perm, sizeof(a->sems[i].perm)) ||
+		    a->sems[i].nsems != b->sems[i].nsems ||
+		    memcmp(a->sems[i].vals, b->sems[i].vals, a->sems[i].nsems * 2))
+			fail("sem %u differs", i);
+	for (uint32_t i = 0; a->nr_msgqs == b->nr_msgqs && i < a->nr_msgqs; i++) {
+		const struct cr_msg_queue *qa = &a->msgqs[i], *qb = &b->msgqs[i];
+
+		if (memcmp(&qa->perm, &qb->perm, sizeof(qa->perm)) || qa->qbytes != qb->qbytes ||
+		    qa->nr_msgs != qb->nr_msgs) {
+			fail("msgq %u differs", i);
+			continue;
+		}
+		for (uint32_t k = 0; k < qa->nr_msgs; k++)
+			if (qa->msgs[k].mtype != qb->msgs[k].mtype ||
+			    qa->msgs[k].len != qb->msgs[k].len ||
+			    memcmp(qa->msgs[k].data, qb->msgs[k].data, qa->msgs[k].len))
+				fail("msgq %u message %u differs", i, k);
+	}
+}
+
 static void cmp_image(const struct cr_image *a, const struct cr_image *b)
 {
 	const char *ctx = "image";
 	char sub[128];
 
-	EQ(version); EQ(xsave_size); EQ(xfeatures); EQ(pages_size);
+	EQ(version); EQ(xsave_size); EQ(xfeatures); EQ(pages_size); EQSTR(box);
 	EQ(pages_hash); EQ(nr_procs); EQ(nr_shmem);
 	for (uint32_t i = 0; a->nr_shmem == b->nr_shmem && i < a->nr_shmem; i++) {
 		const struct cr_shmem *sa = &a->shmem[i], *sb = &b->shmem[i];
@@ -625,7 +682,11 @@ static void cmp_image(const struct cr_image *a, const struct cr_image *b)
 			fail("%s: size or nr_runs differs", sub);
 		else
 			cmp_runs(sub, sa->runs, sb->runs, sa->nr_runs);
+		if (sa->sysv != sb->sysv || sa->segsz != sb->segsz ||
+		    memcmp(&sa->perm, &sb->perm, sizeof(sa->perm)))
+			fail("%s: SysV fields differ", sub);
 	}
+	cmp_ipc(a, b);
 	for (uint32_t i = 0; a->nr_procs == b->nr_procs && i < a->nr_procs; i++) {
 		snprintf(sub, sizeof(sub), "proc %u", i);
 		cmp_proc(sub, &a->procs[i], &b->procs[i]);
@@ -926,7 +987,10 @@ static const struct patch patches[] = {
 	{ REC_THREAD, 0, 20 + 27 * 8 + 68, 4, 3, "expected a SIGINFO record, found THREAD" },
 	{ REC_END, 0, -8, 4, 0x77, "unknown record type 0x77" },
 	{ REC_END, 0, -4, 4, 1, "END record (type 0x13) of 1 bytes, only 0 left" },
-	{ 0, 0, 8, 4, 1, "format version 1, this build reads 4" },
+	{ 0, 0, 8, 4, 1, "format version 1, this build reads 5" },
+	{ REC_IMAGE, 0, 56, 1, 'W', "box name 'Web-1' invalid" },
+	{ REC_IMAGE, 0, 56, 1, '-', "box name '-eb-1' invalid" },
+	{ REC_IMAGE, 0, 52, 4, 6, "box: length 6 runs past its record" },
 	{ 0, 0, 12, 4, 1, "header flags 0x1 unknown" },
 	{ 0, 0, 0, 1, 'X', "bad magic" },
 };
@@ -1041,6 +1105,8 @@ static void m_unix_listen(struct cr_image *i) { i->files[14].un.type = SOCK_DGRA
 static void m_unix_addr(struct cr_image *i) { i->files[14].laddr.addr[2] = 'r'; }
 static void m_unix_shut(struct cr_image *i) { i->files[14].un.shutdown = 4; }
 static void m_unix_custody(struct cr_image *i) { i->files[5].un.custody = 7; }
+static void m_unix_renamed(struct cr_image *i) { i->files[5].un.name_state = 1; }
+static void m_unix_name(struct cr_image *i) { i->files[14].un.name_state = 3; }
 static void m_unix_peer(struct cr_image *i) { i->files[6].peer = 14; }
 static void m_nl_proto(struct cr_image *i) { i->files[15].nl.protocol = 9; }
 static void m_nl_opts(struct cr_image *i) { i->files[15].nl.opts = 1; }
@@ -1056,6 +1122,11 @@ static void m_dup_pid(struct cr_image *i) { i->procs[1].pid = 1; i->procs[1].thr
 static void m_dup_tid(struct cr_image *i) { i->procs[0].threads[1].tid = 2; }
 static void m_comm(struct cr_image *i) { memset(i->procs[1].comm, 'a', CR_COMM_LEN); }
 static void m_shmem(struct cr_image *i) { i->shmem[1].size = 100; }
+static void m_segsz(struct cr_image *i) { i->shmem[1].segsz = 56; }
+static void m_removed_key(struct cr_image *i) { i->shmem[1].sysv = CR_SYSV_SHM_REMOVED; }
+static void m_sem_val(struct cr_image *i) { i->sems[0].vals[1] = 40000; }
+static void m_msg_type(struct cr_image *i) { i->msgqs[0].msgs[1].mtype = 0; }
+static void m_ipc_ns(struct cr_image *i) { i->ipc_ns = 0; }
 static void m_cwd(struct cr_image *i) { i->procs[1].cwd[0] = 's'; }
 static void m_no_threads(struct cr_image *i) { i->procs[1].nr_threads = 0; }
 static void m_no_threads_undo(struct cr_image *i) { i->procs[1].nr_threads = 1; }
@@ -1089,6 +1160,8 @@ static const struct {
 	{ m_unix_listen, NULL, "file 14: a listening datagram socket" },
 	{ m_unix_shut, NULL, "file 14: shutdown 0x4 has unknown bits" },
 	{ m_unix_custody, NULL, "file 5: custody tag on a unix socket that is not a bound listener" },
+	{ m_unix_renamed, NULL, "file 5: name_state 1 without a path name" },
+	{ m_unix_name, NULL, "file 14: name_state 3 unknown" },
 	{ m_unix_peer, NULL, "file 5: stream peer 6 not connected back" },
 	{ m_nl_proto, NULL, "file 15: netlink protocol 9 not supported" },
 	{ m_nl_opts, NULL, "file 15: netlink options 0x1 have unknown bits" },
@@ -1104,6 +1177,11 @@ static const struct {
 	{ m_dup_tid, NULL, "tid 2 used twice" },
 	{ m_comm, NULL, "proc 1 (pid 2): comm not NUL-terminated" },
 	{ m_shmem, NULL, "shmem 1: size 0x64 not page aligned" },
+	{ m_segsz, NULL, "shmem 1: SysV segsz 56 does not round up to size 16384" },
+	{ m_removed_key, NULL, "shmem 1: a removed SysV segment with key 0x00a7833e" },
+	{ m_sem_val, NULL, "sem 0: semaphore 1: value 40000 above 32767" },
+	{ m_msg_type, NULL, "msgq 0: message 1: mtype 0 or length 1 out of range" },
+	{ m_ipc_ns, NULL, "shmem 1: sysv 1 (ipc_ns 0)" },
 	{ m_cwd, NULL, "cwd \"ssrv/www\" not absolute" },
 	{ m_no_threads, m_no_threads_undo, "proc 1 (pid 2): no threads" },
 	{ m_vvar_runs, m_vvar_runs_undo, "vma 5: 1 page runs on a vma of kind 5" },

@@ -231,7 +231,7 @@ struct writer {
 static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
-	struct store_put_opts o = { 1, 1 };
+	struct store_put_opts o = { .parent = 1, .has_parent = 1 };
 
 	pthread_barrier_wait(w->bar);
 	w->rc = store_put_image(w->s, "img", w->dir, &o, NULL);

@@ -1,0 +1,144 @@
+#!/bin/bash
+# activeset.sh - revival from the object store: four restores of the
+# working-set program (tests/activeset/progs/wsprog.c: T pages, each
+# request reads a window of W) compared, one JSON line each:
+#
+#   activeset  lazy from the store, the image's ActiveSet installed first
+#   lazy       lazy from the store, ActiveSet ignored (--no-activeset)
+#   eager      every page fetched before the tree resumes (--eager)
+#   download   the whole image downloaded, then restored (--dir)
+#
+# Each line: restore -> first correct response (ms), bytes read from the
+# store (null when not counted: eager and download read the whole image,
+# image_bytes), faults after resume, resident memory after the first
+# request, then a small change (16 pages written) and the swap-out's time
+# and bytes written.  Stores: the local file store, and radosgw with
+# DELAY_MS (20) added to every request by bench/delayproxy (BENCH_S3=0
+# skips it).  Sizes: BENCH_T and BENCH_W (lists), BENCH_S3_T, BENCH_S3_W.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+DELAY_MS=${DELAY_MS:-20}
+BENCH_T=${BENCH_T:-"1024 16384 65536"}
+BENCH_W=${BENCH_W:-"1 64 2048"}
+BENCH_S3=${BENCH_S3:-1}
+BENCH_S3_T=${BENCH_S3_T:-"16384 65536"}
+BENCH_S3_W=${BENCH_S3_W:-"64 2048"}
+PC=$PWD/build/picocenter
+WS=$PWD/build/tests/activeset/wsprog
+U=$PWD/build/tests/s3/u-s3
+TMP=$(mktemp -d /tmp/picocenter-bench-as.XXXXXX)
+PROXY_PID= OWN_SERVER=0 PIDS=()
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	[ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null
+	[ $OWN_SERVER = 1 ] && PICOCENTER_S3_DIR=$TMP/s3server scripts/s3-server.sh stop >/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+die() { echo "bench/activeset.sh: $*" >&2; exit 1; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+stat_of() { sed -n "s/.*\"$1\":\([0-9a-z]*\).*/\1/p" <<<"$2"; }
+
+free_port() {
+	local p q
+	read -r q _ </proc/sys/net/ipv4/ip_local_port_range
+	for _ in $(seq 200); do
+		p=$((10000 + (RANDOM * 32768 + RANDOM) % (q - 10001)))
+		grep -q "$(printf ':%04X ' "$p")" /proc/net/udp /proc/net/tcp 2>/dev/null || { echo "$p"; return; }
+	done
+	die "no free port"
+}
+
+spawn() {   # PORT T -> PID
+	local pid
+	pid=$("$PC" cr spawn --log "$TMP/log.$1" -- "$WS" serve "$1" "$2") || die "spawn"
+	PIDS+=("$pid")
+	for _ in $(seq 400); do grep -q ready "$TMP/log.$1" 2>/dev/null && break; sleep 0.05; done
+	echo "$pid"
+}
+
+# dump PID URL IMAGE -> "ms bytes_new"
+dump() {
+	local t0 out
+	t0=$(now_ms)
+	out=$(PICOCENTER_TIMING=1 "$PC" cr dump --pid "$1" --store "$2" --image "$3" 2>&1) ||
+		die "dump: $out"
+	echo "$(($(now_ms) - t0)) $(sed -n 's/.*dump counters:.* bytes_new \([0-9]*\).*/\1/p' <<<"$out")"
+}
+
+# One restore of image IMAGE in MODE, a request, a small change, a swap-out.
+measure() {
+	local store=$1 url=$2 t=$3 w=$4 port=$5 mode=$6 image=$7 args=() dir="" pid t0 t1 ms st
+	local bytes faults rss d
+	case $mode in
+	lazy) args=(--no-activeset) ;;
+	eager) args=(--eager) ;;
+	download) dir=$TMP/dl.$RANDOM; args=(--dir "$dir") ;;
+	esac
+	t0=$(now_ms)
+	pid=$("$PC" cr restore --store "$url" --image "$image" "${args[@]}") || die "restore $mode"
+	PIDS+=("$pid")
+	"$WS" ask "$port" 0 "$w" 0 || die "$mode: wrong answer"
+	t1=$(now_ms)
+	ms=$((t1 - t0))
+	st=$("$PC" cr memstat --pid "$pid")
+	bytes=$(stat_of bytes_store "$st")
+	faults=$(stat_of faults_after_resume "$st")
+	rss=$(stat_of rss_kb "$st")
+	case $mode in eager | download) bytes=null ;; esac
+	[ "$mode" = eager ] && faults=0
+	"$WS" write "$port" $((t - 16)) 16 $RANDOM || die "$mode: write"
+	d=$(dump "$pid" "$url" "$image")
+	[ -n "$dir" ] && rm -rf "$dir"
+	echo "{\"bench\":\"activeset\",\"store\":\"$store\",\"T\":$t,\"W\":$w,\"mode\":\"$mode\",\"first_response_ms\":$ms,\"bytes_store\":$bytes,\"image_bytes\":$((t * 4096)),\"working_set_bytes\":$((w * 4096)),\"faults_after_resume\":$faults,\"rss_kb\":$rss,\"swapout_ms\":${d% *},\"swapout_bytes\":${d#* }}"
+}
+
+# A fresh image of T pages whose ActiveSet was learned over one revival.
+prepare() {
+	local url=$1 t=$2 w=$3 port=$4 image=$5 pid
+	pid=$(spawn "$port" "$t")
+	"$WS" ask "$port" 0 "$w" 0 || die "first answer"
+	dump "$pid" "$url" "$image" >/dev/null
+	pid=$("$PC" cr restore --store "$url" --image "$image") || die "learning restore"
+	PIDS+=("$pid")
+	"$WS" ask "$port" 0 "$w" 0 || die "learning answer"
+	dump "$pid" "$url" "$image" >/dev/null
+}
+
+run_store() {   # STORE-NAME URL TS WS
+	local store=$1 url=$2 t w port image
+	for t in $3; do
+		for w in $4; do
+			[ "$w" -le "$t" ] || continue
+			port=$(free_port)
+			image=ws-$t-$w
+			prepare "$url" "$t" "$w" "$port" "$image"
+			for mode in activeset lazy eager download; do
+				measure "$store" "$url" "$t" "$w" "$port" "$mode" "$image"
+			done
+		done
+	done
+}
+
+make -s build/picocenter "$WS" "$U" >&2 || die "build failed"
+mkdir -p "$TMP/store"
+run_store file "file://$TMP/store" "$BENCH_T" "$BENCH_W"
+
+[ "$BENCH_S3" = 1 ] || exit 0
+cc -std=c17 -O2 -Wall -Wextra -Werror -pthread -o build/delayproxy bench/delayproxy.c ||
+	die "cannot build bench/delayproxy"
+if [ -z "${AWS_ENDPOINT_URL:-}" ] || [ -z "${AWS_ACCESS_KEY_ID:-}" ]; then
+	env=$(PICOCENTER_S3_DIR=$TMP/s3server scripts/s3-server.sh start) || die "s3 server failed"
+	OWN_SERVER=1
+	eval "$env"
+fi
+BUCKET=${BENCH_BUCKET:-pcbench}
+"$U" mb "$BUCKET" || die "cannot create bucket $BUCKET"
+build/delayproxy -t "${AWS_ENDPOINT_URL#http://}" -d "$DELAY_MS" >"$TMP/proxy.port" &
+PROXY_PID=$!
+for _ in $(seq 50); do [ -s "$TMP/proxy.port" ] && break; sleep 0.1; done
+AWS_ENDPOINT_URL=http://127.0.0.1:$(head -n 1 "$TMP/proxy.port")
+export AWS_ENDPOINT_URL
+run_store "s3+${DELAY_MS}ms" "s3://$BUCKET/activeset-$$" "$BENCH_S3_T" "$BENCH_S3_W"

@@ -1,0 +1,365 @@
+/*
+ * box.c - a box's life: create (all parts or none), open its record,
+ * enter it, list and destroy boxes.  The parts are in cgroup.c, rootfs.c,
+ * netns.c and nft.c; the record in config.c.
+ */
+#define _XOPEN_SOURCE 700
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
+#include <unistd.h>
+
+#include "box/box_int.h"
+#include "common/err.h"
+
+static int mkdirs(const char *path)
+{
+	char buf[BOX_PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return err_sys("mkdir %s", buf);
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+		return err_sys("mkdir %s", buf);
+	return 0;
+}
+
+static int lock_dir(const char *dir)
+{
+	char path[BOX_PATH_MAX + 8];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/.lock", dir);
+	fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_sys("open %s", path);
+	if (flock(fd, LOCK_EX) < 0) {
+		close(fd);
+		return err_sys("lock %s", path);
+	}
+	return fd;
+}
+
+static int check_dir(const char *dir)
+{
+	if (dir[0] != '/' || strstr(dir, "/..") || strpbrk(dir, ",:\\") ||
+	    strlen(dir) > BOX_PATH_MAX - 64)
+		return err_set("box dir '%s': an absolute path without , : \\ or ..", dir);
+	return 0;
+}
+
+/* A published host port that a host process already uses is refused. */
+static int check_port_free(const struct box_port *p)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(p->host_port),
+				  .sin_addr.s_addr = p->host_addr };
+	int one = 1, fd = socket(AF_INET, (p->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return err_sys("socket");
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return err_sys("port %u/%s", p->host_port, p->udp ? "udp" : "tcp");
+	}
+	close(fd);
+	return 0;
+}
+
+static int check_config(const struct box_config *c)
+{
+	uint32_t mask = c->prefix ? ~0u << (32 - c->prefix) : 0;
+
+	if (!box_name_valid(c->name))
+		return err_set("bad box name '%s'", c->name);
+	if (check_dir(c->dir) < 0 || rootfs_check(c->rootfs) < 0)
+		return -1;
+	if (c->prefix < 8 || c->prefix > 30 || (ntohl(c->subnet) & ~mask))
+		return err_set("bad subnet (a network address with a prefix of 8..30)");
+	if (!c->bridge[0] || strlen(c->bridge) > 15 || strchr(c->bridge, '/'))
+		return err_set("bad bridge name '%s'", c->bridge);
+	for (int i = 0; i < c->nr_ports; i++)
+		if (check_port_free(&c->ports[i]) < 0)
+			return -1;
+	return 0;
+}
+
+/* The first free host address of the subnet (.1 is the bridge's). */
+static int alloc_addr(const struct box_config *c, uint32_t *addr)
+{
+	uint32_t base = ntohl(c->subnet), n = 1u << (32 - c->prefix);
+	uint8_t *used = calloc(n, 1);
+	struct dirent *e;
+	DIR *d;
+
+	if (!used)
+		return err_set("out of memory");
+	d = opendir(c->dir);
+	if (!d) {
+		free(used);
+		return err_sys("open %s", c->dir);
+	}
+	while ((e = readdir(d))) {
+		char path[BOX_PATH_MAX + 256];
+		struct box o;
+
+		if (e->d_name[0] == '.' || !box_name_valid(e->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", c->dir, e->d_name);
+		if (box_record_read(path, &o) == 0 && ntohl(o.addr) - base < n)
+			used[ntohl(o.addr) - base] = 1;
+	}
+	closedir(d);
+	err_clear();
+	for (uint32_t i = 2; i < n - 1; i++)
+		if (!used[i]) {
+			*addr = htonl(base + i);
+			free(used);
+			return 0;
+		}
+	free(used);
+	return err_set("no free address in the subnet");
+}
+
+static int fill_box(const struct box_config *cfg, struct box *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->cfg = *cfg;
+	if ((size_t)snprintf(b->path, sizeof(b->path), "%s/%s", cfg->dir, cfg->name) >=
+	    sizeof(b->path))
+		return err_set("box path too long");
+	if (alloc_addr(cfg, &b->addr) < 0)
+		return -1;
+	snprintf(b->veth, sizeof(b->veth), "pc%08x", ntohl(b->addr));
+	return cg_plan(cfg->name, &b->cg);
+}
+
+static int build(struct box *b)
+{
+	if (box_record_write(b) < 0 || rootfs_mount(b) < 0 || netns_create(b) < 0 ||
+	    cg_create(b) < 0 || nft_box_add(b) < 0)
+		return -1;
+	return 0;
+}
+
+int box_create(const struct box_config *cfg, struct box *b)
+{
+	char path[BOX_PATH_MAX + 64];
+	int lock, rc;
+
+	if (check_config(cfg) < 0 || mkdirs(cfg->dir) < 0)
+		return err_wrap("box %s", cfg->name);
+	lock = lock_dir(cfg->dir);
+	if (lock < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s", cfg->dir, cfg->name);
+	if (mkdir(path, 0700) < 0) {
+		close(lock);
+		return errno == EEXIST ? err_set("box %s exists", cfg->name)
+				       : err_sys("mkdir %s", path);
+	}
+	rc = fill_box(cfg, b);
+	if (rc == 0)
+		rc = build(b);
+	if (rc < 0) {
+		struct err_saved e;
+
+		err_save(&e);
+		if (!b->path[0])
+			memcpy(b->path, path, sizeof(b->path) - 1);
+		b->cfg = *cfg;
+		box_destroy(b);
+		err_restore(&e);
+	}
+	close(lock);
+	return rc < 0 ? err_wrap("box %s", cfg->name) : 0;
+}
+
+int box_open(const char *dir, const char *name, struct box *b)
+{
+	char path[BOX_PATH_MAX + 64];
+
+	if (!dir)
+		dir = BOX_DEFAULT_DIR;
+	if (check_dir(dir) < 0)
+		return -1;
+	if (!box_name_valid(name))
+		return err_set("bad box name '%s'", name);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (box_record_read(path, b) < 0)
+		return err_wrap("box %s", name);
+	if (strcmp(b->cfg.name, name))
+		return err_set("box %s: its record names %s", name, b->cfg.name);
+	snprintf(b->cfg.dir, sizeof(b->cfg.dir), "%s", dir);
+	return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if ((flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT)
+		return err_sys("remove %s", path);
+	return 0;
+}
+
+/* Remove the box dir; FTW_MOUNT: never into a mount left behind. */
+static int remove_tree(const char *path)
+{
+	if (access(path, F_OK) < 0)
+		return 0;
+	if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0)
+		return err_msg()[0] ? -1 : err_sys("remove %s", path);
+	return 0;
+}
+
+int box_destroy(const struct box *b)
+{
+	int rc = 0;
+
+	err_clear();
+	if (nft_box_del(b) < 0)
+		rc = -1;
+	if (cg_destroy(&b->cg) < 0)
+		rc = -1;
+	if (netns_destroy(b) < 0)
+		rc = -1;
+	if (rootfs_unmount(b) < 0)
+		rc = -1;
+	if (rc == 0 && remove_tree(b->path) < 0)
+		rc = -1;
+	return rc < 0 ? err_wrap("remove box %s", b->cfg.name) : 0;
+}
+
+int box_remove(const char *dir, const char *name)
+{
+	struct box b;
+
+	if (!dir)
+		dir = BOX_DEFAULT_DIR;
+	if (box_open(dir, name, &b) < 0) {
+		char path[BOX_PATH_MAX + 64];
+
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		if (!box_name_valid(name) || check_dir(dir) < 0 || access(path, F_OK) < 0)
+			return -1;
+		/* No usable record: remove what its name alone finds. */
+		memset(&b, 0, sizeof(b));
+		snprintf(b.cfg.name, sizeof(b.cfg.name), "%s", name);
+		snprintf(b.cfg.dir, sizeof(b.cfg.dir), "%s", dir);
+		memcpy(b.path, path, sizeof(b.path) - 1);
+		if (cg_plan(name, &b.cg) < 0)
+			return -1;
+	}
+	return box_destroy(&b);
+}
+
+int box_list(const char *dir, FILE *out)
+{
+	struct dirent *e;
+	DIR *d;
+
+	if (!dir)
+		dir = BOX_DEFAULT_DIR;
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : err_sys("open %s", dir);
+	while ((e = readdir(d))) {
+		char a[INET_ADDRSTRLEN];
+		struct box b;
+
+		if (e->d_name[0] == '.' || !box_name_valid(e->d_name))
+			continue;
+		if (box_open(dir, e->d_name, &b) < 0) {
+			fprintf(out, "%-24s (broken: %s)\n", e->d_name, err_msg());
+			continue;
+		}
+		fprintf(out, "%-24s %-15s %-5d %s\n", b.cfg.name,
+			inet_ntop(AF_INET, &b.addr, a, sizeof(a)), cg_nr_procs(&b.cg), b.cfg.rootfs);
+	}
+	closedir(d);
+	err_clear();
+	return 0;
+}
+
+/* A box is awake while its network namespace and its root are mounted. */
+static int is_awake(const struct box *b)
+{
+	char path[BOX_PATH_MAX + 16];
+	struct statfs fs;
+
+	snprintf(path, sizeof(path), "%s/ns/net", b->path);
+	if (statfs(path, &fs) < 0 || fs.f_type != NSFS_MAGIC)
+		return 0;
+	snprintf(path, sizeof(path), "%s/root", b->path);
+	return statfs(path, &fs) == 0 && fs.f_type == OVERLAYFS_SUPER_MAGIC;
+}
+
+int box_sleep(const struct box *b)
+{
+	int rc = 0, n = cg_nr_procs(&b->cg);
+
+	if (n > 0)
+		return err_set("box %s: %d processes still run in it", b->cfg.name, n);
+	err_clear();
+	if (nft_box_del(b) < 0 || cg_destroy(&b->cg) < 0 || netns_destroy(b) < 0 ||
+	    rootfs_unmount(b) < 0)
+		rc = -1;
+	return rc < 0 ? err_wrap("box %s to sleep", b->cfg.name) : 0;
+}
+
+int box_wake(const struct box *b)
+{
+	struct err_saved e;
+	int lock;
+
+	if (is_awake(b))
+		return 0;
+	lock = lock_dir(b->cfg.dir);
+	if (lock < 0)
+		return -1;
+	if (!is_awake(b)) {
+		if (box_sleep(b) < 0 || rootfs_mount(b) < 0 || netns_create(b) < 0 ||
+		    cg_create(b) < 0 || nft_box_add(b) < 0) {
+			err_save(&e);
+			box_sleep(b);
+			close(lock);
+			err_restore(&e);
+			return err_wrap("wake box %s", b->cfg.name);
+		}
+	}
+	close(lock);
+	return 0;
+}
+
+int box_enter(const struct box *b)
+{
+	if (cg_join(&b->cg) < 0 || netns_join(b) < 0)
+		return err_wrap("enter box %s", b->cfg.name);
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		return err_sys("enter box %s: new cgroup namespace", b->cfg.name);
+	if (rootfs_enter(b) < 0)
+		return err_wrap("enter box %s", b->cfg.name);
+	return 0;
+}

@@ -1,0 +1,136 @@
+/*
+ * box.h - the app box: the container one app's process tree lives in.
+ *
+ * A box is a cgroup per app (under the caller's own cgroup), an overlay
+ * root filesystem (a read-only lower layer: the host's / or a directory,
+ * and the box's own writable upper layer), and net, uts and ipc namespaces
+ * kept alive by bind mounts in the box directory, with a veth to a host
+ * bridge, an IPv4 address and nftables rules for published ports in
+ * picocenter's own table.  The box outlives its processes: a tree is
+ * dumped and restored into the same box (see docs/box.md).
+ *
+ * On disk, BOXES/NAME/ (BOXES defaults to /run/picocenter/boxes):
+ *   config     the box record (key=value lines, see config.c)
+ *   upper/ work/   the overlay's writable layer and work dir
+ *   root/      the merged root, mounted in the host's mount namespace
+ *   ns/net ns/uts ns/ipc   the namespaces, bind-mounted
+ *
+ * Every function returns 0 or -1 with err_* set; a failed box_create()
+ * leaves nothing behind.
+ */
+#ifndef PC_BOX_BOX_H
+#define PC_BOX_BOX_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define BOX_DEFAULT_DIR "/run/picocenter/boxes"
+#define BOX_NAME_MAX 32
+#define BOX_PATH_MAX 1024
+#define BOX_MAX_PORTS 32
+
+struct box_port {
+	uint32_t host_addr;       /* network order; 0: every address */
+	uint16_t host_port;
+	uint16_t app_port;
+	int udp;                  /* 0: tcp */
+};
+
+struct box_config {
+	char name[BOX_NAME_MAX];  /* [a-z0-9-], also the hostname */
+	char dir[BOX_PATH_MAX];   /* the boxes directory (BOXES above) */
+	char rootfs[BOX_PATH_MAX];/* "host" or an absolute directory */
+	uint64_t memory;          /* bytes, no swap; 0: no limit */
+	uint32_t pids;            /* 0: no limit */
+	uint32_t cpu_weight;      /* 1..10000 (v2 scale); 0: default */
+	int no_egress;            /* drop traffic the app starts outward */
+	char bridge[16];          /* host bridge, default pcbr0 */
+	uint32_t subnet;          /* network order, default 10.88.0.0 */
+	int prefix;               /* default 16 */
+	struct box_port ports[BOX_MAX_PORTS];
+	int nr_ports;
+	char log[BOX_PATH_MAX];   /* a host file bind-mounted into the box at
+	                             the same path (the app's stdout+stderr,
+	                             so a restored app writes on); "" none */
+};
+
+/* Which hierarchy serves each controller of the box's cgroup. */
+struct box_cgroup {
+	char memory[BOX_PATH_MAX];  /* the box's cgroup dir, "" if none */
+	int memory_v2;
+	char pids[BOX_PATH_MAX];
+	int pids_v2;
+	char cpu[BOX_PATH_MAX];
+	int cpu_v2;
+	char freezer[BOX_PATH_MAX];
+	int freezer_v2;
+	char unified[BOX_PATH_MAX]; /* the v2 cgroup (cgroup.procs, freeze) */
+};
+
+struct box {
+	struct box_config cfg;
+	char path[BOX_PATH_MAX];    /* BOXES/NAME */
+	uint32_t addr;              /* the app's IPv4 address, network order */
+	char veth[16];              /* host end of the veth */
+	struct box_cgroup cg;
+};
+
+/* 1 if name is a valid box name: 1-23 of a-z 0-9 '-', not starting '-'. */
+int box_name_valid(const char *name);
+/* cfg = the defaults for an app called name (validated). */
+int box_config_init(struct box_config *cfg, const char *name);
+/* Parse "[HOSTADDR:]HOSTPORT:APPPORT[/tcp|/udp]" into cfg's ports. */
+int box_config_add_port(struct box_config *cfg, const char *spec);
+/* Parse "512M", "1G", "65536" (bytes, suffixes K M G, at least 4 MiB). */
+int box_parse_size(const char *s, uint64_t *bytes);
+/* Parse a count in 1..max. */
+int box_parse_count(const char *s, uint32_t max, uint32_t *n);
+
+/* Create the box cfg describes: all of it, or nothing. */
+int box_create(const struct box_config *cfg, struct box *b);
+/* Load the record of the box name under dir (NULL: the default). */
+int box_open(const char *dir, const char *name, struct box *b);
+/* Remove every part of the box that exists (a half-made box too), and
+ * kill the processes still in its cgroup. */
+int box_destroy(const struct box *b);
+/* The same by name, for a box whose record may be missing or partial. */
+int box_remove(const char *dir, const char *name);
+/* Put a box without processes to sleep: its network namespace, veth,
+ * cgroup, nftables elements and mounts go; its record and writable layer
+ * stay.  box_wake() makes them again, with the same address and ports (a
+ * no-op for a box that is awake). */
+int box_sleep(const struct box *b);
+int box_wake(const struct box *b);
+/* One line per box under dir: name, address, rootfs, processes. */
+int box_list(const char *dir, FILE *out);
+
+/* In the first process of a new PID and mount namespace (single-threaded,
+ * root): join the box's cgroup, net, uts and ipc namespaces, a new cgroup
+ * namespace, and pivot into its root with fresh /proc, /sys, /dev. */
+int box_enter(const struct box *b);
+
+/* In the box's first process, last before exec (after box_enter() and any
+ * change of user): Docker's default capability bounding set without
+ * CAP_MKNOD, no_new_privs, and the box's seccomp filter. */
+int box_lockdown(void);
+/* The box's seccomp filter (one for every box, built once per process). */
+struct sock_filter;
+int box_seccomp_filter(const struct sock_filter **insns, unsigned short *len);
+/* For a seized, stopped thread: 1 if its seccomp filters are exactly the
+ * box's, 0 if it has none, -1 (error set) otherwise. */
+int box_seccomp_check(pid_t tid);
+
+/* Start, in a thread to join later, what makes the next move of a task
+ * into a cgroup fast (see cgroup.c): a restore calls it first. */
+int box_warm_cgroups(const struct box *b, pthread_t *thread);
+
+/* Freeze or thaw every process in the box (before and after a dump). */
+int box_freeze(const struct box *b);
+int box_thaw(const struct box *b);
+/* The box pid lives in, found from its cgroup: 1 and *b loaded, 0 if the
+ * process is in no box under dir. */
+int box_of_pid(const char *dir, pid_t pid, struct box *b);
+
+#endif

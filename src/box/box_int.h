@@ -1,0 +1,44 @@
+/* box_int.h - the parts of a box, shared by the files of src/box/ only. */
+#ifndef PC_BOX_INT_H
+#define PC_BOX_INT_H
+
+#include "box/box.h"
+
+/* config.c: the box record, BOXES/NAME/config */
+int box_record_write(const struct box *b);
+int box_record_read(const char *path, struct box *b);
+
+/* cgroup.c */
+int cg_plan(const char *name, struct box_cgroup *cg);
+int cg_create(const struct box *b);
+int cg_destroy(const struct box_cgroup *cg);
+int cg_join(const struct box_cgroup *cg);
+int cg_nr_procs(const struct box_cgroup *cg);
+
+/* rootfs.c */
+int rootfs_check(const char *rootfs);
+int rootfs_mount(const struct box *b);
+int rootfs_unmount(const struct box *b);
+int rootfs_enter(const struct box *b);
+
+/* netns.c */
+int netns_create(const struct box *b);
+int netns_destroy(const struct box *b);
+int netns_join(const struct box *b);
+
+/* nft.c */
+int nft_box_add(const struct box *b);
+int nft_box_del(const struct box *b);
+
+/* rtnl.c: rtnetlink, in the calling thread's network namespace */
+int rtnl_bridge_ensure(const char *name, uint32_t addr, int prefix);
+int rtnl_veth_create(const char *host, const char *peer, int peer_netns_fd);
+int rtnl_link_up(const char *name);
+int rtnl_link_delete(const char *name);
+int rtnl_addr_add(const char *dev, uint32_t addr, int prefix);
+int rtnl_route_default(const char *dev, uint32_t gateway);
+int rtnl_link_exists(const char *name);
+int rtnl_set_master(const char *dev, const char *master);
+int rtnl_port_isolate(const char *dev);
+
+#endif

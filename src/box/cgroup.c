@@ -1,0 +1,484 @@
+/*
+ * cgroup.c - a box's cgroup: "pcbox-NAME" under the caller's own cgroup
+ * in each hierarchy that serves one of its controllers (memory, pids, cpu,
+ * freezer), on cgroup v1 where a controller is bound there and on v2
+ * otherwise; limits, joining, freezing and removal.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "box/box_int.h"
+#include "common/err.h"
+
+#define CG_PREFIX "pcbox-"
+#define CG_WAIT_MS 3000
+
+/* The mount point of the hierarchy with controller ctl (v1), or of the
+ * cgroup2 hierarchy (ctl NULL). */
+static int find_mount(const char *ctl, char *mnt, size_t len)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int found = 0;
+
+	if (!f)
+		return err_sys("open /proc/self/mountinfo");
+	while (!found && fgets(line, sizeof(line), f)) {
+		char point[2048], type[64], opts[1024], *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %2047s", point) != 1 ||
+		    sscanf(sep + 3, "%63s %*s %1023s", type, opts) != 2)
+			continue;
+		if (ctl ? strcmp(type, "cgroup") : strcmp(type, "cgroup2"))
+			continue;
+		if (ctl) {
+			char *tok, *save = NULL;
+
+			for (tok = strtok_r(opts, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+				if (!strcmp(tok, ctl))
+					found = 1;
+		} else {
+			found = 1;
+		}
+		if (found && (size_t)snprintf(mnt, len, "%s", point) >= len)
+			found = 0;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Our own cgroup path in the hierarchy with ctl (v1), or in v2 (NULL). */
+static int self_path(const char *ctl, char *path, size_t len)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	int found = 0;
+
+	if (!f)
+		return err_sys("open /proc/self/cgroup");
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		char *nl = strchr(line, '\n');
+
+		if (!c2)
+			continue;
+		if (nl)
+			*nl = '\0';
+		*c2 = '\0';
+		if (ctl) {
+			char *tok, *save = NULL;
+
+			for (tok = strtok_r(c1 + 1, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+				if (!strcmp(tok, ctl))
+					found = 1;
+		} else {
+			found = c1 == line + 1 && line[0] == '0' && c2 == c1 + 1;
+		}
+		if (found && (size_t)snprintf(path, len, "%s", c2 + 1) >= len)
+			found = 0;
+	}
+	fclose(f);
+	return found;
+}
+
+static int join_dir(char *out, const char *mnt, const char *self, const char *name)
+{
+	if (!strcmp(self, "/"))
+		self = "";
+	if ((size_t)snprintf(out, BOX_PATH_MAX, "%s%s/" CG_PREFIX "%s", mnt, self, name) >=
+	    BOX_PATH_MAX)
+		return err_set("cgroup path too long");
+	return 0;
+}
+
+static int v2_has(const char *v2parent, const char *ctl)
+{
+	char path[BOX_PATH_MAX + 32], buf[512], *tok, *save = NULL;
+	int fd, found = 0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", v2parent);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	for (tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
+		if (!strcmp(tok, ctl))
+			found = 1;
+	return found;
+}
+
+/* One controller: v1 if a v1 hierarchy has it, else v2 if available. */
+static int plan_one(const char *ctl, const char *name, const char *v2dir, char *dir, int *v2)
+{
+	char mnt[2048], self[2048];
+	int r;
+
+	dir[0] = '\0';
+	*v2 = 0;
+	r = find_mount(ctl, mnt, sizeof(mnt));
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		r = self_path(ctl, self, sizeof(self));
+		if (r < 0)
+			return -1;
+		if (r > 0)
+			return join_dir(dir, mnt, self, name);
+	}
+	if (v2dir[0]) {
+		char parent[BOX_PATH_MAX];
+
+		snprintf(parent, sizeof(parent), "%s", v2dir);
+		*strrchr(parent, '/') = '\0';
+		if (!strcmp(ctl, "freezer") || v2_has(parent, ctl)) {
+			strcpy(dir, v2dir);
+			*v2 = 1;
+		}
+	}
+	return 0;
+}
+
+int cg_plan(const char *name, struct box_cgroup *cg)
+{
+	char mnt[2048], self[2048];
+	int r;
+
+	memset(cg, 0, sizeof(*cg));
+	r = find_mount(NULL, mnt, sizeof(mnt));
+	if (r > 0)
+		r = self_path(NULL, self, sizeof(self));
+	if (r < 0)
+		return -1;
+	if (r > 0 && join_dir(cg->unified, mnt, self, name) < 0)
+		return -1;
+	if (plan_one("memory", name, cg->unified, cg->memory, &cg->memory_v2) < 0 ||
+	    plan_one("pids", name, cg->unified, cg->pids, &cg->pids_v2) < 0 ||
+	    plan_one("cpu", name, cg->unified, cg->cpu, &cg->cpu_v2) < 0 ||
+	    plan_one("freezer", name, cg->unified, cg->freezer, &cg->freezer_v2) < 0)
+		return -1;
+	return 0;
+}
+
+static int write_file(const char *dir, const char *file, const char *val)
+{
+	char path[BOX_PATH_MAX + 64];
+	size_t len = strlen(val);
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys("open %s", path);
+	if (write(fd, val, len) != (ssize_t)len) {
+		err_sys("write '%s' to %s", val, path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int read_file(const char *dir, const char *file, char *buf, size_t len)
+{
+	char path[BOX_PATH_MAX + 64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys("open %s", path);
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return err_sys("read %s", path);
+	buf[n] = '\0';
+	return 0;
+}
+
+/* The distinct cgroup dirs of a box (v2 controllers share one). */
+static int cg_dirs(const struct box_cgroup *cg, const char *dirs[5])
+{
+	const char *all[5] = { cg->unified, cg->memory, cg->pids, cg->cpu, cg->freezer };
+	int n = 0;
+
+	for (int i = 0; i < 5; i++) {
+		int dup = !all[i][0];
+
+		for (int j = 0; j < n && !dup; j++)
+			dup = !strcmp(dirs[j], all[i]);
+		if (!dup)
+			dirs[n++] = all[i];
+	}
+	return n;
+}
+
+static int enable_v2(const char *dir, const char *ctl)
+{
+	char parent[BOX_PATH_MAX], val[32];
+
+	snprintf(parent, sizeof(parent), "%s", dir);
+	*strrchr(parent, '/') = '\0';
+	snprintf(val, sizeof(val), "+%s", ctl);
+	return write_file(parent, "cgroup.subtree_control", val);
+}
+
+static int set_limits(const struct box *b)
+{
+	const struct box_config *c = &b->cfg;
+	const struct box_cgroup *cg = &b->cg;
+	char v[32];
+
+	if (c->memory) {
+		if (!cg->memory[0])
+			return err_set("no memory controller for --memory");
+		snprintf(v, sizeof(v), "%" PRIu64, c->memory);
+		if (cg->memory_v2) {
+			if (enable_v2(cg->memory, "memory") < 0 ||
+			    write_file(cg->memory, "memory.max", v) < 0 ||
+			    write_file(cg->memory, "memory.swap.max", "0") < 0)
+				return -1;
+		} else {
+			char p[BOX_PATH_MAX + 32];
+
+			if (write_file(cg->memory, "memory.limit_in_bytes", v) < 0 ||
+			    write_file(cg->memory, "memory.swappiness", "0") < 0)
+				return -1;
+			snprintf(p, sizeof(p), "%s/memory.memsw.limit_in_bytes", cg->memory);
+			if (access(p, F_OK) == 0 &&
+			    write_file(cg->memory, "memory.memsw.limit_in_bytes", v) < 0)
+				return -1;
+		}
+	}
+	if (c->pids) {
+		if (!cg->pids[0])
+			return err_set("no pids controller for --pids");
+		snprintf(v, sizeof(v), "%" PRIu32, c->pids);
+		if ((cg->pids_v2 && enable_v2(cg->pids, "pids") < 0) ||
+		    write_file(cg->pids, "pids.max", v) < 0)
+			return -1;
+	}
+	if (c->cpu_weight && cg->cpu[0]) {
+		if (cg->cpu_v2) {
+			snprintf(v, sizeof(v), "%" PRIu32, c->cpu_weight);
+			if (enable_v2(cg->cpu, "cpu") < 0 || write_file(cg->cpu, "cpu.weight", v) < 0)
+				return -1;
+		} else {
+			snprintf(v, sizeof(v), "%" PRIu64, (uint64_t)c->cpu_weight * 1024 / 100 + 2);
+			if (write_file(cg->cpu, "cpu.shares", v) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+int cg_create(const struct box *b)
+{
+	const char *dirs[5];
+	int n = cg_dirs(&b->cg, dirs);
+
+	for (int i = 0; i < n; i++)
+		if (mkdir(dirs[i], 0755) < 0) {
+			err_sys("mkdir cgroup %s", dirs[i]);
+			goto undo;
+		}
+	if (set_limits(b) < 0)
+		goto undo;
+	return 0;
+undo: {
+		struct err_saved e;
+
+		err_save(&e);
+		cg_destroy(&b->cg);
+		return err_restore(&e);
+	}
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { 0, ms * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Kill every process in dir; 1 if it had none left. */
+static int kill_all(const char *dir)
+{
+	char buf[65536], *p, *end;
+	int any = 0;
+
+	if (read_file(dir, "cgroup.procs", buf, sizeof(buf)) < 0)
+		return 1;
+	for (p = buf; *p; p = end) {
+		long pid = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		if (pid > 0 && kill((pid_t)pid, SIGKILL) == 0)
+			any = 1;
+		while (*end == '\n')
+			end++;
+	}
+	return !any;
+}
+
+int cg_destroy(const struct box_cgroup *cg)
+{
+	const char *dirs[5];
+	int n = cg_dirs(cg, dirs), rc = 0;
+
+	if (cg->freezer[0])
+		box_thaw(&(struct box){ .cg = *cg });
+	err_clear();
+	for (int i = 0; i < n; i++) {
+		if (access(dirs[i], F_OK) < 0)
+			continue;
+		for (int t = 0; !kill_all(dirs[i]) && t < CG_WAIT_MS / 10; t++)
+			sleep_ms(10);
+		for (int t = 0; rmdir(dirs[i]) < 0 && errno == EBUSY && t < CG_WAIT_MS / 10; t++)
+			sleep_ms(10);
+		if (access(dirs[i], F_OK) == 0)
+			rc = err_sys("remove cgroup %s", dirs[i]);
+	}
+	return rc;
+}
+
+int cg_join(const struct box_cgroup *cg)
+{
+	const char *dirs[5];
+	int n = cg_dirs(cg, dirs);
+
+	for (int i = 0; i < n; i++)
+		if (write_file(dirs[i], "cgroup.procs", "0") < 0)
+			return err_wrap("join the box's cgroup");
+	return 0;
+}
+
+/* Moving a task between cgroups takes the kernel's threadgroup lock for
+ * writing, which first waits for an RCU grace period (~10 ms) unless a
+ * writer was there moments before.  A restore starts that wait early, by
+ * "moving" this thread into the cgroup it is in, so that the tree's init
+ * joins its box without waiting (box_warm_cgroups). */
+static void *warm(void *arg)
+{
+	const struct box_cgroup *cg = arg;
+	char dir[BOX_PATH_MAX];
+	const char *from = cg->pids[0] ? cg->pids : cg->freezer[0] ? cg->freezer : cg->unified;
+	char tid[32];
+
+	if (!from[0])
+		return NULL;
+	snprintf(dir, sizeof(dir), "%s", from);
+	*strrchr(dir, '/') = '\0';
+	snprintf(tid, sizeof(tid), "%d", gettid());
+	write_file(dir, strcmp(from, cg->unified) ? "tasks" : "cgroup.threads", tid);
+	return NULL;
+}
+
+int box_warm_cgroups(const struct box *b, pthread_t *thread)
+{
+	if (pthread_create(thread, NULL, warm, (void *)&b->cg) != 0)
+		return err_set("start a thread");
+	return 0;
+}
+
+int cg_nr_procs(const struct box_cgroup *cg)
+{
+	char buf[65536];
+	const char *dir = cg->pids[0] ? cg->pids : cg->unified;
+	int n = 0;
+
+	if (!dir[0] || read_file(dir, "cgroup.procs", buf, sizeof(buf)) < 0)
+		return -1;
+	for (char *p = buf; *p; p++)
+		n += *p == '\n';
+	return n;
+}
+
+static int wait_state(const char *dir, const char *file, const char *want)
+{
+	char buf[256];
+
+	for (int t = 0; t < CG_WAIT_MS; t++) {
+		if (read_file(dir, file, buf, sizeof(buf)) < 0)
+			return -1;
+		if (strstr(buf, want))
+			return 0;
+		sleep_ms(1);
+	}
+	return err_set("%s/%s: no '%s' after %d ms", dir, file, want, CG_WAIT_MS);
+}
+
+int box_freeze(const struct box *b)
+{
+	const struct box_cgroup *cg = &b->cg;
+
+	if (!cg->freezer[0])
+		return err_set("box %s has no freezer", b->cfg.name);
+	if (cg->freezer_v2) {
+		if (write_file(cg->freezer, "cgroup.freeze", "1") < 0 ||
+		    wait_state(cg->freezer, "cgroup.events", "frozen 1") < 0)
+			return err_wrap("freeze box %s", b->cfg.name);
+		return 0;
+	}
+	if (write_file(cg->freezer, "freezer.state", "FROZEN") < 0 ||
+	    wait_state(cg->freezer, "freezer.state", "FROZEN") < 0) {
+		write_file(cg->freezer, "freezer.state", "THAWED");
+		return err_wrap("freeze box %s", b->cfg.name);
+	}
+	return 0;
+}
+
+int box_thaw(const struct box *b)
+{
+	const struct box_cgroup *cg = &b->cg;
+
+	if (!cg->freezer[0] || access(cg->freezer, F_OK) < 0)
+		return 0;
+	if (cg->freezer_v2)
+		return write_file(cg->freezer, "cgroup.freeze", "0");
+	return write_file(cg->freezer, "freezer.state", "THAWED");
+}
+
+int box_of_pid(const char *dir, pid_t pid, struct box *b)
+{
+	char path[64], line[4096], name[BOX_NAME_MAX] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return err_sys("open %s", path);
+	while (!name[0] && fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, "/" CG_PREFIX);
+
+		if (p) {
+			size_t n = strcspn(p + 1 + strlen(CG_PREFIX), "/\n");
+
+			if (n < sizeof(name)) {
+				memcpy(name, p + 1 + strlen(CG_PREFIX), n);
+				name[n] = '\0';
+			}
+		}
+	}
+	fclose(f);
+	if (!name[0] || !box_name_valid(name))
+		return 0;
+	if (box_open(dir, name, b) < 0)
+		return err_wrap("process %d is in box %s", (int)pid, name);
+	return 1;
+}

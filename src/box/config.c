@@ -1,0 +1,362 @@
+/*
+ * config.c - a box's configuration: defaults, parsing of the user's
+ * values (sizes, counts, port specs) and the box record on disk
+ * (BOXES/NAME/config, "key=value" lines), validated when read back.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "box/box_int.h"
+#include "common/err.h"
+
+int box_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n >= 24 || name[0] == '-')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+		      name[i] == '-'))
+			return 0;
+	return 1;
+}
+
+int box_config_init(struct box_config *cfg, const char *name)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	if (!box_name_valid(name))
+		return err_set("bad box name '%s' (1-23 of a-z 0-9 -)", name);
+	strcpy(cfg->name, name);
+	strcpy(cfg->dir, BOX_DEFAULT_DIR);
+	strcpy(cfg->rootfs, "host");
+	strcpy(cfg->bridge, "pcbr0");
+	cfg->subnet = htonl(0x0a580000);  /* 10.88.0.0 */
+	cfg->prefix = 16;
+	return 0;
+}
+
+static int parse_u64(const char *s, uint64_t *v, char **end)
+{
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*v = strtoull(s, end, 10);
+	return errno ? -1 : 0;
+}
+
+int box_parse_size(const char *s, uint64_t *bytes)
+{
+	uint64_t v, mul = 1;
+	char *end;
+
+	if (parse_u64(s, &v, &end) < 0)
+		return err_set("bad size '%s'", s);
+	if (*end == 'K' || *end == 'k')
+		mul = 1ULL << 10;
+	else if (*end == 'M' || *end == 'm')
+		mul = 1ULL << 20;
+	else if (*end == 'G' || *end == 'g')
+		mul = 1ULL << 30;
+	else if (*end != '\0')
+		return err_set("bad size '%s' (a number with K, M or G)", s);
+	if (*end && end[1] != '\0')
+		return err_set("bad size '%s' (a number with K, M or G)", s);
+	if (v > (1ULL << 50) / mul || v * mul < (4ULL << 20))
+		return err_set("size '%s' out of range (4M..1P)", s);
+	*bytes = v * mul;
+	return 0;
+}
+
+int box_parse_count(const char *s, uint32_t max, uint32_t *n)
+{
+	uint64_t v;
+	char *end;
+
+	if (parse_u64(s, &v, &end) < 0 || *end != '\0' || v == 0 || v > max)
+		return err_set("bad count '%s' (1..%" PRIu32 ")", s, max);
+	*n = (uint32_t)v;
+	return 0;
+}
+
+static int parse_port(const char *s, uint16_t *port)
+{
+	uint64_t v;
+	char *end;
+
+	if (parse_u64(s, &v, &end) < 0 || *end != '\0' || v == 0 || v > 65535)
+		return -1;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* "[HOSTADDR:]HOSTPORT:APPPORT[/tcp|/udp]" */
+static int parse_port_spec(const char *spec, struct box_port *p)
+{
+	char buf[128], *proto, *colon, *first;
+	struct in_addr a;
+
+	memset(p, 0, sizeof(*p));
+	if (strlen(spec) >= sizeof(buf))
+		return -1;
+	strcpy(buf, spec);
+	proto = strchr(buf, '/');
+	if (proto) {
+		*proto++ = '\0';
+		if (!strcmp(proto, "udp"))
+			p->udp = 1;
+		else if (strcmp(proto, "tcp"))
+			return -1;
+	}
+	colon = strrchr(buf, ':');
+	if (!colon || parse_port(colon + 1, &p->app_port) < 0)
+		return -1;
+	*colon = '\0';
+	first = strrchr(buf, ':');
+	if (first) {
+		*first = '\0';
+		if (inet_pton(AF_INET, buf, &a) != 1)
+			return -1;
+		p->host_addr = a.s_addr;
+		return parse_port(first + 1, &p->host_port);
+	}
+	return parse_port(buf, &p->host_port);
+}
+
+int box_config_add_port(struct box_config *cfg, const char *spec)
+{
+	struct box_port p;
+
+	if (parse_port_spec(spec, &p) < 0)
+		return err_set("bad port '%s' ([HOSTADDR:]HOSTPORT:APPPORT[/tcp|/udp], "
+			       "ports 1-65535)", spec);
+	for (int i = 0; i < cfg->nr_ports; i++)
+		if (cfg->ports[i].host_port == p.host_port && cfg->ports[i].udp == p.udp)
+			return err_set("port '%s': host port %u given twice", spec, p.host_port);
+	if (cfg->nr_ports == BOX_MAX_PORTS)
+		return err_set("more than %d ports", BOX_MAX_PORTS);
+	cfg->ports[cfg->nr_ports++] = p;
+	return 0;
+}
+
+/* --- the record --- */
+
+static void put_cg(FILE *f, const char *key, const char *dir, int v2)
+{
+	if (dir[0])
+		fprintf(f, "cg_%s=%d:%s\n", key, v2, dir);
+}
+
+static int write_record(FILE *f, const struct box *b)
+{
+	const struct box_config *c = &b->cfg;
+	char a[INET_ADDRSTRLEN];
+
+	fprintf(f, "name=%s\nrootfs=%s\nmemory=%" PRIu64 "\npids=%" PRIu32 "\n",
+		c->name, c->rootfs, c->memory, c->pids);
+	fprintf(f, "cpu_weight=%" PRIu32 "\nno_egress=%d\nbridge=%s\n",
+		c->cpu_weight, c->no_egress, c->bridge);
+	fprintf(f, "subnet=%s/%d\n", inet_ntop(AF_INET, &c->subnet, a, sizeof(a)), c->prefix);
+	fprintf(f, "addr=%s\nveth=%s\n", inet_ntop(AF_INET, &b->addr, a, sizeof(a)), b->veth);
+	for (int i = 0; i < c->nr_ports; i++)
+		fprintf(f, "port=%s:%u:%u/%s\n",
+			inet_ntop(AF_INET, &c->ports[i].host_addr, a, sizeof(a)),
+			c->ports[i].host_port, c->ports[i].app_port,
+			c->ports[i].udp ? "udp" : "tcp");
+	if (c->log[0])
+		fprintf(f, "log=%s\n", c->log);
+	put_cg(f, "memory", b->cg.memory, b->cg.memory_v2);
+	put_cg(f, "pids", b->cg.pids, b->cg.pids_v2);
+	put_cg(f, "cpu", b->cg.cpu, b->cg.cpu_v2);
+	put_cg(f, "freezer", b->cg.freezer, b->cg.freezer_v2);
+	put_cg(f, "unified", b->cg.unified, 1);
+	return ferror(f) ? -1 : 0;
+}
+
+int box_record_write(const struct box *b)
+{
+	char path[BOX_PATH_MAX + 16], tmp[BOX_PATH_MAX + 16];
+	FILE *f;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/config", b->path);
+	snprintf(tmp, sizeof(tmp), "%s/config.tmp", b->path);
+	f = fopen(tmp, "we");
+	if (!f)
+		return err_sys("create %s", tmp);
+	rc = write_record(f, b);
+	if (fflush(f) != 0 || fsync(fileno(f)) < 0)
+		rc = -1;
+	if (fclose(f) != 0 || rc < 0) {
+		unlink(tmp);
+		return err_sys("write %s", tmp);
+	}
+	if (rename(tmp, path) < 0) {
+		unlink(tmp);
+		return err_sys("rename %s", tmp);
+	}
+	return 0;
+}
+
+/* A cgroup dir from the record: absolute, under /sys/fs/cgroup, no "..". */
+static int parse_cg(const char *v, char *dir, int *v2)
+{
+	if ((v[0] != '0' && v[0] != '1') || v[1] != ':')
+		return -1;
+	v += 2;
+	if (strncmp(v, "/sys/fs/cgroup/", 15) || strstr(v, "/..") ||
+	    strlen(v) >= BOX_PATH_MAX)
+		return -1;
+	if (v2)
+		*v2 = v[-2] == '1';
+	strcpy(dir, v);
+	return 0;
+}
+
+static int parse_addr(const char *v, uint32_t *addr)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, v, &a) != 1)
+		return -1;
+	*addr = a.s_addr;
+	return 0;
+}
+
+static int parse_subnet(const char *v, struct box_config *c)
+{
+	char buf[32], *slash;
+	uint64_t p;
+	char *end;
+
+	if (strlen(v) >= sizeof(buf))
+		return -1;
+	strcpy(buf, v);
+	slash = strchr(buf, '/');
+	if (!slash)
+		return -1;
+	*slash = '\0';
+	if (parse_addr(buf, &c->subnet) < 0 || parse_u64(slash + 1, &p, &end) < 0 ||
+	    *end || p < 8 || p > 30)
+		return -1;
+	c->prefix = (int)p;
+	return 0;
+}
+
+static int parse_num32(const char *v, uint32_t *out)
+{
+	uint64_t n;
+	char *end;
+
+	if (parse_u64(v, &n, &end) < 0 || *end || n > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)n;
+	return 0;
+}
+
+static int parse_line(struct box *b, const char *k, const char *v)
+{
+	struct box_config *c = &b->cfg;
+	uint32_t n;
+	char *end;
+
+	if (!strcmp(k, "name")) {
+		if (!box_name_valid(v))
+			return -1;
+		strcpy(c->name, v);
+	} else if (!strcmp(k, "rootfs")) {
+		if (strlen(v) >= sizeof(c->rootfs) || (strcmp(v, "host") && v[0] != '/'))
+			return -1;
+		strcpy(c->rootfs, v);
+	} else if (!strcmp(k, "log")) {
+		if (strlen(v) >= sizeof(c->log) || v[0] != '/' || strstr(v, "/.."))
+			return -1;
+		strcpy(c->log, v);
+	} else if (!strcmp(k, "memory")) {
+		return parse_u64(v, &c->memory, &end) < 0 || *end ? -1 : 0;
+	} else if (!strcmp(k, "pids")) {
+		return parse_num32(v, &c->pids);
+	} else if (!strcmp(k, "cpu_weight")) {
+		return parse_num32(v, &c->cpu_weight) < 0 || c->cpu_weight > 10000 ? -1 : 0;
+	} else if (!strcmp(k, "no_egress")) {
+		if (parse_num32(v, &n) < 0 || n > 1)
+			return -1;
+		c->no_egress = (int)n;
+	} else if (!strcmp(k, "bridge") || !strcmp(k, "veth")) {
+		char *dst = k[0] == 'b' ? c->bridge : b->veth;
+
+		if (strlen(v) == 0 || strlen(v) >= 16 || strchr(v, '/'))
+			return -1;
+		strcpy(dst, v);
+	} else if (!strcmp(k, "subnet")) {
+		return parse_subnet(v, c);
+	} else if (!strcmp(k, "addr")) {
+		return parse_addr(v, &b->addr);
+	} else if (!strcmp(k, "port")) {
+		if (c->nr_ports == BOX_MAX_PORTS)
+			return -1;
+		return parse_port_spec(v, &c->ports[c->nr_ports++]);
+	} else if (!strcmp(k, "cg_memory")) {
+		return parse_cg(v, b->cg.memory, &b->cg.memory_v2);
+	} else if (!strcmp(k, "cg_pids")) {
+		return parse_cg(v, b->cg.pids, &b->cg.pids_v2);
+	} else if (!strcmp(k, "cg_cpu")) {
+		return parse_cg(v, b->cg.cpu, &b->cg.cpu_v2);
+	} else if (!strcmp(k, "cg_freezer")) {
+		return parse_cg(v, b->cg.freezer, &b->cg.freezer_v2);
+	} else if (!strcmp(k, "cg_unified")) {
+		return parse_cg(v, b->cg.unified, NULL);
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_record(FILE *f, struct box *b, const char *path)
+{
+	char line[BOX_PATH_MAX + 64];
+	int lineno = 0;
+
+	while (fgets(line, sizeof(line), f)) {
+		char *eq, *nl = strchr(line, '\n');
+
+		lineno++;
+		if (!nl)
+			return err_set("%s:%d: line too long", path, lineno);
+		*nl = '\0';
+		eq = strchr(line, '=');
+		if (!eq)
+			return err_set("%s:%d: not key=value", path, lineno);
+		*eq = '\0';
+		if (parse_line(b, line, eq + 1) < 0)
+			return err_set("%s:%d: bad %s '%s'", path, lineno, line, eq + 1);
+	}
+	if (!b->cfg.name[0] || !b->addr || !b->veth[0] || !b->cfg.bridge[0])
+		return err_set("%s: incomplete box record", path);
+	return 0;
+}
+
+int box_record_read(const char *dir, struct box *b)
+{
+	char path[BOX_PATH_MAX + 16];
+	FILE *f;
+	int rc;
+
+	memset(b, 0, sizeof(*b));
+	if (strlen(dir) >= sizeof(b->path))
+		return err_set("box path too long");
+	strcpy(b->path, dir);
+	snprintf(path, sizeof(path), "%s/config", dir);
+	f = fopen(path, "re");
+	if (!f)
+		return err_sys("open %s", path);
+	rc = parse_record(f, b, path);
+	fclose(f);
+	return rc;
+}

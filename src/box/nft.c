@@ -1,0 +1,198 @@
+/*
+ * nft.c - a box's packet rules, in picocenter's own nftables table
+ * (`table ip picocenter`, made once, see TABLE): the box's address in the
+ * sets `boxes` and (unless --no-egress) `egress`, and one element per
+ * published port in the DNAT maps.  A box adds and removes only its own
+ * elements; no other rule on the host is touched.
+ */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <nftables/libnftables.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "box/box_int.h"
+#include "common/err.h"
+
+#define NFT_LOCK "/run/picocenter/nft.lock"
+
+/* Published ports DNAT traffic for the host's own addresses (127.0.0.1
+ * included: output chain, route_localnet on the bridge, masquerade);
+ * boxes reach neither each other (bridge port isolation) nor the host
+ * (input), and only boxes in `egress` start connections outward. */
+static const char TABLE[] =
+	"table ip picocenter {\n"
+	" set boxes { type ipv4_addr; }\n"
+	" set egress { type ipv4_addr; }\n"
+	" map dnat_any { type inet_proto . inet_service : ipv4_addr . inet_service; }\n"
+	" map dnat_addr { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }\n"
+	" chain prerouting { type nat hook prerouting priority dstnat; policy accept;\n"
+	"  fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @dnat_addr\n"
+	"  fib daddr type local dnat ip to meta l4proto . th dport map @dnat_any\n"
+	" }\n"
+	" chain output { type nat hook output priority -100; policy accept;\n"
+	"  fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @dnat_addr\n"
+	"  fib daddr type local dnat ip to meta l4proto . th dport map @dnat_any\n"
+	" }\n"
+	" chain postrouting { type nat hook postrouting priority srcnat; policy accept;\n"
+	"  ip saddr 127.0.0.0/8 ip daddr @boxes masquerade\n"
+	"  ip saddr @egress ip daddr != @boxes masquerade\n"
+	" }\n"
+	" chain forward { type filter hook forward priority filter; policy accept;\n"
+	"  ip saddr @boxes ip saddr != @egress ct state new drop\n"
+	" }\n"
+	" chain input { type filter hook input priority filter; policy accept;\n"
+	"  ip saddr @boxes ct state established,related accept\n"
+	"  ip saddr @boxes drop\n"
+	" }\n"
+	"}\n";
+
+static void addr_str(uint32_t a, char *buf)
+{
+	inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+}
+
+/* The element of port i, in the syntax of `create element`. */
+static void port_element(const struct box *b, int i, char *buf, size_t len, int with_value)
+{
+	const struct box_port *p = &b->cfg.ports[i];
+	char host[INET_ADDRSTRLEN], app[INET_ADDRSTRLEN], val[64] = "";
+
+	addr_str(b->addr, app);
+	if (with_value)
+		snprintf(val, sizeof(val), " : %s . %u", app, p->app_port);
+	if (p->host_addr) {
+		addr_str(p->host_addr, host);
+		snprintf(buf, len, "dnat_addr { %s . %s . %u%s }", host, p->udp ? "udp" : "tcp",
+			 p->host_port, val);
+	} else {
+		snprintf(buf, len, "dnat_any { %s . %u%s }", p->udp ? "udp" : "tcp", p->host_port, val);
+	}
+}
+
+/* Run cmds; with out, their output is copied there. */
+static int nft_run_out(const char *cmds, int quiet, char *out, size_t outlen)
+{
+	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	int rc;
+
+	if (!nft)
+		return err_set("nftables: cannot make a context");
+	nft_ctx_buffer_output(nft);
+	nft_ctx_buffer_error(nft);
+	rc = nft_run_cmd_from_buffer(nft, cmds);
+	if (rc != 0 && !quiet) {
+		const char *e = nft_ctx_get_error_buffer(nft);
+		char line[256];
+		size_t n = strcspn(e, "\n");
+
+		snprintf(line, sizeof(line), "%.*s", (int)(n < 200 ? n : 200), e);
+		err_set("nftables: %s", line);
+	}
+	if (out)
+		snprintf(out, outlen, "%s", nft_ctx_get_output_buffer(nft));
+	nft_ctx_free(nft);
+	return rc ? -1 : 0;
+}
+
+static int nft_run(const char *cmds, int quiet)
+{
+	return nft_run_out(cmds, quiet, NULL, 0);
+}
+
+/* Delete port i's element only if it still leads to this box (a box that
+ * failed to publish a port must not remove another box's). */
+static void del_port(const struct box *b, int i)
+{
+	char cmd[512], el[256], out[4096], want[64], a[INET_ADDRSTRLEN];
+
+	port_element(b, i, el, sizeof(el), 0);
+	snprintf(cmd, sizeof(cmd), "get element ip picocenter %s", el);
+	if (nft_run_out(cmd, 1, out, sizeof(out)) < 0)
+		return;
+	inet_ntop(AF_INET, &b->addr, a, sizeof(a));
+	snprintf(want, sizeof(want), ": %s . %u ", a, b->cfg.ports[i].app_port);
+	if (!strstr(out, want))
+		return;
+	snprintf(cmd, sizeof(cmd), "delete element ip picocenter %s", el);
+	nft_run(cmd, 1);
+}
+
+static int lock_table(void)
+{
+	int fd;
+
+	if (mkdir("/run/picocenter", 0755) < 0 && access("/run/picocenter", F_OK) < 0)
+		return err_sys("mkdir /run/picocenter");
+	fd = open(NFT_LOCK, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_sys("open %s", NFT_LOCK);
+	if (flock(fd, LOCK_EX) < 0) {
+		close(fd);
+		return err_sys("lock %s", NFT_LOCK);
+	}
+	return fd;
+}
+
+static int ensure_table(void)
+{
+	if (nft_run("list table ip picocenter", 1) == 0)
+		return 0;
+	return nft_run(TABLE, 0);
+}
+
+int nft_box_add(const struct box *b)
+{
+	char cmds[8192], el[256], a[INET_ADDRSTRLEN];
+	size_t off;
+	int lock, rc;
+
+	lock = lock_table();
+	if (lock < 0)
+		return -1;
+	rc = ensure_table();
+	addr_str(b->addr, a);
+	off = (size_t)snprintf(cmds, sizeof(cmds), "add element ip picocenter boxes { %s }\n", a);
+	if (!b->cfg.no_egress)
+		off += (size_t)snprintf(cmds + off, sizeof(cmds) - off,
+					"add element ip picocenter egress { %s }\n", a);
+	for (int i = 0; i < b->cfg.nr_ports; i++) {
+		port_element(b, i, el, sizeof(el), 1);
+		off += (size_t)snprintf(cmds + off, sizeof(cmds) - off,
+					"create element ip picocenter %s\n", el);
+	}
+	if (rc == 0) {
+		rc = nft_run(cmds, 0);
+		if (rc < 0 && strstr(err_msg(), "File exists"))
+			err_set("a published host port is taken by another box");
+	}
+	close(lock);
+	return rc < 0 ? err_wrap("publish box %s", b->cfg.name) : 0;
+}
+
+/* Every element of the box, one command each: a missing one is fine. */
+int nft_box_del(const struct box *b)
+{
+	char cmd[512], a[INET_ADDRSTRLEN];
+	int lock;
+
+	if (!b->addr)
+		return 0;
+	lock = lock_table();
+	if (lock < 0)
+		return -1;
+	if (nft_run("list table ip picocenter", 1) == 0) {
+		addr_str(b->addr, a);
+		snprintf(cmd, sizeof(cmd), "delete element ip picocenter boxes { %s }", a);
+		nft_run(cmd, 1);
+		snprintf(cmd, sizeof(cmd), "delete element ip picocenter egress { %s }", a);
+		nft_run(cmd, 1);
+		for (int i = 0; i < b->cfg.nr_ports; i++)
+			del_port(b, i);
+	}
+	close(lock);
+	return 0;
+}

@@ -1,0 +1,251 @@
+/*
+ * rootfs.c - a box's root filesystem: the overlay (lower: the host's / or
+ * a directory; upper and work dirs in the box dir) mounted at BOX/root in
+ * the host's mount namespace, and, in the box's first process, the pivot
+ * into it with a fresh /proc (sensitive files masked, /proc/sys read-only),
+ * a read-only /sys and a minimal /dev of bind-mounted host devices.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "box/box_int.h"
+#include "common/err.h"
+
+static const char *const devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
+/* Docker's masked paths: files get /dev/null, directories an empty tmpfs. */
+static const char *const masked[] = {
+	"proc/kcore", "proc/keys", "proc/timer_list", "proc/sched_debug",
+	"proc/latency_stats", "proc/sysrq-trigger", "proc/acpi", "proc/scsi",
+	"sys/firmware",
+};
+static const char *const readonly[] = { "proc/sys", "proc/irq", "proc/bus", "proc/fs" };
+
+int rootfs_check(const char *rootfs)
+{
+	struct stat st;
+
+	if (!strcmp(rootfs, "host"))
+		return 0;
+	if (rootfs[0] != '/')
+		return err_set("rootfs '%s': host or an absolute directory", rootfs);
+	if (strpbrk(rootfs, ",:\\"))
+		return err_set("rootfs '%s': ',' ':' and '\\' are not allowed", rootfs);
+	if (stat(rootfs, &st) < 0)
+		return err_sys("rootfs %s", rootfs);
+	if (!S_ISDIR(st.st_mode))
+		return err_set("rootfs %s: not a directory", rootfs);
+	return 0;
+}
+
+static int mkdir_in(const char *base, const char *sub)
+{
+	char path[BOX_PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", base, sub);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return err_sys("mkdir %s", path);
+	return 0;
+}
+
+int rootfs_unmount(const struct box *b)
+{
+	char root[BOX_PATH_MAX + 8];
+
+	snprintf(root, sizeof(root), "%s/root", b->path);
+	if (umount2(root, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+		return err_sys("unmount %s", root);
+	return 0;
+}
+
+static int mount_at(const char *src, const char *dst, const char *type,
+		    unsigned long flags, const char *data)
+{
+	if (mount(src, dst, type, flags, data) < 0)
+		return err_sys("mount %s on %s", type ? type : src, dst);
+	return 0;
+}
+
+static int ensure_dir(const char *path)
+{
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return err_sys("mkdir %s", path);
+	return 0;
+}
+
+static int ensure_file(const char *path)
+{
+	int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return err_sys("create %s", path);
+	close(fd);
+	return 0;
+}
+
+static int bind_ro(const char *path)
+{
+	if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+	    mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID |
+		  MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return err_sys("make /%s read-only", path);
+	return 0;
+}
+
+/* root/dev: a tmpfs of host device nodes bound in, a devpts instance of
+ * the box's own and a /dev/shm, made once with the box (host mount ns). */
+static int setup_dev(const char *root)
+{
+	const unsigned long nse = MS_NOSUID | MS_NOEXEC;
+	static const char *const links[][2] = {
+		{ "pts/ptmx", "ptmx" }, { "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" },
+		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
+	};
+	char dev[BOX_PATH_MAX + 16], host[64], in[BOX_PATH_MAX + 32];
+
+	snprintf(dev, sizeof(dev), "%s/dev", root);
+	if (mkdir(dev, 0755) < 0 && errno != EEXIST)
+		return err_sys("mkdir %s", dev);
+	if (mount("tmpfs", dev, "tmpfs", nse, "mode=755,size=64k") < 0)
+		return err_sys("mount tmpfs on %s", dev);
+	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
+		snprintf(host, sizeof(host), "/dev/%s", devices[i]);
+		snprintf(in, sizeof(in), "%s/%s", dev, devices[i]);
+		if (ensure_file(in) < 0 || mount_at(host, in, NULL, MS_BIND, NULL) < 0)
+			return -1;
+	}
+	snprintf(in, sizeof(in), "%s/pts", dev);
+	if (ensure_dir(in) < 0 ||
+	    mount_at("devpts", in, "devpts", nse, "newinstance,ptmxmode=0666,mode=0620") < 0)
+		return -1;
+	snprintf(in, sizeof(in), "%s/shm", dev);
+	if (ensure_dir(in) < 0 ||
+	    mount_at("shm", in, "tmpfs", nse | MS_NODEV, "mode=1777,size=65536k") < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		snprintf(in, sizeof(in), "%s/%s", dev, links[i][1]);
+		if (symlink(links[i][0], in) < 0)
+			return err_sys("symlink %s", in);
+	}
+	return 0;
+}
+
+/* The host's log file, bound onto the same path inside the root (resolved
+ * in the root: the lower layer's symlinks cannot lead it out). */
+static int bind_log(const char *root, const char *log)
+{
+	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	char dir[BOX_PATH_MAX], target[64];
+	const char *base = strrchr(log, '/') + 1;
+	int rootfd, dirfd, fd, rc = -1;
+
+	fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return err_sys("log %s", log);
+	close(fd);
+	snprintf(dir, sizeof(dir), "%.*s", (int)(base - log), log);
+	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return err_sys("open %s", root);
+	dirfd = (int)syscall(SYS_openat2, rootfd, dir, &how, sizeof(how));
+	close(rootfd);
+	if (dirfd < 0)
+		return err_sys("log %s: its directory in the box", log);
+	fd = openat(dirfd, base, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	close(dirfd);
+	if (fd < 0)
+		return err_sys("log %s: create it in the box", log);
+	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+	if (mount(log, target, NULL, MS_BIND, NULL) < 0)
+		err_sys("bind the log %s into the box", log);
+	else
+		rc = 0;
+	close(fd);
+	return rc;
+}
+
+int rootfs_mount(const struct box *b)
+{
+	char opts[3 * BOX_PATH_MAX + 64], root[BOX_PATH_MAX + 8];
+	const char *lower = strcmp(b->cfg.rootfs, "host") ? b->cfg.rootfs : "/";
+
+	if (strpbrk(b->path, ",:\\"))
+		return err_set("box dir %s: ',' ':' and '\\' are not allowed", b->path);
+	if (mkdir_in(b->path, "upper") < 0 || mkdir_in(b->path, "work") < 0 ||
+	    mkdir_in(b->path, "root") < 0)
+		return -1;
+	snprintf(root, sizeof(root), "%s/root", b->path);
+	snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s/upper,workdir=%s/work",
+		 lower, b->path, b->path);
+	if (mount("overlay", root, "overlay", MS_NODEV, opts) < 0)
+		return err_sys("mount overlay %s (%s)", root, opts);
+	if (mount(NULL, root, NULL, MS_PRIVATE, NULL) < 0)
+		err_sys("make %s private", root);
+	else if (setup_dev(root) == 0 && (!b->cfg.log[0] || bind_log(root, b->cfg.log) == 0))
+		return 0;
+	umount2(root, MNT_DETACH);
+	return -1;
+}
+
+/* --- in the box's first process, before the pivot (cwd: the new root) --- */
+
+static int mask_paths(void)
+{
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++) {
+		if (lstat(masked[i], &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			if (mount_at("tmpfs", masked[i], "tmpfs", MS_RDONLY, "size=0") < 0)
+				return -1;
+		} else if (mount_at("dev/null", masked[i], NULL, MS_BIND, NULL) < 0) {
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < sizeof(readonly) / sizeof(readonly[0]); i++)
+		if (access(readonly[i], F_OK) == 0 && bind_ro(readonly[i]) < 0)
+			return -1;
+	return 0;
+}
+
+/* The boxes' state dir, if the lower layer shows it, is hidden. */
+static int hide_state_dir(const struct box *b)
+{
+	const char *rel = b->cfg.dir + 1;
+	struct stat st;
+
+	if (b->cfg.dir[0] != '/' || stat(rel, &st) < 0 || !S_ISDIR(st.st_mode))
+		return 0;
+	return mount_at("tmpfs", rel, "tmpfs", MS_RDONLY, "size=0");
+}
+
+int rootfs_enter(const struct box *b)
+{
+	char root[BOX_PATH_MAX + 8];
+	const unsigned long nse = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+
+	snprintf(root, sizeof(root), "%s/root", b->path);
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return err_sys("make / private");
+	if (chdir(root) < 0)
+		return err_sys("chdir %s", root);
+	if (hide_state_dir(b) < 0 || ensure_dir("proc") < 0 ||
+	    mount_at("proc", "proc", "proc", nse, NULL) < 0 || ensure_dir("sys") < 0 ||
+	    mount_at("sysfs", "sys", "sysfs", nse | MS_RDONLY, NULL) < 0 || mask_paths() < 0)
+		return err_wrap("box %s root", b->cfg.name);
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return err_sys("pivot_root %s", root);
+	if (umount2(".", MNT_DETACH) < 0)
+		return err_sys("detach the host's root");
+	if (chdir("/") < 0)
+		return err_sys("chdir /");
+	return 0;
+}

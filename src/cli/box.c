@@ -1,0 +1,61 @@
+/* box.c - `picocenter box ls|rm`: list and remove app boxes (box/box.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "box/box.h"
+#include "cli/cmd.h"
+#include "common/err.h"
+
+static int box_usage(void)
+{
+	fprintf(stderr,
+		"usage: picocenter box ls [--box-dir DIR]\n"
+		"       picocenter box rm [--box-dir DIR] NAME...\n"
+		"       picocenter box sleep|wake [--box-dir DIR] NAME...\n"
+		"ls: one line per box: name, address, processes, rootfs.\n"
+		"rm: kills what still runs in the box and removes all of it (cgroup,\n"
+		"namespaces, veth, nftables elements, mounts, writable layer).\n"
+		"sleep: a box without processes keeps only its record and writable layer;\n"
+		"wake (or a restore into it) makes the rest again, same address and ports.\n");
+	return 2;
+}
+
+int cmd_box(int argc, char **argv)
+{
+	const char *dir = NULL;
+	int i = 2, rc = 0;
+
+	if (argc < 2)
+		return box_usage();
+	if (argc > 3 && !strcmp(argv[2], "--box-dir")) {
+		dir = argv[3];
+		i = 4;
+	}
+	if (!strcmp(argv[1], "ls") && i == argc) {
+		if (box_list(dir, stdout) < 0) {
+			fprintf(stderr, "picocenter box ls: %s\n", err_msg());
+			return 1;
+		}
+		return 0;
+	}
+	if (!strcmp(argv[1], "rm") && i < argc) {
+		for (; i < argc; i++)
+			if (box_remove(dir, argv[i]) < 0) {
+				fprintf(stderr, "picocenter box rm: %s\n", err_msg());
+				rc = 1;
+			}
+		return rc;
+	}
+	if ((strcmp(argv[1], "sleep") && strcmp(argv[1], "wake")) || i == argc)
+		return box_usage();
+	for (; i < argc; i++) {
+		struct box b;
+
+		if (box_open(dir, argv[i], &b) < 0 ||
+		    (argv[1][0] == 's' ? box_sleep(&b) : box_wake(&b)) < 0) {
+			fprintf(stderr, "picocenter box %s: %s\n", argv[1], err_msg());
+			rc = 1;
+		}
+	}
+	return rc;
+}

@@ -1,0 +1,466 @@
+/*
+ * restore_store.c - restore from and dump to the object store without a
+ * whole-image download: cr_restore_from_store(), cr_dump_to_store(),
+ * cr_mem_stats().
+ *
+ * A restore from the store is a restore whose origin (restore.h) fetches
+ * the image's small files (manifest, activeset) into a scratch directory
+ * and opens its pages for reads by range (store/store.h, store_get_lazy).
+ * The bytes the restore writes before the tree resumes are fetched in one
+ * parallel batch; the page server (mem/lazy.h) fetches the ActiveSet
+ * before the tree resumes and every other page when it is touched.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/timing.h"
+#include "cr/cr.h"
+#include "cr/restore.h"
+#include "mem/lazy.h"
+#include "store/store.h"
+
+struct store_origin {
+	const char *url, *image;
+	const struct cr_restore_opts *opts;
+	char scratch[4096];
+	struct store *s;
+	struct store_lazy *l;
+	struct mem_source src;
+	struct mem_as as;
+	int timeout_ms;
+};
+
+/* ---- the page source over the store ---- */
+
+static int origin_fetch(void *arg, const struct mem_range *r, size_t n)
+{
+	struct store_origin *o = arg;
+	struct store_range *v = malloc((n ? n : 1) * sizeof(*v));
+	int rc;
+
+	if (!v)
+		return err_set("out of memory");
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct store_range){ r[i].off, r[i].len };
+	rc = store_lazy_fetch(o->l, v, n, o->timeout_ms);
+	free(v);
+	return rc;
+}
+
+static size_t origin_stats(void *arg, char *out, size_t len)
+{
+	struct store_origin *o = arg;
+	struct store_lazy_stats st;
+	int r;
+
+	store_lazy_get_stats(o->l, &st);
+	r = snprintf(out, len,
+		     "bytes_store %llu\nbytes_cache %llu\nchunks %llu\n"
+		     "chunks_in %llu\nrequests %llu\nretries %llu\n",
+		     (unsigned long long)st.bytes_store,
+		     (unsigned long long)st.bytes_cache, (unsigned long long)st.chunks,
+		     (unsigned long long)st.chunks_in, (unsigned long long)st.requests,
+		     (unsigned long long)st.retries);
+	return r < 0 ? 0 : (size_t)r < len ? (size_t)r : len - 1;
+}
+
+static void origin_release(void *arg)
+{
+	struct store_origin *o = arg;
+
+	store_lazy_close(o->l);
+	store_close(o->s);
+	o->l = NULL;
+	o->s = NULL;
+}
+
+/* ---- the origin ---- */
+
+static int origin_open(struct rst_ctx *c, void *arg)
+{
+	struct store_origin *o = arg;
+	const struct cr_restore_opts *op = o->opts;
+	int rc;
+
+	if (op && op->cache_dir)
+		rc = store_open_cached(o->url, op->cache_dir, op->cache_max, &o->s);
+	else
+		rc = store_open(o->url, &o->s);
+	if (rc < 0)
+		return -1;
+	if (store_scratch_dir(o->scratch, sizeof(o->scratch)) < 0 ||
+	    store_get_lazy(o->s, o->image, op ? op->generation : 0, o->scratch, "pages",
+			   &o->l) < 0)
+		return -1;
+	timing_mark("restore: manifest from the store");
+	c->dir = o->scratch;
+	rc = mem_as_read(o->scratch, &o->as);
+	if (rc < 0)
+		return -1;
+	c->as = rc == 0 && !(op && op->no_activeset) ? &o->as : NULL;
+	c->fill = op ? op->fill : 0;
+	c->record = c->lazy;
+	return 0;
+}
+
+int rst_eager_ranges(const struct rst_ctx *c, struct mem_range **out, size_t *n)
+{
+	size_t cap = 64;
+	struct mem_range *v = malloc(cap * sizeof(*v));
+
+	*n = 0;
+	for (uint32_t i = 0; v && i < c->img.nr_procs + c->img.nr_shmem; i++) {
+		const struct cr_proc *p = i < c->img.nr_procs ? &c->img.procs[i] : NULL;
+		uint32_t nv = p ? p->nr_vmas : 1;
+
+		for (uint32_t k = 0; v && k < nv; k++) {
+			const struct cr_page_run *runs;
+			uint32_t nr;
+
+			if (p) {
+				if (c->lazy && mem_vma_is_lazy(&p->vmas[k]))
+					continue;
+				runs = p->vmas[k].runs;
+				nr = p->vmas[k].nr_runs;
+			} else {
+				runs = c->img.shmem[i - c->img.nr_procs].runs;
+				nr = c->img.shmem[i - c->img.nr_procs].nr_runs;
+			}
+			for (uint32_t j = 0; v && j < nr; j++) {
+				if (*n == cap) {
+					struct mem_range *nv2 = realloc(v, (cap *= 2) * sizeof(*v));
+
+					if (!nv2)
+						free(v);
+					v = nv2;
+					if (!v)
+						break;
+				}
+				v[(*n)++] = (struct mem_range){ runs[j].file_off,
+								runs[j].nr_pages * CR_PAGE_SIZE };
+			}
+		}
+	}
+	if (!v)
+		return err_set("out of memory");
+	*out = v;
+	return 0;
+}
+
+static int add_range(struct mem_range **v, size_t *n, size_t *cap, uint64_t off,
+		     uint64_t len)
+{
+	if (*n && (*v)[*n - 1].off + (*v)[*n - 1].len == off) {
+		(*v)[*n - 1].len += len;
+		return 0;
+	}
+	if (*n == *cap) {
+		struct mem_range *nv = realloc(*v, (*cap = *cap ? *cap * 2 : 64) * sizeof(**v));
+
+		if (!nv)
+			return err_set("out of memory");
+		*v = nv;
+	}
+	(*v)[(*n)++] = (struct mem_range){ off, len };
+	return 0;
+}
+
+/* The pages of run r that the ActiveSet of process ap wants. */
+static int as_run_ranges(const struct cr_page_run *r, const struct mem_as_proc *ap,
+			 struct mem_range **v, size_t *n, size_t *cap)
+{
+	uint64_t end = r->addr + r->nr_pages * CR_PAGE_SIZE;
+
+	for (size_t k = 0; k < ap->n; k++) {
+		const struct mem_as_run *a = &ap->runs[k];
+		uint64_t lo = a->addr > r->addr ? a->addr : r->addr;
+		uint64_t hi = a->addr + a->nr_pages * CR_PAGE_SIZE;
+
+		hi = hi < end ? hi : end;
+		if (lo >= hi || !mem_as_wanted(a->mask))
+			continue;
+		if (add_range(v, n, cap, r->file_off + (lo - r->addr), hi - lo) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Where the pages the ActiveSet prefetches are, so that they come in the
+ * same batch as the rest of what the restore needs before resuming (the
+ * page server then finds them in). */
+static int as_ranges(const struct rst_ctx *c, struct mem_range **v, size_t *n)
+{
+	size_t cap = *n;
+
+	for (uint32_t i = 0; c->as && c->lazy && i < c->img.nr_procs; i++) {
+		const struct cr_proc *p = &c->img.procs[i];
+		const struct mem_as_proc *ap = mem_as_find(c->as, p->pid);
+
+		for (uint32_t k = 0; ap && k < p->nr_vmas; k++) {
+			if (!mem_vma_is_lazy(&p->vmas[k]))
+				continue;
+			for (uint32_t j = 0; j < p->vmas[k].nr_runs; j++)
+				if (as_run_ranges(&p->vmas[k].runs[j], ap, v, n, &cap) < 0)
+					return -1;
+		}
+	}
+	return 0;
+}
+
+static int origin_map(struct rst_ctx *c, void *arg)
+{
+	struct store_origin *o = arg;
+	struct mem_range *r;
+	size_t n;
+	int rc;
+
+	if (store_lazy_size(o->l) != c->img.pages_size)
+		return err_set("the stored pages are %llu bytes, the manifest says %llu",
+			       (unsigned long long)store_lazy_size(o->l),
+			       (unsigned long long)c->img.pages_size);
+	struct store_lazy_stats ls;
+
+	store_lazy_get_stats(o->l, &ls);
+	o->src = (struct mem_source){ .generation = ls.generation, .fetch = origin_fetch,
+				      .stats = origin_stats, .release = origin_release,
+				      .arg = o };
+	c->pages = store_lazy_data(o->l);
+	c->pages_len = store_lazy_size(o->l);
+	c->src = &o->src;
+	if (rst_eager_ranges(c, &r, &n) < 0)
+		return -1;
+	rc = as_ranges(c, &r, &n);
+	if (rc == 0)
+		rc = origin_fetch(o, r, n);
+	free(r);
+	return rc;
+}
+
+static void origin_close(struct rst_ctx *c, void *arg)
+{
+	struct store_origin *o = arg;
+
+	if (!c->src)        /* never handed to the restore: still ours */
+		origin_release(o);
+	if (o->scratch[0])
+		store_remove_dir(o->scratch);
+	mem_as_free(&o->as);
+}
+
+/* ---- counters ---- */
+
+static uint64_t rss_kb_of(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned long long kb = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* Resident memory of pid and its descendants (depth-limited). */
+static uint64_t tree_rss_kb(pid_t pid, int depth)
+{
+	char path[96];
+	uint64_t kb = rss_kb_of(pid);
+	DIR *d;
+	struct dirent *e;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	if (depth > 16 || !(d = opendir(path)))
+		return kb;
+	while ((e = readdir(d))) {
+		char cpath[400];
+		long child;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(cpath, sizeof(cpath), "%s/%s/children", path, e->d_name);
+		if (!(f = fopen(cpath, "re")))
+			continue;
+		while (fscanf(f, "%ld", &child) == 1)
+			kb += tree_rss_kb((pid_t)child, depth + 1);
+		fclose(f);
+	}
+	closedir(d);
+	return kb;
+}
+
+static void parse_stat(struct cr_mem_stats *st, const char *name, unsigned long long v)
+{
+	static const struct { const char *name; size_t off; } f[] = {
+		{ "generation", offsetof(struct cr_mem_stats, generation) },
+		{ "bytes_store", offsetof(struct cr_mem_stats, bytes_store) },
+		{ "bytes_cache", offsetof(struct cr_mem_stats, bytes_cache) },
+		{ "pages_prefetched", offsetof(struct cr_mem_stats, pages_prefetched) },
+		{ "prefetched_touched", offsetof(struct cr_mem_stats, prefetched_touched) },
+		{ "probes", offsetof(struct cr_mem_stats, probes) },
+		{ "faults", offsetof(struct cr_mem_stats, faults) },
+		{ "faults_after_resume", offsetof(struct cr_mem_stats, faults_after_resume) },
+		{ "pages_due", offsetof(struct cr_mem_stats, pages_due) },
+	};
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (!strcmp(name, f[i].name))
+			*(uint64_t *)((char *)st + f[i].off) = v;
+}
+
+int cr_mem_stats(pid_t pid, struct cr_mem_stats *st)
+{
+	char *text, *line, *save = NULL;
+	size_t len;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	rc = mem_control_ask(pid, 'S', &text, &len);
+	st->rss_kb = tree_rss_kb(pid, 0);
+	if (rc != 0)
+		return rc;
+	text[len - 1] = '\0';   /* the answer ends with a newline */
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char name[64];
+		unsigned long long v;
+
+		if (sscanf(line, "%63s %llu", name, &v) == 2)
+			parse_stat(st, name, v);
+	}
+	free(text);
+	return 0;
+}
+
+static void print_timing(const struct cr_mem_stats *st)
+{
+	if (!getenv("PICOCENTER_TIMING"))
+		return;
+	fprintf(stderr, "restore counters: generation %llu bytes_store %llu bytes_cache %llu "
+		"pages_prefetched %llu probes %llu faults %llu rss_kb %llu\n",
+		(unsigned long long)st->generation, (unsigned long long)st->bytes_store,
+		(unsigned long long)st->bytes_cache, (unsigned long long)st->pages_prefetched,
+		(unsigned long long)st->probes, (unsigned long long)st->faults,
+		(unsigned long long)st->rss_kb);
+}
+
+/* ---- entry points ---- */
+
+int cr_restore_from_store(const char *url, const char *image,
+			  const struct cr_restore_opts *opts, pid_t *pid,
+			  struct cr_mem_stats *st)
+{
+	struct store_origin o = { .url = url, .image = image, .opts = opts };
+	struct rst_origin origin = { origin_open, origin_map, origin_close, &o };
+	struct cr_mem_stats local;
+
+	o.timeout_ms = opts && opts->store_timeout_ms > 0 ? opts->store_timeout_ms
+							  : CR_STORE_TIMEOUT_MS;
+	if (rst_restore_from(image, &origin, opts, pid) < 0)
+		return err_wrap("restore image %s from %s", image, url);
+	if (cr_mem_stats(*pid, st ? st : &local) < 0)
+		err_clear();   /* counters only */
+	print_timing(st ? st : &local);
+	return 0;
+}
+
+/* The generation the tree was restored from, if its page server says. */
+static int restored_generation(pid_t pid, uint64_t *gen)
+{
+	struct cr_mem_stats st;
+	int rc = cr_mem_stats(pid, &st);
+
+	if (rc < 0)
+		return -1;
+	*gen = rc == 0 ? st.generation : 0;
+	return 0;
+}
+
+static uint64_t tail_size(const char *dir)
+{
+	char path[4200];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/pages", dir);
+	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* An incremental dump names its base in dir/.pages-base: the put then
+ * builds the pages on that generation's. */
+static int read_base(const char *dir, struct store_put_opts *po)
+{
+	char path[4200];
+	unsigned long long gen, size;
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "%s/.pages-base", dir);
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : err_sys("open %s", path);
+	n = fscanf(f, "base %llu %llu", &gen, &size);
+	fclose(f);
+	if (n != 2)
+		return err_set("%s: unreadable", path);
+	if (!po->has_parent || gen != po->parent)
+		return err_set("incremental dump on generation %llu, the put on %llu", gen,
+			       (unsigned long long)po->parent);
+	po->base_file = "pages";
+	po->base_len = size;
+	return 0;
+}
+
+int cr_dump_to_store(pid_t pid, const char *url, const char *image,
+		     const struct cr_dump_opts *opts, struct cr_dump_stats *st)
+{
+	struct store_put_opts po = { 0 };
+	struct cr_dump_opts dopts = { 0 };
+	struct store_put_stats ps;
+	char dir[4096];
+	struct store *s = NULL;
+	int rc;
+
+	if (restored_generation(pid, &po.parent) < 0)
+		return err_wrap("dump pid %d to the store", pid);
+	po.has_parent = po.parent != 0;
+	if (opts && opts->cache_dir)
+		rc = store_open_cached(url, opts->cache_dir, opts->cache_max, &s);
+	else
+		rc = store_open(url, &s);
+	if (rc < 0)
+		return -1;
+	if (store_scratch_dir(dir, sizeof(dir)) < 0) {
+		store_close(s);
+		return -1;
+	}
+	if (opts)
+		dopts = *opts;
+	/* A verified dump is whole: its trial restore reads DIR alone. */
+	dopts.incremental = po.has_parent && !dopts.full && !dopts.verify;
+	rc = cr_dump(pid, dir, &dopts);
+	if (rc == 0)
+		rc = read_base(dir, &po);
+	if (rc == 0)
+		rc = store_put_image(s, image, dir, &po, &ps);
+	if (rc == 0 && po.base_file && dopts.leave_running)
+		rc = mem_set_base(pid, ps.generation, po.base_len + tail_size(dir));
+	store_remove_dir(dir);
+	store_close(s);
+	if (rc < 0)
+		return err_wrap("dump pid %d to image %s in %s", pid, image, url);
+	if (st)
+		*st = (struct cr_dump_stats){ ps.generation, ps.bytes_new, ps.chunks_new,
+					      ps.logical_bytes };
+	return 0;
+}

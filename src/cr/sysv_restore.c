@@ -1,0 +1,420 @@
+/*
+ * sysv_restore.c - recreating the SysV IPC objects of an image in a new
+ * IPC namespace (see sysv_ipc.h).
+ *
+ * A helper child of the restorer unshares its IPC namespace and creates
+ * each object with its old id: writing /proc/sys/kernel/{shm,sem,msg}_next_id
+ * inside the namespace chooses the id of the next object created there.
+ * Then owner and mode are set (the creator's ids, cuid and cgid, are the
+ * restorer's).  A segment is filled through the helper's own attach and a
+ * file of it is passed back (SCM_RIGHTS) with the namespace itself; the
+ * namespace lives on while the restorer holds that fd, and so do the
+ * objects (no process is needed in it).  Queues get their messages in
+ * order, with the namespace's msgmnb/msgmax raised meanwhile if the
+ * queue held more than the defaults allow.  Times (shm_atime, sem_otime,
+ * msg_stime...) and the last pids start afresh.  A segment that was
+ * removed while attached is made with IPC_PRIVATE and removed again by
+ * the restorer (joining the namespace) once the processes attached it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "cr/sysv_ipc.h"
+
+enum { MSG_NS, MSG_SHM, MSG_DONE };
+
+struct helper_msg {
+	uint32_t kind;                 /* MSG_* */
+	uint32_t index;                /* MSG_SHM: img->shmem index */
+	int32_t status;                /* MSG_DONE: 0 or -1 */
+	char text[1024];               /* MSG_DONE -1: the error */
+};
+
+/* ---- in the helper ---- */
+
+static int write_sysctl(const char *name, long v)
+{
+	char path[64], buf[32];
+	int fd, n, rc = 0;
+
+	snprintf(path, sizeof(path), "/proc/sys/kernel/%s", name);
+	n = snprintf(buf, sizeof(buf), "%ld", v);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys("open %s", path);
+	if (write(fd, buf, (size_t)n) != n)
+		rc = err_sys("write %ld to %s", v, path);
+	close(fd);
+	return rc;
+}
+
+static int read_sysctl(const char *name, long *v)
+{
+	char path[64], buf[32];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/sys/kernel/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys("open %s", path);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return err_set("read %s", path);
+	buf[n] = '\0';
+	*v = strtol(buf, NULL, 10);
+	return 0;
+}
+
+static int send_msg(int sock, const struct helper_msg *m, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { (void *)m, sizeof(*m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (fd >= 0) {
+		struct cmsghdr *cm;
+
+		memset(cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	if (sendmsg(sock, &mh, 0) < 0)
+		return err_sys("send to the restorer");
+	return 0;
+}
+
+/* The next object of the kind created gets id; check that it did. */
+static int check_id(const char *kind, int got, int want)
+{
+	if (got < 0)
+		return err_sys("%sget", kind);
+	if (got != want)
+		return err_set("created with id %d, not %d", got, want);
+	return 0;
+}
+
+static void set_owner(struct ipc_perm *k, const struct cr_ipc_perm *p)
+{
+	k->uid = p->uid;
+	k->gid = p->gid;
+	k->mode = (unsigned short)p->mode;
+}
+
+static int make_segment(int sock, const struct cr_shmem *sh, uint32_t index,
+			const uint8_t *pages)
+{
+	char path[96];
+	struct shmid_ds ds;
+	int id, fd, rc = 0;
+	uint8_t *m;
+
+	if (write_sysctl("shm_next_id", sh->perm.id) < 0)
+		return -1;
+	id = shmget((key_t)sh->perm.key, sh->segsz, IPC_CREAT | IPC_EXCL | 0600);
+	if (check_id("shm", id, sh->perm.id) < 0)
+		return -1;
+	m = shmat(id, NULL, 0);
+	if (m == (void *)-1)
+		return err_sys("shmat");
+	for (uint32_t k = 0; k < sh->nr_runs; k++)
+		memcpy(m + sh->runs[k].addr, pages + sh->runs[k].file_off,
+		       sh->runs[k].nr_pages * CR_PAGE_SIZE);
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)m,
+		 (unsigned long)m + (unsigned long)sh->size);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		rc = err_sys("open %s", path);
+	else
+		rc = send_msg(sock, &(struct helper_msg){ MSG_SHM, index, 0, "" }, fd);
+	if (fd >= 0)
+		close(fd);
+	if (shmdt(m) < 0 && rc == 0)
+		rc = err_sys("shmdt");
+	if (rc == 0 && shmctl(id, IPC_STAT, &ds) < 0)
+		rc = err_sys("shmctl IPC_STAT");
+	set_owner(&ds.shm_perm, &sh->perm);
+	if (rc == 0 && shmctl(id, IPC_SET, &ds) < 0)
+		rc = err_sys("shmctl IPC_SET");
+	return rc;
+}
+
+static int make_sem(const struct cr_sem_set *s)
+{
+	struct semid_ds ds;
+	int id;
+
+	if (write_sysctl("sem_next_id", s->perm.id) < 0)
+		return -1;
+	id = semget((key_t)s->perm.key, (int)s->nsems, IPC_CREAT | IPC_EXCL | 0600);
+	if (check_id("sem", id, s->perm.id) < 0)
+		return -1;
+	if (semctl(id, 0, SETALL, s->vals) < 0)
+		return err_sys("semctl SETALL");
+	if (semctl(id, 0, IPC_STAT, &ds) < 0)
+		return err_sys("semctl IPC_STAT");
+	set_owner(&ds.sem_perm, &s->perm);
+	if (semctl(id, 0, IPC_SET, &ds) < 0)
+		return err_sys("semctl IPC_SET");
+	return 0;
+}
+
+static int send_messages(int id, const struct cr_msg_queue *q)
+{
+	size_t cap = 0;
+	long *buf = NULL;
+	int rc = 0;
+
+	for (uint32_t i = 0; rc == 0 && i < q->nr_msgs; i++) {
+		const struct cr_msg *m = &q->msgs[i];
+
+		if (m->len > cap) {
+			long *g = realloc(buf, sizeof(long) + m->len);
+
+			if (!g) {
+				rc = err_set("out of memory");
+				break;
+			}
+			buf = g;
+			cap = m->len;
+		}
+		if (!buf && !(buf = malloc(sizeof(long)))) {
+			rc = err_set("out of memory");
+			break;
+		}
+		buf[0] = (long)m->mtype;
+		if (m->len)
+			memcpy(buf + 1, m->data, m->len);
+		if (msgsnd(id, buf, m->len, IPC_NOWAIT) < 0)
+			rc = err_sys("msgsnd message %u (%llu bytes)", i,
+				     (unsigned long long)m->len);
+	}
+	free(buf);
+	return rc;
+}
+
+static int make_msgq(const struct cr_msg_queue *q)
+{
+	struct msqid_ds ds;
+	int id;
+
+	if (write_sysctl("msg_next_id", q->perm.id) < 0)
+		return -1;
+	id = msgget((key_t)q->perm.key, IPC_CREAT | IPC_EXCL | 0600);
+	if (check_id("msg", id, q->perm.id) < 0 || send_messages(id, q) < 0)
+		return -1;
+	if (msgctl(id, IPC_STAT, &ds) < 0)
+		return err_sys("msgctl IPC_STAT");
+	set_owner(&ds.msg_perm, &q->perm);
+	ds.msg_qbytes = q->qbytes;
+	if (msgctl(id, IPC_SET, &ds) < 0)
+		return err_sys("msgctl IPC_SET (qbytes %llu)", (unsigned long long)q->qbytes);
+	return 0;
+}
+
+/* Raise msgmnb/msgmax while the queues are refilled (and their qbytes
+ * set), then put them back. */
+static int make_msgqs(const struct cr_image *img)
+{
+	long mnb, max, need_mnb = 0, need_max = 0;
+	int rc = 0;
+
+	if (!img->nr_msgqs)
+		return 0;
+	if (read_sysctl("msgmnb", &mnb) < 0 || read_sysctl("msgmax", &max) < 0)
+		return -1;
+	for (uint32_t i = 0; i < img->nr_msgqs; i++) {
+		uint64_t total = 0;
+
+		for (uint32_t k = 0; k < img->msgqs[i].nr_msgs; k++) {
+			total += img->msgqs[i].msgs[k].len;
+			if ((long)img->msgqs[i].msgs[k].len > need_max)
+				need_max = (long)img->msgqs[i].msgs[k].len;
+		}
+		if ((long)total > need_mnb)
+			need_mnb = (long)total;
+		if ((long)img->msgqs[i].qbytes > need_mnb)
+			need_mnb = (long)img->msgqs[i].qbytes;
+	}
+	if ((need_mnb > mnb && write_sysctl("msgmnb", need_mnb) < 0) ||
+	    (need_max > max && write_sysctl("msgmax", need_max) < 0))
+		return -1;
+	for (uint32_t i = 0; rc == 0 && i < img->nr_msgqs; i++)
+		if (make_msgq(&img->msgqs[i]) < 0)
+			rc = err_wrap("SysV message queue key 0x%08x (%u messages)",
+				      img->msgqs[i].perm.key, img->msgqs[i].nr_msgs);
+	if (need_mnb > mnb && write_sysctl("msgmnb", mnb) < 0 && rc == 0)
+		rc = -1;
+	if (need_max > max && write_sysctl("msgmax", max) < 0 && rc == 0)
+		rc = -1;
+	return rc;
+}
+
+static int make_all(int sock, const struct cr_image *img, const uint8_t *pages)
+{
+	int ns;
+
+	if (unshare(CLONE_NEWIPC) < 0)
+		return err_sys("unshare(CLONE_NEWIPC)");
+	ns = open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC);
+	if (ns < 0)
+		return err_sys("open /proc/self/ns/ipc");
+	if (send_msg(sock, &(struct helper_msg){ MSG_NS, 0, 0, "" }, ns) < 0)
+		return -1;
+	for (uint32_t i = 0; i < img->nr_shmem; i++)
+		if (img->shmem[i].sysv && make_segment(sock, &img->shmem[i], i, pages) < 0)
+			return err_wrap("SysV shm key 0x%08x (%llu bytes)", img->shmem[i].perm.key,
+					(unsigned long long)img->shmem[i].segsz);
+	for (uint32_t i = 0; i < img->nr_sems; i++)
+		if (make_sem(&img->sems[i]) < 0)
+			return err_wrap("SysV semaphore set key 0x%08x (%u semaphores)",
+					img->sems[i].perm.key, img->sems[i].nsems);
+	return make_msgqs(img);
+}
+
+static void __attribute__((noreturn)) helper_main(int sock, const struct cr_image *img,
+						  const uint8_t *pages)
+{
+	struct helper_msg done = { MSG_DONE, 0, 0, "" };
+
+	if (make_all(sock, img, pages) < 0) {
+		done.status = -1;
+		snprintf(done.text, sizeof(done.text), "%s", err_msg());
+	}
+	_exit(send_msg(sock, &done, -1) < 0 ? 2 : 0);
+}
+
+/* ---- in the restorer ---- */
+
+static int recv_msg(int sock, struct helper_msg *m, int *fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { m, sizeof(*m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	*fd = -1;
+	do
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return err_sys("SysV IPC helper: receive");
+	if (n != (ssize_t)sizeof(*m))
+		return err_set("SysV IPC helper ended without a verdict");
+	cm = CMSG_FIRSTHDR(&mh);
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+		memcpy(fd, CMSG_DATA(cm), sizeof(int));
+	m->text[sizeof(m->text) - 1] = '\0';
+	return 0;
+}
+
+/* Take the helper's fds until its verdict. */
+static int collect(int sock, const struct cr_image *img, int *ns_fd, int *shm_fds)
+{
+	for (;;) {
+		struct helper_msg m;
+		int fd;
+
+		if (recv_msg(sock, &m, &fd) < 0)
+			return -1;
+		if (m.kind == MSG_DONE)
+			return m.status == 0 ? 0 : err_set("%s", m.text);
+		if (fd < 0)
+			return err_set("SysV IPC helper: message %u without a file", m.kind);
+		if (m.kind == MSG_NS && *ns_fd < 0)
+			*ns_fd = fd;
+		else if (m.kind == MSG_SHM && m.index < img->nr_shmem && shm_fds[m.index] < 0)
+			shm_fds[m.index] = fd;
+		else {
+			close(fd);
+			return err_set("SysV IPC helper: unexpected message %u", m.kind);
+		}
+	}
+}
+
+int sysv_restore(const struct cr_image *img, const uint8_t *pages, int *ns_fd,
+		 int *shm_fds)
+{
+	int sv[2], rc;
+	pid_t child;
+
+	*ns_fd = -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return err_sys("SysV IPC helper: socketpair");
+	child = fork();
+	if (child < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return err_sys("SysV IPC helper: fork");
+	}
+	if (child == 0) {
+		close(sv[0]);
+		helper_main(sv[1], img, pages);
+	}
+	close(sv[1]);
+	rc = collect(sv[0], img, ns_fd, shm_fds);
+	close(sv[0]);
+	while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (rc < 0) {
+		for (uint32_t i = 0; i < img->nr_shmem; i++)
+			if (img->shmem[i].sysv && shm_fds[i] >= 0) {
+				close(shm_fds[i]);
+				shm_fds[i] = -1;
+			}
+		if (*ns_fd >= 0)
+			close(*ns_fd);
+		*ns_fd = -1;
+		return err_wrap("SysV IPC");
+	}
+	return 0;
+}
+
+int sysv_restore_finish(const struct cr_image *img, int ns_fd)
+{
+	int self = -1, rc = 0;
+
+	for (uint32_t i = 0; rc == 0 && i < img->nr_shmem; i++) {
+		const struct cr_shmem *sh = &img->shmem[i];
+
+		if (sh->sysv != CR_SYSV_SHM_REMOVED)
+			continue;
+		if (self < 0) {
+			self = open("/proc/thread-self/ns/ipc", O_RDONLY | O_CLOEXEC);
+			if (self < 0)
+				return err_sys("open /proc/thread-self/ns/ipc");
+			if (setns(ns_fd, CLONE_NEWIPC) < 0) {
+				close(self);
+				return err_sys("join the restored IPC namespace");
+			}
+		}
+		if (shmctl(sh->perm.id, IPC_RMID, NULL) < 0)
+			rc = err_sys("SysV shm %d (%llu bytes, removed at dump): IPC_RMID",
+				     sh->perm.id, (unsigned long long)sh->segsz);
+	}
+	if (self >= 0 && setns(self, CLONE_NEWIPC) < 0 && rc == 0)
+		rc = err_sys("return to the restorer's IPC namespace");
+	if (self >= 0)
+		close(self);
+	return rc;
+}

@@ -1,0 +1,493 @@
+/*
+ * lazyfile.c - one file of a stored image read on demand, chunk by chunk
+ * (store_get_lazy and store_lazy_*, see store.h).  This is what a lazy
+ * restore from the store reads its pages through: the file's bytes live in
+ * a private anonymous mapping of the file's size, and a chunk takes memory
+ * only once it was asked for.  Missing chunks of a request are fetched in
+ * one parallel batch, decoded and hash-checked on a few threads; a store
+ * that fails is asked again until the caller's timeout, a chunk that is
+ * absent or fails its check is an error at once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/io.h"
+#include "common/timing.h"
+#include "store/internal.h"
+
+#define LAZY_BATCH_CHUNKS 64     /* chunks per get_many */
+#define RETRY_FIRST_MS 20
+#define RETRY_MAX_MS 500
+
+struct store_lazy {
+	struct store *s;
+	struct manifest m;
+	const struct mfile *f;
+	uint64_t *offs;          /* offs[i]: offset of chunk i; offs[n] = size */
+	uint8_t *in;             /* per chunk: 1 in, 0 not yet */
+	uint8_t *data;
+	uint64_t size;
+	pthread_mutex_t lock;    /* everything above but data's fetched bytes */
+	struct store_lazy_stats st;
+};
+
+/* ---- opening ---- */
+
+static const struct mfile *find_file(const struct manifest *m, const char *name)
+{
+	for (size_t i = 0; i < m->nfiles; i++)
+		if (!strcmp(m->files[i].name, name))
+			return &m->files[i];
+	return NULL;
+}
+
+static int read_generation(struct store *s, const char *name, uint64_t *gen,
+			   struct manifest *m)
+{
+	int rc;
+
+	if (*gen == 0 && image_latest(&s->be, name, gen) < 0)
+		return -1;
+	if (*gen == 0)
+		return err_set("no such image in %s", s->url);
+	rc = image_read_manifest(&s->be, name, *gen, m);
+	if (rc == 1)
+		return err_set("generation %llu not found in %s", (unsigned long long)*gen,
+			       s->url);
+	return rc;
+}
+
+static int lazy_layout(struct store_lazy *l)
+{
+	size_t n = l->f->nchunks;
+
+	l->offs = calloc(n + 1, sizeof(*l->offs));
+	l->in = calloc(n ? n : 1, 1);
+	if (!l->offs || !l->in)
+		return err_set("out of memory");
+	for (size_t i = 0; i < n; i++)
+		l->offs[i + 1] = l->offs[i] + l->f->chunks[i].len;
+	l->size = l->offs[n];
+	if (l->size != l->f->size)
+		return err_set("file %s: chunks add up to %llu bytes, not %llu", l->f->name,
+			       (unsigned long long)l->size, (unsigned long long)l->f->size);
+	if (l->size) {
+		void *p = mmap(NULL, l->size, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+		if (p == MAP_FAILED)
+			return err_sys("map %llu bytes for file %s", (unsigned long long)l->size,
+				       l->f->name);
+		l->data = p;
+	}
+	l->st.file_bytes = l->size;
+	l->st.chunks = n;
+	return 0;
+}
+
+void store_lazy_close(struct store_lazy *l)
+{
+	if (!l)
+		return;
+	if (l->data)
+		munmap(l->data, l->size);
+	free(l->offs);
+	free(l->in);
+	manifest_free(&l->m);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+}
+
+/* ---- the other files, all in one batch ---- */
+
+#define SMALL_FILES_MAX (16u << 20)   /* more: file by file (get.c) */
+
+static int write_small(const char *dir, const struct mfile *f, const uint8_t *data)
+{
+	char path[4200], tmp[4300];
+	int fd, rc = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, f->name);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, f->name);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_sys("create %s", tmp);
+	if (write_full(fd, data, (size_t)f->size, 0) < 0)
+		rc = err_sys("write %s", tmp);
+	if (close(fd) < 0 && rc == 0)
+		rc = err_sys("close %s", tmp);
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = err_sys("rename %s", tmp);
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}
+
+struct small_batch {
+	struct store *s;
+	const struct mchunk **c;
+	struct backend_get *reqs;
+	uint8_t **dst;
+};
+
+static int decode_small(void *arg, size_t i)
+{
+	struct small_batch *b = arg;
+	struct backend_get *r = &b->reqs[i];
+	char hex[HASH_HEX], msg[512];
+
+	hash_hex(b->c[i]->hash, hex);
+	if (r->status != 0)
+		return err_set("chunk %s %s", hex, r->status == 1 ? "missing" : "fetch failed");
+	if (chunk_decode(r->out.data, r->out.len, b->c[i]->hash, b->dst[i],
+			 (size_t)b->c[i]->len) == 0)
+		return 0;
+	snprintf(msg, sizeof(msg), "%s", err_msg());
+	if (cache_forget(&b->s->be, r->key) != 0)
+		return err_set("%s", msg);
+	buf_free(&r->out);
+	if (b->s->be.ops->get(b->s->be.be, r->key, &r->out) != 0)
+		return err_set("%s (and the store's copy cannot be read)", msg);
+	return chunk_decode(r->out.data, r->out.len, b->c[i]->hash, b->dst[i],
+			    (size_t)b->c[i]->len);
+}
+
+/* Every file of m but skip into dir, their chunks in one get_many: a
+ * restore waits for these (the manifest, the ActiveSet). */
+static int get_small_files(struct store *s, const struct manifest *m, const char *dir,
+			   const char *skip)
+{
+	struct small_batch b = { .s = s };
+	char (*keys)[CHUNK_KEY_MAX] = NULL;
+	uint8_t **bufs = calloc(m->nfiles + 1, sizeof(*bufs));
+	size_t n = 0, k = 0;
+	uint64_t total = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < m->nfiles; i++)
+		if (!skip || strcmp(m->files[i].name, skip)) {
+			n += m->files[i].nchunks;
+			total += m->files[i].size;
+		}
+	if (total > SMALL_FILES_MAX) {
+		struct store_get_stats gst = { 0 };
+
+		free(bufs);
+		return get_files(s, m, dir, skip, &gst);
+	}
+	if (mkdir_p(dir) < 0) {
+		free(bufs);
+		return -1;
+	}
+	b.c = calloc(n + 1, sizeof(*b.c));
+	b.reqs = calloc(n + 1, sizeof(*b.reqs));
+	b.dst = calloc(n + 1, sizeof(*b.dst));
+	keys = calloc(n + 1, sizeof(*keys));
+	if (!bufs || !b.c || !b.reqs || !b.dst || !keys)
+		rc = err_set("out of memory");
+	for (size_t i = 0; rc == 0 && i < m->nfiles; i++) {
+		const struct mfile *f = &m->files[i];
+		uint64_t off = 0;
+
+		if (skip && !strcmp(f->name, skip))
+			continue;
+		if (!(bufs[i] = malloc(f->size ? f->size : 1))) {
+			rc = err_set("out of memory");
+			break;
+		}
+		for (size_t j = 0; j < f->nchunks; j++, k++) {
+			b.c[k] = &f->chunks[j];
+			b.dst[k] = bufs[i] + off;
+			chunk_key(f->chunks[j].hash, keys[k]);
+			b.reqs[k].key = keys[k];
+			off += f->chunks[j].len;
+		}
+	}
+	if (rc == 0 && n) {
+		s->be.ops->get_many(s->be.be, b.reqs, n);
+		err_clear();   /* per request status: decode_small says */
+		rc = pool_run(n, s->threads, decode_small, &b);
+	}
+	for (size_t i = 0; rc == 0 && i < m->nfiles; i++)
+		if (bufs[i])
+			rc = write_small(dir, &m->files[i], bufs[i]);
+	for (size_t i = 0; i < n && b.reqs; i++)
+		buf_free(&b.reqs[i].out);
+	for (size_t i = 0; bufs && i < m->nfiles; i++)
+		free(bufs[i]);
+	free(bufs);
+	free(b.c);
+	free(b.reqs);
+	free(b.dst);
+	free(keys);
+	return rc;
+}
+
+int store_get_lazy(struct store *s, const char *name, uint64_t gen, const char *dir,
+		   const char *lazy_file, struct store_lazy **out)
+{
+	struct store_lazy *l = calloc(1, sizeof(*l));
+	int rc;
+
+	if (!l)
+		return err_set("out of memory");
+	pthread_mutex_init(&l->lock, NULL);
+	l->s = s;
+	rc = read_generation(s, name, &gen, &l->m);
+	if (rc == 0 && !(l->f = find_file(&l->m, lazy_file)))
+		rc = err_set("generation %llu has no file %s", (unsigned long long)gen,
+			     lazy_file);
+	if (rc == 0)
+		rc = lazy_layout(l);
+	if (rc == 0)
+		rc = get_small_files(s, &l->m, dir, lazy_file);
+	if (rc < 0) {
+		store_lazy_close(l);
+		return err_wrap("get image %s lazily", name);
+	}
+	l->st.generation = gen;
+	*out = l;
+	return 0;
+}
+
+const uint8_t *store_lazy_data(const struct store_lazy *l)
+{
+	return l->data;
+}
+
+uint64_t store_lazy_size(const struct store_lazy *l)
+{
+	return l->size;
+}
+
+/* ---- fetching ---- */
+
+/* The chunk holding byte off (off < size). */
+static size_t chunk_at(const struct store_lazy *l, uint64_t off)
+{
+	size_t lo = 0, hi = l->f->nchunks;
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (l->offs[mid] <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct lazy_batch {
+	struct store_lazy *l;
+	size_t *idx;             /* chunk numbers */
+	struct backend_get *reqs;
+	char (*keys)[CHUNK_KEY_MAX];
+	size_t n;
+};
+
+/* A chunk that fails its check may be a bad cache copy: drop it and read
+ * it again from the store (as get.c does). */
+static int decode_chunk(void *arg, size_t i)
+{
+	struct lazy_batch *b = arg;
+	struct store_lazy *l = b->l;
+	const struct mchunk *c = &l->f->chunks[b->idx[i]];
+	struct backend_get *r = &b->reqs[i];
+	uint8_t *dst = l->data + l->offs[b->idx[i]];
+	char msg[512];
+
+	if (r->status != 0)
+		return 0;   /* the caller decides about failed requests */
+	if (chunk_decode(r->out.data, r->out.len, c->hash, dst, (size_t)c->len) == 0)
+		return 0;
+	snprintf(msg, sizeof(msg), "%s", err_msg());
+	if (cache_forget(&l->s->be, r->key) != 0)
+		return err_set("%s", msg);
+	buf_free(&r->out);
+	if (l->s->be.ops->get(l->s->be.be, r->key, &r->out) != 0)
+		return err_set("%s (and the store's copy cannot be read)", msg);
+	return chunk_decode(r->out.data, r->out.len, c->hash, dst, (size_t)c->len);
+}
+
+static void batch_release(struct lazy_batch *b)
+{
+	for (size_t i = 0; b->reqs && i < b->n; i++)
+		buf_free(&b->reqs[i].out);
+	free(b->reqs);
+	free(b->keys);
+}
+
+/* One get_many over the chunks b->idx[0..n); marks the ones that came in.
+ * Returns 0 when all are in, 1 when some failed in a way worth retrying
+ * (the store did not answer), -1 on an error (absent or corrupt chunk). */
+static int fetch_once(struct lazy_batch *b)
+{
+	struct store_lazy *l = b->l;
+	struct store_cache_stats c0, c1;
+	uint64_t bytes = 0;
+	int again = 0;
+
+	b->reqs = calloc(b->n, sizeof(*b->reqs));
+	b->keys = calloc(b->n, sizeof(*b->keys));
+	if (!b->reqs || !b->keys)
+		return err_set("out of memory");
+	for (size_t i = 0; i < b->n; i++) {
+		chunk_key(l->f->chunks[b->idx[i]].hash, b->keys[i]);
+		b->reqs[i].key = b->keys[i];
+	}
+	store_cache_stats(l->s, &c0);
+	l->s->be.ops->get_many(l->s->be.be, b->reqs, b->n);
+	err_clear();   /* per request status below says what failed */
+	store_cache_stats(l->s, &c1);
+	l->st.requests++;
+	for (size_t i = 0; i < b->n; i++) {
+		char hex[HASH_HEX];
+
+		if (b->reqs[i].status == 1) {
+			hash_hex(l->f->chunks[b->idx[i]].hash, hex);
+			return err_set("chunk %s missing from the store", hex);
+		}
+		bytes += b->reqs[i].status == 0 ? b->reqs[i].out.len : 0;
+		again |= b->reqs[i].status < 0;
+	}
+	if (pool_run(b->n, l->s->threads, decode_chunk, b) < 0)
+		return -1;
+	l->st.bytes_cache += c1.hit_bytes - c0.hit_bytes;
+	l->st.bytes_store += bytes - (c1.hit_bytes - c0.hit_bytes);
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->reqs[i].status != 0)
+			continue;
+		l->in[b->idx[i]] = 1;
+		l->st.chunks_in++;
+		l->st.plain_in += l->f->chunks[b->idx[i]].len;
+	}
+	return again;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Fetch chunks idx[0..n) (none of them in), asking again while the store
+ * fails, until deadline_ns. */
+static int fetch_chunks(struct store_lazy *l, size_t *idx, size_t n, uint64_t deadline_ns)
+{
+	unsigned wait = RETRY_FIRST_MS;
+
+	while (n > 0) {
+		struct lazy_batch b = { .l = l, .idx = idx, .n = n };
+		int rc = fetch_once(&b);
+		size_t left = 0;
+
+		batch_release(&b);
+		if (rc < 0)
+			return -1;
+		for (size_t i = 0; i < n; i++)
+			if (!l->in[idx[i]])
+				idx[left++] = idx[i];
+		n = left;
+		if (n == 0)
+			break;
+		if (now_ns() >= deadline_ns)
+			return err_set("the store did not answer for %llu chunk(s) of file %s "
+				       "(gave up after the timeout)", (unsigned long long)n,
+				       l->f->name);
+		l->st.retries++;
+		sleep_ms(wait);
+		wait = wait * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : wait * 2;
+	}
+	return 0;
+}
+
+/* The chunks the ranges touch that are not in, each once. */
+static int wanted_chunks(struct store_lazy *l, const struct store_range *r, size_t nr,
+			 size_t **out, size_t *nout)
+{
+	size_t n = 0, cap = 0, *v = NULL;
+
+	for (size_t k = 0; k < nr; k++) {
+		if (r[k].len == 0)
+			continue;
+		if (r[k].off >= l->size || r[k].len > l->size - r[k].off) {
+			free(v);
+			return err_set("range %llu+%llu is outside file %s (%llu bytes)",
+				       (unsigned long long)r[k].off, (unsigned long long)r[k].len,
+				       l->f->name, (unsigned long long)l->size);
+		}
+		for (size_t i = chunk_at(l, r[k].off); i < l->f->nchunks &&
+		     l->offs[i] < r[k].off + r[k].len; i++) {
+			if (l->in[i])
+				continue;
+			if (n == cap) {
+				size_t *nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*v));
+
+				if (!nv) {
+					free(v);
+					return err_set("out of memory");
+				}
+				v = nv;
+			}
+			l->in[i] = 2;   /* wanted: listed once */
+			v[n++] = i;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		l->in[v[i]] = 0;
+	*out = v;
+	*nout = n;
+	return 0;
+}
+
+int store_lazy_fetch(struct store_lazy *l, const struct store_range *r, size_t n,
+		     int timeout_ms)
+{
+	uint64_t deadline = now_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000ull;
+	size_t *idx = NULL, nidx = 0;
+	int rc;
+
+	pthread_mutex_lock(&l->lock);
+	rc = wanted_chunks(l, r, n, &idx, &nidx);
+	for (size_t at = 0; rc == 0 && at < nidx; at += LAZY_BATCH_CHUNKS) {
+		size_t cnt = nidx - at < LAZY_BATCH_CHUNKS ? nidx - at : LAZY_BATCH_CHUNKS;
+
+		rc = fetch_chunks(l, idx + at, cnt, deadline);
+	}
+	pthread_mutex_unlock(&l->lock);
+	free(idx);
+	return rc < 0 ? err_wrap("read file %s from %s", l->f->name, l->s->url) : 0;
+}
+
+int store_lazy_has(struct store_lazy *l, uint64_t off, uint64_t len)
+{
+	int all = 1;
+
+	if (len == 0)
+		return 1;
+	if (off >= l->size || len > l->size - off)
+		return 0;
+	pthread_mutex_lock(&l->lock);
+	for (size_t i = chunk_at(l, off); all && i < l->f->nchunks && l->offs[i] < off + len; i++)
+		all = l->in[i] == 1;
+	pthread_mutex_unlock(&l->lock);
+	return all;
+}
+
+void store_lazy_get_stats(struct store_lazy *l, struct store_lazy_stats *st)
+{
+	pthread_mutex_lock(&l->lock);
+	*st = l->st;
+	pthread_mutex_unlock(&l->lock);
+}

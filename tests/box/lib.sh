@@ -1,0 +1,174 @@
+# lib.sh - shared by the box tests (tests/box/t-*.sh).
+#
+# Each test has boxes of its own: a box dir in its work dir, a bridge
+# (pcbt<pid>) and a /24 subnet made from its pid, box names ending in its
+# pid (cgroup names are machine-wide), host ports from b_port.  The EXIT
+# trap removes every box the test made, its bridge and its work dir, even
+# on failure.  b_leftovers checks that a box left nothing behind: box dir,
+# cgroup, veth, nftables element or mount.
+
+ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+PICOCENTER=${PICOCENTER:-$ROOT/build/picocenter}
+B_TIMEOUT=${B_TIMEOUT:-10}
+
+B_NAME=         # test name
+B_DIR=          # work dir (configs, logs, images)
+B_BOXES=        # the test's box dir (--box-dir)
+B_BRIDGE=pcbt$$
+B_NET=10.$((64 + $$ % 64)).$((($$ / 64) % 256))
+B_SUBNET=$B_NET.0/24
+B_PID=          # host pid of the tree b_spawn or b_cycle started last
+B_PIDS=()       # host pids the test started (killed at exit)
+B_PORTS=()
+
+b_log() { echo "[$(date +%T.%3N)] $B_NAME: $*"; }
+
+b_fail() {
+	local f
+	b_log "FAIL: $*"
+	for f in "$B_DIR"/*.log; do
+		[ -s "$f" ] || continue
+		echo "--- last lines of $f:"
+		tail -n 15 "$f"
+	done
+	exit 1
+}
+
+b_cleanup() {
+	local p n
+	for p in "${B_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	for n in "$B_BOXES"/*/; do
+		[ -d "$n" ] && "$PICOCENTER" box rm --box-dir "$B_BOXES" "$(basename "$n")"
+	done
+	ip link del "$B_BRIDGE" 2>/dev/null
+	[ -n "$B_DIR" ] && [ "${B_KEEP:-0}" = 0 ] && rm -rf "$B_DIR"
+	return 0
+}
+
+# b_need PROG...: missing programs fail the test (scripts/deps.sh installs them).
+b_need() {
+	local p
+	for p in "$@"; do
+		command -v "$p" >/dev/null 2>&1 || b_fail "$p not installed (scripts/deps.sh)"
+	done
+}
+
+# b_init NAME: work dir, cleanup trap.  Boxes from `host` see only the
+# root filesystem, so the work dir must be on it.
+b_init() {
+	B_NAME=$1
+	[ -x "$PICOCENTER" ] || b_fail "no $PICOCENTER (run make)"
+	[ "$(id -u)" = 0 ] || { echo "$B_NAME: needs root"; exit 77; }
+	B_DIR=$(mktemp -d /tmp/picocenter-box-"$B_NAME".XXXXXX) || exit 1
+	chmod 755 "$B_DIR"
+	B_BOXES=$B_DIR/boxes
+	trap b_cleanup EXIT
+	trap 'exit 1' INT TERM
+	if [ "$(stat -c %d /)" != "$(stat -c %d "$B_DIR")" ]; then
+		echo "$B_NAME: /tmp is not on the root filesystem, boxes from host cannot see it"
+		exit 77
+	fi
+}
+
+b_port_used() {
+	local hex f
+	hex=$(printf '%04X' "$1")
+	for f in /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6; do
+		awk -v p=":$hex" 'NR > 1 && substr($2, length($2) - 4) == p { found = 1 }
+			END { exit !found }' "$f" && return 0
+	done
+	nft list map ip picocenter dnat_any 2>/dev/null | grep -q " $1 :" && return 0
+	return 1
+}
+
+# b_port: a host port that nothing uses, below the ephemeral range.
+b_port() {
+	local p i q
+	for i in $(seq 200); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
+		for q in "${B_PORTS[@]}"; do [ "$q" = "$p" ] && continue 2; done
+		b_port_used "$p" && continue
+		B_PORTS+=("$p")
+		echo "$p"
+		return 0
+	done
+	b_fail "no free port found"
+}
+
+# b_spawn NAME [FLAGS...] -- CMD...: cr spawn in a box of the test's own;
+# B_PID = the tree's host pid.  The box name gets the test's pid appended.
+b_spawn() {
+	local name=$1-$$
+	shift
+	B_PID=$("$PICOCENTER" cr spawn --name "$name" --box-dir "$B_BOXES" --bridge "$B_BRIDGE" \
+		--subnet "$B_SUBNET" --log "$B_DIR/$name.log" "$@") || return 1
+	B_PIDS+=("$B_PID")
+}
+
+# b_addr NAME: the box's address (from `box ls`).
+b_addr() {
+	"$PICOCENTER" box ls --box-dir "$B_BOXES" | awk -v n="$1-$$" '$1 == n { print $2 }'
+}
+
+# b_wait WHAT CMD...: retry CMD until it succeeds or B_TIMEOUT passes.
+b_wait() {
+	local what=$1 i
+	shift
+	for i in $(seq $((B_TIMEOUT * 20))); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	b_fail "timed out waiting for $what"
+}
+
+# b_cycle NAME PID IMG: dump the tree PID of box NAME into IMG (the old
+# tree must be gone) and restore it; B_PID = the new host pid.
+b_cycle() {
+	local pid=$2 img=$3 i
+	rm -rf "$img"
+	"$PICOCENTER" cr dump --pid "$pid" --dir "$img" --box-dir "$B_BOXES" ${B_DUMP_ARGS:-} >&2 ||
+		b_fail "dump of $1 (pid $pid) failed"
+	for i in $(seq 100); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
+	[ -d "/proc/$pid" ] && b_fail "pid $pid still there after its dump"
+	B_PID=$("$PICOCENTER" cr restore --dir "$img" --box-dir "$B_BOXES") ||
+		b_fail "restore of $1 failed"
+	B_PIDS+=("$B_PID")
+}
+
+# b_veth ADDR: the host end of the veth of the box with address ADDR.
+b_veth() {
+	local IFS=.
+	set -- $1
+	printf 'pc%02x%02x%02x%02x' "$1" "$2" "$3" "$4"
+}
+
+# b_leftovers NAME: fail if anything of box NAME (full name) is left; the
+# test's other boxes that still exist may keep theirs.
+b_leftovers() {
+	local n=$1 c a keep=() l
+	[ -e "$B_BOXES/$n" ] && b_fail "box dir $B_BOXES/$n left behind"
+	c=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "pcbox-$n" 2>/dev/null | head -1)
+	[ -n "$c" ] && b_fail "cgroup $c left behind"
+	for a in $("$PICOCENTER" box ls --box-dir "$B_BOXES" | awk '{ print $2 }'); do
+		keep+=("$a")
+	done
+	for l in $(ip -o link show master "$B_BRIDGE" 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1); do
+		for a in "${keep[@]}"; do [ "$l" = "$(b_veth "$a")" ] && continue 2; done
+		b_fail "veth $l is left on $B_BRIDGE"
+	done
+	for a in $(nft list table ip picocenter 2>/dev/null | grep -o "$B_NET\.[0-9]*" | sort -u); do
+		[[ " ${keep[*]} " == *" $a "* ]] && continue
+		b_fail "an nftables element with $a is left: $(nft list table ip picocenter | grep -F "$a")"
+	done
+	grep -q "$B_BOXES/$n/" /proc/self/mountinfo &&
+		b_fail "a mount is left under $B_BOXES/$n: $(grep "$B_BOXES/$n/" /proc/self/mountinfo | head -3)"
+	return 0
+}
+
+# b_in PID CMD...: run CMD in every namespace of the tree PID (as the host's
+# root: for checks from inside, not for isolation attempts).
+b_in() {
+	local pid=$1
+	shift
+	nsenter -t "$pid" -m -u -i -n -p -r -w "$@"
+}
