@@ -213,7 +213,7 @@ static int add_workdir(json_t *o, const char *s)
 	return json_object_set_new(o, "workdir", json_string(path));
 }
 
-/* The container's options (the box issue): refused until it lands. */
+/* The box's options: refused until the daemon runs apps in boxes. */
 static int box_option(const char *opt)
 {
 	static const char *const box[] = { "--rootfs", "--memory", "--pids", "--user",
@@ -243,8 +243,8 @@ static int parse_create(int argc, char **argv, json_t *o)
 		int rc;
 
 		if (box_option(opt))
-			return err_set("%s needs the box (the app's container), which this build "
-				       "lacks: apps run on the host", opt);
+			return err_set("%s: the daemon does not run apps in a box yet "
+				       "(apps run on the host; see docs/serve.md)", opt);
 		if (!val || !strcmp(val, "--"))
 			return err_set("%s wants a value", opt);
 		if (!strcmp(opt, "--port"))
