@@ -213,6 +213,18 @@ static int add_workdir(json_t *o, const char *s)
 	return json_object_set_new(o, "workdir", json_string(path));
 }
 
+/* The box's options: refused until the daemon runs apps in boxes. */
+static int box_option(const char *opt)
+{
+	static const char *const box[] = { "--rootfs", "--memory", "--pids", "--user",
+					   "--no-egress" };
+
+	for (size_t i = 0; i < sizeof(box) / sizeof(box[0]); i++)
+		if (!strcmp(opt, box[i]))
+			return 1;
+	return 0;
+}
+
 static int parse_create(int argc, char **argv, json_t *o)
 {
 	json_t *ports = json_array(), *env = json_array(), *args = json_array();
@@ -230,6 +242,9 @@ static int parse_create(int argc, char **argv, json_t *o)
 		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 		int rc;
 
+		if (box_option(opt))
+			return err_set("%s: the daemon does not run apps in a box yet "
+				       "(apps run on the host; see docs/serve.md)", opt);
 		if (!val || !strcmp(val, "--"))
 			return err_set("%s wants a value", opt);
 		if (!strcmp(opt, "--port"))

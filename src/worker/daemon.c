@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -142,6 +143,9 @@ static int daemon_init(struct daemon *d, const struct daemon_opts *o)
 	if (strlen(path) >= sizeof(d->dir))
 		return err_set("state dir %s is too long", path);
 	strcpy(d->dir, path);
+	/* The registry holds the apps' environments: root's eyes only. */
+	if (chmod(d->dir, 0700) < 0)
+		return err_sys("chmod 0700 %s", d->dir);
 	if (o->store_url)
 		snprintf(d->store_url, sizeof(d->store_url), "%s", o->store_url);
 	else

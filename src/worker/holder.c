@@ -82,13 +82,14 @@ int holder_start(const char *path, const char *log, pid_t *pid)
 	return err_set("holder %s did not start (see %s)", path, log);
 }
 
-/* Is pid a holder serving path (and not a process that reused the pid)? */
-static int is_holder(pid_t pid, const char *path)
+int holder_running(pid_t pid, const char *path)
 {
 	char proc[64], buf[PATH_MAX + 64];
 	ssize_t n;
 	int fd;
 
+	if (pid <= 0)
+		return 0;
 	snprintf(proc, sizeof(proc), "/proc/%d/cmdline", (int)pid);
 	fd = open(proc, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -105,7 +106,7 @@ static int is_holder(pid_t pid, const char *path)
 
 void holder_stop(pid_t pid, const char *path)
 {
-	if (pid > 0 && is_holder(pid, path))
+	if (pid > 0 && holder_running(pid, path))
 		kill(pid, SIGTERM);
 }
 

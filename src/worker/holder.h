@@ -13,8 +13,10 @@
 
 #include "cr/custody.h"
 
-/* 1 if a holder answers at path. */
+/* 1 if a holder answers at path (a connection it logs as a closed one). */
 int holder_alive(const char *path);
+/* 1 if pid is a holder serving path (from its command line, no connection). */
+int holder_running(pid_t pid, const char *path);
 /* Start a holder at path (its log appended to log); *pid = its pid. */
 int holder_start(const char *path, const char *log, pid_t *pid);
 /* Stop the holder pid serving path (the sockets it holds are closed). */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -174,7 +175,7 @@ static int ensure_holder(struct daemon *d, struct app *a, struct op_paths *p)
 {
 	pid_t pid;
 
-	if (holder_alive(p->holder))
+	if (holder_running(a->holder_pid, p->holder))
 		return 0;
 	pthread_mutex_unlock(&d->lock);
 	int rc = holder_start(p->holder, p->holder_log, &pid);
@@ -269,6 +270,30 @@ int life_swap_out(struct daemon *d, struct app *a, const char *trigger)
 	return rc;
 }
 
+/* Without a box apps share the host's network namespace, where another
+ * tree may hold, for a while, an address the image needs (a netlink port
+ * id: every namespace init autobinds to port id 1).  Such a restore is
+ * tried again for about a second. */
+#define RESTORE_TRIES 6
+#define RESTORE_RETRY_MS 200
+
+static int restore_with_retries(struct op_args *args, struct op_result *r, struct started_ctx *sc)
+{
+	struct timespec ts = { 0, RESTORE_RETRY_MS * 1000000L };
+	int rc = -1;
+
+	for (int i = 0; i < RESTORE_TRIES; i++) {
+		if (i) {
+			daemon_log(sc->a->spec.name, "restore failed (%s); trying again", err_msg());
+			nanosleep(&ts, NULL);
+		}
+		rc = child_run(restore_child, args, r, sizeof(*r), note_op_pid, sc);
+		if (rc == 0 || !strstr(err_msg(), " is taken"))
+			break;
+	}
+	return rc;
+}
+
 int life_swap_in(struct daemon *d, struct app *a, const char *trigger)
 {
 	struct started_ctx sc = { d, a };
@@ -286,9 +311,10 @@ int life_swap_in(struct daemon *d, struct app *a, const char *trigger)
 	daemon_save(d, a);
 	op_ctx(d, a, &p, &args);
 	args.ctx.stored_ms = a->last_out.at_ms > 0 ? wall_ms() - a->dump_started_ms : 0;
+	args.ctx.use_cache = a->timer_due_ms < 0;
 	pthread_mutex_unlock(&d->lock);
 	t0 = mono_ms();
-	rc = child_run(restore_child, &args, &r, sizeof(r), note_op_pid, &sc);
+	rc = restore_with_retries(&args, &r, &sc);
 	ms = mono_ms() - t0;
 	pthread_mutex_lock(&d->lock);
 	a->op_pid = 0;

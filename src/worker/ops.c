@@ -39,6 +39,8 @@ static void remove_app_dir(struct daemon *d, const char *name)
 
 	app_path(d, name, "dump", dir, sizeof(dir));    /* an interrupted dump's */
 	store_remove_dir(dir);
+	app_path(d, name, "image", dir, sizeof(dir));   /* the image's cache */
+	store_remove_dir(dir);
 	app_path(d, name, "", dir, sizeof(dir));
 	store_remove_dir(dir);
 }

@@ -3,6 +3,11 @@
  * app's tree, dump it (its sockets to the app's holder, its image to the
  * store) and restore it.  Each call runs inside an engine child (child.h).
  *
+ * The last image put into the store stays in work_dir/image as a cache: a
+ * restore reads it instead of fetching the image back (the daemon is the
+ * image's only writer); the store copy is used when the cache is missing
+ * or the image must be changed first (its timers advanced).
+ *
  * runtime_plain runs an app as a plain `cr spawn` tree: new PID and mount
  * namespaces, the host's network and filesystem.  The box (a container
  * with its own network namespace and root) plugs in as a second runtime.
@@ -24,6 +29,8 @@ struct runtime_ctx {
 	const char *log;          /* the app's stdout+stderr */
 	int64_t stored_ms;        /* restore: time since its dump started (its
 	                             wall-clock timers ran on meanwhile) */
+	int use_cache;            /* restore: the local copy of the last image
+	                             (work_dir/image) may be used as it is */
 	int verify;               /* dump: prove the image restores before the
 	                             tree is killed (cr_dump_opts.verify) */
 };

@@ -34,6 +34,38 @@ static void scratch_path(const struct runtime_ctx *ctx, char *buf, size_t len)
 	snprintf(buf, len, "%s/dump", ctx->work_dir);
 }
 
+static void cache_path(const struct runtime_ctx *ctx, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/image", ctx->work_dir);
+}
+
+/* The stored dump becomes the local cache of the image. */
+static void keep_as_cache(const struct runtime_ctx *ctx, const char *dump)
+{
+	char cache[PATH_MAX];
+
+	cache_path(ctx, cache, sizeof(cache));
+	store_remove_dir(cache);
+	if (rename(dump, cache) < 0)
+		store_remove_dir(dump);
+}
+
+/* Restore from the cache; 0 done, -1 not possible (the store is next). */
+static int restore_cached(const struct runtime_ctx *ctx, pid_t *pid)
+{
+	struct cr_restore_opts opts = { .listeners = ctx->holder };
+	char cache[PATH_MAX], manifest[PATH_MAX + 16];
+
+	cache_path(ctx, cache, sizeof(cache));
+	snprintf(manifest, sizeof(manifest), "%s/manifest", cache);
+	if (!ctx->use_cache || access(manifest, R_OK) < 0)
+		return -1;
+	if (cr_restore_with(cache, &opts, pid) == 0)
+		return 0;
+	store_remove_dir(cache);     /* a bad cache is not tried again */
+	return -1;
+}
+
 /* The image could not be stored: bring the app back from the local copy. */
 static int resume_from_local(const char *dir, const struct runtime_ctx *ctx, pid_t *pid)
 {
@@ -65,7 +97,7 @@ static int plain_dump(pid_t *pid, const struct runtime_ctx *ctx, struct image_fa
 	    image_put(ctx->store_url, ctx->image, dir, facts) < 0)
 		return resume_from_local(dir, ctx, pid);
 	timing_mark("serve: image stored");
-	store_remove_dir(dir);
+	keep_as_cache(ctx, dir);
 	return 0;
 }
 
@@ -76,6 +108,10 @@ static int plain_restore(const struct runtime_ctx *ctx, pid_t *pid, uint64_t *by
 	int rc;
 
 	timing_mark("serve: engine child");
+	if (restore_cached(ctx, pid) == 0) {
+		*bytes_read = 0;
+		return 0;
+	}
 	if (store_scratch_dir(dir, sizeof(dir)) < 0)
 		return -1;
 	rc = image_fetch(ctx->store_url, ctx->image, dir, bytes_read);

@@ -227,6 +227,8 @@ static void cap_logs(struct daemon *d)
 	for (struct app *a = d->apps; a; a = a->next) {
 		app_path(d, a->spec.name, "log", path, sizeof(path));
 		cap_log(path);
+		app_path(d, a->spec.name, "holder.log", path, sizeof(path));
+		cap_log(path);
 	}
 	pthread_mutex_unlock(&d->lock);
 }

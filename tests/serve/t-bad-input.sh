@@ -53,6 +53,8 @@ bad s_app create x --env NOEQUALS -- sleep 100
 bad s_app create x -- false
 bad s_app create x --port "$P2" -- sh -c 'echo it broke; exit 3'
 bad s_app create x -- /nonexistent/program
+bad s_app create x --rootfs /nonexistent/rootfs -- sleep 100
+bad s_app create x --memory 64M -- sleep 100
 nothing_left "web "
 
 # a port a host socket holds

@@ -2,7 +2,8 @@
 # t-failures.sh - what a failed swap leaves behind.  A swap-out the engine
 # refuses (the app holds a NETLINK_XFRM socket) leaves the app running and
 # serving, with the reason in `app inspect` and the daemon's log.  A
-# swap-in that fails (the store is out of reach) marks the app failed with
+# swap-in that fails (the store is out of reach, the image's local cache
+# gone) marks the app failed with
 # the reason and keeps its image and held sockets: a client that connects
 # meanwhile waits, and once the store is back `app swap-in` succeeds and
 # that client gets its answer.
@@ -30,6 +31,7 @@ d_expect "xfrm still serves" xfrm-page curl -s --max-time 10 "http://127.0.0.1:$
 
 s_create web 10m "$WP" $(d_conf_lighttpd "$WP")
 s_app swap-out web >/dev/null || s_fail "swap-out web"
+rm -rf "$S_DIR/apps/web/image"     # the local cache of its image: the store is needed
 mv "$S_DIR/store" "$S_DIR/store.away"
 s_app swap-in web >"$D_DIR/out" 2>&1 && s_fail "swap-in without the store succeeded"
 d_log "failed as it should: $(cat "$D_DIR/out")"
