@@ -645,7 +645,7 @@ static int restore_start(void *arg, pid_t *pid)
 	if (restore_origin)
 		restore_origin->close(&c, restore_origin->arg);
 	if (rc < 0 && restore_origin)
-		return -1;   /* the origin's close names it */
+		return -1;   /* cr_restore_from_store names the image */
 	return rc < 0 ? err_wrap("restore %s", (const char *)arg) : 0;
 }
 
