@@ -228,6 +228,7 @@ enum copy_result ps_copy_stretch(struct mem_server *s, struct space *sp, size_t 
 	uc.src = (uint64_t)(uintptr_t)(s->pages + sp->pg[i].off);
 	uc.len = n * PAGE;
 	uc.mode = s->record ? UFFDIO_COPY_MODE_WP : 0;
+	s->copied += n;
 	if (ioctl(sp->uffd, UFFDIO_COPY, &uc) == 0) {
 		for (size_t k = 0; k < n; k++)
 			set_state(sp, i + k, IN);
@@ -577,6 +578,47 @@ static int process_ended(const struct space *sp)
 	return sp->pidfd >= 0 && poll(&p, 1, 0) > 0;
 }
 
+static int u64_less(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Give the source back the memory of the pages no process still needs
+ * (none of its pages due anywhere): a revived tree's working set is
+ * then held once, in the tree, not twice. */
+static void sweep_source(struct mem_server *s)
+{
+	uint64_t *due, at = 0;
+	size_t n = 0, total = 0;
+
+	/* Not before the tree runs: the restorer may still read the pages
+	 * (rst_read_mem) between its fetch and its copy. */
+	if (!s->has_src || !s->src.drop || s->copied == s->swept || !s->run_ns)
+		return;
+	for (size_t i = 0; i < s->nr_sp; i++)
+		total += s->sp[i]->due;
+	due = malloc((total ? total : 1) * sizeof(*due));
+	if (!due)
+		return;   /* only memory kept longer */
+	for (size_t i = 0; i < s->nr_sp; i++)
+		for (size_t k = 0; k < s->sp[i]->n && n < total; k++)
+			if (s->sp[i]->pg[k].state == DUE)
+				due[n++] = s->sp[i]->pg[k].off;
+	qsort(due, n, sizeof(*due), u64_less);
+	for (size_t i = 0; i <= n; i++) {
+		uint64_t end = i < n ? due[i] : s->pages_len;
+
+		if (end > at)
+			s->src.drop(s->src.arg, at, end - at);
+		if (i < n)
+			at = due[i] + PAGE;
+	}
+	free(due);
+	s->swept = s->copied;
+}
+
 /* Nothing happened for a while: forget the processes that ended.  Without
  * a pidfd (a forked child) only a copy notices that, so one page of such
  * a process goes in; with a source that is a fetch, which the other
@@ -589,6 +631,8 @@ static void idle_round(struct mem_server *s)
 
 		if (process_ended(sp))
 			cr = COPY_DEAD;
+		else if (i == 0)
+			sweep_source(s);
 		else if (sp->due && sp->pidfd < 0)
 			cr = fill_some(s, sp, 1);
 		if (cr == COPY_FATAL)

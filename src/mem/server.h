@@ -93,6 +93,7 @@ struct mem_server {
 	uint64_t faults, faults_run, zero_faults, pages_faulted, pages_filled;
 	uint64_t pages_prefetched, prefetched_touched, probes;
 	uint64_t run_ns;         /* when the tree resumed */
+	uint64_t copied, swept;  /* pages put in; ... when the source was last swept */
 };
 
 enum copy_result { COPY_OK, COPY_RETRY, COPY_DEAD, COPY_FATAL };
