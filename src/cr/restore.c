@@ -734,7 +734,7 @@ static int restore_start(void *arg, pid_t *pid)
 	if (a->origin)
 		a->origin->close(&c, a->origin->arg);
 	if (rc < 0 && a->origin)
-		return -1;   /* the origin's close names it */
+		return -1;   /* cr_restore_from_store names the image */
 	return rc < 0 ? err_wrap("restore %s", a->dir) : 0;
 }
 

@@ -62,12 +62,19 @@ static size_t origin_stats(void *arg, char *out, size_t len)
 	store_lazy_get_stats(o->l, &st);
 	r = snprintf(out, len,
 		     "bytes_store %llu\nbytes_cache %llu\nchunks %llu\n"
-		     "chunks_in %llu\nrequests %llu\nretries %llu\n",
+		     "chunks_in %llu\nrequests %llu\nretries %llu\nchunks_dropped %llu\n",
 		     (unsigned long long)st.bytes_store,
 		     (unsigned long long)st.bytes_cache, (unsigned long long)st.chunks,
 		     (unsigned long long)st.chunks_in, (unsigned long long)st.requests,
-		     (unsigned long long)st.retries);
+		     (unsigned long long)st.retries, (unsigned long long)st.chunks_dropped);
 	return r < 0 ? 0 : (size_t)r < len ? (size_t)r : len - 1;
+}
+
+static void origin_drop(void *arg, uint64_t off, uint64_t len)
+{
+	struct store_origin *o = arg;
+
+	store_lazy_drop(o->l, off, len);
 }
 
 static void origin_release(void *arg)
@@ -229,6 +236,7 @@ static int origin_map(struct rst_ctx *c, void *arg)
 	store_lazy_get_stats(o->l, &ls);
 	o->src = (struct mem_source){ .generation = ls.generation, .fetch = origin_fetch,
 				      .stats = origin_stats, .release = origin_release,
+				      .drop = origin_drop,
 				      .arg = o };
 	c->pages = store_lazy_data(o->l);
 	c->pages_len = store_lazy_size(o->l);

@@ -41,6 +41,9 @@ struct mem_source {
 	int (*fetch)(void *arg, const struct mem_range *r, size_t n);
 	size_t (*stats)(void *arg, char *out, size_t outlen);
 	void (*release)(void *arg);
+	/* Optional: the bytes [off, off+len) are needed no more (every page
+	 * from there is in its process): their memory may go. */
+	void (*drop)(void *arg, uint64_t off, uint64_t len);
 	void *arg;
 };
 

@@ -13,6 +13,10 @@
  * never lands in a range the server does not know the fate of; a fault
  * whose answer failed so is kept in its space's pending list and answered
  * again on every round until it goes through (its thread waits until then).
+ *
+ * With a source (a restore from the store), every copy first has the
+ * source fetch the pages.  The ActiveSet (record.c) and the control socket
+ * (ctlserver.c) work on the same data (server.h).
  */
 #include <errno.h>
 #include <sched.h>
@@ -30,90 +34,13 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/err.h"
 #include "common/io.h"
 #include "common/timing.h"
-#include "mem/lazy.h"
-#include "mem/written.h"
-
-#ifndef UFFD_FEATURE_WP_ASYNC
-#define UFFD_FEATURE_WP_ASYNC (1 << 15)   /* Linux 6.7 */
-#endif
-
-#define PAGE 4096ull
-#define LAZY_MIN_PAGES 256      /* 1 MiB stored: below, eager is cheaper */
-#define FILL_BATCH 256          /* pages per background UFFDIO_COPY */
-#define FAULT_BATCH 16          /* pages copied from a faulting address on */
-#define MAX_SPACES 1024
-#define IDLE_PROBE_MS 1000
-#define PENDING_RETRY_MS 1
-#define PREFETCH_BATCH 1024     /* pages per UFFDIO_COPY of the ActiveSet */
-
-enum page_state { DUE, IN, GONE };
-
-/* lazy_page.flags (ActiveSet record) */
-#define PF_TOUCHED 1            /* faulted in since the tree runs */
-#define PF_PREFETCHED 2         /* installed before the tree resumed */
-#define PF_WANT 4               /* (while prefetching) to install */
-#define PF_AHEAD 8              /* put in after a faulting page, not seen */
-#define PF_PROBE 16             /* ActiveSet page left out of the prefetch */
-
-struct lazy_page {
-	uint64_t addr;
-	uint64_t off;            /* in the pages file */
-	uint8_t state;
-	uint8_t flags;           /* PF_* */
-	uint8_t hist;            /* ActiveSet history mask from the image */
-};
-
-struct space {
-	int uffd;
-	pid_t pid;               /* 0 for a forked child (not known) */
-	pid_t nspid;             /* pid in the tree, 0 if not known */
-	int pidfd;               /* readable once the process ended, or -1 */
-	struct mem_region *vr;   /* the lazy VMAs */
-	size_t nvr;
-	uint64_t *zt;            /* pages not stored that faulted (zero pages) */
-	size_t nzt, capzt;
-	struct lazy_page *pg;    /* sorted by addr */
-	size_t n, due, cursor;
-	uint64_t *pending;       /* faulting addresses still to answer (EAGAIN) */
-	size_t nr_pending, cap_pending;
-};
-
-struct mem_server {
-	const uint8_t *pages;
-	uint64_t pages_len;
-	pid_t tree_pid;
-	int fill;                /* background fill (PICOCENTER_LAZY_FILL=0: off) */
-	int filling;             /* ... started (mem_server_start_fill) */
-	cpu_set_t cpus;          /* where the thread may run */
-	int wake_fd;             /* eventfd: a space was added, or quit */
-	pthread_mutex_t lock;    /* guards incoming and quit */
-	struct space *incoming[MAX_SPACES];
-	size_t nr_incoming;
-	int quit;                /* 1: stop now */
-	int recorded;            /* the ActiveSet was taken: spaces may close */
-	int finishing;           /* 1: end when nothing is due */
-	pthread_t thread;
-	int running;
-	struct space *sp[MAX_SPACES];   /* the thread's own */
-	size_t nr_sp;
-	struct mem_source src;   /* where pages come from, if not all mapped */
-	int has_src;
-	uint64_t base_size;      /* size of the pages of src.generation */
-	int record;              /* ActiveSet record: WP copies, faults noted */
-	struct mem_as prev;      /* the image's ActiveSet history */
-	int ctl_fd;              /* control socket (mem_server_listen), or -1 */
-	char failure[512];       /* why the tree was killed */
-	const char *log_path;    /* where that is written, or NULL */
-	/* counters (the thread's, but prefetch: guarded by lock) */
-	uint64_t faults, faults_run, zero_faults, pages_faulted, pages_filled;
-	uint64_t pages_prefetched, prefetched_touched, probes;
-	uint64_t run_ns;         /* when the tree resumed */
-};
+#include "mem/server.h"
 
 int mem_vma_is_lazy(const struct cr_vma *v)
 {
@@ -215,7 +142,7 @@ static struct space *space_fork(const struct space *parent, int uffd)
 }
 
 /* First page at or above addr. */
-static size_t find_page(const struct space *sp, uint64_t addr)
+size_t ps_find_page(const struct space *sp, uint64_t addr)
 {
 	size_t lo = 0, hi = sp->n;
 
@@ -239,7 +166,7 @@ static void set_state(struct space *sp, size_t i, uint8_t state)
 
 static void drop_range(struct space *sp, uint64_t start, uint64_t end)
 {
-	for (size_t i = find_page(sp, start); i < sp->n && sp->pg[i].addr < end; i++)
+	for (size_t i = ps_find_page(sp, start); i < sp->n && sp->pg[i].addr < end; i++)
 		set_state(sp, i, GONE);
 }
 
@@ -262,7 +189,6 @@ static void move_range(struct space *sp, uint64_t from, uint64_t to, uint64_t le
 
 /* ---- copying ---- */
 
-enum copy_result { COPY_OK, COPY_RETRY, COPY_DEAD, COPY_FATAL };
 
 static void wake_page(struct space *sp, uint64_t addr)
 {
@@ -284,7 +210,7 @@ static int fetch_pages(struct mem_server *s, uint64_t off, uint64_t len)
 
 /* Copy the due pages from pg[i] on that follow each other in memory and
  * in the file (and carry all of flags), at most max of them. */
-static enum copy_result copy_stretch(struct mem_server *s, struct space *sp, size_t i,
+enum copy_result ps_copy_stretch(struct mem_server *s, struct space *sp, size_t i,
 				     size_t max, uint8_t flags)
 {
 	struct uffdio_copy uc;
@@ -302,6 +228,7 @@ static enum copy_result copy_stretch(struct mem_server *s, struct space *sp, siz
 	uc.src = (uint64_t)(uintptr_t)(s->pages + sp->pg[i].off);
 	uc.len = n * PAGE;
 	uc.mode = s->record ? UFFDIO_COPY_MODE_WP : 0;
+	s->copied += n;
 	if (ioctl(sp->uffd, UFFDIO_COPY, &uc) == 0) {
 		for (size_t k = 0; k < n; k++)
 			set_state(sp, i + k, IN);
@@ -377,11 +304,11 @@ static enum copy_result serve_fault(struct mem_server *s, struct space *sp, uint
 	size_t i;
 
 	addr &= ~(PAGE - 1);
-	i = find_page(sp, addr);
+	i = ps_find_page(sp, addr);
 	if (i < sp->n && sp->pg[i].addr == addr && sp->pg[i].state == DUE) {
 		uint64_t due = sp->due;
 
-		cr = copy_stretch(s, sp, i, FAULT_BATCH, 0);
+		cr = ps_copy_stretch(s, sp, i, FAULT_BATCH, 0);
 		if (cr == COPY_OK) {
 			sp->pg[i].flags |= PF_TOUCHED;
 			for (size_t k = i + 1; k < sp->n && k < i + FAULT_BATCH; k++)
@@ -408,7 +335,7 @@ static enum copy_result fill_some(struct mem_server *s, struct space *sp, size_t
 		sp->cursor = 0;   /* due pages behind (after a move): start over */
 		return COPY_OK;
 	}
-	return copy_stretch(s, sp, sp->cursor, max, 0);
+	return ps_copy_stretch(s, sp, sp->cursor, max, 0);
 }
 
 /* ---- the server thread ---- */
@@ -651,6 +578,47 @@ static int process_ended(const struct space *sp)
 	return sp->pidfd >= 0 && poll(&p, 1, 0) > 0;
 }
 
+static int u64_less(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Give the source back the memory of the pages no process still needs
+ * (none of its pages due anywhere): a revived tree's working set is
+ * then held once, in the tree, not twice. */
+static void sweep_source(struct mem_server *s)
+{
+	uint64_t *due, at = 0;
+	size_t n = 0, total = 0;
+
+	/* Not before the tree runs: the restorer may still read the pages
+	 * (rst_read_mem) between its fetch and its copy. */
+	if (!s->has_src || !s->src.drop || s->copied == s->swept || !s->run_ns)
+		return;
+	for (size_t i = 0; i < s->nr_sp; i++)
+		total += s->sp[i]->due;
+	due = malloc((total ? total : 1) * sizeof(*due));
+	if (!due)
+		return;   /* only memory kept longer */
+	for (size_t i = 0; i < s->nr_sp; i++)
+		for (size_t k = 0; k < s->sp[i]->n && n < total; k++)
+			if (s->sp[i]->pg[k].state == DUE)
+				due[n++] = s->sp[i]->pg[k].off;
+	qsort(due, n, sizeof(*due), u64_less);
+	for (size_t i = 0; i <= n; i++) {
+		uint64_t end = i < n ? due[i] : s->pages_len;
+
+		if (end > at)
+			s->src.drop(s->src.arg, at, end - at);
+		if (i < n)
+			at = due[i] + PAGE;
+	}
+	free(due);
+	s->swept = s->copied;
+}
+
 /* Nothing happened for a while: forget the processes that ended.  Without
  * a pidfd (a forked child) only a copy notices that, so one page of such
  * a process goes in; with a source that is a fetch, which the other
@@ -663,6 +631,8 @@ static void idle_round(struct mem_server *s)
 
 		if (process_ended(sp))
 			cr = COPY_DEAD;
+		else if (i == 0)
+			sweep_source(s);
 		else if (sp->due && sp->pidfd < 0)
 			cr = fill_some(s, sp, 1);
 		if (cr == COPY_FATAL)
@@ -672,7 +642,6 @@ static void idle_round(struct mem_server *s)
 	}
 }
 
-static void serve_control(struct mem_server *s);
 
 static void *server_main(void *arg)
 {
@@ -698,484 +667,13 @@ static void *server_main(void *arg)
 			break;
 		serve_ready(s, pfd, n);
 		if (ready > 0 && (pfd[n + 1].revents & POLLIN))
-			serve_control(s);
+			ps_serve_control(s);
 		if (filling)
 			fill_round(s, FILL_BATCH);
 		else if (ready == 0 && timeout == IDLE_PROBE_MS)
 			idle_round(s);
 	}
 	return NULL;
-}
-
-/* ---- ActiveSet: prefetch and record ---- */
-
-/* Mark the pages to prefetch (PF_WANT) and set every listed page's
- * history.  In each block of MEM_AS_BLOCK_PAGES, the probes are left out
- * (PF_PROBE): the pages mem_as_is_probe picks, and one wanted page (a
- * different one each revival) in a block of MEM_AS_BLOCK_MIN_PROBE wanted
- * pages or more that has none, so that a block's use shows in faults. */
-static void mark_wanted(struct mem_server *s, struct space *sp, const struct mem_as_proc *ap)
-{
-	uint64_t rev = s->prev.revival;
-
-	for (size_t k = 0; k < ap->n; k++) {
-		const struct mem_as_run *r = &ap->runs[k];
-		size_t i = find_page(sp, r->addr);
-
-		for (; i < sp->n && sp->pg[i].addr < r->addr + r->nr_pages * PAGE; i++) {
-			sp->pg[i].hist = (uint8_t)r->mask;
-			if (mem_as_wanted(r->mask) && sp->pg[i].state == DUE)
-				sp->pg[i].flags |= PF_WANT;
-		}
-	}
-	for (size_t i = 0; i < sp->n;) {
-		uint64_t block = sp->pg[i].addr / (PAGE * MEM_AS_BLOCK_PAGES);
-		size_t end = i, want = 0, probes = 0, pick;
-
-		while (end < sp->n && sp->pg[end].addr / (PAGE * MEM_AS_BLOCK_PAGES) == block)
-			want += (sp->pg[end++].flags & PF_WANT) != 0;
-		for (size_t j = i; j < end; j++)
-			if ((sp->pg[j].flags & PF_WANT) && mem_as_is_probe(sp->pg[j].addr, rev)) {
-				sp->pg[j].flags ^= PF_WANT | PF_PROBE;
-				probes++;
-			}
-		pick = want ? (size_t)(rev % want) : 0;
-		for (size_t j = i; !probes && want >= MEM_AS_BLOCK_MIN_PROBE && j < end; j++)
-			if ((sp->pg[j].flags & PF_WANT) && pick-- == 0) {
-				sp->pg[j].flags ^= PF_WANT | PF_PROBE;
-				probes++;
-			}
-		s->probes += probes;
-		i = end;
-	}
-}
-
-/* The file ranges of the wanted pages, merged where they follow. */
-static int wanted_ranges(const struct space *sp, struct mem_range **out, size_t *nout)
-{
-	struct mem_range *v = NULL;
-	size_t n = 0, cap = 0;
-
-	for (size_t i = 0; i < sp->n; i++) {
-		if (!(sp->pg[i].flags & PF_WANT))
-			continue;
-		if (n && v[n - 1].off + v[n - 1].len == sp->pg[i].off) {
-			v[n - 1].len += PAGE;
-			continue;
-		}
-		if (n == cap) {
-			struct mem_range *nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*v));
-
-			if (!nv) {
-				free(v);
-				return err_set("out of memory");
-			}
-			v = nv;
-		}
-		v[n++] = (struct mem_range){ sp->pg[i].off, PAGE };
-	}
-	*out = v;
-	*nout = n;
-	return 0;
-}
-
-/* Install the space's ActiveSet before the process runs: fetch it in one
- * batch, then UFFDIO_COPY it in large pieces. */
-static int prefetch_space(struct mem_server *s, struct space *sp)
-{
-	const struct mem_as_proc *ap = sp->nspid ? mem_as_find(&s->prev, sp->nspid) : NULL;
-	struct mem_range *r = NULL;
-	uint64_t before = sp->due;
-	size_t nr = 0;
-	int rc = 0;
-
-	if (!ap)
-		return 0;
-	mark_wanted(s, sp, ap);
-	if (wanted_ranges(sp, &r, &nr) < 0)
-		return -1;
-	if (nr && s->has_src && s->src.fetch(s->src.arg, r, nr) < 0)
-		rc = -1;
-	free(r);
-	for (size_t i = 0; rc == 0 && i < sp->n; i++) {
-		if (!(sp->pg[i].flags & PF_WANT) || sp->pg[i].state != DUE)
-			continue;
-		if (copy_stretch(s, sp, i, PREFETCH_BATCH, PF_WANT) != COPY_OK)
-			rc = err_sys("UFFDIO_COPY at 0x%llx", (unsigned long long)sp->pg[i].addr);
-	}
-	for (size_t i = 0; i < sp->n; i++) {
-		if ((sp->pg[i].flags & PF_WANT) && sp->pg[i].state == IN)
-			sp->pg[i].flags |= PF_PREFETCHED;
-		sp->pg[i].flags &= (uint8_t)~PF_WANT;
-	}
-	pthread_mutex_lock(&s->lock);
-	s->pages_prefetched += before - sp->due;
-	pthread_mutex_unlock(&s->lock);
-	return rc;
-}
-
-static int u64_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Blocks (MEM_AS_BLOCK_PAGES) in which the process was seen to use a page
- * during this revival: a fault, a zero-page fault or a write. */
-static int live_blocks(const struct space *sp, const struct mem_regions *wr,
-		       uint64_t **out, size_t *nout)
-{
-	const uint64_t bs = PAGE * MEM_AS_BLOCK_PAGES;
-	size_t n = 0, cap = sp->nzt + 64;
-	uint64_t *v = malloc(cap * sizeof(*v));
-
-	if (!v)
-		return err_set("out of memory");
-	for (size_t i = 0; i < sp->nzt; i++)
-		v[n++] = sp->zt[i] / bs;
-	for (size_t i = 0; i < sp->n + wr->n; i++) {
-		uint64_t a, e;
-
-		if (i < sp->n) {
-			if (!(sp->pg[i].flags & PF_TOUCHED))
-				continue;
-			a = sp->pg[i].addr / bs;
-			e = a + 1;
-		} else {
-			a = wr->v[i - sp->n].start / bs;
-			e = (wr->v[i - sp->n].end + bs - 1) / bs;
-		}
-		for (; a < e; a++) {
-			if (n == cap) {
-				uint64_t *nv = realloc(v, (cap *= 2) * sizeof(*v));
-
-				if (!nv) {
-					free(v);
-					return err_set("out of memory");
-				}
-				v = nv;
-			}
-			v[n++] = a;
-		}
-	}
-	qsort(v, n, sizeof(*v), u64_cmp);
-	*out = v;
-	*nout = n;
-	return 0;
-}
-
-/* Blocks that had a probe this revival, sorted. */
-static int probe_blocks(const struct space *sp, uint64_t **out, size_t *nout)
-{
-	uint64_t *v = malloc((sp->n ? sp->n : 1) * sizeof(*v));
-	size_t n = 0;
-
-	if (!v)
-		return err_set("out of memory");
-	for (size_t i = 0; i < sp->n; i++)
-		if (sp->pg[i].flags & PF_PROBE)
-			v[n++] = sp->pg[i].addr / (PAGE * MEM_AS_BLOCK_PAGES);
-	*out = v;   /* pg is sorted by address: so is v */
-	*nout = n;
-	return 0;
-}
-
-/* How many times x is in the sorted v. */
-static size_t count_u64(const uint64_t *v, size_t n, uint64_t x)
-{
-	size_t lo = 0, hi = n, c = 0;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (v[mid] < x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	while (lo + c < n && v[lo + c] == x)
-		c++;
-	return c;
-}
-
-struct as_entry {
-	uint64_t addr;
-	uint32_t mask;
-};
-
-static int entry_cmp(const void *a, const void *b)
-{
-	const struct as_entry *x = a, *y = b;
-
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
-/* Emit entries (sorted) as runs of equal masks. */
-static void write_runs(struct mem_as_writer *w, struct as_entry *e, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		size_t j = i + 1;
-
-		while (j < n && e[j].addr == e[i].addr + (j - i) * PAGE && e[j].mask == e[i].mask)
-			j++;
-		mem_as_writer_run(w, e[i].addr, j - i, e[i].mask);
-		i = j;
-	}
-}
-
-/* One process's new history: seen = faulted, written, prefetched in a
- * block seen in use, or put in after a faulting page in a block seen in
- * use more than once (a lone fault in a block says nothing of the pages
- * the fault brought in after it: a strided reader).  A prefetched page in
- * a block with no probe and no use is not known either way: its history
- * stays as it was. */
-static int record_space(struct mem_server *s, struct space *sp, struct mem_as_writer *w)
-{
-	struct mem_regions wr;
-	uint64_t *live = NULL, *probed = NULL;
-	size_t nlive = 0, nprobed = 0, n = 0;
-	struct as_entry *e;
-
-	if (sp->pid <= 0 || sp->nspid <= 0)
-		return 0;
-	if (mem_written_pages(sp->pid, sp->vr, sp->nvr, &wr) < 0)
-		return -1;
-	if (live_blocks(sp, &wr, &live, &nlive) < 0 ||
-	    probe_blocks(sp, &probed, &nprobed) < 0) {
-		mem_regions_free(&wr);
-		free(live);
-		return -1;
-	}
-	e = malloc((sp->n + sp->nzt + 1) * sizeof(*e));
-	for (size_t i = 0; e && i < sp->n; i++) {
-		const struct lazy_page *p = &sp->pg[i];
-		int written = mem_regions_has(&wr, p->addr);
-		size_t uses = (p->flags & (PF_PREFETCHED | PF_AHEAD))
-				      ? count_u64(live, nlive, p->addr / (PAGE * MEM_AS_BLOCK_PAGES))
-				      : 0;
-		int seen = (p->flags & PF_TOUCHED) || written ||
-			   ((p->flags & PF_PREFETCHED) && uses >= 1) ||
-			   ((p->flags & PF_AHEAD) && uses >= 2);
-		int unknown = !seen && (p->flags & PF_PREFETCHED) &&
-			      !count_u64(probed, nprobed, p->addr / (PAGE * MEM_AS_BLOCK_PAGES));
-		uint32_t mask = unknown ? p->hist : mem_as_next_mask(p->hist, seen);
-
-		if ((p->flags & PF_PREFETCHED) && seen)
-			s->prefetched_touched++;
-		if (mask)
-			e[n++] = (struct as_entry){ p->addr, mask };
-	}
-	for (size_t i = 0; e && i < sp->nzt; i++) {
-		size_t k = find_page(sp, sp->zt[i]);
-
-		if (!(k < sp->n && sp->pg[k].addr == sp->zt[i]))
-			e[n++] = (struct as_entry){ sp->zt[i], 1 };
-	}
-	mem_regions_free(&wr);
-	free(live);
-	free(probed);
-	if (!e)
-		return err_set("out of memory");
-	qsort(e, n, sizeof(*e), entry_cmp);
-	mem_as_writer_proc(w, sp->nspid);
-	write_runs(w, e, n);
-	free(e);
-	return 0;
-}
-
-/* A page of the image as the restore put it: not fetched, or not written. */
-static int page_kept(const struct space *sp, size_t i, const struct mem_regions *wr)
-{
-	return sp->pg[i].state == DUE ||
-	       (sp->pg[i].state == IN && !mem_regions_has(wr, sp->pg[i].addr));
-}
-
-static int record_all(struct mem_server *s, struct mem_as_writer *w)
-{
-	s->prefetched_touched = 0;
-	mem_as_writer_begin(w, s->prev.revival + 1);
-	for (size_t i = 0; i < s->nr_sp; i++)
-		if (record_space(s, s->sp[i], w) < 0)
-			return -1;
-	return mem_as_writer_end(w);
-}
-
-/* Incremental swap-out: every process's pages that are as the restore
- * put them, with their offsets in the pages of the source's generation.
- * Only when every process is known (a forked child's is not). */
-static int keep_space(struct space *sp, struct mem_as_writer *w)
-{
-	struct mem_regions wr;
-
-	if (mem_written_pages(sp->pid, sp->vr, sp->nvr, &wr) < 0)
-		return -1;
-	mem_as_writer_printf(w, "proc %d\n", (int)sp->nspid);
-	for (size_t i = 0; i < sp->n;) {
-		size_t j;
-
-		if (!page_kept(sp, i, &wr)) {
-			i++;
-			continue;
-		}
-		for (j = i + 1; j < sp->n && page_kept(sp, j, &wr) &&
-		     sp->pg[j].addr == sp->pg[i].addr + (j - i) * PAGE &&
-		     sp->pg[j].off == sp->pg[i].off + (j - i) * PAGE; j++)
-			;
-		mem_as_writer_printf(w, "k %llx %llu %llx\n", (unsigned long long)sp->pg[i].addr,
-			     (unsigned long long)(j - i), (unsigned long long)sp->pg[i].off);
-		i = j;
-	}
-	mem_regions_free(&wr);
-	return 0;
-}
-
-static int keep_all(struct mem_server *s, struct mem_as_writer *w)
-{
-	memset(w, 0, sizeof(*w));
-	if (!s->record || !s->has_src || s->recorded)   /* recorded: being filled */
-		return 1;
-	for (size_t i = 0; i < s->nr_sp; i++)
-		if (s->sp[i]->pid <= 0 || s->sp[i]->nspid <= 0)
-			return 1;
-	mem_as_writer_printf(w, "base %llu %llu\n", (unsigned long long)s->src.generation,
-			     (unsigned long long)s->base_size);
-	for (size_t i = 0; i < s->nr_sp; i++)
-		if (keep_space(s->sp[i], w) < 0)
-			return -1;
-	mem_as_writer_printf(w, "end\n");
-	return w->failed ? err_set("out of memory") : 0;
-}
-
-/* ---- control socket ---- */
-
-static size_t stats_text(struct mem_server *s, char *out, size_t len)
-{
-	uint64_t due = 0, prefetched;
-	size_t n;
-	int r;
-
-	for (size_t i = 0; i < s->nr_sp; i++)
-		due += s->sp[i]->due;
-	pthread_mutex_lock(&s->lock);
-	prefetched = s->pages_prefetched;
-	pthread_mutex_unlock(&s->lock);
-	r = snprintf(out, len,
-		     "faults %llu\nfaults_after_resume %llu\nzero_faults %llu\n"
-		     "pages_faulted_in %llu\npages_filled %llu\npages_prefetched %llu\n"
-		     "probes %llu\nprefetched_touched %llu\npages_due %llu\n",
-		     (unsigned long long)s->faults, (unsigned long long)s->faults_run,
-		     (unsigned long long)s->zero_faults, (unsigned long long)s->pages_faulted,
-		     (unsigned long long)s->pages_filled, (unsigned long long)prefetched,
-		     (unsigned long long)s->probes, (unsigned long long)s->prefetched_touched,
-		     (unsigned long long)due);
-	n = r < 0 ? 0 : (size_t)r < len ? (size_t)r : len - 1;
-	if (s->has_src && n < len) {
-		r = snprintf(out + n, len - n, "generation %llu\n",
-			     (unsigned long long)s->src.generation);
-		n += r < 0 ? 0 : (size_t)r < len - n ? (size_t)r : len - n - 1;
-	}
-	if (s->has_src && s->src.stats)
-		n += s->src.stats(s->src.arg, out + n, len - n);
-	return n;
-}
-
-static void start_filling(struct mem_server *s)
-{
-	pthread_mutex_lock(&s->lock);
-	s->fill = 1;
-	s->filling = 1;
-	pthread_mutex_unlock(&s->lock);
-}
-
-/* 'G GEN SIZE': the tree was dumped incrementally and goes on running; its
- * pages are now those of generation GEN, SIZE bytes, of which the ones it
- * was restored from are the beginning. */
-static int read_base(int fd, struct mem_server *s)
-{
-	char buf[64];
-	unsigned long long gen, size;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	if (sscanf(buf, " %llu %llu", &gen, &size) != 2 || size < s->base_size)
-		return -1;
-	s->src.generation = gen;
-	s->base_size = size;
-	return 0;
-}
-
-static int peer_allowed(int fd)
-{
-	struct ucred cr;
-	socklen_t l = sizeof(cr);
-
-	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &l) == 0 &&
-	       (cr.uid == 0 || cr.uid == geteuid());
-}
-
-static void answer(struct mem_server *s, int fd, char cmd)
-{
-	struct mem_as_writer w;
-	char text[2048];
-	int rc;
-
-	switch (cmd) {
-	case 'S':
-		write_full(fd, text, stats_text(s, text, sizeof(text)), -1);
-		break;
-	case 'R':
-		if (!s->record) {
-			write_full(fd, "none\n", 5, -1);
-			break;
-		}
-		if (record_all(s, &w) == 0)
-			write_full(fd, w.buf, w.len, -1);
-		mem_as_writer_free(&w);
-		err_clear();
-		break;
-	case 'I':
-		rc = keep_all(s, &w);
-		if (rc == 0)
-			write_full(fd, w.buf, w.len, -1);
-		mem_as_writer_free(&w);
-		err_clear();
-		if (rc != 0) {   /* the dump reads every page instead */
-			s->recorded = 1;
-			start_filling(s);
-			write_full(fd, "none\n", 5, -1);
-		}
-		break;
-	case 'G':
-		if (read_base(fd, s) == 0)
-			write_full(fd, "ok\n", 3, -1);
-		break;
-	case 'F':
-		s->recorded = 1;
-		start_filling(s);
-		write_full(fd, "ok\n", 3, -1);
-		break;
-	default:
-		break;
-	}
-}
-
-static void serve_control(struct mem_server *s)
-{
-	int fd;
-
-	while ((fd = accept4(s->ctl_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-		struct timeval tv = { 1, 0 };
-		char cmd = 0;
-
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if (peer_allowed(fd) && read(fd, &cmd, 1) == 1)
-			answer(s, fd, cmd);
-		close(fd);
-	}
 }
 
 /* ---- API ---- */
@@ -1261,50 +759,6 @@ void mem_server_set_log(struct mem_server *s, const char *path)
 	s->log_path = path;
 }
 
-int mem_server_record(struct mem_server *s, const struct mem_as *prev)
-{
-	s->record = 1;
-	if (!prev)
-		return 0;
-	s->prev.revival = prev->revival;
-	s->prev.procs = calloc(prev->n ? prev->n : 1, sizeof(*s->prev.procs));
-	if (!s->prev.procs)
-		return err_set("out of memory");
-	for (size_t i = 0; i < prev->n; i++) {
-		const struct mem_as_proc *p = &prev->procs[i];
-		struct mem_as_proc *q = &s->prev.procs[s->prev.n++];
-
-		q->pid = p->pid;
-		q->runs = malloc((p->n ? p->n : 1) * sizeof(*q->runs));
-		if (!q->runs)
-			return err_set("out of memory");
-		memcpy(q->runs, p->runs, p->n * sizeof(*q->runs));
-		q->n = p->n;
-	}
-	return 0;
-}
-
-int mem_server_listen(struct mem_server *s)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	size_t nl;
-
-	mem_control_name(s->tree_pid, a.sun_path, sizeof(a.sun_path), &nl);
-	s->ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (s->ctl_fd < 0)
-		return err_sys("page server: socket");
-	if (bind(s->ctl_fd, (struct sockaddr *)&a,
-		 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + nl)) < 0 ||
-	    listen(s->ctl_fd, 16) < 0) {
-		int rc = err_sys("page server: bind/listen on @%s", a.sun_path + 1);
-
-		close(s->ctl_fd);
-		s->ctl_fd = -1;
-		return rc;
-	}
-	return 0;
-}
-
 void mem_server_start_fill(struct mem_server *s)
 {
 	uint64_t one = 1;
@@ -1345,7 +799,7 @@ int mem_server_add_proc(struct mem_server *s, int uffd, pid_t pid, pid_t nspid,
 		space_free(sp);
 		return err_sys("pid %d: pidfd_open", pid);
 	}
-	if (s->record && prefetch_space(s, sp) < 0) {
+	if (s->record && ps_prefetch_space(s, sp) < 0) {
 		space_free(sp);
 		return err_wrap("pid %d: ActiveSet prefetch", pid);
 	}

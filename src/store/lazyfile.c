@@ -470,6 +470,31 @@ int store_lazy_fetch(struct store_lazy *l, const struct store_range *r, size_t n
 	return rc < 0 ? err_wrap("read file %s from %s", l->f->name, l->s->url) : 0;
 }
 
+void store_lazy_drop(struct store_lazy *l, uint64_t off, uint64_t len)
+{
+	const uint64_t pg = 4096;
+
+	if (len == 0 || off >= l->size)
+		return;
+	pthread_mutex_lock(&l->lock);
+	for (size_t i = chunk_at(l, off); i < l->f->nchunks && l->offs[i + 1] <= off + len; i++) {
+		uint64_t lo = (l->offs[i] + pg - 1) / pg * pg, hi = l->offs[i + 1] / pg * pg;
+
+		if (l->in[i] != 1 || l->offs[i] < off)
+			continue;
+		/* Only whole pages inside the chunk: a page it shares with a
+		 * neighbour keeps the neighbour's bytes.  The chunk counts as
+		 * out: a later fetch writes it whole again. */
+		if (hi > lo)
+			madvise(l->data + lo, hi - lo, MADV_DONTNEED);
+		l->in[i] = 0;
+		l->st.chunks_in--;
+		l->st.plain_in -= l->f->chunks[i].len;
+		l->st.chunks_dropped++;
+	}
+	pthread_mutex_unlock(&l->lock);
+}
+
 int store_lazy_has(struct store_lazy *l, uint64_t off, uint64_t len)
 {
 	int all = 1;

@@ -139,6 +139,7 @@ struct store_lazy_stats {
 	uint64_t bytes_cache;         /* ... and from the local cache */
 	uint64_t requests;            /* batches fetched */
 	uint64_t retries;             /* batches retried after a store failure */
+	uint64_t chunks_dropped;      /* given back (store_lazy_drop) */
 };
 int store_get_lazy(struct store *s, const char *name, uint64_t gen, const char *dir,
 		   const char *lazy_file, struct store_lazy **out);
@@ -146,6 +147,9 @@ const uint8_t *store_lazy_data(const struct store_lazy *l);
 uint64_t store_lazy_size(const struct store_lazy *l);
 int store_lazy_fetch(struct store_lazy *l, const struct store_range *r, size_t n,
 		     int timeout_ms);
+/* Give back the memory of the chunks wholly inside [off, off+len) (the
+ * pages inside them; they are fetched again if asked for). */
+void store_lazy_drop(struct store_lazy *l, uint64_t off, uint64_t len);
 /* 1 if every byte of [off, off+len) is in. */
 int store_lazy_has(struct store_lazy *l, uint64_t off, uint64_t len);
 void store_lazy_get_stats(struct store_lazy *l, struct store_lazy_stats *st);
