@@ -30,7 +30,13 @@ struct rst_files {
 	uint32_t *holder;              /* first live process holding each file */
 	char **created;                /* paths to remove if the restore fails */
 	uint32_t nr_created;
+	int ipc_ns;                    /* the tree's IPC namespace, -1: the restorer's */
 };
+
+int files_ipc_ns(const struct rst_files *rf)
+{
+	return rf->ipc_ns;
+}
 
 const struct cr_image *files_rimage(const struct rst_files *rf)
 {
@@ -95,6 +101,7 @@ static int alloc_files(struct rst_ctx *c)
 		return err_set("out of memory");
 	c->files = rf;
 	rf->img = &c->img;
+	rf->ipc_ns = c->ipc_ns_fd > 0 ? c->ipc_ns_fd : -1;
 	rf->fd = malloc((n + 1) * sizeof(int));
 	rf->aux = malloc((n + 1) * sizeof(int));
 	rf->holder = malloc((n + 1) * sizeof(uint32_t));
