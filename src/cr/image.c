@@ -1598,7 +1598,7 @@ static const struct tail_field tail_inet[] = {
 	TF(inet.tcp.snd_seq), TF(inet.tcp.rcv_seq), TF(inet.tcp.opts), TF(inet.tcp.mss),
 	TF(inet.tcp.snd_wscale), TF(inet.tcp.rcv_wscale), TF(inet.tcp.timestamp),
 	TF(inet.tcp.snd_wl1), TF(inet.tcp.snd_wnd), TF(inet.tcp.max_window),
-	TF(inet.tcp.rcv_wnd), TF(inet.tcp.rcv_wup), TF(inet.tcp.unsent_len),
+	TF(inet.tcp.rcv_wnd), TF(inet.tcp.rcv_wup), TF(inet.tcp.unsent_len), TF(inet.tcp.fin),
 };
 #undef TF
 
