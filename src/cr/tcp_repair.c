@@ -441,12 +441,13 @@ int tcp_repair_restore(int fd, const struct cr_tcp_conn *c, const struct sockadd
  * peer acks a FIN it had), and the peer's FIN becomes an end of stream
  * after the queued bytes.  The state reads ESTABLISHED with the receive
  * side shut rather than CLOSE_WAIT (no FIN is made up), unless the peer
- * is restored too and sends its FIN again. */
+ * is restored too and sends its FIN again.  A connection reset meanwhile
+ * (the peer is gone: ENOTCONN) has nothing left to shut. */
 static int shut_again(int fd, uint32_t fin)
 {
-	if ((fin & CR_TCP_FIN_RCVD) && shutdown(fd, SHUT_RD) < 0)
+	if ((fin & CR_TCP_FIN_RCVD) && shutdown(fd, SHUT_RD) < 0 && errno != ENOTCONN)
 		return err_sys("shutdown(SHUT_RD) (the peer had closed)");
-	if ((fin & CR_TCP_FIN_SENT) && shutdown(fd, SHUT_WR) < 0)
+	if ((fin & CR_TCP_FIN_SENT) && shutdown(fd, SHUT_WR) < 0 && errno != ENOTCONN)
 		return err_sys("shutdown(SHUT_WR) (the app had)");
 	return 0;
 }
