@@ -64,6 +64,10 @@ cr_wait_line "STATES 8 5 5 8" 1 || cr_fail "the connections did not reach CLOSE_
 cr_log "connections in CLOSE_WAIT, FIN_WAIT2, FIN_WAIT2 (in the tree) and CLOSE_WAIT (its peer)"
 for n in 1 2; do
 	cr_dump "$CR_W/img.$n"
+	"$PICOCENTER" cr inspect --dir "$CR_W/img.$n" >"$CR_W/inspect.$n" || cr_fail "cr inspect"
+	[ "$(grep -c "established.*, FIN sent" "$CR_W/inspect.$n")" = 2 ] &&
+		[ "$(grep -c "established.*, receive side shut" "$CR_W/inspect.$n")" = 2 ] ||
+		cr_fail "cr inspect does not show 2 connections with our FIN sent and 2 shut by the peer: $(grep tcp "$CR_W/inspect.$n")"
 	cr_restore "$CR_W/img.$n"
 	cr_log "cycle $n: dumped and restored as pid $CR_PID"
 done
