@@ -246,11 +246,27 @@ static int dump_vma_pages(struct dump_ctx *ctx, pid_t pid, int mem_fd, int pm_fd
 	return 0;
 }
 
-int dump_mem_object(struct dump_ctx *ctx, struct cr_shmem *sh, const uint8_t *mem)
+int dump_mem_object(struct dump_ctx *ctx, struct cr_shmem *sh, const uint8_t *mem, int fd)
 {
 	struct page_sink s = { ctx, &sh->runs, &sh->nr_runs, 0 };
+	off_t data, hole;
 
-	return sink_pages(&s, mem, 0, sh->size / CR_PAGE_SIZE);
+	for (data = 0; (uint64_t)data < sh->size; data = hole) {
+		data = lseek(fd, data, SEEK_DATA);
+		if (data < 0)
+			return errno == ENXIO ? 0 : err_sys("SEEK_DATA");
+		data &= ~(off_t)(CR_PAGE_SIZE - 1);
+		if ((uint64_t)data >= sh->size)
+			return 0;
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0 || (uint64_t)hole > sh->size)
+			hole = (off_t)sh->size;
+		hole = (hole + CR_PAGE_SIZE - 1) & ~(off_t)(CR_PAGE_SIZE - 1);
+		if (sink_pages(&s, mem + data, (uint64_t)data,
+			       (uint64_t)(hole - data) / CR_PAGE_SIZE) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* The (1-based) object already read for v's inode, or 0. */

@@ -137,6 +137,9 @@ int files_created(struct rst_files *rf, const char *path);
 /* Reopen fd through /proc/self/fd with flags (a new description of the
  * same object: to get an exact access mode); returns the new fd. */
 int files_reopen(int fd, int flags);
+/* The tree's new IPC namespace (sysv_ipc.h), or -1 when the tree uses the
+ * restorer's: a kind whose objects live in it joins it to create them. */
+int files_ipc_ns(const struct rst_files *rf);
 /* The fd number in p of file id, -1 if p does not hold it. */
 int files_fd_in(const struct cr_proc *p, uint32_t id);
 

@@ -945,7 +945,8 @@ static int check_data(const struct cr_file *f)
 				       i, f->data[i].len, CR_BLOB_MAX);
 		if (f->data[i].len && !f->data[i].data)
 			return err_set("data %" PRIu32 ": NULL", i);
-		if (f->data[i].flags)
+		if (f->kind == CR_FILE_MQUEUE ? f->data[i].flags >= CR_MQ_PRIO_MAX :
+		    f->data[i].flags != 0)
 			return err_set("data %" PRIu32 ": flags 0x%" PRIx32 " unknown",
 				       i, f->data[i].flags);
 	}
@@ -1084,6 +1085,33 @@ static int check_unix(const struct cr_image *img, const struct cr_file *f)
 	return check_unix_name(f);
 }
 
+/* A POSIX message queue: "/name" (one component), its attributes, and
+ * its messages on one file per queue. */
+static int check_mqueue(const struct cr_file *f)
+{
+	const struct cr_file_mqueue *q = &f->mq;
+
+	if (check_path(f->path, "path", true))
+		return -1;
+	if (!f->path[1] || strchr(f->path + 1, '/'))
+		return err_set("queue name \"%s\" not /NAME", f->path);
+	if (q->unlinked > 1 || q->has_data > 1 || q->mode & ~0777u)
+		return err_set("unlinked, has_data or mode out of range");
+	if (q->maxmsg <= 0 || q->msgsize <= 0 || q->maxmsg > 65536 || q->msgsize > (1 << 24))
+		return err_set("maxmsg %" PRId64 " or msgsize %" PRId64 " out of range",
+			       q->maxmsg, q->msgsize);
+	if (f->nr_data && !q->has_data)
+		return err_set("messages on a file without has_data");
+	if (f->nr_data > (uint64_t)q->maxmsg)
+		return err_set("%" PRIu32 " messages, above maxmsg %" PRId64, f->nr_data,
+			       q->maxmsg);
+	for (uint32_t i = 0; i < f->nr_data; i++)
+		if (f->data[i].len > (uint64_t)q->msgsize)
+			return err_set("message %" PRIu32 ": %" PRIu64 " bytes, above msgsize %"
+				       PRId64, i, f->data[i].len, q->msgsize);
+	return 0;
+}
+
 static int check_netlink(const struct cr_file *f)
 {
 	const struct cr_file_netlink *n = &f->nl;
@@ -1130,10 +1158,10 @@ static int check_extras(const struct cr_file *f)
 {
 	uint32_t k = f->kind;
 	bool data = k == CR_FILE_REG || k == CR_FILE_PIPE || k == CR_FILE_FIFO ||
-		    k == CR_FILE_UNIX || k == CR_FILE_TCP;
+		    k == CR_FILE_UNIX || k == CR_FILE_TCP || k == CR_FILE_MQUEUE;
 	bool ents = k == CR_FILE_EPOLL || k == CR_FILE_INOTIFY;
 	bool path = k == CR_FILE_REG || k == CR_FILE_DIR || k == CR_FILE_DEV ||
-		    k == CR_FILE_FIFO || k == CR_FILE_UNIX;
+		    k == CR_FILE_FIFO || k == CR_FILE_UNIX || k == CR_FILE_MQUEUE;
 
 	return check_no_extras(f, data, ents, path);
 }
@@ -1164,6 +1192,8 @@ static int check_kind(const struct cr_image *img, const struct cr_file *f)
 		return file_inet_check(f);
 	case CR_FILE_NETLINK:
 		return check_netlink(f);
+	case CR_FILE_MQUEUE:
+		return check_mqueue(f);
 	case CR_FILE_EVENTFD:
 		if (f->efd.semaphore > 1 || f->efd.count == UINT64_MAX)
 			return err_set("eventfd semaphore or count out of range");
@@ -1563,6 +1593,10 @@ static const struct tail_field tail_netlink[] = {
 	TF(nl.protocol), TF(nl.type), TF(nl.portid), TF(nl.opts), TF(nl.groups[0]),
 	TF(nl.groups[1]), TF(nl.rcvbuf), TF(nl.sndbuf), TF(nl.dst_portid), TF(nl.dst_group),
 };
+static const struct tail_field tail_mqueue[] = {
+	TF(mq.unlinked), TF(mq.mode), TF(mq.uid), TF(mq.gid), TF(mq.maxmsg), TF(mq.msgsize),
+	TF(mq.has_data),
+};
 static const struct tail_field tail_eventfd[] = { TF(efd.count), TF(efd.semaphore) };
 static const struct tail_field tail_timerfd[] = {
 	TF(tfd.clock), TF(tfd.settime_flags), TF(tfd.value_ns), TF(tfd.interval_ns),
@@ -1580,7 +1614,7 @@ static const struct tail_field tail_inet[] = {
 	TF(inet.tcp.snd_seq), TF(inet.tcp.rcv_seq), TF(inet.tcp.opts), TF(inet.tcp.mss),
 	TF(inet.tcp.snd_wscale), TF(inet.tcp.rcv_wscale), TF(inet.tcp.timestamp),
 	TF(inet.tcp.snd_wl1), TF(inet.tcp.snd_wnd), TF(inet.tcp.max_window),
-	TF(inet.tcp.rcv_wnd), TF(inet.tcp.rcv_wup), TF(inet.tcp.unsent_len),
+	TF(inet.tcp.rcv_wnd), TF(inet.tcp.rcv_wup), TF(inet.tcp.unsent_len), TF(inet.tcp.fin),
 };
 #undef TF
 
@@ -1597,6 +1631,7 @@ static const struct tail_field *file_tail(uint32_t kind, size_t *n)
 	case CR_FILE_SIGNALFD: return T(tail_signalfd);
 	case CR_FILE_TCP: case CR_FILE_UDP: return T(tail_inet);
 	case CR_FILE_NETLINK: return T(tail_netlink);
+	case CR_FILE_MQUEUE: return T(tail_mqueue);
 	}
 #undef T
 	*n = 0;

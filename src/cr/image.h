@@ -216,13 +216,14 @@ enum cr_file_kind {
 	CR_FILE_TCP,                   /* reserved for inet sockets */
 	CR_FILE_UDP,                   /* reserved for inet sockets */
 	CR_FILE_NETLINK,               /* AF_NETLINK socket (ROUTE, KOBJECT_UEVENT) */
-	CR_FILE_KIND_MAX = CR_FILE_NETLINK,
+	CR_FILE_MQUEUE,                /* POSIX message queue: path = its name */
+	CR_FILE_KIND_MAX = CR_FILE_MQUEUE,
 };
 
 /* A blob of data carried with a file: pipe content, one queued socket
  * message (or a run of stream bytes), the content of an unlinked file. */
 struct cr_file_data {
-	uint32_t flags;                /* kind-specific, 0 so far */
+	uint32_t flags;                /* kind-specific: MQUEUE the message's priority */
 	uint64_t len;                  /* <= CR_BLOB_MAX */
 	uint8_t *data;
 };
@@ -308,6 +309,17 @@ struct cr_file_netlink {             /* CR_FILE_NETLINK */
 			   CR_NETLINK_O_NO_ENOBUFS | CR_NETLINK_O_ALL_NSID | \
 			   CR_NETLINK_O_CAP_ACK | CR_NETLINK_O_EXT_ACK | CR_NETLINK_O_STRICT_CHK)
 
+#define CR_MQ_PRIO_MAX 32768           /* priorities are below (MQ_PRIO_MAX) */
+
+struct cr_file_mqueue {              /* CR_FILE_MQUEUE */
+	uint32_t unlinked;             /* 1: mq_unlink()ed while open */
+	uint32_t mode;                 /* permission bits */
+	uint32_t uid, gid;
+	int64_t maxmsg, msgsize;       /* mq_attr */
+	uint32_t has_data;             /* 1: data[] are the queue's messages, in the
+	                                  order they are received; one file per queue */
+};
+
 struct cr_file_eventfd {             /* CR_FILE_EVENTFD */
 	uint64_t count;
 	uint32_t semaphore;
@@ -366,6 +378,7 @@ struct cr_file {
 		struct cr_file_signalfd sfd;
 		struct cr_file_inet inet;
 		struct cr_file_netlink nl;
+		struct cr_file_mqueue mq;
 	};
 	/* Dump-time only, not serialized: identity of the inode. */
 	uint64_t dev, ino;

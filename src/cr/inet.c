@@ -354,6 +354,12 @@ static int read_tcp_state(int fd, struct cr_inet *sk)
 			return err_sys("fstat");
 		return sock_diag_tcp_backlog((int)sk->family, st.st_ino, &sk->backlog);
 	case TCP_ESTABLISHED:
+	case TCP_CLOSE_WAIT:
+	case TCP_FIN_WAIT1:
+	case TCP_FIN_WAIT2:
+	case TCP_LAST_ACK:
+	case TCP_CLOSING:
+		/* closing states too: tcp_repair.c leaves the FINs out */
 		sk->state = CR_INET_TCP_ESTABLISHED;
 		return tcp_repair_dump(fd, &sk->tcp);
 	default:
@@ -510,6 +516,8 @@ static int check_tcp_conn(const struct cr_tcp_conn *c)
 			       WSCALE_MAX);
 	if (c->p.mss == 0 || c->p.mss > 65535)
 		return err_set("TCP: mss %u out of range", c->p.mss);
+	if (c->p.fin & ~(CR_TCP_FIN_SENT | CR_TCP_FIN_RCVD))
+		return err_set("TCP: fin 0x%x has unknown bits", c->p.fin);
 	if (c->p.max_window < c->p.snd_wnd)
 		return err_set("TCP: max window %u below send window %u", c->p.max_window,
 			       c->p.snd_wnd);

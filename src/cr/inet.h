@@ -65,7 +65,14 @@ struct cr_tcp_params {
 	uint32_t timestamp;            /* TCP_TIMESTAMP (tsval clock) */
 	uint32_t snd_wl1, snd_wnd, max_window, rcv_wnd, rcv_wup;
 	uint32_t unsent_len;           /* tail of the send queue never sent */
+	uint32_t fin;                  /* CR_TCP_FIN_*: a closing connection */
 };
+
+/* A connection in a closing state (CLOSE_WAIT, FIN_WAIT1/2, LAST_ACK,
+ * CLOSING) is carried as an established one whose FIN (sent, received)
+ * is left out of snd_seq/rcv_seq; the restore shuts it down again. */
+#define CR_TCP_FIN_SENT 1u             /* our FIN is queued (shutdown(SHUT_WR)) */
+#define CR_TCP_FIN_RCVD 2u             /* the peer's FIN was received */
 
 struct cr_tcp_conn {
 	struct cr_tcp_params p;

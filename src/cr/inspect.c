@@ -75,6 +75,10 @@ static void print_inet(FILE *out, const struct cr_file *f)
 		return;
 	}
 	fprintf(out, ", %s", inet_describe(&sk, what, sizeof(what)));
+	if (f->kind == CR_FILE_TCP && (f->inet.tcp.fin & CR_TCP_FIN_SENT))
+		fprintf(out, ", FIN sent");
+	if (f->kind == CR_FILE_TCP && (f->inet.tcp.fin & CR_TCP_FIN_RCVD))
+		fprintf(out, ", receive side shut");
 	if (f->inet.custody)
 		fprintf(out, " (in custody)");
 }

@@ -159,8 +159,10 @@ static int is_established_tcp(int fd)
 	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) < 0 || v != IPPROTO_TCP)
 		return 0;
 	len = sizeof(ti);
-	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
-	       ti.tcpi_state == TCP_ESTABLISHED;
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return 0;
+	/* a closing connection is dumped as an established one (tcp_repair.h) */
+	return tcp_repair_carried_state(ti.tcpi_state);
 }
 
 static int holds(const struct netlock *nl, uint64_t ino)

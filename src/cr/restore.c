@@ -359,7 +359,7 @@ static int make_shmem(struct rst_ctx *c)
 		return err_set("out of memory");
 	for (uint32_t i = 0; i < c->img.nr_shmem; i++)
 		c->shmem_fds[i] = -1;
-	if (c->img.ipc_ns &&
+	if (c->img.ipc_ns && sysv_restore_needed(&c->img) &&
 	    sysv_restore(&c->img, c->pages, &c->ipc_ns_fd, c->shmem_fds) < 0)
 		return -1;
 	for (uint32_t i = 0; i < c->img.nr_shmem; i++) {
@@ -415,6 +415,8 @@ static int start_init(struct rst_ctx *c)
 	c->report_fd = sv[0];
 	memset(&args, 0, sizeof(args));
 	args.flags = CLONE_NEWPID | CLONE_NEWNS;
+	if (c->img.ipc_ns && c->ipc_ns_fd <= 0)
+		args.flags |= CLONE_NEWIPC;   /* an own namespace, with nothing to put in */
 	args.exit_signal = SIGCHLD;
 	cgfd = c->box ? box_cgroup_fd(c->box) : -1;
 	if (cgfd >= 0) {             /* starts in the box's cgroup v2 */

@@ -27,11 +27,17 @@ struct rst_files {
 	const struct cr_image *img;
 	int *fd;                       /* restorer's fd per file, -1: none yet */
 	int *aux;                      /* kind-private, -1 initially */
+	int ipc_ns;                    /* the tree's IPC namespace, -1: the restorer's */
 	uint32_t *holder;              /* first live process holding each file */
 	char **created;                /* paths to remove if the restore fails */
 	uint32_t nr_created;
 	int verify;                    /* a trial restore beside the live tree */
 };
+
+int files_ipc_ns(const struct rst_files *rf)
+{
+	return rf->ipc_ns;
+}
 
 const struct cr_image *files_rimage(const struct rst_files *rf)
 {
@@ -107,6 +113,7 @@ static int alloc_files(struct rst_ctx *c)
 	rf->holder = malloc((n + 1) * sizeof(uint32_t));
 	if (!rf->fd || !rf->aux || !rf->holder)
 		return err_set("out of memory");
+	rf->ipc_ns = c->ipc_ns_fd > 0 ? c->ipc_ns_fd : -1;
 	for (uint32_t i = 0; i < n; i++) {
 		rf->fd[i] = rf->aux[i] = -1;
 		rf->holder[i] = UINT32_MAX;

@@ -5,7 +5,8 @@
  * The dumping thread joins the namespace with setns (it is per thread)
  * and walks each kind's index with *_STAT_ANY, leaving again before it
  * returns.  A segment is attached read-only by the dumper to read its
- * content (pages whole: the tail of the last page after shm_segsz too)
+ * content (pages whole: the tail of the last page after shm_segsz too;
+ * holes, found with SEEK_DATA on a file of it, are not read)
  * and its inode, through which the app's mappings refer to it (a segment
  * removed while still attached is read the same way); this moves
  * its shm_atime/shm_dtime/shm_lpid.  Messages are copied with MSG_COPY,
@@ -91,19 +92,22 @@ static int read_segment(struct dump_ctx *ctx, int id, struct cr_shmem *sh)
 	char path[96];
 	struct stat st;
 	void *m = shmat(id, NULL, SHM_RDONLY);
-	int rc;
+	int fd, rc;
 
 	if (m == (void *)-1)
 		return err_sys("shmat");
 	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)m,
 		 (unsigned long)m + (unsigned long)sh->size);
-	if (stat(path, &st) < 0) {
-		rc = err_sys("stat %s", path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		rc = err_sys("open %s", path);
 	} else {
 		sh->dev = st.st_dev;
 		sh->ino = st.st_ino;
-		rc = dump_mem_object(ctx, sh, m);
+		rc = dump_mem_object(ctx, sh, m, fd);
 	}
+	if (fd >= 0)
+		close(fd);
 	if (shmdt(m) < 0 && rc == 0)
 		rc = err_sys("shmdt");
 	return rc;

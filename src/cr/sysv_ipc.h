@@ -19,10 +19,15 @@
  * and no objects. */
 int sysv_dump(struct dump_ctx *ctx);
 /* dump_mem.c: store the pages of the dumper's mapping at mem as the
- * content of sh (sh->size bytes). */
-int dump_mem_object(struct dump_ctx *ctx, struct cr_shmem *sh, const uint8_t *mem);
+ * content of sh (sh->size bytes); fd is a file of the same object, whose
+ * holes are skipped without being read. */
+int dump_mem_object(struct dump_ctx *ctx, struct cr_shmem *sh, const uint8_t *mem, int fd);
 
-/* sysv_restore.c: create a new IPC namespace holding every SysV object of
+/* sysv_restore.c: 1 if img has objects for a new IPC namespace (SysV
+ * objects, POSIX message queues); without any, the tree's init is simply
+ * cloned into an empty one. */
+int sysv_restore_needed(const struct cr_image *img);
+/* Create a new IPC namespace holding every SysV object of
  * img with its id, key, mode, owner and content (pages: the image's
  * DIR/pages mapped).  *ns_fd: the namespace (for setns); shm_fds[i], for
  * each img->shmem[i] that is SysV, a file of the segment to map (mapping

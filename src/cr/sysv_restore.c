@@ -304,6 +304,17 @@ static void __attribute__((noreturn)) helper_main(int sock, const struct cr_imag
 
 /* ---- in the restorer ---- */
 
+int sysv_restore_needed(const struct cr_image *img)
+{
+	for (uint32_t i = 0; i < img->nr_shmem; i++)
+		if (img->shmem[i].sysv)
+			return 1;
+	for (uint32_t i = 0; i < img->nr_files; i++)
+		if (img->files[i].kind == CR_FILE_MQUEUE)
+			return 1;
+	return img->nr_sems || img->nr_msgqs;
+}
+
 static int recv_msg(int sock, struct helper_msg *m, int *fd)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))];

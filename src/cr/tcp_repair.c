@@ -1,6 +1,8 @@
 /*
  * tcp_repair.c - save and rebuild an established TCP connection with
- * TCP_REPAIR (see tcp_repair.h).
+ * TCP_REPAIR (see tcp_repair.h); a closing one (CLOSE_WAIT, FIN_WAIT1/2,
+ * LAST_ACK, CLOSING) as an established one whose FINs are left out of the
+ * sequence numbers and queue sizes, shut down again after the restore.
  *
  * Without a network lock the peer may still send data or ACKs while we
  * read, so the dump reads the sequence numbers and queue lengths again after
@@ -10,6 +12,7 @@
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -126,8 +129,46 @@ static int peek_queue(int fd, int q, uint32_t len, uint8_t **out)
 	return 0;
 }
 
-/* Options negotiated at the handshake, the mss clamp, windows, clock. */
-static int read_params(int fd, struct cr_tcp_conn *c)
+int tcp_repair_carried_state(int state)
+{
+	return state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT || state == TCP_FIN_WAIT1 ||
+	       state == TCP_FIN_WAIT2 || state == TCP_LAST_ACK || state == TCP_CLOSING;
+}
+
+/* Which FINs a closing state has seen go out and come in. */
+static uint32_t fin_flags(int state)
+{
+	switch (state) {
+	case TCP_FIN_WAIT1:
+	case TCP_FIN_WAIT2:
+		return CR_TCP_FIN_SENT;
+	case TCP_CLOSE_WAIT:
+		return CR_TCP_FIN_RCVD;
+	case TCP_LAST_ACK:
+	case TCP_CLOSING:
+		return CR_TCP_FIN_SENT | CR_TCP_FIN_RCVD;
+	default:
+		return 0;
+	}
+}
+
+/* Where a closing connection's FINs are counted. */
+struct fin_seqs {
+	int unacked;                   /* ours: in the send queue's sizes */
+	int in_rcv_seq;                /* the peer's: in rcv_nxt */
+};
+
+/* The receive side is shut (the peer's FIN came, or shutdown(SHUT_RD)). */
+static int read_shut(int fd)
+{
+	struct pollfd p = { fd, POLLRDHUP, 0 };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLRDHUP);
+}
+
+/* Options negotiated at the handshake, the mss clamp, windows, clock, and
+ * the FINs of a closing connection. */
+static int read_params(int fd, struct cr_tcp_conn *c, struct fin_seqs *fin)
 {
 	struct tcp_info ti;
 	struct tcp_repair_window w;
@@ -137,8 +178,14 @@ static int read_params(int fd, struct cr_tcp_conn *c)
 	memset(&ti, 0, sizeof(ti));
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
 		return err_sys("getsockopt TCP_INFO");
-	if (ti.tcpi_state != TCP_ESTABLISHED)
-		return err_set("TCP state %u is not ESTABLISHED (unsupported)", ti.tcpi_state);
+	if (!tcp_repair_carried_state(ti.tcpi_state))
+		return err_set("TCP state %u is not ESTABLISHED or closing (unsupported)",
+			       ti.tcpi_state);
+	c->p.fin = fin_flags(ti.tcpi_state);
+	fin->unacked = (c->p.fin & CR_TCP_FIN_SENT) && ti.tcpi_state != TCP_FIN_WAIT2;
+	fin->in_rcv_seq = !!(c->p.fin & CR_TCP_FIN_RCVD);
+	if (read_shut(fd))
+		c->p.fin |= CR_TCP_FIN_RCVD;   /* shut by a restore, or the app */
 	c->p.opts = 0;
 	if (ti.tcpi_options & TCPI_OPT_SACK)
 		c->p.opts |= CR_TCP_OPT_SACK;
@@ -172,18 +219,39 @@ static int same_snap(const struct tcp_snap *a, const struct tcp_snap *b)
 }
 
 /* One attempt; *stable = 0 if the connection moved while being read. */
+/* A FIN takes a sequence number but no byte of a queue: leave it out. */
+static void leave_out_fins(struct tcp_snap *s, uint32_t fin, const struct fin_seqs *f)
+{
+	if (fin & CR_TCP_FIN_SENT)
+		s->snd_seq--;
+	if (f->in_rcv_seq)
+		s->rcv_seq--;
+	if (f->unacked && s->outq) {
+		s->outq--;
+		if (s->unsent)
+			s->unsent--;   /* the FIN is last: unsent if anything is */
+	}
+}
+
 static int dump_once(int fd, struct cr_tcp_conn *c, int *stable)
 {
 	struct tcp_snap before, after;
+	struct fin_seqs fin = { 0, 0 };
 
-	if (snapshot(fd, &before) < 0 || read_params(fd, c) < 0 ||
-	    peek_queue(fd, TCP_SEND_QUEUE, before.outq, &c->outq) < 0 ||
+	if (snapshot(fd, &before) < 0 || read_params(fd, c, &fin) < 0)
+		return -1;
+	leave_out_fins(&before, c->p.fin, &fin);
+	if (peek_queue(fd, TCP_SEND_QUEUE, before.outq, &c->outq) < 0 ||
 	    peek_queue(fd, TCP_RECV_QUEUE, before.inq, &c->inq) < 0 ||
 	    snapshot(fd, &after) < 0)
 		return -1;
+	leave_out_fins(&after, c->p.fin, &fin);
 	*stable = same_snap(&before, &after);
 	c->p.snd_seq = before.snd_seq;
 	c->p.rcv_seq = before.rcv_seq;
+	/* the window was last advertised at most up to the FIN left out */
+	if ((int32_t)(c->p.rcv_wup - c->p.rcv_seq) > 0)
+		c->p.rcv_wup = c->p.rcv_seq;
 	c->outq_len = before.outq;
 	c->p.unsent_len = before.unsent;
 	c->inq_len = before.inq;
@@ -369,6 +437,21 @@ int tcp_repair_restore(int fd, const struct cr_tcp_conn *c, const struct sockadd
 	return 0;
 }
 
+/* A closing connection shuts down again: our FIN goes out (again: the
+ * peer acks a FIN it had), and the peer's FIN becomes an end of stream
+ * after the queued bytes.  The state reads ESTABLISHED with the receive
+ * side shut rather than CLOSE_WAIT (no FIN is made up), unless the peer
+ * is restored too and sends its FIN again.  A connection reset meanwhile
+ * (the peer is gone: ENOTCONN) has nothing left to shut. */
+static int shut_again(int fd, uint32_t fin)
+{
+	if ((fin & CR_TCP_FIN_RCVD) && shutdown(fd, SHUT_RD) < 0 && errno != ENOTCONN)
+		return err_sys("shutdown(SHUT_RD) (the peer had closed)");
+	if ((fin & CR_TCP_FIN_SENT) && shutdown(fd, SHUT_WR) < 0 && errno != ENOTCONN)
+		return err_sys("shutdown(SHUT_WR) (the app had)");
+	return 0;
+}
+
 int tcp_repair_finish(int fd, const struct cr_tcp_conn *c)
 {
 	uint32_t sent = c->outq_len - c->p.unsent_len;
@@ -376,7 +459,7 @@ int tcp_repair_finish(int fd, const struct cr_tcp_conn *c)
 	if (tcp_repair_set(fd, 0) < 0)
 		return -1;
 	/* Never sent before: send it now like any other data. */
-	if (c->p.unsent_len)
-		return send_all(fd, c->outq + sent, c->p.unsent_len, "unsent data");
-	return 0;
+	if (c->p.unsent_len && send_all(fd, c->outq + sent, c->p.unsent_len, "unsent data") < 0)
+		return -1;
+	return shut_again(fd, c->p.fin);
 }

@@ -33,4 +33,9 @@ int tcp_repair_restore(int fd, const struct cr_tcp_conn *c,
  * send queue is sent normally. */
 int tcp_repair_finish(int fd, const struct cr_tcp_conn *c);
 
+/* Whether a TCP state is dumped as a connection: ESTABLISHED and the
+ * closing states with a peer (CLOSE_WAIT, FIN_WAIT1/2, LAST_ACK, CLOSING;
+ * see CR_TCP_FIN_* in inet.h). */
+int tcp_repair_carried_state(int state);
+
 #endif

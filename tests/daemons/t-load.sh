@@ -2,8 +2,8 @@
 # t-load.sh - lighttpd swapped out and in 10 times while two clients send
 # requests without pause, each on a new connection, with listener custody
 # (`cr hold`).  Every dump must succeed although connections are always
-# opening and closing (a connection caught in CLOSE_WAIT makes the dump
-# retry), and no request may fail: a connection made while the app is down
+# opening and closing (one caught opening makes the dump retry; closing
+# ones are carried), and no request may fail: a connection made while the app is down
 # waits in the held listener, and an established one stays in the holder
 # under the network lock (its packets are dropped and sent again, never
 # reset).  The count is printed.

@@ -10,6 +10,9 @@
  * - shm "dt": detached with shmdt and attached again at every check;
  * - shm "gone": attached, then removed (IPC_RMID): it lives on, marked
  *   SHM_DEST, while attached;
+ * - shm "sparse": 64 MiB of which two pages were written (the image
+ *   stores those only, and reading it leaves its holes alone: the
+ *   namespace's shared memory stays under 1000 resident pages);
  * - a semaphore set of 3 (values 1+n, 7, 32767), mode 0640;
  * - a message queue (mode 0620, qbytes 10000) holding two messages, the
  *   oldest taken and sent back at every check.
@@ -30,8 +33,10 @@
 #define MSG_KEY 0x000003e3
 #define BIG_SIZE (3 * 4096 + 100)
 
-static int pg_id, big_id, idle_id, dt_id, gone_id, sem_id, msg_id;
-static unsigned char *pg, *big, *dt, *gone;
+#define SPARSE_SIZE (64u << 20)
+
+static int pg_id, big_id, idle_id, dt_id, gone_id, sparse_id, sem_id, msg_id;
+static unsigned char *pg, *big, *dt, *gone, *sparse;
 
 static unsigned char pat(int seg, size_t i) { return (unsigned char)(i * 7 + seg * 31 + 1); }
 
@@ -109,6 +114,12 @@ static void make_objects(void)
 	gone_id = shmget(0x6011e, 5000, IPC_CREAT | IPC_EXCL | 0600);
 	if (pg_id < 0 || big_id < 0 || idle_id < 0 || dt_id < 0 || gone_id < 0)
 		ck_die("shmget");
+	sparse_id = shmget(IPC_PRIVATE, SPARSE_SIZE, 0600);
+	if (sparse_id < 0)
+		ck_die("shmget sparse");
+	sparse = attach(sparse_id);
+	sparse[0] = 0x5a;
+	sparse[SPARSE_SIZE / 2 + 7] = 0xa5;
 	gone = attach(gone_id);
 	fill(gone, 5, 5000);
 	if (shmctl(gone_id, IPC_RMID, NULL) < 0)
@@ -229,7 +240,8 @@ static void check_gone(void)
 
 static void __attribute__((noreturn)) child(void)
 {
-	if (shmdt(big) < 0 || shmdt(dt) < 0 || shmdt(gone) < 0)   /* fork attached them too */
+	if (shmdt(big) < 0 || shmdt(dt) < 0 || shmdt(gone) < 0 ||   /* fork attached them too */
+	    shmdt(sparse) < 0)
 		ck_die("child: shmdt");
 	ck_child_report("child", -1);
 	for (int n = 0;; n++) {
@@ -270,6 +282,16 @@ int main(int argc, char **argv)
 			shmdt(idle);
 		check_dt();
 		check_gone();
+		{
+			struct shm_info si;
+
+			CK(shmctl(0, SHM_INFO, (struct shmid_ds *)&si) >= 0 && si.shm_rss < 1000,
+			   "%lu pages of shared memory resident: the sparse segment's holes "
+			   "were filled", (unsigned long)si.shm_rss);
+		}
+		CK(sparse[0] == 0x5a && sparse[SPARSE_SIZE / 2 + 7] == 0xa5 &&
+		   sparse[SPARSE_SIZE / 4] == 0 && sparse[SPARSE_SIZE - 1] == 0,
+		   "shm sparse: content changed");
 		check_sems(n);
 		check_msgs(n);
 		ck_collect("child", n, 5);

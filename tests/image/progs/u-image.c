@@ -218,7 +218,7 @@ static void set_unix_addr(struct cr_sockaddr *a, const char *name, size_t n)
 /* One file of every kind (files.h), referenced by the processes' fds. */
 enum { F_LOG, F_NULL, F_UNLINKED, F_PIPE_R, F_PIPE_W, F_UNIX_A, F_UNIX_B,
        F_EPOLL, F_EVENTFD, F_TIMERFD, F_SIGNALFD, F_INOTIFY, F_DIR, F_FIFO,
-       F_LISTEN, F_NETLINK, NR_FILES };
+       F_LISTEN, F_NETLINK, F_MQUEUE, NR_FILES };
 
 static void make_files_sockets(struct cr_file *f)
 {
@@ -290,6 +290,12 @@ static void make_files(struct cr_image *img)
 	f[F_PIPE_R].pipe = (struct cr_file_pipe){ 65536, 1 };
 	f[F_PIPE_W].pipe = (struct cr_file_pipe){ 65536, 0 };
 	add_blob(&f[F_PIPE_R], "in flight");
+	f[F_MQUEUE] = (struct cr_file){ .kind = CR_FILE_MQUEUE, .flags = O_WRONLY | O_NONBLOCK,
+					.peer = CR_FILE_NONE, .obj = 79, .path = xstrdup("/queue") };
+	f[F_MQUEUE].mq = (struct cr_file_mqueue){ 1, 0640, 70, 71, 10, 64, 1 };
+	add_blob(&f[F_MQUEUE], "prio 0");
+	add_blob(&f[F_MQUEUE], "prio 7");
+	f[F_MQUEUE].data[1].flags = 7;
 	f[F_DIR].kind = CR_FILE_DIR;
 	f[F_DIR].flags = O_RDONLY | O_DIRECTORY;
 	f[F_DIR].path = xstrdup("/srv");
@@ -552,6 +558,8 @@ static void cmp_file(const char *ctx, const struct cr_file *a, const struct cr_f
 	EQ(un.sndbuf); EQ(un.rcvtimeo_us); EQ(un.sndtimeo_us); EQ(un.name_mode);
 	EQ(un.name_uid); EQ(un.name_gid); EQ(un.shutdown); EQ(un.custody);
 	EQ(un.name_state);
+	EQ(mq.unlinked); EQ(mq.mode); EQ(mq.uid); EQ(mq.gid); EQ(mq.maxmsg); EQ(mq.msgsize);
+	EQ(mq.has_data);
 	EQ(nl.protocol); EQ(nl.type); EQ(nl.portid); EQ(nl.opts); EQ(nl.groups[0]);
 	EQ(nl.groups[1]); EQ(nl.rcvbuf); EQ(nl.sndbuf); EQ(nl.dst_portid); EQ(nl.dst_group);
 	cmp_file_parts(ctx, a, b);
@@ -952,7 +960,7 @@ static const struct patch patches[] = {
 	{ REC_SIGINFO, 1, 0, 4, 0, "thread 1 (tid 3): pending 0: signo 0 not in 1..64" },
 	{ REC_FD, 1, 0, 4, 0, "fd entry 1: fd 0 not above the previous fd 0" },
 	{ REC_FD, 0, 0, 4, 0xffffffff, "fd -1 negative" },
-	{ REC_FD, 1, 4, 4, 77, "fd entry 1: file 77 not below nr_files 16" },
+	{ REC_FD, 1, 4, 4, 77, "fd entry 1: file 77 not below nr_files 17" },
 	{ REC_FD, 1, 8, 4, 2, "cloexec 2 not 0 or 1" },
 	{ REC_FILE, 0, 0, 4, 99, "file 0: FILE record has 20 trailing bytes" },
 	{ REC_FILE, 1, 0, 4, 99, "file 1: kind 99 unknown" },
@@ -1107,6 +1115,9 @@ static void m_unix_shut(struct cr_image *i) { i->files[14].un.shutdown = 4; }
 static void m_unix_custody(struct cr_image *i) { i->files[5].un.custody = 7; }
 static void m_unix_renamed(struct cr_image *i) { i->files[5].un.name_state = 1; }
 static void m_unix_name(struct cr_image *i) { i->files[14].un.name_state = 3; }
+static void m_mq_name(struct cr_image *i) { i->files[F_MQUEUE].path[3] = '/'; }
+static void m_mq_prio(struct cr_image *i) { i->files[F_MQUEUE].data[0].flags = 40000; }
+static void m_mq_size(struct cr_image *i) { i->files[F_MQUEUE].mq.msgsize = 3; }
 static void m_unix_peer(struct cr_image *i) { i->files[6].peer = 14; }
 static void m_nl_proto(struct cr_image *i) { i->files[15].nl.protocol = 9; }
 static void m_nl_opts(struct cr_image *i) { i->files[15].nl.opts = 1; }
@@ -1151,7 +1162,7 @@ static const struct {
 	{ m_rlimit, NULL, "rlimit 3 (STACK): cur 300 above max 200" },
 	{ m_auxv, NULL, "mm: nr_auxv 5 odd" },
 	{ m_fd_order, NULL, "fd entry 2: fd 1 not above the previous fd 1" },
-	{ m_fd_file, NULL, "proc 1 (pid 2): fd entry 1: file 99 not below nr_files 16" },
+	{ m_fd_file, NULL, "proc 1 (pid 2): fd entry 1: file 99 not below nr_files 17" },
 	{ m_file_kind, NULL, "file 4: kind 42 unknown" },
 	{ m_seals_file, NULL, "file 0: seals on a file that is not a memfd" },
 	{ m_seals_bits, NULL, "file 2: seals 0x40 beyond 0x3f" },
@@ -1161,6 +1172,9 @@ static const struct {
 	{ m_unix_shut, NULL, "file 14: shutdown 0x4 has unknown bits" },
 	{ m_unix_custody, NULL, "file 5: custody tag on a unix socket that is not a bound listener" },
 	{ m_unix_renamed, NULL, "file 5: name_state 1 without a path name" },
+	{ m_mq_name, NULL, "file 16: queue name \"/qu/ue\" not /NAME" },
+	{ m_mq_prio, NULL, "file 16: data 0: flags 0x9c40 unknown" },
+	{ m_mq_size, NULL, "file 16: message 0: 6 bytes, above msgsize 3" },
 	{ m_unix_name, NULL, "file 14: name_state 3 unknown" },
 	{ m_unix_peer, NULL, "file 5: stream peer 6 not connected back" },
 	{ m_nl_proto, NULL, "file 15: netlink protocol 9 not supported" },
