@@ -10,13 +10,14 @@ s_init idle
 s_ports 2
 RP=${S_PORTS[0]} CP=${S_PORTS[1]}
 s_create kv 2s "$RP" $(d_conf_redis "$RP")
-# a CPU burner that listens on a port (so that create knows it is up)
+# a CPU burner that listens on a port (so that create knows it is up);
+# D_DIR on its command line lets the cleanup find it if the test dies
 s_app create burn --port "$CP" --idle 2s -- python3 -c "
 import socket
 s = socket.socket(); s.bind(('127.0.0.1', $CP)); s.listen()
 while True:
     sum(range(100000))
-" >/dev/null || s_fail "create burn"
+" "$D_DIR" >/dev/null || s_fail "create burn"
 
 # one connection, a PING every 0.4 s for 10 s
 python3 - "$RP" >"$D_DIR/pings" 2>&1 <<'PY' &
