@@ -34,6 +34,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -619,12 +620,35 @@ static void sweep_source(struct mem_server *s)
 	s->swept = s->copied;
 }
 
+/* The tree's init (the keeper's child) has exited: every process of its
+ * PID namespace is gone with it.  Looked at without reaping it (the keeper
+ * reaps it once the server stopped). */
+static int tree_ended(const struct mem_server *s)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (s->tree_pid <= 0)
+		return 0;
+	if (waitid(P_PID, (id_t)s->tree_pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+		return 0;     /* not our child: the spaces' own checks decide */
+	return si.si_pid == s->tree_pid;
+}
+
 /* Nothing happened for a while: forget the processes that ended.  Without
  * a pidfd (a forked child) only a copy notices that, so one page of such
  * a process goes in; with a source that is a fetch, which the other
  * processes are spared. */
 static void idle_round(struct mem_server *s)
 {
+	/* A space kept for the ActiveSet record, of a forked process (no
+	 * pidfd) with nothing due, is noticed by nothing else: the server
+	 * and its keeper would wait for ever on a dead tree. */
+	if (tree_ended(s)) {
+		for (size_t i = s->nr_sp; i-- > 0;)
+			remove_space(s, i);
+		return;
+	}
 	for (size_t i = s->nr_sp; i-- > 0;) {
 		struct space *sp = s->sp[i];
 		enum copy_result cr = COPY_OK;

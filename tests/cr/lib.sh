@@ -242,8 +242,16 @@ cr_rerestore() {
 }
 
 # cr_finish: kill the tree and pass.
+# The tree's keeper must go with it (a keeper left waiting on a dead tree
+# holds its zombie init and its page server for ever).
 cr_finish() {
+	local keeper
+	keeper=$(cr_keeper "$CR_PID" 2>/dev/null)
 	kill -KILL "$CR_PID" 2>/dev/null
+	if [ -n "$keeper" ] && [ "$keeper" != 1 ]; then
+		for _ in $(seq 250); do cr_alive "$keeper" || break; sleep 0.02; done
+		cr_alive "$keeper" && cr_fail "keeper $keeper of the killed tree $CR_PID still runs 5 s later"
+	fi
 	cr_log "PASS"
 	exit 0
 }
