@@ -18,6 +18,7 @@
 
 #include "box/box_int.h"
 #include "common/err.h"
+#include "common/io.h"
 
 #define CG_PREFIX "pcbox-"
 #define CG_WAIT_MS 3000
@@ -103,18 +104,13 @@ static int join_dir(char *out, const char *mnt, const char *self, const char *na
 static int v2_has(const char *v2parent, const char *ctl)
 {
 	char path[BOX_PATH_MAX + 32], buf[512], *tok, *save = NULL;
-	int fd, found = 0;
+	int found = 0;
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "%s/cgroup.controllers", v2parent);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	n = read_small(path, buf, sizeof(buf));
 	if (n <= 0)
 		return 0;
-	buf[n] = '\0';
 	for (tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
 		if (!strcmp(tok, ctl))
 			found = 1;

@@ -1,4 +1,5 @@
-/* io.h - whole-buffer writes that retry on EINTR and short counts; mkdir -p. */
+/* io.h - whole-buffer writes that retry on EINTR and short counts; small
+ * file reads; a message with an fd attached; mkdir -p. */
 #ifndef PC_IO_H
 #define PC_IO_H
 
@@ -7,6 +8,14 @@
 
 /* Write all len bytes (at off when off >= 0); 0, or -1 with errno set. */
 int write_full(int fd, const void *buf, size_t len, off_t off);
+
+/* Read up to len - 1 bytes of the file at path into buf, NUL-terminated:
+ * the count read (0 for an empty file), or -1 with errno set. */
+ssize_t read_small(const char *path, char *buf, size_t len);
+
+/* sendmsg of len bytes of buf with fd attached (SCM_RIGHTS; none when
+ * fd < 0) and flags: sendmsg's result, errno set on -1. */
+ssize_t send_with_fd(int sock, const void *buf, size_t len, int fd, int flags);
 
 /* mkdir -p: create path and its missing parents (mode 0755); errors
  * name the directory that could not be made. */

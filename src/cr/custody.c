@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/io.h"
 #include "cr/cr.h"
 #include "cr/custody.h"
 
@@ -43,23 +44,7 @@ struct wire {
 
 static int send_wire(int s, const struct wire *w, int fd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { (void *)w, sizeof(*w) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (fd >= 0) {
-		struct cmsghdr *cm;
-
-		memset(cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	}
-	while (sendmsg(s, &mh, MSG_NOSIGNAL) < 0) {
+	while (send_with_fd(s, w, sizeof(*w), fd, MSG_NOSIGNAL) < 0) {
 		if (errno != EINTR)
 			return err_sys("custody: send");
 	}

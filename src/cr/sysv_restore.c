@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/io.h"
 #include "cr/sysv_ipc.h"
 
 enum { MSG_NS, MSG_SHM, MSG_DONE };
@@ -81,23 +82,7 @@ static int read_sysctl(const char *name, long *v)
 
 static int send_msg(int sock, const struct helper_msg *m, int fd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { (void *)m, sizeof(*m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (fd >= 0) {
-		struct cmsghdr *cm;
-
-		memset(cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	}
-	if (sendmsg(sock, &mh, 0) < 0)
+	if (send_with_fd(sock, m, sizeof(*m), fd, 0) < 0)
 		return err_sys("send to the restorer");
 	return 0;
 }

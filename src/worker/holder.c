@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/io.h"
 #include "worker/child.h"
 #include "worker/holder.h"
 
@@ -86,19 +87,13 @@ int holder_running(pid_t pid, const char *path)
 {
 	char proc[64], buf[PATH_MAX + 64];
 	ssize_t n;
-	int fd;
 
 	if (pid <= 0)
 		return 0;
 	snprintf(proc, sizeof(proc), "/proc/%d/cmdline", (int)pid);
-	fd = open(proc, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	n = read_small(proc, buf, sizeof(buf));
 	if (n <= 0)
 		return 0;
-	buf[n] = '\0';
 	/* "picocenter\0cr\0hold\0PATH\0" */
 	return !strcmp(buf, "picocenter") && n > 19 && !memcmp(buf + 11, "cr\0hold\0", 8) &&
 	       !strcmp(buf + 19, path);

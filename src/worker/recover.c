@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/io.h"
 #include "worker/daemon.h"
 #include "worker/holder.h"
 
@@ -43,17 +44,11 @@ static int is_engine_child(pid_t pid)
 {
 	char path[64], buf[256];
 	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	n = read_small(path, buf, sizeof(buf));
 	if (n <= 0)
 		return 0;
-	buf[n] = '\0';
 	return memmem(buf, (size_t)n, "serve", 6) != NULL && tree_start_time(pid) != 0;
 }
 
