@@ -53,6 +53,10 @@ cleanup() {
 	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	for n in "$BOXES"/*/; do [ -d "$n" ] && "$PICOCENTER" box rm --box-dir "$BOXES" "$(basename "$n")"; done
 	ip link del "$BR" 2>/dev/null
+	# the bare namespaces of the netns_cost measure, if it was cut short
+	for n in $(ip netns list | awk -v s="-$$" '$1 ~ /^pcbn/ && index($1, s) { print $1 }'); do
+		ip netns del "$n"
+	done
 	rm -rf "$W"
 }
 trap cleanup EXIT
