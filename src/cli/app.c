@@ -1,7 +1,10 @@
 /*
  * app.c - `picocenter app create|ls|inspect|logs|rm|swap-out|swap-in`:
  * the client of `picocenter serve`, over HTTP on the daemon's unix socket
- * (STATE_DIR/api.sock; --state-dir or PICOCENTER_STATE_DIR).
+ * (STATE_DIR/api.sock; --state-dir or PICOCENTER_STATE_DIR), or of a hub
+ * (--hub URL --token TOKEN, or PICOCENTER_HUB and PICOCENTER_TOKEN; an
+ * https:// URL, or unix:PATH for a hub's socket; --cacert or
+ * PICOCENTER_CACERT names the CA that signed the hub's certificate).
  */
 #include <limits.h>
 #include <stdio.h>
@@ -26,10 +29,19 @@ struct reply {
 
 static const char *verb = "app";
 
+/* Where the requests go: a daemon's state dir, or a hub. */
+struct target {
+	const char *state_dir;
+	const char *hub;       /* https://HOST:PORT or unix:PATH, or NULL */
+	const char *token;
+	const char *cacert;
+};
+
 static int app_usage(void)
 {
 	fprintf(stderr,
-		"usage: picocenter app [--state-dir DIR] COMMAND ...\n"
+		"usage: picocenter app [--state-dir DIR | --hub URL --token TOKEN [--cacert FILE]]\n"
+		"                      COMMAND ...\n"
 		"  create NAME [--port N]... [--env K=V]... [--workdir DIR] [--idle DURATION]\n"
 		"              [--sleep DURATION] -- CMD [ARGS...]\n"
 		"  ls\n"
@@ -38,7 +50,8 @@ static int app_usage(void)
 		"  rm NAME\n"
 		"  swap-out NAME\n"
 		"  swap-in NAME\n"
-		"The daemon (picocenter serve) is found by --state-dir or PICOCENTER_STATE_DIR.\n"
+		"The daemon (picocenter serve) is found by --state-dir or PICOCENTER_STATE_DIR;\n"
+		"a hub by --hub and --token, or PICOCENTER_HUB and PICOCENTER_TOKEN.\n"
 		"Durations: 500ms, 2s, 1.5m, 1h (default idle 60s, sleep 10m).\n");
 	return 2;
 }
@@ -112,24 +125,50 @@ static CURLcode perform(const struct curl_lib *cl, CURL *h)
 	return rc;
 }
 
-/* One request to the daemon; the reply's body and status in *r. */
-static int request(const char *state_dir, const char *method, const char *path,
+/* The socket (or "") and URL of a request to t. */
+static void address(const struct target *t, const char *path, char *sock, size_t slen,
+		    char *url, size_t ulen)
+{
+	sock[0] = '\0';
+	if (!t->hub)
+		snprintf(sock, slen, "%s/api.sock", t->state_dir);
+	else if (!strncmp(t->hub, "unix:", 5))
+		snprintf(sock, slen, "%s", t->hub + 5);
+	if (sock[0]) {
+		snprintf(url, ulen, "http://localhost%s", path);
+	} else {
+		size_t n = strlen(t->hub);
+
+		while (n && t->hub[n - 1] == '/')
+			n--;
+		snprintf(url, ulen, "%.*s%s", (int)n, t->hub, path);
+	}
+}
+
+/* One request to the daemon or hub; the reply's body and status in *r. */
+static int request(const struct target *t, const char *method, const char *path,
 		   const char *body, struct reply *r)
 {
 	const struct curl_lib *cl = curl_lib();
-	char sock[PATH_MAX], url[512];
+	char sock[PATH_MAX], url[1024], auth[256];
 	struct curl_slist *hdr = NULL;
 	CURLcode rc;
 	CURL *h;
 
 	if (!cl)
 		return -1;
-	snprintf(sock, sizeof(sock), "%s/api.sock", state_dir);
-	snprintf(url, sizeof(url), "http://localhost%s", path);
+	address(t, path, sock, sizeof(sock), url, sizeof(url));
 	h = cl->easy_init();
 	if (!h)
 		return err_set("curl init failed");
-	cl->easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, sock);
+	if (sock[0])
+		cl->easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, sock);
+	if (t->cacert)
+		cl->easy_setopt(h, CURLOPT_CAINFO, t->cacert);
+	if (t->token) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", t->token);
+		hdr = cl->slist_append(hdr, auth);
+	}
 	cl->easy_setopt(h, CURLOPT_URL, url);
 	cl->easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	cl->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
@@ -140,27 +179,29 @@ static int request(const char *state_dir, const char *method, const char *path,
 	if (!r->stream)
 		cl->easy_setopt(h, CURLOPT_TIMEOUT, (long)CLIENT_TIMEOUT_S);
 	if (body) {
-		hdr = cl->slist_append(NULL, "Content-Type: application/json");
-		cl->easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+		hdr = cl->slist_append(hdr, "Content-Type: application/json");
 		cl->easy_setopt(h, CURLOPT_POSTFIELDS, body);
 	}
+	if (hdr)
+		cl->easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
 	rc = perform(cl, h);
 	cl->slist_free_all(hdr);
 	cl->easy_cleanup(h);
 	if (rc != CURLE_OK)
-		return err_set("cannot reach the daemon at %s: %s", sock, cl->easy_strerror(rc));
+		return err_set("cannot reach the %s at %s: %s", t->hub ? "hub" : "daemon",
+			       t->hub ? t->hub : sock, cl->easy_strerror(rc));
 	return 0;
 }
 
 /* Run a request; on an error answer print its message.  0 or exit code. */
-static int call(const char *dir, const char *method, const char *path, const char *body,
+static int call(const struct target *t, const char *method, const char *path, const char *body,
 		json_t **out)
 {
 	struct reply r = { 0 };
 	json_error_t jerr;
 	json_t *o;
 
-	if (request(dir, method, path, body, &r) < 0) {
+	if (request(t, method, path, body, &r) < 0) {
 		free(r.body);
 		return fail(err_msg());
 	}
@@ -271,7 +312,7 @@ static int parse_create(int argc, char **argv, json_t *o)
 	return 0;
 }
 
-static int app_create(const char *dir, int argc, char **argv)
+static int app_create(const struct target *t, int argc, char **argv)
 {
 	json_t *o = json_object(), *out = NULL;
 	char *body;
@@ -285,7 +326,7 @@ static int app_create(const char *dir, int argc, char **argv)
 	json_decref(o);
 	if (!body)
 		return fail("out of memory");
-	rc = call(dir, "POST", "/apps", body, &out);
+	rc = call(t, "POST", "/apps", body, &out);
 	free(body);
 	if (rc == 0)
 		printf("%s %s\n", json_string_value(json_object_get(out, "name")),
@@ -315,11 +356,11 @@ static long long event_ms(const json_t *app, const char *key)
 	return json_is_object(e) ? (long long)json_integer_value(json_object_get(e, "ms")) : -1;
 }
 
-static int app_ls(const char *dir)
+static int app_ls(const struct target *t)
 {
 	json_t *list = NULL;
 	char ports[256];
-	int rc = call(dir, "GET", "/apps", NULL, &list);
+	int rc = call(t, "GET", "/apps", NULL, &list);
 
 	if (rc)
 		return rc;
@@ -357,14 +398,14 @@ static void print_event(const json_t *a, const char *key)
 	       json_string_value(json_object_get(e, "trigger")));
 }
 
-static int app_inspect(const char *dir, const char *name, int as_json)
+static int app_inspect(const struct target *t, const char *name, int as_json)
 {
 	char path[128], ports[256];
 	json_t *a = NULL;
 	int rc;
 
 	snprintf(path, sizeof(path), "/apps/%s", name);
-	rc = call(dir, "GET", path, NULL, &a);
+	rc = call(t, "GET", path, NULL, &a);
 	if (rc)
 		return rc;
 	if (as_json) {
@@ -392,13 +433,13 @@ static int app_inspect(const char *dir, const char *name, int as_json)
 
 /* ---- logs, rm, swaps ---- */
 
-static int app_logs(const char *dir, const char *name, int follow)
+static int app_logs(const struct target *t, const char *name, int follow)
 {
 	struct reply r = { .stream = 1 };
 	char path[160];
 
 	snprintf(path, sizeof(path), "/apps/%s/logs%s", name, follow ? "?follow=1" : "");
-	if (request(dir, "GET", path, NULL, &r) < 0) {
+	if (request(t, "GET", path, NULL, &r) < 0) {
 		free(r.body);
 		return fail(err_msg());
 	}
@@ -416,14 +457,14 @@ static int app_logs(const char *dir, const char *name, int follow)
 	return 0;
 }
 
-static int app_action(const char *dir, const char *method, const char *name, const char *action)
+static int app_action(const struct target *t, const char *method, const char *name, const char *action)
 {
 	char path[160];
 	json_t *a = NULL;
 	int rc;
 
 	snprintf(path, sizeof(path), "/apps/%s%s%s", name, action ? "/" : "", action ? action : "");
-	rc = call(dir, method, path, NULL, action ? &a : NULL);
+	rc = call(t, method, path, NULL, action ? &a : NULL);
 	if (rc)
 		return rc;
 	if (a) {
@@ -440,20 +481,37 @@ static int app_action(const char *dir, const char *method, const char *name, con
 	return 0;
 }
 
-/* --state-dir DIR may come anywhere before "--"; it is taken out of argv. */
-static const char *take_state_dir(int *argc, char **argv)
+/* Option opt VALUE may come anywhere before "--"; it is taken out of argv. */
+static const char *take_option(int *argc, char **argv, const char *opt, const char *env)
 {
-	const char *dir = getenv("PICOCENTER_STATE_DIR");
+	const char *val = getenv(env);
 
 	for (int i = 1; i < *argc && strcmp(argv[i], "--"); i++) {
-		if (strcmp(argv[i], "--state-dir") || i + 1 >= *argc)
+		if (strcmp(argv[i], opt) || i + 1 >= *argc)
 			continue;
-		dir = argv[i + 1];
+		val = argv[i + 1];
 		memmove(argv + i, argv + i + 2, (size_t)(*argc - i - 2) * sizeof(char *));
 		*argc -= 2;
 		break;
 	}
-	return dir;
+	return val && val[0] ? val : NULL;
+}
+
+/* The daemon or hub the command talks to; NULL with a message if none. */
+static const char *take_target(int *argc, char **argv, struct target *t)
+{
+	t->state_dir = take_option(argc, argv, "--state-dir", "PICOCENTER_STATE_DIR");
+	t->hub = take_option(argc, argv, "--hub", "PICOCENTER_HUB");
+	t->token = take_option(argc, argv, "--token", "PICOCENTER_TOKEN");
+	t->cacert = take_option(argc, argv, "--cacert", "PICOCENTER_CACERT");
+	if (t->hub && !t->token)
+		return "a hub wants a token: give --token TOKEN or set PICOCENTER_TOKEN";
+	if (t->hub && strncmp(t->hub, "https://", 8) && strncmp(t->hub, "unix:", 5))
+		return "--hub wants https://HOST:PORT or unix:PATH";
+	if (!t->hub && !t->state_dir)
+		return "no daemon: give --state-dir DIR or set PICOCENTER_STATE_DIR "
+		       "(or --hub URL --token TOKEN)";
+	return NULL;
 }
 
 static int need_name(int argc, char **argv, int max)
@@ -463,27 +521,28 @@ static int need_name(int argc, char **argv, int max)
 
 int cmd_app(int argc, char **argv)
 {
-	const char *dir = take_state_dir(&argc, argv);
+	struct target target, *t = &target;
+	const char *bad = take_target(&argc, argv, t);
 
 	if (argc < 2)
 		return app_usage();
 	verb = argv[1];
 	argc--, argv++;
-	if (!dir || !dir[0])
-		return fail("no daemon: give --state-dir DIR or set PICOCENTER_STATE_DIR");
+	if (bad)
+		return fail(bad);
 	if (!strcmp(verb, "create"))
-		return app_create(dir, argc, argv);
+		return app_create(t, argc, argv);
 	if (!strcmp(verb, "ls") && argc == 1)
-		return app_ls(dir);
+		return app_ls(t);
 	if (!strcmp(verb, "inspect") && need_name(argc, argv, 3) &&
 	    (argc == 2 || !strcmp(argv[2], "--json")))
-		return app_inspect(dir, argv[1], argc == 3);
+		return app_inspect(t, argv[1], argc == 3);
 	if (!strcmp(verb, "logs") && need_name(argc, argv, 3) &&
 	    (argc == 2 || !strcmp(argv[2], "--follow")))
-		return app_logs(dir, argv[1], argc == 3);
+		return app_logs(t, argv[1], argc == 3);
 	if (!strcmp(verb, "rm") && need_name(argc, argv, 2))
-		return app_action(dir, "DELETE", argv[1], NULL);
+		return app_action(t, "DELETE", argv[1], NULL);
 	if ((!strcmp(verb, "swap-out") || !strcmp(verb, "swap-in")) && need_name(argc, argv, 2))
-		return app_action(dir, "POST", argv[1], verb);
+		return app_action(t, "POST", argv[1], verb);
 	return app_usage();
 }
