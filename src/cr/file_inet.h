@@ -39,7 +39,7 @@ int file_custody_held(const struct cr_file *f, uint32_t id, int *fd);
 
 /* The library model of an inet file of an image (queues point into f). */
 int file_inet_model(const struct cr_file *f, struct cr_inet *sk);
-/* image.c's check of an inet file. */
+/* image_check.c's check of an inet file. */
 int file_inet_check(const struct cr_file *f);
 
 #endif

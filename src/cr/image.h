@@ -2,6 +2,7 @@
  * image.h - the in-memory model of a checkpoint image.
  *
  * The dumper fills a struct cr_image from a frozen process tree, image.c
+ * (with image_codec.c, image_check.c and image_io.c)
  * serializes it to DIR/manifest and parses it back (validating every field),
  * and the restorer rebuilds the tree from it.  Page contents live beside the
  * manifest in DIR/pages, referenced by struct cr_page_run.  The on-disk
