@@ -45,7 +45,7 @@
  * flags (F_SETFL) and F_SETSIG.  When every file exists, settle()
  * (optional) runs once per file: fill queues, connect to a peer created
  * later.  Each file's fd is then moved to its service fd number
- * (svc_cfile_fd in restore.h) and the tree forked; each process dup3()s
+ * (svc_cfile_fd in restore_ctx.h) and the tree forked; each process dup3()s
  * the service fds of its files to its own fd numbers with its cloexec
  * flags, then runs install() (optional) for each file it is the first
  * process to hold, with all its fds in place (epoll registrations need
