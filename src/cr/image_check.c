@@ -7,7 +7,6 @@
 #include "cr/image.h"
 #include "cr/image_int.h"
 #include "common/err.h"
-#include "cr/file_inet.h"
 
 #include <inttypes.h>
 #include <linux/netlink.h>
@@ -942,7 +941,7 @@ static int check_kind(const struct cr_image *img, const struct cr_file *f)
 		return check_ents(f);
 	case CR_FILE_TCP:
 	case CR_FILE_UDP:
-		return file_inet_check(f);
+		return image_inet_check(f);
 	case CR_FILE_NETLINK:
 		return check_netlink(f);
 	case CR_FILE_MQUEUE:

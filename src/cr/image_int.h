@@ -40,6 +40,9 @@ int image_decode(const uint8_t *buf, size_t len, struct cr_image *img);
 /* image_check.c: every field of img, as the writer and the reader insist. */
 int image_check(const struct cr_image *img);
 
+/* image_inet.c: the check of an inet file (the socket library's rules). */
+int image_inet_check(const struct cr_file *f);
+
 /* image_io.c: DIR/manifest; write it atomically; read a file whole. */
 int image_manifest_path(char *out, size_t size, const char *dir, const char *suffix);
 int image_write_atomic(const char *dir, const uint8_t *buf, size_t len);
