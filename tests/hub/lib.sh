@@ -89,13 +89,15 @@ h_status() {
 # h_api NAME TOKEN METHOD PATH [BODY]: one API request on hub NAME's unix
 # socket; prints "CODE BODY".
 h_api() {
-	local name=$1 token=$2 method=$3 path=$4 body=${5-} out code
-	local args=(-s -o "$D_DIR/.api" -w '%{http_code}' --unix-socket "$D_DIR/$name/api.sock"
+	local name=$1 token=$2 method=$3 path=$4 body=${5-} out code f
+	f=$(mktemp "$D_DIR/.api.XXXXXX") || h_fail "mktemp"
+	local args=(-s -o "$f" -w '%{http_code}' --unix-socket "$D_DIR/$name/api.sock"
 		-X "$method")
 	[ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
 	[ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
 	code=$(curl "${args[@]}" "http://hub$path") || code=000
-	out=$(cat "$D_DIR/.api" 2>/dev/null)
+	out=$(cat "$f" 2>/dev/null)
+	rm -f "$f"
 	echo "$code $out"
 }
 
