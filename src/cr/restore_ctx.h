@@ -54,6 +54,7 @@ struct mem_source;
 struct mem_range;
 struct mem_as;
 struct cr_restore_opts;
+struct custody_held;                 /* custody_files.h */
 struct rst_ctx;
 
 /* Where an image comes from when it is not (only) a local directory
@@ -104,6 +105,7 @@ struct rst_ctx {
 	int record;              /* ... records the ActiveSet (mem/activeset.h) */
 	const struct mem_as *as; /* the image's ActiveSet, or NULL */
 	const char *log;         /* the page server's failures go there, or NULL */
+	const struct custody_held *custody; /* listener custody's sockets, or NULL */
 };
 
 /* restore.c: restore from an origin (o NULL: the directory dir). */
