@@ -14,7 +14,8 @@
  * continues (new pages go after its size).
  *
  * Prefork sharing: before any page is read, the pages a child maps at the
- * same frame as its parent at the same address are found (pagemap; root
+ * same frame as its parent at the same address (in private anonymous and
+ * private file VMAs the parent maps alike) are found (pagemap; root
  * sees frame numbers); their runs are marked CR_RUN_INHERITED once the
  * runs exist.  It must come first: process_vm_readv pins what it reads,
  * and pinning a page shared copy-on-write gives the reader's target a copy
@@ -431,12 +432,22 @@ static long parent_index(const struct dump_ctx *ctx, size_t i)
 	return -1;
 }
 
-/* Does the parent have an ANON VMA over [addr, end)? */
-static int parent_anon(const struct cr_proc *pp, uint64_t addr, uint64_t end)
+/* Does the parent map [addr, end) as v does: a VMA of the same kind, for a
+ * private file mapping the same file at the same offset? */
+static int parent_same(const struct cr_proc *pp, const struct cr_vma *v, uint64_t addr,
+		       uint64_t end)
 {
-	for (uint32_t i = 0; i < pp->nr_vmas; i++)
-		if (pp->vmas[i].start <= addr && addr < pp->vmas[i].end)
-			return pp->vmas[i].kind == CR_VMA_ANON && end <= pp->vmas[i].end;
+	for (uint32_t i = 0; i < pp->nr_vmas; i++) {
+		const struct cr_vma *pv = &pp->vmas[i];
+
+		if (pv->start > addr || addr >= pv->end)
+			continue;
+		if (pv->kind != v->kind || end > pv->end)
+			return 0;
+		return v->kind == CR_VMA_ANON ||
+		       (pv->path && v->path && !strcmp(pv->path, v->path) &&
+			pv->pgoff - pv->start == v->pgoff - v->start);
+	}
 	return 0;
 }
 
@@ -468,21 +479,23 @@ static int run_push(struct run_list *l, uint64_t addr, uint64_t nr, uint64_t off
 	return 0;
 }
 
-/* The ranges of one ANON VMA of a child where it maps the very pages its
+/* The ranges of one private VMA of a child where it maps the very pages its
  * parent maps at the same addresses, appended to *l. */
 static int shared_ranges(const struct cr_vma *v, const struct cr_proc *pp, int pm_fd,
 			 int ppm_fd, uint64_t *pm, uint64_t *ppm, struct run_list *l)
 {
+	int file = v->kind == CR_VMA_FILE;   /* its copied-on-write pages only */
+
 	for (uint64_t addr = v->start; addr < v->end;) {
 		uint64_t n = (v->end - addr) / CR_PAGE_SIZE;
 		off_t at = (off_t)(addr / CR_PAGE_SIZE * 8);
 
 		n = n < PAGEMAP_BATCH ? n : PAGEMAP_BATCH;
-		if (!parent_anon(pp, addr, addr + CR_PAGE_SIZE)) {
+		if (!parent_same(pp, v, addr, addr + CR_PAGE_SIZE)) {
 			addr += CR_PAGE_SIZE;
 			continue;
 		}
-		while (!parent_anon(pp, addr, addr + n * CR_PAGE_SIZE))
+		while (!parent_same(pp, v, addr, addr + n * CR_PAGE_SIZE))
 			n /= 2;
 		if (pread(pm_fd, pm, n * 8, at) != (ssize_t)(n * 8) ||
 		    pread(ppm_fd, ppm, n * 8, at) != (ssize_t)(n * 8))
@@ -490,11 +503,11 @@ static int shared_ranges(const struct cr_vma *v, const struct cr_proc *pp, int p
 		for (uint64_t i = 0; i < n;) {
 			uint64_t j = i + 1;
 
-			if (!same_frame(pm[i], ppm[i])) {
+			if (!same_frame(pm[i], ppm[i]) || (file && (pm[i] & PM_FILE))) {
 				i++;
 				continue;
 			}
-			while (j < n && same_frame(pm[j], ppm[j]))
+			while (j < n && same_frame(pm[j], ppm[j]) && !(file && (pm[j] & PM_FILE)))
 				j++;
 			if (l->n && l->v[l->n - 1].addr + l->v[l->n - 1].nr_pages * CR_PAGE_SIZE ==
 				    addr + i * CR_PAGE_SIZE)
@@ -536,7 +549,7 @@ static int find_shared(struct dump_ctx *ctx, struct run_list *shared, uint64_t *
 		pm_fd = open_pagemap(ctx->tasks[i].host_pid);
 		ppm_fd = pm_fd < 0 ? -1 : open_pagemap(ctx->tasks[j].host_pid);
 		for (uint32_t m = 0; ppm_fd >= 0 && rc == 0 && m < p->nr_vmas; m++)
-			if (p->vmas[m].kind == CR_VMA_ANON)
+			if (p->vmas[m].kind == CR_VMA_ANON || p->vmas[m].kind == CR_VMA_FILE)
 				rc = shared_ranges(&p->vmas[m], &ctx->img.procs[j], pm_fd, ppm_fd,
 						   pm, ppm, &shared[i]);
 		if (pm_fd >= 0)
@@ -601,8 +614,7 @@ static int mark_inherited(struct dump_ctx *ctx, const struct run_list *shared)
 		uint32_t cur = 0;
 
 		for (uint32_t m = 0; shared[i].n && m < p->nr_vmas; m++)
-			if (p->vmas[m].kind == CR_VMA_ANON && p->vmas[m].nr_runs &&
-			    mark_vma(&p->vmas[m], &shared[i], &cur) < 0)
+			if (p->vmas[m].nr_runs && mark_vma(&p->vmas[m], &shared[i], &cur) < 0)
 				return -1;
 	}
 	return 0;

@@ -563,10 +563,6 @@ static int check_vma(const struct cr_image *img, const struct cr_vma *v,
 	if (!vma_has_runs(v->kind) && v->nr_runs)
 		return err_set("%" PRIu32 " page runs on a vma of kind %" PRIu32,
 			       v->nr_runs, v->kind);
-	for (uint32_t i = 0; v->kind != CR_VMA_ANON && i < v->nr_runs && v->runs; i++)
-		if (v->runs[i].flags & CR_RUN_INHERITED)
-			return err_set("run %" PRIu32 ": INHERITED on a vma of kind %"
-				       PRIu32, i, v->kind);
 	return check_runs(img, v->runs, v->nr_runs, v->start, v->end);
 }
 
@@ -851,15 +847,15 @@ static int check_parents(const struct cr_image *img, struct id_ix *pids)
 	return 0;
 }
 
-/* Do the parent's runs cover [addr, end) of its ANON VMAs? */
-static int runs_cover(const struct cr_proc *p, uint64_t addr, uint64_t end)
+/* Do the parent's runs cover [addr, end), in VMAs of the kind? */
+static int runs_cover(const struct cr_proc *p, uint32_t kind, uint64_t addr, uint64_t end)
 {
 	for (uint32_t i = 0; i < p->nr_vmas && addr < end; i++) {
 		const struct cr_vma *v = &p->vmas[i];
 
 		if (v->end <= addr)
 			continue;
-		if (v->start > addr || v->kind != CR_VMA_ANON)
+		if (v->start > addr || v->kind != kind)
 			return 0;
 		for (uint32_t k = 0; k < v->nr_runs && addr < end; k++) {
 			const struct cr_page_run *r = &v->runs[k];
@@ -878,7 +874,8 @@ static int runs_cover(const struct cr_proc *p, uint64_t addr, uint64_t end)
 }
 
 /* An INHERITED run names pages its live parent has at the same
- * addresses (check_run has checked each run's own range). */
+ * addresses, in a VMA of the same kind (check_run has checked each run's
+ * own range). */
 static int check_inherited(const struct cr_image *img, const struct id_ix *pids)
 {
 	for (uint32_t i = 0; i < img->nr_procs; i++) {
@@ -895,7 +892,8 @@ static int check_inherited(const struct cr_image *img, const struct id_ix *pids)
 					pp = &img->procs[find_id(pids, img->nr_procs,
 								 p->ppid)->ix];
 				if (i == 0 || p->zombie || pp->zombie ||
-				    !runs_cover(pp, r->addr, r->addr + r->nr_pages * CR_PAGE_SIZE))
+				    !runs_cover(pp, p->vmas[m].kind, r->addr,
+						r->addr + r->nr_pages * CR_PAGE_SIZE))
 					return err_set("proc %" PRIu32 " (pid %" PRId32 "): vma %"
 						       PRIu32 " run %" PRIu32 ": INHERITED, but "
 						       "pid %" PRId32 "'s runs do not cover it",

@@ -49,8 +49,8 @@ struct cr_page_run {
 /* The run's pages were, at the dump, the very pages (copy-on-write
  * shared) its process's parent had at the same addresses: a restore that
  * forks the process from its restored parent keeps them instead of
- * writing them (docs/memory.md).  Only in ANON VMAs, and the parent's runs
- * cover the same addresses. */
+ * writing them (docs/memory.md).  The parent's runs cover the same
+ * addresses, in VMAs of the same kind. */
 #define CR_RUN_INHERITED 1u
 
 struct cr_siginfo {

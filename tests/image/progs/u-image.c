@@ -940,7 +940,7 @@ static const struct patch patches[] = {
 	{ REC_RUN, 0, 0, 8, 0x10, "shmem 0: run 0: addr 0x10 not page aligned" },
 	{ REC_RUN, 1, 0, 8, 8 * PAGE, "shmem 0: run 1: [0x8000, 0x9000) outside [0x0, 0x8000)" },
 	{ REC_RUN, 3, 24, 4, 2, "vma 0: run 0: flags 0x2 has unknown bits" },
-	{ REC_RUN, 3, 24, 4, CR_RUN_INHERITED, "vma 0: run 0: INHERITED on a vma of kind" },
+	{ REC_RUN, 3, 24, 4, CR_RUN_INHERITED, "proc 0 (pid 1): vma 0 run 0: INHERITED, but pid 0's runs" },
 	{ REC_RUN, 0, 24, 4, CR_RUN_INHERITED, "shmem 0: run 0: flags 0x1 in shared memory" },
 	{ REC_RUN, 4, 24, 4, CR_RUN_INHERITED, "proc 0 (pid 1): vma 1 run 0: INHERITED, but pid 0's runs do not cover it" },
 	{ REC_RUN, 7, 24, 4, CR_RUN_INHERITED, "proc 1 (pid 2): vma 0 run 0: INHERITED, but pid 1's runs do not cover it" },
