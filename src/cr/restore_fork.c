@@ -39,7 +39,7 @@
 #include "common/err.h"
 #include "cr/files.h"
 #include "cr/ptrace.h"
-#include "cr/restore.h"
+#include "cr/restore_ctx.h"
 #include "mem/lazy.h"
 
 #define IOV_MAX_BATCH 1024
