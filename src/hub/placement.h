@@ -4,7 +4,8 @@
  *   - a worker where one of the app's ports is taken is out;
  *   - a worker's free memory is what it reported less a reserve for each
  *     app placed on it (PLACE_APP_RESERVE: the hub does not know an app's
- *     size before it runs); one without a reserve left for this app is out;
+ *     size before it runs); one without what this app needs left is out
+ *     (its --memory limit, or the reserve when it has none);
  *   - of the rest, the one with the fewest apps of the same tenant
  *     (spreading a tenant), then the most free memory, then by name.
  */
@@ -26,7 +27,9 @@ struct place_candidate {
 	long ports_taken;       /* of the app's ports, those already taken there */
 };
 
+/* What an app with a memory limit of memory bytes (0: none) needs free. */
+int64_t placement_need(uint64_t memory);
 /* The index of the chosen candidate, or -1 when none can take the app. */
-int placement_choose(const struct place_candidate *c, size_t n);
+int placement_choose(const struct place_candidate *c, size_t n, int64_t need);
 
 #endif

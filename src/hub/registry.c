@@ -512,14 +512,16 @@ static int candidate_row(void *arg, int ncols, const char *const *v)
 	return 0;
 }
 
-/* "p1,p2,..." of the app's ports (validated integers), "0" for none. */
+/* "p1,p2,..." of the host ports the app takes on its worker (validated
+ * integers), "0" for none. */
 static void port_list(const struct app_spec *spec, char *buf, size_t len)
 {
-	size_t n = 0;
+	uint16_t host[APP_MAX_PORTS], app[APP_MAX_PORTS];
+	size_t np = spec_port_pairs(spec, host, app), n = 0;
 
 	snprintf(buf, len, "0");
-	for (size_t i = 0; i < spec->nports && n < len; i++)
-		n += (size_t)snprintf(buf + n, len - n, "%s%u", i ? "," : "", spec->ports[i]);
+	for (size_t i = 0; i < np && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%u", i ? "," : "", host[i]);
 }
 
 static int gather_candidates(struct hub_registry *r, const char *tenant,
@@ -547,6 +549,8 @@ static int insert_app(struct hub_registry *r, const char *tenant, const struct a
 	char *doc = sj ? json_dumps(sj, JSON_COMPACT) : NULL;
 	char now[24], port[8];
 	const char *p[] = { spec->name, tenant, worker, doc, now };
+	uint16_t host[APP_MAX_PORTS], app[APP_MAX_PORTS];
+	size_t np;
 	int rc;
 
 	json_decref(sj);
@@ -558,10 +562,11 @@ static int insert_app(struct hub_registry *r, const char *tenant, const struct a
 	free(doc);
 	if (rc == DB_CONFLICT)
 		return outcome(HUBREG_EXISTS, "app name %s is taken", spec->name);
-	for (size_t i = 0; rc >= 0 && i < spec->nports; i++) {
+	np = spec_port_pairs(spec, host, app);
+	for (size_t i = 0; rc >= 0 && i < np; i++) {
 		const char *q[] = { worker, port, spec->name };
 
-		snprintf(port, sizeof(port), "%u", spec->ports[i]);
+		snprintf(port, sizeof(port), "%u", host[i]);
 		rc = exec(r, "INSERT INTO app_ports (worker, port, app) VALUES ($1, "
 			     "CAST($2 AS INTEGER), $3)", 3, q, NULL, NULL);
 	}
@@ -582,12 +587,12 @@ static int place_once(struct hub_registry *r, const char *tenant, const struct a
 		return rollback(r, outcome(HUBREG_EXISTS, "app name %s is taken", spec->name));
 	if (rc < 0 || gather_candidates(r, tenant, spec, cs) < 0)
 		return rollback(r, -1);
-	best = placement_choose(cs->c, cs->n);
+	best = placement_choose(cs->c, cs->n, placement_need(spec->memory));
 	if (best < 0)
 		return rollback(r, outcome(HUBREG_NOPLACE,
-					   "no worker can take the app (%zu up; each needs its "
+					   "no worker can take the app (%zu up; it needs its "
 					   "ports free and %lld MiB of memory to spare)",
-					   cs->n, PLACE_APP_RESERVE >> 20));
+					   cs->n, (long long)(placement_need(spec->memory) >> 20)));
 	rc = insert_app(r, tenant, spec, cs->c[best].name, now_ms);
 	if (rc != 0)
 		return rollback(r, rc);

@@ -45,7 +45,7 @@ h_expect 409 a "$wtok" PUT /workers/w3 '{"address":"192.0.2.1","mem_total_bytes"
 
 # Malformed app requests.
 for body in '' '{' '{"name":"x"}' '{"name":"x","argv":"ls"}' '{"name":"x","argv":["ls"],"bogus":1}' \
-	'{"name":"Upper","argv":["ls"]}' '{"name":"ns","argv":["ls"]}' '{"name":"x","argv":["ls"],"ports":[0]}' \
+	'{"name":"Upper","argv":["ls"]}' '{"name":"ns","argv":["ls"]}' '{"name":"x","argv":["ls"],"publish":["0:0"]}' \
 	'{"name":"x","name":"y","argv":["ls"]}'; do
 	out=$(h_expect 400 a "$alice" POST /apps "$body")
 	echo "$out" | grep -q '"error"' || h_fail "no message for $body"
@@ -55,15 +55,19 @@ h_expect 404 a "$alice" GET /nothing >/dev/null
 # Placement: alice's first app on the worker with the most memory, her
 # second spread to the other; a port taken on both leaves no place.
 beat
-w=$(h_expect 201 a "$alice" POST /apps '{"name":"web","argv":["httpd"],"ports":[80]}' | h_json 'j["worker"]')
+w=$(h_expect 201 a "$alice" POST /apps '{"name":"web","argv":["httpd"],"publish":["80:80"]}' | h_json 'j["worker"]')
 [ "$w" = w1 ] || h_fail "web placed on $w, not w1"
-w=$(h_expect 201 a "$alice" POST /apps '{"name":"web2","argv":["httpd"],"ports":[80]}' | h_json 'j["worker"]')
+w=$(h_expect 201 a "$alice" POST /apps '{"name":"web2","argv":["httpd"],"publish":["80:80"]}' | h_json 'j["worker"]')
 [ "$w" = w2 ] || h_fail "web2 placed on $w, not w2"
-h_expect 503 a "$alice" POST /apps '{"name":"web3","argv":["httpd"],"ports":[80]}' >/dev/null
-h_expect 409 a "$alice" POST /apps '{"name":"web","argv":["httpd"],"ports":[81]}' >/dev/null
+h_expect 503 a "$alice" POST /apps '{"name":"web3","argv":["httpd"],"publish":["80:80"]}' >/dev/null
+h_expect 409 a "$alice" POST /apps '{"name":"web","argv":["httpd"],"publish":["81:81"]}' >/dev/null
+# a plain app's ports are taken on its worker too; a memory limit larger
+# than any worker has free leaves no place
+h_expect 503 a "$alice" POST /apps '{"name":"plain","argv":["x"],"runtime":"plain","ports":[80]}' >/dev/null
+h_expect 503 a "$alice" POST /apps "{\"name\":\"huge\",\"argv\":[\"x\"],\"memory\":$((9000 << 20))}" >/dev/null
 # bob's first app goes where alice has fewest: a tie, the most memory
 beat
-w=$(h_expect 201 a "$bob" POST /apps '{"name":"bobs","argv":["sh"],"ports":[22]}' | h_json 'j["worker"]')
+w=$(h_expect 201 a "$bob" POST /apps '{"name":"bobs","argv":["sh"],"publish":["22:22"]}' | h_json 'j["worker"]')
 [ "$w" = w1 ] || h_fail "bobs placed on $w"
 
 # Tenants: bob sees nothing of alice's.
@@ -111,7 +115,7 @@ st=$(h_expect 200 a "$alice" GET /workers | h_json '[w["state"] for w in j if w[
 [ "$st" = up ] || h_fail "w1 is $st"
 grep -q "worker w2: down" "$D_DIR/a.hub.log" || h_fail "no log line for w2"
 # no new app goes to a down worker
-w=$(h_expect 201 a "$alice" POST /apps '{"name":"late","argv":["x"],"ports":[81]}' | h_json 'j["worker"]')
+w=$(h_expect 201 a "$alice" POST /apps '{"name":"late","argv":["x"],"publish":["81:81"]}' | h_json 'j["worker"]')
 [ "$w" = w1 ] || h_fail "late placed on $w"
 h_worker a "$wtok" w2 192.0.2.2 4096
 st=$(h_expect 200 a "$alice" GET /workers | h_json '[w["state"] for w in j if w["name"]=="w2"][0]')

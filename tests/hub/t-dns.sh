@@ -15,8 +15,8 @@ h_worker a "$wtok" w4 192.0.2.10 8192
 h_worker a "$wtok" w6 2001:db8::6 4096
 # The worker with more memory first, then the tenant is spread: web on
 # w4, db on w6.
-h_expect 201 a "$tok" POST /apps '{"name":"web","argv":["httpd"],"ports":[80]}' >/dev/null
-h_expect 201 a "$tok" POST /apps '{"name":"db","argv":["redis-server"],"ports":[6379]}' >/dev/null
+h_expect 201 a "$tok" POST /apps '{"name":"web","argv":["httpd"],"publish":["80:80"]}' >/dev/null
+h_expect 201 a "$tok" POST /apps '{"name":"db","argv":["redis-server"],"publish":["6379:6379"]}' >/dev/null
 
 for tcp in +notcp +tcp; do
 	got=$(h_dig a $tcp +short web.$H_ZONE A)

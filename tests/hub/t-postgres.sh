@@ -35,9 +35,9 @@ h_worker b "$wtok" w2 192.0.2.2
 # refused names leave nothing behind.
 racers=()
 for i in $(seq 5); do
-	h_api a "$tok" POST /apps "{\"name\":\"p$i\",\"argv\":[\"x\"],\"ports\":[9000]}" >"$D_DIR/race.a$i" &
+	h_api a "$tok" POST /apps "{\"name\":\"p$i\",\"argv\":[\"x\"],\"publish\":[\"9000:9000\"]}" >"$D_DIR/race.a$i" &
 	racers+=($!)
-	h_api b "$tok" POST /apps "{\"name\":\"q$i\",\"argv\":[\"x\"],\"ports\":[9000]}" >"$D_DIR/race.b$i" &
+	h_api b "$tok" POST /apps "{\"name\":\"q$i\",\"argv\":[\"x\"],\"publish\":[\"9000:9000\"]}" >"$D_DIR/race.b$i" &
 	racers+=($!)
 done
 wait "${racers[@]}"
@@ -50,7 +50,7 @@ h_expect 409 b "$tok" POST /apps "{\"name\":\"$(cat "$D_DIR"/race.* | grep "^201
 	sed 's/.*"name":"\([a-z0-9]*\)".*/\1/')\",\"argv\":[\"x\"]}" >/dev/null
 
 # What a records, b answers at once, in DNS and the API.
-h_expect 201 a "$tok" POST /apps '{"name":"web","argv":["httpd"],"ports":[80]}' >/dev/null
+h_expect 201 a "$tok" POST /apps '{"name":"web","argv":["httpd"],"publish":["80:80"]}' >/dev/null
 addr=$(h_dig b +short web.$H_ZONE A)
 [ "$addr" = 192.0.2.1 ] || [ "$addr" = 192.0.2.2 ] || h_fail "b resolves web to '$addr'"
 h_expect 200 b "$tok" GET /apps/web >/dev/null
@@ -61,7 +61,7 @@ wait "${H_PID[a]}" 2>/dev/null
 unset 'H_PID[a]'
 [ "$(h_dig b +short web.$H_ZONE A)" = "$addr" ] || h_fail "b stopped answering web over UDP"
 [ "$(h_dig b +tcp +short web.$H_ZONE A)" = "$addr" ] || h_fail "b stopped answering web over TCP"
-h_expect 201 b "$tok" POST /apps '{"name":"after","argv":["x"],"ports":[81]}' >/dev/null
+h_expect 201 b "$tok" POST /apps '{"name":"after","argv":["x"],"publish":["81:81"]}' >/dev/null
 [ -n "$(h_dig b +short after.$H_ZONE A)" ] || h_fail "b does not resolve an app made after a died"
 n=$(h_expect 200 b "$tok" GET /apps | h_json 'len(j)')
 [ "$n" = 4 ] || h_fail "b lists $n apps, not 4"
