@@ -17,6 +17,7 @@ struct db_pg {
 	struct db base;
 	const struct pq_lib *pq;
 	PGconn *conn;
+	int in_tx;             /* a transaction is open */
 };
 
 /* libpq's messages span lines; ours are one line. */
@@ -52,22 +53,46 @@ static int pg_rows(struct db_pg *p, PGresult *res, db_row_fn fn, void *arg)
 	return rows;
 }
 
+/* Connected, or reconnected now. */
+static int pg_connected(struct db_pg *p)
+{
+	if (p->pq->status(p->conn) == CONNECTION_OK)
+		return 0;
+	p->pq->reset(p->conn);
+	if (p->pq->status(p->conn) != CONNECTION_OK)
+		return pg_error("connection lost", p->pq->error_message(p->conn));
+	return 0;
+}
+
+/* The statement, sent again on a new connection when the server went
+ * away since the last one (libpq learns it only by trying) and no
+ * transaction was open: one that was is lost with the connection. */
+static PGresult *pg_send(struct db_pg *p, const char *sql, int n, const char *const *params)
+{
+	const struct pq_lib *pq = p->pq;
+	PGresult *res;
+
+	if (pg_connected(p) < 0)
+		return NULL;
+	res = pq->exec_params(p->conn, sql, n, NULL, params, NULL, NULL, 0);
+	if (pq->status(p->conn) == CONNECTION_OK || p->in_tx)
+		return res;
+	pq->clear(res);
+	if (pg_connected(p) < 0)
+		return NULL;
+	return pq->exec_params(p->conn, sql, n, NULL, params, NULL, NULL, 0);
+}
+
 static int pg_exec(struct db *db, const char *sql, int n, const char *const *params,
 		   db_row_fn fn, void *arg)
 {
 	struct db_pg *p = (struct db_pg *)db;
 	const struct pq_lib *pq = p->pq;
-	PGresult *res;
+	PGresult *res = pg_send(p, sql, n, params);
 	int rc;
 
-	if (pq->status(p->conn) != CONNECTION_OK) {
-		pq->reset(p->conn);
-		if (pq->status(p->conn) != CONNECTION_OK)
-			return pg_error("connection lost", pq->error_message(p->conn));
-	}
-	res = pq->exec_params(p->conn, sql, n, NULL, params, NULL, NULL, 0);
 	if (!res)
-		return pg_error(sql, pq->error_message(p->conn));
+		return err_msg()[0] ? -1 : pg_error(sql, pq->error_message(p->conn));
 	switch (pq->result_status(res)) {
 	case PGRES_TUPLES_OK:
 		rc = pg_rows(p, res, fn, arg);
@@ -84,6 +109,10 @@ static int pg_exec(struct db *db, const char *sql, int n, const char *const *par
 	}
 	}
 	pq->clear(res);
+	if (!strncmp(sql, "BEGIN", 5))
+		p->in_tx = rc >= 0;
+	else if (!strcmp(sql, "COMMIT") || !strcmp(sql, "ROLLBACK"))
+		p->in_tx = 0;
 	return rc;
 }
 

@@ -72,4 +72,18 @@ h_expect 200 b "$tok" DELETE /apps/web >/dev/null
 # a comes back on the same database and sees everything b did.
 h_start a --db "$PG_URL"
 [ -n "$(h_dig a +short after.$H_ZONE A)" ] || h_fail "the restarted hub does not resolve 'after'"
+
+# The database goes away: DNS answers SERVFAIL, the API 503 with the
+# reason, the apex still answers; it comes back: the same hubs answer
+# again and nothing is lost.
+runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null || h_fail "pg_ctl stop"
+[ "$(h_status b after.$H_ZONE A)" = SERVFAIL ] || h_fail "no SERVFAIL without the database"
+[ "$(h_dig b +short $H_ZONE SOA)" != "" ] || h_fail "no SOA without the database"
+out=$(h_expect 503 b "$tok" GET /apps)
+echo "$out" | grep -q "registry unavailable" || h_fail "503 without a reason: $out"
+runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 60 \
+	-o "-k $PG_DIR -c listen_addresses= -c fsync=off" start >/dev/null || h_fail "postgres did not restart"
+[ -n "$(h_dig b +short after.$H_ZONE A)" ] || h_fail "b does not answer after the database came back"
+n=$(h_expect 200 a "$tok" GET /apps | h_json 'len(j)')
+[ "$n" = 3 ] || h_fail "a lists $n apps after the outage, not 3"
 d_log "PASS"
