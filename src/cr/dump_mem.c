@@ -422,7 +422,6 @@ int dump_memory(struct dump_ctx *ctx)
 		free(buf);
 		return err_set("out of memory for page buffers");
 	}
-	rc = sysv_dump(ctx);
 	if (ctx->as && !ctx->keep) {   /* the ActiveSet first, then the rest */
 		for (size_t i = 0; rc == 0 && i < ctx->nr_tasks; i++)
 			if (!ctx->tasks[i].zombie)
