@@ -22,7 +22,7 @@
 #include "cr/restore_ctx.h"
 
 /* Status flags F_SETFL can change (the access mode is the kind's job). */
-#define SETFL_MASK (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)
+#define SETFL_MASK RST_SETFL_MASK
 
 struct rst_files {
 	const struct cr_image *img;
@@ -259,6 +259,11 @@ int rst_files_install(struct rst_ctx *c, uint32_t idx)
 			return err_wrap("fd %d (%s)", p->fds[i].fd, ops->name);
 	}
 	return 0;
+}
+
+uint32_t rst_file_holder(const struct rst_ctx *c, uint32_t id)
+{
+	return c->files->holder[id];
 }
 
 /* The host id of a pid or tid of the tree (0: not found). */
