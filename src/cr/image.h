@@ -1,10 +1,10 @@
 /*
  * image.h - the in-memory model of a checkpoint image.
  *
- * The dumper fills a struct cr_image from a frozen process tree, image.c
- * (with image_codec.c, image_check.c and image_io.c)
- * serializes it to DIR/manifest and parses it back (validating every field),
- * and the restorer rebuilds the tree from it.  Page contents live beside the
+ * The dumper fills a struct cr_image from a frozen process tree, image_io.c
+ * (with image_codec.c and image_check.c) serializes it to DIR/manifest and
+ * parses it back (validating every field), and the restorer rebuilds the
+ * tree from it.  Page contents live beside the
  * manifest in DIR/pages, referenced by struct cr_page_run.  The on-disk
  * layout is documented in docs/image-format.md.
  *

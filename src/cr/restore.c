@@ -154,11 +154,11 @@ int rst_add_file(struct rst_proc *rp, const char *path, int writable)
 	return (int)rp->nr_files++;
 }
 
-static int check_file_unchanged(const struct cr_vma *v)
+static int check_file_unchanged(int root, const struct cr_vma *v)
 {
 	struct stat st;
 
-	if (rst_stat(v->path, &st) < 0)
+	if (rst_stat(root, v->path, &st) < 0)
 		return err_sys("mapped file %s", v->path);
 	if ((uint64_t)st.st_size != v->file_size ||
 	    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec != v->file_mtime_ns)
@@ -167,7 +167,7 @@ static int check_file_unchanged(const struct cr_vma *v)
 }
 
 /* The files each process's mappings need, opened as service fds. */
-static int plan_files(struct rst_proc *rp)
+static int plan_files(const struct rst_ctx *c, struct rst_proc *rp)
 {
 	const struct cr_proc *p = rp->p;
 
@@ -176,7 +176,7 @@ static int plan_files(struct rst_proc *rp)
 
 		if (v->kind != CR_VMA_FILE && v->kind != CR_VMA_FILE_SHARED)
 			continue;
-		if (check_file_unchanged(v) < 0)
+		if (check_file_unchanged(c->box_root, v) < 0)
 			return err_wrap("pid %d", p->pid);
 		if (rst_add_file(rp, v->path, v->kind == CR_VMA_FILE_SHARED &&
 			     (v->prot & PROT_WRITE)) < 0)
@@ -325,7 +325,7 @@ static int plan(struct rst_ctx *c)
 			continue;
 		c->nr_live++;
 		rp->host_tids = calloc(rp->p->nr_threads, sizeof(pid_t));
-		if (!rp->host_tids || plan_files(rp) < 0)
+		if (!rp->host_tids || plan_files(c, rp) < 0)
 			return -1;
 	}
 	if (rst_plan_late(c) < 0)
@@ -632,10 +632,8 @@ static int box_begin(struct rst_ctx *c, const char *box_dir)
 		return err_sys("box %s: open its root %s", c->img.box, path);
 	/* A trial (cr_verify) makes its sockets in a namespace of its own:
 	 * the box's holds the live tree's. */
-	if (c->verify) {
-		rst_root_set(c->box_root);
+	if (c->verify)
 		return 0;
-	}
 	snprintf(path, sizeof(path), "%s/ns/net", c->box->path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
@@ -645,7 +643,6 @@ static int box_begin(struct rst_ctx *c, const char *box_dir)
 		return -1;
 	}
 	close(fd);
-	rst_root_set(c->box_root);
 	return 0;
 }
 
@@ -653,7 +650,6 @@ static void box_end(struct rst_ctx *c)
 {
 	if (c->box_warming)
 		pthread_join(c->box_warmer, NULL);
-	rst_root_set(-1);
 	if (c->box_root >= 0)
 		close(c->box_root);
 	free(c->box);

@@ -34,6 +34,7 @@ struct rst_files {
 	uint32_t nr_created;
 	int verify;                    /* a trial restore beside the live tree */
 	const struct custody_held *custody; /* sockets from the holder, or NULL */
+	int root;                      /* where paths resolve (rootpath.h) */
 };
 
 int files_ipc_ns(const struct rst_files *rf)
@@ -92,6 +93,11 @@ int files_reopen(int fd, int flags)
 	return nfd;
 }
 
+int files_root(const struct rst_files *rf)
+{
+	return rf->root;
+}
+
 int files_custody_fd(const struct rst_files *rf, uint32_t id, int *fd)
 {
 	return custody_held_fd(rf->custody, &rf->img->files[id], id, fd);
@@ -121,6 +127,7 @@ static int alloc_files(struct rst_ctx *c)
 	rf->img = &c->img;
 	rf->verify = c->verify;
 	rf->custody = c->custody;
+	rf->root = c->box_root;
 	rf->fd = malloc((n + 1) * sizeof(int));
 	rf->aux = malloc((n + 1) * sizeof(int));
 	rf->holder = malloc((n + 1) * sizeof(uint32_t));

@@ -1,5 +1,5 @@
 /*
- * u-image.c - unit test of src/cr/image.c (the manifest writer/parser).
+ * u-image.c - unit test of src/cr/image*.c (the manifest writer/parser).
  *
  * Builds a rich image in memory, writes it, reads it back and compares every
  * field; then checks that flipped bytes, truncations, invalid fields behind a
