@@ -353,29 +353,6 @@ int cg_destroy(const struct box_cgroup *cg)
 	return rc;
 }
 
-/* 1 if this process is in the v2 cgroup dir already (CLONE_INTO_CGROUP). */
-static int in_unified(const char *dir)
-{
-	char self[2048], *name = strrchr(dir, '/');
-
-	return name && self_path(NULL, self, sizeof(self)) > 0 &&
-	       strlen(self) >= strlen(name) && !strcmp(self + strlen(self) - strlen(name), name);
-}
-
-int cg_join(const struct box_cgroup *cg)
-{
-	const char *dirs[5];
-	int n = cg_dirs(cg, dirs);
-
-	for (int i = 0; i < n; i++) {
-		if (dirs[i] == cg->unified && in_unified(cg->unified))
-			continue;
-		if (write_file(dirs[i], "cgroup.procs", "0") < 0)
-			return err_wrap("join the box's cgroup");
-	}
-	return 0;
-}
-
 int box_cgroup_fd(const struct box *b)
 {
 	if (!b->cg.unified[0])

@@ -355,6 +355,19 @@ static int check_root_cwd(struct dump_ctx *ctx, pid_t pid, const struct cr_proc 
 	return rc;
 }
 
+/* A boxed process's ids as its box sees them (/proc shows the host's):
+ * the restore sets them inside the box's user namespace. */
+static void ids_in_box(const struct box *b, struct cr_creds *c)
+{
+	uint32_t *ids[8] = { &c->uid, &c->euid, &c->suid, &c->fsuid,
+			     &c->gid, &c->egid, &c->sgid, &c->fsgid };
+
+	for (int i = 0; i < 8; i++)
+		*ids[i] = box_id_inside(b, *ids[i]);
+	for (uint32_t i = 0; i < c->nr_groups; i++)
+		c->groups[i] = box_id_inside(b, c->groups[i]);
+}
+
 /* A tree restored lazily has its memory in within a second per GiB. */
 #define LAZY_WAIT_MS 30000
 
@@ -362,6 +375,8 @@ static int dump_process_state(struct dump_ctx *ctx, struct dump_task *t, struct 
 {
 	if (proc_read_proc(t->host_pid, p) < 0)
 		return -1;
+	if (ctx->box)
+		ids_in_box(ctx->box, &p->creds);
 	if (t->zombie)
 		return 0;
 	if (check_root_cwd(ctx, t->host_pid, p) < 0)

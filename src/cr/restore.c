@@ -394,7 +394,7 @@ static int make_shmem(struct rst_ctx *c)
 static int start_init(struct rst_ctx *c)
 {
 	struct clone_args args;
-	int sv[2], on = 1, cgfd;
+	int sv[2], on = 1;
 	pid_t child;
 
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -418,16 +418,12 @@ static int start_init(struct rst_ctx *c)
 	if (c->img.ipc_ns && c->ipc_ns_fd <= 0)
 		args.flags |= CLONE_NEWIPC;   /* an own namespace, with nothing to put in */
 	args.exit_signal = SIGCHLD;
-	cgfd = c->box ? box_cgroup_fd(c->box) : -1;
-	if (cgfd >= 0) {             /* starts in the box's cgroup v2 */
-		args.flags |= CLONE_INTO_CGROUP;
-		args.cgroup = (uint64_t)cgfd;
-	}
-	child = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-	if (cgfd >= 0 && child != 0)
-		close(cgfd);
+	if (c->box)                  /* in the box's namespaces and cgroups */
+		child = box_clone(c->box, c->ipc_ns_fd > 0 ? c->ipc_ns_fd : -1);
+	else
+		child = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 	if (child < 0)
-		return err_sys("clone3 namespace init");
+		return c->box ? -1 : err_sys("clone3 namespace init");
 	if (child == 0)
 		rst_tree_main(c, 0);
 	c->init_host = child;

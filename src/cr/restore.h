@@ -140,6 +140,9 @@ void rst_files_free(struct rst_ctx *c, int failed);
 
 /* restore_mm.c */
 int restore_mm(struct rst_ctx *c, struct rst_proc *rp);
+/* restore_uffd.c: a userfaultfd made inside a boxed process (its fd
+ * number there in *fd), where userfaultfd(2) is refused. */
+int rst_box_userfaultfd(struct rst_ctx *c, struct rst_proc *rp, int64_t *fd);
 
 /* restore_task.c */
 int restore_group(struct rst_ctx *c, struct rst_proc *rp, int leaders);

@@ -343,14 +343,15 @@ static int restore_capabilities(struct rst_proc *rp)
 }
 
 /* Credentials change last: some calls above need root's capabilities. */
-static int restore_creds(struct rst_proc *rp)
+static int restore_creds(struct rst_proc *rp, int boxed)
 {
 	const struct cr_creds *cr = &rp->p->creds;
 	pid_t leader = rp->host_tids[0];
 	uint64_t at = inj_data(&rp->inj, 0);
 	struct inj *inj = &rp->inj;
 
-	if (creds_are_ours(cr))
+	/* A boxed process starts as the box's root: always set. */
+	if (!boxed && creds_are_ours(cr))
 		return 0;
 	for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
 		if (!((cr->cap_bnd >> cap) & 1) &&
@@ -432,7 +433,7 @@ static int restore_state_with(struct rst_ctx *c, struct rst_proc *rp, struct inj
 	if (inj_call(&rp->inj, rp->host_tids[0], "close service fds", SYS_close_range,
 		     (uint64_t)c->svc_base, (uint64_t)c->svc_end - 1, 0, 0, 0, 0, NULL) < 0)
 		return -1;
-	if (restore_creds(rp) < 0 || die_with_keeper(c, rp) < 0)
+	if (restore_creds(rp, c->box != NULL) < 0 || die_with_keeper(c, rp) < 0)
 		return -1;
 	for (uint32_t i = 0; i < rp->p->nr_threads; i++)
 		if (restore_thread_rseq(c, rp, i) < 0)

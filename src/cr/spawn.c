@@ -111,26 +111,24 @@ static int spawn_start(void *arg, pid_t *pid)
 	struct spawn_args *a = arg;
 	struct clone_args args = { 0 };
 	char msg[1024];
-	int pfd[2], cgfd;
+	int pfd[2];
 	ssize_t n;
 	pid_t child;
 
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return err_sys("spawn: pipe");
-	args.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC;
-	args.exit_signal = SIGCHLD;  /* the keeper reaps it */
-	cgfd = a->opts->box ? box_cgroup_fd(a->opts->box) : -1;
-	if (cgfd >= 0) {
-		args.flags |= CLONE_INTO_CGROUP;
-		args.cgroup = (uint64_t)cgfd;
+	if (a->opts->box) {
+		child = box_clone(a->opts->box, -1);
+	} else {
+		args.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC;
+		args.exit_signal = SIGCHLD;  /* the keeper reaps it */
+		child = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 	}
-	child = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-	if (cgfd >= 0 && child != 0)
-		close(cgfd);
 	if (child < 0) {
 		close(pfd[0]);
 		close(pfd[1]);
-		return err_sys("spawn: clone3 (new pid, mount and IPC namespaces)");
+		return a->opts->box ? err_wrap("spawn")
+				    : err_sys("spawn: clone3 (new pid, mount and IPC namespaces)");
 	}
 	if (child == 0) {
 		close(pfd[0]);
