@@ -176,9 +176,6 @@ int box_lockdown(void);
 /* The box's seccomp filter (one for every box, built once per process). */
 struct sock_filter;
 int box_seccomp_filter(const struct sock_filter **insns, unsigned short *len);
-/* For a seized, stopped thread: 1 if its seccomp filters are exactly the
- * box's, 0 if it has none, -1 (error set) otherwise. */
-int box_seccomp_check(pid_t tid);
 
 /* Start, in a thread to join later, what makes the next move of a task
  * into a cgroup fast (see cgroup.c): a restore calls it first. */

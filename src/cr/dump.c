@@ -29,7 +29,7 @@
 #include "cr/cr.h"
 #include "cr/dump.h"
 #include "mem/lazy.h"
-#include "cr/file_inet.h"
+#include "cr/custody_files.h"
 #include "cr/netlock.h"
 #include "cr/proc.h"
 #include "cr/ptrace.h"
@@ -83,7 +83,7 @@ static void cleanup_dir(const char *dir, int created)
 	static const char *const files[] = { "pages", "manifest", "manifest.tmp",
 					     "activeset", "activeset.tmp", ".pages-base",
 					     BOX_IMAGE_CONFIG, BOX_IMAGE_CONFIG ".tmp",
-					     BOX_IMAGE_LAYER };
+					     BOX_IMAGE_LAYER, CR_SECCOMP_FILE };
 	char path[4200];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -315,22 +315,25 @@ static void release_tree(struct dump_ctx *ctx, int kill_it)
 	ctx->nr_tasks = 0;
 }
 
-/* A boxed tree may have its box's seccomp filter (restored with the box). */
-static int check_seccomp(const struct dump_ctx *ctx, const struct dump_task *t)
+/* Seccomp filters: a boxed tree's box filter (restored with the box) and
+ * the filters the tree installed itself (saved, seccomp.c); those need
+ * no_new_privs to be installed again after the credentials. */
+static int dump_seccomp(struct dump_ctx *ctx, const struct dump_task *t, const struct cr_proc *p)
 {
 	pid_t pid = t->host_pid;
+	uint32_t before = ctx->seccomp.nr_procs;
 	char v[32];
 
 	if (proc_status_field(pid, "Seccomp", v, sizeof(v)) < 0)
 		return -1;
 	if (strcmp(v, "0") == 0)
 		return 0;
-	if (strcmp(v, "2") != 0 || !ctx->box)
+	if (strcmp(v, "2") != 0)
 		return err_set("pid %d: seccomp mode %s (unsupported)", pid, v);
-	for (size_t i = 0; i < t->nr_tids; i++)
-		if (box_seccomp_check(t->host_tids[i]) != 1)
-			return err_set("pid %d: %s", pid, err_msg()[0] ? err_msg() :
-				       "threads without the box's seccomp filter (unsupported)");
+	if (cr_seccomp_read(&ctx->seccomp, p->pid, t->host_tids, t->nr_tids, ctx->box) < 0)
+		return -1;
+	if (ctx->seccomp.nr_procs != before && !p->creds.no_new_privs)
+		return err_set("pid %d: seccomp filters without no_new_privs (unsupported)", pid);
 	return 0;
 }
 
@@ -381,7 +384,7 @@ static int dump_process_state(struct dump_ctx *ctx, struct dump_task *t, struct 
 		return 0;
 	if (check_root_cwd(ctx, t->host_pid, p) < 0)
 		return -1;
-	if (check_seccomp(ctx, t) < 0 ||
+	if (dump_seccomp(ctx, t, p) < 0 ||
 	    (!dump_mem_kept(ctx, p) && mem_wait_resident(t->host_pid, LAZY_WAIT_MS) < 0) ||
 	    proc_read_vmas(t->host_pid, &p->vmas, &p->nr_vmas) < 0 ||
 	    proc_read_timers(t->host_pid, &p->timers, &p->nr_timers) < 0 ||
@@ -455,14 +458,14 @@ static int write_pages(struct dump_ctx *ctx)
 }
 
 /* Listener custody: a random tag names this dump's sockets at the holder. */
-static int custody_begin(void)
+static int custody_begin(struct dump_ctx *ctx)
 {
 	uint64_t tag = 0;
 
 	while (!tag)
 		if (getrandom(&tag, sizeof(tag), 0) != sizeof(tag))
 			return err_sys("getrandom");
-	file_inet_set_custody(tag);
+	ctx->custody_tag = tag;
 	return 0;
 }
 
@@ -601,7 +604,7 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 		return -1;
 	if (prepare_dir(dir, &created) < 0)
 		return -1;
-	if (opts && opts->keep_listeners && custody_begin() < 0) {
+	if (opts && opts->keep_listeners && custody_begin(&ctx) < 0) {
 		cleanup_dir(dir, created);
 		return -1;
 	}
@@ -625,6 +628,8 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 	if (rc == 0 && opts && opts->box)
 		rc = box_save(opts->box, dir);
 	if (rc == 0)
+		rc = cr_seccomp_save(&ctx.seccomp, dir);
+	if (rc == 0)
 		rc = write_pages(&ctx);
 	timing_mark("dump: pages");
 	if (rc == 0)
@@ -635,12 +640,11 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 	if (rc == 0 && opts && opts->verify)
 		rc = verify_image(dir, opts->box);
 	if (rc == 0 && opts && opts->keep_listeners)
-		rc = file_inet_custody_put(ctx.files, &ctx.img, opts->keep_listeners);
+		rc = custody_put_files(ctx.files, &ctx.img, opts->keep_listeners);
 	/* The lock stays only on sockets that die with the tree; those in
 	 * custody go on in the holder and keep what their peers send. */
 	netlock_release(ctx.netlock, rc < 0 || (opts && (opts->leave_running ||
 							  opts->keep_listeners)));
-	file_inet_dump_end();
 	if (leave_tree_netns(own_net) < 0)
 		rc = -1;
 	if (rc < 0) {
@@ -654,6 +658,7 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 	dump_files_release(&ctx);
 	dump_keep_free(&ctx);
 	cr_image_free(&ctx.img);
+	cr_seccomp_free(&ctx.seccomp);
 	return rc;
 }
 

@@ -13,6 +13,7 @@
 #include <xxhash.h>
 
 #include "cr/image.h"
+#include "cr/seccomp.h"
 
 struct dump_task {
 	pid_t host_pid;
@@ -38,8 +39,11 @@ struct dump_ctx {
 	XXH3_state_t *hash;
 	struct dump_files *files;           /* fd framework state (files.h) */
 	struct netlock *netlock;            /* TCP connections held still */
+	uint64_t custody_tag;               /* listener custody: the tag of this
+	                                       dump's held sockets, 0: none */
 	struct mem_keep *keep;              /* incremental: pages not read, or NULL */
 	struct mem_as *as;                  /* the ActiveSet just recorded, or NULL */
+	struct cr_seccomp seccomp;          /* the tree's own seccomp filters */
 };
 
 /* dump_state.c: everything but memory, for one stopped process. */

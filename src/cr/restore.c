@@ -32,23 +32,17 @@
 #include "common/err.h"
 #include "common/io.h"
 #include "cr/cr.h"
-#include "cr/file_inet.h"
+#include "cr/custody_files.h"
 #include "cr/keeper.h"
 #include "mem/lazy.h"
 #include "cr/ptrace.h"
-#include "cr/restore.h"
+#include "cr/restore_ctx.h"
 #include "cr/sysv_ipc.h"
 #include "cr/rootpath.h"
 #include "common/timing.h"
 
 #define REPORT_TIMEOUT_MS 10000
 #define SVC_MIN_BASE 512
-
-struct rst_report {     /* as sent by restore_tree.c */
-	uint32_t idx;
-	int32_t status;
-	char msg[512];
-};
 
 static int check_cpu(const struct cr_image *img)
 {
@@ -572,6 +566,7 @@ static void free_ctx(struct rst_ctx *c)
 	else if (c->pages && !c->src)
 		munmap((void *)c->pages, c->pages_len);
 	cr_image_free(&c->img);
+	cr_seccomp_free(&c->seccomp);
 }
 
 static int rebuild(struct rst_ctx *c)
@@ -596,6 +591,24 @@ static int rebuild(struct rst_ctx *c)
 		return 0;      /* the caller kills the tree: it never runs */
 	detach_all(c);
 	timing_mark("restore: threads, state, detach");
+	return 0;
+}
+
+/* The tree's own seccomp filters, each for a live process of the image. */
+static int load_seccomp(struct rst_ctx *c)
+{
+	if (cr_seccomp_load(c->dir, &c->seccomp) < 0)
+		return err_wrap("image %s", c->dir);
+	for (uint32_t i = 0; i < c->seccomp.nr_procs; i++) {
+		int32_t pid = c->seccomp.procs[i].pid;
+		uint32_t j = 0;
+
+		while (j < c->img.nr_procs && (c->img.procs[j].pid != pid || c->img.procs[j].zombie))
+			j++;
+		if (j == c->img.nr_procs)
+			return err_set("image %s: seccomp filters of pid %d, not a live process of it",
+				       c->dir, pid);
+	}
 	return 0;
 }
 
@@ -679,10 +692,12 @@ static void hand_over_server(struct rst_ctx *c)
 static int restore_start(void *arg, pid_t *pid)
 {
 	const struct rst_args *a = arg;
+	struct custody_held held = { NULL, 0, -1 };
 	struct rst_ctx c;
-	int rc, custody = -1;
+	int rc;
 
 	memset(&c, 0, sizeof(c));
+	c.custody = &held;
 	c.pin_cpu = -1;
 	c.dir = a->dir;
 	c.lazy = !a->eager;
@@ -694,12 +709,14 @@ static int restore_start(void *arg, pid_t *pid)
 	rc = a->origin ? a->origin->open(&c, a->origin->arg) : 0;
 	if (rc == 0)
 		rc = cr_image_read(c.dir, &c.img);
+	if (rc == 0)
+		rc = load_seccomp(&c);
 	if (rc == 0 && c.img.box)
 		rc = box_begin(&c, a->box_dir);
 	if (rc == 0)
 		rc = check_cpu(&c.img);
 	if (rc == 0 && a->listeners)
-		rc = file_inet_custody_take(a->listeners, &c.img, &custody);
+		rc = custody_take_files(a->listeners, &c.img, &held);
 	timing_mark("restore: manifest");
 	if (rc == 0)
 		rc = a->origin ? a->origin->map(&c, a->origin->arg) : map_pages(&c);
@@ -725,7 +742,7 @@ static int restore_start(void *arg, pid_t *pid)
 	}
 	/* A trial leaves nothing behind: what it created goes as on failure. */
 	rst_files_free(&c, rc < 0 || c.verify);
-	file_inet_custody_end(custody, rc == 0);
+	custody_end_files(&held, rc == 0);
 	pin_end(&c);
 	box_end(&c);
 	free_ctx(&c);

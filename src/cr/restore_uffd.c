@@ -17,7 +17,7 @@
 
 #include "common/err.h"
 #include "common/io.h"
-#include "cr/restore.h"
+#include "cr/restore_ctx.h"
 
 /* Scratch data for the message, clear of the other injected calls'. */
 #define UF_DATA 24576u

@@ -3,7 +3,8 @@
 # the first uid of the box's range on the host (/proc/PID/status, the
 # uid_map the app reads, the owner of what it writes in the upper layer);
 # it cannot write the host's files it can reach (its log by path, the box's
-# /dev); two boxes get disjoint ranges; an app as root and one as
+# /dev); it sees its own cgroup v2 at /sys/fs/cgroup and may make cgroups
+# under it (removed with the box); two boxes get disjoint ranges; an app as root and one as
 # --user 1000 keep their ids through dump/restore, inside and on the host.
 d=$(dirname "$0"); . "$d/lib.sh"
 b_init userns
@@ -29,6 +30,11 @@ BASE=$(base_of root)
 [ "$(cat "$UP/logw")" = no ] || b_fail "the box's root wrote the host's log file by its path"
 [ "$(cat "$UP/devw")" = no ] || b_fail "the box's root created a file in the host-owned /dev"
 [ "$(uid_of "$PID")" = "$BASE" ] || b_fail "host uid of the box's root: $(uid_of "$PID")"
+CGV2=$(sed -n 's/^cg_unified=1://p' "$B_BOXES/root-$$/config")
+[ -n "$CGV2" ] || b_fail "no cgroup v2 dir in the box's record"
+[ "$(stat -c %u "$CGV2")" = "$BASE" ] || b_fail "the box's v2 cgroup is not its root's"
+b_in "$PID" grep -qx 1 /sys/fs/cgroup/cgroup.procs || b_fail "the box does not see its own cgroup"
+b_in "$PID" mkdir /sys/fs/cgroup/sub || b_fail "the box's root cannot make a cgroup under its own"
 
 b_spawn user --user 1000:1000 -- sleep 600 || b_fail "spawn of the --user box failed"
 UPID=$B_PID
