@@ -3,7 +3,7 @@
 # the first uid of the box's range on the host (/proc/PID/status, the
 # uid_map the app reads, the owner of what it writes in the upper layer);
 # it cannot write the host's files it can reach (its log by path, the box's
-# /dev); it sees its own cgroup v2 at /sys/fs/cgroup and may make cgroups
+# /dev); /dev/ptmx opens, /sys reads and is read-only; it sees its own cgroup v2 at /sys/fs/cgroup and may make cgroups
 # under it (removed with the box); two boxes get disjoint ranges; an app as root and one as
 # --user 1000 keep their ids through dump/restore, inside and on the host.
 d=$(dirname "$0"); . "$d/lib.sh"
@@ -16,6 +16,9 @@ LOG=$B_DIR/root-$$.log
 b_spawn root -- /bin/sh -c "id -u > /tmp/uid; cat /proc/self/uid_map > /tmp/map
 	touch /tmp/made; echo x > /tmp/mine && chown 1000:1000 /tmp/mine
 	(echo y >> $LOG) 2>/dev/null && echo yes > /tmp/logw || echo no > /tmp/logw
+	(exec 3<>/dev/ptmx) 2>/dev/null && echo yes > /tmp/ptmx || echo no > /tmp/ptmx
+	cat /sys/class/net/eth0/address > /tmp/sysr 2>/dev/null
+	(echo 1 > /sys/class/net/eth0/mtu) 2>/dev/null && echo yes > /tmp/sysw || echo no > /tmp/sysw
 	(touch /dev/x) 2>/dev/null && echo yes > /tmp/devw || echo no > /tmp/devw
 	exec sleep 600" || b_fail "spawn of the root box failed"
 PID=$B_PID
@@ -29,6 +32,9 @@ BASE=$(base_of root)
 [ "$(stat -c %u "$UP/mine")" = $((BASE + 1000)) ] || b_fail "a file of uid 1000 is $(stat -c %u "$UP/mine") on the host"
 [ "$(cat "$UP/logw")" = no ] || b_fail "the box's root wrote the host's log file by its path"
 [ "$(cat "$UP/devw")" = no ] || b_fail "the box's root created a file in the host-owned /dev"
+[ "$(cat "$UP/ptmx")" = yes ] || b_fail "the box's root cannot open /dev/ptmx"
+grep -Eq '^([0-9a-f]{2}:){5}[0-9a-f]{2}$' "$UP/sysr" || b_fail "the box cannot read its /sys"
+[ "$(cat "$UP/sysw")" = no ] || b_fail "the box's root wrote its /sys"
 [ "$(uid_of "$PID")" = "$BASE" ] || b_fail "host uid of the box's root: $(uid_of "$PID")"
 CGV2=$(sed -n 's/^cg_unified=1://p' "$B_BOXES/root-$$/config")
 [ -n "$CGV2" ] || b_fail "no cgroup v2 dir in the box's record"
