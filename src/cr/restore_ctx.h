@@ -23,6 +23,7 @@
 
 #include "cr/image.h"
 #include "cr/inject.h"
+#include "cr/seccomp.h"
 
 struct rst_file {
 	const char *path;
@@ -79,6 +80,7 @@ struct rst_ctx {
 	pthread_t box_warmer;    /* box_warm_cgroups(), joined at the end */
 	int box_warming;
 	struct cr_image img;
+	struct cr_seccomp seccomp;  /* the tree's own filters (DIR/seccomp) */
 	const uint8_t *pages;    /* DIR/pages, mapped */
 	uint64_t pages_len;
 	uint64_t scratch;        /* scratch area address, free in every process */
@@ -159,6 +161,9 @@ void rst_files_free(struct rst_ctx *c, int failed);
 
 /* restore_mm.c */
 int restore_mm(struct rst_ctx *c, struct rst_proc *rp);
+/* restore_uffd.c: a userfaultfd made inside a boxed process (its fd
+ * number there in *fd), where userfaultfd(2) is refused. */
+int rst_box_userfaultfd(struct rst_ctx *c, struct rst_proc *rp, int64_t *fd);
 
 /* restore_fork.c: prefork sharing.  rst_plan_late (in plan(), the mapped
  * files known) picks the processes their restored parent forks; run by

@@ -199,7 +199,7 @@ static int setup_self(struct rst_ctx *c, uint32_t idx)
 
 	if (idx == 0 && (c->box ? box_enter(c->box) : ns_setup_mounts()) < 0)
 		return -1;
-	if (idx == 0 && c->ipc_ns_fd > 0 && setns(c->ipc_ns_fd, CLONE_NEWIPC) < 0)
+	if (idx == 0 && !c->box && c->ipc_ns_fd > 0 && setns(c->ipc_ns_fd, CLONE_NEWIPC) < 0)
 		return err_sys("join the restored IPC namespace");
 	if (take_session(p) < 0)
 		return -1;
