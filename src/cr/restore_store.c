@@ -469,6 +469,6 @@ int cr_dump_to_store(pid_t pid, const char *url, const char *image,
 		return err_wrap("dump pid %d to image %s in %s", pid, image, url);
 	if (st)
 		*st = (struct cr_dump_stats){ ps.generation, ps.bytes_new, ps.chunks_new,
-					      ps.logical_bytes };
+					      ps.logical_bytes, ps.pages_new, ps.pack_bytes_new };
 	return 0;
 }
