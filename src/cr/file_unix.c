@@ -39,7 +39,6 @@
 #include <unistd.h>
 
 #include "common/err.h"
-#include "cr/file_inet.h"
 #include "cr/files.h"
 #include "cr/rootpath.h"
 #include "cr/sock_diag.h"
@@ -314,7 +313,6 @@ static int unix_dump(struct dump_files *df, const struct fd_dump *d, struct cr_f
 	struct sock_diag_unix u;
 	int type;
 
-	(void)df;
 	f->pos = 0;
 	if (sockopt_int(d->dup, SO_TYPE, &type) < 0 || sock_diag_unix(d->st.st_ino, &u) < 0)
 		return -1;
@@ -325,7 +323,7 @@ static int unix_dump(struct dump_files *df, const struct fd_dump *d, struct cr_f
 	if (u.state == TCP_LISTEN) {
 		f->un.state = CR_UNIX_LISTEN;
 		f->un.backlog = u.wqueue;
-		f->un.custody = f->laddr.len ? file_custody_tag() : 0;
+		f->un.custody = f->laddr.len ? files_custody_tag(df) : 0;
 		if (u.rqueue && !f->un.custody)
 			fprintf(stderr, "picocenter: warning: pid %d fd %d: %u connection(s) "
 				"waiting in a unix listener's queue are lost\n", d->pid, d->fd,
@@ -528,7 +526,7 @@ static int unix_open(struct rst_files *rf, uint32_t id)
 	if (f->un.state == CR_UNIX_PEER_GONE ||
 	    (f->un.state == CR_UNIX_CONN && mutual(files_rimage(rf), id)))
 		return open_pair(rf, id);
-	if (file_custody_held(f, id, &fd) < 0)
+	if (files_custody_fd(rf, id, &fd) < 0)
 		return -1;
 	if (fd >= 0)
 		return fd;

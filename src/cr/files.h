@@ -13,13 +13,13 @@
  * kind, flags (status flags from fdinfo: access mode, O_APPEND,
  * O_NONBLOCK, O_ASYNC...), pos (fdinfo), owner_type/owner (F_GETOWN_EX, as
  * a pid of the tree's namespace) and sig (F_GETSIG).  Per-kind state lives
- * in the kind's member of the union (serialized by image.c from a table of
+ * in the kind's member of the union (serialized by image_codec.c from a table of
  * fields: add yours to file_tail() there), path, laddr/raddr (socket
  * addresses), peer (another file's index), obj (identity of a kernel object
  * several descriptions share, e.g. a pipe inode), data[] (blobs: pipe
  * content, queued messages, an unlinked file's content; put large queues
  * here rather than in new pointers) and ents[] (epoll registrations,
- * inotify watches).  image.c validates every field of every kind.
+ * inotify watches).  image_check.c validates every field of every kind.
  *
  * ADDING A KIND: write src/cr/file_<kind>.c with a `const struct file_ops`
  * and list it in file_kinds[] (file_ops.c).  Then:
@@ -45,7 +45,7 @@
  * flags (F_SETFL) and F_SETSIG.  When every file exists, settle()
  * (optional) runs once per file: fill queues, connect to a peer created
  * later.  Each file's fd is then moved to its service fd number
- * (svc_cfile_fd in restore.h) and the tree forked; each process dup3()s
+ * (svc_cfile_fd in restore_ctx.h) and the tree forked; each process dup3()s
  * the service fds of its files to its own fd numbers with its cloexec
  * flags, then runs install() (optional) for each file it is the first
  * process to hold, with all its fds in place (epoll registrations need
@@ -115,6 +115,9 @@ struct netlock *files_netlock(const struct dump_files *df);
 int files_dup(const struct dump_files *df, uint32_t id);
 /* One "pid P fd N" that holds file id, for messages. */
 void files_where(const struct dump_files *df, uint32_t id, pid_t *pid, int *fd);
+/* The dump's listener custody tag (0: none): the kinds mark the sockets
+ * custody keeps with it (custody_files.h). */
+uint64_t files_custody_tag(const struct dump_files *df);
 /* Append a blob (copied) to f->data. */
 int files_add_data(struct cr_file *f, const void *buf, uint64_t len);
 /* The value of "key:" in an fdinfo text (first occurrence), or NULL. */
@@ -140,6 +143,11 @@ int files_reopen(int fd, int flags);
 /* The tree's new IPC namespace (sysv_ipc.h), or -1 when the tree uses the
  * restorer's: a kind whose objects live in it joins it to create them. */
 int files_ipc_ns(const struct rst_files *rf);
+/* Listener custody (custody_files.h): the socket the holder kept for file
+ * id, duplicated into *fd; *fd = -1 when none is held (make a new one).
+ * Whether file id is such a socket. */
+int files_custody_fd(const struct rst_files *rf, uint32_t id, int *fd);
+int files_in_custody(const struct rst_files *rf, uint32_t id);
 /* The fd number in p of file id, -1 if p does not hold it. */
 int files_fd_in(const struct cr_proc *p, uint32_t id);
 

@@ -32,23 +32,17 @@
 #include "common/err.h"
 #include "common/io.h"
 #include "cr/cr.h"
-#include "cr/file_inet.h"
+#include "cr/custody_files.h"
 #include "cr/keeper.h"
 #include "mem/lazy.h"
 #include "cr/ptrace.h"
-#include "cr/restore.h"
+#include "cr/restore_ctx.h"
 #include "cr/sysv_ipc.h"
 #include "cr/rootpath.h"
 #include "common/timing.h"
 
 #define REPORT_TIMEOUT_MS 10000
 #define SVC_MIN_BASE 512
-
-struct rst_report {     /* as sent by restore_tree.c */
-	uint32_t idx;
-	int32_t status;
-	char msg[512];
-};
 
 static int check_cpu(const struct cr_image *img)
 {
@@ -683,10 +677,12 @@ static void hand_over_server(struct rst_ctx *c)
 static int restore_start(void *arg, pid_t *pid)
 {
 	const struct rst_args *a = arg;
+	struct custody_held held = { NULL, 0, -1 };
 	struct rst_ctx c;
-	int rc, custody = -1;
+	int rc;
 
 	memset(&c, 0, sizeof(c));
+	c.custody = &held;
 	c.pin_cpu = -1;
 	c.dir = a->dir;
 	c.lazy = !a->eager;
@@ -703,7 +699,7 @@ static int restore_start(void *arg, pid_t *pid)
 	if (rc == 0)
 		rc = check_cpu(&c.img);
 	if (rc == 0 && a->listeners)
-		rc = file_inet_custody_take(a->listeners, &c.img, &custody);
+		rc = custody_take_files(a->listeners, &c.img, &held);
 	timing_mark("restore: manifest");
 	if (rc == 0)
 		rc = a->origin ? a->origin->map(&c, a->origin->arg) : map_pages(&c);
@@ -729,7 +725,7 @@ static int restore_start(void *arg, pid_t *pid)
 	}
 	/* A trial leaves nothing behind: what it created goes as on failure. */
 	rst_files_free(&c, rc < 0 || c.verify);
-	file_inet_custody_end(custody, rc == 0);
+	custody_end_files(&held, rc == 0);
 	pin_end(&c);
 	box_end(&c);
 	free_ctx(&c);

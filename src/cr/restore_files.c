@@ -17,8 +17,9 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "cr/custody_files.h"
 #include "cr/files.h"
-#include "cr/restore.h"
+#include "cr/restore_ctx.h"
 
 /* Status flags F_SETFL can change (the access mode is the kind's job). */
 #define SETFL_MASK (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)
@@ -32,6 +33,7 @@ struct rst_files {
 	char **created;                /* paths to remove if the restore fails */
 	uint32_t nr_created;
 	int verify;                    /* a trial restore beside the live tree */
+	const struct custody_held *custody; /* sockets from the holder, or NULL */
 };
 
 int files_ipc_ns(const struct rst_files *rf)
@@ -90,6 +92,16 @@ int files_reopen(int fd, int flags)
 	return nfd;
 }
 
+int files_custody_fd(const struct rst_files *rf, uint32_t id, int *fd)
+{
+	return custody_held_fd(rf->custody, &rf->img->files[id], id, fd);
+}
+
+int files_in_custody(const struct rst_files *rf, uint32_t id)
+{
+	return custody_holds(rf->custody, &rf->img->files[id]);
+}
+
 int files_fd_in(const struct cr_proc *p, uint32_t id)
 {
 	for (uint32_t i = 0; i < p->nr_fds; i++)
@@ -108,6 +120,7 @@ static int alloc_files(struct rst_ctx *c)
 	c->files = rf;
 	rf->img = &c->img;
 	rf->verify = c->verify;
+	rf->custody = c->custody;
 	rf->fd = malloc((n + 1) * sizeof(int));
 	rf->aux = malloc((n + 1) * sizeof(int));
 	rf->holder = malloc((n + 1) * sizeof(uint32_t));
