@@ -96,10 +96,17 @@ uint64_t mfile_chunk_bytes(const struct mfile *f);
 #define PINDEX_MAGIC "PCPIDX1\n"
 #define PINDEX_HEAD 8u                /* the magic; the count is the file's */
 #define PINDEX_ENTRY 44u              /* hash, pack, off, len (u32 LE) */
-/* The index is cut into chunks of a fixed size (not by content): an
- * incremental dump appends entries, so every chunk before the end is the
- * parent's, byte for byte. */
-#define PINDEX_CHUNK (PINDEX_ENTRY * 1024u)
+/* The index is cut into chunks of whole entries (the first one also holds
+ * the magic), not by content: an incremental dump appends entries, so
+ * every chunk before the end is the parent's, byte for byte.  A chunk
+ * holds 1024 entries, or more for a large file, so that an index is about
+ * 16 chunks at most (one parallel batch): a power of two, at most 16384
+ * (720 KiB). */
+#define PINDEX_CHUNK_MIN 1024u
+#define PINDEX_CHUNK_MAX 16384u
+#define PINDEX_CHUNKS 16u
+/* Length of the index chunk starting at byte off of an index of n pages. */
+uint64_t pindex_chunk_len(uint64_t npages, uint64_t off);
 #define PAGE_ENC_MAX (STORE_PAGE + 1)
 struct pentry {
 	uint8_t hash[HASH_LEN];

@@ -24,6 +24,7 @@
 #include "store/internal.h"
 
 #define LAZY_BATCH_CHUNKS 64     /* chunks per get_many */
+#define LAZY_BATCH_PAGES 16384   /* pages per pages_fetch (its runs in one get_many) */
 #define RETRY_FIRST_MS 20
 #define RETRY_MAX_MS 500
 
@@ -254,6 +255,7 @@ int store_get_lazy(struct store *s, const char *name, uint64_t gen, const char *
 	pthread_mutex_init(&l->lock, NULL);
 	l->s = s;
 	rc = read_generation(s, name, &gen, &l->m);
+	timing_mark("restore: store manifest");
 	if (rc == 0 && !(l->f = find_file(&l->m, lazy_file)))
 		rc = err_set("generation %llu has no file %s", (unsigned long long)gen,
 			     lazy_file);
@@ -261,6 +263,7 @@ int store_get_lazy(struct store *s, const char *name, uint64_t gen, const char *
 		rc = lazy_layout(l);
 	if (rc == 0)
 		rc = get_small_files(s, &l->m, dir, lazy_file, &index);
+	timing_mark("restore: small files and page index");
 	if (rc == 0 && l->f->paged)
 		rc = index ? pindex_parse(index, (size_t)mfile_chunk_bytes(l->f), l->f, &l->ix)
 			   : pages_load_index(s, l->f, &l->ix);
@@ -486,12 +489,13 @@ int store_lazy_fetch(struct store_lazy *l, const struct store_range *r, size_t n
 {
 	uint64_t deadline = now_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000ull;
 	size_t *idx = NULL, nidx = 0;
+	size_t batch = l->f->paged ? LAZY_BATCH_PAGES : LAZY_BATCH_CHUNKS;
 	int rc;
 
 	pthread_mutex_lock(&l->lock);
 	rc = wanted_chunks(l, r, n, &idx, &nidx);
-	for (size_t at = 0; rc == 0 && at < nidx; at += LAZY_BATCH_CHUNKS) {
-		size_t cnt = nidx - at < LAZY_BATCH_CHUNKS ? nidx - at : LAZY_BATCH_CHUNKS;
+	for (size_t at = 0; rc == 0 && at < nidx; at += batch) {
+		size_t cnt = nidx - at < batch ? nidx - at : batch;
 
 		rc = fetch_chunks(l, idx + at, cnt, deadline);
 	}

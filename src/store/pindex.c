@@ -6,8 +6,8 @@
  *   file's pack table), u32 offset and u32 length of the page's encoding
  *   (a chunk encoding: format byte + payload) in that pack.
  *
- * The index is stored in chunks of PINDEX_CHUNK bytes named by the
- * manifest; it is validated whole against the manifest's file line and
+ * The index is stored in chunks of whole entries (pindex_chunk_len) named
+ * by the manifest; it is validated whole against the manifest's file line and
  * pack table before any of it is used.
  */
 #include <stdlib.h>
@@ -19,6 +19,24 @@
 uint64_t pindex_size(uint64_t npages)
 {
 	return PINDEX_HEAD + npages * PINDEX_ENTRY;
+}
+
+/* Entries per index chunk for a file of n pages. */
+static uint64_t chunk_entries(uint64_t npages)
+{
+	uint64_t e = PINDEX_CHUNK_MIN;
+
+	while (e < PINDEX_CHUNK_MAX && e * PINDEX_CHUNKS < npages)
+		e *= 2;
+	return e;
+}
+
+uint64_t pindex_chunk_len(uint64_t npages, uint64_t off)
+{
+	uint64_t size = pindex_size(npages), bytes = chunk_entries(npages) * PINDEX_ENTRY;
+	uint64_t end = off < PINDEX_HEAD + bytes ? PINDEX_HEAD + bytes : off + bytes;
+
+	return (end < size ? end : size) - off;
 }
 
 void pindex_free(struct pindex *ix)

@@ -215,7 +215,7 @@ static int plan_file(struct put *p, struct src_file *sf, struct mfile *mf,
 static size_t cut_next(const struct src_file *sf, uint64_t off)
 {
 	if (sf->index.data)
-		return sf->index.len - off < PINDEX_CHUNK ? sf->index.len - off : PINDEX_CHUNK;
+		return (size_t)pindex_chunk_len((sf->index.len - PINDEX_HEAD) / PINDEX_ENTRY, off);
 	return chunker_next(sf->map + off, sf->size - off);
 }
 
