@@ -6,7 +6,9 @@
 # One daemon on a temporary state dir (local store), apps deployed with
 # `picocenter app create` as tests/serve does.  Measured in one run:
 #
-#   per app (lighttpd, redis, dnsmasq), one line each:
+#   per app (lighttpd, redis, dnsmasq) and runtime (box: in a box of its
+#   own, reached through a port published on 127.0.0.1; plain: on the
+#   host's network), one line each:
 #     cold_start_ms        `app create` of a fresh app until the first
 #                          correct answer (a fresh start of the program)
 #     running_ms           connect to first correct answer, app running
@@ -16,7 +18,7 @@
 #     revival_adds_ms      napping_ms - running_ms; target < 10
 #     swap_out_ms          the daemon's swap-out duration (median)
 #     swap_in_ms           the daemon's swap-in duration (median)
-#     asleep_ms            null: the asleep tier needs the box
+#     asleep_ms            null: the asleep tier is not there yet
 #   revivals:  REVIVALS napping lighttpd apps reached at the same moment:
 #              first byte p50/p99 and the daemon's swap-in p50/p99
 #   memory:    MEM_APPS lighttpd apps deployed, then all napping: the drop
@@ -59,14 +61,29 @@ client_args() {   # client_args KIND PORT [cold]: the request in CARGS
 	esac
 }
 
+# box_ports KIND HOSTPORT: the --port options of a boxed KIND
+box_ports() {
+	case $1 in
+	lighttpd) echo "--port 127.0.0.1:$2:80" ;;
+	redis) echo "--port 127.0.0.1:$2:6379" ;;
+	dnsmasq) echo "--port 127.0.0.1:$2:53/udp --port 127.0.0.1:$2:53/tcp" ;;
+	esac
+}
+
 bench_app() {
-	local kind=$1 port name=b-$1 cmd t0 ans run=() nap=() outs=() ins=() i us
+	local kind=$1 runtime=$2 port name=b-$1-$2-$$ cmd opts t0 ans run=() nap=() outs=() ins=() i us
 	s_ports 1
 	port=${S_PORTS[0]}
-	cmd=$(d_conf_"$kind" "$port")
+	if [ "$runtime" = box ]; then
+		cmd=$(s_box_conf_"$kind")
+		opts=$(box_ports "$kind" "$port")
+	else
+		cmd=$(d_conf_"$kind" "$port")
+		opts="--runtime plain --port $port"
+	fi
 	client_args "$kind" "$port" cold
 	t0=$(now_us)
-	s_app create "$name" --port "$port" --idle 10m -- $cmd >/dev/null || s_fail "create $name"
+	s_app create "$name" $opts --idle 10m -- $cmd >/dev/null || s_fail "create $name"
 	ans=$("$DCLIENT" -T -w 10000 "${CARGS[@]}") || s_fail "$name does not answer"
 	local cold=$(((ans - t0)))
 	[ "$kind" = redis ] && "$DCLIENT" redis "$port" set benchkey v1 >/dev/null
@@ -84,8 +101,8 @@ bench_app() {
 	local rm nm
 	rm=$(printf '%s\n' "${run[@]}" | awk '{ print $1 / 1000 }' | median)
 	nm=$(printf '%s\n' "${nap[@]}" | awk '{ print $1 / 1000 }' | median)
-	printf '{"bench":"serve","app":"%s","cold_start_ms":%.3f,"running_ms":%s,"napping_ms":%s,"revival_adds_ms":%.3f,"swap_out_ms":%s,"swap_in_ms":%s,"asleep_ms":null,"meets_target":%s}\n' \
-		"$kind" "$(echo "$cold" | awk '{ print $1 / 1000 }')" "$rm" "$nm" \
+	printf '{"bench":"serve","app":"%s","runtime":"%s","cold_start_ms":%.3f,"running_ms":%s,"napping_ms":%s,"revival_adds_ms":%.3f,"swap_out_ms":%s,"swap_in_ms":%s,"asleep_ms":null,"meets_target":%s}\n' \
+		"$kind" "$runtime" "$(echo "$cold" | awk '{ print $1 / 1000 }')" "$rm" "$nm" \
 		"$(echo "$nm $rm" | awk '{ print $1 - $2 }')" \
 		"$(printf '%s\n' "${outs[@]}" | median)" "$(printf '%s\n' "${ins[@]}" | median)" \
 		"$(echo "$nm $rm" | awk '{ print ($1 - $2 < 10) ? "true" : "false" }')"
@@ -97,7 +114,7 @@ bench_revivals() {
 	s_ports "$n"
 	[ -d "$D_DIR/www" ] || d_www
 	for i in $(seq "$n"); do
-		s_app create "r$i" --port "${S_PORTS[$((i - 1))]}" --idle 10m -- \
+		s_app create "r$i" --runtime plain --port "${S_PORTS[$((i - 1))]}" --idle 10m -- \
 			$(s_conf_lighttpd "r$i" "${S_PORTS[$((i - 1))]}") >/dev/null &
 	done
 	wait
@@ -131,7 +148,7 @@ bench_memory() {
 	s_ports "$n"
 	before=$(avail_kb)
 	for i in $(seq "$n"); do
-		s_app create "m$i" --port "${S_PORTS[$((i - 1))]}" --idle 10m -- \
+		s_app create "m$i" --runtime plain --port "${S_PORTS[$((i - 1))]}" --idle 10m -- \
 			$(s_conf_lighttpd "m$i" "${S_PORTS[$((i - 1))]}") >/dev/null &
 		[ $((i % 20)) = 0 ] && wait
 	done
@@ -157,8 +174,9 @@ bench_memory() {
 	wait
 }
 
-bench_app lighttpd
-bench_app redis
-bench_app dnsmasq
+for kind in lighttpd redis dnsmasq; do
+	bench_app "$kind" box
+	bench_app "$kind" plain
+done
 bench_revivals
 bench_memory

@@ -368,7 +368,8 @@ static int dump_process_state(struct dump_ctx *ctx, struct dump_task *t, struct 
 		return -1;
 	if (check_seccomp(ctx, t) < 0 ||
 	    (!dump_mem_kept(ctx, p) && mem_wait_resident(t->host_pid, LAZY_WAIT_MS) < 0) ||
-	    proc_read_vmas(t->host_pid, &p->vmas, &p->nr_vmas) < 0 ||
+	    (proc_read_vmas(t->host_pid, &p->vmas, &p->nr_vmas) < 0 &&
+	     err_wrap("pid %d", p->pid) < 0) ||
 	    proc_read_timers(t->host_pid, &p->timers, &p->nr_timers) < 0 ||
 	    dump_proc_files(ctx, t, p) < 0 ||
 	    dump_threads(t, p, ctx->img.xsave_size) < 0 ||

@@ -40,7 +40,6 @@
 
 #include "common/err.h"
 #include "cr/files.h"
-#include "cr/rootpath.h"
 #include "cr/sock_diag.h"
 #include "cr/unix_name.h"
 
@@ -455,7 +454,7 @@ static int bind_path(struct rst_files *rf, const struct cr_file *f, int fd)
 	addr_path(&f->laddr, path, sizeof(path));
 	if (files_verifying(rf))
 		return bind_trial(rf, path, fd);
-	if (rst_root_boxed())
+	if (files_root(rf) >= 0)
 		return err_set("unix socket bound to %s: not supported in a box yet", path);
 	if (clear_stale(path) < 0)
 		return -1;

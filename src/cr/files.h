@@ -143,6 +143,9 @@ int files_reopen(int fd, int flags);
 /* The tree's new IPC namespace (sysv_ipc.h), or -1 when the tree uses the
  * restorer's: a kind whose objects live in it joins it to create them. */
 int files_ipc_ns(const struct rst_files *rf);
+/* The directory the image's paths resolve in (rootpath.h): the box's
+ * root, or -1 for the host's. */
+int files_root(const struct rst_files *rf);
 /* Listener custody (custody_files.h): the socket the holder kept for file
  * id, duplicated into *fd; *fd = -1 when none is held (make a new one).
  * Whether file id is such a socket. */

@@ -22,7 +22,7 @@
 #include "cr/restore_ctx.h"
 
 /* Status flags F_SETFL can change (the access mode is the kind's job). */
-#define SETFL_MASK (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)
+#define SETFL_MASK RST_SETFL_MASK
 
 struct rst_files {
 	const struct cr_image *img;
@@ -34,6 +34,7 @@ struct rst_files {
 	uint32_t nr_created;
 	int verify;                    /* a trial restore beside the live tree */
 	const struct custody_held *custody; /* sockets from the holder, or NULL */
+	int root;                      /* where paths resolve (rootpath.h) */
 };
 
 int files_ipc_ns(const struct rst_files *rf)
@@ -92,6 +93,11 @@ int files_reopen(int fd, int flags)
 	return nfd;
 }
 
+int files_root(const struct rst_files *rf)
+{
+	return rf->root;
+}
+
 int files_custody_fd(const struct rst_files *rf, uint32_t id, int *fd)
 {
 	return custody_held_fd(rf->custody, &rf->img->files[id], id, fd);
@@ -121,6 +127,7 @@ static int alloc_files(struct rst_ctx *c)
 	rf->img = &c->img;
 	rf->verify = c->verify;
 	rf->custody = c->custody;
+	rf->root = c->box_root;
 	rf->fd = malloc((n + 1) * sizeof(int));
 	rf->aux = malloc((n + 1) * sizeof(int));
 	rf->holder = malloc((n + 1) * sizeof(uint32_t));
@@ -252,6 +259,11 @@ int rst_files_install(struct rst_ctx *c, uint32_t idx)
 			return err_wrap("fd %d (%s)", p->fds[i].fd, ops->name);
 	}
 	return 0;
+}
+
+uint32_t rst_file_holder(const struct rst_ctx *c, uint32_t id)
+{
+	return c->files->holder[id];
 }
 
 /* The host id of a pid or tid of the tree (0: not found). */
