@@ -77,17 +77,24 @@ dump() {
 	echo "$(($(now_ms) - t0)) $(sed -n 's/.*dump counters:.* bytes_new \([0-9]*\).*/\1/p' <<<"$out")"
 }
 
-# One restore of image IMAGE in MODE, a request, a small change, a swap-out.
-measure() {
-	local store=$1 url=$2 t=$3 w=$4 port=$5 mode=$6 image=$7 args=() dir="" pid t0 t1 ms st
-	local bytes faults rss d
-	case $mode in
+# restore_as MODE URL IMAGE -> PID: a restore in one of the four modes
+# (download: into a fresh directory under $TMP, removed by the cleanup).
+restore_as() {
+	local args=()
+	case $1 in
 	lazy) args=(--no-activeset) ;;
 	eager) args=(--eager) ;;
-	download) dir=$TMP/dl.$RANDOM; args=(--dir "$dir") ;;
+	download) args=(--dir "$TMP/dl.$RANDOM") ;;
 	esac
+	"$PC" cr restore --store "$2" --image "$3" "${args[@]}"
+}
+
+# One restore of image IMAGE in MODE, a request, a small change, a swap-out.
+measure() {
+	local store=$1 url=$2 t=$3 w=$4 port=$5 mode=$6 image=$7 pid t0 t1 ms st
+	local bytes faults rss d
 	t0=$(now_ms)
-	pid=$("$PC" cr restore --store "$url" --image "$image" "${args[@]}") || die "restore $mode"
+	pid=$(restore_as "$mode" "$url" "$image") || die "restore $mode"
 	PIDS+=("$pid")
 	"$WS" ask "$port" 0 "$w" 0 || die "$mode: wrong answer"
 	t1=$(now_ms)
@@ -100,7 +107,7 @@ measure() {
 	[ "$mode" = eager ] && faults=0
 	"$WS" write "$port" $((t - 16)) 16 $RANDOM || die "$mode: write"
 	d=$(dump "$pid" "$url" "$image")
-	[ -n "$dir" ] && rm -rf "$dir"
+	rm -rf "$TMP"/dl.*
 	echo "{\"bench\":\"activeset\",\"store\":\"$store\",\"T\":$t,\"W\":$w,\"mode\":\"$mode\",\"first_response_ms\":$ms,\"bytes_store\":$bytes,\"image_bytes\":$((t * 4096)),\"working_set_bytes\":$((w * 4096)),\"faults_after_resume\":$faults,\"rss_kb\":$rss,\"swapout_ms\":${d% *},\"swapout_bytes\":${d#* }}"
 }
 
@@ -122,14 +129,9 @@ redis_spawn() {   # PORT -> PID
 }
 
 redis_measure() {   # STORE URL PORT MODE IMAGE
-	local store=$1 url=$2 port=$3 mode=$4 image=$5 args=() dir="" pid t0 ms st d
-	case $mode in
-	lazy) args=(--no-activeset) ;;
-	eager) args=(--eager) ;;
-	download) dir=$TMP/dl.$RANDOM; args=(--dir "$dir") ;;
-	esac
+	local store=$1 url=$2 port=$3 mode=$4 image=$5 pid t0 ms st d
 	t0=$(now_ms)
-	pid=$("$PC" cr restore --store "$url" --image "$image" "${args[@]}") || die "redis restore $mode"
+	pid=$(restore_as "$mode" "$url" "$image") || die "redis restore $mode"
 	PIDS+=("$pid")
 	redis_ask "$port" || die "redis $mode: wrong answer"
 	ms=$(($(now_ms) - t0))
@@ -140,9 +142,9 @@ redis_measure() {   # STORE URL PORT MODE IMAGE
 	rss=$(stat_of rss_kb "$st")
 	case $mode in eager | download) bytes=null ;; esac
 	[ "$mode" = eager ] && faults=0
-	redis-cli -p "$port" SET key:7 changed >/dev/null || die "redis $mode: set"
+	redis-cli -p "$port" SET key:99999 changed >/dev/null || die "redis $mode: set"
 	d=$(dump "$pid" "$url" "$image")
-	[ -n "$dir" ] && rm -rf "$dir"
+	rm -rf "$TMP"/dl.*
 	echo "{\"bench\":\"activeset-redis\",\"store\":\"$store\",\"mode\":\"$mode\",\"first_response_ms\":$ms,\"bytes_store\":$bytes,\"faults_after_resume\":$faults,\"rss_kb\":$rss,\"swapout_ms\":${d% *},\"swapout_bytes\":${d#* }}"
 }
 
