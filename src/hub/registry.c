@@ -474,21 +474,6 @@ int hubreg_app_remove(struct hub_registry *r, const char *tenant, const char *na
 	return rc < 0 ? -1 : rc;
 }
 
-int hubreg_app_address(struct hub_registry *r, const char *name, char *addr, size_t len)
-{
-	struct text_out t = { addr, len, 0 };
-	const char *p[] = { name };
-	int rc;
-
-	pthread_mutex_lock(&r->lock);
-	rc = exec(r, "SELECT w.address FROM apps a JOIN workers w ON w.name = a.worker "
-		     "WHERE a.name = $1", 1, p, first_text, &t);
-	pthread_mutex_unlock(&r->lock);
-	if (rc < 0)
-		return -1;
-	return t.found ? 0 : HUBREG_NOTFOUND;
-}
-
 /* ---- placement ---- */
 
 struct candidates {
@@ -542,15 +527,31 @@ static int gather_candidates(struct hub_registry *r, const char *tenant,
 	return exec(r, sql, 1, p, candidate_row, cs) < 0 ? -1 : 0;
 }
 
+/* The host ports the app takes on worker; DB_CONFLICT if one is taken. */
+static int insert_ports(struct hub_registry *r, const struct app_spec *spec, const char *worker)
+{
+	uint16_t host[APP_MAX_PORTS], app[APP_MAX_PORTS];
+	size_t np = spec_port_pairs(spec, host, app);
+	char port[8];
+	int rc = 0;
+
+	for (size_t i = 0; rc >= 0 && i < np; i++) {
+		const char *q[] = { worker, port, spec->name };
+
+		snprintf(port, sizeof(port), "%u", host[i]);
+		rc = exec(r, "INSERT INTO app_ports (worker, port, app) VALUES ($1, "
+			     "CAST($2 AS INTEGER), $3)", 3, q, NULL, NULL);
+	}
+	return rc < 0 ? rc : 0;
+}
+
 static int insert_app(struct hub_registry *r, const char *tenant, const struct app_spec *spec,
 		      const char *worker, int64_t now_ms)
 {
 	json_t *sj = spec_to_json(spec);
 	char *doc = sj ? json_dumps(sj, JSON_COMPACT) : NULL;
-	char now[24], port[8];
+	char now[24];
 	const char *p[] = { spec->name, tenant, worker, doc, now };
-	uint16_t host[APP_MAX_PORTS], app[APP_MAX_PORTS];
-	size_t np;
 	int rc;
 
 	json_decref(sj);
@@ -562,15 +563,7 @@ static int insert_app(struct hub_registry *r, const char *tenant, const struct a
 	free(doc);
 	if (rc == DB_CONFLICT)
 		return outcome(HUBREG_EXISTS, "app name %s is taken", spec->name);
-	np = spec_port_pairs(spec, host, app);
-	for (size_t i = 0; rc >= 0 && i < np; i++) {
-		const char *q[] = { worker, port, spec->name };
-
-		snprintf(port, sizeof(port), "%u", host[i]);
-		rc = exec(r, "INSERT INTO app_ports (worker, port, app) VALUES ($1, "
-			     "CAST($2 AS INTEGER), $3)", 3, q, NULL, NULL);
-	}
-	return rc < 0 ? rc : 0;
+	return rc < 0 ? rc : insert_ports(r, spec, worker);
 }
 
 /* One try in one transaction; DB_CONFLICT when a port went meanwhile. */
@@ -617,4 +610,124 @@ int hubreg_app_create(struct hub_registry *r, const char *tenant, const struct a
 	if (rc != 0)
 		return rc < 0 ? -1 : rc;
 	return hubreg_app_get(r, tenant, spec->name, out);
+}
+
+/* ---- DNS: addresses, and apps of down workers moved on their next query ---- */
+
+struct app_home {
+	char tenant[HUB_NAME_MAX + 1];
+	char worker[HUB_NAME_MAX + 1];
+	char address[HUB_ADDR_MAX];
+	int up;
+	char *spec;            /* JSON, malloc'd */
+	int found;
+};
+
+static int home_row(void *arg, int ncols, const char *const *v)
+{
+	struct app_home *h = arg;
+
+	if (ncols < 5 || !v[0] || !v[1] || !v[2] || !v[3] || !v[4])
+		return 1;
+	snprintf(h->tenant, sizeof(h->tenant), "%s", v[0]);
+	snprintf(h->worker, sizeof(h->worker), "%s", v[1]);
+	snprintf(h->address, sizeof(h->address), "%s", v[2]);
+	h->up = !strcmp(v[3], "up");
+	h->spec = strdup(v[4]);
+	h->found = h->spec != NULL;
+	return 1;
+}
+
+static int read_home(struct hub_registry *r, const char *name, struct app_home *h)
+{
+	const char *p[] = { name };
+
+	free(h->spec);
+	memset(h, 0, sizeof(*h));
+	return exec(r, "SELECT a.tenant, a.worker, w.address, w.state, a.spec FROM apps a "
+		       "JOIN workers w ON w.name = a.worker WHERE a.name = $1",
+		    1, p, home_row, h) < 0 ? -1 : 0;
+}
+
+/* Move app name from its down worker to the one placement picks, in one
+ * transaction: 0 (h updated), HUBREG_NOPLACE, DB_CONFLICT (it changed
+ * meanwhile: read it again) or -1. */
+static int move_once(struct hub_registry *r, const char *name, struct app_home *h,
+		     struct candidates *cs)
+{
+	struct app_spec spec;
+	json_error_t jerr;
+	json_t *sj = json_loads(h->spec, 0, &jerr);
+	int rc, best;
+
+	if (!sj || spec_from_json(sj, &spec) < 0) {
+		json_decref(sj);
+		return err_set("app %s: its recorded spec does not parse", name);
+	}
+	json_decref(sj);
+	if (begin(r) < 0) {
+		spec_free(&spec);
+		return -1;
+	}
+	rc = gather_candidates(r, h->tenant, &spec, cs);
+	best = rc < 0 ? -1 : placement_choose(cs->c, cs->n, placement_need(spec.memory));
+	if (rc == 0 && best < 0)
+		rc = outcome(HUBREG_NOPLACE, "no worker that is up can take app %s", name);
+	if (rc == 0) {
+		const char *p[] = { cs->c[best].name, name, h->worker };
+
+		rc = exec(r, "UPDATE apps SET worker = $1 WHERE name = $2 AND worker = $3", 3, p,
+			  NULL, NULL);
+		rc = rc == 0 ? DB_CONFLICT : (rc < 0 ? rc : 0);
+	}
+	if (rc == 0) {
+		const char *p[] = { name };
+
+		rc = exec(r, "DELETE FROM app_ports WHERE app = $1", 1, p, NULL, NULL);
+		rc = rc < 0 ? rc : insert_ports(r, &spec, cs->c[best].name);
+	}
+	spec_free(&spec);
+	if (rc != 0)
+		return rollback(r, rc);
+	if (commit(r) < 0)
+		return rollback(r, -1);
+	return 0;
+}
+
+int hubreg_app_address(struct hub_registry *r, const char *name, char *addr, size_t len,
+		       char *moved_from)
+{
+	struct app_home h = { 0 };
+	struct candidates *cs = NULL;
+	int rc;
+
+	moved_from[0] = '\0';
+	pthread_mutex_lock(&r->lock);
+	rc = read_home(r, name, &h);
+	for (int i = 0; rc == 0 && h.found && !h.up && i < PLACE_TRIES; i++) {
+		char old[HUB_NAME_MAX + 1];
+
+		if (!cs && !(cs = malloc(sizeof(*cs)))) {
+			rc = err_set("out of memory");
+			break;
+		}
+		snprintf(old, sizeof(old), "%s", h.worker);
+		rc = move_once(r, name, &h, cs);
+		if (rc == HUBREG_NOPLACE) {
+			rc = 0;            /* it stays where it was */
+			break;
+		}
+		if (rc == 0)
+			snprintf(moved_from, HUB_NAME_MAX + 1, "%s", old);
+		if (rc == 0 || rc == DB_CONFLICT)
+			rc = read_home(r, name, &h);
+	}
+	pthread_mutex_unlock(&r->lock);
+	free(cs);
+	if (rc == 0 && h.found)
+		snprintf(addr, len, "%s", h.address);
+	free(h.spec);
+	if (rc < 0)
+		return -1;
+	return h.found ? 0 : HUBREG_NOTFOUND;
 }

@@ -63,8 +63,12 @@ int hubreg_app_create(struct hub_registry *r, const char *tenant, const struct a
 int hubreg_app_list(struct hub_registry *r, const char *tenant, json_t **out);
 int hubreg_app_get(struct hub_registry *r, const char *tenant, const char *name, json_t **out);
 int hubreg_app_remove(struct hub_registry *r, const char *tenant, const char *name);
-/* The address DNS gives for app name (lowercase): 0 and addr filled,
- * HUBREG_NOTFOUND, or -1. */
-int hubreg_app_address(struct hub_registry *r, const char *name, char *addr, size_t len);
+/* The address DNS gives for app name (lowercase): its worker's.  An app
+ * whose worker is down is first moved to the worker placement picks among
+ * those up (the one that will revive it), its name in moved_from
+ * (HUB_NAME_MAX + 1 bytes; "" when it did not move); with none up it
+ * stays.  0 and addr filled, HUBREG_NOTFOUND, or -1. */
+int hubreg_app_address(struct hub_registry *r, const char *name, char *addr, size_t len,
+		       char *moved_from);
 
 #endif
