@@ -35,6 +35,8 @@ int netns_join(const struct box *b);
 /* nft.c */
 int nft_box_add(const struct box *b);
 int nft_box_del(const struct box *b);
+/* Run nftables commands (one transaction); quiet: no error recorded. */
+int nft_run(const char *cmds, int quiet);
 
 /* rtnl.c: rtnetlink, in the calling thread's network namespace */
 int rtnl_bridge_ensure(const char *name, uint32_t addr, int prefix);

@@ -100,7 +100,7 @@ static int nft_run_out(const char *cmds, int quiet, char *out, size_t outlen)
 	return rc ? -1 : 0;
 }
 
-static int nft_run(const char *cmds, int quiet)
+int nft_run(const char *cmds, int quiet)
 {
 	return nft_run_out(cmds, quiet, NULL, 0);
 }
