@@ -6,7 +6,10 @@
  * (CONFIG_NFT_QUEUE is off) but has the xtables NFQUEUE target and
  * nftables' compat expression (CONFIG_NFT_COMPAT), which runs an xtables
  * target from an nftables rule.  The nft tool cannot write such a rule,
- * so it is built here with libnftnl, in picocenter's own table:
+ * so it is built here with libnftnl, in a table of picocenter's own,
+ * `ip picocenter_hold`, beside `ip picocenter` (nft marks a table with
+ * compat expressions "managed by iptables-nft" when it lists it, so the
+ * box's own rules stay apart, plain nftables):
  *
  *     set   hold_Q { type ipv4_addr; }       the asleep boxes' addresses
  *     chain hold_Q { type filter hook postrouting priority filter; }
@@ -50,6 +53,7 @@
 #include "box/hold.h"
 #include "common/err.h"
 
+#define HOLD_TABLE "picocenter_hold"
 #define HOLD_COPY 20            /* bytes of each packet: the IPv4 header */
 #define HOLD_RCVBUF (1 << 20)
 
@@ -64,7 +68,7 @@ static int chain_exists(int queue)
 {
 	char cmd[128];
 
-	snprintf(cmd, sizeof(cmd), "list chain ip picocenter hold_%d", queue);
+	snprintf(cmd, sizeof(cmd), "list chain ip picocenter_hold hold_%d", queue);
 	return nft_run(cmd, 1) == 0;
 }
 
@@ -74,9 +78,9 @@ static int make_set_and_chain(int queue)
 	char cmds[512];
 
 	snprintf(cmds, sizeof(cmds),
-		 "add table ip picocenter\n"
-		 "add set ip picocenter hold_%d { type ipv4_addr; }\n"
-		 "add chain ip picocenter hold_%d { type filter hook postrouting priority filter; policy accept; }\n",
+		 "add table ip picocenter_hold\n"
+		 "add set ip picocenter_hold hold_%d { type ipv4_addr; }\n"
+		 "add chain ip picocenter_hold hold_%d { type filter hook postrouting priority filter; policy accept; }\n",
 		 queue, queue);
 	return nft_run(cmds, 0);
 }
@@ -106,7 +110,7 @@ static struct nftnl_rule *queue_rule(int queue)
 	snprintf(set, sizeof(set), "hold_%d", queue);
 	snprintf(chain, sizeof(chain), "hold_%d", queue);
 	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, "picocenter");
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, HOLD_TABLE);
 	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
 
 	e = nftnl_expr_alloc("payload");
@@ -190,7 +194,7 @@ static int make_rule(int queue)
 	}
 	snprintf(chain, sizeof(chain), "hold_%d", queue);
 	nftnl_rule_set_u32(flush, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
-	nftnl_rule_set_str(flush, NFTNL_RULE_TABLE, "picocenter");
+	nftnl_rule_set_str(flush, NFTNL_RULE_TABLE, HOLD_TABLE);
 	nftnl_rule_set_str(flush, NFTNL_RULE_CHAIN, chain);
 
 	nftnl_batch_begin(mnl_nlmsg_batch_current(b), seq++);
@@ -219,7 +223,7 @@ int hold_remove(int queue)
 	char cmds[256];
 
 	snprintf(cmds, sizeof(cmds),
-		 "delete chain ip picocenter hold_%d\ndelete set ip picocenter hold_%d\n",
+		 "delete chain ip picocenter_hold hold_%d\ndelete set ip picocenter_hold hold_%d\n",
 		 queue, queue);
 	if (!chain_exists(queue))
 		return 0;
@@ -233,7 +237,7 @@ static int set_element(int queue, uint32_t addr, const char *verb, int quiet)
 	char cmd[160], a[INET_ADDRSTRLEN];
 
 	addr_text(addr, a);
-	snprintf(cmd, sizeof(cmd), "%s element ip picocenter hold_%d { %s }", verb, queue, a);
+	snprintf(cmd, sizeof(cmd), "%s element ip picocenter_hold hold_%d { %s }", verb, queue, a);
 	return nft_run(cmd, quiet);
 }
 

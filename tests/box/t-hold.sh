@@ -23,8 +23,8 @@ cleanup_hold() {
 	ip netns del "$PEER" 2>/dev/null
 	ip link del "$PV" 2>/dev/null
 	for q in $(cat "$B_DIR"/hold*.out 2>/dev/null | awk '$1 == "armed" { print $2 }'); do
-		nft delete chain ip picocenter "hold_$q" 2>/dev/null
-		nft delete set ip picocenter "hold_$q" 2>/dev/null
+		nft delete chain ip picocenter_hold "hold_$q" 2>/dev/null
+		nft delete set ip picocenter_hold "hold_$q" 2>/dev/null
 	done
 	b_cleanup
 }
@@ -34,6 +34,8 @@ b_spawn web --port "$HP:80" -- sh -c "mkdir -p $WWW && echo held > $WWW/a.txt &&
 	b_fail "spawn in a box failed"
 PID=$B_PID
 N=web-$$
+# a neighbour box keeps the bridge up (its neighbour entries are kept)
+b_spawn other -- sleep 600 || b_fail "spawn of the neighbour box failed"
 ADDR=$(b_addr web)
 
 # the peer: another "machine" reaching the host's address on its link
@@ -63,7 +65,7 @@ cycle() {
 	cat >"$B_DIR/hook.sh" <<HOOK
 #!/bin/sh
 for i in \$(seq 200); do
-	[ "\$(nft list chain ip picocenter hold_\$(awk '\$1 == "armed" { print \$2 }' $B_DIR/hold$c.out) | grep -o 'packets [0-9]*' | cut -d' ' -f2)" -ge $# ] && break
+	[ "\$(nft list chain ip picocenter_hold hold_\$(awk '\$1 == "armed" { print \$2 }' $B_DIR/hold$c.out) | grep -o 'packets [0-9]*' | cut -d' ' -f2)" -ge $# ] && break
 	sleep 0.01
 done
 "$PICOCENTER" cr restore --dir "$B_DIR/img" --box-dir "$B_BOXES" >$B_DIR/pid$c
@@ -97,7 +99,7 @@ HOOK
 	done
 	b_log "cycle $c ($*): held $out, answered; connect s: $(cat "$B_DIR"/*"$c".time | tr '\n' ' ')"
 	q=$(awk '$1 == "armed" { print $2 }' "$B_DIR/hold$c.out")
-	nft list chain ip picocenter "hold_$q" >/dev/null 2>&1 && b_fail "cycle $c: chain hold_$q left"
+	nft list chain ip picocenter_hold "hold_$q" >/dev/null 2>&1 && b_fail "cycle $c: chain hold_$q left"
 	return 0
 }
 cycle 1 local
