@@ -241,16 +241,20 @@ static int set_element(int queue, uint32_t addr, const char *verb, int quiet)
 	return nft_run(cmd, quiet);
 }
 
-int hold_arm(int queue, const struct box *b)
+int hold_arm(int queue, uint32_t addr)
 {
-	if (set_element(queue, b->addr, "add", 0) < 0)
-		return err_wrap("hold packets for box %s", b->cfg.name);
+	char a[INET_ADDRSTRLEN];
+
+	if (set_element(queue, addr, "add", 0) < 0) {
+		addr_text(addr, a);
+		return err_wrap("hold packets for %s", a);
+	}
 	return 0;
 }
 
-int hold_disarm(int queue, const struct box *b)
+int hold_disarm(int queue, uint32_t addr)
 {
-	set_element(queue, b->addr, "delete", 1);
+	set_element(queue, addr, "delete", 1);
 	return 0;
 }
 

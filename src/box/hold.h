@@ -60,10 +60,11 @@ int hold_count(const struct box_hold *h, uint32_t addr);
  * armed addresses stay for the next reader of the same queue. */
 void hold_close(struct box_hold *h);
 
-/* Hold (arm) or stop holding (disarm) the packets for box b's address in
- * queue's set.  Disarming an address that is not armed is fine. */
-int hold_arm(int queue, const struct box *b);
-int hold_disarm(int queue, const struct box *b);
+/* Hold (arm) or stop holding (disarm) the packets for addr (network
+ * order: an asleep box's address) in queue's set.  Disarming an address
+ * that is not armed is fine. */
+int hold_arm(int queue, uint32_t addr);
+int hold_disarm(int queue, uint32_t addr);
 /* Remove queue's rule and set (nothing is held for it any more). */
 int hold_remove(int queue);
 

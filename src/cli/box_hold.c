@@ -84,7 +84,7 @@ static int hold_box(const char *dir, const char *name, int timeout_s, char **cmd
 
 	if (box_open(dir, name, &b) < 0 || hold_open_free(&h) < 0)
 		return -1;
-	if (hold_arm(h.queue, &b) < 0) {
+	if (hold_arm(h.queue, b.addr) < 0) {
 		hold_remove(h.queue);
 		hold_close(&h);
 		return -1;
@@ -103,7 +103,7 @@ static int hold_box(const char *dir, const char *name, int timeout_s, char **cmd
 		printf("held %d\n", hold_count(&h, b.addr));
 		fflush(stdout);
 	}
-	hold_disarm(h.queue, &b);
+	hold_disarm(h.queue, b.addr);
 	hold_release(&h, b.addr, ok);
 	hold_remove(h.queue);
 	hold_close(&h);

@@ -35,6 +35,8 @@ struct runtime_ctx {
 	                             tree is killed (cr_dump_opts.verify) */
 };
 
+struct box;
+
 struct runtime {
 	const char *name;
 	/* Start spec's command; *pid = the root of its tree. */
@@ -45,6 +47,10 @@ struct runtime {
 	int (*dump)(pid_t *pid, const struct runtime_ctx *ctx, struct image_facts *facts);
 	/* Restore the newest image with its held sockets; *pid = new root. */
 	int (*restore)(const struct runtime_ctx *ctx, pid_t *pid, uint64_t *bytes_read);
+	/* The app's own box (the asleep tier puts it to sleep and holds the
+	 * packets for its address, worker/asleep.c).  NULL: the runtime runs
+	 * apps without one, and they never fall asleep. */
+	int (*box_of)(const struct runtime_ctx *ctx, struct box *b);
 };
 
 extern const struct runtime runtime_plain;

@@ -30,6 +30,7 @@ struct app_spec {
 	size_t nports;
 	int64_t idle_ms;
 	int64_t sleep_ms;
+	int sleep_set;            /* sleep_ms was given (not the default) */
 };
 
 /* Decode and validate a spec from JSON.  Unknown fields, wrong types and

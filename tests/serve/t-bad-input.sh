@@ -2,7 +2,7 @@
 # t-bad-input.sh - each bad request gets a one-line error, a failing exit
 # status, and leaves nothing half-created: an unknown app, a duplicate
 # name, a port already taken (by another app or by a host socket), an
-# invalid duration, a bad port, a missing command, a missing workdir, a
+# invalid duration, --sleep for an app without a box, a bad port, a missing command, a missing workdir, a
 # command that exits at once or does not exist.  The API answers malformed
 # JSON, unknown fields and wrong types with 400 and a message.
 d=$(dirname "$0"); . "$d/lib.sh"
@@ -44,6 +44,7 @@ bad s_app create bad/name -- sleep 100
 bad s_app create x --idle 5parsecs -- sleep 100
 bad s_app create x --idle -1s -- sleep 100
 bad s_app create x --sleep '' -- sleep 100
+bad s_app create x --sleep 5s -- sleep 100      # no box: it cannot fall asleep
 bad s_app create x --port 70000 -- sleep 100
 bad s_app create x --port 0 -- sleep 100
 bad s_app create x --port "$P2"
