@@ -1,8 +1,8 @@
 /*
  * file_inet.h - what the dump and restore drivers call around the inet
  * kinds of file_inet.c (CR_FILE_TCP, CR_FILE_UDP): the end of a dump,
- * listener custody at dump and restore, and the image check of an inet
- * file.
+ * listener custody at dump and restore.  (The image's form of an inet
+ * socket is image_inet.c's: image.h.)
  */
 #ifndef PC_CR_FILE_INET_H
 #define PC_CR_FILE_INET_H
@@ -36,10 +36,5 @@ uint64_t file_custody_tag(void);
 /* Restore: the held socket of file id (any socket kind), duplicated into
  * *fd; *fd = -1 when none is held (make a new one). */
 int file_custody_held(const struct cr_file *f, uint32_t id, int *fd);
-
-/* The library model of an inet file of an image (queues point into f). */
-int file_inet_model(const struct cr_file *f, struct cr_inet *sk);
-/* image.c's check of an inet file. */
-int file_inet_check(const struct cr_file *f);
 
 #endif

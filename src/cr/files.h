@@ -13,13 +13,13 @@
  * kind, flags (status flags from fdinfo: access mode, O_APPEND,
  * O_NONBLOCK, O_ASYNC...), pos (fdinfo), owner_type/owner (F_GETOWN_EX, as
  * a pid of the tree's namespace) and sig (F_GETSIG).  Per-kind state lives
- * in the kind's member of the union (serialized by image.c from a table of
+ * in the kind's member of the union (serialized by image_codec.c from a table of
  * fields: add yours to file_tail() there), path, laddr/raddr (socket
  * addresses), peer (another file's index), obj (identity of a kernel object
  * several descriptions share, e.g. a pipe inode), data[] (blobs: pipe
  * content, queued messages, an unlinked file's content; put large queues
  * here rather than in new pointers) and ents[] (epoll registrations,
- * inotify watches).  image.c validates every field of every kind.
+ * inotify watches).  image_check.c validates every field of every kind.
  *
  * ADDING A KIND: write src/cr/file_<kind>.c with a `const struct file_ops`
  * and list it in file_kinds[] (file_ops.c).  Then:
@@ -45,7 +45,7 @@
  * flags (F_SETFL) and F_SETSIG.  When every file exists, settle()
  * (optional) runs once per file: fill queues, connect to a peer created
  * later.  Each file's fd is then moved to its service fd number
- * (svc_cfile_fd in restore.h) and the tree forked; each process dup3()s
+ * (svc_cfile_fd in restore_ctx.h) and the tree forked; each process dup3()s
  * the service fds of its files to its own fd numbers with its cloexec
  * flags, then runs install() (optional) for each file it is the first
  * process to hold, with all its fds in place (epoll registrations need

@@ -2,6 +2,7 @@
  * image.h - the in-memory model of a checkpoint image.
  *
  * The dumper fills a struct cr_image from a frozen process tree, image.c
+ * (with image_codec.c, image_check.c and image_io.c)
  * serializes it to DIR/manifest and parses it back (validating every field),
  * and the restorer rebuilds the tree from it.  Page contents live beside the
  * manifest in DIR/pages, referenced by struct cr_page_run.  The on-disk
@@ -451,6 +452,13 @@ struct cr_image {
 
 /* Start of p's first VMA of the given kind (e.g. CR_VMA_VDSO), 0 if none. */
 uint64_t cr_vma_start(const struct cr_proc *p, uint32_t kind);
+
+/* image_inet.c: the library model (inet.h) of an inet file of an image
+ * (queues point into f); an address of the model in the image's form
+ * (raw sockaddr_in/sockaddr_in6) and back. */
+int cr_inet_model(const struct cr_file *f, struct cr_inet *sk);
+void cr_inet_addr_out(uint32_t family, const struct cr_inet_addr *a, struct cr_sockaddr *sa);
+int cr_inet_addr_in(uint32_t family, const struct cr_sockaddr *sa, struct cr_inet_addr *a);
 
 /* Serialize img into DIR/manifest (write to a temporary, fsync, rename). */
 int cr_image_write(const struct cr_image *img, const char *dir);

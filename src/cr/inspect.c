@@ -4,7 +4,6 @@
 
 #include "common/err.h"
 #include "cr/cr.h"
-#include "cr/file_inet.h"
 #include "cr/files.h"
 #include "cr/image.h"
 
@@ -69,7 +68,7 @@ static void print_inet(FILE *out, const struct cr_file *f)
 
 	if (f->kind != CR_FILE_TCP && f->kind != CR_FILE_UDP)
 		return;
-	if (file_inet_model(f, &sk) < 0) {
+	if (cr_inet_model(f, &sk) < 0) {
 		fprintf(out, ", (bad: %s)", err_msg());
 		err_clear();
 		return;

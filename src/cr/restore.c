@@ -36,19 +36,13 @@
 #include "cr/keeper.h"
 #include "mem/lazy.h"
 #include "cr/ptrace.h"
-#include "cr/restore.h"
+#include "cr/restore_ctx.h"
 #include "cr/sysv_ipc.h"
 #include "cr/rootpath.h"
 #include "common/timing.h"
 
 #define REPORT_TIMEOUT_MS 10000
 #define SVC_MIN_BASE 512
-
-struct rst_report {     /* as sent by restore_tree.c */
-	uint32_t idx;
-	int32_t status;
-	char msg[512];
-};
 
 static int check_cpu(const struct cr_image *img)
 {

@@ -18,7 +18,7 @@
 
 #include "common/err.h"
 #include "cr/files.h"
-#include "cr/restore.h"
+#include "cr/restore_ctx.h"
 
 /* Status flags F_SETFL can change (the access mode is the kind's job). */
 #define SETFL_MASK (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)

@@ -22,7 +22,7 @@
 
 #include "common/err.h"
 #include "cr/ptrace.h"
-#include "cr/restore.h"
+#include "cr/restore_ctx.h"
 #include "mem/lazy.h"
 #include "common/timing.h"
 

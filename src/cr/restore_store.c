@@ -3,7 +3,7 @@
  * whole-image download: cr_restore_from_store(), cr_dump_to_store(),
  * cr_mem_stats().
  *
- * A restore from the store is a restore whose origin (restore.h) fetches
+ * A restore from the store is a restore whose origin (restore_ctx.h) fetches
  * the image's small files (manifest, activeset) into a scratch directory
  * and opens its pages for reads by range (store/store.h, store_get_lazy).
  * The bytes the restore writes before the tree resumes are fetched in one
@@ -21,7 +21,7 @@
 #include "common/err.h"
 #include "common/timing.h"
 #include "cr/cr.h"
-#include "cr/restore.h"
+#include "cr/restore_ctx.h"
 #include "mem/lazy.h"
 #include "store/store.h"
 

@@ -23,7 +23,7 @@
 #include "box/box.h"
 #include "common/err.h"
 #include "cr/ptrace.h"
-#include "cr/restore.h"
+#include "cr/restore_ctx.h"
 
 #ifndef SS_AUTODISARM
 #define SS_AUTODISARM (1u << 31)

@@ -26,13 +26,7 @@
 #include "box/box.h"
 #include "common/err.h"
 #include "cr/nsinit.h"
-#include "cr/restore.h"
-
-struct rst_report {
-	uint32_t idx;
-	int32_t status;
-	char msg[512];
-};
+#include "cr/restore_ctx.h"
 
 static void send_report(struct rst_ctx *c, uint32_t idx, int status)
 {

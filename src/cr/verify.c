@@ -31,7 +31,7 @@
 #include "common/io.h"
 #include "common/timing.h"
 #include "cr/cr.h"
-#include "cr/restore.h"
+#include "cr/restore_ctx.h"
 
 /* struct in6_rtmsg (linux/ipv6_route.h, which clashes with glibc's
  * headers). */

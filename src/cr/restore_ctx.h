@@ -1,5 +1,6 @@
 /*
- * restore.h - state shared by the parts of a restore.
+ * restore_ctx.h - the restore context: the state shared by the parts of a
+ * restore, and the steps that take it.
  *
  * restore.c drives: it reads and checks the image, prepares shared memory,
  * forks the tree (restore_tree.c: code that runs in the new processes
@@ -12,8 +13,8 @@
  * distinct file its mappings (and exe) need.  They are closed before it
  * resumes.
  */
-#ifndef PC_CR_RESTORE_H
-#define PC_CR_RESTORE_H
+#ifndef PC_CR_RESTORE_CTX_H
+#define PC_CR_RESTORE_CTX_H
 
 #include <pthread.h>
 #include <sched.h>
@@ -37,6 +38,14 @@ struct rst_proc {
 	int exe_file;       /* index in files of the executable */
 	struct inj inj;
 	int seized;
+};
+
+/* What each restored process sends on the report socket once it has
+ * set itself up (restore_tree.c), read by the restorer (restore.c). */
+struct rst_report {
+	uint32_t idx;
+	int32_t status;
+	char msg[512];
 };
 
 struct rst_files;                    /* restore_files.c */
