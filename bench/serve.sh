@@ -66,7 +66,7 @@ bench_app() {
 	cmd=$(d_conf_"$kind" "$port")
 	client_args "$kind" "$port" cold
 	t0=$(now_us)
-	s_app create "$name" --port "$port" --idle 10m -- $cmd >/dev/null || s_fail "create $name"
+	s_app create "$name" --runtime plain --port "$port" --idle 10m -- $cmd >/dev/null || s_fail "create $name"
 	ans=$("$DCLIENT" -T -w 10000 "${CARGS[@]}") || s_fail "$name does not answer"
 	local cold=$(((ans - t0)))
 	[ "$kind" = redis ] && "$DCLIENT" redis "$port" set benchkey v1 >/dev/null
@@ -97,7 +97,7 @@ bench_revivals() {
 	s_ports "$n"
 	[ -d "$D_DIR/www" ] || d_www
 	for i in $(seq "$n"); do
-		s_app create "r$i" --port "${S_PORTS[$((i - 1))]}" --idle 10m -- \
+		s_app create "r$i" --runtime plain --port "${S_PORTS[$((i - 1))]}" --idle 10m -- \
 			$(s_conf_lighttpd "r$i" "${S_PORTS[$((i - 1))]}") >/dev/null &
 	done
 	wait
@@ -131,7 +131,7 @@ bench_memory() {
 	s_ports "$n"
 	before=$(avail_kb)
 	for i in $(seq "$n"); do
-		s_app create "m$i" --port "${S_PORTS[$((i - 1))]}" --idle 10m -- \
+		s_app create "m$i" --runtime plain --port "${S_PORTS[$((i - 1))]}" --idle 10m -- \
 			$(s_conf_lighttpd "m$i" "${S_PORTS[$((i - 1))]}") >/dev/null &
 		[ $((i % 20)) = 0 ] && wait
 	done

@@ -1,6 +1,7 @@
 #!/bin/bash
 # demo.sh - `make demo`: start `picocenter serve` on a temporary state dir,
-# deploy a small web site (Python's http.server) with a 2 s idle time,
+# deploy a small web site (Python's http.server, in a box of its own, its
+# port 8000 published on 127.0.0.1) with a 2 s idle time,
 # watch it swap out, reach it with curl and print the swap-in time, then
 # stop everything and leave nothing behind.
 set -u
@@ -28,9 +29,9 @@ step "picocenter serve --state-dir $DIR/state   (its log: $DIR/serve.log)"
 SERVE=$!
 for _ in $(seq 200); do "$PC" app ls >/dev/null 2>&1 && break; sleep 0.05; done
 
-step "picocenter app create web --port $PORT --idle 2s -- python3 -m http.server ..."
-"$PC" app create web --port "$PORT" --idle 2s -- \
-	python3 -m http.server --bind 127.0.0.1 --directory "$DIR/www" "$PORT" || exit 1
+step "picocenter app create web --port 127.0.0.1:$PORT:8000 --idle 2s -- python3 -m http.server ..."
+"$PC" app create web --port "127.0.0.1:$PORT:8000" --idle 2s -- \
+	python3 -m http.server --directory "$DIR/www" 8000 || exit 1
 curl -s "http://127.0.0.1:$PORT/"
 
 step "waiting for it to be idle for 2 s ..."

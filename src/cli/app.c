@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "cli/cmd.h"
+#include "box/box.h"
 #include "common/err.h"
 #include "store/curl_lib.h"
 #include "worker/spec.h"
@@ -30,8 +31,10 @@ static int app_usage(void)
 {
 	fprintf(stderr,
 		"usage: picocenter app [--state-dir DIR] COMMAND ...\n"
-		"  create NAME [--port N]... [--env K=V]... [--workdir DIR] [--idle DURATION]\n"
-		"              [--sleep DURATION] -- CMD [ARGS...]\n"
+		"  create NAME [--runtime box|plain] [--rootfs host|DIR|oci:PATH[:TAG]]\n"
+		"              [--port [HOSTADDR:]HOSTPORT:APPPORT[/tcp|/udp]]... [--env K=V]...\n"
+		"              [--memory SIZE] [--pids N] [--user UID[:GID]] [--workdir DIR]\n"
+		"              [--no-egress] [--idle DURATION] [--sleep DURATION] -- CMD [ARGS...]\n"
 		"  ls\n"
 		"  inspect NAME [--json]\n"
 		"  logs NAME [--follow]\n"
@@ -39,7 +42,9 @@ static int app_usage(void)
 		"  swap-out NAME\n"
 		"  swap-in NAME\n"
 		"The daemon (picocenter serve) is found by --state-dir or PICOCENTER_STATE_DIR.\n"
-		"Durations: 500ms, 2s, 1.5m, 1h (default idle 60s, sleep 10m).\n");
+		"Durations: 500ms, 2s, 1.5m, 1h (default idle 60s, sleep 10m).\n"
+		"An app runs in a box of its own unless --runtime plain (the host's network and\n"
+		"files; its --port N is a port it listens on).  A boxed app's --port N is N:N.\n");
 	return 2;
 }
 
@@ -191,8 +196,20 @@ static int add_port(json_t *ports, const char *s)
 	long v = strtol(s, &end, 10);
 
 	if (*s == '\0' || *end || v < 1 || v > 65535)
-		return err_set("invalid port '%s'", s);
+		return err_set("invalid port '%s' (a plain app's --port is a number)", s);
 	return json_array_append_new(ports, json_integer(v));
+}
+
+/* A boxed app's --port: "N" publishes N:N, else [HOSTADDR:]HOSTPORT:APPPORT[/proto]. */
+static int add_publish(json_t *publish, const char *s)
+{
+	char buf[64];
+
+	if (s[0] && strspn(s, "0123456789") == strlen(s) && strlen(s) < 8) {
+		snprintf(buf, sizeof(buf), "%s:%s", s, s);
+		s = buf;
+	}
+	return json_array_append_new(publish, json_string(s));
 }
 
 static int add_duration(json_t *o, const char *key, const char *s)
@@ -213,25 +230,97 @@ static int add_workdir(json_t *o, const char *s)
 	return json_object_set_new(o, "workdir", json_string(path));
 }
 
-/* The box's options: refused until the daemon runs apps in boxes. */
-static int box_option(const char *opt)
+static int add_size(json_t *o, const char *s)
 {
-	static const char *const box[] = { "--rootfs", "--memory", "--pids", "--user",
-					   "--no-egress" };
+	uint64_t bytes;
 
-	for (size_t i = 0; i < sizeof(box) / sizeof(box[0]); i++)
-		if (!strcmp(opt, box[i]))
-			return 1;
-	return 0;
+	if (box_parse_size(s, &bytes) < 0)
+		return err_wrap("--memory");
+	return json_object_set_new(o, "memory", json_integer((json_int_t)bytes));
+}
+
+static int add_count(json_t *o, const char *s)
+{
+	uint32_t n;
+
+	if (box_parse_count(s, APP_PIDS_MAX, &n) < 0)
+		return err_wrap("--pids");
+	return json_object_set_new(o, "pids", json_integer(n));
+}
+
+struct create_cli {
+	json_t *o;
+	const char *runtime;       /* box (default) or plain */
+	const char *workdir;
+	const char *ports[APP_MAX_PORTS];
+	int nports;
+};
+
+/* One option with its value. */
+static int create_option(struct create_cli *c, const char *opt, const char *val)
+{
+	json_t *o = c->o;
+
+	if (!strcmp(opt, "--port")) {
+		if (c->nports == APP_MAX_PORTS)
+			return err_set("more than %d ports", APP_MAX_PORTS);
+		c->ports[c->nports++] = val;
+		return 0;
+	}
+	if (!strcmp(opt, "--env"))
+		return strchr(val, '=') && val[0] != '='
+			       ? json_array_append_new(json_object_get(o, "env"), json_string(val))
+			       : err_set("--env %s: want K=V", val);
+	if (!strcmp(opt, "--runtime")) {
+		c->runtime = val;
+		return strcmp(val, "box") && strcmp(val, "plain")
+			       ? err_set("--runtime %s: box or plain", val) : 0;
+	}
+	if (!strcmp(opt, "--workdir"))
+		return c->workdir = val, 0;
+	if (!strcmp(opt, "--idle"))
+		return add_duration(o, "idle_ms", val);
+	if (!strcmp(opt, "--sleep"))
+		return add_duration(o, "sleep_ms", val);
+	if (!strcmp(opt, "--rootfs"))
+		return json_object_set_new(o, "rootfs", json_string(val));
+	if (!strcmp(opt, "--user"))
+		return json_object_set_new(o, "user", json_string(val));
+	if (!strcmp(opt, "--memory"))
+		return add_size(o, val);
+	if (!strcmp(opt, "--pids"))
+		return add_count(o, val);
+	return err_set("unknown option %s", opt);
+}
+
+/* What depends on the runtime: the ports' form and the working dir. */
+static int create_finish(struct create_cli *c)
+{
+	int plain = !strcmp(c->runtime, "plain");
+	json_t *list = json_array();
+
+	json_object_set_new(c->o, "runtime", json_string(c->runtime));
+	json_object_set_new(c->o, plain ? "ports" : "publish", list);
+	for (int i = 0; i < c->nports; i++)
+		if ((plain ? add_port(list, c->ports[i]) : add_publish(list, c->ports[i])) < 0)
+			return -1;
+	if (!c->workdir)
+		return 0;
+	if (plain)
+		return add_workdir(c->o, c->workdir);
+	if (c->workdir[0] != '/')
+		return err_set("--workdir %s: a boxed app's working dir is an absolute path in its box",
+			       c->workdir);
+	return json_object_set_new(c->o, "workdir", json_string(c->workdir));
 }
 
 static int parse_create(int argc, char **argv, json_t *o)
 {
-	json_t *ports = json_array(), *env = json_array(), *args = json_array();
+	struct create_cli c = { .o = o, .runtime = "box" };
+	json_t *args = json_array();
 	int i;
 
-	json_object_set_new(o, "ports", ports);
-	json_object_set_new(o, "env", env);
+	json_object_set_new(o, "env", json_array());
 	json_object_set_new(o, "argv", args);
 	if (argc < 2 || argv[1][0] == '-')
 		return err_set("missing app name");
@@ -240,30 +329,19 @@ static int parse_create(int argc, char **argv, json_t *o)
 	json_object_set_new(o, "name", json_string(argv[1]));
 	for (i = 2; i < argc && strcmp(argv[i], "--"); i += 2) {
 		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-		int rc;
 
-		if (box_option(opt))
-			return err_set("%s: the daemon does not run apps in a box yet "
-				       "(apps run on the host; see docs/serve.md)", opt);
+		if (!strcmp(opt, "--no-egress")) {
+			json_object_set_new(o, "no_egress", json_true());
+			i--;
+			continue;
+		}
 		if (!val || !strcmp(val, "--"))
 			return err_set("%s wants a value", opt);
-		if (!strcmp(opt, "--port"))
-			rc = add_port(ports, val);
-		else if (!strcmp(opt, "--env"))
-			rc = strchr(val, '=') && val[0] != '='
-				     ? json_array_append_new(env, json_string(val))
-				     : err_set("--env %s: want K=V", val);
-		else if (!strcmp(opt, "--workdir"))
-			rc = add_workdir(o, val);
-		else if (!strcmp(opt, "--idle"))
-			rc = add_duration(o, "idle_ms", val);
-		else if (!strcmp(opt, "--sleep"))
-			rc = add_duration(o, "sleep_ms", val);
-		else
-			return err_set("unknown option %s", opt);
-		if (rc < 0)
+		if (create_option(&c, opt, val) < 0)
 			return -1;
 	}
+	if (create_finish(&c) < 0)
+		return -1;
 	if (i + 1 >= argc)
 		return err_set("missing command (after --)");
 	for (i++; i < argc; i++)
@@ -301,9 +379,16 @@ static void ports_text(const json_t *ports, char *buf, size_t len)
 	size_t n = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < json_array_size(ports) && n < len; i++)
-		n += (size_t)snprintf(buf + n, len - n, "%s%lld", i ? "," : "",
-				      (long long)json_integer_value(json_array_get(ports, i)));
+	for (size_t i = 0; i < json_array_size(ports) && n < len; i++) {
+		const json_t *p = json_array_get(ports, i);
+
+		if (json_is_string(p))
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? "," : "",
+					      json_string_value(p));
+		else
+			n += (size_t)snprintf(buf + n, len - n, "%s%lld", i ? "," : "",
+					      (long long)json_integer_value(p));
+	}
 	if (!buf[0])
 		snprintf(buf, len, "-");
 }

@@ -1,4 +1,6 @@
 /* app.c - an app's states and its registry and API forms (see app.h). */
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -112,16 +114,39 @@ int app_from_row(const json_t *row, struct app *a)
 	return 0;
 }
 
-json_t *app_to_view(const struct app *a)
+/* Its ports: a plain app's port numbers, a boxed app's published specs. */
+static json_t *ports_view(const struct app *a)
 {
 	json_t *ports = json_array();
-	json_t *o;
 
 	for (size_t i = 0; ports && i < a->spec.nports; i++)
 		json_array_append_new(ports, json_integer(a->spec.ports[i]));
-	o = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:o, s:o, s:I, s:I, s:o}",
+	for (size_t i = 0; ports && i < a->spec.npublish; i++)
+		json_array_append_new(ports, json_string(a->spec.publish[i]));
+	return ports;
+}
+
+/* Where the app listens: its box's address, or the host's loopback. */
+static void address_view(const struct app *a, char *buf, size_t len)
+{
+	struct in_addr in = { .s_addr = a->addr };
+
+	if (a->spec.runtime != APP_RT_BOX)
+		snprintf(buf, len, "127.0.0.1");
+	else if (!a->addr || !inet_ntop(AF_INET, &in, buf, (socklen_t)len))
+		snprintf(buf, len, "-");
+}
+
+json_t *app_to_view(const struct app *a)
+{
+	char addr[INET_ADDRSTRLEN];
+	json_t *o;
+
+	address_view(a, addr, sizeof(addr));
+	o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:o, s:o, s:I, s:I, s:o}",
 		      "name", a->spec.name, "state", app_state_name(a->state),
-		      "address", "127.0.0.1", "ports", ports,
+		      "runtime", a->spec.runtime == APP_RT_BOX ? "box" : "plain",
+		      "address", addr, "ports", ports_view(a),
 		      "rss_bytes", (json_int_t)(a->state == APP_RUNNING ? a->rss_bytes : 0),
 		      "image_bytes", (json_int_t)a->image_bytes, "swaps", (json_int_t)a->swaps,
 		      "last_swap_out", event_json(&a->last_out),

@@ -51,6 +51,8 @@ struct app {
 	int removed;               /* app rm under way */
 	struct custody_item *held; /* the daemon's copies of the held sockets */
 	size_t nr_held;
+	uint32_t addr;             /* boxed: its box's IPv4 address (network order) */
+	char veth[16];             /* boxed: the host end of its veth */
 	struct tree_sample sample; /* the last idle sample */
 	int64_t active_ms;         /* last time it was seen busy (monotonic) */
 	int64_t napping_since_ms;  /* monotonic */

@@ -215,13 +215,14 @@ static void wait_holder_gone(pid_t pid)
 /* Arm the hold for a's box (lock held, dropped meanwhile); *b = the box. */
 static int arm_for(struct daemon *d, struct app *a, struct box *b)
 {
-	struct runtime_ctx ctx = { .store_url = d->store_url, .image = a->spec.name };
+	struct runtime_ctx ctx = { .store_url = d->store_url, .image = a->spec.name,
+				   .box_dir = app_box_dir(d, a) };
 	int rc;
 
 	if (ensure_hold(d) < 0)
 		return -1;
 	pthread_mutex_unlock(&d->lock);
-	rc = d->rt->box_of(&ctx, b);
+	rc = runtime_of(&a->spec)->box_of(&ctx, b);
 	if (rc == 0)
 		rc = hold_arm(d->hold.queue, b->addr);
 	pthread_mutex_lock(&d->lock);
@@ -243,7 +244,7 @@ int life_sleep(struct daemon *d, struct app *a)
 
 	if (a->state != APP_NAPPING)
 		return err_set("app %s is %s, not napping", a->spec.name, app_state_name(a->state));
-	if (!d->rt->box_of)
+	if (!runtime_of(&a->spec)->box_of)
 		return err_set("app %s has no box: it cannot fall asleep", a->spec.name);
 	a->napping_since_ms = mono_ms();    /* unless asleep: asked again later */
 	if (holds_connection(a)) {
@@ -299,15 +300,13 @@ static int memory_pressure(void)
 void asleep_due(struct daemon *d, int check_pressure)
 {
 	int64_t now = mono_ms();
-	int pressure = check_pressure && d->rt->box_of && memory_pressure(), sent = 0;
+	int pressure = check_pressure && memory_pressure(), sent = 0;
 
-	if (!d->rt->box_of)
-		return;
 	for (struct app *a = d->apps; a; a = a->next) {
 		if (!a->busy && a->state == APP_ASLEEP && d->hold_ok &&
 		    hold_count(&d->hold, a->sleep_addr) > 0)  /* held while it was busy */
 			life_spawn(d, a, LIFE_SWAP_IN, "traffic");
-		if (a->busy || a->state != APP_NAPPING)
+		if (a->busy || a->state != APP_NAPPING || !runtime_of(&a->spec)->box_of)
 			continue;
 		if (now - a->napping_since_ms >= a->spec.sleep_ms)
 			life_spawn(d, a, LIFE_SLEEP, "sleep");

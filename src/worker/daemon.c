@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "api/server.h"
+#include "box/box.h"
 #include "common/err.h"
 #include "common/io.h"
 #include "worker/daemon.h"
@@ -82,6 +83,25 @@ struct app *daemon_find(struct daemon *d, const char *name)
 		if (!strcmp(a->spec.name, name))
 			return a;
 	return NULL;
+}
+
+const char *app_box_dir(const struct daemon *d, const struct app *a)
+{
+	return a->spec.runtime == APP_RT_BOX ? d->box_dir : NULL;
+}
+
+void app_load_box(struct daemon *d, struct app *a)
+{
+	struct box b;
+
+	if (a->spec.runtime != APP_RT_BOX)
+		return;
+	if (box_open(d->box_dir, a->spec.name, &b) < 0) {
+		daemon_log(a->spec.name, "error: %s", err_msg());
+		return;
+	}
+	a->addr = b.addr;
+	snprintf(a->veth, sizeof(a->veth), "%s", b.veth);
 }
 
 void daemon_save(struct daemon *d, struct app *a)
@@ -150,7 +170,7 @@ static int daemon_init(struct daemon *d, const struct daemon_opts *o)
 		snprintf(d->store_url, sizeof(d->store_url), "%s", o->store_url);
 	else
 		snprintf(d->store_url, sizeof(d->store_url), "file://%s/store", d->dir);
-	d->rt = &runtime_plain;
+	snprintf(d->box_dir, sizeof(d->box_dir), "%s/boxes", d->dir);
 	d->lock_fd = -1;
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->changed, NULL);

@@ -31,7 +31,7 @@ struct daemon_opts {
 struct daemon {
 	char dir[PATH_MAX - 128];
 	char store_url[PATH_MAX];
-	const struct runtime *rt;
+	char box_dir[PATH_MAX];     /* DIR/boxes: the boxed apps' boxes */
 	struct registry *reg;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;     /* an app stopped being busy */
@@ -54,6 +54,11 @@ void daemon_wake(struct daemon *d);
 /* Paths of an app's files: DIR/apps/NAME/what. */
 void app_path(const struct daemon *d, const char *name, const char *what, char *buf, size_t len);
 struct app *daemon_find(struct daemon *d, const char *name);
+/* The box dir for a's runtime (NULL for a plain app). */
+const char *app_box_dir(const struct daemon *d, const struct app *a);
+/* Learn a boxed app's address and veth from its box record (lock held;
+ * a failure is logged). */
+void app_load_box(struct daemon *d, struct app *a);
 /* Save a's row (lock held); a failure is logged. */
 void daemon_save(struct daemon *d, struct app *a);
 int64_t mono_ms(void);

@@ -54,7 +54,8 @@ static void op_paths(struct daemon *d, struct app *a, struct op_paths *p)
 static void op_ctx(struct daemon *d, struct app *a, struct op_paths *p, struct op_args *args)
 {
 	memset(args, 0, sizeof(*args));
-	args->rt = d->rt;
+	args->rt = runtime_of(&a->spec);
+	args->ctx.box_dir = app_box_dir(d, a);
 	args->ctx.store_url = d->store_url;
 	args->ctx.image = a->spec.name;
 	args->ctx.holder = p->holder;

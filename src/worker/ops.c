@@ -47,24 +47,33 @@ static void remove_app_dir(struct daemon *d, const char *name)
 
 static int port_owner_conflict(struct daemon *d, const struct app_spec *spec)
 {
-	for (struct app *a = d->apps; a; a = a->next)
-		for (size_t i = 0; i < a->spec.nports; i++)
-			for (size_t j = 0; j < spec->nports; j++)
-				if (a->spec.ports[i] == spec->ports[j])
-					return err_set("port %u already taken by app %s",
-						       spec->ports[j], a->spec.name);
+	uint16_t mine[APP_MAX_PORTS], theirs[APP_MAX_PORTS], app[APP_MAX_PORTS];
+	size_t n = spec_port_pairs(spec, mine, app);
+
+	for (struct app *a = d->apps; a; a = a->next) {
+		size_t m = spec_port_pairs(&a->spec, theirs, app);
+
+		for (size_t i = 0; i < m; i++)
+			for (size_t j = 0; j < n; j++)
+				if (theirs[i] == mine[j])
+					return err_set("port %u already taken by app %s", mine[j],
+						       a->spec.name);
+	}
 	return 0;
 }
 
 static int check_host_ports(const struct app_spec *spec)
 {
-	for (size_t i = 0; i < spec->nports; i++) {
+	uint16_t host[APP_MAX_PORTS], app[APP_MAX_PORTS];
+	size_t n = spec_port_pairs(spec, host, app);
+
+	for (size_t i = 0; i < n; i++) {
 		int used;
 
-		if (port_in_use(spec->ports[i], &used) < 0)
+		if (port_in_use(host[i], &used) < 0)
 			return -1;
 		if (used)
-			return err_set("port %u already taken", spec->ports[i]);
+			return err_set("port %u already taken", host[i]);
 	}
 	return 0;
 }
@@ -73,7 +82,7 @@ static int check_workdir(const struct app_spec *spec)
 {
 	struct stat st;
 
-	if (!spec->workdir)
+	if (!spec->workdir || spec->runtime == APP_RT_BOX)   /* a box's: inside it */
 		return 0;
 	if (stat(spec->workdir, &st) < 0)
 		return err_sys("workdir %s", spec->workdir);
@@ -116,11 +125,15 @@ static void last_log_line(const char *path, char *buf, size_t len)
 	snprintf(buf, len, "%.200s", nl ? nl + 1 : tail);
 }
 
-static int ports_listening(const struct app_spec *spec, int *ready)
+/* Every port the app listens on is open (a boxed app's, in its box). */
+static int ports_listening(const struct app_spec *spec, pid_t pid, int *ready)
 {
+	uint16_t host[APP_MAX_PORTS], app[APP_MAX_PORTS];
+	size_t n = spec_port_pairs(spec, host, app);
+
 	*ready = 1;
-	for (size_t i = 0; i < spec->nports && *ready; i++)
-		if (port_in_use(spec->ports[i], ready) < 0)
+	for (size_t i = 0; i < n && *ready; i++)
+		if (port_in_use_at(spec->runtime == APP_RT_BOX ? pid : 0, app[i], ready) < 0)
 			return -1;
 	return 0;
 }
@@ -129,7 +142,9 @@ static int ports_listening(const struct app_spec *spec, int *ready)
  * failing if the tree ends meanwhile. */
 static int wait_ready(const struct app_spec *spec, pid_t pid, const char *log)
 {
-	int64_t end = mono_ms() + (spec->nports ? CREATE_READY_MS : 300);
+	uint16_t host[APP_MAX_PORTS], app[APP_MAX_PORTS];
+	size_t nports = spec_port_pairs(spec, host, app);
+	int64_t end = mono_ms() + (nports ? CREATE_READY_MS : 300);
 	char line[256];
 	int ready = 0;
 
@@ -138,38 +153,64 @@ static int wait_ready(const struct app_spec *spec, pid_t pid, const char *log)
 			last_log_line(log, line, sizeof(line));
 			return err_set("the command exited at once%s%s", line[0] ? ": " : "", line);
 		}
-		if (spec->nports && ports_listening(spec, &ready) < 0)
+		if (nports && ports_listening(spec, pid, &ready) < 0)
 			return -1;
 		if (ready)
 			return 0;
 		if (mono_ms() >= end)
-			return spec->nports ? err_set("its ports do not listen after %d s",
+			return nports ? err_set("its ports do not listen after %d s",
 						      CREATE_READY_MS / 1000)
 					    : 0;
 		sleep_ms(20);
 	}
 }
 
+static int remove_child(void *arg, void *out)
+{
+	struct start_args *s = arg;
+
+	(void)out;
+	return s->rt->remove(&s->ctx);
+}
+
+/* Remove what a's runtime made besides its tree (its box); the tree is
+ * gone or going.  Lock not held. */
+static int remove_runtime_parts(struct daemon *d, const struct app *a)
+{
+	struct start_args s = { .rt = runtime_of(&a->spec), .spec = &a->spec };
+
+	if (!s.rt->remove)
+		return 0;
+	s.ctx.image = a->spec.name;
+	s.ctx.box_dir = app_box_dir(d, a);
+	return child_run(remove_child, &s, NULL, 0, NULL, NULL);
+}
+
 static int start_app(struct daemon *d, struct app *a, pid_t *pid)
 {
-	struct start_args s = { .rt = d->rt, .spec = &a->spec };
+	struct start_args s = { .rt = runtime_of(&a->spec), .spec = &a->spec };
 	char dir[PATH_MAX], log[PATH_MAX];
+	struct err_saved why;
 
 	app_path(d, a->spec.name, "", dir, sizeof(dir));
 	app_path(d, a->spec.name, "log", log, sizeof(log));
 	s.ctx.work_dir = dir;
 	s.ctx.log = log;
+	s.ctx.image = a->spec.name;
+	s.ctx.box_dir = app_box_dir(d, a);
 	*pid = 0;
 	if (mkdir_p(dir) < 0)
 		return -1;
 	if (child_run(start_child, &s, pid, sizeof(*pid), NULL, NULL) < 0)
 		return -1;
-	if (wait_ready(&a->spec, *pid, log) < 0) {
-		if (tree_start_time(*pid))
-			kill(*pid, SIGKILL);
-		return -1;
-	}
-	return 0;
+	if (wait_ready(&a->spec, *pid, log) == 0)
+		return 0;
+	err_save(&why);
+	if (tree_start_time(*pid))
+		kill(*pid, SIGKILL);
+	if (remove_runtime_parts(d, a) < 0)
+		daemon_log(a->spec.name, "error: removing its box: %s", err_msg());
+	return err_restore(&why);
 }
 
 static struct app *new_app(struct app_spec *spec)
@@ -220,8 +261,8 @@ int op_create(struct daemon *d, struct app_spec *spec, json_t **out)
 	*out = NULL;
 	if (check_workdir(spec) < 0)
 		return 400;
-	if (spec->sleep_set && !d->rt->box_of)
-		return err_set("--sleep needs a box: an app without one never falls asleep "
+	if (spec->sleep_set && !runtime_of(spec)->box_of)
+		return err_set("--sleep needs a box: a plain app never falls asleep "
 			       "(napping is its deepest tier)"), 400;
 	pthread_mutex_lock(&d->lock);
 	if (create_checks(d, spec) < 0) {
@@ -254,6 +295,7 @@ int op_create(struct daemon *d, struct app_spec *spec, json_t **out)
 	a->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	a->state = APP_RUNNING;
 	a->active_ms = mono_ms();
+	app_load_box(d, a);
 	daemon_save(d, a);
 	daemon_log(a->spec.name, "created, pid %d", (int)pid);
 	*out = app_to_view(a);
@@ -398,6 +440,8 @@ int op_remove(struct daemon *d, const char *name)
 	if (a->swaps && child_run(forget_image, args, NULL, 0, NULL, NULL) < 0 &&
 	    !strstr(err_msg(), "no image"))
 		daemon_log(name, "error: removing its image: %s", err_msg());
+	if (remove_runtime_parts(d, a) < 0)
+		daemon_log(name, "error: removing its box: %s", err_msg());
 	pthread_mutex_lock(&d->lock);
 	if (registry_delete(d->reg, name) < 0)
 		daemon_log(name, "error: %s", err_msg());

@@ -1,4 +1,5 @@
-/* ports.c - ports in use on the host, from /proc/net (see ports.h). */
+/* ports.c - ports in use on the host or in a process's network namespace,
+ * from /proc/net (see ports.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,13 +37,24 @@ static int scan_table(const char *path, uint16_t port, unsigned want_state, int 
 	return 0;
 }
 
+int port_in_use_at(pid_t pid, uint16_t port, int *used)
+{
+	static const char *const tables[] = { "tcp", "tcp6", "udp", "udp6" };
+	char path[64];
+
+	*used = 0;
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]) && !*used; i++) {
+		if (pid > 0)
+			snprintf(path, sizeof(path), "/proc/%d/net/%s", (int)pid, tables[i]);
+		else
+			snprintf(path, sizeof(path), "/proc/net/%s", tables[i]);
+		if (scan_table(path, port, tables[i][0] == 't' ? TCP_LISTEN : 0, used) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int port_in_use(uint16_t port, int *used)
 {
-	*used = 0;
-	if (scan_table("/proc/net/tcp", port, TCP_LISTEN, used) < 0 ||
-	    scan_table("/proc/net/tcp6", port, TCP_LISTEN, used) < 0 ||
-	    scan_table("/proc/net/udp", port, 0, used) < 0 ||
-	    scan_table("/proc/net/udp6", port, 0, used) < 0)
-		return -1;
-	return 0;
+	return port_in_use_at(0, port, used);
 }

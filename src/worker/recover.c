@@ -80,6 +80,7 @@ static void recover_one(struct daemon *d, struct app *a)
 	char holder[PATH_MAX];
 
 	a->pidfd = -1;
+	app_load_box(d, a);
 	switch (a->state) {
 	case APP_RUNNING:
 		if (a->pid && a->pid_start && tree_start_time(a->pid) == a->pid_start) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "box/box.h"
 #include "common/err.h"
 #include "worker/spec.h"
 
@@ -59,7 +60,12 @@ void spec_free(struct app_spec *spec)
 		free(spec->env[i]);
 	free(spec->argv);
 	free(spec->env);
+	for (size_t i = 0; spec->publish && i < spec->npublish; i++)
+		free(spec->publish[i]);
+	free(spec->publish);
 	free(spec->workdir);
+	free(spec->rootfs);
+	free(spec->user);
 	memset(spec, 0, sizeof(*spec));
 }
 
@@ -115,6 +121,86 @@ static int check_env(const struct app_spec *spec)
 	return 0;
 }
 
+int spec_parse_user(const char *s, uint32_t *uid, uint32_t *gid)
+{
+	char *end;
+	long u, g;
+
+	errno = 0;
+	u = strtol(s, &end, 10);
+	if (end == s || !isdigit((unsigned char)*s) || u > 0x7fffffff || (*end && *end != ':'))
+		return err_set("bad user '%.64s' (UID[:GID], numbers)", s);
+	g = u;
+	if (*end == ':') {
+		const char *gs = end + 1;
+
+		g = strtol(gs, &end, 10);
+		if (end == gs || !isdigit((unsigned char)*gs) || *end || g > 0x7fffffff)
+			return err_set("bad user '%.64s' (UID[:GID], numbers)", s);
+	}
+	*uid = (uint32_t)u;
+	*gid = (uint32_t)g;
+	return 0;
+}
+
+static int check_rootfs(const char *r)
+{
+	if (!strcmp(r, "host") || r[0] == '/' || !strncmp(r, "oci:", 4))
+		return strlen(r) < BOX_PATH_MAX ? 0 : err_set("'rootfs' is too long");
+	return err_set("'rootfs' must be host, an absolute directory or oci:PATH[:TAG]");
+}
+
+/* The box's fields fit the runtime: the box takes them all and checks
+ * them as the box library will; a plain app takes none of them. */
+static int check_runtime(const struct app_spec *spec)
+{
+	struct box_config cfg;
+	uint32_t uid, gid;
+
+	if (spec->user && spec_parse_user(spec->user, &uid, &gid) < 0)
+		return -1;
+	if (spec->runtime == APP_RT_PLAIN) {
+		if (spec->rootfs || spec->publish || spec->memory || spec->pids || spec->no_egress)
+			return err_set("rootfs, publish, memory, pids and no_egress need the box "
+				       "runtime (this app is plain)");
+		return 0;
+	}
+	if (spec->nports)
+		return err_set("a boxed app publishes ports with 'publish' "
+			       "([HOSTADDR:]HOSTPORT:APPPORT[/tcp|/udp]), not 'ports'");
+	if (!box_name_valid(spec->name))
+		return err_set("app name '%s' is not a valid box name (1-23 of a-z 0-9 -, "
+			       "or run it plain)", spec->name);
+	if (spec->rootfs && check_rootfs(spec->rootfs) < 0)
+		return -1;
+	if (box_config_init(&cfg, spec->name) < 0)
+		return -1;
+	for (size_t i = 0; i < spec->npublish; i++)
+		if (box_config_add_port(&cfg, spec->publish[i]) < 0)
+			return -1;
+	return 0;
+}
+
+size_t spec_port_pairs(const struct app_spec *spec, uint16_t *host, uint16_t *app)
+{
+	struct box_config cfg;
+	size_t n = 0;
+
+	if (spec->runtime == APP_RT_PLAIN) {
+		memcpy(host, spec->ports, spec->nports * sizeof(*host));
+		memcpy(app, spec->ports, spec->nports * sizeof(*app));
+		return spec->nports;
+	}
+	if (box_config_init(&cfg, spec->name) < 0)
+		return 0;
+	for (size_t i = 0; i < spec->npublish && n < APP_MAX_PORTS; i++)
+		if (box_config_add_port(&cfg, spec->publish[i]) == 0) {
+			host[n] = cfg.ports[cfg.nr_ports - 1].host_port;
+			app[n++] = cfg.ports[cfg.nr_ports - 1].app_port;
+		}
+	return n;
+}
+
 static int get_ports(const json_t *v, struct app_spec *spec)
 {
 	if (!json_is_array(v))
@@ -152,9 +238,84 @@ static int get_ms(const json_t *v, const char *field, int64_t min, int64_t *out)
 	return 0;
 }
 
+/* A string field kept as a copy in *dst. */
+static int get_copy(const json_t *v, const char *field, char **dst)
+{
+	const char *s;
+
+	if (*dst)
+		return err_set("'%s' given twice", field);
+	if (get_str(v, field, &s) < 0)
+		return -1;
+	*dst = strdup(s);
+	return *dst ? 0 : err_set("out of memory");
+}
+
+static int get_runtime(const json_t *v, struct app_spec *spec)
+{
+	const char *s;
+
+	if (get_str(v, "runtime", &s) < 0)
+		return -1;
+	if (!strcmp(s, "box"))
+		spec->runtime = APP_RT_BOX;
+	else if (!strcmp(s, "plain"))
+		spec->runtime = APP_RT_PLAIN;
+	else
+		return err_set("'runtime' must be \"box\" or \"plain\"");
+	return 0;
+}
+
+static int get_u64(const json_t *v, const char *field, uint64_t min, uint64_t max, uint64_t *out)
+{
+	json_int_t n;
+
+	if (!json_is_integer(v))
+		return err_set("'%s' must be an integer", field);
+	n = json_integer_value(v);
+	if (n < 0 || (uint64_t)n < min || (uint64_t)n > max)
+		return err_set("'%s' must be in %llu..%llu", field, (unsigned long long)min,
+			       (unsigned long long)max);
+	*out = (uint64_t)n;
+	return 0;
+}
+
+/* The box's fields (checked against the runtime once all are read). */
+static int get_box_field(const char *key, const json_t *v, struct app_spec *spec)
+{
+	uint64_t n;
+
+	if (!strcmp(key, "runtime"))
+		return get_runtime(v, spec);
+	if (!strcmp(key, "rootfs"))
+		return get_copy(v, key, &spec->rootfs);
+	if (!strcmp(key, "user"))
+		return get_copy(v, key, &spec->user);
+	if (!strcmp(key, "publish"))
+		return spec->publish ? err_set("'publish' given twice")
+				     : get_strings(v, key, APP_MAX_PORTS, 0, &spec->publish,
+						   &spec->npublish);
+	if (!strcmp(key, "memory"))
+		return get_u64(v, key, 4ull << 20, 1ull << 50, &spec->memory);
+	if (!strcmp(key, "pids")) {
+		if (get_u64(v, key, 1, APP_PIDS_MAX, &n) < 0)
+			return -1;
+		spec->pids = (uint32_t)n;
+		return 0;
+	}
+	if (!strcmp(key, "no_egress")) {
+		if (!json_is_boolean(v))
+			return err_set("'no_egress' must be true or false");
+		spec->no_egress = json_is_true(v);
+		return 0;
+	}
+	return 1;
+}
+
 static int get_field(const char *key, const json_t *v, struct app_spec *spec)
 {
 	const char *s;
+	int rc;
 
 	if (!strcmp(key, "name")) {
 		if (get_str(v, key, &s) < 0 || spec_check_name(s) < 0)
@@ -185,7 +346,8 @@ static int get_field(const char *key, const json_t *v, struct app_spec *spec)
 		spec->sleep_set = 1;
 		return get_ms(v, key, 0, &spec->sleep_ms);
 	}
-	return err_set("unknown field '%.64s'", key);
+	rc = get_box_field(key, v, spec);
+	return rc <= 0 ? rc : err_set("unknown field '%.64s'", key);
 }
 
 int spec_from_json(const json_t *o, struct app_spec *spec)
@@ -208,7 +370,7 @@ int spec_from_json(const json_t *o, struct app_spec *spec)
 		spec_free(spec);
 		return err_set(!spec->name[0] ? "'name' is missing" : "'argv' (the command) is missing");
 	}
-	if (check_env(spec) < 0) {
+	if (check_env(spec) < 0 || check_runtime(spec) < 0) {
 		spec_free(spec);
 		return -1;
 	}
@@ -227,6 +389,28 @@ static json_t *strings_json(char *const *v, size_t n)
 	return a;
 }
 
+/* The runtime and the box's fields into o. */
+static int spec_box_json(const struct app_spec *spec, json_t *o)
+{
+	int rc = json_object_set_new(o, "runtime",
+				     json_string(spec->runtime == APP_RT_BOX ? "box" : "plain"));
+
+	if (rc == 0 && spec->user)
+		rc = json_object_set_new(o, "user", json_string(spec->user));
+	if (rc < 0 || spec->runtime != APP_RT_BOX)
+		return rc;
+	if (spec->rootfs)
+		rc |= json_object_set_new(o, "rootfs", json_string(spec->rootfs));
+	rc |= json_object_set_new(o, "publish", strings_json(spec->publish, spec->npublish));
+	if (spec->memory)
+		rc |= json_object_set_new(o, "memory", json_integer((json_int_t)spec->memory));
+	if (spec->pids)
+		rc |= json_object_set_new(o, "pids", json_integer(spec->pids));
+	if (spec->no_egress)
+		rc |= json_object_set_new(o, "no_egress", json_true());
+	return rc;
+}
+
 json_t *spec_to_json(const struct app_spec *spec)
 {
 	json_t *ports = json_array();
@@ -239,6 +423,10 @@ json_t *spec_to_json(const struct app_spec *spec)
 		      "env", strings_json(spec->env, spec->nenv), "ports", ports,
 		      "idle_ms", (json_int_t)spec->idle_ms, "sleep_ms", (json_int_t)spec->sleep_ms);
 	if (o && spec->workdir && json_object_set_new(o, "workdir", json_string(spec->workdir)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	if (o && spec_box_json(spec, o) < 0) {
 		json_decref(o);
 		return NULL;
 	}

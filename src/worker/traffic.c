@@ -6,6 +6,7 @@
 #include <linux/sock_diag.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -137,4 +138,25 @@ void traffic_free(struct traffic *t)
 {
 	free(t->v);
 	memset(t, 0, sizeof(*t));
+}
+
+static uint64_t iface_counter(const char *ifname, const char *what)
+{
+	char path[128];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%.15s/statistics/%s", ifname, what);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v;
+}
+
+uint64_t traffic_iface_packets(const char *ifname)
+{
+	return iface_counter(ifname, "rx_packets") + iface_counter(ifname, "tx_packets");
 }

@@ -137,6 +137,7 @@ static void due_timers(struct daemon *d)
 struct sample_job {
 	struct app *a;
 	pid_t pid;
+	char veth[16];              /* a boxed app's interface: its packets count */
 	struct tree_sample s;
 	int ok;
 };
@@ -176,13 +177,17 @@ static void sample_round(struct daemon *d, int64_t elapsed_ms)
 				break;
 			jobs = j;
 		}
-		jobs[n++] = (struct sample_job){ .a = a, .pid = a->pid };
+		jobs[n] = (struct sample_job){ .a = a, .pid = a->pid };
+		memcpy(jobs[n++].veth, a->veth, sizeof(a->veth));
 	}
 	pthread_mutex_unlock(&d->lock);
 	if (n && traffic_snapshot(&t) < 0)
 		daemon_log("-", "error: traffic sample: %s", err_msg());
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		jobs[i].ok = tree_sample(jobs[i].pid, &t, &jobs[i].s) == 0;
+		if (jobs[i].veth[0])
+			jobs[i].s.traffic += traffic_iface_packets(jobs[i].veth) * 0x100000001b3ull;
+	}
 	traffic_free(&t);
 	pthread_mutex_lock(&d->lock);
 	for (size_t i = 0; i < n; i++) {

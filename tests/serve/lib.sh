@@ -10,6 +10,12 @@
 #   S_DIR     the daemon's state dir
 #   S_PID     the daemon's pid
 #   S_LOG     its stderr (one line per event)
+#
+# Apps run in boxes unless created with --runtime plain: s_create makes a
+# plain app (the host's network, the configs of tests/daemons/lib.sh);
+# s_box_create a boxed one with the s_box_conf_* configs (listening on the
+# box's own address, reached through published ports).  Box names are
+# global (cgroups pcbox-NAME), so a test's boxed apps end in -$$.
 
 d=$(dirname "${BASH_SOURCE[0]}")
 . "$d/../daemons/lib.sh"
@@ -29,11 +35,20 @@ s_our_pids() {
 }
 
 s_cleanup() {
-	local p
+	local p n
 	[ -n "$S_PID" ] && kill -KILL "$S_PID" 2>/dev/null
 	# sanitizer reports of the daemon (an ASan build) reach the test's output
 	[ -n "$S_LOG" ] && grep -E -A5 "runtime error|ERROR: (Address|Leak)Sanitizer" "$S_LOG" 2>/dev/null | head -n 30
 	for p in $(s_our_pids); do kill -KILL "$p" 2>/dev/null; done
+	# the hold of asleep apps the daemon left (its queue's chain and set)
+	if [ -s "$S_DIR/hold.queue" ]; then
+		nft delete chain ip picocenter_hold "hold_$(cat "$S_DIR/hold.queue")" 2>/dev/null
+		nft delete set ip picocenter_hold "hold_$(cat "$S_DIR/hold.queue")" 2>/dev/null
+	fi
+	# boxes the daemon left (their cgroups, veths, nft elements, mounts)
+	for n in "$S_DIR"/boxes/*/; do
+		[ -d "$n" ] && "$PICOCENTER" box rm --box-dir "$S_DIR/boxes" "$(basename "$n")" >/dev/null
+	done
 	d_cleanup
 }
 
@@ -96,12 +111,97 @@ s_wait_state() {
 	done
 }
 
-# s_create NAME IDLE PORT CMD...: create an app, fail the test if it fails.
+# s_create NAME IDLE PORT CMD...: create a plain app (on the host's
+# network, listening on PORT), fail the test if it fails.
 s_create() {
 	local name=$1 idle=$2 port=$3
 	shift 3
-	s_app create "$name" --port "$port" --idle "$idle" -- "$@" >/dev/null ||
+	s_app create "$name" --runtime plain --port "$port" --idle "$idle" -- "$@" >/dev/null ||
 		s_fail "app create $name failed"
+}
+
+# s_box_create NAME IDLE PORTSPEC... -- [OPTION... --] CMD...: create a
+# boxed app with published ports (--port each) and more create options,
+# fail the test if it fails.
+s_box_create() {
+	local name=$1 idle=$2 args=()
+	shift 2
+	while [ "$1" != -- ]; do args+=(--port "$1"); shift; done
+	shift
+	case $1 in --*) ;; *) set -- -- "$@" ;; esac
+	s_app create "$name" "${args[@]}" --idle "$idle" "$@" >/dev/null ||
+		s_fail "app create $name (boxed) failed"
+}
+
+# s_box_leftovers NAME ADDR: nothing of the box NAME (address ADDR) is
+# left: box dir, cgroup, veth, nftables element, mount.
+s_box_leftovers() {
+	local n=$1 addr=$2 c veth
+	[ -e "$S_DIR/boxes/$n" ] && s_fail "box dir $S_DIR/boxes/$n left behind"
+	c=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "pcbox-$n" 2>/dev/null | head -1)
+	[ -n "$c" ] && s_fail "cgroup $c left behind"
+	grep -q "$S_DIR/boxes/$n/" /proc/self/mountinfo && s_fail "a mount is left under $S_DIR/boxes/$n"
+	[ -n "$addr" ] || return 0
+	veth=pc$(printf '%02x' ${addr//./ })
+	ip link show "$veth" >/dev/null 2>&1 && s_fail "veth $veth of $n left behind"
+	nft list table ip picocenter 2>/dev/null | grep -qw -- "$addr" &&
+		s_fail "an nftables element with $addr ($n) is left"
+	return 0
+}
+
+# Boxed configs: the daemon listens on every address of its box, on its
+# usual port; the work dir is seen through the box's root (the host's /).
+# s_box_conf_lighttpd, s_box_conf_redis, s_box_conf_dnsmasq: print the command.
+s_box_conf_lighttpd() {
+	s_conf_lighttpd box 80 >/dev/null
+	sed -i '/^server.bind/d' "$D_DIR/lighttpd.box.conf"
+	echo "lighttpd -D -f $D_DIR/lighttpd.box.conf"
+}
+
+s_box_conf_redis() {
+	cat >"$D_DIR/redis.box.conf" <<EOC
+port 6379
+bind 0.0.0.0
+protected-mode no
+daemonize no
+supervised no
+dir /tmp
+logfile ""
+appendonly no
+save ""
+EOC
+	echo "redis-server $D_DIR/redis.box.conf"
+}
+
+# dnsmasq binds eth0's IPv4 address (bind-interfaces, found at start by a
+# small sh wrapper that execs it): a wildcard UDP socket needs IP_PKTINFO,
+# which the engine does not carry yet, and with interface=eth0 it also
+# binds eth0's IPv6 link-local address, whose scope (the interface) the
+# verify restore's trial namespace does not have.
+s_box_conf_dnsmasq() {
+	cat >"$D_DIR/hosts" <<EOC
+10.0.0.1 www.pico.test
+10.0.0.2 mail.pico.test
+EOC
+	cat >"$D_DIR/dnsmasq.box.conf" <<EOC
+keep-in-foreground
+no-resolv
+no-hosts
+addn-hosts=$D_DIR/hosts
+port=53
+bind-interfaces
+pid-file=
+user=nobody
+log-facility=-
+local=/pico.test/
+EOC
+	cat >"$D_DIR/dnsmasq.box.sh" <<EOC
+#!/bin/sh
+a=\$(ip -4 -o addr show eth0 | awk '{ sub("/.*", "", \$4); print \$4 }')
+exec dnsmasq --conf-file=$D_DIR/dnsmasq.box.conf --listen-address="\$a"
+EOC
+	chmod 755 "$D_DIR/dnsmasq.box.sh"
+	echo "$D_DIR/dnsmasq.box.sh"
 }
 
 now_ms() { echo $(($(now_us) / 1000)); }

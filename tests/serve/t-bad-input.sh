@@ -1,10 +1,15 @@
 #!/bin/bash
 # t-bad-input.sh - each bad request gets a one-line error, a failing exit
 # status, and leaves nothing half-created: an unknown app, a duplicate
-# name, a port already taken (by another app or by a host socket), an
-# invalid duration, --sleep for an app without a box, a bad port, a missing command, a missing workdir, a
-# command that exits at once or does not exist.  The API answers malformed
-# JSON, unknown fields and wrong types with 400 and a message.
+# name, a port already taken (by another app, plain or boxed, or by a host
+# socket), an invalid duration, a bad port, a missing command, a missing
+# workdir, a command that exits at once or does not exist; for boxed apps
+# also a port out of range, an invalid size or count, a missing or
+# relative rootfs or OCI image, a name that is no box name, box flags on a
+# plain app, --sleep for a plain app.  Nothing half-created means no app, registry row or app dir,
+# and for boxes no box dir, cgroup, mount, veth or nftables element.  The
+# API answers malformed JSON, unknown fields and wrong types with 400 and
+# a message.
 d=$(dirname "$0"); . "$d/lib.sh"
 d_need lighttpd curl python3
 s_init badinput
@@ -30,40 +35,95 @@ nothing_left() {
 	[ "$n" = "$1" ] || s_fail "app dirs now: '$n', expected '$1'"
 }
 
+# what a failed box could leave: the veths on the bridge and the nftables
+# elements now (another test's boxes may come and go meanwhile: only new
+# ones whose box dir is ours count, see boxes_left)
+veths() { ip -o link show master pcbr0 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1 | sort; }
+elements() { nft list table ip picocenter 2>/dev/null | grep -o '10\.88\.[0-9]*\.[0-9]*' | sort -u; }
+boxes_left() {
+	local want=$1 n c
+	n=$(ls "$S_DIR/boxes" 2>/dev/null | tr '\n' ' ')
+	[ "$n" = "$want" ] || s_fail "box dirs now: '$n', expected '$want'"
+	c=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "pcbox-x-$$" 2>/dev/null | head -1)
+	[ -z "$c" ] || s_fail "cgroup $c left behind"
+	grep -q "$S_DIR/boxes/x-$$" /proc/self/mountinfo && s_fail "a mount of box x-$$ is left"
+	[ -z "$(comm -13 "$D_DIR/veths.0" <(veths) | grep -vx "$BXVETH")" ] ||
+		s_fail "new veths on pcbr0: $(comm -13 "$D_DIR/veths.0" <(veths) | tr '\n' ' ')"
+	[ -z "$(comm -13 "$D_DIR/elements.0" <(elements) | grep -vx "$BXADDR")" ] ||
+		s_fail "new nftables elements: $(comm -13 "$D_DIR/elements.0" <(elements) | tr '\n' ' ')"
+}
+veths >"$D_DIR/veths.0"
+elements >"$D_DIR/elements.0"
+
 s_create web 1m "$P1" $(d_conf_lighttpd "$P1")
 nothing_left "web "
+# a boxed app that publishes P3
+s_ports 1; P3=${S_PORTS[0]}
+BX=bx-$$
+s_box_create "$BX" 1m "127.0.0.1:$P3:80" -- $(s_box_conf_lighttpd)
+BXADDR=$(s_field "$BX" 'a["address"]')
+BXVETH=pc$(printf '%02x' ${BXADDR//./ })
+ip link show "$BXVETH" >/dev/null || s_fail "no veth $BXVETH for $BX ($BXADDR)"
+nothing_left "$BX web "
 
 bad s_app inspect nosuch
 bad s_app rm nosuch
 bad s_app swap-out nosuch
 bad s_app swap-in nosuch
 bad s_app logs nosuch
-bad s_app create web --port "$P2" -- sleep 100
-bad s_app create other --port "$P1" -- sleep 100
+X=x-$$
+bad s_app create web --runtime plain --port "$P2" -- sleep 100
+bad s_app create "$BX" --port "$P2:80" -- sleep 100
+bad s_app create other --runtime plain --port "$P1" -- sleep 100
+bad s_app create other --runtime plain --port "$P3" -- sleep 100
+bad s_app create "$X" --port "127.0.0.1:$P1:80" -- sleep 100
+bad s_app create "$X" --port "$P3:8080" -- sleep 100
 bad s_app create bad/name -- sleep 100
-bad s_app create x --idle 5parsecs -- sleep 100
-bad s_app create x --idle -1s -- sleep 100
-bad s_app create x --sleep '' -- sleep 100
-bad s_app create x --sleep 5s -- sleep 100      # no box: it cannot fall asleep
-bad s_app create x --port 70000 -- sleep 100
-bad s_app create x --port 0 -- sleep 100
-bad s_app create x --port "$P2"
-bad s_app create x --port "$P2" --
-bad s_app create x --workdir /nonexistent/dir -- sleep 100
-bad s_app create x --env NOEQUALS -- sleep 100
-bad s_app create x -- false
-bad s_app create x --port "$P2" -- sh -c 'echo it broke; exit 3'
-bad s_app create x -- /nonexistent/program
-bad s_app create x --rootfs /nonexistent/rootfs -- sleep 100
-bad s_app create x --memory 64M -- sleep 100
-nothing_left "web "
+bad s_app create NotABoxName -- sleep 100
+bad s_app create "$X" --idle 5parsecs -- sleep 100
+bad s_app create "$X" --idle -1s -- sleep 100
+bad s_app create "$X" --sleep '' -- sleep 100
+bad s_app create "$X" --runtime plain --sleep 5s -- sleep 100   # it cannot fall asleep
+bad s_app create "$X" --runtime plain --port 70000 -- sleep 100
+bad s_app create "$X" --runtime plain --port 0 -- sleep 100
+bad s_app create "$X" --port 70000:80 -- sleep 100
+bad s_app create "$X" --port "$P2:0" -- sleep 100
+bad s_app create "$X" --port "$P2:80/sctp" -- sleep 100
+bad s_app create "$X" --port "$P2"
+bad s_app create "$X" --port "$P2" --
+bad s_app create "$X" --runtime plain --workdir /nonexistent/dir -- sleep 100
+bad s_app create "$X" --workdir relative/dir -- sleep 100
+bad s_app create "$X" --workdir /nonexistent/dir -- sleep 100
+bad s_app create "$X" --env NOEQUALS -- sleep 100
+bad s_app create "$X" --runtime plain -- false
+bad s_app create "$X" -- false
+bad s_app create "$X" --runtime plain --port "$P2" -- sh -c 'echo it broke; exit 3'
+bad s_app create "$X" --port "$P2:80" -- sh -c 'echo it broke; exit 3'
+bad s_app create "$X" --runtime plain -- /nonexistent/program
+bad s_app create "$X" -- /nonexistent/program
+bad s_app create "$X" --rootfs /nonexistent/rootfs -- sleep 100
+bad s_app create "$X" --rootfs relative/rootfs -- sleep 100
+bad s_app create "$X" --rootfs oci:/nonexistent/image -- sleep 100
+bad s_app create "$X" --memory 1K -- sleep 100
+bad s_app create "$X" --memory lots -- sleep 100
+bad s_app create "$X" --pids 0 -- sleep 100
+bad s_app create "$X" --pids many -- sleep 100
+bad s_app create "$X" --user www-data -- sleep 100
+bad s_app create "$X" --runtime vm -- sleep 100
+bad s_app create "$X" --runtime plain --memory 64M -- sleep 100
+bad s_app create "$X" --runtime plain --rootfs host -- sleep 100
+bad s_app create "$X" --runtime plain --no-egress -- sleep 100
+nothing_left "$BX web "
+boxes_left "$BX "
 
 # a port a host socket holds
 python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1', $P2)); s.listen(); time.sleep(60)" &
 D_BG_PIDS+=($!)
 d_wait "host listener" d_port_used "$P2"
-bad s_app create x --port "$P2" -- sleep 100
-nothing_left "web "
+bad s_app create "$X" --runtime plain --port "$P2" -- sleep 100
+bad s_app create "$X" --port "$P2:80" -- sleep 100
+nothing_left "$BX web "
+boxes_left "$BX "
 
 # the API itself
 api() {
@@ -95,11 +155,19 @@ api400 '{"argv": ["sleep"]}'
 [ "$(api GET /nosuch)" = 404 ] || s_fail "GET /nosuch is not 404"
 [ "$(api GET /apps/nosuch)" = 404 ] || s_fail "GET /apps/nosuch is not 404"
 [ "$(api PUT /apps/web)" = 405 ] || s_fail "PUT /apps/web is not 405"
-nothing_left "web "
+api400 '{"name": "x", "argv": ["sleep"], "publish": [80]}'
+api400 '{"name": "x", "argv": ["sleep"], "memory": "64M"}'
+api400 '{"name": "x", "argv": ["sleep"], "no_egress": "yes"}'
+nothing_left "$BX web "
 
-# the app that was there all along still serves
+# the apps that were there all along still serve
 d_expect "web" "hello from picocenter" curl -s --max-time 10 "http://127.0.0.1:$P1/"
+d_expect "$BX" "hello from picocenter" curl -s --max-time 10 "http://127.0.0.1:$P3/"
 [ "$(stat -c %a "$S_DIR/api.sock")" = 600 ] || s_fail "api.sock is not mode 0600"
 s_app rm web >/dev/null || s_fail "rm web"
+s_app rm "$BX" >/dev/null || s_fail "rm $BX"
 nothing_left ""
+s_box_leftovers "$BX" "$BXADDR"
+BXADDR= BXVETH=
+boxes_left ""
 d_log PASS

@@ -1,19 +1,33 @@
 #!/bin/bash
-# t-cycles.sh - lighttpd, redis-server and dnsmasq deployed as apps with a
-# 1 s idle time.  Five times: each swaps out on its own (idle), then its
-# own client (curl, redis-cli, dig) reaches it, which revives it (trigger
-# "traffic") and gets the right answer, with the data of every earlier
-# cycle intact (redis keys, lighttpd files, dnsmasq's host names).  The
-# swap counter, the last swap's trigger and /metrics follow.
+# t-cycles.sh - lighttpd, redis-server and dnsmasq deployed as apps, each
+# in its own box (the default runtime) with a 1 s idle time, their ports
+# published on 127.0.0.1 (dnsmasq's for UDP and TCP).  Five times: each
+# swaps out on its own (idle: no packet on its interface) and naps, its
+# box kept; then its own client (curl, redis-cli, dig) reaches it through
+# the published port, which revives it (trigger "traffic") into the same
+# box and gets the right answer, with the data of every earlier cycle
+# intact (redis keys, lighttpd files, dnsmasq's host names).  The box's
+# address, the swap counter, the last swap's trigger and /metrics follow;
+# app rm removes the boxes.
 d=$(dirname "$0"); . "$d/lib.sh"
 d_need lighttpd redis-server redis-cli dnsmasq dig curl python3
 s_init cycles
 s_ports 3; WP=${S_PORTS[0]} RP=${S_PORTS[1]} NP=${S_PORTS[2]}
 CYCLES=${S_CYCLES:-5}
 
-s_create web 1s "$WP" $(d_conf_lighttpd "$WP")
-s_create kv 1s "$RP" $(d_conf_redis "$RP")
-s_create dns 1s "$NP" $(d_conf_dnsmasq "$NP")
+W=web-$$ K=kv-$$ N=dns-$$
+s_box_create "$W" 1s "127.0.0.1:$WP:80" -- $(s_box_conf_lighttpd)
+s_box_create "$K" 1s "127.0.0.1:$RP:6379" -- $(s_box_conf_redis)
+s_box_create "$N" 1s "127.0.0.1:$NP:53/udp" "127.0.0.1:$NP:53/tcp" -- $(s_box_conf_dnsmasq)
+declare -A ADDR
+for a in $W $K $N; do
+	ADDR[$a]=$(s_field "$a" 'a["address"]')
+	case ${ADDR[$a]} in 10.88.*) ;; *) s_fail "$a has address '${ADDR[$a]}', not its box's" ;; esac
+	[ "$(s_field "$a" 'a["runtime"]')" = box ] || s_fail "$a is not boxed"
+done
+[ "$(s_field "$N" '",".join(a["ports"])')" = "127.0.0.1:$NP:53/udp,127.0.0.1:$NP:53/tcp" ] ||
+	s_fail "dns ports: $(s_field "$N" 'a["ports"]')"
+NETNS=$(readlink "/proc/$(s_field "$K" 'a["pid"]')/ns/net")
 
 rcli() { timeout 20 redis-cli -h 127.0.0.1 -p "$RP" "$@"; }
 q() { timeout 20 dig @127.0.0.1 -p "$NP" +time=5 +tries=2 +short "$@"; }
@@ -24,10 +38,12 @@ for c in $(seq "$CYCLES"); do
 	d_expect "redis SET" OK rcli SET "key$c" "value$c"
 	echo "page $c" >"$D_DIR/www/p$c.txt"
 	echo "10.0.1.$c host$c.pico.test" >>"$D_DIR/hosts"
-	for a in web kv dns; do s_wait_state "$a" napping 30; done
-	[ "$(s_field kv 'a["swaps"]')" -ge "$c" ] || s_fail "kv has $(s_field kv 'a["swaps"]') swaps after cycle $c"
+	for a in $W $K $N; do s_wait_state "$a" napping 30; done
+	[ "$(s_field $K 'a["swaps"]')" -ge "$c" ] || s_fail "kv has $(s_field $K 'a["swaps"]') swaps after cycle $c"
 	t0=$(now_ms)
-	[ "$(s_field web 'a["last_swap_out"]["trigger"]')" = idle ] || s_fail "web swapped out but not for idleness"
+	[ "$(s_field $W 'a["last_swap_out"]["trigger"]')" = idle ] || s_fail "web swapped out but not for idleness"
+	[ -d "$S_DIR/boxes/$K/ns" ] && [ -n "$(ip -o link show master pcbr0 | grep -F "pc$(printf '%02x' ${ADDR[$K]//./ })")" ] ||
+		s_fail "kv's box (namespaces, veth) is not kept while it naps"
 
 	# each client revives its app and gets every cycle's data
 	for i in $(seq "$c"); do
@@ -36,19 +52,27 @@ for c in $(seq "$CYCLES"); do
 	done
 	d_expect "dns www (cycle $c)" 10.0.0.1 q www.pico.test
 	# (with 1 s of idle time it may be napping again already)
-	for a in web kv dns; do
+	for a in $W $K $N; do
 		[ "$(s_field "$a" "a['last_swap_in']['at'] >= $t0 and a['last_swap_in']['trigger']")" = traffic ] ||
 			s_fail "$a was not revived by traffic: $(s_field "$a" 'a["last_swap_in"]')"
+		[ "$(s_field "$a" 'a["address"]')" = "${ADDR[$a]}" ] || s_fail "$a changed its address"
 	done
-	d_log "cycle $c: web in $(s_field web 'a["last_swap_in"]["ms"]') ms," \
-		"kv in $(s_field kv 'a["last_swap_in"]["ms"]') ms, dns in $(s_field dns 'a["last_swap_in"]["ms"]') ms"
+	# (it may be gone again already: 1 s idle)
+	ns=$(readlink "/proc/$(s_field "$K" 'a.get("pid", 0)')/ns/net")
+	[ -z "$ns" ] || [ "$ns" = "$NETNS" ] || s_fail "kv was restored into another network namespace"
+	d_log "cycle $c: web in $(s_field $W 'a["last_swap_in"]["ms"]') ms," \
+		"kv in $(s_field $K 'a["last_swap_in"]["ms"]') ms, dns in $(s_field $N 'a["last_swap_in"]["ms"]') ms"
 done
 
 m=$(curl -s --unix-socket "$S_DIR/api.sock" http://localhost/metrics)
 n=$(echo "$m" | awk '$1 == "picocenter_swap_in_seconds_count" { print $2 }')
 [ "${n:-0}" -ge $((3 * CYCLES)) ] || s_fail "metrics count $n swap-ins, expected >= $((3 * CYCLES))"
 echo "$m" | grep -q '^picocenter_store_written_bytes_total [1-9]' || s_fail "no store bytes in /metrics"
-grep -q 'app kv: swapped in in .* (trigger traffic)' "$S_LOG" || s_fail "no swap-in line in the log"
-for a in web kv dns; do s_app rm "$a" >/dev/null || s_fail "app rm $a"; done
+grep -q "app $K: swapped in in .* (trigger traffic)" "$S_LOG" || s_fail "no swap-in line in the log"
+for a in $W $K $N; do
+	s_app rm "$a" >/dev/null || s_fail "app rm $a"
+	s_box_leftovers "$a" "${ADDR[$a]}"
+done
 [ -z "$(ls "$S_DIR/apps")" ] || s_fail "app rm left $(ls "$S_DIR/apps")"
+curl -s --max-time 2 "http://127.0.0.1:$WP/" >/dev/null && s_fail "port $WP still answers after app rm"
 d_log "PASS ($CYCLES cycles of 3 apps)"

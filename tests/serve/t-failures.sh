@@ -19,7 +19,7 @@ import http.server, socket, sys
 keep = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 6)   # NETLINK_XFRM
 http.server.test(HandlerClass=http.server.SimpleHTTPRequestHandler, port=int(sys.argv[1]), bind="127.0.0.1")
 PY
-s_app create xfrm --port "$XP" --idle 10m --workdir "$D_DIR/x" -- python3 "$D_DIR/xfrm.py" "$XP" >/dev/null ||
+s_app create xfrm --runtime plain --port "$XP" --idle 10m --workdir "$D_DIR/x" -- python3 "$D_DIR/xfrm.py" "$XP" >/dev/null ||
 	s_fail "create xfrm"
 s_app swap-out xfrm >"$D_DIR/out" 2>&1 && s_fail "swap-out of an app with a NETLINK_XFRM socket succeeded"
 d_log "refused: $(cat "$D_DIR/out")"

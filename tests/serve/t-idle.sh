@@ -12,7 +12,7 @@ RP=${S_PORTS[0]} CP=${S_PORTS[1]}
 s_create kv 2s "$RP" $(d_conf_redis "$RP")
 # a CPU burner that listens on a port (so that create knows it is up);
 # D_DIR on its command line lets the cleanup find it if the test dies
-s_app create burn --port "$CP" --idle 2s -- python3 -c "
+s_app create burn --runtime plain --port "$CP" --idle 2s -- python3 -c "
 import socket
 s = socket.socket(); s.bind(('127.0.0.1', $CP)); s.listen()
 while True:

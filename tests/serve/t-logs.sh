@@ -22,7 +22,7 @@ while True:
     c.sendall(b"done\n")
     c.close()
 PY
-s_app create talk --port "$PORT" --idle 10m --env GREETING=hello --workdir "$D_DIR/wd" -- \
+s_app create talk --runtime plain --port "$PORT" --idle 10m --env GREETING=hello --workdir "$D_DIR/wd" -- \
 	python3 -u "$D_DIR/talk.py" "$PORT" >/dev/null || s_fail "create"
 d_wait "the banner" grep -q "env GREETING=hello cwd=$D_DIR/wd" <(s_app logs talk)
 s_app logs talk | grep -q "^to stderr$" || s_fail "stderr is not in the log"

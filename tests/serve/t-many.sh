@@ -13,7 +13,7 @@ s_ports "$N"
 d_www
 
 for i in $(seq "$N"); do
-	s_app create "m$i" --port "${S_PORTS[$((i - 1))]}" --idle 2s -- \
+	s_app create "m$i" --runtime plain --port "${S_PORTS[$((i - 1))]}" --idle 2s -- \
 		$(s_conf_lighttpd "$i" "${S_PORTS[$((i - 1))]}") >"$D_DIR/create.$i" 2>&1 &
 	D_BG_PIDS+=($!)
 done

@@ -7,11 +7,25 @@
 # napping apps are revived by their clients with their data; the client
 # that connected during the window gets its answer; the failed app stays
 # failed; the app caught mid-swap ends napping or running and answers.
+# Two boxed apps go through the same: a running lighttpd (same process,
+# same box address after the restart) and a napping redis with data (its
+# box's network namespace kept by its holder; revived through its
+# published port by its client).
 d=$(dirname "$0"); . "$d/lib.sh"
 d_need lighttpd redis-server redis-cli curl python3
 s_init restart
-s_ports 4; WP=${S_PORTS[0]} RP=${S_PORTS[1]} XP=${S_PORTS[2]} SP=${S_PORTS[3]}
+s_ports 6; WP=${S_PORTS[0]} RP=${S_PORTS[1]} XP=${S_PORTS[2]} SP=${S_PORTS[3]}
+BWP=${S_PORTS[4]} BRP=${S_PORTS[5]}
 rcli() { timeout 20 redis-cli -h 127.0.0.1 -p "$RP" "$@"; }
+brcli() { timeout 20 redis-cli -h 127.0.0.1 -p "$BRP" "$@"; }
+BW=bweb-$$ BK=bkv-$$
+s_box_create "$BW" 10m "127.0.0.1:$BWP:80" -- $(s_box_conf_lighttpd)
+s_box_create "$BK" 10m "127.0.0.1:$BRP:6379" -- $(s_box_conf_redis)
+d_expect "boxed redis SET" OK brcli SET boxed-key 7
+s_app swap-out "$BK" >/dev/null || s_fail "swap-out $BK"
+bw_pid=$(s_field "$BW" 'a["pid"]')
+bw_addr=$(s_field "$BW" 'a["address"]')
+bk_addr=$(s_field "$BK" 'a["address"]')
 
 s_create run 10m "$WP" $(d_conf_lighttpd "$WP")
 s_create kv 10m "$RP" $(d_conf_redis "$RP")
@@ -44,11 +58,13 @@ wait "$wpid"
 
 [ "$(s_state run)" = running ] || s_fail "run is $(s_state run) after the restart"
 [ "$(s_field run 'a["pid"]')" = "$run_pid" ] || s_fail "run has a new pid"
-n=0
-for p in $(s_our_pids); do
-	tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q "^lighttpd " && n=$((n + 1))
+for conf in lighttpd.conf lighttpd.box.conf; do
+	n=0
+	for p in $(s_our_pids); do
+		tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -qF "lighttpd -D -f $D_DIR/$conf " && n=$((n + 1))
+	done
+	[ "$n" = 1 ] || s_fail "$n lighttpd processes of $conf after the restart, not 1"
 done
-[ "$n" = 1 ] || s_fail "$n lighttpd processes after the restart, not 1"
 d_expect "run answers" "hello from picocenter" curl -s --max-time 10 "http://127.0.0.1:$WP/"
 d_expect "kv revived by its client" 42 rcli GET before-restart
 [ "$(s_field kv 'a["last_swap_in"]["trigger"]')" = traffic ] || s_fail "kv not revived by traffic"
@@ -58,6 +74,15 @@ case $st in running | napping) ;; *) s_fail "mid is '$st' after the restart" ;; 
 d_expect "mid answers" mid-page curl -s --max-time 20 "http://127.0.0.1:$SP/"
 d_log "mid was $st after the restart and answers"
 grep -q "app run: found running" "$S_LOG" || s_fail "no 'found running' line"
+[ "$(s_state "$BW")" = running ] && [ "$(s_field "$BW" 'a["pid"]')" = "$bw_pid" ] ||
+	s_fail "$BW is $(s_state "$BW") pid $(s_field "$BW" 'a.get("pid")') after the restart (was $bw_pid)"
+[ "$(s_field "$BW" 'a["address"]')" = "$bw_addr" ] || s_fail "$BW lost its address"
+d_expect "$BW answers" "hello from picocenter" curl -s --max-time 10 "http://127.0.0.1:$BWP/"
+[ "$(s_state "$BK")" = napping ] || s_fail "$BK is $(s_state "$BK") after the restart"
+d_expect "$BK revived by its client" 7 brcli GET boxed-key
+[ "$(s_field "$BK" 'a["last_swap_in"]["trigger"]')" = traffic ] || s_fail "$BK not revived by traffic"
+[ "$(s_field "$BK" 'a["address"]')" = "$bk_addr" ] || s_fail "$BK changed its address"
+s_app swap-out "$BK" >/dev/null || s_fail "swap-out $BK again"
 
 # a second kill -9 and restart with the apps as they are now, the API on TCP too
 kill -KILL "$S_PID"
@@ -65,6 +90,9 @@ s_ports 1
 s_start --listen "127.0.0.1:${S_PORTS[0]}"
 d_expect "run answers after a second restart" "hello from picocenter" curl -s --max-time 10 "http://127.0.0.1:$WP/"
 n=$(curl -s --max-time 10 "http://127.0.0.1:${S_PORTS[0]}/apps" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
-[ "$n" = 4 ] || s_fail "GET /apps over --listen shows $n apps, not 4"
-for a in run kv dead mid; do s_app rm "$a" >/dev/null || s_fail "rm $a"; done
+[ "$n" = 6 ] || s_fail "GET /apps over --listen shows $n apps, not 6"
+d_expect "$BK revived after a second restart" 7 brcli GET boxed-key
+for a in run kv dead mid "$BW" "$BK"; do s_app rm "$a" >/dev/null || s_fail "rm $a"; done
+s_box_leftovers "$BW" "$bw_addr"
+s_box_leftovers "$BK" "$bk_addr"
 d_log PASS

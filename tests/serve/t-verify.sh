@@ -20,7 +20,7 @@ keep = socket.socket(socket.AF_UNIX)
 keep.bind(sys.argv[2]); keep.listen(4)
 http.server.test(HandlerClass=http.server.SimpleHTTPRequestHandler, port=int(sys.argv[1]), bind="127.0.0.1")
 PY
-s_app create ro --port "$P" --idle 10m --workdir "$D_DIR/www" -- python3 "$D_DIR/app.py" "$P" "$RO/ctl.sock" >/dev/null ||
+s_app create ro --runtime plain --port "$P" --idle 10m --workdir "$D_DIR/www" -- python3 "$D_DIR/app.py" "$P" "$RO/ctl.sock" >/dev/null ||
 	s_fail "create"
 d_expect "the app serves" verify-page curl -s --max-time 10 "http://127.0.0.1:$P/"
 mount -o remount,ro "$RO" || s_fail "remount read-only"
