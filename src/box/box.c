@@ -108,7 +108,8 @@ static int check_config(const struct box_config *c)
 }
 
 /* want if it is a free host address of the subnet, else the first free
- * one (.1 is the bridge's). */
+ * one (.1 is the bridge's).  Taken: the boxes of this dir and every box on
+ * the machine (another daemon's box dir shares the bridge and subnet). */
 static int alloc_addr(const struct box_config *c, uint32_t want, uint32_t *addr)
 {
 	uint32_t base = ntohl(c->subnet), n = 1u << (32 - c->prefix);
@@ -134,6 +135,10 @@ static int alloc_addr(const struct box_config *c, uint32_t want, uint32_t *addr)
 			used[ntohl(o.addr) - base] = 1;
 	}
 	closedir(d);
+	if (nft_mark_taken(base, n, used) < 0) {   /* boxes of other box dirs */
+		free(used);
+		return -1;
+	}
 	err_clear();
 	if (want && ntohl(want) - base >= 2 && ntohl(want) - base < n - 1 &&
 	    !used[ntohl(want) - base]) {

@@ -35,6 +35,9 @@ int netns_join(const struct box *b);
 /* nft.c */
 int nft_box_add(const struct box *b);
 int nft_box_del(const struct box *b);
+/* Mark in used[] (indexed from base, n long) the addresses of every box
+ * on this machine (the `boxes` set: box dirs of other callers too). */
+int nft_mark_taken(uint32_t base, uint32_t n, uint8_t *used);
 /* Run nftables commands (one transaction); quiet: no error recorded. */
 int nft_run(const char *cmds, int quiet);
 

@@ -19,8 +19,8 @@
  * for forwarded packets, output for the host's own, 127.0.0.1 included)
  * and before the neighbour lookup that would fail (the box's veth is
  * gone).  No other rule on the host is touched.  The reader (libmnl on
- * NETLINK_NETFILTER) copies 20 bytes of each packet (the IPv4 header: its
- * destination names the box) and gives each its verdict later: NF_ACCEPT
+ * NETLINK_NETFILTER) copies 64 bytes of each packet (the IPv4 header: its
+ * destination names the box; and the ports, for the log) and gives each its verdict later: NF_ACCEPT
  * sends it on from the next hook (source NAT, conntrack, the neighbour of
  * the woken box).
  *
@@ -33,6 +33,7 @@
  * packets) drops, like a full backlog.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
@@ -54,7 +55,7 @@
 #include "common/err.h"
 
 #define HOLD_TABLE "picocenter_hold"
-#define HOLD_COPY 20            /* bytes of each packet: the IPv4 header */
+#define HOLD_COPY 64            /* bytes of each packet: IPv4 header, ports */
 #define HOLD_RCVBUF (1 << 20)
 
 /* ---- the queue's rule ---- */
@@ -390,7 +391,7 @@ void hold_close(struct box_hold *h)
 	memset(h, 0, sizeof(*h));
 }
 
-static int remember(struct box_hold *h, uint32_t id, uint32_t addr)
+static int remember(struct box_hold *h, const struct hold_packet *pk)
 {
 	if (h->nr_held == h->cap_held) {
 		int cap = h->cap_held ? 2 * h->cap_held : 64;
@@ -401,7 +402,7 @@ static int remember(struct box_hold *h, uint32_t id, uint32_t addr)
 		h->held = p;
 		h->cap_held = cap;
 	}
-	h->held[h->nr_held++] = (struct hold_packet){ .id = id, .addr = addr };
+	h->held[h->nr_held++] = *pk;
 	return 0;
 }
 
@@ -426,21 +427,33 @@ static int packet_cb(const struct nlmsghdr *nlh, void *data)
 	const struct nlattr *tb[NFQA_MAX + 1] = { 0 };
 	const struct nfqnl_msg_packet_hdr *ph;
 	const uint8_t *ip;
+	struct hold_packet pk = { 0 };
 	uint32_t addr;
+	size_t len, ihl;
 
 	if ((nlh->nlmsg_type & 0xff) != NFQNL_MSG_PACKET)
 		return MNL_CB_OK;
 	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), attr_cb, tb) < 0 ||
 	    !tb[NFQA_PACKET_HDR] || !tb[NFQA_PAYLOAD] ||
 	    mnl_attr_get_payload_len(tb[NFQA_PACKET_HDR]) < sizeof(*ph) ||
-	    mnl_attr_get_payload_len(tb[NFQA_PAYLOAD]) < HOLD_COPY)
+	    mnl_attr_get_payload_len(tb[NFQA_PAYLOAD]) < 20)
 		return MNL_CB_OK;
 	ph = mnl_attr_get_payload(tb[NFQA_PACKET_HDR]);
 	ip = mnl_attr_get_payload(tb[NFQA_PAYLOAD]);
-	if ((ip[0] >> 4) != 4)
+	len = mnl_attr_get_payload_len(tb[NFQA_PAYLOAD]);
+	ihl = (size_t)(ip[0] & 15) * 4;
+	if ((ip[0] >> 4) != 4 || ihl < 20)
 		return MNL_CB_OK;
 	memcpy(&addr, ip + 16, sizeof(addr));
-	if (remember(h, ntohl(ph->packet_id), addr) < 0)
+	pk.id = ntohl(ph->packet_id);
+	pk.addr = addr;
+	memcpy(&pk.saddr, ip + 12, sizeof(pk.saddr));
+	pk.proto = ip[9];
+	if ((pk.proto == IPPROTO_TCP || pk.proto == IPPROTO_UDP) && len >= ihl + 4) {
+		pk.sport = (uint16_t)(ip[ihl] << 8 | ip[ihl + 1]);
+		pk.dport = (uint16_t)(ip[ihl + 2] << 8 | ip[ihl + 3]);
+	}
+	if (remember(h, &pk) < 0)
 		return MNL_CB_ERROR;
 	for (int i = 0; i < *nr; i++)
 		if (addrs[i] == addr)
@@ -508,4 +521,22 @@ int hold_count(const struct box_hold *h, uint32_t addr)
 	for (int i = 0; i < h->nr_held; i++)
 		n += h->held[i].addr == addr;
 	return n;
+}
+
+void hold_describe(const struct box_hold *h, uint32_t addr, char *buf, size_t len)
+{
+	char src[INET_ADDRSTRLEN];
+
+	buf[0] = '\0';
+	for (int i = 0; i < h->nr_held; i++) {
+		const struct hold_packet *p = &h->held[i];
+
+		if (p->addr != addr)
+			continue;
+		addr_text(p->saddr, src);
+		snprintf(buf, len, "%s %s:%u -> :%u",
+			 p->proto == IPPROTO_TCP ? "tcp" : p->proto == IPPROTO_UDP ? "udp" : "ip", src,
+			 p->sport, p->dport);
+		return;
+	}
 }

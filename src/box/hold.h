@@ -19,6 +19,7 @@
 #ifndef PC_BOX_HOLD_H
 #define PC_BOX_HOLD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "box/box.h"
@@ -30,6 +31,9 @@
 struct hold_packet {
 	uint32_t id;              /* the kernel's packet id in the queue */
 	uint32_t addr;            /* its destination, network order */
+	uint32_t saddr;           /* its source, network order */
+	uint8_t proto;            /* IPPROTO_* */
+	uint16_t sport, dport;    /* TCP or UDP ports (host order), else 0 */
 };
 
 struct box_hold {
@@ -54,6 +58,9 @@ int hold_read(struct box_hold *h, uint32_t *addrs, int max);
 /* Let every held packet for addr go on (NF_ACCEPT), or drop them all
  * (accept 0: the app could not be revived; the clients retransmit). */
 int hold_release(struct box_hold *h, uint32_t addr, int accept);
+/* The first packet held for addr in words ("tcp 10.0.0.1:4242 -> :80"),
+ * for the log; "" if none. */
+void hold_describe(const struct box_hold *h, uint32_t addr, char *buf, size_t len);
 /* The number of packets held for addr. */
 int hold_count(const struct box_hold *h, uint32_t addr);
 /* Stop reading.  Held packets are dropped by the kernel; the rule and the

@@ -159,7 +159,7 @@ json_t *app_to_view(const struct app *a)
 		json_array_append_new(json_object_get(o, "argv"), json_string(a->spec.argv[i]));
 	if (a->state == APP_RUNNING)
 		json_object_set_new(o, "pid", json_integer(a->pid));
-	if (a->timer_due_ms >= 0 && a->state == APP_NAPPING)
+	if (a->timer_due_ms >= 0 && (a->state == APP_NAPPING || a->state == APP_ASLEEP))
 		json_object_set_new(o, "timer_due", json_integer(a->timer_due_ms));
 	if (a->error[0])
 		json_object_set_new(o, "error", json_string(a->error));

@@ -142,8 +142,13 @@ void asleep_packets(struct daemon *d)
 			hold_release(&d->hold, addrs[i], 0);
 			continue;
 		}
-		if (!a->busy && (a->state == APP_ASLEEP || a->state == APP_FAILED))
+		if (!a->busy && (a->state == APP_ASLEEP || a->state == APP_FAILED)) {
+			char what[96];
+
+			hold_describe(&d->hold, addrs[i], what, sizeof(what));
+			daemon_log(a->spec.name, "held a packet for it (%s)", what);
 			life_spawn(d, a, LIFE_SWAP_IN, "traffic");
+		}
 	}
 }
 

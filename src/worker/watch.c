@@ -76,8 +76,10 @@ static int build_set(struct daemon *d, struct watch_set *w, int *timeout)
 			for (size_t i = 0; i < a->nr_held; i++)
 				if (watch_add(w, a->held[i].fd, a, W_HELD) < 0)
 					return -1;
-			if (a->timer_due_ms >= 0 && a->timer_due_ms - TIMER_LEAD_MS - now < *timeout)
-				*timeout = (int)(a->timer_due_ms - TIMER_LEAD_MS - now);
+		}
+		if ((a->state == APP_NAPPING || a->state == APP_ASLEEP) && a->timer_due_ms >= 0 &&
+		    a->timer_due_ms - TIMER_LEAD_MS - now < *timeout) {
+			*timeout = (int)(a->timer_due_ms - TIMER_LEAD_MS - now);
 		} else if (a->state == APP_RUNNING && a->pidfd >= 0 &&
 			   watch_add(w, a->pidfd, a, W_PIDFD) < 0) {
 			return -1;
@@ -129,7 +131,8 @@ static void due_timers(struct daemon *d)
 	int64_t now = wall_ms();
 
 	for (struct app *a = d->apps; a; a = a->next)
-		if (!a->busy && a->state == APP_NAPPING && a->timer_due_ms >= 0 &&
+		if (!a->busy && (a->state == APP_NAPPING || a->state == APP_ASLEEP) &&
+		    a->timer_due_ms >= 0 &&
 		    a->timer_due_ms - TIMER_LEAD_MS <= now)
 			life_spawn(d, a, 1, "timer");
 }
