@@ -7,7 +7,9 @@
 # One daemon on a temporary state dir (local store), apps deployed with
 # `picocenter app create` as tests/serve does.  Measured in one run:
 #
-#   per app (lighttpd, redis, dnsmasq), one line each:
+#   per app (lighttpd, redis, dnsmasq) and runtime (box: in a box of its
+#   own, reached through a port published on 127.0.0.1; plain: on the
+#   host's network), one line each:
 #     cold_start_ms        `app create` of a fresh app until the first
 #                          correct answer (a fresh start of the program)
 #     running_ms           connect to first correct answer, app running
@@ -17,7 +19,7 @@
 #     revival_adds_ms      napping_ms - running_ms; target < 10
 #     swap_out_ms          the daemon's swap-out duration (median)
 #     swap_in_ms           the daemon's swap-in duration (median)
-#     asleep_ms            null here: plain apps have no asleep tier (below)
+#     asleep_ms            null: measured by the asleep part (below)
 #   per boxed app (lighttpd, redis, dnsmasq), "runtime":"box", one line each:
 #     running_ms           as above, through the published port
 #     asleep_ms            the same once the app is asleep (--sleep 0: it
@@ -76,14 +78,29 @@ client_args() {   # client_args KIND PORT [cold]: the request in CARGS
 	esac
 }
 
+# box_ports KIND HOSTPORT: the --port options of a boxed KIND
+box_ports() {
+	case $1 in
+	lighttpd) echo "--port 127.0.0.1:$2:80" ;;
+	redis) echo "--port 127.0.0.1:$2:6379" ;;
+	dnsmasq) echo "--port 127.0.0.1:$2:53/udp --port 127.0.0.1:$2:53/tcp" ;;
+	esac
+}
+
 bench_app() {
-	local kind=$1 port name=b-$1 cmd t0 ans run=() nap=() outs=() ins=() i us
+	local kind=$1 runtime=$2 port name=b-$1-$2-$$ cmd opts t0 ans run=() nap=() outs=() ins=() i us
 	s_ports 1
 	port=${S_PORTS[0]}
-	cmd=$(d_conf_"$kind" "$port")
+	if [ "$runtime" = box ]; then
+		cmd=$(s_box_conf_"$kind")
+		opts=$(box_ports "$kind" "$port")
+	else
+		cmd=$(d_conf_"$kind" "$port")
+		opts="--runtime plain --port $port"
+	fi
 	client_args "$kind" "$port" cold
 	t0=$(now_us)
-	s_app create "$name" --runtime plain --port "$port" --idle 10m -- $cmd >/dev/null || s_fail "create $name"
+	s_app create "$name" $opts --idle 10m -- $cmd >/dev/null || s_fail "create $name"
 	ans=$("$DCLIENT" -T -w 10000 "${CARGS[@]}") || s_fail "$name does not answer"
 	local cold=$(((ans - t0)))
 	[ "$kind" = redis ] && "$DCLIENT" redis "$port" set benchkey v1 >/dev/null
@@ -101,28 +118,12 @@ bench_app() {
 	local rm nm
 	rm=$(printf '%s\n' "${run[@]}" | awk '{ print $1 / 1000 }' | median)
 	nm=$(printf '%s\n' "${nap[@]}" | awk '{ print $1 / 1000 }' | median)
-	printf '{"bench":"serve","app":"%s","cold_start_ms":%.3f,"running_ms":%s,"napping_ms":%s,"revival_adds_ms":%.3f,"swap_out_ms":%s,"swap_in_ms":%s,"asleep_ms":null,"meets_target":%s}\n' \
-		"$kind" "$(echo "$cold" | awk '{ print $1 / 1000 }')" "$rm" "$nm" \
+	printf '{"bench":"serve","app":"%s","runtime":"%s","cold_start_ms":%.3f,"running_ms":%s,"napping_ms":%s,"revival_adds_ms":%.3f,"swap_out_ms":%s,"swap_in_ms":%s,"asleep_ms":null,"meets_target":%s}\n' \
+		"$kind" "$runtime" "$(echo "$cold" | awk '{ print $1 / 1000 }')" "$rm" "$nm" \
 		"$(echo "$nm $rm" | awk '{ print $1 - $2 }')" \
 		"$(printf '%s\n' "${outs[@]}" | median)" "$(printf '%s\n' "${ins[@]}" | median)" \
 		"$(echo "$nm $rm" | awk '{ print ($1 - $2 < 10) ? "true" : "false" }')"
 	s_app rm "$name" >/dev/null
-}
-
-box_cmd() {   # box_cmd KIND: the command of a boxed KIND (its usual port)
-	case $1 in
-	lighttpd) [ -d "$D_DIR/www" ] || d_www; s_box_conf_lighttpd ;;
-	redis) s_box_conf_redis ;;
-	dnsmasq) s_box_conf_dnsmasq ;;
-	esac
-}
-
-box_port() {   # box_port KIND HOSTPORT: the --port spec
-	case $1 in
-	lighttpd) echo "127.0.0.1:$2:80" ;;
-	redis) echo "127.0.0.1:$2:6379" ;;
-	dnsmasq) echo "127.0.0.1:$2:53/udp" ;;
-	esac
 }
 
 # A boxed app that falls asleep right after each swap-out: first byte
@@ -131,7 +132,8 @@ bench_asleep_app() {
 	local kind=$1 port name=a-$1 run=() slp=() i us rm am
 	s_ports 1
 	port=${S_PORTS[0]}
-	s_app create "$name" --port "$(box_port "$kind" "$port")" --idle 10m --sleep 0 -- 		$(box_cmd "$kind") >/dev/null || s_fail "create $name (boxed)"
+	s_app create "$name" $(box_ports "$kind" "$port") --idle 10m --sleep 0 -- \
+		$(s_box_conf_"$kind") >/dev/null || s_fail "create $name (boxed)"
 	client_args "$kind" "$port" cold
 	"$DCLIENT" -T -w 10000 "${CARGS[@]}" >/dev/null || s_fail "$name does not answer"
 	[ "$kind" = redis ] && "$DCLIENT" redis "$port" set benchkey v1 >/dev/null
@@ -153,8 +155,29 @@ bench_asleep_app() {
 	s_app rm "$name" >/dev/null
 }
 
+# revive_at_once LABEL M PREFIX: the lighttpd apps PREFIX1..M (ports
+# S_PORTS) reached at the same moment; one JSON line, LABEL: M.
+revive_at_once() {
+	local label=$1 m=$2 pre=$3 i t0 p
+	t0=$(now_us)
+	for i in $(seq "$m"); do
+		"$DCLIENT" -T -t 30000 http "${S_PORTS[$((i - 1))]}" /index.html "hello from picocenter" \
+			>"$D_DIR/rev.$i" 2>&1 &
+	done
+	wait
+	for i in $(seq "$m"); do
+		p=$(cat "$D_DIR/rev.$i")
+		[[ $p =~ ^[0-9]+$ ]] || s_fail "$pre$i: $p"
+		echo $(((p - t0)))
+	done | awk '{ print $1 / 1000 }' >"$D_DIR/rev.ms"
+	for i in $(seq "$m"); do s_field "$pre$i" 'a["last_swap_in"]["ms"]'; done >"$D_DIR/rev.in"
+	printf '{"bench":"serve","%s":%d,"first_byte_p50_ms":%s,"first_byte_p99_ms":%s,"swap_in_p50_ms":%s,"swap_in_p99_ms":%s}\n' \
+		"$label" "$m" "$(pct 50 <"$D_DIR/rev.ms")" "$(pct 99 <"$D_DIR/rev.ms")" \
+		"$(pct 50 <"$D_DIR/rev.in")" "$(pct 99 <"$D_DIR/rev.in")"
+}
+
 bench_revivals() {
-	local n=$REVIVALS i t0 p
+	local n=$REVIVALS i
 	s_ports "$n"
 	[ -d "$D_DIR/www" ] || d_www
 	for i in $(seq "$n"); do
@@ -165,21 +188,7 @@ bench_revivals() {
 	for i in $(seq "$n"); do s_app swap-out "r$i" >/dev/null & done
 	wait
 	for i in $(seq "$n"); do [ "$(s_state "r$i")" = napping ] || s_fail "r$i is not napping"; done
-	t0=$(now_us)
-	for i in $(seq "$n"); do
-		"$DCLIENT" -T -t 30000 http "${S_PORTS[$((i - 1))]}" /index.html "hello from picocenter" \
-			>"$D_DIR/rev.$i" 2>&1 &
-	done
-	wait
-	for i in $(seq "$n"); do
-		p=$(cat "$D_DIR/rev.$i")
-		[[ $p =~ ^[0-9]+$ ]] || s_fail "r$i: $p"
-		echo $(((p - t0)))
-	done | awk '{ print $1 / 1000 }' >"$D_DIR/rev.ms"
-	for i in $(seq "$n"); do s_field "r$i" 'a["last_swap_in"]["ms"]'; done >"$D_DIR/rev.in"
-	printf '{"bench":"serve","revivals_at_once":%d,"first_byte_p50_ms":%s,"first_byte_p99_ms":%s,"swap_in_p50_ms":%s,"swap_in_p99_ms":%s}\n' \
-		"$n" "$(pct 50 <"$D_DIR/rev.ms")" "$(pct 99 <"$D_DIR/rev.ms")" \
-		"$(pct 50 <"$D_DIR/rev.in")" "$(pct 99 <"$D_DIR/rev.in")"
+	revive_at_once revivals_at_once "$n" r
 	for i in $(seq "$n"); do s_app rm "r$i" >/dev/null & done
 	wait
 }
@@ -240,11 +249,11 @@ wait_all() {
 }
 
 bench_density() {
-	local n=$DENSITY_APPS i before nap slp nap_hold nap_pss t0 p m=$REVIVALS cmd
+	local n=$DENSITY_APPS i before nap slp nap_hold nap_pss m=$REVIVALS cmd
 	[ "$n" -gt 0 ] || return 0
 	[ "$m" -gt "$n" ] && m=$n
 	s_ports "$n"
-	cmd=$(box_cmd lighttpd)
+	cmd=$(s_box_conf_lighttpd)
 	sync
 	before=$(avail_kb)
 	for i in $(seq "$n"); do
@@ -278,21 +287,7 @@ bench_density() {
 	printf '{"bench":"serve","density_apps":%d,"napping_mem_available_drop_per_app_kb":%d,"napping_holder_pss_per_app_kb":%d,"napping_daemon_pss_kb":%d,"asleep_mem_available_drop_per_app_kb":%d,"asleep_holder_pss_kb":%d,"asleep_daemon_pss_kb":%d}\n' \
 		"$n" $(((before - nap) / n)) $((nap_hold / n)) "$nap_pss" $(((before - slp) / n)) \
 		"$(holders_pss_kb)" "$(pss_kb "$S_PID")"
-	t0=$(now_us)
-	for i in $(seq "$m"); do
-		"$DCLIENT" -T -t 30000 http "${S_PORTS[$((i - 1))]}" /index.html "hello from picocenter" \
-			>"$D_DIR/arev.$i" 2>&1 &
-	done
-	wait
-	for i in $(seq "$m"); do
-		p=$(cat "$D_DIR/arev.$i")
-		[[ $p =~ ^[0-9]+$ ]] || s_fail "d$i: $p"
-		echo $(((p - t0)))
-	done | awk '{ print $1 / 1000 }' >"$D_DIR/arev.ms"
-	for i in $(seq "$m"); do s_field "d$i" 'a["last_swap_in"]["ms"]'; done >"$D_DIR/arev.in"
-	printf '{"bench":"serve","asleep_revivals_at_once":%d,"first_byte_p50_ms":%s,"first_byte_p99_ms":%s,"swap_in_p50_ms":%s,"swap_in_p99_ms":%s}\n' \
-		"$m" "$(pct 50 <"$D_DIR/arev.ms")" "$(pct 99 <"$D_DIR/arev.ms")" \
-		"$(pct 50 <"$D_DIR/arev.in")" "$(pct 99 <"$D_DIR/arev.in")"
+	revive_at_once asleep_revivals_at_once "$m" d
 	for i in $(seq "$n"); do
 		s_app rm "d$i" >/dev/null &
 		[ $((i % 10)) = 0 ] && wait
@@ -301,7 +296,12 @@ bench_density() {
 }
 
 part() { [[ " $PARTS " == *" $1 "* ]]; }
-if part apps; then for k in lighttpd redis dnsmasq; do bench_app "$k"; done; fi
+if part apps; then
+	for kind in lighttpd redis dnsmasq; do
+		bench_app "$kind" box
+		bench_app "$kind" plain
+	done
+fi
 if part asleep; then for k in lighttpd redis dnsmasq; do bench_asleep_app "$k"; done; fi
 if part revivals; then bench_revivals; fi
 if part memory; then bench_memory; fi

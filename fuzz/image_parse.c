@@ -1,5 +1,5 @@
 /*
- * image_parse.c - libFuzzer target for the manifest parser (src/cr/image.c).
+ * image_parse.c - libFuzzer target for the manifest parser (src/cr/image_io.c).
  *
  * Each input is parsed twice: as it is (exercising the header checks), and
  * with its header's length and SHA-256 recomputed, so that mutations reach

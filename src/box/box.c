@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <net/if.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
@@ -107,9 +108,20 @@ static int check_config(const struct box_config *c)
 	return 0;
 }
 
+/* An address a box of another boxes dir (another daemon's) uses: its veth
+ * is there. */
+static int addr_has_veth(uint32_t host_order)
+{
+	char name[IF_NAMESIZE];
+
+	snprintf(name, sizeof(name), "pc%08x", host_order);
+	return if_nametoindex(name) != 0;
+}
+
 /* want if it is a free host address of the subnet, else the first free
- * one (.1 is the bridge's).  Taken: the boxes of this dir and every box on
- * the machine (another daemon's box dir shares the bridge and subnet). */
+ * one (.1 is the bridge's); free: no box of this dir has it, no veth of a
+ * box elsewhere has it, and it is not in the machine's `boxes` set (an
+ * asleep box of another boxes dir, another daemon's, has no veth). */
 static int alloc_addr(const struct box_config *c, uint32_t want, uint32_t *addr)
 {
 	uint32_t base = ntohl(c->subnet), n = 1u << (32 - c->prefix);
@@ -141,13 +153,13 @@ static int alloc_addr(const struct box_config *c, uint32_t want, uint32_t *addr)
 	}
 	err_clear();
 	if (want && ntohl(want) - base >= 2 && ntohl(want) - base < n - 1 &&
-	    !used[ntohl(want) - base]) {
+	    !used[ntohl(want) - base] && !addr_has_veth(ntohl(want))) {
 		*addr = want;
 		free(used);
 		return 0;
 	}
 	for (uint32_t i = 2; i < n - 1; i++)
-		if (!used[i]) {
+		if (!used[i] && !addr_has_veth(base + i)) {
 			*addr = htonl(base + i);
 			free(used);
 			return 0;

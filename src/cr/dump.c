@@ -29,7 +29,7 @@
 #include "cr/cr.h"
 #include "cr/dump.h"
 #include "mem/lazy.h"
-#include "cr/file_inet.h"
+#include "cr/custody_files.h"
 #include "cr/netlock.h"
 #include "cr/proc.h"
 #include "cr/ptrace.h"
@@ -368,7 +368,8 @@ static int dump_process_state(struct dump_ctx *ctx, struct dump_task *t, struct 
 		return -1;
 	if (check_seccomp(ctx, t) < 0 ||
 	    (!dump_mem_kept(ctx, p) && mem_wait_resident(t->host_pid, LAZY_WAIT_MS) < 0) ||
-	    proc_read_vmas(t->host_pid, &p->vmas, &p->nr_vmas) < 0 ||
+	    (proc_read_vmas(t->host_pid, &p->vmas, &p->nr_vmas) < 0 &&
+	     err_wrap("pid %d", p->pid) < 0) ||
 	    proc_read_timers(t->host_pid, &p->timers, &p->nr_timers) < 0 ||
 	    dump_proc_files(ctx, t, p) < 0 ||
 	    dump_threads(t, p, ctx->img.xsave_size) < 0 ||
@@ -440,14 +441,14 @@ static int write_pages(struct dump_ctx *ctx)
 }
 
 /* Listener custody: a random tag names this dump's sockets at the holder. */
-static int custody_begin(void)
+static int custody_begin(struct dump_ctx *ctx)
 {
 	uint64_t tag = 0;
 
 	while (!tag)
 		if (getrandom(&tag, sizeof(tag), 0) != sizeof(tag))
 			return err_sys("getrandom");
-	file_inet_set_custody(tag);
+	ctx->custody_tag = tag;
 	return 0;
 }
 
@@ -586,7 +587,7 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 		return -1;
 	if (prepare_dir(dir, &created) < 0)
 		return -1;
-	if (opts && opts->keep_listeners && custody_begin() < 0) {
+	if (opts && opts->keep_listeners && custody_begin(&ctx) < 0) {
 		cleanup_dir(dir, created);
 		return -1;
 	}
@@ -620,12 +621,11 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 	if (rc == 0 && opts && opts->verify)
 		rc = verify_image(dir, opts->box);
 	if (rc == 0 && opts && opts->keep_listeners)
-		rc = file_inet_custody_put(ctx.files, &ctx.img, opts->keep_listeners);
+		rc = custody_put_files(ctx.files, &ctx.img, opts->keep_listeners);
 	/* The lock stays only on sockets that die with the tree; those in
 	 * custody go on in the holder and keep what their peers send. */
 	netlock_release(ctx.netlock, rc < 0 || (opts && (opts->leave_running ||
 							  opts->keep_listeners)));
-	file_inet_dump_end();
 	if (leave_tree_netns(own_net) < 0)
 		rc = -1;
 	if (rc < 0) {

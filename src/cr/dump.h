@@ -38,6 +38,8 @@ struct dump_ctx {
 	XXH3_state_t *hash;
 	struct dump_files *files;           /* fd framework state (files.h) */
 	struct netlock *netlock;            /* TCP connections held still */
+	uint64_t custody_tag;               /* listener custody: the tag of this
+	                                       dump's held sockets, 0: none */
 	struct mem_keep *keep;              /* incremental: pages not read, or NULL */
 	struct mem_as *as;                  /* the ActiveSet just recorded, or NULL */
 };

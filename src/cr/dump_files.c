@@ -56,6 +56,11 @@ struct netlock *files_netlock(const struct dump_files *df)
 	return df->ctx->netlock;
 }
 
+uint64_t files_custody_tag(const struct dump_files *df)
+{
+	return df->ctx->custody_tag;
+}
+
 int files_dup(const struct dump_files *df, uint32_t id)
 {
 	return df->refs[id].dup;

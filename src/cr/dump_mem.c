@@ -13,6 +13,14 @@
  * into the pages of the generation restored from, which DIR/pages
  * continues (new pages go after its size).
  *
+ * Prefork sharing: before any page is read, the pages a child maps at the
+ * same frame as its parent at the same address (in private anonymous and
+ * private file VMAs the parent maps alike) are found (pagemap; root
+ * sees frame numbers); their runs are marked CR_RUN_INHERITED once the
+ * runs exist.  It must come first: process_vm_readv pins what it reads,
+ * and pinning a page shared copy-on-write gives the reader's target a copy
+ * (so a --leave-running dump leaves the tree's sharing broken).
+ *
  * ActiveSet first: a full dump of a tree whose ActiveSet was just recorded
  * (DIR/activeset) writes the pages of the set before all others, so that
  * the next restore reads them in a few chunks.
@@ -70,7 +78,7 @@ static int sink_add_run(struct page_sink *s, uint64_t addr, uint64_t nr, uint64_
 		*s->runs = g;
 		s->cap = cap;
 	}
-	(*s->runs)[(*s->nr_runs)++] = (struct cr_page_run){ addr, nr, off };
+	(*s->runs)[(*s->nr_runs)++] = (struct cr_page_run){ addr, nr, off, 0 };
 	return 0;
 }
 
@@ -411,10 +419,212 @@ static void sort_all_runs(struct dump_ctx *ctx)
 	}
 }
 
+/* ---- pages a child shares with its parent ---- */
+
+#define PM_PFN_MASK ((1ull << 55) - 1)
+
+/* The index of pid's live parent in the tree, or -1. */
+static long parent_index(const struct dump_ctx *ctx, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (ctx->img.procs[j].pid == ctx->img.procs[i].ppid)
+			return ctx->tasks[j].zombie ? -1 : (long)j;
+	return -1;
+}
+
+/* Does the parent map [addr, end) as v does: a VMA of the same kind, for a
+ * private file mapping the same file at the same offset? */
+static int parent_same(const struct cr_proc *pp, const struct cr_vma *v, uint64_t addr,
+		       uint64_t end)
+{
+	for (uint32_t i = 0; i < pp->nr_vmas; i++) {
+		const struct cr_vma *pv = &pp->vmas[i];
+
+		if (pv->start > addr || addr >= pv->end)
+			continue;
+		if (pv->kind != v->kind || end > pv->end)
+			return 0;
+		return v->kind == CR_VMA_ANON ||
+		       (pv->path && v->path && !strcmp(pv->path, v->path) &&
+			pv->pgoff - pv->start == v->pgoff - v->start);
+	}
+	return 0;
+}
+
+/* Same physical page in both (pagemap shows frame numbers to root only:
+ * without them nothing is found shared). */
+static int same_frame(uint64_t a, uint64_t b)
+{
+	return (a & PM_PRESENT) && (b & PM_PRESENT) && !(a & PM_SWAPPED) &&
+	       (a & PM_PFN_MASK) && (a & PM_PFN_MASK) == (b & PM_PFN_MASK);
+}
+
+struct run_list {
+	struct cr_page_run *v;
+	uint32_t n, cap;
+};
+
+static int run_push(struct run_list *l, uint64_t addr, uint64_t nr, uint64_t off, uint32_t flags)
+{
+	if (l->n == l->cap) {
+		uint32_t cap = l->cap ? l->cap * 2 : 16;
+		struct cr_page_run *g = realloc(l->v, cap * sizeof(*g));
+
+		if (!g)
+			return err_set("out of memory for page runs");
+		l->v = g;
+		l->cap = cap;
+	}
+	l->v[l->n++] = (struct cr_page_run){ addr, nr, off, flags };
+	return 0;
+}
+
+/* The ranges of one private VMA of a child where it maps the very pages its
+ * parent maps at the same addresses, appended to *l. */
+static int shared_ranges(const struct cr_vma *v, const struct cr_proc *pp, int pm_fd,
+			 int ppm_fd, uint64_t *pm, uint64_t *ppm, struct run_list *l)
+{
+	int file = v->kind == CR_VMA_FILE;   /* its copied-on-write pages only */
+
+	for (uint64_t addr = v->start; addr < v->end;) {
+		uint64_t n = (v->end - addr) / CR_PAGE_SIZE;
+		off_t at = (off_t)(addr / CR_PAGE_SIZE * 8);
+
+		n = n < PAGEMAP_BATCH ? n : PAGEMAP_BATCH;
+		if (!parent_same(pp, v, addr, addr + CR_PAGE_SIZE)) {
+			addr += CR_PAGE_SIZE;
+			continue;
+		}
+		while (!parent_same(pp, v, addr, addr + n * CR_PAGE_SIZE))
+			n /= 2;
+		if (pread(pm_fd, pm, n * 8, at) != (ssize_t)(n * 8) ||
+		    pread(ppm_fd, ppm, n * 8, at) != (ssize_t)(n * 8))
+			return err_sys("read pagemap at 0x%llx", (unsigned long long)addr);
+		for (uint64_t i = 0; i < n;) {
+			uint64_t j = i + 1;
+
+			if (!same_frame(pm[i], ppm[i]) || (file && (pm[i] & PM_FILE))) {
+				i++;
+				continue;
+			}
+			while (j < n && same_frame(pm[j], ppm[j]) && !(file && (pm[j] & PM_FILE)))
+				j++;
+			if (l->n && l->v[l->n - 1].addr + l->v[l->n - 1].nr_pages * CR_PAGE_SIZE ==
+				    addr + i * CR_PAGE_SIZE)
+				l->v[l->n - 1].nr_pages += j - i;
+			else if (run_push(l, addr + i * CR_PAGE_SIZE, j - i, 0, 0) < 0)
+				return -1;
+			i = j;
+		}
+		addr += n * CR_PAGE_SIZE;
+	}
+	return 0;
+}
+
+static int open_pagemap(pid_t host_pid)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", host_pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		err_sys("open %s", path);
+	return fd;
+}
+
+/* Before any page is read: which pages of each child are still its
+ * parent's (reading a page with process_vm_readv pins it, and pinning a
+ * page shared copy-on-write makes a copy of it). */
+static int find_shared(struct dump_ctx *ctx, struct run_list *shared, uint64_t *pm,
+		       uint64_t *ppm)
+{
+	for (size_t i = 1; i < ctx->nr_tasks; i++) {
+		struct cr_proc *p = &ctx->img.procs[i];
+		long j = ctx->tasks[i].zombie ? -1 : parent_index(ctx, i);
+		int pm_fd, ppm_fd, rc = 0;
+
+		if (j < 0)
+			continue;
+		pm_fd = open_pagemap(ctx->tasks[i].host_pid);
+		ppm_fd = pm_fd < 0 ? -1 : open_pagemap(ctx->tasks[j].host_pid);
+		for (uint32_t m = 0; ppm_fd >= 0 && rc == 0 && m < p->nr_vmas; m++)
+			if (p->vmas[m].kind == CR_VMA_ANON || p->vmas[m].kind == CR_VMA_FILE)
+				rc = shared_ranges(&p->vmas[m], &ctx->img.procs[j], pm_fd, ppm_fd,
+						   pm, ppm, &shared[i]);
+		if (pm_fd >= 0)
+			close(pm_fd);
+		if (ppm_fd >= 0)
+			close(ppm_fd);
+		if (pm_fd < 0 || ppm_fd < 0 || rc < 0)
+			return err_wrap("pid %d: pages shared with its parent", p->pid);
+	}
+	return 0;
+}
+
+/* Split the runs of one VMA where they enter or leave the shared ranges
+ * (sorted, *cur: the first that may still matter). */
+static int mark_vma(struct cr_vma *v, const struct run_list *sh, uint32_t *cur)
+{
+	struct run_list out = { NULL, 0, 0 };
+	int found = 0;
+
+	for (uint32_t k = 0; k < v->nr_runs; k++) {
+		const struct cr_page_run *r = &v->runs[k];
+		uint64_t a = r->addr, end = r->addr + r->nr_pages * CR_PAGE_SIZE;
+
+		while (a < end) {
+			uint64_t next = end;
+			uint32_t flags = 0;
+
+			while (*cur < sh->n &&
+			       sh->v[*cur].addr + sh->v[*cur].nr_pages * CR_PAGE_SIZE <= a)
+				(*cur)++;
+			if (*cur < sh->n && sh->v[*cur].addr <= a) {
+				uint64_t s_end = sh->v[*cur].addr + sh->v[*cur].nr_pages * CR_PAGE_SIZE;
+
+				flags = CR_RUN_INHERITED;
+				next = s_end < end ? s_end : end;
+				found = 1;
+			} else if (*cur < sh->n && sh->v[*cur].addr < end) {
+				next = sh->v[*cur].addr;
+			}
+			if (run_push(&out, a, (next - a) / CR_PAGE_SIZE,
+				     r->file_off + (a - r->addr), flags) < 0) {
+				free(out.v);
+				return -1;
+			}
+			a = next;
+		}
+	}
+	if (!found) {
+		free(out.v);
+		return 0;
+	}
+	free(v->runs);
+	v->runs = out.v;
+	v->nr_runs = out.n;
+	return 0;
+}
+
+static int mark_inherited(struct dump_ctx *ctx, const struct run_list *shared)
+{
+	for (size_t i = 1; i < ctx->nr_tasks; i++) {
+		struct cr_proc *p = &ctx->img.procs[i];
+		uint32_t cur = 0;
+
+		for (uint32_t m = 0; shared[i].n && m < p->nr_vmas; m++)
+			if (p->vmas[m].nr_runs && mark_vma(&p->vmas[m], &shared[i], &cur) < 0)
+				return -1;
+	}
+	return 0;
+}
+
 int dump_memory(struct dump_ctx *ctx)
 {
 	uint64_t *pm = malloc(PAGEMAP_BATCH * 8);
 	uint8_t *buf = aligned_alloc(CR_PAGE_SIZE, BATCH_PAGES * CR_PAGE_SIZE);
+	struct run_list *shared = NULL;
 	int rc = 0;
 
 	if (!pm || !buf) {
@@ -422,7 +632,11 @@ int dump_memory(struct dump_ctx *ctx)
 		free(buf);
 		return err_set("out of memory for page buffers");
 	}
-	rc = sysv_dump(ctx);
+	shared = calloc(ctx->nr_tasks, sizeof(*shared));
+	rc = shared ? find_shared(ctx, shared, pm, (uint64_t *)(void *)buf)
+		    : err_set("out of memory");
+	if (rc == 0)
+		rc = sysv_dump(ctx);
 	if (ctx->as && !ctx->keep) {   /* the ActiveSet first, then the rest */
 		for (size_t i = 0; rc == 0 && i < ctx->nr_tasks; i++)
 			if (!ctx->tasks[i].zombie)
@@ -439,6 +653,11 @@ int dump_memory(struct dump_ctx *ctx)
 				rc = dump_proc_memory(ctx, &ctx->tasks[i], &ctx->img.procs[i], pm,
 						      buf, PASS_ALL);
 	}
+	if (rc == 0)
+		rc = mark_inherited(ctx, shared);
+	for (size_t i = 0; shared && i < ctx->nr_tasks; i++)
+		free(shared[i].v);
+	free(shared);
 	free(pm);
 	free(buf);
 	/* shmem_id was 1-based while objects were being found. */

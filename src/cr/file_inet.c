@@ -1,9 +1,9 @@
 /*
  * file_inet.c - the inet socket kinds of the file framework (files.h):
  * CR_FILE_TCP and CR_FILE_UDP, on top of the socket library (inet.h,
- * tcp_repair.h), plus listener custody around a dump and a restore
- * (custody.h, file_inet.h).  The image's form of a socket and its model
- * are image_inet.c's (image.h).
+ * tcp_repair.h).  The image's form of a socket and its model are
+ * image_inet.c's (image.h); listener custody marks and takes back the
+ * sockets (custody_files.h, through files.h).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,15 +17,9 @@
 #include <unistd.h>
 
 #include "common/err.h"
-#include "cr/custody.h"
-#include "cr/file_inet.h"
 #include "cr/files.h"
 #include "cr/netlock.h"
 #include "cr/tcp_repair.h"
-
-static uint64_t custody_tag;           /* dump: 0 = no custody */
-static struct custody_item *held;      /* restore: sockets from the holder */
-static size_t nr_held;
 
 /* ---- dump ---- */
 
@@ -81,7 +75,7 @@ static int inet_dump_file(struct dump_files *df, const struct fd_dump *d, struct
 	f->inet.backlog = sk.backlog;
 	f->inet.opts = sk.opts;
 	f->inet.tcp = sk.tcp.p;
-	f->inet.custody = inet_custody_kind(&sk) ? custody_tag : 0;
+	f->inet.custody = inet_custody_kind(&sk) ? files_custody_tag(df) : 0;
 	if (sk.local.port)
 		cr_inet_addr_out(sk.family, &sk.local, &f->laddr);
 	if (sk.peer.port)
@@ -94,102 +88,7 @@ static int inet_dump_file(struct dump_files *df, const struct fd_dump *d, struct
 	return rc;
 }
 
-void file_inet_set_custody(uint64_t tag)
-{
-	custody_tag = tag;
-}
-
-uint64_t file_custody_tag(void)
-{
-	return custody_tag;
-}
-
-/* The custody tag of a file (0: not in custody), any socket kind. */
-static uint64_t file_tag(const struct cr_file *f)
-{
-	if (f->kind == CR_FILE_TCP || f->kind == CR_FILE_UDP)
-		return f->inet.custody;
-	if (f->kind == CR_FILE_UNIX)
-		return f->un.custody;
-	return 0;
-}
-
-void file_inet_dump_end(void)
-{
-	custody_tag = 0;
-}
-
-static void tag_string(uint64_t tag, char *buf, size_t len)
-{
-	snprintf(buf, len, "image-%016llx", (unsigned long long)tag);
-}
-
-int file_inet_custody_put(struct dump_files *df, const struct cr_image *img, const char *path)
-{
-	struct custody_item *items = calloc(img->nr_files + 1, sizeof(*items));
-	uint64_t tag = 0;
-	size_t n = 0;
-	char name[64];
-	int rc;
-
-	if (!items)
-		return err_set("out of memory");
-	for (uint32_t i = 0; i < img->nr_files; i++) {
-		const struct cr_file *f = &img->files[i];
-
-		if (!file_tag(f))
-			continue;
-		tag = file_tag(f);
-		items[n].key = i;
-		items[n++].fd = files_dup(df, i);
-	}
-	tag_string(tag, name, sizeof(name));
-	rc = n ? custody_put(path, name, items, n) : 0;
-	free(items);
-	return rc < 0 ? err_wrap("listener custody") : 0;
-}
-
 /* ---- restore ---- */
-
-int file_inet_custody_take(const char *path, const struct cr_image *img, int *conn)
-{
-	uint64_t tag = 0;
-	char name[64];
-
-	*conn = -1;
-	for (uint32_t i = 0; !tag && i < img->nr_files; i++)
-		tag = file_tag(&img->files[i]);
-	if (!tag)
-		return 0;   /* nothing of this image is in custody */
-	tag_string(tag, name, sizeof(name));
-	if (custody_get(path, name, &held, &nr_held, conn) < 0)
-		return err_wrap("listener custody");
-	return 0;
-}
-
-void file_inet_custody_end(int conn, int ok)
-{
-	custody_free(held, nr_held);
-	held = NULL;
-	nr_held = 0;
-	custody_done(conn, ok);
-}
-
-int file_custody_held(const struct cr_file *f, uint32_t id, int *fd)
-{
-	*fd = -1;
-	if (!file_tag(f) || !held)
-		return 0;
-	for (size_t i = 0; i < nr_held; i++) {
-		if (held[i].key != id)
-			continue;
-		*fd = fcntl(held[i].fd, F_DUPFD_CLOEXEC, 0);
-		if (*fd < 0)
-			return err_sys("duplicate the held socket");
-		return 0;
-	}
-	return err_set("the custody holder has no socket for this file");
-}
 
 /* The other end of connection f when it is in the image too, or NULL. */
 static const struct cr_file *peer_in_image(const struct cr_image *img, const struct cr_file *f)
@@ -264,11 +163,10 @@ static int restore_model(const struct cr_image *img, uint32_t id, struct cr_inet
 
 static int open_one(struct rst_files *rf, uint32_t id)
 {
-	const struct cr_file *f = &files_rimage(rf)->files[id];
 	struct cr_inet sk;
 	int fd;
 
-	if (file_custody_held(f, id, &fd) < 0)
+	if (files_custody_fd(rf, id, &fd) < 0)
 		return -1;
 	if (fd >= 0)
 		return fd;
@@ -316,7 +214,7 @@ static int tcp_settle(struct rst_files *rf, uint32_t id)
 
 	if (f->inet.state != CR_INET_TCP_ESTABLISHED)
 		return 0;
-	if (held && file_tag(f))
+	if (files_in_custody(rf, id))
 		return 0;   /* from custody: the very socket, live all along */
 	if (restore_model(files_rimage(rf), id, &sk) < 0)
 		return -1;

@@ -30,7 +30,6 @@
 #include <unistd.h>
 
 #include "common/err.h"
-#include "cr/rootpath.h"
 #include "cr/files.h"
 
 #define HANDLE_MAX 128                  /* MAX_HANDLE_SZ */
@@ -185,12 +184,12 @@ static int ino_dump(struct dump_files *df, const struct fd_dump *d, struct cr_fi
 
 /* ---- restore ---- */
 
-/* Add e to fd so that it gets wd e->fd. */
-static int add_at(int fd, const struct cr_file_ent *e)
+/* Add e to fd so that it gets wd e->fd (boxed: paths resolve in a box). */
+static int add_at(int fd, const struct cr_file_ent *e, int boxed)
 {
 	uint32_t mask = e->events | IN_DONT_FOLLOW;
 
-	if (rst_root_boxed())
+	if (boxed)
 		return err_set("inotify: watch %s: not supported in a box yet", e->path);
 	for (int tries = 0; tries < SKIP_MAX; tries++) {
 		int wd = inotify_add_watch(fd, e->path, mask);
@@ -228,7 +227,7 @@ static int ino_open(struct rst_files *rf, uint32_t id)
 	if (fd < 0)
 		return err_sys("inotify_init1");
 	for (uint32_t i = 0; i < f->nr_ents; i++)
-		if (add_at(fd, &f->ents[i]) < 0)
+		if (add_at(fd, &f->ents[i], files_root(rf) >= 0) < 0)
 			goto fail;
 	if (drain(fd) < 0)
 		goto fail;

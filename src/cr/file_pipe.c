@@ -195,7 +195,7 @@ static int pipe_open(struct rst_files *rf, uint32_t id)
 		if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
 			return err_sys("pipe");
 	} else {
-		p[0] = rst_open(f->path, O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
+		p[0] = rst_open(files_root(rf), f->path, O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
 		if (p[0] < 0)
 			return err_sys("open fifo %s", f->path);
 		p[1] = dup(p[0]);

@@ -151,7 +151,7 @@ static int add_seals(int fd, const struct cr_file *f)
 }
 
 /* A new nameless file holding an unlinked file's content. */
-static int make_unlinked(const struct cr_file *f)
+static int make_unlinked(int root, const struct cr_file *f)
 {
 	char *dir = strdup(f->path);
 	int fd = -1;
@@ -159,7 +159,7 @@ static int make_unlinked(const struct cr_file *f)
 	if (!dir)
 		return err_set("out of memory");
 	if (!is_memfd(f->path))
-		fd = rst_open(dirname(dir), O_TMPFILE | O_RDWR | O_CLOEXEC, f->reg.mode);
+		fd = rst_open(root, dirname(dir), O_TMPFILE | O_RDWR | O_CLOEXEC, f->reg.mode);
 	free(dir);
 	if (fd < 0) {
 		const char *name = is_memfd(f->path) ? f->path + 7 : "unlinked";
@@ -191,14 +191,14 @@ static int reg_open(struct rst_files *rf, uint32_t id)
 	int fd;
 
 	if (f->reg.unlinked) {
-		int tmp = make_unlinked(f);
+		int tmp = make_unlinked(files_root(rf), f);
 
 		if (tmp < 0)
 			return -1;
 		fd = files_reopen(tmp, open_flags(f));
 		close(tmp);
 	} else {
-		fd = rst_open(f->path, open_flags(f), 0);
+		fd = rst_open(files_root(rf), f->path, open_flags(f), 0);
 		if (fd < 0)
 			return err_sys("open %s", f->path);
 	}
@@ -240,7 +240,7 @@ static int dir_dump(struct dump_files *df, const struct fd_dump *d, struct cr_fi
 static int path_open(struct rst_files *rf, uint32_t id)
 {
 	const struct cr_file *f = &files_rimage(rf)->files[id];
-	int fd = rst_open(f->path, open_flags(f) | (f->kind == CR_FILE_DIR ? O_DIRECTORY : 0), 0);
+	int fd = rst_open(files_root(rf), f->path, open_flags(f) | (f->kind == CR_FILE_DIR ? O_DIRECTORY : 0), 0);
 
 	return fd < 0 ? err_sys("open %s", f->path) : fd;
 }

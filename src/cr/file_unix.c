@@ -39,9 +39,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
-#include "cr/file_inet.h"
 #include "cr/files.h"
-#include "cr/rootpath.h"
 #include "cr/sock_diag.h"
 #include "cr/unix_name.h"
 
@@ -314,7 +312,6 @@ static int unix_dump(struct dump_files *df, const struct fd_dump *d, struct cr_f
 	struct sock_diag_unix u;
 	int type;
 
-	(void)df;
 	f->pos = 0;
 	if (sockopt_int(d->dup, SO_TYPE, &type) < 0 || sock_diag_unix(d->st.st_ino, &u) < 0)
 		return -1;
@@ -325,7 +322,7 @@ static int unix_dump(struct dump_files *df, const struct fd_dump *d, struct cr_f
 	if (u.state == TCP_LISTEN) {
 		f->un.state = CR_UNIX_LISTEN;
 		f->un.backlog = u.wqueue;
-		f->un.custody = f->laddr.len ? file_custody_tag() : 0;
+		f->un.custody = f->laddr.len ? files_custody_tag(df) : 0;
 		if (u.rqueue && !f->un.custody)
 			fprintf(stderr, "picocenter: warning: pid %d fd %d: %u connection(s) "
 				"waiting in a unix listener's queue are lost\n", d->pid, d->fd,
@@ -457,7 +454,7 @@ static int bind_path(struct rst_files *rf, const struct cr_file *f, int fd)
 	addr_path(&f->laddr, path, sizeof(path));
 	if (files_verifying(rf))
 		return bind_trial(rf, path, fd);
-	if (rst_root_boxed())
+	if (files_root(rf) >= 0)
 		return err_set("unix socket bound to %s: not supported in a box yet", path);
 	if (clear_stale(path) < 0)
 		return -1;
@@ -528,7 +525,7 @@ static int unix_open(struct rst_files *rf, uint32_t id)
 	if (f->un.state == CR_UNIX_PEER_GONE ||
 	    (f->un.state == CR_UNIX_CONN && mutual(files_rimage(rf), id)))
 		return open_pair(rf, id);
-	if (file_custody_held(f, id, &fd) < 0)
+	if (files_custody_fd(rf, id, &fd) < 0)
 		return -1;
 	if (fd >= 0)
 		return fd;

@@ -115,6 +115,9 @@ struct netlock *files_netlock(const struct dump_files *df);
 int files_dup(const struct dump_files *df, uint32_t id);
 /* One "pid P fd N" that holds file id, for messages. */
 void files_where(const struct dump_files *df, uint32_t id, pid_t *pid, int *fd);
+/* The dump's listener custody tag (0: none): the kinds mark the sockets
+ * custody keeps with it (custody_files.h). */
+uint64_t files_custody_tag(const struct dump_files *df);
 /* Append a blob (copied) to f->data. */
 int files_add_data(struct cr_file *f, const void *buf, uint64_t len);
 /* The value of "key:" in an fdinfo text (first occurrence), or NULL. */
@@ -140,6 +143,14 @@ int files_reopen(int fd, int flags);
 /* The tree's new IPC namespace (sysv_ipc.h), or -1 when the tree uses the
  * restorer's: a kind whose objects live in it joins it to create them. */
 int files_ipc_ns(const struct rst_files *rf);
+/* The directory the image's paths resolve in (rootpath.h): the box's
+ * root, or -1 for the host's. */
+int files_root(const struct rst_files *rf);
+/* Listener custody (custody_files.h): the socket the holder kept for file
+ * id, duplicated into *fd; *fd = -1 when none is held (make a new one).
+ * Whether file id is such a socket. */
+int files_custody_fd(const struct rst_files *rf, uint32_t id, int *fd);
+int files_in_custody(const struct rst_files *rf, uint32_t id);
 /* The fd number in p of file id, -1 if p does not hold it. */
 int files_fd_in(const struct cr_proc *p, uint32_t id);
 

@@ -1,16 +1,12 @@
 /*
- * image.c - the checkpoint manifest's public entry points (image.h):
- * writes a struct cr_image into DIR/manifest, parses a manifest back and
- * validates every field, frees an image.  The byte layout is specified in
- * docs/image-format.md and kept by image_codec.c; the validation is
- * image_check.c's, the file image_io.c's (image_int.h).
+ * image.c - the in-memory image model's own helpers (image.h): the first
+ * VMA of a kind, and freeing an image.  Writing and reading a manifest is
+ * image_io.c's, the byte layout image_codec.c's, the validation
+ * image_check.c's.
  */
 #include <stddef.h>   /* before image.h, which uses size_t without it */
 #include "cr/image.h"
-#include "cr/image_int.h"
-#include "common/err.h"
 
-#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,67 +16,6 @@ uint64_t cr_vma_start(const struct cr_proc *p, uint32_t kind)
 	for (uint32_t i = 0; i < p->nr_vmas; i++)
 		if (p->vmas[i].kind == kind)
 			return p->vmas[i].start;
-	return 0;
-}
-
-/* ---- Public entry points ---- */
-
-int cr_image_write(const struct cr_image *img, const char *dir)
-{
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	int rc;
-
-	if (image_check(img))
-		return err_wrap("write manifest: invalid image");
-	rc = image_encode(img, &buf, &len);
-	if (rc)
-		err_wrap("write manifest");
-	else
-		rc = image_write_atomic(dir, buf, len);
-	free(buf);
-	return rc;
-}
-
-/* Parse without the "manifest" context prefix. */
-static int parse(const void *buf, size_t len, struct cr_image *out)
-{
-	struct cr_image img;
-
-	memset(out, 0, sizeof(*out));
-	memset(&img, 0, sizeof(img));
-	if (image_decode(buf, len, &img) || image_check(&img)) {
-		cr_image_free(&img);
-		return -1;
-	}
-	img.version = CR_IMAGE_VERSION;
-	*out = img;
-	return 0;
-}
-
-int cr_image_parse(const void *buf, size_t len, struct cr_image *img)
-{
-	if (parse(buf, len, img))
-		return err_wrap("manifest");
-	return 0;
-}
-
-int cr_image_read(const char *dir, struct cr_image *img)
-{
-	char path[PATH_MAX];
-	uint8_t *buf;
-	size_t len = 0;
-	int rc;
-
-	memset(img, 0, sizeof(*img));
-	if (image_manifest_path(path, sizeof(path), dir, ""))
-		return err_wrap("manifest");
-	if (image_read_file(path, &buf, &len))
-		return err_wrap("manifest %s", path);
-	rc = parse(buf, len, img);
-	free(buf);
-	if (rc)
-		return err_wrap("manifest %s", path);
 	return 0;
 }
 

@@ -1,10 +1,10 @@
 /*
  * image.h - the in-memory model of a checkpoint image.
  *
- * The dumper fills a struct cr_image from a frozen process tree, image.c
- * (with image_codec.c, image_check.c and image_io.c)
- * serializes it to DIR/manifest and parses it back (validating every field),
- * and the restorer rebuilds the tree from it.  Page contents live beside the
+ * The dumper fills a struct cr_image from a frozen process tree, image_io.c
+ * (with image_codec.c and image_check.c) serializes it to DIR/manifest and
+ * parses it back (validating every field), and the restorer rebuilds the
+ * tree from it.  Page contents live beside the
  * manifest in DIR/pages, referenced by struct cr_page_run.  The on-disk
  * layout is documented in docs/image-format.md.
  *
@@ -19,7 +19,7 @@
 
 #include "cr/inet.h"
 
-#define CR_IMAGE_VERSION 5
+#define CR_IMAGE_VERSION 6
 /* F_SEAL_SEAL, _SHRINK, _GROW, _WRITE, _FUTURE_WRITE, _EXEC */
 #define CR_MEMFD_SEALS 0x3fu
 #define CR_PAGE_SIZE 4096u
@@ -44,7 +44,15 @@ struct cr_page_run {
 	uint64_t addr;        /* first page's address (in a VMA) or offset (shmem) */
 	uint64_t nr_pages;
 	uint64_t file_off;    /* byte offset in DIR/pages, page aligned */
+	uint32_t flags;       /* CR_RUN_*; 0 in shared memory */
 };
+
+/* The run's pages were, at the dump, the very pages (copy-on-write
+ * shared) its process's parent had at the same addresses: a restore that
+ * forks the process from its restored parent keeps them instead of
+ * writing them (docs/memory.md).  The parent's runs cover the same
+ * addresses, in VMAs of the same kind. */
+#define CR_RUN_INHERITED 1u
 
 struct cr_siginfo {
 	uint8_t raw[CR_SIGINFO_SIZE]; /* siginfo_t as PTRACE_PEEKSIGINFO gives it */

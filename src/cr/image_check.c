@@ -103,6 +103,8 @@ static int check_run(const struct cr_image *img, const struct cr_page_run *r,
 
 	if (r->nr_pages == 0)
 		return err_set("nr_pages is 0");
+	if (r->flags & ~CR_RUN_INHERITED)
+		return err_set("flags 0x%" PRIx32 " has unknown bits", r->flags);
 	if (!page_aligned(r->addr))
 		return err_set("addr 0x%" PRIx64 " not page aligned", r->addr);
 	if (__builtin_mul_overflow(r->nr_pages, (uint64_t)CR_PAGE_SIZE, &bytes) ||
@@ -168,6 +170,10 @@ static int check_shmem(const struct cr_image *img, const struct cr_shmem *sh)
 		return -1;
 	if (sh->sysv == CR_SYSV_SHM_REMOVED && sh->perm.key)
 		return err_set("a removed SysV segment with key 0x%08" PRIx32, sh->perm.key);
+	for (uint32_t i = 0; i < sh->nr_runs && sh->runs; i++)
+		if (sh->runs[i].flags)
+			return err_set("run %" PRIu32 ": flags 0x%" PRIx32 " in shared "
+				       "memory", i, sh->runs[i].flags);
 	return check_runs(img, sh->runs, sh->nr_runs, 0, sh->size);
 }
 
@@ -593,6 +599,62 @@ static int check_parents(const struct cr_image *img, struct id_ix *pids)
 	return 0;
 }
 
+/* Do the parent's runs cover [addr, end), in VMAs of the kind? */
+static int runs_cover(const struct cr_proc *p, uint32_t kind, uint64_t addr, uint64_t end)
+{
+	for (uint32_t i = 0; i < p->nr_vmas && addr < end; i++) {
+		const struct cr_vma *v = &p->vmas[i];
+
+		if (v->end <= addr)
+			continue;
+		if (v->start > addr || v->kind != kind)
+			return 0;
+		for (uint32_t k = 0; k < v->nr_runs && addr < end; k++) {
+			const struct cr_page_run *r = &v->runs[k];
+			uint64_t r_end = r->addr + r->nr_pages * CR_PAGE_SIZE;
+
+			if (r_end <= addr)
+				continue;
+			if (r->addr > addr)
+				return 0;
+			addr = r_end;
+		}
+		if (addr < end && addr < v->end)
+			return 0;
+	}
+	return addr >= end;
+}
+
+/* An INHERITED run names pages its live parent has at the same
+ * addresses, in a VMA of the same kind (check_run has checked each run's
+ * own range). */
+static int check_inherited(const struct cr_image *img, const struct id_ix *pids)
+{
+	for (uint32_t i = 0; i < img->nr_procs; i++) {
+		const struct cr_proc *p = &img->procs[i];
+		const struct cr_proc *pp = i ? NULL : p;   /* the init: none */
+
+		for (uint32_t m = 0; m < p->nr_vmas; m++)
+			for (uint32_t k = 0; k < p->vmas[m].nr_runs; k++) {
+				const struct cr_page_run *r = &p->vmas[m].runs[k];
+
+				if (!(r->flags & CR_RUN_INHERITED))
+					continue;
+				if (!pp)
+					pp = &img->procs[find_id(pids, img->nr_procs,
+								 p->ppid)->ix];
+				if (i == 0 || p->zombie || pp->zombie ||
+				    !runs_cover(pp, p->vmas[m].kind, r->addr,
+						r->addr + r->nr_pages * CR_PAGE_SIZE))
+					return err_set("proc %" PRIu32 " (pid %" PRId32 "): vma %"
+						       PRIu32 " run %" PRIu32 ": INHERITED, but "
+						       "pid %" PRId32 "'s runs do not cover it",
+						       i, p->pid, m, k, p->ppid);
+			}
+	}
+	return 0;
+}
+
 /* SIGEV_THREAD_ID timers must name a thread of their own process. */
 static int check_timer_targets(const struct cr_image *img,
 			       const struct id_ix *tids, size_t n)
@@ -647,6 +709,8 @@ static int check_tree(const struct cr_image *img)
 	if (!ids)
 		return err_sys("malloc %zu ids", nr_tids);
 	rc = check_parents(img, ids);
+	if (!rc)
+		rc = check_inherited(img, ids);
 	if (!rc)
 		rc = check_tids(img, ids, nr_tids);
 	free(ids);

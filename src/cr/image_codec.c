@@ -37,7 +37,7 @@ static const char hdr_magic[8] = "PICOIMG";  /* with its NUL: 8 bytes */
 #define REC_OPTIONAL    0x80000000u   /* unknown records with this bit: skip */
 
 /* Fixed payload sizes, used to bound counts before allocating. */
-#define RUN_LEN     24
+#define RUN_LEN     28
 #define TIMER_LEN   44
 #define SIGINFO_LEN CR_SIGINFO_SIZE
 
@@ -250,6 +250,7 @@ static void encode_runs(struct wbuf *w, const struct cr_page_run *runs,
 		put_u64(w, runs[i].addr);
 		put_u64(w, runs[i].nr_pages);
 		put_u64(w, runs[i].file_off);
+		put_u32(w, runs[i].flags);
 		rec_end(w, at);
 	}
 }
@@ -753,6 +754,7 @@ static int decode_run(struct rbuf *s, struct cr_page_run *r)
 	r->addr = get_u64(&pl);
 	r->nr_pages = get_u64(&pl);
 	r->file_off = get_u64(&pl);
+	r->flags = get_u32(&pl);
 	return rec_done(&pl, REC_RUN);
 }
 

@@ -1,8 +1,8 @@
 /*
- * image_int.h - what the parts of the image model share (image.c, the
- * public entry points; image_codec.c, the byte layout; image_check.c, the
- * validation; image_io.c, the manifest file).  Not for users of the image:
- * they include image.h.
+ * image_int.h - what the parts of the image model share (image_io.c, the
+ * public entry points and the manifest file; image_codec.c, the byte
+ * layout; image_check.c, the validation; image_inet.c, an inet file's
+ * record).  Not for users of the image: they include image.h.
  */
 #ifndef PC_CR_IMAGE_INT_H
 #define PC_CR_IMAGE_INT_H
@@ -42,10 +42,5 @@ int image_check(const struct cr_image *img);
 
 /* image_inet.c: the check of an inet file (the socket library's rules). */
 int image_inet_check(const struct cr_file *f);
-
-/* image_io.c: DIR/manifest; write it atomically; read a file whole. */
-int image_manifest_path(char *out, size_t size, const char *dir, const char *suffix);
-int image_write_atomic(const char *dir, const uint8_t *buf, size_t len);
-int image_read_file(const char *path, uint8_t **out, size_t *len);
 
 #endif

@@ -1,7 +1,9 @@
 /*
- * image_io.c - the manifest file of an image directory: DIR/manifest
- * written atomically (a temporary file, fsync, rename, fsync of DIR) and
- * read back whole, within the size limit (image_int.h).
+ * image_io.c - the image's public entry points (image.h): a struct cr_image
+ * checked, encoded and written to DIR/manifest atomically (a temporary
+ * file, fsync, rename, fsync of DIR), read back whole within the size
+ * limit, or parsed from a buffer, then decoded and checked (image_int.h:
+ * image_codec.c, image_check.c).
  */
 #include <stddef.h>   /* before image.h, which uses size_t without it */
 #include "cr/image.h"
@@ -15,9 +17,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
 
 #define MANIFEST_MAX    (1u << 30)
 #define MANIFEST_NAME   "manifest"
@@ -39,8 +41,8 @@ static int fsync_dir(const char *dir)
 	return 0;
 }
 
-int image_manifest_path(char *out, size_t size, const char *dir,
-			const char *suffix)
+static int manifest_path(char *out, size_t size, const char *dir,
+			 const char *suffix)
 {
 	int n = snprintf(out, size, "%s/" MANIFEST_NAME "%s", dir, suffix);
 
@@ -50,13 +52,13 @@ int image_manifest_path(char *out, size_t size, const char *dir,
 }
 
 /* Write DIR/manifest.tmp, fsync it, rename it over DIR/manifest, fsync DIR. */
-int image_write_atomic(const char *dir, const uint8_t *buf, size_t len)
+static int write_atomic(const char *dir, const uint8_t *buf, size_t len)
 {
 	char tmp[PATH_MAX], final[PATH_MAX];
 	int fd;
 
-	if (image_manifest_path(tmp, sizeof(tmp), dir, ".tmp") ||
-	    image_manifest_path(final, sizeof(final), dir, ""))
+	if (manifest_path(tmp, sizeof(tmp), dir, ".tmp") ||
+	    manifest_path(final, sizeof(final), dir, ""))
 		return -1;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
@@ -99,7 +101,7 @@ static int read_fully(int fd, uint8_t *buf, size_t len)
 	return 0;
 }
 
-int image_read_file(const char *path, uint8_t **out, size_t *len)
+static int read_file(const char *path, uint8_t **out, size_t *len)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -126,4 +128,65 @@ int image_read_file(const char *path, uint8_t **out, size_t *len)
 	}
 	close(fd);
 	return rc;
+}
+
+/* ---- Public entry points ---- */
+
+int cr_image_write(const struct cr_image *img, const char *dir)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (image_check(img))
+		return err_wrap("write manifest: invalid image");
+	rc = image_encode(img, &buf, &len);
+	if (rc)
+		err_wrap("write manifest");
+	else
+		rc = write_atomic(dir, buf, len);
+	free(buf);
+	return rc;
+}
+
+/* Parse without the "manifest" context prefix. */
+static int parse(const void *buf, size_t len, struct cr_image *out)
+{
+	struct cr_image img;
+
+	memset(out, 0, sizeof(*out));
+	memset(&img, 0, sizeof(img));
+	if (image_decode(buf, len, &img) || image_check(&img)) {
+		cr_image_free(&img);
+		return -1;
+	}
+	img.version = CR_IMAGE_VERSION;
+	*out = img;
+	return 0;
+}
+
+int cr_image_parse(const void *buf, size_t len, struct cr_image *img)
+{
+	if (parse(buf, len, img))
+		return err_wrap("manifest");
+	return 0;
+}
+
+int cr_image_read(const char *dir, struct cr_image *img)
+{
+	char path[PATH_MAX];
+	uint8_t *buf;
+	size_t len = 0;
+	int rc;
+
+	memset(img, 0, sizeof(*img));
+	if (manifest_path(path, sizeof(path), dir, ""))
+		return err_wrap("manifest");
+	if (read_file(path, &buf, &len))
+		return err_wrap("manifest %s", path);
+	rc = parse(buf, len, img);
+	free(buf);
+	if (rc)
+		return err_wrap("manifest %s", path);
+	return 0;
 }

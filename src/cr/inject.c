@@ -113,8 +113,8 @@ static void set_call_regs(struct user_regs_struct *r, uint64_t rip, long nr,
 	r->r9 = a[5];
 }
 
-/* Resume tid and wait for the int3 after the call; PTRACE_EVENT_CLONE
- * stops on the way are noted and passed. */
+/* Resume tid and wait for the int3 after the call; PTRACE_EVENT_CLONE and
+ * _FORK stops on the way are noted and passed. */
 static int run_to_trap(struct inj *inj, pid_t tid)
 {
 	int st;
@@ -124,7 +124,8 @@ static int run_to_trap(struct inj *inj, pid_t tid)
 			return err_sys("tid %d: PTRACE_CONT", tid);
 		if (pt_wait_stop(tid, &st) < 0)
 			return -1;
-		if ((st >> 8) == (SIGTRAP | (PTRACE_EVENT_CLONE << 8))) {
+		if ((st >> 8) == (SIGTRAP | (PTRACE_EVENT_CLONE << 8)) ||
+		    (st >> 8) == (SIGTRAP | (PTRACE_EVENT_FORK << 8))) {
 			unsigned long msg = 0;
 
 			if (ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg) < 0)

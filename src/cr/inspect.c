@@ -17,15 +17,21 @@ static const char *vma_kind_name(uint32_t kind)
 
 static void print_vma(FILE *out, const struct cr_vma *v)
 {
-	uint64_t pages = 0;
+	uint64_t pages = 0, inherited = 0;
+	char inh[48] = "";
 
-	for (uint32_t i = 0; i < v->nr_runs; i++)
+	for (uint32_t i = 0; i < v->nr_runs; i++) {
 		pages += v->runs[i].nr_pages;
-	fprintf(out, "    %012llx-%012llx %c%c%c %-11s %6llu pages stored%s%s\n",
+		if (v->runs[i].flags & CR_RUN_INHERITED)
+			inherited += v->runs[i].nr_pages;
+	}
+	if (inherited)
+		snprintf(inh, sizeof(inh), " (%llu the parent's)", (unsigned long long)inherited);
+	fprintf(out, "    %012llx-%012llx %c%c%c %-11s %6llu pages stored%s%s%s\n",
 		(unsigned long long)v->start, (unsigned long long)v->end,
 		v->prot & PROT_READ ? 'r' : '-', v->prot & PROT_WRITE ? 'w' : '-',
 		v->prot & PROT_EXEC ? 'x' : '-', vma_kind_name(v->kind),
-		(unsigned long long)pages, v->path ? " " : "", v->path ? v->path : "");
+		(unsigned long long)pages, inh, v->path ? " " : "", v->path ? v->path : "");
 }
 
 static void print_proc(FILE *out, const struct cr_proc *p)

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/child_report.h"
 #include "common/err.h"
 #include "common/io.h"
 #include "cr/keeper.h"
@@ -81,33 +82,16 @@ static void keeper_main(int (*start)(void *, pid_t *), void *arg, int fd)
 int keeper_run(int (*start)(void *arg, pid_t *pid), void *arg, pid_t *pid)
 {
 	struct keeper_report rep;
-	size_t got = 0;
-	int pfd[2];
+	struct child_report r;
+	size_t got;
 	pid_t k;
 
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return err_sys("keeper: pipe");
-	k = fork();
-	if (k < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return err_sys("keeper: fork");
-	}
-	if (k == 0) {
-		close(pfd[0]);
-		keeper_main(start, arg, pfd[1]);
-	}
-	close(pfd[1]);
-	while (got < sizeof(rep)) {
-		ssize_t n = read(pfd[0], (char *)&rep + got, sizeof(rep) - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(pfd[0]);
+	k = child_report_fork(&r, "keeper");
+	if (k < 0)
+		return -1;
+	if (k == 0)
+		keeper_main(start, arg, r.wr);
+	got = child_report_read(&r, &rep, sizeof(rep));
 	if (got != sizeof(rep)) {
 		waitpid(k, NULL, 0);
 		return err_set("keeper process died before reporting");

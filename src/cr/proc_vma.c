@@ -34,7 +34,7 @@ struct vma_line {
 
 static int vma_err(struct smaps_ctx *c, const char *what)
 {
-	return err_set("pid %d: %s line %d: %s", c->pid, c->path, c->lineno, what);
+	return err_set("%s line %d: %s", c->path, c->lineno, what);
 }
 
 static int starts_with(const char *s, const char *prefix)
@@ -76,7 +76,7 @@ static int is_shmem_name(const char *name)
 }
 
 /* Special [name] mappings that are not files. */
-static int classify_special(struct smaps_ctx *c, struct cr_vma *v, const char *name)
+static int classify_special(struct cr_vma *v, const char *name)
 {
 	static const struct {
 		const char *name;
@@ -104,7 +104,7 @@ static int classify_special(struct smaps_ctx *c, struct cr_vma *v, const char *n
 		v->kind = CR_VMA_ANON;
 		return 0;
 	}
-	err_set("pid %d: vma %llx-%llx: unsupported special mapping %s", c->pid,
+	err_set("vma %llx-%llx: unsupported special mapping %s",
 		(unsigned long long)v->start, (unsigned long long)v->end, name);
 	return -1;
 }
@@ -126,9 +126,9 @@ static int stat_map_file(struct smaps_ctx *c, struct cr_vma *v, struct stat *st,
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", c->pid,
 		 (unsigned long long)v->start, (unsigned long long)v->end);
 	if (stat(path, st) < 0)
-		return err_sys("pid %d: stat %s", c->pid, path);
+		return err_sys("stat %s", path);
 	if (statfs(path, &sfs) < 0)
-		return err_sys("pid %d: statfs %s", c->pid, path);
+		return err_sys("statfs %s", path);
 	*fs_type = (long)sfs.f_type;
 	return proc_readlink(c->pid, path, target);
 }
@@ -152,7 +152,7 @@ static int classify_file(struct smaps_ctx *c, struct cr_vma *v, const char *name
 		free(target);
 	} else if (S_ISREG(st.st_mode)) {
 		if (st.st_nlink == 0 || is_deleted_suffix(name)) {
-			err_set("pid %d: vma %llx-%llx maps deleted file %s (unsupported)", c->pid,
+			err_set("vma %llx-%llx maps deleted file %s (unsupported)",
 				(unsigned long long)v->start, (unsigned long long)v->end, target);
 			free(target);
 			return -1;
@@ -160,7 +160,7 @@ static int classify_file(struct smaps_ctx *c, struct cr_vma *v, const char *name
 		v->kind = shared ? CR_VMA_FILE_SHARED : CR_VMA_FILE;
 		v->path = target;
 	} else {
-		err_set("pid %d: vma %llx-%llx: unsupported %s mapping of %s (mode %o)", c->pid,
+		err_set("vma %llx-%llx: unsupported %s mapping of %s (mode %o)",
 			(unsigned long long)v->start, (unsigned long long)v->end,
 			shared ? "shared" : "private", target, (unsigned)(st.st_mode & S_IFMT));
 		free(target);
@@ -211,7 +211,7 @@ static int add_vma(struct smaps_ctx *c, char *line)
 		  (h.perms[2] == 'x' ? PROT_EXEC : 0);
 	v->flags = h.perms[3] == 's' ? CR_VMA_F_SHARED : 0;
 	if (h.name[0] == '[' && !starts_with(h.name, "[anon_shmem:"))
-		return classify_special(c, v, h.name);
+		return classify_special(v, h.name);
 	if (!h.name[0] && !(v->flags & CR_VMA_F_SHARED)) {
 		v->kind = CR_VMA_ANON;
 		return 0;

@@ -32,7 +32,7 @@
 #include "common/err.h"
 #include "common/io.h"
 #include "cr/cr.h"
-#include "cr/file_inet.h"
+#include "cr/custody_files.h"
 #include "cr/keeper.h"
 #include "mem/lazy.h"
 #include "cr/ptrace.h"
@@ -136,7 +136,7 @@ static int finish_pages_check(struct rst_ctx *c)
 	return 0;
 }
 
-static int add_file(struct rst_proc *rp, const char *path, int writable)
+int rst_add_file(struct rst_proc *rp, const char *path, int writable)
 {
 	int i = rst_file_index(rp, path);
 	struct rst_file *g;
@@ -154,11 +154,11 @@ static int add_file(struct rst_proc *rp, const char *path, int writable)
 	return (int)rp->nr_files++;
 }
 
-static int check_file_unchanged(const struct cr_vma *v)
+static int check_file_unchanged(int root, const struct cr_vma *v)
 {
 	struct stat st;
 
-	if (rst_stat(v->path, &st) < 0)
+	if (rst_stat(root, v->path, &st) < 0)
 		return err_sys("mapped file %s", v->path);
 	if ((uint64_t)st.st_size != v->file_size ||
 	    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec != v->file_mtime_ns)
@@ -167,7 +167,7 @@ static int check_file_unchanged(const struct cr_vma *v)
 }
 
 /* The files each process's mappings need, opened as service fds. */
-static int plan_files(struct rst_proc *rp)
+static int plan_files(const struct rst_ctx *c, struct rst_proc *rp)
 {
 	const struct cr_proc *p = rp->p;
 
@@ -176,15 +176,15 @@ static int plan_files(struct rst_proc *rp)
 
 		if (v->kind != CR_VMA_FILE && v->kind != CR_VMA_FILE_SHARED)
 			continue;
-		if (check_file_unchanged(v) < 0)
+		if (check_file_unchanged(c->box_root, v) < 0)
 			return err_wrap("pid %d", p->pid);
-		if (add_file(rp, v->path, v->kind == CR_VMA_FILE_SHARED &&
+		if (rst_add_file(rp, v->path, v->kind == CR_VMA_FILE_SHARED &&
 			     (v->prot & PROT_WRITE)) < 0)
 			return -1;
 	}
 	if (!p->mm.exe_path)
 		return err_set("pid %d: no executable path in the image", p->pid);
-	rp->exe_file = add_file(rp, p->mm.exe_path, 0);
+	rp->exe_file = rst_add_file(rp, p->mm.exe_path, 0);
 	return rp->exe_file < 0 ? -1 : 0;
 }
 
@@ -325,11 +325,14 @@ static int plan(struct rst_ctx *c)
 			continue;
 		c->nr_live++;
 		rp->host_tids = calloc(rp->p->nr_threads, sizeof(pid_t));
-		if (!rp->host_tids || plan_files(rp) < 0)
+		if (!rp->host_tids || plan_files(c, rp) < 0)
 			return -1;
-		if (rp->nr_files > max_files)
-			max_files = rp->nr_files;
 	}
+	if (rst_plan_late(c) < 0)
+		return -1;
+	for (uint32_t i = 0; i < c->img.nr_procs; i++)
+		if (c->procs[i].nr_files > max_files)
+			max_files = c->procs[i].nr_files;
 	c->nr_cpus = count_cpus(c);
 	if (place_service_fds(c, max_files) < 0)
 		return -1;
@@ -490,10 +493,10 @@ static int seize_all(struct rst_ctx *c)
 	for (uint32_t i = 0; i < c->img.nr_procs; i++) {
 		struct rst_proc *rp = &c->procs[i];
 
-		if (rp->p->zombie)
-			continue;
+		if (rp->p->zombie || rp->late)
+			continue;   /* a late process is traced from its fork on */
 		if (pt_seize_stop(rp->host_pid, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE |
-				  PTRACE_O_EXITKILL) < 0)
+				  PTRACE_O_TRACEFORK | PTRACE_O_EXITKILL) < 0)
 			return err_wrap("restore pid %d", rp->p->pid);
 		rp->seized = 1;
 		if (pt_set_sigmask(rp->host_pid, ~0ull) < 0 ||
@@ -516,7 +519,7 @@ static int restore_groups(struct rst_ctx *c)
 {
 	for (int leaders = 1; leaders >= 0; leaders--)
 		for (uint32_t i = 0; i < c->img.nr_procs; i++)
-			if (!c->procs[i].p->zombie &&
+			if (!c->procs[i].p->zombie && !c->procs[i].late &&
 			    restore_group(c, &c->procs[i], leaders) < 0)
 				return -1;
 	return 0;
@@ -629,10 +632,8 @@ static int box_begin(struct rst_ctx *c, const char *box_dir)
 		return err_sys("box %s: open its root %s", c->img.box, path);
 	/* A trial (cr_verify) makes its sockets in a namespace of its own:
 	 * the box's holds the live tree's. */
-	if (c->verify) {
-		rst_root_set(c->box_root);
+	if (c->verify)
 		return 0;
-	}
 	snprintf(path, sizeof(path), "%s/ns/net", c->box->path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
@@ -642,7 +643,6 @@ static int box_begin(struct rst_ctx *c, const char *box_dir)
 		return -1;
 	}
 	close(fd);
-	rst_root_set(c->box_root);
 	return 0;
 }
 
@@ -650,7 +650,6 @@ static void box_end(struct rst_ctx *c)
 {
 	if (c->box_warming)
 		pthread_join(c->box_warmer, NULL);
-	rst_root_set(-1);
 	if (c->box_root >= 0)
 		close(c->box_root);
 	free(c->box);
@@ -677,10 +676,12 @@ static void hand_over_server(struct rst_ctx *c)
 static int restore_start(void *arg, pid_t *pid)
 {
 	const struct rst_args *a = arg;
+	struct custody_held held = { NULL, 0, -1 };
 	struct rst_ctx c;
-	int rc, custody = -1;
+	int rc;
 
 	memset(&c, 0, sizeof(c));
+	c.custody = &held;
 	c.pin_cpu = -1;
 	c.dir = a->dir;
 	c.lazy = !a->eager;
@@ -697,7 +698,7 @@ static int restore_start(void *arg, pid_t *pid)
 	if (rc == 0)
 		rc = check_cpu(&c.img);
 	if (rc == 0 && a->listeners)
-		rc = file_inet_custody_take(a->listeners, &c.img, &custody);
+		rc = custody_take_files(a->listeners, &c.img, &held);
 	timing_mark("restore: manifest");
 	if (rc == 0)
 		rc = a->origin ? a->origin->map(&c, a->origin->arg) : map_pages(&c);
@@ -723,7 +724,7 @@ static int restore_start(void *arg, pid_t *pid)
 	}
 	/* A trial leaves nothing behind: what it created goes as on failure. */
 	rst_files_free(&c, rc < 0 || c.verify);
-	file_inet_custody_end(custody, rc == 0);
+	custody_end_files(&held, rc == 0);
 	pin_end(&c);
 	box_end(&c);
 	free_ctx(&c);

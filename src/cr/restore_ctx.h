@@ -38,6 +38,8 @@ struct rst_proc {
 	int exe_file;       /* index in files of the executable */
 	struct inj inj;
 	int seized;
+	int32_t parent;     /* index of its parent in img.procs, -1: none */
+	int late;           /* forked from its restored parent (restore_fork.c) */
 };
 
 /* What each restored process sends on the report socket once it has
@@ -54,6 +56,7 @@ struct mem_source;
 struct mem_range;
 struct mem_as;
 struct cr_restore_opts;
+struct custody_held;                 /* custody_files.h */
 struct rst_ctx;
 
 /* Where an image comes from when it is not (only) a local directory
@@ -86,7 +89,7 @@ struct rst_ctx {
 	int ipc_ns_fd;           /* > 0: the tree's new IPC namespace (sysv_ipc.h) */
 	struct rst_proc *procs;  /* index as img.procs */
 	pid_t init_host;
-	uint32_t nr_live;        /* non-zombie processes */
+	uint32_t nr_live;        /* non-zombie processes the tree code forks */
 	int nr_cpus;             /* CPUs this restorer may use */
 	cpu_set_t cpus;          /* ... which they are */
 	int pin_cpu;             /* the one CPU restorer and tree share, or -1 */
@@ -104,6 +107,7 @@ struct rst_ctx {
 	int record;              /* ... records the ActiveSet (mem/activeset.h) */
 	const struct mem_as *as; /* the image's ActiveSet, or NULL */
 	const char *log;         /* the page server's failures go there, or NULL */
+	const struct custody_held *custody; /* listener custody's sockets, or NULL */
 };
 
 /* restore.c: restore from an origin (o NULL: the directory dir). */
@@ -145,10 +149,28 @@ int rst_file_index(const struct rst_proc *rp, const char *path);
 int rst_files_open(struct rst_ctx *c);
 int rst_files_install(struct rst_ctx *c, uint32_t idx);
 int rst_files_owners(struct rst_ctx *c);
+/* The first live process holding file id (it installs it). */
+uint32_t rst_file_holder(const struct rst_ctx *c, uint32_t id);
+/* The status flags F_SETFL sets. */
+#define RST_SETFL_MASK (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)
 void rst_files_free(struct rst_ctx *c, int failed);
 
 /* restore_mm.c */
 int restore_mm(struct rst_ctx *c, struct rst_proc *rp);
+
+/* restore_fork.c: prefork sharing.  rst_plan_late (in plan(), the mapped
+ * files known) picks the processes their restored parent forks; run by
+ * restore_mm once a parent's pages are written, rst_fork_late_children
+ * forks and sets up its late children; rst_vma_kept: is v a VMA the late
+ * process rp keeps from its parent? */
+int rst_plan_late(struct rst_ctx *c);
+int rst_fork_late_children(struct rst_ctx *c, struct rst_proc *pp);
+int rst_vma_kept(const struct rst_ctx *c, const struct rst_proc *rp, const struct cr_vma *v);
+/* restore_mm.c: is THP's mode (/sys/kernel/mm/transparent_hugepage/enabled)
+ * "always", "madvise" or "never"? */
+int rst_thp_mode(const char *mode);
+/* restore.c: add a mapped file to rp's service files (its index). */
+int rst_add_file(struct rst_proc *rp, const char *path, int writable);
 
 /* restore_task.c */
 int restore_group(struct rst_ctx *c, struct rst_proc *rp, int leaders);

@@ -17,11 +17,12 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "cr/custody_files.h"
 #include "cr/files.h"
 #include "cr/restore_ctx.h"
 
 /* Status flags F_SETFL can change (the access mode is the kind's job). */
-#define SETFL_MASK (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)
+#define SETFL_MASK RST_SETFL_MASK
 
 struct rst_files {
 	const struct cr_image *img;
@@ -32,6 +33,8 @@ struct rst_files {
 	char **created;                /* paths to remove if the restore fails */
 	uint32_t nr_created;
 	int verify;                    /* a trial restore beside the live tree */
+	const struct custody_held *custody; /* sockets from the holder, or NULL */
+	int root;                      /* where paths resolve (rootpath.h) */
 };
 
 int files_ipc_ns(const struct rst_files *rf)
@@ -90,6 +93,21 @@ int files_reopen(int fd, int flags)
 	return nfd;
 }
 
+int files_root(const struct rst_files *rf)
+{
+	return rf->root;
+}
+
+int files_custody_fd(const struct rst_files *rf, uint32_t id, int *fd)
+{
+	return custody_held_fd(rf->custody, &rf->img->files[id], id, fd);
+}
+
+int files_in_custody(const struct rst_files *rf, uint32_t id)
+{
+	return custody_holds(rf->custody, &rf->img->files[id]);
+}
+
 int files_fd_in(const struct cr_proc *p, uint32_t id)
 {
 	for (uint32_t i = 0; i < p->nr_fds; i++)
@@ -108,6 +126,8 @@ static int alloc_files(struct rst_ctx *c)
 	c->files = rf;
 	rf->img = &c->img;
 	rf->verify = c->verify;
+	rf->custody = c->custody;
+	rf->root = c->box_root;
 	rf->fd = malloc((n + 1) * sizeof(int));
 	rf->aux = malloc((n + 1) * sizeof(int));
 	rf->holder = malloc((n + 1) * sizeof(uint32_t));
@@ -239,6 +259,11 @@ int rst_files_install(struct rst_ctx *c, uint32_t idx)
 			return err_wrap("fd %d (%s)", p->fds[i].fd, ops->name);
 	}
 	return 0;
+}
+
+uint32_t rst_file_holder(const struct rst_ctx *c, uint32_t id)
+{
+	return c->files->holder[id];
 }
 
 /* The host id of a pid or tid of the tree (0: not found). */

@@ -3,7 +3,10 @@
  * system calls injected into its stopped leader: drop everything the fork
  * left (but the scratch area), map every VMA at its old address with its
  * old protection, move the vDSO to its old place, write the stored pages
- * (process_vm_writev), and set the mm fields with PR_SET_MM_MAP.
+ * (process_vm_writev), and set the mm fields with PR_SET_MM_MAP.  A
+ * process forked from its restored parent (restore_fork.c) keeps the VMAs
+ * it shares with it, drops their pages that are not inherited and writes
+ * only its own; a parent forks its late children once its pages are in.
  */
 #include <asm/prctl.h>
 #include <errno.h>
@@ -55,6 +58,36 @@ static int unmap_all_but_scratch(struct rst_ctx *c, struct inj_batch *b)
 		return -1;
 	return inj_batch_add(b, "munmap above scratch", SYS_munmap, hi, TASK_TOP - hi,
 			     0, 0, 0, 0);
+}
+
+/* A late process (restore_fork.c) keeps the VMAs it shares with its
+ * parent: everything else goes, as above. */
+static int unmap_all_but_kept(struct rst_ctx *c, struct rst_proc *rp, struct inj_batch *b)
+{
+	const struct cr_proc *p = rp->p;
+	uint64_t at = 0;
+	int scratch_done = 0;
+
+	for (uint32_t i = 0; i <= p->nr_vmas; i++) {
+		const struct cr_vma *v = i < p->nr_vmas ? &p->vmas[i] : NULL;
+		uint64_t lo, hi;
+
+		if (v && !rst_vma_kept(c, rp, v))
+			continue;
+		lo = v ? v->start : TASK_TOP;
+		hi = v ? v->end : TASK_TOP;
+		if (!scratch_done && c->scratch < lo) {   /* the scratch area first */
+			if (at < c->scratch && inj_batch_add(b, "munmap", SYS_munmap, at,
+							     c->scratch - at, 0, 0, 0, 0) < 0)
+				return -1;
+			at = c->scratch + INJ_SCRATCH_SIZE;
+			scratch_done = 1;
+		}
+		if (at < lo && inj_batch_add(b, "munmap", SYS_munmap, at, lo - at, 0, 0, 0, 0) < 0)
+			return -1;
+		at = hi > at ? hi : at;
+	}
+	return 0;
 }
 
 static uint32_t map_prot(const struct cr_vma *v)
@@ -137,6 +170,29 @@ static int map_one_vma(struct rst_ctx *c, struct rst_proc *rp, struct inj_batch 
 			     flags, fd, off);
 }
 
+/* A kept VMA: writable while pages are written, and every page that is
+ * not inherited dropped (it reads as zero, or gets its own content). */
+static int prepare_kept(struct inj_batch *b, const struct cr_vma *v)
+{
+	uint64_t at = v->start;
+
+	if (inj_batch_add(b, "mprotect kept vma", SYS_mprotect, v->start, v->end - v->start,
+			  map_prot(v), 0, 0, 0) < 0)
+		return -1;
+	for (uint32_t k = 0; k <= v->nr_runs; k++) {
+		const struct cr_page_run *r = k < v->nr_runs ? &v->runs[k] : NULL;
+		uint64_t lo = r ? r->addr : v->end;
+
+		if (r && !(r->flags & CR_RUN_INHERITED))
+			continue;
+		if (at < lo && inj_batch_add(b, "madvise(MADV_DONTNEED) not inherited",
+					     SYS_madvise, at, lo - at, MADV_DONTNEED, 0, 0, 0) < 0)
+			return -1;
+		at = r ? r->addr + r->nr_pages * CR_PAGE_SIZE : v->end;
+	}
+	return 0;
+}
+
 static int advise_vma(struct inj_batch *b, const struct cr_vma *v)
 {
 	static const struct { uint32_t flag; int advice; } adv[] = {
@@ -211,23 +267,28 @@ static uint64_t stored_pages(const struct cr_vma *v)
 /* Huge pages in THP "madvise" mode, unless PICOCENTER_THP=0. */
 static int thp_mode_madvise(void)
 {
-	static int mode = -1;
 	const char *env = getenv("PICOCENTER_THP");
-	char buf[128] = "";
+
+	if (env && !strcmp(env, "0"))
+		return 0;
+	return rst_thp_mode("madvise");
+}
+
+int rst_thp_mode(const char *mode)
+{
+	static char buf[128];
+	char want[32];
 	FILE *f;
 
-	if (mode >= 0)
-		return mode;
-	if (env && !strcmp(env, "0"))
-		return mode = 0;
-	f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
-	if (f) {
-		if (!fgets(buf, sizeof(buf), f))
-			buf[0] = '\0';
-		fclose(f);
+	if (!buf[0]) {
+		f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
+		if (!f || !fgets(buf, sizeof(buf), f))
+			snprintf(buf, sizeof(buf), "?");
+		if (f)
+			fclose(f);
 	}
-	mode = strstr(buf, "[madvise]") != NULL;
-	return mode;
+	snprintf(want, sizeof(want), "[%s]", mode);
+	return strstr(buf, want) != NULL;
 }
 
 /* Left to the page server (mem/lazy.h) rather than written now? */
@@ -258,7 +319,7 @@ static int preallocate(const struct rst_ctx *c, struct rst_proc *rp, struct inj_
 		uint64_t pages = (v->end - v->start) / CR_PAGE_SIZE;
 
 		if (v->kind != CR_VMA_ANON || v->end - v->start < PREALLOC_MIN ||
-		    vma_lazy(c, v) ||
+		    vma_lazy(c, v) || rst_vma_kept(c, rp, v) ||
 		    stored_pages(v) * 10 < pages * 9 ||
 		    (v->flags & (CR_VMA_F_HUGEPAGE | CR_VMA_F_NOHUGEPAGE)))
 			continue;
@@ -338,7 +399,7 @@ static int write_pages(struct rst_ctx *c, struct rst_proc *rp)
 	for (uint32_t i = 0; i < p->nr_vmas; i++)
 		n += vma_lazy(c, &p->vmas[i]) ? 0 : p->vmas[i].nr_runs;
 	if (!n)
-		return 0;
+		return rst_fork_late_children(c, rp);
 	local = calloc(n, sizeof(*local));
 	remote = calloc(n, sizeof(*remote));
 	if (!local || !remote) {
@@ -348,16 +409,20 @@ static int write_pages(struct rst_ctx *c, struct rst_proc *rp)
 	}
 	n = 0;
 	for (uint32_t i = 0; i < p->nr_vmas; i++) {
+		int kept = rst_vma_kept(c, rp, &p->vmas[i]);
+
 		if (vma_lazy(c, &p->vmas[i]))
 			continue;
-		for (uint32_t k = 0; k < p->vmas[i].nr_runs; k++, n++) {
+		for (uint32_t k = 0; k < p->vmas[i].nr_runs; k++) {
 			const struct cr_page_run *run = &p->vmas[i].runs[k];
 
+			if (kept && (run->flags & CR_RUN_INHERITED))
+				continue;   /* the parent's, shared since the fork */
 			local[n].iov_base = (void *)(c->pages + run->file_off);
 			local[n].iov_len = run->nr_pages * CR_PAGE_SIZE;
 			remote[n].iov_base = (void *)(uintptr_t)run->addr;
 			remote[n].iov_len = local[n].iov_len;
-			total += local[n].iov_len;
+			total += local[n++].iov_len;
 		}
 	}
 	nthreads = total >= COPY_PARALLEL_MIN ? (size_t)c->nr_cpus : 1;
@@ -384,7 +449,7 @@ static int write_pages(struct rst_ctx *c, struct rst_proc *rp)
 		}
 	free(local);
 	free(remote);
-	return rc;
+	return rc < 0 ? rc : rst_fork_late_children(c, rp);
 }
 
 static int has_lazy_vmas(const struct rst_ctx *c, const struct cr_proc *p)
@@ -504,10 +569,13 @@ static int rebuild_mm(struct rst_ctx *c, struct rst_proc *rp, struct inj_batch *
 {
 	const struct cr_proc *p = rp->p;
 
-	if (drop_inherited_rseq(rp) < 0 || unmap_all_but_scratch(c, b) < 0)
+	if (drop_inherited_rseq(rp) < 0 ||
+	    (rp->late ? unmap_all_but_kept(c, rp, b) : unmap_all_but_scratch(c, b)) < 0)
 		return -1;
 	for (uint32_t i = 0; i < p->nr_vmas; i++)
-		if (map_one_vma(c, rp, b, &p->vmas[i]) < 0 || advise_vma(b, &p->vmas[i]) < 0)
+		if ((rst_vma_kept(c, rp, &p->vmas[i]) ? prepare_kept(b, &p->vmas[i])
+						       : map_one_vma(c, rp, b, &p->vmas[i])) < 0 ||
+		    advise_vma(b, &p->vmas[i]) < 0)
 			return -1;
 	if (inj_batch_run(b) < 0 || map_vdso(rp) < 0 || check_vdso_place(rp) < 0)
 		return -1;

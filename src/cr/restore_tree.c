@@ -181,8 +181,8 @@ static int fork_children(struct rst_ctx *c, uint32_t idx)
 		const struct cr_proc *ch = &c->img.procs[j];
 		pid_t r;
 
-		if (ch->ppid != p->pid)
-			continue;
+		if (ch->ppid != p->pid || c->procs[j].late)
+			continue;   /* a late child: restore_fork.c */
 		r = fork_with_pid(ch->pid, ch->exit_signal);
 		if (r < 0)
 			return err_sys("clone3 child with pid %d", ch->pid);

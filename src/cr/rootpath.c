@@ -8,19 +8,7 @@
 
 #include "cr/rootpath.h"
 
-static int root_fd = -1;
-
-void rst_root_set(int dirfd)
-{
-	root_fd = dirfd;
-}
-
-int rst_root_boxed(void)
-{
-	return root_fd >= 0;
-}
-
-int rst_open(const char *path, int flags, mode_t mode)
+int rst_open(int root_fd, const char *path, int flags, mode_t mode)
 {
 	struct open_how how = { 0 };
 
@@ -32,13 +20,13 @@ int rst_open(const char *path, int flags, mode_t mode)
 	return (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
 }
 
-int rst_stat(const char *path, struct stat *st)
+int rst_stat(int root_fd, const char *path, struct stat *st)
 {
 	int fd, rc;
 
 	if (root_fd < 0)
 		return stat(path, st);
-	fd = rst_open(path, O_PATH | O_CLOEXEC, 0);
+	fd = rst_open(root_fd, path, O_PATH | O_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	rc = fstat(fd, st);

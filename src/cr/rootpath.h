@@ -8,14 +8,12 @@
 
 #include <sys/types.h>
 
-/* Resolve in the directory dirfd from now on (-1: the host's root). */
-void rst_root_set(int dirfd);
-/* 1 if paths resolve in a box's root. */
-int rst_root_boxed(void);
-/* open(path, flags, mode) in the current root. */
-int rst_open(const char *path, int flags, mode_t mode);
-/* stat(path) in the current root. */
+/* open(path, flags, mode) resolved in the directory root_fd (a box's
+ * root; -1: the host's root).  A restore's root is its context's
+ * (rst_ctx.box_root, files_root). */
+int rst_open(int root_fd, const char *path, int flags, mode_t mode);
+/* stat(path) resolved in root_fd, as rst_open. */
 struct stat;
-int rst_stat(const char *path, struct stat *st);
+int rst_stat(int root_fd, const char *path, struct stat *st);
 
 #endif

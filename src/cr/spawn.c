@@ -17,6 +17,7 @@
 #include <linux/sched.h>
 
 #include "box/box.h"
+#include "common/child_report.h"
 #include "common/err.h"
 #include "cr/cr.h"
 #include "cr/keeper.h"
@@ -110,13 +111,14 @@ static int spawn_start(void *arg, pid_t *pid)
 {
 	struct spawn_args *a = arg;
 	struct clone_args args = { 0 };
+	struct child_report r;
 	char msg[1024];
-	int pfd[2], cgfd;
-	ssize_t n;
+	size_t n;
+	int cgfd;
 	pid_t child;
 
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return err_sys("spawn: pipe");
+	if (child_report_open(&r, "spawn") < 0)
+		return -1;
 	args.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC;
 	args.exit_signal = SIGCHLD;  /* the keeper reaps it */
 	cgfd = a->opts->box ? box_cgroup_fd(a->opts->box) : -1;
@@ -128,18 +130,15 @@ static int spawn_start(void *arg, pid_t *pid)
 	if (cgfd >= 0 && child != 0)
 		close(cgfd);
 	if (child < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
+		child_report_close(&r);
 		return err_sys("spawn: clone3 (new pid, mount and IPC namespaces)");
 	}
 	if (child == 0) {
-		close(pfd[0]);
-		spawn_child(a->argv, a->opts, pfd[1]);
+		child_report_child(&r);
+		spawn_child(a->argv, a->opts, r.wr);
 	}
-	close(pfd[1]);
 	/* The exec closes the pipe; a message means the child failed. */
-	n = read(pfd[0], msg, sizeof(msg) - 1);
-	close(pfd[0]);
+	n = child_report_read(&r, msg, sizeof(msg) - 1);
 	if (n > 0) {
 		msg[n] = '\0';
 		waitpid(child, NULL, 0);

@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/child_report.h"
 #include "common/err.h"
 #include "common/io.h"
 #include "common/timing.h"
@@ -151,34 +152,18 @@ static void trial_child(const char *dir, const char *box_dir, int fd)
 int cr_verify(const char *dir, const char *box_dir)
 {
 	char msg[ERR_MSG_MAX];
-	size_t got = 0;
-	int pfd[2], st;
+	struct child_report r;
+	size_t got;
+	int st;
 	pid_t child;
 
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return err_sys("verify: pipe");
-	child = fork();
-	if (child < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return err_sys("verify: fork");
-	}
-	if (child == 0) {
-		close(pfd[0]);
-		trial_child(dir, box_dir, pfd[1]);
-	}
-	close(pfd[1]);
-	for (;;) {
-		ssize_t n = read(pfd[0], msg + got, sizeof(msg) - 1 - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
+	child = child_report_fork(&r, "verify");
+	if (child < 0)
+		return -1;
+	if (child == 0)
+		trial_child(dir, box_dir, r.wr);
+	got = child_report_read(&r, msg, sizeof(msg) - 1);
 	msg[got] = '\0';
-	close(pfd[0]);
 	while (waitpid(child, &st, 0) < 0)
 		if (errno != EINTR)
 			return err_sys("verify: wait for the trial");

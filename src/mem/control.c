@@ -1,14 +1,18 @@
 /*
  * control.c - talking to a tree's page server from another process (a
  * dump, cr_mem_stats): an abstract unix socket named after the tree's root
- * pid, one request byte, the answer until the server closes.
+ * pid, one request byte, the answer until the server closes.  Abstract
+ * names live in a network namespace: the socket is made in the tree's (a
+ * boxed tree's keeper serves from its box's namespace).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -28,6 +32,39 @@ void mem_control_name(pid_t tree_pid, char *buf, size_t len, size_t *namelen)
 	*namelen = 1 + (size_t)n;
 }
 
+/* A unix socket in the network namespace of tree_pid (this thread's
+ * namespace is switched for the socket() call only). */
+static int socket_in_netns_of(pid_t tree_pid)
+{
+	char path[64];
+	struct stat mine, theirs;
+	int ns, self = -1, fd = -1, saved;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)tree_pid);
+	ns = open(path, O_RDONLY | O_CLOEXEC);
+	if (ns < 0 || fstat(ns, &theirs) < 0 || stat("/proc/thread-self/ns/net", &mine) < 0 ||
+	    theirs.st_ino == mine.st_ino) {
+		if (ns >= 0)
+			close(ns);
+		return socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	}
+	self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self >= 0 && setns(ns, CLONE_NEWNET) == 0) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		saved = errno;
+		if (setns(self, CLONE_NEWNET) < 0) {
+			/* stuck in the tree's namespace: fail rather than go on there */
+			err_sys("page server of %d: back to our network namespace", tree_pid);
+			abort();
+		}
+		errno = saved;
+	}
+	if (self >= 0)
+		close(self);
+	close(ns);
+	return fd;
+}
+
 static int connect_server(pid_t tree_pid, int *fd)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
@@ -35,7 +72,7 @@ static int connect_server(pid_t tree_pid, int *fd)
 	size_t nl;
 
 	mem_control_name(tree_pid, a.sun_path, sizeof(a.sun_path), &nl);
-	*fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	*fd = socket_in_netns_of(tree_pid);
 	if (*fd < 0)
 		return err_sys("page server of %d: socket", tree_pid);
 	setsockopt(*fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));

@@ -102,9 +102,16 @@ int ps_prefetch_space(struct mem_server *s, struct space *sp)
 		rc = -1;
 	free(r);
 	for (size_t i = 0; rc == 0 && i < sp->n; i++) {
+		enum copy_result cr;
+
 		if (!(sp->pg[i].flags & PF_WANT) || sp->pg[i].state != DUE)
 			continue;
-		if (ps_copy_stretch(s, sp, i, PREFETCH_BATCH, PF_WANT) != COPY_OK)
+		cr = ps_copy_stretch(s, sp, i, PREFETCH_BATCH, PF_WANT);
+		/* EAGAIN (seen in a parent that has just forked its late
+		 * children, restore_fork.c): faults and the fill bring the rest. */
+		if (cr == COPY_RETRY)
+			break;
+		if (cr != COPY_OK)
 			rc = err_sys("UFFDIO_COPY at 0x%llx", (unsigned long long)sp->pg[i].addr);
 	}
 	for (size_t i = 0; i < sp->n; i++) {

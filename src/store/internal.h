@@ -66,12 +66,15 @@ struct manifest {
 int manifest_format(const struct manifest *m, struct buf *out);
 int manifest_parse(const uint8_t *data, size_t len, struct manifest *m);
 void manifest_free(struct manifest *m);
+/* An image's name: 1-IMAGE_NAME_MAX of [A-Za-z0-9._-], not starting with
+ * '.' or '-' (it is a path component of its keys: names.c). */
+#define IMAGE_NAME_MAX 128
+int image_name_check(const char *name);
 int file_name_check(const char *name);
 int mfile_add_chunk(struct mfile *f, const uint8_t h[HASH_LEN], uint64_t len);
 
 /* ---- names.c: keys of images and generations ---- */
 #define GEN_DIGITS 20
-int image_name_check(const char *name);
 /* images/<name>/<generation, zero padded> */
 int image_key(const char *name, uint64_t gen, char *out, size_t outlen);
 /* Newest committed generation of an image (0: none). */

@@ -111,6 +111,24 @@ static int parse_u64(const char *s, int base, uint64_t *v)
 	return errno || *end ? -1 : 0;
 }
 
+int image_name_check(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > IMAGE_NAME_MAX || name[0] == '.' || name[0] == '-')
+		return err_set("bad image name '%s': want 1-%d of [A-Za-z0-9._-], "
+			       "not starting with '.' or '-'", name, IMAGE_NAME_MAX);
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return err_set("bad image name '%s': want 1-%d of "
+				       "[A-Za-z0-9._-]", name, IMAGE_NAME_MAX);
+	}
+	return 0;
+}
+
 int file_name_check(const char *name)
 {
 	size_t n = strlen(name);

@@ -163,6 +163,13 @@ json_t *app_to_view(const struct app *a)
 		json_object_set_new(o, "timer_due", json_integer(a->timer_due_ms));
 	if (a->error[0])
 		json_object_set_new(o, "error", json_string(a->error));
+	if (a->last_in.ms >= 0 && json_is_object(json_object_get(o, "last_swap_in")))
+		json_object_update_new(json_object_get(o, "last_swap_in"),
+				       json_pack("{s:I, s:I, s:I}",
+						 "bytes_store", (json_int_t)a->last_in_mem.bytes_store,
+						 "bytes_cache", (json_int_t)a->last_in_mem.bytes_cache,
+						 "pages_prefetched",
+						 (json_int_t)a->last_in_mem.pages_prefetched));
 	return o;
 }
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cr/cr.h"
 #include "cr/custody.h"
 #include "worker/spec.h"
 #include "worker/tree.h"
@@ -45,6 +46,7 @@ struct app {
 	int64_t dump_started_ms;   /* wall clock when its image was taken */
 	uint64_t rss_bytes, image_bytes, swaps;
 	struct swap_event last_out, last_in;
+	struct cr_mem_stats last_in_mem; /* what its last swap-in read (not saved) */
 	char error[512];
 	int restore_failed;        /* its last swap-in failed: verify the next dump */
 	int busy;                  /* an operation owns the app */

@@ -30,7 +30,7 @@ struct op_result {
 	pid_t pid;                  /* swap-out failed: the app's root now; swap-in: new root */
 	int64_t started_wall_ms;
 	struct image_facts facts;
-	uint64_t bytes_read;
+	struct cr_mem_stats mem;    /* swap-in: what the restore read */
 };
 
 struct op_args {
@@ -121,7 +121,7 @@ static int restore_child(void *arg, void *out)
 
 	r->swap_in = 1;
 	r->started_wall_ms = wall_ms();
-	rc = a->rt->restore(&a->ctx, &r->pid, &r->bytes_read);
+	rc = a->rt->restore(&a->ctx, &r->pid, &r->mem);
 	write_result(a, r, rc);
 	return rc;
 }
@@ -315,7 +315,7 @@ int life_swap_in(struct daemon *d, struct app *a, const char *trigger)
 	if (a->sleep_addr)
 		args.ctx.holder = NULL;    /* asleep: its sockets are made anew */
 	args.ctx.stored_ms = a->last_out.at_ms > 0 ? wall_ms() - a->dump_started_ms : 0;
-	args.ctx.use_cache = a->timer_due_ms < 0;
+	args.ctx.advance_timers = a->timer_due_ms >= 0;
 	pthread_mutex_unlock(&d->lock);
 	t0 = mono_ms();
 	rc = restore_with_retries(&args, &r, &sc);
@@ -328,9 +328,11 @@ int life_swap_in(struct daemon *d, struct app *a, const char *trigger)
 		a->timer_due_ms = -1;
 		set_event(&a->last_in, ms, trigger);
 		metrics_observe(&d->m.swap_in, ms);
-		d->m.store_read += r.bytes_read;
-		daemon_log(a->spec.name, "swapped in in %lld ms (trigger %s), pid %d", (long long)ms,
-			   trigger, (int)r.pid);
+		d->m.store_read += r.mem.bytes_store;
+		a->last_in_mem = r.mem;
+		daemon_log(a->spec.name, "swapped in in %lld ms (trigger %s), pid %d, %llu bytes read",
+			   (long long)ms, trigger, (int)r.pid,
+			   (unsigned long long)(r.mem.bytes_store + r.mem.bytes_cache));
 	} else {
 		d->m.swap_in_failures++;
 		a->restore_failed = 1;

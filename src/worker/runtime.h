@@ -3,10 +3,11 @@
  * app's tree, dump it (its sockets to the app's holder, its image to the
  * store) and restore it.  Each call runs inside an engine child (child.h).
  *
- * The last image put into the store stays in work_dir/image as a cache: a
- * restore reads it instead of fetching the image back (the daemon is the
- * image's only writer); the store copy is used when the cache is missing
- * or the image must be changed first (its timers advanced).
+ * A dump goes into the store as a new generation of the app's image,
+ * incremental over the generation the tree was restored from; a restore
+ * is lazy from the store (only what the tree needs to resume is read, its
+ * keeper serves the other pages when touched), except for an image whose
+ * timers must be advanced first, which is fetched whole.
  *
  * runtime_box (the default) runs an app in a box of its own (src/box: a
  * container with its own root, network namespace, address, published
@@ -34,8 +35,8 @@ struct runtime_ctx {
 	const char *box_dir;      /* the boxes' directory (box runtime), else NULL */
 	int64_t stored_ms;        /* restore: time since its dump started (its
 	                             wall-clock timers ran on meanwhile) */
-	int use_cache;            /* restore: the local copy of the last image
-	                             (work_dir/image) may be used as it is */
+	int advance_timers;       /* restore: the image has armed timers to
+	                             advance by stored_ms (fetched whole) */
 	int verify;               /* dump: prove the image restores before the
 	                             tree is killed (cr_dump_opts.verify) */
 };
@@ -50,8 +51,9 @@ struct runtime {
 	 * On success the tree is gone.  On failure the app runs: *pid is its
 	 * root (the same, or a new one if it had to be restored). */
 	int (*dump)(pid_t *pid, const struct runtime_ctx *ctx, struct image_facts *facts);
-	/* Restore the newest image with its held sockets; *pid = new root. */
-	int (*restore)(const struct runtime_ctx *ctx, pid_t *pid, uint64_t *bytes_read);
+	/* Restore the newest image with its held sockets; *pid = new root,
+	 * *mem = what the restore read (bytes from the store, prefetched pages). */
+	int (*restore)(const struct runtime_ctx *ctx, pid_t *pid, struct cr_mem_stats *mem);
 	/* Remove what the runtime made for the app besides its tree (its box);
 	 * the tree must be gone or going.  NULL: nothing. */
 	int (*remove)(const struct runtime_ctx *ctx);
@@ -73,6 +75,6 @@ const struct runtime *runtime_of(const struct app_spec *spec);
 struct box;
 int runtime_image_dump(pid_t *pid, const struct runtime_ctx *ctx, const struct box *b,
 		       struct image_facts *facts);
-int runtime_image_restore(const struct runtime_ctx *ctx, pid_t *pid, uint64_t *bytes_read);
+int runtime_image_restore(const struct runtime_ctx *ctx, pid_t *pid, struct cr_mem_stats *mem);
 
 #endif

@@ -17,99 +17,86 @@
 #include "store/store.h"
 #include "worker/runtime.h"
 
-static void scratch_path(const struct runtime_ctx *ctx, char *buf, size_t len)
+/* What the daemon must know of the image just stored (custody tag,
+ * earliest timer): its small files, read back from the store. */
+static int stored_facts(const struct runtime_ctx *ctx, const struct cr_dump_stats *st,
+			struct image_facts *facts)
 {
-	snprintf(buf, len, "%s/dump", ctx->work_dir);
-}
+	struct store_lazy *l = NULL;
+	struct store *s = NULL;
+	char dir[PATH_MAX];
+	int rc;
 
-static void cache_path(const struct runtime_ctx *ctx, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s/image", ctx->work_dir);
-}
-
-/* The stored dump becomes the local cache of the image. */
-static void keep_as_cache(const struct runtime_ctx *ctx, const char *dump)
-{
-	char cache[PATH_MAX];
-
-	cache_path(ctx, cache, sizeof(cache));
-	store_remove_dir(cache);
-	if (rename(dump, cache) < 0)
-		store_remove_dir(dump);
-}
-
-/* Restore from the cache; 0 done, -1 not possible (the store is next). */
-static int restore_cached(const struct runtime_ctx *ctx, pid_t *pid)
-{
-	struct cr_restore_opts opts = { .listeners = ctx->holder, .box_dir = ctx->box_dir };
-	char cache[PATH_MAX], manifest[PATH_MAX + 16];
-
-	cache_path(ctx, cache, sizeof(cache));
-	snprintf(manifest, sizeof(manifest), "%s/manifest", cache);
-	if (!ctx->use_cache || access(manifest, R_OK) < 0)
+	if (store_scratch_dir(dir, sizeof(dir)) < 0)
 		return -1;
-	if (cr_restore_with(cache, &opts, pid) == 0)
-		return 0;
-	store_remove_dir(cache);     /* a bad cache is not tried again */
-	return -1;
-}
-
-/* The image could not be stored: bring the app back from the local copy. */
-static int resume_from_local(const char *dir, const struct runtime_ctx *ctx, pid_t *pid)
-{
-	struct cr_restore_opts ro = { .listeners = ctx->holder, .box_dir = ctx->box_dir };
-	struct err_saved why;
-
-	err_save(&why);
-	if (cr_restore_with(dir, &ro, pid) < 0) {
-		err_wrap("and resuming it from %s failed too", dir);
-		return -1;
-	}
+	rc = store_open(ctx->store_url, &s);
+	if (rc == 0)
+		rc = store_get_lazy(s, ctx->image, st->generation, dir, "pages", &l);
+	if (rc == 0)
+		rc = image_facts_read(dir, facts);
+	if (l)
+		store_lazy_close(l);
+	if (s)
+		store_close(s);
 	store_remove_dir(dir);
-	return err_restore(&why);
+	facts->image_bytes = st->logical_bytes;
+	facts->bytes_written = st->bytes_new;
+	return rc < 0 ? err_wrap("the stored image") : 0;
 }
 
+/* Into the store as a new generation, incremental over the one the tree
+ * was restored from (cr_dump_to_store); the first dump, and the first
+ * after a failed swap-in, is verified and so whole.  A dump that fails
+ * leaves the tree running; one whose upload fails has lost it (the dump
+ * kills the tree before the upload): *pid names a dead tree then. */
 int runtime_image_dump(pid_t *pid, const struct runtime_ctx *ctx, const struct box *b,
 		       struct image_facts *facts)
 {
 	struct cr_dump_opts opts = { .keep_listeners = ctx->holder, .verify = ctx->verify, .box = b };
-	char dir[PATH_MAX];
+	struct cr_dump_stats st = { 0 };
 
-	scratch_path(ctx, dir, sizeof(dir));
-	store_remove_dir(dir);      /* a leftover of an interrupted dump */
-	if (cr_dump(*pid, dir, &opts) < 0) {
-		store_remove_dir(dir);
+	if (cr_dump_to_store(*pid, ctx->store_url, ctx->image, &opts, &st) < 0)
 		return -1;
-	}
-	timing_mark("serve: dumped");
-	if (image_facts_read(dir, facts) < 0 ||
-	    image_put(ctx->store_url, ctx->image, dir, facts) < 0)
-		return resume_from_local(dir, ctx, pid);
-	timing_mark("serve: image stored");
-	keep_as_cache(ctx, dir);
+	timing_mark("serve: dumped to the store");
+	if (stored_facts(ctx, &st, facts) < 0)
+		return -1;
 	return 0;
 }
 
-int runtime_image_restore(const struct runtime_ctx *ctx, pid_t *pid, uint64_t *bytes_read)
+/* A napping app's image with armed timers: fetched whole, its timers
+ * advanced by the time it was stored, restored from the copy. */
+static int restore_advanced(const struct runtime_ctx *ctx, pid_t *pid, struct cr_mem_stats *mem)
 {
 	struct cr_restore_opts opts = { .listeners = ctx->holder, .box_dir = ctx->box_dir };
 	char dir[PATH_MAX];
+	uint64_t bytes = 0;
 	int rc;
 
-	timing_mark("serve: engine child");
-	if (restore_cached(ctx, pid) == 0) {
-		*bytes_read = 0;
-		return 0;
-	}
 	if (store_scratch_dir(dir, sizeof(dir)) < 0)
 		return -1;
-	rc = image_fetch(ctx->store_url, ctx->image, dir, bytes_read);
+	rc = image_fetch(ctx->store_url, ctx->image, dir, &bytes);
 	timing_mark("serve: image fetched");
 	if (rc == 0)
 		rc = image_advance_timers(dir, ctx->stored_ms);
-	timing_mark("serve: timers advanced");
 	if (rc == 0)
 		rc = cr_restore_with(dir, &opts, pid);
 	store_remove_dir(dir);
+	mem->bytes_store = bytes;
 	return rc;
+}
+
+/* Lazily from the store (cr_restore_from_store): only the manifest, the
+ * small areas and the ActiveSet before the tree resumes; its keeper (the
+ * tree's parent, not the daemon's child) serves every other page from
+ * the store when touched. */
+int runtime_image_restore(const struct runtime_ctx *ctx, pid_t *pid, struct cr_mem_stats *mem)
+{
+	struct cr_restore_opts opts = { .listeners = ctx->holder, .box_dir = ctx->box_dir,
+					.log = ctx->log };
+
+	timing_mark("serve: engine child");
+	memset(mem, 0, sizeof(*mem));
+	if (ctx->advance_timers)
+		return restore_advanced(ctx, pid, mem);
+	return cr_restore_from_store(ctx->store_url, ctx->image, &opts, pid, mem);
 }

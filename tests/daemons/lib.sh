@@ -194,6 +194,17 @@ d_tree() {
 	done
 }
 
+# d_pss [ROOT]: the summed Pss_Anon of the tree in KiB (smaps_rollup): the
+# private memory a restore could share or copy.
+d_pss() {
+	local p t=0 v
+	for p in $(d_tree "$@"); do
+		v=$(awk '/^Pss_Anon:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null)
+		t=$((t + ${v:-0}))
+	done
+	echo "$t"
+}
+
 # d_starttime PID: field 22 of /proc/PID/stat (tells a reused pid apart).
 d_starttime() {
 	local st

@@ -10,7 +10,9 @@
 # Two boxed apps go through the same: a running lighttpd (same process,
 # same box address after the restart) and a napping redis with data (its
 # box's network namespace kept by its holder; revived through its
-# published port by its client).
+# published port by its client).  An app restored lazily from the store
+# before the second restart keeps running and answering through it (its
+# keeper serves its pages, not the daemon).
 d=$(dirname "$0"); . "$d/lib.sh"
 d_need lighttpd redis-server redis-cli curl python3
 s_init restart
@@ -92,6 +94,10 @@ d_expect "run answers after a second restart" "hello from picocenter" curl -s --
 n=$(curl -s --max-time 10 "http://127.0.0.1:${S_PORTS[0]}/apps" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 [ "$n" = 6 ] || s_fail "GET /apps over --listen shows $n apps, not 6"
 d_expect "$BK revived after a second restart" 7 brcli GET boxed-key
+# kv runs restored lazily from the store since the first restart: its
+# keeper (the tree's parent, serving its pages) went on without the daemon
+[ "$(s_state kv)" = running ] || s_fail "kv is $(s_state kv) after the second restart"
+d_expect "kv (lazily restored) after the second restart" 42 rcli GET before-restart
 for a in run kv dead mid "$BW" "$BK"; do s_app rm "$a" >/dev/null || s_fail "rm $a"; done
 s_box_leftovers "$BW" "$bw_addr"
 s_box_leftovers "$BK" "$bk_addr"

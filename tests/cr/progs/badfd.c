@@ -1,6 +1,6 @@
 /*
  * badfd.c - holds one fd of a kind the dumper must refuse (argv[2]:
- * io_uring, netlink (NETLINK_XFRM: other protocols are carried), packet, device, scm_rights (a unix socket with a file
+ * io_uring, io_uring_mapped (its submission ring mapped too), netlink (NETLINK_XFRM: other protocols are carried), packet, device, scm_rights (a unix socket with a file
  * descriptor in flight in its queue) or unix_outside (a stream connected
  * to the listener at argv[3], outside the tree)) at fd 42, and answers
  * checks; the
@@ -9,6 +9,7 @@
  */
 #include <linux/io_uring.h>
 #include <linux/netlink.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <netinet/in.h>
@@ -58,9 +59,18 @@ static int open_kind(const char *kind, const char *arg)
 {
 	struct io_uring_params p;
 
-	if (!strcmp(kind, "io_uring")) {
+	if (!strcmp(kind, "io_uring") || !strcmp(kind, "io_uring_mapped")) {
+		int fd;
+
 		memset(&p, 0, sizeof(p));
-		return (int)syscall(SYS_io_uring_setup, 4, &p);
+		fd = (int)syscall(SYS_io_uring_setup, 4, &p);
+		/* Its submission ring mapped, as liburing and libuv do. */
+		if (fd >= 0 && kind[8] &&
+		    mmap(NULL, p.sq_off.array + p.sq_entries * sizeof(unsigned),
+			 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
+			 IORING_OFF_SQ_RING) == MAP_FAILED)
+			return -1;
+		return fd;
 	}
 	if (!strcmp(kind, "netlink"))
 		return socket(AF_NETLINK, SOCK_RAW, NETLINK_XFRM);

@@ -1,5 +1,5 @@
 /*
- * u-image.c - unit test of src/cr/image.c (the manifest writer/parser).
+ * u-image.c - unit test of src/cr/image*.c (the manifest writer/parser).
  *
  * Builds a rich image in memory, writes it, reads it back and compares every
  * field; then checks that flipped bytes, truncations, invalid fields behind a
@@ -88,7 +88,7 @@ static struct cr_page_run *make_runs(const uint64_t (*spec)[3], uint32_t n)
 
 	for (uint32_t i = 0; i < n; i++)
 		r[i] = (struct cr_page_run){ spec[i][0], spec[i][1],
-					     spec[i][2] * PAGE };
+					     spec[i][2] * PAGE, 0 };
 	return r;
 }
 
@@ -939,6 +939,11 @@ static const struct patch patches[] = {
 	{ REC_RUN, 3, 16, 8, ~0xfffull, "past pages_size" },
 	{ REC_RUN, 0, 0, 8, 0x10, "shmem 0: run 0: addr 0x10 not page aligned" },
 	{ REC_RUN, 1, 0, 8, 8 * PAGE, "shmem 0: run 1: [0x8000, 0x9000) outside [0x0, 0x8000)" },
+	{ REC_RUN, 3, 24, 4, 2, "vma 0: run 0: flags 0x2 has unknown bits" },
+	{ REC_RUN, 3, 24, 4, CR_RUN_INHERITED, "proc 0 (pid 1): vma 0 run 0: INHERITED, but pid 0's runs" },
+	{ REC_RUN, 0, 24, 4, CR_RUN_INHERITED, "shmem 0: run 0: flags 0x1 in shared memory" },
+	{ REC_RUN, 4, 24, 4, CR_RUN_INHERITED, "proc 0 (pid 1): vma 1 run 0: INHERITED, but pid 0's runs do not cover it" },
+	{ REC_RUN, 7, 24, 4, CR_RUN_INHERITED, "proc 1 (pid 2): vma 0 run 0: INHERITED, but pid 1's runs do not cover it" },
 	{ REC_SHMEM, 0, 0, 8, 0x8001, "shmem 0: size 0x8001 not page aligned" },
 	{ REC_PROC, 1, 4, 4, 9, "proc 1 (pid 2): ppid 9 is not an earlier proc" },
 	{ REC_PROC, 1, 0, 4, 0, "pid 0 not positive" },
@@ -995,7 +1000,7 @@ static const struct patch patches[] = {
 	{ REC_THREAD, 0, 20 + 27 * 8 + 68, 4, 3, "expected a SIGINFO record, found THREAD" },
 	{ REC_END, 0, -8, 4, 0x77, "unknown record type 0x77" },
 	{ REC_END, 0, -4, 4, 1, "END record (type 0x13) of 1 bytes, only 0 left" },
-	{ 0, 0, 8, 4, 1, "format version 1, this build reads 5" },
+	{ 0, 0, 8, 4, 1, "format version 1, this build reads 6" },
 	{ REC_IMAGE, 0, 56, 1, 'W', "box name 'Web-1' invalid" },
 	{ REC_IMAGE, 0, 56, 1, '-', "box name '-eb-1' invalid" },
 	{ REC_IMAGE, 0, 52, 4, 6, "box: length 6 runs past its record" },
