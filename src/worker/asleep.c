@@ -239,7 +239,7 @@ static int arm_for(struct daemon *d, struct app *a, struct box *b)
 /* Lock held, a busy and napping: arm the hold for its box's address; if
  * nothing arrived meanwhile, stop its holder (the held sockets close) and
  * put the box to sleep.  0: asleep; 1: it stays napping; -1: error. */
-int life_sleep(struct daemon *d, struct app *a)
+int life_sleep(struct daemon *d, struct app *a, const char *trigger)
 {
 	char holder[PATH_MAX];
 	pid_t holder_pid = a->holder_pid;
@@ -279,7 +279,8 @@ int life_sleep(struct daemon *d, struct app *a)
 	pthread_mutex_lock(&d->lock);
 	if (rc < 0)                 /* its revival makes the box again */
 		daemon_log(a->spec.name, "error: %s", err_msg());
-	daemon_log(a->spec.name, "asleep after %lld ms napping", (long long)(mono_ms() - since));
+	daemon_log(a->spec.name, "asleep after %lld ms napping (%s)", (long long)(mono_ms() - since),
+		   trigger);
 	return 0;
 }
 

@@ -106,9 +106,9 @@ void asleep_due(struct daemon *d, int check_pressure);
 void asleep_woken(struct daemon *d, struct app *a, int ok);
 /* app rm of an asleep app: drop its packets, stop holding its address. */
 void asleep_forget(struct daemon *d, struct app *a);
-/* The LIFE_SLEEP operation (a busy and napping): 0 asleep, 1 it stays
- * napping, -1 error. */
-int life_sleep(struct daemon *d, struct app *a);
+/* The LIFE_SLEEP operation (a busy and napping; trigger: sleep or
+ * pressure): 0 asleep, 1 it stays napping, -1 error. */
+int life_sleep(struct daemon *d, struct app *a, const char *trigger);
 
 /* watch.c: the loop: revival on traffic and timers, idle, exits, logs. */
 void watch_loop(struct daemon *d);

@@ -366,7 +366,7 @@ static void *op_thread(void *arg)
 	pthread_mutex_lock(&s->d->lock);
 	if (s->op == LIFE_SWAP_IN)
 		life_swap_in(s->d, s->a, s->trigger);
-	else if (s->op == LIFE_SLEEP && life_sleep(s->d, s->a) < 0)
+	else if (s->op == LIFE_SLEEP && life_sleep(s->d, s->a, s->trigger) < 0)
 		daemon_log(s->a->spec.name, "error: %s", err_msg());
 	else if (s->op == LIFE_SWAP_OUT)
 		life_swap_out(s->d, s->a, s->trigger);

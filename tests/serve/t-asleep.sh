@@ -7,12 +7,14 @@
 # under 1 s: no SYN retransmit; dig gets its answer with one try), with
 # every earlier cycle's data.  Then the daemon is killed (SIGKILL) with
 # the three asleep and started again: same queue, apps still asleep, and
-# each client revives its app.  app rm drops the held addresses; a
-# daemon stopped with no app asleep removes its queue's chain.
+# each client revives its app.  Under memory pressure (the daemon started
+# with PICOCENTER_PRESSURE_PCT=100) a napping app with a 10 min sleep time
+# falls asleep at once.  app rm drops the held addresses; a daemon stopped
+# with no app asleep removes its queue's chain.
 d=$(dirname "$0"); . "$d/lib.sh"
 d_need lighttpd redis-server redis-cli dnsmasq dig curl python3 nft
 s_init asleep
-s_ports 3; WP=${S_PORTS[0]} RP=${S_PORTS[1]} NP=${S_PORTS[2]}
+s_ports 4; WP=${S_PORTS[0]} RP=${S_PORTS[1]} NP=${S_PORTS[2]} PP=${S_PORTS[3]}
 CYCLES=${S_CYCLES:-3}
 
 W=web-$$ K=kv-$$ N=dns-$$
@@ -82,7 +84,22 @@ for a in $W $K $N; do [ "$(s_state "$a")" = asleep ] || s_fail "$a is $(s_state 
 grep -q "app $K: found asleep" "$S_LOG" || s_fail "no 'found asleep' line"
 revive_all "$CYCLES"
 
-for a in $W $K $N; do
+# memory pressure (MemAvailable under PICOCENTER_PRESSURE_PCT of MemTotal,
+# here 100 %) puts a napping app to sleep before its 10 min sleep time
+P=pr-$$
+s_box_create "$P" 1s "127.0.0.1:$PP:80" -- --sleep 10m -- $(s_box_conf_lighttpd)
+s_wait_state "$P" napping 30
+kill -TERM "$S_PID"
+for _ in $(seq 200); do kill -0 "$S_PID" 2>/dev/null || break; sleep 0.05; done
+PICOCENTER_PRESSURE_PCT=100 s_start
+s_wait_state "$P" asleep 30
+grep -q "app $P: asleep after .* (pressure)" "$S_LOG" || s_fail "no 'asleep ... (pressure)' line for $P"
+out=$(curl -sS --fail --max-time 20 "http://127.0.0.1:$PP/p1.txt") || s_fail "$P: curl failed"
+[ "$out" = "page 1" ] || s_fail "$P answered '$out'"
+ADDR[$P]=$(s_field "$P" 'a["address"]')
+d_log "pressure: $P fell asleep at once and was revived by curl"
+
+for a in $W $K $N $P; do
 	s_app rm "$a" >/dev/null || s_fail "app rm $a"
 	s_box_leftovers "$a" "${ADDR[$a]}"
 	held_set | grep -qw "${ADDR[$a]}" && s_fail "app rm left ${ADDR[$a]} held"
