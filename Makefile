@@ -6,7 +6,7 @@ CFLAGS  ?= -O2 -g
 # Always on, whatever CFLAGS the caller passes:
 PC_CFLAGS := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc
 LDLIBS  := -lssl -lcrypto -lzstd -lxxhash -lpthread -ldl -lsqlite3 -ljansson -lm
-LDLIBS  += -lmnl -lnftables -lseccomp
+LDLIBS  += -lmnl -lnftables -lnftnl -lseccomp
 
 SRCS    := $(wildcard src/*/*.c) src/main.c
 OBJS    := $(SRCS:%.c=build/obj/%.o)
