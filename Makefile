@@ -7,7 +7,7 @@ CFLAGS  ?= -O2 -g
 # libpq's header only: the library itself is loaded by hub/pq_lib.c.
 PC_CFLAGS := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -I/usr/include/postgresql
 LDLIBS  := -lssl -lcrypto -lzstd -lxxhash -lpthread -ldl -lsqlite3 -ljansson -lm
-LDLIBS  += -lmnl -lnftables -lseccomp -lldns
+LDLIBS  += -lmnl -lnftables -lnftnl -lseccomp -lldns
 
 SRCS    := $(wildcard src/*/*.c) src/main.c
 OBJS    := $(SRCS:%.c=build/obj/%.o)

@@ -4,7 +4,8 @@
 
 int cmd_cr(int argc, char **argv);     /* cr spawn|dump|restore */
 int cmd_store(int argc, char **argv);  /* store ls|du|fsck|gc */
-int cmd_box(int argc, char **argv);    /* box ls|rm */
+int cmd_box(int argc, char **argv);    /* box ls|rm|sleep|wake|hold */
+int cmd_box_hold(int argc, char **argv); /* box hold */
 int cmd_serve(int argc, char **argv);  /* serve: the hosting daemon */
 int cmd_app(int argc, char **argv);    /* app create|ls|inspect|logs|rm|swap-out|swap-in */
 int cmd_hub(int argc, char **argv);    /* hub: the control plane of many machines */

@@ -199,6 +199,8 @@ int daemon_run(const struct daemon_opts *o)
 	if (daemon_init(d, o) < 0 || stop_signals_install(on_stop) < 0)
 		goto out;
 	the_daemon = d;
+	if (asleep_init(d) < 0)     /* asleep apps then revive on `app swap-in` only */
+		daemon_log("-", "error: %s", err_msg());
 	if (recover_apps(d) < 0)
 		goto out;
 	snprintf(sock, sizeof(sock), "%s/api.sock", d->dir);
@@ -210,6 +212,7 @@ int daemon_run(const struct daemon_opts *o)
 	daemon_log("-", "stopping; apps stay as they are");
 	api_stop(api);
 	wait_ops(d);
+	asleep_stop(d);
 	rc = 0;
 out:
 	the_daemon = NULL;
