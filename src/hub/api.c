@@ -33,7 +33,8 @@ struct caller {
 static enum MHD_Result answer(struct MHD_Connection *c, int rc, unsigned ok, json_t *out)
 {
 	static const unsigned status[] = { [HUBREG_NOTFOUND] = 404, [HUBREG_EXISTS] = 409,
-					   [HUBREG_NOPLACE] = 503, [HUBREG_BUSY] = 409 };
+					   [HUBREG_NOPLACE] = 503, [HUBREG_BUSY] = 409,
+					   [HUBREG_LIMIT] = 403 };
 
 	if (rc == 0)
 		return http_send_json(c, ok, out ? out : json_object());

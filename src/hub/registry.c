@@ -31,6 +31,8 @@ static const char *const schema[] = {
 	"tenant TEXT NOT NULL REFERENCES tenants(name), worker TEXT NOT NULL, "
 	"state TEXT NOT NULL, spec TEXT NOT NULL, image TEXT NOT NULL, "
 	"created_ms BIGINT NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS tenant_limits (tenant TEXT PRIMARY KEY "
+	"REFERENCES tenants(name), max_apps BIGINT NOT NULL, max_memory BIGINT NOT NULL)",
 	"CREATE TABLE IF NOT EXISTS app_ports (worker TEXT NOT NULL, port INTEGER NOT NULL, "
 	"app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE, PRIMARY KEY (worker, port))",
 };
@@ -195,6 +197,9 @@ int hubreg_tenant_remove(struct hub_registry *r, const char *name)
 	if (rc >= 0 && apps > 0)
 		rc = outcome(HUBREG_BUSY, "tenant %s has %" PRId64 " apps: remove them first",
 			     name, apps);
+	else if (rc >= 0 && exec(r, "DELETE FROM tenant_limits WHERE tenant = $1", 1, p, NULL,
+				 NULL) < 0)
+		rc = -1;
 	else if (rc >= 0)
 		rc = exec(r, "DELETE FROM tenants WHERE name = $1", 1, p, NULL, NULL) == 0
 			     ? outcome(HUBREG_NOTFOUND, "no tenant %s", name)
@@ -210,9 +215,31 @@ int hubreg_tenant_remove(struct hub_registry *r, const char *name)
 static int tenant_row(void *arg, int ncols, const char *const *v)
 {
 	(void)ncols;
-	return json_array_append_new(arg, json_pack("{s:s, s:I, s:I}", "name", v[0], "apps",
-						     (json_int_t)to_i64(v[1]), "created",
-						     (json_int_t)to_i64(v[2])));
+	return json_array_append_new(arg, json_pack("{s:s, s:I, s:I, s:I, s:I}", "name", v[0],
+						     "apps", (json_int_t)to_i64(v[1]), "created",
+						     (json_int_t)to_i64(v[2]), "max_apps",
+						     (json_int_t)to_i64(v[3]), "max_memory",
+						     (json_int_t)to_i64(v[4])));
+}
+
+int hubreg_tenant_limit(struct hub_registry *r, const char *name, int64_t max_apps,
+			int64_t max_memory)
+{
+	char apps[24], mem[24];
+	const char *p[] = { name, apps, mem };
+	int rc;
+
+	fmt_i64(apps, sizeof(apps), max_apps);
+	fmt_i64(mem, sizeof(mem), max_memory);
+	pthread_mutex_lock(&r->lock);
+	rc = exec(r, "INSERT INTO tenant_limits (tenant, max_apps, max_memory) VALUES ($1, "
+		     "CAST($2 AS BIGINT), CAST($3 AS BIGINT)) ON CONFLICT (tenant) DO UPDATE SET "
+		     "max_apps = excluded.max_apps, max_memory = excluded.max_memory",
+		  3, p, NULL, NULL);
+	pthread_mutex_unlock(&r->lock);
+	if (rc == DB_CONFLICT)
+		return outcome(HUBREG_NOTFOUND, "no tenant %s", name);
+	return rc < 0 ? -1 : 0;
 }
 
 int hubreg_tenant_list(struct hub_registry *r, json_t **out)
@@ -224,7 +251,9 @@ int hubreg_tenant_list(struct hub_registry *r, json_t **out)
 		return err_set("out of memory");
 	pthread_mutex_lock(&r->lock);
 	rc = exec(r, "SELECT t.name, (SELECT count(*) FROM apps a WHERE a.tenant = t.name), "
-		     "t.created_ms FROM tenants t ORDER BY t.name", 0, NULL, tenant_row, list);
+		     "t.created_ms, l.max_apps, l.max_memory FROM tenants t "
+		     "LEFT JOIN tenant_limits l ON l.tenant = t.name ORDER BY t.name",
+		  0, NULL, tenant_row, list);
 	pthread_mutex_unlock(&r->lock);
 	if (rc < 0) {
 		json_decref(list);
@@ -566,6 +595,67 @@ static int insert_app(struct hub_registry *r, const char *tenant, const struct a
 	return rc < 0 ? rc : insert_ports(r, spec, worker);
 }
 
+/* ---- tenants' limits ---- */
+
+struct usage {
+	int64_t limits[2];     /* max_apps, max_memory; 0: none */
+	int has_limits;
+	int64_t apps, memory;
+};
+
+static int limits_row(void *arg, int ncols, const char *const *v)
+{
+	struct usage *u = arg;
+
+	if (ncols >= 2) {
+		u->limits[0] = to_i64(v[0]);
+		u->limits[1] = to_i64(v[1]);
+		u->has_limits = 1;
+	}
+	return 1;
+}
+
+/* An app's share of its tenant's memory: its spec's "memory", or the reserve. */
+static int usage_row(void *arg, int ncols, const char *const *v)
+{
+	struct usage *u = arg;
+	json_error_t jerr;
+	json_t *o = ncols > 0 && v[0] ? json_loads(v[0], 0, &jerr) : NULL;
+	json_int_t mem = json_integer_value(json_object_get(o, "memory"));
+
+	json_decref(o);
+	u->apps++;
+	u->memory += placement_need(mem > 0 ? (uint64_t)mem : 0);
+	return 0;
+}
+
+/* Within a placing transaction: does the tenant's limit allow the app?
+ * Its limits row is locked, so two hubs count one after the other. */
+static int check_limits(struct hub_registry *r, const char *tenant, const struct app_spec *spec)
+{
+	struct usage u = { { 0, 0 }, 0, 0, 0 };
+	const char *p[] = { tenant };
+	char sql[160];
+	int64_t need = placement_need(spec->memory);
+
+	snprintf(sql, sizeof(sql), "SELECT max_apps, max_memory FROM tenant_limits WHERE "
+		 "tenant = $1%s", r->db->ops->for_update);
+	if (exec(r, sql, 1, p, limits_row, &u) < 0)
+		return -1;
+	if (!u.has_limits)
+		return 0;
+	if (exec(r, "SELECT spec FROM apps WHERE tenant = $1", 1, p, usage_row, &u) < 0)
+		return -1;
+	if (u.limits[0] > 0 && u.apps + 1 > u.limits[0])
+		return outcome(HUBREG_LIMIT, "tenant %s may have at most %" PRId64 " apps", tenant,
+			       u.limits[0]);
+	if (u.limits[1] > 0 && u.memory + need > u.limits[1])
+		return outcome(HUBREG_LIMIT, "tenant %s may use at most %" PRId64 " MiB of memory "
+			       "(its apps take %" PRId64 " MiB, this one %" PRId64 " MiB)",
+			       tenant, u.limits[1] >> 20, u.memory >> 20, need >> 20);
+	return 0;
+}
+
 /* One try in one transaction; DB_CONFLICT when a port went meanwhile. */
 static int place_once(struct hub_registry *r, const char *tenant, const struct app_spec *spec,
 		      int64_t now_ms, struct candidates *cs)
@@ -578,7 +668,11 @@ static int place_once(struct hub_registry *r, const char *tenant, const struct a
 	rc = exec(r, "SELECT 1 FROM apps WHERE name = $1", 1, p, NULL, NULL);
 	if (rc > 0)
 		return rollback(r, outcome(HUBREG_EXISTS, "app name %s is taken", spec->name));
-	if (rc < 0 || gather_candidates(r, tenant, spec, cs) < 0)
+	if (rc == 0)
+		rc = check_limits(r, tenant, spec);
+	if (rc != 0)
+		return rollback(r, rc);
+	if (gather_candidates(r, tenant, spec, cs) < 0)
 		return rollback(r, -1);
 	best = placement_choose(cs->c, cs->n, placement_need(spec->memory));
 	if (best < 0)

@@ -24,6 +24,7 @@
 #define HUBREG_EXISTS 2      /* the name is taken */
 #define HUBREG_NOPLACE 3     /* no worker that is up can take the app */
 #define HUBREG_BUSY 4        /* a tenant that still has apps */
+#define HUBREG_LIMIT 5       /* over the tenant's limit */
 
 struct hub_registry;
 
@@ -36,7 +37,12 @@ const char *hubreg_engine(const struct hub_registry *r);
 int hubreg_tenant_add(struct hub_registry *r, const char *name, const char *token_hash,
 		      int64_t now_ms);
 int hubreg_tenant_remove(struct hub_registry *r, const char *name);
-/* [{"name", "apps", "created"}] */
+/* A tenant's limits: at most max_apps apps and max_memory bytes of their
+ * memory (each app's --memory, or placement's reserve without one); 0 is
+ * no limit. */
+int hubreg_tenant_limit(struct hub_registry *r, const char *name, int64_t max_apps,
+			int64_t max_memory);
+/* [{"name", "apps", "created", "max_apps", "max_memory"}] */
 int hubreg_tenant_list(struct hub_registry *r, json_t **out);
 /* The tenant whose token hashes to hash, into name (HUB_NAME_MAX + 1). */
 int hubreg_tenant_by_token(struct hub_registry *r, const char *hash, char *name);

@@ -84,10 +84,27 @@ n=$(h_expect 200 a "$alice" GET /apps | h_json 'len(j)')
 
 # Tenants on the hub's machine.
 "$PICOCENTER" tenant rm bob --state-dir "$D_DIR/a" 2>/dev/null && h_fail "a tenant with apps was removed"
-"$PICOCENTER" tenant ls --state-dir "$D_DIR/a" | grep -q "^alice  *2$" || h_fail "tenant ls"
+"$PICOCENTER" tenant ls --state-dir "$D_DIR/a" | grep -q "^alice  *2  *-  *-$" || h_fail "tenant ls"
 h_expect 200 a "$bob" DELETE /apps/bobs >/dev/null
 "$PICOCENTER" tenant rm bob --state-dir "$D_DIR/a" >/dev/null || h_fail "tenant rm bob"
 h_expect 401 a "$bob" GET /apps >/dev/null
+
+# Limits: carl may have one app and 100 MiB (an app without --memory
+# counts as 64 MiB).
+carl=$("$PICOCENTER" tenant create carl --max-apps 1 --max-memory 100M --state-dir "$D_DIR/a") ||
+	h_fail "tenant create with limits"
+beat
+h_expect 201 a "$carl" POST /apps '{"name":"c1","argv":["x"]}' >/dev/null
+out=$(h_expect 403 a "$carl" POST /apps '{"name":"c2","argv":["x"]}')
+echo "$out" | grep -q "at most 1 apps" || h_fail "max-apps message: $out"
+"$PICOCENTER" tenant limit carl --max-apps 5 --max-memory 100M --state-dir "$D_DIR/a" || h_fail "tenant limit"
+out=$(h_expect 403 a "$carl" POST /apps "{\"name\":\"c2\",\"argv\":[\"x\"],\"memory\":$((64 << 20))}")
+echo "$out" | grep -q "at most 100 MiB" || h_fail "max-memory message: $out"
+h_expect 404 a "$carl" GET /apps/c2 >/dev/null
+"$PICOCENTER" tenant ls --state-dir "$D_DIR/a" | grep -q "^carl  *1  *5  *100$" || h_fail "tenant ls with limits"
+"$PICOCENTER" tenant limit carl --max-apps 0 --max-memory 0 --state-dir "$D_DIR/a" || h_fail "tenant limit 0"
+h_expect 201 a "$carl" POST /apps "{\"name\":\"c2\",\"argv\":[\"x\"],\"memory\":$((64 << 20))}" >/dev/null
+"$PICOCENTER" tenant limit nobody --max-apps 1 --state-dir "$D_DIR/a" 2>/dev/null && h_fail "limit of no tenant"
 
 # The CLI through the hub's socket, with the token from the environment.
 export PICOCENTER_HUB=unix:$D_DIR/a/api.sock PICOCENTER_TOKEN=$alice
