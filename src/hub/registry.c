@@ -746,8 +746,26 @@ static int read_home(struct hub_registry *r, const char *name, struct app_home *
 /* Move app name from its down worker to the one placement picks, in one
  * transaction: 0 (h updated), HUBREG_NOPLACE, DB_CONFLICT (it changed
  * meanwhile: read it again) or -1. */
+/* The candidate for worker `to`, if it is up and can take the app;
+ * HUBREG_BUSY with the reason if not. */
+static int pick_target(const struct candidates *cs, const char *to, const char *name,
+		       int64_t need, int *best)
+{
+	for (size_t i = 0; i < cs->n; i++) {
+		if (strcmp(cs->c[i].name, to))
+			continue;
+		if (placement_choose(&cs->c[i], 1, need) < 0)
+			return outcome(HUBREG_BUSY, "worker %s cannot take app %s: a port of it is "
+				       "taken there or %lld MiB of memory are not free", to, name,
+				       (long long)(need >> 20));
+		*best = (int)i;
+		return 0;
+	}
+	return outcome(HUBREG_BUSY, "worker %s is not up", to);
+}
+
 static int move_once(struct hub_registry *r, const char *name, struct app_home *h,
-		     struct candidates *cs)
+		     struct candidates *cs, const char *to)
 {
 	struct app_spec spec;
 	json_error_t jerr;
@@ -764,7 +782,11 @@ static int move_once(struct hub_registry *r, const char *name, struct app_home *
 		return -1;
 	}
 	rc = gather_candidates(r, h->tenant, &spec, cs);
-	best = rc < 0 ? -1 : placement_choose(cs->c, cs->n, placement_need(spec.memory));
+	best = -1;
+	if (rc == 0 && to)
+		rc = pick_target(cs, to, name, placement_need(spec.memory), &best);
+	else if (rc == 0)
+		best = placement_choose(cs->c, cs->n, placement_need(spec.memory));
 	if (rc == 0 && best < 0)
 		rc = outcome(HUBREG_NOPLACE, "no worker that is up can take app %s", name);
 	if (rc == 0) {
@@ -806,7 +828,7 @@ int hubreg_app_address(struct hub_registry *r, const char *name, char *addr, siz
 			break;
 		}
 		snprintf(old, sizeof(old), "%s", h.worker);
-		rc = move_once(r, name, &h, cs);
+		rc = move_once(r, name, &h, cs, NULL);
 		if (rc == HUBREG_NOPLACE) {
 			rc = 0;            /* it stays where it was */
 			break;
@@ -824,4 +846,40 @@ int hubreg_app_address(struct hub_registry *r, const char *name, char *addr, siz
 	if (rc < 0)
 		return -1;
 	return h.found ? 0 : HUBREG_NOTFOUND;
+}
+
+int hubreg_app_move(struct hub_registry *r, const char *tenant, const char *name,
+		    const char *to, json_t **out)
+{
+	struct app_home h = { 0 };
+	struct candidates *cs = malloc(sizeof(*cs));
+	int rc;
+
+	if (!cs)
+		return err_set("out of memory");
+	pthread_mutex_lock(&r->lock);
+	rc = read_home(r, name, &h);
+	for (int i = 0; rc == 0 && i < PLACE_TRIES; i++) {
+		if (!h.found || strcmp(h.tenant, tenant)) {
+			rc = outcome(HUBREG_NOTFOUND, "no such app");
+			break;
+		}
+		if (!strcmp(h.worker, to)) {
+			rc = outcome(HUBREG_BUSY, "app %s is on %s already", name, to);
+			break;
+		}
+		rc = move_once(r, name, &h, cs, to);
+		if (rc == DB_CONFLICT)
+			rc = read_home(r, name, &h);
+		else
+			break;
+	}
+	pthread_mutex_unlock(&r->lock);
+	free(cs);
+	free(h.spec);
+	if (rc == DB_CONFLICT)
+		return err_set("app %s kept changing while it was moved", name);
+	if (rc != 0)
+		return rc < 0 ? -1 : rc;
+	return hubreg_app_get(r, tenant, name, out);
 }

@@ -69,6 +69,11 @@ int hubreg_app_create(struct hub_registry *r, const char *tenant, const struct a
 int hubreg_app_list(struct hub_registry *r, const char *tenant, json_t **out);
 int hubreg_app_get(struct hub_registry *r, const char *tenant, const char *name, json_t **out);
 int hubreg_app_remove(struct hub_registry *r, const char *tenant, const char *name);
+/* Move tenant's app name to worker `to` (up, its ports free there, the
+ * memory it needs free), in one transaction; HUBREG_BUSY with the reason
+ * when `to` cannot take it. */
+int hubreg_app_move(struct hub_registry *r, const char *tenant, const char *name,
+		    const char *to, json_t **out);
 /* The address DNS gives for app name (lowercase): its worker's.  An app
  * whose worker is down is first moved to the worker placement picks among
  * those up (the one that will revive it), its name in moved_from
