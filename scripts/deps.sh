@@ -3,7 +3,7 @@
 # Idempotent and quick when everything is present.
 set -e
 PKGS="gcc make clang libclang-rt-14-dev pkg-config libcurl4-openssl-dev libssl-dev
-libzstd-dev libxxhash-dev iproute2 procps curl python3 xxd
+libzstd-dev libxxhash-dev iproute2 procps curl python3 xxd zstd
 libmnl-dev libnftables-dev libseccomp-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev
 umoci"
 # Packages the tests add (servers driven by their own clients) are listed

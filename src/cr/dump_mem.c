@@ -649,8 +649,6 @@ int dump_memory(struct dump_ctx *ctx)
 			by_mem[i] = 1;
 			by_mem[parent_index(ctx, i)] = 1;
 		}
-	if (rc == 0)
-		rc = sysv_dump(ctx);
 	if (ctx->as && !ctx->keep) {   /* the ActiveSet first, then the rest */
 		for (size_t i = 0; rc == 0 && i < ctx->nr_tasks; i++)
 			if (!ctx->tasks[i].zombie)
