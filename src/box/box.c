@@ -120,8 +120,9 @@ static int addr_has_veth(uint32_t host_order)
 }
 
 /* want if it is a free host address of the subnet, else the first free
- * one (.1 is the bridge's); free: no box of this dir has it, and no veth
- * of a box elsewhere. */
+ * one (.1 is the bridge's); free: no box of this dir has it, no veth of a
+ * box elsewhere has it, and it is not in the machine's `boxes` set (an
+ * asleep box of another boxes dir, another daemon's, has no veth). */
 static int alloc_addr(const struct box_config *c, uint32_t want, uint32_t *addr)
 {
 	uint32_t base = ntohl(c->subnet), n = 1u << (32 - c->prefix);
@@ -147,6 +148,10 @@ static int alloc_addr(const struct box_config *c, uint32_t want, uint32_t *addr)
 			used[ntohl(o.addr) - base] = 1;
 	}
 	closedir(d);
+	if (nft_mark_taken(base, n, used) < 0) {   /* boxes of other box dirs */
+		free(used);
+		return -1;
+	}
 	err_clear();
 	if (want && ntohl(want) - base >= 2 && ntohl(want) - base < n - 1 &&
 	    !used[ntohl(want) - base] && !addr_has_veth(ntohl(want))) {

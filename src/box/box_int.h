@@ -43,10 +43,20 @@ int netns_destroy(const struct box *b);
 /* nft.c */
 int nft_box_add(const struct box *b);
 int nft_box_del(const struct box *b);
+/* Mark in used[] (indexed from base, n long) the addresses of every box
+ * on this machine (the `boxes` set: box dirs of other callers too). */
+int nft_mark_taken(uint32_t base, uint32_t n, uint8_t *used);
+/* Run nftables commands (one transaction); quiet: no error recorded. */
+int nft_run(const char *cmds, int quiet);
 
 /* rtnl.c: rtnetlink, in the calling thread's network namespace */
 int rtnl_bridge_ensure(const char *name, uint32_t addr, int prefix);
-int rtnl_veth_create(const char *host, const char *peer, int peer_netns_fd);
+/* peer_mac: the box end's address, made from the box's IPv4 address, so
+ * that a box woken with the same address has the same MAC (the host's
+ * neighbour entry for it, kept while other boxes hold the bridge up,
+ * stays right). */
+int rtnl_veth_create(const char *host, const char *peer, int peer_netns_fd,
+		     const uint8_t peer_mac[6]);
 int rtnl_link_up(const char *name);
 int rtnl_link_delete(const char *name);
 int rtnl_addr_add(const char *dev, uint32_t addr, int prefix);

@@ -143,15 +143,17 @@ static int configure_eth0(const struct box *b)
 static int make_veth(const struct box *b)
 {
 	char path[BOX_PATH_MAX + 16];
+	uint8_t mac[6] = { 0x02, 0x50 }; /* locally administered, then the address */
 	int fd, rc;
 
+	memcpy(mac + 2, &b->addr, 4);
 	if (rtnl_bridge_ensure(b->cfg.bridge, gateway_of(b), b->cfg.prefix) < 0)
 		return -1;
 	ns_path(b, 0, path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return err_sys("open %s", path);
-	rc = rtnl_veth_create(b->veth, "eth0", fd);
+	rc = rtnl_veth_create(b->veth, "eth0", fd, mac);
 	close(fd);
 	if (rc < 0 || rtnl_set_master(b->veth, b->cfg.bridge) < 0 ||
 	    rtnl_port_isolate(b->veth) < 0 || rtnl_link_up(b->veth) < 0)

@@ -336,11 +336,14 @@ static int cr_dump_cmd(int argc, char **argv)
 		rc = cr_dump_to_store(pid, url, image, &opts, &st);
 		if (rc == 0 && getenv("PICOCENTER_TIMING"))
 			fprintf(stderr, "dump counters: generation %llu bytes_new %llu "
-				"chunks_new %llu logical_bytes %llu\n",
+				"chunks_new %llu logical_bytes %llu pages_new %llu "
+				"pack_bytes_new %llu\n",
 				(unsigned long long)st.generation,
 				(unsigned long long)st.bytes_new,
 				(unsigned long long)st.chunks_new,
-				(unsigned long long)st.logical_bytes);
+				(unsigned long long)st.logical_bytes,
+				(unsigned long long)st.pages_new,
+				(unsigned long long)st.pack_bytes_new);
 	} else {
 		rc = image_dump_to(pid, dir, url, image, &opts, NULL);
 	}

@@ -34,6 +34,7 @@
 #include "cr/netlock.h"
 #include "cr/proc.h"
 #include "cr/ptrace.h"
+#include "cr/sysv_ipc.h"
 #include "common/timing.h"
 
 #define SEIZE_ROUNDS 20
@@ -445,8 +446,11 @@ static int write_pages(struct dump_ctx *ctx)
 	XXH3_64bits_reset(ctx->hash);
 	ctx->pages_off = ctx->keep ? ctx->keep->base_size : 0;
 	/* Not fsynced: the manifest records the pages' checksum, so a torn
-	 * file is detected at restore; durable copies go to a store. */
-	rc = dump_memory(ctx);
+	 * file is detected at restore; durable copies go to a store.  The
+	 * SysV shared memory objects come first, then every process's. */
+	rc = sysv_dump(ctx);
+	if (rc == 0)
+		rc = dump_memory(ctx);
 	if (close(ctx->pages_fd) < 0 && rc == 0)
 		rc = err_sys("close %s", path);
 	ctx->img.pages_size = ctx->pages_off;

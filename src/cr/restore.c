@@ -136,24 +136,6 @@ static int finish_pages_check(struct rst_ctx *c)
 	return 0;
 }
 
-int rst_add_file(struct rst_proc *rp, const char *path, int writable)
-{
-	int i = rst_file_index(rp, path);
-	struct rst_file *g;
-
-	if (i >= 0) {
-		rp->files[i].writable |= writable;
-		return i;
-	}
-	g = realloc(rp->files, (rp->nr_files + 1) * sizeof(*g));
-	if (!g)
-		return err_set("out of memory");
-	rp->files = g;
-	g[rp->nr_files].path = path;
-	g[rp->nr_files].writable = writable;
-	return (int)rp->nr_files++;
-}
-
 static int check_file_unchanged(int root, const struct cr_vma *v)
 {
 	struct stat st;

@@ -141,8 +141,10 @@ int rst_fd_out_of_svc(const struct rst_ctx *c, int *fd);
 
 /* restore_tree.c: run as the ns init (index 0); never returns. */
 void rst_tree_main(struct rst_ctx *c, uint32_t idx) __attribute__((noreturn));
-/* Index in rp->files of the file a VMA maps. */
+/* Index in rp->files of the file a VMA maps; add a mapped file to rp's
+ * service files (its index). */
 int rst_file_index(const struct rst_proc *rp, const char *path);
+int rst_add_file(struct rst_proc *rp, const char *path, int writable);
 
 /* restore_files.c: in the restorer, create every open file and put it at
  * its service fd (before the tree is forked); in restored process idx,
@@ -174,8 +176,6 @@ int rst_vma_kept(const struct rst_ctx *c, const struct rst_proc *rp, const struc
 /* restore_mm.c: is THP's mode (/sys/kernel/mm/transparent_hugepage/enabled)
  * "always", "madvise" or "never"? */
 int rst_thp_mode(const char *mode);
-/* restore.c: add a mapped file to rp's service files (its index). */
-int rst_add_file(struct rst_proc *rp, const char *path, int writable);
 
 /* restore_task.c */
 int restore_group(struct rst_ctx *c, struct rst_proc *rp, int leaders);

@@ -256,3 +256,21 @@ int rst_file_index(const struct rst_proc *rp, const char *path)
 			return (int)i;
 	return -1;
 }
+
+int rst_add_file(struct rst_proc *rp, const char *path, int writable)
+{
+	int i = rst_file_index(rp, path);
+	struct rst_file *g;
+
+	if (i >= 0) {
+		rp->files[i].writable |= writable;
+		return i;
+	}
+	g = realloc(rp->files, (rp->nr_files + 1) * sizeof(*g));
+	if (!g)
+		return err_set("out of memory");
+	rp->files = g;
+	g[rp->nr_files].path = path;
+	g[rp->nr_files].writable = writable;
+	return (int)rp->nr_files++;
+}

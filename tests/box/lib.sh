@@ -173,3 +173,15 @@ b_in() {
 	shift
 	nsenter -t "$pid" -U -m -u -i -n -p -r -w "$@"
 }
+
+# b_lighttpd_conf WWW: $B_DIR/lighttpd.conf, serving .txt files from WWW
+# (a path inside the box) on port 80.
+b_lighttpd_conf() {
+	cat >"$B_DIR/lighttpd.conf" <<CONF
+server.document-root = "$1"
+server.port = 80
+server.errorlog = "$1.err"
+server.modules = ( "mod_staticfile" )
+mimetype.assign = ( ".txt" => "text/plain" )
+CONF
+}
