@@ -146,24 +146,26 @@ s_box_create() {
 s_veth() { printf 'pc%02x%02x%02x%02x' ${1//./ }; }
 s_ifindex() { cat "/sys/class/net/$(s_veth "$1")/ifindex" 2>/dev/null; }
 
-# s_box_leftovers NAME ADDR IFINDEX: nothing of the box NAME (address
+# s_box_leftovers NAME ADDR [IFINDEX]: nothing of the box NAME (address
 # ADDR, veth IFINDEX) is left: box dir, cgroup, mount, veth (it goes with
 # the box's network namespace, which the kernel frees asynchronously:
-# waited for a few seconds), nftables element (unless another box took
-# the address meanwhile).
+# waited for a few seconds; without IFINDEX any veth of ADDR counts),
+# nftables element (unless another box took the address meanwhile).
 s_box_leftovers() {
-	local n=$1 addr=$2 idx=$3 c i
+	local n=$1 addr=$2 idx=${3:-} c i cur
 	[ -e "$S_DIR/boxes/$n" ] && s_fail "box dir $S_DIR/boxes/$n left behind"
 	c=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "pcbox-$n" 2>/dev/null | head -1)
 	[ -n "$c" ] && s_fail "cgroup $c left behind"
 	grep -q "$S_DIR/boxes/$n/" /proc/self/mountinfo && s_fail "a mount is left under $S_DIR/boxes/$n"
 	[ -n "$addr" ] || return 0
 	for i in $(seq 50); do
-		[ "$(s_ifindex "$addr")" = "$idx" ] || break
+		cur=$(s_ifindex "$addr")
+		[ -z "$cur" ] || { [ -n "$idx" ] && [ "$cur" != "$idx" ]; } && break
 		sleep 0.1
 	done
-	[ "$(s_ifindex "$addr")" = "$idx" ] && s_fail "veth $(s_veth "$addr") of $n left behind"
-	[ -n "$(s_ifindex "$addr")" ] && return 0    # another box has the address now
+	[ -n "$cur" ] && { [ -z "$idx" ] || [ "$cur" = "$idx" ]; } &&
+		s_fail "veth $(s_veth "$addr") of $n left behind"
+	[ -n "$cur" ] && return 0    # another box has the address now
 	nft list table ip picocenter 2>/dev/null | grep -qw -- "$addr" &&
 		s_fail "an nftables element with $addr ($n) is left"
 	return 0
