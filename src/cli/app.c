@@ -329,9 +329,10 @@ static int app_inspect(const struct target *t, const char *name, int as_json)
 		return 0;
 	}
 	ports_text(json_object_get(a, "ports"), ports, sizeof(ports));
-	printf("%-14s %s\n%-14s %s\n%-14s %s\n%-14s %s\n", "name",
+	printf("%-14s %s\n%-14s %s\n%-14s %s\n%-14s %s\n%-14s %s\n", "name",
 	       json_string_value(json_object_get(a, "name")), "state",
-	       json_string_value(json_object_get(a, "state")), "address",
+	       json_string_value(json_object_get(a, "state")), "runtime",
+	       json_string_value(json_object_get(a, "runtime")), "address",
 	       json_string_value(json_object_get(a, "address")), "ports", ports);
 	printf("%-14s %lld\n%-14s %lld\n%-14s %lld\n", "rss_bytes",
 	       (long long)json_integer_value(json_object_get(a, "rss_bytes")), "image_bytes",
