@@ -27,7 +27,7 @@
 #include "box/box.h"
 #include "common/err.h"
 #include "cr/cr.h"
-#include "cr/dump.h"
+#include "cr/dump_ctx.h"
 #include "mem/lazy.h"
 #include "cr/custody_files.h"
 #include "cr/netlock.h"
