@@ -28,12 +28,12 @@
 #include "common/err.h"
 #include "cr/cr.h"
 #include "cr/dump_ctx.h"
+#include "cr/sysv_ipc.h"
 #include "mem/lazy.h"
 #include "cr/custody_files.h"
 #include "cr/netlock.h"
 #include "cr/proc.h"
 #include "cr/ptrace.h"
-#include "cr/sysv_ipc.h"
 #include "common/timing.h"
 
 #define SEIZE_ROUNDS 20
@@ -635,7 +635,9 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 	if (rc == 0)
 		rc = cr_seccomp_save(&ctx.seccomp, dir);
 	if (rc == 0)
-		rc = write_pages(&ctx);
+		rc = write_pages(&ctx);   /* SysV objects too (sysv_dump) */
+	if (rc == 0 && opts && opts->box)
+		sysv_ids_across(&ctx.img, opts->box, 1);
 	timing_mark("dump: pages");
 	if (rc == 0)
 		rc = cr_image_write(&ctx.img, dir);
