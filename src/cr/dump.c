@@ -28,14 +28,13 @@
 #include "box/box.h"
 #include "common/err.h"
 #include "cr/cr.h"
-#include "cr/dump.h"
+#include "cr/dump_ctx.h"
 #include "cr/sysv_ipc.h"
 #include "mem/lazy.h"
 #include "cr/custody_files.h"
 #include "cr/netlock.h"
 #include "cr/proc.h"
 #include "cr/ptrace.h"
-#include "cr/sysv_ipc.h"
 #include "common/timing.h"
 
 #define SEIZE_ROUNDS 20
