@@ -44,6 +44,8 @@ void store_close(struct store *s);
  * is a whole number of pages: the engine's memory. */
 #define STORE_PAGED_FILE "pages"
 
+struct store_range;
+
 struct store_put_opts {
 	/* Commit only on top of this generation (0: on top of whatever is
 	 * newest when the put starts).  A writer that restored generation N
@@ -55,6 +57,11 @@ struct store_put_opts {
 	 * are referenced, not read) followed by dir/base_file. */
 	const char *base_file;
 	uint64_t base_len;
+	/* Byte ranges of STORE_PAGED_FILE that a restore needs before the
+	 * tree resumes: the manifest says where their pages lie, so that a
+	 * restore reads them with the small files, in one batch. */
+	const struct store_range *hint;
+	size_t nhint;
 };
 
 struct store_put_stats {
