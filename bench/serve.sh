@@ -1,7 +1,8 @@
 #!/bin/bash
 # serve.sh - speed and density of `picocenter serve`; prints JSON lines.
 #
-#   bench/serve.sh                 RUNS=5 REVIVALS=50 MEM_APPS=200
+#   bench/serve.sh                 RUNS=5 REVIVALS=50 MEM_APPS=200 DENSITY_APPS=200
+#   PARTS="asleep density" bench/serve.sh     (apps asleep revivals memory density)
 #
 # One daemon on a temporary state dir (local store), apps deployed with
 # `picocenter app create` as tests/serve does.  Measured in one run:
@@ -18,13 +19,27 @@
 #     revival_adds_ms      napping_ms - running_ms; target < 10
 #     swap_out_ms          the daemon's swap-out duration (median)
 #     swap_in_ms           the daemon's swap-in duration (median)
-#     asleep_ms            null: the asleep tier is not there yet
+#     asleep_ms            null: measured by the asleep part (below)
+#   per boxed app (lighttpd, redis, dnsmasq), "runtime":"box", one line each:
+#     running_ms           as above, through the published port
+#     asleep_ms            the same once the app is asleep (--sleep 0: it
+#                          falls asleep right after `app swap-out`; box torn
+#                          down, first packet held; median of RUNS)
+#     asleep_adds_ms       asleep_ms - running_ms; target < 25
 #   revivals:  REVIVALS napping lighttpd apps reached at the same moment:
 #              first byte p50/p99 and the daemon's swap-in p50/p99
 #   memory:    MEM_APPS lighttpd apps deployed, then all napping: the drop
 #              of MemAvailable per napping app (daemon + holders + kernel;
 #              the machine is shared, so this is noisy), and the measured
 #              PSS of the daemon and of the holders per app
+#   density:   DENSITY_APPS boxed lighttpd apps deployed (default 200;
+#              the issue asks 1000), all napping, then all asleep (the
+#              daemon restarted with PICOCENTER_PRESSURE_PCT=100: every
+#              napping app falls asleep, 8 a second): MemAvailable drop per
+#              app in each tier (daemon + holders + kernel, from before the
+#              first app), the daemon's PSS and the holders' per app; then
+#              REVIVALS of the asleep apps reached at the same moment:
+#              first byte p50/p99.  DENSITY_APPS=0 skips it.
 # Times come from dclient -T (the answer's CLOCK_REALTIME) and
 # bench/lib/timed.c (just before the fork of the client).
 set -u
@@ -33,6 +48,8 @@ ROOT=$PWD
 RUNS=${RUNS:-5}
 REVIVALS=${REVIVALS:-50}
 MEM_APPS=${MEM_APPS:-200}
+DENSITY_APPS=${DENSITY_APPS:-200}
+PARTS=${PARTS:-apps asleep revivals memory density}   # which parts to run
 . tests/serve/lib.sh
 . bench/lib/build.sh
 TIMED=$ROOT/build/bench/timed
@@ -109,8 +126,58 @@ bench_app() {
 	s_app rm "$name" >/dev/null
 }
 
+# A boxed app that falls asleep right after each swap-out: first byte
+# running, then asleep (box torn down, first packet held).
+bench_asleep_app() {
+	local kind=$1 port name=a-$1 run=() slp=() i us rm am
+	s_ports 1
+	port=${S_PORTS[0]}
+	s_app create "$name" $(box_ports "$kind" "$port") --idle 10m --sleep 0 -- \
+		$(s_box_conf_"$kind") >/dev/null || s_fail "create $name (boxed)"
+	client_args "$kind" "$port" cold
+	"$DCLIENT" -T -w 10000 "${CARGS[@]}" >/dev/null || s_fail "$name does not answer"
+	[ "$kind" = redis ] && "$DCLIENT" redis "$port" set benchkey v1 >/dev/null
+	client_args "$kind" "$port"
+	for i in $(seq "$RUNS"); do
+		us=$(first_byte_us "${CARGS[@]}") || s_fail "$name running: no answer"
+		run+=("$us")
+		s_app swap-out "$name" >/dev/null || s_fail "swap-out $name"
+		s_wait_state "$name" asleep 30
+		us=$(first_byte_us "${CARGS[@]}") || s_fail "$name asleep: no answer"
+		slp+=("$us")
+		s_wait_state "$name" running 10
+	done
+	rm=$(printf '%s\n' "${run[@]}" | awk '{ print $1 / 1000 }' | median)
+	am=$(printf '%s\n' "${slp[@]}" | awk '{ print $1 / 1000 }' | median)
+	printf '{"bench":"serve","app":"%s","runtime":"box","running_ms":%s,"asleep_ms":%s,"asleep_adds_ms":%.3f,"meets_target":%s}\n' \
+		"$kind" "$rm" "$am" "$(echo "$am $rm" | awk '{ print $1 - $2 }')" \
+		"$(echo "$am $rm" | awk '{ print ($1 - $2 < 25) ? "true" : "false" }')"
+	s_app rm "$name" >/dev/null
+}
+
+# revive_at_once LABEL M PREFIX: the lighttpd apps PREFIX1..M (ports
+# S_PORTS) reached at the same moment; one JSON line, LABEL: M.
+revive_at_once() {
+	local label=$1 m=$2 pre=$3 i t0 p
+	t0=$(now_us)
+	for i in $(seq "$m"); do
+		"$DCLIENT" -T -t 30000 http "${S_PORTS[$((i - 1))]}" /index.html "hello from picocenter" \
+			>"$D_DIR/rev.$i" 2>&1 &
+	done
+	wait
+	for i in $(seq "$m"); do
+		p=$(cat "$D_DIR/rev.$i")
+		[[ $p =~ ^[0-9]+$ ]] || s_fail "$pre$i: $p"
+		echo $(((p - t0)))
+	done | awk '{ print $1 / 1000 }' >"$D_DIR/rev.ms"
+	for i in $(seq "$m"); do s_field "$pre$i" 'a["last_swap_in"]["ms"]'; done >"$D_DIR/rev.in"
+	printf '{"bench":"serve","%s":%d,"first_byte_p50_ms":%s,"first_byte_p99_ms":%s,"swap_in_p50_ms":%s,"swap_in_p99_ms":%s}\n' \
+		"$label" "$m" "$(pct 50 <"$D_DIR/rev.ms")" "$(pct 99 <"$D_DIR/rev.ms")" \
+		"$(pct 50 <"$D_DIR/rev.in")" "$(pct 99 <"$D_DIR/rev.in")"
+}
+
 bench_revivals() {
-	local n=$REVIVALS i t0 p
+	local n=$REVIVALS i
 	s_ports "$n"
 	[ -d "$D_DIR/www" ] || d_www
 	for i in $(seq "$n"); do
@@ -121,21 +188,7 @@ bench_revivals() {
 	for i in $(seq "$n"); do s_app swap-out "r$i" >/dev/null & done
 	wait
 	for i in $(seq "$n"); do [ "$(s_state "r$i")" = napping ] || s_fail "r$i is not napping"; done
-	t0=$(now_us)
-	for i in $(seq "$n"); do
-		"$DCLIENT" -T -t 30000 http "${S_PORTS[$((i - 1))]}" /index.html "hello from picocenter" \
-			>"$D_DIR/rev.$i" 2>&1 &
-	done
-	wait
-	for i in $(seq "$n"); do
-		p=$(cat "$D_DIR/rev.$i")
-		[[ $p =~ ^[0-9]+$ ]] || s_fail "r$i: $p"
-		echo $(((p - t0)))
-	done | awk '{ print $1 / 1000 }' >"$D_DIR/rev.ms"
-	for i in $(seq "$n"); do s_field "r$i" 'a["last_swap_in"]["ms"]'; done >"$D_DIR/rev.in"
-	printf '{"bench":"serve","revivals_at_once":%d,"first_byte_p50_ms":%s,"first_byte_p99_ms":%s,"swap_in_p50_ms":%s,"swap_in_p99_ms":%s}\n' \
-		"$n" "$(pct 50 <"$D_DIR/rev.ms")" "$(pct 99 <"$D_DIR/rev.ms")" \
-		"$(pct 50 <"$D_DIR/rev.in")" "$(pct 99 <"$D_DIR/rev.in")"
+	revive_at_once revivals_at_once "$n" r
 	for i in $(seq "$n"); do s_app rm "r$i" >/dev/null & done
 	wait
 }
@@ -174,9 +227,82 @@ bench_memory() {
 	wait
 }
 
-for kind in lighttpd redis dnsmasq; do
-	bench_app "$kind" box
-	bench_app "$kind" plain
-done
-bench_revivals
-bench_memory
+holders_pss_kb() {
+	local p hold=0
+	for p in $(s_our_pids); do
+		tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q '^picocenter cr hold' &&
+			hold=$((hold + $(pss_kb "$p")))
+	done
+	echo "$hold"
+}
+
+# wait_all STATE N: every app d1..dN in STATE (s_wait_state is too slow
+# for a thousand: one `app ls`).
+wait_all() {
+	local end=$((SECONDS + 60 + $2 / 4)) n
+	while :; do
+		n=$(s_app ls | awk -v s="$1" '$1 ~ /^d[0-9]+$/ && $2 == s' | wc -l)
+		[ "$n" -ge "$2" ] && return 0
+		[ $SECONDS -ge $end ] && s_fail "only $n of $2 apps are $1"
+		sleep 1
+	done
+}
+
+bench_density() {
+	local n=$DENSITY_APPS i before nap slp nap_hold nap_pss m=$REVIVALS cmd
+	[ "$n" -gt 0 ] || return 0
+	[ "$m" -gt "$n" ] && m=$n
+	s_ports "$n"
+	cmd=$(s_box_conf_lighttpd)
+	sync
+	before=$(avail_kb)
+	for i in $(seq "$n"); do
+		s_app create "d$i" --port "127.0.0.1:${S_PORTS[$((i - 1))]}:80" --idle 10m -- \
+			$cmd >/dev/null || s_fail "create d$i" &
+		[ $((i % 10)) = 0 ] && wait
+	done
+	wait
+	for i in $(seq "$n"); do
+		s_app swap-out "d$i" >/dev/null &
+		[ $((i % 10)) = 0 ] && wait
+	done
+	wait
+	wait_all napping "$n"
+	sync
+	sleep 2
+	nap=$(avail_kb)
+	nap_hold=$(holders_pss_kb)
+	nap_pss=$(pss_kb "$S_PID")
+	# every napping app falls asleep: the daemon again, under "pressure"
+	kill -TERM "$S_PID"
+	while kill -0 "$S_PID" 2>/dev/null; do sleep 0.1; done
+	PICOCENTER_PRESSURE_PCT=100 s_start
+	wait_all asleep "$n"
+	kill -TERM "$S_PID"
+	while kill -0 "$S_PID" 2>/dev/null; do sleep 0.1; done
+	s_start                 # no pressure any more: nothing is put to sleep
+	sync
+	sleep 2
+	slp=$(avail_kb)
+	printf '{"bench":"serve","density_apps":%d,"napping_mem_available_drop_per_app_kb":%d,"napping_holder_pss_per_app_kb":%d,"napping_daemon_pss_kb":%d,"asleep_mem_available_drop_per_app_kb":%d,"asleep_holder_pss_kb":%d,"asleep_daemon_pss_kb":%d}\n' \
+		"$n" $(((before - nap) / n)) $((nap_hold / n)) "$nap_pss" $(((before - slp) / n)) \
+		"$(holders_pss_kb)" "$(pss_kb "$S_PID")"
+	revive_at_once asleep_revivals_at_once "$m" d
+	for i in $(seq "$n"); do
+		s_app rm "d$i" >/dev/null &
+		[ $((i % 10)) = 0 ] && wait
+	done
+	wait
+}
+
+part() { [[ " $PARTS " == *" $1 "* ]]; }
+if part apps; then
+	for kind in lighttpd redis dnsmasq; do
+		bench_app "$kind" box
+		bench_app "$kind" plain
+	done
+fi
+if part asleep; then for k in lighttpd redis dnsmasq; do bench_asleep_app "$k"; done; fi
+if part revivals; then bench_revivals; fi
+if part memory; then bench_memory; fi
+if part density; then bench_density; fi

@@ -4,8 +4,8 @@
 set -e
 PKGS="gcc make clang libclang-rt-14-dev pkg-config libcurl4-openssl-dev libssl-dev
 libzstd-dev libxxhash-dev iproute2 procps curl python3 xxd zstd
-libmnl-dev libnftables-dev libseccomp-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev
-umoci"
+libmnl-dev libnftables-dev libnftnl-dev libseccomp-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev
+umoci libldns-dev libpq-dev"
 # Packages the tests add (servers driven by their own clients) are listed
 # in tests/*/packages, one per line.
 for f in "$(dirname "$0")"/../tests/*/packages; do

@@ -10,15 +10,24 @@ int box_record_read(const char *path, struct box *b);
 int box_record_save(const struct box *b, const char *file);
 int box_record_load(const char *file, const char *boxpath, struct box *b);
 
+/* uidrange.c: the box's host ids */
+int uidrange_pool_valid(uint32_t base, uint32_t count);
+int uidrange_valid(uint32_t base, uint32_t uids);
+int uidrange_alloc(const struct box_config *c, uint32_t want, uint32_t *base);
+
+/* userns.c: the user namespace and what it maps */
+int userns_write_maps(const struct box *b, pid_t pid);
+int userns_idmapped_tree(const struct box *b, const char *path, const char *at);
+int userns_own(const struct box *b, const char *path);
+
 /* layer.c: the upper dir as one file */
 int box_layer_save(const struct box *b, const char *file);
-int box_layer_load(const char *file, const char *upper);
+int box_layer_load(const struct box *b, const char *file, const char *upper);
 
 /* cgroup.c */
 int cg_plan(const char *name, struct box_cgroup *cg);
 int cg_create(const struct box *b);
 int cg_destroy(const struct box_cgroup *cg);
-int cg_join(const struct box_cgroup *cg);
 int cg_nr_procs(const struct box_cgroup *cg);
 
 /* rootfs.c */
@@ -30,15 +39,24 @@ int rootfs_enter(const struct box *b);
 /* netns.c */
 int netns_create(const struct box *b);
 int netns_destroy(const struct box *b);
-int netns_join(const struct box *b);
 
 /* nft.c */
 int nft_box_add(const struct box *b);
 int nft_box_del(const struct box *b);
+/* Mark in used[] (indexed from base, n long) the addresses of every box
+ * on this machine (the `boxes` set: box dirs of other callers too). */
+int nft_mark_taken(uint32_t base, uint32_t n, uint8_t *used);
+/* Run nftables commands (one transaction); quiet: no error recorded. */
+int nft_run(const char *cmds, int quiet);
 
 /* rtnl.c: rtnetlink, in the calling thread's network namespace */
 int rtnl_bridge_ensure(const char *name, uint32_t addr, int prefix);
-int rtnl_veth_create(const char *host, const char *peer, int peer_netns_fd);
+/* peer_mac: the box end's address, made from the box's IPv4 address, so
+ * that a box woken with the same address has the same MAC (the host's
+ * neighbour entry for it, kept while other boxes hold the bridge up,
+ * stays right). */
+int rtnl_veth_create(const char *host, const char *peer, int peer_netns_fd,
+		     const uint8_t peer_mac[6]);
 int rtnl_link_up(const char *name);
 int rtnl_link_delete(const char *name);
 int rtnl_addr_add(const char *dev, uint32_t addr, int prefix);

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <nftables/libnftables.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -100,7 +101,7 @@ static int nft_run_out(const char *cmds, int quiet, char *out, size_t outlen)
 	return rc ? -1 : 0;
 }
 
-static int nft_run(const char *cmds, int quiet)
+int nft_run(const char *cmds, int quiet)
 {
 	return nft_run_out(cmds, quiet, NULL, 0);
 }
@@ -164,6 +165,27 @@ int nft_box_add(const struct box *b)
 		err_set("a published host port is taken by another box");
 	close(lock);
 	return rc < 0 ? err_wrap("publish box %s", b->cfg.name) : 0;
+}
+
+int nft_mark_taken(uint32_t base, uint32_t n, uint8_t *used)
+{
+	size_t len = 1 << 20;      /* 65536 addresses of up to 16 characters */
+	char *out = malloc(len), *p, *save;
+
+	if (!out)
+		return err_set("out of memory");
+	if (nft_run_out("list set ip picocenter boxes", 1, out, len) < 0) {
+		free(out);
+		return 0;           /* no table yet: nothing taken */
+	}
+	for (p = strtok_r(out, " ,{}\n\t", &save); p; p = strtok_r(NULL, " ,{}\n\t", &save)) {
+		struct in_addr a;
+
+		if (inet_pton(AF_INET, p, &a) == 1 && ntohl(a.s_addr) - base < n)
+			used[ntohl(a.s_addr) - base] = 1;
+	}
+	free(out);
+	return 0;
 }
 
 /* Every element of the box, one command each: a missing one is fine. */

@@ -126,7 +126,8 @@ int rtnl_bridge_ensure(const char *name, uint32_t addr, int prefix)
 	return 0;
 }
 
-int rtnl_veth_create(const char *host, const char *peer, int peer_netns_fd)
+int rtnl_veth_create(const char *host, const char *peer, int peer_netns_fd,
+		     const uint8_t peer_mac[6])
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
@@ -142,6 +143,7 @@ int rtnl_veth_create(const char *host, const char *peer, int peer_netns_fd)
 	pifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*pifi));
 	memset(pifi, 0, sizeof(*pifi));
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
+	mnl_attr_put(nlh, IFLA_ADDRESS, 6, peer_mac);
 	mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)peer_netns_fd);
 	mnl_attr_nest_end(nlh, p);
 	mnl_attr_nest_end(nlh, data);

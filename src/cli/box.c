@@ -12,11 +12,13 @@ static int box_usage(void)
 		"usage: picocenter box ls [--box-dir DIR]\n"
 		"       picocenter box rm [--box-dir DIR] NAME...\n"
 		"       picocenter box sleep|wake [--box-dir DIR] NAME...\n"
+		"       picocenter box hold [--box-dir DIR] [--timeout SEC] NAME -- CMD...\n"
 		"ls: one line per box: name, address, processes, awake|asleep, rootfs.\n"
 		"rm: kills what still runs in the box and removes all of it (cgroup,\n"
 		"namespaces, veth, nftables elements, mounts, writable layer).\n"
 		"sleep: a box without processes keeps only its record and writable layer;\n"
-		"wake (or a restore into it) makes the rest again, same address and ports.\n");
+		"wake (or a restore into it) makes the rest again, same address and ports.\n"
+		"hold: holds the packets for an asleep box until CMD has revived it.\n");
 	return 2;
 }
 
@@ -27,6 +29,8 @@ int cmd_box(int argc, char **argv)
 
 	if (argc < 2)
 		return box_usage();
+	if (!strcmp(argv[1], "hold"))
+		return cmd_box_hold(argc, argv);
 	if (argc > 3 && !strcmp(argv[2], "--box-dir")) {
 		dir = argv[3];
 		i = 4;

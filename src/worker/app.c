@@ -58,7 +58,7 @@ static void event_from(const json_t *o, struct swap_event *e)
 
 json_t *app_to_row(const struct app *a)
 {
-	return json_pack("{s:o, s:s, s:i, s:I, s:i, s:i, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:s}",
+	json_t *row = json_pack("{s:o, s:s, s:i, s:I, s:i, s:i, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:s}",
 			 "spec", spec_to_json(&a->spec), "state", app_state_name(a->state),
 			 "pid", (int)a->pid, "pid_start", (json_int_t)a->pid_start,
 			 "holder_pid", (int)a->holder_pid, "op_pid", (int)a->op_pid,
@@ -67,6 +67,10 @@ json_t *app_to_row(const struct app *a)
 			 "image_bytes", (json_int_t)a->image_bytes, "swaps", (json_int_t)a->swaps,
 			 "last_swap_out", event_json(&a->last_out),
 			 "last_swap_in", event_json(&a->last_in), "error", a->error);
+
+	if (row && a->sleep_addr)
+		json_object_set_new(row, "sleep_addr", json_integer(a->sleep_addr));
+	return row;
 }
 
 static int row_string(const json_t *row, const char *key, char *buf, size_t len)
@@ -104,6 +108,7 @@ int app_from_row(const json_t *row, struct app *a)
 	a->dump_started_ms = json_integer_value(json_object_get(row, "dump_started_ms"));
 	a->image_bytes = (uint64_t)json_integer_value(json_object_get(row, "image_bytes"));
 	a->swaps = (uint64_t)json_integer_value(json_object_get(row, "swaps"));
+	a->sleep_addr = (uint32_t)json_integer_value(json_object_get(row, "sleep_addr"));
 	event_from(json_object_get(row, "last_swap_out"), &a->last_out);
 	event_from(json_object_get(row, "last_swap_in"), &a->last_in);
 	return 0;
@@ -154,7 +159,7 @@ json_t *app_to_view(const struct app *a)
 		json_array_append_new(json_object_get(o, "argv"), json_string(a->spec.argv[i]));
 	if (a->state == APP_RUNNING)
 		json_object_set_new(o, "pid", json_integer(a->pid));
-	if (a->timer_due_ms >= 0 && a->state == APP_NAPPING)
+	if (a->timer_due_ms >= 0 && (a->state == APP_NAPPING || a->state == APP_ASLEEP))
 		json_object_set_new(o, "timer_due", json_integer(a->timer_due_ms));
 	if (a->error[0])
 		json_object_set_new(o, "error", json_string(a->error));

@@ -20,7 +20,8 @@ enum app_state {
 	APP_RUNNING,
 	APP_SWAPPING_OUT,
 	APP_NAPPING,         /* no process; its sockets held */
-	APP_ASLEEP,          /* reserved for the box (its namespace gone too) */
+	APP_ASLEEP,          /* no process, no held socket, its box asleep:
+	                        the packets for its address are held */
 	APP_SWAPPING_IN,
 	APP_FAILED,
 	APP_NR_STATES
@@ -57,6 +58,8 @@ struct app {
 	struct tree_sample sample; /* the last idle sample */
 	int64_t active_ms;         /* last time it was seen busy (monotonic) */
 	int64_t napping_since_ms;  /* monotonic */
+	uint32_t sleep_addr;       /* its box's address while its packets are
+	                              held (asleep, or failed to revive), else 0 */
 	struct app *next;
 };
 

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "box/hold.h"
 #include "worker/app.h"
 #include "worker/metrics.h"
 #include "worker/registry.h"
@@ -39,6 +40,8 @@ struct daemon {
 	int wake[2];                /* wakes the watch loop */
 	volatile sig_atomic_t stop;
 	int lock_fd;
+	struct box_hold hold;       /* packets held for asleep apps (asleep.c) */
+	int hold_ok;                /* hold is open */
 };
 
 int daemon_run(const struct daemon_opts *opts);
@@ -77,7 +80,8 @@ int op_log_path(struct daemon *d, const char *name, char *buf, size_t len);
 int life_swap_out(struct daemon *d, struct app *a, const char *trigger);
 int life_swap_in(struct daemon *d, struct app *a, const char *trigger);
 /* Start an operation on a in its own thread (lock held; sets a->busy). */
-void life_spawn(struct daemon *d, struct app *a, int swap_in, const char *trigger);
+enum life_op { LIFE_SWAP_OUT = 0, LIFE_SWAP_IN = 1, LIFE_SLEEP = 2 };
+void life_spawn(struct daemon *d, struct app *a, enum life_op op, const char *trigger);
 /* Give up a's busy mark (lock held). */
 void life_release(struct daemon *d, struct app *a);
 /* Borrow copies of a's held sockets to watch (lock held); failure logged. */
@@ -85,6 +89,26 @@ void life_watch(struct daemon *d, struct app *a);
 
 /* After a restart: settle an app whose swap was under way (lock held). */
 void life_recover_op(struct daemon *d, struct app *a);
+
+/* asleep.c: the asleep tier.  asleep_init at start (reads the queue a
+ * previous daemon used), asleep_stop at exit; the rest with the lock held. */
+int asleep_init(struct daemon *d);
+void asleep_stop(struct daemon *d);
+/* The fd to poll for held packets, -1 if none. */
+int asleep_fd(const struct daemon *d);
+/* Read the held packets: each asleep app they are for is revived. */
+void asleep_packets(struct daemon *d);
+/* Napping apps past their sleep time (or under memory pressure, checked
+ * when check_pressure) are put to sleep. */
+void asleep_due(struct daemon *d, int check_pressure);
+/* After a revival of an asleep app: its held packets go on (ok) or are
+ * dropped; ok also stops holding its address. */
+void asleep_woken(struct daemon *d, struct app *a, int ok);
+/* app rm of an asleep app: drop its packets, stop holding its address. */
+void asleep_forget(struct daemon *d, struct app *a);
+/* The LIFE_SLEEP operation (a busy and napping; trigger: sleep or
+ * pressure): 0 asleep, 1 it stays napping, -1 error. */
+int life_sleep(struct daemon *d, struct app *a, const char *trigger);
 
 /* watch.c: the loop: revival on traffic and timers, idle, exits, logs. */
 void watch_loop(struct daemon *d);

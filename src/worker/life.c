@@ -304,13 +304,16 @@ int life_swap_in(struct daemon *d, struct app *a, const char *trigger)
 	int64_t t0, ms;
 	int rc;
 
-	if (a->state != APP_NAPPING && !(a->state == APP_FAILED && a->swaps > 0 && !a->pid))
+	if (a->state != APP_NAPPING && a->state != APP_ASLEEP &&
+	    !(a->state == APP_FAILED && a->swaps > 0 && !a->pid))
 		return err_set("app %s is %s, not swapped out", a->spec.name, app_state_name(a->state));
 	op_paths(d, a, &p);
 	drop_watch(a);
 	a->state = APP_SWAPPING_IN;
 	daemon_save(d, a);
 	op_ctx(d, a, &p, &args);
+	if (a->sleep_addr)
+		args.ctx.holder = NULL;    /* asleep: its sockets are made anew */
 	args.ctx.stored_ms = a->last_out.at_ms > 0 ? wall_ms() - a->dump_started_ms : 0;
 	args.ctx.advance_timers = a->timer_due_ms >= 0;
 	pthread_mutex_unlock(&d->lock);
@@ -337,6 +340,7 @@ int life_swap_in(struct daemon *d, struct app *a, const char *trigger)
 		snprintf(a->error, sizeof(a->error), "swap-in: %s", err_msg());
 		daemon_log(a->spec.name, "error: swap-in (trigger %s) failed: %s", trigger, err_msg());
 	}
+	asleep_woken(d, a, rc == 0);
 	daemon_save(d, a);
 	return rc;
 }
@@ -351,7 +355,7 @@ void life_release(struct daemon *d, struct app *a)
 struct spawn_args {
 	struct daemon *d;
 	struct app *a;
-	int swap_in;
+	enum life_op op;
 	char trigger[16];
 };
 
@@ -360,9 +364,11 @@ static void *op_thread(void *arg)
 	struct spawn_args *s = arg;
 
 	pthread_mutex_lock(&s->d->lock);
-	if (s->swap_in)
+	if (s->op == LIFE_SWAP_IN)
 		life_swap_in(s->d, s->a, s->trigger);
-	else
+	else if (s->op == LIFE_SLEEP && life_sleep(s->d, s->a, s->trigger) < 0)
+		daemon_log(s->a->spec.name, "error: %s", err_msg());
+	else if (s->op == LIFE_SWAP_OUT)
 		life_swap_out(s->d, s->a, s->trigger);
 	life_release(s->d, s->a);
 	pthread_mutex_unlock(&s->d->lock);
@@ -370,7 +376,7 @@ static void *op_thread(void *arg)
 	return NULL;
 }
 
-void life_spawn(struct daemon *d, struct app *a, int swap_in, const char *trigger)
+void life_spawn(struct daemon *d, struct app *a, enum life_op op, const char *trigger)
 {
 	struct spawn_args *s = calloc(1, sizeof(*s));
 	pthread_attr_t attr;
@@ -382,7 +388,7 @@ void life_spawn(struct daemon *d, struct app *a, int swap_in, const char *trigge
 	}
 	s->d = d;
 	s->a = a;
-	s->swap_in = swap_in;
+	s->op = op;
 	snprintf(s->trigger, sizeof(s->trigger), "%s", trigger);
 	a->busy = 1;
 	pthread_attr_init(&attr);
@@ -391,7 +397,7 @@ void life_spawn(struct daemon *d, struct app *a, int swap_in, const char *trigge
 		a->busy = 0;
 		free(s);
 		daemon_log(a->spec.name, "error: cannot start a thread for %s",
-			   swap_in ? "swap-in" : "swap-out");
+			   op == LIFE_SWAP_IN ? "swap-in" : op == LIFE_SLEEP ? "sleep" : "swap-out");
 	}
 	pthread_attr_destroy(&attr);
 }

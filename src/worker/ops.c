@@ -261,6 +261,9 @@ int op_create(struct daemon *d, struct app_spec *spec, json_t **out)
 	*out = NULL;
 	if (check_workdir(spec) < 0)
 		return 400;
+	if (spec->sleep_set && !runtime_of(spec)->box_of)
+		return err_set("--sleep needs a box: a plain app never falls asleep "
+			       "(napping is its deepest tier)"), 400;
 	pthread_mutex_lock(&d->lock);
 	if (create_checks(d, spec) < 0) {
 		pthread_mutex_unlock(&d->lock);
@@ -374,7 +377,7 @@ static int swap_op(struct daemon *d, const char *name, int swap_in, json_t **out
 	}
 	if (swap_in && a->state != APP_RUNNING)
 		rc = life_swap_in(d, a, "api");
-	else if (!swap_in && a->state != APP_NAPPING)
+	else if (!swap_in && a->state != APP_NAPPING && a->state != APP_ASLEEP)
 		rc = life_swap_out(d, a, "api");
 	*out = rc == 0 ? app_to_view(a) : NULL;
 	life_release(d, a);
@@ -422,6 +425,7 @@ int op_remove(struct daemon *d, const char *name)
 		return 404;
 	}
 	a->removed = 1;
+	asleep_forget(d, a);
 	if (a->pid && a->pid_start && tree_start_time(a->pid) == a->pid_start)
 		kill(a->pid, SIGKILL);
 	app_path(d, name, "hold.sock", holder, sizeof(holder));

@@ -1,7 +1,9 @@
 /*
  * recover.c - after a (re)start, the apps of the registry are found again:
  * a running app by its root's pid and start time (its keeper kept it
- * running), a napping app by its holder (which kept its sockets), an app
+ * running), a napping app by its holder (which kept its sockets), an
+ * asleep app as it was (the kernel holds its packets for the queue this
+ * daemon reads again, asleep.c), an app
  * whose swap was under way by the result its engine child left.
  */
 #include <errno.h>
@@ -96,8 +98,10 @@ static void recover_one(struct daemon *d, struct app *a)
 		pthread_mutex_lock(&d->lock);
 		life_recover_op(d, a);
 		break;
-	case APP_NAPPING:
 	case APP_ASLEEP:
+		daemon_log(a->spec.name, "found asleep");
+		break;
+	case APP_NAPPING:
 		app_path(d, a->spec.name, "hold.sock", holder, sizeof(holder));
 		a->state = APP_NAPPING;
 		a->napping_since_ms = mono_ms();

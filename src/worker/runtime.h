@@ -41,6 +41,8 @@ struct runtime_ctx {
 	                             tree is killed (cr_dump_opts.verify) */
 };
 
+struct box;
+
 struct runtime {
 	const char *name;
 	/* Start spec's command; *pid = the root of its tree. */
@@ -55,6 +57,10 @@ struct runtime {
 	/* Remove what the runtime made for the app besides its tree (its box);
 	 * the tree must be gone or going.  NULL: nothing. */
 	int (*remove)(const struct runtime_ctx *ctx);
+	/* The app's own box (the asleep tier puts it to sleep and holds the
+	 * packets for its address, worker/asleep.c).  NULL: the runtime runs
+	 * apps without one, and they never fall asleep. */
+	int (*box_of)(const struct runtime_ctx *ctx, struct box *b);
 };
 
 extern const struct runtime runtime_plain;

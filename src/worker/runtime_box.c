@@ -109,12 +109,17 @@ static int box_start(const struct app_spec *spec, const struct runtime_ctx *ctx,
 	return 0;
 }
 
+static int box_of_app(const struct runtime_ctx *ctx, struct box *b)
+{
+	return box_open(ctx->box_dir, ctx->image, b) < 0 ? err_wrap("the app's box") : 0;
+}
+
 static int box_dump(pid_t *pid, const struct runtime_ctx *ctx, struct image_facts *facts)
 {
 	static struct box b;
 
-	if (box_open(ctx->box_dir, ctx->image, &b) < 0)
-		return err_wrap("the app's box");
+	if (box_of_app(ctx, &b) < 0)
+		return -1;
 	return runtime_image_dump(pid, ctx, &b, facts);
 }
 
@@ -129,4 +134,5 @@ const struct runtime runtime_box = {
 	.dump = box_dump,
 	.restore = runtime_image_restore,
 	.remove = box_remove_app,
+	.box_of = box_of_app,
 };

@@ -342,8 +342,10 @@ static int get_field(const char *key, const json_t *v, struct app_spec *spec)
 		return get_ports(v, spec);
 	if (!strcmp(key, "idle_ms"))
 		return get_ms(v, key, 100, &spec->idle_ms);
-	if (!strcmp(key, "sleep_ms"))
+	if (!strcmp(key, "sleep_ms")) {
+		spec->sleep_set = 1;
 		return get_ms(v, key, 0, &spec->sleep_ms);
+	}
 	rc = get_box_field(key, v, spec);
 	return rc <= 0 ? rc : err_set("unknown field '%.64s'", key);
 }

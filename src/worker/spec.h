@@ -45,6 +45,7 @@ struct app_spec {
 	char *user;                    /* "UID[:GID]"; NULL: root (box) or the daemon's */
 	int64_t idle_ms;
 	int64_t sleep_ms;
+	int sleep_set;            /* sleep_ms was given (not the default) */
 };
 
 /* Decode and validate a spec from JSON.  Unknown fields, wrong types and

@@ -2,8 +2,10 @@
  * watch.c - the daemon's loop: it polls the sockets held for napping apps
  * (a connection, a datagram or data waiting revives the app), the pidfds of
  * running apps (an app that ends is marked failed), the earliest timer of
- * each napping app (revived when due), and once a second samples running
- * apps for the idle policy (docs/serve.md) and caps their logs.
+ * each napping app (revived when due), the packets held for asleep apps
+ * (asleep.c: each revives its app), puts napping apps past their sleep
+ * time to sleep, and once a second samples running apps for the idle
+ * policy (docs/serve.md) and caps their logs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +26,7 @@
 #define IDLE_CPU_PERMILLE 2        /* busy: more than 0.2% of one CPU */
 #define TIMER_LEAD_MS 30           /* start a timer's revival this early */
 
-enum watch_kind { W_WAKE, W_HELD, W_PIDFD };
+enum watch_kind { W_WAKE, W_HELD, W_PIDFD, W_HOLD };
 
 struct watch_set {
 	struct pollfd *pfd;
@@ -65,6 +67,8 @@ static int build_set(struct daemon *d, struct watch_set *w, int *timeout)
 	*timeout = LOOP_MAX_WAIT_MS;
 	if (watch_add(w, d->wake[0], NULL, W_WAKE) < 0)
 		return -1;
+	if (asleep_fd(d) >= 0 && watch_add(w, asleep_fd(d), NULL, W_HOLD) < 0)
+		return -1;
 	for (struct app *a = d->apps; a; a = a->next) {
 		if (a->busy)
 			continue;
@@ -72,8 +76,10 @@ static int build_set(struct daemon *d, struct watch_set *w, int *timeout)
 			for (size_t i = 0; i < a->nr_held; i++)
 				if (watch_add(w, a->held[i].fd, a, W_HELD) < 0)
 					return -1;
-			if (a->timer_due_ms >= 0 && a->timer_due_ms - TIMER_LEAD_MS - now < *timeout)
-				*timeout = (int)(a->timer_due_ms - TIMER_LEAD_MS - now);
+		}
+		if ((a->state == APP_NAPPING || a->state == APP_ASLEEP) && a->timer_due_ms >= 0 &&
+		    a->timer_due_ms - TIMER_LEAD_MS - now < *timeout) {
+			*timeout = (int)(a->timer_due_ms - TIMER_LEAD_MS - now);
 		} else if (a->state == APP_RUNNING && a->pidfd >= 0 &&
 			   watch_add(w, a->pidfd, a, W_PIDFD) < 0) {
 			return -1;
@@ -109,7 +115,9 @@ static void handle_ready(struct daemon *d, struct watch_set *w)
 	for (size_t i = 1; i < w->n; i++) {
 		struct app *a = w->app[i];
 
-		if (!w->pfd[i].revents || !app_listed(d, a) || a->busy)
+		if (w->kind[i] == W_HOLD && w->pfd[i].revents)
+			asleep_packets(d);
+		if (w->kind[i] == W_HOLD || !w->pfd[i].revents || !app_listed(d, a) || a->busy)
 			continue;
 		if (w->kind[i] == W_HELD && a->state == APP_NAPPING)
 			life_spawn(d, a, 1, "traffic");
@@ -123,7 +131,8 @@ static void due_timers(struct daemon *d)
 	int64_t now = wall_ms();
 
 	for (struct app *a = d->apps; a; a = a->next)
-		if (!a->busy && a->state == APP_NAPPING && a->timer_due_ms >= 0 &&
+		if (!a->busy && (a->state == APP_NAPPING || a->state == APP_ASLEEP) &&
+		    a->timer_due_ms >= 0 &&
 		    a->timer_due_ms - TIMER_LEAD_MS <= now)
 			life_spawn(d, a, 1, "timer");
 }
@@ -268,6 +277,7 @@ void watch_loop(struct daemon *d)
 		pthread_mutex_lock(&d->lock);
 		handle_ready(d, &w);
 		due_timers(d);
+		asleep_due(d, mono_ms() - last_sample >= SAMPLE_EVERY_MS);
 		pthread_mutex_unlock(&d->lock);
 		if (mono_ms() - last_sample >= SAMPLE_EVERY_MS) {
 			sample_round(d, mono_ms() - last_sample);

@@ -10,13 +10,7 @@ b_need lighttpd curl nsenter
 b_init asleep
 HP=$(b_port)
 WWW=/srv/pc-www-$$
-cat >"$B_DIR/lighttpd.conf" <<CONF
-server.document-root = "$WWW"
-server.port = 80
-server.errorlog = "$WWW.err"
-server.modules = ( "mod_staticfile" )
-mimetype.assign = ( ".txt" => "text/plain" )
-CONF
+b_lighttpd_conf "$WWW"
 b_spawn web --port "$HP:80" -- sh -c "mkdir -p $WWW && exec lighttpd -D -f $B_DIR/lighttpd.conf" ||
 	b_fail "spawn in a box failed"
 PID=$B_PID

@@ -10,13 +10,7 @@ b_need lighttpd curl
 b_init custody
 HP=$(b_port)
 WWW=/srv/pc-www-$$
-cat >"$B_DIR/lighttpd.conf" <<CONF
-server.document-root = "$WWW"
-server.port = 80
-server.errorlog = "$WWW.err"
-server.modules = ( "mod_staticfile" )
-mimetype.assign = ( ".txt" => "text/plain" )
-CONF
+b_lighttpd_conf "$WWW"
 b_spawn web --port "127.0.0.1:$HP:80" -- sh -c \
 	"mkdir -p $WWW && echo held > $WWW/a.txt && exec lighttpd -D -f $B_DIR/lighttpd.conf" ||
 	b_fail "spawn in a box failed"

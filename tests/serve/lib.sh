@@ -40,6 +40,11 @@ s_cleanup() {
 	# sanitizer reports of the daemon (an ASan build) reach the test's output
 	[ -n "$S_LOG" ] && grep -E -A5 "runtime error|ERROR: (Address|Leak)Sanitizer" "$S_LOG" 2>/dev/null | head -n 30
 	for p in $(s_our_pids); do kill -KILL "$p" 2>/dev/null; done
+	# the hold of asleep apps the daemon left (its queue's chain and set)
+	if [ -s "$S_DIR/hold.queue" ]; then
+		nft delete chain ip picocenter_hold "hold_$(cat "$S_DIR/hold.queue")" 2>/dev/null
+		nft delete set ip picocenter_hold "hold_$(cat "$S_DIR/hold.queue")" 2>/dev/null
+	fi
 	# boxes the daemon left (their cgroups, veths, nft elements, mounts)
 	for n in "$S_DIR"/boxes/*/; do
 		[ -d "$n" ] && "$PICOCENTER" box rm --box-dir "$S_DIR/boxes" "$(basename "$n")" >/dev/null

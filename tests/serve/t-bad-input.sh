@@ -6,7 +6,7 @@
 # workdir, a command that exits at once or does not exist; for boxed apps
 # also a port out of range, an invalid size or count, a missing or
 # relative rootfs or OCI image, a name that is no box name, box flags on a
-# plain app.  Nothing half-created means no app, registry row or app dir,
+# plain app, --sleep for a plain app.  Nothing half-created means no app, registry row or app dir,
 # and for boxes no box dir, cgroup, mount, veth or nftables element.  The
 # API answers malformed JSON, unknown fields and wrong types with 400 and
 # a message.
@@ -83,6 +83,7 @@ bad s_app create NotABoxName -- sleep 100
 bad s_app create "$X" --idle 5parsecs -- sleep 100
 bad s_app create "$X" --idle -1s -- sleep 100
 bad s_app create "$X" --sleep '' -- sleep 100
+bad s_app create "$X" --runtime plain --sleep 5s -- sleep 100   # it cannot fall asleep
 bad s_app create "$X" --runtime plain --port 70000 -- sleep 100
 bad s_app create "$X" --runtime plain --port 0 -- sleep 100
 bad s_app create "$X" --port 70000:80 -- sleep 100

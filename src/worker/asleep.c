@@ -1,0 +1,324 @@
+/*
+ * asleep.c - the asleep tier (docs/serve.md): a napping app whose sleep
+ * time has passed, or any napping app under memory pressure, gives up its
+ * held sockets and its box sleeps (namespaces, veth, cgroup, mounts go);
+ * the packets for its address are then held in the kernel (box/hold.h)
+ * and revive it, and once it runs again they go on to it.
+ *
+ * The daemon reads one netfilter queue; its number is kept in
+ * DIR/hold.queue, so a restarted daemon reads the same queue (the rule
+ * and the armed addresses stay in the kernel meanwhile).  Only a runtime
+ * that gives an app a box of its own (runtime.box_of) has the tier.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/io.h"
+#include "worker/daemon.h"
+#include "worker/holder.h"
+
+#define PRESSURE_AVAIL_PCT 10      /* MemAvailable under this % of MemTotal */
+#define PRESSURE_SLEEPS 8          /* apps put to sleep per second at most */
+#define HOLDER_GONE_MS 1000
+
+static void queue_file(const struct daemon *d, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/hold.queue", d->dir);
+}
+
+/* The queue's number, written whole or not at all. */
+static int write_queue_file(const char *path, int queue)
+{
+	char tmp[PATH_MAX + 8], buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d\n", queue), fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_sys("open %s", tmp);
+	if (write_full(fd, buf, (size_t)n, -1) < 0 || fsync(fd) < 0) {
+		err_sys("write %s", tmp);
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		err_sys("rename %s", tmp);
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int asleep_init(struct daemon *d)
+{
+	char path[PATH_MAX], buf[32];
+	ssize_t n;
+	int q;
+
+	queue_file(d, path, sizeof(path));
+	n = read_small(path, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;           /* no app ever slept here: opened when one does */
+	buf[n] = '\0';
+	q = atoi(buf);
+	if (hold_open(&d->hold, q) < 0)
+		return err_wrap("the hold of asleep apps (%s)", path);
+	d->hold_ok = 1;
+	return 0;
+}
+
+/* The queue, opened (and its number kept) on first use. */
+static int ensure_hold(struct daemon *d)
+{
+	char path[PATH_MAX];
+
+	if (d->hold_ok)
+		return 0;
+	if (hold_open_free(&d->hold) < 0)
+		return -1;
+	queue_file(d, path, sizeof(path));
+	if (write_queue_file(path, d->hold.queue) < 0) {
+		hold_remove(d->hold.queue);
+		hold_close(&d->hold);
+		return -1;
+	}
+	d->hold_ok = 1;
+	return 0;
+}
+
+void asleep_stop(struct daemon *d)
+{
+	char path[PATH_MAX];
+	int asleep = 0;
+
+	if (!d->hold_ok)
+		return;
+	for (struct app *a = d->apps; a; a = a->next)
+		asleep |= a->sleep_addr != 0;
+	if (!asleep) {              /* nothing to hold for a next daemon */
+		hold_remove(d->hold.queue);
+		queue_file(d, path, sizeof(path));
+		unlink(path);
+	}
+	hold_close(&d->hold);
+	d->hold_ok = 0;
+}
+
+int asleep_fd(const struct daemon *d)
+{
+	return d->hold_ok ? hold_fd(&d->hold) : -1;
+}
+
+static struct app *app_at(struct daemon *d, uint32_t addr)
+{
+	for (struct app *a = d->apps; a; a = a->next)
+		if (a->sleep_addr == addr)
+			return a;
+	return NULL;
+}
+
+void asleep_packets(struct daemon *d)
+{
+	uint32_t addrs[64];
+	int n = hold_read(&d->hold, addrs, 64);
+
+	if (n < 0)
+		daemon_log("-", "error: %s", err_msg());
+	for (int i = 0; i < n; i++) {
+		struct app *a = app_at(d, addrs[i]);
+
+		if (!a) {           /* armed by nobody we know (an app removed) */
+			hold_release(&d->hold, addrs[i], 0);
+			continue;
+		}
+		if (!a->busy && (a->state == APP_ASLEEP || a->state == APP_FAILED)) {
+			char what[96];
+
+			hold_describe(&d->hold, addrs[i], what, sizeof(what));
+			daemon_log(a->spec.name, "held a packet for it (%s)", what);
+			life_spawn(d, a, LIFE_SWAP_IN, "traffic");
+		}
+	}
+}
+
+/* Lock held: let what was held for a go on (ok) or drop it (a failed
+ * revival: the clients retransmit, and each retransmit tries again). */
+void asleep_woken(struct daemon *d, struct app *a, int ok)
+{
+	uint32_t addr = a->sleep_addr;
+
+	if (!addr || !d->hold_ok)
+		return;
+	hold_release(&d->hold, addr, ok);
+	if (!ok)
+		return;
+	hold_disarm(d->hold.queue, addr);
+	asleep_packets(d);          /* what came before the disarm (a is busy) */
+	hold_release(&d->hold, addr, 1);
+	a->sleep_addr = 0;
+}
+
+void asleep_forget(struct daemon *d, struct app *a)
+{
+	if (!a->sleep_addr || !d->hold_ok)
+		return;
+	hold_release(&d->hold, a->sleep_addr, 0);
+	hold_disarm(d->hold.queue, a->sleep_addr);
+	a->sleep_addr = 0;
+}
+
+/* 1 if a napping app's held sockets include a connection: it stays
+ * napping, so that the connection survives (its FIN revives the app). */
+static int holds_connection(const struct app *a)
+{
+	for (size_t i = 0; i < a->nr_held; i++) {
+		int type = 0, listening = 0;
+		socklen_t len = sizeof(type);
+
+		if (getsockopt(a->held[i].fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+			continue;
+		len = sizeof(listening);
+		if (type == SOCK_STREAM &&
+		    getsockopt(a->held[i].fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 &&
+		    !listening)
+			return 1;
+	}
+	return 0;
+}
+
+/* 1 if something waits in a held socket (it must be served, not lost). */
+static int held_ready(const struct app *a)
+{
+	for (size_t i = 0; i < a->nr_held; i++) {
+		struct pollfd p = { .fd = a->held[i].fd, .events = POLLIN };
+
+		if (poll(&p, 1, 0) > 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void wait_holder_gone(pid_t pid)
+{
+	struct timespec ts = { 0, 5 * 1000000L };
+
+	for (int i = 0; pid > 0 && i < HOLDER_GONE_MS / 5 && tree_start_time(pid); i++)
+		nanosleep(&ts, NULL);
+}
+
+/* Arm the hold for a's box (lock held, dropped meanwhile); *b = the box. */
+static int arm_for(struct daemon *d, struct app *a, struct box *b)
+{
+	struct runtime_ctx ctx = { .store_url = d->store_url, .image = a->spec.name,
+				   .box_dir = app_box_dir(d, a) };
+	int rc;
+
+	if (ensure_hold(d) < 0)
+		return -1;
+	pthread_mutex_unlock(&d->lock);
+	rc = runtime_of(&a->spec)->box_of(&ctx, b);
+	if (rc == 0)
+		rc = hold_arm(d->hold.queue, b->addr);
+	pthread_mutex_lock(&d->lock);
+	if (rc == 0)
+		a->sleep_addr = b->addr;
+	return rc;
+}
+
+/* Lock held, a busy and napping: arm the hold for its box's address; if
+ * nothing arrived meanwhile, stop its holder (the held sockets close) and
+ * put the box to sleep.  0: asleep; 1: it stays napping; -1: error. */
+int life_sleep(struct daemon *d, struct app *a, const char *trigger)
+{
+	char holder[PATH_MAX];
+	pid_t holder_pid = a->holder_pid;
+	struct box b;
+	int64_t since = a->napping_since_ms;
+	int rc;
+
+	if (a->state != APP_NAPPING)
+		return err_set("app %s is %s, not napping", a->spec.name, app_state_name(a->state));
+	if (!runtime_of(&a->spec)->box_of)
+		return err_set("app %s has no box: it cannot fall asleep", a->spec.name);
+	a->napping_since_ms = mono_ms();    /* unless asleep: asked again later */
+	if (holds_connection(a)) {
+		daemon_log(a->spec.name, "stays napping: it holds a connection");
+		return 1;
+	}
+	if (arm_for(d, a, &b) < 0)
+		return err_wrap("fall asleep");
+	if (held_ready(a)) {       /* a client came before the hold was armed */
+		hold_disarm(d->hold.queue, b.addr);
+		asleep_packets(d);
+		hold_release(&d->hold, b.addr, 1);
+		a->sleep_addr = 0;
+		return 1;
+	}
+	custody_free(a->held, a->nr_held);
+	a->held = NULL;
+	a->nr_held = 0;
+	a->state = APP_ASLEEP;
+	a->holder_pid = 0;
+	daemon_save(d, a);
+	app_path(d, a->spec.name, "hold.sock", holder, sizeof(holder));
+	pthread_mutex_unlock(&d->lock);
+	holder_stop(holder_pid, holder);
+	wait_holder_gone(holder_pid);
+	rc = box_sleep(&b);
+	pthread_mutex_lock(&d->lock);
+	if (rc < 0)                 /* its revival makes the box again */
+		daemon_log(a->spec.name, "error: %s", err_msg());
+	daemon_log(a->spec.name, "asleep after %lld ms napping (%s)", (long long)(mono_ms() - since),
+		   trigger);
+	return 0;
+}
+
+/* MemAvailable below PRESSURE_AVAIL_PCT (or PICOCENTER_PRESSURE_PCT, for
+ * tests) percent of MemTotal. */
+static int memory_pressure(void)
+{
+	const char *env = getenv("PICOCENTER_PRESSURE_PCT");
+	long total = 0, avail = 0, pct = env ? atol(env) : PRESSURE_AVAIL_PCT;
+	char buf[4096], *p;
+	ssize_t n = read_small("/proc/meminfo", buf, sizeof(buf) - 1);
+
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if ((p = strstr(buf, "MemTotal:")))
+		total = atol(p + 9);
+	if ((p = strstr(buf, "MemAvailable:")))
+		avail = atol(p + 13);
+	return total > 0 && avail * 100 < total * pct;
+}
+
+void asleep_due(struct daemon *d, int check_pressure)
+{
+	int64_t now = mono_ms();
+	int pressure = check_pressure && memory_pressure(), sent = 0;
+
+	for (struct app *a = d->apps; a; a = a->next) {
+		if (!a->busy && a->state == APP_ASLEEP && d->hold_ok &&
+		    hold_count(&d->hold, a->sleep_addr) > 0)  /* held while it was busy */
+			life_spawn(d, a, LIFE_SWAP_IN, "traffic");
+		if (a->busy || a->state != APP_NAPPING || !runtime_of(&a->spec)->box_of)
+			continue;
+		if (now - a->napping_since_ms >= a->spec.sleep_ms)
+			life_spawn(d, a, LIFE_SLEEP, "sleep");
+		else if (pressure && sent < PRESSURE_SLEEPS) {
+			sent++;
+			life_spawn(d, a, LIFE_SLEEP, "pressure");
+		}
+	}
+}
