@@ -102,9 +102,17 @@ static int origin_open(struct rst_ctx *c, void *arg)
 	if (rc < 0)
 		return -1;
 	timing_mark("restore: store opened");
-	if (store_scratch_dir(o->scratch, sizeof(o->scratch)) < 0 ||
-	    store_get_lazy(o->s, o->image, op ? op->generation : 0, o->scratch, "pages",
-			   &o->l) < 0)
+	if (store_scratch_dir(o->scratch, sizeof(o->scratch)) < 0)
+		return -1;
+	/* Without the ActiveSet, none of the pages due first (the hint holds
+	 * the ActiveSet's): the small areas come in the batch before resume. */
+	if (op && op->no_activeset)
+		rc = store_get_lazy_unhinted(o->s, o->image, op->generation, o->scratch, "pages",
+					     &o->l);
+	else
+		rc = store_get_lazy(o->s, o->image, op ? op->generation : 0, o->scratch,
+				    "pages", &o->l);
+	if (rc < 0)
 		return -1;
 	timing_mark("restore: image files opened");
 	c->dir = o->scratch;

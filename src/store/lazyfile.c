@@ -160,11 +160,18 @@ static int decode_small(void *arg, size_t i)
 	return chunk_decode_fetched(b->s, r, b->c[i], b->dst[i]);
 }
 
-/* File i of m is fetched into memory: every file but skip, and skip's
- * page index if it is paged (the restore needs it at once too). */
-static int fetched(const struct mfile *f, const char *skip)
+/* What get_small_files brings besides the other files. */
+enum small_extra {
+	SMALL_ONLY,              /* nothing of skip */
+	SMALL_INDEX,             /* skip's page index, if it is paged */
+	SMALL_INDEX_RUNS,        /* and the runs of its pages due first */
+};
+
+/* File f of m is fetched: every file but skip, and skip's page index if
+ * it is paged and asked for (a restore needs it at once too). */
+static int fetched(const struct mfile *f, const char *skip, enum small_extra x)
 {
-	return !skip || strcmp(f->name, skip) || f->paged;
+	return !skip || strcmp(f->name, skip) || (f->paged && x != SMALL_ONLY);
 }
 
 /* The runs of paged file f (the pages due first) as requests reqs[0..),
@@ -185,7 +192,8 @@ static void add_runs(const struct mfile *f, struct backend_get *reqs,
  * the runs its manifest names (the pages due first), into runs[] (an
  * empty buffer for a run that could not be read). */
 static int get_small_files(struct store *s, const struct manifest *m, const char *dir,
-			   const char *skip, uint8_t **index, struct buf **runs)
+			   const char *skip, enum small_extra x, uint8_t **index,
+			   struct buf **runs)
 {
 	struct small_batch b = { .s = s };
 	char (*keys)[CHUNK_KEY_MAX] = NULL;
@@ -196,12 +204,12 @@ static int get_small_files(struct store *s, const struct manifest *m, const char
 	int rc = 0;
 
 	for (size_t i = 0; skip && i < m->nfiles; i++)
-		if (!strcmp(m->files[i].name, skip) && m->files[i].paged)
+		if (!strcmp(m->files[i].name, skip) && m->files[i].paged && x == SMALL_INDEX_RUNS)
 			lf = &m->files[i];
 	nr = lf ? lf->nruns : 0;
 
 	for (size_t i = 0; i < m->nfiles; i++)
-		if (fetched(&m->files[i], skip)) {
+		if (fetched(&m->files[i], skip, x)) {
 			n += m->files[i].nchunks;
 			total += mfile_chunk_bytes(&m->files[i]);
 		}
@@ -228,7 +236,7 @@ static int get_small_files(struct store *s, const struct manifest *m, const char
 		const struct mfile *f = &m->files[i];
 		uint64_t off = 0;
 
-		if (!fetched(f, skip))
+		if (!fetched(f, skip, x))
 			continue;
 		if (!(bufs[i] = malloc(mfile_chunk_bytes(f) ? mfile_chunk_bytes(f) : 1))) {
 			rc = err_set("out of memory");
@@ -294,8 +302,8 @@ static void take_runs(struct store_lazy *l, struct buf *runs, uint64_t cached)
 	l->st.requests++;
 }
 
-int store_get_lazy(struct store *s, const char *name, uint64_t gen, const char *dir,
-		   const char *lazy_file, struct store_lazy **out)
+static int get_lazy(struct store *s, const char *name, uint64_t gen, const char *dir,
+		    const char *lazy_file, enum small_extra x, struct store_lazy **out)
 {
 	struct store_lazy *l = calloc(1, sizeof(*l));
 	struct buf *runs = NULL;
@@ -316,7 +324,7 @@ int store_get_lazy(struct store *s, const char *name, uint64_t gen, const char *
 		rc = lazy_layout(l);
 	store_cache_stats(s, &c0);
 	if (rc == 0)
-		rc = get_small_files(s, &l->m, dir, lazy_file, &index, &runs);
+		rc = get_small_files(s, &l->m, dir, lazy_file, x, &index, &runs);
 	store_cache_stats(s, &c1);
 	timing_mark("restore: small files, page index, pages due first");
 	if (rc == 0 && l->f->paged)
@@ -335,6 +343,34 @@ int store_get_lazy(struct store *s, const char *name, uint64_t gen, const char *
 	l->st.generation = gen;
 	*out = l;
 	return 0;
+}
+
+int store_get_lazy(struct store *s, const char *name, uint64_t gen, const char *dir,
+		   const char *lazy_file, struct store_lazy **out)
+{
+	return get_lazy(s, name, gen, dir, lazy_file, SMALL_INDEX_RUNS, out);
+}
+
+int store_get_lazy_unhinted(struct store *s, const char *name, uint64_t gen,
+			    const char *dir, const char *lazy_file, struct store_lazy **out)
+{
+	return get_lazy(s, name, gen, dir, lazy_file, SMALL_INDEX, out);
+}
+
+int store_get_small_files(struct store *s, const char *name, uint64_t gen, const char *dir,
+			  const char *skip)
+{
+	struct manifest m = { 0 };
+	uint8_t *index = NULL;
+	struct buf *runs = NULL;
+	int rc = read_generation(s, name, &gen, &m);
+
+	if (rc == 0)
+		rc = get_small_files(s, &m, dir, skip, SMALL_ONLY, &index, &runs);
+	free(index);
+	free(runs);
+	manifest_free(&m);
+	return rc < 0 ? err_wrap("get the files of image %s but %s", name, skip) : 0;
 }
 
 const uint8_t *store_lazy_data(const struct store_lazy *l)

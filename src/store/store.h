@@ -158,6 +158,13 @@ struct store_lazy_stats {
 };
 int store_get_lazy(struct store *s, const char *name, uint64_t gen, const char *dir,
 		   const char *lazy_file, struct store_lazy **out);
+/* The same without the pages due first (a restore without the ActiveSet). */
+int store_get_lazy_unhinted(struct store *s, const char *name, uint64_t gen,
+			    const char *dir, const char *lazy_file, struct store_lazy **out);
+/* Every file of a generation but skip into dir, nothing else (the small
+ * files of an image just stored, say). */
+int store_get_small_files(struct store *s, const char *name, uint64_t gen, const char *dir,
+			  const char *skip);
 const uint8_t *store_lazy_data(const struct store_lazy *l);
 uint64_t store_lazy_size(const struct store_lazy *l);
 int store_lazy_fetch(struct store_lazy *l, const struct store_range *r, size_t n,
