@@ -227,8 +227,8 @@ static int get_small_files(struct store *s, const struct manifest *m, const char
 	b.reqs = calloc(n + nr + 1, sizeof(*b.reqs));
 	b.dst = calloc(n + 1, sizeof(*b.dst));
 	keys = calloc(n + nr + 1, sizeof(*keys));
-	*runs = calloc(nr + 1, sizeof(**runs));
-	if (!bufs || !b.c || !b.reqs || !b.dst || !keys || !*runs)
+	*runs = nr ? calloc(nr, sizeof(**runs)) : NULL;   /* nr = lf->nruns */
+	if (!bufs || !b.c || !b.reqs || !b.dst || !keys || (nr && !*runs))
 		rc = err_set("out of memory");
 	if (rc == 0 && nr)
 		add_runs(lf, b.reqs + n, keys + n);
@@ -332,7 +332,7 @@ static int get_lazy(struct store *s, const char *name, uint64_t gen, const char 
 			   : pages_load_index(s, l->f, &l->ix);
 	if (rc == 0 && l->f->paged && runs)
 		take_runs(l, runs, c1.hit_bytes - c0.hit_bytes);
-	for (size_t j = 0; runs && l->f && j < l->f->nruns; j++)
+	for (size_t j = 0; runs && j < l->f->nruns; j++)   /* runs: one per run */
 		buf_free(&runs[j]);
 	free(runs);
 	free(index);
