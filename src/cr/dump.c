@@ -28,6 +28,7 @@
 #include "common/err.h"
 #include "cr/cr.h"
 #include "cr/dump.h"
+#include "cr/sysv_ipc.h"
 #include "mem/lazy.h"
 #include "cr/custody_files.h"
 #include "cr/netlock.h"
@@ -635,7 +636,9 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 	if (rc == 0)
 		rc = cr_seccomp_save(&ctx.seccomp, dir);
 	if (rc == 0)
-		rc = write_pages(&ctx);
+		rc = write_pages(&ctx);   /* SysV objects too (sysv_dump) */
+	if (rc == 0 && opts && opts->box)
+		sysv_ids_across(&ctx.img, opts->box, 1);
 	timing_mark("dump: pages");
 	if (rc == 0)
 		rc = cr_image_write(&ctx.img, dir);

@@ -338,6 +338,8 @@ static int make_shmem(struct rst_ctx *c)
 		return err_set("out of memory");
 	for (uint32_t i = 0; i < c->img.nr_shmem; i++)
 		c->shmem_fds[i] = -1;
+	if (c->box)
+		sysv_ids_across(&c->img, c->box, 0);
 	if (c->img.ipc_ns && sysv_restore_needed(&c->img) &&
 	    sysv_restore(&c->img, c->pages, &c->ipc_ns_fd, c->shmem_fds) < 0)
 		return -1;
