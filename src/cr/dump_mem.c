@@ -37,7 +37,7 @@
 
 #include "common/err.h"
 #include "common/io.h"
-#include "cr/dump.h"
+#include "cr/dump_ctx.h"
 #include "cr/sysv_ipc.h"
 #include "mem/lazy.h"
 

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "cr/dump.h"
+#include "cr/dump_ctx.h"
 
 /* sysv_dump.c: if the tree's init has an IPC namespace other than the
  * dumper's, every process of the tree must share it; record its segments
