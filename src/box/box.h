@@ -67,6 +67,10 @@ struct box_config {
 	uint32_t uid_pool_base;   /* host ids boxes take their range from */
 	uint32_t uid_pool_count;
 	uint32_t uids;            /* ids of the box: 0..uids-1 inside */
+	char hide[BOX_PATH_MAX];  /* a host directory the box must not see
+	                             (the daemon's state dir), besides dir;
+	                             the log is bound in again if under it;
+	                             "" none */
 };
 
 /* Which hierarchy serves each controller of the box's cgroup. */

@@ -174,6 +174,8 @@ static int write_record(FILE *f, const struct box *b)
 			c->ports[i].udp ? "udp" : "tcp");
 	if (c->log[0])
 		fprintf(f, "log=%s\n", c->log);
+	if (c->hide[0])
+		fprintf(f, "hide=%s\n", c->hide);
 	fprintf(f, "uid_pool=%" PRIu32 ":%" PRIu32 "\nuids=%" PRIu32 "\nuid_base=%" PRIu32 "\n",
 		c->uid_pool_base, c->uid_pool_count, c->uids, b->uid_base);
 	put_cg(f, "memory", b->cg.memory, b->cg.memory_v2);
@@ -298,10 +300,12 @@ static int parse_line(struct box *b, const char *k, const char *v)
 		if (strlen(v) >= sizeof(c->rootfs) || (strcmp(v, "host") && v[0] != '/'))
 			return -1;
 		strcpy(c->rootfs, v);
-	} else if (!strcmp(k, "log")) {
-		if (strlen(v) >= sizeof(c->log) || v[0] != '/' || strstr(v, "/.."))
+	} else if (!strcmp(k, "log") || !strcmp(k, "hide")) {
+		char *dst = k[0] == 'l' ? c->log : c->hide;
+
+		if (strlen(v) >= BOX_PATH_MAX || v[0] != '/' || !v[1] || strstr(v, "/.."))
 			return -1;
-		strcpy(c->log, v);
+		strcpy(dst, v);
 	} else if (!strcmp(k, "memory")) {
 		return parse_u64(v, &c->memory, &end) < 0 || *end ? -1 : 0;
 	} else if (!strcmp(k, "pids")) {

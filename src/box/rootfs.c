@@ -14,6 +14,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <linux/openat2.h>
 #include <unistd.h>
 
 #include "box/box_int.h"
@@ -205,6 +206,65 @@ static int bind_log(const char *root, const char *log)
 	return rc;
 }
 
+/* dir as the box's root shows it, never through a symlink (one the app
+ * left in its upper layer would lead out of the root): -1 with errno. */
+static int open_in_root(int rootfd, const char *dir)
+{
+	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS };
+
+	return (int)syscall(SYS_openat2, rootfd, dir, &how, sizeof(how));
+}
+
+static int remount_ro(int rootfd, const char *dir)
+{
+	char at[64];
+	int fd = open_in_root(rootfd, dir), rc = 0;
+
+	if (fd < 0)
+		return err_sys("reopen %s in the box", dir);
+	snprintf(at, sizeof(at), "/proc/self/fd/%d", fd);
+	if (mount(NULL, at, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  NULL) < 0)
+		rc = err_sys("make the hidden %s read-only", dir);
+	close(fd);
+	return rc;
+}
+
+/* cfg.hide (the daemon's state dir), if the lower layer shows it: an
+ * empty read-only tmpfs over it, made from the host before the box's
+ * namespaces exist.  The app's log, if it lies under it, is bound in. */
+static int hide_in_root(const struct box *b, const char *root)
+{
+	const char *dir = b->cfg.hide, *log = b->cfg.log;
+	size_t n = strlen(dir);
+	char at[64];
+	int rootfd, fd, rc;
+
+	if (!dir[0])
+		return 0;
+	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return err_sys("open %s", root);
+	fd = open_in_root(rootfd, dir);
+	if (fd < 0) {   /* not there, or not the host's dir: nothing to hide */
+		close(rootfd);
+		return errno == ENOENT || errno == ELOOP || errno == ENOTDIR ? 0
+			: err_sys("box %s: find %s in its root", b->cfg.name, dir);
+	}
+	snprintf(at, sizeof(at), "/proc/self/fd/%d", fd);
+	rc = mount("tmpfs", at, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0755");
+	close(fd);
+	if (rc < 0)
+		rc = err_sys("box %s: hide %s", b->cfg.name, dir);
+	if (rc == 0 && log[0] && !strncmp(log, dir, n) && log[n] == '/')
+		rc = bind_log(root, log);
+	if (rc == 0)
+		rc = remount_ro(rootfd, dir);
+	close(rootfd);
+	return rc;
+}
+
 /* The overlay on the lower layer as the box sees it (idmapped at
  * BOX/lower, a mount the overlay keeps a clone of: it goes at once). */
 static int mount_overlay(const struct box *b, const char *root)
@@ -242,7 +302,8 @@ int rootfs_mount(const struct box *b)
 		return -1;
 	if (mount(NULL, root, NULL, MS_PRIVATE, NULL) < 0)
 		err_sys("make %s private", root);
-	else if (setup_dev(root) == 0 && (!b->cfg.log[0] || bind_log(root, b->cfg.log) == 0))
+	else if (setup_dev(root) == 0 && hide_in_root(b, root) == 0 &&
+		 (!b->cfg.log[0] || bind_log(root, b->cfg.log) == 0))
 		return 0;
 	umount2(root, MNT_DETACH);
 	return -1;

@@ -33,6 +33,11 @@ static int box_config_of(const struct app_spec *spec, const struct runtime_ctx *
 		       "rootfs") < 0 ||
 	    copy_field(cfg->log, sizeof(cfg->log), ctx->log, "log") < 0)
 		return -1;
+	/* The boxes' dir is DIR/boxes: the box sees none of the daemon's state
+	 * dir (its registry, API socket, store, other apps' files). */
+	if (copy_field(cfg->hide, sizeof(cfg->hide), ctx->box_dir, "state dir") < 0)
+		return -1;
+	*strrchr(cfg->hide, '/') = '\0';
 	if (ctx->bridge && ctx->bridge[0] &&
 	    copy_field(cfg->bridge, sizeof(cfg->bridge), ctx->bridge, "bridge") < 0)
 		return -1;
