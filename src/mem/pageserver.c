@@ -692,7 +692,9 @@ static void *server_main(void *arg)
 		serve_ready(s, pfd, n);
 		if (ready > 0 && (pfd[n + 1].revents & POLLIN))
 			ps_serve_control(s);
-		if (filling)
+		/* A fill with nothing left due is idle like any other server:
+		 * only idle_round notices a tree that died. */
+		if (filling && any_due(s))
 			fill_round(s, FILL_BATCH);
 		else if (ready == 0 && timeout == IDLE_PROBE_MS)
 			idle_round(s);

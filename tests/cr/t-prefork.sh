@@ -9,6 +9,7 @@
 # before the first dump (and a --leave-running dump before them leaves the
 # running tree's Pss as it was).  A control restore with the sharing off
 # (PICOCENTER_SHARE=0) must show the difference (over 2.5 times as much).
+# The keeper of every tree ends with it, dumped or killed.
 . "$(dirname "$0")/lib.sh"
 
 # tree_pss PID: Pss in KiB of PID and all its descendants.
@@ -37,9 +38,12 @@ store_cycle() {
 	CR_ALL_PIDS+=("$CR_PID")
 }
 
-# cycle N MODE: dump, restore in MODE, check N, compare the Pss.
+# cycle N MODE: dump, restore in MODE, check N, compare the Pss; the
+# dumped tree's keeper (its page server, for a lazy or --fill restore)
+# must end with it.
 cycle() {
-	local n=$1 mode=$2 pss
+	local n=$1 mode=$2 pss keeper
+	keeper=$(cr_keeper "$CR_PID")
 	case $mode in
 	lazy) cr_dump "$CR_W/img.$n"; cr_restore "$CR_W/img.$n" ;;
 	eager) cr_dump "$CR_W/img.$n"; CR_RESTORE_ARGS=--eager cr_restore "$CR_W/img.$n" ;;
@@ -48,6 +52,10 @@ cycle() {
 	*) cr_fail "mode $mode" ;;
 	esac
 	rm -rf "$CR_W/img.$n"
+	if [ "$keeper" != 1 ]; then
+		for _ in $(seq 250); do cr_alive "$keeper" || break; sleep 0.02; done
+		cr_alive "$keeper" && cr_fail "keeper $keeper of the tree dumped in cycle $n still runs 5 s later"
+	fi
 	cr_check "$n"
 	pss=$(tree_pss "$CR_PID")
 	cr_log "cycle $n ($mode): Pss $pss KiB (before the first dump: $BEFORE KiB)"
@@ -81,4 +89,10 @@ cr_check "$n"
 pss=$(tree_pss "$CR_PID")
 cr_log "control, sharing off: Pss $pss KiB"
 [ "$pss" -gt $((BEFORE * 5 / 2)) ] || cr_fail "with the sharing off the Pss is only $pss KiB"
+# Last, a --fill restore: cr_finish kills it, and its keeper must go too
+# (a filling page server once never looked at its dead tree again).
+# (The control's image shares nothing: no Pss check.)
+n=$((n + 1))
+store_cycle --fill
+cr_check "$n"
 cr_finish
