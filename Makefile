@@ -4,9 +4,10 @@
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
 # Always on, whatever CFLAGS the caller passes:
-PC_CFLAGS := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc
+# libpq's header only: the library itself is loaded by hub/pq_lib.c.
+PC_CFLAGS := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -I/usr/include/postgresql
 LDLIBS  := -lssl -lcrypto -lzstd -lxxhash -lpthread -ldl -lsqlite3 -ljansson -lm
-LDLIBS  += -lmnl -lnftables -lnftnl -lseccomp
+LDLIBS  += -lmnl -lnftables -lnftnl -lseccomp -lldns
 
 SRCS    := $(wildcard src/*/*.c) src/main.c
 OBJS    := $(SRCS:%.c=build/obj/%.o)
@@ -63,7 +64,7 @@ build/asan/picocenter: $(SRCS) $(wildcard src/*/*.h)
 
 # The library is compiled once for every target (instrumented for the
 # fuzzer, not linked with its main), then each target links with it.
-FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -O1 -g -Isrc
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -O1 -g -Isrc -I/usr/include/postgresql
 FUZZLIBOBJS := $(LIBSRCS:%.c=build/fuzz/obj/%.o)
 fuzz: $(FUZZSRC:fuzz/%.c=build/fuzz/%)
 build/fuzz/obj/%.o: %.c

@@ -14,7 +14,12 @@
 # request, then a small change (16 pages written) and the swap-out's time
 # and bytes written.  Stores: the local file store, and radosgw with
 # DELAY_MS (20) added to every request by bench/delayproxy (BENCH_S3=0
-# skips it).  Sizes: BENCH_T and BENCH_W (lists), BENCH_S3_T, BENCH_S3_W.
+# skips it).  Sizes: BENCH_T and BENCH_W (lists), BENCH_S3_T, BENCH_S3_W;
+# BENCH_MODES (default all four) and BENCH_FILE=0 (skip the file store).
+# BENCH_REDIS=1 adds redis-server holding 100 MB (DEBUG POPULATE: 100000
+# values of 1000 bytes) whose request (one EVAL) reads 3000 of them, ~3
+# MB: lines "bench":"activeset-redis", first_response_ms up to the EVAL's
+# answer.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 DELAY_MS=${DELAY_MS:-20}
@@ -23,6 +28,10 @@ BENCH_W=${BENCH_W:-"1 64 2048"}
 BENCH_S3=${BENCH_S3:-1}
 BENCH_S3_T=${BENCH_S3_T:-"16384 65536"}
 BENCH_S3_W=${BENCH_S3_W:-"64 2048"}
+BENCH_MODES=${BENCH_MODES:-"activeset lazy eager download"}
+BENCH_FILE=${BENCH_FILE:-1}
+BENCH_REDIS=${BENCH_REDIS:-0}
+REDIS_EVAL="local n=0 for i=0,2999 do n=n+string.len(redis.call('GET','key:'..i)) end return n"
 PC=$PWD/build/picocenter
 WS=$PWD/build/tests/activeset/wsprog
 U=$PWD/build/tests/s3/u-s3
@@ -68,17 +77,24 @@ dump() {
 	echo "$(($(now_ms) - t0)) $(sed -n 's/.*dump counters:.* bytes_new \([0-9]*\).*/\1/p' <<<"$out")"
 }
 
-# One restore of image IMAGE in MODE, a request, a small change, a swap-out.
-measure() {
-	local store=$1 url=$2 t=$3 w=$4 port=$5 mode=$6 image=$7 args=() dir="" pid t0 t1 ms st
-	local bytes faults rss d
-	case $mode in
+# restore_as MODE URL IMAGE -> PID: a restore in one of the four modes
+# (download: into a fresh directory under $TMP, removed by the cleanup).
+restore_as() {
+	local args=()
+	case $1 in
 	lazy) args=(--no-activeset) ;;
 	eager) args=(--eager) ;;
-	download) dir=$TMP/dl.$RANDOM; args=(--dir "$dir") ;;
+	download) args=(--dir "$TMP/dl.$RANDOM") ;;
 	esac
+	"$PC" cr restore --store "$2" --image "$3" "${args[@]}"
+}
+
+# One restore of image IMAGE in MODE, a request, a small change, a swap-out.
+measure() {
+	local store=$1 url=$2 t=$3 w=$4 port=$5 mode=$6 image=$7 pid t0 t1 ms st
+	local bytes faults rss d
 	t0=$(now_ms)
-	pid=$("$PC" cr restore --store "$url" --image "$image" "${args[@]}") || die "restore $mode"
+	pid=$(restore_as "$mode" "$url" "$image") || die "restore $mode"
 	PIDS+=("$pid")
 	"$WS" ask "$port" 0 "$w" 0 || die "$mode: wrong answer"
 	t1=$(now_ms)
@@ -91,8 +107,61 @@ measure() {
 	[ "$mode" = eager ] && faults=0
 	"$WS" write "$port" $((t - 16)) 16 $RANDOM || die "$mode: write"
 	d=$(dump "$pid" "$url" "$image")
-	[ -n "$dir" ] && rm -rf "$dir"
+	rm -rf "$TMP"/dl.*
 	echo "{\"bench\":\"activeset\",\"store\":\"$store\",\"T\":$t,\"W\":$w,\"mode\":\"$mode\",\"first_response_ms\":$ms,\"bytes_store\":$bytes,\"image_bytes\":$((t * 4096)),\"working_set_bytes\":$((w * 4096)),\"faults_after_resume\":$faults,\"rss_kb\":$rss,\"swapout_ms\":${d% *},\"swapout_bytes\":${d#* }}"
+}
+
+# ---- redis holding 100 MB ----
+redis_ask() {   # PORT: the request; its answer must be 3000 values of 1000 bytes
+	[ "$(redis-cli -p "$1" EVAL "$REDIS_EVAL" 0 2>/dev/null)" = 3000000 ]
+}
+
+redis_spawn() {   # PORT -> PID
+	local pid
+	mkdir -p "$TMP/redis.$1"
+	pid=$(cd "$TMP/redis.$1" && "$PC" cr spawn --log "$TMP/log.$1" -- redis-server \
+		--port "$1" --bind 127.0.0.1 --save "" --appendonly no \
+		--enable-debug-command yes) || die "spawn redis"
+	PIDS+=("$pid")
+	for _ in $(seq 100); do redis-cli -p "$1" PING >/dev/null 2>&1 && break; sleep 0.1; done
+	redis-cli -p "$1" DEBUG POPULATE 100000 key 1000 >/dev/null || die "populate redis"
+	echo "$pid"
+}
+
+redis_measure() {   # STORE URL PORT MODE IMAGE
+	local store=$1 url=$2 port=$3 mode=$4 image=$5 pid t0 ms st d
+	t0=$(now_ms)
+	pid=$(restore_as "$mode" "$url" "$image") || die "redis restore $mode"
+	PIDS+=("$pid")
+	redis_ask "$port" || die "redis $mode: wrong answer"
+	ms=$(($(now_ms) - t0))
+	st=$("$PC" cr memstat --pid "$pid")
+	local bytes faults rss
+	bytes=$(stat_of bytes_store "$st")
+	faults=$(stat_of faults_after_resume "$st")
+	rss=$(stat_of rss_kb "$st")
+	case $mode in eager | download) bytes=null ;; esac
+	[ "$mode" = eager ] && faults=0
+	redis-cli -p "$port" SET key:99999 changed >/dev/null || die "redis $mode: set"
+	d=$(dump "$pid" "$url" "$image")
+	rm -rf "$TMP"/dl.*
+	echo "{\"bench\":\"activeset-redis\",\"store\":\"$store\",\"mode\":\"$mode\",\"first_response_ms\":$ms,\"bytes_store\":$bytes,\"faults_after_resume\":$faults,\"rss_kb\":$rss,\"swapout_ms\":${d% *},\"swapout_bytes\":${d#* }}"
+}
+
+run_redis() {   # STORE-NAME URL
+	local port pid image=redis-100m mode
+	command -v redis-server >/dev/null || { echo "bench/activeset.sh: no redis-server, redis case skipped" >&2; return; }
+	port=$(free_port)
+	pid=$(redis_spawn "$port")
+	redis_ask "$port" || die "redis: first answer"
+	dump "$pid" "$2" "$image" >/dev/null
+	pid=$("$PC" cr restore --store "$2" --image "$image") || die "redis learning restore"
+	PIDS+=("$pid")
+	redis_ask "$port" || die "redis: learning answer"
+	dump "$pid" "$2" "$image" >/dev/null
+	for mode in $BENCH_MODES; do
+		redis_measure "$1" "$2" "$port" "$mode" "$image"
+	done
 }
 
 # A fresh image of T pages whose ActiveSet was learned over one revival.
@@ -115,7 +184,7 @@ run_store() {   # STORE-NAME URL TS WS
 			port=$(free_port)
 			image=ws-$t-$w
 			prepare "$url" "$t" "$w" "$port" "$image"
-			for mode in activeset lazy eager download; do
+			for mode in $BENCH_MODES; do
 				measure "$store" "$url" "$t" "$w" "$port" "$mode" "$image"
 			done
 		done
@@ -124,7 +193,8 @@ run_store() {   # STORE-NAME URL TS WS
 
 make -s build/picocenter "$WS" "$U" >&2 || die "build failed"
 mkdir -p "$TMP/store"
-run_store file "file://$TMP/store" "$BENCH_T" "$BENCH_W"
+[ "$BENCH_FILE" = 1 ] && run_store file "file://$TMP/store" "$BENCH_T" "$BENCH_W"
+[ "$BENCH_FILE" = 1 ] && [ "$BENCH_REDIS" = 1 ] && run_redis file "file://$TMP/store"
 
 [ "$BENCH_S3" = 1 ] || exit 0
 cc -std=c17 -O2 -Wall -Wextra -Werror -pthread -o build/delayproxy bench/delayproxy.c ||
@@ -142,3 +212,6 @@ for _ in $(seq 50); do [ -s "$TMP/proxy.port" ] && break; sleep 0.1; done
 AWS_ENDPOINT_URL=http://127.0.0.1:$(head -n 1 "$TMP/proxy.port")
 export AWS_ENDPOINT_URL
 run_store "s3+${DELAY_MS}ms" "s3://$BUCKET/activeset-$$" "$BENCH_S3_T" "$BENCH_S3_W"
+if [ "$BENCH_REDIS" = 1 ]; then
+	run_redis "s3+${DELAY_MS}ms" "s3://$BUCKET/activeset-redis-$$"
+fi

@@ -18,6 +18,10 @@
 #   speedup                 cold_start_ms / restore_to_response_ms
 #   meets_target            restore_to_response_ms < 10, and speedup >= 5
 #                           where cold_start_ms > 50
+#   pss_anon_kib_before     the tree's summed anonymous Pss (smaps_rollup)
+#                           before the first dump, and after the restores'
+#   pss_anon_kib_after      first responses (median): prefork workers keep
+#                           sharing their master's pages (docs/memory.md)
 # Start and end are taken by bench/lib/timed.c right around the command
 # (no shell forks inside the measurement).  pyhttp is Python's http.server,
 # the "10 MB Python HTTP server" of the CRIU figures in docs/engine.md.
@@ -100,7 +104,7 @@ timed_spawn() {
 # result line goes to fd 3, everything else to the log.
 bench_one() {
 	local name=$1 port cmd r c t0 tok val img pid PROBE
-	local cold=() dump=() rcmd=() resp=()
+	local cold=() dump=() rcmd=() resp=() pss=() pss0
 	local err=
 
 	d_init "bench-$name"
@@ -127,6 +131,7 @@ bench_one() {
 	esac
 	probe_args "$name" "$port" "$val"
 	"$DCLIENT" -w 10000 "${PROBE[@]}" || d_fail "no correct response before the first dump"
+	pss0=$(d_pss)
 	for c in $(seq "$CYCLES"); do
 		img=$D_DIR/img.$c
 		if ! "$TIMED" "$D_DIR/t" "$PICOCENTER" cr dump --pid "$D_PID" --dir "$img" 2>"$D_DIR/dump.err"; then
@@ -153,6 +158,7 @@ bench_one() {
 			break
 		fi
 		resp+=($(($(<"$D_DIR/tok") - T_START)))
+		pss+=($(d_pss))
 		[ "$c" = 1 ] && echo "$(du -sb "$img" | cut -f1)" >"$D_DIR/imgsize"
 		rm -rf "$img"
 	done
@@ -164,10 +170,11 @@ bench_one() {
 		cm=$(median_ms "${cold[@]}")
 		rm=$(median_ms "${resp[@]}")
 		ok=$(awk -v c="$cm" -v r="$rm" 'BEGIN { print ((r < 10 && (c <= 50 || c / r >= 5)) ? "true" : "false") }')
-		printf ',"dump_ms":%s,"restore_cmd_ms":%s,"restore_to_response_ms":%s,"speedup":%s,"image_bytes":%s,"runs":%d,"cycles":%d,"meets_target":%s}\n' \
+		printf ',"dump_ms":%s,"restore_cmd_ms":%s,"restore_to_response_ms":%s,"speedup":%s,"image_bytes":%s,"pss_anon_kib_before":%d,"pss_anon_kib_after":%d,"runs":%d,"cycles":%d,"meets_target":%s}\n' \
 			"$(median_ms "${dump[@]}")" "$(median_ms "${rcmd[@]}")" "$rm" \
 			"$(awk -v c="$cm" -v r="$rm" 'BEGIN { printf "%.1f", (r > 0 ? c / r : 0) }')" \
-			"$(cat "$D_DIR/imgsize")" "$RUNS" "$CYCLES" "$ok" >>"$D_DIR/result"
+			"$(cat "$D_DIR/imgsize")" "$pss0" "$(printf '%s\n' "${pss[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')" \
+			"$RUNS" "$CYCLES" "$ok" >>"$D_DIR/result"
 	fi
 	cat "$D_DIR/result" >&3
 }

@@ -3,9 +3,9 @@
 # Idempotent and quick when everything is present.
 set -e
 PKGS="gcc make clang libclang-rt-14-dev pkg-config libcurl4-openssl-dev libssl-dev
-libzstd-dev libxxhash-dev iproute2 procps curl python3 xxd
+libzstd-dev libxxhash-dev iproute2 procps curl python3 xxd zstd
 libmnl-dev libnftables-dev libnftnl-dev libseccomp-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev
-umoci"
+umoci libldns-dev libpq-dev"
 # Packages the tests add (servers driven by their own clients) are listed
 # in tests/*/packages, one per line.
 for f in "$(dirname "$0")"/../tests/*/packages; do

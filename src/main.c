@@ -16,6 +16,9 @@ static const struct command commands[] = {
 	{ "box", cmd_box, "app boxes left on this machine (ls, rm)" },
 	{ "serve", cmd_serve, "the hosting daemon: apps swapped out when idle, back on traffic" },
 	{ "app", cmd_app, "apps of the daemon (create, ls, inspect, logs, rm, swap-out, swap-in)" },
+	{ "hub", cmd_hub, "the control plane of many machines: registry, DNS, API, placement" },
+	{ "tenant", cmd_tenant, "tenants of a hub (create, ls, rm), on the hub's machine" },
+	{ "worker", cmd_worker, "register this machine with a hub and heartbeat; worker ls" },
 };
 
 static void usage(FILE *out)

@@ -4,24 +4,28 @@
 # generations of a small image into a throwaway file:// store; its
 # manifests seed store_manifest, its chunk objects (prefixed with the hash
 # and length the manifest gives them, see fuzz/store_chunk.c) seed
-# store_chunk.  The S3 XML and config seeds are written by hand and are
-# not touched.  Run after `make`.
+# store_chunk, and the page index of its paged file "pages" (prefixed with
+# the pack table, see fuzz/store_pindex.c) seeds store_pindex.  The S3 XML,
+# config and ActiveSet seeds are written by hand and are not touched.  Run
+# after `make`.
 cd "$(dirname "$0")/../.." || exit 1
 PICOCENTER=${PICOCENTER:-$PWD/build/picocenter}
 work=$(mktemp -d /tmp/fuzz-seeds.XXXXXX) || exit 1
 trap 'rm -rf "$work"' EXIT
 out=fuzz/corpus
 
-mkdir -p "$work/img" "$out/manifest" "$out/chunk"
+mkdir -p "$work/img" "$out/manifest" "$out/chunk" "$out/pindex"
 printf 'hello, store\n' >"$work/img/small"
+{ head -c 8192 /dev/urandom; head -c 4096 /dev/zero | tr '\0' 'p'; } >"$work/img/pages"
 head -c 3000 /dev/zero >"$work/img/zeros"
 seq 1 400 >"$work/img/numbers"
 : >"$work/img/empty"
 "$PICOCENTER" store put --store "file://$work/s" --image app-1 --dir "$work/img" >/dev/null || exit 1
 printf 'changed\n' >"$work/img/small"
+head -c 4096 /dev/urandom >>"$work/img/pages"
 "$PICOCENTER" store put --store "file://$work/s" --image app-1 --dir "$work/img" >/dev/null || exit 1
 
-rm -f "$out"/manifest/* "$out"/chunk/*
+rm -f "$out"/manifest/* "$out"/chunk/* "$out"/pindex/*
 n=0
 for m in "$work"/s/images/app-1/*; do
 	n=$((n + 1))
@@ -35,4 +39,25 @@ grep -h '^c ' "$work"/s/images/app-1/* | sort -u | while read -r _ hex len; do
 		cat "$work/s/chunks/${hex:0:2}/$hex"
 	} >"$out/chunk/${hex:0:16}"
 done
-ls -l "$out"/manifest "$out"/chunk
+# One seed per generation's page index: pack count - 1 (1 byte), pack
+# sizes (4 bytes LE each), then the index (its chunks in order).
+n=0
+for m in "$work"/s/images/app-1/*; do
+	n=$((n + 1))
+	read -r _ _ _ _ npacks nidx < <(grep '^paged pages ' "$m")
+	{
+		printf '%02x' $((npacks - 1)) | xxd -r -p
+		grep '^p ' "$m" | while read -r _ _ size; do
+			printf '%08x' "$size" | sed 's/\(..\)\(..\)\(..\)\(..\)/\4\3\2\1/' | xxd -r -p
+		done
+		grep -A"$((npacks + nidx))" "^paged pages " "$m" | grep "^c " | while read -r _ hex _; do
+			obj=$work/s/chunks/${hex:0:2}/$hex
+			if [ "$(head -c 1 "$obj")" = Z ]; then
+				tail -c +2 "$obj" | zstd -dcq
+			else
+				tail -c +2 "$obj"
+			fi
+		done
+	} >"$out/pindex/gen$n"
+done
+ls -l "$out"/manifest "$out"/chunk "$out"/pindex

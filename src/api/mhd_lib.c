@@ -1,10 +1,9 @@
 /* mhd_lib.c - load libmicrohttpd on first use (see mhd_lib.h). */
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stddef.h>
-#include <stdio.h>
 
 #include "api/mhd_lib.h"
+#include "common/dlib.h"
 #include "common/err.h"
 
 static struct mhd_lib lib;
@@ -12,10 +11,7 @@ static int lib_state;          /* 0 not tried, 1 loaded, -1 failed */
 static char lib_error[256];
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
 
-static const struct {
-	const char *name;
-	size_t offset;
-} syms[] = {
+static const struct dlib_sym syms[] = {
 	{ "MHD_start_daemon", offsetof(struct mhd_lib, start_daemon) },
 	{ "MHD_stop_daemon", offsetof(struct mhd_lib, stop_daemon) },
 	{ "MHD_create_response_from_buffer", offsetof(struct mhd_lib, create_response_from_buffer) },
@@ -29,25 +25,8 @@ static const struct {
 
 static void load_mhd(void)
 {
-	void *h = dlopen("libmicrohttpd.so.12", RTLD_NOW | RTLD_LOCAL);
-
-	lib_state = -1;
-	if (!h) {
-		snprintf(lib_error, sizeof(lib_error), "api: cannot load libmicrohttpd: %s", dlerror());
-		return;
-	}
-	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
-		void *f = dlsym(h, syms[i].name);
-
-		if (!f) {
-			snprintf(lib_error, sizeof(lib_error), "api: libmicrohttpd lacks %s",
-				 syms[i].name);
-			return;
-		}
-		/* POSIX guarantees data and function pointers convert. */
-		*(void **)((char *)&lib + syms[i].offset) = f;
-	}
-	lib_state = 1;
+	lib_state = dlib_load("libmicrohttpd.so.12", "api", syms, sizeof(syms) / sizeof(syms[0]), &lib,
+			      lib_error, sizeof(lib_error)) < 0 ? -1 : 1;
 }
 
 const struct mhd_lib *mhd_lib(void)

@@ -6,11 +6,15 @@
 #ifndef PC_API_REQUEST_H
 #define PC_API_REQUEST_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "worker/spec.h"
 
 #define API_BODY_MAX (256 * 1024)
+
+/* A request body as JSON (duplicate keys refused), or NULL with err_set. */
+json_t *api_parse_json(const char *body, size_t len);
 
 /* POST /apps: a JSON object with name, argv and optional env, workdir,
  * ports, idle_ms, sleep_ms.  Malformed JSON, unknown fields, wrong types

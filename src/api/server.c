@@ -1,19 +1,15 @@
 /* server.c - HTTP routes of the daemon's API (see server.h, docs/api.md). */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "api/mhd_lib.h"
+#include "api/http.h"
 #include "api/request.h"
 #include "api/server.h"
 #include "common/err.h"
@@ -25,59 +21,15 @@ static const struct mhd_lib *M;  /* set once by api_start, read-only after */
 
 struct api {
 	struct MHD_Daemon *unix_d, *tcp_d;
+	struct http_site site;
 	char unix_path[PATH_MAX];
 };
-
-struct body {
-	char *buf;
-	size_t len;
-	int too_big;
-};
-
-static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *type,
-				 char *text, size_t len)
-{
-	struct MHD_Response *r =
-		M->create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-	enum MHD_Result rc;
-
-	if (!r) {
-		free(text);
-		return MHD_NO;
-	}
-	M->add_response_header(r, "Content-Type", type);
-	rc = M->queue_response(c, status, r);
-	M->destroy_response(r);
-	return rc;
-}
-
-static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *o)
-{
-	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	size_t len;
-
-	json_decref(o);
-	if (!text)
-		return send_text(c, 500, "application/json",
-				 strdup("{\"error\":\"out of memory\"}"), 25);
-	len = strlen(text);
-	text = realloc(text, len + 2);
-	if (!text)
-		return MHD_NO;
-	text[len++] = '\n';
-	return send_text(c, status, "application/json", text, len);
-}
-
-static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *msg)
-{
-	return send_json(c, status, json_pack("{s:s}", "error", msg));
-}
 
 static enum MHD_Result answer(struct MHD_Connection *c, int status, json_t *out)
 {
 	if (status >= 400)
-		return send_error(c, (unsigned)status, err_msg()[0] ? err_msg() : "failed");
-	return send_json(c, (unsigned)status, out ? out : json_object());
+		return http_send_error(c, (unsigned)status, err_msg()[0] ? err_msg() : "failed");
+	return http_send_json(c, (unsigned)status, out ? out : json_object());
 }
 
 /* ---- logs ---- */
@@ -145,17 +97,17 @@ static enum MHD_Result send_logs(struct MHD_Connection *c, struct daemon *d, con
 	FILE *out;
 
 	if (op_log_path(d, name, path, sizeof(path)) != 200)
-		return send_error(c, 404, err_msg());
+		return http_send_error(c, 404, err_msg());
 	snprintf(old, sizeof(old), "%s.1", path);
 	out = open_memstream(&text, &len);
 	if (!out)
-		return send_error(c, 500, "out of memory");
+		return http_send_error(c, 500, "out of memory");
 	if (!follow)
 		append_file(out, old, LOG_ANSWER_MAX / 2);
 	append_file(out, path, LOG_ANSWER_MAX / 2);
 	fclose(out);
 	if (!follow)
-		return send_text(c, 200, "text/plain", text, len);
+		return http_send_text(c, 200, "text/plain", text, len);
 
 	/* Follow: what is there now, then what the app writes next. */
 	struct follow *f = calloc(1, sizeof(*f));
@@ -164,7 +116,7 @@ static enum MHD_Result send_logs(struct MHD_Connection *c, struct daemon *d, con
 
 	free(text);
 	if (!f)
-		return send_error(c, 500, "out of memory");
+		return http_send_error(c, 500, "out of memory");
 	f->d = d;
 	snprintf(f->name, sizeof(f->name), "%s", name);
 	snprintf(f->path, sizeof(f->path), "%s", path);
@@ -192,7 +144,7 @@ static enum MHD_Result route_app(struct MHD_Connection *c, struct daemon *d, con
 	int status;
 
 	if (n == 0 || n > APP_NAME_MAX)
-		return send_error(c, 404, "no such app");
+		return http_send_error(c, 404, "no such app");
 	memcpy(name, rest, n);
 	name[n] = '\0';
 	if (!*action && !strcmp(method, "GET"))
@@ -206,13 +158,14 @@ static enum MHD_Result route_app(struct MHD_Connection *c, struct daemon *d, con
 	else if (!strcmp(action, "logs") && !strcmp(method, "GET"))
 		return send_logs(c, d, name);
 	else
-		return send_error(c, 405, "no such route");
+		return http_send_error(c, 405, "no such route");
 	return answer(c, status, out);
 }
 
-static enum MHD_Result route(struct MHD_Connection *c, struct daemon *d, const char *url,
-			     const char *method, const struct body *b)
+static enum MHD_Result route(void *ctx, struct MHD_Connection *c, const char *url,
+			     const char *method, const struct http_body *b)
 {
+	struct daemon *d = ctx;
 	struct app_spec spec;
 	json_t *out = NULL;
 	int status;
@@ -224,9 +177,9 @@ static enum MHD_Result route(struct MHD_Connection *c, struct daemon *d, const c
 	}
 	if (!strcmp(url, "/apps") && !strcmp(method, "POST")) {
 		if (b->too_big)
-			return send_error(c, 413, "request body too large");
+			return http_send_error(c, 413, "request body too large");
 		if (api_parse_create(b->buf ? b->buf : "", b->len, &spec) < 0)
-			return send_error(c, 400, err_msg());
+			return http_send_error(c, 400, err_msg());
 		status = op_create(d, &spec, &out);
 		spec_free(&spec);
 		return answer(c, status, out);
@@ -238,143 +191,10 @@ static enum MHD_Result route(struct MHD_Connection *c, struct daemon *d, const c
 		char *text = metrics_render(d);
 		pthread_mutex_unlock(&d->lock);
 		if (!text)
-			return send_error(c, 500, "out of memory");
-		return send_text(c, 200, "text/plain; version=0.0.4", text, strlen(text));
+			return http_send_error(c, 500, "out of memory");
+		return http_send_text(c, 200, "text/plain; version=0.0.4", text, strlen(text));
 	}
-	return send_error(c, 404, "no such route");
-}
-
-static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
-			      const char *method, const char *version, const char *upload,
-			      size_t *upload_size, void **con_cls)
-{
-	struct body *b = *con_cls;
-
-	(void)version;
-	if (!b) {
-		b = calloc(1, sizeof(*b));
-		if (!b)
-			return MHD_NO;
-		*con_cls = b;
-		return MHD_YES;
-	}
-	if (*upload_size) {
-		if (b->len + *upload_size > API_BODY_MAX) {
-			b->too_big = 1;
-		} else {
-			char *nb = realloc(b->buf, b->len + *upload_size + 1);
-
-			if (!nb)
-				return MHD_NO;
-			b->buf = nb;
-			memcpy(b->buf + b->len, upload, *upload_size);
-			b->len += *upload_size;
-			b->buf[b->len] = '\0';
-		}
-		*upload_size = 0;
-		return MHD_YES;
-	}
-	return route(c, cls, url, method, b);
-}
-
-static void done(void *cls, struct MHD_Connection *c, void **con_cls,
-		 enum MHD_RequestTerminationCode why)
-{
-	struct body *b = *con_cls;
-
-	(void)cls, (void)c, (void)why;
-	if (b) {
-		free(b->buf);
-		free(b);
-	}
-	*con_cls = NULL;
-}
-
-static struct MHD_Daemon *serve_on(int fd, struct daemon *d)
-{
-	return M->start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-					MHD_USE_POLL,
-				0, NULL, NULL, handle, d, MHD_OPTION_LISTEN_SOCKET, fd,
-				MHD_OPTION_NOTIFY_COMPLETED, done, NULL,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_END);
-}
-
-static int listen_unix(const char *path, int *out)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	mode_t old;
-	int s;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return err_set("api socket path %s is too long", path);
-	strcpy(sa.sun_path, path);
-	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return err_sys("socket");
-	unlink(path);             /* the serve lock says no daemon uses it */
-	old = umask(0177);
-	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		umask(old);
-		close(s);
-		return err_sys("bind %s", path);
-	}
-	umask(old);
-	if (chmod(path, 0600) < 0 || listen(s, 128) < 0) {
-		err_sys("listen on %s", path);
-		close(s);
-		return -1;
-	}
-	*out = s;
-	return 0;
-}
-
-/* "ADDR:PORT" (IPv4) or "[ADDR]:PORT" (IPv6). */
-static int listen_tcp(const char *spec, int *out)
-{
-	struct sockaddr_storage ss = { 0 };
-	char host[128];
-	const char *colon = strrchr(spec, ':');
-	char *end;
-	long port;
-	socklen_t len;
-	int s, one = 1;
-
-	if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof(host))
-		return err_set("--listen %s: want ADDR:PORT", spec);
-	port = strtol(colon + 1, &end, 10);
-	if (*end || end == colon + 1 || port < 1 || port > 65535)
-		return err_set("--listen %s: bad port", spec);
-	memcpy(host, spec, (size_t)(colon - spec));
-	host[colon - spec] = '\0';
-	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-		struct sockaddr_in6 *a = (void *)&ss;
-
-		host[strlen(host) - 1] = '\0';
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET6, host + 1, &a->sin6_addr) != 1)
-			return err_set("--listen %s: bad IPv6 address", spec);
-		len = sizeof(*a);
-	} else {
-		struct sockaddr_in *a = (void *)&ss;
-
-		a->sin_family = AF_INET;
-		a->sin_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
-			return err_set("--listen %s: bad IPv4 address", spec);
-		len = sizeof(*a);
-	}
-	s = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return err_sys("socket");
-	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(s, (struct sockaddr *)&ss, len) < 0 || listen(s, 128) < 0) {
-		err_sys("listen on %s", spec);
-		close(s);
-		return -1;
-	}
-	*out = s;
-	return 0;
+	return http_send_error(c, 404, "no such route");
 }
 
 int api_start(struct daemon *d, const char *unix_path, const char *listen, struct api **out)
@@ -389,19 +209,21 @@ int api_start(struct daemon *d, const char *unix_path, const char *listen, struc
 		free(api);
 		return -1;
 	}
+	api->site.route = route;
+	api->site.ctx = d;
 	snprintf(api->unix_path, sizeof(api->unix_path), "%s", unix_path);
-	if (listen_unix(unix_path, &us) < 0 || (listen && listen_tcp(listen, &ts) < 0))
+	if (http_listen_unix(unix_path, &us) < 0 || (listen && http_listen_tcp(listen, &ts) < 0))
 		goto fail;
-	api->unix_d = serve_on(us, d);
+	api->unix_d = http_serve(us, &api->site);
 	if (!api->unix_d) {
-		err_set("cannot start the API on %s", unix_path);
+		err_wrap("cannot start the API on %s", unix_path);
 		goto fail;
 	}
 	us = -1;
 	if (listen) {
-		api->tcp_d = serve_on(ts, d);
+		api->tcp_d = http_serve(ts, &api->site);
 		if (!api->tcp_d) {
-			err_set("cannot start the API on %s", listen);
+			err_wrap("cannot start the API on %s", listen);
 			goto fail;
 		}
 	}
@@ -420,10 +242,8 @@ void api_stop(struct api *api)
 {
 	if (!api)
 		return;
-	if (api->unix_d)
-		M->stop_daemon(api->unix_d);
-	if (api->tcp_d)
-		M->stop_daemon(api->tcp_d);
+	http_stop(api->unix_d);
+	http_stop(api->tcp_d);
 	unlink(api->unix_path);
 	free(api);
 }

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <linux/magic.h>
 #include <unistd.h>
 
@@ -168,14 +169,15 @@ static int alloc_addr(const struct box_config *c, uint32_t want, uint32_t *addr)
 	return err_set("no free address in the subnet");
 }
 
-static int fill_box(const struct box_config *cfg, uint32_t addr, struct box *b)
+static int fill_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_base,
+		    struct box *b)
 {
 	memset(b, 0, sizeof(*b));
 	b->cfg = *cfg;
 	if ((size_t)snprintf(b->path, sizeof(b->path), "%s/%s", cfg->dir, cfg->name) >=
 	    sizeof(b->path))
 		return err_set("box path too long");
-	if (alloc_addr(cfg, addr, &b->addr) < 0)
+	if (alloc_addr(cfg, addr, &b->addr) < 0 || uidrange_alloc(cfg, uid_base, &b->uid_base) < 0)
 		return -1;
 	snprintf(b->veth, sizeof(b->veth), "pc%08x", ntohl(b->addr));
 	return cg_plan(cfg->name, &b->cg);
@@ -191,21 +193,21 @@ static int unpack_layer(const struct box *b, const char *layer)
 	snprintf(upper, sizeof(upper), "%s/upper", b->path);
 	if (mkdir(upper, 0755) < 0 && errno != EEXIST)
 		return err_sys("mkdir %s", upper);
-	return box_layer_load(layer, upper);
+	return box_layer_load(b, layer, upper);
 }
 
 static int build(struct box *b, const char *layer)
 {
-	if (box_record_write(b) < 0 || unpack_layer(b, layer) < 0 || rootfs_mount(b) < 0 ||
-	    netns_create(b) < 0 || cg_create(b) < 0 || nft_box_add(b) < 0)
+	if (box_record_write(b) < 0 || unpack_layer(b, layer) < 0 || netns_create(b) < 0 ||
+	    rootfs_mount(b) < 0 || cg_create(b) < 0 || nft_box_add(b) < 0)
 		return -1;
 	return 0;
 }
 
 /* Create the box cfg describes, with the address addr if it is free (0:
  * any) and the writable layer in the file layer (NULL: empty). */
-static int create_box(const struct box_config *cfg, uint32_t addr, const char *layer,
-		      struct box *b)
+static int create_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_base,
+		      const char *layer, struct box *b)
 {
 	char path[BOX_PATH_MAX + 64];
 	int lock, rc;
@@ -221,7 +223,7 @@ static int create_box(const struct box_config *cfg, uint32_t addr, const char *l
 		return errno == EEXIST ? err_set("box %s exists", cfg->name)
 				       : err_sys("mkdir %s", path);
 	}
-	rc = fill_box(cfg, addr, b);
+	rc = fill_box(cfg, addr, uid_base, b);
 	if (rc == 0)
 		rc = build(b, layer);
 	if (rc < 0) {
@@ -240,7 +242,7 @@ static int create_box(const struct box_config *cfg, uint32_t addr, const char *l
 
 int box_create(const struct box_config *cfg, struct box *b)
 {
-	return create_box(cfg, 0, NULL, b);
+	return create_box(cfg, 0, 0, NULL, b);
 }
 
 int box_save(const struct box *b, const char *dir)
@@ -277,7 +279,7 @@ int box_for_image(const char *img, const char *dir, const char *name, struct box
 		return err_set("image %s: its box record names %s, not %s", img, saved.cfg.name, name);
 	snprintf(saved.cfg.dir, sizeof(saved.cfg.dir), "%s", dir);
 	snprintf(layer, sizeof(layer), "%s/" BOX_IMAGE_LAYER, img);
-	return create_box(&saved.cfg, saved.addr, layer, b);
+	return create_box(&saved.cfg, saved.addr, saved.uid_base, layer, b);
 }
 
 int box_open(const char *dir, const char *name, struct box *b)
@@ -430,7 +432,7 @@ int box_wake(const struct box *b)
 	if (lock < 0)
 		return -1;
 	if (!is_awake(b)) {
-		if (take_down(b) < 0 || rootfs_mount(b) < 0 || netns_create(b) < 0 ||
+		if (take_down(b) < 0 || netns_create(b) < 0 || rootfs_mount(b) < 0 ||
 		    cg_create(b) < 0) {
 			err_save(&e);
 			take_down(b);
@@ -445,11 +447,12 @@ int box_wake(const struct box *b)
 
 int box_enter(const struct box *b)
 {
-	if (cg_join(&b->cg) < 0 || netns_join(b) < 0)
-		return err_wrap("enter box %s", b->cfg.name);
-	if (unshare(CLONE_NEWCGROUP) < 0)
-		return err_sys("enter box %s: new cgroup namespace", b->cfg.name);
 	if (rootfs_enter(b) < 0)
 		return err_wrap("enter box %s", b->cfg.name);
+	/* Raw calls: glibc's would wait for the threads of the process this
+	 * one was cloned from (their copies do not exist here). */
+	if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setgroups, 0, NULL) < 0 ||
+	    syscall(SYS_setresuid, 0, 0, 0) < 0)
+		return err_sys("enter box %s: become its root", b->cfg.name);
 	return 0;
 }

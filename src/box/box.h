@@ -13,7 +13,9 @@
  *   config     the box record (key=value lines, see config.c)
  *   upper/ work/   the overlay's writable layer and work dir
  *   root/      the merged root, mounted in the host's mount namespace
- *   ns/net ns/uts ns/ipc   the namespaces, bind-mounted
+ *   ns/user ns/net ns/uts ns/ipc   the namespaces, bind-mounted: the
+ *              user namespace maps the box's ids 0..uids-1 to a range of
+ *              host ids of its own (uidrange.c) and owns the others
  *
  * Every function returns 0 or -1 with err_* set; a failed box_create()
  * leaves nothing behind.
@@ -30,6 +32,14 @@
 #define BOX_NAME_MAX 32
 #define BOX_PATH_MAX 1024
 #define BOX_MAX_PORTS 32
+/* Host uids and gids for boxes: a pool from 2^30 (clear of /etc/subuid's
+ * ranges, which useradd takes from 100000 up to 600100000) of 2^30 ids,
+ * 65536 for each box (16384 boxes). */
+#define BOX_UID_POOL_BASE 1073741824u
+#define BOX_UID_POOL_COUNT 1073741824u
+#define BOX_UIDS 65536u
+#define BOX_UIDS_MIN 1024u       /* --uids: daemons that drop to nobody */
+#define BOX_UIDS_MAX (1u << 24)  /* (65534) need the default */
 
 struct box_port {
 	uint32_t host_addr;       /* network order; 0: every address */
@@ -54,6 +64,9 @@ struct box_config {
 	char log[BOX_PATH_MAX];   /* a host file bind-mounted into the box at
 	                             the same path (the app's stdout+stderr,
 	                             so a restored app writes on); "" none */
+	uint32_t uid_pool_base;   /* host ids boxes take their range from */
+	uint32_t uid_pool_count;
+	uint32_t uids;            /* ids of the box: 0..uids-1 inside */
 };
 
 /* Which hierarchy serves each controller of the box's cgroup. */
@@ -75,6 +88,7 @@ struct box {
 	uint32_t addr;              /* the app's IPv4 address, network order */
 	char veth[16];              /* host end of the veth */
 	struct box_cgroup cg;
+	uint32_t uid_base;          /* host uid (and gid) of the box's root */
 };
 
 /* 1 if name is a valid box name: 1-23 of a-z 0-9 '-', not starting '-'. */
@@ -87,6 +101,13 @@ int box_config_add_port(struct box_config *cfg, const char *spec);
 int box_parse_size(const char *s, uint64_t *bytes);
 /* Parse a count in 1..max. */
 int box_parse_count(const char *s, uint32_t max, uint32_t *n);
+/* Parse "BASE:COUNT", the host ids boxes take their ranges from (BASE at
+ * least 65536, BASE + COUNT at most 2^32 - 1), into cfg. */
+int box_parse_uid_pool(const char *s, struct box_config *cfg);
+/* The box's id (uid or gid) for a host id: host - uid_base inside its
+ * range, 65534 (the overflow id) outside; and back. */
+uint32_t box_id_inside(const struct box *b, uint32_t host_id);
+uint32_t box_id_outside(const struct box *b, uint32_t box_id);
 
 /* An OCI image as rootfs ("oci:PATH[:TAG]", see oci.c): unpacked once
  * per manifest digest under BOXES/.oci; lower gets the rootfs dir to put
@@ -129,14 +150,21 @@ int box_wake(const struct box *b);
 /* One line per box under dir: name, address, rootfs, processes. */
 int box_list(const char *dir, FILE *out);
 
-/* In the first process of a new PID and mount namespace (single-threaded,
- * root): join the box's cgroup, net, uts and ipc namespaces, a new cgroup
- * namespace, and pivot into its root with fresh /proc, /sys, /dev. */
+/* The first process of a tree in the box, like fork(): 0 in the child,
+ * its pid in the caller (its parent, exit signal SIGCHLD), -1 (err set).
+ * The child starts in the box's cgroups, in its user, net, uts and ipc
+ * namespaces (ipc_fd >= 0: that IPC namespace instead) and in new pid,
+ * mount and cgroup namespaces owned by the box's user namespace, with
+ * every capability there and none on the host; it calls box_enter(). */
+pid_t box_clone(const struct box *b, int ipc_fd);
+/* In the child of box_clone(): pivot into the box's root with fresh
+ * /proc, /sys, /dev, and become the box's root (uid and gid 0 inside,
+ * no supplementary groups). */
 int box_enter(const struct box *b);
 
 /* A directory fd of the box's cgroup v2, for clone3's CLONE_INTO_CGROUP
- * (the child starts in it, without the migration box_enter() would do);
- * -1 if there is none.  The caller closes it. */
+ * (the child starts in it, without a migration); -1 if there is none.
+ * The caller closes it. */
 int box_cgroup_fd(const struct box *b);
 
 /* In the box's first process, after box_enter(): Docker's default
@@ -148,9 +176,6 @@ int box_lockdown(void);
 /* The box's seccomp filter (one for every box, built once per process). */
 struct sock_filter;
 int box_seccomp_filter(const struct sock_filter **insns, unsigned short *len);
-/* For a seized, stopped thread: 1 if its seccomp filters are exactly the
- * box's, 0 if it has none, -1 (error set) otherwise. */
-int box_seccomp_check(pid_t tid);
 
 /* Start, in a thread to join later, what makes the next move of a task
  * into a cgroup fast (see cgroup.c): a restore calls it first. */

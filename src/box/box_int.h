@@ -10,15 +10,24 @@ int box_record_read(const char *path, struct box *b);
 int box_record_save(const struct box *b, const char *file);
 int box_record_load(const char *file, const char *boxpath, struct box *b);
 
+/* uidrange.c: the box's host ids */
+int uidrange_pool_valid(uint32_t base, uint32_t count);
+int uidrange_valid(uint32_t base, uint32_t uids);
+int uidrange_alloc(const struct box_config *c, uint32_t want, uint32_t *base);
+
+/* userns.c: the user namespace and what it maps */
+int userns_write_maps(const struct box *b, pid_t pid);
+int userns_idmapped_tree(const struct box *b, const char *path, const char *at);
+int userns_own(const struct box *b, const char *path);
+
 /* layer.c: the upper dir as one file */
 int box_layer_save(const struct box *b, const char *file);
-int box_layer_load(const char *file, const char *upper);
+int box_layer_load(const struct box *b, const char *file, const char *upper);
 
 /* cgroup.c */
 int cg_plan(const char *name, struct box_cgroup *cg);
 int cg_create(const struct box *b);
 int cg_destroy(const struct box_cgroup *cg);
-int cg_join(const struct box_cgroup *cg);
 int cg_nr_procs(const struct box_cgroup *cg);
 
 /* rootfs.c */
@@ -30,7 +39,6 @@ int rootfs_enter(const struct box *b);
 /* netns.c */
 int netns_create(const struct box *b);
 int netns_destroy(const struct box *b);
-int netns_join(const struct box *b);
 
 /* nft.c */
 int nft_box_add(const struct box *b);

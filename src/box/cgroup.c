@@ -2,8 +2,10 @@
  * cgroup.c - a box's cgroup: "pcbox-NAME" under the caller's own cgroup
  * in each hierarchy that serves one of its controllers (memory, pids, cpu,
  * freezer), on cgroup v1 where a controller is bound there and on v2
- * otherwise; limits, joining, freezing and removal.
+ * otherwise; limits, delegation of the v2 cgroup to the box's root,
+ * freezing and removal.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
@@ -282,6 +284,25 @@ static int set_limits(const struct box *b)
 	return 0;
 }
 
+/* The box's v2 cgroup belongs to its root (the delegation of cgroup v2:
+ * the dir and the files that move processes and enable controllers), so
+ * that the box manages what is under it; the limits stay the host's. */
+static int delegate(const struct box *b)
+{
+	static const char *const files[] = { "", "/cgroup.procs", "/cgroup.threads",
+					     "/cgroup.subtree_control" };
+	char path[BOX_PATH_MAX + 32];
+
+	if (!b->cg.unified[0])
+		return 0;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", b->cg.unified, files[i]);
+		if (userns_own(b, path) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int cg_create(const struct box *b)
 {
 	const char *dirs[5];
@@ -292,7 +313,7 @@ int cg_create(const struct box *b)
 			err_sys("mkdir cgroup %s", dirs[i]);
 			goto undo;
 		}
-	if (set_limits(b) < 0)
+	if (set_limits(b) < 0 || delegate(b) < 0)
 		goto undo;
 	return 0;
 undo: {
@@ -332,6 +353,49 @@ static int kill_all(const char *dir)
 	return !any;
 }
 
+/* The cgroups the box made under its delegated v2 cgroup dir, deepest
+ * first (their processes were killed with cgroup.kill). */
+static int remove_children(const char *dir, int depth)
+{
+	struct dirent *e;
+	DIR *d;
+	int rc = 0;
+
+	if (depth > 32)
+		return err_set("cgroup %s: nested too deep", dir);
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : err_sys("open cgroup %s", dir);
+	while (rc == 0 && (e = readdir(d))) {
+		char sub[BOX_PATH_MAX + 256];
+
+		if (e->d_type != DT_DIR || !strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name) >= sizeof(sub))
+			rc = err_set("cgroup %s/%s: path too long", dir, e->d_name);
+		else if (remove_children(sub, depth + 1) == 0) {
+			for (int t = 0; rmdir(sub) < 0 && errno == EBUSY && t < CG_WAIT_MS / 10; t++)
+				sleep_ms(10);
+			if (access(sub, F_OK) == 0)
+				rc = err_sys("remove cgroup %s", sub);
+		} else {
+			rc = -1;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+static void kill_subtree(const char *dir)
+{
+	char path[BOX_PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/cgroup.kill", dir);
+	if (access(path, F_OK) == 0)
+		write_file(dir, "cgroup.kill", "1");
+	err_clear();
+}
+
 int cg_destroy(const struct box_cgroup *cg)
 {
 	const char *dirs[5];
@@ -343,6 +407,11 @@ int cg_destroy(const struct box_cgroup *cg)
 	for (int i = 0; i < n; i++) {
 		if (access(dirs[i], F_OK) < 0)
 			continue;
+		if (dirs[i] == cg->unified) {
+			kill_subtree(dirs[i]);
+			if (remove_children(dirs[i], 0) < 0)
+				rc = -1;
+		}
 		for (int t = 0; !kill_all(dirs[i]) && t < CG_WAIT_MS / 10; t++)
 			sleep_ms(10);
 		for (int t = 0; rmdir(dirs[i]) < 0 && errno == EBUSY && t < CG_WAIT_MS / 10; t++)
@@ -351,29 +420,6 @@ int cg_destroy(const struct box_cgroup *cg)
 			rc = err_sys("remove cgroup %s", dirs[i]);
 	}
 	return rc;
-}
-
-/* 1 if this process is in the v2 cgroup dir already (CLONE_INTO_CGROUP). */
-static int in_unified(const char *dir)
-{
-	char self[2048], *name = strrchr(dir, '/');
-
-	return name && self_path(NULL, self, sizeof(self)) > 0 &&
-	       strlen(self) >= strlen(name) && !strcmp(self + strlen(self) - strlen(name), name);
-}
-
-int cg_join(const struct box_cgroup *cg)
-{
-	const char *dirs[5];
-	int n = cg_dirs(cg, dirs);
-
-	for (int i = 0; i < n; i++) {
-		if (dirs[i] == cg->unified && in_unified(cg->unified))
-			continue;
-		if (write_file(dirs[i], "cgroup.procs", "0") < 0)
-			return err_wrap("join the box's cgroup");
-	}
-	return 0;
 }
 
 int box_cgroup_fd(const struct box *b)

@@ -39,6 +39,9 @@ int box_config_init(struct box_config *cfg, const char *name)
 	strcpy(cfg->bridge, "pcbr0");
 	cfg->subnet = htonl(0x0a580000);  /* 10.88.0.0 */
 	cfg->prefix = 16;
+	cfg->uid_pool_base = BOX_UID_POOL_BASE;
+	cfg->uid_pool_count = BOX_UID_POOL_COUNT;
+	cfg->uids = BOX_UIDS;
 	return 0;
 }
 
@@ -171,6 +174,8 @@ static int write_record(FILE *f, const struct box *b)
 			c->ports[i].udp ? "udp" : "tcp");
 	if (c->log[0])
 		fprintf(f, "log=%s\n", c->log);
+	fprintf(f, "uid_pool=%" PRIu32 ":%" PRIu32 "\nuids=%" PRIu32 "\nuid_base=%" PRIu32 "\n",
+		c->uid_pool_base, c->uid_pool_count, c->uids, b->uid_base);
 	put_cg(f, "memory", b->cg.memory, b->cg.memory_v2);
 	put_cg(f, "pids", b->cg.pids, b->cg.pids_v2);
 	put_cg(f, "cpu", b->cg.cpu, b->cg.cpu_v2);
@@ -310,6 +315,13 @@ static int parse_line(struct box *b, const char *k, const char *v)
 		if (c->nr_ports == BOX_MAX_PORTS)
 			return -1;
 		return parse_port_spec(v, &c->ports[c->nr_ports++]);
+	} else if (!strcmp(k, "uid_pool")) {
+		return box_parse_uid_pool(v, c) < 0 ? -1 : 0;
+	} else if (!strcmp(k, "uids")) {
+		return parse_num32(v, &c->uids) < 0 || c->uids < BOX_UIDS_MIN ||
+		       c->uids > BOX_UIDS_MAX ? -1 : 0;
+	} else if (!strcmp(k, "uid_base")) {
+		return parse_num32(v, &b->uid_base);
 	} else if (!strcmp(k, "cg_memory")) {
 		return parse_cg(v, b->cg.memory, &b->cg.memory_v2);
 	} else if (!strcmp(k, "cg_pids")) {
@@ -345,8 +357,12 @@ static int parse_record(FILE *f, struct box *b, const char *path)
 		if (parse_line(b, line, eq + 1) < 0)
 			return err_set("%s:%d: bad %s '%s'", path, lineno, line, eq + 1);
 	}
-	if (!b->cfg.name[0] || !b->addr || !b->veth[0] || !b->cfg.bridge[0])
+	if (!b->cfg.name[0] || !b->cfg.rootfs[0] || !b->addr || !b->veth[0] ||
+	    !b->cfg.bridge[0] || !b->cfg.uid_pool_count)
 		return err_set("%s: incomplete box record", path);
+	if (!uidrange_valid(b->uid_base, b->cfg.uids))
+		return err_set("%s: bad uid range %" PRIu32 "+%" PRIu32, path, b->uid_base,
+			       b->cfg.uids);
 	return 0;
 }
 

@@ -7,7 +7,7 @@
  *   "PCLAYER1"
  *   entry*: u8 kind ('d' dir, 'f' file, 'l' symlink, 'w' whiteout, 'e' end)
  *           u8 opaque (dirs: trusted.overlay.opaque), u16 0,
- *           u32 mode, u32 uid, u32 gid, i64 mtime, u32 path_len, u64 data_len,
+ *           u32 mode, u32 uid, u32 gid (as the box sees them), i64 mtime, u32 path_len, u64 data_len,
  *           path (relative, parents first), data (file content, link target)
  *
  * Hard links are stored as separate files; FIFOs, sockets and devices other
@@ -47,6 +47,7 @@ struct entry_hdr {
 
 static FILE *save_out;
 static size_t save_base;
+static const struct box *save_box;
 
 static int put_entry(const struct entry_hdr *h, const char *path, const void *data)
 {
@@ -92,8 +93,8 @@ static int save_one(const char *full, const struct stat *st, int flag, struct FT
 	if (ftw->level == 0)
 		return 0;
 	h.mode = st->st_mode & 07777;
-	h.uid = st->st_uid;
-	h.gid = st->st_gid;
+	h.uid = box_id_inside(save_box, st->st_uid);
+	h.gid = box_id_inside(save_box, st->st_gid);
 	h.mtime = st->st_mtime;
 	h.path_len = (uint32_t)strlen(rel);
 	if (S_ISDIR(st->st_mode)) {
@@ -133,6 +134,7 @@ int box_layer_save(const struct box *b, const char *path)
 	if (!save_out)
 		return err_sys("create %s", path);
 	save_base = strlen(upper) + 1;
+	save_box = b;
 	err_clear();
 	rc = fwrite(LAYER_MAGIC, 8, 1, save_out) == 1 ? 0 : err_sys("write %s", path);
 	if (rc == 0 && nftw(upper, save_one, 32, FTW_PHYS | FTW_MOUNT) != 0)
@@ -235,7 +237,7 @@ static int make_entry(int dir, const char *name, const struct entry_hdr *h, cons
 	return -1;
 }
 
-static int load_entries(FILE *in, int upper, const char *path)
+static int load_entries(const struct box *b, FILE *in, int upper, const char *path)
 {
 	struct entry_hdr h;
 	char rel[4096], *data = NULL;
@@ -265,6 +267,8 @@ static int load_entries(FILE *in, int upper, const char *path)
 			rc = err_set("%s: %s: truncated", path, rel);
 			break;
 		}
+		h.uid = box_id_outside(b, h.uid);
+		h.gid = box_id_outside(b, h.gid);
 		dir = open_parent(upper, rel, &base);
 		if (dir < 0 || make_entry(dir, base, &h, data) < 0) {
 			rc = err_sys("%s: unpack %s", path, rel);
@@ -278,7 +282,7 @@ static int load_entries(FILE *in, int upper, const char *path)
 	return rc;
 }
 
-int box_layer_load(const char *path, const char *upper)
+int box_layer_load(const struct box *b, const char *path, const char *upper)
 {
 	char magic[8];
 	FILE *in;
@@ -295,7 +299,7 @@ int box_layer_load(const char *path, const char *upper)
 	if (fread(magic, 8, 1, in) != 1 || memcmp(magic, LAYER_MAGIC, 8))
 		rc = err_set("%s: not a picocenter layer", path);
 	else
-		rc = load_entries(in, fd, path);
+		rc = load_entries(b, in, fd, path);
 	close(fd);
 	fclose(in);
 	return rc;

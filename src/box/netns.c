@@ -1,9 +1,10 @@
 /*
- * netns.c - a box's net, uts and ipc namespaces: made by the calling
- * thread (unshare, then back with setns), kept alive by bind mounts at
- * BOX/ns/{net,uts,ipc}; the hostname, loopback, and a veth pair whose
- * host end is on the bridge and whose box end (eth0) has the box's
- * address and a default route via the bridge.
+ * netns.c - a box's user, net, uts and ipc namespaces: made together by a
+ * short-lived child (so the user namespace owns the others), its id maps
+ * written (userns.c), kept alive by bind mounts at BOX/ns/{user,net,uts,
+ * ipc}; the hostname, loopback, and a veth pair whose host end is on the
+ * bridge and whose box end (eth0) has the box's address and a default
+ * route via the bridge.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,7 +14,11 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
+#include <linux/sched.h>
 
 #include "box/box_int.h"
 #include "common/err.h"
@@ -21,49 +26,21 @@
 static const struct {
 	const char *name;
 	int type;
-} kinds[] = { { "net", CLONE_NEWNET }, { "uts", CLONE_NEWUTS }, { "ipc", CLONE_NEWIPC } };
-#define NR_KINDS 3
+} kinds[] = { { "net", CLONE_NEWNET }, { "uts", CLONE_NEWUTS }, { "ipc", CLONE_NEWIPC },
+	       { "user", CLONE_NEWUSER } };
+#define NR_KINDS 4
+#define NET 0
+#define UTS 1
 
 static void ns_path(const struct box *b, int i, char *path, size_t len)
 {
 	snprintf(path, len, "%s/ns/%s", b->path, kinds[i].name);
 }
 
-static int open_own(int fds[NR_KINDS])
+/* Keep the namespaces of the holder process pid at BOX/ns/. */
+static int keep_namespaces(const struct box *b, pid_t pid)
 {
-	char path[64];
-
-	for (int i = 0; i < NR_KINDS; i++)
-		fds[i] = -1;
-	for (int i = 0; i < NR_KINDS; i++) {
-		snprintf(path, sizeof(path), "/proc/thread-self/ns/%s", kinds[i].name);
-		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
-		if (fds[i] < 0)
-			return err_sys("open %s", path);
-	}
-	return 0;
-}
-
-static void close_all(int fds[NR_KINDS])
-{
-	for (int i = 0; i < NR_KINDS; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-}
-
-/* Back to the namespaces in fds (the caller's); failing here is fatal. */
-static int go_back(int fds[NR_KINDS])
-{
-	for (int i = 0; i < NR_KINDS; i++)
-		if (setns(fds[i], kinds[i].type) < 0)
-			return err_sys("return to the caller's %s namespace", kinds[i].name);
-	return 0;
-}
-
-/* In the new namespaces: keep them, name the host, bring lo up. */
-static int fill_new(const struct box *b)
-{
-	char path[BOX_PATH_MAX + 16], self[64];
+	char path[BOX_PATH_MAX + 16], ns[64];
 
 	for (int i = 0; i < NR_KINDS; i++) {
 		int fd;
@@ -73,55 +50,69 @@ static int fill_new(const struct box *b)
 		if (fd < 0)
 			return err_sys("create %s", path);
 		close(fd);
-		snprintf(self, sizeof(self), "/proc/thread-self/ns/%s", kinds[i].name);
-		if (mount(self, path, NULL, MS_BIND, NULL) < 0)
+		snprintf(ns, sizeof(ns), "/proc/%d/ns/%s", pid, kinds[i].name);
+		if (mount(ns, path, NULL, MS_BIND, NULL) < 0)
 			return err_sys("bind %s", path);
 	}
-	if (sethostname(b->cfg.name, strlen(b->cfg.name)) < 0)
-		return err_sys("sethostname %s", b->cfg.name);
-	return rtnl_link_up("lo");
+	return 0;
 }
 
+/* A child in new user, net, uts and ipc namespaces (the user namespace
+ * owns the others) waits while its namespaces are mapped and kept. */
 static int make_namespaces(const struct box *b)
 {
+	struct clone_args args;
 	char dir[BOX_PATH_MAX + 8];
-	int own[NR_KINDS], rc;
+	int pfd[2], rc;
+	pid_t pid;
 
 	snprintf(dir, sizeof(dir), "%s/ns", b->path);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return err_sys("mkdir %s", dir);
-	if (open_own(own) < 0) {
-		close_all(own);
-		return -1;
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return err_sys("pipe");
+	memset(&args, 0, sizeof(args));
+	args.flags = CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC;
+	args.exit_signal = SIGCHLD;
+	pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (pid == 0) {
+		char c;
+
+		close(pfd[1]);
+		_exit(read(pfd[0], &c, 1) < 0);
 	}
-	if (unshare(CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC) < 0) {
-		close_all(own);
-		return err_sys("unshare net+uts+ipc namespaces");
+	close(pfd[0]);
+	if (pid < 0) {
+		close(pfd[1]);
+		return err_sys("clone into new user, net, uts and ipc namespaces");
 	}
-	rc = fill_new(b);
-	if (go_back(own) < 0)
-		rc = -1;
-	close_all(own);
+	rc = userns_write_maps(b, pid);
+	if (rc == 0)
+		rc = keep_namespaces(b, pid);
+	close(pfd[1]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
 	return rc;
 }
 
-/* Run fn(b) inside the box's network namespace. */
-static int in_netns(const struct box *b, int (*fn)(const struct box *))
+/* Run fn(b) inside the box's namespace of kind i (NET or UTS). */
+static int in_ns(const struct box *b, int i, int (*fn)(const struct box *))
 {
-	char path[BOX_PATH_MAX + 16];
+	char path[BOX_PATH_MAX + 16], self[64];
 	int own, fd, rc;
 
-	own = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	snprintf(self, sizeof(self), "/proc/thread-self/ns/%s", kinds[i].name);
+	own = open(self, O_RDONLY | O_CLOEXEC);
 	if (own < 0)
-		return err_sys("open /proc/thread-self/ns/net");
-	ns_path(b, 0, path, sizeof(path));
+		return err_sys("open %s", self);
+	ns_path(b, i, path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
+	if (fd < 0 || setns(fd, kinds[i].type) < 0) {
 		rc = err_sys("enter %s", path);
 	} else {
 		rc = fn(b);
-		if (setns(own, CLONE_NEWNET) < 0)
-			rc = err_sys("return to the caller's network namespace");
+		if (setns(own, kinds[i].type) < 0)
+			rc = err_sys("return to the caller's %s namespace", kinds[i].name);
 	}
 	if (fd >= 0)
 		close(fd);
@@ -134,9 +125,16 @@ static uint32_t gateway_of(const struct box *b)
 	return htonl(ntohl(b->cfg.subnet) + 1);
 }
 
+static int name_host(const struct box *b)
+{
+	if (sethostname(b->cfg.name, strlen(b->cfg.name)) < 0)
+		return err_sys("sethostname %s", b->cfg.name);
+	return 0;
+}
+
 static int configure_eth0(const struct box *b)
 {
-	if (rtnl_addr_add("eth0", b->addr, b->cfg.prefix) < 0 || rtnl_link_up("eth0") < 0 ||
+	if (rtnl_link_up("lo") < 0 || rtnl_addr_add("eth0", b->addr, b->cfg.prefix) < 0 || rtnl_link_up("eth0") < 0 ||
 	    rtnl_route_default("eth0", gateway_of(b)) < 0)
 		return err_wrap("box network");
 	return 0;
@@ -160,12 +158,12 @@ static int make_veth(const struct box *b)
 	if (rc < 0 || rtnl_set_master(b->veth, b->cfg.bridge) < 0 ||
 	    rtnl_port_isolate(b->veth) < 0 || rtnl_link_up(b->veth) < 0)
 		return -1;
-	return in_netns(b, configure_eth0);
+	return in_ns(b, NET, configure_eth0);
 }
 
 int netns_create(const struct box *b)
 {
-	if (make_namespaces(b) < 0 || make_veth(b) < 0) {
+	if (make_namespaces(b) < 0 || in_ns(b, UTS, name_host) < 0 || make_veth(b) < 0) {
 		struct err_saved e;
 
 		err_save(&e);
@@ -190,24 +188,4 @@ int netns_destroy(const struct box *b)
 			rc = err_sys("remove %s", path);
 	}
 	return rc;
-}
-
-int netns_join(const struct box *b)
-{
-	char path[BOX_PATH_MAX + 16];
-
-	for (int i = 0; i < NR_KINDS; i++) {
-		int fd;
-
-		ns_path(b, i, path, sizeof(path));
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return err_sys("open %s", path);
-		if (setns(fd, kinds[i].type) < 0) {
-			close(fd);
-			return err_sys("enter %s", path);
-		}
-		close(fd);
-	}
-	return 0;
 }

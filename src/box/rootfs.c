@@ -1,9 +1,11 @@
 /*
  * rootfs.c - a box's root filesystem: the overlay (lower: the host's / or
- * a directory; upper and work dirs in the box dir) mounted at BOX/root in
- * the host's mount namespace, and, in the box's first process, the pivot
- * into it with a fresh /proc (sensitive files masked, /proc/sys read-only),
- * a read-only /sys and a minimal /dev of bind-mounted host devices.
+ * a directory, idmapped to the box's ids; upper and work dirs in the box
+ * dir, the upper owned by the box's root) mounted at BOX/root in the
+ * host's mount namespace, and, in the box's first process, the pivot into
+ * it with a fresh /proc (sensitive files masked, /proc/sys read-only), a
+ * read-only /sys with the box's own cgroup v2 (its cgroup namespace's) at
+ * /sys/fs/cgroup, and a minimal /dev of bind-mounted host devices.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -53,13 +55,20 @@ static int mkdir_in(const char *base, const char *sub)
 	return 0;
 }
 
+static int unmount_in(const struct box *b, const char *sub)
+{
+	char path[BOX_PATH_MAX + 8];
+
+	snprintf(path, sizeof(path), "%s/%s", b->path, sub);
+	if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+		return err_sys("unmount %s", path);
+	return 0;
+}
+
 int rootfs_unmount(const struct box *b)
 {
-	char root[BOX_PATH_MAX + 8];
-
-	snprintf(root, sizeof(root), "%s/root", b->path);
-	if (umount2(root, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
-		return err_sys("unmount %s", root);
+	if (unmount_in(b, "lower") < 0 || unmount_in(b, "root") < 0)
+		return -1;
 	return 0;
 }
 
@@ -196,21 +205,41 @@ static int bind_log(const char *root, const char *log)
 	return rc;
 }
 
+/* The overlay on the lower layer as the box sees it (idmapped at
+ * BOX/lower, a mount the overlay keeps a clone of: it goes at once). */
+static int mount_overlay(const struct box *b, const char *root)
+{
+	char opts[3 * BOX_PATH_MAX + 64], lower[BOX_PATH_MAX + 8], upper[BOX_PATH_MAX + 8];
+	const char *src = strcmp(b->cfg.rootfs, "host") ? b->cfg.rootfs : "/";
+	int rc = 0;
+
+	snprintf(lower, sizeof(lower), "%s/lower", b->path);
+	snprintf(upper, sizeof(upper), "%s/upper", b->path);
+	if (userns_own(b, upper) < 0 || userns_idmapped_tree(b, src, lower) < 0)
+		return -1;
+	snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s/work", lower, upper,
+		 b->path);
+	if (mount("overlay", root, "overlay", MS_NODEV, opts) < 0)
+		rc = err_sys("mount overlay %s (%s)", root, opts);
+	if (umount2(lower, MNT_DETACH) < 0 && rc == 0) {
+		rc = err_sys("unmount %s", lower);
+		umount2(root, MNT_DETACH);
+	}
+	return rc;
+}
+
 int rootfs_mount(const struct box *b)
 {
-	char opts[3 * BOX_PATH_MAX + 64], root[BOX_PATH_MAX + 8];
-	const char *lower = strcmp(b->cfg.rootfs, "host") ? b->cfg.rootfs : "/";
+	char root[BOX_PATH_MAX + 8];
 
 	if (strpbrk(b->path, ",:\\"))
 		return err_set("box dir %s: ',' ':' and '\\' are not allowed", b->path);
 	if (mkdir_in(b->path, "upper") < 0 || mkdir_in(b->path, "work") < 0 ||
-	    mkdir_in(b->path, "root") < 0)
+	    mkdir_in(b->path, "root") < 0 || mkdir_in(b->path, "lower") < 0)
 		return -1;
 	snprintf(root, sizeof(root), "%s/root", b->path);
-	snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s/upper,workdir=%s/work",
-		 lower, b->path, b->path);
-	if (mount("overlay", root, "overlay", MS_NODEV, opts) < 0)
-		return err_sys("mount overlay %s (%s)", root, opts);
+	if (mount_overlay(b, root) < 0)
+		return -1;
 	if (mount(NULL, root, NULL, MS_PRIVATE, NULL) < 0)
 		err_sys("make %s private", root);
 	else if (setup_dev(root) == 0 && (!b->cfg.log[0] || bind_log(root, b->cfg.log) == 0))
@@ -260,11 +289,17 @@ int rootfs_enter(const struct box *b)
 	snprintf(root, sizeof(root), "%s/root", b->path);
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return err_sys("make / private");
+	/* The mounts came from the host's namespace: locked together, and
+	 * not a root to pivot into; a bind of them is. */
+	if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return err_sys("bind %s", root);
 	if (chdir(root) < 0)
 		return err_sys("chdir %s", root);
 	if (hide_state_dir(b) < 0 || ensure_dir("proc") < 0 ||
 	    mount_at("proc", "proc", "proc", nse, NULL) < 0 || ensure_dir("sys") < 0 ||
-	    mount_at("sysfs", "sys", "sysfs", nse | MS_RDONLY, NULL) < 0 || mask_paths() < 0)
+	    mount_at("sysfs", "sys", "sysfs", nse | MS_RDONLY, NULL) < 0 || mask_paths() < 0 ||
+	    (b->cg.unified[0] &&
+	     mount_at("cgroup2", "sys/fs/cgroup", "cgroup2", nse, NULL) < 0))
 		return err_wrap("box %s root", b->cfg.name);
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		return err_sys("pivot_root %s", root);

@@ -1,7 +1,7 @@
 /*
  * app.c - `picocenter app create|ls|inspect|logs|rm|swap-out|swap-in`:
- * the client of `picocenter serve`, over HTTP on the daemon's unix socket
- * (STATE_DIR/api.sock; --state-dir or PICOCENTER_STATE_DIR).
+ * the client of `picocenter serve` or of a hub (cli/client.h says how
+ * each is found).
  */
 #include <limits.h>
 #include <stdio.h>
@@ -10,27 +10,19 @@
 #include <time.h>
 #include <jansson.h>
 
+#include "cli/client.h"
 #include "cli/cmd.h"
 #include "box/box.h"
 #include "common/err.h"
-#include "store/curl_lib.h"
 #include "worker/spec.h"
-
-#define CLIENT_TIMEOUT_S 300
-
-struct reply {
-	long status;
-	char *body;
-	size_t len;
-	int stream;            /* write the body to stdout as it comes */
-};
 
 static const char *verb = "app";
 
 static int app_usage(void)
 {
 	fprintf(stderr,
-		"usage: picocenter app [--state-dir DIR] COMMAND ...\n"
+		"usage: picocenter app [--state-dir DIR | --hub URL --token TOKEN [--cacert FILE]]\n"
+		"                      COMMAND ...\n"
 		"  create NAME [--runtime box|plain] [--rootfs host|DIR|oci:PATH[:TAG]]\n"
 		"              [--port [HOSTADDR:]HOSTPORT:APPPORT[/tcp|/udp]]... [--env K=V]...\n"
 		"              [--memory SIZE] [--pids N] [--user UID[:GID]] [--workdir DIR]\n"
@@ -41,7 +33,8 @@ static int app_usage(void)
 		"  rm NAME\n"
 		"  swap-out NAME\n"
 		"  swap-in NAME\n"
-		"The daemon (picocenter serve) is found by --state-dir or PICOCENTER_STATE_DIR.\n"
+		"The daemon (picocenter serve) is found by --state-dir or PICOCENTER_STATE_DIR;\n"
+		"a hub by --hub and --token, or PICOCENTER_HUB and PICOCENTER_TOKEN.\n"
 		"Durations: 500ms, 2s, 1.5m, 1h (default idle 60s, sleep 10m).\n"
 		"An app runs in a box of its own unless --runtime plain (the host's network and\n"
 		"files; its --port N is a port it listens on).  A boxed app's --port N is N:N.\n");
@@ -54,138 +47,14 @@ static int fail(const char *msg)
 	return 1;
 }
 
-static size_t on_data(char *p, size_t size, size_t n, void *arg)
-{
-	struct reply *r = arg;
-	size_t len = size * n;
-	char *nb;
-
-	if (r->stream && r->status < 400) {
-		fwrite(p, 1, len, stdout);
-		fflush(stdout);
-		return len;
-	}
-	nb = realloc(r->body, r->len + len + 1);
-	if (!nb)
-		return 0;
-	r->body = nb;
-	memcpy(r->body + r->len, p, len);
-	r->len += len;
-	r->body[r->len] = '\0';
-	return len;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *arg)
-{
-	struct reply *r = arg;
-	int code;
-
-	if (sscanf(p, "HTTP/%*s %d", &code) == 1)
-		r->status = code;
-	return size * n;
-}
-
-/* curl_easy_perform through the multi interface (what curl_lib loads). */
-static CURLcode perform(const struct curl_lib *cl, CURL *h)
-{
-	CURLM *m = cl->multi_init();
-	CURLcode rc = CURLE_OK;
-	int running = 1, left;
-	CURLMsg *msg;
-
-	if (!m)
-		return CURLE_OUT_OF_MEMORY;
-	if (cl->multi_add_handle(m, h) != CURLM_OK) {
-		cl->multi_cleanup(m);
-		return CURLE_FAILED_INIT;
-	}
-	while (running) {
-		if (cl->multi_perform(m, &running) != CURLM_OK) {
-			rc = CURLE_RECV_ERROR;
-			break;
-		}
-		if (running && cl->multi_poll(m, NULL, 0, 1000, NULL) != CURLM_OK) {
-			rc = CURLE_RECV_ERROR;
-			break;
-		}
-	}
-	while ((msg = cl->multi_info_read(m, &left)))
-		if (msg->msg == CURLMSG_DONE)
-			rc = msg->data.result;
-	cl->multi_remove_handle(m, h);
-	cl->multi_cleanup(m);
-	return rc;
-}
-
-/* One request to the daemon; the reply's body and status in *r. */
-static int request(const char *state_dir, const char *method, const char *path,
-		   const char *body, struct reply *r)
-{
-	const struct curl_lib *cl = curl_lib();
-	char sock[PATH_MAX], url[512];
-	struct curl_slist *hdr = NULL;
-	CURLcode rc;
-	CURL *h;
-
-	if (!cl)
-		return -1;
-	snprintf(sock, sizeof(sock), "%s/api.sock", state_dir);
-	snprintf(url, sizeof(url), "http://localhost%s", path);
-	h = cl->easy_init();
-	if (!h)
-		return err_set("curl init failed");
-	cl->easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, sock);
-	cl->easy_setopt(h, CURLOPT_URL, url);
-	cl->easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	cl->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	cl->easy_setopt(h, CURLOPT_WRITEDATA, r);
-	cl->easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	cl->easy_setopt(h, CURLOPT_HEADERDATA, r);
-	cl->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	if (!r->stream)
-		cl->easy_setopt(h, CURLOPT_TIMEOUT, (long)CLIENT_TIMEOUT_S);
-	if (body) {
-		hdr = cl->slist_append(NULL, "Content-Type: application/json");
-		cl->easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-		cl->easy_setopt(h, CURLOPT_POSTFIELDS, body);
-	}
-	rc = perform(cl, h);
-	cl->slist_free_all(hdr);
-	cl->easy_cleanup(h);
-	if (rc != CURLE_OK)
-		return err_set("cannot reach the daemon at %s: %s", sock, cl->easy_strerror(rc));
-	return 0;
-}
-
 /* Run a request; on an error answer print its message.  0 or exit code. */
-static int call(const char *dir, const char *method, const char *path, const char *body,
+static int call(const struct target *t, const char *method, const char *path, const char *body,
 		json_t **out)
 {
-	struct reply r = { 0 };
-	json_error_t jerr;
-	json_t *o;
+	char who[64];
 
-	if (request(dir, method, path, body, &r) < 0) {
-		free(r.body);
-		return fail(err_msg());
-	}
-	o = r.body ? json_loads(r.body, 0, &jerr) : NULL;
-	if (r.status >= 400) {
-		const char *msg = json_string_value(json_object_get(o, "error"));
-
-		fail(msg ? msg : (r.body ? r.body : "failed"));
-		json_decref(o);
-		free(r.body);
-		return 1;
-	}
-	free(r.body);
-	if (out)
-		*out = o;
-	else
-		json_decref(o);
-	if (out && !o)
-		return fail("the daemon's answer is not JSON");
-	return 0;
+	snprintf(who, sizeof(who), "picocenter app %s", verb);
+	return client_call(t, who, method, path, body, out);
 }
 
 /* ---- create ---- */
@@ -349,7 +218,7 @@ static int parse_create(int argc, char **argv, json_t *o)
 	return 0;
 }
 
-static int app_create(const char *dir, int argc, char **argv)
+static int app_create(const struct target *t, int argc, char **argv)
 {
 	json_t *o = json_object(), *out = NULL;
 	char *body;
@@ -363,7 +232,7 @@ static int app_create(const char *dir, int argc, char **argv)
 	json_decref(o);
 	if (!body)
 		return fail("out of memory");
-	rc = call(dir, "POST", "/apps", body, &out);
+	rc = call(t, "POST", "/apps", body, &out);
 	free(body);
 	if (rc == 0)
 		printf("%s %s\n", json_string_value(json_object_get(out, "name")),
@@ -400,11 +269,11 @@ static long long event_ms(const json_t *app, const char *key)
 	return json_is_object(e) ? (long long)json_integer_value(json_object_get(e, "ms")) : -1;
 }
 
-static int app_ls(const char *dir)
+static int app_ls(const struct target *t)
 {
 	json_t *list = NULL;
 	char ports[256];
-	int rc = call(dir, "GET", "/apps", NULL, &list);
+	int rc = call(t, "GET", "/apps", NULL, &list);
 
 	if (rc)
 		return rc;
@@ -442,14 +311,14 @@ static void print_event(const json_t *a, const char *key)
 	       json_string_value(json_object_get(e, "trigger")));
 }
 
-static int app_inspect(const char *dir, const char *name, int as_json)
+static int app_inspect(const struct target *t, const char *name, int as_json)
 {
 	char path[128], ports[256];
 	json_t *a = NULL;
 	int rc;
 
 	snprintf(path, sizeof(path), "/apps/%s", name);
-	rc = call(dir, "GET", path, NULL, &a);
+	rc = call(t, "GET", path, NULL, &a);
 	if (rc)
 		return rc;
 	if (as_json) {
@@ -477,13 +346,13 @@ static int app_inspect(const char *dir, const char *name, int as_json)
 
 /* ---- logs, rm, swaps ---- */
 
-static int app_logs(const char *dir, const char *name, int follow)
+static int app_logs(const struct target *t, const char *name, int follow)
 {
-	struct reply r = { .stream = 1 };
+	struct client_reply r = { .stream = 1 };
 	char path[160];
 
 	snprintf(path, sizeof(path), "/apps/%s/logs%s", name, follow ? "?follow=1" : "");
-	if (request(dir, "GET", path, NULL, &r) < 0) {
+	if (client_request(t, "GET", path, NULL, &r) < 0) {
 		free(r.body);
 		return fail(err_msg());
 	}
@@ -501,14 +370,14 @@ static int app_logs(const char *dir, const char *name, int follow)
 	return 0;
 }
 
-static int app_action(const char *dir, const char *method, const char *name, const char *action)
+static int app_action(const struct target *t, const char *method, const char *name, const char *action)
 {
 	char path[160];
 	json_t *a = NULL;
 	int rc;
 
 	snprintf(path, sizeof(path), "/apps/%s%s%s", name, action ? "/" : "", action ? action : "");
-	rc = call(dir, method, path, NULL, action ? &a : NULL);
+	rc = call(t, method, path, NULL, action ? &a : NULL);
 	if (rc)
 		return rc;
 	if (a) {
@@ -525,22 +394,6 @@ static int app_action(const char *dir, const char *method, const char *name, con
 	return 0;
 }
 
-/* --state-dir DIR may come anywhere before "--"; it is taken out of argv. */
-static const char *take_state_dir(int *argc, char **argv)
-{
-	const char *dir = getenv("PICOCENTER_STATE_DIR");
-
-	for (int i = 1; i < *argc && strcmp(argv[i], "--"); i++) {
-		if (strcmp(argv[i], "--state-dir") || i + 1 >= *argc)
-			continue;
-		dir = argv[i + 1];
-		memmove(argv + i, argv + i + 2, (size_t)(*argc - i - 2) * sizeof(char *));
-		*argc -= 2;
-		break;
-	}
-	return dir;
-}
-
 static int need_name(int argc, char **argv, int max)
 {
 	return argc >= 2 && argc <= max && argv[1][0] != '-';
@@ -548,27 +401,28 @@ static int need_name(int argc, char **argv, int max)
 
 int cmd_app(int argc, char **argv)
 {
-	const char *dir = take_state_dir(&argc, argv);
+	struct target target, *t = &target;
+	const char *bad = client_take_target(&argc, argv, t);
 
 	if (argc < 2)
 		return app_usage();
 	verb = argv[1];
 	argc--, argv++;
-	if (!dir || !dir[0])
-		return fail("no daemon: give --state-dir DIR or set PICOCENTER_STATE_DIR");
+	if (bad)
+		return fail(bad);
 	if (!strcmp(verb, "create"))
-		return app_create(dir, argc, argv);
+		return app_create(t, argc, argv);
 	if (!strcmp(verb, "ls") && argc == 1)
-		return app_ls(dir);
+		return app_ls(t);
 	if (!strcmp(verb, "inspect") && need_name(argc, argv, 3) &&
 	    (argc == 2 || !strcmp(argv[2], "--json")))
-		return app_inspect(dir, argv[1], argc == 3);
+		return app_inspect(t, argv[1], argc == 3);
 	if (!strcmp(verb, "logs") && need_name(argc, argv, 3) &&
 	    (argc == 2 || !strcmp(argv[2], "--follow")))
-		return app_logs(dir, argv[1], argc == 3);
+		return app_logs(t, argv[1], argc == 3);
 	if (!strcmp(verb, "rm") && need_name(argc, argv, 2))
-		return app_action(dir, "DELETE", argv[1], NULL);
+		return app_action(t, "DELETE", argv[1], NULL);
 	if ((!strcmp(verb, "swap-out") || !strcmp(verb, "swap-in")) && need_name(argc, argv, 2))
-		return app_action(dir, "POST", argv[1], verb);
+		return app_action(t, "POST", argv[1], verb);
 	return app_usage();
 }

@@ -20,6 +20,7 @@ static int cr_usage(void)
 		"  BOX FLAGS: --name NAME [--rootfs host|DIR|oci:PATH[:TAG]] [--port [ADDR:]HOSTPORT:APPPORT[/udp]]\n"
 		"             [--memory SIZE] [--pids N] [--cpu-weight N] [--no-egress]\n"
 		"             [--box-dir DIR] [--bridge NAME] [--subnet A.B.C.D/N]\n"
+		"             [--uid-pool BASE:COUNT] [--uids N]\n"
 		"       picocenter cr dump --pid PID (--dir DIR | --store URL --image NAME)\n"
 		"                              [--leave-running] [--keep-listeners SOCKET] [--verify]\n"
 		"                              [--box-dir DIR] [--full] [--cache DIR --cache-size BYTES]\n"
@@ -145,6 +146,12 @@ static int box_flag(struct spawn_cli *s, int argc, char **argv, int *i)
 	} else if (!strcmp(f, "--subnet")) {
 		if (parse_subnet(v, c) < 0)
 			return -1;
+	} else if (!strcmp(f, "--uid-pool")) {
+		if (box_parse_uid_pool(v, c) < 0)
+			return -1;
+	} else if (!strcmp(f, "--uids")) {
+		if (box_parse_count(v, BOX_UIDS_MAX, &c->uids) < 0 || c->uids < BOX_UIDS_MIN)
+			return err_set("bad --uids '%s' (%u..%u)", v, BOX_UIDS_MIN, BOX_UIDS_MAX);
 	} else {
 		return 1;
 	}
@@ -329,11 +336,14 @@ static int cr_dump_cmd(int argc, char **argv)
 		rc = cr_dump_to_store(pid, url, image, &opts, &st);
 		if (rc == 0 && getenv("PICOCENTER_TIMING"))
 			fprintf(stderr, "dump counters: generation %llu bytes_new %llu "
-				"chunks_new %llu logical_bytes %llu\n",
+				"chunks_new %llu logical_bytes %llu pages_new %llu "
+				"pack_bytes_new %llu\n",
 				(unsigned long long)st.generation,
 				(unsigned long long)st.bytes_new,
 				(unsigned long long)st.chunks_new,
-				(unsigned long long)st.logical_bytes);
+				(unsigned long long)st.logical_bytes,
+				(unsigned long long)st.pages_new,
+				(unsigned long long)st.pack_bytes_new);
 	} else {
 		rc = image_dump_to(pid, dir, url, image, &opts, NULL);
 	}

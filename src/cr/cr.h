@@ -79,6 +79,8 @@ struct cr_dump_stats {
 	uint64_t bytes_new;           /* encoded bytes written to the store */
 	uint64_t chunks_new;
 	uint64_t logical_bytes;       /* bytes of the image */
+	uint64_t pages_new;           /* memory pages not in the store before */
+	uint64_t pack_bytes_new;      /* their encoded bytes (part of bytes_new) */
 };
 
 /* Start argv[0] as pid 1 of new PID and mount namespaces; *pid = host pid. */

@@ -33,6 +33,7 @@
 #include "cr/netlock.h"
 #include "cr/proc.h"
 #include "cr/ptrace.h"
+#include "cr/sysv_ipc.h"
 #include "common/timing.h"
 
 #define SEIZE_ROUNDS 20
@@ -83,7 +84,7 @@ static void cleanup_dir(const char *dir, int created)
 	static const char *const files[] = { "pages", "manifest", "manifest.tmp",
 					     "activeset", "activeset.tmp", ".pages-base",
 					     BOX_IMAGE_CONFIG, BOX_IMAGE_CONFIG ".tmp",
-					     BOX_IMAGE_LAYER };
+					     BOX_IMAGE_LAYER, CR_SECCOMP_FILE };
 	char path[4200];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -315,22 +316,25 @@ static void release_tree(struct dump_ctx *ctx, int kill_it)
 	ctx->nr_tasks = 0;
 }
 
-/* A boxed tree may have its box's seccomp filter (restored with the box). */
-static int check_seccomp(const struct dump_ctx *ctx, const struct dump_task *t)
+/* Seccomp filters: a boxed tree's box filter (restored with the box) and
+ * the filters the tree installed itself (saved, seccomp.c); those need
+ * no_new_privs to be installed again after the credentials. */
+static int dump_seccomp(struct dump_ctx *ctx, const struct dump_task *t, const struct cr_proc *p)
 {
 	pid_t pid = t->host_pid;
+	uint32_t before = ctx->seccomp.nr_procs;
 	char v[32];
 
 	if (proc_status_field(pid, "Seccomp", v, sizeof(v)) < 0)
 		return -1;
 	if (strcmp(v, "0") == 0)
 		return 0;
-	if (strcmp(v, "2") != 0 || !ctx->box)
+	if (strcmp(v, "2") != 0)
 		return err_set("pid %d: seccomp mode %s (unsupported)", pid, v);
-	for (size_t i = 0; i < t->nr_tids; i++)
-		if (box_seccomp_check(t->host_tids[i]) != 1)
-			return err_set("pid %d: %s", pid, err_msg()[0] ? err_msg() :
-				       "threads without the box's seccomp filter (unsupported)");
+	if (cr_seccomp_read(&ctx->seccomp, p->pid, t->host_tids, t->nr_tids, ctx->box) < 0)
+		return -1;
+	if (ctx->seccomp.nr_procs != before && !p->creds.no_new_privs)
+		return err_set("pid %d: seccomp filters without no_new_privs (unsupported)", pid);
 	return 0;
 }
 
@@ -355,6 +359,19 @@ static int check_root_cwd(struct dump_ctx *ctx, pid_t pid, const struct cr_proc 
 	return rc;
 }
 
+/* A boxed process's ids as its box sees them (/proc shows the host's):
+ * the restore sets them inside the box's user namespace. */
+static void ids_in_box(const struct box *b, struct cr_creds *c)
+{
+	uint32_t *ids[8] = { &c->uid, &c->euid, &c->suid, &c->fsuid,
+			     &c->gid, &c->egid, &c->sgid, &c->fsgid };
+
+	for (int i = 0; i < 8; i++)
+		*ids[i] = box_id_inside(b, *ids[i]);
+	for (uint32_t i = 0; i < c->nr_groups; i++)
+		c->groups[i] = box_id_inside(b, c->groups[i]);
+}
+
 /* A tree restored lazily has its memory in within a second per GiB. */
 #define LAZY_WAIT_MS 30000
 
@@ -362,11 +379,13 @@ static int dump_process_state(struct dump_ctx *ctx, struct dump_task *t, struct 
 {
 	if (proc_read_proc(t->host_pid, p) < 0)
 		return -1;
+	if (ctx->box)
+		ids_in_box(ctx->box, &p->creds);
 	if (t->zombie)
 		return 0;
 	if (check_root_cwd(ctx, t->host_pid, p) < 0)
 		return -1;
-	if (check_seccomp(ctx, t) < 0 ||
+	if (dump_seccomp(ctx, t, p) < 0 ||
 	    (!dump_mem_kept(ctx, p) && mem_wait_resident(t->host_pid, LAZY_WAIT_MS) < 0) ||
 	    (proc_read_vmas(t->host_pid, &p->vmas, &p->nr_vmas) < 0 &&
 	     err_wrap("pid %d", p->pid) < 0) ||
@@ -426,8 +445,11 @@ static int write_pages(struct dump_ctx *ctx)
 	XXH3_64bits_reset(ctx->hash);
 	ctx->pages_off = ctx->keep ? ctx->keep->base_size : 0;
 	/* Not fsynced: the manifest records the pages' checksum, so a torn
-	 * file is detected at restore; durable copies go to a store. */
-	rc = dump_memory(ctx);
+	 * file is detected at restore; durable copies go to a store.  The
+	 * SysV shared memory objects come first, then every process's. */
+	rc = sysv_dump(ctx);
+	if (rc == 0)
+		rc = dump_memory(ctx);
 	if (close(ctx->pages_fd) < 0 && rc == 0)
 		rc = err_sys("close %s", path);
 	ctx->img.pages_size = ctx->pages_off;
@@ -611,6 +633,8 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 	if (rc == 0 && opts && opts->box)
 		rc = box_save(opts->box, dir);
 	if (rc == 0)
+		rc = cr_seccomp_save(&ctx.seccomp, dir);
+	if (rc == 0)
 		rc = write_pages(&ctx);
 	timing_mark("dump: pages");
 	if (rc == 0)
@@ -639,6 +663,7 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 	dump_files_release(&ctx);
 	dump_keep_free(&ctx);
 	cr_image_free(&ctx.img);
+	cr_seccomp_free(&ctx.seccomp);
 	return rc;
 }
 

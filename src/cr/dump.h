@@ -13,6 +13,7 @@
 #include <xxhash.h>
 
 #include "cr/image.h"
+#include "cr/seccomp.h"
 
 struct dump_task {
 	pid_t host_pid;
@@ -42,6 +43,7 @@ struct dump_ctx {
 	                                       dump's held sockets, 0: none */
 	struct mem_keep *keep;              /* incremental: pages not read, or NULL */
 	struct mem_as *as;                  /* the ActiveSet just recorded, or NULL */
+	struct cr_seccomp seccomp;          /* the tree's own seccomp filters */
 };
 
 /* dump_state.c: everything but memory, for one stopped process. */

@@ -635,8 +635,6 @@ int dump_memory(struct dump_ctx *ctx)
 	shared = calloc(ctx->nr_tasks, sizeof(*shared));
 	rc = shared ? find_shared(ctx, shared, pm, (uint64_t *)(void *)buf)
 		    : err_set("out of memory");
-	if (rc == 0)
-		rc = sysv_dump(ctx);
 	if (ctx->as && !ctx->keep) {   /* the ActiveSet first, then the rest */
 		for (size_t i = 0; rc == 0 && i < ctx->nr_tasks; i++)
 			if (!ctx->tasks[i].zombie)

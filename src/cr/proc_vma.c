@@ -160,9 +160,13 @@ static int classify_file(struct smaps_ctx *c, struct cr_vma *v, const char *name
 		v->kind = shared ? CR_VMA_FILE_SHARED : CR_VMA_FILE;
 		v->path = target;
 	} else {
-		err_set("vma %llx-%llx: unsupported %s mapping of %s (mode %o)",
+		char mode[32] = "";   /* none for an anonymous inode (io_uring...) */
+
+		if (st.st_mode & S_IFMT)
+			snprintf(mode, sizeof(mode), " (mode %o)", (unsigned)(st.st_mode & S_IFMT));
+		err_set("vma %llx-%llx: unsupported %s mapping of %s%s",
 			(unsigned long long)v->start, (unsigned long long)v->end,
-			shared ? "shared" : "private", target, (unsigned)(st.st_mode & S_IFMT));
+			shared ? "shared" : "private", target, mode);
 		free(target);
 		return -1;
 	}

@@ -136,24 +136,6 @@ static int finish_pages_check(struct rst_ctx *c)
 	return 0;
 }
 
-int rst_add_file(struct rst_proc *rp, const char *path, int writable)
-{
-	int i = rst_file_index(rp, path);
-	struct rst_file *g;
-
-	if (i >= 0) {
-		rp->files[i].writable |= writable;
-		return i;
-	}
-	g = realloc(rp->files, (rp->nr_files + 1) * sizeof(*g));
-	if (!g)
-		return err_set("out of memory");
-	rp->files = g;
-	g[rp->nr_files].path = path;
-	g[rp->nr_files].writable = writable;
-	return (int)rp->nr_files++;
-}
-
 static int check_file_unchanged(int root, const struct cr_vma *v)
 {
 	struct stat st;
@@ -391,7 +373,7 @@ static int make_shmem(struct rst_ctx *c)
 static int start_init(struct rst_ctx *c)
 {
 	struct clone_args args;
-	int sv[2], on = 1, cgfd;
+	int sv[2], on = 1;
 	pid_t child;
 
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -415,16 +397,12 @@ static int start_init(struct rst_ctx *c)
 	if (c->img.ipc_ns && c->ipc_ns_fd <= 0)
 		args.flags |= CLONE_NEWIPC;   /* an own namespace, with nothing to put in */
 	args.exit_signal = SIGCHLD;
-	cgfd = c->box ? box_cgroup_fd(c->box) : -1;
-	if (cgfd >= 0) {             /* starts in the box's cgroup v2 */
-		args.flags |= CLONE_INTO_CGROUP;
-		args.cgroup = (uint64_t)cgfd;
-	}
-	child = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-	if (cgfd >= 0 && child != 0)
-		close(cgfd);
+	if (c->box)                  /* in the box's namespaces and cgroups */
+		child = box_clone(c->box, c->ipc_ns_fd > 0 ? c->ipc_ns_fd : -1);
+	else
+		child = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 	if (child < 0)
-		return err_sys("clone3 namespace init");
+		return c->box ? -1 : err_sys("clone3 namespace init");
 	if (child == 0)
 		rst_tree_main(c, 0);
 	c->init_host = child;
@@ -573,6 +551,7 @@ static void free_ctx(struct rst_ctx *c)
 	else if (c->pages && !c->src)
 		munmap((void *)c->pages, c->pages_len);
 	cr_image_free(&c->img);
+	cr_seccomp_free(&c->seccomp);
 }
 
 static int rebuild(struct rst_ctx *c)
@@ -597,6 +576,24 @@ static int rebuild(struct rst_ctx *c)
 		return 0;      /* the caller kills the tree: it never runs */
 	detach_all(c);
 	timing_mark("restore: threads, state, detach");
+	return 0;
+}
+
+/* The tree's own seccomp filters, each for a live process of the image. */
+static int load_seccomp(struct rst_ctx *c)
+{
+	if (cr_seccomp_load(c->dir, &c->seccomp) < 0)
+		return err_wrap("image %s", c->dir);
+	for (uint32_t i = 0; i < c->seccomp.nr_procs; i++) {
+		int32_t pid = c->seccomp.procs[i].pid;
+		uint32_t j = 0;
+
+		while (j < c->img.nr_procs && (c->img.procs[j].pid != pid || c->img.procs[j].zombie))
+			j++;
+		if (j == c->img.nr_procs)
+			return err_set("image %s: seccomp filters of pid %d, not a live process of it",
+				       c->dir, pid);
+	}
 	return 0;
 }
 
@@ -693,6 +690,8 @@ static int restore_start(void *arg, pid_t *pid)
 	rc = a->origin ? a->origin->open(&c, a->origin->arg) : 0;
 	if (rc == 0)
 		rc = cr_image_read(c.dir, &c.img);
+	if (rc == 0)
+		rc = load_seccomp(&c);
 	if (rc == 0 && c.img.box)
 		rc = box_begin(&c, a->box_dir);
 	if (rc == 0)

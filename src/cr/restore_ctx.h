@@ -23,6 +23,7 @@
 
 #include "cr/image.h"
 #include "cr/inject.h"
+#include "cr/seccomp.h"
 
 struct rst_file {
 	const char *path;
@@ -79,6 +80,7 @@ struct rst_ctx {
 	pthread_t box_warmer;    /* box_warm_cgroups(), joined at the end */
 	int box_warming;
 	struct cr_image img;
+	struct cr_seccomp seccomp;  /* the tree's own filters (DIR/seccomp) */
 	const uint8_t *pages;    /* DIR/pages, mapped */
 	uint64_t pages_len;
 	uint64_t scratch;        /* scratch area address, free in every process */
@@ -139,8 +141,10 @@ int rst_fd_out_of_svc(const struct rst_ctx *c, int *fd);
 
 /* restore_tree.c: run as the ns init (index 0); never returns. */
 void rst_tree_main(struct rst_ctx *c, uint32_t idx) __attribute__((noreturn));
-/* Index in rp->files of the file a VMA maps. */
+/* Index in rp->files of the file a VMA maps; add a mapped file to rp's
+ * service files (its index). */
 int rst_file_index(const struct rst_proc *rp, const char *path);
+int rst_add_file(struct rst_proc *rp, const char *path, int writable);
 
 /* restore_files.c: in the restorer, create every open file and put it at
  * its service fd (before the tree is forked); in restored process idx,
@@ -157,6 +161,9 @@ void rst_files_free(struct rst_ctx *c, int failed);
 
 /* restore_mm.c */
 int restore_mm(struct rst_ctx *c, struct rst_proc *rp);
+/* restore_uffd.c: a userfaultfd made inside a boxed process (its fd
+ * number there in *fd), where userfaultfd(2) is refused. */
+int rst_box_userfaultfd(struct rst_ctx *c, struct rst_proc *rp, int64_t *fd);
 
 /* restore_fork.c: prefork sharing.  rst_plan_late (in plan(), the mapped
  * files known) picks the processes their restored parent forks; run by
@@ -169,8 +176,6 @@ int rst_vma_kept(const struct rst_ctx *c, const struct rst_proc *rp, const struc
 /* restore_mm.c: is THP's mode (/sys/kernel/mm/transparent_hugepage/enabled)
  * "always", "madvise" or "never"? */
 int rst_thp_mode(const char *mode);
-/* restore.c: add a mapped file to rp's service files (its index). */
-int rst_add_file(struct rst_proc *rp, const char *path, int writable);
 
 /* restore_task.c */
 int restore_group(struct rst_ctx *c, struct rst_proc *rp, int leaders);

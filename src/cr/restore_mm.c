@@ -463,13 +463,15 @@ static int has_lazy_vmas(const struct rst_ctx *c, const struct cr_proc *p)
 /* Take a userfaultfd of the process (created inside it, pulled out with
  * pidfd_getfd, closed there) to the page server, which registers the lazy
  * VMAs with it. */
-static int take_userfaultfd(struct rst_proc *rp, struct inj_batch *b, int *ufd)
+static int take_userfaultfd(struct rst_ctx *c, struct rst_proc *rp, struct inj_batch *b,
+			    int *ufd)
 {
 	int64_t fd;
 	int pidfd;
 
-	if (inj_call(&rp->inj, rp->host_tids[0], "userfaultfd", SYS_userfaultfd,
-		     O_CLOEXEC | O_NONBLOCK, 0, 0, 0, 0, 0, &fd) < 0)
+	if (c->box ? rst_box_userfaultfd(c, rp, &fd) < 0
+		   : inj_call(&rp->inj, rp->host_tids[0], "userfaultfd", SYS_userfaultfd,
+			      O_CLOEXEC | O_NONBLOCK, 0, 0, 0, 0, 0, &fd) < 0)
 		return -1;
 	pidfd = (int)syscall(SYS_pidfd_open, rp->host_pid, 0);
 	*ufd = pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, (int)fd, 0);
@@ -511,7 +513,7 @@ static int serve_lazily(struct rst_ctx *c, struct rst_proc *rp, struct inj_batch
 		return 0;
 	if (!c->server && start_server(c) < 0)
 		return -1;
-	if (take_userfaultfd(rp, b, &ufd) < 0)
+	if (take_userfaultfd(c, rp, b, &ufd) < 0)
 		return -1;
 	return mem_server_add_proc(c->server, ufd, rp->host_pid, rp->p->pid, rp->p->vmas,
 				   rp->p->nr_vmas);

@@ -101,11 +101,12 @@ static int origin_open(struct rst_ctx *c, void *arg)
 		rc = store_open(o->url, &o->s);
 	if (rc < 0)
 		return -1;
+	timing_mark("restore: store opened");
 	if (store_scratch_dir(o->scratch, sizeof(o->scratch)) < 0 ||
 	    store_get_lazy(o->s, o->image, op ? op->generation : 0, o->scratch, "pages",
 			   &o->l) < 0)
 		return -1;
-	timing_mark("restore: manifest from the store");
+	timing_mark("restore: image files opened");
 	c->dir = o->scratch;
 	rc = mem_as_read(o->scratch, &o->as);
 	if (rc < 0)
@@ -469,6 +470,6 @@ int cr_dump_to_store(pid_t pid, const char *url, const char *image,
 		return err_wrap("dump pid %d to image %s in %s", pid, image, url);
 	if (st)
 		*st = (struct cr_dump_stats){ ps.generation, ps.bytes_new, ps.chunks_new,
-					      ps.logical_bytes };
+					      ps.logical_bytes, ps.pages_new, ps.pack_bytes_new };
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/sched.h>
+#include <linux/securebits.h>
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -320,18 +321,35 @@ static int creds_are_ours(const struct cr_creds *cr)
 	       cr->cap_amb == 0 && (cr->cap_bnd | cr->cap_prm) == cr->cap_bnd;
 }
 
+static int capset_to(struct rst_proc *rp, uint64_t eff, uint64_t prm, uint64_t inh)
+{
+	uint64_t at = inj_data(&rp->inj, 0);
+	uint32_t caps[8] = { _LINUX_CAPABILITY_VERSION_3, 0,
+			     (uint32_t)eff, (uint32_t)prm, (uint32_t)inh,
+			     (uint32_t)(eff >> 32), (uint32_t)(prm >> 32), (uint32_t)(inh >> 32) };
+
+	if (inj_write(&rp->inj, at, caps, sizeof(caps)) < 0 ||
+	    inj_call(&rp->inj, rp->host_tids[0], "capset", SYS_capset, at, at + 8, 0, 0, 0, 0,
+		     NULL) < 0)
+		return -1;
+	return 0;
+}
+
+/* Securebits beyond keep-caps (noroot, no-setuid-fixup, no-ambient-raise,
+ * their locks): set after the ambient capabilities are raised, with
+ * CAP_SETPCAP kept until then. */
+static int extra_securebits(const struct cr_creds *cr)
+{
+	return (cr->securebits & ~(uint32_t)SECBIT_KEEP_CAPS) != 0;
+}
+
 static int restore_capabilities(struct rst_proc *rp)
 {
 	const struct cr_creds *cr = &rp->p->creds;
 	pid_t leader = rp->host_tids[0];
-	uint64_t at = inj_data(&rp->inj, 0);
-	uint32_t caps[8] = { _LINUX_CAPABILITY_VERSION_3, 0,
-			     (uint32_t)cr->cap_eff, (uint32_t)cr->cap_prm, (uint32_t)cr->cap_inh,
-			     (uint32_t)(cr->cap_eff >> 32), (uint32_t)(cr->cap_prm >> 32),
-			     (uint32_t)(cr->cap_inh >> 32) };
+	uint64_t setpcap = extra_securebits(cr) ? 1ull << CAP_SETPCAP : 0;
 
-	if (inj_write(&rp->inj, at, caps, sizeof(caps)) < 0 ||
-	    inj_call(&rp->inj, leader, "capset", SYS_capset, at, at + 8, 0, 0, 0, 0, NULL) < 0)
+	if (capset_to(rp, cr->cap_eff | setpcap, cr->cap_prm | setpcap, cr->cap_inh) < 0)
 		return -1;
 	for (int cap = 0; cap < 64; cap++)
 		if ((cr->cap_amb >> cap) & 1 &&
@@ -339,18 +357,27 @@ static int restore_capabilities(struct rst_proc *rp)
 			     PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (uint64_t)cap, 0, 0, 0,
 			     NULL) < 0)
 			return -1;
+	if (!setpcap)
+		return 0;
+	if (inj_call(&rp->inj, leader, "prctl(PR_SET_SECUREBITS)", SYS_prctl, PR_SET_SECUREBITS,
+		     cr->securebits, 0, 0, 0, 0, NULL) < 0)
+		return -1;
+	if ((cr->cap_prm & cr->cap_eff & setpcap) == 0 &&
+	    capset_to(rp, cr->cap_eff, cr->cap_prm, cr->cap_inh) < 0)
+		return -1;
 	return 0;
 }
 
 /* Credentials change last: some calls above need root's capabilities. */
-static int restore_creds(struct rst_proc *rp)
+static int restore_creds(struct rst_proc *rp, int boxed)
 {
 	const struct cr_creds *cr = &rp->p->creds;
 	pid_t leader = rp->host_tids[0];
 	uint64_t at = inj_data(&rp->inj, 0);
 	struct inj *inj = &rp->inj;
 
-	if (creds_are_ours(cr))
+	/* A boxed process starts as the box's root: always set. */
+	if (!boxed && creds_are_ours(cr))
 		return 0;
 	for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
 		if (!((cr->cap_bnd >> cap) & 1) &&
@@ -370,9 +397,11 @@ static int restore_creds(struct rst_proc *rp)
 		     0, 0, 0, NULL) < 0 ||
 	    inj_call(inj, leader, "setfsuid", SYS_setfsuid, cr->fsuid, 0, 0, 0, 0, 0,
 		     NULL) < 0 ||
-	    restore_capabilities(rp) < 0 ||
+	    restore_capabilities(rp) < 0)
+		return -1;
+	if (!extra_securebits(cr) &&
 	    inj_call(inj, leader, "prctl(PR_SET_KEEPCAPS)", SYS_prctl, PR_SET_KEEPCAPS,
-		     (cr->securebits >> 4) & 1, 0, 0, 0, 0, NULL) < 0)
+		     (cr->securebits & SECBIT_KEEP_CAPS) != 0, 0, 0, 0, 0, NULL) < 0)
 		return -1;
 	if (cr->no_new_privs &&
 	    inj_call(inj, leader, "prctl(PR_SET_NO_NEW_PRIVS)", SYS_prctl,
@@ -395,21 +424,14 @@ static int die_with_keeper(struct rst_ctx *c, struct rst_proc *rp)
 			PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0, 0, NULL);
 }
 
-/* A boxed process gets its box's seccomp filter back, last: the restorer's
- * own injected calls above would be refused. */
-static int restore_seccomp(struct rst_ctx *c, struct rst_proc *rp)
+/* Install one classic BPF filter in every thread of the process. */
+static int install_filter(struct rst_proc *rp, const struct sock_filter *insns, uint32_t len)
 {
-	const struct sock_filter *insns;
 	struct sock_fprog prog;
 	uint64_t at = inj_data(&rp->inj, 0), fp;
-	unsigned short len;
 
-	if (!c->box)
-		return 0;
-	if (box_seccomp_filter(&insns, &len) < 0)
-		return -1;
 	fp = at + ((len * sizeof(*insns) + 15) & ~15ul);
-	prog.len = len;
+	prog.len = (unsigned short)len;
 	prog.filter = (struct sock_filter *)(uintptr_t)at;
 	if (inj_write(&rp->inj, at, insns, len * sizeof(*insns)) < 0 ||
 	    inj_write(&rp->inj, fp, &prog, sizeof(prog)) < 0 ||
@@ -417,6 +439,23 @@ static int restore_seccomp(struct rst_ctx *c, struct rst_proc *rp)
 		     SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, fp,
 		     0, 0, 0, NULL) < 0)
 		return -1;
+	return 0;
+}
+
+/* Seccomp filters come back last (the restorer's own injected calls above
+ * would be refused): a boxed process's box filter, then the process's own,
+ * oldest first. */
+static int restore_seccomp(struct rst_ctx *c, struct rst_proc *rp)
+{
+	const struct cr_seccomp_proc *own = cr_seccomp_of(&c->seccomp, rp->p->pid);
+	const struct sock_filter *insns;
+	unsigned short len;
+
+	if (c->box && (box_seccomp_filter(&insns, &len) < 0 || install_filter(rp, insns, len) < 0))
+		return -1;
+	for (uint32_t i = 0; own && i < own->nr; i++)
+		if (install_filter(rp, own->filters[i].insns, own->filters[i].len) < 0)
+			return err_wrap("seccomp filter %u of its own", i);
 	return 0;
 }
 
@@ -432,7 +471,7 @@ static int restore_state_with(struct rst_ctx *c, struct rst_proc *rp, struct inj
 	if (inj_call(&rp->inj, rp->host_tids[0], "close service fds", SYS_close_range,
 		     (uint64_t)c->svc_base, (uint64_t)c->svc_end - 1, 0, 0, 0, 0, NULL) < 0)
 		return -1;
-	if (restore_creds(rp) < 0 || die_with_keeper(c, rp) < 0)
+	if (restore_creds(rp, c->box != NULL) < 0 || die_with_keeper(c, rp) < 0)
 		return -1;
 	for (uint32_t i = 0; i < rp->p->nr_threads; i++)
 		if (restore_thread_rseq(c, rp, i) < 0)

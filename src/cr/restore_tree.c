@@ -199,7 +199,7 @@ static int setup_self(struct rst_ctx *c, uint32_t idx)
 
 	if (idx == 0 && (c->box ? box_enter(c->box) : ns_setup_mounts()) < 0)
 		return -1;
-	if (idx == 0 && c->ipc_ns_fd > 0 && setns(c->ipc_ns_fd, CLONE_NEWIPC) < 0)
+	if (idx == 0 && !c->box && c->ipc_ns_fd > 0 && setns(c->ipc_ns_fd, CLONE_NEWIPC) < 0)
 		return err_sys("join the restored IPC namespace");
 	if (take_session(p) < 0)
 		return -1;
@@ -255,4 +255,22 @@ int rst_file_index(const struct rst_proc *rp, const char *path)
 		if (!strcmp(rp->files[i].path, path))
 			return (int)i;
 	return -1;
+}
+
+int rst_add_file(struct rst_proc *rp, const char *path, int writable)
+{
+	int i = rst_file_index(rp, path);
+	struct rst_file *g;
+
+	if (i >= 0) {
+		rp->files[i].writable |= writable;
+		return i;
+	}
+	g = realloc(rp->files, (rp->nr_files + 1) * sizeof(*g));
+	if (!g)
+		return err_set("out of memory");
+	rp->files = g;
+	g[rp->nr_files].path = path;
+	g[rp->nr_files].writable = writable;
+	return (int)rp->nr_files++;
 }

@@ -114,24 +114,21 @@ static int spawn_start(void *arg, pid_t *pid)
 	struct child_report r;
 	char msg[1024];
 	size_t n;
-	int cgfd;
 	pid_t child;
 
 	if (child_report_open(&r, "spawn") < 0)
 		return -1;
-	args.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC;
-	args.exit_signal = SIGCHLD;  /* the keeper reaps it */
-	cgfd = a->opts->box ? box_cgroup_fd(a->opts->box) : -1;
-	if (cgfd >= 0) {
-		args.flags |= CLONE_INTO_CGROUP;
-		args.cgroup = (uint64_t)cgfd;
+	if (a->opts->box) {
+		child = box_clone(a->opts->box, -1);
+	} else {
+		args.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC;
+		args.exit_signal = SIGCHLD;  /* the keeper reaps it */
+		child = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 	}
-	child = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-	if (cgfd >= 0 && child != 0)
-		close(cgfd);
 	if (child < 0) {
 		child_report_close(&r);
-		return err_sys("spawn: clone3 (new pid, mount and IPC namespaces)");
+		return a->opts->box ? err_wrap("spawn")
+				    : err_sys("spawn: clone3 (new pid, mount and IPC namespaces)");
 	}
 	if (child == 0) {
 		child_report_child(&r);

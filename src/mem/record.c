@@ -107,10 +107,12 @@ int ps_prefetch_space(struct mem_server *s, struct space *sp)
 		if (!(sp->pg[i].flags & PF_WANT) || sp->pg[i].state != DUE)
 			continue;
 		cr = ps_copy_stretch(s, sp, i, PREFETCH_BATCH, PF_WANT);
-		/* EAGAIN (seen in a parent that has just forked its late
-		 * children, restore_fork.c): faults and the fill bring the rest. */
+		/* A stretch that runs into a page already there (inherited by a
+		 * process forked from its restored parent, restore_fork.c) is
+		 * copied in part and answered EAGAIN: go on after what it
+		 * copied (a page left due is the faults' and the fill's). */
 		if (cr == COPY_RETRY)
-			break;
+			continue;
 		if (cr != COPY_OK)
 			rc = err_sys("UFFDIO_COPY at 0x%llx", (unsigned long long)sp->pg[i].addr);
 	}

@@ -1,7 +1,8 @@
 /*
  * backend.c - choosing a backend by URL, and helpers every backend gets:
- * stat (size + mtime), touch (refresh mtime) and the sweep of crashed
- * writers' temporary objects, built on backend_ops.
+ * stat (size + mtime), touch (refresh mtime), the sweep of crashed
+ * writers' temporary objects and the local cache's forget and counters,
+ * each through the backend's optional hook or done without it.
  */
 #include "store/backend.h"
 
@@ -96,10 +97,8 @@ int backend_stat(struct backend *b, const char *key, uint64_t *size,
 {
 	struct stat_find s = { key, 0, 0, 0 };
 
-	if (b->ops == &file_backend_ops)
-		return file_stat(b->be, key, size, mtime);
-	if (b->ops == &cache_backend_ops)
-		return cache_stat(b->be, key, size, mtime);
+	if (b->ops->stat)
+		return b->ops->stat(b->be, key, size, mtime);
 	if (b->ops->list(b->be, key, stat_cb, &s) < 0)
 		return -1;
 	if (!s.found)
@@ -111,19 +110,25 @@ int backend_stat(struct backend *b, const char *key, uint64_t *size,
 
 int backend_touch(struct backend *b, const char *key)
 {
-	if (b->ops == &file_backend_ops)
-		return file_touch(b->be, key);
-	if (b->ops == &cache_backend_ops)
-		return cache_touch(b->be, key);
-	return 2;
+	return b->ops->touch ? b->ops->touch(b->be, key) : 2;
 }
 
 int backend_sweep_tmp(struct backend *b, int64_t cutoff, int dry_run,
 		      backend_list_cb cb, void *arg)
 {
-	if (b->ops == &file_backend_ops)
-		return file_sweep_tmp(b->be, cutoff, dry_run, cb, arg);
-	if (b->ops == &cache_backend_ops)
-		return cache_sweep_tmp(b->be, cutoff, dry_run, cb, arg);
-	return 0;              /* s3: a failed PUT leaves no object */
+	if (!b->ops->sweep_tmp)
+		return 0;
+	return b->ops->sweep_tmp(b->be, cutoff, dry_run, cb, arg);
+}
+
+int backend_forget(struct backend *b, const char *key)
+{
+	return b->ops->forget ? b->ops->forget(b->be, key) : 1;
+}
+
+void backend_cache_stats(struct backend *b, struct store_cache_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (b->ops->cache_stats)
+		b->ops->cache_stats(b->be, st);
 }

@@ -33,6 +33,8 @@ struct backend_get {
 	int status;            /* 0 ok, 1 not found, -1 error (per request) */
 };
 
+struct store_cache_stats;
+
 typedef int (*backend_list_cb)(const char *key, uint64_t size, int64_t mtime_s,
 			       void *arg);
 
@@ -54,6 +56,23 @@ struct backend_ops {
 	/* Remove key; removing an absent key is not an error. */
 	int (*del)(void *be, const char *key);
 	void (*close)(void *be);
+
+	/* Optional hooks; NULL means the backend does not have the feature
+	 * and the helpers of backend.c do without (internal.h). */
+	/* Size and mtime of an object in one call; 1 if absent.  NULL:
+	 * found by list(). */
+	int (*stat)(void *be, const char *key, uint64_t *size, int64_t *mtime);
+	/* Make an object young (GC's clock); 1 if absent.  NULL: objects
+	 * cannot be touched, a writer writes them again. */
+	int (*touch)(void *be, const char *key);
+	/* Remove temporary objects crashed writers left, older than cutoff.
+	 * NULL: the backend leaves none (a failed S3 PUT leaves no object). */
+	int (*sweep_tmp)(void *be, int64_t cutoff, int dry_run, backend_list_cb cb,
+			 void *arg);
+	/* A local cache: drop its copy of key (0), 1 if key is not cached
+	 * there; and its counters.  NULL: no cache. */
+	int (*forget)(void *be, const char *key);
+	void (*cache_stats)(void *be, struct store_cache_stats *st);
 };
 
 struct backend {

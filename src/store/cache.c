@@ -1,9 +1,11 @@
 /*
- * cache.c - a local, size-limited LRU cache of chunks in front of a
+ * cache.c - a local, size-limited LRU cache of chunks and packs in front of a
  * (remote) backend, itself a struct backend.
  *
- * Only chunks ("chunks/...") are cached: they are immutable and verified by
- * hash on every read, so a cached copy can never be stale.  Everything else
+ * Only chunks and packs ("chunks/...", "packs/...") are cached: they are
+ * immutable and verified by hash on every read (a pack page by page), so a
+ * cached copy can never be stale.  A pack is kept when written, and read
+ * by range from the local copy; a range read from the remote is not kept.  Everything else
  * (manifests, listings, existence checks for dedup) goes to the remote,
  * which stays the truth.  Writes go through to the remote and are kept
  * locally too, so an image revived on the machine that stored it is read
@@ -28,9 +30,17 @@ struct cachebe {
 	atomic_uint_fast64_t hit_bytes;   /* encoded bytes read from the cache */
 };
 
+/* Chunks and packs: immutable, named by their hash. */
 static int cacheable(const char *key)
 {
-	return !strncmp(key, "chunks/", 7);
+	return !strncmp(key, "chunks/", 7) || !strncmp(key, "packs/", 6);
+}
+
+static int local_stat(struct cachebe *c, const char *key, uint64_t *size)
+{
+	int64_t mtime;
+
+	return c->local.ops->stat(c->local.be, key, size, &mtime);
 }
 
 struct lfile {
@@ -80,13 +90,21 @@ static int lfile_cmp(const void *a, const void *b)
 	return x->mtime < y->mtime ? -1 : x->mtime > y->mtime;
 }
 
+/* Every file the cache holds. */
+static int list_local(struct cachebe *c, struct lfiles *l)
+{
+	if (c->local.ops->list(c->local.be, "chunks/", lfiles_cb, l) < 0)
+		return -1;
+	return c->local.ops->list(c->local.be, "packs/", lfiles_cb, l);
+}
+
 /* Called with c->lock held: delete least recently used files. */
 static void evict_locked(struct cachebe *c)
 {
 	struct lfiles l = { 0 };
 	uint64_t target = c->max / 10 * 9;
 
-	if (c->local.ops->list(c->local.be, "chunks/", lfiles_cb, &l) < 0) {
+	if (list_local(c, &l) < 0) {
 		lfiles_free(&l);
 		err_clear();
 		return;
@@ -125,7 +143,7 @@ static int cache_lookup(struct cachebe *c, const char *key, struct buf *out)
 	int rc = c->local.ops->get(c->local.be, key, out);
 
 	if (rc == 0) {
-		file_touch(c->local.be, key);
+		c->local.ops->touch(c->local.be, key);
 		atomic_fetch_add(&c->hits, 1);
 		atomic_fetch_add(&c->hit_bytes, out->len);
 		return 0;
@@ -166,6 +184,27 @@ static int whole_chunk(const struct backend_get *r)
 	return cacheable(r->key) && r->off == 0 && r->len == 0 && !r->dst;
 }
 
+/* A range of a cached object (a pack's pages), read from the local copy:
+ * 0 hit, 1 miss. */
+static int range_lookup(struct cachebe *c, struct backend_get *r)
+{
+	struct backend_get one = *r;
+
+	one.out = (struct buf){ 0 };
+	if (!cacheable(r->key) || r->len == 0 ||
+	    c->local.ops->get_many(c->local.be, &one, 1) < 0 || one.status != 0) {
+		buf_free(&one.out);
+		err_clear();
+		return 1;
+	}
+	r->out = one.out;
+	c->local.ops->touch(c->local.be, r->key);
+	err_clear();
+	atomic_fetch_add(&c->hits, 1);
+	atomic_fetch_add(&c->hit_bytes, r->len);
+	return 0;
+}
+
 static int cache_get_many(void *be, struct backend_get *reqs, size_t n)
 {
 	struct cachebe *c = be;
@@ -183,6 +222,8 @@ static int cache_get_many(void *be, struct backend_get *reqs, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		reqs[i].status = 0;
 		if (whole_chunk(&reqs[i]) && cache_lookup(c, reqs[i].key, &reqs[i].out) == 0)
+			continue;
+		if (!whole_chunk(&reqs[i]) && range_lookup(c, &reqs[i]) == 0)
 			continue;
 		miss[nmiss] = reqs[i];
 		miss[nmiss].out = (struct buf){ 0 };
@@ -224,9 +265,8 @@ static int cache_del(void *be, const char *key)
 
 	if (cacheable(key)) {
 		uint64_t size;
-		int64_t mtime;
 
-		if (file_stat(c->local.be, key, &size, &mtime) == 0 &&
+		if (local_stat(c, key, &size) == 0 &&
 		    c->local.ops->del(c->local.be, key) == 0) {
 			pthread_mutex_lock(&c->lock);
 			c->bytes -= size < c->bytes ? size : c->bytes;
@@ -237,16 +277,14 @@ static int cache_del(void *be, const char *key)
 	return c->remote.ops->del(c->remote.be, key);
 }
 
-int cache_forget(struct backend *b, const char *key)
+static int cache_forget(void *be, const char *key)
 {
-	struct cachebe *c;
+	struct cachebe *c = be;
 	uint64_t size;
-	int64_t mtime;
 
-	if (b->ops != &cache_backend_ops || !cacheable(key))
+	if (!cacheable(key))
 		return 1;
-	c = b->be;
-	if (file_stat(c->local.be, key, &size, &mtime) != 0) {
+	if (local_stat(c, key, &size) != 0) {
 		err_clear();
 		return 0;   /* already gone (another reader of the chunk dropped it) */
 	}
@@ -258,14 +296,14 @@ int cache_forget(struct backend *b, const char *key)
 	return 0;
 }
 
-int cache_stat(void *be, const char *key, uint64_t *size, int64_t *mtime)
+static int cache_stat(void *be, const char *key, uint64_t *size, int64_t *mtime)
 {
 	struct cachebe *c = be;
 
 	return backend_stat(&c->remote, key, size, mtime);
 }
 
-int cache_touch(void *be, const char *key)
+static int cache_touch(void *be, const char *key)
 {
 	struct cachebe *c = be;
 
@@ -273,7 +311,7 @@ int cache_touch(void *be, const char *key)
 }
 
 /* The store's temporary files; the cache's own are its eviction's job. */
-int cache_sweep_tmp(void *be, int64_t cutoff, int dry_run, backend_list_cb cb, void *arg)
+static int cache_sweep_tmp(void *be, int64_t cutoff, int dry_run, backend_list_cb cb, void *arg)
 {
 	struct cachebe *c = be;
 
@@ -290,7 +328,21 @@ static void cache_close(void *be)
 	free(c);
 }
 
-const struct backend_ops cache_backend_ops = {
+static void cache_get_stats(void *be, struct store_cache_stats *st)
+{
+	struct cachebe *c = be;
+
+	st->hits = atomic_load(&c->hits);
+	st->misses = atomic_load(&c->misses);
+	st->evictions = atomic_load(&c->evictions);
+	st->hit_bytes = atomic_load(&c->hit_bytes);
+	pthread_mutex_lock(&c->lock);
+	st->bytes = c->bytes;
+	pthread_mutex_unlock(&c->lock);
+	st->max_bytes = c->max;
+}
+
+static const struct backend_ops cache_backend_ops = {
 	.scheme = "cache",
 	.put = cache_put,
 	.get = cache_get,
@@ -299,6 +351,11 @@ const struct backend_ops cache_backend_ops = {
 	.list = cache_list,
 	.del = cache_del,
 	.close = cache_close,
+	.stat = cache_stat,
+	.touch = cache_touch,
+	.sweep_tmp = cache_sweep_tmp,
+	.forget = cache_forget,
+	.cache_stats = cache_get_stats,
 };
 
 int cache_open(const char *dir, uint64_t max_bytes, struct backend *remote,
@@ -313,7 +370,7 @@ int cache_open(const char *dir, uint64_t max_bytes, struct backend *remote,
 		free(c);
 		return -1;
 	}
-	if (c->local.ops->list(c->local.be, "chunks/", lfiles_cb, &l) < 0) {
+	if (list_local(c, &l) < 0) {
 		lfiles_free(&l);
 		c->local.ops->close(c->local.be);
 		free(c);
@@ -329,21 +386,4 @@ int cache_open(const char *dir, uint64_t max_bytes, struct backend *remote,
 	out->ops = &cache_backend_ops;
 	out->be = c;
 	return 0;
-}
-
-void cache_get_stats(struct backend *b, struct store_cache_stats *st)
-{
-	struct cachebe *c = b->be;
-
-	memset(st, 0, sizeof(*st));
-	if (b->ops != &cache_backend_ops)
-		return;
-	st->hits = atomic_load(&c->hits);
-	st->misses = atomic_load(&c->misses);
-	st->evictions = atomic_load(&c->evictions);
-	st->hit_bytes = atomic_load(&c->hit_bytes);
-	pthread_mutex_lock(&c->lock);
-	st->bytes = c->bytes;
-	pthread_mutex_unlock(&c->lock);
-	st->max_bytes = c->max;
 }

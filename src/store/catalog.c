@@ -1,7 +1,7 @@
 /*
  * catalog.c - what a store holds, for ls/du/fsck/gc: every committed
- * manifest, every chunk object (with size and mtime), and the set of
- * chunks the manifests reference.
+ * manifest, every chunk and pack object (with size and mtime), and the
+ * sets of chunks and packs the manifests reference.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +20,8 @@ void catalog_free(struct catalog *c)
 	free(c->bad);
 	free(c->chunks);
 	free(c->marks);
+	free(c->packs.v);
+	free(c->packs.marks);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -67,6 +69,32 @@ static int chunk_cb(const char *key, uint64_t size, int64_t mtime, void *arg)
 	return 0;
 }
 
+/* "packs/hh/HASH" */
+static int pack_cb(const char *key, uint64_t size, int64_t mtime, void *arg)
+{
+	struct objects *o = arg;
+	struct stored_chunk *sc;
+
+	if (strlen(key) != 9 + HASH_LEN * 2 || strncmp(key, "packs/", 6) ||
+	    key[8] != '/' || strncmp(key + 6, key + 9, 2))
+		return 0;                  /* not a pack key: not ours */
+	if (o->n % 1024 == 0) {
+		sc = realloc(o->v, (o->n + 1024) * sizeof(*sc));
+		if (!sc)
+			return err_set("out of memory");
+		o->v = sc;
+	}
+	sc = &o->v[o->n];
+	if (hash_parse(key + 9, sc->hash) < 0) {
+		err_clear();
+		return 0;
+	}
+	sc->size = size;
+	sc->mtime = mtime;
+	o->n++;
+	return 0;
+}
+
 static int mark_cmp(const void *a, const void *b)
 {
 	const struct mark *x = a, *y = b;
@@ -78,6 +106,17 @@ static int stored_cmp(const void *a, const void *b)
 {
 	return memcmp(((const struct stored_chunk *)a)->hash,
 		      ((const struct stored_chunk *)b)->hash, HASH_LEN);
+}
+
+static size_t unique_marks(struct mark *v, size_t n)
+{
+	size_t k = 0;
+
+	qsort(v, n, sizeof(*v), mark_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || mark_cmp(&v[k - 1], &v[i]))
+			v[k++] = v[i];
+	return k;
 }
 
 /* Sorted, unique references of all readable manifests. */
@@ -101,11 +140,32 @@ static int mark_all(struct catalog *c)
 				mk->manifest = i;
 				mk->file = f;
 			}
-	qsort(c->marks, n, sizeof(*c->marks), mark_cmp);
-	c->nmarks = 0;
-	for (size_t i = 0; i < n; i++)
-		if (c->nmarks == 0 || mark_cmp(&c->marks[c->nmarks - 1], &c->marks[i]))
-			c->marks[c->nmarks++] = c->marks[i];
+	c->nmarks = unique_marks(c->marks, n);
+	return 0;
+}
+
+/* The packs of every paged file of the readable manifests. */
+static int mark_packs(struct catalog *c)
+{
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < c->n; i++)
+		for (size_t f = 0; f < c->m[i].nfiles; f++)
+			n += c->m[i].files[f].npacks;
+	c->packs.marks = malloc((n ? n : 1) * sizeof(*c->packs.marks));
+	if (!c->packs.marks)
+		return err_set("out of memory");
+	for (size_t i = 0; i < c->n; i++)
+		for (size_t f = 0; f < c->m[i].nfiles; f++)
+			for (size_t j = 0; j < c->m[i].files[f].npacks; j++) {
+				struct mark *mk = &c->packs.marks[k++];
+
+				memcpy(mk->hash, c->m[i].files[f].packs[j].hash, HASH_LEN);
+				mk->len = c->m[i].files[f].packs[j].size;
+				mk->manifest = i;
+				mk->file = f;
+			}
+	c->packs.nmarks = unique_marks(c->packs.marks, n);
 	return 0;
 }
 
@@ -114,14 +174,17 @@ int catalog_load(struct backend *b, struct catalog *c, int strict)
 	memset(c, 0, sizeof(*c));
 	/* Chunks are listed before manifests: a chunk committed after the
 	 * listing is young, and GC spares young chunks. */
-	if (b->ops->list(b->be, "chunks/", chunk_cb, c) < 0)
+	if (b->ops->list(b->be, "chunks/", chunk_cb, c) < 0 ||
+	    b->ops->list(b->be, "packs/", pack_cb, &c->packs) < 0)
 		goto fail;
 	if (image_list_all(b, &c->refs, &c->n) < 0)
 		goto fail;
-	if (read_manifests(b, c, strict) < 0 || mark_all(c) < 0)
+	if (read_manifests(b, c, strict) < 0 || mark_all(c) < 0 || mark_packs(c) < 0)
 		goto fail;
 	if (c->nchunks)
 		qsort(c->chunks, c->nchunks, sizeof(*c->chunks), stored_cmp);
+	if (c->packs.n)
+		qsort(c->packs.v, c->packs.n, sizeof(*c->packs.v), stored_cmp);
 	return 0;
 fail:
 	catalog_free(c);
@@ -144,4 +207,21 @@ const struct stored_chunk *catalog_stored(const struct catalog *c,
 	memcpy(key.hash, h, HASH_LEN);
 	return c->nchunks ? bsearch(&key, c->chunks, c->nchunks, sizeof(key),
 				    stored_cmp) : NULL;
+}
+
+const struct mark *objects_marked(const struct objects *o, const uint8_t h[HASH_LEN])
+{
+	struct mark key;
+
+	memcpy(key.hash, h, HASH_LEN);
+	return o->nmarks ? bsearch(&key, o->marks, o->nmarks, sizeof(key), mark_cmp) : NULL;
+}
+
+const struct stored_chunk *objects_stored(const struct objects *o,
+					  const uint8_t h[HASH_LEN])
+{
+	struct stored_chunk key;
+
+	memcpy(key.hash, h, HASH_LEN);
+	return o->n ? bsearch(&key, o->v, o->n, sizeof(key), stored_cmp) : NULL;
 }

@@ -278,6 +278,8 @@ static int file_get_many(void *be, struct backend_get *reqs, size_t n)
 	return 0;
 }
 
+static int file_stat(void *be, const char *key, uint64_t *size, int64_t *mtime);
+
 static int file_head(void *be, const char *key, uint64_t *size)
 {
 	int64_t mtime;
@@ -285,7 +287,7 @@ static int file_head(void *be, const char *key, uint64_t *size)
 	return file_stat(be, key, size, &mtime);
 }
 
-int file_stat(void *be, const char *key, uint64_t *size, int64_t *mtime)
+static int file_stat(void *be, const char *key, uint64_t *size, int64_t *mtime)
 {
 	struct filebe *f = be;
 	struct stat st;
@@ -299,7 +301,7 @@ int file_stat(void *be, const char *key, uint64_t *size, int64_t *mtime)
 	return 0;
 }
 
-int file_touch(void *be, const char *key)
+static int file_touch(void *be, const char *key)
 {
 	struct filebe *f = be;
 
@@ -401,7 +403,7 @@ static int sweep_tmp_cb(const char *path, uint64_t size, int64_t mtime, void *ar
 	return t->cb(path, size, mtime, t->arg);
 }
 
-int file_sweep_tmp(void *be, int64_t cutoff, int dry_run, backend_list_cb cb, void *arg)
+static int file_sweep_tmp(void *be, int64_t cutoff, int dry_run, backend_list_cb cb, void *arg)
 {
 	struct tmp_sweep t = { be, cutoff, dry_run, cb, arg };
 	struct walk w = { be, "", sweep_tmp_cb, &t, 1 };
@@ -431,7 +433,7 @@ static void file_close(void *be)
 	free(f);
 }
 
-const struct backend_ops file_backend_ops = {
+static const struct backend_ops file_backend_ops = {
 	.scheme = "file",
 	.put = file_put,
 	.get = file_get,
@@ -440,6 +442,9 @@ const struct backend_ops file_backend_ops = {
 	.list = file_list,
 	.del = file_del,
 	.close = file_close,
+	.stat = file_stat,
+	.touch = file_touch,
+	.sweep_tmp = file_sweep_tmp,
 };
 
 int backend_file_open(const char *path, struct backend *out)

@@ -1,6 +1,7 @@
 /*
- * gc.c - store_gc(): remove chunks that no committed manifest references
- * and that are older than the grace period, and the temporary files of
+ * gc.c - store_gc(): remove chunks and packs that no committed manifest
+ * references and that are older than the grace period, and the temporary
+ * files of
  * writers that crashed (older than the grace too: a live writer commits
  * within STORE_COMMIT_DEADLINE).
  *
@@ -19,16 +20,26 @@
 #include "common/err.h"
 #include "store/internal.h"
 
-/* Delete one unreferenced chunk if it is still old; 1 if spared. */
-static int sweep_one(struct store *s, const struct stored_chunk *sc,
+/* One kind of object: chunks or packs. */
+struct kind {
+	const char *name;
+	const struct objects *o;
+	int pack;
+};
+
+/* Delete one unreferenced object if it is still old; 1 if spared. */
+static int sweep_one(struct store *s, const struct kind *k, const struct stored_chunk *sc,
 		     int64_t cutoff, int dry_run)
 {
-	char key[CHUNK_KEY_MAX];
+	char key[PACK_KEY_MAX > CHUNK_KEY_MAX ? PACK_KEY_MAX : CHUNK_KEY_MAX];
 	uint64_t size;
 	int64_t mtime;
 	int rc;
 
-	chunk_key(sc->hash, key);
+	if (k->pack)
+		pack_key(sc->hash, key);
+	else
+		chunk_key(sc->hash, key);
 	if (dry_run)
 		return 0;
 	rc = backend_stat(&s->be, key, &size, &mtime);
@@ -69,25 +80,18 @@ static int sweep_tmp_files(struct store *s, int64_t cutoff, int dry_run, FILE *o
 	return 0;
 }
 
-int store_gc(struct store *s, int64_t grace_s, int dry_run, FILE *out,
-	     struct store_gc_stats *st)
+/* Every unreferenced object of one kind older than cutoff. */
+static int sweep_kind(struct store *s, const struct kind *k, int64_t cutoff, int dry_run,
+		      FILE *out, struct store_gc_stats *st)
 {
-	struct store_gc_stats local;
-	struct catalog c;
-	int64_t cutoff = (int64_t)time(NULL) - grace_s;
 	char hex[HASH_HEX];
 
-	if (!st)
-		st = &local;
-	memset(st, 0, sizeof(*st));
-	if (catalog_load(&s->be, &c, 1) < 0)
-		return err_wrap("gc: not collecting");
-	st->chunks_total = c.nchunks;
-	for (size_t i = 0; i < c.nchunks; i++) {
-		const struct stored_chunk *sc = &c.chunks[i];
+	st->chunks_total += k->o->n;
+	for (size_t i = 0; i < k->o->n; i++) {
+		const struct stored_chunk *sc = &k->o->v[i];
 		int rc;
 
-		if (catalog_marked(&c, sc->hash)) {
+		if (objects_marked(k->o, sc->hash)) {
 			st->chunks_referenced++;
 			continue;
 		}
@@ -95,23 +99,41 @@ int store_gc(struct store *s, int64_t grace_s, int dry_run, FILE *out,
 			st->chunks_young++;
 			continue;
 		}
-		rc = sweep_one(s, sc, cutoff, dry_run);
-		if (rc < 0) {
-			catalog_free(&c);
+		rc = sweep_one(s, k, sc, cutoff, dry_run);
+		if (rc < 0)
 			return err_wrap("gc");
-		}
 		if (rc == 1) {
 			st->chunks_young++;
 			continue;
 		}
 		hash_hex(sc->hash, hex);
 		if (out)
-			fprintf(out, "%s chunk %s (%llu bytes)\n",
-				dry_run ? "would delete" : "deleted", hex,
-				(unsigned long long)sc->size);
+			fprintf(out, "%s %s %s (%llu bytes)\n", dry_run ? "would delete" : "deleted",
+				k->name, hex, (unsigned long long)sc->size);
 		st->chunks_deleted++;
 		st->bytes_deleted += sc->size;
 	}
+	return 0;
+}
+
+int store_gc(struct store *s, int64_t grace_s, int dry_run, FILE *out,
+	     struct store_gc_stats *st)
+{
+	struct store_gc_stats local;
+	struct catalog c;
+	struct objects chunks;
+	int64_t cutoff = (int64_t)time(NULL) - grace_s;
+	int rc;
+
+	if (!st)
+		st = &local;
+	memset(st, 0, sizeof(*st));
+	if (catalog_load(&s->be, &c, 1) < 0)
+		return err_wrap("gc: not collecting");
+	chunks = (struct objects){ c.chunks, c.nchunks, c.marks, c.nmarks };
+	rc = sweep_kind(s, &(struct kind){ "chunk", &chunks, 0 }, cutoff, dry_run, out, st);
+	if (rc == 0)
+		rc = sweep_kind(s, &(struct kind){ "pack", &c.packs, 1 }, cutoff, dry_run, out, st);
 	catalog_free(&c);
-	return sweep_tmp_files(s, cutoff, dry_run, out, st);
+	return rc < 0 ? -1 : sweep_tmp_files(s, cutoff, dry_run, out, st);
 }

@@ -31,24 +31,23 @@ struct batch {
 	uint8_t *plain;
 };
 
-/* A chunk that failed its check may be a bad local cache copy: drop it
- * and read the chunk once more from the remote store. */
-static int refetch_uncached(struct batch *b, size_t i)
+int chunk_decode_fetched(struct store *s, struct backend_get *r, const struct mchunk *c,
+			 uint8_t *dst)
 {
-	const struct mchunk *c = &b->f->chunks[b->first + i];
-	struct backend_get *r = &b->reqs[i];
 	char msg[512];
 	int rc;
 
+	if (chunk_decode(r->out.data, r->out.len, c->hash, dst, (size_t)c->len) == 0)
+		return 0;
 	snprintf(msg, sizeof(msg), "%s", err_msg());
-	if (cache_forget(&b->s->be, r->key) != 0)
+	if (backend_forget(&s->be, r->key) != 0)
 		return err_set("%s", msg);   /* no cache: the store's copy is bad */
 	buf_free(&r->out);
-	rc = b->s->be.ops->get(b->s->be.be, r->key, &r->out);
+	rc = s->be.ops->get(s->be.be, r->key, &r->out);
 	if (rc != 0)
-		return rc < 0 ? -1 : err_set("%s (and gone from the store)", msg);
-	return chunk_decode(r->out.data, r->out.len, c->hash, b->plain + b->offs[i],
-			    (size_t)c->len);
+		return rc < 0 ? err_wrap("%s (and the store's copy cannot be read)", msg)
+			      : err_set("%s (and gone from the store)", msg);
+	return chunk_decode(r->out.data, r->out.len, c->hash, dst, (size_t)c->len);
 }
 
 static int decode_one(void *arg, size_t i)
@@ -66,10 +65,7 @@ static int decode_one(void *arg, size_t i)
 		hash_hex(c->hash, hex);
 		return err_set("chunk %s: fetch failed", hex);
 	}
-	if (chunk_decode(r->out.data, r->out.len, c->hash, b->plain + b->offs[i],
-			 (size_t)c->len) == 0)
-		return 0;
-	return refetch_uncached(b, i);
+	return chunk_decode_fetched(b->s, r, c, b->plain + b->offs[i]);
 }
 
 static void batch_release(struct batch *b)
@@ -142,6 +138,39 @@ static int fetch_file(struct store *s, const struct mfile *f, int fd,
 	return 0;
 }
 
+#define BATCH_PAGES (BATCH_BYTES / STORE_PAGE)
+
+/* A paged file: its index, then its pages in batches, each checked. */
+static int fetch_paged(struct store *s, const struct mfile *f, int fd, const char *path)
+{
+	struct pindex ix;
+	struct pages_read rd = { 0 };
+	size_t *idx = malloc(BATCH_PAGES * sizeof(*idx));
+	uint8_t *plain = malloc(BATCH_BYTES), *done = NULL;
+	int rc = pages_load_index(s, f, &ix);
+
+	if (rc == 0 && (!idx || !plain || !(done = calloc(ix.n + 1, 1))))
+		rc = err_set("out of memory");
+	for (size_t first = 0; rc == 0 && first < ix.n; first += BATCH_PAGES) {
+		size_t n = ix.n - first < BATCH_PAGES ? ix.n - first : BATCH_PAGES;
+
+		for (size_t k = 0; k < n; k++)
+			idx[k] = first + k;
+		rc = pages_fetch(s, f, &ix, idx, n, plain, first, done, &rd);
+		if (rc > 0)
+			rc = err_set("file %s: the store failed to answer", f->name);
+		if (rc == 0 && write_full(fd, plain, n * STORE_PAGE,
+					  (off_t)(first * STORE_PAGE)) < 0)
+			rc = err_sys("write %s", path);
+	}
+	if (ix.e)
+		pindex_free(&ix);
+	free(idx);
+	free(plain);
+	free(done);
+	return rc;
+}
+
 /* Write file f of the manifest into dfd/f->name via a temporary file. */
 static int get_file(struct store *s, int dfd, const char *dir,
 		    const struct mfile *f)
@@ -154,7 +183,7 @@ static int get_file(struct store *s, int dfd, const char *dir,
 	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return err_sys("create %s", path);
-	rc = fetch_file(s, f, fd, path);
+	rc = f->paged ? fetch_paged(s, f, fd, path) : fetch_file(s, f, fd, path);
 	if (rc == 0 && fchmod(fd, f->mode) < 0)
 		rc = err_sys("chmod %s", path);
 	if (rc == 0 && fsync(fd) < 0)

@@ -49,12 +49,21 @@ struct mchunk {
 	uint8_t hash[HASH_LEN];
 	uint64_t len;                 /* plain bytes */
 };
+struct mpack {                        /* a pack object of a paged file */
+	uint8_t hash[HASH_LEN];       /* SHA-256 of the object's bytes */
+	uint64_t size;                /* object bytes */
+};
 struct mfile {
 	char *name;
 	uint64_t size;
 	uint32_t mode;
+	/* Plain file: its chunks add up to size.  Paged file (pages.c): the
+	 * chunks hold its page index (pindex.c), the pages sit in packs. */
 	size_t nchunks;
 	struct mchunk *chunks;
+	int paged;
+	size_t npacks;
+	struct mpack *packs;
 };
 struct manifest {
 	char *image;
@@ -72,6 +81,76 @@ void manifest_free(struct manifest *m);
 int image_name_check(const char *name);
 int file_name_check(const char *name);
 int mfile_add_chunk(struct mfile *f, const uint8_t h[HASH_LEN], uint64_t len);
+int mfile_add_pack(struct mfile *f, const uint8_t h[HASH_LEN], uint64_t size);
+/* Bytes of a file's chunks: its size, or its page index's size if paged. */
+uint64_t mfile_chunk_bytes(const struct mfile *f);
+
+/* ---- pindex.c: the page index of a paged file ----
+ * A paged file is a whole number of STORE_PAGE pages, each stored once
+ * (encoded as a chunk: format byte + payload) inside a pack object; the
+ * index says, for each page of the file in order, its SHA-256 and where
+ * its encoding lies: pack number (in the file's pack table), offset and
+ * length in that pack. */
+#define STORE_PAGE 4096u
+#define PACK_KEY_MAX (sizeof("packs/xx/") + HASH_HEX)
+#define PINDEX_MAGIC "PCPIDX1\n"
+#define PINDEX_HEAD 8u                /* the magic; the count is the file's */
+#define PINDEX_ENTRY 44u              /* hash, pack, off, len (u32 LE) */
+/* The index is cut into chunks of whole entries (the first one also holds
+ * the magic), not by content: an incremental dump appends entries, so
+ * every chunk before the end is the parent's, byte for byte.  A chunk
+ * holds 1024 entries, or more for a large file, so that an index is about
+ * 16 chunks at most (one parallel batch): a power of two, at most 16384
+ * (720 KiB). */
+#define PINDEX_CHUNK_MIN 1024u
+#define PINDEX_CHUNK_MAX 16384u
+#define PINDEX_CHUNKS 16u
+/* Length of the index chunk starting at byte off of an index of n pages. */
+uint64_t pindex_chunk_len(uint64_t npages, uint64_t off);
+#define PAGE_ENC_MAX (STORE_PAGE + 1)
+struct pentry {
+	uint8_t hash[HASH_LEN];
+	uint32_t pack, off, len;
+};
+struct pindex {
+	size_t n;
+	struct pentry *e;
+};
+uint64_t pindex_size(uint64_t npages);
+int pindex_format(const struct pentry *e, size_t n, struct buf *out);
+/* Parse and validate against f (page count, pack table). */
+int pindex_parse(const uint8_t *data, size_t len, const struct mfile *f,
+		 struct pindex *out);
+void pindex_free(struct pindex *ix);
+void pack_key(const uint8_t h[HASH_LEN], char out[PACK_KEY_MAX]);
+
+/* ---- packput.c: storing a paged file ----
+ * Store data (size bytes, whole pages) as the pages of paged file mf (its
+ * name set): pages prev (the parent's file of that name, NULL if none or
+ * not paged) holds are referenced, the others packed and written.  base:
+ * prev's pages all come first (incremental).  Fills mf's pack table and
+ * index (the index bytes, to be stored as mf's chunks). */
+struct pack_put_stats {
+	uint64_t pages, pages_new, packs_new, bytes_new;
+};
+int pack_put(struct store *s, const uint8_t *data, size_t size, const struct mfile *prev,
+	     int base, struct mfile *mf, struct buf *index, struct pack_put_stats *st);
+
+/* ---- pages.c: reading a paged file's pages from its packs ---- */
+struct store;
+/* Fetch and decode f's index chunks (already fetched: objs, may be NULL). */
+int pages_load_index(struct store *s, const struct mfile *f, struct pindex *ix);
+/* Fetch pages idx[0..n) (indexes into ix) in ranged reads of their packs,
+ * adjacent ranges merged, and write page i, checked against its hash, at
+ * dst + (idx - first) * STORE_PAGE; done[idx] is set for each one in.
+ * Returns 0 when all are in, 1 when the store failed for some (worth
+ * asking again), -1 on an error (a pack missing, a page corrupt). */
+struct pages_read {
+	uint64_t bytes_store, bytes_cache, requests;
+};
+int pages_fetch(struct store *s, const struct mfile *f, const struct pindex *ix,
+		const size_t *idx, size_t n, uint8_t *dst, size_t first,
+		uint8_t *done, struct pages_read *rd);
 
 /* ---- names.c: keys of images and generations ---- */
 #define GEN_DIGITS 20
@@ -104,6 +183,12 @@ struct mark {                         /* a chunk some manifest references */
 	uint64_t len;
 	size_t manifest, file;        /* first referrer, for messages */
 };
+struct objects {                      /* stored objects of one kind */
+	struct stored_chunk *v;       /* sorted by hash */
+	size_t n;
+	struct mark *marks;           /* referenced ones, sorted, unique */
+	size_t nmarks;
+};
 struct catalog {
 	struct image_ref *refs;       /* committed generations */
 	struct manifest *m;           /* m[i] for refs[i]; empty if unreadable */
@@ -113,12 +198,16 @@ struct catalog {
 	size_t nchunks;
 	struct mark *marks;           /* sorted, unique */
 	size_t nmarks;
+	struct objects packs;         /* pack objects; marks: len = size */
 };
 /* strict: fail when a manifest cannot be read (GC must). */
 int catalog_load(struct backend *b, struct catalog *c, int strict);
 void catalog_free(struct catalog *c);
 const struct mark *catalog_marked(const struct catalog *c, const uint8_t h[HASH_LEN]);
 const struct stored_chunk *catalog_stored(const struct catalog *c,
+					  const uint8_t h[HASH_LEN]);
+const struct mark *objects_marked(const struct objects *o, const uint8_t h[HASH_LEN]);
+const struct stored_chunk *objects_stored(const struct objects *o,
 					  const uint8_t h[HASH_LEN]);
 
 /* ---- backend.c: helpers over struct backend ---- */
@@ -135,26 +224,23 @@ int backend_touch(struct backend *b, const char *key);
  * on backends that leave none. */
 int backend_sweep_tmp(struct backend *b, int64_t cutoff, int dry_run,
 		      backend_list_cb cb, void *arg);
-
-/* ---- file.c ---- */
-int file_stat(void *be, const char *key, uint64_t *size, int64_t *mtime);
-int file_touch(void *be, const char *key);
-int file_sweep_tmp(void *be, int64_t cutoff, int dry_run, backend_list_cb cb, void *arg);
-extern const struct backend_ops file_backend_ops;
+/* Drop a local cache's copy of key: 0 dropped or already gone, 1 b has
+ * no cache or does not cache key. */
+int backend_forget(struct backend *b, const char *key);
+/* The local cache's counters (all zero without one). */
+void backend_cache_stats(struct backend *b, struct store_cache_stats *st);
 
 /* ---- cache.c ---- */
-extern const struct backend_ops cache_backend_ops;
-int cache_stat(void *be, const char *key, uint64_t *size, int64_t *mtime);
-/* Drop the local copy of key: 0 dropped or already gone, 1 b is no cache. */
-int cache_forget(struct backend *b, const char *key);
-int cache_touch(void *be, const char *key);
-int cache_sweep_tmp(void *be, int64_t cutoff, int dry_run, backend_list_cb cb, void *arg);
 /* Wrap remote (taken over: closed with the cache) in an LRU chunk cache. */
 int cache_open(const char *dir, uint64_t max_bytes, struct backend *remote,
 	       struct backend *out);
-void cache_get_stats(struct backend *b, struct store_cache_stats *st);
 
 /* ---- get.c ---- */
+/* Decode chunk c fetched by request r into dst.  If it fails its check
+ * and the copy was a local cache's, drop that copy and read the chunk
+ * again from the store; only a chunk bad there too is an error. */
+int chunk_decode_fetched(struct store *s, struct backend_get *r, const struct mchunk *c,
+			 uint8_t *dst);
 /* Fetch every file of m but `skip` (NULL: none) into dir. */
 int get_files(struct store *s, const struct manifest *m, const char *dir,
 	      const char *skip, struct store_get_stats *st);

@@ -24,6 +24,7 @@
 #include "store/internal.h"
 
 #define LAZY_BATCH_CHUNKS 64     /* chunks per get_many */
+#define LAZY_BATCH_PAGES 16384   /* pages per pages_fetch (its runs in one get_many) */
 #define RETRY_FIRST_MS 20
 #define RETRY_MAX_MS 500
 
@@ -31,8 +32,10 @@ struct store_lazy {
 	struct store *s;
 	struct manifest m;
 	const struct mfile *f;
-	uint64_t *offs;          /* offs[i]: offset of chunk i; offs[n] = size */
-	uint8_t *in;             /* per chunk: 1 in, 0 not yet */
+	struct pindex ix;        /* paged file: its page index */
+	size_t nunits;           /* chunks, or pages of a paged file */
+	uint64_t *offs;          /* offs[i]: offset of unit i; offs[n] = size */
+	uint8_t *in;             /* per unit: 1 in, 0 not yet */
 	uint8_t *data;
 	uint64_t size;
 	pthread_mutex_t lock;    /* everything above but data's fetched bytes */
@@ -65,16 +68,22 @@ static int read_generation(struct store *s, const char *name, uint64_t *gen,
 	return rc;
 }
 
+static uint64_t unit_len(const struct store_lazy *l, size_t i)
+{
+	return l->offs[i + 1] - l->offs[i];
+}
+
 static int lazy_layout(struct store_lazy *l)
 {
-	size_t n = l->f->nchunks;
+	size_t n = l->f->paged ? (size_t)(l->f->size / STORE_PAGE) : l->f->nchunks;
 
+	l->nunits = n;
 	l->offs = calloc(n + 1, sizeof(*l->offs));
 	l->in = calloc(n ? n : 1, 1);
 	if (!l->offs || !l->in)
 		return err_set("out of memory");
 	for (size_t i = 0; i < n; i++)
-		l->offs[i + 1] = l->offs[i] + l->f->chunks[i].len;
+		l->offs[i + 1] = l->offs[i] + (l->f->paged ? STORE_PAGE : l->f->chunks[i].len);
 	l->size = l->offs[n];
 	if (l->size != l->f->size)
 		return err_set("file %s: chunks add up to %llu bytes, not %llu", l->f->name,
@@ -101,6 +110,7 @@ void store_lazy_close(struct store_lazy *l)
 		munmap(l->data, l->size);
 	free(l->offs);
 	free(l->in);
+	pindex_free(&l->ix);
 	manifest_free(&l->m);
 	pthread_mutex_destroy(&l->lock);
 	free(l);
@@ -142,28 +152,26 @@ static int decode_small(void *arg, size_t i)
 {
 	struct small_batch *b = arg;
 	struct backend_get *r = &b->reqs[i];
-	char hex[HASH_HEX], msg[512];
+	char hex[HASH_HEX];
 
 	hash_hex(b->c[i]->hash, hex);
 	if (r->status != 0)
 		return err_set("chunk %s %s", hex, r->status == 1 ? "missing" : "fetch failed");
-	if (chunk_decode(r->out.data, r->out.len, b->c[i]->hash, b->dst[i],
-			 (size_t)b->c[i]->len) == 0)
-		return 0;
-	snprintf(msg, sizeof(msg), "%s", err_msg());
-	if (cache_forget(&b->s->be, r->key) != 0)
-		return err_set("%s", msg);
-	buf_free(&r->out);
-	if (b->s->be.ops->get(b->s->be.be, r->key, &r->out) != 0)
-		return err_set("%s (and the store's copy cannot be read)", msg);
-	return chunk_decode(r->out.data, r->out.len, b->c[i]->hash, b->dst[i],
-			    (size_t)b->c[i]->len);
+	return chunk_decode_fetched(b->s, r, b->c[i], b->dst[i]);
+}
+
+/* File i of m is fetched into memory: every file but skip, and skip's
+ * page index if it is paged (the restore needs it at once too). */
+static int fetched(const struct mfile *f, const char *skip)
+{
+	return !skip || strcmp(f->name, skip) || f->paged;
 }
 
 /* Every file of m but skip into dir, their chunks in one get_many: a
- * restore waits for these (the manifest, the ActiveSet). */
+ * restore waits for these (the manifest, the ActiveSet).  If skip is
+ * paged, its page index comes in the same batch, into *index. */
 static int get_small_files(struct store *s, const struct manifest *m, const char *dir,
-			   const char *skip)
+			   const char *skip, uint8_t **index)
 {
 	struct small_batch b = { .s = s };
 	char (*keys)[CHUNK_KEY_MAX] = NULL;
@@ -173,9 +181,9 @@ static int get_small_files(struct store *s, const struct manifest *m, const char
 	int rc = 0;
 
 	for (size_t i = 0; i < m->nfiles; i++)
-		if (!skip || strcmp(m->files[i].name, skip)) {
+		if (fetched(&m->files[i], skip)) {
 			n += m->files[i].nchunks;
-			total += m->files[i].size;
+			total += mfile_chunk_bytes(&m->files[i]);
 		}
 	if (total > SMALL_FILES_MAX) {
 		struct store_get_stats gst = { 0 };
@@ -197,9 +205,9 @@ static int get_small_files(struct store *s, const struct manifest *m, const char
 		const struct mfile *f = &m->files[i];
 		uint64_t off = 0;
 
-		if (skip && !strcmp(f->name, skip))
+		if (!fetched(f, skip))
 			continue;
-		if (!(bufs[i] = malloc(f->size ? f->size : 1))) {
+		if (!(bufs[i] = malloc(mfile_chunk_bytes(f) ? mfile_chunk_bytes(f) : 1))) {
 			rc = err_set("out of memory");
 			break;
 		}
@@ -217,8 +225,12 @@ static int get_small_files(struct store *s, const struct manifest *m, const char
 		rc = pool_run(n, s->threads, decode_small, &b);
 	}
 	for (size_t i = 0; rc == 0 && i < m->nfiles; i++)
-		if (bufs[i])
+		if (bufs[i] && skip && !strcmp(m->files[i].name, skip)) {
+			*index = bufs[i];
+			bufs[i] = NULL;
+		} else if (bufs[i]) {
 			rc = write_small(dir, &m->files[i], bufs[i]);
+		}
 	for (size_t i = 0; i < n && b.reqs; i++)
 		buf_free(&b.reqs[i].out);
 	for (size_t i = 0; bufs && i < m->nfiles; i++)
@@ -235,6 +247,7 @@ int store_get_lazy(struct store *s, const char *name, uint64_t gen, const char *
 		   const char *lazy_file, struct store_lazy **out)
 {
 	struct store_lazy *l = calloc(1, sizeof(*l));
+	uint8_t *index = NULL;
 	int rc;
 
 	if (!l)
@@ -242,13 +255,19 @@ int store_get_lazy(struct store *s, const char *name, uint64_t gen, const char *
 	pthread_mutex_init(&l->lock, NULL);
 	l->s = s;
 	rc = read_generation(s, name, &gen, &l->m);
+	timing_mark("restore: store manifest");
 	if (rc == 0 && !(l->f = find_file(&l->m, lazy_file)))
 		rc = err_set("generation %llu has no file %s", (unsigned long long)gen,
 			     lazy_file);
 	if (rc == 0)
 		rc = lazy_layout(l);
 	if (rc == 0)
-		rc = get_small_files(s, &l->m, dir, lazy_file);
+		rc = get_small_files(s, &l->m, dir, lazy_file, &index);
+	timing_mark("restore: small files and page index");
+	if (rc == 0 && l->f->paged)
+		rc = index ? pindex_parse(index, (size_t)mfile_chunk_bytes(l->f), l->f, &l->ix)
+			   : pages_load_index(s, l->f, &l->ix);
+	free(index);
 	if (rc < 0) {
 		store_lazy_close(l);
 		return err_wrap("get image %s lazily", name);
@@ -273,7 +292,7 @@ uint64_t store_lazy_size(const struct store_lazy *l)
 /* The chunk holding byte off (off < size). */
 static size_t chunk_at(const struct store_lazy *l, uint64_t off)
 {
-	size_t lo = 0, hi = l->f->nchunks;
+	size_t lo = 0, hi = l->nunits;
 
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -303,19 +322,10 @@ static int decode_chunk(void *arg, size_t i)
 	const struct mchunk *c = &l->f->chunks[b->idx[i]];
 	struct backend_get *r = &b->reqs[i];
 	uint8_t *dst = l->data + l->offs[b->idx[i]];
-	char msg[512];
 
 	if (r->status != 0)
 		return 0;   /* the caller decides about failed requests */
-	if (chunk_decode(r->out.data, r->out.len, c->hash, dst, (size_t)c->len) == 0)
-		return 0;
-	snprintf(msg, sizeof(msg), "%s", err_msg());
-	if (cache_forget(&l->s->be, r->key) != 0)
-		return err_set("%s", msg);
-	buf_free(&r->out);
-	if (l->s->be.ops->get(l->s->be.be, r->key, &r->out) != 0)
-		return err_set("%s (and the store's copy cannot be read)", msg);
-	return chunk_decode(r->out.data, r->out.len, c->hash, dst, (size_t)c->len);
+	return chunk_decode_fetched(l->s, r, c, dst);
 }
 
 static void batch_release(struct lazy_batch *b)
@@ -329,6 +339,27 @@ static void batch_release(struct lazy_batch *b)
 /* One get_many over the chunks b->idx[0..n); marks the ones that came in.
  * Returns 0 when all are in, 1 when some failed in a way worth retrying
  * (the store did not answer), -1 on an error (absent or corrupt chunk). */
+static int fetch_pages_once(struct lazy_batch *b)
+{
+	struct store_lazy *l = b->l;
+	struct store_cache_stats c0, c1;
+	struct pages_read rd = { 0 };
+	int rc;
+
+	store_cache_stats(l->s, &c0);
+	rc = pages_fetch(l->s, l->f, &l->ix, b->idx, b->n, l->data, 0, l->in, &rd);
+	store_cache_stats(l->s, &c1);
+	l->st.requests++;
+	l->st.bytes_cache += c1.hit_bytes - c0.hit_bytes;
+	l->st.bytes_store += rd.bytes_store - (c1.hit_bytes - c0.hit_bytes);
+	for (size_t i = 0; i < b->n; i++)
+		if (l->in[b->idx[i]] == 1) {
+			l->st.chunks_in++;
+			l->st.plain_in += STORE_PAGE;
+		}
+	return rc;
+}
+
 static int fetch_once(struct lazy_batch *b)
 {
 	struct store_lazy *l = b->l;
@@ -336,6 +367,8 @@ static int fetch_once(struct lazy_batch *b)
 	uint64_t bytes = 0;
 	int again = 0;
 
+	if (l->f->paged)
+		return fetch_pages_once(b);
 	b->reqs = calloc(b->n, sizeof(*b->reqs));
 	b->keys = calloc(b->n, sizeof(*b->keys));
 	if (!b->reqs || !b->keys)
@@ -368,7 +401,7 @@ static int fetch_once(struct lazy_batch *b)
 			continue;
 		l->in[b->idx[i]] = 1;
 		l->st.chunks_in++;
-		l->st.plain_in += l->f->chunks[b->idx[i]].len;
+		l->st.plain_in += unit_len(l, b->idx[i]);
 	}
 	return again;
 }
@@ -427,7 +460,7 @@ static int wanted_chunks(struct store_lazy *l, const struct store_range *r, size
 				       (unsigned long long)r[k].off, (unsigned long long)r[k].len,
 				       l->f->name, (unsigned long long)l->size);
 		}
-		for (size_t i = chunk_at(l, r[k].off); i < l->f->nchunks &&
+		for (size_t i = chunk_at(l, r[k].off); i < l->nunits &&
 		     l->offs[i] < r[k].off + r[k].len; i++) {
 			if (l->in[i])
 				continue;
@@ -456,12 +489,13 @@ int store_lazy_fetch(struct store_lazy *l, const struct store_range *r, size_t n
 {
 	uint64_t deadline = now_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000ull;
 	size_t *idx = NULL, nidx = 0;
+	size_t batch = l->f->paged ? LAZY_BATCH_PAGES : LAZY_BATCH_CHUNKS;
 	int rc;
 
 	pthread_mutex_lock(&l->lock);
 	rc = wanted_chunks(l, r, n, &idx, &nidx);
-	for (size_t at = 0; rc == 0 && at < nidx; at += LAZY_BATCH_CHUNKS) {
-		size_t cnt = nidx - at < LAZY_BATCH_CHUNKS ? nidx - at : LAZY_BATCH_CHUNKS;
+	for (size_t at = 0; rc == 0 && at < nidx; at += batch) {
+		size_t cnt = nidx - at < batch ? nidx - at : batch;
 
 		rc = fetch_chunks(l, idx + at, cnt, deadline);
 	}
@@ -477,7 +511,7 @@ void store_lazy_drop(struct store_lazy *l, uint64_t off, uint64_t len)
 	if (len == 0 || off >= l->size)
 		return;
 	pthread_mutex_lock(&l->lock);
-	for (size_t i = chunk_at(l, off); i < l->f->nchunks && l->offs[i + 1] <= off + len; i++) {
+	for (size_t i = chunk_at(l, off); i < l->nunits && l->offs[i + 1] <= off + len; i++) {
 		uint64_t lo = (l->offs[i] + pg - 1) / pg * pg, hi = l->offs[i + 1] / pg * pg;
 
 		if (l->in[i] != 1 || l->offs[i] < off)
@@ -489,7 +523,7 @@ void store_lazy_drop(struct store_lazy *l, uint64_t off, uint64_t len)
 			madvise(l->data + lo, hi - lo, MADV_DONTNEED);
 		l->in[i] = 0;
 		l->st.chunks_in--;
-		l->st.plain_in -= l->f->chunks[i].len;
+		l->st.plain_in -= unit_len(l, i);
 		l->st.chunks_dropped++;
 	}
 	pthread_mutex_unlock(&l->lock);
@@ -504,7 +538,7 @@ int store_lazy_has(struct store_lazy *l, uint64_t off, uint64_t len)
 	if (off >= l->size || len > l->size - off)
 		return 0;
 	pthread_mutex_lock(&l->lock);
-	for (size_t i = chunk_at(l, off); all && i < l->f->nchunks && l->offs[i] < off + len; i++)
+	for (size_t i = chunk_at(l, off); all && i < l->nunits && l->offs[i] < off + len; i++)
 		all = l->in[i] == 1;
 	pthread_mutex_unlock(&l->lock);
 	return all;

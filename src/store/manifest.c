@@ -2,12 +2,15 @@
  * manifest.c - the store manifest of one image generation: text, versioned,
  * checksummed, and validated field by field when read.
  *
- *   picocenter-store-manifest 1
+ *   picocenter-store-manifest 2        (1 is read too: no paged files)
  *   image NAME
  *   generation N
  *   created UNIX-SECONDS
  *   file NAME SIZE MODE-OCTAL NCHUNKS
  *   c SHA256-HEX PLAIN-LENGTH          (NCHUNKS lines, in file order)
+ *   paged NAME SIZE MODE-OCTAL NPACKS NCHUNKS
+ *   p SHA256-HEX OBJECT-SIZE           (NPACKS lines: the pack table)
+ *   c SHA256-HEX PLAIN-LENGTH          (NCHUNKS lines: the page index)
  *   ...
  *   sha256 HEX                         (of every byte before this line)
  */
@@ -19,7 +22,10 @@
 #include "common/err.h"
 #include "store/internal.h"
 
-#define MANIFEST_MAGIC "picocenter-store-manifest 1"
+#define MANIFEST_MAGIC "picocenter-store-manifest 2"
+#define MANIFEST_MAGIC_V1 "picocenter-store-manifest 1"
+#define MAX_PACKS (1u << 20)
+#define MAX_PACK_SIZE (1ull << 32)
 #define MAX_FILES 4096
 #define MAX_FILE_NAME 255
 
@@ -28,6 +34,7 @@ void manifest_free(struct manifest *m)
 	for (size_t i = 0; i < m->nfiles; i++) {
 		free(m->files[i].name);
 		free(m->files[i].chunks);
+		free(m->files[i].packs);
 	}
 	free(m->files);
 	free(m->image);
@@ -49,6 +56,49 @@ int mfile_add_chunk(struct mfile *f, const uint8_t h[HASH_LEN], uint64_t len)
 	return 0;
 }
 
+int mfile_add_pack(struct mfile *f, const uint8_t h[HASH_LEN], uint64_t size)
+{
+	if ((f->npacks & (f->npacks - 1)) == 0) {
+		size_t cap = f->npacks ? f->npacks * 2 : 4;
+		struct mpack *p = realloc(f->packs, cap * sizeof(*p));
+
+		if (!p)
+			return err_set("out of memory");
+		f->packs = p;
+	}
+	memcpy(f->packs[f->npacks].hash, h, HASH_LEN);
+	f->packs[f->npacks++].size = size;
+	return 0;
+}
+
+uint64_t mfile_chunk_bytes(const struct mfile *f)
+{
+	return f->paged ? pindex_size(f->size / STORE_PAGE) : f->size;
+}
+
+static int format_file(const struct mfile *f, struct buf *out)
+{
+	char hex[HASH_HEX];
+	int rc;
+
+	if (f->paged)
+		rc = buf_printf(out, "paged %s %llu %o %zu %zu\n", f->name,
+				(unsigned long long)f->size, f->mode & 07777, f->npacks,
+				f->nchunks);
+	else
+		rc = buf_printf(out, "file %s %llu %o %zu\n", f->name,
+				(unsigned long long)f->size, f->mode & 07777, f->nchunks);
+	for (size_t j = 0; rc == 0 && j < f->npacks; j++) {
+		hash_hex(f->packs[j].hash, hex);
+		rc = buf_printf(out, "p %s %llu\n", hex, (unsigned long long)f->packs[j].size);
+	}
+	for (size_t j = 0; rc == 0 && j < f->nchunks; j++) {
+		hash_hex(f->chunks[j].hash, hex);
+		rc = buf_printf(out, "c %s %llu\n", hex, (unsigned long long)f->chunks[j].len);
+	}
+	return rc;
+}
+
 int manifest_format(const struct manifest *m, struct buf *out)
 {
 	uint8_t sum[HASH_LEN];
@@ -59,17 +109,8 @@ int manifest_format(const struct manifest *m, struct buf *out)
 	rc = buf_printf(out, MANIFEST_MAGIC "\nimage %s\ngeneration %llu\ncreated %lld\n",
 			m->image, (unsigned long long)m->generation,
 			(long long)m->created);
-	for (size_t i = 0; rc == 0 && i < m->nfiles; i++) {
-		const struct mfile *f = &m->files[i];
-
-		rc = buf_printf(out, "file %s %llu %o %zu\n", f->name,
-				(unsigned long long)f->size, f->mode & 07777, f->nchunks);
-		for (size_t j = 0; rc == 0 && j < f->nchunks; j++) {
-			hash_hex(f->chunks[j].hash, hex);
-			rc = buf_printf(out, "c %s %llu\n", hex,
-					(unsigned long long)f->chunks[j].len);
-		}
-	}
+	for (size_t i = 0; rc == 0 && i < m->nfiles; i++)
+		rc = format_file(&m->files[i], out);
 	if (rc == 0)
 		rc = chunk_hash(out->data, out->len, sum);
 	if (rc == 0) {
@@ -141,42 +182,83 @@ int file_name_check(const char *name)
 	return 0;
 }
 
-/* "c HEX LEN" */
-static int parse_chunk_line(char *line, struct mfile *f)
+/* "TAG HEX N" with 1 <= N <= max: a chunk line (c) or a pack line (p). */
+static int parse_hash_line(char *line, char tag, uint64_t max, uint8_t h[HASH_LEN],
+			   uint64_t *n)
 {
 	char *sp;
-	uint8_t h[HASH_LEN];
-	uint64_t len;
 
-	if (strncmp(line, "c ", 2) != 0 || !(sp = strchr(line + 2, ' ')))
-		return err_set("expected a chunk line");
+	if (line[0] != tag || line[1] != ' ' || !(sp = strchr(line + 2, ' ')))
+		return err_set("expected a '%c HASH NUMBER' line", tag);
 	*sp = '\0';
 	if (hash_parse(line + 2, h) < 0)
 		return -1;
-	if (parse_u64(sp + 1, 10, &len) < 0 || len == 0 || len > CHUNK_MAX)
-		return err_set("bad chunk length '%s'", sp + 1);
+	if (parse_u64(sp + 1, 10, n) < 0 || *n == 0 || *n > max)
+		return err_set("bad %s '%s'", tag == 'c' ? "chunk length" : "pack size", sp + 1);
+	return 0;
+}
+
+static int parse_chunk_line(char *line, struct mfile *f)
+{
+	uint8_t h[HASH_LEN];
+	uint64_t len;
+
+	if (parse_hash_line(line, 'c', CHUNK_MAX, h, &len) < 0)
+		return -1;
 	return mfile_add_chunk(f, h, len);
 }
 
-/* "file NAME SIZE MODE NCHUNKS" and its chunk lines. */
-static int parse_file(struct lines *l, char *line, struct manifest *m)
+static int parse_pack_line(char *line, struct mfile *f)
 {
-	char *tok[5], *save = NULL;
-	uint64_t size, mode, nchunks, sum = 0;
-	struct mfile *f;
-	int i = 0;
+	uint8_t h[HASH_LEN];
+	uint64_t size;
 
-	for (char *t = strtok_r(line, " ", &save); t && i < 5;
+	if (parse_hash_line(line, 'p', MAX_PACK_SIZE, h, &size) < 0)
+		return -1;
+	return mfile_add_pack(f, h, size);
+}
+
+/* The sizes of a file line: plain "SIZE MODE NCHUNKS", paged "SIZE MODE
+ * NPACKS NCHUNKS"; the chunks must be able to hold the file's chunk bytes. */
+static int parse_sizes(char **tok, int paged, struct mfile *f, uint64_t *nchunks)
+{
+	uint64_t mode, npacks = 0, bytes;
+
+	if (parse_u64(tok[0], 10, &f->size) < 0 || parse_u64(tok[1], 8, &mode) < 0 ||
+	    mode > 07777 || (paged && parse_u64(tok[2], 10, &npacks) < 0) ||
+	    parse_u64(tok[2 + paged], 10, nchunks) < 0)
+		return err_set("bad sizes in file line");
+	if (paged && (f->size % STORE_PAGE || npacks > MAX_PACKS ||
+		      (f->size && npacks == 0) || npacks > f->size / STORE_PAGE))
+		return err_set("bad sizes in paged file line");
+	f->mode = (uint32_t)mode;
+	f->paged = paged;
+	f->npacks = (size_t)npacks;   /* lines to read; recounted below */
+	bytes = mfile_chunk_bytes(f);
+	if (*nchunks > bytes || *nchunks < bytes / CHUNK_MAX + (bytes % CHUNK_MAX != 0))
+		return err_set("bad sizes in file line");
+	return 0;
+}
+
+/* "file NAME SIZE MODE NCHUNKS" or "paged NAME SIZE MODE NPACKS NCHUNKS",
+ * and its pack and chunk lines. */
+static int parse_file(struct lines *l, char *line, struct manifest *m, int v1)
+{
+	char *tok[6], *save = NULL;
+	uint64_t nchunks, npacks, sum = 0;
+	struct mfile *f;
+	int i = 0, paged;
+
+	for (char *t = strtok_r(line, " ", &save); t && i < 6;
 	     t = strtok_r(NULL, " ", &save))
 		tok[i++] = t;
-	if (i != 5 || strcmp(tok[0], "file") != 0 || strtok_r(NULL, " ", &save))
-		return err_set("expected 'file NAME SIZE MODE NCHUNKS'");
+	paged = i > 0 && !strcmp(tok[0], "paged") && !v1;
+	if (i != 5 + paged || (!paged && strcmp(tok[0], "file") != 0) ||
+	    strtok_r(NULL, " ", &save))
+		return err_set("expected 'file NAME SIZE MODE NCHUNKS' or "
+			       "'paged NAME SIZE MODE NPACKS NCHUNKS'");
 	if (file_name_check(tok[1]) < 0)
 		return -1;
-	if (parse_u64(tok[2], 10, &size) < 0 || parse_u64(tok[3], 8, &mode) < 0 ||
-	    mode > 07777 || parse_u64(tok[4], 10, &nchunks) < 0 ||
-	    nchunks > size || nchunks < size / CHUNK_MAX + (size % CHUNK_MAX != 0))
-		return err_set("bad sizes in file line");
 	for (size_t k = 0; k < m->nfiles; k++)
 		if (!strcmp(m->files[k].name, tok[1]))
 			return err_set("file '%s' listed twice", tok[1]);
@@ -185,8 +267,18 @@ static int parse_file(struct lines *l, char *line, struct manifest *m)
 	if (!(f->name = strdup(tok[1])))
 		return err_set("out of memory");
 	m->nfiles++;
-	f->size = size;
-	f->mode = (uint32_t)mode;
+	if (parse_sizes(tok + 2, paged, f, &nchunks) < 0)
+		return -1;
+	npacks = f->npacks;
+	f->npacks = 0;
+	for (uint64_t k = 0; k < npacks; k++) {
+		char *pl = next_line(l);
+
+		if (!pl)
+			return err_set("file '%s': missing pack lines", f->name);
+		if (parse_pack_line(pl, f) < 0)
+			return -1;
+	}
 	for (uint64_t k = 0; k < nchunks; k++) {
 		char *cl = next_line(l);
 
@@ -196,9 +288,10 @@ static int parse_file(struct lines *l, char *line, struct manifest *m)
 			return -1;
 		sum += f->chunks[f->nchunks - 1].len;
 	}
-	if (sum != size)
+	if (sum != mfile_chunk_bytes(f))
 		return err_set("file '%s': chunks add up to %llu bytes, not %llu",
-			       f->name, (unsigned long long)sum, (unsigned long long)size);
+			       f->name, (unsigned long long)sum,
+			       (unsigned long long)mfile_chunk_bytes(f));
 	return 0;
 }
 
@@ -222,13 +315,15 @@ static int check_sum(const uint8_t *data, size_t len, size_t *body)
 	return 0;
 }
 
-static int parse_header(struct lines *l, struct manifest *m)
+static int parse_header(struct lines *l, struct manifest *m, int *v1)
 {
 	char *s;
 	uint64_t v;
 
-	if (!(s = next_line(l)) || strcmp(s, MANIFEST_MAGIC) != 0)
+	if (!(s = next_line(l)) ||
+	    (strcmp(s, MANIFEST_MAGIC) != 0 && strcmp(s, MANIFEST_MAGIC_V1) != 0))
 		return err_set("not a store manifest (or unknown version)");
+	*v1 = !strcmp(s, MANIFEST_MAGIC_V1);
 	if (!(s = next_line(l)) || strncmp(s, "image ", 6) != 0 ||
 	    image_name_check(s + 6) < 0)
 		return err_set("bad image line");
@@ -248,15 +343,16 @@ static int parse_body(char *text, struct manifest *m)
 {
 	struct lines l = { text, 0 };
 	char *s;
+	int v1 = 0;
 
-	if (parse_header(&l, m) < 0)
+	if (parse_header(&l, m, &v1) < 0)
 		return err_wrap("line %u", l.no);
 	while ((s = next_line(&l)) != NULL) {
 		if (m->nfiles == MAX_FILES)
 			return err_set("more than %d files", MAX_FILES);
 		if (!m->files && !(m->files = calloc(MAX_FILES, sizeof(*m->files))))
 			return err_set("out of memory");
-		if (parse_file(&l, s, m) < 0)
+		if (parse_file(&l, s, m, v1) < 0)
 			return err_wrap("line %u", l.no);
 	}
 	if (l.p && *l.p)

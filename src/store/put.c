@@ -30,6 +30,7 @@ struct src_file {
 	const uint8_t *map;       /* NULL for an empty file */
 	size_t size;
 	uint32_t mode;
+	struct buf index;         /* paged: its page index, cut into chunks */
 };
 
 struct job {
@@ -49,7 +50,9 @@ struct put {
 	size_t njobs;
 	uint8_t (*own)[HASH_LEN];  /* sorted hashes of the parent generation */
 	size_t nown;
+	struct manifest pm;        /* the parent generation (empty if none) */
 	atomic_uint_fast64_t chunks_new, bytes_new, chunks_rewritten;
+	struct pack_put_stats pages;
 };
 
 static int64_t now_s(void)
@@ -136,29 +139,95 @@ static int scan_dir(struct put *p)
 	return rc;
 }
 
-/* The chunks of file `name` in generation gen, which must be len bytes,
- * go first in mf (incremental put). */
-static int add_base_chunks(struct put *p, uint64_t gen, const char *name, uint64_t len,
-			   struct mfile *mf)
+static const struct mfile *parent_file(const struct put *p, const char *name)
 {
-	struct manifest pm;
-	const struct mfile *bf = NULL;
-	int rc = image_read_manifest(&p->s->be, p->name, gen, &pm);
+	for (size_t i = 0; i < p->pm.nfiles; i++)
+		if (!strcmp(p->pm.files[i].name, name))
+			return &p->pm.files[i];
+	return NULL;
+}
 
-	if (rc == 1)
-		return err_set("base generation %llu is gone", (unsigned long long)gen);
-	if (rc < 0)
+/* Read the generation this put builds on, once (none: pm stays empty). */
+static int load_parent(struct put *p, uint64_t parent)
+{
+	int rc;
+
+	if (parent == 0)
+		return 0;
+	rc = image_read_manifest(&p->s->be, p->name, parent, &p->pm);
+	return rc < 0 ? -1 : 0;     /* gone meanwhile (1): the commit will tell */
+}
+
+/* The file the base of an incremental put is: `name` of the parent
+ * generation, which must be len bytes. */
+static const struct mfile *base_of(struct put *p, uint64_t gen, const char *name,
+				   uint64_t len)
+{
+	const struct mfile *bf = parent_file(p, name);
+
+	if (!p->pm.image)
+		err_set("base generation %llu is gone", (unsigned long long)gen);
+	else if (!bf || bf->size != len)
+		err_set("base generation %llu has no file %s of %llu bytes",
+			(unsigned long long)gen, name, (unsigned long long)len);
+	else
+		return bf;
+	return NULL;
+}
+
+/* Memory images are stored by pages: the engine's pages file. */
+static int is_paged(const struct src_file *sf, const struct mfile *base)
+{
+	return !strcmp(sf->name, STORE_PAGED_FILE) && sf->size % STORE_PAGE == 0 &&
+	       (!base || base->paged);
+}
+
+/* One file's manifest entry: a plain file's chunks are cut below; a paged
+ * file's pages are stored now, its index is cut below. */
+static int plan_file(struct put *p, struct src_file *sf, struct mfile *mf,
+		     const struct store_put_opts *opts, uint64_t parent)
+{
+	const struct mfile *base = NULL;
+
+	if (opts && opts->base_file && !strcmp(sf->name, opts->base_file) &&
+	    !(base = base_of(p, parent, sf->name, opts->base_len)))
 		return -1;
-	for (size_t i = 0; i < pm.nfiles; i++)
-		if (!strcmp(pm.files[i].name, name))
-			bf = &pm.files[i];
-	if (!bf || bf->size != len)
-		rc = err_set("base generation %llu has no file %s of %llu bytes",
-			     (unsigned long long)gen, name, (unsigned long long)len);
-	for (size_t j = 0; rc == 0 && bf && j < bf->nchunks; j++)
-		rc = mfile_add_chunk(mf, bf->chunks[j].hash, bf->chunks[j].len);
-	manifest_free(&pm);
-	return rc;
+	if (is_paged(sf, base)) {
+		struct pack_put_stats ps;
+
+		if (pack_put(p->s, sf->map, sf->size, parent_file(p, sf->name), base != NULL,
+			     mf, &sf->index, &ps) < 0)
+			return -1;
+		p->pages.pages += ps.pages;
+		p->pages.pages_new += ps.pages_new;
+		p->pages.packs_new += ps.packs_new;
+		p->pages.bytes_new += ps.bytes_new;
+	} else {
+		for (size_t j = 0; base && j < base->nchunks; j++)
+			if (mfile_add_chunk(mf, base->chunks[j].hash, base->chunks[j].len) < 0)
+				return -1;
+	}
+	mf->size += base ? base->size : 0;
+	return 0;
+}
+
+/* Length of the chunk at off: content-defined, or fixed for an index. */
+static size_t cut_next(const struct src_file *sf, uint64_t off)
+{
+	if (sf->index.data)
+		return (size_t)pindex_chunk_len((sf->index.len - PINDEX_HEAD) / PINDEX_ENTRY, off);
+	return chunker_next(sf->map + off, sf->size - off);
+}
+
+/* What is cut into chunks: the file, or the index of a paged one. */
+static const uint8_t *cut_data(const struct src_file *sf)
+{
+	return sf->index.data ? sf->index.data : sf->map;
+}
+
+static size_t cut_len(const struct src_file *sf)
+{
+	return sf->index.data ? sf->index.len : sf->size;
 }
 
 /* Cut every file into chunks: one job per chunk. */
@@ -178,13 +247,10 @@ static int plan_jobs(struct put *p, const struct store_put_opts *opts, uint64_t 
 			return err_set("out of memory");
 		mf->size = sf->size;
 		mf->mode = sf->mode;
-		if (opts && opts->base_file && !strcmp(sf->name, opts->base_file)) {
-			if (add_base_chunks(p, parent, sf->name, opts->base_len, mf) < 0)
-				return -1;
-			mf->size += opts->base_len;
-		}
-		for (uint64_t off = 0; off < sf->size;) {
-			size_t len = chunker_next(sf->map + off, sf->size - off);
+		if (plan_file(p, sf, mf, opts, parent) < 0)
+			return -1;
+		for (uint64_t off = 0; off < cut_len(sf);) {
+			size_t len = cut_next(sf, off);
 
 			if (p->njobs == cap) {
 				struct job *v;
@@ -209,30 +275,18 @@ static int hash_cmp(const void *a, const void *b)
 }
 
 /* The chunks of the generation this put builds on. */
-static int load_own(struct put *p, uint64_t parent)
+static int load_own(struct put *p)
 {
-	struct manifest pm;
 	size_t n = 0;
-	int rc;
 
-	if (parent == 0)
-		return 0;
-	rc = image_read_manifest(&p->s->be, p->name, parent, &pm);
-	if (rc == 1)
-		return 0;              /* gone meanwhile: the commit will tell */
-	if (rc < 0)
-		return -1;
-	for (size_t i = 0; i < pm.nfiles; i++)
-		n += pm.files[i].nchunks;
+	for (size_t i = 0; i < p->pm.nfiles; i++)
+		n += p->pm.files[i].nchunks;
 	p->own = malloc((n ? n : 1) * HASH_LEN);
-	if (!p->own) {
-		manifest_free(&pm);
+	if (!p->own)
 		return err_set("out of memory");
-	}
-	for (size_t i = 0; i < pm.nfiles; i++)
-		for (size_t j = 0; j < pm.files[i].nchunks; j++)
-			memcpy(p->own[p->nown++], pm.files[i].chunks[j].hash, HASH_LEN);
-	manifest_free(&pm);
+	for (size_t i = 0; i < p->pm.nfiles; i++)
+		for (size_t j = 0; j < p->pm.files[i].nchunks; j++)
+			memcpy(p->own[p->nown++], p->pm.files[i].chunks[j].hash, HASH_LEN);
 	qsort(p->own, p->nown, HASH_LEN, hash_cmp);
 	return 0;
 }
@@ -291,7 +345,7 @@ static int run_job(void *arg, size_t i)
 	struct put *p = arg;
 	struct job *j = &p->jobs[i];
 	struct mchunk *c = &p->m.files[j->file].chunks[j->chunk];
-	const uint8_t *data = p->files[j->file].map + j->off;
+	const uint8_t *data = cut_data(&p->files[j->file]) + j->off;
 	char key[CHUNK_KEY_MAX];
 
 	if (chunk_hash(data, c->len, c->hash) < 0)
@@ -349,11 +403,13 @@ static void put_free(struct put *p)
 		if (p->files[i].map)
 			munmap((void *)p->files[i].map, p->files[i].size);
 		free(p->files[i].name);
+		buf_free(&p->files[i].index);
 	}
 	free(p->files);
 	free(p->jobs);
 	free(p->own);
 	manifest_free(&p->m);
+	manifest_free(&p->pm);
 }
 
 static int put_run(struct put *p, const struct store_put_opts *opts,
@@ -368,7 +424,8 @@ static int put_run(struct put *p, const struct store_put_opts *opts,
 		return -1;
 	if (opts && opts->base_file && !(opts->has_parent && opts->parent))
 		return err_set("an incremental put needs its base generation as parent");
-	if (scan_dir(p) < 0 || plan_jobs(p, opts, parent) < 0 || load_own(p, parent) < 0)
+	if (load_parent(p, parent) < 0 || scan_dir(p) < 0 || plan_jobs(p, opts, parent) < 0 ||
+	    load_own(p) < 0)
 		return -1;
 	if (pool_run(p->njobs, p->s->threads, run_job, p) < 0)
 		return -1;
@@ -381,7 +438,11 @@ static int put_run(struct put *p, const struct store_put_opts *opts,
 	st->files = p->nfiles;
 	st->chunks = p->njobs;
 	st->chunks_new = atomic_load(&p->chunks_new);
-	st->bytes_new = atomic_load(&p->bytes_new);
+	st->bytes_new = atomic_load(&p->bytes_new) + p->pages.bytes_new;
+	st->pages = p->pages.pages;
+	st->pages_new = p->pages.pages_new;
+	st->packs_new = p->pages.packs_new;
+	st->pack_bytes_new = p->pages.bytes_new;
 	st->chunks_rewritten = atomic_load(&p->chunks_rewritten);
 	return commit(p, parent, st);
 }

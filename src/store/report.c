@@ -88,14 +88,30 @@ int store_du(struct store *s, FILE *out)
 			orphan_bytes += c.chunks[i].size;
 		}
 	}
+	for (size_t i = 0; i < c.packs.nmarks; i++) {
+		const struct stored_chunk *sc = objects_stored(&c.packs, c.packs.marks[i].hash);
+
+		if (sc)
+			refd_bytes += sc->size;
+		else
+			missing++;
+	}
+	for (size_t i = 0; i < c.packs.n; i++) {
+		all_bytes += c.packs.v[i].size;
+		if (!objects_marked(&c.packs, c.packs.v[i].hash)) {
+			orphans++;
+			orphan_bytes += c.packs.v[i].size;
+		}
+	}
 	fprintf(out, "images:              %zu (%zu generations)\n", images, c.n);
 	fprintf(out, "logical bytes:       %llu\n", (unsigned long long)logical);
-	fprintf(out, "referenced chunks:   %zu (%llu bytes stored)%s\n", c.nmarks,
-		(unsigned long long)refd_bytes, missing ? " MISSING SOME: run fsck" : "");
-	fprintf(out, "unreferenced chunks: %zu (%llu bytes)\n", orphans,
+	fprintf(out, "referenced chunks:   %zu, packs %zu (%llu bytes stored)%s\n", c.nmarks,
+		c.packs.nmarks, (unsigned long long)refd_bytes,
+		missing ? " MISSING SOME: run fsck" : "");
+	fprintf(out, "unreferenced chunks: %zu (%llu bytes; packs included)\n", orphans,
 		(unsigned long long)orphan_bytes);
-	fprintf(out, "stored bytes:        %llu in %zu chunks\n",
-		(unsigned long long)all_bytes, c.nchunks);
+	fprintf(out, "stored bytes:        %llu in %zu chunks and %zu packs\n",
+		(unsigned long long)all_bytes, c.nchunks, c.packs.n);
 	fprintf(out, "dedup ratio:         %.2f\n",
 		refd_bytes ? (double)logical / (double)refd_bytes : 0.0);
 	catalog_free(&c);

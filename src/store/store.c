@@ -71,7 +71,7 @@ void store_close(struct store *s)
 
 void store_cache_stats(struct store *s, struct store_cache_stats *st)
 {
-	cache_get_stats(&s->be, st);
+	backend_cache_stats(&s->be, st);
 }
 
 int store_scratch_dir(char *buf, size_t len)

@@ -40,6 +40,10 @@ int store_open_cached(const char *url, const char *cache_dir,
 		      uint64_t cache_max, struct store **out);
 void store_close(struct store *s);
 
+/* The file of an image stored by pages (docs/store.md, "Pages"), when it
+ * is a whole number of pages: the engine's memory. */
+#define STORE_PAGED_FILE "pages"
+
 struct store_put_opts {
 	/* Commit only on top of this generation (0: on top of whatever is
 	 * newest when the put starts).  A writer that restored generation N
@@ -59,7 +63,11 @@ struct store_put_stats {
 	uint64_t logical_bytes;       /* sum of file sizes */
 	uint64_t chunks;              /* chunk references in the manifest */
 	uint64_t chunks_new;          /* chunks written to the store */
-	uint64_t bytes_new;           /* encoded bytes written for them */
+	uint64_t bytes_new;           /* encoded bytes written: chunks and packs */
+	uint64_t pages;               /* pages of paged files stored from dir */
+	uint64_t pages_new;           /* ... not in the parent: packed, written */
+	uint64_t packs_new;           /* pack objects written */
+	uint64_t pack_bytes_new;      /* their bytes (part of bytes_new) */
 	uint64_t chunks_rewritten;    /* existing chunks written again (GC rule) */
 	uint64_t manifest_bytes;
 };
@@ -92,7 +100,7 @@ int store_du(struct store *s, FILE *out);
 /* Returns 0 when every chunk of every committed manifest is present and
  * hash-correct, 1 when not (each bad chunk named on out), -1 on error. */
 int store_fsck(struct store *s, FILE *out);
-struct store_gc_stats {
+struct store_gc_stats {             /* chunks_*: chunk and pack objects */
 	uint64_t chunks_total;
 	uint64_t chunks_referenced;
 	uint64_t chunks_deleted;      /* or that would be, with dry_run */

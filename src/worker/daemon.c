@@ -20,6 +20,7 @@
 #include "api/server.h"
 #include "box/box.h"
 #include "common/err.h"
+#include "common/event_log.h"
 #include "common/io.h"
 #include "worker/daemon.h"
 
@@ -43,25 +44,13 @@ int64_t wall_ms(void)
 
 void daemon_log(const char *name, const char *fmt, ...)
 {
-	char line[2048], when[32];
-	struct timespec ts;
-	struct tm tm;
+	char who[APP_NAME_MAX + 8];
 	va_list ap;
-	int n;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	n = snprintf(line, sizeof(line), "%s.%03ldZ app %s: ", when, ts.tv_nsec / 1000000, name);
+	snprintf(who, sizeof(who), "app %s", name);
 	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	event_vlog(who, fmt, ap);
 	va_end(ap);
-	for (char *p = line + n; *p; p++)    /* one event, one line */
-		if (*p == '\n')
-			*p = ' ';
-	strcat(line, "\n");
-	if (write(STDERR_FILENO, line, strlen(line)) < 0)
-		return;
 }
 
 void daemon_wake(struct daemon *d)
@@ -125,31 +114,11 @@ static void on_stop(int sig)
 	}
 }
 
-static int setup_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
-		return err_sys("sigaction");
-	signal(SIGPIPE, SIG_IGN);
-	return 0;
-}
 
 /* One daemon per state directory. */
 static int take_lock(struct daemon *d)
 {
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/serve.lock", d->dir);
-	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (d->lock_fd < 0)
-		return err_sys("open %s", path);
-	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0)
-		return errno == EWOULDBLOCK ? err_set("another picocenter serve uses %s", d->dir)
-					    : err_sys("lock %s", path);
-	return 0;
+	return state_dir_lock(d->dir, "serve.lock", "picocenter serve", &d->lock_fd);
 }
 
 static int daemon_init(struct daemon *d, const struct daemon_opts *o)
@@ -227,7 +196,7 @@ int daemon_run(const struct daemon_opts *o)
 
 	if (!d)
 		return err_set("out of memory");
-	if (daemon_init(d, o) < 0 || setup_signals() < 0)
+	if (daemon_init(d, o) < 0 || stop_signals_install(on_stop) < 0)
 		goto out;
 	the_daemon = d;
 	if (asleep_init(d) < 0)     /* asleep apps then revive on `app swap-in` only */

@@ -165,12 +165,13 @@ b_leftovers() {
 	return 0
 }
 
-# b_in PID CMD...: run CMD in every namespace of the tree PID (as the host's
-# root: for checks from inside, not for isolation attempts).
+# b_in PID CMD...: run CMD in every namespace of the tree PID, as the box's
+# root (its user namespace too: ids as the box sees them; for checks from
+# inside, not for isolation attempts: no seccomp filter, every capability).
 b_in() {
 	local pid=$1
 	shift
-	nsenter -t "$pid" -m -u -i -n -p -r -w "$@"
+	nsenter -t "$pid" -U -m -u -i -n -p -r -w "$@"
 }
 
 # b_lighttpd_conf WWW: $B_DIR/lighttpd.conf, serving .txt files from WWW

@@ -2,7 +2,8 @@
 # t-bad-input.sh - bad box flags and boxes that cannot be made: a missing
 # or relative rootfs, malformed or out-of-range port specs, a host port
 # taken by a host process or by another box, invalid sizes and counts, bad
-# or duplicate names, a command that does not exist.  Each fails with a
+# or duplicate names, a command that does not exist, an exhausted or bad uid
+# pool.  Each fails with a
 # one-line error and leaves nothing behind (no box dir, cgroup, veth,
 # nftables element or mount); a box that was there before is untouched.
 d=$(dirname "$0"); . "$d/lib.sh"
@@ -59,6 +60,12 @@ KEEP=$B_PID
 cfg=$(cat "$B_BOXES/keep-$$/config")
 N=other-$$
 expect_error "port taken by another box" "taken by another box" --port "$Q:81" -- true
+BASE=$(sed -n 's/^uid_base=//p' "$B_BOXES/keep-$$/config")
+expect_error "uid range exhausted" "uid range exhausted" --uid-pool "$BASE:65536" -- true
+for pool in 0:65536 1000:5 abc 65536 70000:0 4294901760:65536; do
+	expect_error "uid pool '$pool'" "bad uid pool" --uid-pool "$pool" -- true
+done
+expect_error "uids" "bad --uids" --uids 10 -- true
 err=$("$PICOCENTER" cr spawn --name "keep-$$" --box-dir "$B_BOXES" --bridge "$B_BRIDGE" \
 	--subnet "$B_SUBNET" -- true 2>&1)
 [ $? != 0 ] || b_fail "a second box with the same name was made"

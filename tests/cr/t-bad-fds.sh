@@ -62,7 +62,7 @@ expect unix_outside "pid 1 fd 42: unix socket connected outside the tree (unsupp
 if command -v node >/dev/null && command -v curl >/dev/null; then
 	(
 		cr_workdir node-uring
-		port=$((20000 + $$ % 10000))
+		port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 		echo "require('http').createServer((q, r) => r.end('up')).listen($port, '127.0.0.1')" >"$CR_W/srv.js"
 		CR_PID=$(UV_USE_IO_URING=1 "$PICOCENTER" cr spawn --log "$CR_W/log" -- node "$CR_W/srv.js") ||
 			cr_fail "cr spawn node failed"

@@ -10,15 +10,16 @@ cleanup() { :; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pc() { "$PICOCENTER" "$@"; }
 
-# make_image DIR MB: a random + zero + repeated file "pages" and a manifest.
+# make_image DIR MB: a random + zero + repeated plain file "raw" and a
+# manifest ("pages" would be stored by pages: t-pages).
 make_image() {
 	local dir=$1 mb=$2 third
 	mkdir -p "$dir"
 	third=$((mb / 3))
-	head -c $((third * 1048576)) /dev/urandom >"$dir/pages"
-	head -c $((third * 1048576)) /dev/zero >>"$dir/pages"
+	head -c $((third * 1048576)) /dev/urandom >"$dir/raw"
+	head -c $((third * 1048576)) /dev/zero >>"$dir/raw"
 	head -c 65536 /dev/urandom >"$T/rep"
-	for _ in $(seq $(((mb - 2 * third) * 16))); do cat "$T/rep"; done >>"$dir/pages"
+	for _ in $(seq $(((mb - 2 * third) * 16))); do cat "$T/rep"; done >>"$dir/raw"
 	printf 'image of %s MB\n' "$mb" >"$dir/manifest"
 }
 

@@ -14,7 +14,7 @@ echo "$out"
 grep -q ' 0 misses' <<<"$out" || fail "second get missed the cache"
 hits=$(sed -n 's/cache: \([0-9]*\) hits.*/\1/p' <<<"$out")
 [ "$hits" -ge "$nchunks" ] || fail "$hits hits, want >= $nchunks"
-cmp "$T/img/pages" "$T/o2/pages" || fail "cached read differs"
+cmp "$T/img/raw" "$T/o2/raw" || fail "cached read differs"
 # Eviction: a 1 MB cache for a 9 MB image.
 out=$(pc store get --store "$STORE" --image app --dir "$T/o5" --cache "$T/small" --cache-size 1M 2>&1) ||
 	fail "get through a small cache: $out"
@@ -27,13 +27,13 @@ grep -q 'evictions' <<<"$out" && ! grep -q ' 0 evictions' <<<"$out" || fail "no 
 gone=$(find "$T/store/chunks" -type f | head -1)
 rm -f "$gone"
 pc store get --store "$STORE" --image app --dir "$T/o3" $c >/dev/null || fail "cached get"
-cmp "$T/img/pages" "$T/o3/pages" || fail "cached read differs"
+cmp "$T/img/raw" "$T/o3/raw" || fail "cached read differs"
 # ... a corrupt cached chunk fails its hash check, is dropped and read
 # again from the store ...
 f=$(find "$T/cache/chunks" -type f ! -name "$(basename "$gone")" | head -1)
 truncate -s 5 "$f"
 pc store get --store "$STORE" --image app --dir "$T/o4" $c >/dev/null || fail "corrupt cached chunk not refetched"
-cmp "$T/img/pages" "$T/o4/pages" || fail "refetched read differs"
+cmp "$T/img/raw" "$T/o4/raw" || fail "refetched read differs"
 [ "$(stat -c %s "$f" 2>/dev/null || echo 0)" -gt 5 ] || fail "the bad cached copy was not replaced"
 # ... and when the store has lost it too, the error names the chunk.
 truncate -s 5 "$T/cache/${gone#$T/store/}"
@@ -41,7 +41,7 @@ out=$(pc store get --store "$STORE" --image app --dir "$T/o8" $c 2>&1) && fail "
 grep -q "chunk $(basename "$gone")" <<<"$out" || fail "unclear: $out"
 
 # Writes go through the cache to the store, and are kept locally.
-mkdir -p "$T/img2"; head -c 700000 /dev/urandom >"$T/img2/pages"
+mkdir -p "$T/img2"; head -c 700000 /dev/urandom >"$T/img2/raw"
 pc store put --store "$STORE" --image two --dir "$T/img2" --cache "$T/c2" --cache-size 64M >/dev/null || fail "put via cache"
 pc store get --store "$STORE" --image two --dir "$T/o6" >/dev/null || fail "store lacks written-through image"
 out=$(pc store get --store "$STORE" --image two --dir "$T/o7" --cache "$T/c2" --cache-size 64M) || fail "get two"

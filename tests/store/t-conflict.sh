@@ -18,7 +18,7 @@ for i in 1 2 3 4 5; do
 	grep -q conflict "$T/o1" "$T/o2" || fail "round $i: loser did not report a conflict"
 	pc store get --store "$STORE" --image app --dir "$T/out" >/dev/null || fail "get"
 	if [ $r1 = 0 ]; then w=a; else w=b; fi
-	cmp "$T/$w/pages" "$T/out/pages" && cmp "$T/$w/manifest" "$T/out/manifest" ||
+	cmp "$T/$w/raw" "$T/out/raw" && cmp "$T/$w/manifest" "$T/out/manifest" ||
 		fail "round $i: the store does not hold the winner's image"
 done
 
@@ -31,8 +31,8 @@ for i in 1 2 3; do
 	[ $r1 = 0 ] || grep -q conflict "$T/o1" || fail "writer a failed: $(cat "$T/o1")"
 	[ $r2 = 0 ] || grep -q conflict "$T/o2" || fail "writer b failed: $(cat "$T/o2")"
 	pc store get --store "$STORE" --image app --dir "$T/out" >/dev/null || fail "get"
-	cmp -s "$T/a/manifest" "$T/out/manifest" && cmp "$T/a/pages" "$T/out/pages" ||
-		{ cmp "$T/b/manifest" "$T/out/manifest" && cmp "$T/b/pages" "$T/out/pages"; } ||
+	cmp -s "$T/a/manifest" "$T/out/manifest" && cmp "$T/a/raw" "$T/out/raw" ||
+		{ cmp "$T/b/manifest" "$T/out/manifest" && cmp "$T/b/raw" "$T/out/raw"; } ||
 		fail "image is a mix"
 done
 pc store fsck --store "$STORE" || fail fsck

@@ -16,7 +16,7 @@ printf "$(printf '\\%03o' $(((byte + 1) % 256)))" |
 out=$(pc store get --store "$STORE" --image app --dir "$T/out" 2>&1) && fail "get of a corrupt image worked"
 echo "$out"
 grep -q "chunk $hash corrupt" <<<"$out" || fail "get did not name chunk $hash"
-[ ! -e "$T/out/pages" ] || fail "corrupt data was written to $T/out/pages"
+[ ! -e "$T/out/raw" ] || fail "corrupt data was written to $T/out/raw"
 [ -z "$(ls -A "$T/out" 2>/dev/null | grep '^\.')" ] || fail "temporary files left"
 out=$(pc store fsck --store "$STORE"); rc=$?
 echo "$out"

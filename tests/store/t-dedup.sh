@@ -3,7 +3,7 @@
 # writes about one chunk; inserting a page in the middle writes a few.
 . "$(dirname "$0")/lib.sh"
 mkdir -p "$T/img"
-head -c $((100 * 1048576)) /dev/urandom >"$T/img/pages"
+head -c $((100 * 1048576)) /dev/urandom >"$T/img/raw"
 echo v1 >"$T/img/manifest"
 out=$(pc store put --store "$STORE" --image big --dir "$T/img") || fail "put 1: $out"
 echo "$out"
@@ -17,7 +17,7 @@ echo "unchanged re-put: $b chunk bytes written, store grew by $((after - before)
 [ $((after - before)) -lt 1048576 ] || fail "store grew by $((after - before)) bytes"
 
 # One page changed in place.
-head -c 4096 /dev/urandom | dd of="$T/img/pages" bs=4096 seek=12345 conv=notrunc status=none
+head -c 4096 /dev/urandom | dd of="$T/img/raw" bs=4096 seek=12345 conv=notrunc status=none
 out=$(pc store put --store "$STORE" --image big --dir "$T/img") || fail "put 3: $out"
 echo "$out"
 n=$(put_new "$out"); b=$(put_bytes "$out")
@@ -26,14 +26,14 @@ echo "one-page change: $n chunks, $b bytes written"
 [ "$b" -le $((2 * 1048576 + 64)) ] || fail "one-page change wrote $b bytes"
 
 # One page inserted in the middle: later chunks keep their names.
-{ head -c $((50 * 1048576)) "$T/img/pages"; head -c 4096 /dev/urandom
-  tail -c +$((50 * 1048576 + 1)) "$T/img/pages"; } >"$T/pages2"
-mv "$T/pages2" "$T/img/pages"
+{ head -c $((50 * 1048576)) "$T/img/raw"; head -c 4096 /dev/urandom
+  tail -c +$((50 * 1048576 + 1)) "$T/img/raw"; } >"$T/pages2"
+mv "$T/pages2" "$T/img/raw"
 out=$(pc store put --store "$STORE" --image big --dir "$T/img") || fail "put 4: $out"
 echo "$out"
 n=$(put_new "$out")
 echo "one-page insertion: $n new chunks"
 [ "$n" -le 3 ] || fail "insertion wrote $n chunks"
 pc store get --store "$STORE" --image big --dir "$T/out" >/dev/null || fail "get"
-cmp "$T/img/pages" "$T/out/pages" || fail "latest image differs"
+cmp "$T/img/raw" "$T/out/raw" || fail "latest image differs"
 echo PASS

@@ -11,8 +11,8 @@ fi
 cleanup() { umount "$mnt" 2>/dev/null; }
 STORE=file://$mnt/store
 mkdir -p "$T/small" "$T/big"
-head -c 500000 /dev/urandom >"$T/small/pages"; echo small >"$T/small/manifest"
-head -c 4000000 /dev/urandom >"$T/big/pages"; echo big >"$T/big/manifest"
+head -c 500000 /dev/urandom >"$T/small/raw"; echo small >"$T/small/manifest"
+head -c 4000000 /dev/urandom >"$T/big/raw"; echo big >"$T/big/manifest"
 pc store put --store "$STORE" --image app --dir "$T/small" || fail "first put"
 out=$(pc store put --store "$STORE" --image app --dir "$T/big" 2>&1) && fail "put of 4 MB into 2 MB worked"
 echo "$out"
@@ -20,7 +20,7 @@ grep -q 'No space left on device' <<<"$out" || fail "unclear error: $out"
 leftover=$(find "$mnt" -name '.*' | grep -v "^$mnt\$")
 [ -z "$leftover" ] || fail "temporary files left: $leftover"
 pc store get --store "$STORE" --image app --dir "$T/out" || fail "old image unreadable"
-cmp "$T/small/pages" "$T/out/pages" && cmp "$T/small/manifest" "$T/out/manifest" || fail "old image changed"
+cmp "$T/small/raw" "$T/out/raw" && cmp "$T/small/manifest" "$T/out/manifest" || fail "old image changed"
 pc store fsck --store "$STORE" || fail "fsck after a full disk"
 pc store ls --store "$STORE"
 echo PASS

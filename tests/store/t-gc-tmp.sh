@@ -30,5 +30,5 @@ grep -q ', 2 temporary files (5300 bytes)' <<<"$out" || fail "summary lacks the 
 [ -e "$young" ] || fail "a young temporary file was deleted"
 pc store fsck --store "$STORE" >/dev/null || fail "fsck after gc"
 pc store get --store "$STORE" --image app --dir "$T/out" >/dev/null || fail "get after gc"
-cmp "$T/img/pages" "$T/out/pages" || fail "image differs after gc"
+cmp "$T/img/raw" "$T/out/raw" || fail "image differs after gc"
 echo PASS

@@ -8,13 +8,13 @@ gen1=$(find "$T/store/chunks" -type f | sort)
 # Generations 2 and 3 change the random part; generation 1 is pruned, so
 # its own chunks become unreferenced.
 for g in 2 3; do
-	head -c 2097152 /dev/urandom | dd of="$T/img/pages" conv=notrunc status=none
+	head -c 2097152 /dev/urandom | dd of="$T/img/raw" conv=notrunc status=none
 	pc store put --store "$STORE" --image app --dir "$T/img" >/dev/null || fail "put $g"
 done
 ls "$T/store/images/app"
 [ "$(ls "$T/store/images/app" | wc -l)" = 2 ] || fail "want 2 generations kept"
 # A second image sharing nothing, and a stray chunk nobody references.
-mkdir -p "$T/img2"; head -c 300000 /dev/urandom >"$T/img2/pages"
+mkdir -p "$T/img2"; head -c 300000 /dev/urandom >"$T/img2/raw"
 pc store put --store "$STORE" --image other --dir "$T/img2" >/dev/null || fail "put other"
 mkdir -p "$T/store/chunks/00"
 stray=$T/store/chunks/00/00$(printf '%062d' 7)
@@ -46,7 +46,7 @@ n_after=$(find "$T/store/chunks" -type f | wc -l)
 # Nothing referenced went: both images read back and fsck is clean.
 pc store fsck --store "$STORE" || fail "fsck after gc"
 pc store get --store "$STORE" --image app --dir "$T/out" >/dev/null || fail "get app"
-cmp "$T/img/pages" "$T/out/pages" || fail "app differs after gc"
+cmp "$T/img/raw" "$T/out/raw" || fail "app differs after gc"
 pc store get --store "$STORE" --image other --dir "$T/out2" >/dev/null || fail "get other"
 # With a short grace the young stray goes too.
 sleep 2

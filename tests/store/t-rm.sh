@@ -6,12 +6,12 @@
 . "$(dirname "$0")/lib.sh"
 make_image "$T/img" 6
 pc store put --store "$STORE" --image app --dir "$T/img" >/dev/null || fail "put app 1"
-head -c 1048576 /dev/urandom | dd of="$T/img/pages" conv=notrunc status=none
+head -c 1048576 /dev/urandom | dd of="$T/img/raw" conv=notrunc status=none
 pc store put --store "$STORE" --image app --dir "$T/img" >/dev/null || fail "put app 2"
 # "other" shares the pages' tail with app and has a file of its own.
 mkdir -p "$T/other"
-cp "$T/img/pages" "$T/other/pages"
-head -c 1048576 /dev/urandom | dd of="$T/other/pages" conv=notrunc status=none
+cp "$T/img/raw" "$T/other/raw"
+head -c 1048576 /dev/urandom | dd of="$T/other/raw" conv=notrunc status=none
 head -c 200000 /dev/urandom >"$T/other/extra"
 pc store put --store "$STORE" --image other --dir "$T/other" >/dev/null || fail "put other"
 chunks_before=$(find "$T/store/chunks" -type f | wc -l)
@@ -28,7 +28,7 @@ if err=$(pc store get --store "$STORE" --image app --dir "$T/out-app" 2>&1); the
 fi
 echo "get app: $err"
 pc store get --store "$STORE" --image other --dir "$T/out" >/dev/null || fail "get other"
-cmp "$T/other/pages" "$T/out/pages" && cmp "$T/other/extra" "$T/out/extra" || fail "other differs after rm"
+cmp "$T/other/raw" "$T/out/raw" && cmp "$T/other/extra" "$T/out/extra" || fail "other differs after rm"
 pc store fsck --store "$STORE" >/dev/null || fail "fsck after rm"
 
 # Removing does not delete chunks; gc reclaims app's own once they are old.
@@ -41,7 +41,7 @@ echo "gc deleted $deleted chunks"
 pc store fsck --store "$STORE" >/dev/null || fail "fsck after gc"
 rm -rf "$T/out"
 pc store get --store "$STORE" --image other --dir "$T/out" >/dev/null || fail "get other after gc"
-cmp "$T/other/pages" "$T/out/pages" && cmp "$T/other/extra" "$T/out/extra" || fail "other differs after gc"
+cmp "$T/other/raw" "$T/out/raw" && cmp "$T/other/extra" "$T/out/extra" || fail "other differs after gc"
 
 # Bad requests.
 expect_fail() {   # expect_fail WHAT PATTERN CMD...

@@ -8,7 +8,7 @@ chmod 0640 "$T/img/manifest"
 out=$(pc store put --store "$STORE" --image app1 --dir "$T/img") || fail "put: $out"
 echo "$out"
 pc store get --store "$STORE" --image app1 --dir "$T/out" || fail "get"
-for f in pages manifest empty; do
+for f in raw manifest empty; do
 	cmp "$T/img/$f" "$T/out/$f" || fail "$f differs after round trip"
 done
 [ "$(stat -c %a "$T/out/manifest")" = 640 ] || fail "mode not kept"

@@ -7,12 +7,16 @@
  * {NET_BIND_SERVICE}, CAP_SYS_BOOT dropped from the bounding set,
  * no_new_privs set.  Child "mixed": groups {4, 24}, rgid 1002 / egid 65534 /
  * sgid 1003, ruid 1000 / euid 65534 / suid 1001 (no capabilities left).
+ * Child "secure": securebits noroot, no-setuid-fixup, no-ambient-raise and
+ * the noroot lock, then CAP_SETPCAP dropped (the restore needs it to set
+ * them: it must not stay).
  * After each cycle each checks getresuid, getresgid, fsuid/fsgid,
  * getgroups, capget, the bounding and ambient sets, keep-caps and
  * no_new_privs.  The root checks that its own credentials are unchanged.
  */
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/securebits.h>
 #include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -25,7 +29,7 @@ struct creds {
 	int ngroups;
 	gid_t groups[32];
 	uint64_t eff, prm, inh, amb_net, bnd_boot;
-	int keepcaps, nnp;
+	int keepcaps, nnp, securebits;
 };
 
 static struct creds now(void)
@@ -47,6 +51,7 @@ static struct creds now(void)
 	c.bnd_boot = (uint64_t)prctl(PR_CAPBSET_READ, CAP_SYS_BOOT);
 	c.keepcaps = prctl(PR_GET_KEEPCAPS);
 	c.nnp = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+	c.securebits = prctl(PR_GET_SECUREBITS);
 	return c;
 }
 
@@ -74,6 +79,8 @@ static void compare(const char *who, const struct creds *w)
 	   (unsigned long long)c.bnd_boot, (unsigned long long)w->bnd_boot);
 	CK(c.keepcaps == w->keepcaps, "%s: keepcaps %d, want %d", who, c.keepcaps, w->keepcaps);
 	CK(c.nnp == w->nnp, "%s: no_new_privs %d, want %d", who, c.nnp, w->nnp);
+	CK(c.securebits == w->securebits, "%s: securebits %#x, want %#x", who, c.securebits,
+	   w->securebits);
 }
 
 static void __attribute__((noreturn)) serve(const char *who, const struct creds *want)
@@ -127,6 +134,27 @@ static void become_mixed(void)
 	serve("mixed", &want);
 }
 
+static void become_secure(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2] = { 0 };
+	int bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+		   SECBIT_NO_CAP_AMBIENT_RAISE;
+	struct creds want;
+
+	if (prctl(PR_SET_SECUREBITS, bits) < 0 || syscall(SYS_capget, &h, d) < 0)
+		ck_die("secure: securebits");
+	d[0].effective &= ~BIT(CAP_SETPCAP);
+	d[0].permitted &= ~BIT(CAP_SETPCAP);
+	if (syscall(SYS_capset, &h, d) < 0)
+		ck_die("secure: drop CAP_SETPCAP");
+	want = now();
+	if (want.securebits != bits || (want.prm & BIT(CAP_SETPCAP)))
+		ck_die("secure: credentials not as set");
+	ck_child_report("secure", -1);
+	serve("secure", &want);
+}
+
 int main(int argc, char **argv)
 {
 	struct creds root;
@@ -138,10 +166,13 @@ int main(int argc, char **argv)
 		become_nobody();
 	if (p < 0 || (p = fork()) == 0)
 		become_mixed();
+	if (p < 0 || (p = fork()) == 0)
+		become_secure();
 	if (p < 0)
 		ck_die("fork");
 	ck_collect("nobody", -1, 5);
 	ck_collect("mixed", -1, 5);
+	ck_collect("secure", -1, 5);
 	if (ck_report(-1) < 0)
 		exit(2);
 	ck_ready();
@@ -150,6 +181,7 @@ int main(int argc, char **argv)
 		compare("root", &root);
 		ck_collect("nobody", n, 5);
 		ck_collect("mixed", n, 5);
+		ck_collect("secure", n, 5);
 		ck_report(n);
 	}
 }

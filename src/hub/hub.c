@@ -1,0 +1,234 @@
+/*
+ * hub.c - the hub's life: its state directory and lock, the registry,
+ * DNS, the API, then a watch every HUB_WATCH_MS that marks workers down
+ * when silent past their timeout, until SIGINT/SIGTERM.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/event_log.h"
+#include "common/io.h"
+#include "hub/api.h"
+#include "hub/dns_server.h"
+#include "hub/hub.h"
+
+#define HUB_WATCH_MS 500
+#define DB_URL_MAX 4096
+
+static struct hub *the_hub;     /* for the signal handler only */
+
+int64_t hub_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void hub_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	event_vlog("hub", fmt, ap);
+	va_end(ap);
+}
+
+/* ---- the registry's place ---- */
+
+static int read_saved_url(const char *dir, char *url, size_t len)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/db.url", dir);
+	n = read_small(path, url, len);
+	if (n < 0)
+		return errno == ENOENT ? 0 : err_sys("read %s", path);
+	while (n > 0 && (url[n - 1] == '\n' || url[n - 1] == ' '))
+		url[--n] = '\0';
+	return n > 0;
+}
+
+int hub_registry_open(const char *dir, const char *url, struct hub_registry **out)
+{
+	char saved[DB_URL_MAX], path[PATH_MAX];
+	int rc;
+
+	if (!url) {
+		rc = read_saved_url(dir, saved, sizeof(saved));
+		if (rc < 0)
+			return -1;
+		url = rc ? saved : NULL;
+	}
+	snprintf(path, sizeof(path), "%s/registry.db", dir);
+	if (!url && access(dir, F_OK) < 0)
+		return err_sys("state dir %s", dir);
+	return hubreg_open(url, path, out);
+}
+
+/* Remember --db for the commands run on this machine (mode 0600: the URL
+ * may hold a password); forget it when the hub runs on SQLite. */
+static int save_url(const struct hub *h, const char *url)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/db.url", h->dir);
+	if (!url)
+		return unlink(path) < 0 && errno != ENOENT ? err_sys("unlink %s", path) : 0;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_sys("open %s", tmp);
+	if (write_full(fd, url, strlen(url), -1) < 0 || write_full(fd, "\n", 1, -1) < 0) {
+		err_sys("write %s", tmp);
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		unlink(tmp);
+		return err_sys("rename %s", tmp);
+	}
+	return 0;
+}
+
+/* ---- start and stop ---- */
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	if (the_hub)
+		the_hub->stop = 1;
+}
+
+
+static int take_lock(struct hub *h)
+{
+	return state_dir_lock(h->dir, "hub.lock", "picocenter hub", &h->lock_fd);
+}
+
+/* The address DNS gives for ns.ZONE: --dns's, unless it is a wildcard. */
+static const char *ns_address(const char *dns, char *buf, size_t len)
+{
+	const char *colon = strrchr(dns, ':');
+	size_t n = colon ? (size_t)(colon - dns) : 0;
+
+	if (n >= 2 && dns[0] == '[')
+		snprintf(buf, len, "%.*s", (int)n - 2, dns + 1);
+	else
+		snprintf(buf, len, "%.*s", (int)n, dns);
+	if (!buf[0] || !strcmp(buf, "0.0.0.0") || !strcmp(buf, "::"))
+		return NULL;
+	return buf;
+}
+
+static int hub_init(struct hub *h, const struct hub_opts *o)
+{
+	char path[PATH_MAX], ns[HUB_ADDR_MAX + 8];
+
+	h->lock_fd = -1;
+	h->worker_timeout_ms = o->worker_timeout_ms;
+	if (mkdir_p(o->state_dir) < 0)
+		return -1;
+	if (!realpath(o->state_dir, path))
+		return err_sys("state dir %s", o->state_dir);
+	if (strlen(path) >= sizeof(h->dir))
+		return err_set("state dir %s is too long", path);
+	strcpy(h->dir, path);
+	/* The registry and db.url are root's alone. */
+	if (chmod(h->dir, 0700) < 0)
+		return err_sys("chmod %s", h->dir);
+	if (take_lock(h) < 0 ||
+	    dns_zone_init(&h->zone, o->zone, o->ttl, ns_address(o->dns, ns, sizeof(ns))) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/registry.db", h->dir);
+	if (hubreg_open(o->db_url, path, &h->reg) < 0)
+		return -1;
+	return save_url(h, o->db_url);
+}
+
+static void hub_free(struct hub *h)
+{
+	hubreg_close(h->reg);
+	dns_zone_free(&h->zone);
+	if (h->lock_fd >= 0)
+		close(h->lock_fd);
+}
+
+/* ---- the watch ---- */
+
+static void log_down(const char *name, void *arg)
+{
+	const struct hub *h = arg;
+
+	hub_log("worker %s: down (no heartbeat for %lld ms)", name,
+		(long long)h->worker_timeout_ms);
+}
+
+static void watch(struct hub *h)
+{
+	struct timespec tick = { 0, HUB_WATCH_MS * 1000000L };
+	int failing = 0;
+
+	while (!h->stop) {
+		int rc = hubreg_workers_expire(h->reg, hub_now_ms() - h->worker_timeout_ms,
+					       log_down, h);
+
+		if (rc < 0 && !failing)
+			hub_log("error: %s", err_msg());
+		else if (rc >= 0 && failing)
+			hub_log("registry reachable again");
+		failing = rc < 0;
+		nanosleep(&tick, NULL);
+	}
+}
+
+/* DNS's lookup: the registry's answer for an app name. */
+static int lookup(void *arg, const char *name, char *addr, size_t len)
+{
+	struct hub *h = arg;
+	int rc = hubreg_app_address(h->reg, name, addr, len);
+
+	return rc == HUBREG_NOTFOUND ? 1 : rc;
+}
+
+int hub_run(const struct hub_opts *o)
+{
+	struct hub *h = calloc(1, sizeof(*h));
+	struct dns_server *dns = NULL;
+	struct hub_api *api = NULL;
+	int rc = -1;
+
+	if (!h)
+		return err_set("out of memory");
+	if (hub_init(h, o) < 0 || stop_signals_install(on_stop) < 0)
+		goto out;
+	the_hub = h;
+	if (dns_server_start(o->dns, &h->zone, lookup, h, &dns) < 0 ||
+	    hub_api_start(h, o->listen, o->tls_cert, o->tls_key, &api) < 0)
+		goto out;
+	hub_log("zone %s, registry %s, DNS on %s (udp, tcp), API on %s/api.sock%s%s", o->zone,
+		hubreg_engine(h->reg), o->dns, h->dir, o->listen ? " and https://" : "",
+		o->listen ? o->listen : "");
+	watch(h);
+	hub_log("stopping");
+	rc = 0;
+out:
+	hub_api_stop(api);
+	dns_server_stop(dns);
+	the_hub = NULL;
+	hub_free(h);
+	free(h);
+	return rc;
+}

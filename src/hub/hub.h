@@ -1,0 +1,51 @@
+/*
+ * hub.h - `picocenter hub`, the control plane of many machines: the
+ * registry (SQLite in the state directory, or PostgreSQL shared by
+ * several hubs), DNS for the apps' zone, the HTTP/JSON API for tenants
+ * and workers (api.c), and the watch that marks silent workers down.
+ * See docs/hub.md.
+ */
+#ifndef PC_HUB_HUB_H
+#define PC_HUB_HUB_H
+
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+
+#include "hub/dns.h"
+#include "hub/registry.h"
+
+#define HUB_WORKER_TIMEOUT_MS 15000
+
+struct hub_opts {
+	const char *state_dir;
+	const char *zone;
+	const char *db_url;         /* NULL: SQLite in the state dir */
+	const char *listen;         /* ADDR:PORT for HTTPS, or NULL */
+	const char *dns;            /* ADDR:PORT for DNS */
+	const char *tls_cert, *tls_key;
+	uint32_t ttl;
+	int64_t worker_timeout_ms;
+};
+
+struct hub {
+	char dir[PATH_MAX - 64];
+	struct hub_registry *reg;
+	struct dns_zone zone;
+	int64_t worker_timeout_ms;
+	int lock_fd;
+	volatile sig_atomic_t stop;
+};
+
+int hub_run(const struct hub_opts *o);
+
+/* Open the registry a hub in dir uses: url, else the URL the hub saved
+ * in dir/db.url, else SQLite dir/registry.db (what `picocenter tenant`
+ * and `hub worker-token` use on the hub's machine). */
+int hub_registry_open(const char *dir, const char *url, struct hub_registry **out);
+
+/* One line to stderr: "TIME hub: text". */
+void hub_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int64_t hub_now_ms(void);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * registry.h - the hub's registry: tenants (name, token hash), worker
+ * tokens (hashes), workers (name, address, memory, last heartbeat,
+ * up/down), apps (name, tenant, worker, state, spec, image) and the ports
+ * each app takes on its worker.  Over SQLite or PostgreSQL (db.h); with
+ * PostgreSQL several hubs share it, so every decision that must not race
+ * (placement, names, ports) is a transaction checked by the database's
+ * own constraints.  Calls are serialised on one connection per hub.
+ *
+ * Returns: 0, -1 (an engine failure: err_msg), or one of the outcomes
+ * below, each with its message in err_msg.
+ */
+#ifndef PC_HUB_REGISTRY_H
+#define PC_HUB_REGISTRY_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hub/request.h"
+#include "worker/spec.h"
+
+#define HUBREG_NOTFOUND 1    /* no such tenant, worker or app (for this tenant) */
+#define HUBREG_EXISTS 2      /* the name is taken */
+#define HUBREG_NOPLACE 3     /* no worker that is up can take the app */
+#define HUBREG_BUSY 4        /* a tenant that still has apps */
+
+struct hub_registry;
+
+/* url: "postgresql://..." or NULL for SQLite at sqlite_path. */
+int hubreg_open(const char *url, const char *sqlite_path, struct hub_registry **out);
+void hubreg_close(struct hub_registry *r);
+/* "sqlite" or "postgresql" */
+const char *hubreg_engine(const struct hub_registry *r);
+
+int hubreg_tenant_add(struct hub_registry *r, const char *name, const char *token_hash,
+		      int64_t now_ms);
+int hubreg_tenant_remove(struct hub_registry *r, const char *name);
+/* [{"name", "apps", "created"}] */
+int hubreg_tenant_list(struct hub_registry *r, json_t **out);
+/* The tenant whose token hashes to hash, into name (HUB_NAME_MAX + 1). */
+int hubreg_tenant_by_token(struct hub_registry *r, const char *hash, char *name);
+
+int hubreg_worker_token_add(struct hub_registry *r, const char *hash, int64_t now_ms);
+/* 0 when hash is a worker token's, HUBREG_NOTFOUND when not. */
+int hubreg_worker_token_check(struct hub_registry *r, const char *hash);
+
+/* Register or refresh a worker (its heartbeat, at now_ms): it is up. */
+int hubreg_worker_beat(struct hub_registry *r, const struct worker_report *w, int64_t now_ms);
+/* [{"name", "address", "state", "mem_total_bytes", "mem_free_bytes",
+ *   "apps", "last_heartbeat"}] */
+int hubreg_worker_list(struct hub_registry *r, json_t **out);
+/* Mark down every up worker silent since before cutoff_ms; each one's
+ * name goes to fn.  Returns how many, or -1. */
+int hubreg_workers_expire(struct hub_registry *r, int64_t cutoff_ms,
+			  void (*fn)(const char *name, void *arg), void *arg);
+/* The app records placed on worker (what it is to run). */
+int hubreg_worker_apps(struct hub_registry *r, const char *worker, json_t **out);
+
+/* Place a new app of tenant on a worker (placement.h) and record it. */
+int hubreg_app_create(struct hub_registry *r, const char *tenant, const struct app_spec *spec,
+		      int64_t now_ms, json_t **out);
+int hubreg_app_list(struct hub_registry *r, const char *tenant, json_t **out);
+int hubreg_app_get(struct hub_registry *r, const char *tenant, const char *name, json_t **out);
+int hubreg_app_remove(struct hub_registry *r, const char *tenant, const char *name);
+/* The address DNS gives for app name (lowercase): 0 and addr filled,
+ * HUBREG_NOTFOUND, or -1. */
+int hubreg_app_address(struct hub_registry *r, const char *name, char *addr, size_t len);
+
+#endif

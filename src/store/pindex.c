@@ -1,0 +1,139 @@
+/*
+ * pindex.c - the page index of a paged file (binary, little endian):
+ *
+ *   "PCPIDX1\n"
+ *   per page, in file order (as many as the file has pages): SHA-256 (32 bytes), u32 pack number (in the
+ *   file's pack table), u32 offset and u32 length of the page's encoding
+ *   (a chunk encoding: format byte + payload) in that pack.
+ *
+ * The index is stored in chunks of whole entries (pindex_chunk_len) named
+ * by the manifest; it is validated whole against the manifest's file line and
+ * pack table before any of it is used.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "store/internal.h"
+
+uint64_t pindex_size(uint64_t npages)
+{
+	return PINDEX_HEAD + npages * PINDEX_ENTRY;
+}
+
+/* Entries per index chunk for a file of n pages. */
+static uint64_t chunk_entries(uint64_t npages)
+{
+	uint64_t e = PINDEX_CHUNK_MIN;
+
+	while (e < PINDEX_CHUNK_MAX && e * PINDEX_CHUNKS < npages)
+		e *= 2;
+	return e;
+}
+
+uint64_t pindex_chunk_len(uint64_t npages, uint64_t off)
+{
+	uint64_t size = pindex_size(npages), bytes = chunk_entries(npages) * PINDEX_ENTRY;
+	uint64_t end = off < PINDEX_HEAD + bytes ? PINDEX_HEAD + bytes : off + bytes;
+
+	return (end < size ? end : size) - off;
+}
+
+void pindex_free(struct pindex *ix)
+{
+	free(ix->e);
+	ix->e = NULL;
+	ix->n = 0;
+}
+
+void pack_key(const uint8_t h[HASH_LEN], char out[PACK_KEY_MAX])
+{
+	char hex[HASH_HEX];
+
+	hash_hex(h, hex);
+	memcpy(out, "packs/", 6);
+	out[6] = hex[0];
+	out[7] = hex[1];
+	out[8] = '/';
+	memcpy(out + 9, hex, HASH_HEX);
+}
+
+static void put_le(uint8_t *p, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *p, int bytes)
+{
+	uint64_t v = 0;
+
+	for (int i = bytes - 1; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+int pindex_format(const struct pentry *e, size_t n, struct buf *out)
+{
+	uint8_t *p;
+
+	out->len = 0;
+	if (buf_reserve(out, (size_t)pindex_size(n)) < 0)
+		return -1;
+	p = out->data;
+	memcpy(p, PINDEX_MAGIC, PINDEX_HEAD);
+	p += PINDEX_HEAD;
+	for (size_t i = 0; i < n; i++, p += PINDEX_ENTRY) {
+		memcpy(p, e[i].hash, HASH_LEN);
+		put_le(p + 32, e[i].pack, 4);
+		put_le(p + 36, e[i].off, 4);
+		put_le(p + 40, e[i].len, 4);
+	}
+	out->len = (size_t)pindex_size(n);
+	return 0;
+}
+
+static int entry_check(const struct pentry *e, const struct mfile *f, size_t i)
+{
+	if (e->pack >= f->npacks)
+		return err_set("page %zu: pack %u of %zu", i, e->pack, f->npacks);
+	if (e->len < 2 || e->len > PAGE_ENC_MAX)
+		return err_set("page %zu: bad length %u", i, e->len);
+	if ((uint64_t)e->off + e->len > f->packs[e->pack].size)
+		return err_set("page %zu: %u+%u is outside pack %u (%llu bytes)", i, e->off,
+			       e->len, e->pack, (unsigned long long)f->packs[e->pack].size);
+	return 0;
+}
+
+int pindex_parse(const uint8_t *data, size_t len, const struct mfile *f,
+		 struct pindex *out)
+{
+	uint64_t n = f->size / STORE_PAGE;
+	const uint8_t *p = data + PINDEX_HEAD;
+
+	memset(out, 0, sizeof(*out));
+	if (!f->paged || f->size % STORE_PAGE)
+		return err_set("page index of %s: not a paged file", f->name);
+	if (len < PINDEX_HEAD || memcmp(data, PINDEX_MAGIC, PINDEX_HEAD) != 0)
+		return err_set("page index of %s: bad magic (or unknown version)", f->name);
+	if (len != pindex_size(n))
+		return err_set("page index of %s: %zu bytes, want %llu for %llu pages",
+			       f->name, len, (unsigned long long)pindex_size(n),
+			       (unsigned long long)n);
+	if (!(out->e = calloc(n ? n : 1, sizeof(*out->e))))
+		return err_set("out of memory");
+	for (size_t i = 0; i < n; i++, p += PINDEX_ENTRY) {
+		struct pentry *e = &out->e[i];
+
+		memcpy(e->hash, p, HASH_LEN);
+		e->pack = (uint32_t)get_le(p + 32, 4);
+		e->off = (uint32_t)get_le(p + 36, 4);
+		e->len = (uint32_t)get_le(p + 40, 4);
+		if (entry_check(e, f, i) < 0) {
+			pindex_free(out);
+			return err_wrap("page index of %s", f->name);
+		}
+	}
+	out->n = (size_t)n;
+	return 0;
+}

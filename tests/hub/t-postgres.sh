@@ -1,0 +1,89 @@
+#!/bin/bash
+# t-postgres.sh - two hubs over one real PostgreSQL (Debian's, started by
+# the test in its work dir on a unix socket): what one records the other
+# answers at once, in DNS and the API; one hub is killed with SIGKILL and
+# the other keeps answering and recording; placement over both keeps one
+# app per name and per port; a hub that cannot reach its database fails
+# at start with a clear message.
+. "$(dirname "$0")/lib.sh"
+h_init hub-postgres
+pg_start
+
+# No database there: a clear error, quickly, and no hub left running.
+start=$SECONDS
+out=$("$PICOCENTER" hub --state-dir "$D_DIR/x" --zone $H_ZONE --dns 127.0.0.1:1 \
+	--db "postgresql://postgres@/postgres?host=$D_DIR/nowhere" 2>&1) && h_fail "a hub without a database started"
+echo "$out" | grep -q "registry (postgresql): cannot connect" || h_fail "unclear error: $out"
+[ $((SECONDS - start)) -le 10 ] || h_fail "the failing hub took $((SECONDS - start)) s"
+out=$("$PICOCENTER" hub --state-dir "$D_DIR/x" --zone $H_ZONE --dns 127.0.0.1:1 --db mysql://x 2>&1) &&
+	h_fail "a mysql URL was taken"
+echo "$out" | grep -q "want postgresql://" || h_fail "unclear --db error: $out"
+
+h_start a --db "$PG_URL"
+h_start b --db "$PG_URL"
+grep -q "registry postgresql" "$D_DIR/a.hub.log" || h_fail "hub a is not on PostgreSQL"
+
+# The tenant and worker token made on a's machine work on b.
+tok=$(h_tenant a alice)
+wtok=$("$PICOCENTER" hub worker-token --state-dir "$D_DIR/b") || h_fail "worker-token"
+"$PICOCENTER" tenant ls --state-dir "$D_DIR/b" | grep -q "^alice " || h_fail "b does not see alice"
+h_worker a "$wtok" w1 192.0.2.1
+h_worker b "$wtok" w2 192.0.2.2
+
+# Placement through both hubs at once: 10 apps on one port, 5 from each
+# hub; two workers take two of them, the rest are refused, and the
+# refused names leave nothing behind.
+racers=()
+for i in $(seq 5); do
+	h_api a "$tok" POST /apps "{\"name\":\"p$i\",\"argv\":[\"x\"],\"publish\":[\"9000:9000\"]}" >"$D_DIR/race.a$i" &
+	racers+=($!)
+	h_api b "$tok" POST /apps "{\"name\":\"q$i\",\"argv\":[\"x\"],\"publish\":[\"9000:9000\"]}" >"$D_DIR/race.b$i" &
+	racers+=($!)
+done
+wait "${racers[@]}"
+placed=$(cat "$D_DIR"/race.* | grep -c "^201 ")
+refused=$(cat "$D_DIR"/race.* | grep -c "^503 ")
+[ "$placed" = 2 ] && [ "$refused" = 8 ] || h_fail "race: $placed placed, $refused refused: $(cat "$D_DIR"/race.*)"
+workers=$(h_expect 200 b "$tok" GET /apps | h_json '",".join(sorted(a["worker"] for a in j))')
+[ "$workers" = w1,w2 ] || h_fail "race: apps on $workers"
+h_expect 409 b "$tok" POST /apps "{\"name\":\"$(cat "$D_DIR"/race.* | grep "^201" | head -n 1 |
+	sed 's/.*"name":"\([a-z0-9]*\)".*/\1/')\",\"argv\":[\"x\"]}" >/dev/null
+
+# What a records, b answers at once, in DNS and the API.
+h_expect 201 a "$tok" POST /apps '{"name":"web","argv":["httpd"],"publish":["80:80"]}' >/dev/null
+addr=$(h_dig b +short web.$H_ZONE A)
+[ "$addr" = 192.0.2.1 ] || [ "$addr" = 192.0.2.2 ] || h_fail "b resolves web to '$addr'"
+h_expect 200 b "$tok" GET /apps/web >/dev/null
+
+# a dies; b goes on: DNS over UDP and TCP, the API, new records.
+kill -KILL "${H_PID[a]}"
+wait "${H_PID[a]}" 2>/dev/null
+unset 'H_PID[a]'
+[ "$(h_dig b +short web.$H_ZONE A)" = "$addr" ] || h_fail "b stopped answering web over UDP"
+[ "$(h_dig b +tcp +short web.$H_ZONE A)" = "$addr" ] || h_fail "b stopped answering web over TCP"
+h_expect 201 b "$tok" POST /apps '{"name":"after","argv":["x"],"publish":["81:81"]}' >/dev/null
+[ -n "$(h_dig b +short after.$H_ZONE A)" ] || h_fail "b does not resolve an app made after a died"
+n=$(h_expect 200 b "$tok" GET /apps | h_json 'len(j)')
+[ "$n" = 4 ] || h_fail "b lists $n apps, not 4"
+h_worker b "$wtok" w1 192.0.2.1
+h_expect 200 b "$tok" DELETE /apps/web >/dev/null
+[ "$(h_status b web.$H_ZONE A)" = NXDOMAIN ] || h_fail "a removed app still resolves"
+
+# a comes back on the same database and sees everything b did.
+h_start a --db "$PG_URL"
+[ -n "$(h_dig a +short after.$H_ZONE A)" ] || h_fail "the restarted hub does not resolve 'after'"
+
+# The database goes away: DNS answers SERVFAIL, the API 503 with the
+# reason, the apex still answers; it comes back: the same hubs answer
+# again and nothing is lost.
+runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null || h_fail "pg_ctl stop"
+[ "$(h_status b after.$H_ZONE A)" = SERVFAIL ] || h_fail "no SERVFAIL without the database"
+[ "$(h_dig b +short $H_ZONE SOA)" != "" ] || h_fail "no SOA without the database"
+out=$(h_expect 503 b "$tok" GET /apps)
+echo "$out" | grep -q "registry unavailable" || h_fail "503 without a reason: $out"
+runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 60 \
+	-o "-k $PG_DIR -c listen_addresses= -c fsync=off" start >/dev/null || h_fail "postgres did not restart"
+[ -n "$(h_dig b +short after.$H_ZONE A)" ] || h_fail "b does not answer after the database came back"
+n=$(h_expect 200 a "$tok" GET /apps | h_json 'len(j)')
+[ "$n" = 3 ] || h_fail "a lists $n apps after the outage, not 3"
+d_log "PASS"
