@@ -17,7 +17,7 @@ static const struct command commands[] = {
 	{ "serve", cmd_serve, "the hosting daemon: apps swapped out when idle, back on traffic" },
 	{ "app", cmd_app, "apps of the daemon (create, ls, inspect, logs, rm, swap-out, swap-in)" },
 	{ "hub", cmd_hub, "the control plane of many machines: registry, DNS, API, placement" },
-	{ "tenant", cmd_tenant, "tenants of a hub (create, ls, rm), on the hub's machine" },
+	{ "tenant", cmd_tenant, "tenants of a hub (create, limit, ls, rm), on the hub's machine" },
 	{ "worker", cmd_worker, "register this machine with a hub and heartbeat; worker ls" },
 };
 

@@ -99,6 +99,8 @@ int box_config_init(struct box_config *cfg, const char *name);
 int box_config_add_port(struct box_config *cfg, const char *spec);
 /* Parse "512M", "1G", "65536" (bytes, suffixes K M G, at least 4 MiB). */
 int box_parse_size(const char *s, uint64_t *bytes);
+/* Parse "A.B.C.D/N" (N in 8..30) into cfg's subnet and prefix. */
+int box_parse_subnet(const char *s, struct box_config *cfg);
 /* Parse a count in 1..max. */
 int box_parse_count(const char *s, uint32_t max, uint32_t *n);
 /* Parse "BASE:COUNT", the host ids boxes take their ranges from (BASE at

@@ -262,6 +262,17 @@ static int parse_subnet(const char *v, struct box_config *c)
 	return 0;
 }
 
+int box_parse_subnet(const char *s, struct box_config *cfg)
+{
+	struct box_config c = *cfg;
+
+	if (parse_subnet(s, &c) < 0)
+		return err_set("bad subnet '%s' (A.B.C.D/N, N in 8..30)", s);
+	cfg->subnet = c.subnet;
+	cfg->prefix = c.prefix;
+	return 0;
+}
+
 static int parse_num32(const char *v, uint32_t *out)
 {
 	uint64_t n;

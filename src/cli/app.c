@@ -33,6 +33,7 @@ static int app_usage(void)
 		"  rm NAME\n"
 		"  swap-out NAME\n"
 		"  swap-in NAME\n"
+		"  move NAME --to WORKER          (a hub's apps)\n"
 		"The daemon (picocenter serve) is found by --state-dir or PICOCENTER_STATE_DIR;\n"
 		"a hub by --hub and --token, or PICOCENTER_HUB and PICOCENTER_TOKEN.\n"
 		"Durations: 500ms, 2s, 1.5m, 1h (default idle 60s, sleep 10m).\n"
@@ -328,9 +329,10 @@ static int app_inspect(const struct target *t, const char *name, int as_json)
 		return 0;
 	}
 	ports_text(json_object_get(a, "ports"), ports, sizeof(ports));
-	printf("%-14s %s\n%-14s %s\n%-14s %s\n%-14s %s\n", "name",
+	printf("%-14s %s\n%-14s %s\n%-14s %s\n%-14s %s\n%-14s %s\n", "name",
 	       json_string_value(json_object_get(a, "name")), "state",
-	       json_string_value(json_object_get(a, "state")), "address",
+	       json_string_value(json_object_get(a, "state")), "runtime",
+	       json_string_value(json_object_get(a, "runtime")), "address",
 	       json_string_value(json_object_get(a, "address")), "ports", ports);
 	printf("%-14s %lld\n%-14s %lld\n%-14s %lld\n", "rss_bytes",
 	       (long long)json_integer_value(json_object_get(a, "rss_bytes")), "image_bytes",
@@ -394,6 +396,27 @@ static int app_action(const struct target *t, const char *method, const char *na
 	return 0;
 }
 
+/* app move NAME --to WORKER (a hub's). */
+static int app_move(const struct target *t, const char *name, const char *to)
+{
+	json_t *body = json_pack("{s:s}", "to", to), *a = NULL;
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	char path[160];
+	int rc;
+
+	json_decref(body);
+	if (!text)
+		return client_fail("picocenter app move", "out of memory");
+	snprintf(path, sizeof(path), "/apps/%s/move", name);
+	rc = call(t, "POST", path, text, &a);
+	free(text);
+	if (rc == 0)
+		printf("%s moved to %s (%s)\n", name, json_string_value(json_object_get(a, "worker")),
+		       json_string_value(json_object_get(a, "address")));
+	json_decref(a);
+	return rc;
+}
+
 static int need_name(int argc, char **argv, int max)
 {
 	return argc >= 2 && argc <= max && argv[1][0] != '-';
@@ -424,5 +447,8 @@ int cmd_app(int argc, char **argv)
 		return app_action(t, "DELETE", argv[1], NULL);
 	if ((!strcmp(verb, "swap-out") || !strcmp(verb, "swap-in")) && need_name(argc, argv, 2))
 		return app_action(t, "POST", argv[1], verb);
+	if (!strcmp(verb, "move") && need_name(argc, argv, 4) && argc == 4 &&
+	    !strcmp(argv[2], "--to"))
+		return app_move(t, argv[1], argv[3]);
 	return app_usage();
 }

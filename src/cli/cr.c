@@ -91,23 +91,6 @@ static int parse_user(const char *s, struct cr_spawn_opts *o)
 	return 0;
 }
 
-static int parse_subnet(const char *s, struct box_config *c)
-{
-	char buf[32], *slash, *end;
-	struct in_addr a;
-	long p;
-
-	if (strlen(s) >= sizeof(buf) || !(slash = strchr(strcpy(buf, s), '/')))
-		return err_set("bad subnet '%s' (A.B.C.D/N)", s);
-	*slash = '\0';
-	p = strtol(slash + 1, &end, 10);
-	if (inet_pton(AF_INET, buf, &a) != 1 || *end || p < 8 || p > 30)
-		return err_set("bad subnet '%s' (A.B.C.D/N, N in 8..30)", s);
-	c->subnet = a.s_addr;
-	c->prefix = (int)p;
-	return 0;
-}
-
 /* One box flag at argv[*i] (its value after it); 1 if it was none. */
 static int box_flag(struct spawn_cli *s, int argc, char **argv, int *i)
 {
@@ -144,7 +127,7 @@ static int box_flag(struct spawn_cli *s, int argc, char **argv, int *i)
 		if (box_parse_count(v, 10000, &c->cpu_weight) < 0)
 			return err_wrap("--cpu-weight");
 	} else if (!strcmp(f, "--subnet")) {
-		if (parse_subnet(v, c) < 0)
+		if (box_parse_subnet(v, c) < 0)
 			return -1;
 	} else if (!strcmp(f, "--uid-pool")) {
 		if (box_parse_uid_pool(v, c) < 0)

@@ -11,9 +11,12 @@ static int serve_usage(void)
 {
 	fprintf(stderr,
 		"usage: picocenter serve --state-dir DIR [--store URL] [--listen ADDR:PORT]\n"
+		"                        [--bridge NAME] [--subnet A.B.C.D/N]\n"
 		"Hosts apps (picocenter app ...): registry, images (file://DIR/store unless\n"
 		"--store) and the API socket DIR/api.sock live in DIR.  One line per event\n"
-		"on stderr.  SIGINT/SIGTERM stop the daemon; apps stay as they are.\n");
+		"on stderr.  SIGINT/SIGTERM stop the daemon; apps stay as they are.\n"
+		"New boxes get an address of --subnet (default 10.88.0.0/16) on the host\n"
+		"bridge --bridge (default pcbr0).\n");
 	return 2;
 }
 
@@ -28,6 +31,10 @@ int cmd_serve(int argc, char **argv)
 			o.store_url = argv[++i];
 		else if (!strcmp(argv[i], "--listen") && i + 1 < argc)
 			o.listen = argv[++i];
+		else if (!strcmp(argv[i], "--bridge") && i + 1 < argc)
+			o.bridge = argv[++i];
+		else if (!strcmp(argv[i], "--subnet") && i + 1 < argc)
+			o.subnet = argv[++i];
 		else
 			return serve_usage();
 	}

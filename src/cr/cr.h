@@ -40,6 +40,12 @@ struct cr_dump_opts {
 	const char *cache_dir;    /* cr_dump_to_store: keep the chunks written in
 				     this local cache too (NULL: none) ... */
 	uint64_t cache_max;       /* ... of at most this many bytes */
+	/* Called with DIR while the tree is still stopped, after the image
+	 * is written (and verified), before any socket is handed over or the
+	 * tree killed: where the image must be put away first (the store).
+	 * Its failure fails the dump, and the tree runs on. */
+	int (*commit)(const char *dir, void *arg);
+	void *commit_arg;
 };
 
 struct cr_restore_opts {

@@ -2,9 +2,9 @@
  * custody_files.h - listener custody of an image's open files (custody.h
  * is the holder and its protocol).  A dump with custody marks every
  * listening socket, established TCP connection and unconnected bound UDP
- * socket (and bound unix listener) with its custody tag (dump.c's
- * ctx->custody_tag, read by the kinds through files_custody_tag); once the
- * image is written, the marked sockets go to the holder.  A restore takes
+ * socket (and bound unix listener) with its custody tag (struct
+ * dump_ctx's custody_tag, read by the kinds through files_custody_tag);
+ * once the image is written, the marked sockets go to the holder.  A restore takes
  * them back into a struct custody_held of its own, and the kinds use them
  * instead of new sockets (files_custody_fd, files_in_custody).
  */

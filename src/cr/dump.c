@@ -5,7 +5,8 @@
  * new task appears; tasks that end while the tree is being stopped are
  * dropped and the round repeated), lock the network (netlock.h), read all
  * state, write DIR/pages then DIR/manifest, with --verify restore them
- * into a trial tree that never runs (verify.c), and only then kill the tree.
+ * into a trial tree that never runs (verify.c), let the caller put the image
+ * away (cr_dump_opts.commit: the store), and only then kill the tree.
  * Any failure puts every thread back as it was, detaches, and removes what
  * was written to DIR.
  */
@@ -27,13 +28,13 @@
 #include "box/box.h"
 #include "common/err.h"
 #include "cr/cr.h"
-#include "cr/dump.h"
+#include "cr/dump_ctx.h"
+#include "cr/sysv_ipc.h"
 #include "mem/lazy.h"
 #include "cr/custody_files.h"
 #include "cr/netlock.h"
 #include "cr/proc.h"
 #include "cr/ptrace.h"
-#include "cr/sysv_ipc.h"
 #include "common/timing.h"
 
 #define SEIZE_ROUNDS 20
@@ -635,7 +636,9 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 	if (rc == 0)
 		rc = cr_seccomp_save(&ctx.seccomp, dir);
 	if (rc == 0)
-		rc = write_pages(&ctx);
+		rc = write_pages(&ctx);   /* SysV objects too (sysv_dump) */
+	if (rc == 0 && opts && opts->box)
+		sysv_ids_across(&ctx.img, opts->box, 1);
 	timing_mark("dump: pages");
 	if (rc == 0)
 		rc = cr_image_write(&ctx.img, dir);
@@ -644,6 +647,9 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 	 * anything is handed over or killed. */
 	if (rc == 0 && opts && opts->verify)
 		rc = verify_image(dir, opts->box);
+	if (rc == 0 && opts && opts->commit)
+		rc = opts->commit(dir, opts->commit_arg);
+	timing_mark("dump: commit");
 	if (rc == 0 && opts && opts->keep_listeners)
 		rc = custody_put_files(ctx.files, &ctx.img, opts->keep_listeners);
 	/* The lock stays only on sockets that die with the tree; those in

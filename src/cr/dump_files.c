@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
-#include "cr/dump.h"
+#include "cr/dump_ctx.h"
 #include "cr/files.h"
 #include "cr/proc.h"
 

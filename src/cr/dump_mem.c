@@ -18,8 +18,9 @@
  * private file VMAs the parent maps alike) are found (pagemap; root
  * sees frame numbers); their runs are marked CR_RUN_INHERITED once the
  * runs exist.  It must come first: process_vm_readv pins what it reads,
- * and pinning a page shared copy-on-write gives the reader's target a copy
- * (so a --leave-running dump leaves the tree's sharing broken).
+ * and pinning a page shared copy-on-write gives the reader's target a copy.
+ * The processes that share are read through /proc/PID/mem instead, which
+ * does not pin: a tree that goes on running keeps its sharing.
  *
  * ActiveSet first: a full dump of a tree whose ActiveSet was just recorded
  * (DIR/activeset) writes the pages of the set before all others, so that
@@ -36,7 +37,7 @@
 
 #include "common/err.h"
 #include "common/io.h"
-#include "cr/dump.h"
+#include "cr/dump_ctx.h"
 #include "cr/sysv_ipc.h"
 #include "mem/lazy.h"
 
@@ -200,8 +201,9 @@ static int pass_takes(enum pass pass, const struct mem_as_proc *ap, size_t *cur,
 	return pass == PASS_AS ? in : !in;
 }
 
-static int dump_vma_pages(struct dump_ctx *ctx, pid_t pid, int mem_fd, int pm_fd,
-			  struct cr_vma *v, uint64_t *pm, uint8_t *buf,
+/* read_pid: as pid, or 0 to read through mem_fd (see dump_proc_memory). */
+static int dump_vma_pages(struct dump_ctx *ctx, pid_t pid, pid_t read_pid, int mem_fd,
+			  int pm_fd, struct cr_vma *v, uint64_t *pm, uint8_t *buf,
 			  const struct mem_keep_proc *kp, enum pass pass,
 			  const struct mem_as_proc *ap)
 {
@@ -244,7 +246,7 @@ static int dump_vma_pages(struct dump_ctx *ctx, pid_t pid, int mem_fd, int pm_fd
 			     addr + j * CR_PAGE_SIZE < next; j++)
 				;
 
-			if (copy_range(&s, pid, mem_fd, a, j - i, buf) < 0)
+			if (copy_range(&s, read_pid, mem_fd, a, j - i, buf) < 0)
 				return err_wrap("pid %d: vma 0x%llx-0x%llx", pid,
 						(unsigned long long)v->start,
 						(unsigned long long)v->end);
@@ -349,8 +351,12 @@ static int dump_shmem_object(struct dump_ctx *ctx, pid_t pid, struct cr_vma *v,
 	return rc < 0 ? err_wrap("pid %d: shared memory %s", pid, path) : 0;
 }
 
+/* A process that shares pages copy-on-write with its parent or a child
+ * (by_mem) is read through /proc/PID/mem: process_vm_readv pins the pages
+ * it reads, and pinning a shared page gives the process its own copy, which
+ * a tree that goes on running (--leave-running, a failed dump) would keep. */
 static int dump_proc_memory(struct dump_ctx *ctx, struct dump_task *t, struct cr_proc *p,
-			    uint64_t *pm, uint8_t *buf, enum pass pass)
+			    uint64_t *pm, uint8_t *buf, enum pass pass, int by_mem)
 {
 	const struct mem_as_proc *ap = ctx->as ? mem_as_find(ctx->as, p->pid) : NULL;
 	char path[64];
@@ -373,7 +379,8 @@ static int dump_proc_memory(struct dump_ctx *ctx, struct dump_task *t, struct cr
 		if (pass == PASS_AS && !anon)
 			continue;
 		if (anon || v->kind == CR_VMA_FILE)
-			rc = dump_vma_pages(ctx, t->host_pid, mem_fd, pm_fd, v, pm, buf,
+			rc = dump_vma_pages(ctx, t->host_pid, by_mem ? 0 : t->host_pid, mem_fd,
+					    pm_fd, v, pm, buf,
 					    anon ? mem_keep_find(ctx->keep, p->pid) : NULL,
 					    anon ? pass : PASS_ALL, ap);
 		else if (v->kind == CR_VMA_SHMEM)
@@ -625,6 +632,7 @@ int dump_memory(struct dump_ctx *ctx)
 	uint64_t *pm = malloc(PAGEMAP_BATCH * 8);
 	uint8_t *buf = aligned_alloc(CR_PAGE_SIZE, BATCH_PAGES * CR_PAGE_SIZE);
 	struct run_list *shared = NULL;
+	char *by_mem = NULL;
 	int rc = 0;
 
 	if (!pm || !buf) {
@@ -633,29 +641,36 @@ int dump_memory(struct dump_ctx *ctx)
 		return err_set("out of memory for page buffers");
 	}
 	shared = calloc(ctx->nr_tasks, sizeof(*shared));
-	rc = shared ? find_shared(ctx, shared, pm, (uint64_t *)(void *)buf)
-		    : err_set("out of memory");
+	by_mem = calloc(ctx->nr_tasks, 1);
+	rc = shared && by_mem ? find_shared(ctx, shared, pm, (uint64_t *)(void *)buf)
+			      : err_set("out of memory");
+	for (size_t i = 1; rc == 0 && i < ctx->nr_tasks; i++)
+		if (shared[i].n) {
+			by_mem[i] = 1;
+			by_mem[parent_index(ctx, i)] = 1;
+		}
 	if (ctx->as && !ctx->keep) {   /* the ActiveSet first, then the rest */
 		for (size_t i = 0; rc == 0 && i < ctx->nr_tasks; i++)
 			if (!ctx->tasks[i].zombie)
 				rc = dump_proc_memory(ctx, &ctx->tasks[i], &ctx->img.procs[i], pm,
-						      buf, PASS_AS);
+						      buf, PASS_AS, by_mem[i]);
 		for (size_t i = 0; rc == 0 && i < ctx->nr_tasks; i++)
 			if (!ctx->tasks[i].zombie)
 				rc = dump_proc_memory(ctx, &ctx->tasks[i], &ctx->img.procs[i], pm,
-						      buf, PASS_REST);
+						      buf, PASS_REST, by_mem[i]);
 		sort_all_runs(ctx);
 	} else {
 		for (size_t i = 0; rc == 0 && i < ctx->nr_tasks; i++)
 			if (!ctx->tasks[i].zombie)
 				rc = dump_proc_memory(ctx, &ctx->tasks[i], &ctx->img.procs[i], pm,
-						      buf, PASS_ALL);
+						      buf, PASS_ALL, by_mem[i]);
 	}
 	if (rc == 0)
 		rc = mark_inherited(ctx, shared);
 	for (size_t i = 0; shared && i < ctx->nr_tasks; i++)
 		free(shared[i].v);
 	free(shared);
+	free(by_mem);
 	free(pm);
 	free(buf);
 	/* shmem_id was 1-based while objects were being found. */

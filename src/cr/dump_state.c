@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
-#include "cr/dump.h"
+#include "cr/dump_ctx.h"
 #include "cr/inject.h"
 #include "cr/proc.h"
 #include "cr/ptrace.h"

@@ -30,15 +30,6 @@ static void detach_stdio(void)
 		close(fd);
 }
 
-static void (*deferred)(void *);
-static void *deferred_arg;
-
-void keeper_defer(void (*fn)(void *), void *arg)
-{
-	deferred = fn;
-	deferred_arg = arg;
-}
-
 /* The keeper can live long: it must not hold the caller's files open (a
  * pipe or FIFO of the caller would never see its end).  All but stdio and
  * the report pipe go. */
@@ -49,15 +40,17 @@ static void close_inherited(int keep)
 	close_range((unsigned)keep + 1, ~0u, 0);
 }
 
-static void keeper_main(int (*start)(void *, pid_t *), void *arg, int fd)
+static void keeper_main(int (*start)(void *, pid_t *, struct keeper_after *), void *arg,
+			int fd)
 {
+	struct keeper_after after = { NULL, NULL };
 	struct keeper_report rep;
 	int st;
 
 	close_inherited(fd);
 	memset(&rep, 0, sizeof(rep));
 	setsid();
-	rep.rc = start(arg, &rep.pid);
+	rep.rc = start(arg, &rep.pid, &after);
 	if (rep.rc < 0)
 		strncpy(rep.msg, err_msg(), sizeof(rep.msg) - 1);
 	/* Let go of the caller's streams before reporting: a $(picocenter ...)
@@ -69,8 +62,8 @@ static void keeper_main(int (*start)(void *, pid_t *), void *arg, int fd)
 	close(fd);
 	if (rep.rc < 0)
 		_exit(1);
-	if (deferred)
-		deferred(deferred_arg);
+	if (after.fn)
+		after.fn(after.arg);
 	/* The keeper lives as long as the tree: give back what the start
 	 * freed (a restore's image structures). */
 	malloc_trim(0);
@@ -79,7 +72,8 @@ static void keeper_main(int (*start)(void *, pid_t *), void *arg, int fd)
 	_exit(0);
 }
 
-int keeper_run(int (*start)(void *arg, pid_t *pid), void *arg, pid_t *pid)
+int keeper_run(int (*start)(void *arg, pid_t *pid, struct keeper_after *after), void *arg,
+	       pid_t *pid)
 {
 	struct keeper_report rep;
 	struct child_report r;

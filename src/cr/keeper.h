@@ -10,11 +10,18 @@
 
 #include <sys/types.h>
 
-/* Fork a keeper that runs start(arg, &pid) and, if it succeeds, reaps pid
- * when it exits.  Returns start's result, its pid and error message here. */
-int keeper_run(int (*start)(void *arg, pid_t *pid), void *arg, pid_t *pid);
-/* Called by start (in the keeper): once start has succeeded and reported,
- * the keeper runs fn(arg) before it settles down to reaping. */
-void keeper_defer(void (*fn)(void *), void *arg);
+/* What start may leave to the keeper: once start has succeeded and
+ * reported, the keeper runs fn(arg) (fn NULL: nothing) before it settles
+ * down to reaping. */
+struct keeper_after {
+	void (*fn)(void *);
+	void *arg;
+};
+
+/* Fork a keeper that runs start(arg, &pid, &after) and, if it succeeds,
+ * reaps pid when it exits.  Returns start's result, its pid and error
+ * message here. */
+int keeper_run(int (*start)(void *arg, pid_t *pid, struct keeper_after *after), void *arg,
+	       pid_t *pid);
 
 #endif

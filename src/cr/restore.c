@@ -338,6 +338,8 @@ static int make_shmem(struct rst_ctx *c)
 		return err_set("out of memory");
 	for (uint32_t i = 0; i < c->img.nr_shmem; i++)
 		c->shmem_fds[i] = -1;
+	if (c->box)
+		sysv_ids_across(&c->img, c->box, 0);
 	if (c->img.ipc_ns && sysv_restore_needed(&c->img) &&
 	    sysv_restore(&c->img, c->pages, &c->ipc_ns_fd, c->shmem_fds) < 0)
 		return -1;
@@ -660,17 +662,18 @@ static void finish_server(void *arg)
 	mem_server_finish(arg);
 }
 
-static void hand_over_server(struct rst_ctx *c)
+static void hand_over_server(struct rst_ctx *c, struct keeper_after *after)
 {
 	if (!c->server)
 		return;
 	mem_server_start_fill(c->server);
-	keeper_defer(finish_server, c->server);
+	after->fn = finish_server;
+	after->arg = c->server;
 	c->server = NULL;
 	c->pages = NULL;
 }
 
-static int restore_start(void *arg, pid_t *pid)
+static int restore_start(void *arg, pid_t *pid, struct keeper_after *after)
 {
 	const struct rst_args *a = arg;
 	struct custody_held held = { NULL, 0, -1 };
@@ -719,7 +722,7 @@ static int restore_start(void *arg, pid_t *pid)
 	}
 	if (rc == 0 && !c.verify) {
 		*pid = c.init_host;
-		hand_over_server(&c);
+		hand_over_server(&c, after);
 	}
 	/* A trial leaves nothing behind: what it created goes as on failure. */
 	rst_files_free(&c, rc < 0 || c.verify);
@@ -760,7 +763,8 @@ int rst_restore_from(const char *dir, const struct rst_origin *o,
 int rst_trial(const char *dir, const char *box_dir)
 {
 	struct rst_args a = { dir, NULL, 0, 1, box_dir, NULL, NULL };
+	struct keeper_after none = { NULL, NULL };   /* a trial hands nothing over */
 	pid_t unused;
 
-	return restore_start(&a, &unused);
+	return restore_start(&a, &unused, &none);
 }

@@ -102,9 +102,17 @@ static int origin_open(struct rst_ctx *c, void *arg)
 	if (rc < 0)
 		return -1;
 	timing_mark("restore: store opened");
-	if (store_scratch_dir(o->scratch, sizeof(o->scratch)) < 0 ||
-	    store_get_lazy(o->s, o->image, op ? op->generation : 0, o->scratch, "pages",
-			   &o->l) < 0)
+	if (store_scratch_dir(o->scratch, sizeof(o->scratch)) < 0)
+		return -1;
+	/* Without the ActiveSet, none of the pages due first (the hint holds
+	 * the ActiveSet's): the small areas come in the batch before resume. */
+	if (op && op->no_activeset)
+		rc = store_get_lazy_unhinted(o->s, o->image, op->generation, o->scratch, "pages",
+					     &o->l);
+	else
+		rc = store_get_lazy(o->s, o->image, op ? op->generation : 0, o->scratch,
+				    "pages", &o->l);
+	if (rc < 0)
 		return -1;
 	timing_mark("restore: image files opened");
 	c->dir = o->scratch;
@@ -430,12 +438,49 @@ static int read_base(const char *dir, struct store_put_opts *po)
 	return 0;
 }
 
+/* What a lazy restore of the image in dir writes before the tree resumes
+ * (the eager areas and the ActiveSet's pages), as byte ranges of its
+ * pages: the store notes where they lie, and a restore reads them with the
+ * image's small files.  Only a hint: none (0 ranges) when the image cannot
+ * be read back. */
+static int prefetch_hint(const char *dir, struct store_range **out, size_t *n)
+{
+	struct rst_ctx c;
+	struct mem_as as;
+	struct mem_range *r = NULL;
+	int rc, has_as;
+
+	*out = NULL;
+	*n = 0;
+	memset(&c, 0, sizeof(c));
+	if (cr_image_read(dir, &c.img) < 0)
+		return -1;
+	has_as = mem_as_read(dir, &as);
+	c.lazy = 1;
+	c.as = has_as == 0 ? &as : NULL;
+	rc = has_as < 0 ? -1 : rst_eager_ranges(&c, &r, n);
+	if (rc == 0)
+		rc = as_ranges(&c, &r, n);
+	if (rc == 0 && !(*out = malloc((*n ? *n : 1) * sizeof(**out))))
+		rc = err_set("out of memory");
+	for (size_t i = 0; rc == 0 && i < *n; i++)
+		(*out)[i] = (struct store_range){ r[i].off, r[i].len };
+	if (rc < 0)
+		*n = 0;
+	free(r);
+	if (has_as == 0)
+		mem_as_free(&as);
+	cr_image_free(&c.img);
+	return rc;
+}
+
 int cr_dump_to_store(pid_t pid, const char *url, const char *image,
 		     const struct cr_dump_opts *opts, struct cr_dump_stats *st)
 {
 	struct store_put_opts po = { 0 };
 	struct cr_dump_opts dopts = { 0 };
 	struct store_put_stats ps;
+	struct store_range *hint = NULL;
 	char dir[4096];
 	struct store *s = NULL;
 	int rc;
@@ -460,8 +505,12 @@ int cr_dump_to_store(pid_t pid, const char *url, const char *image,
 	rc = cr_dump(pid, dir, &dopts);
 	if (rc == 0)
 		rc = read_base(dir, &po);
+	if (rc == 0 && prefetch_hint(dir, &hint, &po.nhint) < 0)
+		err_clear();   /* only a hint */
+	po.hint = hint;
 	if (rc == 0)
 		rc = store_put_image(s, image, dir, &po, &ps);
+	free(hint);
 	if (rc == 0 && po.base_file && dopts.leave_running)
 		rc = mem_set_base(pid, ps.generation, po.base_len + tail_size(dir));
 	store_remove_dir(dir);

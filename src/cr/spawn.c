@@ -107,7 +107,7 @@ struct spawn_args {
 	const struct cr_spawn_opts *opts;
 };
 
-static int spawn_start(void *arg, pid_t *pid)
+static int spawn_start(void *arg, pid_t *pid, struct keeper_after *after)
 {
 	struct spawn_args *a = arg;
 	struct clone_args args = { 0 };
@@ -116,6 +116,7 @@ static int spawn_start(void *arg, pid_t *pid)
 	size_t n;
 	pid_t child;
 
+	(void)after;   /* nothing to do once the command runs */
 	if (child_report_open(&r, "spawn") < 0)
 		return -1;
 	if (a->opts->box) {

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "box/box.h"
 #include "common/err.h"
 #include "cr/sysv_ipc.h"
 
@@ -284,4 +285,25 @@ int sysv_dump(struct dump_ctx *ctx)
 		rc = err_sys("return to the dumper's IPC namespace");
 	close(self);
 	return rc;
+}
+
+static void perm_across(struct cr_ipc_perm *p, const struct box *b, int inside)
+{
+	uint32_t (*map)(const struct box *, uint32_t) = inside ? box_id_inside : box_id_outside;
+
+	p->uid = map(b, p->uid);
+	p->gid = map(b, p->gid);
+	p->cuid = map(b, p->cuid);
+	p->cgid = map(b, p->cgid);
+}
+
+void sysv_ids_across(struct cr_image *img, const struct box *b, int inside)
+{
+	for (uint32_t i = 0; i < img->nr_shmem; i++)
+		if (img->shmem[i].sysv)
+			perm_across(&img->shmem[i].perm, b, inside);
+	for (uint32_t i = 0; i < img->nr_sems; i++)
+		perm_across(&img->sems[i].perm, b, inside);
+	for (uint32_t i = 0; i < img->nr_msgqs; i++)
+		perm_across(&img->msgqs[i].perm, b, inside);
 }

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "cr/dump.h"
+#include "cr/dump_ctx.h"
 
 /* sysv_dump.c: if the tree's init has an IPC namespace other than the
  * dumper's, every process of the tree must share it; record its segments
@@ -27,6 +27,11 @@ int dump_mem_object(struct dump_ctx *ctx, struct cr_shmem *sh, const uint8_t *me
  * objects, POSIX message queues); without any, the tree's init is simply
  * cloned into an empty one. */
 int sysv_restore_needed(const struct cr_image *img);
+/* The owners and creators of a boxed tree's objects across its box's user
+ * namespace: as the box sees them (inside 1, at dump: /proc and IPC_STAT
+ * give the host's ids) or as the host does (inside 0, at restore). */
+struct box;
+void sysv_ids_across(struct cr_image *img, const struct box *b, int inside);
 /* Create a new IPC namespace holding every SysV object of
  * img with its id, key, mode, owner and content (pages: the image's
  * DIR/pages mapped).  *ns_fd: the namespace (for setns); shm_fds[i], for

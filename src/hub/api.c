@@ -33,7 +33,8 @@ struct caller {
 static enum MHD_Result answer(struct MHD_Connection *c, int rc, unsigned ok, json_t *out)
 {
 	static const unsigned status[] = { [HUBREG_NOTFOUND] = 404, [HUBREG_EXISTS] = 409,
-					   [HUBREG_NOPLACE] = 503, [HUBREG_BUSY] = 409 };
+					   [HUBREG_NOPLACE] = 503, [HUBREG_BUSY] = 409,
+					   [HUBREG_LIMIT] = 403 };
 
 	if (rc == 0)
 		return http_send_json(c, ok, out ? out : json_object());
@@ -120,8 +121,27 @@ static enum MHD_Result create_app(struct hub *h, struct MHD_Connection *c,
 	return answer(c, rc, 201, out);
 }
 
+static enum MHD_Result move_app(struct hub *h, struct MHD_Connection *c,
+				const struct caller *who, const char *name,
+				const struct http_body *b)
+{
+	char to[HUB_NAME_MAX + 1];
+	json_t *out = NULL;
+	int rc;
+
+	if (b->too_big)
+		return http_send_error(c, 413, "request body too large");
+	if (hub_parse_move(b->buf ? b->buf : "", b->len, to) < 0)
+		return http_send_error(c, 400, err_msg());
+	rc = hubreg_app_move(h->reg, who->tenant, name, to, &out);
+	if (rc == 0)
+		hub_log("app %s (tenant %s): moved to %s", name, who->tenant, to);
+	return answer(c, rc, 200, out);
+}
+
 static enum MHD_Result route_app(struct hub *h, struct MHD_Connection *c,
-				 const struct caller *who, const char *method, const char *rest)
+				 const struct caller *who, const char *method, const char *rest,
+				 const struct http_body *b)
 {
 	char name[HUB_NAME_MAX + 2];
 	const char *slash = strchr(rest, '/');
@@ -144,6 +164,8 @@ static enum MHD_Result route_app(struct hub *h, struct MHD_Connection *c,
 			hub_log("app %s (tenant %s): removed", name, who->tenant);
 		return answer(c, rc, 200, NULL);
 	}
+	if (!strcmp(action, "move") && !strcmp(method, "POST"))
+		return move_app(h, c, who, name, b);
 	if (strcmp(action, "swap-out") && strcmp(action, "swap-in") && strcmp(action, "logs"))
 		return http_send_error(c, 405, "no such route");
 	rc = hubreg_app_get(h->reg, who->tenant, name, &out);
@@ -225,7 +247,7 @@ static enum MHD_Result route(void *ctx, struct MHD_Connection *c, const char *ur
 	if (!strcmp(url, "/apps") && !strcmp(method, "POST"))
 		return create_app(h, c, &who, b);
 	if (!strncmp(url, "/apps/", 6))
-		return route_app(h, c, &who, method, url + 6);
+		return route_app(h, c, &who, method, url + 6, b);
 	return http_send_error(c, 404, "no such route");
 }
 

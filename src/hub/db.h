@@ -23,6 +23,8 @@ struct db_ops {
 	void (*close)(struct db *db);
 	const char *begin_sql;   /* opens a transaction that writes */
 	const char *schema_lock; /* taken before creating tables, or NULL */
+	const char *for_update;  /* what locks the rows a SELECT reads ("" when the
+				  * transaction already excludes other writers) */
 	const char *name;        /* "sqlite" or "postgresql" */
 };
 

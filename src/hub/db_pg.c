@@ -131,6 +131,7 @@ static const struct db_ops pg_ops = {
 	.begin_sql = "BEGIN",
 	/* Two hubs starting at once must not both create the tables. */
 	.schema_lock = "SELECT pg_advisory_xact_lock(7270307)",
+	.for_update = " FOR UPDATE",
 	.name = "postgresql",
 };
 

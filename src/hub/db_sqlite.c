@@ -83,6 +83,7 @@ static const struct db_ops sqlite_ops = {
 	.close = sqlite_close,
 	.begin_sql = "BEGIN IMMEDIATE",
 	.schema_lock = NULL,
+	.for_update = "",
 	.name = "sqlite",
 };
 

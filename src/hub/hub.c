@@ -198,8 +198,13 @@ static void watch(struct hub *h)
 static int lookup(void *arg, const char *name, char *addr, size_t len)
 {
 	struct hub *h = arg;
-	int rc = hubreg_app_address(h->reg, name, addr, len);
+	char from[HUB_NAME_MAX + 1];
+	int rc = hubreg_app_address(h->reg, name, addr, len, from);
 
+	if (rc == 0 && from[0])
+		hub_log("app %s: its worker %s is down; moved to the worker at %s", name, from,
+			addr);
+	/* a failure is SERVFAIL; the watch logs the registry's state */
 	return rc == HUBREG_NOTFOUND ? 1 : rc;
 }
 

@@ -24,6 +24,7 @@
 #define HUBREG_EXISTS 2      /* the name is taken */
 #define HUBREG_NOPLACE 3     /* no worker that is up can take the app */
 #define HUBREG_BUSY 4        /* a tenant that still has apps */
+#define HUBREG_LIMIT 5       /* over the tenant's limit */
 
 struct hub_registry;
 
@@ -36,7 +37,12 @@ const char *hubreg_engine(const struct hub_registry *r);
 int hubreg_tenant_add(struct hub_registry *r, const char *name, const char *token_hash,
 		      int64_t now_ms);
 int hubreg_tenant_remove(struct hub_registry *r, const char *name);
-/* [{"name", "apps", "created"}] */
+/* A tenant's limits: at most max_apps apps and max_memory bytes of their
+ * memory (each app's --memory, or placement's reserve without one); 0 is
+ * no limit. */
+int hubreg_tenant_limit(struct hub_registry *r, const char *name, int64_t max_apps,
+			int64_t max_memory);
+/* [{"name", "apps", "created", "max_apps", "max_memory"}] */
 int hubreg_tenant_list(struct hub_registry *r, json_t **out);
 /* The tenant whose token hashes to hash, into name (HUB_NAME_MAX + 1). */
 int hubreg_tenant_by_token(struct hub_registry *r, const char *hash, char *name);
@@ -63,8 +69,17 @@ int hubreg_app_create(struct hub_registry *r, const char *tenant, const struct a
 int hubreg_app_list(struct hub_registry *r, const char *tenant, json_t **out);
 int hubreg_app_get(struct hub_registry *r, const char *tenant, const char *name, json_t **out);
 int hubreg_app_remove(struct hub_registry *r, const char *tenant, const char *name);
-/* The address DNS gives for app name (lowercase): 0 and addr filled,
- * HUBREG_NOTFOUND, or -1. */
-int hubreg_app_address(struct hub_registry *r, const char *name, char *addr, size_t len);
+/* Move tenant's app name to worker `to` (up, its ports free there, the
+ * memory it needs free), in one transaction; HUBREG_BUSY with the reason
+ * when `to` cannot take it. */
+int hubreg_app_move(struct hub_registry *r, const char *tenant, const char *name,
+		    const char *to, json_t **out);
+/* The address DNS gives for app name (lowercase): its worker's.  An app
+ * whose worker is down is first moved to the worker placement picks among
+ * those up (the one that will revive it), its name in moved_from
+ * (HUB_NAME_MAX + 1 bytes; "" when it did not move); with none up it
+ * stays.  0 and addr filled, HUBREG_NOTFOUND, or -1. */
+int hubreg_app_address(struct hub_registry *r, const char *name, char *addr, size_t len,
+		       char *moved_from);
 
 #endif

@@ -101,3 +101,24 @@ int hub_parse_worker(const char *name, const char *body, size_t len, struct work
 	json_decref(o);
 	return rc;
 }
+
+int hub_parse_move(const char *body, size_t len, char *to)
+{
+	json_t *o = api_parse_json(body, len);
+	const json_t *v = json_object_get(o, "to");
+	int rc = 0;
+
+	if (!o)
+		return -1;
+	if (!json_is_object(o) || json_object_size(o) != 1 || !json_is_string(v))
+		rc = err_set("the body must be {\"to\": WORKER}");
+	else if (json_string_length(v) > HUB_NAME_MAX ||
+		 strlen(json_string_value(v)) != json_string_length(v))
+		rc = err_set("'to' is not a worker name");
+	else if (hub_check_name("worker", json_string_value(v)) == 0)
+		strcpy(to, json_string_value(v));
+	else
+		rc = -1;
+	json_decref(o);
+	return rc;
+}

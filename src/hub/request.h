@@ -26,6 +26,9 @@ struct worker_report {
 /* Worker, tenant and (on the hub) app names are DNS labels: 1-63 of
  * [a-z0-9-], not starting or ending with '-'.  what: "worker", ... */
 int hub_check_name(const char *what, const char *name);
+/* POST /apps/NAME/move: {"to": WORKER}; the worker's name into to
+ * (HUB_NAME_MAX + 1 bytes). */
+int hub_parse_move(const char *body, size_t len, char *to);
 /* Parse the body of PUT /workers/name into w; errors for a 400. */
 int hub_parse_worker(const char *name, const char *body, size_t len, struct worker_report *w);
 

@@ -49,6 +49,10 @@ struct mchunk {
 	uint8_t hash[HASH_LEN];
 	uint64_t len;                 /* plain bytes */
 };
+struct mrun {                         /* a range of a pack: pack, off, len */
+	uint32_t pack;
+	uint64_t off, len;
+};
 struct mpack {                        /* a pack object of a paged file */
 	uint8_t hash[HASH_LEN];       /* SHA-256 of the object's bytes */
 	uint64_t size;                /* object bytes */
@@ -64,6 +68,11 @@ struct mfile {
 	int paged;
 	size_t npacks;
 	struct mpack *packs;
+	/* Paged: where the pages due first lie (the dump's hint: what a
+	 * restore writes before the tree resumes), read in the same batch as
+	 * the index. */
+	size_t nruns;
+	struct mrun *runs;
 };
 struct manifest {
 	char *image;
@@ -82,6 +91,9 @@ int image_name_check(const char *name);
 int file_name_check(const char *name);
 int mfile_add_chunk(struct mfile *f, const uint8_t h[HASH_LEN], uint64_t len);
 int mfile_add_pack(struct mfile *f, const uint8_t h[HASH_LEN], uint64_t size);
+#define MAX_HINT_RUNS 65536u
+#define MAX_HINT_BYTES (256ull << 20)
+int mfile_add_run(struct mfile *f, uint32_t pack, uint64_t off, uint64_t len);
 /* Bytes of a file's chunks: its size, or its page index's size if paged. */
 uint64_t mfile_chunk_bytes(const struct mfile *f);
 
@@ -133,13 +145,34 @@ void pack_key(const uint8_t h[HASH_LEN], char out[PACK_KEY_MAX]);
 struct pack_put_stats {
 	uint64_t pages, pages_new, packs_new, bytes_new;
 };
-int pack_put(struct store *s, const uint8_t *data, size_t size, const struct mfile *prev,
-	     int base, struct mfile *mf, struct buf *index, struct pack_put_stats *st);
+struct pack_put_in {
+	const uint8_t *data;          /* the local pages */
+	size_t size;
+	const struct mfile *prev;     /* the parent's file, or NULL */
+	int base;                     /* prev's pages come first */
+	const struct store_range *hint;   /* ranges due first, or NULL */
+	size_t nhint;
+};
+int pack_put(struct store *s, const struct pack_put_in *in, struct mfile *mf,
+	     struct buf *index, struct pack_put_stats *st);
+/* The runs of mf's pack table holding the pages of byte ranges r[0..n)
+ * (pages.c's merge rule), as mf's hint. */
+int pack_hint(struct mfile *mf, const struct pindex *ix, const struct store_range *r,
+	      size_t n);
+/* Sort runs by pack and offset and merge neighbours (a gap of MERGE_GAP
+ * at most, RUN_MAX bytes at most a run); *n becomes the merged count. */
+void runs_merge(struct mrun *v, size_t *n);
 
 /* ---- pages.c: reading a paged file's pages from its packs ---- */
 struct store;
 /* Fetch and decode f's index chunks (already fetched: objs, may be NULL). */
 int pages_load_index(struct store *s, const struct mfile *f, struct pindex *ix);
+/* The pages of f in runs f->runs, read in bufs[k] (f->runs[k]'s bytes,
+ * NULL if that read failed): each one decoded, checked against its hash
+ * and written at dst + i * STORE_PAGE; in[i] set.  A page that fails its
+ * check is left out (a later fetch reads it again and reports it). */
+void pages_from_runs(const struct mfile *f, const struct pindex *ix, uint8_t *const *bufs,
+		     uint8_t *dst, uint8_t *in, uint64_t *pages);
 /* Fetch pages idx[0..n) (indexes into ix) in ranged reads of their packs,
  * adjacent ranges merged, and write page i, checked against its hash, at
  * dst + (idx - first) * STORE_PAGE; done[idx] is set for each one in.

@@ -160,28 +160,56 @@ static int decode_small(void *arg, size_t i)
 	return chunk_decode_fetched(b->s, r, b->c[i], b->dst[i]);
 }
 
-/* File i of m is fetched into memory: every file but skip, and skip's
- * page index if it is paged (the restore needs it at once too). */
-static int fetched(const struct mfile *f, const char *skip)
+/* What get_small_files brings besides the other files. */
+enum small_extra {
+	SMALL_ONLY,              /* nothing of skip */
+	SMALL_INDEX,             /* skip's page index, if it is paged */
+	SMALL_INDEX_RUNS,        /* and the runs of its pages due first */
+};
+
+/* File f of m is fetched: every file but skip, and skip's page index if
+ * it is paged and asked for (a restore needs it at once too). */
+static int fetched(const struct mfile *f, const char *skip, enum small_extra x)
 {
-	return !skip || strcmp(f->name, skip) || f->paged;
+	return !skip || strcmp(f->name, skip) || (f->paged && x != SMALL_ONLY);
+}
+
+/* The runs of paged file f (the pages due first) as requests reqs[0..),
+ * keys in keys[0..). */
+static void add_runs(const struct mfile *f, struct backend_get *reqs,
+		     char (*keys)[CHUNK_KEY_MAX])
+{
+	for (size_t j = 0; j < f->nruns; j++) {
+		pack_key(f->packs[f->runs[j].pack].hash, keys[j]);
+		reqs[j] = (struct backend_get){ .key = keys[j], .off = f->runs[j].off,
+						.len = f->runs[j].len };
+	}
 }
 
 /* Every file of m but skip into dir, their chunks in one get_many: a
  * restore waits for these (the manifest, the ActiveSet).  If skip is
- * paged, its page index comes in the same batch, into *index. */
+ * paged, its page index comes in the same batch, into *index, and so do
+ * the runs its manifest names (the pages due first), into runs[] (an
+ * empty buffer for a run that could not be read). */
 static int get_small_files(struct store *s, const struct manifest *m, const char *dir,
-			   const char *skip, uint8_t **index)
+			   const char *skip, enum small_extra x, uint8_t **index,
+			   struct buf **runs)
 {
 	struct small_batch b = { .s = s };
 	char (*keys)[CHUNK_KEY_MAX] = NULL;
 	uint8_t **bufs = calloc(m->nfiles + 1, sizeof(*bufs));
-	size_t n = 0, k = 0;
+	const struct mfile *lf = NULL;
+	size_t n = 0, k = 0, nr = 0;
 	uint64_t total = 0;
 	int rc = 0;
 
+	for (size_t i = 0; skip && i < m->nfiles; i++)
+		if (!strcmp(m->files[i].name, skip) && m->files[i].paged && x == SMALL_INDEX_RUNS)
+			lf = &m->files[i];
+	nr = lf ? lf->nruns : 0;
+
 	for (size_t i = 0; i < m->nfiles; i++)
-		if (fetched(&m->files[i], skip)) {
+		if (fetched(&m->files[i], skip, x)) {
 			n += m->files[i].nchunks;
 			total += mfile_chunk_bytes(&m->files[i]);
 		}
@@ -196,16 +224,19 @@ static int get_small_files(struct store *s, const struct manifest *m, const char
 		return -1;
 	}
 	b.c = calloc(n + 1, sizeof(*b.c));
-	b.reqs = calloc(n + 1, sizeof(*b.reqs));
+	b.reqs = calloc(n + nr + 1, sizeof(*b.reqs));
 	b.dst = calloc(n + 1, sizeof(*b.dst));
-	keys = calloc(n + 1, sizeof(*keys));
-	if (!bufs || !b.c || !b.reqs || !b.dst || !keys)
+	keys = calloc(n + nr + 1, sizeof(*keys));
+	*runs = nr ? calloc(nr, sizeof(**runs)) : NULL;   /* nr = lf->nruns */
+	if (!bufs || !b.c || !b.reqs || !b.dst || !keys || (nr && !*runs))
 		rc = err_set("out of memory");
+	if (rc == 0 && nr)
+		add_runs(lf, b.reqs + n, keys + n);
 	for (size_t i = 0; rc == 0 && i < m->nfiles; i++) {
 		const struct mfile *f = &m->files[i];
 		uint64_t off = 0;
 
-		if (!fetched(f, skip))
+		if (!fetched(f, skip, x))
 			continue;
 		if (!(bufs[i] = malloc(mfile_chunk_bytes(f) ? mfile_chunk_bytes(f) : 1))) {
 			rc = err_set("out of memory");
@@ -219,11 +250,16 @@ static int get_small_files(struct store *s, const struct manifest *m, const char
 			off += f->chunks[j].len;
 		}
 	}
-	if (rc == 0 && n) {
-		s->be.ops->get_many(s->be.be, b.reqs, n);
+	if (rc == 0 && n + nr) {
+		s->be.ops->get_many(s->be.be, b.reqs, n + nr);
 		err_clear();   /* per request status: decode_small says */
 		rc = pool_run(n, s->threads, decode_small, &b);
 	}
+	for (size_t j = 0; rc == 0 && j < nr; j++)
+		if (b.reqs[n + j].status == 0 && b.reqs[n + j].out.len == lf->runs[j].len) {
+			(*runs)[j] = b.reqs[n + j].out;
+			b.reqs[n + j].out = (struct buf){ 0 };
+		}
 	for (size_t i = 0; rc == 0 && i < m->nfiles; i++)
 		if (bufs[i] && skip && !strcmp(m->files[i].name, skip)) {
 			*index = bufs[i];
@@ -231,7 +267,7 @@ static int get_small_files(struct store *s, const struct manifest *m, const char
 		} else if (bufs[i]) {
 			rc = write_small(dir, &m->files[i], bufs[i]);
 		}
-	for (size_t i = 0; i < n && b.reqs; i++)
+	for (size_t i = 0; i < n + nr && b.reqs; i++)
 		buf_free(&b.reqs[i].out);
 	for (size_t i = 0; bufs && i < m->nfiles; i++)
 		free(bufs[i]);
@@ -243,10 +279,35 @@ static int get_small_files(struct store *s, const struct manifest *m, const char
 	return rc;
 }
 
-int store_get_lazy(struct store *s, const char *name, uint64_t gen, const char *dir,
-		   const char *lazy_file, struct store_lazy **out)
+/* The pages due first, read with the small files: in, and counted (the
+ * cache's share of those bytes is at most what it served meanwhile). */
+static void take_runs(struct store_lazy *l, struct buf *runs, uint64_t cached)
+{
+	uint8_t **bufs = calloc(l->f->nruns + 1, sizeof(*bufs));
+	uint64_t bytes = 0, pages = 0;
+
+	if (!bufs)
+		return;    /* only a shortcut: the pages are fetched when asked for */
+	for (size_t j = 0; j < l->f->nruns; j++) {
+		bufs[j] = runs[j].data;
+		bytes += runs[j].len;
+	}
+	pages_from_runs(l->f, &l->ix, bufs, l->data, l->in, &pages);
+	free(bufs);
+	cached = cached < bytes ? cached : bytes;
+	l->st.bytes_cache += cached;
+	l->st.bytes_store += bytes - cached;
+	l->st.chunks_in += pages;
+	l->st.plain_in += pages * STORE_PAGE;
+	l->st.requests++;
+}
+
+static int get_lazy(struct store *s, const char *name, uint64_t gen, const char *dir,
+		    const char *lazy_file, enum small_extra x, struct store_lazy **out)
 {
 	struct store_lazy *l = calloc(1, sizeof(*l));
+	struct buf *runs = NULL;
+	struct store_cache_stats c0, c1;
 	uint8_t *index = NULL;
 	int rc;
 
@@ -261,12 +322,19 @@ int store_get_lazy(struct store *s, const char *name, uint64_t gen, const char *
 			     lazy_file);
 	if (rc == 0)
 		rc = lazy_layout(l);
+	store_cache_stats(s, &c0);
 	if (rc == 0)
-		rc = get_small_files(s, &l->m, dir, lazy_file, &index);
-	timing_mark("restore: small files and page index");
+		rc = get_small_files(s, &l->m, dir, lazy_file, x, &index, &runs);
+	store_cache_stats(s, &c1);
+	timing_mark("restore: small files, page index, pages due first");
 	if (rc == 0 && l->f->paged)
 		rc = index ? pindex_parse(index, (size_t)mfile_chunk_bytes(l->f), l->f, &l->ix)
 			   : pages_load_index(s, l->f, &l->ix);
+	if (rc == 0 && l->f->paged && runs)
+		take_runs(l, runs, c1.hit_bytes - c0.hit_bytes);
+	for (size_t j = 0; runs && j < l->f->nruns; j++)   /* runs: one per run */
+		buf_free(&runs[j]);
+	free(runs);
 	free(index);
 	if (rc < 0) {
 		store_lazy_close(l);
@@ -275,6 +343,34 @@ int store_get_lazy(struct store *s, const char *name, uint64_t gen, const char *
 	l->st.generation = gen;
 	*out = l;
 	return 0;
+}
+
+int store_get_lazy(struct store *s, const char *name, uint64_t gen, const char *dir,
+		   const char *lazy_file, struct store_lazy **out)
+{
+	return get_lazy(s, name, gen, dir, lazy_file, SMALL_INDEX_RUNS, out);
+}
+
+int store_get_lazy_unhinted(struct store *s, const char *name, uint64_t gen,
+			    const char *dir, const char *lazy_file, struct store_lazy **out)
+{
+	return get_lazy(s, name, gen, dir, lazy_file, SMALL_INDEX, out);
+}
+
+int store_get_small_files(struct store *s, const char *name, uint64_t gen, const char *dir,
+			  const char *skip)
+{
+	struct manifest m = { 0 };
+	uint8_t *index = NULL;
+	struct buf *runs = NULL;
+	int rc = read_generation(s, name, &gen, &m);
+
+	if (rc == 0)
+		rc = get_small_files(s, &m, dir, skip, SMALL_ONLY, &index, &runs);
+	free(index);
+	free(runs);
+	manifest_free(&m);
+	return rc < 0 ? err_wrap("get the files of image %s but %s", name, skip) : 0;
 }
 
 const uint8_t *store_lazy_data(const struct store_lazy *l)

@@ -8,9 +8,10 @@
  *   created UNIX-SECONDS
  *   file NAME SIZE MODE-OCTAL NCHUNKS
  *   c SHA256-HEX PLAIN-LENGTH          (NCHUNKS lines, in file order)
- *   paged NAME SIZE MODE-OCTAL NPACKS NCHUNKS
+ *   paged NAME SIZE MODE-OCTAL NPACKS NCHUNKS NRUNS
  *   p SHA256-HEX OBJECT-SIZE           (NPACKS lines: the pack table)
  *   c SHA256-HEX PLAIN-LENGTH          (NCHUNKS lines: the page index)
+ *   r PACK OFFSET LENGTH               (NRUNS lines: pages due first)
  *   ...
  *   sha256 HEX                         (of every byte before this line)
  */
@@ -35,6 +36,7 @@ void manifest_free(struct manifest *m)
 		free(m->files[i].name);
 		free(m->files[i].chunks);
 		free(m->files[i].packs);
+		free(m->files[i].runs);
 	}
 	free(m->files);
 	free(m->image);
@@ -71,6 +73,20 @@ int mfile_add_pack(struct mfile *f, const uint8_t h[HASH_LEN], uint64_t size)
 	return 0;
 }
 
+int mfile_add_run(struct mfile *f, uint32_t pack, uint64_t off, uint64_t len)
+{
+	if ((f->nruns & (f->nruns - 1)) == 0) {
+		size_t cap = f->nruns ? f->nruns * 2 : 4;
+		struct mrun *r = realloc(f->runs, cap * sizeof(*r));
+
+		if (!r)
+			return err_set("out of memory");
+		f->runs = r;
+	}
+	f->runs[f->nruns++] = (struct mrun){ pack, off, len };
+	return 0;
+}
+
 uint64_t mfile_chunk_bytes(const struct mfile *f)
 {
 	return f->paged ? pindex_size(f->size / STORE_PAGE) : f->size;
@@ -82,9 +98,9 @@ static int format_file(const struct mfile *f, struct buf *out)
 	int rc;
 
 	if (f->paged)
-		rc = buf_printf(out, "paged %s %llu %o %zu %zu\n", f->name,
+		rc = buf_printf(out, "paged %s %llu %o %zu %zu %zu\n", f->name,
 				(unsigned long long)f->size, f->mode & 07777, f->npacks,
-				f->nchunks);
+				f->nchunks, f->nruns);
 	else
 		rc = buf_printf(out, "file %s %llu %o %zu\n", f->name,
 				(unsigned long long)f->size, f->mode & 07777, f->nchunks);
@@ -96,6 +112,10 @@ static int format_file(const struct mfile *f, struct buf *out)
 		hash_hex(f->chunks[j].hash, hex);
 		rc = buf_printf(out, "c %s %llu\n", hex, (unsigned long long)f->chunks[j].len);
 	}
+	for (size_t j = 0; rc == 0 && j < f->nruns; j++)
+		rc = buf_printf(out, "r %u %llu %llu\n", f->runs[j].pack,
+				(unsigned long long)f->runs[j].off,
+				(unsigned long long)f->runs[j].len);
 	return rc;
 }
 
@@ -218,18 +238,42 @@ static int parse_pack_line(char *line, struct mfile *f)
 	return mfile_add_pack(f, h, size);
 }
 
+/* "r PACK OFF LEN": inside pack PACK of f's table. */
+static int parse_run_line(char *line, struct mfile *f, uint64_t *bytes)
+{
+	char *tok[4], *save = NULL;
+	uint64_t pack, off, len;
+	int i = 0;
+
+	for (char *t = strtok_r(line, " ", &save); t && i < 4; t = strtok_r(NULL, " ", &save))
+		tok[i++] = t;
+	if (i != 4 || strcmp(tok[0], "r") || strtok_r(NULL, " ", &save))
+		return err_set("expected a run line 'r PACK OFFSET LENGTH'");
+	if (parse_u64(tok[1], 10, &pack) < 0 || parse_u64(tok[2], 10, &off) < 0 ||
+	    parse_u64(tok[3], 10, &len) < 0 || pack >= f->npacks || len == 0 ||
+	    off >= f->packs[pack].size || len > f->packs[pack].size - off ||
+	    len > MAX_HINT_BYTES - *bytes)
+		return err_set("bad run line");
+	*bytes += len;
+	return mfile_add_run(f, (uint32_t)pack, off, len);
+}
+
 /* The sizes of a file line: plain "SIZE MODE NCHUNKS", paged "SIZE MODE
  * NPACKS NCHUNKS"; the chunks must be able to hold the file's chunk bytes. */
-static int parse_sizes(char **tok, int paged, struct mfile *f, uint64_t *nchunks)
+static int parse_sizes(char **tok, int paged, struct mfile *f, uint64_t *nchunks,
+		       uint64_t *nruns)
 {
 	uint64_t mode, npacks = 0, bytes;
 
+	*nruns = 0;
 	if (parse_u64(tok[0], 10, &f->size) < 0 || parse_u64(tok[1], 8, &mode) < 0 ||
 	    mode > 07777 || (paged && parse_u64(tok[2], 10, &npacks) < 0) ||
-	    parse_u64(tok[2 + paged], 10, nchunks) < 0)
+	    parse_u64(tok[2 + paged], 10, nchunks) < 0 ||
+	    (paged && parse_u64(tok[4], 10, nruns) < 0))
 		return err_set("bad sizes in file line");
 	if (paged && (f->size % STORE_PAGE || npacks > MAX_PACKS ||
-		      (f->size && npacks == 0) || npacks > f->size / STORE_PAGE))
+		      (f->size && npacks == 0) || npacks > f->size / STORE_PAGE ||
+		      *nruns > MAX_HINT_RUNS))
 		return err_set("bad sizes in paged file line");
 	f->mode = (uint32_t)mode;
 	f->paged = paged;
@@ -240,23 +284,23 @@ static int parse_sizes(char **tok, int paged, struct mfile *f, uint64_t *nchunks
 	return 0;
 }
 
-/* "file NAME SIZE MODE NCHUNKS" or "paged NAME SIZE MODE NPACKS NCHUNKS",
- * and its pack and chunk lines. */
+/* "file NAME SIZE MODE NCHUNKS" or "paged NAME SIZE MODE NPACKS NCHUNKS
+ * NRUNS", and its pack, chunk and run lines. */
 static int parse_file(struct lines *l, char *line, struct manifest *m, int v1)
 {
-	char *tok[6], *save = NULL;
-	uint64_t nchunks, npacks, sum = 0;
+	char *tok[7], *save = NULL;
+	uint64_t nchunks, npacks, nruns, sum = 0, hinted = 0;
 	struct mfile *f;
 	int i = 0, paged;
 
-	for (char *t = strtok_r(line, " ", &save); t && i < 6;
+	for (char *t = strtok_r(line, " ", &save); t && i < 7;
 	     t = strtok_r(NULL, " ", &save))
 		tok[i++] = t;
 	paged = i > 0 && !strcmp(tok[0], "paged") && !v1;
-	if (i != 5 + paged || (!paged && strcmp(tok[0], "file") != 0) ||
+	if (i != 5 + 2 * paged || (!paged && strcmp(tok[0], "file") != 0) ||
 	    strtok_r(NULL, " ", &save))
 		return err_set("expected 'file NAME SIZE MODE NCHUNKS' or "
-			       "'paged NAME SIZE MODE NPACKS NCHUNKS'");
+			       "'paged NAME SIZE MODE NPACKS NCHUNKS NRUNS'");
 	if (file_name_check(tok[1]) < 0)
 		return -1;
 	for (size_t k = 0; k < m->nfiles; k++)
@@ -267,7 +311,7 @@ static int parse_file(struct lines *l, char *line, struct manifest *m, int v1)
 	if (!(f->name = strdup(tok[1])))
 		return err_set("out of memory");
 	m->nfiles++;
-	if (parse_sizes(tok + 2, paged, f, &nchunks) < 0)
+	if (parse_sizes(tok + 2, paged, f, &nchunks, &nruns) < 0)
 		return -1;
 	npacks = f->npacks;
 	f->npacks = 0;
@@ -292,6 +336,14 @@ static int parse_file(struct lines *l, char *line, struct manifest *m, int v1)
 		return err_set("file '%s': chunks add up to %llu bytes, not %llu",
 			       f->name, (unsigned long long)sum,
 			       (unsigned long long)mfile_chunk_bytes(f));
+	for (uint64_t k = 0; k < nruns; k++) {
+		char *rl = next_line(l);
+
+		if (!rl)
+			return err_set("file '%s': missing run lines", f->name);
+		if (parse_run_line(rl, f, &hinted) < 0)
+			return -1;
+	}
 	return 0;
 }
 

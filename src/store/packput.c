@@ -238,9 +238,10 @@ static void packput_free(struct packput *pp)
 	pindex_free(&pp->prev);
 }
 
-static int packput_run(struct packput *pp, int base, struct mfile *mf, struct buf *index,
-		       struct pack_put_stats *st)
+static int packput_run(struct packput *pp, const struct pack_put_in *in, struct mfile *mf,
+		       struct buf *index, struct pack_put_stats *st)
 {
+	int base = in->base;
 	struct pindex all = { 0 };
 	int rc;
 
@@ -262,6 +263,8 @@ static int packput_run(struct packput *pp, int base, struct mfile *mf, struct bu
 	rc = build_table(pp, base ? pp->prev.n : 0, mf, &all);
 	if (rc == 0)
 		rc = pindex_format(all.e, all.n, index);
+	if (rc == 0 && in->nhint)
+		rc = pack_hint(mf, &all, in->hint, in->nhint);
 	pindex_free(&all);
 	st->pages = pp->npages;
 	st->pages_new = pp->nfresh;
@@ -270,19 +273,58 @@ static int packput_run(struct packput *pp, int base, struct mfile *mf, struct bu
 	return rc;
 }
 
-int pack_put(struct store *s, const uint8_t *data, size_t size, const struct mfile *prev,
-	     int base, struct mfile *mf, struct buf *index, struct pack_put_stats *st)
+int pack_put(struct store *s, const struct pack_put_in *in, struct mfile *mf,
+	     struct buf *index, struct pack_put_stats *st)
 {
-	struct packput pp = { .s = s, .data = data, .npages = size / STORE_PAGE };
+	struct packput pp = { .s = s, .data = in->data, .npages = in->size / STORE_PAGE };
 	int rc;
 
 	memset(st, 0, sizeof(*st));
-	if (size % STORE_PAGE)
-		return err_set("file %s: %zu bytes is not a whole number of pages", mf->name, size);
-	if (base && !(prev && prev->paged))
+	if (in->size % STORE_PAGE)
+		return err_set("file %s: %zu bytes is not a whole number of pages", mf->name,
+			       in->size);
+	if (in->base && !(in->prev && in->prev->paged))
 		return err_set("file %s: the base is not a paged file", mf->name);
-	pp.pf = prev && prev->paged ? prev : NULL;
-	rc = packput_run(&pp, base, mf, index, st);
+	pp.pf = in->prev && in->prev->paged ? in->prev : NULL;
+	rc = packput_run(&pp, in, mf, index, st);
 	packput_free(&pp);
 	return rc < 0 ? err_wrap("store file %s by pages", mf->name) : 0;
+}
+
+int pack_hint(struct mfile *mf, const struct pindex *ix, const struct store_range *r,
+	      size_t n)
+{
+	struct mrun *v = NULL;
+	size_t nv = 0, cap = 0;
+	uint64_t bytes = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		uint64_t first = r[k].off / STORE_PAGE;
+		uint64_t end = (r[k].off + r[k].len + STORE_PAGE - 1) / STORE_PAGE;
+
+		for (uint64_t i = first; i < end && i < ix->n; i++) {
+			if (nv == cap) {
+				struct mrun *nvv = realloc(v, (cap = cap ? cap * 2 : 256) * sizeof(*v));
+
+				if (!nvv) {
+					free(v);
+					return err_set("out of memory");
+				}
+				v = nvv;
+			}
+			v[nv++] = (struct mrun){ ix->e[i].pack, ix->e[i].off, ix->e[i].len };
+		}
+	}
+	runs_merge(v, &nv);
+	for (size_t k = 0; k < nv && k < MAX_HINT_RUNS; k++) {
+		if (bytes + v[k].len > MAX_HINT_BYTES)
+			break;    /* a hint, not a promise: the rest comes later */
+		bytes += v[k].len;
+		if (mfile_add_run(mf, v[k].pack, v[k].off, v[k].len) < 0) {
+			free(v);
+			return -1;
+		}
+	}
+	free(v);
+	return 0;
 }

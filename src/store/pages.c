@@ -263,3 +263,73 @@ int pages_fetch(struct store *s, const struct mfile *f, const struct pindex *ix,
 	free(p.order);
 	return rc;
 }
+
+/* ---- the runs a manifest names (pages due first) ---- */
+
+static int run_cmp(const void *a, const void *b)
+{
+	const struct mrun *x = a, *y = b;
+
+	if (x->pack != y->pack)
+		return x->pack < y->pack ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+void runs_merge(struct mrun *v, size_t *n)
+{
+	size_t k = 0;
+
+	qsort(v, *n, sizeof(*v), run_cmp);
+	for (size_t i = 0; i < *n; i++) {
+		struct mrun *r = k ? &v[k - 1] : NULL;
+		uint64_t end = v[i].off + v[i].len;
+
+		if (r && r->pack == v[i].pack && v[i].off <= r->off + r->len + MERGE_GAP &&
+		    end - r->off <= RUN_MAX) {
+			if (end > r->off + r->len)
+				r->len = end - r->off;
+		} else {
+			v[k++] = v[i];
+		}
+	}
+	*n = k;
+}
+
+/* The run of f holding e, or NULL (runs sorted, as runs_merge leaves them). */
+static const struct mrun *run_holding(const struct mfile *f, const struct pentry *e)
+{
+	size_t lo = 0, hi = f->nruns;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct mrun *r = &f->runs[mid];
+
+		if (r->pack < e->pack || (r->pack == e->pack && r->off + r->len <= e->off))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < f->nruns && f->runs[lo].pack == e->pack && f->runs[lo].off <= e->off &&
+	    (uint64_t)e->off + e->len <= f->runs[lo].off + f->runs[lo].len)
+		return &f->runs[lo];
+	return NULL;
+}
+
+void pages_from_runs(const struct mfile *f, const struct pindex *ix, uint8_t *const *bufs,
+		     uint8_t *dst, uint8_t *in, uint64_t *pages)
+{
+	for (size_t i = 0; i < ix->n; i++) {
+		const struct pentry *e = &ix->e[i];
+		const struct mrun *r = in[i] ? NULL : run_holding(f, e);
+
+		if (!r || !bufs[r - f->runs])
+			continue;
+		if (chunk_decode(bufs[r - f->runs] + (e->off - r->off), e->len, e->hash,
+				 dst + i * STORE_PAGE, STORE_PAGE) < 0) {
+			err_clear();
+			continue;
+		}
+		in[i] = 1;
+		(*pages)++;
+	}
+}

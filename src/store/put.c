@@ -194,9 +194,10 @@ static int plan_file(struct put *p, struct src_file *sf, struct mfile *mf,
 		return -1;
 	if (is_paged(sf, base)) {
 		struct pack_put_stats ps;
+		struct pack_put_in in = { sf->map, sf->size, parent_file(p, sf->name), base != NULL,
+					  opts ? opts->hint : NULL, opts ? opts->nhint : 0 };
 
-		if (pack_put(p->s, sf->map, sf->size, parent_file(p, sf->name), base != NULL,
-			     mf, &sf->index, &ps) < 0)
+		if (pack_put(p->s, &in, mf, &sf->index, &ps) < 0)
 			return -1;
 		p->pages.pages += ps.pages;
 		p->pages.pages_new += ps.pages_new;

@@ -44,6 +44,8 @@ void store_close(struct store *s);
  * is a whole number of pages: the engine's memory. */
 #define STORE_PAGED_FILE "pages"
 
+struct store_range;
+
 struct store_put_opts {
 	/* Commit only on top of this generation (0: on top of whatever is
 	 * newest when the put starts).  A writer that restored generation N
@@ -55,6 +57,11 @@ struct store_put_opts {
 	 * are referenced, not read) followed by dir/base_file. */
 	const char *base_file;
 	uint64_t base_len;
+	/* Byte ranges of STORE_PAGED_FILE that a restore needs before the
+	 * tree resumes: the manifest says where their pages lie, so that a
+	 * restore reads them with the small files, in one batch. */
+	const struct store_range *hint;
+	size_t nhint;
 };
 
 struct store_put_stats {
@@ -151,6 +158,13 @@ struct store_lazy_stats {
 };
 int store_get_lazy(struct store *s, const char *name, uint64_t gen, const char *dir,
 		   const char *lazy_file, struct store_lazy **out);
+/* The same without the pages due first (a restore without the ActiveSet). */
+int store_get_lazy_unhinted(struct store *s, const char *name, uint64_t gen,
+			    const char *dir, const char *lazy_file, struct store_lazy **out);
+/* Every file of a generation but skip into dir, nothing else (the small
+ * files of an image just stored, say). */
+int store_get_small_files(struct store *s, const char *name, uint64_t gen, const char *dir,
+			  const char *skip);
 const uint8_t *store_lazy_data(const struct store_lazy *l);
 uint64_t store_lazy_size(const struct store_lazy *l);
 int store_lazy_fetch(struct store_lazy *l, const struct store_range *r, size_t n,

@@ -121,6 +121,23 @@ static int take_lock(struct daemon *d)
 	return state_dir_lock(d->dir, "serve.lock", "picocenter serve", &d->lock_fd);
 }
 
+/* --bridge and --subnet, checked as a box will take them. */
+static int box_net_opts(struct daemon *d, const struct daemon_opts *o)
+{
+	struct box_config cfg;
+
+	if (box_config_init(&cfg, "check") < 0)
+		return -1;
+	if (o->subnet && box_parse_subnet(o->subnet, &cfg) < 0)
+		return err_wrap("--subnet");
+	if (o->bridge && (!o->bridge[0] || strlen(o->bridge) >= sizeof(d->bridge) ||
+			  strchr(o->bridge, '/')))
+		return err_set("--bridge '%.32s': 1-15 characters, no '/'", o->bridge);
+	snprintf(d->subnet, sizeof(d->subnet), "%s", o->subnet ? o->subnet : "");
+	snprintf(d->bridge, sizeof(d->bridge), "%s", o->bridge ? o->bridge : "");
+	return 0;
+}
+
 static int daemon_init(struct daemon *d, const struct daemon_opts *o)
 {
 	char path[PATH_MAX];
@@ -140,6 +157,8 @@ static int daemon_init(struct daemon *d, const struct daemon_opts *o)
 	else
 		snprintf(d->store_url, sizeof(d->store_url), "file://%s/store", d->dir);
 	snprintf(d->box_dir, sizeof(d->box_dir), "%s/boxes", d->dir);
+	if (box_net_opts(d, o) < 0)
+		return -1;
 	d->lock_fd = -1;
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->changed, NULL);

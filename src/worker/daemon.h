@@ -26,12 +26,16 @@ struct daemon_opts {
 	const char *state_dir;
 	const char *store_url;      /* NULL: file://STATE_DIR/store */
 	const char *listen;         /* ADDR:PORT for the API over TCP, or NULL */
+	const char *bridge;         /* new boxes' host bridge (NULL: the box default) */
+	const char *subnet;         /* their subnet, A.B.C.D/N (NULL: the default) */
 };
 
 struct daemon {
 	char dir[PATH_MAX - 128];
 	char store_url[PATH_MAX];
 	char box_dir[PATH_MAX];     /* DIR/boxes: the boxed apps' boxes */
+	char bridge[16];            /* --bridge ("" default) */
+	char subnet[32];            /* --subnet ("" default) */
 	struct registry *reg;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;     /* an app stopped being busy */

@@ -198,6 +198,8 @@ static int start_app(struct daemon *d, struct app *a, pid_t *pid)
 	s.ctx.log = log;
 	s.ctx.image = a->spec.name;
 	s.ctx.box_dir = app_box_dir(d, a);
+	s.ctx.bridge = d->bridge;
+	s.ctx.subnet = d->subnet;
 	*pid = 0;
 	if (mkdir_p(dir) < 0)
 		return -1;

@@ -33,6 +33,8 @@ struct runtime_ctx {
 	const char *work_dir;     /* the app's private directory (scratch images) */
 	const char *log;          /* the app's stdout+stderr */
 	const char *box_dir;      /* the boxes' directory (box runtime), else NULL */
+	const char *bridge;       /* start: the box's host bridge ("" default) */
+	const char *subnet;       /* start: its subnet A.B.C.D/N ("" default) */
 	int64_t stored_ms;        /* restore: time since its dump started (its
 	                             wall-clock timers ran on meanwhile) */
 	int advance_timers;       /* restore: the image has armed timers to

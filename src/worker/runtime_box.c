@@ -33,6 +33,11 @@ static int box_config_of(const struct app_spec *spec, const struct runtime_ctx *
 		       "rootfs") < 0 ||
 	    copy_field(cfg->log, sizeof(cfg->log), ctx->log, "log") < 0)
 		return -1;
+	if (ctx->bridge && ctx->bridge[0] &&
+	    copy_field(cfg->bridge, sizeof(cfg->bridge), ctx->bridge, "bridge") < 0)
+		return -1;
+	if (ctx->subnet && ctx->subnet[0] && box_parse_subnet(ctx->subnet, cfg) < 0)
+		return -1;
 	for (size_t i = 0; i < spec->npublish; i++)
 		if (box_config_add_port(cfg, spec->publish[i]) < 0)
 			return -1;

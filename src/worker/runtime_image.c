@@ -22,7 +22,6 @@
 static int stored_facts(const struct runtime_ctx *ctx, const struct cr_dump_stats *st,
 			struct image_facts *facts)
 {
-	struct store_lazy *l = NULL;
 	struct store *s = NULL;
 	char dir[PATH_MAX];
 	int rc;
@@ -31,11 +30,9 @@ static int stored_facts(const struct runtime_ctx *ctx, const struct cr_dump_stat
 		return -1;
 	rc = store_open(ctx->store_url, &s);
 	if (rc == 0)
-		rc = store_get_lazy(s, ctx->image, st->generation, dir, "pages", &l);
+		rc = store_get_small_files(s, ctx->image, st->generation, dir, "pages");
 	if (rc == 0)
 		rc = image_facts_read(dir, facts);
-	if (l)
-		store_lazy_close(l);
 	if (s)
 		store_close(s);
 	store_remove_dir(dir);

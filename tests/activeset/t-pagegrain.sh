@@ -43,4 +43,8 @@ a_log "first dump: $full bytes of packs; second: $pages pages changed, $packed b
 	a_fail "uploaded $new bytes for $packed bytes of changed pages (more than 1.5x)"
 a_restore "$STORE" py
 answer "after the second restore"
+# Without the ActiveSet too (the pages due first are then not read early).
+"$PICOCENTER" cr dump --pid "$A_PID" --store "$STORE" --image py || a_fail "third dump"
+a_restore "$STORE" py --no-activeset
+answer "after a restore without the ActiveSet"
 a_log "ok"

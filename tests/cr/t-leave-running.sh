@@ -16,8 +16,13 @@ for i in $(seq 10); do
 done
 cr_log "10 dumps left the tree running"
 cr_check 1
+# Every process of the tree must be gone (its sockets with it), not only
+# the root: a restore finding the old connection still open refuses it.
+tree=$(pgrep --ns "$CR_PID" --nslist pid)
 kill -KILL "$CR_PID"
-while cr_alive "$CR_PID"; do sleep 0.01; done
+for p in $tree; do
+	while cr_alive "$p"; do sleep 0.01; done
+done
 cr_restore "$CR_W/img"
 cr_log "restored the last --leave-running image as pid $CR_PID"
 cr_check 2

@@ -6,7 +6,8 @@
 # (lazily, the second time with an incremental image and its ActiveSet),
 # and --fill.  After each, every process checks all its memory, and the
 # tree's summed Pss (smaps_rollup) must be within 10% of what it was
-# before the first dump.  A control restore with the sharing turned off
+# before the first dump (and a --leave-running dump before them leaves the
+# running tree's Pss as it was).  A control restore with the sharing off
 # (PICOCENTER_SHARE=0) must show the difference (over 2.5 times as much).
 . "$(dirname "$0")/lib.sh"
 
@@ -60,6 +61,13 @@ STORE=file://$CR_W/store
 cr_check 0
 BEFORE=$(tree_pss "$CR_PID")
 [ "$BEFORE" -ge 16000 ] || cr_fail "Pss before the dump is only $BEFORE KiB"
+# A dump that leaves the tree running leaves its sharing as it was.
+"$PICOCENTER" cr dump --pid "$CR_PID" --dir "$CR_W/img.lr" --leave-running ||
+	cr_fail "dump --leave-running"
+rm -rf "$CR_W/img.lr"
+pss=$(tree_pss "$CR_PID")
+cr_log "after a --leave-running dump: Pss $pss KiB"
+[ "$pss" -le $((BEFORE * 11 / 10)) ] || cr_fail "a --leave-running dump took the Pss to $pss KiB"
 n=0
 for mode in lazy eager store store fill lazy; do
 	n=$((n + 1))

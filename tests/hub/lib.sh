@@ -20,13 +20,33 @@ H_ZONE=apps.test
 declare -A H_PID H_DNS
 PG_DIR= PG_BIN=
 
+# Hubs and workers get SIGTERM and a second to stop (so that a sanitizer
+# build reports leaks), then SIGKILL.  Sanitizer reports in their logs
+# fail the test.
 h_cleanup() {
-	local n
+	local rc=$? n i bad=
+	for n in "${!H_PID[@]}"; do
+		kill -TERM "${H_PID[$n]}" 2>/dev/null
+	done
+	for i in $(seq 20); do
+		for n in "${!H_PID[@]}"; do
+			kill -0 "${H_PID[$n]}" 2>/dev/null && break
+			n=
+		done
+		[ -z "$n" ] && break
+		sleep 0.05
+	done
 	for n in "${!H_PID[@]}"; do
 		kill -KILL "${H_PID[$n]}" 2>/dev/null
 	done
+	if [ -n "$D_DIR" ] && grep -q -E "runtime error|ERROR: (Address|Leak)Sanitizer" "$D_DIR"/*.hub.log 2>/dev/null; then
+		grep -h -E -A12 "runtime error|ERROR: (Address|Leak)Sanitizer" "$D_DIR"/*.hub.log | head -n 60
+		bad=1
+	fi
 	pg_stop
 	d_cleanup
+	[ -n "$bad" ] && exit 1
+	exit $rc
 }
 
 h_fail() {

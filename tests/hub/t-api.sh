@@ -4,12 +4,12 @@
 # and the other way round: 403); malformed requests (400); tenants see
 # and change only their own apps; placement (spreading a tenant, ports
 # per worker, none left: 503); a worker that stops heartbeating is marked
-# down and comes back up with its next heartbeat; `picocenter app` and
+# down and comes back up with its next heartbeat; app move; `picocenter app` and
 # `tenant` against the hub, over its socket and over HTTPS; --listen
 # without a certificate is refused.
 . "$(dirname "$0")/lib.sh"
 h_init hub-api
-h_start a --worker-timeout 2s
+h_start a --worker-timeout 3s
 
 alice=$(h_tenant a alice)
 bob=$(h_tenant a bob)
@@ -28,7 +28,7 @@ done
 h_expect 403 a "$alice" PUT /workers/w1 '{"address":"192.0.2.1","mem_total_bytes":1,"mem_free_bytes":1}' >/dev/null
 
 # Workers: two, one with more memory (beat again before each placement:
-# they are marked down after 2 s of silence).
+# they are marked down after 3 s of silence).
 beat() {
 	h_worker a "$wtok" w1 192.0.2.1 8192
 	h_worker a "$wtok" w2 192.0.2.2 4096
@@ -82,12 +82,53 @@ h_expect 501 a "$alice" POST /apps/web/swap-out >/dev/null
 n=$(h_expect 200 a "$alice" GET /apps | h_json 'len(j)')
 [ "$n" = 2 ] || h_fail "alice lists $n apps"
 
+# app move: to a worker where its port is taken, to no worker, of
+# another tenant, with a bad body: refused; to a worker that can take it:
+# its record, ports and DNS answer move.
+beat
+h_expect 409 a "$alice" POST /apps/web/move '{"to":"w2"}' >/dev/null
+h_expect 409 a "$alice" POST /apps/web/move '{"to":"w9"}' >/dev/null
+h_expect 409 a "$alice" POST /apps/web/move '{"to":"w1"}' >/dev/null
+h_expect 404 a "$bob" POST /apps/web/move '{"to":"w2"}' >/dev/null
+for body in '' '{}' '{"to":1}' '{"to":"W2"}' '{"to":"w2","x":1}'; do
+	h_expect 400 a "$alice" POST /apps/web/move "$body" >/dev/null
+done
+h_expect 201 a "$alice" POST /apps '{"name":"mv","argv":["x"],"publish":["90:90"]}' >/dev/null
+from=$(h_expect 200 a "$alice" GET /apps/mv | h_json 'j["worker"]')
+to=w1
+[ "$from" = w1 ] && to=w2
+beat
+w=$(PICOCENTER_HUB=unix:$D_DIR/a/api.sock PICOCENTER_TOKEN=$alice "$PICOCENTER" app move mv --to $to) ||
+	h_fail "app move"
+echo "$w" | grep -q "^mv moved to $to (192.0.2.${to#w})$" || h_fail "app move said: $w"
+[ "$(h_dig a +short mv.$H_ZONE A)" = "192.0.2.${to#w}" ] || h_fail "mv does not resolve to $to"
+# its port moved with it: the old worker takes another app on 90
+h_expect 201 a "$alice" POST /apps '{"name":"mv2","argv":["x"],"publish":["90:90"]}' >/dev/null
+h_expect 200 a "$alice" DELETE /apps/mv2 >/dev/null
+
 # Tenants on the hub's machine.
 "$PICOCENTER" tenant rm bob --state-dir "$D_DIR/a" 2>/dev/null && h_fail "a tenant with apps was removed"
-"$PICOCENTER" tenant ls --state-dir "$D_DIR/a" | grep -q "^alice  *2$" || h_fail "tenant ls"
+"$PICOCENTER" tenant ls --state-dir "$D_DIR/a" | grep -q "^alice  *3  *-  *-$" || h_fail "tenant ls"
 h_expect 200 a "$bob" DELETE /apps/bobs >/dev/null
 "$PICOCENTER" tenant rm bob --state-dir "$D_DIR/a" >/dev/null || h_fail "tenant rm bob"
 h_expect 401 a "$bob" GET /apps >/dev/null
+
+# Limits: carl may have one app and 100 MiB (an app without --memory
+# counts as 64 MiB).
+carl=$("$PICOCENTER" tenant create carl --max-apps 1 --max-memory 100M --state-dir "$D_DIR/a") ||
+	h_fail "tenant create with limits"
+beat
+h_expect 201 a "$carl" POST /apps '{"name":"c1","argv":["x"]}' >/dev/null
+out=$(h_expect 403 a "$carl" POST /apps '{"name":"c2","argv":["x"]}')
+echo "$out" | grep -q "at most 1 apps" || h_fail "max-apps message: $out"
+"$PICOCENTER" tenant limit carl --max-apps 5 --max-memory 100M --state-dir "$D_DIR/a" || h_fail "tenant limit"
+out=$(h_expect 403 a "$carl" POST /apps "{\"name\":\"c2\",\"argv\":[\"x\"],\"memory\":$((64 << 20))}")
+echo "$out" | grep -q "at most 100 MiB" || h_fail "max-memory message: $out"
+h_expect 404 a "$carl" GET /apps/c2 >/dev/null
+"$PICOCENTER" tenant ls --state-dir "$D_DIR/a" | grep -q "^carl  *1  *5  *100$" || h_fail "tenant ls with limits"
+"$PICOCENTER" tenant limit carl --max-apps 0 --max-memory 0 --state-dir "$D_DIR/a" || h_fail "tenant limit 0"
+h_expect 201 a "$carl" POST /apps "{\"name\":\"c2\",\"argv\":[\"x\"],\"memory\":$((64 << 20))}" >/dev/null
+"$PICOCENTER" tenant limit nobody --max-apps 1 --state-dir "$D_DIR/a" 2>/dev/null && h_fail "limit of no tenant"
 
 # The CLI through the hub's socket, with the token from the environment.
 export PICOCENTER_HUB=unix:$D_DIR/a/api.sock PICOCENTER_TOKEN=$alice
@@ -104,13 +145,13 @@ unset PICOCENTER_HUB PICOCENTER_TOKEN
 
 # Worker health: w2 stays silent past the 1 s timeout, w1 beats on.
 beat
-for i in $(seq 50); do
+for i in $(seq 80); do
 	h_worker a "$wtok" w1 192.0.2.1 8192
 	st=$(h_expect 200 a "$alice" GET /workers | h_json '[w["state"] for w in j if w["name"]=="w2"][0]')
 	[ "$st" = down ] && break
 	sleep 0.1
 done
-[ "$st" = down ] || h_fail "w2 is '$st' after 5 s of silence"
+[ "$st" = down ] || h_fail "w2 is '$st' after 8 s of silence"
 st=$(h_expect 200 a "$alice" GET /workers | h_json '[w["state"] for w in j if w["name"]=="w1"][0]')
 [ "$st" = up ] || h_fail "w1 is $st"
 grep -q "worker w2: down" "$D_DIR/a.hub.log" || h_fail "no log line for w2"

@@ -21,6 +21,21 @@ echo "$out" | grep -q "want postgresql://" || h_fail "unclear --db error: $out"
 
 h_start a --db "$PG_URL"
 h_start b --db "$PG_URL"
+
+# race TOKEN TAG N FIELDS: 2N app creates at once, apps TAGaI through hub
+# a and TAGbI through hub b (body {"name", "argv", FIELDS}); each answer
+# in $D_DIR/TAG.aI or .bI.
+race() {
+	local i h pids=()
+	for i in $(seq "$3"); do
+		for h in a b; do
+			h_api $h "$1" POST /apps "{\"name\":\"$2$h$i\",\"argv\":[\"x\"]$4}" \
+				>"$D_DIR/$2.$h$i" &
+			pids+=($!)
+		done
+	done
+	wait "${pids[@]}"
+}
 grep -q "registry postgresql" "$D_DIR/a.hub.log" || h_fail "hub a is not on PostgreSQL"
 
 # The tenant and worker token made on a's machine work on b.
@@ -33,14 +48,7 @@ h_worker b "$wtok" w2 192.0.2.2
 # Placement through both hubs at once: 10 apps on one port, 5 from each
 # hub; two workers take two of them, the rest are refused, and the
 # refused names leave nothing behind.
-racers=()
-for i in $(seq 5); do
-	h_api a "$tok" POST /apps "{\"name\":\"p$i\",\"argv\":[\"x\"],\"publish\":[\"9000:9000\"]}" >"$D_DIR/race.a$i" &
-	racers+=($!)
-	h_api b "$tok" POST /apps "{\"name\":\"q$i\",\"argv\":[\"x\"],\"publish\":[\"9000:9000\"]}" >"$D_DIR/race.b$i" &
-	racers+=($!)
-done
-wait "${racers[@]}"
+race "$tok" race 5 ',"publish":["9000:9000"]'
 placed=$(cat "$D_DIR"/race.* | grep -c "^201 ")
 refused=$(cat "$D_DIR"/race.* | grep -c "^503 ")
 [ "$placed" = 2 ] && [ "$refused" = 8 ] || h_fail "race: $placed placed, $refused refused: $(cat "$D_DIR"/race.*)"
@@ -48,6 +56,15 @@ workers=$(h_expect 200 b "$tok" GET /apps | h_json '",".join(sorted(a["worker"] 
 [ "$workers" = w1,w2 ] || h_fail "race: apps on $workers"
 h_expect 409 b "$tok" POST /apps "{\"name\":\"$(cat "$D_DIR"/race.* | grep "^201" | head -n 1 |
 	sed 's/.*"name":"\([a-z0-9]*\)".*/\1/')\",\"argv\":[\"x\"]}" >/dev/null
+
+# A tenant's limit holds across hubs: 8 creates at once through both, at
+# most 3 apps.
+dan=$("$PICOCENTER" tenant create dan --max-apps 3 --state-dir "$D_DIR/a") || h_fail "tenant dan"
+race "$dan" lim 4 ''
+made=$(cat "$D_DIR"/lim.* | grep -c "^201 ")
+[ "$made" = 3 ] || h_fail "dan has $made apps, limit 3: $(cat "$D_DIR"/lim.*)"
+n=$(h_expect 200 b "$dan" GET /apps | h_json 'len(j)')
+[ "$n" = 3 ] || h_fail "dan lists $n apps"
 
 # What a records, b answers at once, in DNS and the API.
 h_expect 201 a "$tok" POST /apps '{"name":"web","argv":["httpd"],"publish":["80:80"]}' >/dev/null

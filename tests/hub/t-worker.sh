@@ -4,7 +4,9 @@
 # machine's MemTotal, the hub places apps on it and DNS answers its
 # address; stopped (SIGSTOP) it falls silent and is marked down, resumed
 # it is up again; SIGTERM ends it; a bad token ends it at once with the
-# hub's message; a second worker on the same state dir is refused.
+# hub's message; a second worker on the same state dir is refused.  An
+# app whose worker is down is moved, on its next DNS query, to a worker
+# that is up, and the answer is that worker's address.
 . "$(dirname "$0")/lib.sh"
 h_init hub-worker
 h_start a --worker-timeout 1s
@@ -42,7 +44,7 @@ h_expect 201 a "$tok" POST /apps '{"name":"web","argv":["x"],"publish":["80:80"]
 wait_state() {
 	local st i
 	for i in $(seq 60); do
-		st=$(h_expect 200 a "$tok" GET /workers | h_json 'j[0]["state"]')
+		st=$(h_expect 200 a "$tok" GET /workers | h_json '[w["state"] for w in j if w["name"]=="w1"][0]')
 		[ "$st" = "$1" ] && return 0
 		sleep 0.1
 	done
@@ -52,6 +54,28 @@ kill -STOP "$wpid"
 wait_state down
 kill -CONT "$wpid"
 wait_state up
+
+# w2 joins; w1 stops again: web's next query moves it to w2.
+"$PICOCENTER" worker --token "$wtok" --state-dir "$D_DIR/w2" --name w2 --address 192.0.2.42 \
+	>>"$D_DIR/w2.hub.log" 2>&1 &
+H_PID[w2]=$!
+for i in $(seq 100); do
+	n=$(h_expect 200 a "$tok" GET /workers | h_json 'len(j)')
+	[ "$n" = 2 ] && break
+	sleep 0.05
+done
+[ "$n" = 2 ] || h_fail "w2 did not register"
+[ "$(h_dig a +short web.$H_ZONE A)" = 192.0.2.41 ] || h_fail "web moved while w1 is up"
+kill -STOP "$wpid"
+wait_state down
+[ "$(h_dig a +short web.$H_ZONE A)" = 192.0.2.42 ] || h_fail "web was not moved to w2"
+w=$(h_expect 200 a "$tok" GET /apps/web | h_json 'j["worker"]')
+[ "$w" = w2 ] || h_fail "web's record is on $w"
+grep -q "app web: its worker w1 is down; moved to the worker at 192.0.2.42" "$D_DIR/a.hub.log" ||
+	h_fail "no log line for the move"
+kill -CONT "$wpid"
+wait_state up
+[ "$(h_dig a +short web.$H_ZONE A)" = 192.0.2.42 ] || h_fail "web moved back"
 
 kill -TERM "$wpid"
 wait "$wpid" || h_fail "the worker exited $? on SIGTERM"

@@ -15,12 +15,16 @@
 # plain app (the host's network, the configs of tests/daemons/lib.sh);
 # s_box_create a boxed one with the s_box_conf_* configs (listening on the
 # box's own address, reached through published ports).  Box names are
-# global (cgroups pcbox-NAME), so a test's boxed apps end in -$$.
+# global (cgroups pcbox-NAME), so a test's boxed apps end in -$$.  The
+# daemon puts its boxes on a bridge and subnet of the test's own
+# (S_BRIDGE, S_NET.0/24), apart from other daemons on this machine.
 
 d=$(dirname "${BASH_SOURCE[0]}")
 . "$d/../daemons/lib.sh"
 
 S_DIR= S_PID= S_LOG=
+S_BRIDGE=pcst$$
+S_NET=10.$((128 + $$ % 64)).$((($$ / 64) % 256))
 
 # Pids of every process whose command line names D_DIR (ours alone: the
 # directory is a fresh mktemp).
@@ -49,6 +53,7 @@ s_cleanup() {
 	for n in "$S_DIR"/boxes/*/; do
 		[ -d "$n" ] && "$PICOCENTER" box rm --box-dir "$S_DIR/boxes" "$(basename "$n")" >/dev/null
 	done
+	ip link del "$S_BRIDGE" 2>/dev/null
 	d_cleanup
 }
 
@@ -72,7 +77,8 @@ s_init() {
 
 # s_start [ARGS...]: start the daemon (with ARGS) and wait for its API.
 s_start() {
-	"$PICOCENTER" serve --state-dir "$S_DIR" "$@" >>"$S_LOG" 2>&1 &
+	"$PICOCENTER" serve --state-dir "$S_DIR" --bridge "$S_BRIDGE" --subnet "$S_NET.0/24" "$@" \
+		>>"$S_LOG" 2>&1 &
 	S_PID=$!
 	disown "$S_PID"
 	local i
@@ -133,17 +139,33 @@ s_box_create() {
 		s_fail "app create $name (boxed) failed"
 }
 
-# s_box_leftovers NAME ADDR: nothing of the box NAME (address ADDR) is
-# left: box dir, cgroup, veth, nftables element, mount.
+# s_veth ADDR: the host end of the veth of the box with address ADDR;
+# s_ifindex ADDR: its interface index now (to tell it from a later veth of
+# the same name: other daemons on this machine may take the address as
+# soon as it is free).
+s_veth() { printf 'pc%02x%02x%02x%02x' ${1//./ }; }
+s_ifindex() { cat "/sys/class/net/$(s_veth "$1")/ifindex" 2>/dev/null; }
+
+# s_box_leftovers NAME ADDR [IFINDEX]: nothing of the box NAME (address
+# ADDR, veth IFINDEX) is left: box dir, cgroup, mount, veth (it goes with
+# the box's network namespace, which the kernel frees asynchronously:
+# waited for a few seconds; without IFINDEX any veth of ADDR counts),
+# nftables element (unless another box took the address meanwhile).
 s_box_leftovers() {
-	local n=$1 addr=$2 c veth
+	local n=$1 addr=$2 idx=${3:-} c i cur
 	[ -e "$S_DIR/boxes/$n" ] && s_fail "box dir $S_DIR/boxes/$n left behind"
 	c=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "pcbox-$n" 2>/dev/null | head -1)
 	[ -n "$c" ] && s_fail "cgroup $c left behind"
 	grep -q "$S_DIR/boxes/$n/" /proc/self/mountinfo && s_fail "a mount is left under $S_DIR/boxes/$n"
 	[ -n "$addr" ] || return 0
-	veth=pc$(printf '%02x' ${addr//./ })
-	ip link show "$veth" >/dev/null 2>&1 && s_fail "veth $veth of $n left behind"
+	for i in $(seq 50); do
+		cur=$(s_ifindex "$addr")
+		[ -z "$cur" ] || { [ -n "$idx" ] && [ "$cur" != "$idx" ]; } && break
+		sleep 0.1
+	done
+	[ -n "$cur" ] && { [ -z "$idx" ] || [ "$cur" = "$idx" ]; } &&
+		s_fail "veth $(s_veth "$addr") of $n left behind"
+	[ -n "$cur" ] && return 0    # another box has the address now
 	nft list table ip picocenter 2>/dev/null | grep -qw -- "$addr" &&
 		s_fail "an nftables element with $addr ($n) is left"
 	return 0

@@ -6,8 +6,9 @@
 # workdir, a command that exits at once or does not exist; for boxed apps
 # also a port out of range, an invalid size or count, a missing or
 # relative rootfs or OCI image, a name that is no box name, box flags on a
-# plain app, --sleep for a plain app.  Nothing half-created means no app, registry row or app dir,
-# and for boxes no box dir, cgroup, mount, veth or nftables element.  The
+# plain app, --sleep for a plain app.  Nothing half-created means no app,
+# registry row or app dir, and for boxes no box dir, cgroup, mount
+# (network namespace, with its veth) or nftables element.  The
 # API answers malformed JSON, unknown fields and wrong types with 400 and
 # a message.
 d=$(dirname "$0"); . "$d/lib.sh"
@@ -35,11 +36,17 @@ nothing_left() {
 	[ "$n" = "$1" ] || s_fail "app dirs now: '$n', expected '$1'"
 }
 
-# what a failed box could leave: the veths on the bridge and the nftables
-# elements now (another test's boxes may come and go meanwhile: only new
-# ones whose box dir is ours count, see boxes_left)
-veths() { ip -o link show master pcbr0 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1 | sort; }
-elements() { nft list table ip picocenter 2>/dev/null | grep -o '10\.88\.[0-9]*\.[0-9]*' | sort -u; }
+# what a failed box could leave: its dir, cgroup, mounts (its network
+# namespace is one: a veth cannot outlive it) and nftables elements.  The
+# elements now, to compare: other daemons on this machine may add boxes
+# meanwhile, so a new element counts only when no veth has its address.
+elements() { nft list table ip picocenter 2>/dev/null | grep -oE "${S_NET//./\\.}\.[0-9]+" | sort -u; }
+new_elements() {
+	local a
+	for a in $(comm -13 "$D_DIR/elements.0" <(elements)); do
+		[ "$a" = "$BXADDR" ] || [ -n "$(s_ifindex "$a")" ] || echo "$a"
+	done
+}
 boxes_left() {
 	local want=$1 n c
 	n=$(ls "$S_DIR/boxes" 2>/dev/null | tr '\n' ' ')
@@ -47,12 +54,8 @@ boxes_left() {
 	c=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "pcbox-x-$$" 2>/dev/null | head -1)
 	[ -z "$c" ] || s_fail "cgroup $c left behind"
 	grep -q "$S_DIR/boxes/x-$$" /proc/self/mountinfo && s_fail "a mount of box x-$$ is left"
-	[ -z "$(comm -13 "$D_DIR/veths.0" <(veths) | grep -vx "$BXVETH")" ] ||
-		s_fail "new veths on pcbr0: $(comm -13 "$D_DIR/veths.0" <(veths) | tr '\n' ' ')"
-	[ -z "$(comm -13 "$D_DIR/elements.0" <(elements) | grep -vx "$BXADDR")" ] ||
-		s_fail "new nftables elements: $(comm -13 "$D_DIR/elements.0" <(elements) | tr '\n' ' ')"
+	[ -z "$(new_elements)" ] || s_fail "new nftables elements: $(new_elements | tr '\n' ' ')"
 }
-veths >"$D_DIR/veths.0"
 elements >"$D_DIR/elements.0"
 
 s_create web 1m "$P1" $(d_conf_lighttpd "$P1")
@@ -62,8 +65,9 @@ s_ports 1; P3=${S_PORTS[0]}
 BX=bx-$$
 s_box_create "$BX" 1m "127.0.0.1:$P3:80" -- $(s_box_conf_lighttpd)
 BXADDR=$(s_field "$BX" 'a["address"]')
-BXVETH=pc$(printf '%02x' ${BXADDR//./ })
-ip link show "$BXVETH" >/dev/null || s_fail "no veth $BXVETH for $BX ($BXADDR)"
+BXVETH=$(s_veth "$BXADDR")
+BXIDX=$(s_ifindex "$BXADDR")
+[ -n "$BXIDX" ] || s_fail "no veth $BXVETH for $BX ($BXADDR)"
 nothing_left "$BX web "
 
 bad s_app inspect nosuch
@@ -167,7 +171,7 @@ d_expect "$BX" "hello from picocenter" curl -s --max-time 10 "http://127.0.0.1:$
 s_app rm web >/dev/null || s_fail "rm web"
 s_app rm "$BX" >/dev/null || s_fail "rm $BX"
 nothing_left ""
-s_box_leftovers "$BX" "$BXADDR"
-BXADDR= BXVETH=
+s_box_leftovers "$BX" "$BXADDR" "$BXIDX"
+BXADDR=
 boxes_left ""
 d_log PASS

@@ -19,10 +19,12 @@ W=web-$$ K=kv-$$ N=dns-$$
 s_box_create "$W" 1s "127.0.0.1:$WP:80" -- $(s_box_conf_lighttpd)
 s_box_create "$K" 1s "127.0.0.1:$RP:6379" -- $(s_box_conf_redis)
 s_box_create "$N" 1s "127.0.0.1:$NP:53/udp" "127.0.0.1:$NP:53/tcp" -- $(s_box_conf_dnsmasq)
-declare -A ADDR
+declare -A ADDR IDX
 for a in $W $K $N; do
 	ADDR[$a]=$(s_field "$a" 'a["address"]')
-	case ${ADDR[$a]} in 10.88.*) ;; *) s_fail "$a has address '${ADDR[$a]}', not its box's" ;; esac
+	IDX[$a]=$(s_ifindex "${ADDR[$a]}")
+	[ -n "${IDX[$a]}" ] || s_fail "$a has no veth $(s_veth "${ADDR[$a]}")"
+	case ${ADDR[$a]} in "$S_NET".*) ;; *) s_fail "$a has address '${ADDR[$a]}', not one of $S_NET.0/24" ;; esac
 	[ "$(s_field "$a" 'a["runtime"]')" = box ] || s_fail "$a is not boxed"
 done
 [ "$(s_field "$N" '",".join(a["ports"])')" = "127.0.0.1:$NP:53/udp,127.0.0.1:$NP:53/tcp" ] ||
@@ -42,7 +44,7 @@ for c in $(seq "$CYCLES"); do
 	[ "$(s_field $K 'a["swaps"]')" -ge "$c" ] || s_fail "kv has $(s_field $K 'a["swaps"]') swaps after cycle $c"
 	t0=$(now_ms)
 	[ "$(s_field $W 'a["last_swap_out"]["trigger"]')" = idle ] || s_fail "web swapped out but not for idleness"
-	[ -d "$S_DIR/boxes/$K/ns" ] && [ -n "$(ip -o link show master pcbr0 | grep -F "pc$(printf '%02x' ${ADDR[$K]//./ })")" ] ||
+	[ -d "$S_DIR/boxes/$K/ns" ] && [ "$(s_ifindex "${ADDR[$K]}")" = "${IDX[$K]}" ] ||
 		s_fail "kv's box (namespaces, veth) is not kept while it naps"
 
 	# each client revives its app and gets every cycle's data
@@ -71,7 +73,7 @@ echo "$m" | grep -q '^picocenter_store_written_bytes_total [1-9]' || s_fail "no 
 grep -q "app $K: swapped in in .* (trigger traffic)" "$S_LOG" || s_fail "no swap-in line in the log"
 for a in $W $K $N; do
 	s_app rm "$a" >/dev/null || s_fail "app rm $a"
-	s_box_leftovers "$a" "${ADDR[$a]}"
+	s_box_leftovers "$a" "${ADDR[$a]}" "${IDX[$a]}"
 done
 [ -z "$(ls "$S_DIR/apps")" ] || s_fail "app rm left $(ls "$S_DIR/apps")"
 curl -s --max-time 2 "http://127.0.0.1:$WP/" >/dev/null && s_fail "port $WP still answers after app rm"

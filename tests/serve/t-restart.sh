@@ -28,6 +28,7 @@ s_app swap-out "$BK" >/dev/null || s_fail "swap-out $BK"
 bw_pid=$(s_field "$BW" 'a["pid"]')
 bw_addr=$(s_field "$BW" 'a["address"]')
 bk_addr=$(s_field "$BK" 'a["address"]')
+bw_idx=$(s_ifindex "$bw_addr") bk_idx=$(s_ifindex "$bk_addr")
 
 s_create run 10m "$WP" $(d_conf_lighttpd "$WP")
 s_create kv 10m "$RP" $(d_conf_redis "$RP")
@@ -99,6 +100,6 @@ d_expect "$BK revived after a second restart" 7 brcli GET boxed-key
 [ "$(s_state kv)" = running ] || s_fail "kv is $(s_state kv) after the second restart"
 d_expect "kv (lazily restored) after the second restart" 42 rcli GET before-restart
 for a in run kv dead mid "$BW" "$BK"; do s_app rm "$a" >/dev/null || s_fail "rm $a"; done
-s_box_leftovers "$BW" "$bw_addr"
-s_box_leftovers "$BK" "$bk_addr"
+s_box_leftovers "$BW" "$bw_addr" "$bw_idx"
+s_box_leftovers "$BK" "$bk_addr" "$bk_idx"
 d_log PASS

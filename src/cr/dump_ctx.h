@@ -1,11 +1,11 @@
 /*
- * dump.h - state shared by the parts of a dump: the seized tree and the
- * image being filled.  dump.c drives; dump_state.c reads registers,
+ * dump_ctx.h - the dump context: state shared by the parts of a dump, the
+ * seized tree and the image being filled, and the steps that take it.  dump.c drives; dump_state.c reads registers,
  * signals and timers; dump_files.c reads fds (files.h); dump_mem.c writes
  * memory pages.
  */
-#ifndef PC_CR_DUMP_H
-#define PC_CR_DUMP_H
+#ifndef PC_CR_DUMP_CTX_H
+#define PC_CR_DUMP_CTX_H
 
 #include <stdint.h>
 #include <sys/types.h>
