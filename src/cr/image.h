@@ -19,7 +19,7 @@
 
 #include "cr/inet.h"
 
-#define CR_IMAGE_VERSION 6
+#define CR_IMAGE_VERSION 7
 /* F_SEAL_SEAL, _SHRINK, _GROW, _WRITE, _FUTURE_WRITE, _EXEC */
 #define CR_MEMFD_SEALS 0x3fu
 #define CR_PAGE_SIZE 4096u

@@ -65,6 +65,29 @@ static const struct opt_desc opt_table[] = {
 	{ "TCP_KEEPCNT", IPPROTO_TCP, TCP_KEEPCNT, OPT_INT, O(keepcnt), TCP_ONLY },
 	{ "TCP_DEFER_ACCEPT", IPPROTO_TCP, TCP_DEFER_ACCEPT, OPT_INT, O(defer_accept), TCP_ONLY },
 	{ "TCP_FASTOPEN", IPPROTO_TCP, TCP_FASTOPEN, OPT_INT, O(fastopen), TCP_ONLY },
+	/* IP level: an IPv6 socket has them too (its IPv4-mapped traffic) */
+	{ "IP_FREEBIND", IPPROTO_IP, IP_FREEBIND, OPT_INT, O(freebind), PRE_BIND },
+	{ "IP_TRANSPARENT", IPPROTO_IP, IP_TRANSPARENT, OPT_INT, O(transparent), PRE_BIND },
+	{ "IP_PKTINFO", IPPROTO_IP, IP_PKTINFO, OPT_INT, O(pktinfo), 0 },
+	{ "IP_RECVTTL", IPPROTO_IP, IP_RECVTTL, OPT_INT, O(recvttl), 0 },
+	{ "IP_RECVTOS", IPPROTO_IP, IP_RECVTOS, OPT_INT, O(recvtos), 0 },
+	{ "IP_RECVERR", IPPROTO_IP, IP_RECVERR, OPT_INT, O(recverr), 0 },
+	{ "IP_RECVORIGDSTADDR", IPPROTO_IP, IP_RECVORIGDSTADDR, OPT_INT, O(origdstaddr), 0 },
+	{ "IP_TOS", IPPROTO_IP, IP_TOS, OPT_INT, O(tos), 0 },
+	{ "IP_TTL", IPPROTO_IP, IP_TTL, OPT_INT, O(ttl), 0 },
+	{ "IP_MTU_DISCOVER", IPPROTO_IP, IP_MTU_DISCOVER, OPT_INT, O(mtu_discover), 0 },
+	{ "IPV6_RECVPKTINFO", IPPROTO_IPV6, IPV6_RECVPKTINFO, OPT_INT, O(v6_recvpktinfo), V6_ONLY },
+	{ "IPV6_RECVHOPLIMIT", IPPROTO_IPV6, IPV6_RECVHOPLIMIT, OPT_INT, O(v6_recvhoplimit), V6_ONLY },
+	{ "IPV6_RECVTCLASS", IPPROTO_IPV6, IPV6_RECVTCLASS, OPT_INT, O(v6_recvtclass), V6_ONLY },
+	{ "IPV6_RECVERR", IPPROTO_IPV6, IPV6_RECVERR, OPT_INT, O(v6_recverr), V6_ONLY },
+	{ "IPV6_TCLASS", IPPROTO_IPV6, IPV6_TCLASS, OPT_INT, O(v6_tclass), V6_ONLY },
+	{ "IPV6_UNICAST_HOPS", IPPROTO_IPV6, IPV6_UNICAST_HOPS, OPT_INT, O(v6_hops), V6_ONLY },
+	{ "IPV6_MTU_DISCOVER", IPPROTO_IPV6, IPV6_MTU_DISCOVER, OPT_INT, O(v6_mtu_discover), V6_ONLY },
+	/* SO_TIMESTAMP before SO_TIMESTAMPNS: setting the first clears the second */
+	{ "SO_TIMESTAMP", SOL_SOCKET, SO_TIMESTAMP, OPT_INT, O(timestamp), 0 },
+	{ "SO_TIMESTAMPNS", SOL_SOCKET, SO_TIMESTAMPNS, OPT_INT, O(timestampns), 0 },
+	{ "SO_PRIORITY", SOL_SOCKET, SO_PRIORITY, OPT_INT, O(priority), 0 },
+	{ "SO_MARK", SOL_SOCKET, SO_MARK, OPT_INT, O(mark), 0 },
 };
 #undef O
 #define NR_OPTS (sizeof(opt_table) / sizeof(opt_table[0]))
@@ -154,12 +177,38 @@ static int opt_set(int fd, const struct opt_desc *d, struct cr_inet_opts *o)
 	return 0;
 }
 
+/* Options that change what the app sees but that the image does not carry:
+ * a socket with one of them set (non-zero) fails the dump rather than come
+ * back without it.  A socket filter of the app's own is refused by
+ * netlock.c, which puts its own filter there during the dump. */
+static const struct { const char *name; int level, opt; } opt_refused[] = {
+	{ "SO_BINDTODEVICE", SOL_SOCKET, SO_BINDTOIFINDEX },
+	{ "SO_TIMESTAMPING", SOL_SOCKET, SO_TIMESTAMPING },
+	{ "SO_TIMESTAMP_NEW", SOL_SOCKET, SO_TIMESTAMP_NEW },
+	{ "SO_TIMESTAMPNS_NEW", SOL_SOCKET, SO_TIMESTAMPNS_NEW },
+};
+
+static int check_refused(int fd)
+{
+	for (size_t i = 0; i < sizeof(opt_refused) / sizeof(opt_refused[0]); i++) {
+		int v = 0;
+		socklen_t len = sizeof(v);
+
+		if (getsockopt(fd, opt_refused[i].level, opt_refused[i].opt, &v, &len) < 0)
+			return err_sys("getsockopt %s", opt_refused[i].name);
+		if (v)
+			return err_set("%s is set (%d): not carried by the image (unsupported)",
+				       opt_refused[i].name, v);
+	}
+	return 0;
+}
+
 static int read_opts(int fd, struct cr_inet *sk)
 {
 	for (size_t i = 0; i < NR_OPTS; i++)
 		if (opt_applies(&opt_table[i], sk) && opt_get(fd, &opt_table[i], &sk->opts) < 0)
 			return -1;
-	return 0;
+	return check_refused(fd);
 }
 
 /* A rebuilt connection's buffers were grown to take its queues back
@@ -544,6 +593,47 @@ static int check_state(const struct cr_inet *sk)
 	return 0;
 }
 
+/* The options of image v7: booleans are 0 or 1 (getsockopt normalises
+ * them), the others within what setsockopt accepts; an IPv6 option on an
+ * IPv4 socket is 0. */
+static int check_opts_v7(const struct cr_inet *sk)
+{
+	const struct cr_inet_opts *o = &sk->opts;
+	const struct { const char *name; uint32_t v, max; int v6; } r[] = {
+		{ "IP_PKTINFO", o->pktinfo, 1, 0 },
+		{ "IP_RECVTTL", o->recvttl, 1, 0 },
+		{ "IP_RECVTOS", o->recvtos, 1, 0 },
+		{ "IP_RECVERR", o->recverr, 1, 0 },
+		{ "IP_RECVORIGDSTADDR", o->origdstaddr, 1, 0 },
+		{ "IP_FREEBIND", o->freebind, 1, 0 },
+		{ "IP_TRANSPARENT", o->transparent, 1, 0 },
+		{ "IP_TOS", o->tos, 255, 0 },
+		{ "IP_TTL", o->ttl, 255, 0 },
+		{ "IP_MTU_DISCOVER", o->mtu_discover, IP_PMTUDISC_OMIT, 0 },
+		{ "SO_TIMESTAMP", o->timestamp, 1, 0 },
+		{ "SO_TIMESTAMPNS", o->timestampns, 1, 0 },
+		{ "SO_PRIORITY", o->priority, INT32_MAX, 0 },
+		{ "IPV6_RECVPKTINFO", o->v6_recvpktinfo, 1, 1 },
+		{ "IPV6_RECVHOPLIMIT", o->v6_recvhoplimit, 1, 1 },
+		{ "IPV6_RECVTCLASS", o->v6_recvtclass, 1, 1 },
+		{ "IPV6_RECVERR", o->v6_recverr, 1, 1 },
+		{ "IPV6_TCLASS", o->v6_tclass, 255, 1 },
+		{ "IPV6_UNICAST_HOPS", o->v6_hops, 255, 1 },
+		{ "IPV6_MTU_DISCOVER", o->v6_mtu_discover, IPV6_PMTUDISC_OMIT, 1 },
+	};
+
+	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
+		if (r[i].v6 && sk->family != AF_INET6 && r[i].v)
+			return err_set("socket option %s on an IPv4 socket", r[i].name);
+		if (r[i].v > r[i].max)
+			return err_set("socket option %s = %u out of range (max %u)", r[i].name,
+				       r[i].v, r[i].max);
+	}
+	if (sk->opts.ttl == 0)
+		return err_set("socket option IP_TTL = 0 out of range");
+	return 0;
+}
+
 int inet_validate(const struct cr_inet *sk)
 {
 	if (sk->family != AF_INET && sk->family != AF_INET6)
@@ -557,6 +647,8 @@ int inet_validate(const struct cr_inet *sk)
 	    sk->opts.keepidle > 32767 || sk->opts.keepintvl > 32767 ||
 	    sk->opts.rcvbuf > INT32_MAX || sk->opts.sndbuf > INT32_MAX)
 		return err_set("socket option out of range");
+	if (check_opts_v7(sk) < 0)
+		return -1;
 	return check_state(sk);
 }
 

@@ -90,6 +90,15 @@ struct cr_inet_opts {
 	uint64_t rcvtimeo_us, sndtimeo_us;
 	uint32_t nodelay, cork, keepidle, keepintvl, keepcnt;   /* TCP only */
 	uint32_t defer_accept, fastopen;                        /* TCP only */
+	/* image v7: what servers set on listening and UDP sockets */
+	uint32_t pktinfo, recvttl, recvtos, recverr, origdstaddr;    /* IP_RECV* 0/1 */
+	uint32_t tos, ttl, mtu_discover;                            /* IP_TOS, IP_TTL, ... */
+	uint32_t freebind, transparent;                             /* IP_* 0/1 */
+	uint32_t v6_recvpktinfo, v6_recvhoplimit, v6_recvtclass;    /* IPv6 only, 0/1 */
+	uint32_t v6_recverr;                                        /* IPv6 only, 0/1 */
+	uint32_t v6_tclass, v6_hops, v6_mtu_discover;               /* IPv6 only */
+	uint32_t timestamp, timestampns;                            /* SO_TIMESTAMP(NS) 0/1 */
+	uint32_t priority, mark;                                    /* SO_PRIORITY, SO_MARK */
 };
 
 struct cr_inet {

@@ -474,51 +474,75 @@ static int prefetch_hint(const char *dir, struct store_range **out, size_t *n)
 	return rc;
 }
 
+/* cr_dump_to_store's commit: the image goes into the store while the tree
+ * is still stopped, so a failed upload leaves it running (cr_dump_opts.commit). */
+struct store_commit {
+	struct store *s;
+	const char *image;
+	struct store_put_opts po;
+	struct store_put_stats ps;
+	const struct cr_dump_opts *caller;   /* the caller's own commit, after ours */
+};
+
+static int put_committed(const char *dir, void *arg)
+{
+	struct store_commit *c = arg;
+	struct store_range *hint = NULL;
+	int rc;
+
+	c->po.base_file = NULL;   /* a retried dump starts again */
+	c->po.base_len = 0;
+	rc = read_base(dir, &c->po);
+	if (rc == 0 && prefetch_hint(dir, &hint, &c->po.nhint) < 0)
+		err_clear();   /* only a hint */
+	c->po.hint = hint;
+	if (rc == 0)
+		rc = store_put_image(c->s, c->image, dir, &c->po, &c->ps);
+	free(hint);
+	c->po.hint = NULL;
+	c->po.nhint = 0;
+	if (rc == 0 && c->caller && c->caller->commit)
+		rc = c->caller->commit(dir, c->caller->commit_arg);
+	return rc;
+}
+
 int cr_dump_to_store(pid_t pid, const char *url, const char *image,
 		     const struct cr_dump_opts *opts, struct cr_dump_stats *st)
 {
-	struct store_put_opts po = { 0 };
+	struct store_commit c = { .image = image, .caller = opts };
 	struct cr_dump_opts dopts = { 0 };
-	struct store_put_stats ps;
-	struct store_range *hint = NULL;
 	char dir[4096];
-	struct store *s = NULL;
 	int rc;
 
-	if (restored_generation(pid, &po.parent) < 0)
+	if (restored_generation(pid, &c.po.parent) < 0)
 		return err_wrap("dump pid %d to the store", pid);
-	po.has_parent = po.parent != 0;
+	c.po.has_parent = c.po.parent != 0;
 	if (opts && opts->cache_dir)
-		rc = store_open_cached(url, opts->cache_dir, opts->cache_max, &s);
+		rc = store_open_cached(url, opts->cache_dir, opts->cache_max, &c.s);
 	else
-		rc = store_open(url, &s);
+		rc = store_open(url, &c.s);
 	if (rc < 0)
 		return -1;
 	if (store_scratch_dir(dir, sizeof(dir)) < 0) {
-		store_close(s);
+		store_close(c.s);
 		return -1;
 	}
 	if (opts)
 		dopts = *opts;
 	/* A verified dump is whole: its trial restore reads DIR alone. */
-	dopts.incremental = po.has_parent && !dopts.full && !dopts.verify;
+	dopts.incremental = c.po.has_parent && !dopts.full && !dopts.verify;
+	dopts.commit = put_committed;
+	dopts.commit_arg = &c;
 	rc = cr_dump(pid, dir, &dopts);
-	if (rc == 0)
-		rc = read_base(dir, &po);
-	if (rc == 0 && prefetch_hint(dir, &hint, &po.nhint) < 0)
-		err_clear();   /* only a hint */
-	po.hint = hint;
-	if (rc == 0)
-		rc = store_put_image(s, image, dir, &po, &ps);
-	free(hint);
-	if (rc == 0 && po.base_file && dopts.leave_running)
-		rc = mem_set_base(pid, ps.generation, po.base_len + tail_size(dir));
+	if (rc == 0 && c.po.base_file && dopts.leave_running)
+		rc = mem_set_base(pid, c.ps.generation, c.po.base_len + tail_size(dir));
 	store_remove_dir(dir);
-	store_close(s);
+	store_close(c.s);
 	if (rc < 0)
 		return err_wrap("dump pid %d to image %s in %s", pid, image, url);
 	if (st)
-		*st = (struct cr_dump_stats){ ps.generation, ps.bytes_new, ps.chunks_new,
-					      ps.logical_bytes, ps.pages_new, ps.pack_bytes_new };
+		*st = (struct cr_dump_stats){ c.ps.generation, c.ps.bytes_new, c.ps.chunks_new,
+					      c.ps.logical_bytes, c.ps.pages_new,
+					      c.ps.pack_bytes_new };
 	return 0;
 }

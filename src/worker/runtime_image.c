@@ -44,8 +44,8 @@ static int stored_facts(const struct runtime_ctx *ctx, const struct cr_dump_stat
 /* Into the store as a new generation, incremental over the one the tree
  * was restored from (cr_dump_to_store); the first dump, and the first
  * after a failed swap-in, is verified and so whole.  A dump that fails
- * leaves the tree running; one whose upload fails has lost it (the dump
- * kills the tree before the upload): *pid names a dead tree then. */
+ * leaves the tree running, one whose upload fails too (the image goes into
+ * the store while the tree is stopped, before it is killed). */
 int runtime_image_dump(pid_t *pid, const struct runtime_ctx *ctx, const struct box *b,
 		       struct image_facts *facts)
 {

@@ -5,9 +5,9 @@
 # layer), dnsmasq re-reads it on SIGHUP, and the name is removed again, so
 # only the daemon's memory holds it; after the cycle it and every earlier
 # name (kept in the file) resolve over UDP and TCP through 127.0.0.1:HOSTPORT
-# and through the box's address.  dnsmasq binds eth0's address
-# (bind-interfaces): a wildcard UDP socket would need IP_PKTINFO, which the
-# engine does not carry yet.
+# and through the box's address.  dnsmasq listens its default way, on
+# wildcard sockets that learn each query's interface from IP_PKTINFO
+# (interface=eth0, no bind-interfaces).
 d=$(dirname "$0"); . "$d/lib.sh"
 b_need dnsmasq dig nsenter
 b_init dnsmasq
@@ -20,7 +20,6 @@ no-hosts
 addn-hosts=$H
 port=53
 interface=eth0
-bind-interfaces
 pid-file=
 user=nobody
 log-facility=-

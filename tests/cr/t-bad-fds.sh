@@ -3,7 +3,7 @@
 # mapped and held by node with UV_USE_IO_URING=1, NETLINK_XFRM and packet
 # sockets, a device other than null/zero/random/urandom, a unix socket with
 # a file descriptor in flight, a unix stream connected to a process outside
-# the tree): the dump fails
+# the tree, a UDP socket with SO_BINDTODEVICE): the dump fails
 # with a message naming pid, fd and kind, writes no image, and the tree
 # keeps running and passes its next check.
 . "$(dirname "$0")/lib.sh"
@@ -36,6 +36,7 @@ expect io_uring_mapped "pid 1: vma [0-9a-f]*-[0-9a-f]*: unsupported shared mappi
 expect netlink "pid 1 fd 42: unsupported netlink socket:\["
 expect packet "pid 1 fd 42: unsupported packet socket:\["
 expect device "pid 1 fd 42: unsupported device /dev/full (char 1:7)"
+expect bindtodevice "pid 1 fd 42: .*SO_BINDTODEVICE is set (1): not carried by the image (unsupported)"
 expect scm_rights "pid 1 fd 42: a file descriptor in flight (SCM_RIGHTS) in its receive queue (unsupported)"
 
 # A listener outside the tree holds the other end of fd 42.

@@ -434,8 +434,13 @@ d_conf_pyhttp() {
 	echo "python3 -u -m http.server --bind 127.0.0.1 --directory $D_DIR/www $port"
 }
 
+# d_conf_dnsmasq PORT [wildcard]: with "wildcard", dnsmasq's default way of
+# listening: sockets on 0.0.0.0 and [::], each query's destination taken
+# from IP_PKTINFO / IPV6_RECVPKTINFO and filtered by listen-address (no
+# bind-interfaces).
 d_conf_dnsmasq() {
-	local port=$1
+	local port=$1 bind=bind-interfaces
+	[ "${2:-}" = wildcard ] && bind="# wildcard sockets (no bind-interfaces)"
 	cat >"$D_DIR/hosts" <<EOF
 10.0.0.1 www.pico.test
 10.0.0.2 mail.pico.test
@@ -447,7 +452,7 @@ no-hosts
 addn-hosts=$D_DIR/hosts
 port=$port
 listen-address=127.0.0.1
-bind-interfaces
+$bind
 pid-file=
 user=nobody
 log-facility=-

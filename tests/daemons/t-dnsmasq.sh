@@ -6,12 +6,13 @@
 # name is removed from the file again, so that only the daemon's memory
 # holds it.  After the cycle hN and the names of the file resolve over UDP
 # and TCP, and h(N-1) (gone with this cycle's re-read) and a name never
-# added are NXDOMAIN.
+# added are NXDOMAIN.  D_DNSMASQ=wildcard runs dnsmasq on its default
+# wildcard sockets (t-dnsmasq-wildcard.sh).
 d=$(dirname "$0"); [ -f "$d/lib.sh" ] || d=$d/..; . "$d/lib.sh"
 d_need dnsmasq dig
-d_init dnsmasq
+d_init "dnsmasq${D_DNSMASQ:+-$D_DNSMASQ}"
 PORT=$(d_port)
-d_spawn $(d_conf_dnsmasq "$PORT")
+d_spawn $(d_conf_dnsmasq "$PORT" "${D_DNSMASQ:-}")
 
 q() { timeout "$D_TIMEOUT" dig @127.0.0.1 -p "$PORT" +time=2 +tries=1 "$@"; }
 resolves() { [ "$(q "$1" A +short)" = "$2" ]; }

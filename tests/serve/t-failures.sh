@@ -6,10 +6,14 @@
 # gone) marks the app failed with
 # the reason and keeps its image and held sockets: a client that connects
 # meanwhile waits, and once the store is back `app swap-in` succeeds and
-# that client gets its answer.
+# that client gets its answer.  A swap-out whose upload fails (the store
+# made read-only) leaves the app running and serving: the image goes into
+# the store while the tree is still stopped, before it is killed.
 d=$(dirname "$0"); . "$d/lib.sh"
 d_need python3 curl lighttpd
 s_init failures
+RO_STORE=
+trap '[ -n "$RO_STORE" ] && umount "$RO_STORE" 2>/dev/null; s_cleanup' EXIT
 s_ports 2
 XP=${S_PORTS[0]} WP=${S_PORTS[1]}
 mkdir -p "$D_DIR/x"
@@ -49,6 +53,20 @@ wait "$cpid"
 [ "$(cat "$D_DIR/waiting")" = "hello from picocenter" ] || s_fail "the waiting client got '$(cat "$D_DIR/waiting")'"
 [ "$(s_state web)" = running ] || s_fail "web is $(s_state web)"
 [ -z "$(s_field web 'a.get("error", "")')" ] || s_fail "the error stayed after a good swap-in"
+
+mount --bind "$S_DIR/store" "$S_DIR/store" || s_fail "bind the store"
+RO_STORE=$S_DIR/store
+mount -o remount,bind,ro "$S_DIR/store" || s_fail "make the store read-only"
+s_app swap-out web >"$D_DIR/out" 2>&1 && s_fail "swap-out into a read-only store succeeded"
+d_log "upload refused as it should: $(cat "$D_DIR/out")"
+[ "$(s_state web)" = running ] || s_fail "web is $(s_state web) after a failed upload"
+d_expect "web serving after a failed upload" "hello from picocenter" \
+	curl -s --max-time 10 "http://127.0.0.1:$WP/"
+umount "$S_DIR/store" || s_fail "umount the read-only store"
+RO_STORE=
+s_app swap-out web >/dev/null || s_fail "swap-out with the store writable again"
+[ "$(s_state web)" = napping ] || s_fail "web is $(s_state web) after its swap-out"
+d_expect "web swapped in again" "hello from picocenter" curl -s --max-time 30 "http://127.0.0.1:$WP/"
 s_app rm xfrm >/dev/null
 s_app rm web >/dev/null
 d_log PASS

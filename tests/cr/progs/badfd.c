@@ -2,7 +2,8 @@
  * badfd.c - holds one fd of a kind the dumper must refuse (argv[2]:
  * io_uring, io_uring_mapped (its submission ring mapped too), netlink (NETLINK_XFRM: other protocols are carried), packet, device, scm_rights (a unix socket with a file
  * descriptor in flight in its queue) or unix_outside (a stream connected
- * to the listener at argv[3], outside the tree)) at fd 42, and answers
+ * to the listener at argv[3], outside the tree), bindtodevice (a UDP socket
+ * with SO_BINDTODEVICE, which the image does not carry)) at fd 42, and answers
  * checks; the
  * runner (t-bad-fds.sh) expects the dump to fail naming pid 1 fd 42 and
  * the program to keep running and checking fine afterwards.
@@ -82,6 +83,13 @@ static int open_kind(const char *kind, const char *arg)
 		return scm_rights();
 	if (!strcmp(kind, "unix_outside"))
 		return connect_outside(arg);
+	if (!strcmp(kind, "bindtodevice")) {   /* a UDP socket tied to lo */
+		int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+		if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3) < 0)
+			return -1;
+		return fd;
+	}
 	errno = EINVAL;
 	return -1;
 }

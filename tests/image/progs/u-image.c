@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <linux/netlink.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -562,6 +563,14 @@ static void cmp_file(const char *ctx, const struct cr_file *a, const struct cr_f
 	EQ(mq.has_data);
 	EQ(nl.protocol); EQ(nl.type); EQ(nl.portid); EQ(nl.opts); EQ(nl.groups[0]);
 	EQ(nl.groups[1]); EQ(nl.rcvbuf); EQ(nl.sndbuf); EQ(nl.dst_portid); EQ(nl.dst_group);
+	EQ(inet.family); EQ(inet.state); EQ(inet.opts.reuseaddr); EQ(inet.opts.fastopen);
+	EQ(inet.opts.pktinfo); EQ(inet.opts.recvttl); EQ(inet.opts.recvtos);
+	EQ(inet.opts.recverr); EQ(inet.opts.origdstaddr); EQ(inet.opts.tos); EQ(inet.opts.ttl);
+	EQ(inet.opts.mtu_discover); EQ(inet.opts.freebind); EQ(inet.opts.transparent);
+	EQ(inet.opts.v6_recvpktinfo); EQ(inet.opts.v6_recvhoplimit);
+	EQ(inet.opts.v6_recvtclass); EQ(inet.opts.v6_recverr); EQ(inet.opts.v6_tclass);
+	EQ(inet.opts.v6_hops); EQ(inet.opts.v6_mtu_discover); EQ(inet.opts.timestamp);
+	EQ(inet.opts.timestampns); EQ(inet.opts.priority); EQ(inet.opts.mark);
 	cmp_file_parts(ctx, a, b);
 }
 
@@ -855,6 +864,61 @@ static void test_roundtrip(void)
 	       good_len);
 }
 
+/* files[F_NULL] made a wildcard UDP socket of family fam (image v7
+ * options at their defaults), for the inet cases below. */
+static void to_udp(struct cr_image *i, uint32_t fam)
+{
+	struct cr_file *f = &i->files[F_NULL];
+
+	free(f->path);
+	*f = (struct cr_file){ .kind = CR_FILE_UDP, .flags = O_RDWR, .peer = CR_FILE_NONE };
+	f->inet.family = fam;
+	f->inet.state = CR_INET_UDP;
+	f->inet.opts.ttl = 64;
+	f->inet.opts.mtu_discover = 1;
+	if (fam == AF_INET6) {
+		f->inet.opts.v6only = 1;
+		f->inet.opts.v6_hops = 64;
+	}
+}
+
+/* A udp6 socket with every option of image v7 away from its default comes
+ * back with each of them. */
+static void test_inet_opts(void)
+{
+	struct cr_image in, out;
+	struct cr_inet_opts *o;
+	char dir[256];
+
+	make_image(&in);
+	to_udp(&in, AF_INET6);
+	o = &in.files[F_NULL].inet.opts;
+	o->pktinfo = o->recvttl = o->recvtos = o->recverr = o->origdstaddr = 1;
+	o->tos = 0x10;
+	o->ttl = 7;
+	o->mtu_discover = IP_PMTUDISC_OMIT;
+	o->freebind = o->transparent = 1;
+	o->v6_recvpktinfo = o->v6_recvhoplimit = o->v6_recvtclass = o->v6_recverr = 1;
+	o->v6_tclass = 0x20;
+	o->v6_hops = 9;
+	o->v6_mtu_discover = IPV6_PMTUDISC_DO;
+	o->timestamp = 0;
+	o->timestampns = 1;
+	o->priority = 6;
+	o->mark = 0xdeadbeef;
+	subdir(dir, sizeof(dir), "inet");
+	if (cr_image_write(&in, dir))
+		fail("inet options: write: %s", err_msg());
+	else if (cr_image_read(dir, &out))
+		fail("inet options: read: %s", err_msg());
+	else {
+		cmp_image(&in, &out);
+		cr_image_free(&out);
+	}
+	cr_image_free(&in);
+	printf("inet options: a udp6 socket with every v7 option set round-trips\n");
+}
+
 static void test_flips(void)
 {
 	uint8_t *buf = xcalloc(good_len, 1);
@@ -1000,7 +1064,7 @@ static const struct patch patches[] = {
 	{ REC_THREAD, 0, 20 + 27 * 8 + 68, 4, 3, "expected a SIGINFO record, found THREAD" },
 	{ REC_END, 0, -8, 4, 0x77, "unknown record type 0x77" },
 	{ REC_END, 0, -4, 4, 1, "END record (type 0x13) of 1 bytes, only 0 left" },
-	{ 0, 0, 8, 4, 1, "format version 1, this build reads 6" },
+	{ 0, 0, 8, 4, 1, "format version 1, this build reads 7" },
 	{ REC_IMAGE, 0, 56, 1, 'W', "box name 'Web-1' invalid" },
 	{ REC_IMAGE, 0, 56, 1, '-', "box name '-eb-1' invalid" },
 	{ REC_IMAGE, 0, 52, 4, 6, "box: length 6 runs past its record" },
@@ -1127,6 +1191,14 @@ static void m_unix_peer(struct cr_image *i) { i->files[6].peer = 14; }
 static void m_nl_proto(struct cr_image *i) { i->files[15].nl.protocol = 9; }
 static void m_nl_opts(struct cr_image *i) { i->files[15].nl.opts = 1; }
 static void m_nl_type(struct cr_image *i) { i->files[15].nl.type = SOCK_STREAM; }
+static void m_in_pktinfo(struct cr_image *i) { to_udp(i, AF_INET); i->files[F_NULL].inet.opts.pktinfo = 2; }
+static void m_in_tos(struct cr_image *i) { to_udp(i, AF_INET); i->files[F_NULL].inet.opts.tos = 256; }
+static void m_in_ttl(struct cr_image *i) { to_udp(i, AF_INET); i->files[F_NULL].inet.opts.ttl = 0; }
+static void m_in_pmtu(struct cr_image *i) { to_udp(i, AF_INET); i->files[F_NULL].inet.opts.mtu_discover = 6; }
+static void m_in_tsns(struct cr_image *i) { to_udp(i, AF_INET6); i->files[F_NULL].inet.opts.timestampns = 3; }
+static void m_in_v6on4(struct cr_image *i) { to_udp(i, AF_INET); i->files[F_NULL].inet.opts.v6_recvpktinfo = 1; }
+static void m_in_hops(struct cr_image *i) { to_udp(i, AF_INET6); i->files[F_NULL].inet.opts.v6_hops = 256; }
+static void m_in_prio(struct cr_image *i) { to_udp(i, AF_INET); i->files[F_NULL].inet.opts.priority = 1u << 31; }
 static void m_epoll_path(struct cr_image *i) { i->files[7].ents[0].path = xstrdup("/x"); }
 static void m_timerfd(struct cr_image *i) { i->files[9].tfd.value_ns = -1; }
 static void m_eventfd(struct cr_image *i) { i->files[8].efd.semaphore = 2; }
@@ -1185,6 +1257,14 @@ static const struct {
 	{ m_nl_proto, NULL, "file 15: netlink protocol 9 not supported" },
 	{ m_nl_opts, NULL, "file 15: netlink options 0x1 have unknown bits" },
 	{ m_nl_type, NULL, "file 15: netlink socket type 1 not RAW or DGRAM" },
+	{ m_in_pktinfo, NULL, "file 1: socket option IP_PKTINFO = 2 out of range (max 1)" },
+	{ m_in_tos, NULL, "file 1: socket option IP_TOS = 256 out of range (max 255)" },
+	{ m_in_ttl, NULL, "file 1: socket option IP_TTL = 0 out of range" },
+	{ m_in_pmtu, NULL, "file 1: socket option IP_MTU_DISCOVER = 6 out of range (max 5)" },
+	{ m_in_tsns, NULL, "file 1: socket option SO_TIMESTAMPNS = 3 out of range (max 1)" },
+	{ m_in_v6on4, NULL, "file 1: socket option IPV6_RECVPKTINFO on an IPv4 socket" },
+	{ m_in_hops, NULL, "file 1: socket option IPV6_UNICAST_HOPS = 256 out of range (max 255)" },
+	{ m_in_prio, NULL, "file 1: socket option SO_PRIORITY = 2147483648 out of range" },
 	{ m_unix_addr, NULL, "file 14: laddr: path name not absolute" },
 	{ m_epoll_path, NULL, "file 7: epoll entry 0: bad fd, events or path" },
 	{ m_timerfd, NULL, "file 9: timerfd clock, value or interval out of range" },
@@ -1279,6 +1359,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	test_roundtrip();
+	test_inet_opts();
 	test_layout();
 	test_flips();
 	test_truncations();
