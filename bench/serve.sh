@@ -37,7 +37,9 @@
 #              daemon restarted with PICOCENTER_PRESSURE_PCT=100: every
 #              napping app falls asleep, 8 a second): MemAvailable drop per
 #              app in each tier (daemon + holders + kernel, from before the
-#              first app), the daemon's PSS and the holders' per app; then
+#              first app; noisy on a shared machine), the kernel's own
+#              memory per app (SUnreclaim + PageTables + KernelStack +
+#              Percpu, less noisy), the daemon's PSS and the holders' per app; then
 #              REVIVALS of the asleep apps reached at the same moment:
 #              first byte p50/p99.  DENSITY_APPS=0 skips it.
 # Times come from dclient -T (the answer's CLOCK_REALTIME) and
@@ -155,24 +157,25 @@ bench_asleep_app() {
 	s_app rm "$name" >/dev/null
 }
 
-# revive_at_once LABEL M PREFIX: the lighttpd apps PREFIX1..M (ports
-# S_PORTS) reached at the same moment; one JSON line, LABEL: M.
+# revive_at_once LABEL PREFIX I...: the lighttpd apps PREFIX<I> (port
+# S_PORTS[I-1]) reached at the same moment; one JSON line.
 revive_at_once() {
-	local label=$1 m=$2 pre=$3 i t0 p
+	local label=$1 pre=$2 i t0 p
+	shift 2
 	t0=$(now_us)
-	for i in $(seq "$m"); do
+	for i in "$@"; do
 		"$DCLIENT" -T -t 30000 http "${S_PORTS[$((i - 1))]}" /index.html "hello from picocenter" \
 			>"$D_DIR/rev.$i" 2>&1 &
 	done
 	wait
-	for i in $(seq "$m"); do
+	for i in "$@"; do
 		p=$(cat "$D_DIR/rev.$i")
 		[[ $p =~ ^[0-9]+$ ]] || s_fail "$pre$i: $p"
 		echo $(((p - t0)))
 	done | awk '{ print $1 / 1000 }' >"$D_DIR/rev.ms"
-	for i in $(seq "$m"); do s_field "$pre$i" 'a["last_swap_in"]["ms"]'; done >"$D_DIR/rev.in"
+	for i in "$@"; do s_field "$pre$i" 'a["last_swap_in"]["ms"]'; done >"$D_DIR/rev.in"
 	printf '{"bench":"serve","%s":%d,"first_byte_p50_ms":%s,"first_byte_p99_ms":%s,"swap_in_p50_ms":%s,"swap_in_p99_ms":%s}\n' \
-		"$label" "$m" "$(pct 50 <"$D_DIR/rev.ms")" "$(pct 99 <"$D_DIR/rev.ms")" \
+		"$label" "$#" "$(pct 50 <"$D_DIR/rev.ms")" "$(pct 99 <"$D_DIR/rev.ms")" \
 		"$(pct 50 <"$D_DIR/rev.in")" "$(pct 99 <"$D_DIR/rev.in")"
 }
 
@@ -188,12 +191,15 @@ bench_revivals() {
 	for i in $(seq "$n"); do s_app swap-out "r$i" >/dev/null & done
 	wait
 	for i in $(seq "$n"); do [ "$(s_state "r$i")" = napping ] || s_fail "r$i is not napping"; done
-	revive_at_once revivals_at_once "$n" r
+	revive_at_once revivals_at_once r $(seq "$n")
 	for i in $(seq "$n"); do s_app rm "r$i" >/dev/null & done
 	wait
 }
 
 avail_kb() { awk '/^MemAvailable:/ { print $2 }' /proc/meminfo; }
+# the kernel's own memory that it cannot reclaim: unreclaimable slab, page
+# tables, kernel stacks, per-cpu (dentry and inode caches are reclaimable)
+kernel_kb() { awk '/^(SUnreclaim|PageTables|KernelStack|Percpu):/ { s += $2 } END { print s }' /proc/meminfo; }
 pss_kb() { awk '/^Pss:/ { s += $2 } END { print s + 0 }' "/proc/$1/smaps_rollup" 2>/dev/null; }
 
 bench_memory() {
@@ -236,26 +242,30 @@ holders_pss_kb() {
 	echo "$hold"
 }
 
-# wait_all STATE N: every app d1..dN in STATE (s_wait_state is too slow
-# for a thousand: one `app ls`).
+# wait_all STATE N: every app d1..dN in STATE or failed (s_wait_state is
+# too slow for a thousand: one `app ls`); IN_STATE = how many are in STATE.
 wait_all() {
-	local end=$((SECONDS + 60 + $2 / 4)) n
+	local end=$((SECONDS + 60 + $2 / 4)) f
 	while :; do
-		n=$(s_app ls | awk -v s="$1" '$1 ~ /^d[0-9]+$/ && $2 == s' | wc -l)
-		[ "$n" -ge "$2" ] && return 0
-		[ $SECONDS -ge $end ] && s_fail "only $n of $2 apps are $1"
+		s_app ls >"$D_DIR/ls"
+		IN_STATE=$(awk -v s="$1" '$1 ~ /^d[0-9]+$/ && $2 == s' "$D_DIR/ls" | wc -l)
+		f=$(awk '$1 ~ /^d[0-9]+$/ && $2 == "failed"' "$D_DIR/ls" | wc -l)
+		[ $((IN_STATE + f)) -ge "$2" ] && return 0
+		[ $SECONDS -ge $end ] && s_fail "only $IN_STATE of $2 apps are $1 ($f failed)"
 		sleep 1
 	done
 }
 
 bench_density() {
-	local n=$DENSITY_APPS i before nap slp nap_hold nap_pss m=$REVIVALS cmd
+	local n=$DENSITY_APPS i before nap slp nap_hold nap_pss m=$REVIVALS cmd napping asleep
+	local kbefore knap kslp
 	[ "$n" -gt 0 ] || return 0
 	[ "$m" -gt "$n" ] && m=$n
 	s_ports "$n"
 	cmd=$(s_box_conf_lighttpd)
 	sync
 	before=$(avail_kb)
+	kbefore=$(kernel_kb)
 	for i in $(seq "$n"); do
 		s_app create "d$i" --port "127.0.0.1:${S_PORTS[$((i - 1))]}:80" --idle 10m -- \
 			$cmd >/dev/null || s_fail "create d$i" &
@@ -268,9 +278,11 @@ bench_density() {
 	done
 	wait
 	wait_all napping "$n"
+	napping=$IN_STATE
 	sync
 	sleep 2
 	nap=$(avail_kb)
+	knap=$(kernel_kb)
 	nap_hold=$(holders_pss_kb)
 	nap_pss=$(pss_kb "$S_PID")
 	# every napping app falls asleep: the daemon again, under "pressure"
@@ -278,16 +290,20 @@ bench_density() {
 	while kill -0 "$S_PID" 2>/dev/null; do sleep 0.1; done
 	PICOCENTER_PRESSURE_PCT=100 s_start
 	wait_all asleep "$n"
+	asleep=$IN_STATE
 	kill -TERM "$S_PID"
 	while kill -0 "$S_PID" 2>/dev/null; do sleep 0.1; done
 	s_start                 # no pressure any more: nothing is put to sleep
 	sync
-	sleep 2
+	sleep 10                # network namespaces are freed in the background
 	slp=$(avail_kb)
-	printf '{"bench":"serve","density_apps":%d,"napping_mem_available_drop_per_app_kb":%d,"napping_holder_pss_per_app_kb":%d,"napping_daemon_pss_kb":%d,"asleep_mem_available_drop_per_app_kb":%d,"asleep_holder_pss_kb":%d,"asleep_daemon_pss_kb":%d}\n' \
-		"$n" $(((before - nap) / n)) $((nap_hold / n)) "$nap_pss" $(((before - slp) / n)) \
+	kslp=$(kernel_kb)
+	printf '{"bench":"serve","density_apps":%d,"napping":%d,"asleep":%d,"napping_mem_available_drop_per_app_kb":%d,"napping_holder_pss_per_app_kb":%d,"napping_daemon_pss_kb":%d,"napping_kernel_per_app_kb":%d,"asleep_mem_available_drop_per_app_kb":%d,"asleep_kernel_per_app_kb":%d,"asleep_holder_pss_kb":%d,"asleep_daemon_pss_kb":%d}\n' \
+		"$n" "$napping" "$asleep" $(((before - nap) / n)) $((nap_hold / napping)) "$nap_pss" \
+		$(((knap - kbefore) / n)) $(((before - slp) / n)) $(((kslp - kbefore) / n)) \
 		"$(holders_pss_kb)" "$(pss_kb "$S_PID")"
-	revive_at_once asleep_revivals_at_once "$m" d
+	revive_at_once asleep_revivals_at_once d \
+		$(s_app ls | awk '$1 ~ /^d[0-9]+$/ && $2 == "asleep" { print substr($1, 2) }' | head -n "$m")
 	for i in $(seq "$n"); do
 		s_app rm "d$i" >/dev/null &
 		[ $((i % 10)) = 0 ] && wait

@@ -428,7 +428,10 @@ int box_wake(const struct box *b)
 
 	if (is_awake(b))
 		return 0;
-	lock = lock_dir(b->cfg.dir);
+	/* The box's own lock, not the boxes dir's: waking allocates nothing
+	 * shared (same address, same ports), so many boxes wake at once (50
+	 * asleep apps revived together waited for each other's wake). */
+	lock = lock_dir(b->path);
 	if (lock < 0)
 		return -1;
 	if (!is_awake(b)) {

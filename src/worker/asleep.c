@@ -152,18 +152,23 @@ void asleep_packets(struct daemon *d)
 	}
 }
 
-/* Lock held: let what was held for a go on (ok) or drop it (a failed
- * revival: the clients retransmit, and each retransmit tries again). */
+/* Lock held, a busy: let what was held for a go on (ok) or drop it (a
+ * failed revival: the clients retransmit, and each retransmit tries
+ * again).  The disarm (an nftables commit, ~10 ms) runs without the lock,
+ * so that other apps revived at the same time release theirs meanwhile. */
 void asleep_woken(struct daemon *d, struct app *a, int ok)
 {
 	uint32_t addr = a->sleep_addr;
+	int queue = d->hold.queue;
 
 	if (!addr || !d->hold_ok)
 		return;
 	hold_release(&d->hold, addr, ok);
 	if (!ok)
 		return;
-	hold_disarm(d->hold.queue, addr);
+	pthread_mutex_unlock(&d->lock);
+	hold_disarm(queue, addr);
+	pthread_mutex_lock(&d->lock);
 	asleep_packets(d);          /* what came before the disarm (a is busy) */
 	hold_release(&d->hold, addr, 1);
 	a->sleep_addr = 0;

@@ -29,6 +29,13 @@ q() { timeout 20 dig @127.0.0.1 -p "$NP" +time=10 +tries=1 +short "$@"; }
 getc() {   # getc PAGE: the page, then the connect time (s) on its own line
 	curl -sS --fail --max-time 20 -w '\n%{time_connect}\n' "http://127.0.0.1:$WP/$1"
 }
+# stopped WHAT: the daemon (signalled) is gone within 30 s
+stopped() {
+	local i
+	for i in $(seq 600); do kill -0 "$S_PID" 2>/dev/null || break; sleep 0.05; done
+	kill -0 "$S_PID" 2>/dev/null && s_fail "the daemon did not stop ($1)"
+	d_log "$1"
+}
 veth() { echo "pc$(printf '%02x' ${1//./ })"; }
 queue() { cat "$S_DIR/hold.queue"; }
 held_set() { nft list set ip picocenter_hold "hold_$(queue)"; }
@@ -77,7 +84,7 @@ done
 all_asleep
 Q=$(queue)
 kill -KILL "$S_PID"
-d_log "daemon killed with the three asleep (queue $Q)"
+stopped "daemon killed with the three asleep (queue $Q)"
 s_start
 [ "$(queue)" = "$Q" ] || s_fail "the restarted daemon reads queue $(queue), not $Q"
 for a in $W $K $N; do [ "$(s_state "$a")" = asleep ] || s_fail "$a is $(s_state "$a") after the restart"; done
@@ -90,7 +97,7 @@ P=pr-$$
 s_box_create "$P" 1s "127.0.0.1:$PP:80" -- --sleep 10m -- $(s_box_conf_lighttpd)
 s_wait_state "$P" napping 30
 kill -TERM "$S_PID"
-for _ in $(seq 200); do kill -0 "$S_PID" 2>/dev/null || break; sleep 0.05; done
+stopped "daemon stopped"
 PICOCENTER_PRESSURE_PCT=100 s_start
 s_wait_state "$P" asleep 30
 grep -q "app $P: asleep after .* (pressure)" "$S_LOG" || s_fail "no 'asleep ... (pressure)' line for $P"
@@ -105,8 +112,7 @@ for a in $W $K $N $P; do
 	held_set | grep -qw "${ADDR[$a]}" && s_fail "app rm left ${ADDR[$a]} held"
 done
 kill -TERM "$S_PID"
-for _ in $(seq 200); do kill -0 "$S_PID" 2>/dev/null || break; sleep 0.05; done
-kill -0 "$S_PID" 2>/dev/null && s_fail "the daemon did not stop on SIGTERM"
+stopped "daemon stopped with no app asleep"
 nft list chain ip picocenter_hold "hold_$Q" >/dev/null 2>&1 &&
 	s_fail "the daemon stopped with no app asleep but left chain hold_$Q"
 [ -e "$S_DIR/hold.queue" ] && s_fail "hold.queue left with no app asleep"
