@@ -260,11 +260,10 @@ static int int_cmp(const void *a, const void *b)
 }
 
 /* The service fds go in the first gap of the tree's fd numbers, from
- * SVC_MIN_BASE on, that holds them all: an app using fds near its limit
- * leaves no room above its highest fd. */
-static int place_service_fds(struct rst_ctx *c, uint32_t max_files)
+ * SVC_MIN_BASE on, that holds them all (count of them): an app using fds
+ * near its limit leaves no room above its highest fd.  -1: out of memory. */
+static int service_fds_base(const struct rst_ctx *c, int count)
 {
-	int count = 1 + (int)c->img.nr_shmem + (int)c->img.nr_files + (int)max_files;
 	size_t n = 0, k = 0;
 	int *fds, base = SVC_MIN_BASE;
 
@@ -285,9 +284,53 @@ static int place_service_fds(struct rst_ctx *c, uint32_t max_files)
 		base = fds[i] + 1;
 	}
 	free(fds);
+	return base;
+}
+
+static int place_service_fds(struct rst_ctx *c, uint32_t max_files)
+{
+	int base = service_fds_base(c, 1 + (int)c->img.nr_shmem + (int)c->img.nr_files +
+					   (int)max_files);
+
+	if (base < 0)
+		return -1;
 	c->svc_base = base;
 	c->svc_end = svc_file_fd(c, max_files);
 	return 0;
+}
+
+/* Growing the fd table while another thread shares it waits for an RCU
+ * grace period (expand_fdtable: synchronize_rcu, 10-15 ms here), and the
+ * service fds go above every fd the restorer has.  So the table is grown
+ * to their likely top first, before the restore starts its threads (the
+ * box's cgroup warmer, the pages' check).  Only a hint: a table still too
+ * small grows later, as before. */
+static void grow_fd_table(const struct rst_ctx *c)
+{
+	uint32_t most = 0;
+	int count, base, fd, big;
+	struct rlimit nofile;
+
+	for (uint32_t i = 0; i < c->img.nr_procs; i++)
+		if (c->img.procs[i].nr_fds > most)
+			most = c->img.procs[i].nr_fds;
+	count = 1 + (int)c->img.nr_shmem + (int)c->img.nr_files + (int)most + 16;
+	base = service_fds_base(c, count);
+	err_clear();
+	if (base < 0 || getrlimit(RLIMIT_NOFILE, &nofile) < 0 ||
+	    (uint64_t)(base + count) >= nofile.rlim_max)
+		return;   /* plan() says why */
+	if ((uint64_t)(base + count) >= nofile.rlim_cur) {   /* plan() raises it too */
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
+	fd = open("/", O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	big = fcntl(fd, F_DUPFD_CLOEXEC, base + count);
+	if (big >= 0)
+		close(big);
+	close(fd);
 }
 
 static int plan(struct rst_ctx *c)
@@ -693,6 +736,8 @@ static int restore_start(void *arg, pid_t *pid, struct keeper_after *after)
 	rc = a->origin ? a->origin->open(&c, a->origin->arg) : 0;
 	if (rc == 0)
 		rc = cr_image_read(c.dir, &c.img);
+	if (rc == 0)
+		grow_fd_table(&c);
 	if (rc == 0)
 		rc = load_seccomp(&c);
 	if (rc == 0 && c.img.box)
