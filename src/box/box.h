@@ -186,6 +186,9 @@ int box_seccomp_filter(const struct sock_filter **insns, unsigned short *len);
 /* Start, in a thread to join later, what makes the next move of a task
  * into a cgroup fast (see cgroup.c): a restore calls it first. */
 int box_warm_cgroups(const struct box *b, pthread_t *thread);
+/* The same before the box is known (this process's own cgroup v1 pids
+ * hierarchy): a restore that will enter a box calls it as it starts. */
+int box_warm_early(pthread_t *thread);
 
 /* Freeze or thaw every process in the box (before and after a dump). */
 int box_freeze(const struct box *b);

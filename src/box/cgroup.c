@@ -432,29 +432,62 @@ int box_cgroup_fd(const struct box *b)
 /* Moving a task between cgroups takes the kernel's threadgroup lock for
  * writing, which first waits for an RCU grace period (~10 ms) unless a
  * writer was there moments before.  A restore starts that wait early, by
- * "moving" this thread into the cgroup it is in, so that the tree's init
- * joins its box without waiting (box_warm_cgroups). */
+ * "moving" a thread of its own into the cgroup it is in, so that the
+ * tree's init joins its box without waiting (box_warm_cgroups), or
+ * earlier still, before the image says which box (box_warm_early). */
+struct warm_arg {
+	char dir[BOX_PATH_MAX];   /* "": this process's own pids cgroup (v1) */
+	const char *file;
+};
+
 static void *warm(void *arg)
 {
-	const struct box_cgroup *cg = arg;
-	char dir[BOX_PATH_MAX];
-	const char *from = cg->pids[0] ? cg->pids : cg->freezer[0] ? cg->freezer : cg->unified;
-	char tid[32];
+	struct warm_arg *w = arg;
+	char mnt[BOX_PATH_MAX], self[BOX_PATH_MAX], tid[32];
 
-	if (!from[0])
-		return NULL;
-	snprintf(dir, sizeof(dir), "%s", from);
-	*strrchr(dir, '/') = '\0';
+	if (!w->dir[0] && find_mount("pids", mnt, sizeof(mnt)) == 1 &&
+	    self_path("pids", self, sizeof(self)) == 1 &&
+	    (size_t)snprintf(w->dir, sizeof(w->dir), "%s%s", mnt,
+			     strcmp(self, "/") ? self : "") >= sizeof(w->dir))
+		w->dir[0] = '\0';
 	snprintf(tid, sizeof(tid), "%d", gettid());
-	write_file(dir, strcmp(from, cg->unified) ? "tasks" : "cgroup.threads", tid);
+	if (w->dir[0])
+		write_file(w->dir, w->file, tid);
+	free(w);
 	return NULL;
+}
+
+static int start_warm(const char *dir, const char *file, pthread_t *thread)
+{
+	struct warm_arg *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return err_set("out of memory");
+	snprintf(w->dir, sizeof(w->dir), "%s", dir);
+	w->file = file;
+	if (pthread_create(thread, NULL, warm, w) != 0) {
+		free(w);
+		return err_set("start a thread");
+	}
+	return 0;
 }
 
 int box_warm_cgroups(const struct box *b, pthread_t *thread)
 {
-	if (pthread_create(thread, NULL, warm, (void *)&b->cg) != 0)
-		return err_set("start a thread");
-	return 0;
+	const struct box_cgroup *cg = &b->cg;
+	const char *from = cg->pids[0] ? cg->pids : cg->freezer[0] ? cg->freezer : cg->unified;
+	char dir[BOX_PATH_MAX];
+
+	if (!from[0])
+		return err_set("box %s has no cgroup", b->cfg.name);
+	snprintf(dir, sizeof(dir), "%s", from);
+	*strrchr(dir, '/') = '\0';
+	return start_warm(dir, strcmp(from, cg->unified) ? "tasks" : "cgroup.threads", thread);
+}
+
+int box_warm_early(pthread_t *thread)
+{
+	return start_warm("", "tasks", thread);
 }
 
 int cg_nr_procs(const struct box_cgroup *cg)

@@ -43,6 +43,7 @@
 
 #define REPORT_TIMEOUT_MS 10000
 #define SVC_MIN_BASE 512
+#define SVC_EARLY_TOP 1023
 
 static int check_cpu(const struct cr_image *img)
 {
@@ -305,11 +306,30 @@ static int place_service_fds(struct rst_ctx *c, uint32_t max_files)
  * to their likely top first, before the restore starts its threads (the
  * box's cgroup warmer, the pages' check).  Only a hint: a table still too
  * small grows later, as before. */
+static void grow_fd_table_to(int top)
+{
+	struct rlimit nofile;
+	int fd, big;
+
+	if (getrlimit(RLIMIT_NOFILE, &nofile) < 0 || (uint64_t)top >= nofile.rlim_max)
+		return;   /* plan() says why */
+	if ((uint64_t)top >= nofile.rlim_cur) {   /* plan() raises it too */
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
+	fd = open("/", O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	big = fcntl(fd, F_DUPFD_CLOEXEC, top);
+	if (big >= 0)
+		close(big);
+	close(fd);
+}
+
 static void grow_fd_table(const struct rst_ctx *c)
 {
 	uint32_t most = 0;
-	int count, base, fd, big;
-	struct rlimit nofile;
+	int count, base;
 
 	for (uint32_t i = 0; i < c->img.nr_procs; i++)
 		if (c->img.procs[i].nr_fds > most)
@@ -317,20 +337,8 @@ static void grow_fd_table(const struct rst_ctx *c)
 	count = 1 + (int)c->img.nr_shmem + (int)c->img.nr_files + (int)most + 16;
 	base = service_fds_base(c, count);
 	err_clear();
-	if (base < 0 || getrlimit(RLIMIT_NOFILE, &nofile) < 0 ||
-	    (uint64_t)(base + count) >= nofile.rlim_max)
-		return;   /* plan() says why */
-	if ((uint64_t)(base + count) >= nofile.rlim_cur) {   /* plan() raises it too */
-		nofile.rlim_cur = nofile.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &nofile);
-	}
-	fd = open("/", O_PATH | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	big = fcntl(fd, F_DUPFD_CLOEXEC, base + count);
-	if (big >= 0)
-		close(big);
-	close(fd);
+	if (base >= 0)
+		grow_fd_table_to(base + count);
 }
 
 static int plan(struct rst_ctx *c)
@@ -673,7 +681,8 @@ static int box_begin(struct rst_ctx *c, const char *box_dir)
 		return err_set("out of memory");
 	if (box_for_image(c->dir, box_dir, c->img.box, c->box) < 0)
 		return -1;
-	c->box_warming = box_warm_cgroups(c->box, &c->box_warmer) == 0;
+	if (!c->box_warming)
+		c->box_warming = box_warm_cgroups(c->box, &c->box_warmer) == 0;
 	err_clear();
 	snprintf(path, sizeof(path), "%s/root", c->box->path);
 	c->box_root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -740,6 +749,14 @@ static int restore_start(void *arg, pid_t *pid, struct keeper_after *after)
 	c.fill = 1;
 	c.log = a->opts ? a->opts->log : NULL;
 	timing_mark("restore: start");
+	/* A restore into a box (a box dir given: the daemon gives one for
+	 * boxed apps only) starts its cgroup wait before fetching the image,
+	 * with the fd table grown first (1024 holds most trees' service fds). */
+	if (a->opts && a->opts->box_dir && !a->verify) {
+		grow_fd_table_to(SVC_EARLY_TOP);
+		c.box_warming = box_warm_early(&c.box_warmer) == 0;
+		err_clear();
+	}
 	rc = a->origin ? a->origin->open(&c, a->origin->arg) : 0;
 	if (rc == 0)
 		rc = cr_image_read(c.dir, &c.img);
