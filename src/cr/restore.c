@@ -495,6 +495,13 @@ static int for_each_live(struct rst_ctx *c, int (*fn)(struct rst_ctx *, struct r
 	return 0;
 }
 
+/* A process's memory; a parent forks its late children (restore_fork.c)
+ * as soon as its pages are in, so that they inherit them. */
+static int restore_memory(struct rst_ctx *c, struct rst_proc *rp)
+{
+	return restore_mm(c, rp, rst_fork_late_children);
+}
+
 static int restore_groups(struct rst_ctx *c)
 {
 	for (int leaders = 1; leaders >= 0; leaders--)
@@ -565,7 +572,7 @@ static int rebuild(struct rst_ctx *c)
 		return -1;
 	start_pages_check(c);
 	timing_mark("restore: seized");
-	if (for_each_live(c, restore_mm) < 0 ||
+	if (for_each_live(c, restore_memory) < 0 ||
 	    (c->ipc_ns_fd > 0 && sysv_restore_finish(&c->img, c->ipc_ns_fd) < 0))
 		return -1;
 	timing_mark("restore: memory");

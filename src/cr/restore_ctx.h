@@ -159,21 +159,28 @@ uint32_t rst_file_holder(const struct rst_ctx *c, uint32_t id);
 #define RST_SETFL_MASK (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)
 void rst_files_free(struct rst_ctx *c, int failed);
 
-/* restore_mm.c */
-int restore_mm(struct rst_ctx *c, struct rst_proc *rp);
+/* One step of the restore for process rp. */
+typedef int (*rst_step_fn)(struct rst_ctx *c, struct rst_proc *rp);
+
+/* restore_mm.c: rebuild rp's memory; pages_in runs once its pages are
+ * written, before its lazy VMAs are registered and its protections set. */
+int restore_mm(struct rst_ctx *c, struct rst_proc *rp, rst_step_fn pages_in);
 /* restore_uffd.c: a userfaultfd made inside a boxed process (its fd
  * number there in *fd), where userfaultfd(2) is refused. */
 int rst_box_userfaultfd(struct rst_ctx *c, struct rst_proc *rp, int64_t *fd);
 
 /* restore_fork.c: prefork sharing.  rst_plan_late (in plan(), the mapped
  * files known) picks the processes their restored parent forks; run by
- * restore_mm once a parent's pages are written, rst_fork_late_children
- * forks and sets up its late children; rst_vma_kept: is v a VMA the late
- * process rp keeps from its parent? */
+ * restore_mm once a parent's pages are written (the step restore.c gives
+ * it), rst_fork_late_children forks and sets up its late children. */
 int rst_plan_late(struct rst_ctx *c);
 int rst_fork_late_children(struct rst_ctx *c, struct rst_proc *pp);
+/* restore_kept.c: is v a VMA the late process rp keeps from its parent?
+ * rst_parent_vma: the VMA of pp exactly where v is and as v is (kind, file
+ * and offset), or NULL. */
 int rst_vma_kept(const struct rst_ctx *c, const struct rst_proc *rp, const struct cr_vma *v);
-/* restore_mm.c: is THP's mode (/sys/kernel/mm/transparent_hugepage/enabled)
+const struct cr_vma *rst_parent_vma(const struct cr_proc *pp, const struct cr_vma *v);
+/* restore_thp.c: is THP's mode (/sys/kernel/mm/transparent_hugepage/enabled)
  * "always", "madvise" or "never"? */
 int rst_thp_mode(const char *mode);
 

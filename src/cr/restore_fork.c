@@ -5,7 +5,7 @@
  * written, the restorer makes the parent fork it (an injected clone3 with
  * its old pid), so it starts with the parent's restored pages, shared
  * copy-on-write.  Its own memory step then keeps the VMAs it shares
- * (restore_mm.c: rst_vma_kept), drops (MADV_DONTNEED) every page there that
+ * (restore_kept.c: rst_vma_kept), drops (MADV_DONTNEED) every page there that
  * is not inherited, and writes only the pages that are its own.
  *
  * What the tree code does for a process itself is done here by injected
@@ -153,36 +153,6 @@ int rst_plan_late(struct rst_ctx *c)
 	return share_file_lists(c);
 }
 
-/* The parent's VMA exactly where v is and as v is (kind, file and
- * offset), or NULL. */
-static const struct cr_vma *parent_vma(const struct cr_proc *pp, const struct cr_vma *v)
-{
-	for (uint32_t i = 0; i < pp->nr_vmas; i++) {
-		const struct cr_vma *pv = &pp->vmas[i];
-
-		if (pv->start != v->start)
-			continue;
-		if (pv->end != v->end || pv->kind != v->kind || pv->pgoff != v->pgoff ||
-		    !same_str(pv->path, v->path))
-			return NULL;
-		return pv;
-	}
-	return NULL;
-}
-
-int rst_vma_kept(const struct rst_ctx *c, const struct rst_proc *rp, const struct cr_vma *v)
-{
-	const struct cr_vma *pv;
-	int inh = 0;
-
-	if (!rp->late || (v->kind != CR_VMA_ANON && v->kind != CR_VMA_FILE))
-		return 0;
-	for (uint32_t k = 0; k < v->nr_runs && !inh; k++)
-		inh = (v->runs[k].flags & CR_RUN_INHERITED) != 0;
-	pv = inh ? parent_vma(c->procs[rp->parent].p, v) : NULL;
-	return pv && !(pv->flags & (CR_VMA_F_DONTFORK | CR_VMA_F_WIPEONFORK));
-}
-
 /* ---- the parent writes what its late children inherit ---- */
 
 struct piece {
@@ -240,7 +210,7 @@ static int inherited_in_lazy(const struct rst_ctx *c, uint32_t pi, struct piece 
 		for (uint32_t m = 0; m < rp->p->nr_vmas; m++) {
 			const struct cr_vma *v = &rp->p->vmas[m], *pv;
 
-			if (!rst_vma_kept(c, rp, v) || !(pv = parent_vma(pp, v)) ||
+			if (!rst_vma_kept(c, rp, v) || !(pv = rst_parent_vma(pp, v)) ||
 			    !mem_vma_is_lazy(pv) || huge_fault(pv))
 				continue;
 			for (uint32_t k = 0; k < v->nr_runs; k++)

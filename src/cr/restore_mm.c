@@ -5,8 +5,10 @@
  * old protection, move the vDSO to its old place, write the stored pages
  * (process_vm_writev), and set the mm fields with PR_SET_MM_MAP.  A
  * process forked from its restored parent (restore_fork.c) keeps the VMAs
- * it shares with it, drops their pages that are not inherited and writes
- * only its own; a parent forks its late children once its pages are in.
+ * it shares with it (restore_kept.c), drops their pages that are not
+ * inherited and writes only its own.  Once the pages are in, and before
+ * anything else, it runs the step its caller gives (restore.c: the parent
+ * forks its late children then).
  */
 #include <asm/prctl.h>
 #include <errno.h>
@@ -274,23 +276,6 @@ static int thp_mode_madvise(void)
 	return rst_thp_mode("madvise");
 }
 
-int rst_thp_mode(const char *mode)
-{
-	static char buf[128];
-	char want[32];
-	FILE *f;
-
-	if (!buf[0]) {
-		f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
-		if (!f || !fgets(buf, sizeof(buf), f))
-			snprintf(buf, sizeof(buf), "?");
-		if (f)
-			fclose(f);
-	}
-	snprintf(want, sizeof(want), "[%s]", mode);
-	return strstr(buf, want) != NULL;
-}
-
 /* Left to the page server (mem/lazy.h) rather than written now? */
 static int vma_lazy(const struct rst_ctx *c, const struct cr_vma *v)
 {
@@ -385,8 +370,8 @@ static size_t slice_end(const struct iovec *v, size_t from, size_t n, size_t wan
 
 /* Write every stored page of private VMAs: many runs per system call, on
  * as many threads as there are CPUs (the cost is the target's page
- * allocation, which runs in parallel). */
-static int write_pages(struct rst_ctx *c, struct rst_proc *rp)
+ * allocation, which runs in parallel); then run pages_in. */
+static int write_pages(struct rst_ctx *c, struct rst_proc *rp, rst_step_fn pages_in)
 {
 	const struct cr_proc *p = rp->p;
 	struct copy_job jobs[COPY_THREADS];
@@ -399,7 +384,7 @@ static int write_pages(struct rst_ctx *c, struct rst_proc *rp)
 	for (uint32_t i = 0; i < p->nr_vmas; i++)
 		n += vma_lazy(c, &p->vmas[i]) ? 0 : p->vmas[i].nr_runs;
 	if (!n)
-		return rst_fork_late_children(c, rp);
+		return pages_in(c, rp);
 	local = calloc(n, sizeof(*local));
 	remote = calloc(n, sizeof(*remote));
 	if (!local || !remote) {
@@ -449,7 +434,7 @@ static int write_pages(struct rst_ctx *c, struct rst_proc *rp)
 		}
 	free(local);
 	free(remote);
-	return rc < 0 ? rc : rst_fork_late_children(c, rp);
+	return rc < 0 ? rc : pages_in(c, rp);
 }
 
 static int has_lazy_vmas(const struct rst_ctx *c, const struct cr_proc *p)
@@ -567,7 +552,8 @@ static int set_mm_map(struct rst_ctx *c, struct rst_proc *rp)
 
 /* Calls without memory arguments go in batches: one stop for all the
  * mappings of a process instead of one per call. */
-static int rebuild_mm(struct rst_ctx *c, struct rst_proc *rp, struct inj_batch *b)
+static int rebuild_mm(struct rst_ctx *c, struct rst_proc *rp, struct inj_batch *b,
+		      rst_step_fn pages_in)
 {
 	const struct cr_proc *p = rp->p;
 
@@ -584,7 +570,7 @@ static int rebuild_mm(struct rst_ctx *c, struct rst_proc *rp, struct inj_batch *
 	if (preallocate(c, rp, b) < 0 || inj_batch_run(b) < 0)
 		return -1;
 	timing_mark("restore: mapped and preallocated");
-	if (write_pages(c, rp) < 0 || serve_lazily(c, rp, b) < 0 ||
+	if (write_pages(c, rp, pages_in) < 0 || serve_lazily(c, rp, b) < 0 ||
 	    fix_protections(rp, b) < 0 || inj_batch_run(b) < 0)
 		return -1;
 	return set_mm_map(c, rp);
@@ -632,7 +618,7 @@ int rst_read_mem(struct rst_ctx *c, struct rst_proc *rp, uint64_t addr, void *bu
 	return inj_read(&rp->inj, addr, buf, len);
 }
 
-int restore_mm(struct rst_ctx *c, struct rst_proc *rp)
+int restore_mm(struct rst_ctx *c, struct rst_proc *rp, rst_step_fn pages_in)
 {
 	struct inj_batch *b = malloc(sizeof(*b));
 	int rc;
@@ -640,7 +626,7 @@ int restore_mm(struct rst_ctx *c, struct rst_proc *rp)
 	if (!b)
 		return err_set("restore pid %d: out of memory", rp->p->pid);
 	inj_batch_init(b, &rp->inj, rp->host_tids[0]);
-	rc = rebuild_mm(c, rp, b);
+	rc = rebuild_mm(c, rp, b, pages_in);
 	free(b);
 	return rc < 0 ? err_wrap("restore pid %d: memory", rp->p->pid) : 0;
 }

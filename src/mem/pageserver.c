@@ -15,8 +15,8 @@
  * again on every round until it goes through (its thread waits until then).
  *
  * With a source (a restore from the store), every copy first has the
- * source fetch the pages.  The ActiveSet (record.c) and the control socket
- * (ctlserver.c) work on the same data (server.h).
+ * source fetch the pages (pagecopy.c).  The ActiveSet (record.c) and the
+ * control socket (ctlserver.c) work on the same data (server.h).
  */
 #include <errno.h>
 #include <sched.h>
@@ -142,33 +142,10 @@ static struct space *space_fork(const struct space *parent, int uffd)
 	return sp;
 }
 
-/* First page at or above addr. */
-size_t ps_find_page(const struct space *sp, uint64_t addr)
-{
-	size_t lo = 0, hi = sp->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (sp->pg[mid].addr < addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static void set_state(struct space *sp, size_t i, uint8_t state)
-{
-	if (sp->pg[i].state == DUE && state != DUE)
-		sp->due--;
-	sp->pg[i].state = state;
-}
-
 static void drop_range(struct space *sp, uint64_t start, uint64_t end)
 {
 	for (size_t i = ps_find_page(sp, start); i < sp->n && sp->pg[i].addr < end; i++)
-		set_state(sp, i, GONE);
+		ps_set_state(sp, i, GONE);
 }
 
 static int page_cmp(const void *a, const void *b)
@@ -189,75 +166,6 @@ static void move_range(struct space *sp, uint64_t from, uint64_t to, uint64_t le
 }
 
 /* ---- copying ---- */
-
-
-static void wake_page(struct space *sp, uint64_t addr)
-{
-	struct uffdio_range r = { .start = addr, .len = PAGE };
-
-	ioctl(sp->uffd, UFFDIO_WAKE, &r);
-}
-
-/* The source has bytes [off, off+len) of the pages, or the tree dies. */
-static int fetch_pages(struct mem_server *s, uint64_t off, uint64_t len)
-{
-	struct mem_range r = { off, len };
-
-	if (!s->has_src || s->src.fetch(s->src.arg, &r, 1) == 0)
-		return 0;
-	snprintf(s->failure, sizeof(s->failure), "%s", err_msg());
-	return -1;
-}
-
-/* Copy the due pages from pg[i] on that follow each other in memory and
- * in the file (and carry all of flags), at most max of them. */
-enum copy_result ps_copy_stretch(struct mem_server *s, struct space *sp, size_t i,
-				     size_t max, uint8_t flags)
-{
-	struct uffdio_copy uc;
-	size_t n = 1, done;
-
-	while (n < max && i + n < sp->n && sp->pg[i + n].state == DUE &&
-	       (sp->pg[i + n].flags & flags) == flags &&
-	       sp->pg[i + n].addr == sp->pg[i].addr + n * PAGE &&
-	       sp->pg[i + n].off == sp->pg[i].off + n * PAGE)
-		n++;
-	if (fetch_pages(s, sp->pg[i].off, n * PAGE) < 0)
-		return COPY_FATAL;
-	memset(&uc, 0, sizeof(uc));
-	uc.dst = sp->pg[i].addr;
-	uc.src = (uint64_t)(uintptr_t)(s->pages + sp->pg[i].off);
-	uc.len = n * PAGE;
-	uc.mode = s->record ? UFFDIO_COPY_MODE_WP : 0;
-	s->copied += n;
-	if (ioctl(sp->uffd, UFFDIO_COPY, &uc) == 0) {
-		for (size_t k = 0; k < n; k++)
-			set_state(sp, i + k, IN);
-		return COPY_OK;
-	}
-	done = uc.copy > 0 ? (size_t)uc.copy / PAGE : 0;
-	for (size_t k = 0; k < done && k < n; k++)
-		set_state(sp, i + k, IN);
-	if (done >= n)
-		return COPY_OK;
-	switch (errno) {
-	case EEXIST:     /* present already (the child of a fork has it) */
-		set_state(sp, i + done, IN);
-		wake_page(sp, sp->pg[i + done].addr);
-		return COPY_OK;
-	case ENOENT:     /* no registered VMA there any more */
-		set_state(sp, i + done, GONE);
-		return COPY_OK;
-	case EAGAIN:     /* the map is changing: read the events first */
-		return COPY_RETRY;
-	case ESRCH:      /* the process is gone */
-		return COPY_DEAD;
-	default:
-		snprintf(s->failure, sizeof(s->failure), "UFFDIO_COPY at 0x%llx: %s",
-			 (unsigned long long)sp->pg[i + done].addr, strerror(errno));
-		return COPY_FATAL;
-	}
-}
 
 static void note_zero_touch(struct mem_server *s, struct space *sp, uint64_t addr)
 {
@@ -288,7 +196,7 @@ static enum copy_result zero_page(struct space *sp, uint64_t addr)
 	switch (errno) {
 	case EEXIST:
 	case ENOENT:
-		wake_page(sp, addr);
+		ps_wake_page(sp, addr);
 		return COPY_OK;
 	case EAGAIN:
 		return COPY_RETRY;

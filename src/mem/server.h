@@ -1,7 +1,7 @@
 /*
  * server.h - the page server's own data, shared by its files (not an API:
- * mem/lazy.h is).  pageserver.c owns the spaces, the copies and the
- * thread; record.c the ActiveSet (prefetch before resume, the record, the
+ * mem/lazy.h is).  pageserver.c owns the spaces and the thread; pagecopy.c
+ * the copies; record.c the ActiveSet (prefetch before resume, the record, the
  * unchanged pages of an incremental dump); ctlserver.c the control socket.
  */
 #ifndef PC_MEM_SERVER_H
@@ -98,9 +98,13 @@ struct mem_server {
 
 enum copy_result { COPY_OK, COPY_RETRY, COPY_DEAD, COPY_FATAL };
 
-/* pageserver.c */
+/* pagecopy.c */
 /* First page of sp at or above addr. */
 size_t ps_find_page(const struct space *sp, uint64_t addr);
+/* Set page i of sp to state (DUE, IN or GONE), keeping sp->due. */
+void ps_set_state(struct space *sp, size_t i, uint8_t state);
+/* Wake the threads of sp waiting on the page at addr. */
+void ps_wake_page(struct space *sp, uint64_t addr);
 /* Copy the due pages from sp->pg[i] on that follow each other in memory
  * and in the pages (and carry all of flags), at most max of them. */
 enum copy_result ps_copy_stretch(struct mem_server *s, struct space *sp, size_t i,
