@@ -16,6 +16,9 @@
 # DELAY_MS (20) added to every request by bench/delayproxy (BENCH_S3=0
 # skips it).  Sizes: BENCH_T and BENCH_W (lists), BENCH_S3_T, BENCH_S3_W;
 # BENCH_MODES (default all four) and BENCH_FILE=0 (skip the file store).
+# A store restore names the generation the last dump committed
+# (--generation), as the daemon does, which saves listing the image;
+# BENCH_GEN=0 lets it find the newest by a list request instead.
 # BENCH_REDIS=1 adds redis-server holding 100 MB (DEBUG POPULATE: 100000
 # values of 1000 bytes) whose request (one EVAL) reads 3000 of them, ~3
 # MB: lines "bench":"activeset-redis", first_response_ms up to the EVAL's
@@ -31,6 +34,7 @@ BENCH_S3_W=${BENCH_S3_W:-"64 2048"}
 BENCH_MODES=${BENCH_MODES:-"activeset lazy eager download"}
 BENCH_FILE=${BENCH_FILE:-1}
 BENCH_REDIS=${BENCH_REDIS:-0}
+BENCH_GEN=${BENCH_GEN:-1}
 REDIS_EVAL="local n=0 for i=0,2999 do n=n+string.len(redis.call('GET','key:'..i)) end return n"
 PC=$PWD/build/picocenter
 WS=$PWD/build/tests/activeset/wsprog
@@ -68,12 +72,14 @@ spawn() {   # PORT T -> PID
 	echo "$pid"
 }
 
-# dump PID URL IMAGE -> "ms bytes_new"
+# dump PID URL IMAGE -> "ms bytes_new"; the generation committed goes to
+# $TMP/gen.IMAGE.
 dump() {
 	local t0 out
 	t0=$(now_ms)
 	out=$(PICOCENTER_TIMING=1 "$PC" cr dump --pid "$1" --store "$2" --image "$3" 2>&1) ||
 		die "dump: $out"
+	sed -n 's/.*dump counters: generation \([0-9]*\).*/\1/p' <<<"$out" >"$TMP/gen.$3"
 	echo "$(($(now_ms) - t0)) $(sed -n 's/.*dump counters:.* bytes_new \([0-9]*\).*/\1/p' <<<"$out")"
 }
 
@@ -86,6 +92,9 @@ restore_as() {
 	eager) args=(--eager) ;;
 	download) args=(--dir "$TMP/dl.$RANDOM") ;;
 	esac
+	if [ "$BENCH_GEN" = 1 ] && [ "$1" != download ] && [ -s "$TMP/gen.$3" ]; then
+		args+=(--generation "$(cat "$TMP/gen.$3")")
+	fi
 	"$PC" cr restore --store "$2" --image "$3" "${args[@]}"
 }
 

@@ -39,7 +39,10 @@ static const struct curl_sym syms[] = {
 
 static void load_curl(void)
 {
-	void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+	/* Lazy binding: the symbols used are looked up below, and binding all
+	 * of libcurl's and its dependencies' at once costs a few ms of every
+	 * process's first request. */
+	void *h = dlopen("libcurl.so.4", RTLD_LAZY | RTLD_LOCAL);
 
 	lib_state = -1;
 	if (!h) {

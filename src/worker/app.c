@@ -70,6 +70,8 @@ json_t *app_to_row(const struct app *a)
 
 	if (row && a->sleep_addr)
 		json_object_set_new(row, "sleep_addr", json_integer(a->sleep_addr));
+	if (row && a->generation)
+		json_object_set_new(row, "generation", json_integer((json_int_t)a->generation));
 	return row;
 }
 
@@ -109,6 +111,7 @@ int app_from_row(const json_t *row, struct app *a)
 	a->image_bytes = (uint64_t)json_integer_value(json_object_get(row, "image_bytes"));
 	a->swaps = (uint64_t)json_integer_value(json_object_get(row, "swaps"));
 	a->sleep_addr = (uint32_t)json_integer_value(json_object_get(row, "sleep_addr"));
+	a->generation = (uint64_t)json_integer_value(json_object_get(row, "generation"));
 	event_from(json_object_get(row, "last_swap_out"), &a->last_out);
 	event_from(json_object_get(row, "last_swap_in"), &a->last_in);
 	return 0;

@@ -45,6 +45,7 @@ struct app {
 	int64_t timer_due_ms;      /* wall clock of its earliest timer, -1 none */
 	int64_t dump_started_ms;   /* wall clock when its image was taken */
 	uint64_t rss_bytes, image_bytes, swaps;
+	uint64_t generation;       /* of its image last stored (0: not known) */
 	struct swap_event last_out, last_in;
 	struct cr_mem_stats last_in_mem; /* what its last swap-in read (not saved) */
 	char error[512];

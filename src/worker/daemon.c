@@ -22,6 +22,7 @@
 #include "common/err.h"
 #include "common/event_log.h"
 #include "common/io.h"
+#include "store/store.h"
 #include "worker/daemon.h"
 
 static struct daemon *the_daemon;     /* for the signal handler only */
@@ -138,6 +139,20 @@ static int box_net_opts(struct daemon *d, const struct daemon_opts *o)
 	return 0;
 }
 
+/* Open the store once and close it, before any thread or engine child:
+ * an s3:// store loads and initialises its HTTP library (libcurl, 10-20
+ * ms) then, and every engine child forked for an operation inherits it
+ * instead of loading it before its first request.  No request is made; a
+ * store that cannot be opened fails at its first use, as before. */
+static void preload_store(const char *url)
+{
+	struct store *s;
+
+	if (store_open(url, &s) == 0)
+		store_close(s);
+	err_clear();
+}
+
 static int daemon_init(struct daemon *d, const struct daemon_opts *o)
 {
 	char path[PATH_MAX];
@@ -157,6 +172,7 @@ static int daemon_init(struct daemon *d, const struct daemon_opts *o)
 	else
 		snprintf(d->store_url, sizeof(d->store_url), "file://%s/store", d->dir);
 	snprintf(d->box_dir, sizeof(d->box_dir), "%s/boxes", d->dir);
+	preload_store(d->store_url);
 	if (box_net_opts(d, o) < 0)
 		return -1;
 	d->lock_fd = -1;

@@ -21,6 +21,7 @@ struct image_facts {
 	                             started (-1: none) */
 	uint64_t image_bytes;     /* logical size of the image */
 	uint64_t bytes_written;   /* new encoded bytes written to the store */
+	uint64_t generation;      /* the generation stored (0: not known) */
 };
 
 /* Dump the tree at pid into dir (NULL: a scratch directory, removed

@@ -200,6 +200,7 @@ static void swap_out_done(struct daemon *d, struct app *a, const struct op_resul
 	a->timer_due_ms = r->facts.timer_ms >= 0 ? start_wall + r->facts.timer_ms : -1;
 	a->dump_started_ms = start_wall;
 	a->image_bytes = r->facts.image_bytes;
+	a->generation = r->facts.generation;
 	a->swaps++;
 	a->error[0] = '\0';
 	set_event(&a->last_out, ms, trigger);
@@ -316,6 +317,7 @@ int life_swap_in(struct daemon *d, struct app *a, const char *trigger)
 		args.ctx.holder = NULL;    /* asleep: its sockets are made anew */
 	args.ctx.stored_ms = a->last_out.at_ms > 0 ? wall_ms() - a->dump_started_ms : 0;
 	args.ctx.advance_timers = a->timer_due_ms >= 0;
+	args.ctx.generation = a->generation;
 	pthread_mutex_unlock(&d->lock);
 	t0 = mono_ms();
 	rc = restore_with_retries(&args, &r, &sc);

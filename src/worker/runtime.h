@@ -39,6 +39,8 @@ struct runtime_ctx {
 	                             wall-clock timers ran on meanwhile) */
 	int advance_timers;       /* restore: the image has armed timers to
 	                             advance by stored_ms (fetched whole) */
+	uint64_t generation;      /* restore: the generation last stored (0: the
+	                             newest, found by listing the image) */
 	int verify;               /* dump: prove the image restores before the
 	                             tree is killed (cr_dump_opts.verify) */
 };

@@ -2,7 +2,9 @@
  * runtime_image.c - the image workflow both runtimes share (runtime.h): a
  * dump goes to DIR/apps/NAME/dump, into the store, and stays as the local
  * cache of the image; a restore reads the cache, or the store's newest
- * image (its timers advanced first).  A boxed tree is dumped from its box
+ * image (its timers advanced first).  A lazy restore asks for the
+ * generation the daemon last stored (ctx->generation), which saves
+ * listing the image's generations before its manifest is read.  A boxed tree is dumped from its box
  * and restored into it (found under ctx->box_dir).
  */
 #include <limits.h>
@@ -38,6 +40,7 @@ static int stored_facts(const struct runtime_ctx *ctx, const struct cr_dump_stat
 	store_remove_dir(dir);
 	facts->image_bytes = st->logical_bytes;
 	facts->bytes_written = st->bytes_new;
+	facts->generation = st->generation;
 	return rc < 0 ? err_wrap("the stored image") : 0;
 }
 
@@ -89,7 +92,7 @@ static int restore_advanced(const struct runtime_ctx *ctx, pid_t *pid, struct cr
 int runtime_image_restore(const struct runtime_ctx *ctx, pid_t *pid, struct cr_mem_stats *mem)
 {
 	struct cr_restore_opts opts = { .listeners = ctx->holder, .box_dir = ctx->box_dir,
-					.log = ctx->log };
+					.log = ctx->log, .generation = ctx->generation };
 
 	timing_mark("serve: engine child");
 	memset(mem, 0, sizeof(*mem));
