@@ -43,7 +43,12 @@ s_cleanup() {
 	[ -n "$S_PID" ] && kill -KILL "$S_PID" 2>/dev/null
 	# sanitizer reports of the daemon (an ASan build) reach the test's output
 	[ -n "$S_LOG" ] && grep -E -A5 "runtime error|ERROR: (Address|Leak)Sanitizer" "$S_LOG" 2>/dev/null | head -n 30
-	for p in $(s_our_pids); do kill -KILL "$p" 2>/dev/null; done
+	# our processes and their children: an app's tree is the child of its
+	# keeper (a fork of the daemon, which names D_DIR), and an app may
+	# rewrite its own command line (redis-server does)
+	for p in $(s_our_pids); do
+		kill -KILL "$p" $(cat /proc/"$p"/task/*/children 2>/dev/null) 2>/dev/null
+	done
 	# the hold of asleep apps the daemon left (its queue's chain and set)
 	if [ -s "$S_DIR/hold.queue" ]; then
 		nft delete chain ip picocenter_hold "hold_$(cat "$S_DIR/hold.queue")" 2>/dev/null
