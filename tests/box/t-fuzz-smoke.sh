@@ -14,39 +14,4 @@ trap 'rm -rf "$work"' EXIT
 . "$ROOT/fuzz/lib.sh"
 fuzz_build "$work"
 
-# Fuzz one target from a scratch copy of its seeds; 0 when nothing found.
-fuzz_one() {
-	local name=$1 dir=$work/$1 rc
-
-	mkdir -p "$dir/corpus" "$dir/crash"
-	cp "$ROOT/fuzz/corpus/$name"/* "$dir/corpus/" || return 1
-	"$ROOT/build/fuzz/$name" -max_total_time="${FUZZ_SECONDS:-10}" -timeout=10 \
-		-artifact_prefix="$dir/crash/" -print_final_stats=1 "$dir/corpus" >"$dir/log" 2>&1
-	rc=$?
-	echo "== $name: exit $rc, $(grep -h number_of_executed_units "$dir/log")"
-	if [ $rc != 0 ] || [ -n "$(ls -A "$dir/crash")" ]; then
-		tail -n 30 "$dir/log"
-		return 1
-	fi
-}
-
-pids=()
-for t in $TARGETS; do
-	fuzz_one "$t" >"$work/$t.out" 2>&1 &
-	pids+=($!)
-done
-failed=()
-i=0
-for t in $TARGETS; do
-	wait "${pids[$i]}" || failed+=("$t")
-	cat "$work/$t.out"
-	i=$((i + 1))
-done
-if [ ${#failed[@]} != 0 ]; then
-	keep=${TEST_TMP:-/tmp}/fuzz-box-crash.$$
-	mkdir -p "$keep"
-	for t in "${failed[@]}"; do cp -r "$work/$t" "$keep/"; done
-	echo "FAIL: the fuzzer found a problem in: ${failed[*]}; inputs and logs kept in $keep"
-	exit 1
-fi
-echo "fuzzed $TARGETS for ${FUZZ_SECONDS:-10}s each: no crash"
+fuzz_all "$work" box "${FUZZ_SECONDS:-10}" $TARGETS
