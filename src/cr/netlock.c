@@ -98,12 +98,36 @@ static void undo_lock(int fd)
 	err_restore(&e);
 }
 
-/* Filter on, repair mode on, send window to zero; undone on error. */
+/*
+ * An ACK the kernel holds back (delayed, to ride on the app's answer) goes
+ * out now: a peer whose data or FIN is left unacked sends it again at its
+ * retransmission timeout, and if that comes while the app is down (killed,
+ * not yet restored) no socket is there and the kernel answers with a reset.
+ * Setting TCP_QUICKACK sends a pending ACK; clearing it again puts the
+ * socket back in the delayed-ACK mode it was in.
+ */
+static int flush_delayed_ack(int fd)
+{
+	int quick = 1;
+	socklen_t len = sizeof(quick);
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &quick, &len) < 0)
+		return err_sys("getsockopt TCP_QUICKACK");
+	if (setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &(int){ 1 }, sizeof(int)) < 0)
+		return err_sys("setsockopt TCP_QUICKACK (sending a delayed ACK)");
+	if (!quick && setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &(int){ 0 }, sizeof(int)) < 0)
+		return err_sys("setsockopt TCP_QUICKACK off again");
+	return 0;
+}
+
+/* Pending ACK out, filter on, repair mode on, send window to zero; undone
+ * on error. */
 static int lock_conn(struct locked_conn *c)
 {
 	struct tcp_repair_window zero;
 
-	if (check_no_filter(c->fd) < 0 || attach_drop_all(c->fd) < 0)
+	if (flush_delayed_ack(c->fd) < 0 || check_no_filter(c->fd) < 0 ||
+	    attach_drop_all(c->fd) < 0)
 		return -1;
 	if (tcp_repair_set(c->fd, 1) < 0 || repair_window(c->fd, &c->win, 0) < 0)
 		goto undo;
