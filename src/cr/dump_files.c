@@ -281,7 +281,8 @@ static int dump_fds(struct dump_files *df, pid_t host_pid, int pidfd, struct cr_
 		return err_set("out of memory");
 	for (uint32_t i = 0; i < n; i++) {
 		struct fd_dump d = { host_pid, p->pid, pf[i].fd, -1, pf[i].link,
-				     pf[i].fdinfo, { 0 }, p->cwd, p->root };
+				     pf[i].fdinfo, { 0 }, p->cwd, p->root,
+				     df->ctx->box_root, df->ctx->box };
 
 		d.dup = (int)syscall(SYS_pidfd_getfd, pidfd, pf[i].fd, 0);
 		if (d.dup < 0)

@@ -75,6 +75,9 @@ struct fd_dump {
 	struct stat st;                /* stat /proc/PID/fd/N */
 	const char *cwd;               /* the process's cwd (relative names) */
 	const char *root;              /* the process's root (chrooted names) */
+	int root_fd;                   /* where its paths resolve (rootpath.h):
+	                                  the box's root, or -1 for the host's */
+	const struct box *box;         /* the tree's box (box/box.h), or NULL */
 };
 
 struct dump_files;                   /* dump_files.c */

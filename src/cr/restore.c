@@ -38,6 +38,7 @@
 #include "cr/ptrace.h"
 #include "cr/restore_ctx.h"
 #include "cr/sysv_ipc.h"
+#include "cr/unix_name.h"
 #include "cr/rootpath.h"
 #include "common/timing.h"
 
@@ -681,6 +682,7 @@ static int box_begin(struct rst_ctx *c, const char *box_dir)
 		return err_set("out of memory");
 	if (box_for_image(c->dir, box_dir, c->img.box, c->box) < 0)
 		return -1;
+	unix_names_across(&c->img, c->box, 0);
 	if (!c->box_warming)
 		c->box_warming = box_warm_cgroups(c->box, &c->box_warmer) == 0;
 	err_clear();

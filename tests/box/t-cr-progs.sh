@@ -8,7 +8,12 @@
 #   box's filter (2 filters in the root, not 3);
 # - sysvipc: SysV segments, semaphores and queues of the box's IPC
 #   namespace keep contents and attachments, and their owner stays the
-#   box's root (ids saved as the box sees them, set as the host does).
+#   box's root (ids saved as the box sees them, set as the host does);
+# - inotifysk: watches on directories and a file of the box's writable
+#   layer (their overlay handles read through the real files) keep their
+#   wds and report what happens after each restore;
+# - unixsk: unix sockets of every shape, two bound to paths in the box
+#   (bound again there, not on the host).
 d=$(dirname "$0"); . "$d/lib.sh"
 b_init cr-progs
 
@@ -56,4 +61,6 @@ after_check() {
 
 run sc seccompf 1
 run ipc sysvipc
+run ino inotifysk
+run un unixsk
 b_log PASS
