@@ -30,7 +30,7 @@
 #include "cr/cr.h"
 #include "cr/dump_ctx.h"
 #include "cr/sysv_ipc.h"
-#include "cr/unix_name.h"
+#include "cr/file_owners.h"
 #include "mem/lazy.h"
 #include "cr/custody_files.h"
 #include "cr/netlock.h"
@@ -646,7 +646,7 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 		rc = write_pages(&ctx);   /* SysV objects too (sysv_dump) */
 	if (rc == 0 && opts && opts->box) {
 		sysv_ids_across(&ctx.img, opts->box, 1);
-		unix_names_across(&ctx.img, opts->box, 1);
+		file_owners_across(&ctx.img, opts->box, 1);
 	}
 	timing_mark("dump: pages");
 	if (rc == 0)

@@ -177,6 +177,16 @@ static int tree_task(const struct dump_ctx *ctx, pid_t host, pid_t *ns)
 	return 0;
 }
 
+int files_tree_pid(const struct dump_files *df, pid_t host, int32_t *ns)
+{
+	pid_t n;
+
+	if (!tree_task(df->ctx, host, &n))
+		return 0;
+	*ns = n;
+	return 1;
+}
+
 /* F_GETOWN_EX and F_GETSIG, owners translated into the tree's pids. */
 static int dump_owner(const struct dump_files *df, const struct fd_dump *d, struct cr_file *f)
 {

@@ -24,7 +24,6 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
-#include "box/box.h"
 #include "common/err.h"
 #include "cr/rootpath.h"
 #include "cr/unix_name.h"
@@ -151,19 +150,4 @@ int unix_name_find(int root_fd, const char *name, const char *cwd, const char *r
 		}
 	return err_set("bound to %s, which was unlinked, and the directory it was bound in "
 		       "is gone (unsupported)", cand[0]);
-}
-
-void unix_names_across(struct cr_image *img, const struct box *b, int inside)
-{
-	uint32_t (*map)(const struct box *, uint32_t) = inside ? box_id_inside : box_id_outside;
-
-	for (uint32_t i = 0; i < img->nr_files; i++) {
-		struct cr_file *f = &img->files[i];
-
-		if (f->kind != CR_FILE_UNIX || f->un.name_state == CR_UNIX_NAME_UNLINKED ||
-		    f->laddr.len <= 2 || f->laddr.addr[2] == '\0')
-			continue;
-		f->un.name_uid = map(b, f->un.name_uid);
-		f->un.name_gid = map(b, f->un.name_gid);
-	}
 }

@@ -25,10 +25,4 @@ struct unix_name {
 int unix_name_find(int root_fd, const char *name, const char *cwd, const char *root,
 		   uint64_t vfs_dev, uint64_t vfs_ino, struct unix_name *out);
 
-/* The owners of the image's unix socket files, between the host's ids
- * and the box's: inside (the dump: as the box sees them, like the
- * credentials) or outside (the restore: the restoring box's range). */
-struct box;
-void unix_names_across(struct cr_image *img, const struct box *b, int inside);
-
 #endif

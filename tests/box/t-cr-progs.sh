@@ -13,7 +13,11 @@
 #   layer (their overlay handles read through the real files) keep their
 #   wds and report what happens after each restore;
 # - unixsk: unix sockets of every shape, two bound to paths in the box
-#   (bound again there, not on the host).
+#   (bound again there, not on the host);
+# - ptys: two pty pairs in the box's own devpts, one the controlling
+#   terminal of a session with another group in the foreground: the same
+#   indexes (ptmx is opened in the box until they come up), termios,
+#   window, modes, owner (the box's root) and session after each cycle.
 d=$(dirname "$0"); . "$d/lib.sh"
 b_init cr-progs
 
@@ -63,4 +67,5 @@ run sc seccompf 1
 run ipc sysvipc
 run ino inotifysk
 run un unixsk
+run pty ptys
 b_log PASS

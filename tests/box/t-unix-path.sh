@@ -78,37 +78,14 @@ check() {
 	b_wait "IN_CLOSE_WRITE $c" [ "$(grep -c '^EV 2 8 ' "$LOG")" -ge "$((c + 1))" ]
 }
 
-# dump_gone: dump the tree PID into $B_DIR/img; the old tree must be gone.
-dump_gone() {
-	local i
-	rm -rf "$B_DIR/img"
-	"$PICOCENTER" cr dump --pid "$PID" --dir "$B_DIR/img" --box-dir "$B_BOXES" ||
-		b_fail "dump of pid $PID failed"
-	for i in $(seq 100); do [ -d "/proc/$PID" ] || break; sleep 0.02; done
-	[ -d "/proc/$PID" ] && b_fail "pid $PID still there after its dump"
+box_sleep() {
+	"$PICOCENTER" box sleep --box-dir "$B_BOXES" "$N"
 }
 
-restore() {
-	B_PID=$("$PICOCENTER" cr restore --dir "$B_DIR/img" --box-dir "$B_BOXES") ||
-		b_fail "restore ($1) failed"
-	B_PIDS+=("$B_PID")
-}
-
-cycle_asleep() {
-	dump_gone
-	"$PICOCENTER" box sleep --box-dir "$B_BOXES" "$N" || b_fail "box sleep"
-	restore "box asleep"
-}
-
-# Another machine: the box is removed, the image restored with an empty
-# box dir makes it again from its record and writable layer.
+# Another machine: the box is made again from the image.
 cycle_moved() {
-	dump_gone
-	"$PICOCENTER" box rm --box-dir "$B_BOXES" "$N" || b_fail "box rm before the move"
-	b_leftovers "$N"
-	B_BOXES=$B_DIR/boxes-moved
+	b_cycle_moved kv "$PID" "$B_DIR/img"
 	BOX=$B_BOXES/$N
-	restore "box made again"
 	BASE=$(sed -n 's/^uid_base=//p' "$BOX/config")
 }
 
@@ -123,13 +100,11 @@ for c in 1 2 3 4; do
 	case $c in
 	1) b_cycle kv "$PID" "$B_DIR/img"; how="kept box" ;;
 	2) B_DUMP_ARGS=--verify b_cycle kv "$PID" "$B_DIR/img"; how="kept box, --verify" ;;
-	3) cycle_asleep; how="box asleep in between" ;;
+	3) B_BETWEEN=box_sleep b_cycle kv "$PID" "$B_DIR/img"; how="box asleep in between" ;;
 	4) cycle_moved; how="box made again in an empty box dir" ;;
 	esac
 	PID=$B_PID
 	check "$c"
 	b_log "cycle $c ok ($how, pid $PID)"
 done
-"$PICOCENTER" box rm --box-dir "$B_BOXES" "$N" || b_fail "box rm"
-b_leftovers "$N"
-b_log PASS
+b_done "$N"
