@@ -170,7 +170,7 @@ static int open_one(struct rst_files *rf, uint32_t id)
 		return -1;
 	if (fd >= 0)
 		return fd;
-	if (restore_model(files_rimage(rf), id, &sk) < 0 || inet_open(&sk, &fd) < 0)
+	if (restore_model(files_rimage(rf), id, &sk) < 0 || inet_open(&sk, files_verifying(rf), &fd) < 0)
 		return -1;
 	return fd;
 }

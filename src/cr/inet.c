@@ -509,7 +509,22 @@ static int open_state(int fd, const struct cr_inet *sk)
 	}
 }
 
-int inet_open(const struct cr_inet *sk, int *fd)
+/* A trial restore's network namespace has none of the app's addresses:
+ * a transparent socket may use them as its source all the same (bind
+ * alone would do with ip_nonlocal_bind, but a connection's route lookup
+ * refuses a source address that is not local).  After the app's own
+ * options, which carry its IP_TRANSPARENT. */
+static int any_source(int fd, const struct cr_inet *sk)
+{
+	int on = 1;
+	int rc = sk->family == AF_INET6
+		? setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &on, sizeof(on))
+		: setsockopt(fd, SOL_IP, IP_TRANSPARENT, &on, sizeof(on));
+
+	return rc < 0 ? err_sys("setsockopt IP_TRANSPARENT (trial restore)") : 0;
+}
+
+int inet_open(const struct cr_inet *sk, int trial, int *fd)
 {
 	char what[160];
 	int s = socket((int)sk->family, (int)sk->type | SOCK_CLOEXEC,
@@ -517,7 +532,7 @@ int inet_open(const struct cr_inet *sk, int *fd)
 
 	if (s < 0)
 		return err_sys("%s: socket", inet_describe(sk, what, sizeof(what)));
-	if (apply_opts(s, sk, 1) < 0 || open_state(s, sk) < 0 ||
+	if (apply_opts(s, sk, 1) < 0 || (trial && any_source(s, sk) < 0) || open_state(s, sk) < 0 ||
 	    (sk->state != CR_INET_TCP_ESTABLISHED && apply_opts(s, sk, 0) < 0)) {
 		close(s);   /* a TCP socket still in repair mode closes silently */
 		return err_wrap("%s", inet_describe(sk, what, sizeof(what)));
