@@ -76,6 +76,8 @@ static int inet_dump_file(struct dump_files *df, const struct fd_dump *d, struct
 	f->inet.opts = sk.opts;
 	f->inet.tcp = sk.tcp.p;
 	f->inet.custody = inet_custody_kind(&sk) ? files_custody_tag(df) : 0;
+	if (sk.bound_dev[0] && !(f->path = strdup(sk.bound_dev)))
+		rc = err_set("out of memory");
 	if (sk.local.port)
 		cr_inet_addr_out(sk.family, &sk.local, &f->laddr);
 	if (sk.peer.port)

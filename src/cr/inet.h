@@ -108,6 +108,7 @@ struct cr_inet {
 	uint32_t backlog;              /* TCP_LISTEN: listen(2) backlog */
 	struct cr_inet_addr local, peer;
 	struct cr_inet_opts opts;
+	char bound_dev[16];            /* SO_BINDTODEVICE: the interface's name, "" none */
 	struct cr_tcp_conn tcp;        /* TCP_ESTABLISHED only */
 };
 
