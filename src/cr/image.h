@@ -390,7 +390,9 @@ struct cr_file {
 	uint32_t peer;                 /* another file's index (socket peer), or CR_FILE_NONE */
 	uint64_t obj;                  /* kernel object shared by several files (pipe inode), 0: none */
 	char *path;                    /* REG, DIR, DEV, FIFO: absolute path; UNIX:
-	                                  a renamed socket file's current name; TTY:
+	                                  a renamed socket file's current name;
+	                                  TCP, UDP: the interface it is bound to
+	                                  (SO_BINDTODEVICE), NULL if none; TTY:
 	                                  the ptmx a master was opened from, a
 	                                  slave's /dev/pts/N (informative) */
 	struct cr_sockaddr laddr;      /* sockets: bound address */

@@ -1048,6 +1048,7 @@ static int check_extras(const struct cr_file *f)
 	bool ents = k == CR_FILE_EPOLL || k == CR_FILE_INOTIFY;
 	bool path = k == CR_FILE_REG || k == CR_FILE_DIR || k == CR_FILE_DEV ||
 		    k == CR_FILE_FIFO || k == CR_FILE_UNIX || k == CR_FILE_MQUEUE ||
+		    k == CR_FILE_TCP || k == CR_FILE_UDP ||   /* inet: its interface */
 		    k == CR_FILE_TTY;
 
 	return check_no_extras(f, data, ents, path);
