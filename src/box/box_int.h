@@ -56,6 +56,10 @@ int nft_mark_taken(uint32_t base, uint32_t n, uint8_t *used);
 /* Run nftables commands (one transaction); quiet: no error recorded. */
 int nft_run(const char *cmds, int quiet);
 
+/* forward.c: the host's forwarding for boxes (family 4 or 6) */
+int fwd_ours(int family);
+int fwd_enable(int family);
+
 /* rtnl.c: rtnetlink, in the calling thread's network namespace */
 /* The interface group of the boxes' bridges ("pico"): the IPv6 rules
  * know a box's packets by it. */

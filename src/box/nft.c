@@ -217,6 +217,10 @@ static size_t add_elements(const struct box *b, int family, char *cmds, size_t o
 	box_addr_str(b, family, a);
 	off += (size_t)snprintf(cmds + off, len - off, "%sadd element %s picocenter boxes { %s }\n",
 				family == 6 ? TABLE6 : TABLE, fam, a);
+	if (fwd_ours(family))   /* the host forwards for boxes only (forward.c) */
+		off += (size_t)snprintf(cmds + off, len - off,
+					"add rule %s picocenter forward %s saddr != @boxes %s daddr != @boxes drop\n",
+					fam, fam, fam);
 	if (!b->cfg.no_egress)
 		off += (size_t)snprintf(cmds + off, len - off, "add element %s picocenter egress { %s }\n",
 					fam, a);
@@ -248,6 +252,8 @@ int nft_box_add(const struct box *b)
 	rc = nft_run(cmds, 0);
 	if (rc < 0 && strstr(err_msg(), "File exists"))
 		err_set("a published host port is taken by another box");
+	if (rc == 0 && (fwd_enable(4) < 0 || (box_has_ipv6(b) && fwd_enable(6) < 0)))
+		rc = -1;
 	close(lock);
 	return rc < 0 ? err_wrap("publish box %s", b->cfg.name) : 0;
 }

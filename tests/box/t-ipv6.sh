@@ -67,7 +67,6 @@ b_log "published ports answer on [$A6]:8000, [$BR6]:$P1, 127.0.0.1:$P1 and [$BR6
 ip netns add "$OUT" || b_fail "ip netns add"
 ip link add "$OV" type veth peer name eth0 netns "$OUT" || b_fail "veth for the peer"
 ip -6 addr add "$ONET::1/64" dev "$OV" nodad && ip link set "$OV" up || b_fail "host end of the peer's veth"
-echo 1 >"/proc/sys/net/ipv6/conf/$OV/force_forwarding" || b_fail "force_forwarding on $OV"
 ip -n "$OUT" -6 addr add "$ONET::2/64" dev eth0 nodad && ip -n "$OUT" link set eth0 up &&
 	ip -n "$OUT" link set lo up || b_fail "the peer's network"
 ip netns exec "$OUT" python3 -c "
