@@ -4,6 +4,7 @@
  * (BOXES/NAME/config, "key=value" lines), validated when read back.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -162,6 +163,9 @@ int box_config_add_port(struct box_config *cfg, const char *spec)
 	if (parse_port_spec(spec, &p) < 0)
 		return err_set("bad port '%s' ([HOSTADDR:]HOSTPORT:APPPORT[/tcp|/udp], "
 			       "HOSTADDR A.B.C.D or [IPV6], ports 1-65535)", spec);
+	if (p.v6 && IN6_IS_ADDR_LOOPBACK((struct in6_addr *)p.host_addr6))
+		return err_set("port '%s': ::1 cannot be published (the kernel drops the "
+			       "answers; use 127.0.0.1)", spec);
 	for (int i = 0; i < cfg->nr_ports; i++)
 		if (cfg->ports[i].host_port == p.host_port && cfg->ports[i].udp == p.udp)
 			return err_set("port '%s': host port %u given twice", spec, p.host_port);
