@@ -42,9 +42,14 @@ b_leftovers "dup-$$"
 nft list map ip6 picocenter dnat_addr | grep -q "$BR6 . tcp . $P : " || b_fail "the first box lost its IPv6 port"
 b_log "an IPv6 port taken: $err"
 
-# killed while waiting for the nftables lock
-exec 9>/run/picocenter/nft.lock
-flock 9 || b_fail "flock nft.lock"
+# killed while waiting for the nftables lock, which a process of ours
+# holds (never this shell: a failure's cleanup, box rm, would then wait
+# for it for ever, and with it every box on the machine)
+(exec 9>/run/picocenter/nft.lock && flock 9 && exec sleep 600) >/dev/null 2>&1 &
+locker=$!
+B_PIDS+=("$locker")
+locked() { ! flock -n /run/picocenter/nft.lock true; }
+b_wait "our process to take the nftables lock" locked
 "$PICOCENTER" cr spawn --name "kill-$$" --box-dir "$B_BOXES" --bridge "$B_BRIDGE" \
 	--subnet "$B_SUBNET" --port "$(b_port):80" -- true >/dev/null 2>&1 &
 sp=$!
@@ -54,7 +59,8 @@ made() { [ -e "$B_BOXES/kill-$$/ns/net" ] && grep -q "$B_BOXES/kill-$$/root " /p
 b_wait "the box to be made up to its rules" made
 kill -KILL "$sp"
 wait "$sp" 2>/dev/null
-exec 9>&-
+kill -KILL "$locker"
+wait "$locker" 2>/dev/null
 "$PICOCENTER" box ls --box-dir "$B_BOXES" | grep -q "^kill-$$ " || b_fail "the half-made box is not listed"
 "$PICOCENTER" box rm --box-dir "$B_BOXES" "kill-$$" || b_fail "box rm of the half-made box"
 b_leftovers "kill-$$"
