@@ -42,6 +42,11 @@ int rootfs_check(const char *rootfs);
 int rootfs_mount(const struct box *b);
 int rootfs_unmount(const struct box *b);
 int rootfs_enter(const struct box *b);
+int rootfs_bind_file(const char *root, const char *src, const char *path, int replace_link);
+
+/* etc.c: the box's /etc/hosts, /etc/hostname and /etc/resolv.conf, written
+ * in the box dir and bound into its root. */
+int etc_bind(const struct box *b, const char *root);
 
 /* netns.c */
 int netns_create(const struct box *b);

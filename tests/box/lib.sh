@@ -168,7 +168,8 @@ b_wait() {
 }
 
 # b_cycle NAME PID IMG: dump the tree PID of box NAME into IMG (the old
-# tree must be gone) and restore it; B_PID = the new host pid.
+# tree must be gone) and restore it; B_PID = the new host pid.  B_BETWEEN:
+# a command run between the two (e.g. putting the box to sleep).
 b_cycle() {
 	local pid=$2 img=$3 i
 	rm -rf "$img"
@@ -176,9 +177,38 @@ b_cycle() {
 		b_fail "dump of $1 (pid $pid) failed"
 	for i in $(seq 100); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
 	[ -d "/proc/$pid" ] && b_fail "pid $pid still there after its dump"
+	if [ -n "${B_BETWEEN:-}" ]; then $B_BETWEEN || b_fail "$B_BETWEEN"; fi
 	B_PID=$("$PICOCENTER" cr restore --dir "$img" --box-dir "$B_BOXES") ||
 		b_fail "restore of $1 failed"
 	B_PIDS+=("$B_PID")
+}
+
+# b_cycle_moved NAME PID IMG: "another machine": dump the tree PID of box
+# NAME into IMG, remove the box (nothing may be left of it) and restore
+# the image with an empty box dir, which makes the box again from the
+# image; B_BOXES becomes that dir, B_PID the new host pid.
+B_MOVES=0
+b_cycle_moved() {
+	local n=$1-$$ i
+	rm -rf "$3"
+	"$PICOCENTER" cr dump --pid "$2" --dir "$3" --box-dir "$B_BOXES" >&2 ||
+		b_fail "dump of $1 (pid $2) failed"
+	for i in $(seq 100); do [ -d "/proc/$2" ] || break; sleep 0.02; done
+	[ -d "/proc/$2" ] && b_fail "pid $2 still there after its dump"
+	"$PICOCENTER" box rm --box-dir "$B_BOXES" "$n" || b_fail "box rm $n before the move"
+	b_leftovers "$n"
+	B_MOVES=$((B_MOVES + 1))
+	B_BOXES=$B_DIR/boxes-moved-$B_MOVES
+	B_PID=$("$PICOCENTER" cr restore --dir "$3" --box-dir "$B_BOXES") ||
+		b_fail "restore of $1 into an empty box dir failed"
+	B_PIDS+=("$B_PID")
+}
+
+# b_done NAME: remove box NAME (full name), which must leave nothing, and pass.
+b_done() {
+	"$PICOCENTER" box rm --box-dir "$B_BOXES" "$1" || b_fail "box rm $1"
+	b_leftovers "$1"
+	b_log PASS
 }
 
 # b_veth ADDR: the host end of the veth of the box with address ADDR.
