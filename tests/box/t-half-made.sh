@@ -8,12 +8,15 @@
 #    refused by the nftables transaction, the last step (namespaces,
 #    veth, root, cgroups made);
 #  - `cr spawn` killed while it waits for the nftables lock (all else
-#    made): `box rm` removes the rest.
+#    made): `box rm` removes the rest.  The test holds that machine-wide
+#    lock for as long as the box takes to be made (other boxes' creation
+#    and removal wait meanwhile).
 d=$(dirname "$0"); . "$d/lib.sh"
 b_need flock
 b_init half-made
 DUMMY=bnd$$
 cleanup_half() {
+	exec 9>&-           # the nftables lock, if a failure left it held
 	ip link del "$DUMMY" 2>/dev/null
 	b_cleanup
 }
