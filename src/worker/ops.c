@@ -266,13 +266,8 @@ static void unlink_app(struct daemon *d, struct app *a)
 
 static int create_checks(struct daemon *d, const struct app_spec *spec)
 {
-	char sock[PATH_MAX];
-
 	if (daemon_find(d, spec->name))
 		return err_set("app %s already exists", spec->name);
-	app_path(d, spec->name, "hold.sock", sock, sizeof(sock));
-	if (strlen(sock) >= 108)
-		return err_set("state dir too long for the app's socket path %s", sock);
 	if (port_owner_conflict(d, spec) < 0 || check_host_ports(spec) < 0)
 		return -1;
 	return 0;
@@ -440,7 +435,6 @@ static int forget_image(void *arg, void *out)
 
 int op_remove(struct daemon *d, const char *name)
 {
-	char holder[PATH_MAX];
 	const char *args[2];
 	struct app *a;
 
@@ -454,8 +448,7 @@ int op_remove(struct daemon *d, const char *name)
 	asleep_forget(d, a);
 	if (a->pid && a->pid_start && tree_start_time(a->pid) == a->pid_start)
 		kill(a->pid, SIGKILL);
-	app_path(d, name, "hold.sock", holder, sizeof(holder));
-	holder_stop(a->holder_pid, holder);
+	holder_drop(d, a);
 	custody_free(a->held, a->nr_held);
 	a->held = NULL;
 	a->nr_held = 0;
