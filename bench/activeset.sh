@@ -23,6 +23,8 @@
 # restores read it (--local, as the daemon does: no manifest request);
 # BENCH_LOCAL=0 reads them from the store.  BENCH_PC: the picocenter
 # binary (default build/picocenter), to compare builds in one run.
+# BENCH_1G=1 adds the issue's large case from the delayed store: T =
+# 262144 (1 GB), W = 2560 (10 MB), lines as the others (T and W say it).
 # BENCH_REPEAT (1): each mode measured that many times in turn (quote the
 # medians); BENCH_TIMING=FILE: the restores' PICOCENTER_TIMING lines.
 # BENCH_REDIS=1 adds redis-server holding 100 MB (DEBUG POPULATE: 100000
@@ -40,6 +42,7 @@ BENCH_S3_W=${BENCH_S3_W:-"64 2048"}
 BENCH_MODES=${BENCH_MODES:-"activeset lazy eager download"}
 BENCH_FILE=${BENCH_FILE:-1}
 BENCH_REDIS=${BENCH_REDIS:-0}
+BENCH_1G=${BENCH_1G:-0}
 BENCH_GEN=${BENCH_GEN:-1}
 BENCH_LOCAL=${BENCH_LOCAL:-1}
 BENCH_REPEAT=${BENCH_REPEAT:-1}
@@ -256,6 +259,7 @@ AWS_ENDPOINT_URL=http://127.0.0.1:$(head -n 1 "$TMP/proxy.port")
 export AWS_ENDPOINT_URL
 STORED=("s3://$BUCKET/activeset-$$" "s3://$BUCKET/activeset-redis-$$")
 run_store "s3+${DELAY_MS}ms" "s3://$BUCKET/activeset-$$" "$BENCH_S3_T" "$BENCH_S3_W"
+[ "$BENCH_1G" = 1 ] && run_store "s3+${DELAY_MS}ms" "s3://$BUCKET/activeset-$$" 262144 2560
 if [ "$BENCH_REDIS" = 1 ]; then
 	run_redis "s3+${DELAY_MS}ms" "s3://$BUCKET/activeset-redis-$$"
 fi
