@@ -17,10 +17,10 @@ static int cr_usage(void)
 	fprintf(stderr,
 		"usage: picocenter cr spawn [--log FILE] [--env K=V] [--user UID[:GID]] [--workdir DIR]\n"
 		"                           [BOX FLAGS] -- CMD [ARGS...]\n"
-		"  BOX FLAGS: --name NAME [--rootfs host|DIR|oci:PATH[:TAG]] [--port [ADDR:]HOSTPORT:APPPORT[/udp]]\n"
+		"  BOX FLAGS: --name NAME [--rootfs host|DIR|oci:PATH[:TAG]] [--port [ADDR:|[ADDR6]:]HOSTPORT:APPPORT[/udp]]\n"
 		"             [--memory SIZE] [--pids N] [--cpu-weight N] [--no-egress]\n"
 		"             [--box-dir DIR] [--bridge NAME] [--subnet A.B.C.D/N]\n"
-		"             [--uid-pool BASE:COUNT] [--uids N]\n"
+		"             [--subnet6 PREFIX/N|none] [--uid-pool BASE:COUNT] [--uids N]\n"
 		"       picocenter cr dump --pid PID (--dir DIR | --store URL --image NAME)\n"
 		"                              [--leave-running] [--keep-listeners SOCKET] [--verify]\n"
 		"                              [--box-dir DIR] [--full] [--cache DIR --cache-size BYTES]\n"
@@ -131,6 +131,9 @@ static int box_flag(struct spawn_cli *s, int argc, char **argv, int *i)
 			return err_wrap("--cpu-weight");
 	} else if (!strcmp(f, "--subnet")) {
 		if (box_parse_subnet(v, c) < 0)
+			return -1;
+	} else if (!strcmp(f, "--subnet6")) {
+		if (box_parse_subnet6(v, c) < 0)
 			return -1;
 	} else if (!strcmp(f, "--uid-pool")) {
 		if (box_parse_uid_pool(v, c) < 0)
