@@ -25,8 +25,8 @@
 # binary (default build/picocenter), to compare builds in one run.
 # BENCH_1G=1 adds the issue's large case from the delayed store: T =
 # 262144 (1 GB), W = 2560 (10 MB), lines as the others (T and W say it).
-# BENCH_REPEAT (1): each mode measured that many times in turn (quote the
-# medians); BENCH_TIMING=FILE: the restores' PICOCENTER_TIMING lines.
+# BENCH_REPEAT (1): each mode measured that many times in a row (quote
+# the medians); BENCH_TIMING=FILE: the restores' PICOCENTER_TIMING lines.
 # BENCH_REDIS=1 adds redis-server holding 100 MB (DEBUG POPULATE: 100000
 # values of 1000 bytes) whose request (one EVAL) reads 3000 of them, ~3
 # MB: lines "bench":"activeset-redis", first_response_ms up to the EVAL's
@@ -228,8 +228,10 @@ run_store() {   # STORE-NAME URL TS WS
 			port=$(free_port)
 			image=ws-$t-$w
 			prepare "$url" "$t" "$w" "$port" "$image"
-			for _ in $(seq "$BENCH_REPEAT"); do
-				for mode in $BENCH_MODES; do
+			# Each mode's repeats in a row: a revival without the page
+			# server (eager) records no ActiveSet for the next one.
+			for mode in $BENCH_MODES; do
+				for _ in $(seq "$BENCH_REPEAT"); do
 					measure "$store" "$url" "$t" "$w" "$port" "$mode" "$image"
 				done
 			done
