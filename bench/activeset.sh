@@ -197,6 +197,7 @@ run_redis() {   # STORE-NAME URL
 	command -v redis-server >/dev/null || { echo "bench/activeset.sh: no redis-server, redis case skipped" >&2; return; }
 	port=$(free_port)
 	pid=$(redis_spawn "$port")
+	PIDS+=("$pid")   # redis_spawn ran in a subshell: its PIDS+= is lost
 	redis_ask "$port" || die "redis: first answer"
 	dump "$pid" "$2" "$image" >/dev/null
 	pid=$("$PC" cr restore --store "$2" --image "$image") || die "redis learning restore"
@@ -212,6 +213,7 @@ run_redis() {   # STORE-NAME URL
 prepare() {
 	local url=$1 t=$2 w=$3 port=$4 image=$5 pid
 	pid=$(spawn "$port" "$t")
+	PIDS+=("$pid")   # spawn ran in a subshell: its PIDS+= is lost
 	"$WS" ask "$port" 0 "$w" 0 || die "first answer"
 	dump "$pid" "$url" "$image" >/dev/null
 	pid=$("$PC" cr restore --store "$url" --image "$image") || die "learning restore"
