@@ -33,15 +33,21 @@
 #              the machine is shared, so this is noisy), and the measured
 #              PSS of the daemon and of the holders per app
 #   density:   DENSITY_APPS boxed lighttpd apps deployed (default 200;
-#              the issue asks 1000), all napping, then all asleep (the
+#              the issue asks 1000) in batches of DENSITY_BATCH (10), each
+#              batch created then swapped out; then all asleep (the
 #              daemon restarted with PICOCENTER_PRESSURE_PCT=100: every
-#              napping app falls asleep, 8 a second): MemAvailable drop per
-#              app in each tier (daemon + holders + kernel, from before the
-#              first app; noisy on a shared machine), the kernel's own
-#              memory per app (SUnreclaim + PageTables + KernelStack +
-#              Percpu, less noisy), the daemon's PSS and the holders' per app; then
-#              REVIVALS of the asleep apps reached at the same moment:
-#              first byte p50/p99.  DENSITY_APPS=0 skips it.
+#              napping app falls asleep, 8 a second).  One line per tier:
+#              the holder processes and their PSS (per app: PSS / apps),
+#              the kernel's own memory per app (SUnreclaim + PageTables +
+#              KernelStack + Percpu; napping: the median over the batches
+#              of each batch's growth per app, and the whole growth from
+#              before the first app / apps), napping_per_app_kb (holder
+#              PSS per app + that median), the MemAvailable drop per app
+#              (noisy on a shared machine), the daemon's PSS; asleep also
+#              the state dir's boxes and apps on disk per app, the store
+#              per app and the median image_bytes; then REVIVALS of the
+#              asleep apps reached at the same moment: first byte
+#              p50/p99.  DENSITY_APPS=0 skips it.
 # Times come from dclient -T (the answer's CLOCK_REALTIME) and
 # bench/lib/timed.c (just before the fork of the client).
 set -u
@@ -256,35 +262,64 @@ wait_all() {
 	done
 }
 
+# density_batch FIRST LAST: apps dFIRST..dLAST created, then swapped out
+# (all at once)
+density_batch() {
+	local j
+	for j in $(seq "$1" "$2"); do
+		s_app create "d$j" --port "127.0.0.1:${S_PORTS[$((j - 1))]}:80" --idle 10m -- \
+			$DENSITY_CMD >/dev/null || s_fail "create d$j" &
+	done
+	wait
+	for j in $(seq "$1" "$2"); do s_app swap-out "d$j" >/dev/null & done
+	wait
+}
+
+# holders_count: custody holder processes of this run
+holders_count() {
+	local p c=0
+	for p in $(s_our_pids); do
+		tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q '^picocenter cr hold' && c=$((c + 1))
+	done
+	echo "$c"
+}
+
 bench_density() {
-	local n=$DENSITY_APPS i before nap slp nap_hold nap_pss m=$REVIVALS cmd napping asleep
-	local kbefore knap kslp
+	local n=$DENSITY_APPS b=${DENSITY_BATCH:-10} i last before nap slp nap_hold nap_pss m=$REVIVALS
+	local napping asleep kbefore k0 k1 knap kslp kmed nholders disk store
 	[ "$n" -gt 0 ] || return 0
 	[ "$m" -gt "$n" ] && m=$n
 	s_ports "$n"
-	cmd=$(s_box_conf_lighttpd)
+	DENSITY_CMD=$(s_box_conf_lighttpd)
 	sync
 	before=$(avail_kb)
 	kbefore=$(kernel_kb)
-	for i in $(seq "$n"); do
-		s_app create "d$i" --port "127.0.0.1:${S_PORTS[$((i - 1))]}:80" --idle 10m -- \
-			$cmd >/dev/null || s_fail "create d$i" &
-		[ $((i % 10)) = 0 ] && wait
+	k0=$kbefore
+	: >"$D_DIR/knap.batch"
+	# in batches of b: the kernel's memory per napping app of each batch
+	for ((i = 1; i <= n; i += b)); do
+		last=$((i + b - 1))
+		[ "$last" -gt "$n" ] && last=$n
+		density_batch "$i" "$last"
+		k1=$(kernel_kb)
+		echo $(((k1 - k0) / (last - i + 1))) >>"$D_DIR/knap.batch"
+		k0=$k1
 	done
-	wait
-	for i in $(seq "$n"); do
-		s_app swap-out "d$i" >/dev/null &
-		[ $((i % 10)) = 0 ] && wait
-	done
-	wait
 	wait_all napping "$n"
 	napping=$IN_STATE
 	sync
 	sleep 2
 	nap=$(avail_kb)
 	knap=$(kernel_kb)
+	kmed=$(median <"$D_DIR/knap.batch")
 	nap_hold=$(holders_pss_kb)
+	nholders=$(holders_count)
 	nap_pss=$(pss_kb "$S_PID")
+	printf '{"bench":"serve","density_apps":%d,"tier":"napping","napping":%d,"holders":%d,"holder_pss_kb":%d,"holder_pss_per_app_kb":%.1f,"kernel_per_app_kb_median":%s,"kernel_per_app_kb":%d,"napping_per_app_kb":%.1f,"mem_available_drop_per_app_kb":%d,"daemon_pss_kb":%d}\n' \
+		"$n" "$napping" "$nholders" "$nap_hold" "$(echo "$nap_hold $napping" | awk '{ print $1 / $2 }')" \
+		"$kmed" $(((knap - kbefore) / n)) \
+		"$(echo "$nap_hold $napping $kmed" | awk '{ print $1 / $2 + $3 }')" \
+		$(((before - nap) / n)) "$nap_pss"
 	# every napping app falls asleep: the daemon again, under "pressure"
 	kill -TERM "$S_PID"
 	while kill -0 "$S_PID" 2>/dev/null; do sleep 0.1; done
@@ -298,10 +333,12 @@ bench_density() {
 	sleep 10                # network namespaces are freed in the background
 	slp=$(avail_kb)
 	kslp=$(kernel_kb)
-	printf '{"bench":"serve","density_apps":%d,"napping":%d,"asleep":%d,"napping_mem_available_drop_per_app_kb":%d,"napping_holder_pss_per_app_kb":%d,"napping_daemon_pss_kb":%d,"napping_kernel_per_app_kb":%d,"asleep_mem_available_drop_per_app_kb":%d,"asleep_kernel_per_app_kb":%d,"asleep_holder_pss_kb":%d,"asleep_daemon_pss_kb":%d}\n' \
-		"$n" "$napping" "$asleep" $(((before - nap) / n)) $((nap_hold / napping)) "$nap_pss" \
-		$(((knap - kbefore) / n)) $(((before - slp) / n)) $(((kslp - kbefore) / n)) \
-		"$(holders_pss_kb)" "$(pss_kb "$S_PID")"
+	disk=$(du -sk "$S_DIR/boxes" "$S_DIR/apps" | awk '{ s += $1 } END { print s }')
+	store=$(du -sk "$S_DIR/store" | awk '{ print $1 }')
+	printf '{"bench":"serve","density_apps":%d,"tier":"asleep","asleep":%d,"holders":%d,"holder_pss_kb":%d,"kernel_per_app_kb":%d,"mem_available_drop_per_app_kb":%d,"daemon_pss_kb":%d,"disk_per_app_kb":%d,"store_per_app_kb":%d,"image_bytes_median":%s}\n' \
+		"$n" "$asleep" "$(holders_count)" "$(holders_pss_kb)" $(((kslp - kbefore) / n)) \
+		$(((before - slp) / n)) "$(pss_kb "$S_PID")" $((disk / n)) $((store / n)) \
+		"$(curl -s --max-time 30 --unix-socket "$S_DIR/api.sock" http://serve/apps | python3 -c 'import json,sys; v=sorted(a.get("image_bytes",0) for a in json.load(sys.stdin)); print(v[len(v)//2] if v else "null")' 2>/dev/null || echo null)"
 	revive_at_once asleep_revivals_at_once d \
 		$(s_app ls | awk '$1 ~ /^d[0-9]+$/ && $2 == "asleep" { print substr($1, 2) }' | head -n "$m")
 	for i in $(seq "$n"); do

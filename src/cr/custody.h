@@ -7,7 +7,9 @@
  * The holder (custody_hold; `picocenter cr hold SOCKET_PATH`) stands in for
  * the worker daemon.  It listens on a unix SOCK_SEQPACKET socket at
  * SOCKET_PATH and keeps sets of sockets, each under a tag (the image's
- * custody tag).  One connection carries one request:
+ * custody tag): one holder serves many apps, each request on a
+ * connection (and thread) of its own, so a GET kept open for a whole
+ * restore delays nobody else.  One connection carries one request:
  *
  *   PUT tag n, then n ITEM key (+ the socket, SCM_RIGHTS), END
  *       -> OK | ERR text.  Replaces any set already held under tag.
@@ -15,6 +17,10 @@
  *       sends DONE once its restore succeeded (the holder drops the set)
  *       or just closes the connection (the holder keeps the set, so a
  *       failed restore can be retried).
+ *   DROP tag -> OK (the set's sockets are closed; OK if none was held).
+ *   STOP -> OK if the holder serves no other request: it no longer
+ *       listens (the path is gone), closes every set and exits;
+ *       otherwise ERR.
  *
  * The key names the socket in the image (the dumper's choice: e.g. the
  * open file description's id).
@@ -46,7 +52,13 @@ int custody_get(const char *path, const char *tag, struct custody_item **items, 
 void custody_done(int conn, int ok);
 /* Close and free what custody_get returned. */
 void custody_free(struct custody_item *items, size_t n);
-/* Serve at path until SIGINT or SIGTERM; log lines go to log (may be NULL). */
-int custody_hold(const char *path, int log_fd);
+/* Close the set held under tag (none held: not an error). */
+int custody_drop(const char *path, const char *tag);
+/* Ask the holder to exit, closing what it holds (0: it stopped listening;
+ * -1: it serves another request, or does not answer). */
+int custody_stop(const char *path);
+/* Serve at path until SIGINT, SIGTERM or a STOP; log: event lines on
+ * stderr ("TIME hold: text"). */
+int custody_hold(const char *path, int log);
 
 #endif

@@ -58,10 +58,10 @@ static void event_from(const json_t *o, struct swap_event *e)
 
 json_t *app_to_row(const struct app *a)
 {
-	json_t *row = json_pack("{s:o, s:s, s:i, s:I, s:i, s:i, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:s}",
+	json_t *row = json_pack("{s:o, s:s, s:i, s:I, s:i, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:s}",
 			 "spec", spec_to_json(&a->spec), "state", app_state_name(a->state),
 			 "pid", (int)a->pid, "pid_start", (json_int_t)a->pid_start,
-			 "holder_pid", (int)a->holder_pid, "op_pid", (int)a->op_pid,
+			 "op_pid", (int)a->op_pid,
 			 "tag", a->tag, "timer_due_ms", (json_int_t)a->timer_due_ms,
 			 "dump_started_ms", (json_int_t)a->dump_started_ms,
 			 "image_bytes", (json_int_t)a->image_bytes, "swaps", (json_int_t)a->swaps,
@@ -104,7 +104,6 @@ int app_from_row(const json_t *row, struct app *a)
 	}
 	a->pid = (pid_t)json_integer_value(json_object_get(row, "pid"));
 	a->pid_start = (uint64_t)json_integer_value(json_object_get(row, "pid_start"));
-	a->holder_pid = (pid_t)json_integer_value(json_object_get(row, "holder_pid"));
 	a->op_pid = (pid_t)json_integer_value(json_object_get(row, "op_pid"));
 	a->timer_due_ms = json_integer_value(json_object_get(row, "timer_due_ms"));
 	a->dump_started_ms = json_integer_value(json_object_get(row, "dump_started_ms"));

@@ -39,9 +39,8 @@ struct app {
 	pid_t pid;                 /* root of the running tree */
 	uint64_t pid_start;        /* its start time (tells a reused pid) */
 	int pidfd;                 /* -1 when not running */
-	pid_t holder_pid;          /* its custody holder process, 0: none */
 	pid_t op_pid;              /* engine child of the operation under way */
-	char tag[64];              /* custody tag of the held sockets */
+	char tag[64];              /* custody tag of its sockets in the holder */
 	int64_t timer_due_ms;      /* wall clock of its earliest timer, -1 none */
 	int64_t dump_started_ms;   /* wall clock when its image was taken */
 	uint64_t rss_bytes, image_bytes, swaps;

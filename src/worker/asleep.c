@@ -28,7 +28,6 @@
 
 #define PRESSURE_AVAIL_PCT 10      /* MemAvailable under this % of MemTotal */
 #define PRESSURE_SLEEPS 8          /* apps put to sleep per second at most */
-#define HOLDER_GONE_MS 1000
 
 static void queue_file(const struct daemon *d, char *buf, size_t len)
 {
@@ -214,14 +213,6 @@ static int held_ready(const struct app *a)
 	return 0;
 }
 
-static void wait_holder_gone(pid_t pid)
-{
-	struct timespec ts = { 0, 5 * 1000000L };
-
-	for (int i = 0; pid > 0 && i < HOLDER_GONE_MS / 5 && tree_start_time(pid); i++)
-		nanosleep(&ts, NULL);
-}
-
 /* Arm the hold for a's box (lock held, dropped meanwhile); *b = the box. */
 static int arm_for(struct daemon *d, struct app *a, struct box *b)
 {
@@ -242,12 +233,10 @@ static int arm_for(struct daemon *d, struct app *a, struct box *b)
 }
 
 /* Lock held, a busy and napping: arm the hold for its box's address; if
- * nothing arrived meanwhile, stop its holder (the held sockets close) and
- * put the box to sleep.  0: asleep; 1: it stays napping; -1: error. */
+ * nothing arrived meanwhile, the holder closes its sockets and the box
+ * is put to sleep.  0: asleep; 1: it stays napping; -1: error. */
 int life_sleep(struct daemon *d, struct app *a, const char *trigger)
 {
-	char holder[PATH_MAX];
-	pid_t holder_pid = a->holder_pid;
 	struct box b;
 	int64_t since = a->napping_since_ms;
 	int rc;
@@ -273,13 +262,10 @@ int life_sleep(struct daemon *d, struct app *a, const char *trigger)
 	custody_free(a->held, a->nr_held);
 	a->held = NULL;
 	a->nr_held = 0;
+	holder_drop(d, a);          /* its sockets are closed when it answers */
 	a->state = APP_ASLEEP;
-	a->holder_pid = 0;
 	daemon_save(d, a);
-	app_path(d, a->spec.name, "hold.sock", holder, sizeof(holder));
 	pthread_mutex_unlock(&d->lock);
-	holder_stop(holder_pid, holder);
-	wait_holder_gone(holder_pid);
 	rc = box_sleep(&b);
 	pthread_mutex_lock(&d->lock);
 	if (rc < 0)                 /* its revival makes the box again */

@@ -24,6 +24,7 @@
 #include "common/io.h"
 #include "store/store.h"
 #include "worker/daemon.h"
+#include "worker/holder.h"
 
 static struct daemon *the_daemon;     /* for the signal handler only */
 
@@ -194,6 +195,7 @@ static int daemon_init(struct daemon *d, const struct daemon_opts *o)
 		return -1;
 	d->lock_fd = -1;
 	pthread_mutex_init(&d->lock, NULL);
+	pthread_mutex_init(&d->holder_mu, NULL);
 	pthread_cond_init(&d->changed, NULL);
 	if (pipe2(d->wake, O_CLOEXEC | O_NONBLOCK) < 0)
 		return err_sys("pipe");
@@ -272,6 +274,9 @@ int daemon_run(const struct daemon_opts *o)
 		pthread_join(agent, NULL);
 	api_stop(api);
 	wait_ops(d);
+	pthread_mutex_lock(&d->lock);
+	holder_retire(d);           /* unless an app naps: it keeps their sockets */
+	pthread_mutex_unlock(&d->lock);
 	asleep_stop(d);
 	rc = o->agent && !agent_on ? err_set("cannot start a thread for the hub") : 0;
 out:

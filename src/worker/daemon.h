@@ -51,6 +51,8 @@ struct daemon {
 	int lock_fd;
 	struct box_hold hold;       /* packets held for asleep apps (asleep.c) */
 	int hold_ok;                /* hold is open */
+	pid_t holder_pid;           /* the custody holder (holder.h), 0: none */
+	pthread_mutex_t holder_mu;  /* one holder start at a time */
 };
 
 int daemon_run(const struct daemon_opts *opts);

@@ -1,4 +1,4 @@
-/* holder.c - per-app custody holder processes (see holder.h). */
+/* holder.c - the daemon's one custody holder process (see holder.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -13,22 +13,55 @@
 #include "common/err.h"
 #include "common/io.h"
 #include "worker/child.h"
+#include "worker/daemon.h"
 #include "worker/holder.h"
 
-int holder_alive(const char *path)
+#define START_WAIT_MS 5000
+
+void holder_paths(const struct daemon *d, char *sock, size_t slen, char *log, size_t llen)
+{
+	snprintf(sock, slen, "%s/hold.sock", d->dir);
+	if (log)
+		snprintf(log, llen, "%s/holder.log", d->dir);
+}
+
+int holder_find(const char *path, pid_t *pid)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
 	int s, ok;
 
+	*pid = 0;
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return 0;
 	strcpy(sa.sun_path, path);
 	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return 0;
-	ok = connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	ok = connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	     getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0;
+	if (ok)
+		*pid = cred.pid;
 	close(s);
 	return ok;
+}
+
+/* 1 if pid is a holder serving path (from its command line, no connection). */
+static int holder_running(pid_t pid, const char *path)
+{
+	char proc[64], buf[PATH_MAX + 64];
+	ssize_t n;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(proc, sizeof(proc), "/proc/%d/cmdline", (int)pid);
+	n = read_small(proc, buf, sizeof(buf));
+	if (n <= 0)
+		return 0;
+	/* "picocenter\0cr\0hold\0PATH\0" */
+	return !strcmp(buf, "picocenter") && n > 19 && !memcmp(buf + 11, "cr\0hold\0", 8) &&
+	       !strcmp(buf + 19, path);
 }
 
 struct start_args {
@@ -64,45 +97,89 @@ static int start_in_child(void *arg, void *out)
 	return 0;
 }
 
-int holder_start(const char *path, const char *log, pid_t *pid)
+static int start_holder(const char *path, const char *log, pid_t *pid)
 {
 	struct start_args a = { path, log };
 	struct timespec ts = { 0, 5 * 1000 * 1000 };
+	pid_t found;
 
 	*pid = 0;
 	if (child_run(start_in_child, &a, pid, sizeof(*pid), NULL, NULL) < 0)
 		return err_wrap("start holder %s", path);
-	for (int i = 0; i < 1000; i++) {
-		if (holder_alive(path))
+	for (int i = 0; i < START_WAIT_MS / 5; i++) {
+		if (holder_find(path, &found) && found == *pid)
 			return 0;
 		if (kill(*pid, 0) < 0 && errno == ESRCH)
 			break;
 		nanosleep(&ts, NULL);
 	}
-	holder_stop(*pid, path);
+	if (holder_running(*pid, path))
+		kill(*pid, SIGTERM);
 	return err_set("holder %s did not start (see %s)", path, log);
 }
 
-int holder_running(pid_t pid, const char *path)
+int holder_ensure(struct daemon *d)
 {
-	char proc[64], buf[PATH_MAX + 64];
-	ssize_t n;
+	char path[PATH_MAX], log[PATH_MAX];
+	pid_t pid = 0;
+	int rc = 0;
 
-	if (pid <= 0)
+	holder_paths(d, path, sizeof(path), log, sizeof(log));
+	if (holder_running(d->holder_pid, path))
 		return 0;
-	snprintf(proc, sizeof(proc), "/proc/%d/cmdline", (int)pid);
-	n = read_small(proc, buf, sizeof(buf));
-	if (n <= 0)
-		return 0;
-	/* "picocenter\0cr\0hold\0PATH\0" */
-	return !strcmp(buf, "picocenter") && n > 19 && !memcmp(buf + 11, "cr\0hold\0", 8) &&
-	       !strcmp(buf + 19, path);
+	pthread_mutex_unlock(&d->lock);
+	pthread_mutex_lock(&d->holder_mu);     /* one start at a time */
+	if (!holder_find(path, &pid))
+		rc = start_holder(path, log, &pid);
+	pthread_mutex_unlock(&d->holder_mu);
+	pthread_mutex_lock(&d->lock);
+	if (rc == 0)
+		d->holder_pid = pid;
+	return rc;
 }
 
-void holder_stop(pid_t pid, const char *path)
+void holder_recover(struct daemon *d)
 {
-	if (pid > 0 && holder_running(pid, path))
-		kill(pid, SIGTERM);
+	char path[PATH_MAX];
+	pid_t pid;
+
+	holder_paths(d, path, sizeof(path), NULL, 0);
+	d->holder_pid = holder_find(path, &pid) ? pid : 0;
+}
+
+static int needs_holder(const struct app *a)
+{
+	return a->busy || a->state == APP_NAPPING || (a->state == APP_FAILED && a->tag[0]);
+}
+
+void holder_retire(struct daemon *d)
+{
+	char path[PATH_MAX];
+
+	if (!d->holder_pid)
+		return;
+	for (struct app *a = d->apps; a; a = a->next)
+		if (needs_holder(a))
+			return;
+	holder_paths(d, path, sizeof(path), NULL, 0);
+	/* refused while it serves a request: asked again on the next round */
+	if (custody_stop(path) == 0 || !holder_running(d->holder_pid, path)) {
+		d->holder_pid = 0;
+		daemon_log("-", "holder stopped: no app needs it");
+	}
+	err_clear();
+}
+
+void holder_drop(struct daemon *d, struct app *a)
+{
+	char path[PATH_MAX];
+
+	if (!a->tag[0] || !d->holder_pid)
+		return;
+	holder_paths(d, path, sizeof(path), NULL, 0);
+	if (custody_drop(path, a->tag) < 0)
+		daemon_log(a->spec.name, "error: dropping its held sockets: %s", err_msg());
+	a->tag[0] = '\0';
 }
 
 int holder_watch(const char *path, const char *tag, struct custody_item **items, size_t *n)

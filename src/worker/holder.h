@@ -1,9 +1,11 @@
 /*
- * holder.h - each app's custody holder: a small process of its own
- * (`picocenter cr hold DIR/apps/NAME/hold.sock`) that keeps the app's
- * listening, datagram and connected sockets while it is swapped out.  It
- * outlives a daemon restart.  The daemon borrows copies of the held
- * sockets to watch them for traffic (holder_watch).
+ * holder.h - the daemon's custody holder: one process for all its apps
+ * (`picocenter cr hold DIR/hold.sock`, src/cr/custody_hold.c) that keeps
+ * every napping app's listening, datagram and connected sockets, each
+ * app's under its custody tag.  It is nobody's child in the daemon and
+ * outlives a daemon restart; the daemon starts it when an app first swaps
+ * out and stops it once no app needs it.  The daemon borrows copies of
+ * the held sockets to watch them for traffic (holder_watch).
  */
 #ifndef PC_WORKER_HOLDER_H
 #define PC_WORKER_HOLDER_H
@@ -13,14 +15,22 @@
 
 #include "cr/custody.h"
 
-/* 1 if a holder answers at path (a connection it logs as a closed one). */
-int holder_alive(const char *path);
-/* 1 if pid is a holder serving path (from its command line, no connection). */
-int holder_running(pid_t pid, const char *path);
-/* Start a holder at path (its log appended to log); *pid = its pid. */
-int holder_start(const char *path, const char *log, pid_t *pid);
-/* Stop the holder pid serving path (the sockets it holds are closed). */
-void holder_stop(pid_t pid, const char *path);
+struct daemon;
+struct app;
+
+/* DIR/hold.sock and DIR/holder.log. */
+void holder_paths(const struct daemon *d, char *sock, size_t slen, char *log, size_t llen);
+/* 1 if a holder answers at path (*pid: its pid, from its credentials). */
+int holder_find(const char *path, pid_t *pid);
+/* Lock held (dropped while a holder starts): the daemon's holder runs. */
+int holder_ensure(struct daemon *d);
+/* Lock held, at start: find the holder an earlier daemon left (0: none). */
+void holder_recover(struct daemon *d);
+/* Lock held: stop the holder if no app needs it (none napping, none
+ * busy, none failed with sockets held). */
+void holder_retire(struct daemon *d);
+/* Close the sockets held for a (its tag), if any; forgets the tag. */
+void holder_drop(struct daemon *d, struct app *a);
 /* Copies of the sockets held under tag, for the daemon to poll. */
 int holder_watch(const char *path, const char *tag, struct custody_item **items, size_t *n);
 

@@ -40,13 +40,12 @@ struct op_args {
 };
 
 struct op_paths {
-	char holder[PATH_MAX], holder_log[PATH_MAX], work[PATH_MAX], log[PATH_MAX];
+	char holder[PATH_MAX], work[PATH_MAX], log[PATH_MAX];
 };
 
 static void op_paths(struct daemon *d, struct app *a, struct op_paths *p)
 {
-	app_path(d, a->spec.name, "hold.sock", p->holder, sizeof(p->holder));
-	app_path(d, a->spec.name, "holder.log", p->holder_log, sizeof(p->holder_log));
+	holder_paths(d, p->holder, sizeof(p->holder), NULL, 0);
 	app_path(d, a->spec.name, "", p->work, sizeof(p->work));
 	app_path(d, a->spec.name, "log", p->log, sizeof(p->log));
 }
@@ -165,27 +164,10 @@ void life_watch(struct daemon *d, struct app *a)
 	drop_watch(a);
 	if (!a->tag[0])
 		return;
-	app_path(d, a->spec.name, "hold.sock", path, sizeof(path));
+	holder_paths(d, path, sizeof(path), NULL, 0);
 	if (holder_watch(path, a->tag, &a->held, &a->nr_held) < 0)
 		daemon_log(a->spec.name, "error: %s", err_msg());
 	daemon_wake(d);
-}
-
-/* The app's holder runs (started, or found after a restart). */
-static int ensure_holder(struct daemon *d, struct app *a, struct op_paths *p)
-{
-	pid_t pid;
-
-	if (holder_running(a->holder_pid, p->holder))
-		return 0;
-	pthread_mutex_unlock(&d->lock);
-	int rc = holder_start(p->holder, p->holder_log, &pid);
-	pthread_mutex_lock(&d->lock);
-	if (rc == 0) {
-		a->holder_pid = pid;
-		daemon_save(d, a);
-	}
-	return rc;
 }
 
 static void swap_out_done(struct daemon *d, struct app *a, const struct op_result *r,
@@ -242,7 +224,7 @@ int life_swap_out(struct daemon *d, struct app *a, const char *trigger)
 	if (a->state != APP_RUNNING)
 		return err_set("app %s is %s, not running", a->spec.name, app_state_name(a->state));
 	op_paths(d, a, &p);
-	if (ensure_holder(d, a, &p) < 0) {
+	if (holder_ensure(d) < 0) {
 		snprintf(a->error, sizeof(a->error), "swap-out: %s", err_msg());
 		daemon_log(a->spec.name, "error: swap-out: %s", err_msg());
 		return -1;
@@ -326,6 +308,7 @@ int life_swap_in(struct daemon *d, struct app *a, const char *trigger)
 	a->op_pid = 0;
 	if (rc == 0) {
 		set_running(a, r.pid);
+		holder_drop(d, a);      /* handed back already: in case the hand-back was lost */
 		a->error[0] = '\0';
 		a->timer_due_ms = -1;
 		set_event(&a->last_in, ms, trigger);

@@ -1,7 +1,8 @@
 /*
  * recover.c - after a (re)start, the apps of the registry are found again:
  * a running app by its root's pid and start time (its keeper kept it
- * running), a napping app by its holder (which kept its sockets), an
+ * running), a napping app by the daemon's holder (which kept its
+ * sockets), an
  * asleep app as it was (the kernel holds its packets for the queue this
  * daemon reads again, asleep.c), an app
  * whose swap was under way by the result its engine child left.
@@ -78,6 +79,7 @@ static void found_running(struct app *a)
 static void recover_one(struct daemon *d, struct app *a)
 {
 	char holder[PATH_MAX];
+	pid_t pid;
 
 	a->pidfd = -1;
 	app_load_box(d, a);
@@ -102,10 +104,10 @@ static void recover_one(struct daemon *d, struct app *a)
 		daemon_log(a->spec.name, "found asleep");
 		break;
 	case APP_NAPPING:
-		app_path(d, a->spec.name, "hold.sock", holder, sizeof(holder));
+		holder_paths(d, holder, sizeof(holder), NULL, 0);
 		a->state = APP_NAPPING;
 		a->napping_since_ms = mono_ms();
-		if (a->tag[0] && !holder_alive(holder)) {
+		if (a->tag[0] && !holder_find(holder, &pid)) {
 			a->state = APP_FAILED;
 			snprintf(a->error, sizeof(a->error),
 				 "its holder is gone: the sockets it held are lost");
@@ -126,6 +128,7 @@ int recover_apps(struct daemon *d)
 	int rc;
 
 	pthread_mutex_lock(&d->lock);
+	holder_recover(d);
 	rc = registry_each(d->reg, load_row, d);
 	for (struct app *a = d->apps; rc == 0 && a; a = a->next)
 		recover_one(d, a);

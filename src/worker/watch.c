@@ -19,6 +19,7 @@
 
 #include "common/err.h"
 #include "worker/daemon.h"
+#include "worker/holder.h"
 #include "worker/traffic.h"
 
 #define LOOP_MAX_WAIT_MS 250
@@ -244,9 +245,9 @@ static void cap_logs(struct daemon *d)
 	for (struct app *a = d->apps; a; a = a->next) {
 		app_path(d, a->spec.name, "log", path, sizeof(path));
 		cap_log(path);
-		app_path(d, a->spec.name, "holder.log", path, sizeof(path));
-		cap_log(path);
 	}
+	snprintf(path, sizeof(path), "%s/holder.log", d->dir);
+	cap_log(path);
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -281,6 +282,8 @@ void watch_loop(struct daemon *d)
 		handle_ready(d, &w);
 		due_timers(d);
 		asleep_due(d, mono_ms() - last_sample >= SAMPLE_EVERY_MS);
+		if (mono_ms() - last_sample >= SAMPLE_EVERY_MS)
+			holder_retire(d);
 		pthread_mutex_unlock(&d->lock);
 		if (mono_ms() - last_sample >= SAMPLE_EVERY_MS) {
 			sample_round(d, mono_ms() - last_sample);

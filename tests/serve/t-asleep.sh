@@ -1,7 +1,7 @@
 #!/bin/bash
 # t-asleep.sh - the asleep tier: lighttpd, redis-server and dnsmasq in
 # boxes, 1 s idle and 1 s sleep.  Three times each swaps out, naps, falls
-# asleep on its own (holder gone, box asleep: no veth, its address held in
+# asleep on its own (the daemon's holder gone, box asleep: no veth, its address held in
 # the daemon's queue set) and is revived by its own client through the
 # published port: the first packet is held, not dropped (curl connects in
 # under 1 s: no SYN retransmit; dig gets its answer with one try), with
@@ -47,6 +47,11 @@ all_asleep() {
 		s_wait_state "$a" asleep 30
 		ip link show "$(veth "${ADDR[$a]}")" >/dev/null 2>&1 && s_fail "$a asleep but its veth is there"
 		held_set | grep -qw "${ADDR[$a]}" || s_fail "$a asleep but ${ADDR[$a]} is not held: $(held_set)"
+	done
+	# the daemon's holder stops within a second once no app needs it
+	for i in $(seq 30); do
+		[ -z "$(s_our_pids | xargs -r ps -o args= -p | grep 'cr hold')" ] && break
+		sleep 0.1
 	done
 	[ -z "$(s_our_pids | xargs -r ps -o args= -p | grep 'cr hold')" ] ||
 		s_fail "a holder still runs with every app asleep"
