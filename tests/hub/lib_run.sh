@@ -33,6 +33,7 @@ HR_CG=
 HR_PROXY= HR_OWN_S3=
 declare -A HR_ADDR HR_WPID
 HR_N=0
+HR_HUB=${HR_HUB:-a}   # the hub the helpers below ask
 
 hr_cleanup() {
 	local rc=$? n
@@ -168,20 +169,23 @@ hr_kill() {
 	HR_WPID[$name]=
 }
 
-# hr_wait_up NAME TOKEN: worker NAME is up on hub a.
-hr_wait_up() {
+# hr_wait_state NAME TOKEN STATE: worker NAME is STATE (up, down).
+hr_wait_state() {
 	local st i
 	for i in $(seq 200); do
-		st=$(h_expect 200 a "$2" GET /workers | h_json "[w['state'] for w in j if w['name']=='$1'] or ['-']" 2>/dev/null)
-		[ "$st" = "['up']" ] && return 0
+		st=$(h_expect 200 "$HR_HUB" "$2" GET /workers | h_json "[w['state'] for w in j if w['name']=='$1'] or ['-']" 2>/dev/null)
+		[ "$st" = "['$3']" ] && return 0
 		sleep 0.05
 	done
-	h_fail "worker $1 is $st"
+	h_fail "worker $1 is $st, not $3"
 }
+
+hr_wait_up() { hr_wait_state "$1" "$2" up; }
+hr_wait_down() { hr_wait_state "$1" "$2" down; }
 
 # hr_app TOKEN NAME EXPR: evaluate EXPR on app NAME's record (j).
 hr_app() {
-	h_expect 200 a "$1" GET "/apps/$2" | h_json "$3"
+	h_expect 200 "$HR_HUB" "$1" GET "/apps/$2" | h_json "$3"
 }
 
 # hr_wait_app TOKEN NAME EXPR [TRIES]: until EXPR on the record is True.
@@ -192,5 +196,5 @@ hr_wait_app() {
 		[ "$got" = True ] && return 0
 		sleep 0.05
 	done
-	h_fail "app $2: $3 is not true: $(h_expect 200 a "$1" GET "/apps/$2")"
+	h_fail "app $2: $3 is not true: $(h_expect 200 "$HR_HUB" "$1" GET "/apps/$2")"
 }
