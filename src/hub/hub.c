@@ -185,34 +185,34 @@ static void log_down(const char *name, void *arg)
 	json_array_append_new(down, json_string(name));
 }
 
-/* Workers just marked down: their running apps go elsewhere at once. */
-static void rehome_down(struct hub *h, json_t *down)
+/* Workers just marked down are logged; the apps that ran on down
+ * workers go elsewhere as soon as a worker can take them. */
+static int rehome_down(struct hub *h, json_t *down)
 {
-	for (size_t i = 0; i < json_array_size(down); i++) {
-		const char *name = json_string_value(json_array_get(down, i));
+	int moved;
 
-		hub_log("worker %s: down (no heartbeat for %lld ms)", name,
-			(long long)h->worker_timeout_ms);
-		if (hubreg_worker_rehome(h->reg, name, log_rehomed, h) < 0)
-			hub_log("error: the apps of worker %s: %s", name, err_msg());
-	}
-	if (json_array_size(down))
+	for (size_t i = 0; i < json_array_size(down); i++)
+		hub_log("worker %s: down (no heartbeat for %lld ms)",
+			json_string_value(json_array_get(down, i)), (long long)h->worker_timeout_ms);
+	moved = hubreg_rehome(h->reg, log_rehomed, h);
+	if (moved > 0 || json_array_size(down))
 		notify_change(&h->news);
 	json_array_clear(down);
+	return moved < 0 ? err_wrap("the apps of down workers") : 0;
 }
 
 static void watch(struct hub *h)
 {
 	struct timespec tick = { 0, HUB_WATCH_MS * 1000000L };
-	int failing = 0;
-
 	json_t *down = json_array();
+	int failing = 0;
 
 	while (down && !h->stop) {
 		int rc = hubreg_workers_expire(h->reg, hub_now_ms() - h->worker_timeout_ms,
 					       log_down, down);
 
-		rehome_down(h, down);
+		if (rc >= 0)
+			rc = rehome_down(h, down);
 		if (rc < 0 && !failing)
 			hub_log("error: %s", err_msg());
 		else if (rc >= 0 && failing)

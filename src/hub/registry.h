@@ -88,13 +88,15 @@ int hubreg_app_address(struct hub_registry *r, const char *name, char *addr, siz
  * HUBREG_BUSY: let it go); let go, it must be the app's holder (else
  * HUBREG_BUSY).  HUBREG_NOTFOUND: no such app. */
 int hubreg_app_report(struct hub_registry *r, const char *worker, const struct run_report *rep);
-/* A worker just marked down: each of its apps that ran there (or never
- * started) moves to the worker placement picks, as a DNS query would move
- * it (hubreg_app_address); its swapped-out ones wait for their next query.
- * fn hears each moved app and its new address.  Returns how many, or -1. */
-int hubreg_worker_rehome(struct hub_registry *r, const char *worker,
-			 void (*fn)(const char *app, const char *from, const char *addr, void *arg),
-			 void *arg);
+/* The apps of down workers that ran there (or never started) move to the
+ * workers placement picks, as a DNS query would move them
+ * (hubreg_app_address); their swapped-out ones wait for their next query.
+ * fn hears each moved app, its old worker and its new address.  Returns
+ * how many moved, or -1.  (The hub's watch calls it every round, so an
+ * app no worker could take is moved as soon as one can.) */
+int hubreg_rehome(struct hub_registry *r,
+		  void (*fn)(const char *app, const char *from, const char *addr, void *arg),
+		  void *arg);
 /* Any app record: GET /workers/W/apps/APP (a worker asking about an app
  * it has that is no longer placed on it). */
 int hubreg_app_any(struct hub_registry *r, const char *name, json_t **out);

@@ -93,20 +93,19 @@ static int name_row(void *arg, int ncols, const char *const *v)
 	return json_array_append_new(list, json_string(v[0]));
 }
 
-int hubreg_worker_rehome(struct hub_registry *r, const char *worker,
-			 void (*fn)(const char *app, const char *from, const char *addr, void *arg),
-			 void *arg)
+int hubreg_rehome(struct hub_registry *r,
+		  void (*fn)(const char *app, const char *from, const char *addr, void *arg),
+		  void *arg)
 {
-	const char *p[] = { worker };
 	json_t *names = json_array();
 	int rc, moved = 0;
 
 	if (!names)
 		return err_set("out of memory");
 	pthread_mutex_lock(&r->lock);
-	rc = reg_exec(r, "SELECT a.name FROM apps a LEFT JOIN app_runs r ON r.app = a.name "
-		     "WHERE a.worker = $1 AND (r.app IS NULL OR r.state IN " RAN ")", 1, p, name_row,
-		  names);
+	rc = reg_exec(r, "SELECT a.name FROM apps a JOIN workers w ON w.name = a.worker "
+		     "LEFT JOIN app_runs r ON r.app = a.name WHERE w.state = 'down' AND "
+		     "(r.app IS NULL OR r.state IN " RAN ")", 0, NULL, name_row, names);
 	pthread_mutex_unlock(&r->lock);
 	for (size_t i = 0; rc >= 0 && i < json_array_size(names); i++) {
 		const char *name = json_string_value(json_array_get(names, i));
