@@ -89,13 +89,14 @@ hr_store() {
 	HR_STORE=s3://pctest/hr-$$
 }
 
-# Remove every image the workers stored.
+# Remove every image the workers stored, then their chunks.
 hr_store_empty() {
 	local img
 	for img in $(AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL "$PICOCENTER" store ls --store "$HR_STORE" 2>/dev/null |
 		awk 'NR > 1 || $1 != "IMAGE" { print $1 }'); do
 		"$PICOCENTER" store rm --store "$HR_STORE" --image "$img" >/dev/null 2>&1
 	done
+	"$PICOCENTER" store gc --store "$HR_STORE" --grace 0 >/dev/null 2>&1
 }
 
 # The cgroup dirs of worker NAME, one per v1 hierarchy.
