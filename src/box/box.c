@@ -62,11 +62,13 @@ static int lock_dir(const char *dir)
 	return fd;
 }
 
-/* Box creation is serialized machine-wide, across box dirs (another
- * daemon's, another test's), from the choice of the address to its veth
- * and nftables elements: two boxes of different dirs on one subnet took
- * the same free address, and the one that failed (its veth existed)
- * removed the other's veth and elements as its own. */
+/* The choice of a box's address is serialized machine-wide, across box
+ * dirs (another daemon's, another test's), until its veth exists (which
+ * tells other boxes the address is taken, as its nftables elements do
+ * later): two boxes of different dirs on one subnet took the same free
+ * address, and the one that failed (its veth existed) removed the other's
+ * veth and elements as its own.  Released before the nftables lock is
+ * taken, so that it is never held while waiting for that one. */
 #define CREATE_LOCK_DIR "/run/picocenter"
 
 static int lock_machine(void)
@@ -233,10 +235,14 @@ static int unpack_layer(const struct box *b, const char *layer)
 	return box_layer_load(b, layer, upper);
 }
 
-static int build(struct box *b, const char *layer)
+/* *machine (the machine-wide lock) is closed once the veth exists. */
+static int build(struct box *b, const char *layer, int *machine)
 {
-	if (box_record_write(b) < 0 || unpack_layer(b, layer) < 0 || netns_create(b) < 0 ||
-	    rootfs_mount(b) < 0 || cg_create(b) < 0 || nft_box_add(b) < 0)
+	if (box_record_write(b) < 0 || unpack_layer(b, layer) < 0 || netns_create(b) < 0)
+		return -1;
+	close(*machine);
+	*machine = -1;
+	if (rootfs_mount(b) < 0 || cg_create(b) < 0 || nft_box_add(b) < 0)
 		return -1;
 	return 0;
 }
@@ -268,18 +274,23 @@ static int create_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_
 	}
 	rc = fill_box(cfg, addr, uid_base, b);
 	if (rc == 0)
-		rc = build(b, layer);
+		rc = build(b, layer, &machine);
 	if (rc < 0) {
 		struct err_saved e;
 
 		err_save(&e);
+		if (machine >= 0)       /* not held while waiting for nft.lock */
+			close(machine);
+		machine = -1;
 		if (!b->path[0])
 			memcpy(b->path, path, sizeof(b->path) - 1);
 		b->cfg = *cfg;
+		subnet6_resolve(&b->cfg);  /* as fill_box did: its IPv6 elements too */
 		box_destroy(b);
 		err_restore(&e);
 	}
-	close(machine);
+	if (machine >= 0)
+		close(machine);
 	close(lock);
 	return rc < 0 ? err_wrap("box %s", cfg->name) : 0;
 }

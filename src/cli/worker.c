@@ -28,7 +28,7 @@ static int worker_usage(void)
 	fprintf(stderr,
 		"usage: picocenter worker --hub URL --token TOKEN --state-dir DIR --address ADDR\n"
 		"                         [--name NAME] [--store URL] [--cacert FILE]\n"
-		"                         [--bridge NAME] [--subnet A.B.C.D/N]\n"
+		"                         [--bridge NAME] [--subnet A.B.C.D/N] [--subnet6 PREFIX/N|none]\n"
 		"       picocenter worker ls --hub URL --token TOKEN [--cacert FILE]\n"
 		"Registers this machine with the hub (a worker token: picocenter hub\n"
 		"worker-token), heartbeats and runs the apps the hub places on it, as\n"
@@ -119,7 +119,7 @@ int worker_beat(const struct worker_opts *o, long long *timeout_ms)
 static int run_worker(struct worker_opts *o)
 {
 	struct daemon_opts d = { .state_dir = o->state_dir, .store_url = o->store,
-				 .bridge = o->bridge, .subnet = o->subnet,
+				 .bridge = o->bridge, .subnet = o->subnet, .subnet6 = o->subnet6,
 				 .agent = worker_agent, .agent_arg = o };
 	int lock_fd = -1, rc;
 
@@ -174,6 +174,8 @@ static int parse_worker(int argc, char **argv, struct worker_opts *o)
 			o->bridge = val;
 		else if (!strcmp(opt, "--subnet"))
 			o->subnet = val;
+		else if (!strcmp(opt, "--subnet6"))
+			o->subnet6 = val;
 		else if (!strcmp(opt, "--name"))
 			name = val;
 		else

@@ -16,7 +16,7 @@ struct worker_opts {
 	const char *state_dir;
 	const char *address;
 	const char *store;
-	const char *bridge, *subnet;
+	const char *bridge, *subnet, *subnet6;
 	char name[HUB_NAME_MAX + 1];
 	int refused;            /* the hub refused the worker for good */
 };

@@ -140,7 +140,7 @@ static int take_lock(struct daemon *d)
 	return state_dir_lock(d->dir, "serve.lock", "picocenter serve", &d->lock_fd);
 }
 
-/* --bridge and --subnet, checked as a box will take them. */
+/* --bridge, --subnet and --subnet6, checked as a box will take them. */
 static int box_net_opts(struct daemon *d, const struct daemon_opts *o)
 {
 	struct box_config cfg;
@@ -149,10 +149,15 @@ static int box_net_opts(struct daemon *d, const struct daemon_opts *o)
 		return -1;
 	if (o->subnet && box_parse_subnet(o->subnet, &cfg) < 0)
 		return err_wrap("--subnet");
+	if (o->subnet6 && (strlen(o->subnet6) >= sizeof(d->subnet6) ||
+			   box_parse_subnet6(o->subnet6, &cfg) < 0))
+		return err_set("--subnet6 '%.64s': an IPv6 network PREFIX/N (N in 48..96) or none",
+			       o->subnet6);
 	if (o->bridge && (!o->bridge[0] || strlen(o->bridge) >= sizeof(d->bridge) ||
 			  strchr(o->bridge, '/')))
 		return err_set("--bridge '%.32s': 1-15 characters, no '/'", o->bridge);
 	snprintf(d->subnet, sizeof(d->subnet), "%s", o->subnet ? o->subnet : "");
+	snprintf(d->subnet6, sizeof(d->subnet6), "%s", o->subnet6 ? o->subnet6 : "");
 	snprintf(d->bridge, sizeof(d->bridge), "%s", o->bridge ? o->bridge : "");
 	return 0;
 }

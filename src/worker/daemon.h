@@ -28,6 +28,7 @@ struct daemon_opts {
 	const char *listen;         /* ADDR:PORT for the API over TCP, or NULL */
 	const char *bridge;         /* new boxes' host bridge (NULL: the box default) */
 	const char *subnet;         /* their subnet, A.B.C.D/N (NULL: the default) */
+	const char *subnet6;        /* their IPv6 subnet, PREFIX/N or none (NULL: the default) */
 	/* Runs in a thread of its own beside the watch loop, from when the
 	 * apps are found again until d->stop (picocenter worker's link to
 	 * its hub; daemon_stop ends the daemon).  NULL: none. */
@@ -41,6 +42,7 @@ struct daemon {
 	char box_dir[PATH_MAX];     /* DIR/boxes: the boxed apps' boxes */
 	char bridge[16];            /* --bridge ("" default) */
 	char subnet[32];            /* --subnet ("" default) */
+	char subnet6[64];           /* --subnet6 ("" default) */
 	struct registry *reg;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;     /* an app stopped being busy */

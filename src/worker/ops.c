@@ -224,6 +224,7 @@ static int start_app(struct daemon *d, struct app *a, pid_t *pid)
 	s.ctx.box_dir = app_box_dir(d, a);
 	s.ctx.bridge = d->bridge;
 	s.ctx.subnet = d->subnet;
+	s.ctx.subnet6 = d->subnet6;
 	*pid = 0;
 	if (mkdir_p(dir) < 0)
 		return -1;
