@@ -44,8 +44,9 @@ check() {
 	v=$(h_expect 200 "$hub" "$wtok" GET "/workers/$w/sync?seen=0&wait=0" | h_json 'j["version"]')
 	[ "$(h_expect 200 "$hub" "$wtok" GET "/workers/$w/sync?seen=0&wait=0" | h_json '[a["name"] for a in j["apps"]]')" = "['web']" ] ||
 		h_fail "$hub: sync does not list web"
-	h_worker "$hub" "$wtok" w1 192.0.2.1      # (heartbeats: both stay up)
-	h_worker "$hub" "$wtok" w2 192.0.2.2
+	# (a heartbeat for $w only: $other goes down first, then $w, so that
+	# when $w goes down no worker is up to take web)
+	h_worker "$hub" "$wtok" "$w" "192.0.2.${w#w}"
 	( sleep 0.3; h_expect 201 "$hub" "$tok" POST /apps '{"name":"other","argv":["x"]}' >/dev/null ) &
 	bg=$!
 	out=$(h_expect 200 "$hub" "$wtok" GET "/workers/$w/sync?seen=$v&wait=5000")
