@@ -311,6 +311,35 @@ int box_save(const struct box *b, const char *dir)
 	return box_layer_save(b, path);
 }
 
+/* A box made again from an image another daemon stored hides this
+ * daemon's state dir (its boxes dir's parent), not the other one's, and
+ * its log is where the record says (the restored tree has it open there;
+ * daemons that share a store use one state dir path), made if missing. */
+static int settle_here(struct box_config *cfg)
+{
+	const char *slash = strrchr(cfg->dir, '/');
+	char parent[BOX_PATH_MAX];
+	char *end;
+	int fd;
+
+	if (cfg->hide[0] && slash && slash != cfg->dir)
+		snprintf(cfg->hide, sizeof(cfg->hide), "%.*s", (int)(slash - cfg->dir), cfg->dir);
+	if (!cfg->log[0] || access(cfg->log, F_OK) == 0)
+		return 0;
+	snprintf(parent, sizeof(parent), "%s", cfg->log);
+	end = strrchr(parent, '/');
+	if (end && end != parent) {
+		*end = '\0';
+		if (mkdirs(parent) < 0)
+			return err_wrap("box %s: its log's dir", cfg->name);
+	}
+	fd = open(cfg->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_sys("box %s: create its log %s", cfg->name, cfg->log);
+	close(fd);
+	return 0;
+}
+
 int box_for_image(const char *img, const char *dir, const char *name, struct box *b)
 {
 	char conf[4200], layer[4200], path[BOX_PATH_MAX + 64];
@@ -333,6 +362,8 @@ int box_for_image(const char *img, const char *dir, const char *name, struct box
 	if (strcmp(saved.cfg.name, name))
 		return err_set("image %s: its box record names %s, not %s", img, saved.cfg.name, name);
 	snprintf(saved.cfg.dir, sizeof(saved.cfg.dir), "%s", dir);
+	if (settle_here(&saved.cfg) < 0)
+		return -1;
 	snprintf(layer, sizeof(layer), "%s/" BOX_IMAGE_LAYER, img);
 	return create_box(&saved.cfg, saved.addr, saved.uid_base, layer, b);
 }
