@@ -234,8 +234,11 @@ static int read_opts(int fd, struct cr_inet *sk)
 static int keeps_room(const struct opt_desc *d, const struct cr_inet *sk, int pre,
 		      struct cr_inet_opts *cur, struct cr_inet_opts *want)
 {
-	return d->how == OPT_BUF && !pre && sk->state == CR_INET_TCP_ESTABLISHED &&
-	       *opt_u32(cur, d) > *opt_u32(want, d);
+	/* Only the receive side: a send buffer kept larger lets the app queue
+	 * more before the next dump, whose restore grows it again, cycle after
+	 * cycle (a paced stream's queue went past 64 MiB in 5 cycles). */
+	return d->how == OPT_BUF && d->opt == SO_RCVBUF && !pre &&
+	       sk->state == CR_INET_TCP_ESTABLISHED && *opt_u32(cur, d) > *opt_u32(want, d);
 }
 
 /* Set the options (only PRE_BIND ones if pre) that differ on fd. */

@@ -351,11 +351,12 @@ static int set_window(int fd, const struct cr_tcp_conn *c)
 	return tcp_setopt(fd, TCP_REPAIR_WINDOW, &w, sizeof(w), "TCP_REPAIR_WINDOW");
 }
 
-/* Buffers large enough for the queues to go back in whole (the kernel
- * counts skb overhead too); the caller sets the app's sizes afterwards. */
+/* Buffers large enough for the queues to go back in whole: the kernel
+ * doubles what is set, which covers its skb overhead.  The caller sets the
+ * app's sizes afterwards (a receive buffer is kept if larger, inet.c). */
 static int make_room(int fd, const struct cr_tcp_conn *c)
 {
-	int snd = (int)(c->outq_len * 2 + ROOM_SLACK), rcv = (int)(c->inq_len * 2 + ROOM_SLACK);
+	int snd = (int)(c->outq_len + ROOM_SLACK / 2), rcv = (int)(c->inq_len + ROOM_SLACK / 2);
 
 	if (c->outq_len && setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof(snd)) < 0)
 		return err_sys("setsockopt SO_SNDBUFFORCE %d", snd);
