@@ -206,6 +206,9 @@ avail_kb() { awk '/^MemAvailable:/ { print $2 }' /proc/meminfo; }
 # the kernel's own memory that it cannot reclaim: unreclaimable slab, page
 # tables, kernel stacks, per-cpu (dentry and inode caches are reclaimable)
 kernel_kb() { awk '/^(SUnreclaim|PageTables|KernelStack|Percpu):/ { s += $2 } END { print s }' /proc/meminfo; }
+# memory cgroups the kernel keeps (cgroup v1: removed ones whose pages
+# are still charged count too)
+memcgs() { awk '$1 == "memory" { print $3 }' /proc/cgroups; }
 pss_kb() { awk '/^Pss:/ { s += $2 } END { print s + 0 }' "/proc/$1/smaps_rollup" 2>/dev/null; }
 
 bench_memory() {
@@ -286,7 +289,7 @@ holders_count() {
 
 bench_density() {
 	local n=$DENSITY_APPS b=${DENSITY_BATCH:-10} i last before nap slp nap_hold nap_pss m=$REVIVALS
-	local napping asleep kbefore k0 k1 knap kslp kmed nholders disk store
+	local napping asleep kbefore k0 k1 knap kslp kmed nholders disk store pss0 cg0
 	[ "$n" -gt 0 ] || return 0
 	[ "$m" -gt "$n" ] && m=$n
 	s_ports "$n"
@@ -295,6 +298,8 @@ bench_density() {
 	before=$(avail_kb)
 	kbefore=$(kernel_kb)
 	k0=$kbefore
+	pss0=$(pss_kb "$S_PID")
+	cg0=$(memcgs)
 	: >"$D_DIR/knap.batch"
 	# in batches of b: the kernel's memory per napping app of each batch
 	for ((i = 1; i <= n; i += b)); do
@@ -335,8 +340,11 @@ bench_density() {
 	kslp=$(kernel_kb)
 	disk=$(du -sk "$S_DIR/boxes" "$S_DIR/apps" | awk '{ s += $1 } END { print s }')
 	store=$(du -sk "$S_DIR/store" | awk '{ print $1 }')
-	printf '{"bench":"serve","density_apps":%d,"tier":"asleep","asleep":%d,"holders":%d,"holder_pss_kb":%d,"kernel_per_app_kb":%d,"mem_available_drop_per_app_kb":%d,"daemon_pss_kb":%d,"disk_per_app_kb":%d,"store_per_app_kb":%d,"image_bytes_median":%s}\n' \
+	printf '{"bench":"serve","density_apps":%d,"tier":"asleep","asleep":%d,"holders":%d,"holder_pss_kb":%d,"kernel_per_app_kb":%d,"daemon_pss_per_app_kb":%.1f,"asleep_per_app_kb":%.1f,"dying_memcgs_per_app":%.2f,"mem_available_drop_per_app_kb":%d,"daemon_pss_kb":%d,"disk_per_app_kb":%d,"store_per_app_kb":%d,"image_bytes_median":%s}\n' \
 		"$n" "$asleep" "$(holders_count)" "$(holders_pss_kb)" $(((kslp - kbefore) / n)) \
+		"$(echo "$(pss_kb "$S_PID") $pss0 $n" | awk '{ print ($1 - $2) / $3 }')" \
+		"$(echo "$(pss_kb "$S_PID") $pss0 $n $kslp $kbefore" | awk '{ print ($1 - $2) / $3 + ($4 - $5) / $3 }')" \
+		"$(echo "$(memcgs) $cg0 $n" | awk '{ print ($1 - $2) / $3 }')" \
 		$(((before - slp) / n)) "$(pss_kb "$S_PID")" $((disk / n)) $((store / n)) \
 		"$(curl -s --max-time 30 --unix-socket "$S_DIR/api.sock" http://serve/apps | python3 -c 'import json,sys; v=sorted(a.get("image_bytes",0) for a in json.load(sys.stdin)); print(v[len(v)//2] if v else "null")' 2>/dev/null || echo null)"
 	revive_at_once asleep_revivals_at_once d \

@@ -104,6 +104,8 @@ static void recover_one(struct daemon *d, struct app *a)
 		daemon_log(a->spec.name, "found asleep");
 		break;
 	case APP_NAPPING:
+		if (holder_adopt(d, a) < 0)
+			daemon_log(a->spec.name, "error: %s", err_msg());
 		holder_paths(d, holder, sizeof(holder), NULL, 0);
 		a->state = APP_NAPPING;
 		a->napping_since_ms = mono_ms();
@@ -116,6 +118,10 @@ static void recover_one(struct daemon *d, struct app *a)
 		}
 		life_watch(d, a);
 		daemon_log(a->spec.name, "found napping");
+		break;
+	case APP_FAILED:            /* a failed swap-in left its sockets held */
+		if (holder_adopt(d, a) < 0)
+			daemon_log(a->spec.name, "error: %s", err_msg());
 		break;
 	default:
 		break;

@@ -70,6 +70,7 @@ for conf in lighttpd.conf lighttpd.box.conf; do
 done
 d_expect "run answers" "hello from picocenter" curl -s --max-time 10 "http://127.0.0.1:$WP/"
 d_expect "kv revived by its client" 42 rcli GET before-restart
+s_wait_state kv running 10   # the app answers before the daemon has its engine child's report
 [ "$(s_field kv 'a["last_swap_in"]["trigger"]')" = traffic ] || s_fail "kv not revived by traffic"
 [ "$(s_state dead)" = failed ] || s_fail "dead is $(s_state dead), not failed"
 st=$(s_state mid)
@@ -83,6 +84,7 @@ grep -q "app run: found running" "$S_LOG" || s_fail "no 'found running' line"
 d_expect "$BW answers" "hello from picocenter" curl -s --max-time 10 "http://127.0.0.1:$BWP/"
 [ "$(s_state "$BK")" = napping ] || s_fail "$BK is $(s_state "$BK") after the restart"
 d_expect "$BK revived by its client" 7 brcli GET boxed-key
+s_wait_state "$BK" running 10
 [ "$(s_field "$BK" 'a["last_swap_in"]["trigger"]')" = traffic ] || s_fail "$BK not revived by traffic"
 [ "$(s_field "$BK" 'a["address"]')" = "$bk_addr" ] || s_fail "$BK changed its address"
 s_app swap-out "$BK" >/dev/null || s_fail "swap-out $BK again"
