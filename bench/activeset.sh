@@ -19,6 +19,12 @@
 # A store restore names the generation the last dump committed
 # (--generation), as the daemon does, which saves listing the image;
 # BENCH_GEN=0 lets it find the newest by a list request instead.
+# Dumps keep a local copy of the image's manifest and small files and
+# restores read it (--local, as the daemon does: no manifest request);
+# BENCH_LOCAL=0 reads them from the store.  BENCH_PC: the picocenter
+# binary (default build/picocenter), to compare builds in one run.
+# BENCH_REPEAT (1): each mode measured that many times in turn (quote the
+# medians); BENCH_TIMING=FILE: the restores' PICOCENTER_TIMING lines.
 # BENCH_REDIS=1 adds redis-server holding 100 MB (DEBUG POPULATE: 100000
 # values of 1000 bytes) whose request (one EVAL) reads 3000 of them, ~3
 # MB: lines "bench":"activeset-redis", first_response_ms up to the EVAL's
@@ -35,16 +41,35 @@ BENCH_MODES=${BENCH_MODES:-"activeset lazy eager download"}
 BENCH_FILE=${BENCH_FILE:-1}
 BENCH_REDIS=${BENCH_REDIS:-0}
 BENCH_GEN=${BENCH_GEN:-1}
+BENCH_LOCAL=${BENCH_LOCAL:-1}
+BENCH_REPEAT=${BENCH_REPEAT:-1}
+BENCH_TIMING=${BENCH_TIMING:-}
 REDIS_EVAL="local n=0 for i=0,2999 do n=n+string.len(redis.call('GET','key:'..i)) end return n"
-PC=$PWD/build/picocenter
+PC=${BENCH_PC:-$PWD/build/picocenter}
 WS=$PWD/build/tests/activeset/wsprog
 U=$PWD/build/tests/s3/u-s3
 TMP=$(mktemp -d /tmp/picocenter-bench-as.XXXXXX)
+LOCAL=()
+[ "$BENCH_LOCAL" = 1 ] && LOCAL=(--local "$TMP/local")
 PROXY_PID= OWN_SERVER=0 PIDS=()
+
+# Images this run stored in a server it did not start: removed at the end
+# (radosgw's in-memory store holds 2 GB).
+STORED=()
+forget_images() {
+	local u i
+	for u in "${STORED[@]}"; do
+		for i in $(ls "$TMP"/gen.* 2>/dev/null | sed 's|.*/gen\.||'); do
+			"$PC" store rm --store "$u" --image "$i" >/dev/null 2>&1
+		done
+		"$PC" store gc --store "$u" --grace 0 >/dev/null 2>&1
+	done
+}
 
 cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	[ $OWN_SERVER = 0 ] && forget_images
 	[ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null
 	[ $OWN_SERVER = 1 ] && PICOCENTER_S3_DIR=$TMP/s3server scripts/s3-server.sh stop >/dev/null
 	rm -rf "$TMP"
@@ -77,7 +102,8 @@ spawn() {   # PORT T -> PID
 dump() {
 	local t0 out
 	t0=$(now_ms)
-	out=$(PICOCENTER_TIMING=1 "$PC" cr dump --pid "$1" --store "$2" --image "$3" 2>&1) ||
+	out=$(PICOCENTER_TIMING=1 "$PC" cr dump --pid "$1" --store "$2" --image "$3" \
+		"${LOCAL[@]}" 2>&1) ||
 		die "dump: $out"
 	sed -n 's/.*dump counters: generation \([0-9]*\).*/\1/p' <<<"$out" >"$TMP/gen.$3"
 	echo "$(($(now_ms) - t0)) $(sed -n 's/.*dump counters:.* bytes_new \([0-9]*\).*/\1/p' <<<"$out")"
@@ -93,9 +119,15 @@ restore_as() {
 	download) args=(--dir "$TMP/dl.$RANDOM") ;;
 	esac
 	if [ "$BENCH_GEN" = 1 ] && [ "$1" != download ] && [ -s "$TMP/gen.$3" ]; then
-		args+=(--generation "$(cat "$TMP/gen.$3")")
+		args+=(--generation "$(cat "$TMP/gen.$3")" "${LOCAL[@]}")
 	fi
-	"$PC" cr restore --store "$2" --image "$3" "${args[@]}"
+	if [ -n "$BENCH_TIMING" ]; then
+		echo "== $1 $3" >>"$BENCH_TIMING"
+		PICOCENTER_TIMING=1 "$PC" cr restore --store "$2" --image "$3" "${args[@]}" \
+			2>>"$BENCH_TIMING"
+	else
+		"$PC" cr restore --store "$2" --image "$3" "${args[@]}"
+	fi
 }
 
 # One restore of image IMAGE in MODE, a request, a small change, a swap-out.
@@ -117,7 +149,7 @@ measure() {
 	"$WS" write "$port" $((t - 16)) 16 $RANDOM || die "$mode: write"
 	d=$(dump "$pid" "$url" "$image")
 	rm -rf "$TMP"/dl.*
-	echo "{\"bench\":\"activeset\",\"store\":\"$store\",\"T\":$t,\"W\":$w,\"mode\":\"$mode\",\"first_response_ms\":$ms,\"bytes_store\":$bytes,\"image_bytes\":$((t * 4096)),\"working_set_bytes\":$((w * 4096)),\"faults_after_resume\":$faults,\"rss_kb\":$rss,\"swapout_ms\":${d% *},\"swapout_bytes\":${d#* }}"
+	echo "{\"bench\":\"activeset\",\"store\":\"$store\",\"local\":$BENCH_LOCAL,\"T\":$t,\"W\":$w,\"mode\":\"$mode\",\"first_response_ms\":$ms,\"bytes_store\":$bytes,\"image_bytes\":$((t * 4096)),\"working_set_bytes\":$((w * 4096)),\"faults_after_resume\":$faults,\"rss_kb\":$rss,\"swapout_ms\":${d% *},\"swapout_bytes\":${d#* }}"
 }
 
 # ---- redis holding 100 MB ----
@@ -154,7 +186,7 @@ redis_measure() {   # STORE URL PORT MODE IMAGE
 	redis-cli -p "$port" SET key:99999 changed >/dev/null || die "redis $mode: set"
 	d=$(dump "$pid" "$url" "$image")
 	rm -rf "$TMP"/dl.*
-	echo "{\"bench\":\"activeset-redis\",\"store\":\"$store\",\"mode\":\"$mode\",\"first_response_ms\":$ms,\"bytes_store\":$bytes,\"faults_after_resume\":$faults,\"rss_kb\":$rss,\"swapout_ms\":${d% *},\"swapout_bytes\":${d#* }}"
+	echo "{\"bench\":\"activeset-redis\",\"store\":\"$store\",\"local\":$BENCH_LOCAL,\"mode\":\"$mode\",\"first_response_ms\":$ms,\"bytes_store\":$bytes,\"faults_after_resume\":$faults,\"rss_kb\":$rss,\"swapout_ms\":${d% *},\"swapout_bytes\":${d#* }}"
 }
 
 run_redis() {   # STORE-NAME URL
@@ -193,8 +225,10 @@ run_store() {   # STORE-NAME URL TS WS
 			port=$(free_port)
 			image=ws-$t-$w
 			prepare "$url" "$t" "$w" "$port" "$image"
-			for mode in $BENCH_MODES; do
-				measure "$store" "$url" "$t" "$w" "$port" "$mode" "$image"
+			for _ in $(seq "$BENCH_REPEAT"); do
+				for mode in $BENCH_MODES; do
+					measure "$store" "$url" "$t" "$w" "$port" "$mode" "$image"
+				done
 			done
 		done
 	done
@@ -220,6 +254,7 @@ PROXY_PID=$!
 for _ in $(seq 50); do [ -s "$TMP/proxy.port" ] && break; sleep 0.1; done
 AWS_ENDPOINT_URL=http://127.0.0.1:$(head -n 1 "$TMP/proxy.port")
 export AWS_ENDPOINT_URL
+STORED=("s3://$BUCKET/activeset-$$" "s3://$BUCKET/activeset-redis-$$")
 run_store "s3+${DELAY_MS}ms" "s3://$BUCKET/activeset-$$" "$BENCH_S3_T" "$BENCH_S3_W"
 if [ "$BENCH_REDIS" = 1 ]; then
 	run_redis "s3+${DELAY_MS}ms" "s3://$BUCKET/activeset-redis-$$"

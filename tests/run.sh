@@ -50,6 +50,12 @@ for suite in "${suites[@]}"; do
 	[ -x "$dir/teardown.sh" ] && "$dir/teardown.sh"
 done
 
+# The reasons again, last, where a truncated transcript still shows them.
+for name in "${failures[@]}"; do
+	log=$TEST_TMP/$(echo "$name" | tr / _).log
+	echo "why $name:"
+	grep -a -m 6 -E "FAIL|ERROR|runtime error|SUMMARY" "$log" 2>/dev/null | cut -c1-300 | sed 's/^/    /'
+done
 [ $failed -gt 0 ] && echo "failed: ${failures[*]}"
 if [ $skipped -gt 0 ]; then
 	echo "$passed passed, $failed failed, $skipped skipped"

@@ -5,7 +5,8 @@
 # manifests seed store_manifest, its chunk objects (prefixed with the hash
 # and length the manifest gives them, see fuzz/store_chunk.c) seed
 # store_chunk, and the page index of its paged file "pages" (prefixed with
-# the pack table, see fuzz/store_pindex.c) seeds store_pindex.  The S3 XML,
+# the pack table, see fuzz/store_pindex.c) seeds store_pindex; the local
+# copies the puts keep seed store_localcopy.  The S3 XML,
 # config and ActiveSet seeds are written by hand and are not touched.  Run
 # after `make`.
 cd "$(dirname "$0")/../.." || exit 1
@@ -20,10 +21,14 @@ printf 'hello, store\n' >"$work/img/small"
 head -c 3000 /dev/zero >"$work/img/zeros"
 seq 1 400 >"$work/img/numbers"
 : >"$work/img/empty"
-"$PICOCENTER" store put --store "file://$work/s" --image app-1 --dir "$work/img" >/dev/null || exit 1
+"$PICOCENTER" store put --store "file://$work/s" --image app-1 --dir "$work/img" \
+	--local "$work/l" >/dev/null || exit 1
+cp "$work/l/app-1.copy" "$work/copy1"
 printf 'changed\n' >"$work/img/small"
 head -c 4096 /dev/urandom >>"$work/img/pages"
-"$PICOCENTER" store put --store "file://$work/s" --image app-1 --dir "$work/img" >/dev/null || exit 1
+"$PICOCENTER" store put --store "file://$work/s" --image app-1 --dir "$work/img" \
+	--local "$work/l" >/dev/null || exit 1
+cp "$work/l/app-1.copy" "$work/copy2"
 
 rm -f "$out"/manifest/* "$out"/chunk/* "$out"/pindex/*
 n=0
@@ -44,7 +49,7 @@ done
 n=0
 for m in "$work"/s/images/app-1/*; do
 	n=$((n + 1))
-	read -r _ _ _ _ npacks nidx < <(grep '^paged pages ' "$m")
+	read -r _ _ _ _ npacks nidx _ < <(grep '^paged pages ' "$m")
 	{
 		printf '%02x' $((npacks - 1)) | xxd -r -p
 		grep '^p ' "$m" | while read -r _ _ size; do
@@ -60,4 +65,16 @@ for m in "$work"/s/images/app-1/*; do
 		done
 	} >"$out/pindex/gen$n"
 done
-ls -l "$out"/manifest "$out"/chunk "$out"/pindex
+# The local copies the puts kept (--local), as fuzz/store_localcopy.c
+# reads its input: the manifest, a NUL byte, the files' bytes.
+mkdir -p "$out/localcopy"
+rm -f "$out"/localcopy/*
+for n in 1 2; do
+	python3 -c '
+import sys
+b = open(sys.argv[1], "rb").read()
+n = int.from_bytes(b[8:16], "little")
+sys.stdout.buffer.write(b[16:16 + n] + b"\0" + b[16 + n:])' "$work/copy$n" >"$out/localcopy/gen$n"
+done
+cp "$work/copy1" "$out/localcopy/copy1"
+ls -l "$out"/manifest "$out"/chunk "$out"/pindex "$out"/localcopy

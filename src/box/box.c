@@ -62,6 +62,20 @@ static int lock_dir(const char *dir)
 	return fd;
 }
 
+/* Box creation is serialized machine-wide, across box dirs (another
+ * daemon's, another test's), from the choice of the address to its veth
+ * and nftables elements: two boxes of different dirs on one subnet took
+ * the same free address, and the one that failed (its veth existed)
+ * removed the other's veth and elements as its own. */
+#define CREATE_LOCK_DIR "/run/picocenter"
+
+static int lock_machine(void)
+{
+	if (mkdir(CREATE_LOCK_DIR, 0755) < 0 && errno != EEXIST)
+		return err_sys("mkdir %s", CREATE_LOCK_DIR);
+	return lock_dir(CREATE_LOCK_DIR);
+}
+
 static int check_dir(const char *dir)
 {
 	if (dir[0] != '/' || strstr(dir, "/..") || strpbrk(dir, ",:\\") ||
@@ -70,17 +84,16 @@ static int check_dir(const char *dir)
 	return 0;
 }
 
-/* A published host port that a host process already uses is refused. */
-static int check_port_free(const struct box_port *p)
+static int bind_probe(int family, const struct sockaddr *sa, socklen_t len, const struct box_port *p)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(p->host_port),
-				  .sin_addr.s_addr = p->host_addr };
-	int one = 1, fd = socket(AF_INET, (p->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+	int one = 1, fd = socket(family, (p->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return err_sys("socket");
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	if (family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, sa, len) < 0) {
 		int e = errno;
 
 		close(fd);
@@ -88,6 +101,27 @@ static int check_port_free(const struct box_port *p)
 		return err_sys("port %u/%s", p->host_port, p->udp ? "udp" : "tcp");
 	}
 	close(fd);
+	return 0;
+}
+
+/* A published host port that a host process already uses is refused: on
+ * its IPv4 address, its IPv6 one, or both for every address (IPv6 only if
+ * the box has it). */
+static int check_port_free(const struct box_port *p, int ipv6)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(p->host_port),
+				  .sin_addr.s_addr = p->host_addr };
+	struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6, .sin6_port = htons(p->host_port) };
+
+	if (p->v6 && !ipv6)
+		return err_set("port %u/%s: an IPv6 host address for a box without IPv6",
+			       p->host_port, p->udp ? "udp" : "tcp");
+	memcpy(&sa6.sin6_addr, p->host_addr6, 16);
+	if (!p->v6 && bind_probe(AF_INET, (struct sockaddr *)&sa, sizeof(sa), p) < 0)
+		return -1;
+	if ((p->v6 || (ipv6 && !p->host_addr)) &&
+	    bind_probe(AF_INET6, (struct sockaddr *)&sa6, sizeof(sa6), p) < 0)
+		return -1;
 	return 0;
 }
 
@@ -104,7 +138,7 @@ static int check_config(const struct box_config *c)
 	if (!c->bridge[0] || strlen(c->bridge) > 15 || strchr(c->bridge, '/'))
 		return err_set("bad bridge name '%s'", c->bridge);
 	for (int i = 0; i < c->nr_ports; i++)
-		if (check_port_free(&c->ports[i]) < 0)
+		if (check_port_free(&c->ports[i], c->prefix6 >= 0) < 0)
 			return -1;
 	return 0;
 }
@@ -179,6 +213,9 @@ static int fill_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_ba
 		return err_set("box path too long");
 	if (alloc_addr(cfg, addr, &b->addr) < 0 || uidrange_alloc(cfg, uid_base, &b->uid_base) < 0)
 		return -1;
+	subnet6_resolve(&b->cfg);
+	if (box_has_ipv6(b))
+		addr6_of(&b->cfg, b->addr, b->addr6);
 	snprintf(b->veth, sizeof(b->veth), "pc%08x", ntohl(b->addr));
 	return cg_plan(cfg->name, &b->cg);
 }
@@ -210,15 +247,21 @@ static int create_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_
 		      const char *layer, struct box *b)
 {
 	char path[BOX_PATH_MAX + 64];
-	int lock, rc;
+	int lock, machine, rc;
 
 	if (check_config(cfg) < 0 || mkdirs(cfg->dir) < 0)
 		return err_wrap("box %s", cfg->name);
 	lock = lock_dir(cfg->dir);
 	if (lock < 0)
 		return -1;
+	machine = lock_machine();
+	if (machine < 0) {
+		close(lock);
+		return -1;
+	}
 	snprintf(path, sizeof(path), "%s/%s", cfg->dir, cfg->name);
 	if (mkdir(path, 0700) < 0) {
+		close(machine);
 		close(lock);
 		return errno == EEXIST ? err_set("box %s exists", cfg->name)
 				       : err_sys("mkdir %s", path);
@@ -236,6 +279,7 @@ static int create_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_
 		box_destroy(b);
 		err_restore(&e);
 	}
+	close(machine);
 	close(lock);
 	return rc < 0 ? err_wrap("box %s", cfg->name) : 0;
 }
@@ -372,7 +416,7 @@ int box_list(const char *dir, FILE *out)
 	if (!d)
 		return errno == ENOENT ? 0 : err_sys("open %s", dir);
 	while ((e = readdir(d))) {
-		char a[INET_ADDRSTRLEN];
+		char a[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN] = "-";
 		struct box b;
 
 		if (e->d_name[0] == '.' || !box_name_valid(e->d_name))
@@ -381,9 +425,11 @@ int box_list(const char *dir, FILE *out)
 			fprintf(out, "%-24s (broken: %s)\n", e->d_name, err_msg());
 			continue;
 		}
-		fprintf(out, "%-24s %-15s %-5d %-6s %s\n", b.cfg.name,
+		if (box_has_ipv6(&b))
+			addr6_text(b.addr6, a6);
+		fprintf(out, "%-24s %-15s %-5d %-6s %s %s\n", b.cfg.name,
 			inet_ntop(AF_INET, &b.addr, a, sizeof(a)), is_awake(&b) ? cg_nr_procs(&b.cg) : 0,
-			is_awake(&b) ? "awake" : "asleep", b.cfg.rootfs);
+			is_awake(&b) ? "awake" : "asleep", b.cfg.rootfs, a6);
 	}
 	closedir(d);
 	err_clear();

@@ -5,7 +5,7 @@
  * root filesystem (a read-only lower layer: the host's / or a directory,
  * and the box's own writable upper layer), and net, uts and ipc namespaces
  * kept alive by bind mounts in the box directory, with a veth to a host
- * bridge, an IPv4 address and nftables rules for published ports in
+ * bridge, an IPv4 and an IPv6 address and nftables rules for published ports in
  * picocenter's own table.  The box outlives its processes: a tree is
  * dumped and restored into the same box (see docs/box.md).
  *
@@ -42,7 +42,10 @@
 #define BOX_UIDS_MAX (1u << 24)  /* (65534) need the default */
 
 struct box_port {
-	uint32_t host_addr;       /* network order; 0: every address */
+	uint32_t host_addr;       /* network order; 0: every address (both
+	                             families), unless v6 */
+	uint8_t host_addr6[16];   /* v6: this IPv6 address of the host */
+	int v6;                   /* "[ADDR]:HOSTPORT:APPPORT" */
 	uint16_t host_port;
 	uint16_t app_port;
 	int udp;                  /* 0: tcp */
@@ -59,6 +62,9 @@ struct box_config {
 	char bridge[16];          /* host bridge, default pcbr0 */
 	uint32_t subnet;          /* network order, default 10.88.0.0 */
 	int prefix;               /* default 16 */
+	uint8_t subnet6[16];      /* the IPv6 subnet (box_parse_subnet6) */
+	int prefix6;              /* 48..96; 0: derived from the IPv4 subnet
+	                             when the box is made; -1: no IPv6 */
 	struct box_port ports[BOX_MAX_PORTS];
 	int nr_ports;
 	char log[BOX_PATH_MAX];   /* a host file bind-mounted into the box at
@@ -90,6 +96,8 @@ struct box {
 	struct box_config cfg;
 	char path[BOX_PATH_MAX];    /* BOXES/NAME */
 	uint32_t addr;              /* the app's IPv4 address, network order */
+	uint8_t addr6[16];          /* its IPv6 address (prefix6 > 0): the
+	                               subnet6 with addr as its last 32 bits */
 	char veth[16];              /* host end of the veth */
 	struct box_cgroup cg;
 	uint32_t uid_base;          /* host uid (and gid) of the box's root */
@@ -105,6 +113,12 @@ int box_config_add_port(struct box_config *cfg, const char *spec);
 int box_parse_size(const char *s, uint64_t *bytes);
 /* Parse "A.B.C.D/N" (N in 8..30) into cfg's subnet and prefix. */
 int box_parse_subnet(const char *s, struct box_config *cfg);
+/* Parse "PREFIX/N" (an IPv6 network, N in 48..96) or "none" (no IPv6)
+ * into cfg's subnet6 and prefix6.  Without it a box's IPv6 subnet is
+ * BOX_SUBNET6_BASE with the IPv4 subnet's second and third bytes as its
+ * fourth group (10.88.0.0/16: fd70:6963:6f00:5800::/64). */
+#define BOX_SUBNET6_BASE "fd70:6963:6f00::"
+int box_parse_subnet6(const char *s, struct box_config *cfg);
 /* Parse a count in 1..max. */
 int box_parse_count(const char *s, uint32_t max, uint32_t *n);
 /* Parse "BASE:COUNT", the host ids boxes take their ranges from (BASE at

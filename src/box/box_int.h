@@ -10,6 +10,13 @@ int box_record_read(const char *path, struct box *b);
 int box_record_save(const struct box *b, const char *file);
 int box_record_load(const char *file, const char *boxpath, struct box *b);
 
+/* addr6.c: the box's IPv6 subnet and address */
+int subnet6_parse(const char *s, uint8_t net[16], int *prefix);
+void subnet6_resolve(struct box_config *c);
+void addr6_of(const struct box_config *c, uint32_t addr, uint8_t out[16]);
+const char *addr6_text(const uint8_t a[16], char *buf);  /* INET6_ADDRSTRLEN */
+int box_has_ipv6(const struct box *b);
+
 /* uidrange.c: the box's host ids */
 int uidrange_pool_valid(uint32_t base, uint32_t count);
 int uidrange_valid(uint32_t base, uint32_t uids);
@@ -35,6 +42,11 @@ int rootfs_check(const char *rootfs);
 int rootfs_mount(const struct box *b);
 int rootfs_unmount(const struct box *b);
 int rootfs_enter(const struct box *b);
+int rootfs_bind_file(const char *root, const char *src, const char *path, int replace_link);
+
+/* etc.c: the box's /etc/hosts, /etc/hostname and /etc/resolv.conf, written
+ * in the box dir and bound into its root. */
+int etc_bind(const struct box *b, const char *root);
 
 /* netns.c */
 int netns_create(const struct box *b);
@@ -49,8 +61,17 @@ int nft_mark_taken(uint32_t base, uint32_t n, uint8_t *used);
 /* Run nftables commands (one transaction); quiet: no error recorded. */
 int nft_run(const char *cmds, int quiet);
 
+/* forward.c: the host's forwarding for boxes (family 4 or 6) */
+int fwd_ours(int family);
+int fwd_enable(int family);
+
 /* rtnl.c: rtnetlink, in the calling thread's network namespace */
+/* The interface group of the boxes' bridges ("pico"): the IPv6 rules
+ * know a box's packets by it. */
+#define BOX_IFGROUP 0x7069636f
 int rtnl_bridge_ensure(const char *name, uint32_t addr, int prefix);
+/* The bridge's IPv6 address (no DAD) and per-interface forwarding. */
+int rtnl_bridge_ensure6(const char *name, const uint8_t addr[16], int prefix);
 /* peer_mac: the box end's address, made from the box's IPv4 address, so
  * that a box woken with the same address has the same MAC (the host's
  * neighbour entry for it, kept while other boxes hold the bridge up,
@@ -61,6 +82,10 @@ int rtnl_link_up(const char *name);
 int rtnl_link_delete(const char *name);
 int rtnl_addr_add(const char *dev, uint32_t addr, int prefix);
 int rtnl_route_default(const char *dev, uint32_t gateway);
+int rtnl_addr_add6(const char *dev, const uint8_t addr[16], int prefix);
+int rtnl_route_default6(const char *dev, const uint8_t gateway[16]);
+/* 1 if name is a bridge, 0 if it is another kind of link or none. */
+int rtnl_is_bridge(const char *name);
 int rtnl_link_exists(const char *name);
 int rtnl_set_master(const char *dev, const char *master);
 int rtnl_port_isolate(const char *dev);

@@ -4,6 +4,7 @@
  * (BOXES/NAME/config, "key=value" lines), validated when read back.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -99,7 +100,28 @@ static int parse_port(const char *s, uint16_t *port)
 	return 0;
 }
 
-/* "[HOSTADDR:]HOSTPORT:APPPORT[/tcp|/udp]" */
+/* "[ADDR]:HOSTPORT:APPPORT" after the protocol is cut off: an IPv6 host
+ * address in brackets. */
+static int parse_port_v6(char *buf, struct box_port *p)
+{
+	char *close = strchr(buf, ']'), *colon;
+
+	if (!close || close[1] != ':')
+		return -1;
+	*close = '\0';
+	if (inet_pton(AF_INET6, buf + 1, p->host_addr6) != 1)
+		return -1;
+	p->v6 = 1;
+	colon = strchr(close + 2, ':');
+	if (!colon)
+		return -1;
+	*colon = '\0';
+	return parse_port(close + 2, &p->host_port) < 0 || parse_port(colon + 1, &p->app_port) < 0
+		       ? -1 : 0;
+}
+
+/* "[HOSTADDR:]HOSTPORT:APPPORT[/tcp|/udp]", HOSTADDR an IPv4 address or
+ * an IPv6 one in brackets. */
 static int parse_port_spec(const char *spec, struct box_port *p)
 {
 	char buf[128], *proto, *colon, *first;
@@ -117,6 +139,8 @@ static int parse_port_spec(const char *spec, struct box_port *p)
 		else if (strcmp(proto, "tcp"))
 			return -1;
 	}
+	if (buf[0] == '[')
+		return parse_port_v6(buf, p);
 	colon = strrchr(buf, ':');
 	if (!colon || parse_port(colon + 1, &p->app_port) < 0)
 		return -1;
@@ -138,7 +162,10 @@ int box_config_add_port(struct box_config *cfg, const char *spec)
 
 	if (parse_port_spec(spec, &p) < 0)
 		return err_set("bad port '%s' ([HOSTADDR:]HOSTPORT:APPPORT[/tcp|/udp], "
-			       "ports 1-65535)", spec);
+			       "HOSTADDR A.B.C.D or [IPV6], ports 1-65535)", spec);
+	if (p.v6 && IN6_IS_ADDR_LOOPBACK((struct in6_addr *)p.host_addr6))
+		return err_set("port '%s': ::1 cannot be published (the kernel drops the "
+			       "answers; use 127.0.0.1)", spec);
 	for (int i = 0; i < cfg->nr_ports; i++)
 		if (cfg->ports[i].host_port == p.host_port && cfg->ports[i].udp == p.udp)
 			return err_set("port '%s': host port %u given twice", spec, p.host_port);
@@ -156,10 +183,21 @@ static void put_cg(FILE *f, const char *key, const char *dir, int v2)
 		fprintf(f, "cg_%s=%d:%s\n", key, v2, dir);
 }
 
+static void put_port(FILE *f, const struct box_port *p)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (p->v6)
+		fprintf(f, "port=[%s]", addr6_text(p->host_addr6, a));
+	else
+		fprintf(f, "port=%s", inet_ntop(AF_INET, &p->host_addr, a, sizeof(a)));
+	fprintf(f, ":%u:%u/%s\n", p->host_port, p->app_port, p->udp ? "udp" : "tcp");
+}
+
 static int write_record(FILE *f, const struct box *b)
 {
 	const struct box_config *c = &b->cfg;
-	char a[INET_ADDRSTRLEN];
+	char a[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN], a6b[INET6_ADDRSTRLEN];
 
 	fprintf(f, "name=%s\nrootfs=%s\nmemory=%" PRIu64 "\npids=%" PRIu32 "\n",
 		c->name, c->rootfs, c->memory, c->pids);
@@ -167,11 +205,13 @@ static int write_record(FILE *f, const struct box *b)
 		c->cpu_weight, c->no_egress, c->bridge);
 	fprintf(f, "subnet=%s/%d\n", inet_ntop(AF_INET, &c->subnet, a, sizeof(a)), c->prefix);
 	fprintf(f, "addr=%s\nveth=%s\n", inet_ntop(AF_INET, &b->addr, a, sizeof(a)), b->veth);
+	if (c->prefix6 > 0)
+		fprintf(f, "subnet6=%s/%d\naddr6=%s\n", addr6_text(c->subnet6, a6), c->prefix6,
+			addr6_text(b->addr6, a6b));
+	else
+		fprintf(f, "subnet6=none\n");
 	for (int i = 0; i < c->nr_ports; i++)
-		fprintf(f, "port=%s:%u:%u/%s\n",
-			inet_ntop(AF_INET, &c->ports[i].host_addr, a, sizeof(a)),
-			c->ports[i].host_port, c->ports[i].app_port,
-			c->ports[i].udp ? "udp" : "tcp");
+		put_port(f, &c->ports[i]);
 	if (c->log[0])
 		fprintf(f, "log=%s\n", c->log);
 	if (c->hide[0])
@@ -326,6 +366,14 @@ static int parse_line(struct box *b, const char *k, const char *v)
 		return parse_subnet(v, c);
 	} else if (!strcmp(k, "addr")) {
 		return parse_addr(v, &b->addr);
+	} else if (!strcmp(k, "subnet6")) {
+		if (!strcmp(v, "none")) {
+			c->prefix6 = -1;
+			return 0;
+		}
+		return subnet6_parse(v, c->subnet6, &c->prefix6);
+	} else if (!strcmp(k, "addr6")) {
+		return inet_pton(AF_INET6, v, b->addr6) == 1 ? 0 : -1;
 	} else if (!strcmp(k, "port")) {
 		if (c->nr_ports == BOX_MAX_PORTS)
 			return -1;
@@ -375,6 +423,18 @@ static int parse_record(FILE *f, struct box *b, const char *path)
 	if (!b->cfg.name[0] || !b->cfg.rootfs[0] || !b->addr || !b->veth[0] ||
 	    !b->cfg.bridge[0] || !b->cfg.uid_pool_count)
 		return err_set("%s: incomplete box record", path);
+	if (b->cfg.prefix6 == 0)      /* a record older than IPv6: none */
+		b->cfg.prefix6 = -1;
+	if (b->cfg.prefix6 > 0) {
+		uint8_t want[16];
+
+		addr6_of(&b->cfg, b->addr, want);
+		if (memcmp(want, b->addr6, 16))
+			return err_set("%s: addr6 is not subnet6 with addr as its last 32 bits", path);
+	}
+	for (int i = 0; i < b->cfg.nr_ports; i++)
+		if (b->cfg.ports[i].v6 && b->cfg.prefix6 < 0)
+			return err_set("%s: an IPv6 port in a box without IPv6", path);
 	if (!uidrange_valid(b->uid_base, b->cfg.uids))
 		return err_set("%s: bad uid range %" PRIu32 "+%" PRIu32, path, b->uid_base,
 			       b->cfg.uids);

@@ -15,12 +15,21 @@
  *     chain hold_Q { type filter hook postrouting priority filter; }
  *     rule  ip daddr @hold_Q counter xt target NFQUEUE (num Q, rev 3)
  *
+ * and its IPv6 twin in `ip6 picocenter_hold`: a box's IPv6 address is its
+ * subnet6 with the IPv4 address as the last 32 bits (addr6.c), so the set
+ * there holds the same IPv4 addresses and the rule matches IPv6
+ * destinations whose interface id is ::A.B.C.D with A.B.C.D in the set
+ * (bits 64-95 zero, bits 96-127 looked up):
+ *
+ *     rule  ip6 daddr[64:96] == 0 ip6 daddr[96:128] @hold_Q counter xt target NFQUEUE
+ *
  * Postrouting sees both paths after the published ports' DNAT (prerouting
  * for forwarded packets, output for the host's own, 127.0.0.1 included)
  * and before the neighbour lookup that would fail (the box's veth is
  * gone).  No other rule on the host is touched.  The reader (libmnl on
- * NETLINK_NETFILTER) copies 64 bytes of each packet (the IPv4 header: its
- * destination names the box; and the ports, for the log) and gives each its verdict later: NF_ACCEPT
+ * NETLINK_NETFILTER) copies 64 bytes of each packet (the IPv4 or IPv6
+ * header: its destination names the box by its IPv4 address; and the
+ * ports, for the log) and gives each its verdict later: NF_ACCEPT
  * sends it on from the next hook (source NAT, conntrack, the neighbour of
  * the woken box).
  *
@@ -55,7 +64,7 @@
 #include "common/err.h"
 
 #define HOLD_TABLE "picocenter_hold"
-#define HOLD_COPY 64            /* bytes of each packet: IPv4 header, ports */
+#define HOLD_COPY 64            /* bytes of each packet: IP header, ports */
 #define HOLD_RCVBUF (1 << 20)
 
 /* ---- the queue's rule ---- */
@@ -76,13 +85,18 @@ static int chain_exists(int queue)
 /* The table, queue's set and its base chain (idempotent). */
 static int make_set_and_chain(int queue)
 {
-	char cmds[512];
+	char cmds[1024];
+	size_t off = 0;
 
-	snprintf(cmds, sizeof(cmds),
-		 "add table ip picocenter_hold\n"
-		 "add set ip picocenter_hold hold_%d { type ipv4_addr; }\n"
-		 "add chain ip picocenter_hold hold_%d { type filter hook postrouting priority filter; policy accept; }\n",
-		 queue, queue);
+	for (int i = 0; i < 2; i++) {
+		const char *fam = i ? "ip6" : "ip";
+
+		off += (size_t)snprintf(cmds + off, sizeof(cmds) - off,
+			 "add table %s picocenter_hold\n"
+			 "add set %s picocenter_hold hold_%d { type ipv4_addr; }\n"
+			 "add chain %s picocenter_hold hold_%d { type filter hook postrouting priority filter; policy accept; }\n",
+			 fam, fam, queue, fam, queue);
+	}
 	return nft_run(cmds, 0);
 }
 
@@ -94,8 +108,39 @@ static int add_expr(struct nftnl_rule *r, struct nftnl_expr *e)
 	return 0;
 }
 
-/* ip daddr @hold_Q counter xt target NFQUEUE num Q */
-static struct nftnl_rule *queue_rule(int queue)
+static struct nftnl_expr *payload_expr(uint32_t offset, uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("payload");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+	}
+	return e;
+}
+
+/* IPv6 only: bits 64-95 of the destination are zero. */
+static int add_iid_zero(struct nftnl_rule *r)
+{
+	uint32_t zero = 0;
+	struct nftnl_expr *e;
+
+	if (add_expr(r, payload_expr(32, 4)) < 0)
+		return -1;
+	e = nftnl_expr_alloc("cmp");
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+		nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &zero, sizeof(zero));
+	}
+	return add_expr(r, e);
+}
+
+/* ip daddr @hold_Q counter xt target NFQUEUE num Q; in family
+ * NFPROTO_IPV6 the last 32 bits of the destination, after add_iid_zero. */
+static struct nftnl_rule *queue_rule(int queue, int family)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
 	struct xt_NFQ_info_v3 *info = calloc(1, sizeof(*info));
@@ -110,18 +155,13 @@ static struct nftnl_rule *queue_rule(int queue)
 	}
 	snprintf(set, sizeof(set), "hold_%d", queue);
 	snprintf(chain, sizeof(chain), "hold_%d", queue);
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, (uint32_t)family);
 	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, HOLD_TABLE);
 	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
 
-	e = nftnl_expr_alloc("payload");
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, 16);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, 4);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
-	}
-	if (add_expr(r, e) < 0)
+	if (family == NFPROTO_IPV6 && add_iid_zero(r) < 0)
+		goto fail;
+	if (add_expr(r, payload_expr(family == NFPROTO_IPV6 ? 36 : 16, 4)) < 0)
 		goto fail;
 	e = nftnl_expr_alloc("lookup");
 	if (e) {
@@ -176,68 +216,98 @@ static int nft_batch_send(struct mnl_nlmsg_batch *b)
 	return rc < 0 ? err_sys("nftnl: rule") : 0;
 }
 
-/* Flush queue's chain and add its one rule, in one transaction. */
-static int make_rule(int queue)
+/* Add to batch b: flush queue's chain in family and add its one rule. */
+static int batch_rule(struct mnl_nlmsg_batch *b, int queue, int family, uint32_t *seq)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE], chain[32];
-	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(buf, sizeof(buf));
-	struct nftnl_rule *flush = nftnl_rule_alloc(), *r = queue_rule(queue);
+	struct nftnl_rule *flush = nftnl_rule_alloc(), *r = queue_rule(queue, family);
 	struct nlmsghdr *nlh;
-	uint32_t seq = (uint32_t)time(NULL);
-	int rc;
+	char chain[32];
 
-	if (!b || !flush || !r) {
-		if (b)
-			mnl_nlmsg_batch_stop(b);
+	if (!flush || !r) {
 		nftnl_rule_free(flush);
 		nftnl_rule_free(r);
 		return r ? err_set("nftnl: out of memory") : -1;
 	}
 	snprintf(chain, sizeof(chain), "hold_%d", queue);
-	nftnl_rule_set_u32(flush, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
+	nftnl_rule_set_u32(flush, NFTNL_RULE_FAMILY, (uint32_t)family);
 	nftnl_rule_set_str(flush, NFTNL_RULE_TABLE, HOLD_TABLE);
 	nftnl_rule_set_str(flush, NFTNL_RULE_CHAIN, chain);
-
-	nftnl_batch_begin(mnl_nlmsg_batch_current(b), seq++);
-	mnl_nlmsg_batch_next(b);
 	nlh = nftnl_rule_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_DELRULE,
-					 NFPROTO_IPV4, 0, seq++);
+					 (uint16_t)family, 0, (*seq)++);
 	nftnl_rule_nlmsg_build_payload(nlh, flush);
 	mnl_nlmsg_batch_next(b);
 	nlh = nftnl_rule_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_NEWRULE,
-					 NFPROTO_IPV4, NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK,
-					 seq++);
+					 (uint16_t)family, NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK,
+					 (*seq)++);
 	nftnl_rule_nlmsg_build_payload(nlh, r);
 	mnl_nlmsg_batch_next(b);
-	nftnl_batch_end(mnl_nlmsg_batch_current(b), seq++);
-	mnl_nlmsg_batch_next(b);
-
-	rc = nft_batch_send(b);
-	mnl_nlmsg_batch_stop(b);
 	nftnl_rule_free(flush);
 	nftnl_rule_free(r);
+	return 0;
+}
+
+/* Flush queue's chains and add their rules (IPv4, IPv6), in one
+ * transaction. */
+static int make_rule(int queue)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(buf, sizeof(buf));
+	uint32_t seq = (uint32_t)time(NULL);
+	int rc;
+
+	if (!b)
+		return err_set("nftnl: out of memory");
+	nftnl_batch_begin(mnl_nlmsg_batch_current(b), seq++);
+	mnl_nlmsg_batch_next(b);
+	if (batch_rule(b, queue, NFPROTO_IPV4, &seq) < 0 ||
+	    batch_rule(b, queue, NFPROTO_IPV6, &seq) < 0) {
+		mnl_nlmsg_batch_stop(b);
+		return -1;
+	}
+	nftnl_batch_end(mnl_nlmsg_batch_current(b), seq++);
+	mnl_nlmsg_batch_next(b);
+	rc = nft_batch_send(b);
+	mnl_nlmsg_batch_stop(b);
 	return rc;
 }
 
+/* The IPv6 chain may be missing: a queue a daemon of a version without
+ * IPv6 made. */
 int hold_remove(int queue)
 {
-	char cmds[256];
+	char cmds[512], cmd6[128];
+	size_t off;
 
-	snprintf(cmds, sizeof(cmds),
-		 "delete chain ip picocenter_hold hold_%d\ndelete set ip picocenter_hold hold_%d\n",
-		 queue, queue);
 	if (!chain_exists(queue))
 		return 0;
+	off = (size_t)snprintf(cmds, sizeof(cmds),
+			       "delete chain ip picocenter_hold hold_%d\n"
+			       "delete set ip picocenter_hold hold_%d\n", queue, queue);
+	snprintf(cmd6, sizeof(cmd6), "list chain ip6 picocenter_hold hold_%d", queue);
+	if (nft_run(cmd6, 1) == 0)
+		snprintf(cmds + off, sizeof(cmds) - off,
+			 "delete chain ip6 picocenter_hold hold_%d\n"
+			 "delete set ip6 picocenter_hold hold_%d\n", queue, queue);
 	if (nft_run(cmds, 0) < 0)
 		return err_wrap("remove hold queue %d", queue);
 	return 0;
 }
 
+/* The address in both families' sets: one transaction. */
 static int set_element(int queue, uint32_t addr, const char *verb, int quiet)
 {
-	char cmd[160], a[INET_ADDRSTRLEN];
+	char cmd[320], a[INET_ADDRSTRLEN];
 
 	addr_text(addr, a);
+	snprintf(cmd, sizeof(cmd),
+		 "%s element ip picocenter_hold hold_%d { %s }\n"
+		 "%s element ip6 picocenter_hold hold_%d { %s }\n", verb, queue, a, verb, queue, a);
+	if (nft_run(cmd, 1) == 0)
+		return 0;
+	/* one family's set or element is missing (a queue made before IPv6,
+	 * an element already gone): each on its own */
+	snprintf(cmd, sizeof(cmd), "%s element ip6 picocenter_hold hold_%d { %s }", verb, queue, a);
+	nft_run(cmd, 1);
 	snprintf(cmd, sizeof(cmd), "%s element ip picocenter_hold hold_%d { %s }", verb, queue, a);
 	return nft_run(cmd, quiet);
 }
@@ -416,6 +486,35 @@ static int attr_cb(const struct nlattr *a, void *data)
 	return MNL_CB_OK;
 }
 
+/* The box (its IPv4 address: the last 32 bits of an IPv6 destination),
+ * source and ports of a queued IPv4 or IPv6 packet; -1 if it is neither. */
+static int parse_ip(const uint8_t *ip, size_t len, struct hold_packet *pk)
+{
+	size_t hl;
+
+	if ((ip[0] >> 4) == 4) {
+		hl = (size_t)(ip[0] & 15) * 4;
+		if (hl < 20)
+			return -1;
+		memcpy(&pk->addr, ip + 16, 4);
+		memcpy(&pk->saddr, ip + 12, 4);
+		pk->proto = ip[9];
+	} else if ((ip[0] >> 4) == 6 && len >= 40) {
+		hl = 40;
+		memcpy(&pk->addr, ip + 36, 4);
+		memcpy(pk->saddr6, ip + 8, 16);
+		pk->v6 = 1;
+		pk->proto = ip[6];   /* extension headers: no ports */
+	} else {
+		return -1;
+	}
+	if ((pk->proto == IPPROTO_TCP || pk->proto == IPPROTO_UDP) && len >= hl + 4) {
+		pk->sport = (uint16_t)(ip[hl] << 8 | ip[hl + 1]);
+		pk->dport = (uint16_t)(ip[hl + 2] << 8 | ip[hl + 3]);
+	}
+	return 0;
+}
+
 /* One queued packet: validated (the kernel's message, but checked all the
  * same) and remembered; its destination goes to addrs once. */
 static int packet_cb(const struct nlmsghdr *nlh, void *data)
@@ -429,7 +528,7 @@ static int packet_cb(const struct nlmsghdr *nlh, void *data)
 	const uint8_t *ip;
 	struct hold_packet pk = { 0 };
 	uint32_t addr;
-	size_t len, ihl;
+	size_t len;
 
 	if ((nlh->nlmsg_type & 0xff) != NFQNL_MSG_PACKET)
 		return MNL_CB_OK;
@@ -441,18 +540,10 @@ static int packet_cb(const struct nlmsghdr *nlh, void *data)
 	ph = mnl_attr_get_payload(tb[NFQA_PACKET_HDR]);
 	ip = mnl_attr_get_payload(tb[NFQA_PAYLOAD]);
 	len = mnl_attr_get_payload_len(tb[NFQA_PAYLOAD]);
-	ihl = (size_t)(ip[0] & 15) * 4;
-	if ((ip[0] >> 4) != 4 || ihl < 20)
+	if (parse_ip(ip, len, &pk) < 0)
 		return MNL_CB_OK;
-	memcpy(&addr, ip + 16, sizeof(addr));
 	pk.id = ntohl(ph->packet_id);
-	pk.addr = addr;
-	memcpy(&pk.saddr, ip + 12, sizeof(pk.saddr));
-	pk.proto = ip[9];
-	if ((pk.proto == IPPROTO_TCP || pk.proto == IPPROTO_UDP) && len >= ihl + 4) {
-		pk.sport = (uint16_t)(ip[ihl] << 8 | ip[ihl + 1]);
-		pk.dport = (uint16_t)(ip[ihl + 2] << 8 | ip[ihl + 3]);
-	}
+	addr = pk.addr;
 	if (remember(h, &pk) < 0)
 		return MNL_CB_ERROR;
 	for (int i = 0; i < *nr; i++)
@@ -525,7 +616,7 @@ int hold_count(const struct box_hold *h, uint32_t addr)
 
 void hold_describe(const struct box_hold *h, uint32_t addr, char *buf, size_t len)
 {
-	char src[INET_ADDRSTRLEN];
+	char src[INET6_ADDRSTRLEN + 2];
 
 	buf[0] = '\0';
 	for (int i = 0; i < h->nr_held; i++) {
@@ -533,7 +624,13 @@ void hold_describe(const struct box_hold *h, uint32_t addr, char *buf, size_t le
 
 		if (p->addr != addr)
 			continue;
-		addr_text(p->saddr, src);
+		if (p->v6) {
+			src[0] = '[';
+			inet_ntop(AF_INET6, p->saddr6, src + 1, INET6_ADDRSTRLEN);
+			strcat(src, "]");
+		} else {
+			addr_text(p->saddr, src);
+		}
 		snprintf(buf, len, "%s %s:%u -> :%u",
 			 p->proto == IPPROTO_TCP ? "tcp" : p->proto == IPPROTO_UDP ? "udp" : "ip", src,
 			 p->sport, p->dport);

@@ -1,7 +1,7 @@
 /*
  * hold.h - the first-packet hold of asleep boxes (see hold.c).
  *
- * A packet for an asleep box's address (a connection's SYN, a datagram:
+ * A packet for an asleep box's address, IPv4 or IPv6 (a connection's SYN, a datagram:
  * after the published port's DNAT, from the host itself or forwarded) is
  * queued in the kernel (the xtables NFQUEUE target, used from picocenter's
  * own nftables table) and its reader, the owner of a struct box_hold, is
@@ -30,8 +30,12 @@
 
 struct hold_packet {
 	uint32_t id;              /* the kernel's packet id in the queue */
-	uint32_t addr;            /* its destination, network order */
-	uint32_t saddr;           /* its source, network order */
+	uint32_t addr;            /* its box's IPv4 address, network order:
+	                             the destination, or the last 32 bits of
+	                             an IPv6 destination */
+	uint32_t saddr;           /* its IPv4 source, network order */
+	uint8_t saddr6[16];       /* its IPv6 source (v6) */
+	int v6;
 	uint8_t proto;            /* IPPROTO_* */
 	uint16_t sport, dport;    /* TCP or UDP ports (host order), else 0 */
 };
@@ -68,7 +72,8 @@ int hold_count(const struct box_hold *h, uint32_t addr);
 void hold_close(struct box_hold *h);
 
 /* Hold (arm) or stop holding (disarm) the packets for addr (network
- * order: an asleep box's address) in queue's set.  Disarming an address
+ * order: an asleep box's IPv4 address; its IPv6 address, made from it,
+ * too) in queue's sets.  Disarming an address
  * that is not armed is fine. */
 int hold_arm(int queue, uint32_t addr);
 int hold_disarm(int queue, uint32_t addr);

@@ -3,8 +3,8 @@
  * short-lived child (so the user namespace owns the others), its id maps
  * written (userns.c), kept alive by bind mounts at BOX/ns/{user,net,uts,
  * ipc}; the hostname, loopback, and a veth pair whose host end is on the
- * bridge and whose box end (eth0) has the box's address and a default
- * route via the bridge.
+ * bridge and whose box end (eth0) has the box's addresses (IPv4, and IPv6
+ * unless the box has none) and default routes via the bridge.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -132,12 +132,41 @@ static int name_host(const struct box *b)
 	return 0;
 }
 
+static void gateway6_of(const struct box *b, uint8_t gw[16])
+{
+	addr6_of(&b->cfg, gateway_of(b), gw);
+}
+
+static int configure_eth0_v6(const struct box *b)
+{
+	uint8_t gw[16];
+
+	if (!box_has_ipv6(b))
+		return 0;
+	gateway6_of(b, gw);
+	return rtnl_addr_add6("eth0", b->addr6, b->cfg.prefix6) < 0 ||
+	       rtnl_route_default6("eth0", gw) < 0 ? -1 : 0;
+}
+
 static int configure_eth0(const struct box *b)
 {
-	if (rtnl_link_up("lo") < 0 || rtnl_addr_add("eth0", b->addr, b->cfg.prefix) < 0 || rtnl_link_up("eth0") < 0 ||
-	    rtnl_route_default("eth0", gateway_of(b)) < 0)
+	if (rtnl_link_up("lo") < 0 || rtnl_addr_add("eth0", b->addr, b->cfg.prefix) < 0 ||
+	    rtnl_link_up("eth0") < 0 || rtnl_route_default("eth0", gateway_of(b)) < 0 ||
+	    configure_eth0_v6(b) < 0)
 		return err_wrap("box network");
 	return 0;
+}
+
+static int bridge_ensure(const struct box *b)
+{
+	uint8_t gw[16];
+
+	if (rtnl_bridge_ensure(b->cfg.bridge, gateway_of(b), b->cfg.prefix) < 0)
+		return -1;
+	if (!box_has_ipv6(b))
+		return 0;
+	gateway6_of(b, gw);
+	return rtnl_bridge_ensure6(b->cfg.bridge, gw, b->cfg.prefix6);
 }
 
 static int make_veth(const struct box *b)
@@ -147,7 +176,7 @@ static int make_veth(const struct box *b)
 	int fd, rc;
 
 	memcpy(mac + 2, &b->addr, 4);
-	if (rtnl_bridge_ensure(b->cfg.bridge, gateway_of(b), b->cfg.prefix) < 0)
+	if (bridge_ensure(b) < 0)
 		return -1;
 	ns_path(b, 0, path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -1,9 +1,10 @@
 /*
- * nft.c - a box's packet rules, in picocenter's own nftables table
- * (`table ip picocenter`, made once, see TABLE): the box's address in the
- * sets `boxes` and (unless --no-egress) `egress`, and one element per
- * published port in the DNAT maps.  A box adds and removes only its own
- * elements; no other rule on the host is touched.
+ * nft.c - a box's packet rules, in picocenter's own nftables tables
+ * (`table ip picocenter` and `table ip6 picocenter`, made once, see TABLE
+ * and TABLE6): the box's addresses in the sets `boxes` and (unless
+ * --no-egress) `egress`, and one element per published port and family
+ * in the DNAT maps.  A box adds and removes only its own elements; no
+ * other rule on the host is touched.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -50,29 +51,93 @@ static const char TABLE[] =
 	"add rule ip picocenter postrouting ip saddr 127.0.0.0/8 ip daddr @boxes masquerade\n"
 	"add rule ip picocenter postrouting ip saddr @egress ip daddr != @boxes masquerade\n"
 	"add rule ip picocenter forward ip saddr @boxes ip saddr != @egress ct state new drop\n"
+	"add rule ip picocenter forward ip saddr @boxes ip daddr @boxes ct status ! dnat drop\n"
 	"add rule ip picocenter input ip saddr @boxes ct state established,related accept\n"
 	"add rule ip picocenter input ip saddr @boxes drop\n";
+
+/* The IPv6 twin of TABLE.  IPv6 has no route_localnet: a connection to
+ * [::1] DNATed to a box gets its answer de-NATed to ::1 on the bridge,
+ * where the kernel drops it, so ::1 is left alone (refused, not hung).
+ * Boxes are told apart by the bridge they come from (its interface group,
+ * BOX_IFGROUP, set by rtnl.c), not only by source: a box may use its
+ * link-local address.  Neighbour discovery
+ * with the host stays allowed; a box reaches another box only through a
+ * published port (DNAT). */
+#define STR(x) #x
+#define XSTR(x) STR(x)
+#define IFGROUP "meta iifgroup " XSTR(BOX_IFGROUP)
+static const char TABLE6[] =
+	"add table ip6 picocenter\n"
+	"add set ip6 picocenter boxes { type ipv6_addr; }\n"
+	"add set ip6 picocenter egress { type ipv6_addr; }\n"
+	"add map ip6 picocenter dnat_any { type inet_proto . inet_service : ipv6_addr . inet_service; }\n"
+	"add map ip6 picocenter dnat_addr { type ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service; }\n"
+	"add chain ip6 picocenter prerouting { type nat hook prerouting priority dstnat; policy accept; }\n"
+	"add chain ip6 picocenter output { type nat hook output priority -100; policy accept; }\n"
+	"add chain ip6 picocenter postrouting { type nat hook postrouting priority srcnat; policy accept; }\n"
+	"add chain ip6 picocenter forward { type filter hook forward priority filter; policy accept; }\n"
+	"add chain ip6 picocenter input { type filter hook input priority filter; policy accept; }\n"
+	"flush chain ip6 picocenter prerouting\n"
+	"flush chain ip6 picocenter output\n"
+	"flush chain ip6 picocenter postrouting\n"
+	"flush chain ip6 picocenter forward\n"
+	"flush chain ip6 picocenter input\n"
+	"add rule ip6 picocenter prerouting fib daddr type local dnat ip6 to ip6 daddr . meta l4proto . th dport map @dnat_addr\n"
+	"add rule ip6 picocenter prerouting fib daddr type local dnat ip6 to meta l4proto . th dport map @dnat_any\n"
+	"add rule ip6 picocenter output ip6 daddr != ::1 fib daddr type local dnat ip6 to ip6 daddr . meta l4proto . th dport map @dnat_addr\n"
+	"add rule ip6 picocenter output ip6 daddr != ::1 fib daddr type local dnat ip6 to meta l4proto . th dport map @dnat_any\n"
+	"add rule ip6 picocenter postrouting ip6 saddr @egress ip6 daddr != @boxes masquerade\n"
+	"add rule ip6 picocenter forward " IFGROUP " ip6 saddr != @egress ct state new drop\n"
+	"add rule ip6 picocenter forward " IFGROUP " ip6 daddr @boxes ct status ! dnat drop\n"
+	"add rule ip6 picocenter input " IFGROUP " ct state established,related accept\n"
+	"add rule ip6 picocenter input " IFGROUP " icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept\n"
+	"add rule ip6 picocenter input " IFGROUP " drop\n";
 
 static void addr_str(uint32_t a, char *buf)
 {
 	inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
 }
 
-/* The element of port i, in the syntax of `create element`. */
-static void port_element(const struct box *b, int i, char *buf, size_t len, int with_value)
+/* The box's address in family 4 or 6, as nft writes it. */
+static void box_addr_str(const struct box *b, int family, char *buf)
+{
+	if (family == 6)
+		addr6_text(b->addr6, buf);
+	else
+		addr_str(b->addr, buf);
+}
+
+/* 1 if port p has an element in family 4 or 6 (a port for every address
+ * has one in each family of the box). */
+static int port_in_family(const struct box *b, const struct box_port *p, int family)
+{
+	if (family == 6)
+		return box_has_ipv6(b) && (p->v6 || !p->host_addr);
+	return !p->v6;
+}
+
+/* The element of port i in family 4 or 6, in the syntax of `create
+ * element` ("ip picocenter dnat_any { ... }"). */
+static void port_element(const struct box *b, int i, int family, char *buf, size_t len,
+			 int with_value)
 {
 	const struct box_port *p = &b->cfg.ports[i];
-	char host[INET_ADDRSTRLEN], app[INET_ADDRSTRLEN], val[64] = "";
+	char host[INET6_ADDRSTRLEN], app[INET6_ADDRSTRLEN], val[80] = "";
+	const char *fam = family == 6 ? "ip6" : "ip";
 
-	addr_str(b->addr, app);
+	box_addr_str(b, family, app);
 	if (with_value)
 		snprintf(val, sizeof(val), " : %s . %u", app, p->app_port);
-	if (p->host_addr) {
-		addr_str(p->host_addr, host);
-		snprintf(buf, len, "dnat_addr { %s . %s . %u%s }", host, p->udp ? "udp" : "tcp",
-			 p->host_port, val);
+	if (p->v6 || p->host_addr) {
+		if (p->v6)
+			addr6_text(p->host_addr6, host);
+		else
+			addr_str(p->host_addr, host);
+		snprintf(buf, len, "%s picocenter dnat_addr { %s . %s . %u%s }", fam, host,
+			 p->udp ? "udp" : "tcp", p->host_port, val);
 	} else {
-		snprintf(buf, len, "dnat_any { %s . %u%s }", p->udp ? "udp" : "tcp", p->host_port, val);
+		snprintf(buf, len, "%s picocenter dnat_any { %s . %u%s }", fam, p->udp ? "udp" : "tcp",
+			 p->host_port, val);
 	}
 }
 
@@ -106,21 +171,24 @@ int nft_run(const char *cmds, int quiet)
 	return nft_run_out(cmds, quiet, NULL, 0);
 }
 
-/* Delete port i's element only if it still leads to this box (a box that
- * failed to publish a port must not remove another box's). */
-static void del_port(const struct box *b, int i)
+/* Delete port i's element in family 4 or 6 only if it still leads to
+ * this box (a box that failed to publish a port must not remove another
+ * box's). */
+static void del_port(const struct box *b, int i, int family)
 {
-	char cmd[512], el[256], out[4096], want[64], a[INET_ADDRSTRLEN];
+	char cmd[512], el[256], out[4096], want[80], a[INET6_ADDRSTRLEN];
 
-	port_element(b, i, el, sizeof(el), 0);
-	snprintf(cmd, sizeof(cmd), "get element ip picocenter %s", el);
+	if (!port_in_family(b, &b->cfg.ports[i], family))
+		return;
+	port_element(b, i, family, el, sizeof(el), 0);
+	snprintf(cmd, sizeof(cmd), "get element %s", el);
 	if (nft_run_out(cmd, 1, out, sizeof(out)) < 0)
 		return;
-	inet_ntop(AF_INET, &b->addr, a, sizeof(a));
+	box_addr_str(b, family, a);
 	snprintf(want, sizeof(want), ": %s . %u ", a, b->cfg.ports[i].app_port);
 	if (!strstr(out, want))
 		return;
-	snprintf(cmd, sizeof(cmd), "delete element ip picocenter %s", el);
+	snprintf(cmd, sizeof(cmd), "delete element %s", el);
 	nft_run(cmd, 1);
 }
 
@@ -140,29 +208,52 @@ static int lock_table(void)
 	return fd;
 }
 
+/* The commands that add the box's elements in family 4 or 6 to cmds. */
+static size_t add_elements(const struct box *b, int family, char *cmds, size_t off, size_t len)
+{
+	const char *fam = family == 6 ? "ip6" : "ip";
+	char el[256], a[INET6_ADDRSTRLEN];
+
+	box_addr_str(b, family, a);
+	off += (size_t)snprintf(cmds + off, len - off, "%sadd element %s picocenter boxes { %s }\n",
+				family == 6 ? TABLE6 : TABLE, fam, a);
+	if (fwd_ours(family))   /* the host forwards for boxes only (forward.c) */
+		off += (size_t)snprintf(cmds + off, len - off,
+					"add rule %s picocenter forward %s saddr != @boxes %s daddr != @boxes drop\n",
+					fam, fam, fam);
+	if (!b->cfg.no_egress)
+		off += (size_t)snprintf(cmds + off, len - off, "add element %s picocenter egress { %s }\n",
+					fam, a);
+	for (int i = 0; i < b->cfg.nr_ports; i++) {
+		if (!port_in_family(b, &b->cfg.ports[i], family))
+			continue;
+		port_element(b, i, family, el, sizeof(el), 1);
+		off += (size_t)snprintf(cmds + off, len - off, "create element %s\n", el);
+	}
+	return off;
+}
+
 int nft_box_add(const struct box *b)
 {
-	char cmds[16384], el[256], a[INET_ADDRSTRLEN];
+	char cmds[32768];
 	size_t off;
 	int lock, rc;
 
 	lock = lock_table();
 	if (lock < 0)
 		return -1;
-	addr_str(b->addr, a);
-	off = (size_t)snprintf(cmds, sizeof(cmds), "%sadd element ip picocenter boxes { %s }\n",
-			       TABLE, a);
-	if (!b->cfg.no_egress)
-		off += (size_t)snprintf(cmds + off, sizeof(cmds) - off,
-					"add element ip picocenter egress { %s }\n", a);
-	for (int i = 0; i < b->cfg.nr_ports; i++) {
-		port_element(b, i, el, sizeof(el), 1);
-		off += (size_t)snprintf(cmds + off, sizeof(cmds) - off,
-					"create element ip picocenter %s\n", el);
+	off = add_elements(b, 4, cmds, 0, sizeof(cmds));
+	if (box_has_ipv6(b))
+		off = add_elements(b, 6, cmds, off, sizeof(cmds));
+	if (off >= sizeof(cmds)) {
+		close(lock);
+		return err_set("publish box %s: too many rules", b->cfg.name);
 	}
 	rc = nft_run(cmds, 0);
 	if (rc < 0 && strstr(err_msg(), "File exists"))
 		err_set("a published host port is taken by another box");
+	if (rc == 0 && (fwd_enable(4) < 0 || (box_has_ipv6(b) && fwd_enable(6) < 0)))
+		rc = -1;
 	close(lock);
 	return rc < 0 ? err_wrap("publish box %s", b->cfg.name) : 0;
 }
@@ -188,10 +279,27 @@ int nft_mark_taken(uint32_t base, uint32_t n, uint8_t *used)
 	return 0;
 }
 
-/* Every element of the box, one command each: a missing one is fine. */
+/* Every element of the box in family 4 or 6, one command each: a missing
+ * one is fine. */
+static void del_elements(const struct box *b, int family)
+{
+	const char *fam = family == 6 ? "ip6" : "ip";
+	char cmd[512], a[INET6_ADDRSTRLEN];
+
+	snprintf(cmd, sizeof(cmd), "list table %s picocenter", fam);
+	if (nft_run(cmd, 1) < 0)
+		return;
+	box_addr_str(b, family, a);
+	snprintf(cmd, sizeof(cmd), "delete element %s picocenter boxes { %s }", fam, a);
+	nft_run(cmd, 1);
+	snprintf(cmd, sizeof(cmd), "delete element %s picocenter egress { %s }", fam, a);
+	nft_run(cmd, 1);
+	for (int i = 0; i < b->cfg.nr_ports; i++)
+		del_port(b, i, family);
+}
+
 int nft_box_del(const struct box *b)
 {
-	char cmd[512], a[INET_ADDRSTRLEN];
 	int lock;
 
 	if (!b->addr)
@@ -199,15 +307,9 @@ int nft_box_del(const struct box *b)
 	lock = lock_table();
 	if (lock < 0)
 		return -1;
-	if (nft_run("list table ip picocenter", 1) == 0) {
-		addr_str(b->addr, a);
-		snprintf(cmd, sizeof(cmd), "delete element ip picocenter boxes { %s }", a);
-		nft_run(cmd, 1);
-		snprintf(cmd, sizeof(cmd), "delete element ip picocenter egress { %s }", a);
-		nft_run(cmd, 1);
-		for (int i = 0; i < b->cfg.nr_ports; i++)
-			del_port(b, i);
-	}
+	del_elements(b, 4);
+	if (box_has_ipv6(b))
+		del_elements(b, 6);
 	close(lock);
 	return 0;
 }

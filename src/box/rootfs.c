@@ -174,36 +174,51 @@ static int mkdirs_in_root(int rootfd, const char *dir)
 	return fd;
 }
 
-/* The host's log file, bound onto the same path inside the root. */
-static int bind_log(const char *root, const char *log)
+/* The host's file src bound onto path (absolute, as the box sees it) in
+ * the root, the file made there (in the upper layer) when missing and
+ * never reached through a symlink; a symlink at path itself is an error,
+ * or with replace_link, replaced (in the upper layer) by the file. */
+int rootfs_bind_file(const char *root, const char *src, const char *path, int replace_link)
 {
 	char dir[BOX_PATH_MAX], target[64];
-	const char *base = strrchr(log, '/') + 1;
+	const char *base = strrchr(path, '/');
 	int rootfd, dirfd, fd, rc = -1;
 
-	fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return err_sys("log %s", log);
-	close(fd);
-	snprintf(dir, sizeof(dir), "%.*s", (int)(base - log), log);
+	if (!base || !base[1])
+		return err_set("%s: not a file path", path);
+	base++;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(base - path), path);
 	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return err_sys("open %s", root);
 	dirfd = mkdirs_in_root(rootfd, dir);
 	close(rootfd);
 	if (dirfd < 0)
-		return err_sys("log %s: its directory in the box", log);
+		return err_sys("%s: its directory in the box", path);
 	fd = openat(dirfd, base, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == ELOOP && replace_link && unlinkat(dirfd, base, 0) == 0)
+		fd = openat(dirfd, base, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	close(dirfd);
 	if (fd < 0)
-		return err_sys("log %s: create it in the box", log);
+		return err_sys("%s: create it in the box", path);
 	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
-	if (mount(log, target, NULL, MS_BIND, NULL) < 0)
-		err_sys("bind the log %s into the box", log);
+	if (mount(src, target, NULL, MS_BIND, NULL) < 0)
+		err_sys("bind %s onto %s in the box", src, path);
 	else
 		rc = 0;
 	close(fd);
 	return rc;
+}
+
+/* The host's log file, bound onto the same path inside the root. */
+static int bind_log(const char *root, const char *log)
+{
+	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return err_sys("log %s", log);
+	close(fd);
+	return rootfs_bind_file(root, log, log, 0) < 0 ? err_wrap("log %s", log) : 0;
 }
 
 /* dir as the box's root shows it, never through a symlink (one the app
@@ -303,7 +318,7 @@ int rootfs_mount(const struct box *b)
 	if (mount(NULL, root, NULL, MS_PRIVATE, NULL) < 0)
 		err_sys("make %s private", root);
 	else if (setup_dev(root) == 0 && hide_in_root(b, root) == 0 &&
-		 (!b->cfg.log[0] || bind_log(root, b->cfg.log) == 0))
+		 etc_bind(b, root) == 0 && (!b->cfg.log[0] || bind_log(root, b->cfg.log) == 0))
 		return 0;
 	umount2(root, MNT_DETACH);
 	return -1;

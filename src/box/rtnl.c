@@ -1,7 +1,8 @@
 /*
  * rtnl.c - the few rtnetlink requests a box needs (bridge, veth pair,
- * address, default route, link state, bridge port isolation), sent with
- * libmnl in the calling thread's network namespace.  No `ip` processes.
+ * IPv4 and IPv6 addresses, default routes, link state, bridge port
+ * isolation), sent with libmnl in the calling thread's network
+ * namespace.  No `ip` processes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -101,6 +102,30 @@ static int bridge_sysctls(const char *name)
 	return write_sysctl(path, "1");
 }
 
+/* A RTM_NEWLINK change of the link name in buf. */
+static struct ifinfomsg *link_change(char *buf, const char *name)
+{
+	struct ifinfomsg *ifi = link_msg(buf, RTM_NEWLINK, 0);
+	unsigned idx;
+
+	if (index_of(name, &idx) < 0)
+		return NULL;
+	ifi->ifi_index = (int)idx;
+	return ifi;
+}
+
+static int set_group(const char *name, uint32_t group)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+
+	if (!link_change(buf, name))
+		return -1;
+	mnl_attr_put_u32((struct nlmsghdr *)buf, IFLA_GROUP, group);
+	if (rtnl_talk((struct nlmsghdr *)buf) < 0)
+		return err_sys("set the interface group of %s", name);
+	return 0;
+}
+
 int rtnl_bridge_ensure(const char *name, uint32_t addr, int prefix)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -118,10 +143,29 @@ int rtnl_bridge_ensure(const char *name, uint32_t addr, int prefix)
 		if (rtnl_talk(nlh) < 0 && errno != EEXIST)
 			return err_sys("create bridge %s", name);
 	}
+	if (!rtnl_is_bridge(name))
+		return err_set("bridge %s: a link of that name is not a bridge", name);
 	if (rtnl_addr_add(name, addr, prefix) < 0 && errno != EEXIST)
 		return -1;
 	err_clear();
-	if (rtnl_link_up(name) < 0 || bridge_sysctls(name) < 0)
+	if (set_group(name, BOX_IFGROUP) < 0 || rtnl_link_up(name) < 0 || bridge_sysctls(name) < 0)
+		return err_wrap("bridge %s", name);
+	return 0;
+}
+
+/* IPv6 forwards per interface only with force_forwarding (Linux 6.17;
+ * `forwarding` of an interface only makes it a router, and the global
+ * one would change the whole host): without it, egress and published
+ * ports from other machines over IPv6 need net.ipv6.conf.all.forwarding. */
+int rtnl_bridge_ensure6(const char *name, const uint8_t addr[16], int prefix)
+{
+	char path[128];
+
+	if (rtnl_addr_add6(name, addr, prefix) < 0 && errno != EEXIST)
+		return err_wrap("bridge %s", name);
+	err_clear();
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/force_forwarding", name);
+	if (access(path, F_OK) == 0 && write_sysctl(path, "1") < 0)
 		return err_wrap("bridge %s", name);
 	return 0;
 }
@@ -191,12 +235,10 @@ int rtnl_port_isolate(const char *dev)
 int rtnl_link_up(const char *name)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct ifinfomsg *ifi = link_msg(buf, RTM_NEWLINK, 0);
-	unsigned idx;
+	struct ifinfomsg *ifi = link_change(buf, name);
 
-	if (index_of(name, &idx) < 0)
+	if (!ifi)
 		return -1;
-	ifi->ifi_index = (int)idx;
 	ifi->ifi_change = IFF_UP;
 	ifi->ifi_flags = IFF_UP;
 	if (rtnl_talk((struct nlmsghdr *)buf) < 0)
@@ -218,10 +260,14 @@ int rtnl_link_delete(const char *name)
 	return 0;
 }
 
-int rtnl_addr_add(const char *dev, uint32_t addr, int prefix)
+/* An address of family (AF_INET: 4 bytes, AF_INET6: 16) on dev; IPv6
+ * ones skip duplicate address detection (usable at once, and the subnet
+ * is ours). */
+static int addr_add(const char *dev, int family, const void *addr, int prefix)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	size_t len = family == AF_INET ? 4 : 16;
 	struct ifaddrmsg *ifa;
 	unsigned idx;
 
@@ -230,17 +276,29 @@ int rtnl_addr_add(const char *dev, uint32_t addr, int prefix)
 	nlh->nlmsg_type = RTM_NEWADDR;
 	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
 	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = AF_INET;
+	ifa->ifa_family = (unsigned char)family;
 	ifa->ifa_prefixlen = (unsigned char)prefix;
 	ifa->ifa_index = idx;
-	mnl_attr_put_u32(nlh, IFA_LOCAL, addr);
-	mnl_attr_put_u32(nlh, IFA_ADDRESS, addr);
+	if (family == AF_INET6)
+		ifa->ifa_flags = IFA_F_NODAD;
+	mnl_attr_put(nlh, IFA_LOCAL, len, addr);
+	mnl_attr_put(nlh, IFA_ADDRESS, len, addr);
 	if (rtnl_talk(nlh) < 0)
-		return err_sys("add an address to %s", dev);
+		return err_sys("add an IPv%d address to %s", family == AF_INET ? 4 : 6, dev);
 	return 0;
 }
 
-int rtnl_route_default(const char *dev, uint32_t gateway)
+int rtnl_addr_add(const char *dev, uint32_t addr, int prefix)
+{
+	return addr_add(dev, AF_INET, &addr, prefix);
+}
+
+int rtnl_addr_add6(const char *dev, const uint8_t addr[16], int prefix)
+{
+	return addr_add(dev, AF_INET6, addr, prefix);
+}
+
+static int route_default(const char *dev, int family, const void *gateway)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -252,14 +310,32 @@ int rtnl_route_default(const char *dev, uint32_t gateway)
 	nlh->nlmsg_type = RTM_NEWROUTE;
 	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
 	rt = mnl_nlmsg_put_extra_header(nlh, sizeof(*rt));
-	rt->rtm_family = AF_INET;
+	rt->rtm_family = (unsigned char)family;
 	rt->rtm_table = RT_TABLE_MAIN;
 	rt->rtm_protocol = RTPROT_BOOT;
 	rt->rtm_scope = RT_SCOPE_UNIVERSE;
 	rt->rtm_type = RTN_UNICAST;
-	mnl_attr_put_u32(nlh, RTA_GATEWAY, gateway);
+	mnl_attr_put(nlh, RTA_GATEWAY, family == AF_INET ? 4 : 16, gateway);
 	mnl_attr_put_u32(nlh, RTA_OIF, idx);
 	if (rtnl_talk(nlh) < 0)
-		return err_sys("add a default route via %s", dev);
+		return err_sys("add an IPv%d default route via %s", family == AF_INET ? 4 : 6, dev);
 	return 0;
+}
+
+int rtnl_route_default(const char *dev, uint32_t gateway)
+{
+	return route_default(dev, AF_INET, &gateway);
+}
+
+int rtnl_route_default6(const char *dev, const uint8_t gateway[16])
+{
+	return route_default(dev, AF_INET6, gateway);
+}
+
+int rtnl_is_bridge(const char *name)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", name);
+	return access(path, F_OK) == 0;
 }

@@ -17,17 +17,18 @@ static int cr_usage(void)
 	fprintf(stderr,
 		"usage: picocenter cr spawn [--log FILE] [--env K=V] [--user UID[:GID]] [--workdir DIR]\n"
 		"                           [BOX FLAGS] -- CMD [ARGS...]\n"
-		"  BOX FLAGS: --name NAME [--rootfs host|DIR|oci:PATH[:TAG]] [--port [ADDR:]HOSTPORT:APPPORT[/udp]]\n"
+		"  BOX FLAGS: --name NAME [--rootfs host|DIR|oci:PATH[:TAG]] [--port [ADDR:|[ADDR6]:]HOSTPORT:APPPORT[/udp]]\n"
 		"             [--memory SIZE] [--pids N] [--cpu-weight N] [--no-egress]\n"
 		"             [--box-dir DIR] [--bridge NAME] [--subnet A.B.C.D/N]\n"
-		"             [--uid-pool BASE:COUNT] [--uids N]\n"
+		"             [--subnet6 PREFIX/N|none] [--uid-pool BASE:COUNT] [--uids N]\n"
 		"       picocenter cr dump --pid PID (--dir DIR | --store URL --image NAME)\n"
 		"                              [--leave-running] [--keep-listeners SOCKET] [--verify]\n"
 		"                              [--box-dir DIR] [--full] [--cache DIR --cache-size BYTES]\n"
+		"                              [--local DIR]\n"
 		"       picocenter cr restore (--dir DIR | --store URL --image NAME)\n"
 		"                              [--listeners SOCKET] [--eager | --fill] [--box-dir DIR]\n"
 		"                              [--log FILE] [--store-timeout MS] [--no-activeset]\n"
-		"                              [--generation N]\n"
+		"                              [--generation N] [--local DIR]\n"
 		"                              [--cache DIR --cache-size BYTES]\n"
 		"       picocenter cr memstat --pid PID\n"
 		"       picocenter cr inspect --dir DIR\n"
@@ -45,7 +46,9 @@ static int cr_usage(void)
 		BOX_DEFAULT_DIR ").\n"
 		"From a store (--store without --dir), pages come in when touched, the\n"
 		"image's ActiveSet before the tree resumes; --fill brings the rest in\n"
-		"the background.  memstat prints the page server's counters (JSON).\n");
+		"the background.  memstat prints the page server's counters (JSON).\n"
+		"--local DIR: a dump to the store keeps its manifest and small files in\n"
+		"DIR; a restore of that --generation reads them there (checked first).\n");
 	return 2;
 }
 
@@ -128,6 +131,9 @@ static int box_flag(struct spawn_cli *s, int argc, char **argv, int *i)
 			return err_wrap("--cpu-weight");
 	} else if (!strcmp(f, "--subnet")) {
 		if (box_parse_subnet(v, c) < 0)
+			return -1;
+	} else if (!strcmp(f, "--subnet6")) {
+		if (box_parse_subnet6(v, c) < 0)
 			return -1;
 	} else if (!strcmp(f, "--uid-pool")) {
 		if (box_parse_uid_pool(v, c) < 0)
@@ -300,6 +306,8 @@ static int cr_dump_cmd(int argc, char **argv)
 			opts.cache_dir = argv[++i];
 		} else if (!strcmp(argv[i], "--cache-size") && i + 1 < argc) {
 			opts.cache_max = strtoull(argv[++i], NULL, 10);
+		} else if (!strcmp(argv[i], "--local") && i + 1 < argc) {
+			opts.local_dir = argv[++i];
 		} else {
 			return cr_usage();
 		}
@@ -370,6 +378,8 @@ static int cr_restore_cmd(int argc, char **argv)
 			opts.cache_max = strtoull(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--store-timeout") && i + 1 < argc)
 			opts.store_timeout_ms = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--local") && i + 1 < argc)
+			opts.local_dir = argv[++i];
 		else
 			return cr_usage();
 	}
@@ -411,12 +421,14 @@ static int cr_memstat_cmd(int argc, char **argv)
 	printf("{\"page_server\":%s,\"generation\":%llu,\"bytes_store\":%llu,"
 	       "\"bytes_cache\":%llu,\"pages_prefetched\":%llu,\"prefetched_touched\":%llu,"
 	       "\"probes\":%llu,\"faults\":%llu,\"faults_after_resume\":%llu,"
-	       "\"pages_due\":%llu,\"rss_kb\":%llu}\n", rc == 0 ? "true" : "false",
+	       "\"pages_due\":%llu,\"rss_kb\":%llu,\"local_copy\":%llu}\n",
+	       rc == 0 ? "true" : "false",
 	       (unsigned long long)st.generation, (unsigned long long)st.bytes_store,
 	       (unsigned long long)st.bytes_cache, (unsigned long long)st.pages_prefetched,
 	       (unsigned long long)st.prefetched_touched, (unsigned long long)st.probes,
 	       (unsigned long long)st.faults, (unsigned long long)st.faults_after_resume,
-	       (unsigned long long)st.pages_due, (unsigned long long)st.rss_kb);
+	       (unsigned long long)st.pages_due, (unsigned long long)st.rss_kb,
+	       (unsigned long long)st.local_copy);
 	return 0;
 }
 

@@ -16,6 +16,7 @@ struct store_args {
 	const char *image;
 	const char *dir;
 	const char *cache_dir;
+	const char *local_dir;
 	uint64_t cache_size;
 	uint64_t generation;
 	int has_generation;
@@ -31,7 +32,7 @@ static int store_usage(void)
 		"       picocenter store fsck [--store URL]\n"
 		"       picocenter store gc   [--store URL] [--grace SECONDS] [--dry-run]\n"
 		"       picocenter store put  [--store URL] --image NAME --dir DIR [--parent GEN]\n"
-		"                             [--cache DIR [--cache-size BYTES]]\n"
+		"                             [--cache DIR [--cache-size BYTES]] [--local DIR]\n"
 		"       picocenter store get  [--store URL] --image NAME --dir DIR [--generation GEN]\n"
 		"                             [--cache DIR [--cache-size BYTES]]\n"
 		"       picocenter store rm   [--store URL] --image NAME\n"
@@ -74,6 +75,8 @@ static int parse_one(struct store_args *a, const char *opt, const char *val)
 		a->dir = val;
 	else if (!strcmp(opt, "--cache"))
 		a->cache_dir = val;
+	else if (!strcmp(opt, "--local"))
+		a->local_dir = val;
 	else if (!strcmp(opt, "--cache-size"))
 		return parse_size(val, &a->cache_size);
 	else if (!strcmp(opt, "--generation") || !strcmp(opt, "--parent")) {
@@ -128,7 +131,8 @@ static void print_cache(struct store *s)
 
 static int do_put(struct store *s, const struct store_args *a)
 {
-	struct store_put_opts o = { .parent = a->generation, .has_parent = a->has_generation };
+	struct store_put_opts o = { .parent = a->generation, .has_parent = a->has_generation,
+				    .local_dir = a->local_dir };
 	struct store_put_stats st;
 
 	if (store_put_image(s, a->image, a->dir, &o, &st) < 0)

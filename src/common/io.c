@@ -1,7 +1,9 @@
-/* io.c - whole-buffer writes, small reads, fd passing and mkdir -p (see io.h). */
+/* io.c - whole-buffer writes, small and whole-file reads, fd passing and mkdir -p (see io.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -66,6 +68,35 @@ ssize_t read_small(const char *path, char *buf, size_t len)
 	if (n < 0)
 		return -1;
 	buf[n] = '\0';
+	return n;
+}
+
+ssize_t read_whole(const char *path, size_t max, char **out)
+{
+	struct stat st;
+	ssize_t n;
+	char *buf;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), e;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || st.st_size < 0 || (uint64_t)st.st_size > max) {
+		e = errno;
+		close(fd);
+		errno = st.st_size < 0 || (uint64_t)st.st_size > max ? EFBIG : e;
+		return -1;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	n = buf ? pread(fd, buf, (size_t)st.st_size, 0) : -1;
+	e = buf ? errno : ENOMEM;
+	close(fd);
+	if (n != st.st_size) {
+		free(buf);
+		errno = n < 0 ? e : EIO;
+		return -1;
+	}
+	buf[n] = '\0';
+	*out = buf;
 	return n;
 }
 

@@ -13,6 +13,11 @@ int write_full(int fd, const void *buf, size_t len, off_t off);
  * the count read (0 for an empty file), or -1 with errno set. */
 ssize_t read_small(const char *path, char *buf, size_t len);
 
+/* Read the whole file at path (at most max bytes) into a new buffer
+ * *out (freed by the caller, one byte more, NUL): its length, or -1 with
+ * errno set (EFBIG: larger than max, EIO: it changed while read). */
+ssize_t read_whole(const char *path, size_t max, char **out);
+
 /* sendmsg of len bytes of buf with fd attached (SCM_RIGHTS; none when
  * fd < 0) and flags: sendmsg's result, errno set on -1. */
 ssize_t send_with_fd(int sock, const void *buf, size_t len, int fd, int flags);

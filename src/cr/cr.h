@@ -40,6 +40,9 @@ struct cr_dump_opts {
 	const char *cache_dir;    /* cr_dump_to_store: keep the chunks written in
 				     this local cache too (NULL: none) ... */
 	uint64_t cache_max;       /* ... of at most this many bytes */
+	const char *local_dir;    /* cr_dump_to_store: keep a local copy of the
+				     new generation's manifest and small files
+				     here, for the next restore (NULL: none) */
 	/* Called with DIR while the tree is still stopped, after the image
 	 * is written (and verified), before any socket is handed over or the
 	 * tree killed: where the image must be put away first (the store).
@@ -62,6 +65,8 @@ struct cr_restore_opts {
 	int no_activeset;         /* ignore the image's ActiveSet (benchmarks) */
 	uint64_t generation;      /* this generation (0: the newest; a caller
 				     that knows it saves listing the image) */
+	const char *local_dir;    /* the local copy a dump kept (cr_dump_opts):
+				     used if it holds `generation` */
 };
 
 #define CR_STORE_TIMEOUT_MS 30000
@@ -78,6 +83,8 @@ struct cr_mem_stats {
 	uint64_t faults_after_resume;
 	uint64_t pages_due;           /* pages of the image not in yet */
 	uint64_t rss_kb;              /* resident memory of the tree now */
+	uint64_t local_copy;          /* STORE_LOCAL_*: 1 the small files came
+					 from the local copy, 2 it was rejected */
 };
 
 struct cr_dump_stats {

@@ -30,6 +30,7 @@
 #include "cr/cr.h"
 #include "cr/dump_ctx.h"
 #include "cr/sysv_ipc.h"
+#include "cr/file_owners.h"
 #include "mem/lazy.h"
 #include "cr/custody_files.h"
 #include "cr/netlock.h"
@@ -343,21 +344,23 @@ static int dump_seccomp(struct dump_ctx *ctx, const struct dump_task *t, const s
  * them there. */
 static int check_root_cwd(struct dump_ctx *ctx, pid_t pid, const struct cr_proc *p)
 {
-	char path[BOX_PATH_MAX + 8];
-	int root_fd = -1, rc;
+	if (proc_check_dir(pid, "root", p->root, ctx->box_root) < 0)
+		return -1;
+	return proc_check_dir(pid, "cwd", p->cwd, ctx->box_root);
+}
 
-	if (ctx->box) {
-		snprintf(path, sizeof(path), "%s/root", ctx->box->path);
-		root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (root_fd < 0)
-			return err_sys("box %s: open its root %s", ctx->box->cfg.name, path);
-	}
-	rc = proc_check_dir(pid, "root", p->root, root_fd);
-	if (rc == 0)
-		rc = proc_check_dir(pid, "cwd", p->cwd, root_fd);
-	if (root_fd >= 0)
-		close(root_fd);
-	return rc;
+/* The box's root, where the tree's paths resolve (rootpath.h). */
+static int open_box_root(struct dump_ctx *ctx)
+{
+	char path[BOX_PATH_MAX + 8];
+
+	if (!ctx->box)
+		return 0;
+	snprintf(path, sizeof(path), "%s/root", ctx->box->path);
+	ctx->box_root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (ctx->box_root < 0)
+		return err_sys("box %s: open its root %s", ctx->box->cfg.name, path);
+	return 0;
 }
 
 /* A boxed process's ids as its box sees them (/proc shows the host's):
@@ -606,11 +609,15 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 	ctx.init = pid;
 	ctx.dir = dir;
 	ctx.box = opts ? opts->box : NULL;
+	ctx.box_root = -1;
 	if (check_ns_init(pid) < 0)
 		return -1;
 	if (prepare_dir(dir, &created) < 0)
 		return -1;
-	if (opts && opts->keep_listeners && custody_begin(&ctx) < 0) {
+	if (open_box_root(&ctx) < 0 ||
+	    (opts && opts->keep_listeners && custody_begin(&ctx) < 0)) {
+		if (ctx.box_root >= 0)
+			close(ctx.box_root);
 		cleanup_dir(dir, created);
 		return -1;
 	}
@@ -637,8 +644,10 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 		rc = cr_seccomp_save(&ctx.seccomp, dir);
 	if (rc == 0)
 		rc = write_pages(&ctx);   /* SysV objects too (sysv_dump) */
-	if (rc == 0 && opts && opts->box)
+	if (rc == 0 && opts && opts->box) {
 		sysv_ids_across(&ctx.img, opts->box, 1);
+		file_owners_across(&ctx.img, opts->box, 1);
+	}
 	timing_mark("dump: pages");
 	if (rc == 0)
 		rc = cr_image_write(&ctx.img, dir);
@@ -667,6 +676,8 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 	}
 	timing_mark("dump: release");
 	dump_files_release(&ctx);
+	if (ctx.box_root >= 0)
+		close(ctx.box_root);
 	dump_keep_free(&ctx);
 	cr_image_free(&ctx.img);
 	cr_seccomp_free(&ctx.seccomp);

@@ -30,6 +30,7 @@ struct dump_files;                     /* dump_files.c */
 struct dump_ctx {
 	pid_t init;
 	const struct box *box;              /* the tree's box, or NULL */
+	int box_root;                       /* its root dir (rootpath.h), or -1 */
 	const char *dir;
 	size_t nr_tasks;
 	struct dump_task *tasks;            /* same order as img.procs */

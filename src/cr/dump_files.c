@@ -177,6 +177,16 @@ static int tree_task(const struct dump_ctx *ctx, pid_t host, pid_t *ns)
 	return 0;
 }
 
+int files_tree_pid(const struct dump_files *df, pid_t host, int32_t *ns)
+{
+	pid_t n;
+
+	if (!tree_task(df->ctx, host, &n))
+		return 0;
+	*ns = n;
+	return 1;
+}
+
 /* F_GETOWN_EX and F_GETSIG, owners translated into the tree's pids. */
 static int dump_owner(const struct dump_files *df, const struct fd_dump *d, struct cr_file *f)
 {
@@ -281,7 +291,8 @@ static int dump_fds(struct dump_files *df, pid_t host_pid, int pidfd, struct cr_
 		return err_set("out of memory");
 	for (uint32_t i = 0; i < n; i++) {
 		struct fd_dump d = { host_pid, p->pid, pf[i].fd, -1, pf[i].link,
-				     pf[i].fdinfo, { 0 }, p->cwd, p->root };
+				     pf[i].fdinfo, { 0 }, p->cwd, p->root,
+				     df->ctx->box_root, df->ctx->box };
 
 		d.dup = (int)syscall(SYS_pidfd_getfd, pidfd, pf[i].fd, 0);
 		if (d.dup < 0)

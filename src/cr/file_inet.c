@@ -76,6 +76,8 @@ static int inet_dump_file(struct dump_files *df, const struct fd_dump *d, struct
 	f->inet.opts = sk.opts;
 	f->inet.tcp = sk.tcp.p;
 	f->inet.custody = inet_custody_kind(&sk) ? files_custody_tag(df) : 0;
+	if (sk.bound_dev[0] && !(f->path = strdup(sk.bound_dev)))
+		rc = err_set("out of memory");
 	if (sk.local.port)
 		cr_inet_addr_out(sk.family, &sk.local, &f->laddr);
 	if (sk.peer.port)
@@ -170,7 +172,7 @@ static int open_one(struct rst_files *rf, uint32_t id)
 		return -1;
 	if (fd >= 0)
 		return fd;
-	if (restore_model(files_rimage(rf), id, &sk) < 0 || inet_open(&sk, &fd) < 0)
+	if (restore_model(files_rimage(rf), id, &sk) < 0 || inet_open(&sk, files_verifying(rf), &fd) < 0)
 		return -1;
 	return fd;
 }

@@ -8,10 +8,13 @@
  * superblock (sdev) and file handle.  The handle is opened with
  * open_by_handle_at() against a mount of that superblock (found in
  * /proc/PID/mountinfo, opened through /proc/PID/root) and named by
- * readlink of /proc/self/fd/N; the name must lead back to the same inode
- * in the tree's view.  A watch on a deleted inode fails the dump.
+ * readlink of /proc/self/fd/N (in a box, the overlay cannot decode a
+ * non-directory's handle: the real file's, inside it, is opened in the
+ * box's upper or lower layer, ovl_handle.c); the name must lead back to
+ * the same inode in the tree's view.  A watch on a deleted inode fails the dump.
  *
- * Restore: a new instance gets the watches in increasing wd order.  The
+ * Restore: a new instance gets the watches in increasing wd order, each
+ * path opened where the image's paths resolve (a box's root).  The
  * kernel hands out wds cyclically from 1, so a gap (a watch removed before
  * the dump) is skipped by adding and removing the watch until its wd comes
  * up; a wd that would come out higher than the image's fails the restore.
@@ -31,6 +34,8 @@
 
 #include "common/err.h"
 #include "cr/files.h"
+#include "cr/ovl_handle.h"
+#include "cr/rootpath.h"
 
 #define HANDLE_MAX 128                  /* MAX_HANDLE_SZ */
 #define SKIP_MAX (1 << 20)              /* wds skipped to reach one watch */
@@ -89,16 +94,21 @@ static int open_mount(pid_t pid, unsigned sdev)
 	return fd;
 }
 
-/* Open the watched inode of w (O_PATH). */
-static int open_watched(pid_t pid, const struct watch *w)
+static int parse_handle(const struct watch *w, unsigned char *bytes)
 {
-	unsigned char bytes[HANDLE_MAX];
-	struct file_handle *fh;
-	int mfd, fd;
-
 	for (unsigned i = 0; i < w->bytes; i++)
 		if (sscanf(w->hex + 2 * i, "%2hhx", &bytes[i]) != 1)
 			return err_set("inotify wd %d: bad file handle", w->wd);
+	return 0;
+}
+
+/* Open the watched inode of w (O_PATH); -1 with errno ESTALE when its
+ * handle cannot be decoded. */
+static int open_watched(pid_t pid, const struct watch *w, const unsigned char *bytes)
+{
+	struct file_handle *fh;
+	int mfd, fd;
+
 	err_clear();
 	mfd = open_mount(pid, w->sdev);
 	if (mfd < 0)
@@ -114,27 +124,53 @@ static int open_watched(pid_t pid, const struct watch *w)
 	fd = open_by_handle_at(mfd, fh, O_PATH | O_CLOEXEC);
 	free(fh);
 	close(mfd);
-	if (fd < 0)
-		return err_sys("inotify wd %d: open_by_handle_at (inode %lu)", w->wd, w->ino);
+	if (fd < 0) {
+		int e = errno;
+
+		err_sys("inotify wd %d: open_by_handle_at (inode %lu)", w->wd, w->ino);
+		errno = e;
+	}
 	return fd;
+}
+
+/* The watched inode's path as the tree sees it: its handle opened and
+ * named by readlink; in a box, a non-directory's overlay handle is opened
+ * in the layer it names (ovl_handle.c). */
+static int watched_path(const struct fd_dump *d, const struct watch *w, char *path,
+			size_t len)
+{
+	unsigned char bytes[HANDLE_MAX];
+	char link[64];
+	ssize_t n;
+	int fd;
+
+	if (parse_handle(w, bytes) < 0)
+		return -1;
+	fd = open_watched(d->host_pid, w, bytes);
+	if (fd < 0 && errno == ESTALE && d->box && ovl_handle_is(w->type, bytes, w->bytes))
+		return ovl_handle_path(d->box, bytes, w->bytes, path, len) < 0 ?
+		       err_wrap("inotify wd %d", w->wd) : 0;
+	if (fd < 0)
+		return -1;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, len - 1);
+	close(fd);
+	if (n < 0)
+		return err_sys("inotify wd %d: readlink %s", w->wd, link);
+	path[n] = '\0';
+	return 0;
 }
 
 /* The path of watch w, checked to lead to its inode in the tree's view. */
 static int watch_path(const struct fd_dump *d, const struct watch *w, char **out)
 {
-	char link[64], path[CR_PATH_MAX], view[CR_PATH_MAX + 64];
+	char path[CR_PATH_MAX], view[CR_PATH_MAX + 64];
 	struct stat st;
-	ssize_t n;
-	int fd = open_watched(d->host_pid, w);
+	size_t n;
 
-	if (fd < 0)
+	if (watched_path(d, w, path, sizeof(path)) < 0)
 		return -1;
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, path, sizeof(path) - 1);
-	close(fd);
-	if (n < 0)
-		return err_sys("inotify wd %d: readlink %s", w->wd, link);
-	path[n] = '\0';
+	n = strlen(path);
 	if (path[0] != '/' || (n > 10 && !strcmp(path + n - 10, " (deleted)")))
 		return err_set("inotify wd %d: watched inode %lu is deleted or unreachable "
 			       "(\"%s\", unsupported)", w->wd, w->ino, path);
@@ -184,18 +220,17 @@ static int ino_dump(struct dump_files *df, const struct fd_dump *d, struct cr_fi
 
 /* ---- restore ---- */
 
-/* Add e to fd so that it gets wd e->fd (boxed: paths resolve in a box). */
-static int add_at(int fd, const struct cr_file_ent *e, int boxed)
+/* Add e to fd so that it gets wd e->fd.  The watched inode is opened
+ * (O_PATH, its last component not followed) where the image's paths
+ * resolve (rootpath.h: a box's root), and watched through its
+ * /proc/self/fd link, which inotify follows to that inode. */
+static int add_watch_at(int fd, const struct cr_file_ent *e, const char *link)
 {
-	uint32_t mask = e->events | IN_DONT_FOLLOW;
-
-	if (boxed)
-		return err_set("inotify: watch %s: not supported in a box yet", e->path);
 	for (int tries = 0; tries < SKIP_MAX; tries++) {
-		int wd = inotify_add_watch(fd, e->path, mask);
+		int wd = inotify_add_watch(fd, link, e->events);
 
 		if (wd < 0)
-			return err_sys("inotify: watch %s (mask 0x%" PRIx32 ")", e->path, mask);
+			return err_sys("inotify: watch %s (mask 0x%" PRIx32 ")", e->path, e->events);
 		if (wd == e->fd)
 			return 0;
 		if (wd > e->fd)
@@ -205,6 +240,20 @@ static int add_at(int fd, const struct cr_file_ent *e, int boxed)
 			return err_sys("inotify: skip wd %d", wd);
 	}
 	return err_set("inotify: wd %d out of reach", e->fd);
+}
+
+static int add_at(int fd, const struct cr_file_ent *e, int root)
+{
+	int target = rst_open(root, e->path, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+	char link[64];
+	int rc;
+
+	if (target < 0)
+		return err_sys("inotify: open the watched %s", e->path);
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", target);
+	rc = add_watch_at(fd, e, link);
+	close(target);
+	return rc;
 }
 
 /* Read away the IN_IGNORED events of skipped wds. */
@@ -227,7 +276,7 @@ static int ino_open(struct rst_files *rf, uint32_t id)
 	if (fd < 0)
 		return err_sys("inotify_init1");
 	for (uint32_t i = 0; i < f->nr_ents; i++)
-		if (add_at(fd, &f->ents[i], files_root(rf) >= 0) < 0)
+		if (add_at(fd, &f->ents[i], files_root(rf)) < 0)
 			goto fail;
 	if (drain(fd) < 0)
 		goto fail;

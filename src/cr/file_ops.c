@@ -12,11 +12,13 @@ extern const struct file_ops file_eventfd_ops, file_timerfd_ops, file_signalfd_o
 extern const struct file_ops file_epoll_ops, file_inotify_ops;
 extern const struct file_ops file_tcp_ops, file_udp_ops;
 extern const struct file_ops file_unix_ops, file_netlink_ops, file_mqueue_ops;
+extern const struct file_ops file_tty_ops;
 
 const struct file_ops *const file_kinds[] = {
 	&file_mqueue_ops,              /* before file_reg: its inodes are regular */
 	&file_reg_ops,
 	&file_dir_ops,
+	&file_tty_ops,                 /* before file_dev: ptys are character devices */
 	&file_dev_ops,
 	&file_pipe_ops,
 	&file_fifo_ops,

@@ -40,6 +40,7 @@
 
 #include "common/err.h"
 #include "cr/files.h"
+#include "cr/rootpath.h"
 #include "cr/sock_diag.h"
 #include "cr/unix_name.h"
 
@@ -123,8 +124,8 @@ static int dump_path(const struct fd_dump *d, const struct sock_diag_unix *u,
 	size_t n;
 
 	addr_path(&f->laddr, rel, sizeof(rel));
-	if (unix_name_find(rel, d->cwd, d->root ? d->root : "/", u->vfs_dev, u->vfs_ino,
-			   &un) < 0)
+	if (unix_name_find(d->root_fd, rel, d->cwd, d->root ? d->root : "/", u->vfs_dev,
+			   u->vfs_ino, &un) < 0)
 		return -1;
 	n = strlen(un.bound);
 	if (n > sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
@@ -410,28 +411,46 @@ static int clear_stale(const char *path)
 	return 0;
 }
 
+/* A path operation on a socket, run where the image's paths resolve
+ * (rst_in_root: in a child chrooted to the box's root when boxed; what
+ * it creates is removed there if it fails half way). */
+struct path_job {
+	const struct cr_file *f;
+	int fd;
+	const char *path;              /* the name to bind */
+	const struct cr_sockaddr *to;  /* connect_at: the peer's name */
+	const struct sockaddr_un *trial; /* bind_trial_at: the trial name */
+};
+
 /* A trial restore (cr_verify) beside the live tree, which holds path:
  * bind a trial name in the same directory instead, to prove the
  * directory is there and takes a socket; it is removed after the trial. */
-static int bind_trial(struct rst_files *rf, const char *path, int fd)
+static int trial_name(const char *path, int fd, struct sockaddr_un *sa)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *slash = strrchr(path, '/');
 	int dirlen = slash ? (int)(slash - path) + 1 : 0;
 	int n;
 
-	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%.*s.pc-verify.%d.%d", dirlen,
+	sa->sun_family = AF_UNIX;
+	n = snprintf(sa->sun_path, sizeof(sa->sun_path), "%.*s.pc-verify.%d.%d", dirlen,
 		     path, (int)getpid(), fd);
-	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
+	if (n < 0 || (size_t)n >= sizeof(sa->sun_path))
 		return err_set("%s: no room for a trial name beside it", path);
-	if (bind(fd, (const struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return err_sys("bind %s (trial name %s)", path, sa.sun_path);
-	return files_created(rf, sa.sun_path);
+	return 0;
+}
+
+static int bind_trial_at(void *arg)
+{
+	const struct path_job *j = arg;
+
+	if (bind(j->fd, (const struct sockaddr *)j->trial, sizeof(*j->trial)) < 0)
+		return err_sys("bind %s (trial name %s)", j->path, j->trial->sun_path);
+	return 0;
 }
 
 /* The socket file goes where the app left it: renamed to its current
  * name, or unlinked (the socket keeps the name it was bound to). */
-static int move_name(struct rst_files *rf, const struct cr_file *f, const char *path)
+static int move_name(const struct cr_file *f, const char *path)
 {
 	if (f->un.name_state == CR_UNIX_NAME_UNLINKED) {
 		if (unlink(path) < 0)
@@ -444,31 +463,70 @@ static int move_name(struct rst_files *rf, const struct cr_file *f, const char *
 		return -1;
 	if (rename(path, f->path) < 0)
 		return err_sys("rename %s to %s (renamed at dump)", path, f->path);
-	return files_created(rf, f->path);
+	return 0;
+}
+
+/* Bind, then give the socket file its mode, owner and place. */
+static int bind_path_at(void *arg)
+{
+	const struct path_job *j = arg;
+	const struct cr_file *f = j->f;
+	struct err_saved e;
+
+	if (clear_stale(j->path) < 0)
+		return -1;
+	if (bind(j->fd, (const struct sockaddr *)f->laddr.addr, f->laddr.len) < 0)
+		return err_sys("bind %s", j->path);
+	if (f->un.name_state != CR_UNIX_NAME_UNLINKED &&
+	    chmod(j->path, f->un.name_mode) < 0)
+		err_sys("chmod %s 0%o", j->path, f->un.name_mode);
+	else if (f->un.name_state != CR_UNIX_NAME_UNLINKED &&
+		 lchown(j->path, f->un.name_uid, f->un.name_gid) < 0)
+		err_sys("chown %s %u:%u", j->path, f->un.name_uid, f->un.name_gid);
+	else if (move_name(f, j->path) == 0)
+		return 0;
+	err_save(&e);
+	unlink(j->path);
+	return err_restore(&e);
 }
 
 static int bind_path(struct rst_files *rf, const struct cr_file *f, int fd)
 {
+	struct sockaddr_un sa;
+	struct path_job j = { f, fd, NULL, NULL, &sa };
 	char path[128];
 
 	addr_path(&f->laddr, path, sizeof(path));
-	if (files_verifying(rf))
-		return bind_trial(rf, path, fd);
-	if (files_root(rf) >= 0)
-		return err_set("unix socket bound to %s: not supported in a box yet", path);
-	if (clear_stale(path) < 0)
+	j.path = path;
+	if (files_verifying(rf)) {
+		if (trial_name(path, fd, &sa) < 0 ||
+		    rst_in_root(files_root(rf), bind_trial_at, &j) < 0)
+			return -1;
+		return files_created(rf, sa.sun_path);
+	}
+	if (rst_in_root(files_root(rf), bind_path_at, &j) < 0)
 		return -1;
-	if (bind(fd, (const struct sockaddr *)f->laddr.addr, f->laddr.len) < 0)
-		return err_sys("bind %s", path);
 	if (f->un.name_state == CR_UNIX_NAME_UNLINKED)
-		return move_name(rf, f, path);
-	if (files_created(rf, path) < 0)
-		return -1;
-	if (chmod(path, f->un.name_mode) < 0)
-		return err_sys("chmod %s 0%o", path, f->un.name_mode);
-	if (lchown(path, f->un.name_uid, f->un.name_gid) < 0)
-		return err_sys("chown %s %u:%u", path, f->un.name_uid, f->un.name_gid);
-	return move_name(rf, f, path);
+		return 0;
+	return files_created(rf, f->un.name_state == CR_UNIX_NAME_RENAMED ? f->path : path);
+}
+
+static int connect_at(void *arg)
+{
+	const struct path_job *j = arg;
+	char name[128];
+
+	if (connect(j->fd, (const struct sockaddr *)j->to->addr, j->to->len) < 0)
+		return err_sys("connect to %s", name_str(j->to, name, sizeof(name)));
+	return 0;
+}
+
+/* Connect fd to a name, a path resolving in the image's root. */
+static int connect_in_root(struct rst_files *rf, int fd, const struct cr_sockaddr *to)
+{
+	struct path_job j = { NULL, fd, NULL, to, NULL };
+
+	return rst_in_root(is_path(to) ? files_root(rf) : -1, connect_at, &j);
 }
 
 static int bind_name(struct rst_files *rf, uint32_t id, int fd)
@@ -565,16 +623,14 @@ static int grow_sndbuf(int fd, uint64_t bytes)
 	return 0;
 }
 
-static int send_all(int fd, const struct cr_file *f, const struct cr_sockaddr *to)
+static int send_all(int fd, const struct cr_file *f)
 {
 	for (uint32_t i = 0; i < f->nr_data; i++) {
 		const uint8_t *p = f->data[i].data;
 		uint64_t left = f->data[i].len;
 
 		do {
-			ssize_t n = sendto(fd, p, left, MSG_DONTWAIT | MSG_NOSIGNAL,
-					   to ? (const struct sockaddr *)to->addr : NULL,
-					   to ? to->len : 0);
+			ssize_t n = send(fd, p, left, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 			if (n < 0)
 				return err_sys("send %llu queued bytes (message %u)",
@@ -588,7 +644,8 @@ static int send_all(int fd, const struct cr_file *f, const struct cr_sockaddr *t
 	return 0;
 }
 
-/* Put file id's queued data back into its receive queue. */
+/* Put file id's queued data back into its receive queue (a bound
+ * datagram socket's from a temporary socket connected to its name). */
 static int fill_queue(struct rst_files *rf, uint32_t id)
 {
 	const struct cr_image *img = files_rimage(rf);
@@ -609,8 +666,10 @@ static int fill_queue(struct rst_files *rf, uint32_t id)
 	if (from < 0)
 		return err_sys("a socket to refill the queue");
 	rc = grow_sndbuf(from, queued(f));
+	if (rc == 0 && tmp >= 0)
+		rc = connect_in_root(rf, tmp, &f->laddr);
 	if (rc == 0)
-		rc = send_all(from, f, tmp >= 0 ? &f->laddr : NULL);
+		rc = send_all(from, f);
 	if (tmp >= 0)
 		close(tmp);
 	if (rc < 0 && tmp >= 0 && errno == EAGAIN)
@@ -624,7 +683,6 @@ static int connect_dgram(struct rst_files *rf, uint32_t id)
 	const struct cr_image *img = files_rimage(rf);
 	const struct cr_file *f = &img->files[id];
 	const struct cr_sockaddr *to;
-	char name[128];
 
 	if (f->un.state == CR_UNIX_CONN_EXT)
 		to = &f->raddr;
@@ -632,9 +690,7 @@ static int connect_dgram(struct rst_files *rf, uint32_t id)
 		to = &img->files[f->peer].laddr;
 	else
 		return 0;
-	if (connect(files_get_fd(rf, id), (const struct sockaddr *)to->addr, to->len) < 0)
-		return err_sys("connect to %s", name_str(to, name, sizeof(name)));
-	return 0;
+	return connect_in_root(rf, files_get_fd(rf, id), to);
 }
 
 /* Set an option when a new socket's value differs. */

@@ -75,6 +75,9 @@ struct fd_dump {
 	struct stat st;                /* stat /proc/PID/fd/N */
 	const char *cwd;               /* the process's cwd (relative names) */
 	const char *root;              /* the process's root (chrooted names) */
+	int root_fd;                   /* where its paths resolve (rootpath.h):
+	                                  the box's root, or -1 for the host's */
+	const struct box *box;         /* the tree's box (box/box.h), or NULL */
 };
 
 struct dump_files;                   /* dump_files.c */
@@ -118,6 +121,8 @@ void files_where(const struct dump_files *df, uint32_t id, pid_t *pid, int *fd);
 /* The dump's listener custody tag (0: none): the kinds mark the sockets
  * custody keeps with it (custody_files.h). */
 uint64_t files_custody_tag(const struct dump_files *df);
+/* Is host pid (or tid) a task of the tree?  *ns gets its pid there. */
+int files_tree_pid(const struct dump_files *df, pid_t host, int32_t *ns);
 /* Append a blob (copied) to f->data. */
 int files_add_data(struct cr_file *f, const void *buf, uint64_t len);
 /* The value of "key:" in an fdinfo text (first occurrence), or NULL. */

@@ -213,7 +213,7 @@ struct cr_rlimit {
 enum cr_file_kind {
 	CR_FILE_REG = 1,               /* regular file: path, or content if unlinked */
 	CR_FILE_DIR,                   /* directory (getdents restarts at 0) */
-	CR_FILE_DEV,                   /* /dev/null|zero|random|urandom (terminals too, as /dev/null) */
+	CR_FILE_DEV,                   /* /dev/null|zero|random|urandom (other terminals too, as /dev/null) */
 	CR_FILE_PIPE,                  /* one end of a pipe: obj = pipe inode */
 	CR_FILE_FIFO,                  /* one end of a named pipe: path, obj = inode */
 	CR_FILE_UNIX,                  /* AF_UNIX socket */
@@ -226,7 +226,8 @@ enum cr_file_kind {
 	CR_FILE_UDP,                   /* reserved for inet sockets */
 	CR_FILE_NETLINK,               /* AF_NETLINK socket (ROUTE, KOBJECT_UEVENT) */
 	CR_FILE_MQUEUE,                /* POSIX message queue: path = its name */
-	CR_FILE_KIND_MAX = CR_FILE_MQUEUE,
+	CR_FILE_TTY,                   /* one side of a pty pair (devpts): peer = the other */
+	CR_FILE_KIND_MAX = CR_FILE_TTY,
 };
 
 /* A blob of data carried with a file: pipe content, one queued socket
@@ -329,6 +330,24 @@ struct cr_file_mqueue {              /* CR_FILE_MQUEUE */
 	                                  order they are received; one file per queue */
 };
 
+#define CR_TTY_NCCS 19                 /* the kernel's termios c_cc */
+#define CR_TTY_INDEX_MAX 4095          /* highest pty index carried */
+
+struct cr_file_tty {                 /* CR_FILE_TTY (src/cr/file_tty.c) */
+	uint32_t master;               /* 1: the master (ptmx) side, 0: a slave */
+	uint32_t index;                /* the pty's number in its devpts */
+	uint32_t locked;               /* master: TIOCGPTLCK */
+	uint32_t packet;               /* master: TIOCGPKT */
+	uint32_t exclusive;            /* slave: TIOCGEXCL */
+	uint32_t iflag, oflag, cflag, lflag, line;  /* this side's termios */
+	uint64_t cc[3];                /* its c_cc[CR_TTY_NCCS], bytes in order */
+	uint32_t rows, cols, xpixel, ypixel;        /* the pair's window size */
+	uint32_t mode, uid, gid;       /* slave: its devpts node (uid, gid as a box sees them) */
+	int32_t sid;                   /* slave: the session it is the controlling
+	                                  terminal of (a pid of the tree), 0: none */
+	int32_t fg_pgrp;               /* slave with sid: its foreground process group */
+};
+
 struct cr_file_eventfd {             /* CR_FILE_EVENTFD */
 	uint64_t count;
 	uint32_t semaphore;
@@ -371,7 +390,11 @@ struct cr_file {
 	uint32_t peer;                 /* another file's index (socket peer), or CR_FILE_NONE */
 	uint64_t obj;                  /* kernel object shared by several files (pipe inode), 0: none */
 	char *path;                    /* REG, DIR, DEV, FIFO: absolute path; UNIX:
-	                                  a renamed socket file's current name */
+	                                  a renamed socket file's current name;
+	                                  TCP, UDP: the interface it is bound to
+	                                  (SO_BINDTODEVICE), NULL if none; TTY:
+	                                  the ptmx a master was opened from, a
+	                                  slave's /dev/pts/N (informative) */
 	struct cr_sockaddr laddr;      /* sockets: bound address */
 	struct cr_sockaddr raddr;      /* sockets: peer address when it matters */
 	uint32_t nr_data;
@@ -388,6 +411,7 @@ struct cr_file {
 		struct cr_file_inet inet;
 		struct cr_file_netlink nl;
 		struct cr_file_mqueue mq;
+		struct cr_file_tty tty;
 	};
 	/* Dump-time only, not serialized: identity of the inode. */
 	uint64_t dev, ino;

@@ -780,7 +780,7 @@ static int check_no_extras(const struct cr_file *f, bool data, bool ents,
 			       f->nr_ents);
 	if (!path && f->path)
 		return err_set("path for a kind without one");
-	if (f->peer != CR_FILE_NONE && f->kind != CR_FILE_UNIX)
+	if (f->peer != CR_FILE_NONE && f->kind != CR_FILE_UNIX && f->kind != CR_FILE_TTY)
 		return err_set("peer for a kind without one");
 	if (f->laddr.len || f->raddr.len)
 		if (f->kind != CR_FILE_UNIX && f->kind != CR_FILE_TCP &&
@@ -969,6 +969,76 @@ static int check_ents(const struct cr_file *f)
 	return 0;
 }
 
+/* A slave's session: a session leader of the tree, its foreground group
+ * one of that session's groups. */
+static int check_tty_session(const struct cr_image *img, const struct cr_file_tty *t)
+{
+	bool leader = false, group = t->fg_pgrp == 0;
+
+	for (uint32_t i = 0; i < img->nr_procs; i++) {
+		const struct cr_proc *p = &img->procs[i];
+
+		leader |= p->pid == t->sid && p->sid == t->sid;
+		group |= p->pgid == t->fg_pgrp && p->sid == t->sid;
+	}
+	if (!leader)
+		return err_set("tty session %" PRId32 " is no session leader of the tree", t->sid);
+	if (!group)
+		return err_set("tty foreground group %" PRId32 " is not in session %" PRId32,
+			       t->fg_pgrp, t->sid);
+	return 0;
+}
+
+/* Every slave of a pair agrees on its session; no session has two. */
+static int check_tty_sessions(const struct cr_image *img, const struct cr_file *f)
+{
+	for (uint32_t i = 0; i < img->nr_files; i++) {
+		const struct cr_file *o = &img->files[i];
+
+		if (o == f || o->kind != CR_FILE_TTY || o->tty.master)
+			continue;
+		if (o->tty.index == f->tty.index && o->tty.sid != f->tty.sid)
+			return err_set("slaves of pty %" PRIu32 " in different sessions",
+				       f->tty.index);
+		if (f->tty.sid && o->tty.sid == f->tty.sid && o->tty.index != f->tty.index)
+			return err_set("session %" PRId32 " has two controlling terminals",
+				       f->tty.sid);
+	}
+	return f->tty.sid ? check_tty_session(img, &f->tty) :
+	       f->tty.fg_pgrp ? err_set("a foreground group without a session") : 0;
+}
+
+static int check_tty(const struct cr_image *img, const struct cr_file *f)
+{
+	const struct cr_file_tty *t = &f->tty;
+
+	if (check_path(f->path, "path", true))
+		return -1;
+	if (t->master > 1 || t->locked > 1 || t->packet > 1 || t->exclusive > 1)
+		return err_set("tty master, locked, packet or exclusive not 0 or 1");
+	if (t->index > CR_TTY_INDEX_MAX)
+		return err_set("pty index %" PRIu32 " above %d", t->index, CR_TTY_INDEX_MAX);
+	if (t->line != 0)
+		return err_set("line discipline %" PRIu32 " (only N_TTY, 0)", t->line);
+	if (t->mode & ~07777u || t->sid < 0 || t->fg_pgrp < 0)
+		return err_set("tty mode, session or group out of range");
+	if (t->master) {
+		if (f->peer != CR_FILE_NONE || t->exclusive || t->sid || t->fg_pgrp)
+			return err_set("a pty master with a peer, exclusive mode or a session");
+		for (uint32_t i = 0; i < img->nr_files; i++)
+			if (&img->files[i] != f && img->files[i].kind == CR_FILE_TTY &&
+			    img->files[i].tty.master && img->files[i].tty.index == t->index)
+				return err_set("two masters of pty %" PRIu32, t->index);
+		return 0;
+	}
+	if (t->locked || t->packet)
+		return err_set("a pty slave locked or in packet mode (master states)");
+	if (f->peer == CR_FILE_NONE || img->files[f->peer].kind != CR_FILE_TTY ||
+	    !img->files[f->peer].tty.master || img->files[f->peer].tty.index != t->index)
+		return err_set("pty slave %" PRIu32 " without its master", t->index);
+	return check_tty_sessions(img, f);
+}
+
 /* What each kind may carry besides its own fields. */
 static int check_extras(const struct cr_file *f)
 {
@@ -977,7 +1047,9 @@ static int check_extras(const struct cr_file *f)
 		    k == CR_FILE_UNIX || k == CR_FILE_TCP || k == CR_FILE_MQUEUE;
 	bool ents = k == CR_FILE_EPOLL || k == CR_FILE_INOTIFY;
 	bool path = k == CR_FILE_REG || k == CR_FILE_DIR || k == CR_FILE_DEV ||
-		    k == CR_FILE_FIFO || k == CR_FILE_UNIX || k == CR_FILE_MQUEUE;
+		    k == CR_FILE_FIFO || k == CR_FILE_UNIX || k == CR_FILE_MQUEUE ||
+		    k == CR_FILE_TCP || k == CR_FILE_UDP ||   /* inet: its interface */
+		    k == CR_FILE_TTY;
 
 	return check_no_extras(f, data, ents, path);
 }
@@ -1010,6 +1082,8 @@ static int check_kind(const struct cr_image *img, const struct cr_file *f)
 		return check_netlink(f);
 	case CR_FILE_MQUEUE:
 		return check_mqueue(f);
+	case CR_FILE_TTY:
+		return check_tty(img, f);
 	case CR_FILE_EVENTFD:
 		if (f->efd.semaphore > 1 || f->efd.count == UINT64_MAX)
 			return err_set("eventfd semaphore or count out of range");

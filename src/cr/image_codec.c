@@ -531,6 +531,13 @@ static const struct tail_field tail_mqueue[] = {
 	TF(mq.unlinked), TF(mq.mode), TF(mq.uid), TF(mq.gid), TF(mq.maxmsg), TF(mq.msgsize),
 	TF(mq.has_data),
 };
+static const struct tail_field tail_tty[] = {
+	TF(tty.master), TF(tty.index), TF(tty.locked), TF(tty.packet), TF(tty.exclusive),
+	TF(tty.iflag), TF(tty.oflag), TF(tty.cflag), TF(tty.lflag), TF(tty.line),
+	TF(tty.cc[0]), TF(tty.cc[1]), TF(tty.cc[2]), TF(tty.rows), TF(tty.cols),
+	TF(tty.xpixel), TF(tty.ypixel), TF(tty.mode), TF(tty.uid), TF(tty.gid), TF(tty.sid),
+	TF(tty.fg_pgrp),
+};
 static const struct tail_field tail_eventfd[] = { TF(efd.count), TF(efd.semaphore) };
 static const struct tail_field tail_timerfd[] = {
 	TF(tfd.clock), TF(tfd.settime_flags), TF(tfd.value_ns), TF(tfd.interval_ns),
@@ -573,6 +580,7 @@ static const struct tail_field *file_tail(uint32_t kind, size_t *n)
 	case CR_FILE_TCP: case CR_FILE_UDP: return T(tail_inet);
 	case CR_FILE_NETLINK: return T(tail_netlink);
 	case CR_FILE_MQUEUE: return T(tail_mqueue);
+	case CR_FILE_TTY: return T(tail_tty);
 	}
 #undef T
 	*n = 0;

@@ -76,6 +76,14 @@ int cr_inet_model(const struct cr_file *f, struct cr_inet *sk)
 	sk->backlog = f->inet.backlog;
 	sk->opts = f->inet.opts;
 	sk->tcp.p = f->inet.tcp;
+	if (f->path) {   /* the interface the socket is bound to (SO_BINDTODEVICE) */
+		size_t n = strlen(f->path);
+
+		if (n == 0 || n >= sizeof(sk->bound_dev) || strchr(f->path, '/') ||
+		    !strcmp(f->path, ".") || !strcmp(f->path, ".."))
+			return err_set("bound interface name '%.40s' is not one", f->path);
+		memcpy(sk->bound_dev, f->path, n + 1);
+	}
 	if (sk->family != AF_INET && sk->family != AF_INET6)
 		return err_set("socket family %u is not inet", sk->family);
 	if (cr_inet_addr_in(sk->family, &f->laddr, &sk->local) < 0 ||

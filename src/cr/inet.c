@@ -10,6 +10,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
@@ -182,7 +184,6 @@ static int opt_set(int fd, const struct opt_desc *d, struct cr_inet_opts *o)
  * back without it.  A socket filter of the app's own is refused by
  * netlock.c, which puts its own filter there during the dump. */
 static const struct { const char *name; int level, opt; } opt_refused[] = {
-	{ "SO_BINDTODEVICE", SOL_SOCKET, SO_BINDTOIFINDEX },
 	{ "SO_TIMESTAMPING", SOL_SOCKET, SO_TIMESTAMPING },
 	{ "SO_TIMESTAMP_NEW", SOL_SOCKET, SO_TIMESTAMP_NEW },
 	{ "SO_TIMESTAMPNS_NEW", SOL_SOCKET, SO_TIMESTAMPNS_NEW },
@@ -203,12 +204,26 @@ static int check_refused(int fd)
 	return 0;
 }
 
+/* SO_BINDTODEVICE, by name: a box woken on another machine, or a network
+ * namespace made again, has its interfaces under the same names but maybe
+ * other indexes. */
+static int read_bound_dev(int fd, struct cr_inet *sk)
+{
+	socklen_t len = sizeof(sk->bound_dev);
+
+	memset(sk->bound_dev, 0, sizeof(sk->bound_dev));
+	if (getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, sk->bound_dev, &len) < 0)
+		return err_sys("getsockopt SO_BINDTODEVICE");
+	sk->bound_dev[sizeof(sk->bound_dev) - 1] = '\0';
+	return 0;
+}
+
 static int read_opts(int fd, struct cr_inet *sk)
 {
 	for (size_t i = 0; i < NR_OPTS; i++)
 		if (opt_applies(&opt_table[i], sk) && opt_get(fd, &opt_table[i], &sk->opts) < 0)
 			return -1;
-	return check_refused(fd);
+	return read_bound_dev(fd, sk) < 0 ? -1 : check_refused(fd);
 }
 
 /* A rebuilt connection's buffers were grown to take its queues back
@@ -319,9 +334,10 @@ const char *inet_describe(const struct cr_inet *sk, char *buf, size_t len)
 
 	addr_str(sk->family, &sk->local, l, sizeof(l));
 	addr_str(sk->family, &sk->peer, p, sizeof(p));
-	snprintf(buf, len, "%s%s%s%s %s%s%s", sk->type == SOCK_STREAM ? "tcp" : "udp",
+	snprintf(buf, len, "%s%s%s%s %s%s%s%s%s", sk->type == SOCK_STREAM ? "tcp" : "udp",
 		 sk->family == AF_INET6 ? "6" : "4", *st ? " " : "", st, l,
-		 addr_is_set(&sk->peer) ? " -> " : "", addr_is_set(&sk->peer) ? p : "");
+		 addr_is_set(&sk->peer) ? " -> " : "", addr_is_set(&sk->peer) ? p : "",
+		 sk->bound_dev[0] ? " on " : "", sk->bound_dev);
 	return buf;
 }
 
@@ -509,15 +525,82 @@ static int open_state(int fd, const struct cr_inet *sk)
 	}
 }
 
-int inet_open(const struct cr_inet *sk, int *fd)
+/* A trial restore's network namespace has none of the app's addresses:
+ * a transparent socket may use them as its source all the same (bind
+ * alone would do with ip_nonlocal_bind, but a connection's route lookup
+ * refuses a source address that is not local).  After the app's own
+ * options, which carry its IP_TRANSPARENT. */
+static int any_source(int fd, const struct cr_inet *sk)
 {
+	int on = 1;
+	int rc = sk->family == AF_INET6
+		? setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &on, sizeof(on))
+		: setsockopt(fd, SOL_IP, IP_TRANSPARENT, &on, sizeof(on));
+
+	return rc < 0 ? err_sys("setsockopt IP_TRANSPARENT (trial restore)") : 0;
+}
+
+static int bind_device(int fd, const struct cr_inet *sk)
+{
+	if (!sk->bound_dev[0])
+		return 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, sk->bound_dev,
+		       (socklen_t)strlen(sk->bound_dev) + 1) < 0)
+		return err_sys("setsockopt SO_BINDTODEVICE %s%s", sk->bound_dev,
+			       errno == ENODEV ? " (no such interface here)" : "");
+	return 0;
+}
+
+/* The interface that holds the IPv6 address addr now, or 0. */
+static unsigned iface_holding(const uint8_t addr[16])
+{
+	struct ifaddrs *all, *i;
+	unsigned idx = 0;
+
+	if (getifaddrs(&all) < 0)
+		return 0;
+	for (i = all; i && !idx; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET6 &&
+		    !memcmp(((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr.s6_addr, addr, 16))
+			idx = if_nametoindex(i->ifa_name);
+	freeifaddrs(all);
+	return idx;
+}
+
+/* A link-local IPv6 address is scoped by an interface index, which a
+ * network namespace made again (a woken box) numbers anew: the scope is
+ * the interface that holds the local address now.  A trial's namespace
+ * has loopback only: the scope is loopback. */
+static int fix_scope(struct cr_inet *sk, int trial)
+{
+	struct cr_inet_addr *a[2] = { &sk->local, &sk->peer };
+	char name[IF_NAMESIZE];
+	unsigned now;
+
+	if (sk->family != AF_INET6 || !sk->local.scope_id)
+		return 0;
+	now = trial ? 1 : if_indextoname(sk->local.scope_id, name) ? sk->local.scope_id
+								: iface_holding(sk->local.addr);
+	if (!now)
+		return err_set("link-local scope %u: no interface here has the address",
+			       sk->local.scope_id);
+	for (int i = 0; i < 2; i++)
+		if (a[i]->scope_id == sk->local.scope_id)
+			a[i]->scope_id = now;
+	return 0;
+}
+
+int inet_open(const struct cr_inet *sk_image, int trial, int *fd)
+{
+	struct cr_inet scoped = *sk_image, *sk = &scoped;
 	char what[160];
 	int s = socket((int)sk->family, (int)sk->type | SOCK_CLOEXEC,
 		       sk->type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP);
 
 	if (s < 0)
 		return err_sys("%s: socket", inet_describe(sk, what, sizeof(what)));
-	if (apply_opts(s, sk, 1) < 0 || open_state(s, sk) < 0 ||
+	if (fix_scope(sk, trial) < 0 || apply_opts(s, sk, 1) < 0 || (trial && any_source(s, sk) < 0) ||
+	    (!trial && bind_device(s, sk) < 0) || open_state(s, sk) < 0 ||
 	    (sk->state != CR_INET_TCP_ESTABLISHED && apply_opts(s, sk, 0) < 0)) {
 		close(s);   /* a TCP socket still in repair mode closes silently */
 		return err_wrap("%s", inet_describe(sk, what, sizeof(what)));

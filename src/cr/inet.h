@@ -108,6 +108,7 @@ struct cr_inet {
 	uint32_t backlog;              /* TCP_LISTEN: listen(2) backlog */
 	struct cr_inet_addr local, peer;
 	struct cr_inet_opts opts;
+	char bound_dev[16];            /* SO_BINDTODEVICE: the interface's name, "" none */
 	struct cr_tcp_conn tcp;        /* TCP_ESTABLISHED only */
 };
 
@@ -119,8 +120,9 @@ int inet_dump(int fd, struct cr_inet *sk);
 void inet_dump_undo(int fd, const struct cr_inet *sk);
 /* Build a new socket in this process from sk; *fd is it (close-on-exec).
  * An established TCP socket is left in repair mode (silent): call
- * inet_finish once every socket of the tree exists. */
-int inet_open(const struct cr_inet *sk, int *fd);
+ * inet_finish once every socket of the tree exists.  trial: a trial
+ * restore's (cr_verify), in a namespace without the app's addresses. */
+int inet_open(const struct cr_inet *sk, int trial, int *fd);
 /* Bring a socket inet_open made to life (TCP: repair off, unsent data out,
  * the remaining options); nothing to do for other kinds. */
 int inet_finish(int fd, const struct cr_inet *sk);

@@ -38,6 +38,8 @@
 #include "cr/ptrace.h"
 #include "cr/restore_ctx.h"
 #include "cr/sysv_ipc.h"
+#include "cr/file_owners.h"
+#include "cr/file_tty.h"
 #include "cr/rootpath.h"
 #include "common/timing.h"
 
@@ -619,7 +621,7 @@ static int rebuild(struct rst_ctx *c)
 	if (collect_reports(c) < 0)
 		return -1;
 	timing_mark("restore: tree forked");
-	if (seize_all(c) < 0 || restore_groups(c) < 0)
+	if (seize_all(c) < 0 || restore_groups(c) < 0 || tty_set_foreground(c) < 0)
 		return -1;
 	start_pages_check(c);
 	timing_mark("restore: seized");
@@ -681,6 +683,7 @@ static int box_begin(struct rst_ctx *c, const char *box_dir)
 		return err_set("out of memory");
 	if (box_for_image(c->dir, box_dir, c->img.box, c->box) < 0)
 		return -1;
+	file_owners_across(&c->img, c->box, 0);
 	if (!c->box_warming)
 		c->box_warming = box_warm_cgroups(c->box, &c->box_warmer) == 0;
 	err_clear();

@@ -19,6 +19,7 @@
 #include "common/err.h"
 #include "cr/custody_files.h"
 #include "cr/files.h"
+#include "cr/rootpath.h"
 #include "cr/restore_ctx.h"
 
 /* Status flags F_SETFL can change (the access mode is the kind's job). */
@@ -311,7 +312,7 @@ void rst_files_free(struct rst_ctx *c, int failed)
 	}
 	for (uint32_t i = 0; i < rf->nr_created; i++) {
 		if (failed)
-			unlink(rf->created[i]);
+			rst_unlink(rf->root, rf->created[i]);
 		free(rf->created[i]);
 	}
 	free(rf->created);

@@ -62,11 +62,13 @@ static size_t origin_stats(void *arg, char *out, size_t len)
 	store_lazy_get_stats(o->l, &st);
 	r = snprintf(out, len,
 		     "bytes_store %llu\nbytes_cache %llu\nchunks %llu\n"
-		     "chunks_in %llu\nrequests %llu\nretries %llu\nchunks_dropped %llu\n",
+		     "chunks_in %llu\nrequests %llu\nretries %llu\nchunks_dropped %llu\n"
+		     "local_copy %d\n",
 		     (unsigned long long)st.bytes_store,
 		     (unsigned long long)st.bytes_cache, (unsigned long long)st.chunks,
 		     (unsigned long long)st.chunks_in, (unsigned long long)st.requests,
-		     (unsigned long long)st.retries, (unsigned long long)st.chunks_dropped);
+		     (unsigned long long)st.retries, (unsigned long long)st.chunks_dropped,
+		     st.local_copy);
 	return r < 0 ? 0 : (size_t)r < len ? (size_t)r : len - 1;
 }
 
@@ -89,10 +91,29 @@ static void origin_release(void *arg)
 
 /* ---- the origin ---- */
 
+/* A local copy that failed its checks is no error (the store had the
+ * files), but the reason goes to the restore's log. */
+static void note_local_copy(struct store_origin *o)
+{
+	struct store_lazy_stats st;
+	FILE *f;
+
+	store_lazy_get_stats(o->l, &st);
+	if (st.local_copy != STORE_LOCAL_REJECTED || !o->opts || !o->opts->log)
+		return;
+	f = fopen(o->opts->log, "ae");
+	if (!f)
+		return;
+	fprintf(f, "picocenter: local copy of image %s not used: %s\n", o->image,
+		st.local_why);
+	fclose(f);
+}
+
 static int origin_open(struct rst_ctx *c, void *arg)
 {
 	struct store_origin *o = arg;
 	const struct cr_restore_opts *op = o->opts;
+	struct store_lazy_opts lo = { 0 };
 	int rc;
 
 	if (op && op->cache_dir)
@@ -106,14 +127,14 @@ static int origin_open(struct rst_ctx *c, void *arg)
 		return -1;
 	/* Without the ActiveSet, none of the pages due first (the hint holds
 	 * the ActiveSet's): the small areas come in the batch before resume. */
-	if (op && op->no_activeset)
-		rc = store_get_lazy_unhinted(o->s, o->image, op->generation, o->scratch, "pages",
-					     &o->l);
-	else
-		rc = store_get_lazy(o->s, o->image, op ? op->generation : 0, o->scratch,
-				    "pages", &o->l);
+	if (op)
+		lo = (struct store_lazy_opts){ .generation = op->generation,
+					       .local_dir = op->local_dir,
+					       .unhinted = op->no_activeset };
+	rc = store_get_lazy_with(o->s, o->image, o->scratch, "pages", &lo, &o->l);
 	if (rc < 0)
 		return -1;
+	note_local_copy(o);
 	timing_mark("restore: image files opened");
 	c->dir = o->scratch;
 	rc = mem_as_read(o->scratch, &o->as);
@@ -330,6 +351,7 @@ static void parse_stat(struct cr_mem_stats *st, const char *name, unsigned long 
 		{ "faults", offsetof(struct cr_mem_stats, faults) },
 		{ "faults_after_resume", offsetof(struct cr_mem_stats, faults_after_resume) },
 		{ "pages_due", offsetof(struct cr_mem_stats, pages_due) },
+		{ "local_copy", offsetof(struct cr_mem_stats, local_copy) },
 	};
 
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
@@ -365,11 +387,11 @@ static void print_timing(const struct cr_mem_stats *st)
 	if (!getenv("PICOCENTER_TIMING"))
 		return;
 	fprintf(stderr, "restore counters: generation %llu bytes_store %llu bytes_cache %llu "
-		"pages_prefetched %llu probes %llu faults %llu rss_kb %llu\n",
+		"pages_prefetched %llu probes %llu faults %llu rss_kb %llu local_copy %llu\n",
 		(unsigned long long)st->generation, (unsigned long long)st->bytes_store,
 		(unsigned long long)st->bytes_cache, (unsigned long long)st->pages_prefetched,
 		(unsigned long long)st->probes, (unsigned long long)st->faults,
-		(unsigned long long)st->rss_kb);
+		(unsigned long long)st->rss_kb, (unsigned long long)st->local_copy);
 }
 
 /* ---- entry points ---- */
@@ -517,6 +539,7 @@ int cr_dump_to_store(pid_t pid, const char *url, const char *image,
 	if (restored_generation(pid, &c.po.parent) < 0)
 		return err_wrap("dump pid %d to the store", pid);
 	c.po.has_parent = c.po.parent != 0;
+	c.po.local_dir = opts ? opts->local_dir : NULL;
 	if (opts && opts->cache_dir)
 		rc = store_open_cached(url, opts->cache_dir, opts->cache_max, &c.s);
 	else

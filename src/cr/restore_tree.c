@@ -26,6 +26,7 @@
 #include "box/box.h"
 #include "common/err.h"
 #include "cr/nsinit.h"
+#include "cr/file_tty.h"
 #include "cr/restore_ctx.h"
 
 static void send_report(struct rst_ctx *c, uint32_t idx, int status)
@@ -213,7 +214,8 @@ static int setup_self(struct rst_ctx *c, uint32_t idx)
 		return err_sys("close inherited fds");
 	if (close_range((unsigned)svc_file_fd(c, 0), ~0u, 0) < 0)
 		return err_sys("close inherited fds");
-	if (rst_files_install(c, idx) < 0 || open_service_files(c, rp) < 0)
+	if (rst_files_install(c, idx) < 0 || tty_take_ctty(c, idx) < 0 ||
+	    open_service_files(c, rp) < 0)
 		return -1;
 	umask(p->umask);
 	if (personality(p->personality) < 0)

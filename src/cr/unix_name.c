@@ -7,8 +7,8 @@
  * under run/ and chroots into run/empty), maybe renamed since (HAProxy
  * binds admin.sock.N.tmp and renames it to admin.sock) or unlinked.  The
  * socket file is identified by its inode (unix_diag's UNIX_DIAG_VFS), and
- * looked for as the dumper sees the file system, which is where the
- * restore binds it again:
+ * looked for in the tree's root (a box's: every lookup stays inside it),
+ * which is where the restore binds it again:
  *   - candidates for where the name was bound: a relative name under the
  *     process's cwd, then under its root; an absolute name under the
  *     process's root (bound after the chroot), then as it is;
@@ -25,6 +25,7 @@
 #include <sys/sysmacros.h>
 
 #include "common/err.h"
+#include "cr/rootpath.h"
 #include "cr/unix_name.h"
 
 #define NR_CAND 2
@@ -77,10 +78,10 @@ static void dir_of(const char *path, char *dir)
 }
 
 /* An entry of dir that is the socket file: 1 and its path in out. */
-static int search_dir(const char *dir, uint64_t vfs_dev, uint64_t vfs_ino, char *out,
-		      struct stat *st)
+static int search_dir(int root_fd, const char *dir, uint64_t vfs_dev, uint64_t vfs_ino,
+		      char *out, struct stat *st)
 {
-	DIR *d = opendir(dir);
+	DIR *d = rst_opendir(root_fd, dir);
 	struct dirent *e;
 	int found = 0;
 
@@ -90,7 +91,7 @@ static int search_dir(const char *dir, uint64_t vfs_dev, uint64_t vfs_ino, char 
 	while (!found && (e = readdir(d))) {
 		if (e->d_ino != vfs_ino || join(out, dir, e->d_name) < 0)
 			continue;
-		found = lstat(out, st) == 0 && is_socket_file(st, vfs_dev, vfs_ino);
+		found = rst_lstat(root_fd, out, st) == 0 && is_socket_file(st, vfs_dev, vfs_ino);
 	}
 	closedir(d);
 	return found;
@@ -105,17 +106,17 @@ static void copy_path(char *dst, const char *src)
 	dst[n] = '\0';
 }
 
-static int dir_exists(const char *path)
+static int dir_exists(int root_fd, const char *path)
 {
 	char dir[CR_PATH_MAX];
 	struct stat st;
 
 	dir_of(path, dir);
-	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+	return rst_stat(root_fd, dir, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-int unix_name_find(const char *name, const char *cwd, const char *root, uint64_t vfs_dev,
-		   uint64_t vfs_ino, struct unix_name *out)
+int unix_name_find(int root_fd, const char *name, const char *cwd, const char *root,
+		   uint64_t vfs_dev, uint64_t vfs_ino, struct unix_name *out)
 {
 	char cand[NR_CAND][CR_PATH_MAX], dir[CR_PATH_MAX];
 	int n, rc;
@@ -124,14 +125,14 @@ int unix_name_find(const char *name, const char *cwd, const char *root, uint64_t
 	if (candidates(name, cwd, root, cand, &n) < 0)
 		return -1;
 	for (int i = 0; i < n; i++)
-		if (lstat(cand[i], &out->st) == 0 && is_socket_file(&out->st, vfs_dev, vfs_ino)) {
+		if (rst_lstat(root_fd, cand[i], &out->st) == 0 && is_socket_file(&out->st, vfs_dev, vfs_ino)) {
 			out->state = CR_UNIX_NAME_BOUND;
 			copy_path(out->bound, cand[i]);
 			return 0;
 		}
 	for (int i = 0; i < n; i++) {
 		dir_of(cand[i], dir);
-		rc = search_dir(dir, vfs_dev, vfs_ino, out->now, &out->st);
+		rc = search_dir(root_fd, dir, vfs_dev, vfs_ino, out->now, &out->st);
 		if (rc < 0)
 			return -1;
 		if (rc) {
@@ -141,7 +142,7 @@ int unix_name_find(const char *name, const char *cwd, const char *root, uint64_t
 		}
 	}
 	for (int i = 0; i < n; i++)
-		if (dir_exists(cand[i])) {
+		if (dir_exists(root_fd, cand[i])) {
 			out->state = CR_UNIX_NAME_UNLINKED;
 			copy_path(out->bound, cand[i]);
 			memset(&out->st, 0, sizeof(out->st));

@@ -19,10 +19,10 @@ struct unix_name {
 
 /* Find the socket file whose inode is (vfs_dev, vfs_ino) (as unix_diag
  * gives them) for a socket bound to name (getsockname: absolute or
- * relative), in a process whose cwd and root are the given paths as the
- * dumper sees them.  Fails when no directory the name can have been bound
- * in exists. */
-int unix_name_find(const char *name, const char *cwd, const char *root, uint64_t vfs_dev,
-		   uint64_t vfs_ino, struct unix_name *out);
+ * relative), in a process whose cwd and root are the given paths, all
+ * resolved in root_fd (the box's root; -1: the dumper's).  Fails when no
+ * directory the name can have been bound in exists. */
+int unix_name_find(int root_fd, const char *name, const char *cwd, const char *root,
+		   uint64_t vfs_dev, uint64_t vfs_ino, struct unix_name *out);
 
 #endif

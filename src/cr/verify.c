@@ -5,9 +5,10 @@
  * The trial runs in a child process with a network namespace of its own,
  * so the image's sockets (listening ports, connections, abstract unix
  * names) do not collide with the live tree's: loopback is up, every
- * address may be bound (ip_nonlocal_bind) and every destination has a
- * route (a default route on loopback), so connections rebuild as they
- * would on the app's own host.  The tree is rebuilt up to the moment it
+ * address may be bound (ip_nonlocal_bind), every destination has a
+ * route (a default route on loopback) and sockets are transparent (a
+ * connection's source need not be local), so connections rebuild as they
+ * would on the app's own host or in its box.  The tree is rebuilt up to the moment it
  * would resume (fds, memory, threads, registers, credentials, root and
  * cwd) and then killed; nothing of it runs and nothing stays.  Path-bound
  * unix sockets are bound under a trial name in their directory (the live

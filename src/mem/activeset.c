@@ -22,6 +22,7 @@
 #include <xxhash.h>
 
 #include "common/err.h"
+#include "common/io.h"
 #include "mem/activeset.h"
 
 #define AS_MAGIC "picocenter-activeset 1\n"
@@ -189,32 +190,16 @@ int mem_as_parse(const char *text, size_t len, struct mem_as *as)
 int mem_as_read(const char *dir, struct mem_as *as)
 {
 	char path[4200], *text;
-	struct stat st;
 	ssize_t got;
-	int fd, rc;
+	int rc;
 
 	memset(as, 0, sizeof(*as));
 	snprintf(path, sizeof(path), "%s/%s", dir, MEM_AS_FILE);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 1 : err_sys("open %s", path);
-	if (fstat(fd, &st) < 0 || st.st_size > AS_MAX_BYTES) {
-		rc = st.st_size > AS_MAX_BYTES ? err_set("%s is too large", path)
-					       : err_sys("stat %s", path);
-		close(fd);
-		return rc;
-	}
-	text = malloc((size_t)st.st_size + 1);
-	if (!text) {
-		close(fd);
-		return err_set("out of memory");
-	}
-	got = pread(fd, text, (size_t)st.st_size, 0);
-	close(fd);
-	if (got != st.st_size) {
-		free(text);
-		return err_set("read %s: short read", path);
-	}
+	got = read_whole(path, AS_MAX_BYTES, &text);
+	if (got < 0 && errno == ENOENT)
+		return 1;
+	if (got < 0)
+		return errno == EFBIG ? err_set("%s is too large", path) : err_sys("read %s", path);
 	rc = mem_as_parse(text, (size_t)got, as);
 	free(text);
 	return rc < 0 ? err_wrap("%s", path) : 0;

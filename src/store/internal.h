@@ -169,10 +169,11 @@ struct store;
 int pages_load_index(struct store *s, const struct mfile *f, struct pindex *ix);
 /* The pages of f in runs f->runs, read in bufs[k] (f->runs[k]'s bytes,
  * NULL if that read failed): each one decoded, checked against its hash
- * and written at dst + i * STORE_PAGE; in[i] set.  A page that fails its
- * check is left out (a later fetch reads it again and reports it). */
+ * and written at dst + i * STORE_PAGE; in[i] set; run by run on up to
+ * `threads` threads.  A page that fails its check is left out (a later
+ * fetch reads it again and reports it). */
 void pages_from_runs(const struct mfile *f, const struct pindex *ix, uint8_t *const *bufs,
-		     uint8_t *dst, uint8_t *in, uint64_t *pages);
+		     uint8_t *dst, uint8_t *in, unsigned threads, uint64_t *pages);
 /* Fetch pages idx[0..n) (indexes into ix) in ranged reads of their packs,
  * adjacent ranges merged, and write page i, checked against its hash, at
  * dst + (idx - first) * STORE_PAGE; done[idx] is set for each one in.
@@ -184,6 +185,21 @@ struct pages_read {
 int pages_fetch(struct store *s, const struct mfile *f, const struct pindex *ix,
 		const size_t *idx, size_t n, uint8_t *dst, size_t first,
 		uint8_t *done, struct pages_read *rd);
+
+/* ---- localcopy.c: the local copy of a generation's small files ----
+ * DIR/NAME.copy: the store manifest and every file's chunk bytes but a
+ * paged file's pages (docs/store.md, "Local copy").  files[i]: the chunk
+ * bytes of m->files[i] (mfile_chunk_bytes).  read: 0 and the copy
+ * (manifest parsed, every chunk checked; the files' bytes at
+ * *data + *files_at, in manifest order), 1 when there is none, -1 when
+ * it is not usable (another generation, damaged: the reason in err). */
+#define LOCALCOPY_MAX (16u << 20)
+int localcopy_write(const char *dir, const struct manifest *m, const uint8_t *text,
+		    size_t tlen, const uint8_t *const *files);
+int localcopy_parse(const uint8_t *data, size_t len, const char *name, uint64_t gen,
+		    struct manifest *m, size_t *files_at);
+int localcopy_read(const char *dir, const char *name, uint64_t gen, struct manifest *m,
+		   uint8_t **data, size_t *files_at);
 
 /* ---- names.c: keys of images and generations ---- */
 #define GEN_DIGITS 20

@@ -40,7 +40,17 @@ struct store_lazy {
 	uint64_t size;
 	pthread_mutex_t lock;    /* everything above but data's fetched bytes */
 	struct store_lazy_stats st;
+	/* The pages due first, requested in the background when the small
+	 * files came from the local copy; taken in at the first use of l. */
+	int runs_pending;
+	pthread_t runs_thread;
+	struct backend_get *run_reqs;
+	char (*run_keys)[CHUNK_KEY_MAX];
+	uint64_t runs_hits0;     /* the cache's hit bytes when they started */
+	uint64_t runs_bytes, runs_pages;   /* what the thread read and put in */
 };
+
+static void join_runs(struct store_lazy *l);
 
 /* ---- opening ---- */
 
@@ -106,6 +116,7 @@ void store_lazy_close(struct store_lazy *l)
 {
 	if (!l)
 		return;
+	join_runs(l);
 	if (l->data)
 		munmap(l->data, l->size);
 	free(l->offs);
@@ -279,21 +290,28 @@ static int get_small_files(struct store *s, const struct manifest *m, const char
 	return rc;
 }
 
-/* The pages due first, read with the small files: in, and counted (the
- * cache's share of those bytes is at most what it served meanwhile). */
-static void take_runs(struct store_lazy *l, struct buf *runs, uint64_t cached)
+/* The pages due first, read in runs[] (one buffer per run of the file,
+ * empty if that read failed): decoded and in; their bytes and pages. */
+static void decode_runs(struct store_lazy *l, struct buf *runs, uint64_t *bytes,
+			uint64_t *pages)
 {
 	uint8_t **bufs = calloc(l->f->nruns + 1, sizeof(*bufs));
-	uint64_t bytes = 0, pages = 0;
 
+	*bytes = *pages = 0;
 	if (!bufs)
 		return;    /* only a shortcut: the pages are fetched when asked for */
 	for (size_t j = 0; j < l->f->nruns; j++) {
 		bufs[j] = runs[j].data;
-		bytes += runs[j].len;
+		*bytes += runs[j].len;
 	}
-	pages_from_runs(l->f, &l->ix, bufs, l->data, l->in, &pages);
+	pages_from_runs(l->f, &l->ix, bufs, l->data, l->in, l->s->threads, pages);
 	free(bufs);
+}
+
+/* ... and counted (the cache's share of those bytes is at most what it
+ * served meanwhile). */
+static void count_runs(struct store_lazy *l, uint64_t bytes, uint64_t pages, uint64_t cached)
+{
 	cached = cached < bytes ? cached : bytes;
 	l->st.bytes_cache += cached;
 	l->st.bytes_store += bytes - cached;
@@ -302,19 +320,151 @@ static void take_runs(struct store_lazy *l, struct buf *runs, uint64_t cached)
 	l->st.requests++;
 }
 
-static int get_lazy(struct store *s, const char *name, uint64_t gen, const char *dir,
-		    const char *lazy_file, enum small_extra x, struct store_lazy **out)
+static void take_runs(struct store_lazy *l, struct buf *runs, uint64_t cached)
 {
-	struct store_lazy *l = calloc(1, sizeof(*l));
+	uint64_t bytes, pages;
+
+	decode_runs(l, runs, &bytes, &pages);
+	count_runs(l, bytes, pages, cached);
+}
+
+/* ---- the pages due first in the background ---- */
+
+/* The thread: the runs' ranged GETs, then their pages decoded into
+ * l->data (nobody else touches l's pages until join_runs). */
+static void *runs_main(void *arg)
+{
+	struct store_lazy *l = arg;
+	struct buf *runs = calloc(l->f->nruns, sizeof(*runs));
+
+	l->s->be.ops->get_many(l->s->be.be, l->run_reqs, l->f->nruns);
+	err_clear();   /* per request status: a failed run is fetched when asked for */
+	for (size_t j = 0; runs && j < l->f->nruns; j++)
+		if (l->run_reqs[j].status == 0 && l->run_reqs[j].out.len == l->f->runs[j].len)
+			runs[j] = l->run_reqs[j].out;
+	if (runs)
+		decode_runs(l, runs, &l->runs_bytes, &l->runs_pages);
+	free(runs);
+	return NULL;
+}
+
+/* Request the runs of l's paged file (its manifest's `r` lines) on a
+ * thread of their own: the restore goes on meanwhile. */
+static int start_runs(struct store_lazy *l)
+{
+	struct store_cache_stats c0;
+	int e;
+
+	if (!l->f->paged || l->f->nruns == 0)
+		return 0;
+	l->run_reqs = calloc(l->f->nruns, sizeof(*l->run_reqs));
+	l->run_keys = calloc(l->f->nruns, sizeof(*l->run_keys));
+	if (!l->run_reqs || !l->run_keys)
+		return err_set("out of memory");
+	add_runs(l->f, l->run_reqs, l->run_keys);
+	store_cache_stats(l->s, &c0);
+	l->runs_hits0 = c0.hit_bytes;
+	e = pthread_create(&l->runs_thread, NULL, runs_main, l);
+	if (e != 0) {
+		errno = e;
+		return err_sys("start the thread fetching the pages due first");
+	}
+	l->runs_pending = 1;
+	return 0;
+}
+
+/* The background runs, once done: their pages in (l->lock held, or l not
+ * shared yet). */
+static void join_runs(struct store_lazy *l)
+{
+	struct store_cache_stats c1;
+
+	if (!l->runs_pending)
+		return;
+	pthread_join(l->runs_thread, NULL);
+	l->runs_pending = 0;
+	timing_mark("restore: pages due first (background)");
+	store_cache_stats(l->s, &c1);
+	count_runs(l, l->runs_bytes, l->runs_pages, c1.hit_bytes - l->runs_hits0);
+	for (size_t j = 0; j < l->f->nruns; j++)
+		buf_free(&l->run_reqs[j].out);
+	free(l->run_reqs);
+	free(l->run_keys);
+	l->run_reqs = NULL;
+	l->run_keys = NULL;
+}
+
+/* ---- the small files from the local copy ---- */
+
+/* The files of the local copy's generation but lazy_file into dir, and
+ * lazy_file's page index into l->ix: 0, 1 when there is no copy of gen,
+ * -1 when the copy is not usable (the caller reads the store). */
+static int from_local(struct store_lazy *l, const char *local_dir, const char *name,
+		      uint64_t gen, const char *dir, const char *lazy_file)
+{
+	uint8_t *data;
+	size_t at;
+	int rc = localcopy_read(local_dir, name, gen, &l->m, &data, &at);
+
+	if (rc != 0)
+		return rc;
+	if (!(l->f = find_file(&l->m, lazy_file)))
+		rc = err_set("generation %llu has no file %s", (unsigned long long)gen, lazy_file);
+	if (rc == 0)
+		rc = mkdir_p(dir);
+	for (size_t i = 0; rc == 0 && i < l->m.nfiles; i++) {
+		const struct mfile *f = &l->m.files[i];
+
+		if (f == l->f && f->paged)
+			rc = pindex_parse(data + at, (size_t)mfile_chunk_bytes(f), f, &l->ix);
+		else if (f != l->f)
+			rc = write_small(dir, f, data + at);
+		at += (size_t)mfile_chunk_bytes(f);
+	}
+	free(data);
+	if (rc < 0) {
+		pindex_free(&l->ix);
+		manifest_free(&l->m);
+		l->f = NULL;
+		return err_wrap("local copy of %s generation %llu", name, (unsigned long long)gen);
+	}
+	return 0;
+}
+
+/* Open l from the local copy if it holds o's generation; else nothing
+ * (a rejected copy is noted in l's counters). */
+static int open_local(struct store_lazy *l, const char *name, const char *dir,
+		      const char *lazy_file, const struct store_lazy_opts *o)
+{
+	int rc;
+
+	if (!o->local_dir || !o->generation)
+		return 1;
+	rc = from_local(l, o->local_dir, name, o->generation, dir, lazy_file);
+	timing_mark("restore: local copy");
+	if (rc < 0) {
+		l->st.local_copy = STORE_LOCAL_REJECTED;
+		snprintf(l->st.local_why, sizeof(l->st.local_why), "%s", err_msg());
+		err_clear();
+		return 1;
+	}
+	if (rc == 0 && (lazy_layout(l) < 0 || (!o->unhinted && start_runs(l) < 0)))
+		return -1;
+	if (rc == 0)
+		l->st.local_copy = STORE_LOCAL_USED;
+	return rc;
+}
+
+/* Open l from the store: its manifest, then one batch. */
+static int open_remote(struct store_lazy *l, const char *name, uint64_t gen,
+		       const char *dir, const char *lazy_file, enum small_extra x)
+{
+	struct store *s = l->s;
 	struct buf *runs = NULL;
 	struct store_cache_stats c0, c1;
 	uint8_t *index = NULL;
 	int rc;
 
-	if (!l)
-		return err_set("out of memory");
-	pthread_mutex_init(&l->lock, NULL);
-	l->s = s;
 	rc = read_generation(s, name, &gen, &l->m);
 	timing_mark("restore: store manifest");
 	if (rc == 0 && !(l->f = find_file(&l->m, lazy_file)))
@@ -336,11 +486,31 @@ static int get_lazy(struct store *s, const char *name, uint64_t gen, const char 
 		buf_free(&runs[j]);
 	free(runs);
 	free(index);
+	return rc;
+}
+
+int store_get_lazy_with(struct store *s, const char *name, const char *dir,
+			const char *lazy_file, const struct store_lazy_opts *opts,
+			struct store_lazy **out)
+{
+	static const struct store_lazy_opts none = { 0 };
+	const struct store_lazy_opts *o = opts ? opts : &none;
+	struct store_lazy *l = calloc(1, sizeof(*l));
+	int rc;
+
+	if (!l)
+		return err_set("out of memory");
+	pthread_mutex_init(&l->lock, NULL);
+	l->s = s;
+	rc = open_local(l, name, dir, lazy_file, o);
+	if (rc == 1)
+		rc = open_remote(l, name, o->generation, dir, lazy_file,
+				 o->unhinted ? SMALL_INDEX : SMALL_INDEX_RUNS);
 	if (rc < 0) {
 		store_lazy_close(l);
 		return err_wrap("get image %s lazily", name);
 	}
-	l->st.generation = gen;
+	l->st.generation = l->m.generation;
 	*out = l;
 	return 0;
 }
@@ -348,13 +518,17 @@ static int get_lazy(struct store *s, const char *name, uint64_t gen, const char 
 int store_get_lazy(struct store *s, const char *name, uint64_t gen, const char *dir,
 		   const char *lazy_file, struct store_lazy **out)
 {
-	return get_lazy(s, name, gen, dir, lazy_file, SMALL_INDEX_RUNS, out);
+	struct store_lazy_opts o = { .generation = gen };
+
+	return store_get_lazy_with(s, name, dir, lazy_file, &o, out);
 }
 
 int store_get_lazy_unhinted(struct store *s, const char *name, uint64_t gen,
 			    const char *dir, const char *lazy_file, struct store_lazy **out)
 {
-	return get_lazy(s, name, gen, dir, lazy_file, SMALL_INDEX, out);
+	struct store_lazy_opts o = { .generation = gen, .unhinted = 1 };
+
+	return store_get_lazy_with(s, name, dir, lazy_file, &o, out);
 }
 
 int store_get_small_files(struct store *s, const char *name, uint64_t gen, const char *dir,
@@ -589,6 +763,7 @@ int store_lazy_fetch(struct store_lazy *l, const struct store_range *r, size_t n
 	int rc;
 
 	pthread_mutex_lock(&l->lock);
+	join_runs(l);
 	rc = wanted_chunks(l, r, n, &idx, &nidx);
 	for (size_t at = 0; rc == 0 && at < nidx; at += batch) {
 		size_t cnt = nidx - at < batch ? nidx - at : batch;
@@ -607,6 +782,7 @@ void store_lazy_drop(struct store_lazy *l, uint64_t off, uint64_t len)
 	if (len == 0 || off >= l->size)
 		return;
 	pthread_mutex_lock(&l->lock);
+	join_runs(l);
 	for (size_t i = chunk_at(l, off); i < l->nunits && l->offs[i + 1] <= off + len; i++) {
 		uint64_t lo = (l->offs[i] + pg - 1) / pg * pg, hi = l->offs[i + 1] / pg * pg;
 
@@ -634,6 +810,7 @@ int store_lazy_has(struct store_lazy *l, uint64_t off, uint64_t len)
 	if (off >= l->size || len > l->size - off)
 		return 0;
 	pthread_mutex_lock(&l->lock);
+	join_runs(l);
 	for (size_t i = chunk_at(l, off); all && i < l->nunits && l->offs[i] < off + len; i++)
 		all = l->in[i] == 1;
 	pthread_mutex_unlock(&l->lock);

@@ -315,21 +315,76 @@ static const struct mrun *run_holding(const struct mfile *f, const struct pentry
 	return NULL;
 }
 
-void pages_from_runs(const struct mfile *f, const struct pindex *ix, uint8_t *const *bufs,
-		     uint8_t *dst, uint8_t *in, uint64_t *pages)
-{
-	for (size_t i = 0; i < ix->n; i++) {
-		const struct pentry *e = &ix->e[i];
-		const struct mrun *r = in[i] ? NULL : run_holding(f, e);
+/* The pages of the runs, run by run: for run r, the index entries
+ * order[first[r] .. first[r + 1]) (each entry in one run at most, so the
+ * workers of different runs write different pages). */
+struct run_pages {
+	const struct mfile *f;
+	const struct pindex *ix;
+	uint8_t *const *bufs;
+	uint8_t *dst, *in;
+	size_t *first, *order;
+	uint64_t *done;          /* per run: pages in */
+};
 
-		if (!r || !bufs[r - f->runs])
-			continue;
-		if (chunk_decode(bufs[r - f->runs] + (e->off - r->off), e->len, e->hash,
-				 dst + i * STORE_PAGE, STORE_PAGE) < 0) {
-			err_clear();
+static int decode_run(void *arg, size_t r)
+{
+	struct run_pages *rp = arg;
+	const struct mrun *run = &rp->f->runs[r];
+
+	for (size_t k = rp->first[r]; k < rp->first[r + 1]; k++) {
+		size_t i = rp->order[k];
+		const struct pentry *e = &rp->ix->e[i];
+
+		if (chunk_decode(rp->bufs[r] + (e->off - run->off), e->len, e->hash,
+				 rp->dst + i * STORE_PAGE, STORE_PAGE) < 0) {
+			err_clear();   /* left out: the fetch that needs it reports it */
 			continue;
 		}
-		in[i] = 1;
-		(*pages)++;
+		rp->in[i] = 1;
+		rp->done[r]++;
 	}
+	return 0;
+}
+
+/* rp->first and rp->order for the entries not in whose run was read. */
+static int group_by_run(struct run_pages *rp)
+{
+	size_t nr = rp->f->nruns, n = rp->ix->n, *runof = malloc((n ? n : 1) * sizeof(size_t));
+
+	rp->first = calloc(nr + 2, sizeof(size_t));
+	rp->order = malloc((n ? n : 1) * sizeof(size_t));
+	rp->done = calloc(nr + 1, sizeof(uint64_t));
+	if (!runof || !rp->first || !rp->order || !rp->done) {
+		free(runof);
+		return err_set("out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct mrun *r = rp->in[i] ? NULL : run_holding(rp->f, &rp->ix->e[i]);
+
+		runof[i] = r && rp->bufs[r - rp->f->runs] ? (size_t)(r - rp->f->runs) : nr;
+		if (runof[i] < nr)
+			rp->first[runof[i] + 2]++;
+	}
+	for (size_t r = 0; r < nr; r++)
+		rp->first[r + 2] += rp->first[r + 1];
+	for (size_t i = 0; i < n; i++)
+		if (runof[i] < nr)
+			rp->order[rp->first[runof[i] + 1]++] = i;
+	free(runof);
+	return 0;
+}
+
+void pages_from_runs(const struct mfile *f, const struct pindex *ix, uint8_t *const *bufs,
+		     uint8_t *dst, uint8_t *in, unsigned threads, uint64_t *pages)
+{
+	struct run_pages rp = { f, ix, bufs, dst, in, NULL, NULL, NULL };
+
+	if (group_by_run(&rp) == 0 && pool_run(f->nruns, threads, decode_run, &rp) == 0)
+		for (size_t r = 0; r < f->nruns; r++)
+			*pages += rp.done[r];
+	err_clear();   /* only a shortcut: pages not in are fetched when asked for */
+	free(rp.first);
+	free(rp.order);
+	free(rp.done);
 }

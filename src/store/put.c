@@ -370,7 +370,31 @@ static void prune_old(struct put *p, uint64_t gen)
 	err_clear();
 }
 
-static int commit(struct put *p, uint64_t parent, struct store_put_stats *st)
+/* The committed generation's local copy: every file's chunk bytes are
+ * here (a paged file's index; a file built on its base is not whole
+ * here, and then there is no copy). */
+static void keep_local(struct put *p, const char *dir, const struct buf *text,
+		       struct store_put_stats *st)
+{
+	const uint8_t **files = calloc(p->nfiles + 1, sizeof(*files));
+	int rc = files ? 0 : err_set("out of memory");
+
+	for (size_t i = 0; rc == 0 && i < p->nfiles; i++) {
+		const struct src_file *sf = &p->files[i];
+
+		files[i] = cut_data(sf);
+		if (cut_len(sf) != mfile_chunk_bytes(&p->m.files[i]) || (!files[i] && cut_len(sf)))
+			rc = err_set("file %s is not whole here", sf->name);
+	}
+	if (rc == 0)
+		rc = localcopy_write(dir, &p->m, text->data, text->len, files);
+	free(files);
+	st->local_copy = rc == 0 ? 1 : -1;
+	err_clear();   /* only a shortcut for the next restore */
+}
+
+static int commit(struct put *p, uint64_t parent, const char *local_dir,
+		  struct store_put_stats *st)
 {
 	struct buf text = { 0 };
 	char key[256];
@@ -385,6 +409,8 @@ static int commit(struct put *p, uint64_t parent, struct store_put_stats *st)
 		return -1;
 	rc = p->s->be.ops->put(p->s->be.be, key, text.data, text.len, 1);
 	st->manifest_bytes = text.len;
+	if (rc == 0 && local_dir)
+		keep_local(p, local_dir, &text, st);
 	buf_free(&text);
 	if (rc == 1)
 		return err_set("conflict: generation %llu of image '%s' was committed "
@@ -445,7 +471,7 @@ static int put_run(struct put *p, const struct store_put_opts *opts,
 	st->packs_new = p->pages.packs_new;
 	st->pack_bytes_new = p->pages.bytes_new;
 	st->chunks_rewritten = atomic_load(&p->chunks_rewritten);
-	return commit(p, parent, st);
+	return commit(p, parent, opts ? opts->local_dir : NULL, st);
 }
 
 int store_put_image(struct store *s, const char *name, const char *dir,

@@ -62,6 +62,10 @@ struct store_put_opts {
 	 * restore reads them with the small files, in one batch. */
 	const struct store_range *hint;
 	size_t nhint;
+	/* Once committed, keep the new generation's manifest and small files
+	 * (its page index included) in local_dir/NAME.copy for the next
+	 * restore on this machine (NULL: none; docs/store.md, "Local copy"). */
+	const char *local_dir;
 };
 
 struct store_put_stats {
@@ -77,6 +81,7 @@ struct store_put_stats {
 	uint64_t pack_bytes_new;      /* their bytes (part of bytes_new) */
 	uint64_t chunks_rewritten;    /* existing chunks written again (GC rule) */
 	uint64_t manifest_bytes;
+	int local_copy;               /* 1 kept, -1 could not be (harmless) */
 };
 
 /* Store every regular file of dir as a new generation of image `name`.
@@ -155,12 +160,28 @@ struct store_lazy_stats {
 	uint64_t requests;            /* batches fetched */
 	uint64_t retries;             /* batches retried after a store failure */
 	uint64_t chunks_dropped;      /* given back (store_lazy_drop) */
+	int local_copy;               /* STORE_LOCAL_*: how the small files came */
+	char local_why[256];          /* STORE_LOCAL_REJECTED: why */
+};
+#define STORE_LOCAL_NONE 0            /* from the store (no copy for that generation) */
+#define STORE_LOCAL_USED 1            /* from the local copy: no manifest read */
+#define STORE_LOCAL_REJECTED 2        /* a copy failed its checks: from the store */
+/* How store_get_lazy_with() opens a file. */
+struct store_lazy_opts {
+	uint64_t generation;          /* 0: the newest (a list first) */
+	const char *local_dir;        /* a local copy of the generation is used
+					 * from here (store_put_opts.local_dir) */
+	int unhinted;                 /* without the pages due first */
 };
 int store_get_lazy(struct store *s, const char *name, uint64_t gen, const char *dir,
 		   const char *lazy_file, struct store_lazy **out);
 /* The same without the pages due first (a restore without the ActiveSet). */
 int store_get_lazy_unhinted(struct store *s, const char *name, uint64_t gen,
 			    const char *dir, const char *lazy_file, struct store_lazy **out);
+/* The same with options (opts may be NULL: the newest generation, hinted). */
+int store_get_lazy_with(struct store *s, const char *name, const char *dir,
+			const char *lazy_file, const struct store_lazy_opts *opts,
+			struct store_lazy **out);
 /* Every file of a generation but skip into dir, nothing else (the small
  * files of an image just stored, say). */
 int store_get_small_files(struct store *s, const char *name, uint64_t gen, const char *dir,

@@ -24,6 +24,7 @@
 #include "worker/ports.h"
 
 #define CREATE_READY_MS 15000
+#define LOOPBACK_GRACE_MS 2000   /* a port open on loopback only this long: refused */
 
 static void sleep_ms(int ms)
 {
@@ -125,16 +126,25 @@ static void last_log_line(const char *path, char *buf, size_t len)
 	snprintf(buf, len, "%.200s", nl ? nl + 1 : tail);
 }
 
-/* Every port the app listens on is open (a boxed app's, in its box). */
-static int ports_listening(const struct app_spec *spec, pid_t pid, int *ready)
+/* Every port the app listens on is open (a boxed app's, in its box, and
+ * not on its loopback only: published ports reach the box's address);
+ * *loopback_only: the first port open on the box's loopback only, or 0. */
+static int ports_listening(const struct app_spec *spec, pid_t pid, int *ready,
+			   uint16_t *loopback_only)
 {
 	uint16_t host[APP_MAX_PORTS], app[APP_MAX_PORTS];
 	size_t n = spec_port_pairs(spec, host, app);
+	int boxed = spec->runtime == APP_RT_BOX, used;
 
 	*ready = 1;
-	for (size_t i = 0; i < n && *ready; i++)
-		if (port_in_use_at(spec->runtime == APP_RT_BOX ? pid : 0, app[i], ready) < 0)
+	*loopback_only = 0;
+	for (size_t i = 0; i < n && *ready; i++) {
+		if (port_in_use_at(boxed ? pid : 0, app[i], &used) < 0)
 			return -1;
+		if (boxed && used == PORT_LOOPBACK)
+			*loopback_only = app[i];
+		*ready = used == PORT_REACHABLE || (!boxed && used);
+	}
 	return 0;
 }
 
@@ -145,24 +155,38 @@ static int wait_ready(const struct app_spec *spec, pid_t pid, const char *log)
 	uint16_t host[APP_MAX_PORTS], app[APP_MAX_PORTS];
 	size_t nports = spec_port_pairs(spec, host, app);
 	int64_t end = mono_ms() + (nports ? CREATE_READY_MS : 300);
+	int64_t lo_since = 0;
 	char line[256];
+	uint16_t lo = 0;
 	int ready = 0;
 
 	for (;;) {
 		if (!tree_start_time(pid)) {
 			last_log_line(log, line, sizeof(line));
-			return err_set("the command exited at once%s%s", line[0] ? ": " : "", line);
+			return err_set("the command exited at once%s%s (the app is the first "
+				       "process of its tree and must stay in the foreground: a "
+				       "server that daemonizes by default needs its foreground "
+				       "flag, e.g. nginx -g 'daemon off;', dnsmasq -k, named -f)",
+				       line[0] ? ": " : "", line);
 		}
-		if (nports && ports_listening(spec, pid, &ready) < 0)
+		if (nports && ports_listening(spec, pid, &ready, &lo) < 0)
 			return -1;
 		if (ready)
 			return 0;
-		if (mono_ms() >= end)
-			return nports ? err_set("its ports do not listen after %d s",
-						      CREATE_READY_MS / 1000)
-					    : 0;
+		lo_since = lo ? (lo_since ? lo_since : mono_ms()) : 0;
+		if (mono_ms() >= end || (lo_since && mono_ms() - lo_since >= LOOPBACK_GRACE_MS))
+			break;
 		sleep_ms(20);
 	}
+	if (!nports)
+		return 0;
+	if (lo)
+		return err_set("port %u listens on the box's loopback only (127.0.0.1 or ::1): "
+			       "published ports reach the box's address; make the app listen on "
+			       "0.0.0.0 or ::", lo);
+	last_log_line(log, line, sizeof(line));
+	return err_set("its ports do not listen after %d s%s%s", CREATE_READY_MS / 1000,
+		       line[0] ? "; its log ends: " : "", line);
 }
 
 static int remove_child(void *arg, void *out)

@@ -9,7 +9,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* *used = 1 if a TCP socket listens on port or a UDP socket is bound to it. */
+#define PORT_LOOPBACK  1   /* in use on 127.0.0.0/8 or ::1 only */
+#define PORT_REACHABLE 2   /* in use on another address (or all) */
+
+/* *used = 0, or PORT_LOOPBACK / PORT_REACHABLE (both true) if a TCP
+ * socket listens on port or a UDP socket is bound to it. */
 int port_in_use(uint16_t port, int *used);
 /* The same in the network namespace of pid (0: the caller's). */
 int port_in_use_at(pid_t pid, uint16_t port, int *used);

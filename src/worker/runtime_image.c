@@ -4,7 +4,9 @@
  * cache of the image; a restore reads the cache, or the store's newest
  * image (its timers advanced first).  A lazy restore asks for the
  * generation the daemon last stored (ctx->generation), which saves
- * listing the image's generations before its manifest is read.  A boxed tree is dumped from its box
+ * listing the image's generations before its manifest is read, and the
+ * local copy a dump keeps in the app's directory (ctx->work_dir) saves
+ * reading the manifest at all.  A boxed tree is dumped from its box
  * and restored into it (found under ctx->box_dir).
  */
 #include <limits.h>
@@ -52,7 +54,8 @@ static int stored_facts(const struct runtime_ctx *ctx, const struct cr_dump_stat
 int runtime_image_dump(pid_t *pid, const struct runtime_ctx *ctx, const struct box *b,
 		       struct image_facts *facts)
 {
-	struct cr_dump_opts opts = { .keep_listeners = ctx->holder, .verify = ctx->verify, .box = b };
+	struct cr_dump_opts opts = { .keep_listeners = ctx->holder, .verify = ctx->verify, .box = b,
+				     .local_dir = ctx->work_dir };
 	struct cr_dump_stats st = { 0 };
 
 	if (cr_dump_to_store(*pid, ctx->store_url, ctx->image, &opts, &st) < 0)
@@ -92,7 +95,8 @@ static int restore_advanced(const struct runtime_ctx *ctx, pid_t *pid, struct cr
 int runtime_image_restore(const struct runtime_ctx *ctx, pid_t *pid, struct cr_mem_stats *mem)
 {
 	struct cr_restore_opts opts = { .listeners = ctx->holder, .box_dir = ctx->box_dir,
-					.log = ctx->log, .generation = ctx->generation };
+					.log = ctx->log, .generation = ctx->generation,
+					.local_dir = ctx->work_dir };
 
 	timing_mark("serve: engine child");
 	memset(mem, 0, sizeof(*mem));

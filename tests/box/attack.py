@@ -2,9 +2,13 @@
 # get out of the box; prints "blocked NAME" or "ESCAPED NAME: detail" for
 # each, then "DONE N".  It runs again on every SIGUSR1 (after a restore).
 #   argv: OTHER_HOST_PID OTHER_ADDR OTHER_PORT OTHER_ABSTRACT HOST_ADDR HOST_PORT BOXES_DIR OTHER_NAME
+# or, for t-ipv6.sh, only IPv6 connections:
+#   argv: tcp6 NAME=ADDR=PORT...
 import ctypes, errno, os, resource, signal, socket, sys
 
-other_pid, other_addr, other_port, other_abs, host_addr, host_port, boxes, other = sys.argv[1:9]
+tcp6_targets = sys.argv[2:] if sys.argv[1] == "tcp6" else None
+if tcp6_targets is None:
+    other_pid, other_addr, other_port, other_abs, host_addr, host_port, boxes, other = sys.argv[1:9]
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
 SYS = {"bpf": 321, "keyctl": 250, "ptrace": 101, "unshare": 272, "perf_event_open": 298}
@@ -14,8 +18,8 @@ def report(name, escaped, detail=""):
     print(("ESCAPED %s: %s" % (name, detail)) if escaped else "blocked " + name, flush=True)
 
 
-def tcp(name, addr, port):
-    s = socket.socket()
+def tcp(name, addr, port, family=socket.AF_INET):
+    s = socket.socket(family)
     s.settimeout(1.0)
     try:
         s.connect((addr, int(port)))
@@ -92,8 +96,16 @@ def attempts():
     print("DONE", flush=True)
 
 
+def attempts_tcp6():
+    for t in tcp6_targets:
+        name, addr, port = t.split("=")
+        tcp(name, addr, port, socket.AF_INET6)
+    print("DONE %d" % len(tcp6_targets), flush=True)
+
+
+run = attempts if tcp6_targets is None else attempts_tcp6
 signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
-attempts()
+run()
 while True:
     signal.sigwait([signal.SIGUSR1])
-    attempts()
+    run()

@@ -17,6 +17,8 @@ B_BOXES=        # the test's box dir (--box-dir)
 B_BRIDGE=pcbt$$
 B_NET=10.$((64 + $$ % 64)).$((($$ / 64) % 256))
 B_SUBNET=$B_NET.0/24
+# the IPv6 subnet boxes of B_SUBNET get (addr6.c): fd70:6963:6f00:XXYY::/64
+B_NET6=fd70:6963:6f00:$(printf '%x' $(((64 + $$ % 64) * 256 + ($$ / 64) % 256))):
 B_PID=          # host pid of the tree b_spawn or b_cycle started last
 B_PIDS=()       # host pids the test started (killed at exit)
 B_PORTS=()
@@ -43,6 +45,45 @@ b_cleanup() {
 	ip link del "$B_BRIDGE" 2>/dev/null
 	[ -n "$B_DIR" ] && [ "${B_KEEP:-0}" = 0 ] && rm -rf "$B_DIR"
 	return 0
+}
+
+# b_hold_cleanup OUT...: remove the chains and sets (both families) of the
+# queues `box hold` printed as "armed Q" in the files OUT (a failed test's
+# hold that did not remove them).
+b_hold_cleanup() {
+	local q f
+	for q in $(cat "$@" 2>/dev/null | awk '$1 == "armed" { print $2 }'); do
+		for f in ip ip6; do
+			nft delete chain $f picocenter_hold "hold_$q" 2>/dev/null
+			nft delete set $f picocenter_hold "hold_$q" 2>/dev/null
+		done
+	done
+	return 0
+}
+
+# b_hold_start NAME IMG FAMILY N OUT PIDFILE: `box hold` for the asleep box
+# NAME (full name) in the background (B_HOLD = its pid; its output in OUT,
+# its errors in OUT.log), armed; its hook waits until the queue's chain of
+# FAMILY (ip or ip6) counted N packets, then restores IMG into the box and
+# writes the new pid into PIDFILE.
+b_hold_start() {
+	local name=$1 img=$2 fam=$3 n=$4 out=$5 pidfile=$6
+	cat >"$out.hook" <<HOOK
+#!/bin/sh
+q=\$(awk '\$1 == "armed" { print \$2 }' $out)
+for i in \$(seq 300); do
+	[ "\$(nft list chain $fam picocenter_hold hold_\$q 2>/dev/null | grep -o 'packets [0-9]*' | cut -d' ' -f2)" -ge $n ] && break
+	sleep 0.01
+done
+"$PICOCENTER" cr restore --dir "$img" --box-dir "$B_BOXES" >$pidfile
+HOOK
+	chmod +x "$out.hook"
+	"$PICOCENTER" box hold --box-dir "$B_BOXES" --timeout 30 "$name" -- "$out.hook" \
+		>"$out" 2>"$out.log" &
+	B_HOLD=$!
+	B_PIDS+=("$B_HOLD")
+	for _ in $(seq 500); do grep -q armed "$out" && break; sleep 0.01; done
+	grep -q armed "$out" || b_fail "box hold did not arm: $(cat "$out.log")"
 }
 
 # b_need PROG...: missing programs fail the test (scripts/deps.sh installs them).
@@ -110,6 +151,11 @@ b_addr() {
 	"$PICOCENTER" box ls --box-dir "$B_BOXES" | awk -v n="$1-$$" '$1 == n { print $2 }'
 }
 
+# b_addr6 NAME: the box's IPv6 address (the last column of `box ls`).
+b_addr6() {
+	"$PICOCENTER" box ls --box-dir "$B_BOXES" | awk -v n="$1-$$" '$1 == n { print $NF }'
+}
+
 # b_wait WHAT CMD...: retry CMD until it succeeds or B_TIMEOUT passes.
 b_wait() {
 	local what=$1 i
@@ -122,7 +168,8 @@ b_wait() {
 }
 
 # b_cycle NAME PID IMG: dump the tree PID of box NAME into IMG (the old
-# tree must be gone) and restore it; B_PID = the new host pid.
+# tree must be gone) and restore it; B_PID = the new host pid.  B_BETWEEN:
+# a command run between the two (e.g. putting the box to sleep).
 b_cycle() {
 	local pid=$2 img=$3 i
 	rm -rf "$img"
@@ -130,9 +177,38 @@ b_cycle() {
 		b_fail "dump of $1 (pid $pid) failed"
 	for i in $(seq 100); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
 	[ -d "/proc/$pid" ] && b_fail "pid $pid still there after its dump"
+	if [ -n "${B_BETWEEN:-}" ]; then $B_BETWEEN || b_fail "$B_BETWEEN"; fi
 	B_PID=$("$PICOCENTER" cr restore --dir "$img" --box-dir "$B_BOXES") ||
 		b_fail "restore of $1 failed"
 	B_PIDS+=("$B_PID")
+}
+
+# b_cycle_moved NAME PID IMG: "another machine": dump the tree PID of box
+# NAME into IMG, remove the box (nothing may be left of it) and restore
+# the image with an empty box dir, which makes the box again from the
+# image; B_BOXES becomes that dir, B_PID the new host pid.
+B_MOVES=0
+b_cycle_moved() {
+	local n=$1-$$ i
+	rm -rf "$3"
+	"$PICOCENTER" cr dump --pid "$2" --dir "$3" --box-dir "$B_BOXES" >&2 ||
+		b_fail "dump of $1 (pid $2) failed"
+	for i in $(seq 100); do [ -d "/proc/$2" ] || break; sleep 0.02; done
+	[ -d "/proc/$2" ] && b_fail "pid $2 still there after its dump"
+	"$PICOCENTER" box rm --box-dir "$B_BOXES" "$n" || b_fail "box rm $n before the move"
+	b_leftovers "$n"
+	B_MOVES=$((B_MOVES + 1))
+	B_BOXES=$B_DIR/boxes-moved-$B_MOVES
+	B_PID=$("$PICOCENTER" cr restore --dir "$3" --box-dir "$B_BOXES") ||
+		b_fail "restore of $1 into an empty box dir failed"
+	B_PIDS+=("$B_PID")
+}
+
+# b_done NAME: remove box NAME (full name), which must leave nothing, and pass.
+b_done() {
+	"$PICOCENTER" box rm --box-dir "$B_BOXES" "$1" || b_fail "box rm $1"
+	b_leftovers "$1"
+	b_log PASS
 }
 
 # b_veth ADDR: the host end of the veth of the box with address ADDR.
@@ -142,23 +218,39 @@ b_veth() {
 	printf 'pc%02x%02x%02x%02x' "$1" "$2" "$3" "$4"
 }
 
-# b_leftovers NAME: fail if anything of box NAME (full name) is left; the
-# test's other boxes that still exist may keep theirs.
+# b_leftovers NAME: fail if anything of box NAME (full name) is left: box
+# dir, cgroup, veth, nftables element of either family, mount (its
+# namespaces are mounts too); the test's other boxes that still exist may
+# keep theirs.
 b_leftovers() {
-	local n=$1 c a keep=() l
+	local n=$1 c a keep=() l pre
 	[ -e "$B_BOXES/$n" ] && b_fail "box dir $B_BOXES/$n left behind"
 	c=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "pcbox-$n" 2>/dev/null | head -1)
 	[ -n "$c" ] && b_fail "cgroup $c left behind"
-	for a in $("$PICOCENTER" box ls --box-dir "$B_BOXES" | awk '{ print $2 }'); do
+	for a in $("$PICOCENTER" box ls --box-dir "$B_BOXES" | awk '{ print $2; print $NF }'); do
 		keep+=("$a")
 	done
 	for l in $(ip -o link show master "$B_BRIDGE" 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1); do
-		for a in "${keep[@]}"; do [ "$l" = "$(b_veth "$a")" ] && continue 2; done
+		for a in "${keep[@]}"; do [[ $a == *.* ]] && [ "$l" = "$(b_veth "$a")" ] && continue 2; done
 		b_fail "veth $l is left on $B_BRIDGE"
 	done
 	for a in $(nft list table ip picocenter 2>/dev/null | grep -o "$B_NET\.[0-9]*" | sort -u); do
 		[[ " ${keep[*]} " == *" $a "* ]] && continue
 		b_fail "an nftables element with $a is left: $(nft list table ip picocenter | grep -F "$a")"
+	done
+	# the bridge's own address is a host address of published ports
+	keep+=($(ip -6 -o addr show dev "$B_BRIDGE" scope global 2>/dev/null | awk '{ print $4 }' | cut -d/ -f1))
+	for a in $(nft list table ip6 picocenter 2>/dev/null | grep -o "$B_NET6[0-9a-f:]*" | sort -u); do
+		[[ " ${keep[*]} " == *" $a "* ]] && continue
+		b_fail "an IPv6 nftables element with $a is left: $(nft list table ip6 picocenter | grep -F "$a")"
+	done
+	# a veth of the test's subnet, on the bridge or not
+	pre=$(b_veth "$B_NET.0" | cut -c1-8)
+	for l in $(ip -o link show 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1 | grep "^$pre"); do
+		for a in "${keep[@]}"; do
+			[[ $a == *.* ]] && [ "$l" = "$(b_veth "$a")" ] && continue 2
+		done
+		b_fail "veth $l is left"
 	done
 	grep -q "$B_BOXES/$n/" /proc/self/mountinfo &&
 		b_fail "a mount is left under $B_BOXES/$n: $(grep "$B_BOXES/$n/" /proc/self/mountinfo | head -3)"

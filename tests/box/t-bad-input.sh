@@ -33,6 +33,9 @@ expect_error "rootfs is a file" "not a directory" --rootfs "$B_DIR/file" -- true
 for spec in 99999:80 0:80 80 abc:80 8080:70000 1.2.3:8080:80 8080:80/sctp :80 8080:; do
 	expect_error "port '$spec'" "bad port '$spec'" --port "$spec" -- true
 done
+for spec in '[::2:8080:80' '[zz::1]:8080:80' '[fd00::2]:8080' '[fd00::2]8080:80' '[1.2.3.4]:8080:80'; do
+	expect_error "port '$spec'" "bad port '\\[" --port "$spec" -- true
+done
 P=$(b_port)
 python3 -c "import socket,time
 s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -48,6 +51,19 @@ for n in 0 abc -1 99999999999; do
 	expect_error "pids '$n'" "pids" --pids "$n" -- true
 done
 expect_error "bad subnet" "bad subnet" --subnet 10.1.2.3/33 -- true
+for s6 in fd00::/40 fd00::1/64 fd00::/97 10.1.0.0/16 fd00:: ""; do
+	expect_error "subnet6 '$s6'" "bad subnet6" --subnet6 "$s6" -- true
+done
+expect_error "::1 published" "::1 cannot be published" --port "[::1]:$(b_port):80" -- true
+P6=$(b_port)
+python3 -c "import socket,time
+s=socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+s.bind(('::1', $P6)); s.listen(); time.sleep(60)" &
+B_PIDS+=($!)
+b_wait "the host listener on [::1]:$P6" python3 -c "import socket; socket.create_connection(('::1', $P6))"
+expect_error "port taken by a host process on IPv6" "port $P6/tcp: Address already in use" \
+	--port "$P6:80" -- true
 expect_error "command missing" "exec /nonexistent-cmd-$$" -- "/nonexistent-cmd-$$"
 err=$("$PICOCENTER" cr spawn --name "Bad_Name" --box-dir "$B_BOXES" -- true 2>&1)
 [ $? != 0 ] && [ "$(printf '%s\n' "$err" | wc -l)" = 1 ] || b_fail "bad name accepted: $err"

@@ -8,7 +8,16 @@
 #   box's filter (2 filters in the root, not 3);
 # - sysvipc: SysV segments, semaphores and queues of the box's IPC
 #   namespace keep contents and attachments, and their owner stays the
-#   box's root (ids saved as the box sees them, set as the host does).
+#   box's root (ids saved as the box sees them, set as the host does);
+# - inotifysk: watches on directories and a file of the box's writable
+#   layer (their overlay handles read through the real files) keep their
+#   wds and report what happens after each restore;
+# - unixsk: unix sockets of every shape, two bound to paths in the box
+#   (bound again there, not on the host);
+# - ptys: two pty pairs in the box's own devpts, one the controlling
+#   terminal of a session with another group in the foreground: the same
+#   indexes (ptmx is opened in the box until they come up), termios,
+#   window, modes, owner (the box's root) and session after each cycle.
 d=$(dirname "$0"); . "$d/lib.sh"
 b_init cr-progs
 
@@ -56,4 +65,7 @@ after_check() {
 
 run sc seccompf 1
 run ipc sysvipc
+run ino inotifysk
+run un unixsk
+run pty ptys
 b_log PASS

@@ -19,13 +19,9 @@ PNET=100.64.$(($$ / 64 % 256)).$(($$ % 64 * 4))
 PHOST=${PNET%.*}.$((${PNET##*.} + 1))
 PADDR=${PNET%.*}.$((${PNET##*.} + 2))
 cleanup_hold() {
-	local q
 	ip netns del "$PEER" 2>/dev/null
 	ip link del "$PV" 2>/dev/null
-	for q in $(cat "$B_DIR"/hold*.out 2>/dev/null | awk '$1 == "armed" { print $2 }'); do
-		nft delete chain ip picocenter_hold "hold_$q" 2>/dev/null
-		nft delete set ip picocenter_hold "hold_$q" 2>/dev/null
-	done
+	b_hold_cleanup "$B_DIR"/hold*.out
 	b_cleanup
 }
 trap cleanup_hold EXIT
@@ -62,21 +58,8 @@ cycle() {
 	"$PICOCENTER" box sleep --box-dir "$B_BOXES" "$N" || b_fail "box sleep $c"
 	ip link show "$(b_veth "$ADDR")" >/dev/null 2>&1 && b_fail "veth still there while asleep"
 	# the hook: wait until every client's SYN is held, then restore
-	cat >"$B_DIR/hook.sh" <<HOOK
-#!/bin/sh
-for i in \$(seq 200); do
-	[ "\$(nft list chain ip picocenter_hold hold_\$(awk '\$1 == "armed" { print \$2 }' $B_DIR/hold$c.out) | grep -o 'packets [0-9]*' | cut -d' ' -f2)" -ge $# ] && break
-	sleep 0.01
-done
-"$PICOCENTER" cr restore --dir "$B_DIR/img" --box-dir "$B_BOXES" >$B_DIR/pid$c
-HOOK
-	chmod +x "$B_DIR/hook.sh"
-	"$PICOCENTER" box hold --box-dir "$B_BOXES" --timeout 30 "$N" -- "$B_DIR/hook.sh" \
-		>"$B_DIR/hold$c.out" 2>"$B_DIR/hold$c.log" &
-	hold=$!
-	B_PIDS+=("$hold")
-	for _ in $(seq 500); do grep -q armed "$B_DIR/hold$c.out" && break; sleep 0.01; done
-	grep -q armed "$B_DIR/hold$c.out" || b_fail "box hold did not arm: $(cat "$B_DIR/hold$c.log")"
+	b_hold_start "$N" "$B_DIR/img" ip $# "$B_DIR/hold$c.out" "$B_DIR/pid$c"
+	hold=$B_HOLD
 	for k in "$@"; do
 		if [ "$k" = local ]; then
 			get 127.0.0.1 "$B_DIR/$k$c.page" >"$B_DIR/$k$c.time" 2>"$B_DIR/$k$c.err" &
@@ -89,7 +72,7 @@ HOOK
 	for k in "${!pids[@]}"; do
 		wait "${pids[$k]}" || b_fail "cycle $c: client ${*:$((k + 1)):1} failed: $(cat "$B_DIR/${*:$((k + 1)):1}$c.err")"
 	done
-	wait "$hold" || b_fail "cycle $c: box hold failed: $(cat "$B_DIR/hold$c.log")"
+	wait "$hold" || b_fail "cycle $c: box hold failed: $(cat "$B_DIR/hold$c.out.log")"
 	PID=$(cat "$B_DIR/pid$c")
 	B_PIDS+=("$PID")
 	out=$(awk '$1 == "held" { print $2 }' "$B_DIR/hold$c.out")

@@ -34,6 +34,13 @@ b_wait "lighttpd on 127.0.0.1:$HP" get "127.0.0.1:$HP" index.html
 [ -e "$WWW" ] && b_fail "$WWW appeared on the host: the box wrote outside its upper layer"
 [ -f "$BOX/upper$WWW/index.html" ] || b_fail "index.html is not in the box's upper layer"
 [ "$(b_in "$PID" hostname)" = "web-$$" ] || b_fail "hostname is '$(b_in "$PID" hostname)'"
+# its own name resolves to its address at once, from /etc/hosts; its
+# resolvers are the host's that it can reach (none on the host's loopback)
+[ "$(b_in "$PID" getent hosts "web-$$" | awk '{print $1}')" = "$ADDR" ] ||
+	b_fail "getent hosts web-$$ in the box: '$(b_in "$PID" getent hosts "web-$$")'"
+[ "$(b_in "$PID" cat /etc/hostname)" = "web-$$" ] || b_fail "/etc/hostname in the box"
+b_in "$PID" grep -qE '^nameserver +(127\.|::1)' /etc/resolv.conf &&
+	b_fail "the box's resolv.conf names a resolver on loopback"
 NETNS=$(readlink "/proc/$PID/ns/net")
 # floor: Seccomp, NoNewPrivs and CapBnd lines of the app's status
 floor() { grep -E '^(Seccomp|Seccomp_filters|NoNewPrivs|CapBnd|CapEff):' "/proc/$1/status" | tr '\n\t' '  '; }
@@ -59,6 +66,8 @@ for c in $(seq 10); do
 	done
 	[ "$(cat "$BOX/upper$WWW/c$c.txt")" = "$want" ] || b_fail "c$c.txt changed"
 	[ "$(b_in "$PID" hostname)" = "web-$$" ] || b_fail "hostname lost after cycle $c"
+	[ "$(b_in "$PID" getent hosts "web-$$" | awk '{print $1}')" = "$ADDR" ] ||
+		b_fail "its name in /etc/hosts after cycle $c"
 	[ "$(readlink "/proc/$PID/ns/net")" = "$NETNS" ] || b_fail "network namespace changed in cycle $c"
 	b_in "$PID" ip -4 -o addr show eth0 | grep -q " $ADDR/" || b_fail "address lost after cycle $c"
 	grep -q "pcbox-web-$$" "/proc/$PID/cgroup" || b_fail "restored tree is not in the box's cgroup"

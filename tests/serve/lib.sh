@@ -51,8 +51,10 @@ s_cleanup() {
 	done
 	# the hold of asleep apps the daemon left (its queue's chain and set)
 	if [ -s "$S_DIR/hold.queue" ]; then
-		nft delete chain ip picocenter_hold "hold_$(cat "$S_DIR/hold.queue")" 2>/dev/null
-		nft delete set ip picocenter_hold "hold_$(cat "$S_DIR/hold.queue")" 2>/dev/null
+		for f in ip ip6; do
+			nft delete chain $f picocenter_hold "hold_$(cat "$S_DIR/hold.queue")" 2>/dev/null
+			nft delete set $f picocenter_hold "hold_$(cat "$S_DIR/hold.queue")" 2>/dev/null
+		done
 	fi
 	# boxes the daemon left (their cgroups, veths, nft elements, mounts)
 	for n in "$S_DIR"/boxes/*/; do

@@ -4,7 +4,7 @@
 # name, a port already taken (by another app, plain or boxed, or by a host
 # socket), an invalid duration, a bad port, a missing command, a missing
 # workdir, a command that exits at once or does not exist; for boxed apps
-# also a port out of range, an invalid size or count, a missing or
+# also a port open on the box's loopback only, a port out of range, an invalid size or count, a missing or
 # relative rootfs or OCI image, a name that is no box name, box flags on a
 # plain app, --sleep for a plain app.  Nothing half-created means no app,
 # registry row or app dir, and for boxes no box dir, cgroup, mount
@@ -105,6 +105,10 @@ bad s_app create "$X" --runtime plain --port "$P2" -- sh -c 'echo it broke; exit
 bad s_app create "$X" --port "$P2:80" -- sh -c 'echo it broke; exit 3'
 bad s_app create "$X" --runtime plain -- /nonexistent/program
 bad s_app create "$X" -- /nonexistent/program
+# listening on the box's loopback only: the published port cannot reach it
+bad s_app create "$X" --port "$P2:8000" -- python3 -c \
+	"import socket,time; s=socket.socket(); s.bind(('127.0.0.1', 8000)); s.listen(); time.sleep(60)"
+grep -q "loopback only" "$D_DIR/err" || s_fail "a loopback-only listener: $(cat "$D_DIR/err")"
 bad s_app create "$X" --rootfs /nonexistent/rootfs -- sleep 100
 bad s_app create "$X" --rootfs relative/rootfs -- sleep 100
 bad s_app create "$X" --rootfs oci:/nonexistent/image -- sleep 100

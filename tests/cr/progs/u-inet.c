@@ -155,7 +155,7 @@ static int rebuild_as(int *fd, struct cr_inet *sk, int as_sent)
 	close(*fd);     /* in repair mode: no FIN, no RST */
 	if (as_sent)
 		sk->tcp.p.unsent_len = 0;
-	TRY(inet_open(sk, fd));
+	TRY(inet_open(sk, 0, fd));
 	TRY(inet_finish(*fd, sk));
 	inet_free(sk);
 	return 0;
@@ -352,7 +352,7 @@ static int test_busy(void)
 	int port, l = make_listener(AF_INET, &port), d = dup(l), fd;
 
 	TRY(inet_dump(d, &sk));
-	if (inet_open(&sk, &fd) == 0)
+	if (inet_open(&sk, 0, &fd) == 0)
 		FAIL("rebuilding a listener on a taken port succeeded");
 	if (!strstr(err_msg(), "Address already in use") || !strstr(err_msg(), "listen"))
 		FAIL("unclear message: %s", err_msg());

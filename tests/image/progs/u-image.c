@@ -219,7 +219,7 @@ static void set_unix_addr(struct cr_sockaddr *a, const char *name, size_t n)
 /* One file of every kind (files.h), referenced by the processes' fds. */
 enum { F_LOG, F_NULL, F_UNLINKED, F_PIPE_R, F_PIPE_W, F_UNIX_A, F_UNIX_B,
        F_EPOLL, F_EVENTFD, F_TIMERFD, F_SIGNALFD, F_INOTIFY, F_DIR, F_FIFO,
-       F_LISTEN, F_NETLINK, F_MQUEUE, NR_FILES };
+       F_LISTEN, F_NETLINK, F_MQUEUE, F_PTM, F_PTS, NR_FILES };
 
 static void make_files_sockets(struct cr_file *f)
 {
@@ -265,6 +265,28 @@ static void make_files_anon(struct cr_file *f)
 	f[F_INOTIFY].ents[0] = (struct cr_file_ent){ 1, IN_MODIFY, 0, xstrdup("/etc") };
 }
 
+/* A pty pair: a locked master in packet mode, a slave that is the
+ * controlling terminal of session 1 (the root's). */
+static void make_files_tty(struct cr_file *f)
+{
+	f[F_PTM] = (struct cr_file){ .kind = CR_FILE_TTY, .flags = O_RDWR | O_NONBLOCK,
+				     .peer = CR_FILE_NONE, .path = xstrdup("/dev/pts/ptmx") };
+	f[F_PTM].tty = (struct cr_file_tty){ .master = 1, .index = 3, .locked = 1, .packet = 1,
+					     .iflag = 0x500, .oflag = 5, .cflag = 0xbf,
+					     .lflag = 0x8a3b, .cc = { 0x1c7f15, 0x1a, 0 },
+					     .rows = 24, .cols = 80 };
+	f[F_PTS] = (struct cr_file){ .kind = CR_FILE_TTY, .flags = O_RDWR, .peer = F_PTM,
+				     .path = xstrdup("/dev/pts/3") };
+	f[F_PTS].tty = f[F_PTM].tty;
+	f[F_PTS].tty.master = f[F_PTS].tty.locked = f[F_PTS].tty.packet = 0;
+	f[F_PTS].tty.exclusive = 1;
+	f[F_PTS].tty.mode = 0620;
+	f[F_PTS].tty.uid = 1000;
+	f[F_PTS].tty.gid = 5;
+	f[F_PTS].tty.sid = 1;
+	f[F_PTS].tty.fg_pgrp = 1;
+}
+
 static void make_files(struct cr_image *img)
 {
 	struct cr_file *f = xcalloc(NR_FILES, sizeof(*f));
@@ -307,6 +329,7 @@ static void make_files(struct cr_image *img)
 	f[F_FIFO].path = xstrdup("/run/fifo");
 	make_files_sockets(f);
 	make_files_anon(f);
+	make_files_tty(f);
 }
 
 /* Everything that is not a list: ids, creds, limits, mm, sigactions. */
@@ -561,6 +584,10 @@ static void cmp_file(const char *ctx, const struct cr_file *a, const struct cr_f
 	EQ(un.name_state);
 	EQ(mq.unlinked); EQ(mq.mode); EQ(mq.uid); EQ(mq.gid); EQ(mq.maxmsg); EQ(mq.msgsize);
 	EQ(mq.has_data);
+	EQ(tty.master); EQ(tty.index); EQ(tty.locked); EQ(tty.packet); EQ(tty.exclusive);
+	EQ(tty.iflag); EQ(tty.oflag); EQ(tty.cflag); EQ(tty.lflag); EQ(tty.line);
+	EQMEM(tty.cc, sizeof(a->tty.cc)); EQ(tty.rows); EQ(tty.cols); EQ(tty.xpixel);
+	EQ(tty.ypixel); EQ(tty.mode); EQ(tty.uid); EQ(tty.gid); EQ(tty.sid); EQ(tty.fg_pgrp);
 	EQ(nl.protocol); EQ(nl.type); EQ(nl.portid); EQ(nl.opts); EQ(nl.groups[0]);
 	EQ(nl.groups[1]); EQ(nl.rcvbuf); EQ(nl.sndbuf); EQ(nl.dst_portid); EQ(nl.dst_group);
 	EQ(inet.family); EQ(inet.state); EQ(inet.opts.reuseaddr); EQ(inet.opts.fastopen);
@@ -1029,7 +1056,7 @@ static const struct patch patches[] = {
 	{ REC_SIGINFO, 1, 0, 4, 0, "thread 1 (tid 3): pending 0: signo 0 not in 1..64" },
 	{ REC_FD, 1, 0, 4, 0, "fd entry 1: fd 0 not above the previous fd 0" },
 	{ REC_FD, 0, 0, 4, 0xffffffff, "fd -1 negative" },
-	{ REC_FD, 1, 4, 4, 77, "fd entry 1: file 77 not below nr_files 17" },
+	{ REC_FD, 1, 4, 4, 77, "fd entry 1: file 77 not below nr_files 19" },
 	{ REC_FD, 1, 8, 4, 2, "cloexec 2 not 0 or 1" },
 	{ REC_FILE, 0, 0, 4, 99, "file 0: FILE record has 20 trailing bytes" },
 	{ REC_FILE, 1, 0, 4, 99, "file 1: kind 99 unknown" },
@@ -1188,6 +1215,13 @@ static void m_mq_name(struct cr_image *i) { i->files[F_MQUEUE].path[3] = '/'; }
 static void m_mq_prio(struct cr_image *i) { i->files[F_MQUEUE].data[0].flags = 40000; }
 static void m_mq_size(struct cr_image *i) { i->files[F_MQUEUE].mq.msgsize = 3; }
 static void m_unix_peer(struct cr_image *i) { i->files[6].peer = 14; }
+static void m_tty_orphan(struct cr_image *i) { i->files[F_PTS].peer = CR_FILE_NONE; }
+static void m_tty_index(struct cr_image *i) { i->files[F_PTS].tty.index = 4; }
+static void m_tty_line(struct cr_image *i) { i->files[F_PTM].tty.line = 2; }
+static void m_tty_sid(struct cr_image *i) { i->files[F_PTS].tty.sid = 2; }
+static void m_tty_fg(struct cr_image *i) { i->files[F_PTS].tty.fg_pgrp = 77; }
+static void m_tty_big(struct cr_image *i) { i->files[F_PTM].tty.index = 5000; }
+static void m_tty_two(struct cr_image *i) { i->files[F_PTS].tty.master = 1; i->files[F_PTS].peer = CR_FILE_NONE; i->files[F_PTS].tty.sid = i->files[F_PTS].tty.fg_pgrp = 0; i->files[F_PTS].tty.exclusive = 0; }
 static void m_nl_proto(struct cr_image *i) { i->files[15].nl.protocol = 9; }
 static void m_nl_opts(struct cr_image *i) { i->files[15].nl.opts = 1; }
 static void m_nl_type(struct cr_image *i) { i->files[15].nl.type = SOCK_STREAM; }
@@ -1239,7 +1273,7 @@ static const struct {
 	{ m_rlimit, NULL, "rlimit 3 (STACK): cur 300 above max 200" },
 	{ m_auxv, NULL, "mm: nr_auxv 5 odd" },
 	{ m_fd_order, NULL, "fd entry 2: fd 1 not above the previous fd 1" },
-	{ m_fd_file, NULL, "proc 1 (pid 2): fd entry 1: file 99 not below nr_files 17" },
+	{ m_fd_file, NULL, "proc 1 (pid 2): fd entry 1: file 99 not below nr_files 19" },
 	{ m_file_kind, NULL, "file 4: kind 42 unknown" },
 	{ m_seals_file, NULL, "file 0: seals on a file that is not a memfd" },
 	{ m_seals_bits, NULL, "file 2: seals 0x40 beyond 0x3f" },
@@ -1254,6 +1288,13 @@ static const struct {
 	{ m_mq_size, NULL, "file 16: message 0: 6 bytes, above msgsize 3" },
 	{ m_unix_name, NULL, "file 14: name_state 3 unknown" },
 	{ m_unix_peer, NULL, "file 5: stream peer 6 not connected back" },
+	{ m_tty_orphan, NULL, "file 18: pty slave 3 without its master" },
+	{ m_tty_index, NULL, "file 18: pty slave 4 without its master" },
+	{ m_tty_line, NULL, "file 17: line discipline 2 (only N_TTY, 0)" },
+	{ m_tty_sid, NULL, "file 18: tty session 2 is no session leader of the tree" },
+	{ m_tty_fg, NULL, "file 18: tty foreground group 77 is not in session 1" },
+	{ m_tty_big, NULL, "file 17: pty index 5000 above 4095" },
+	{ m_tty_two, NULL, "file 17: two masters of pty 3" },
 	{ m_nl_proto, NULL, "file 15: netlink protocol 9 not supported" },
 	{ m_nl_opts, NULL, "file 15: netlink options 0x1 have unknown bits" },
 	{ m_nl_type, NULL, "file 15: netlink socket type 1 not RAW or DGRAM" },

@@ -1,0 +1,105 @@
+/*
+ * etc.c - the files of /etc a box's network makes: /etc/hosts (localhost,
+ * and the box's hostname at its own address, so an app that looks up its
+ * own name, as Apache and Exim do at start, gets an answer at once rather
+ * than waiting on DNS), /etc/hostname and /etc/resolv.conf (the host's,
+ * without the nameservers on the host's loopback, which the box's network
+ * namespace cannot reach).  They are written in the box dir (BOX/etc-*),
+ * owned by the box's root, and bound over the root's own files each time
+ * the root is mounted, so an image restored on another machine gets that
+ * machine's resolvers.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "box/box_int.h"
+#include "common/err.h"
+
+#define ETC_MAX 8192   /* more of the host's resolv.conf is not copied */
+
+/* Write text to BOX/etc-NAME, owned by the box's root; its path in path. */
+static int write_box_file(const struct box *b, const char *name, const char *text,
+			  char *path, size_t len)
+{
+	size_t n = strlen(text);
+	int fd, rc = 0;
+
+	snprintf(path, len, "%s/etc-%s", b->path, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return err_sys("box %s: create %s", b->cfg.name, path);
+	if (write(fd, text, n) != (ssize_t)n)
+		rc = err_sys("box %s: write %s", b->cfg.name, path);
+	else if (fchown(fd, b->uid_base, b->uid_base) < 0)
+		rc = err_sys("box %s: chown %s", b->cfg.name, path);
+	close(fd);
+	return rc;
+}
+
+static int is_loopback_nameserver(const char *line)
+{
+	char addr[64];
+
+	if (sscanf(line, "nameserver %63s", addr) != 1)
+		return 0;
+	return !strncmp(addr, "127.", 4) || !strcmp(addr, "::1");
+}
+
+/* The lines of file (at most ETC_MAX bytes) appended to out, but for the
+ * nameservers on loopback; how many nameserver lines were kept. */
+static int copy_resolvers(const char *file, char *out, size_t len)
+{
+	char line[512];
+	int kept = 0;
+	FILE *f = fopen(file, "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f) && strlen(out) + strlen(line) < len) {
+		if (is_loopback_nameserver(line))
+			continue;
+		kept += !strncmp(line, "nameserver", 10);
+		strcat(out, line);
+	}
+	fclose(f);
+	return kept;
+}
+
+/* The host's resolvers; behind systemd-resolved's stub (127.0.0.53) its
+ * upstream servers are in /run/systemd/resolve/resolv.conf. */
+static void make_resolv_conf(char *out, size_t len)
+{
+	out[0] = '\0';
+	if (copy_resolvers("/etc/resolv.conf", out, len) == 0) {
+		out[0] = '\0';
+		copy_resolvers("/run/systemd/resolve/resolv.conf", out, len);
+	}
+}
+
+int etc_bind(const struct box *b, const char *root)
+{
+	char text[ETC_MAX], path[BOX_PATH_MAX + 16], addr[INET_ADDRSTRLEN];
+	struct in_addr a = { .s_addr = b->addr };
+
+	if (!inet_ntop(AF_INET, &a, addr, sizeof(addr)))
+		return err_sys("box %s: its address", b->cfg.name);
+	snprintf(text, sizeof(text),
+		 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n",
+		 addr, b->cfg.name);
+	if (write_box_file(b, "hosts", text, path, sizeof(path)) < 0 ||
+	    rootfs_bind_file(root, path, "/etc/hosts", 1) < 0)
+		return err_wrap("box %s: /etc/hosts", b->cfg.name);
+	snprintf(text, sizeof(text), "%s\n", b->cfg.name);
+	if (write_box_file(b, "hostname", text, path, sizeof(path)) < 0 ||
+	    rootfs_bind_file(root, path, "/etc/hostname", 1) < 0)
+		return err_wrap("box %s: /etc/hostname", b->cfg.name);
+	make_resolv_conf(text, sizeof(text));
+	if (write_box_file(b, "resolv.conf", text, path, sizeof(path)) < 0 ||
+	    rootfs_bind_file(root, path, "/etc/resolv.conf", 1) < 0)
+		return err_wrap("box %s: /etc/resolv.conf", b->cfg.name);
+	return 0;
+}

@@ -1,0 +1,27 @@
+/* file_owners.c - file owners between the host's ids and a box's (file_owners.h). */
+#include "box/box.h"
+#include "cr/file_owners.h"
+
+static int has_owner(const struct cr_file *f)
+{
+	if (f->kind == CR_FILE_TTY)
+		return !f->tty.master;
+	return f->kind == CR_FILE_UNIX && f->un.name_state != CR_UNIX_NAME_UNLINKED &&
+	       f->laddr.len > 2 && f->laddr.addr[2] != '\0';
+}
+
+void file_owners_across(struct cr_image *img, const struct box *b, int inside)
+{
+	uint32_t (*map)(const struct box *, uint32_t) = inside ? box_id_inside : box_id_outside;
+
+	for (uint32_t i = 0; i < img->nr_files; i++) {
+		struct cr_file *f = &img->files[i];
+		uint32_t *uid = f->kind == CR_FILE_TTY ? &f->tty.uid : &f->un.name_uid;
+		uint32_t *gid = f->kind == CR_FILE_TTY ? &f->tty.gid : &f->un.name_gid;
+
+		if (!has_owner(f))
+			continue;
+		*uid = map(b, *uid);
+		*gid = map(b, *gid);
+	}
+}
