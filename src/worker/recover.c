@@ -109,15 +109,11 @@ static void recover_one(struct daemon *d, struct app *a)
 		holder_paths(d, holder, sizeof(holder), NULL, 0);
 		a->state = APP_NAPPING;
 		a->napping_since_ms = mono_ms();
-		if (a->tag[0] && !holder_find(holder, &pid)) {
-			a->state = APP_FAILED;
-			snprintf(a->error, sizeof(a->error),
-				 "its holder is gone: the sockets it held are lost");
-			daemon_log(a->spec.name, "error: %s", a->error);
-			break;
-		}
-		life_watch(d, a);
 		daemon_log(a->spec.name, "found napping");
+		if (a->tag[0] && !holder_find(holder, &pid))
+			life_held_lost(d, a, "the holder is gone");
+		else
+			life_watch(d, a);
 		break;
 	case APP_FAILED:            /* a failed swap-in left its sockets held */
 		if (holder_adopt(d, a) < 0)
@@ -138,6 +134,8 @@ int recover_apps(struct daemon *d)
 	rc = registry_each(d->reg, load_row, d);
 	for (struct app *a = d->apps; rc == 0 && a; a = a->next)
 		recover_one(d, a);
+	if (rc == 0)
+		life_revive_lost(d);
 	pthread_mutex_unlock(&d->lock);
 	return rc;
 }

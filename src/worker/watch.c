@@ -285,6 +285,7 @@ void watch_loop(struct daemon *d)
 		if (mono_ms() - last_sample >= SAMPLE_EVERY_MS) {
 			holder_check(d);
 			holder_retire(d);
+			life_revive_lost(d);
 		}
 		pthread_mutex_unlock(&d->lock);
 		if (mono_ms() - last_sample >= SAMPLE_EVERY_MS) {
