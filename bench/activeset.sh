@@ -23,8 +23,10 @@
 # restores read it (--local, as the daemon does: no manifest request);
 # BENCH_LOCAL=0 reads them from the store.  BENCH_PC: the picocenter
 # binary (default build/picocenter), to compare builds in one run.
-# BENCH_REPEAT (1): each mode measured that many times in turn (quote the
-# medians); BENCH_TIMING=FILE: the restores' PICOCENTER_TIMING lines.
+# BENCH_1G=1 adds the issue's large case from the delayed store: T =
+# 262144 (1 GB), W = 2560 (10 MB), lines as the others (T and W say it).
+# BENCH_REPEAT (1): each mode measured that many times in a row (quote
+# the medians); BENCH_TIMING=FILE: the restores' PICOCENTER_TIMING lines.
 # BENCH_REDIS=1 adds redis-server holding 100 MB (DEBUG POPULATE: 100000
 # values of 1000 bytes) whose request (one EVAL) reads 3000 of them, ~3
 # MB: lines "bench":"activeset-redis", first_response_ms up to the EVAL's
@@ -40,6 +42,7 @@ BENCH_S3_W=${BENCH_S3_W:-"64 2048"}
 BENCH_MODES=${BENCH_MODES:-"activeset lazy eager download"}
 BENCH_FILE=${BENCH_FILE:-1}
 BENCH_REDIS=${BENCH_REDIS:-0}
+BENCH_1G=${BENCH_1G:-0}
 BENCH_GEN=${BENCH_GEN:-1}
 BENCH_LOCAL=${BENCH_LOCAL:-1}
 BENCH_REPEAT=${BENCH_REPEAT:-1}
@@ -194,6 +197,7 @@ run_redis() {   # STORE-NAME URL
 	command -v redis-server >/dev/null || { echo "bench/activeset.sh: no redis-server, redis case skipped" >&2; return; }
 	port=$(free_port)
 	pid=$(redis_spawn "$port")
+	PIDS+=("$pid")   # redis_spawn ran in a subshell: its PIDS+= is lost
 	redis_ask "$port" || die "redis: first answer"
 	dump "$pid" "$2" "$image" >/dev/null
 	pid=$("$PC" cr restore --store "$2" --image "$image") || die "redis learning restore"
@@ -209,6 +213,7 @@ run_redis() {   # STORE-NAME URL
 prepare() {
 	local url=$1 t=$2 w=$3 port=$4 image=$5 pid
 	pid=$(spawn "$port" "$t")
+	PIDS+=("$pid")   # spawn ran in a subshell: its PIDS+= is lost
 	"$WS" ask "$port" 0 "$w" 0 || die "first answer"
 	dump "$pid" "$url" "$image" >/dev/null
 	pid=$("$PC" cr restore --store "$url" --image "$image") || die "learning restore"
@@ -225,8 +230,10 @@ run_store() {   # STORE-NAME URL TS WS
 			port=$(free_port)
 			image=ws-$t-$w
 			prepare "$url" "$t" "$w" "$port" "$image"
-			for _ in $(seq "$BENCH_REPEAT"); do
-				for mode in $BENCH_MODES; do
+			# Each mode's repeats in a row: a revival without the page
+			# server (eager) records no ActiveSet for the next one.
+			for mode in $BENCH_MODES; do
+				for _ in $(seq "$BENCH_REPEAT"); do
 					measure "$store" "$url" "$t" "$w" "$port" "$mode" "$image"
 				done
 			done
@@ -256,6 +263,7 @@ AWS_ENDPOINT_URL=http://127.0.0.1:$(head -n 1 "$TMP/proxy.port")
 export AWS_ENDPOINT_URL
 STORED=("s3://$BUCKET/activeset-$$" "s3://$BUCKET/activeset-redis-$$")
 run_store "s3+${DELAY_MS}ms" "s3://$BUCKET/activeset-$$" "$BENCH_S3_T" "$BENCH_S3_W"
+[ "$BENCH_1G" = 1 ] && run_store "s3+${DELAY_MS}ms" "s3://$BUCKET/activeset-$$" 262144 2560
 if [ "$BENCH_REDIS" = 1 ]; then
 	run_redis "s3+${DELAY_MS}ms" "s3://$BUCKET/activeset-redis-$$"
 fi

@@ -4,8 +4,10 @@
  * kernel has no netem, so bench/store.sh and the S3 fault tests put this in
  * front of radosgw.
  *
- *   delayproxy -t HOST:PORT [-l PORT] [-d MS] [-u MS] [-r BYTES_PER_S]
+ *   delayproxy -t HOST:PORT [-b ADDR] [-l PORT] [-d MS] [-u MS] [-r BYTES_PER_S]
  *
+ * -b is the address it listens on (default 127.0.0.1; the hub tests give
+ * workers in network namespaces of their own the store this way).
  * -d delays client->server bytes (each request) by MS milliseconds, -u
  * delays server->client bytes, -r limits the client->server rate (to make an
  * upload last long enough to be interrupted).  With -l 0 (the default) a
@@ -278,13 +280,16 @@ static void serve(int client)
 	start_threads(c);
 }
 
-static int listen_on(int port)
+static int listen_on(const char *addr, int port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	socklen_t len = sizeof(a);
 	int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (inet_pton(AF_INET, addr, &a.sin_addr) != 1) {
+		fprintf(stderr, "delayproxy: -b %s is not an IPv4 address\n", addr);
+		exit(2);
+	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
 	    listen(fd, 256) < 0 ||
@@ -318,17 +323,19 @@ static void resolve(const char *hostport)
 int main(int argc, char **argv)
 {
 	int opt, port = 0, lfd, cfd;
+	const char *bind_addr = "127.0.0.1";
 
 	signal(SIGPIPE, SIG_IGN);
-	while ((opt = getopt(argc, argv, "t:l:d:u:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:l:b:d:u:r:")) != -1) {
 		switch (opt) {
 		case 't': resolve(optarg); break;
 		case 'l': port = atoi(optarg); break;
+		case 'b': bind_addr = optarg; break;
 		case 'd': up_delay = atof(optarg) / 1e3; break;
 		case 'u': down_delay = atof(optarg) / 1e3; break;
 		case 'r': up_rate = atof(optarg); break;
 		default:
-			fprintf(stderr, "usage: delayproxy -t HOST:PORT [-l PORT] [-d MS] "
+			fprintf(stderr, "usage: delayproxy -t HOST:PORT [-b ADDR] [-l PORT] [-d MS] "
 				"[-u MS] [-r BYTES_PER_S]\n");
 			return 2;
 		}
@@ -337,7 +344,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "delayproxy: -t HOST:PORT is required\n");
 		return 2;
 	}
-	lfd = listen_on(port);
+	lfd = listen_on(bind_addr, port);
 	for (;;) {
 		cfd = accept(lfd, NULL, NULL);
 		if (cfd >= 0)

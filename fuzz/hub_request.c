@@ -1,10 +1,12 @@
 /*
  * hub_request.c - libFuzzer target for the hub's request bodies
- * (src/hub/request.c): the first byte picks the parser (its top bit: a
- * move's body, else a worker's report) and a worker name from a small
- * table; the rest is the body.  Each either parses into something that
- * keeps every rule (DNS labels, an address inet_pton takes, free memory
- * within total) or fails with a message.
+ * (src/hub/request.c) and the hub's answers a worker reads: the first
+ * byte picks the parser (its top bit: a move's body; else 0x40: an app's
+ * report; else 0x20: an app of the hub's sync answer, as a worker takes
+ * it; else a worker's report) and a name from a small table; the rest is
+ * the body.  Each either parses into something that keeps every rule (DNS
+ * labels, an address inet_pton takes, free memory within total, known
+ * states, times >= 0) or fails with a message.
  */
 #include <arpa/inet.h>
 #include <assert.h>
@@ -23,6 +25,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 
 	if (len == 0)
 		return 0;
+	if (!(data[0] & 0x80) && (data[0] & 0x40)) {
+		struct run_report r;
+
+		if (hub_parse_run(names[data[0] % 5], (const char *)data + 1, len - 1, &r) == 0)
+			assert(hub_check_name("app", r.app) == 0 && r.image_ms >= 0 && r.state[0] &&
+			       (r.held || !strcmp(r.state, "stored")));
+		else
+			assert(err_msg()[0] != '\0');
+		return 0;
+	}
+	if (!(data[0] & 0x80) && (data[0] & 0x20)) {
+		json_t *o = json_loadb((const char *)data + 1, len - 1, 0, NULL);
+		struct placed_app p;
+
+		if (o && hub_parse_placed(o, &p) == 0) {
+			assert(hub_check_name("worker", p.worker) == 0);
+			assert(!p.holder[0] || hub_check_name("worker", p.holder) == 0);
+			assert(hub_check_name("app", p.spec.name) == 0 && p.image_ms >= 0 &&
+			       p.wake_ms >= 0);
+			spec_free(&p.spec);
+		} else if (o) {
+			assert(err_msg()[0] != '\0');
+		}
+		json_decref(o);
+		return 0;
+	}
 	if (data[0] & 0x80) {
 		if (hub_parse_move((const char *)data + 1, len - 1, to) == 0)
 			assert(hub_check_name("worker", to) == 0);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "box/box_int.h"
 #include "common/err.h"
@@ -59,13 +60,18 @@ int box_parse_subnet6(const char *s, struct box_config *cfg)
 
 /* No subnet6 given: BOX_SUBNET6_BASE/64 with the IPv4 subnet's second and
  * third bytes as the fourth group, so that boxes of different IPv4 subnets
- * (on different bridges) get different IPv6 subnets too. */
+ * (on different bridges) get different IPv6 subnets too; none on a host
+ * without IPv6. */
 void subnet6_resolve(struct box_config *c)
 {
 	const uint8_t *v4 = (const uint8_t *)&c->subnet;
 
 	if (c->prefix6 != 0)
 		return;
+	if (access("/proc/net/if_inet6", F_OK) < 0) {
+		c->prefix6 = -1;
+		return;
+	}
 	inet_pton(AF_INET6, BOX_SUBNET6_BASE, c->subnet6);
 	c->subnet6[6] = v4[1];
 	c->subnet6[7] = v4[2];

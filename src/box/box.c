@@ -62,11 +62,13 @@ static int lock_dir(const char *dir)
 	return fd;
 }
 
-/* Box creation is serialized machine-wide, across box dirs (another
- * daemon's, another test's), from the choice of the address to its veth
- * and nftables elements: two boxes of different dirs on one subnet took
- * the same free address, and the one that failed (its veth existed)
- * removed the other's veth and elements as its own. */
+/* The choice of a box's address is serialized machine-wide, across box
+ * dirs (another daemon's, another test's), until its veth exists (which
+ * tells other boxes the address is taken, as its nftables elements do
+ * later): two boxes of different dirs on one subnet took the same free
+ * address, and the one that failed (its veth existed) removed the other's
+ * veth and elements as its own.  Released before the nftables lock is
+ * taken, so that it is never held while waiting for that one. */
 #define CREATE_LOCK_DIR "/run/picocenter"
 
 static int lock_machine(void)
@@ -233,10 +235,14 @@ static int unpack_layer(const struct box *b, const char *layer)
 	return box_layer_load(b, layer, upper);
 }
 
-static int build(struct box *b, const char *layer)
+/* *machine (the machine-wide lock) is closed once the veth exists. */
+static int build(struct box *b, const char *layer, int *machine)
 {
-	if (box_record_write(b) < 0 || unpack_layer(b, layer) < 0 || netns_create(b) < 0 ||
-	    rootfs_mount(b) < 0 || cg_create(b) < 0 || nft_box_add(b) < 0)
+	if (box_record_write(b) < 0 || unpack_layer(b, layer) < 0 || netns_create(b) < 0)
+		return -1;
+	close(*machine);
+	*machine = -1;
+	if (rootfs_mount(b) < 0 || cg_create(b) < 0 || nft_box_add(b) < 0)
 		return -1;
 	return 0;
 }
@@ -268,18 +274,23 @@ static int create_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_
 	}
 	rc = fill_box(cfg, addr, uid_base, b);
 	if (rc == 0)
-		rc = build(b, layer);
+		rc = build(b, layer, &machine);
 	if (rc < 0) {
 		struct err_saved e;
 
 		err_save(&e);
+		if (machine >= 0)       /* not held while waiting for nft.lock */
+			close(machine);
+		machine = -1;
 		if (!b->path[0])
 			memcpy(b->path, path, sizeof(b->path) - 1);
 		b->cfg = *cfg;
+		subnet6_resolve(&b->cfg);  /* as fill_box did: its IPv6 elements too */
 		box_destroy(b);
 		err_restore(&e);
 	}
-	close(machine);
+	if (machine >= 0)
+		close(machine);
 	close(lock);
 	return rc < 0 ? err_wrap("box %s", cfg->name) : 0;
 }
@@ -298,6 +309,35 @@ int box_save(const struct box *b, const char *dir)
 		return err_wrap("save box %s", b->cfg.name);
 	snprintf(path, sizeof(path), "%s/" BOX_IMAGE_LAYER, dir);
 	return box_layer_save(b, path);
+}
+
+/* A box made again from an image another daemon stored hides this
+ * daemon's state dir (its boxes dir's parent), not the other one's, and
+ * its log is where the record says (the restored tree has it open there;
+ * daemons that share a store use one state dir path), made if missing. */
+static int settle_here(struct box_config *cfg)
+{
+	const char *slash = strrchr(cfg->dir, '/');
+	char parent[BOX_PATH_MAX];
+	char *end;
+	int fd;
+
+	if (cfg->hide[0] && slash && slash != cfg->dir)
+		snprintf(cfg->hide, sizeof(cfg->hide), "%.*s", (int)(slash - cfg->dir), cfg->dir);
+	if (!cfg->log[0] || access(cfg->log, F_OK) == 0)
+		return 0;
+	snprintf(parent, sizeof(parent), "%s", cfg->log);
+	end = strrchr(parent, '/');
+	if (end && end != parent) {
+		*end = '\0';
+		if (mkdirs(parent) < 0)
+			return err_wrap("box %s: its log's dir", cfg->name);
+	}
+	fd = open(cfg->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_sys("box %s: create its log %s", cfg->name, cfg->log);
+	close(fd);
+	return 0;
 }
 
 int box_for_image(const char *img, const char *dir, const char *name, struct box *b)
@@ -322,6 +362,8 @@ int box_for_image(const char *img, const char *dir, const char *name, struct box
 	if (strcmp(saved.cfg.name, name))
 		return err_set("image %s: its box record names %s, not %s", img, saved.cfg.name, name);
 	snprintf(saved.cfg.dir, sizeof(saved.cfg.dir), "%s", dir);
+	if (settle_here(&saved.cfg) < 0)
+		return -1;
 	snprintf(layer, sizeof(layer), "%s/" BOX_IMAGE_LAYER, img);
 	return create_box(&saved.cfg, saved.addr, saved.uid_base, layer, b);
 }

@@ -1,6 +1,6 @@
 /*
  * etc.c - the files of /etc a box's network makes: /etc/hosts (localhost,
- * and the box's hostname at its own address, so an app that looks up its
+ * and the box's hostname at its own addresses, IPv4 and IPv6, so an app that looks up its
  * own name, as Apache and Exim do at start, gets an answer at once rather
  * than waiting on DNS), /etc/hostname and /etc/resolv.conf (the host's,
  * without the nameservers on the host's loopback, which the box's network
@@ -83,13 +83,18 @@ static void make_resolv_conf(char *out, size_t len)
 int etc_bind(const struct box *b, const char *root)
 {
 	char text[ETC_MAX], path[BOX_PATH_MAX + 16], addr[INET_ADDRSTRLEN];
+	char addr6[INET6_ADDRSTRLEN];
 	struct in_addr a = { .s_addr = b->addr };
+	int n;
 
 	if (!inet_ntop(AF_INET, &a, addr, sizeof(addr)))
 		return err_sys("box %s: its address", b->cfg.name);
-	snprintf(text, sizeof(text),
-		 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n",
-		 addr, b->cfg.name);
+	n = snprintf(text, sizeof(text),
+		     "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n",
+		     addr, b->cfg.name);
+	if (box_has_ipv6(b))
+		snprintf(text + n, sizeof(text) - (size_t)n, "%s\t%s\n", addr6_text(b->addr6, addr6),
+			 b->cfg.name);
 	if (write_box_file(b, "hosts", text, path, sizeof(path)) < 0 ||
 	    rootfs_bind_file(root, path, "/etc/hosts", 1) < 0)
 		return err_wrap("box %s: /etc/hosts", b->cfg.name);

@@ -74,11 +74,13 @@ static void addr_text(uint32_t a, char *buf)
 	inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
 }
 
+/* The queue's set (made and removed with its chain) is there.  Not the
+ * chain listed: libnftables leaks when it lists an xt expression. */
 static int chain_exists(int queue)
 {
 	char cmd[128];
 
-	snprintf(cmd, sizeof(cmd), "list chain ip picocenter_hold hold_%d", queue);
+	snprintf(cmd, sizeof(cmd), "list set ip picocenter_hold hold_%d", queue);
 	return nft_run(cmd, 1) == 0;
 }
 
@@ -271,23 +273,21 @@ static int make_rule(int queue)
 	return rc;
 }
 
-/* The IPv6 chain may be missing: a queue a daemon of a version without
- * IPv6 made. */
+/* The IPv6 chain may be missing (a queue a daemon of a version without
+ * IPv6 made): removed on its own, quietly. */
 int hold_remove(int queue)
 {
-	char cmds[512], cmd6[128];
-	size_t off;
+	char cmds[256];
 
 	if (!chain_exists(queue))
 		return 0;
-	off = (size_t)snprintf(cmds, sizeof(cmds),
-			       "delete chain ip picocenter_hold hold_%d\n"
-			       "delete set ip picocenter_hold hold_%d\n", queue, queue);
-	snprintf(cmd6, sizeof(cmd6), "list chain ip6 picocenter_hold hold_%d", queue);
-	if (nft_run(cmd6, 1) == 0)
-		snprintf(cmds + off, sizeof(cmds) - off,
-			 "delete chain ip6 picocenter_hold hold_%d\n"
-			 "delete set ip6 picocenter_hold hold_%d\n", queue, queue);
+	snprintf(cmds, sizeof(cmds),
+		 "delete chain ip6 picocenter_hold hold_%d\ndelete set ip6 picocenter_hold hold_%d\n",
+		 queue, queue);
+	nft_run(cmds, 1);
+	snprintf(cmds, sizeof(cmds),
+		 "delete chain ip picocenter_hold hold_%d\ndelete set ip picocenter_hold hold_%d\n",
+		 queue, queue);
 	if (nft_run(cmds, 0) < 0)
 		return err_wrap("remove hold queue %d", queue);
 	return 0;

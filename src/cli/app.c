@@ -312,6 +312,34 @@ static void print_event(const json_t *a, const char *key)
 	       json_string_value(json_object_get(e, "trigger")));
 }
 
+/* A wall-clock time in ms as ISO 8601 UTC. */
+static void print_time(const char *what, long long ms)
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+	char buf[32];
+
+	if (!gmtime_r(&s, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm))
+		snprintf(buf, sizeof(buf), "%lld", ms / 1000);
+	printf("%-14s %s.%03lldZ\n", what, buf, ms % 1000);
+}
+
+/* A hub's app: where it is placed, who has it, its image, a recovery. */
+static void print_hub_fields(const json_t *a)
+{
+	const json_t *rec = json_object_get(a, "recovered");
+	long long img = (long long)json_integer_value(json_object_get(a, "image_ms"));
+
+	if (!json_is_string(json_object_get(a, "worker")))
+		return;
+	printf("%-14s %s\n%-14s %s\n", "worker", json_string_value(json_object_get(a, "worker")),
+	       "held_by", json_string_value(json_object_get(a, "holder")));
+	if (img > 0)
+		print_time("image", img);
+	if (json_is_integer(rec))
+		print_time("recovered", (long long)json_integer_value(rec));
+}
+
 static int app_inspect(const struct target *t, const char *name, int as_json)
 {
 	char path[128], ports[256];
@@ -342,6 +370,7 @@ static int app_inspect(const struct target *t, const char *name, int as_json)
 	print_event(a, "last_swap_in");
 	if (json_is_string(json_object_get(a, "error")))
 		printf("%-14s %s\n", "error", json_string_value(json_object_get(a, "error")));
+	print_hub_fields(a);
 	json_decref(a);
 	return 0;
 }

@@ -11,12 +11,13 @@ static int serve_usage(void)
 {
 	fprintf(stderr,
 		"usage: picocenter serve --state-dir DIR [--store URL] [--listen ADDR:PORT]\n"
-		"                        [--bridge NAME] [--subnet A.B.C.D/N]\n"
+		"                        [--bridge NAME] [--subnet A.B.C.D/N] [--subnet6 PREFIX/N|none]\n"
 		"Hosts apps (picocenter app ...): registry, images (file://DIR/store unless\n"
 		"--store) and the API socket DIR/api.sock live in DIR.  One line per event\n"
 		"on stderr.  SIGINT/SIGTERM stop the daemon; apps stay as they are.\n"
 		"New boxes get an address of --subnet (default 10.88.0.0/16) on the host\n"
-		"bridge --bridge (default pcbr0).\n");
+		"bridge --bridge (default pcbr0), and an IPv6 address of --subnet6 (default\n"
+		"a /64 of fd70:6963:6f00::/48 made from --subnet).\n");
 	return 2;
 }
 
@@ -35,6 +36,8 @@ int cmd_serve(int argc, char **argv)
 			o.bridge = argv[++i];
 		else if (!strcmp(argv[i], "--subnet") && i + 1 < argc)
 			o.subnet = argv[++i];
+		else if (!strcmp(argv[i], "--subnet6") && i + 1 < argc)
+			o.subnet6 = argv[++i];
 		else
 			return serve_usage();
 	}

@@ -1,9 +1,10 @@
 /*
- * worker.c - `picocenter worker`: a machine's membership in a hub, for
- * now a thin process that registers with the hub and heartbeats with its
- * address and memory (from /proc/meminfo) a few times per the hub's
- * worker timeout, until SIGINT/SIGTERM.  It does not run apps yet
- * (docs/hub.md).  `picocenter worker ls` lists a hub's workers.
+ * worker.c - `picocenter worker`: a machine's membership in a hub.  It
+ * runs `picocenter serve`'s daemon (src/worker) with an agent
+ * (worker_sync.c) that registers with the hub, heartbeats with its address
+ * and memory (from /proc/meminfo) and runs the apps the hub places on it,
+ * until SIGINT/SIGTERM (docs/hub.md).  `picocenter worker ls` lists a
+ * hub's workers.
  */
 #include <signal.h>
 #include <stdarg.h>
@@ -15,44 +16,28 @@
 
 #include "cli/client.h"
 #include "cli/cmd.h"
+#include "cli/worker.h"
 #include "common/err.h"
 #include "common/event_log.h"
 #include "common/io.h"
 #include "hub/request.h"
-
-#define BEAT_MIN_MS 100
-#define BEAT_MAX_MS 5000
-
-struct worker_opts {
-	struct target hub;
-	const char *state_dir;
-	const char *address;
-	const char *store;
-	char name[HUB_NAME_MAX + 1];
-};
-
-static volatile sig_atomic_t stop;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
+#include "worker/daemon.h"
 
 static int worker_usage(void)
 {
 	fprintf(stderr,
 		"usage: picocenter worker --hub URL --token TOKEN --state-dir DIR --address ADDR\n"
 		"                         [--name NAME] [--store URL] [--cacert FILE]\n"
+		"                         [--bridge NAME] [--subnet A.B.C.D/N] [--subnet6 PREFIX/N|none]\n"
 		"       picocenter worker ls --hub URL --token TOKEN [--cacert FILE]\n"
 		"Registers this machine with the hub (a worker token: picocenter hub\n"
-		"worker-token) and heartbeats.  NAME defaults to the host name.\n");
+		"worker-token), heartbeats and runs the apps the hub places on it, as\n"
+		"picocenter serve does, their images in the store (shared by the hub's\n"
+		"workers: s3://...).  NAME defaults to the host name.\n");
 	return 2;
 }
 
-static void worker_log(const struct worker_opts *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void worker_log(const struct worker_opts *o, const char *fmt, ...)
+void worker_log(const struct worker_opts *o, const char *fmt, ...)
 {
 	char who[HUB_NAME_MAX + 8];
 	va_list ap;
@@ -98,10 +83,7 @@ static int default_name(char *name)
 	return 0;
 }
 
-/* One heartbeat: 0 and the hub's timeout in *timeout_ms; 1 when the hub
- * refused it for good (a bad token or report); -1 when it could not be
- * delivered (tried again). */
-static int beat(const struct worker_opts *o, long long *timeout_ms)
+int worker_beat(const struct worker_opts *o, long long *timeout_ms)
 {
 	struct client_reply r = { 0 };
 	char path[128], body[256];
@@ -134,50 +116,23 @@ static int beat(const struct worker_opts *o, long long *timeout_ms)
 	return rc;
 }
 
-static void nap(long long ms)
-{
-	struct timespec step = { 0, 50 * 1000000L };
-
-	for (long long t = 0; t < ms && !stop; t += 50)
-		nanosleep(&step, NULL);
-}
-
 static int run_worker(struct worker_opts *o)
 {
-	long long timeout = 3 * BEAT_MAX_MS, interval;
-	int lock_fd = -1, reachable = -1, rc = 0;
+	struct daemon_opts d = { .state_dir = o->state_dir, .store_url = o->store,
+				 .bridge = o->bridge, .subnet = o->subnet, .subnet6 = o->subnet6,
+				 .agent = worker_agent, .agent_arg = o };
+	int lock_fd = -1, rc;
 
 	if (mkdir_p(o->state_dir) < 0 ||
-	    state_dir_lock(o->state_dir, "worker.lock", "picocenter worker", &lock_fd) < 0 ||
-	    stop_signals_install(on_stop) < 0)
-		goto out;
+	    state_dir_lock(o->state_dir, "worker.lock", "picocenter worker", &lock_fd) < 0)
+		return -1;
 	worker_log(o, "address %s, hub %s%s%s", o->address, o->hub.hub, o->store ? ", store " : "",
 		   o->store ? o->store : "");
-	while (!stop) {
-		rc = beat(o, &timeout);
-		if (rc > 0)
-			break;
-		if (rc < 0 && reachable != 0)
-			worker_log(o, "error: heartbeat: %s", err_msg());
-		else if (rc == 0 && reachable != 1)
-			worker_log(o, "registered (the hub's timeout: %lld ms)", timeout);
-		reachable = rc == 0;
-		interval = timeout / 3;
-		interval = interval < BEAT_MIN_MS ? BEAT_MIN_MS
-						  : (interval > BEAT_MAX_MS ? BEAT_MAX_MS : interval);
-		nap(rc == 0 ? interval : BEAT_MIN_MS * 5);
-	}
-	if (rc > 0) {
-		worker_log(o, "error: %s", err_msg());
-		goto out;
-	}
-	worker_log(o, "stopping");
+	rc = daemon_run(&d);
 	close(lock_fd);
-	return 0;
-out:
-	if (lock_fd >= 0)
-		close(lock_fd);
-	return -1;
+	if (rc == 0 && o->refused)
+		rc = err_set("the hub refused this worker");
+	return rc;
 }
 
 static int worker_ls(const struct target *t)
@@ -215,6 +170,12 @@ static int parse_worker(int argc, char **argv, struct worker_opts *o)
 			o->address = val;
 		else if (!strcmp(opt, "--store"))
 			o->store = val;
+		else if (!strcmp(opt, "--bridge"))
+			o->bridge = val;
+		else if (!strcmp(opt, "--subnet"))
+			o->subnet = val;
+		else if (!strcmp(opt, "--subnet6"))
+			o->subnet6 = val;
 		else if (!strcmp(opt, "--name"))
 			name = val;
 		else

@@ -6,6 +6,8 @@ static int has_owner(const struct cr_file *f)
 {
 	if (f->kind == CR_FILE_TTY)
 		return !f->tty.master;
+	if (f->kind == CR_FILE_MQUEUE)
+		return 1;
 	return f->kind == CR_FILE_UNIX && f->un.name_state != CR_UNIX_NAME_UNLINKED &&
 	       f->laddr.len > 2 && f->laddr.addr[2] != '\0';
 }
@@ -16,11 +18,17 @@ void file_owners_across(struct cr_image *img, const struct box *b, int inside)
 
 	for (uint32_t i = 0; i < img->nr_files; i++) {
 		struct cr_file *f = &img->files[i];
-		uint32_t *uid = f->kind == CR_FILE_TTY ? &f->tty.uid : &f->un.name_uid;
-		uint32_t *gid = f->kind == CR_FILE_TTY ? &f->tty.gid : &f->un.name_gid;
+		uint32_t *uid = &f->un.name_uid, *gid = &f->un.name_gid;
 
 		if (!has_owner(f))
 			continue;
+		if (f->kind == CR_FILE_TTY) {
+			uid = &f->tty.uid;
+			gid = &f->tty.gid;
+		} else if (f->kind == CR_FILE_MQUEUE) {
+			uid = &f->mq.uid;
+			gid = &f->mq.gid;
+		}
 		*uid = map(b, *uid);
 		*gid = map(b, *gid);
 	}

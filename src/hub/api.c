@@ -115,6 +115,8 @@ static enum MHD_Result create_app(struct hub *h, struct MHD_Connection *c,
 	}
 	rc = hubreg_app_create(h->reg, who->tenant, &spec, hub_now_ms(), &out);
 	if (rc == 0)
+		notify_change(&h->news);
+	if (rc == 0)
 		hub_log("app %s (tenant %s): placed on %s", spec.name, who->tenant,
 			json_string_value(json_object_get(out, "worker")));
 	spec_free(&spec);
@@ -134,6 +136,8 @@ static enum MHD_Result move_app(struct hub *h, struct MHD_Connection *c,
 	if (hub_parse_move(b->buf ? b->buf : "", b->len, to) < 0)
 		return http_send_error(c, 400, err_msg());
 	rc = hubreg_app_move(h->reg, who->tenant, name, to, &out);
+	if (rc == 0)
+		notify_change(&h->news);
 	if (rc == 0)
 		hub_log("app %s (tenant %s): moved to %s", name, who->tenant, to);
 	return answer(c, rc, 200, out);
@@ -160,6 +164,8 @@ static enum MHD_Result route_app(struct hub *h, struct MHD_Connection *c,
 	}
 	if (!*action && !strcmp(method, "DELETE")) {
 		rc = hubreg_app_remove(h->reg, who->tenant, name);
+		if (rc == 0)
+			notify_change(&h->news);
 		if (rc == 0)
 			hub_log("app %s (tenant %s): removed", name, who->tenant);
 		return answer(c, rc, 200, NULL);
@@ -195,6 +201,76 @@ static enum MHD_Result worker_beat(struct hub *h, struct MHD_Connection *c, cons
 				     "timeout_ms", (json_int_t)h->worker_timeout_ms));
 }
 
+/* A query argument as a number in [0, max]; def when absent or bad. */
+static int64_t query_num(struct MHD_Connection *c, const char *key, int64_t max, int64_t def)
+{
+	const char *v = mhd_lib()->lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+	char *end;
+	long long n;
+
+	if (!v || !*v)
+		return def;
+	n = strtoll(v, &end, 10);
+	return *end || n < 0 || n > max ? def : n;
+}
+
+/* GET /workers/NAME/sync?seen=V&wait=MS: after up to MS (at most 5 s)
+ * waiting for news newer than V, {"version", "apps"}: the apps placed on
+ * the worker or held by it, each with "wake_ms" (DNS asked for it
+ * lately, 0 if not). */
+static enum MHD_Result worker_sync(struct hub *h, struct MHD_Connection *c, const char *name)
+{
+	uint64_t seen = (uint64_t)query_num(c, "seen", INT64_MAX, 0);
+	int64_t wait = query_num(c, "wait", 5000, 0);
+	uint64_t v = notify_wait(&h->news, seen, wait);
+	json_t *apps = NULL;
+	int rc = hubreg_worker_apps(h->reg, name, &apps);
+
+	for (size_t i = 0; rc == 0 && i < json_array_size(apps); i++) {
+		json_t *a = json_array_get(apps, i);
+		const char *app = json_string_value(json_object_get(a, "name"));
+
+		json_object_set_new(a, "wake_ms", json_integer(app ? notify_wake_ms(&h->news, app) : 0));
+	}
+	return answer(c, rc, 200,
+		      rc ? apps : json_pack("{s:I, s:o}", "version", (json_int_t)v, "apps", apps));
+}
+
+/* PUT /workers/NAME/apps/APP: the worker's report (request.h). */
+static enum MHD_Result worker_report(struct hub *h, struct MHD_Connection *c, const char *name,
+				     const char *app, const struct http_body *b)
+{
+	struct run_report rep;
+	int rc;
+
+	if (b->too_big)
+		return http_send_error(c, 413, "request body too large");
+	if (hub_parse_run(app, b->buf ? b->buf : "", b->len, &rep) < 0)
+		return http_send_error(c, 400, err_msg());
+	rc = hubreg_app_report(h->reg, name, &rep);
+	if (rc == 0)
+		notify_change(&h->news);
+	return answer(c, rc, 200, NULL);
+}
+
+/* /workers/NAME/apps/APP */
+static enum MHD_Result worker_app(struct hub *h, struct MHD_Connection *c, const char *name,
+				  const char *method, const char *app, const struct http_body *b)
+{
+	json_t *out = NULL;
+	int rc;
+
+	if (strlen(app) > HUB_NAME_MAX || strchr(app, '/'))
+		return http_send_error(c, 404, "no such app");
+	if (!strcmp(method, "PUT"))
+		return worker_report(h, c, name, app, b);
+	if (!strcmp(method, "GET")) {
+		rc = hubreg_app_any(h->reg, app, &out);
+		return answer(c, rc, 200, out);
+	}
+	return http_send_error(c, 405, "no such route");
+}
+
 static enum MHD_Result route_worker(struct hub *h, struct MHD_Connection *c,
 				    const struct caller *who, const char *method,
 				    const char *rest, const struct http_body *b)
@@ -217,6 +293,10 @@ static enum MHD_Result route_worker(struct hub *h, struct MHD_Connection *c,
 
 		return answer(c, rc, 200, out);
 	}
+	if (slash && !strcmp(slash, "/sync") && !strcmp(method, "GET"))
+		return worker_sync(h, c, name);
+	if (slash && !strncmp(slash, "/apps/", 6))
+		return worker_app(h, c, name, method, slash + 6, b);
 	return http_send_error(c, 405, "no such route");
 }
 

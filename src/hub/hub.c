@@ -139,6 +139,7 @@ static int hub_init(struct hub *h, const struct hub_opts *o)
 
 	h->lock_fd = -1;
 	h->worker_timeout_ms = o->worker_timeout_ms;
+	notify_init(&h->news);
 	if (mkdir_p(o->state_dir) < 0)
 		return -1;
 	if (!realpath(o->state_dir, path))
@@ -162,29 +163,56 @@ static void hub_free(struct hub *h)
 {
 	hubreg_close(h->reg);
 	dns_zone_free(&h->zone);
+	notify_free(&h->news);
 	if (h->lock_fd >= 0)
 		close(h->lock_fd);
 }
 
 /* ---- the watch ---- */
 
+static void log_rehomed(const char *app, const char *from, const char *addr, void *arg)
+{
+	(void)arg;
+	hub_log("app %s: it ran on %s, which is down; restarted on the worker at %s", app, from,
+		addr);
+}
+
+/* Called with the registry busy: the names are kept for rehome_down. */
 static void log_down(const char *name, void *arg)
 {
-	const struct hub *h = arg;
+	json_t *down = arg;
 
-	hub_log("worker %s: down (no heartbeat for %lld ms)", name,
-		(long long)h->worker_timeout_ms);
+	json_array_append_new(down, json_string(name));
+}
+
+/* Workers just marked down are logged; the apps that ran on down
+ * workers go elsewhere as soon as a worker can take them. */
+static int rehome_down(struct hub *h, json_t *down)
+{
+	int moved;
+
+	for (size_t i = 0; i < json_array_size(down); i++)
+		hub_log("worker %s: down (no heartbeat for %lld ms)",
+			json_string_value(json_array_get(down, i)), (long long)h->worker_timeout_ms);
+	moved = hubreg_rehome(h->reg, log_rehomed, h);
+	if (moved > 0 || json_array_size(down))
+		notify_change(&h->news);
+	json_array_clear(down);
+	return moved < 0 ? err_wrap("the apps of down workers") : 0;
 }
 
 static void watch(struct hub *h)
 {
 	struct timespec tick = { 0, HUB_WATCH_MS * 1000000L };
+	json_t *down = json_array();
 	int failing = 0;
 
-	while (!h->stop) {
+	while (down && !h->stop) {
 		int rc = hubreg_workers_expire(h->reg, hub_now_ms() - h->worker_timeout_ms,
-					       log_down, h);
+					       log_down, down);
 
+		if (rc >= 0)
+			rc = rehome_down(h, down);
 		if (rc < 0 && !failing)
 			hub_log("error: %s", err_msg());
 		else if (rc >= 0 && failing)
@@ -192,6 +220,7 @@ static void watch(struct hub *h)
 		failing = rc < 0;
 		nanosleep(&tick, NULL);
 	}
+	json_decref(down);
 }
 
 /* DNS's lookup: the registry's answer for an app name. */
@@ -199,11 +228,14 @@ static int lookup(void *arg, const char *name, char *addr, size_t len)
 {
 	struct hub *h = arg;
 	char from[HUB_NAME_MAX + 1];
-	int rc = hubreg_app_address(h->reg, name, addr, len, from);
+	int stored = 0;
+	int rc = hubreg_app_address(h->reg, name, addr, len, from, &stored);
 
 	if (rc == 0 && from[0])
 		hub_log("app %s: its worker %s is down; moved to the worker at %s", name, from,
 			addr);
+	if (rc == 0 && (stored || from[0]))   /* its worker revives it now */
+		notify_wake(&h->news, name, hub_now_ms());
 	/* a failure is SERVFAIL; the watch logs the registry's state */
 	return rc == HUBREG_NOTFOUND ? 1 : rc;
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "hub/dns.h"
+#include "hub/notify.h"
 #include "hub/registry.h"
 
 #define HUB_WORKER_TIMEOUT_MS 15000
@@ -35,6 +36,7 @@ struct hub {
 	int64_t worker_timeout_ms;
 	int lock_fd;
 	volatile sig_atomic_t stop;
+	struct hub_notify news;     /* for workers waiting on GET /workers/W/sync */
 };
 
 int hub_run(const struct hub_opts *o);

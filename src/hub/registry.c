@@ -27,6 +27,9 @@ static const char *const schema[] = {
 	"REFERENCES tenants(name), max_apps BIGINT NOT NULL, max_memory BIGINT NOT NULL)",
 	"CREATE TABLE IF NOT EXISTS app_ports (worker TEXT NOT NULL, port INTEGER NOT NULL, "
 	"app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE, PRIMARY KEY (worker, port))",
+	"CREATE TABLE IF NOT EXISTS app_runs (app TEXT PRIMARY KEY REFERENCES apps(name) "
+	"ON DELETE CASCADE, holder TEXT NOT NULL, state TEXT NOT NULL, image_ms BIGINT NOT NULL, "
+	"recovered_ms BIGINT NOT NULL)",
 };
 
 /* ---- small helpers ---- */

@@ -78,8 +78,27 @@ int hubreg_app_move(struct hub_registry *r, const char *tenant, const char *name
  * whose worker is down is first moved to the worker placement picks among
  * those up (the one that will revive it), its name in moved_from
  * (HUB_NAME_MAX + 1 bytes; "" when it did not move); with none up it
- * stays.  0 and addr filled, HUBREG_NOTFOUND, or -1. */
+ * stays.  *stored: the app is not running (its worker will revive it).
+ * 0 and addr filled, HUBREG_NOTFOUND, or -1. */
 int hubreg_app_address(struct hub_registry *r, const char *name, char *addr, size_t len,
-		       char *moved_from);
+		       char *moved_from, int *stored);
+
+/* registry_runs.c: what workers report of the apps they run. */
+/* A worker's report (request.h): held, the app must be placed on it (else
+ * HUBREG_BUSY: let it go); let go, it must be the app's holder (else
+ * HUBREG_BUSY).  HUBREG_NOTFOUND: no such app. */
+int hubreg_app_report(struct hub_registry *r, const char *worker, const struct run_report *rep);
+/* The apps of down workers that ran there (or never started) move to the
+ * workers placement picks, as a DNS query would move them
+ * (hubreg_app_address); their swapped-out ones wait for their next query.
+ * fn hears each moved app, its old worker and its new address.  Returns
+ * how many moved, or -1.  (The hub's watch calls it every round, so an
+ * app no worker could take is moved as soon as one can.) */
+int hubreg_rehome(struct hub_registry *r,
+		  void (*fn)(const char *app, const char *from, const char *addr, void *arg),
+		  void *arg);
+/* Any app record: GET /workers/W/apps/APP (a worker asking about an app
+ * it has that is no longer placed on it). */
+int hubreg_app_any(struct hub_registry *r, const char *name, json_t **out);
 
 #endif

@@ -13,8 +13,24 @@
 #include "hub/registry_int.h"
 
 #define APP_COLUMNS "a.name, a.tenant, a.worker, w.address, a.state, a.spec, a.image, " \
-		    "a.created_ms, w.state"
-#define APP_FROM "FROM apps a LEFT JOIN workers w ON w.name = a.worker"
+		    "a.created_ms, w.state, r.holder, r.state, r.image_ms, r.recovered_ms, " \
+		    "hw.state"
+#define APP_FROM "FROM apps a LEFT JOIN workers w ON w.name = a.worker " \
+		 "LEFT JOIN app_runs r ON r.app = a.name LEFT JOIN workers hw ON hw.name = r.holder"
+
+/* What the workers reported (app_runs; NULLs when none did yet):
+ * "holder" (the worker that has it, "" none), "holder_state", "image_ms"
+ * (its newest image, 0 none), "recovered" (the image's time when the app
+ * was restarted from it after its worker went down, else null). */
+static int run_json(json_t *o, const char *const *v)
+{
+	int64_t rec = reg_to_i64(v[3]);
+
+	return json_object_set_new(o, "holder", json_string(v[0] ? v[0] : "")) |
+	       json_object_set_new(o, "holder_state", v[4] ? json_string(v[4]) : json_null()) |
+	       json_object_set_new(o, "image_ms", json_integer(reg_to_i64(v[2]))) |
+	       json_object_set_new(o, "recovered", rec > 0 ? json_integer(rec) : json_null());
+}
 
 /* One app object: its spec's fields and the hub's. */
 static json_t *app_json(const char *const *v)
@@ -31,11 +47,11 @@ static json_t *app_json(const char *const *v)
 	json_object_set_new(o, "tenant", json_string(v[1]));
 	json_object_set_new(o, "worker", json_string(v[2]));
 	json_object_set_new(o, "address", v[3] ? json_string(v[3]) : json_null());
-	json_object_set_new(o, "state", json_string(v[4]));
+	json_object_set_new(o, "state", json_string(v[10] ? v[10] : v[4]));
 	json_object_set_new(o, "image", json_string(v[6]));
 	json_object_set_new(o, "created", json_integer(reg_to_i64(v[7])));
 	json_object_set_new(o, "worker_state", v[8] ? json_string(v[8]) : json_null());
-	return o;
+	return run_json(o, v + 9) < 0 ? (json_decref(o), NULL) : o;
 }
 
 static int app_row(void *arg, int ncols, const char *const *v)
@@ -80,15 +96,16 @@ int hubreg_worker_apps(struct hub_registry *r, const char *worker, json_t **out)
 {
 	const char *p[] = { worker };
 
-	return app_query(r, "a.worker = $1", 1, p, out);
+	return app_query(r, "a.worker = $1 OR r.holder = $1", 1, p, out);
 }
 
-int hubreg_app_get(struct hub_registry *r, const char *tenant, const char *name, json_t **out)
+/* The one app where says, or HUBREG_NOTFOUND. */
+static int app_one(struct hub_registry *r, const char *where, int n, const char *const *p,
+		   json_t **out)
 {
-	const char *p[] = { tenant, name };
 	json_t *list;
 
-	if (app_query(r, "a.tenant = $1 AND a.name = $2", 2, p, &list) < 0)
+	if (app_query(r, where, n, p, &list) < 0)
 		return -1;
 	if (json_array_size(list) == 0) {
 		json_decref(list);
@@ -97,6 +114,20 @@ int hubreg_app_get(struct hub_registry *r, const char *tenant, const char *name,
 	*out = json_incref(json_array_get(list, 0));
 	json_decref(list);
 	return 0;
+}
+
+int hubreg_app_get(struct hub_registry *r, const char *tenant, const char *name, json_t **out)
+{
+	const char *p[] = { tenant, name };
+
+	return app_one(r, "a.tenant = $1 AND a.name = $2", 2, p, out);
+}
+
+int hubreg_app_any(struct hub_registry *r, const char *name, json_t **out)
+{
+	const char *p[] = { name };
+
+	return app_one(r, "a.name = $1", 1, p, out);
 }
 
 int hubreg_app_remove(struct hub_registry *r, const char *tenant, const char *name)
@@ -111,6 +142,9 @@ int hubreg_app_remove(struct hub_registry *r, const char *tenant, const char *na
 	}
 	rc = reg_exec(r, "DELETE FROM app_ports WHERE app IN (SELECT name FROM apps WHERE "
 		     "name = $1 AND tenant = $2)", 2, p, NULL, NULL);
+	if (rc >= 0)
+		rc = reg_exec(r, "DELETE FROM app_runs WHERE app IN (SELECT name FROM apps WHERE "
+			     "name = $1 AND tenant = $2)", 2, p, NULL, NULL);
 	if (rc >= 0)
 		rc = reg_exec(r, "DELETE FROM apps WHERE name = $1 AND tenant = $2", 2, p, NULL, NULL);
 	if (rc == 0)

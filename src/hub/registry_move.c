@@ -18,14 +18,16 @@ struct app_home {
 	int up;
 	char *spec;            /* JSON, malloc'd */
 	int found;
+	int running;           /* its workers reported it running (or none did) */
 };
 
 static int home_row(void *arg, int ncols, const char *const *v)
 {
 	struct app_home *h = arg;
 
-	if (ncols < 5 || !v[0] || !v[1] || !v[2] || !v[3] || !v[4])
+	if (ncols < 6 || !v[0] || !v[1] || !v[2] || !v[3] || !v[4])
 		return 1;
+	h->running = !v[5] || !strcmp(v[5], "running");
 	snprintf(h->tenant, sizeof(h->tenant), "%s", v[0]);
 	snprintf(h->worker, sizeof(h->worker), "%s", v[1]);
 	snprintf(h->address, sizeof(h->address), "%s", v[2]);
@@ -41,8 +43,9 @@ static int read_home(struct hub_registry *r, const char *name, struct app_home *
 
 	free(h->spec);
 	memset(h, 0, sizeof(*h));
-	return reg_exec(r, "SELECT a.tenant, a.worker, w.address, w.state, a.spec FROM apps a "
-		       "JOIN workers w ON w.name = a.worker WHERE a.name = $1",
+	return reg_exec(r, "SELECT a.tenant, a.worker, w.address, w.state, a.spec, r.state "
+		       "FROM apps a JOIN workers w ON w.name = a.worker "
+		       "LEFT JOIN app_runs r ON r.app = a.name WHERE a.name = $1",
 		    1, p, home_row, h) < 0 ? -1 : 0;
 }
 
@@ -105,6 +108,8 @@ static int move_once(struct hub_registry *r, const char *name, struct app_home *
 		rc = reg_exec(r, "DELETE FROM app_ports WHERE app = $1", 1, p, NULL, NULL);
 		rc = rc < 0 ? rc : reg_insert_ports(r, &spec, cs->c[best].name);
 	}
+	if (rc == 0 && !to)
+		rc = reg_run_orphan(r, name, h->worker);
 	spec_free(&spec);
 	if (rc != 0)
 		return reg_rollback(r, rc);
@@ -114,7 +119,7 @@ static int move_once(struct hub_registry *r, const char *name, struct app_home *
 }
 
 int hubreg_app_address(struct hub_registry *r, const char *name, char *addr, size_t len,
-		       char *moved_from)
+		       char *moved_from, int *stored)
 {
 	struct app_home h = { 0 };
 	struct reg_candidates *cs = NULL;
@@ -145,6 +150,7 @@ int hubreg_app_address(struct hub_registry *r, const char *name, char *addr, siz
 	free(cs);
 	if (rc == 0 && h.found)
 		snprintf(addr, len, "%s", h.address);
+	*stored = h.found && !h.running;
 	free(h.spec);
 	if (rc < 0)
 		return -1;

@@ -122,3 +122,126 @@ int hub_parse_move(const char *body, size_t len, char *to)
 	json_decref(o);
 	return rc;
 }
+
+/* The states a worker may report (the daemon's, docs/serve.md). */
+static int known_state(const char *s)
+{
+	static const char *const states[] = { "running", "swapping-out", "napping", "asleep",
+					       "swapping-in", "failed" };
+
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		if (!strcmp(s, states[i]))
+			return 1;
+	return 0;
+}
+
+static int run_fields(const json_t *o, struct run_report *r)
+{
+	const json_t *held = json_object_get(o, "held"), *st = json_object_get(o, "state"),
+		     *img = json_object_get(o, "image_ms");
+	size_t want = 2 + (st != NULL);
+
+	if (json_object_size(o) != want || !json_is_boolean(held))
+		return err_set("the body must be {\"held\": BOOL, \"state\": STATE, \"image_ms\": MS}"
+			       " (no state when held is false)");
+	if (!json_is_integer(img) || json_integer_value(img) < 0)
+		return err_set("'image_ms' must be an integer >= 0");
+	r->held = json_is_true(held);
+	r->image_ms = json_integer_value(img);
+	if (!r->held) {
+		if (st)
+			return err_set("a let-go app has no 'state'");
+		strcpy(r->state, "stored");
+		return 0;
+	}
+	if (!json_is_string(st) || strlen(json_string_value(st)) != json_string_length(st) ||
+	    !known_state(json_string_value(st)))
+		return err_set("'state' must be running, swapping-out, napping, asleep, "
+			       "swapping-in or failed");
+	strcpy(r->state, json_string_value(st));
+	return 0;
+}
+
+int hub_parse_run(const char *app, const char *body, size_t len, struct run_report *r)
+{
+	json_t *o;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (hub_check_name("app", app) < 0)
+		return -1;
+	strcpy(r->app, app);
+	o = api_parse_json(body, len);
+	if (!o)
+		return -1;
+	rc = json_is_object(o) ? run_fields(o, r) : err_set("the body must be a JSON object");
+	json_decref(o);
+	return rc;
+}
+
+/* A name field: a DNS label, or "" when empty is allowed. */
+static int get_name(const json_t *o, const char *key, int empty_ok, char *out)
+{
+	const json_t *v = json_object_get(o, key);
+	const char *s = json_string_value(v);
+
+	if (!s && empty_ok && (!v || json_is_null(v))) {
+		out[0] = '\0';
+		return 0;
+	}
+	if (!s || strlen(s) != json_string_length(v) || json_string_length(v) > HUB_NAME_MAX)
+		return err_set("'%s' is not a name", key);
+	if (!*s && empty_ok) {
+		out[0] = '\0';
+		return 0;
+	}
+	if (hub_check_name(key, s) < 0)
+		return -1;
+	strcpy(out, s);
+	return 0;
+}
+
+static int get_ms(const json_t *o, const char *key, int64_t *out)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (!v || json_is_null(v)) {
+		*out = 0;
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return err_set("'%s' must be an integer >= 0", key);
+	*out = json_integer_value(v);
+	return 0;
+}
+
+int hub_parse_placed(const json_t *entry, struct placed_app *p)
+{
+	static const char *const hubs[] = { "tenant", "worker", "address", "state", "image",
+					     "created", "worker_state", "holder", "holder_state",
+					     "image_ms", "recovered", "wake_ms" };
+	const char *hs = json_string_value(json_object_get(entry, "holder_state"));
+	json_t *spec;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	if (!json_is_object(entry))
+		return err_set("an app of the hub's answer is not an object");
+	if (get_name(entry, "worker", 0, p->worker) < 0 ||
+	    get_name(entry, "holder", 1, p->holder) < 0 ||
+	    get_ms(entry, "image_ms", &p->image_ms) < 0 || get_ms(entry, "wake_ms", &p->wake_ms) < 0)
+		return err_wrap("the hub's answer");
+	p->holder_up = hs && !strcmp(hs, "up");
+	spec = json_deep_copy(entry);
+	if (!spec)
+		return err_set("out of memory");
+	for (size_t i = 0; i < sizeof(hubs) / sizeof(hubs[0]); i++)
+		json_object_del(spec, hubs[i]);
+	rc = spec_from_json(spec, &p->spec);
+	json_decref(spec);
+	if (rc == 0 && hub_check_name("app", p->spec.name) < 0) {
+		spec_free(&p->spec);
+		rc = -1;
+	}
+	return rc < 0 ? err_wrap("the hub's answer: an app") : 0;
+}

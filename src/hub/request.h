@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <netinet/in.h>
 
 #define HUB_NAME_MAX 63
@@ -31,5 +32,33 @@ int hub_check_name(const char *what, const char *name);
 int hub_parse_move(const char *body, size_t len, char *to);
 /* Parse the body of PUT /workers/name into w; errors for a 400. */
 int hub_parse_worker(const char *name, const char *body, size_t len, struct worker_report *w);
+
+/* PUT /workers/NAME/apps/APP: what a worker reports of an app it holds
+ * ({"held": true, "state": S, "image_ms": T}) or has let go of
+ * ({"held": false, "image_ms": T}: its image in the store is whole).  S is
+ * one of the daemon's states (running, napping, asleep, failed, ...);
+ * image_ms the wall-clock time its newest image was taken, 0 for none. */
+#define HUB_STATE_MAX 16
+struct run_report {
+	char app[HUB_NAME_MAX + 1];
+	int held;
+	char state[HUB_STATE_MAX];     /* "stored" when let go */
+	int64_t image_ms;
+};
+int hub_parse_run(const char *app, const char *body, size_t len, struct run_report *r);
+
+/* One app of the hub's answer to GET /workers/NAME/sync, as a worker
+ * takes it: the hub's fields checked, the rest a spec as the API's own
+ * (spec_from_json).  spec_free(&p->spec) after a success. */
+#include "worker/spec.h"
+struct placed_app {
+	char worker[HUB_NAME_MAX + 1];   /* where it is placed */
+	char holder[HUB_NAME_MAX + 1];   /* the worker that has it, "" none */
+	int holder_up;
+	int64_t image_ms;                /* its newest image, 0 none */
+	int64_t wake_ms;                 /* DNS asked for it then, 0 not lately */
+	struct app_spec spec;
+};
+int hub_parse_placed(const json_t *entry, struct placed_app *p);
 
 #endif

@@ -58,17 +58,24 @@ static int fetch_pages(struct mem_server *s, uint64_t off, uint64_t len)
 
 /* Copy the due pages from pg[i] on that follow each other in memory and
  * in the file (and carry all of flags), at most max of them. */
-enum copy_result ps_copy_stretch(struct mem_server *s, struct space *sp, size_t i,
-				     size_t max, uint8_t flags)
+size_t ps_stretch_len(const struct space *sp, size_t i, size_t max, uint8_t flags)
 {
-	struct uffdio_copy uc;
-	size_t n = 1, done;
+	size_t n = 1;
 
 	while (n < max && i + n < sp->n && sp->pg[i + n].state == DUE &&
 	       (sp->pg[i + n].flags & flags) == flags &&
 	       sp->pg[i + n].addr == sp->pg[i].addr + n * PAGE &&
 	       sp->pg[i + n].off == sp->pg[i].off + n * PAGE)
 		n++;
+	return n;
+}
+
+enum copy_result ps_copy_stretch(struct mem_server *s, struct space *sp, size_t i,
+				     size_t max, uint8_t flags)
+{
+	struct uffdio_copy uc;
+	size_t n = ps_stretch_len(sp, i, max, flags), done;
+
 	if (fetch_pages(s, sp->pg[i].off, n * PAGE) < 0)
 		return COPY_FATAL;
 	memset(&uc, 0, sizeof(uc));

@@ -207,6 +207,56 @@ static enum copy_result zero_page(struct space *sp, uint64_t addr)
 	}
 }
 
+/* A fault on pg[to] continues the stream whose last fault was on
+ * pg[from]: the reader went through the window that fault brought in, so
+ * its pages count as used for the ActiveSet (a read of a page put in is
+ * seen by nothing else; without this, read-ahead would hide the pages it
+ * brings from the record). */
+static void went_past(struct space *sp, size_t from, size_t to)
+{
+	if (from >= to || to > sp->n)
+		return;   /* the map moved meanwhile: nothing to say */
+	for (size_t k = from + 1; k < to; k++)
+		if (sp->pg[k].state == IN && (sp->pg[k].flags & PF_AHEAD))
+			sp->pg[k].flags |= PF_TOUCHED;
+}
+
+/* How many pages a fault on pg[i] copies: FAULT_BATCH, doubled (up to
+ * FAULT_AHEAD_MAX) each time a fault lands in the stretch of the file
+ * right after an earlier fault's, when each fetch from the store costs a
+ * round trip (read-ahead: a reader going through its memory in order
+ * waits for a few requests, not one every 16 pages).  Up to FAULT_STREAMS
+ * such runs are followed at once (an app reading values in order while
+ * it looks them up in a table elsewhere); a fault that continues none
+ * starts one in place of the least recently grown.  *st: its stream. */
+static size_t fault_window(const struct mem_server *s, struct space *sp, size_t i,
+			   struct fault_stream **st)
+{
+	uint64_t off = sp->pg[i].off;
+	struct fault_stream *old = &sp->streams[0];
+
+	*st = NULL;
+	if (!s->has_src)
+		return FAULT_BATCH;
+	sp->nfaults++;
+	for (size_t k = 0; k < FAULT_STREAMS; k++) {
+		struct fault_stream *f = &sp->streams[k];
+
+		if (f->ahead && off >= f->next && off < f->next + (uint64_t)f->ahead * PAGE) {
+			went_past(sp, f->last, i);
+			f->ahead = f->ahead * 2 < FAULT_AHEAD_MAX ? f->ahead * 2 : FAULT_AHEAD_MAX;
+			f->used = sp->nfaults;
+			*st = f;
+			return f->ahead;
+		}
+		if (f->used < old->used)
+			old = f;
+	}
+	*old = (struct fault_stream){ .ahead = FAULT_BATCH, .used = sp->nfaults };
+	*st = old;
+	return FAULT_BATCH;
+}
+
 static enum copy_result serve_fault(struct mem_server *s, struct space *sp, uint64_t addr)
 {
 	enum copy_result cr;
@@ -216,11 +266,17 @@ static enum copy_result serve_fault(struct mem_server *s, struct space *sp, uint
 	i = ps_find_page(sp, addr);
 	if (i < sp->n && sp->pg[i].addr == addr && sp->pg[i].state == DUE) {
 		uint64_t due = sp->due;
+		struct fault_stream *st;
+		size_t max = fault_window(s, sp, i, &st);
 
-		cr = ps_copy_stretch(s, sp, i, FAULT_BATCH, 0);
+		cr = ps_copy_stretch(s, sp, i, max, 0);
 		if (cr == COPY_OK) {
+			if (st) {
+				st->next = sp->pg[i].off + (due - sp->due) * PAGE;
+				st->last = i;
+			}
 			sp->pg[i].flags |= PF_TOUCHED;
-			for (size_t k = i + 1; k < sp->n && k < i + FAULT_BATCH; k++)
+			for (size_t k = i + 1; k < sp->n && k < i + max; k++)
 				if (sp->pg[k].state == IN && !(sp->pg[k].flags & PF_TOUCHED))
 					sp->pg[k].flags |= PF_AHEAD;
 			s->pages_faulted += due - sp->due;
@@ -339,6 +395,33 @@ static enum copy_result retry_pending(struct mem_server *s, struct space *sp)
 	return COPY_OK;
 }
 
+/* Faults of several threads read together: the stretches they will copy
+ * are fetched from the source in one request first (its reads go in
+ * parallel), so the threads wait for one round trip, not one each.  A
+ * source that fails here fails for good (it retried until its timeout). */
+static enum copy_result fetch_faults(struct mem_server *s, struct space *sp,
+				     const struct uffd_msg *m, size_t n)
+{
+	struct mem_range r[64];
+	size_t nr = 0;
+
+	for (size_t k = 0; s->has_src && k < n && nr < 64; k++) {
+		uint64_t addr = m[k].arg.pagefault.address & ~(PAGE - 1);
+		size_t i;
+
+		if (m[k].event != UFFD_EVENT_PAGEFAULT)
+			continue;
+		i = ps_find_page(sp, addr);
+		if (i < sp->n && sp->pg[i].addr == addr && sp->pg[i].state == DUE)
+			r[nr++] = (struct mem_range){ sp->pg[i].off,
+						      ps_stretch_len(sp, i, FAULT_BATCH, 0) * PAGE };
+	}
+	if (nr < 2 || s->src.fetch(s->src.arg, r, nr) == 0)
+		return COPY_OK;
+	snprintf(s->failure, sizeof(s->failure), "%s", err_msg());
+	return COPY_FATAL;
+}
+
 /* Read and handle every queued message of sp, then retry the faults that
  * had to wait for the events behind them. */
 static enum copy_result drain(struct mem_server *s, struct space *sp)
@@ -352,6 +435,8 @@ static enum copy_result drain(struct mem_server *s, struct space *sp)
 			continue;
 		if (r <= 0)
 			break;
+		if (fetch_faults(s, sp, msgs, (size_t)r / sizeof(msgs[0])) == COPY_FATAL)
+			return COPY_FATAL;
 		for (size_t i = 0; i < (size_t)r / sizeof(msgs[0]); i++) {
 			enum copy_result cr = handle_msg(s, sp, &msgs[i]);
 

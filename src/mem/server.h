@@ -25,6 +25,9 @@
 #define LAZY_MIN_PAGES 256      /* 1 MiB stored: below, eager is cheaper */
 #define FILL_BATCH 256          /* pages per background UFFDIO_COPY */
 #define FAULT_BATCH 16          /* pages copied from a faulting address on */
+#define FAULT_AHEAD_MAX 256     /* ... up to this many when faults go forward
+				   through the file (a source: read-ahead) */
+#define FAULT_STREAMS 8         /* forward runs of faults followed at once */
 #define MAX_SPACES 1024
 #define IDLE_PROBE_MS 1000
 #define PENDING_RETRY_MS 1
@@ -61,6 +64,13 @@ struct space {
 	size_t n, due, cursor;
 	uint64_t *pending;       /* faulting addresses still to answer (EAGAIN) */
 	size_t nr_pending, cap_pending;
+	struct fault_stream {    /* read-ahead: the last faults that went forward */
+		uint64_t next;   /* file offset after the stretch it copied */
+		size_t last;     /* its last fault's page (index in pg) */
+		uint32_t ahead;  /* pages its next fault copies (FAULT_BATCH ..) */
+		uint32_t used;   /* when it last grew (a count of faults) */
+	} streams[FAULT_STREAMS];
+	uint32_t nfaults;
 };
 
 struct mem_server {
@@ -107,6 +117,8 @@ void ps_set_state(struct space *sp, size_t i, uint8_t state);
 void ps_wake_page(struct space *sp, uint64_t addr);
 /* Copy the due pages from sp->pg[i] on that follow each other in memory
  * and in the pages (and carry all of flags), at most max of them. */
+/* Pages from pg[i] on that ps_copy_stretch would copy together. */
+size_t ps_stretch_len(const struct space *sp, size_t i, size_t max, uint8_t flags);
 enum copy_result ps_copy_stretch(struct mem_server *s, struct space *sp, size_t i,
 				 size_t max, uint8_t flags);
 

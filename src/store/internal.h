@@ -189,17 +189,20 @@ int pages_fetch(struct store *s, const struct mfile *f, const struct pindex *ix,
 /* ---- localcopy.c: the local copy of a generation's small files ----
  * DIR/NAME.copy: the store manifest and every file's chunk bytes but a
  * paged file's pages (docs/store.md, "Local copy").  files[i]: the chunk
- * bytes of m->files[i] (mfile_chunk_bytes).  read: 0 and the copy
- * (manifest parsed, every chunk checked; the files' bytes at
- * *data + *files_at, in manifest order), 1 when there is none, -1 when
- * it is not usable (another generation, damaged: the reason in err). */
+ * bytes of m->files[i] (mfile_chunk_bytes).  load: 0 and the copy, its
+ * framing and manifest checked (checksum, name, generation, the files'
+ * total length; the files' bytes at *data + *files_at, in manifest
+ * order, NOT checked yet: localcopy_check_files() before any use), 1 when
+ * there is none, -1 when it is not usable (the reason in err).  parse:
+ * both checks. */
 #define LOCALCOPY_MAX (16u << 20)
 int localcopy_write(const char *dir, const struct manifest *m, const uint8_t *text,
 		    size_t tlen, const uint8_t *const *files);
+int localcopy_load(const char *dir, const char *name, uint64_t gen, struct manifest *m,
+		   uint8_t **data, size_t *files_at);
+int localcopy_check_files(const uint8_t *files, const struct manifest *m);
 int localcopy_parse(const uint8_t *data, size_t len, const char *name, uint64_t gen,
 		    struct manifest *m, size_t *files_at);
-int localcopy_read(const char *dir, const char *name, uint64_t gen, struct manifest *m,
-		   uint8_t **data, size_t *files_at);
 
 /* ---- names.c: keys of images and generations ---- */
 #define GEN_DIGITS 20

@@ -48,6 +48,11 @@ struct store_lazy {
 	char (*run_keys)[CHUNK_KEY_MAX];
 	uint64_t runs_hits0;     /* the cache's hit bytes when they started */
 	uint64_t runs_bytes, runs_pages;   /* what the thread read and put in */
+	/* The thread decodes once the page index is known good (the local
+	 * copy's files are checked while the GETs are out). */
+	pthread_mutex_t ix_lock;
+	pthread_cond_t ix_cond;
+	int ix_state;            /* 0 not yet, 1 good, -1 not usable */
 };
 
 static void join_runs(struct store_lazy *l);
@@ -124,6 +129,8 @@ void store_lazy_close(struct store_lazy *l)
 	pindex_free(&l->ix);
 	manifest_free(&l->m);
 	pthread_mutex_destroy(&l->lock);
+	pthread_mutex_destroy(&l->ix_lock);
+	pthread_cond_destroy(&l->ix_cond);
 	free(l);
 }
 
@@ -328,6 +335,19 @@ static void take_runs(struct store_lazy *l, struct buf *runs, uint64_t cached)
 	count_runs(l, bytes, pages, cached);
 }
 
+static struct store_lazy *lazy_new(struct store *s)
+{
+	struct store_lazy *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_mutex_init(&l->ix_lock, NULL);
+	pthread_cond_init(&l->ix_cond, NULL);
+	l->s = s;
+	return l;
+}
+
 /* ---- the pages due first in the background ---- */
 
 /* The thread: the runs' ranged GETs, then their pages decoded into
@@ -337,12 +357,19 @@ static void *runs_main(void *arg)
 	struct store_lazy *l = arg;
 	struct buf *runs = calloc(l->f->nruns, sizeof(*runs));
 
+	int ix_ok;
+
 	l->s->be.ops->get_many(l->s->be.be, l->run_reqs, l->f->nruns);
 	err_clear();   /* per request status: a failed run is fetched when asked for */
-	for (size_t j = 0; runs && j < l->f->nruns; j++)
+	pthread_mutex_lock(&l->ix_lock);
+	while (l->ix_state == 0)
+		pthread_cond_wait(&l->ix_cond, &l->ix_lock);
+	ix_ok = l->ix_state > 0;
+	pthread_mutex_unlock(&l->ix_lock);
+	for (size_t j = 0; ix_ok && runs && j < l->f->nruns; j++)
 		if (l->run_reqs[j].status == 0 && l->run_reqs[j].out.len == l->f->runs[j].len)
 			runs[j] = l->run_reqs[j].out;
-	if (runs)
+	if (ix_ok && runs)
 		decode_runs(l, runs, &l->runs_bytes, &l->runs_pages);
 	free(runs);
 	return NULL;
@@ -379,8 +406,13 @@ static void join_runs(struct store_lazy *l)
 {
 	struct store_cache_stats c1;
 
-	if (!l->runs_pending)
+	if (!l->runs_pending) {   /* never started (or taken in already) */
+		free(l->run_reqs);
+		free(l->run_keys);
+		l->run_reqs = NULL;
+		l->run_keys = NULL;
 		return;
+	}
 	pthread_join(l->runs_thread, NULL);
 	l->runs_pending = 0;
 	timing_mark("restore: pages due first (background)");
@@ -396,20 +428,38 @@ static void join_runs(struct store_lazy *l)
 
 /* ---- the small files from the local copy ---- */
 
+/* The page index is good (ok) or not: the runs' thread may decode. */
+static void index_known(struct store_lazy *l, int ok)
+{
+	pthread_mutex_lock(&l->ix_lock);
+	l->ix_state = ok ? 1 : -1;
+	pthread_cond_broadcast(&l->ix_cond);
+	pthread_mutex_unlock(&l->ix_lock);
+}
+
 /* The files of the local copy's generation but lazy_file into dir, and
  * lazy_file's page index into l->ix: 0, 1 when there is no copy of gen,
- * -1 when the copy is not usable (the caller reads the store). */
+ * -1 when the copy is not usable (the caller drops l and reads the
+ * store).  As soon as the copy's manifest is checked, the pages due
+ * first are requested (hinted); the files' hashes are checked and the
+ * index parsed while the requests are out. */
 static int from_local(struct store_lazy *l, const char *local_dir, const char *name,
-		      uint64_t gen, const char *dir, const char *lazy_file)
+		      uint64_t gen, const char *dir, const char *lazy_file, int hinted)
 {
 	uint8_t *data;
 	size_t at;
-	int rc = localcopy_read(local_dir, name, gen, &l->m, &data, &at);
+	int rc = localcopy_load(local_dir, name, gen, &l->m, &data, &at);
 
 	if (rc != 0)
 		return rc;
 	if (!(l->f = find_file(&l->m, lazy_file)))
 		rc = err_set("generation %llu has no file %s", (unsigned long long)gen, lazy_file);
+	if (rc == 0)
+		rc = lazy_layout(l);
+	if (rc == 0 && hinted)
+		rc = start_runs(l);
+	if (rc == 0)
+		rc = localcopy_check_files(data + at, &l->m);
 	if (rc == 0)
 		rc = mkdir_p(dir);
 	for (size_t i = 0; rc == 0 && i < l->m.nfiles; i++) {
@@ -422,17 +472,14 @@ static int from_local(struct store_lazy *l, const char *local_dir, const char *n
 		at += (size_t)mfile_chunk_bytes(f);
 	}
 	free(data);
-	if (rc < 0) {
-		pindex_free(&l->ix);
-		manifest_free(&l->m);
-		l->f = NULL;
-		return err_wrap("local copy of %s generation %llu", name, (unsigned long long)gen);
-	}
-	return 0;
+	index_known(l, rc == 0);
+	return rc < 0 ? err_wrap("local copy of %s generation %llu", name,
+				 (unsigned long long)gen) : 0;
 }
 
-/* Open l from the local copy if it holds o's generation; else nothing
- * (a rejected copy is noted in l's counters). */
+/* Open l from the local copy if it holds o's generation: 0; 1 when there
+ * is none; 2 when it was rejected (l must be dropped: the reason in
+ * l's counters); -1 on an error. */
 static int open_local(struct store_lazy *l, const char *name, const char *dir,
 		      const char *lazy_file, const struct store_lazy_opts *o)
 {
@@ -440,16 +487,14 @@ static int open_local(struct store_lazy *l, const char *name, const char *dir,
 
 	if (!o->local_dir || !o->generation)
 		return 1;
-	rc = from_local(l, o->local_dir, name, o->generation, dir, lazy_file);
+	rc = from_local(l, o->local_dir, name, o->generation, dir, lazy_file, !o->unhinted);
 	timing_mark("restore: local copy");
 	if (rc < 0) {
 		l->st.local_copy = STORE_LOCAL_REJECTED;
 		snprintf(l->st.local_why, sizeof(l->st.local_why), "%s", err_msg());
 		err_clear();
-		return 1;
+		return 2;
 	}
-	if (rc == 0 && (lazy_layout(l) < 0 || (!o->unhinted && start_runs(l) < 0)))
-		return -1;
 	if (rc == 0)
 		l->st.local_copy = STORE_LOCAL_USED;
 	return rc;
@@ -495,14 +540,24 @@ int store_get_lazy_with(struct store *s, const char *name, const char *dir,
 {
 	static const struct store_lazy_opts none = { 0 };
 	const struct store_lazy_opts *o = opts ? opts : &none;
-	struct store_lazy *l = calloc(1, sizeof(*l));
+	struct store_lazy *l = lazy_new(s);
 	int rc;
 
 	if (!l)
 		return err_set("out of memory");
-	pthread_mutex_init(&l->lock, NULL);
-	l->s = s;
 	rc = open_local(l, name, dir, lazy_file, o);
+	if (rc == 2) {   /* rejected: from the store, with a fresh l */
+		struct store_lazy *fresh = lazy_new(s);
+
+		if (fresh) {
+			fresh->st.local_copy = l->st.local_copy;
+			memcpy(fresh->st.local_why, l->st.local_why, sizeof(l->st.local_why));
+		}
+		store_lazy_close(l);
+		if (!(l = fresh))
+			return err_set("out of memory");
+		rc = 1;
+	}
 	if (rc == 1)
 		rc = open_remote(l, name, o->generation, dir, lazy_file,
 				 o->unhinted ? SMALL_INDEX : SMALL_INDEX_RUNS);

@@ -124,7 +124,7 @@ int localcopy_write(const char *dir, const struct manifest *m, const uint8_t *te
 
 /* ---- reading ---- */
 
-static int check_chunks(const uint8_t *data, const struct manifest *m)
+int localcopy_check_files(const uint8_t *files, const struct manifest *m)
 {
 	uint64_t off = 0;
 
@@ -133,7 +133,7 @@ static int check_chunks(const uint8_t *data, const struct manifest *m)
 			const struct mchunk *c = &m->files[i].chunks[j];
 			uint8_t h[HASH_LEN];
 
-			if (chunk_hash(data + off, (size_t)c->len, h) < 0)
+			if (chunk_hash(files + off, (size_t)c->len, h) < 0)
 				return -1;
 			if (memcmp(h, c->hash, HASH_LEN))
 				return err_set("file %s, chunk %zu: hash mismatch", m->files[i].name,
@@ -143,8 +143,10 @@ static int check_chunks(const uint8_t *data, const struct manifest *m)
 	return 0;
 }
 
-int localcopy_parse(const uint8_t *data, size_t len, const char *name, uint64_t gen,
-		    struct manifest *m, size_t *files_at)
+/* The framing and the manifest (its checksum, name, generation, and the
+ * files' total length); not the files' hashes. */
+static int parse_head(const uint8_t *data, size_t len, const char *name, uint64_t gen,
+		      struct manifest *m, size_t *files_at)
 {
 	uint64_t tlen, total;
 
@@ -165,19 +167,29 @@ int localcopy_parse(const uint8_t *data, size_t len, const char *name, uint64_t 
 		return -1;
 	}
 	*files_at = LC_HEAD + (size_t)tlen;
-	if (files_bytes(m, &total) < 0)
-		total = UINT64_MAX;
-	else if (total != len - *files_at)
-		err_set("%zu bytes of files, the manifest says %llu", len - *files_at,
-			(unsigned long long)total);
-	if (total != len - *files_at || check_chunks(data + *files_at, m) < 0) {
+	if (files_bytes(m, &total) < 0 || total != len - *files_at) {
+		if (total <= LOCALCOPY_MAX)
+			err_set("%zu bytes of files, the manifest says %llu", len - *files_at,
+				(unsigned long long)total);
 		manifest_free(m);
 		return -1;
 	}
 	return 0;
 }
 
-int localcopy_read(const char *dir, const char *name, uint64_t gen, struct manifest *m,
+int localcopy_parse(const uint8_t *data, size_t len, const char *name, uint64_t gen,
+		    struct manifest *m, size_t *files_at)
+{
+	if (parse_head(data, len, name, gen, m, files_at) < 0)
+		return -1;
+	if (localcopy_check_files(data + *files_at, m) < 0) {
+		manifest_free(m);
+		return -1;
+	}
+	return 0;
+}
+
+int localcopy_load(const char *dir, const char *name, uint64_t gen, struct manifest *m,
 		   uint8_t **data, size_t *files_at)
 {
 	char path[4200], *buf;
@@ -192,7 +204,7 @@ int localcopy_read(const char *dir, const char *name, uint64_t gen, struct manif
 	if (len < 0)
 		return err_sys("read local copy %s", path);
 	*data = (uint8_t *)buf;
-	if (localcopy_parse(*data, (size_t)len, name, gen, m, files_at) < 0) {
+	if (parse_head(*data, (size_t)len, name, gen, m, files_at) < 0) {
 		free(*data);
 		*data = NULL;
 		return err_wrap("local copy %s", path);

@@ -165,6 +165,8 @@ json_t *app_to_view(const struct app *a)
 		json_object_set_new(o, "timer_due", json_integer(a->timer_due_ms));
 	if (a->error[0])
 		json_object_set_new(o, "error", json_string(a->error));
+	if (a->swaps && a->dump_started_ms > 0)    /* its newest image's time */
+		json_object_set_new(o, "image_at", json_integer(a->dump_started_ms));
 	if (a->last_in.ms >= 0 && json_is_object(json_object_get(o, "last_swap_in")))
 		json_object_update_new(json_object_get(o, "last_swap_in"),
 				       json_pack("{s:I, s:I, s:I}",

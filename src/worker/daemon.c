@@ -107,13 +107,30 @@ void daemon_save(struct daemon *d, struct app *a)
 	json_decref(row);
 }
 
+void daemon_stop(struct daemon *d)
+{
+	d->stop = 1;
+	daemon_wake(d);
+}
+
 static void on_stop(int sig)
 {
 	(void)sig;
-	if (the_daemon) {
-		the_daemon->stop = 1;
-		daemon_wake(the_daemon);
-	}
+	if (the_daemon)
+		daemon_stop(the_daemon);
+}
+
+struct agent_run {
+	struct daemon *d;
+	const struct daemon_opts *o;
+};
+
+static void *agent_thread(void *arg)
+{
+	struct agent_run *r = arg;
+
+	r->o->agent(r->d, r->o->agent_arg);
+	return NULL;
 }
 
 
@@ -123,7 +140,7 @@ static int take_lock(struct daemon *d)
 	return state_dir_lock(d->dir, "serve.lock", "picocenter serve", &d->lock_fd);
 }
 
-/* --bridge and --subnet, checked as a box will take them. */
+/* --bridge, --subnet and --subnet6, checked as a box will take them. */
 static int box_net_opts(struct daemon *d, const struct daemon_opts *o)
 {
 	struct box_config cfg;
@@ -132,10 +149,15 @@ static int box_net_opts(struct daemon *d, const struct daemon_opts *o)
 		return -1;
 	if (o->subnet && box_parse_subnet(o->subnet, &cfg) < 0)
 		return err_wrap("--subnet");
+	if (o->subnet6 && (strlen(o->subnet6) >= sizeof(d->subnet6) ||
+			   box_parse_subnet6(o->subnet6, &cfg) < 0))
+		return err_set("--subnet6 '%.64s': an IPv6 network PREFIX/N (N in 48..96) or none",
+			       o->subnet6);
 	if (o->bridge && (!o->bridge[0] || strlen(o->bridge) >= sizeof(d->bridge) ||
 			  strchr(o->bridge, '/')))
 		return err_set("--bridge '%.32s': 1-15 characters, no '/'", o->bridge);
 	snprintf(d->subnet, sizeof(d->subnet), "%s", o->subnet ? o->subnet : "");
+	snprintf(d->subnet6, sizeof(d->subnet6), "%s", o->subnet6 ? o->subnet6 : "");
 	snprintf(d->bridge, sizeof(d->bridge), "%s", o->bridge ? o->bridge : "");
 	return 0;
 }
@@ -228,8 +250,10 @@ int daemon_run(const struct daemon_opts *o)
 {
 	struct daemon *d = calloc(1, sizeof(*d));
 	struct api *api = NULL;
+	struct agent_run ar = { d, o };
 	char sock[PATH_MAX];
-	int rc = -1;
+	pthread_t agent;
+	int rc = -1, agent_on = 0;
 
 	if (!d)
 		return err_set("out of memory");
@@ -245,15 +269,21 @@ int daemon_run(const struct daemon_opts *o)
 		goto out;
 	daemon_log("-", "serving %s (store %s)%s%s", sock, d->store_url,
 		   o->listen ? ", API also on " : "", o->listen ? o->listen : "");
-	watch_loop(d);
+	agent_on = o->agent && pthread_create(&agent, NULL, agent_thread, &ar) == 0;
+	if (o->agent && !agent_on)
+		daemon_log("-", "error: cannot start a thread for the hub; stopping");
+	else
+		watch_loop(d);
 	daemon_log("-", "stopping; apps stay as they are");
+	if (agent_on)
+		pthread_join(agent, NULL);
 	api_stop(api);
 	wait_ops(d);
 	pthread_mutex_lock(&d->lock);
 	holder_retire(d);           /* unless an app naps: it keeps their sockets */
 	pthread_mutex_unlock(&d->lock);
 	asleep_stop(d);
-	rc = 0;
+	rc = o->agent && !agent_on ? err_set("cannot start a thread for the hub") : 0;
 out:
 	the_daemon = NULL;
 	daemon_free(d);

@@ -28,6 +28,12 @@ struct daemon_opts {
 	const char *listen;         /* ADDR:PORT for the API over TCP, or NULL */
 	const char *bridge;         /* new boxes' host bridge (NULL: the box default) */
 	const char *subnet;         /* their subnet, A.B.C.D/N (NULL: the default) */
+	const char *subnet6;        /* their IPv6 subnet, PREFIX/N or none (NULL: the default) */
+	/* Runs in a thread of its own beside the watch loop, from when the
+	 * apps are found again until d->stop (picocenter worker's link to
+	 * its hub; daemon_stop ends the daemon).  NULL: none. */
+	void (*agent)(struct daemon *d, void *arg);
+	void *agent_arg;
 };
 
 struct daemon {
@@ -36,6 +42,7 @@ struct daemon {
 	char box_dir[PATH_MAX];     /* DIR/boxes: the boxed apps' boxes */
 	char bridge[16];            /* --bridge ("" default) */
 	char subnet[32];            /* --subnet ("" default) */
+	char subnet6[64];           /* --subnet6 ("" default) */
 	struct registry *reg;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;     /* an app stopped being busy */
@@ -54,6 +61,8 @@ int daemon_run(const struct daemon_opts *opts);
 
 /* One line to stderr: "TIME app NAME: text". */
 void daemon_log(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Ask the daemon to stop, as SIGTERM does. */
+void daemon_stop(struct daemon *d);
 /* Wake the watch loop (its set of watched sockets changed). */
 void daemon_wake(struct daemon *d);
 
@@ -78,6 +87,16 @@ int op_inspect(struct daemon *d, const char *name, json_t **out);
 int op_remove(struct daemon *d, const char *name);
 int op_swap_out(struct daemon *d, const char *name, json_t **out);
 int op_swap_in(struct daemon *d, const char *name, json_t **out);
+/* Apps handed between daemons through a shared store (picocenter worker).
+ * Let go: the app is forgotten here (tree, holder, box, files), its image
+ * kept; with save, a running app is swapped out first (409, and it keeps
+ * running, if that fails), *image_ms the wall-clock time of that image.
+ * Adopt: an app whose image another daemon stored is revived here from
+ * the store now (trigger as its swap-in's); a failure leaves nothing.
+ * Wake: a napping or asleep app starts its swap-in (not waited for). */
+int op_let_go(struct daemon *d, const char *name, int save, int64_t *image_ms);
+int op_adopt(struct daemon *d, struct app_spec *spec, int64_t image_ms, const char *trigger);
+int op_wake(struct daemon *d, const char *name, const char *trigger);
 /* 200 if the app exists; fills its log path. */
 int op_log_path(struct daemon *d, const char *name, char *buf, size_t len);
 

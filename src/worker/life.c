@@ -305,7 +305,7 @@ int life_swap_in(struct daemon *d, struct app *a, const char *trigger)
 	struct op_paths p;
 	struct op_args args;
 	int64_t t0, ms;
-	int rc;
+	int rc, asleep = a->state == APP_ASLEEP;
 
 	if (a->state != APP_NAPPING && a->state != APP_ASLEEP &&
 	    !(a->state == APP_FAILED && a->swaps > 0 && !a->pid))
@@ -315,7 +315,7 @@ int life_swap_in(struct daemon *d, struct app *a, const char *trigger)
 	a->state = APP_SWAPPING_IN;
 	daemon_save(d, a);
 	op_ctx(d, a, &p, &args);
-	if (a->sleep_addr || a->held_lost)
+	if (a->sleep_addr || asleep || a->held_lost)
 		args.ctx.holder = NULL;    /* asleep or lost: its sockets are made anew */
 	args.ctx.stored_ms = a->last_out.at_ms > 0 ? wall_ms() - a->dump_started_ms : 0;
 	args.ctx.advance_timers = a->timer_due_ms >= 0;

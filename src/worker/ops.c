@@ -224,6 +224,7 @@ static int start_app(struct daemon *d, struct app *a, pid_t *pid)
 	s.ctx.box_dir = app_box_dir(d, a);
 	s.ctx.bridge = d->bridge;
 	s.ctx.subnet = d->subnet;
+	s.ctx.subnet6 = d->subnet6;
 	*pid = 0;
 	if (mkdir_p(dir) < 0)
 		return -1;
@@ -273,6 +274,23 @@ static int create_checks(struct daemon *d, const struct app_spec *spec)
 	return 0;
 }
 
+/* A new app for spec (taken) at the head of the list, busy (lock held):
+ * 0, or the HTTP status of why not. */
+static int add_app(struct daemon *d, struct app_spec *spec, struct app **out)
+{
+	struct app *a;
+
+	if (create_checks(d, spec) < 0)
+		return 409;
+	a = new_app(spec);
+	if (!a)
+		return err_set("out of memory"), 500;
+	a->next = d->apps;
+	d->apps = a;
+	*out = a;
+	return 0;
+}
+
 int op_create(struct daemon *d, struct app_spec *spec, json_t **out)
 {
 	struct app *a;
@@ -286,18 +304,10 @@ int op_create(struct daemon *d, struct app_spec *spec, json_t **out)
 		return err_set("--sleep needs a box: a plain app never falls asleep "
 			       "(napping is its deepest tier)"), 400;
 	pthread_mutex_lock(&d->lock);
-	if (create_checks(d, spec) < 0) {
-		pthread_mutex_unlock(&d->lock);
-		return 409;
-	}
-	a = new_app(spec);
-	if (!a) {
-		pthread_mutex_unlock(&d->lock);
-		return err_set("out of memory"), 500;
-	}
-	a->next = d->apps;
-	d->apps = a;
+	rc = add_app(d, spec, &a);
 	pthread_mutex_unlock(&d->lock);
+	if (rc)
+		return rc;
 
 	rc = start_app(d, a, &pid);
 	pthread_mutex_lock(&d->lock);
@@ -384,18 +394,27 @@ static struct app *own_app(struct daemon *d, const char *name)
 	return a;
 }
 
+/* Take the lock and own the app; NULL (lock not held): it is gone. */
+static struct app *lock_own(struct daemon *d, const char *name)
+{
+	struct app *a;
+
+	pthread_mutex_lock(&d->lock);
+	a = own_app(d, name);
+	if (!a)
+		pthread_mutex_unlock(&d->lock);
+	return a;
+}
+
 static int swap_op(struct daemon *d, const char *name, int swap_in, json_t **out)
 {
 	struct app *a;
 	int rc = 0;
 
 	*out = NULL;
-	pthread_mutex_lock(&d->lock);
-	a = own_app(d, name);
-	if (!a) {
-		pthread_mutex_unlock(&d->lock);
+	a = lock_own(d, name);
+	if (!a)
 		return 404;
-	}
 	if (swap_in && a->state != APP_RUNNING)
 		rc = life_swap_in(d, a, "api");
 	else if (!swap_in && a->state != APP_NAPPING && a->state != APP_ASLEEP)
@@ -433,17 +452,14 @@ static int forget_image(void *arg, void *out)
 	return rc;
 }
 
-int op_remove(struct daemon *d, const char *name)
+/* Kill a's tree and holder and remove everything of it here, its image
+ * too when image (lock held, a owned; returns with the lock held). */
+static void drop_owned(struct daemon *d, struct app *a, int image)
 {
+	char name[APP_NAME_MAX + 1];
 	const char *args[2];
-	struct app *a;
 
-	pthread_mutex_lock(&d->lock);
-	a = own_app(d, name);
-	if (!a) {
-		pthread_mutex_unlock(&d->lock);
-		return 404;
-	}
+	snprintf(name, sizeof(name), "%s", a->spec.name);
 	a->removed = 1;
 	asleep_forget(d, a);
 	if (a->pid && a->pid_start && tree_start_time(a->pid) == a->pid_start)
@@ -456,7 +472,7 @@ int op_remove(struct daemon *d, const char *name)
 	args[0] = d->store_url;
 	args[1] = a->spec.name;
 	pthread_mutex_unlock(&d->lock);
-	if (a->swaps && child_run(forget_image, args, NULL, 0, NULL, NULL) < 0 &&
+	if (image && a->swaps && child_run(forget_image, args, NULL, 0, NULL, NULL) < 0 &&
 	    !strstr(err_msg(), "no image"))
 		daemon_log(name, "error: removing its image: %s", err_msg());
 	if (remove_runtime_parts(d, a) < 0)
@@ -467,8 +483,98 @@ int op_remove(struct daemon *d, const char *name)
 	remove_app_dir(d, name);
 	unlink_app(d, a);
 	pthread_cond_broadcast(&d->changed);
-	daemon_log(name, "removed");
-	pthread_mutex_unlock(&d->lock);
+	daemon_log(name, image ? "removed" : "let go (its image stays in the store)");
 	app_free(a);
+}
+
+int op_remove(struct daemon *d, const char *name)
+{
+	struct app *a = lock_own(d, name);
+
+	if (!a)
+		return 404;
+	drop_owned(d, a, 1);
+	pthread_mutex_unlock(&d->lock);
 	return 200;
+}
+
+/* ---- apps handed between daemons through the shared store ---- */
+
+int op_let_go(struct daemon *d, const char *name, int save, int64_t *image_ms)
+{
+	struct app *a;
+	int rc = 0;
+
+	*image_ms = 0;
+	a = lock_own(d, name);
+	if (!a)
+		return 404;
+	if (save && (a->state == APP_RUNNING || a->state == APP_FAILED))
+		rc = life_swap_out(d, a, "move");
+	if (rc < 0 || (save && a->state != APP_NAPPING && a->state != APP_ASLEEP)) {
+		if (rc == 0)
+			err_set("app %s is %s: it has no whole image to hand over", name,
+				app_state_name(a->state));
+		life_release(d, a);
+		pthread_mutex_unlock(&d->lock);
+		return 409;
+	}
+	if (save)
+		*image_ms = a->dump_started_ms;
+	drop_owned(d, a, 0);
+	pthread_mutex_unlock(&d->lock);
+	return 200;
+}
+
+int op_adopt(struct daemon *d, struct app_spec *spec, int64_t image_ms, const char *trigger)
+{
+	char dir[PATH_MAX];
+	struct app *a;
+	int rc;
+
+	pthread_mutex_lock(&d->lock);
+	rc = add_app(d, spec, &a);
+	if (rc) {
+		pthread_mutex_unlock(&d->lock);
+		return rc;
+	}
+	/* Asleep with no box here: the restore makes the box from the image
+	 * (its record and writable layer) and the sockets anew. */
+	a->state = APP_ASLEEP;
+	a->swaps = 1;
+	a->dump_started_ms = image_ms;
+	a->last_out.at_ms = image_ms;
+	app_path(d, a->spec.name, "", dir, sizeof(dir));
+	rc = mkdir_p(dir);
+	if (rc == 0) {
+		daemon_save(d, a);
+		rc = life_swap_in(d, a, trigger);
+	}
+	if (rc < 0) {
+		struct err_saved why;
+
+		err_save(&why);
+		daemon_log(a->spec.name, "error: revival from the store: %s", err_msg());
+		drop_owned(d, a, 0);
+		pthread_mutex_unlock(&d->lock);
+		err_restore(&why);
+		return 500;
+	}
+	app_load_box(d, a);
+	daemon_save(d, a);
+	life_release(d, a);
+	pthread_mutex_unlock(&d->lock);
+	return 200;
+}
+
+int op_wake(struct daemon *d, const char *name, const char *trigger)
+{
+	struct app *a;
+
+	pthread_mutex_lock(&d->lock);
+	a = find_visible(d, name);
+	if (a && !a->busy && (a->state == APP_NAPPING || a->state == APP_ASLEEP))
+		life_spawn(d, a, LIFE_SWAP_IN, trigger);
+	pthread_mutex_unlock(&d->lock);
+	return a ? 200 : 404;
 }

@@ -35,6 +35,7 @@ struct runtime_ctx {
 	const char *box_dir;      /* the boxes' directory (box runtime), else NULL */
 	const char *bridge;       /* start: the box's host bridge ("" default) */
 	const char *subnet;       /* start: its subnet A.B.C.D/N ("" default) */
+	const char *subnet6;      /* start: its IPv6 subnet or none ("" default) */
 	int64_t stored_ms;        /* restore: time since its dump started (its
 	                             wall-clock timers ran on meanwhile) */
 	int advance_timers;       /* restore: the image has armed timers to

@@ -43,6 +43,8 @@ static int box_config_of(const struct app_spec *spec, const struct runtime_ctx *
 		return -1;
 	if (ctx->subnet && ctx->subnet[0] && box_parse_subnet(ctx->subnet, cfg) < 0)
 		return -1;
+	if (ctx->subnet6 && ctx->subnet6[0] && box_parse_subnet6(ctx->subnet6, cfg) < 0)
+		return -1;
 	for (size_t i = 0; i < spec->npublish; i++)
 		if (box_config_add_port(cfg, spec->publish[i]) < 0)
 			return -1;

@@ -119,7 +119,8 @@ int traffic_snapshot(struct traffic *t)
 			return -1;
 		}
 	close(s);
-	qsort(t->v, t->n, sizeof(*t->v), cmp_entry);
+	if (t->n)       /* none: t->v may be NULL (a namespace with no TCP socket) */
+		qsort(t->v, t->n, sizeof(*t->v), cmp_entry);
 	return 0;
 }
 

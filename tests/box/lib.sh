@@ -223,12 +223,15 @@ b_veth() {
 # namespaces are mounts too); the test's other boxes that still exist may
 # keep theirs.
 b_leftovers() {
-	local n=$1 c a keep=() l pre
+	local n=$1 c a d keep=() l pre
 	[ -e "$B_BOXES/$n" ] && b_fail "box dir $B_BOXES/$n left behind"
 	c=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "pcbox-$n" 2>/dev/null | head -1)
 	[ -n "$c" ] && b_fail "cgroup $c left behind"
-	for a in $("$PICOCENTER" box ls --box-dir "$B_BOXES" | awk '{ print $2; print $NF }'); do
-		keep+=("$a")
+	for d in "$B_DIR"/boxes*; do   # every box dir of the test's
+		[ -d "$d" ] || continue
+		for a in $("$PICOCENTER" box ls --box-dir "$d" | awk '{ print $2; print $NF }'); do
+			keep+=("$a")
+		done
 	done
 	for l in $(ip -o link show master "$B_BRIDGE" 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1); do
 		for a in "${keep[@]}"; do [[ $a == *.* ]] && [ "$l" = "$(b_veth "$a")" ] && continue 2; done

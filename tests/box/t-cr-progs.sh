@@ -17,7 +17,9 @@
 # - ptys: two pty pairs in the box's own devpts, one the controlling
 #   terminal of a session with another group in the foreground: the same
 #   indexes (ptmx is opened in the box until they come up), termios,
-#   window, modes, owner (the box's root) and session after each cycle.
+#   window, modes, owner (the box's root) and session after each cycle;
+# - mqueues: POSIX message queues keep names, attributes, messages and
+#   their owner (the box's root).
 d=$(dirname "$0"); . "$d/lib.sh"
 b_init cr-progs
 
@@ -68,4 +70,5 @@ run ipc sysvipc
 run ino inotifysk
 run un unixsk
 run pty ptys
+run mq mqueues
 b_log PASS

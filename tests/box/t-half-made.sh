@@ -8,12 +8,15 @@
 #    refused by the nftables transaction, the last step (namespaces,
 #    veth, root, cgroups made);
 #  - `cr spawn` killed while it waits for the nftables lock (all else
-#    made): `box rm` removes the rest.
+#    made): `box rm` removes the rest.  The test holds that machine-wide
+#    lock for as long as the box takes to be made (other boxes' creation
+#    and removal wait meanwhile).
 d=$(dirname "$0"); . "$d/lib.sh"
 b_need flock
 b_init half-made
 DUMMY=bnd$$
 cleanup_half() {
+	exec 9>&-           # the nftables lock, if a failure left it held
 	ip link del "$DUMMY" 2>/dev/null
 	b_cleanup
 }
@@ -42,9 +45,14 @@ b_leftovers "dup-$$"
 nft list map ip6 picocenter dnat_addr | grep -q "$BR6 . tcp . $P : " || b_fail "the first box lost its IPv6 port"
 b_log "an IPv6 port taken: $err"
 
-# killed while waiting for the nftables lock
-exec 9>/run/picocenter/nft.lock
-flock 9 || b_fail "flock nft.lock"
+# killed while waiting for the nftables lock, which a process of ours
+# holds (never this shell: a failure's cleanup, box rm, would then wait
+# for it for ever, and with it every box on the machine)
+(exec 9>/run/picocenter/nft.lock && flock 9 && exec sleep 600) >/dev/null 2>&1 &
+locker=$!
+B_PIDS+=("$locker")
+locked() { ! flock -n /run/picocenter/nft.lock true; }
+b_wait "our process to take the nftables lock" locked
 "$PICOCENTER" cr spawn --name "kill-$$" --box-dir "$B_BOXES" --bridge "$B_BRIDGE" \
 	--subnet "$B_SUBNET" --port "$(b_port):80" -- true >/dev/null 2>&1 &
 sp=$!
@@ -54,7 +62,8 @@ made() { [ -e "$B_BOXES/kill-$$/ns/net" ] && grep -q "$B_BOXES/kill-$$/root " /p
 b_wait "the box to be made up to its rules" made
 kill -KILL "$sp"
 wait "$sp" 2>/dev/null
-exec 9>&-
+kill -KILL "$locker"
+wait "$locker" 2>/dev/null
 "$PICOCENTER" box ls --box-dir "$B_BOXES" | grep -q "^kill-$$ " || b_fail "the half-made box is not listed"
 "$PICOCENTER" box rm --box-dir "$B_BOXES" "kill-$$" || b_fail "box rm of the half-made box"
 b_leftovers "kill-$$"

@@ -2,7 +2,8 @@
 # t-ipv6.sh - a box's IPv6 (box/addr6.c, nft.c, hold.c): python3's web
 # server bound to [::] in a box answers on the box's IPv6 address and
 # through a published port on the host's IPv6 address (the bridge's), and
-# on 127.0.0.1 as before; a port published on one IPv6 host address
+# on 127.0.0.1 as before; its name resolves to its IPv6 address too
+# (/etc/hosts); a port published on one IPv6 host address
 # ("[ADDR]:HOSTPORT:APPPORT") answers there only.  Egress over IPv6 goes
 # out masqueraded to a peer network namespace of the test's own, and not
 # from a --no-egress box.  From inside a box, as its app, the other box's
@@ -50,6 +51,8 @@ check_web() {
 	[ "$(b_addr6 web)" = "$A6" ] && [ "$(b_addr web)" = "$A4" ] || b_fail "$w: addresses changed"
 	nsenter -t "$B_PID" -n ip -6 route show default | grep -q "via $BR6" ||
 		b_fail "$w: no IPv6 default route via $BR6"
+	b_in "$B_PID" getent ahosts "$N" | grep -q "^$A6 " ||
+		b_fail "$w: its name does not resolve to $A6 in the box: $(b_in "$B_PID" cat /etc/hosts)"
 }
 b_wait "the web server on [$A6]:8000" get "[$A6]:8000"
 check_web "spawned"

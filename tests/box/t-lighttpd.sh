@@ -36,8 +36,8 @@ b_wait "lighttpd on 127.0.0.1:$HP" get "127.0.0.1:$HP" index.html
 [ "$(b_in "$PID" hostname)" = "web-$$" ] || b_fail "hostname is '$(b_in "$PID" hostname)'"
 # its own name resolves to its address at once, from /etc/hosts; its
 # resolvers are the host's that it can reach (none on the host's loopback)
-[ "$(b_in "$PID" getent hosts "web-$$" | awk '{print $1}')" = "$ADDR" ] ||
-	b_fail "getent hosts web-$$ in the box: '$(b_in "$PID" getent hosts "web-$$")'"
+[ "$(b_in "$PID" getent ahostsv4 "web-$$" | awk 'NR == 1 {print $1}')" = "$ADDR" ] ||
+	b_fail "getent ahostsv4 web-$$ in the box: '$(b_in "$PID" getent ahostsv4 "web-$$")'"
 [ "$(b_in "$PID" cat /etc/hostname)" = "web-$$" ] || b_fail "/etc/hostname in the box"
 b_in "$PID" grep -qE '^nameserver +(127\.|::1)' /etc/resolv.conf &&
 	b_fail "the box's resolv.conf names a resolver on loopback"
@@ -66,7 +66,7 @@ for c in $(seq 10); do
 	done
 	[ "$(cat "$BOX/upper$WWW/c$c.txt")" = "$want" ] || b_fail "c$c.txt changed"
 	[ "$(b_in "$PID" hostname)" = "web-$$" ] || b_fail "hostname lost after cycle $c"
-	[ "$(b_in "$PID" getent hosts "web-$$" | awk '{print $1}')" = "$ADDR" ] ||
+	[ "$(b_in "$PID" getent ahostsv4 "web-$$" | awk 'NR == 1 {print $1}')" = "$ADDR" ] ||
 		b_fail "its name in /etc/hosts after cycle $c"
 	[ "$(readlink "/proc/$PID/ns/net")" = "$NETNS" ] || b_fail "network namespace changed in cycle $c"
 	b_in "$PID" ip -4 -o addr show eth0 | grep -q " $ADDR/" || b_fail "address lost after cycle $c"

@@ -3,8 +3,10 @@
 # path in the box, the master of a pty of the box's own devpts) runs bash
 # on the slave (its controlling terminal, bash's group in the foreground).
 # tmux's own client, run inside the box, types a command into the shell
-# and reads the screen back after each of 2 cycles into the kept box and
-# one into a box made again in an empty box dir: the shell answers on the
+# and reads the screen back after each of 2 cycles into the kept box (the
+# second dumped with --verify: its trial restore opens the box's ptmx while
+# the live tree holds the index) and one into a box made again in an
+# empty box dir: the shell answers on the
 # same terminal (/dev/pts/0 as `tty` says), the earlier output is still on
 # the screen, the window keeps its size and `ps` shows the shell's session
 # with its terminal and foreground group.
@@ -46,7 +48,7 @@ for c in 1 2 3; do
 	if [ "$c" = 3 ]; then
 		b_cycle_moved tm "$PID" "$B_DIR/img"
 	else
-		b_cycle tm "$PID" "$B_DIR/img"
+		B_DUMP_ARGS=$([ "$c" = 2 ] && echo --verify) b_cycle tm "$PID" "$B_DIR/img"
 	fi
 	PID=$B_PID
 	type_check "$c"

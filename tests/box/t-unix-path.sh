@@ -6,11 +6,13 @@
 # socket from inside the box and through the box's root path from the
 # host, after each of 2 cycles into the kept box, a cycle with the box
 # asleep in between, and a cycle into a box made again from the image in
-# an empty box dir.  After each: the socket file is where it was bound,
+# another box dir (where another box holds its old uid range).  After each: the socket file is where it was bound,
 # owned by the box's root (0 inside, uid_base on the host: its owner is
 # saved as the box sees it), with redis's unixsocketperm; the host has no
-# such path; a trial restore (--verify) leaves no trial name; the watcher still reports a file created in the watched
-# directory and a write to the watched file.
+# such path; a trial restore (--verify) leaves no trial name; the watcher
+# still reports a file created in the watched directory, a write to the
+# watched file and (from cycle 1 on) a chmod of /etc/passwd, watched while
+# it was in the lower layer at the first dump and copied up since.
 d=$(dirname "$0"); . "$d/lib.sh"
 b_need redis-server redis-cli nsenter python3
 b_init unix-path
@@ -25,8 +27,9 @@ dir $DATA
 logfile ""
 save ""
 CONF
-# The watcher: IN_CREATE on $DATA/w, IN_CLOSE_WRITE on $DATA/f; prints
-# one line per event to its log.
+# The watcher: IN_CREATE on $DATA/w, IN_CLOSE_WRITE on $DATA/f, IN_ATTRIB
+# on /etc/passwd (in the lower layer until check 1 chmods it);
+# prints one line per event to its log.
 cat >"$B_DIR/watch.py" <<'PY'
 import ctypes, os, struct, sys
 libc = ctypes.CDLL(None, use_errno=True)
@@ -35,7 +38,8 @@ os.makedirs(d + "/w", exist_ok=True)
 open(d + "/f", "w").close()
 fd = libc.inotify_init1(0)
 if libc.inotify_add_watch(fd, (d + "/w").encode(), 0x100) != 1 or \
-   libc.inotify_add_watch(fd, (d + "/f").encode(), 0x8) != 2:
+   libc.inotify_add_watch(fd, (d + "/f").encode(), 0x8) != 2 or \
+   libc.inotify_add_watch(fd, b"/etc/passwd", 0x4) != 3:
     print("FAIL watch", flush=True); sys.exit(1)
 print("READY", flush=True)
 while True:
@@ -74,19 +78,28 @@ check() {
 	s=$(b_in "$PID" stat -c '%u %g' "$SOCK")
 	[ "$s" = "0 0" ] || b_fail "socket file owned by '$s' in the box after cycle $c"
 	b_in "$PID" sh -c "touch $DATA/w/new.$c && echo $c > $DATA/f" || b_fail "touch after cycle $c"
+	[ "$c" = 0 ] || b_in "$PID" chmod 644 /etc/passwd || b_fail "chmod after cycle $c"
 	b_wait "IN_CREATE new.$c" grep -q "^EV 1 100 new.$c\$" "$LOG"
 	b_wait "IN_CLOSE_WRITE $c" [ "$(grep -c '^EV 2 8 ' "$LOG")" -ge "$((c + 1))" ]
+	b_wait "IN_ATTRIB $c" [ "$(grep -c '^EV 3 4 ' "$LOG")" -ge "$c" ]
 }
 
 box_sleep() {
 	"$PICOCENTER" box sleep --box-dir "$B_BOXES" "$N"
 }
 
-# Another machine: the box is made again from the image.
+# Another machine: the box is made again from the image, in a box dir
+# where another box already holds the range it had: it gets another one,
+# and the socket file's owner must follow (saved as the box sees it).
 cycle_moved() {
+	local next=$B_DIR/boxes-moved-$((B_MOVES + 1)) old=$BASE p
+	p=$("$PICOCENTER" cr spawn --name "sq-$$" --box-dir "$next" --bridge "$B_BRIDGE" \
+		--subnet "$B_SUBNET" -- sleep 1000) || b_fail "spawn of a box holding the old range"
+	B_PIDS+=("$p")
 	b_cycle_moved kv "$PID" "$B_DIR/img"
 	BOX=$B_BOXES/$N
 	BASE=$(sed -n 's/^uid_base=//p' "$BOX/config")
+	[ "$BASE" != "$old" ] || b_fail "the box made again got its old range $old: nothing to translate"
 }
 
 set_key() {
@@ -101,7 +114,7 @@ for c in 1 2 3 4; do
 	1) b_cycle kv "$PID" "$B_DIR/img"; how="kept box" ;;
 	2) B_DUMP_ARGS=--verify b_cycle kv "$PID" "$B_DIR/img"; how="kept box, --verify" ;;
 	3) B_BETWEEN=box_sleep b_cycle kv "$PID" "$B_DIR/img"; how="box asleep in between" ;;
-	4) cycle_moved; how="box made again in an empty box dir" ;;
+	4) cycle_moved; how="box made again with another uid range" ;;
 	esac
 	PID=$B_PID
 	check "$c"

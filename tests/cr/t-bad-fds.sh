@@ -36,7 +36,7 @@ expect io_uring_mapped "pid 1: vma [0-9a-f]*-[0-9a-f]*: unsupported shared mappi
 expect netlink "pid 1 fd 42: unsupported netlink socket:\["
 expect packet "pid 1 fd 42: unsupported packet socket:\["
 expect device "pid 1 fd 42: unsupported device /dev/full (char 1:7)"
-expect bindtodevice "pid 1 fd 42: .*SO_BINDTODEVICE is set (1): not carried by the image (unsupported)"
+expect timestamping "pid 1 fd 42: .*SO_TIMESTAMPING is set ([0-9]*): not carried by the image (unsupported)"
 expect scm_rights "pid 1 fd 42: a file descriptor in flight (SCM_RIGHTS) in its receive queue (unsupported)"
 
 # A listener outside the tree holds the other end of fd 42.

@@ -2,13 +2,14 @@
  * badfd.c - holds one fd of a kind the dumper must refuse (argv[2]:
  * io_uring, io_uring_mapped (its submission ring mapped too), netlink (NETLINK_XFRM: other protocols are carried), packet, device, scm_rights (a unix socket with a file
  * descriptor in flight in its queue) or unix_outside (a stream connected
- * to the listener at argv[3], outside the tree), bindtodevice (a UDP socket
- * with SO_BINDTODEVICE, which the image does not carry)) at fd 42, and answers
+ * to the listener at argv[3], outside the tree), timestamping (a UDP socket
+ * with SO_TIMESTAMPING, which the image does not carry)) at fd 42, and answers
  * checks; the
  * runner (t-bad-fds.sh) expects the dump to fail naming pid 1 fd 42 and
  * the program to keep running and checking fine afterwards.
  */
 #include <linux/io_uring.h>
+#include <linux/net_tstamp.h>
 #include <linux/netlink.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -83,10 +84,11 @@ static int open_kind(const char *kind, const char *arg)
 		return scm_rights();
 	if (!strcmp(kind, "unix_outside"))
 		return connect_outside(arg);
-	if (!strcmp(kind, "bindtodevice")) {   /* a UDP socket tied to lo */
-		int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (!strcmp(kind, "timestamping")) {   /* a UDP socket with SO_TIMESTAMPING */
+		int fd = socket(AF_INET, SOCK_DGRAM, 0), flags = SOF_TIMESTAMPING_RX_SOFTWARE |
+								   SOF_TIMESTAMPING_SOFTWARE;
 
-		if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3) < 0)
+		if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof(flags)) < 0)
 			return -1;
 		return fd;
 	}

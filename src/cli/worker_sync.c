@@ -1,0 +1,499 @@
+/*
+ * worker_sync.c - `picocenter worker`'s link to its hub, the agent of the
+ * serve daemon it runs (worker.h): heartbeats in a thread of their own;
+ * a long-poll of GET /workers/NAME/sync brings the apps placed on this
+ * worker or held by it, and each is brought in line by an action in a
+ * thread of its own (started fresh, revived from the shared store, let
+ * go to the store, removed, woken for a DNS query); the apps' states and
+ * image times go back with PUT /workers/NAME/apps/APP.
+ *
+ * An app held by another worker that is up is not touched until that
+ * worker lets it go (a move); one whose worker went down is revived from
+ * its last image (the hub has cleared its holder).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/worker.h"
+#include "common/err.h"
+#include "hub/request.h"
+#include "worker/daemon.h"
+
+#define BEAT_MIN_MS 100
+#define BEAT_MAX_MS 5000
+#define SYNC_WAIT_MS 1000      /* the longest a long-poll waits */
+#define RETRY_MS 5000          /* after a failed action on an app */
+
+/* What the link knows of one app. */
+struct wapp {
+	char name[APP_NAME_MAX + 1];
+	int busy;                  /* an action runs for it */
+	char reported[HUB_STATE_MAX];
+	int64_t reported_img;
+	int64_t woke_ms;           /* the last DNS wake acted on */
+	int64_t retry_ms;          /* no new action before (monotonic) */
+};
+
+struct wlink {
+	struct worker_opts *o;
+	struct daemon *d;
+	pthread_mutex_t lock;
+	struct wapp *apps;
+	size_t n, cap;
+	long long timeout_ms;      /* the hub's worker timeout */
+};
+
+enum act { ACT_CREATE, ACT_ADOPT, ACT_LET_GO, ACT_ORPHAN };
+
+struct action {
+	struct wlink *l;
+	enum act what;
+	struct placed_app p;       /* CREATE, ADOPT: the app; else its name */
+	char name[APP_NAME_MAX + 1];
+	int save;                  /* LET_GO: swap out first */
+	const char *trigger;
+};
+
+static void sleep_ms(long long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* ---- the table of apps (lock held) ---- */
+
+static struct wapp *wapp_get(struct wlink *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->apps[i].name, name))
+			return &l->apps[i];
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct wapp *a = realloc(l->apps, cap * sizeof(*a));
+
+		if (!a)
+			return NULL;
+		l->apps = a;
+		l->cap = cap;
+	}
+	memset(&l->apps[l->n], 0, sizeof(l->apps[0]));
+	snprintf(l->apps[l->n].name, sizeof(l->apps[0].name), "%s", name);
+	return &l->apps[l->n++];
+}
+
+/* ---- talking to the hub ---- */
+
+/* PUT /workers/ME/apps/APP; a refusal (the app is not ours now) is
+ * logged only. */
+static void report(struct wlink *l, const char *app, const char *state, int64_t image_ms)
+{
+	struct client_reply r = { 0 };
+	char path[256], body[160];
+
+	snprintf(path, sizeof(path), "/workers/%s/apps/%s", l->o->name, app);
+	if (state)
+		snprintf(body, sizeof(body), "{\"held\":true,\"state\":\"%s\",\"image_ms\":%lld}",
+			 state, (long long)image_ms);
+	else
+		snprintf(body, sizeof(body), "{\"held\":false,\"image_ms\":%lld}", (long long)image_ms);
+	if (client_request(&l->o->hub, "PUT", path, body, &r) < 0)
+		worker_log(l->o, "error: report on app %s: %s", app, err_msg());
+	else if (r.status != 200 && r.status != 409)
+		worker_log(l->o, "error: report on app %s: the hub answered %ld: %.200s", app, r.status,
+			   r.body ? r.body : "");
+	free(r.body);
+}
+
+/* An app's record as the hub has it: 0, 1 (no such app) or -1. */
+static int hub_app(struct wlink *l, const char *app, struct placed_app *p)
+{
+	struct client_reply r = { 0 };
+	json_error_t jerr;
+	char path[256];
+	json_t *o;
+	int rc;
+
+	snprintf(path, sizeof(path), "/workers/%s/apps/%s", l->o->name, app);
+	if (client_request(&l->o->hub, "GET", path, NULL, &r) < 0) {
+		free(r.body);
+		return -1;
+	}
+	if (r.status == 404) {
+		free(r.body);
+		return 1;
+	}
+	o = r.status == 200 && r.body ? json_loads(r.body, 0, &jerr) : NULL;
+	free(r.body);
+	rc = o ? hub_parse_placed(o, p) : err_set("the hub answered %ld", r.status);
+	json_decref(o);
+	return rc;
+}
+
+/* ---- actions, each in a thread of its own ---- */
+
+/* The app's state and image time here: 0, or 1 when it is not here. */
+static int local_state(struct daemon *d, const char *name, char *state, int64_t *image_ms)
+{
+	json_t *v = NULL;
+
+	if (op_inspect(d, name, &v) != 200)
+		return 1;
+	snprintf(state, HUB_STATE_MAX, "%s", json_string_value(json_object_get(v, "state")));
+	*image_ms = json_integer_value(json_object_get(v, "image_at"));
+	json_decref(v);
+	return 0;
+}
+
+static void report_local(struct wlink *l, const char *name)
+{
+	char state[HUB_STATE_MAX];
+	int64_t img;
+
+	if (local_state(l->d, name, state, &img) == 0)
+		report(l, name, state, img);
+}
+
+static int act_create(struct action *a)
+{
+	json_t *out = NULL;
+	int st = op_create(a->l->d, &a->p.spec, &out);
+
+	json_decref(out);
+	if (st != 201)
+		return -1;
+	worker_log(a->l->o, "app %s: started", a->name);
+	report_local(a->l, a->name);
+	return 0;
+}
+
+static int act_adopt(struct action *a)
+{
+	if (op_adopt(a->l->d, &a->p.spec, a->p.image_ms, a->trigger) != 200)
+		return -1;
+	worker_log(a->l->o, "app %s: revived from the store (its image of %lld)", a->name,
+		   (long long)a->p.image_ms);
+	report_local(a->l, a->name);
+	return 0;
+}
+
+static int act_let_go(struct action *a)
+{
+	int64_t img = 0;
+	int st = op_let_go(a->l->d, a->name, a->save, &img);
+
+	if (st != 200 && st != 404)
+		return -1;
+	if (a->save) {
+		worker_log(a->l->o, "app %s: swapped out and let go", a->name);
+		report(a->l, a->name, NULL, img);
+	} else {
+		worker_log(a->l->o, "app %s: dropped (another worker has it now)", a->name);
+	}
+	return 0;
+}
+
+/* A local app the hub did not list: removed (its image too), or now
+ * another worker's (ours is stale). */
+static int act_orphan(struct action *a)
+{
+	struct placed_app p;
+	int rc = hub_app(a->l, a->name, &p);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		if (op_remove(a->l->d, a->name) != 200)
+			return -1;
+		worker_log(a->l->o, "app %s: removed", a->name);
+		return 0;
+	}
+	rc = strcmp(p.worker, a->l->o->name) && strcmp(p.holder, a->l->o->name);
+	spec_free(&p.spec);
+	if (!rc)
+		return 0;                  /* ours after all: the list was older */
+	a->save = 0;
+	return act_let_go(a);
+}
+
+static void *action_thread(void *arg)
+{
+	struct action *a = arg;
+	struct wlink *l = a->l;
+	struct wapp *w;
+	int rc;
+
+	switch (a->what) {
+	case ACT_CREATE: rc = act_create(a); break;
+	case ACT_ADOPT: rc = act_adopt(a); break;
+	case ACT_ORPHAN: rc = act_orphan(a); break;
+	default: rc = act_let_go(a); break;
+	}
+	if (rc < 0) {
+		worker_log(l->o, "app %s: error: %s", a->name, err_msg());
+		if (a->what == ACT_CREATE || a->what == ACT_ADOPT)
+			report(l, a->name, "failed", a->p.image_ms);
+	}
+	pthread_mutex_lock(&l->lock);
+	w = wapp_get(l, a->name);
+	if (w) {
+		w->busy = 0;
+		w->reported[0] = '\0';        /* report again */
+		if (rc < 0)
+			w->retry_ms = mono_ms() + RETRY_MS;
+	}
+	pthread_mutex_unlock(&l->lock);
+	if (a->what == ACT_CREATE || a->what == ACT_ADOPT)
+		spec_free(&a->p.spec);
+	free(a);
+	return NULL;
+}
+
+/* Start an action on w (lock held; w not busy).  p is taken (its spec
+ * moves into the action) for CREATE and ADOPT. */
+static void start(struct wlink *l, struct wapp *w, enum act what, struct placed_app *p, int save,
+		  const char *trigger)
+{
+	struct action *a = calloc(1, sizeof(*a));
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (!a)
+		return;
+	a->l = l;
+	a->what = what;
+	a->save = save;
+	a->trigger = trigger;
+	snprintf(a->name, sizeof(a->name), "%s", w->name);
+	if (p && (what == ACT_CREATE || what == ACT_ADOPT)) {
+		a->p = *p;
+		memset(&p->spec, 0, sizeof(p->spec));
+	}
+	w->busy = 1;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, action_thread, a) != 0) {
+		w->busy = 0;
+		if (what == ACT_CREATE || what == ACT_ADOPT)
+			spec_free(&a->p.spec);
+		free(a);
+		worker_log(l->o, "app %s: error: cannot start a thread", w->name);
+	}
+	pthread_attr_destroy(&attr);
+}
+
+/* ---- bringing the apps in line ---- */
+
+/* An app placed here (lock held). */
+static void placed_here(struct wlink *l, struct wapp *w, struct placed_app *p, const char *state)
+{
+	const char *me = l->o->name;
+
+	if (state) {                   /* it runs here: a DNS query wakes it */
+		if (p->wake_ms > w->woke_ms) {
+			w->woke_ms = p->wake_ms;
+			if (!strcmp(state, "napping") || !strcmp(state, "asleep"))
+				op_wake(l->d, w->name, "dns");
+		}
+		return;
+	}
+	if (mono_ms() < w->retry_ms)
+		return;
+	if (p->holder[0] && strcmp(p->holder, me) && p->holder_up)
+		return;                    /* its worker is letting it go */
+	w->woke_ms = p->wake_ms;
+	if (p->image_ms > 0)
+		start(l, w, ACT_ADOPT, p, 0, p->wake_ms ? "dns" : "hub");
+	else
+		start(l, w, ACT_CREATE, p, 0, "hub");
+}
+
+/* One app of the hub's answer (lock held). */
+static void bring_in_line(struct wlink *l, const json_t *entry, json_t *local)
+{
+	const char *me = l->o->name;
+	struct placed_app p;
+	struct wapp *w;
+	json_t *here;
+
+	if (hub_parse_placed(entry, &p) < 0) {
+		worker_log(l->o, "error: %s", err_msg());
+		return;
+	}
+	here = json_object_get(local, p.spec.name);
+	if (here)
+		json_object_set_new(here, "listed", json_true());
+	w = wapp_get(l, p.spec.name);
+	if (w && !w->busy) {
+		if (!strcmp(p.worker, me))
+			placed_here(l, w, &p, here ? json_string_value(json_object_get(here, "state"))
+						   : NULL);
+		else if (here)             /* moved away: ours to hand over, or stale */
+			start(l, w, ACT_LET_GO, NULL, !strcmp(p.holder, me), NULL);
+		else if (!strcmp(p.holder, me))
+			report(l, p.spec.name, NULL, p.image_ms);   /* lost here: not ours */
+	}
+	spec_free(&p.spec);
+}
+
+/* The apps this daemon has: {name: {"state", "image_at"}}. */
+static json_t *local_apps(struct daemon *d)
+{
+	json_t *list = NULL, *by = json_object();
+
+	if (!by || op_list(d, &list) != 200) {
+		json_decref(by);
+		return NULL;
+	}
+	for (size_t i = 0; i < json_array_size(list); i++) {
+		json_t *v = json_array_get(list, i);
+		const char *name = json_string_value(json_object_get(v, "name"));
+
+		if (name)
+			json_object_set(by, name, v);
+	}
+	json_decref(list);
+	return by;
+}
+
+/* Report each local app whose state or image changed since its last
+ * report; act on the apps the hub did not list (lock held). */
+static void after_round(struct wlink *l, json_t *local)
+{
+	const char *name;
+	json_t *v;
+
+	json_object_foreach(local, name, v) {
+		const char *state = json_string_value(json_object_get(v, "state"));
+		int64_t img = json_integer_value(json_object_get(v, "image_at"));
+		struct wapp *w = wapp_get(l, name);
+
+		if (!w || w->busy || !state)
+			continue;
+		if (!json_is_true(json_object_get(v, "listed"))) {
+			start(l, w, ACT_ORPHAN, NULL, 0, NULL);
+			continue;
+		}
+		if (strcmp(w->reported, state) || w->reported_img != img) {
+			snprintf(w->reported, sizeof(w->reported), "%s", state);
+			w->reported_img = img;
+			pthread_mutex_unlock(&l->lock);
+			report(l, name, state, img);
+			pthread_mutex_lock(&l->lock);
+		}
+	}
+}
+
+/* One long-poll: 0 with the new version in *seen, or -1. */
+static int sync_once(struct wlink *l, uint64_t *seen)
+{
+	struct client_reply r = { 0 };
+	json_t *ans, *apps, *local;
+	json_error_t jerr;
+	char path[256];
+
+	snprintf(path, sizeof(path), "/workers/%s/sync?seen=%llu&wait=%d", l->o->name,
+		 (unsigned long long)*seen, SYNC_WAIT_MS);
+	if (client_request(&l->o->hub, "GET", path, NULL, &r) < 0) {
+		free(r.body);
+		return -1;
+	}
+	ans = r.status == 200 && r.body ? json_loads(r.body, 0, &jerr) : NULL;
+	free(r.body);
+	apps = json_object_get(ans, "apps");
+	if (!json_is_array(apps) || !json_is_integer(json_object_get(ans, "version"))) {
+		json_decref(ans);
+		return err_set("the hub answered %ld, not the apps", r.status);
+	}
+	*seen = (uint64_t)json_integer_value(json_object_get(ans, "version"));
+	local = local_apps(l->d);
+	if (local) {
+		pthread_mutex_lock(&l->lock);
+		for (size_t i = 0; i < json_array_size(apps); i++)
+			bring_in_line(l, json_array_get(apps, i), local);
+		after_round(l, local);
+		pthread_mutex_unlock(&l->lock);
+	}
+	json_decref(local);
+	json_decref(ans);
+	return 0;
+}
+
+/* ---- heartbeats ---- */
+
+static void *beat_thread(void *arg)
+{
+	struct wlink *l = arg;
+	long long timeout = 3 * BEAT_MAX_MS, interval;
+	int reachable = -1, rc;
+
+	while (!l->d->stop) {
+		rc = worker_beat(l->o, &timeout);
+		if (rc > 0) {
+			worker_log(l->o, "error: %s", err_msg());
+			l->o->refused = 1;
+			daemon_stop(l->d);
+			break;
+		}
+		if (rc < 0 && reachable != 0)
+			worker_log(l->o, "error: heartbeat: %s", err_msg());
+		else if (rc == 0 && reachable != 1)
+			worker_log(l->o, "registered (the hub's timeout: %lld ms)", timeout);
+		reachable = rc == 0;
+		interval = timeout / 3;
+		interval = interval < BEAT_MIN_MS ? BEAT_MIN_MS
+						  : (interval > BEAT_MAX_MS ? BEAT_MAX_MS : interval);
+		for (long long t = 0; t < (rc == 0 ? interval : 5 * BEAT_MIN_MS) && !l->d->stop;
+		     t += 50)
+			sleep_ms(50);
+	}
+	return NULL;
+}
+
+/* Actions still running when the daemon stops finish first. */
+static void wait_actions(struct wlink *l)
+{
+	for (;;) {
+		int busy = 0;
+
+		pthread_mutex_lock(&l->lock);
+		for (size_t i = 0; i < l->n; i++)
+			busy |= l->apps[i].busy;
+		pthread_mutex_unlock(&l->lock);
+		if (!busy)
+			return;
+		sleep_ms(20);
+	}
+}
+
+void worker_agent(struct daemon *d, void *arg)
+{
+	struct wlink l = { .o = arg, .d = d };
+	uint64_t seen = 0;
+	int failing = 0;
+	pthread_t beat;
+
+	pthread_mutex_init(&l.lock, NULL);
+	if (pthread_create(&beat, NULL, beat_thread, &l) != 0) {
+		worker_log(l.o, "error: cannot start the heartbeat's thread");
+		daemon_stop(d);
+		return;
+	}
+	while (!d->stop) {
+		int rc = sync_once(&l, &seen);
+
+		if (rc < 0 && !failing)
+			worker_log(l.o, "error: the hub's apps: %s", err_msg());
+		failing = rc < 0;
+		if (rc < 0)
+			sleep_ms(5 * BEAT_MIN_MS);
+	}
+	pthread_join(beat, NULL);
+	wait_actions(&l);
+	worker_log(l.o, "stopping");
+	free(l.apps);
+	pthread_mutex_destroy(&l.lock);
+}

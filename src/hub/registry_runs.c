@@ -1,0 +1,125 @@
+/*
+ * registry_runs.c - what the workers report of the apps they run
+ * (app_runs: the worker that holds each app, its state there, the time of
+ * its newest image in the store, and when it was recovered from one), and
+ * the apps of a worker that went down (see registry.h).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "hub/registry_int.h"
+
+/* States in which an app's tree ran on its worker: lost with the worker. */
+#define RAN "('running', 'swapping-out', 'swapping-in', 'failed')"
+
+int reg_run_orphan(struct hub_registry *r, const char *app, const char *old)
+{
+	const char *p[] = { app, old };
+	int rc = reg_exec(r, "UPDATE app_runs SET recovered_ms = CASE WHEN state IN " RAN
+			  " AND image_ms > 0 THEN image_ms ELSE recovered_ms END, holder = '', "
+			  "state = 'stored' WHERE app = $1 AND holder = $2", 2, p, NULL, NULL);
+
+	return rc < 0 ? rc : 0;
+}
+
+/* Held: upsert the row, if the app is placed on the worker. */
+static int report_held(struct hub_registry *r, const char *worker, const struct run_report *rep,
+		       const char *img)
+{
+	const char *p[] = { rep->app, worker, rep->state, img };
+	int rc = reg_exec(r, "SELECT 1 FROM apps WHERE name = $1 AND worker = $2", 2, p, NULL, NULL);
+
+	if (rc == 0)
+		return reg_outcome(HUBREG_BUSY, "app %s is not placed on worker %s: let it go",
+				   rep->app, worker);
+	if (rc < 0)
+		return rc;
+	rc = reg_exec(r, "INSERT INTO app_runs (app, holder, state, image_ms, recovered_ms) "
+		     "VALUES ($1, $2, $3, CAST($4 AS BIGINT), 0) ON CONFLICT (app) DO UPDATE SET "
+		     "holder = excluded.holder, state = excluded.state, image_ms = CASE WHEN "
+		     "excluded.image_ms > app_runs.image_ms THEN excluded.image_ms ELSE "
+		     "app_runs.image_ms END", 4, p, NULL, NULL);
+	return rc < 0 ? rc : 0;
+}
+
+/* Let go: only by its holder. */
+static int report_gone(struct hub_registry *r, const char *worker, const struct run_report *rep,
+		       const char *img)
+{
+	const char *p[] = { rep->app, worker, img };
+	int rc = reg_exec(r, "UPDATE app_runs SET holder = '', state = 'stored', image_ms = CASE WHEN "
+			  "CAST($3 AS BIGINT) > image_ms THEN CAST($3 AS BIGINT) ELSE image_ms END "
+			  "WHERE app = $1 AND holder = $2", 3, p, NULL, NULL);
+
+	if (rc == 0)
+		return reg_outcome(HUBREG_BUSY, "worker %s does not hold app %s", worker, rep->app);
+	return rc < 0 ? rc : 0;
+}
+
+int hubreg_app_report(struct hub_registry *r, const char *worker, const struct run_report *rep)
+{
+	const char *p[] = { rep->app };
+	char img[24];
+	int rc;
+
+	reg_fmt_i64(img, sizeof(img), rep->image_ms);
+	pthread_mutex_lock(&r->lock);
+	if (reg_begin(r) < 0) {
+		pthread_mutex_unlock(&r->lock);
+		return -1;
+	}
+	rc = reg_exec(r, "SELECT 1 FROM apps WHERE name = $1", 1, p, NULL, NULL);
+	if (rc == 0)
+		rc = reg_outcome(HUBREG_NOTFOUND, "no such app");
+	else if (rc > 0)
+		rc = rep->held ? report_held(r, worker, rep, img) : report_gone(r, worker, rep, img);
+	if (rc == 0)
+		rc = reg_commit(r) < 0 ? -1 : 0;
+	if (rc != 0)
+		reg_rollback(r, rc);
+	pthread_mutex_unlock(&r->lock);
+	return rc < 0 ? -1 : rc;
+}
+
+static int name_row(void *arg, int ncols, const char *const *v)
+{
+	json_t *list = arg;
+
+	if (ncols < 1 || !v[0])
+		return 0;
+	return json_array_append_new(list, json_string(v[0]));
+}
+
+int hubreg_rehome(struct hub_registry *r,
+		  void (*fn)(const char *app, const char *from, const char *addr, void *arg),
+		  void *arg)
+{
+	json_t *names = json_array();
+	int rc, moved = 0;
+
+	if (!names)
+		return err_set("out of memory");
+	pthread_mutex_lock(&r->lock);
+	rc = reg_exec(r, "SELECT a.name FROM apps a JOIN workers w ON w.name = a.worker "
+		     "LEFT JOIN app_runs r ON r.app = a.name WHERE w.state = 'down' AND "
+		     "(r.app IS NULL OR r.state IN " RAN ")", 0, NULL, name_row, names);
+	pthread_mutex_unlock(&r->lock);
+	for (size_t i = 0; rc >= 0 && i < json_array_size(names); i++) {
+		const char *name = json_string_value(json_array_get(names, i));
+		char addr[HUB_ADDR_MAX], from[HUB_NAME_MAX + 1];
+		int stored;
+
+		rc = hubreg_app_address(r, name, addr, sizeof(addr), from, &stored);
+		if (rc == HUBREG_NOTFOUND)      /* removed meanwhile */
+			rc = 0;
+		else if (rc == 0 && from[0]) {
+			moved++;
+			fn(name, from, addr, arg);
+		}
+	}
+	json_decref(names);
+	return rc < 0 ? -1 : moved;
+}

@@ -1,0 +1,117 @@
+#!/bin/bash
+# t-run.sh - workers run what the hub places on them (lib_run.sh: each
+# worker in network, mount and cgroup namespaces of its own, one shared
+# radosgw store).  Two apps, redis-server (kv) and python3 -m http.server
+# (web, which writes a file into its own writable layer when it starts),
+# placed on w1, resolved with dig through the hub and reached with
+# redis-cli and curl at the answered address; then:
+#   - `app move web --to w2` while it runs: it is swapped out on w1 and
+#     revived on w2, the file it wrote included (not started again);
+#     moving to a worker that does not exist, or another tenant's move,
+#     fails with a clear error and the app stays as it was;
+#   - kv swaps out (idle) and w1's machine dies (SIGKILL of everything it
+#     ran); the next DNS query for kv answers w2's address at once and w2
+#     revives kv from the store, its keys intact;
+#   - w3 joins and w2 dies while web runs there: web is restarted on w3
+#     from its last image, and `app inspect` shows recovered with the
+#     image's time.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_run.sh"
+hr_init hub-run
+h_start a --worker-timeout 1s
+tok=$(h_tenant a alice)
+bob=$(h_tenant a bob)
+wtok=$("$PICOCENTER" hub worker-token --state-dir "$D_DIR/a") || h_fail "worker-token"
+export PICOCENTER_HUB=unix:$D_DIR/a/api.sock
+hub=$PICOCENTER_HUB
+
+hr_worker w1 "$hub" "$wtok"
+hr_wait_up w1 "$tok"
+
+# web: its start writes a stamp into its writable layer (/srv), once.
+web_cmd='mkdir -p /srv/www && date +%s%N >/srv/www/stamp && exec /usr/bin/python3 -m http.server 8000 --bind 0.0.0.0 --directory /srv/www'
+h_expect 201 a "$tok" POST /apps "{\"name\":\"web\",\"argv\":[\"/bin/sh\",\"-c\",\"$web_cmd\"],\"publish\":[\"8000:8000\"],\"idle_ms\":600000}" >/dev/null
+h_expect 201 a "$tok" POST /apps '{"name":"kv","argv":["/usr/bin/redis-server","--port","6379","--bind","0.0.0.0","--save","","--appendonly","no","--protected-mode","no"],"publish":["6379:6379"],"idle_ms":1500,"sleep_ms":0}' >/dev/null
+hr_wait_app "$tok" web "j['holder'] == 'w1' and j['state'] == 'running'"
+hr_wait_app "$tok" kv "j['holder'] == 'w1' and j['state'] in ('running', 'napping', 'asleep')"
+
+# By name: dig through the hub, then the app's own client at that address.
+w1=${HR_ADDR[w1]}
+[ "$(h_dig a +short web.$H_ZONE A)" = "$w1" ] || h_fail "web does not resolve to w1"
+[ "$(h_dig a +short kv.$H_ZONE A)" = "$w1" ] || h_fail "kv does not resolve to w1"
+stamp=$(curl -sS --fail --max-time 5 "http://$(h_dig a +short web.$H_ZONE A):8000/stamp") ||
+	h_fail "curl web on w1"
+[ -n "$stamp" ] || h_fail "web has no stamp"
+for i in $(seq 20); do
+	redis-cli -h "$w1" -p 6379 set "key$i" "value$i" >/dev/null || h_fail "redis set on w1"
+done
+d_log "both apps run on w1 and answer by name"
+
+hr_worker w2 "$hub" "$wtok"
+hr_wait_up w2 "$tok"
+w2=${HR_ADDR[w2]}
+
+# Bad moves: nothing changes.
+out=$("$PICOCENTER" app move web --to nope --token "$tok" 2>&1) && h_fail "a move to an unknown worker worked"
+grep -q "worker nope is not up" <<<"$out" || h_fail "move to nope: $out"
+out=$("$PICOCENTER" app move web --to w2 --token "$bob" 2>&1) && h_fail "bob moved alice's app"
+grep -q "no such app" <<<"$out" || h_fail "bob's move: $out"
+got=$(hr_app "$tok" web "j['worker'] + ' ' + j['holder']")
+[ "$got" = "w1 w1" ] || h_fail "a bad move changed web: $got"
+
+# The move of a running app, its writable layer with it.
+"$PICOCENTER" app move web --to w2 --token "$tok" >/dev/null || h_fail "app move web --to w2"
+[ "$(h_dig a +short web.$H_ZONE A)" = "$w2" ] || h_fail "web does not resolve to w2 after the move"
+hr_wait_app "$tok" web "j['holder'] == 'w2' and j['state'] == 'running' and j['image_ms'] > 0"
+got=$(curl -sS --fail --max-time 5 "http://$w2:8000/stamp") || h_fail "curl web on w2"
+[ "$got" = "$stamp" ] || h_fail "web on w2 has stamp '$got', not '$stamp' (its layer did not move)"
+grep -q "app web: swapped out and let go" "$D_DIR/w1.hub.log" || h_fail "w1 did not let web go"
+d_log "web moved from w1 to w2 with its writable layer"
+
+# kv swaps out on w1 (idle 1.5 s); then w1's machine dies.
+hr_wait_app "$tok" kv "j['state'] in ('napping', 'asleep') and j['image_ms'] > 0" 400
+hr_kill w1
+# the first query after w1 is down answers w2 at once; w2 revives kv
+for i in $(seq 100); do
+	[ "$(h_dig a +short kv.$H_ZONE A)" = "$w2" ] && break
+	sleep 0.05
+done
+[ "$(h_dig a +short kv.$H_ZONE A)" = "$w2" ] || h_fail "kv does not resolve to w2 after w1 died"
+# (w2 holds no packet for kv before its box is made: a connection that
+# comes first is refused, and the client tries again; docs/hub.md)
+for i in $(seq 100); do
+	[ "$(redis-cli -h "$w2" -p 6379 ping 2>/dev/null)" = PONG ] && break
+	sleep 0.05
+done
+for i in $(seq 20); do
+	got=$(redis-cli -h "$w2" -p 6379 get "key$i") || h_fail "redis get on w2"
+	[ "$got" = "value$i" ] || h_fail "kv on w2: key$i is '$got'"
+done
+[ "$(hr_app "$tok" kv "j['holder'] + ' ' + j['state'] + ' ' + str(j['recovered'])")" = "w2 running None" ] ||
+	h_fail "kv: $(h_expect 200 a "$tok" GET /apps/kv)"
+d_log "kv revived on w2 from the store after w1 died, its keys intact"
+
+# w2 dies with web running: web is restarted on w3 from its last image.
+hr_worker w3 "$hub" "$wtok"
+hr_wait_up w3 "$tok"
+w3=${HR_ADDR[w3]}
+img=$(hr_app "$tok" web "j['image_ms']")
+hr_kill w2
+hr_wait_app "$tok" web "j['holder'] == 'w3' and j['state'] == 'running'" 400
+[ "$(hr_app "$tok" web "j['recovered']")" = "$img" ] ||
+	h_fail "web is not marked recovered from its image of $img: $(h_expect 200 a "$tok" GET /apps/web)"
+[ "$(h_dig a +short web.$H_ZONE A)" = "$w3" ] || h_fail "web does not resolve to w3"
+got=$(curl -sS --fail --max-time 5 --retry 20 --retry-delay 0 --retry-connrefused "http://$w3:8000/stamp") ||
+	h_fail "curl web on w3"
+[ "$got" = "$stamp" ] || h_fail "web on w3 has stamp '$got', not '$stamp'"
+"$PICOCENTER" app inspect web --token "$tok" | grep -q "recovered" || h_fail "app inspect does not show recovered"
+d_log "web restarted on w3 from its image after w2 died (recovered)"
+
+# app rm through the hub: w3 removes it, its image too.
+h_expect 200 a "$tok" DELETE /apps/web >/dev/null
+for i in $(seq 100); do
+	grep -q "app web: removed" "$D_DIR/w3.hub.log" && break
+	sleep 0.05
+done
+grep -q "app web: removed" "$D_DIR/w3.hub.log" || h_fail "w3 did not remove web"
+d_log "PASS"
