@@ -239,6 +239,18 @@ void holder_check(struct daemon *d)
 		rehome(path, a);
 }
 
+void holder_stop_own(struct daemon *d, struct app *a)
+{
+	char old[PATH_MAX];
+	pid_t pid;
+
+	app_path(d, a->spec.name, "hold.sock", old, sizeof(old));
+	if (access(old, F_OK) == 0 && holder_find(old, &pid) && holder_running(pid, old)) {
+		kill(pid, SIGTERM);
+		daemon_log(a->spec.name, "stopped the holder of its own an earlier daemon left");
+	}
+}
+
 void holder_drop(struct daemon *d, struct app *a)
 {
 	char path[PATH_MAX];

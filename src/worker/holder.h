@@ -37,6 +37,9 @@ void holder_check(struct daemon *d);
  * shared holder) move to the daemon's holder, and that holder is
  * stopped.  0 also when there is no such holder. */
 int holder_adopt(struct daemon *d, struct app *a);
+/* At start, for an app that holds nothing (running, asleep): stop the
+ * holder of its own an earlier daemon left. */
+void holder_stop_own(struct daemon *d, struct app *a);
 /* Close the sockets held for a (its tag), if any; forgets the tag. */
 void holder_drop(struct daemon *d, struct app *a);
 /* Copies of the sockets held under tag, for the daemon to poll. */

@@ -85,6 +85,7 @@ static void recover_one(struct daemon *d, struct app *a)
 	app_load_box(d, a);
 	switch (a->state) {
 	case APP_RUNNING:
+		holder_stop_own(d, a);
 		if (a->pid && a->pid_start && tree_start_time(a->pid) == a->pid_start) {
 			found_running(a);
 			break;
@@ -101,6 +102,7 @@ static void recover_one(struct daemon *d, struct app *a)
 		life_recover_op(d, a);
 		break;
 	case APP_ASLEEP:
+		holder_stop_own(d, a);
 		daemon_log(a->spec.name, "found asleep");
 		break;
 	case APP_NAPPING:
