@@ -34,7 +34,10 @@
 #              PSS of the daemon and of the holders per app
 #   density:   DENSITY_APPS boxed lighttpd apps deployed (default 200;
 #              the issue asks 1000) in batches of DENSITY_BATCH (10), each
-#              batch created then swapped out; then all asleep (the
+#              batch created (running: the kernel's growth per app, median
+#              over the batches, and the PSS of the apps' processes and
+#              keepers per app over the first 5 batches) then swapped out;
+#              then all asleep (the
 #              daemon restarted with PICOCENTER_PRESSURE_PCT=100: every
 #              napping app falls asleep, 8 a second).  One line per tier:
 #              the holder processes and their PSS (per app: PSS / apps),
@@ -43,7 +46,9 @@
 #              of each batch's growth per app, and the whole growth from
 #              before the first app / apps), napping_per_app_kb (holder
 #              PSS per app + that median), the MemAvailable drop per app
-#              (noisy on a shared machine), the daemon's PSS; asleep also
+#              (noisy on a shared machine), the daemon's PSS; asleep
+#              measured once the kernel's memory settles (freed network
+#              namespaces go in the background, at most 180 s), also
 #              the state dir's boxes and apps on disk per app, the store
 #              per app and the median image_bytes; then REVIVALS of the
 #              asleep apps reached at the same moment: first byte
@@ -58,6 +63,8 @@ REVIVALS=${REVIVALS:-50}
 MEM_APPS=${MEM_APPS:-200}
 DENSITY_APPS=${DENSITY_APPS:-200}
 PARTS=${PARTS:-apps asleep revivals memory density}   # which parts to run
+# more than 250 boxed apps need more than the tests' /24
+[ "$DENSITY_APPS" -gt 250 ] && S_SUBNET=10.$((128 + $$ % 64)).$(((($$ / 64) % 64) * 4)).0/22
 . tests/serve/lib.sh
 . bench/lib/build.sh
 TIMED=$ROOT/build/bench/timed
@@ -206,6 +213,9 @@ avail_kb() { awk '/^MemAvailable:/ { print $2 }' /proc/meminfo; }
 # the kernel's own memory that it cannot reclaim: unreclaimable slab, page
 # tables, kernel stacks, per-cpu (dentry and inode caches are reclaimable)
 kernel_kb() { awk '/^(SUnreclaim|PageTables|KernelStack|Percpu):/ { s += $2 } END { print s }' /proc/meminfo; }
+# memory cgroups the kernel keeps (cgroup v1: removed ones whose pages
+# are still charged count too)
+memcgs() { awk '$1 == "memory" { print $3 }' /proc/cgroups; }
 pss_kb() { awk '/^Pss:/ { s += $2 } END { print s + 0 }' "/proc/$1/smaps_rollup" 2>/dev/null; }
 
 bench_memory() {
@@ -262,17 +272,50 @@ wait_all() {
 	done
 }
 
-# density_batch FIRST LAST: apps dFIRST..dLAST created, then swapped out
-# (all at once)
-density_batch() {
+# density_create FIRST LAST: apps dFIRST..dLAST created (all at once)
+density_create() {
 	local j
 	for j in $(seq "$1" "$2"); do
 		s_app create "d$j" --port "127.0.0.1:${S_PORTS[$((j - 1))]}:80" --idle 10m -- \
 			$DENSITY_CMD >/dev/null || s_fail "create d$j" &
 	done
 	wait
+}
+
+# density_swap_out FIRST LAST: apps dFIRST..dLAST swapped out (all at once)
+density_swap_out() {
+	local j
 	for j in $(seq "$1" "$2"); do s_app swap-out "d$j" >/dev/null & done
 	wait
+}
+
+# apps_pss_kb: PSS of the apps' processes and their keepers (every process
+# of this run but the daemon, its engine children and the holder)
+apps_pss_kb() {
+	local p s=0 pp
+	for p in $(s_our_pids); do
+		pp=$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null)
+		[ "$p" = "$S_PID" ] || [ "$pp" = "$S_PID" ] && continue
+		tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q '^picocenter cr hold' && continue
+		s=$((s + $(pss_kb "$p")))
+	done
+	echo "$s"
+}
+
+# settled_kernel_kb: the kernel's memory once it stops moving (freed
+# network namespaces go in the background, slowly for hundreds): sampled
+# every 5 s until two samples are within 2 MB, at most 180 s
+settled_kernel_kb() {
+	local a b t=0
+	a=$(kernel_kb)
+	while [ "$t" -lt 180 ]; do
+		sleep 5
+		t=$((t + 5))
+		b=$(kernel_kb)
+		[ $((a - b)) -lt 2048 ] && [ $((b - a)) -lt 2048 ] && break
+		a=$b
+	done
+	echo "$b"
 }
 
 # holders_count: custody holder processes of this run
@@ -286,7 +329,7 @@ holders_count() {
 
 bench_density() {
 	local n=$DENSITY_APPS b=${DENSITY_BATCH:-10} i last before nap slp nap_hold nap_pss m=$REVIVALS
-	local napping asleep kbefore k0 k1 knap kslp kmed nholders disk store
+	local napping asleep kbefore k0 k1 knap kslp kmed nholders disk store pss0 cg0
 	[ "$n" -gt 0 ] || return 0
 	[ "$m" -gt "$n" ] && m=$n
 	s_ports "$n"
@@ -295,16 +338,28 @@ bench_density() {
 	before=$(avail_kb)
 	kbefore=$(kernel_kb)
 	k0=$kbefore
+	pss0=$(pss_kb "$S_PID")
+	cg0=$(memcgs)
 	: >"$D_DIR/knap.batch"
-	# in batches of b: the kernel's memory per napping app of each batch
+	: >"$D_DIR/krun.batch"
+	: >"$D_DIR/prun.batch"
+	# in batches of b: the kernel's memory per app of each batch running,
+	# the PSS of its processes, then the kernel's once they nap
 	for ((i = 1; i <= n; i += b)); do
 		last=$((i + b - 1))
 		[ "$last" -gt "$n" ] && last=$n
-		density_batch "$i" "$last"
+		density_create "$i" "$last"
+		k1=$(kernel_kb)
+		echo $(((k1 - k0) / (last - i + 1))) >>"$D_DIR/krun.batch"
+		[ "$i" -le $((5 * b)) ] && echo $(($(apps_pss_kb) / (last - i + 1))) >>"$D_DIR/prun.batch"
+		density_swap_out "$i" "$last"
 		k1=$(kernel_kb)
 		echo $(((k1 - k0) / (last - i + 1))) >>"$D_DIR/knap.batch"
 		k0=$k1
 	done
+	printf '{"bench":"serve","density_apps":%d,"tier":"running","kernel_per_app_kb_median":%s,"apps_pss_per_app_kb":%s,"running_per_app_kb":%.1f}\n' \
+		"$n" "$(median <"$D_DIR/krun.batch")" "$(median <"$D_DIR/prun.batch")" \
+		"$(echo "$(median <"$D_DIR/krun.batch") $(median <"$D_DIR/prun.batch")" | awk '{ print $1 + $2 }')"
 	wait_all napping "$n"
 	napping=$IN_STATE
 	sync
@@ -330,13 +385,15 @@ bench_density() {
 	while kill -0 "$S_PID" 2>/dev/null; do sleep 0.1; done
 	s_start                 # no pressure any more: nothing is put to sleep
 	sync
-	sleep 10                # network namespaces are freed in the background
+	kslp=$(settled_kernel_kb)
 	slp=$(avail_kb)
-	kslp=$(kernel_kb)
 	disk=$(du -sk "$S_DIR/boxes" "$S_DIR/apps" | awk '{ s += $1 } END { print s }')
 	store=$(du -sk "$S_DIR/store" | awk '{ print $1 }')
-	printf '{"bench":"serve","density_apps":%d,"tier":"asleep","asleep":%d,"holders":%d,"holder_pss_kb":%d,"kernel_per_app_kb":%d,"mem_available_drop_per_app_kb":%d,"daemon_pss_kb":%d,"disk_per_app_kb":%d,"store_per_app_kb":%d,"image_bytes_median":%s}\n' \
+	printf '{"bench":"serve","density_apps":%d,"tier":"asleep","asleep":%d,"holders":%d,"holder_pss_kb":%d,"kernel_per_app_kb":%d,"daemon_pss_per_app_kb":%.1f,"asleep_per_app_kb":%.1f,"dying_memcgs_per_app":%.2f,"mem_available_drop_per_app_kb":%d,"daemon_pss_kb":%d,"disk_per_app_kb":%d,"store_per_app_kb":%d,"image_bytes_median":%s}\n' \
 		"$n" "$asleep" "$(holders_count)" "$(holders_pss_kb)" $(((kslp - kbefore) / n)) \
+		"$(echo "$(pss_kb "$S_PID") $pss0 $n" | awk '{ print ($1 - $2) / $3 }')" \
+		"$(echo "$(pss_kb "$S_PID") $pss0 $n $kslp $kbefore" | awk '{ print ($1 - $2) / $3 + ($4 - $5) / $3 }')" \
+		"$(echo "$(memcgs) $cg0 $n" | awk '{ print ($1 - $2) / $3 }')" \
 		$(((before - slp) / n)) "$(pss_kb "$S_PID")" $((disk / n)) $((store / n)) \
 		"$(curl -s --max-time 30 --unix-socket "$S_DIR/api.sock" http://serve/apps | python3 -c 'import json,sys; v=sorted(a.get("image_bytes",0) for a in json.load(sys.stdin)); print(v[len(v)//2] if v else "null")' 2>/dev/null || echo null)"
 	revive_at_once asleep_revivals_at_once d \

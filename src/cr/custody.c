@@ -119,14 +119,20 @@ int custody_socket(const char *path, struct sockaddr_un *sa)
 	return s;
 }
 
+/* A holder that stops answering cuts a request off after this long. */
+#define HOLDER_TIMEOUT_S 30
+
 static int connect_holder(const char *path, int *out)
 {
+	struct timeval tv = { HOLDER_TIMEOUT_S, 0 };
 	struct sockaddr_un sa;
 	int s = custody_socket(path, &sa);
 
 	if (s < 0)
 		return -1;
-	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	if (setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		err_sys("custody: connect to the holder at %s", path);
 		close(s);
 		return -1;

@@ -258,11 +258,12 @@ static int hold_drop(struct holder *h, int c, const struct wire *req)
 
 /* STOP: accepted only with no other request under way; then nobody can
  * connect any more (the path is gone) when OK is sent, and the sets left
- * (the caller knows nobody needs them) are closed. */
+ * (the caller knows nobody needs them) are closed.  The accept loop is
+ * woken once OK is sent (its end cuts every connection short). */
 static int hold_stop_req(struct holder *h, int c)
 {
 	size_t sets;
-	int conns;
+	int conns, rc;
 
 	pthread_mutex_lock(&h->mu);
 	sets = h->nr_sets;
@@ -270,14 +271,15 @@ static int hold_stop_req(struct holder *h, int c)
 	if (conns == 1 && !h->stopping) {
 		h->stopping = 1;
 		unlink(h->path);
-		if (write(h->wake[1], "s", 1) < 0)
-			hlog(h, "wake the accept loop: %s", strerror(errno));
 	}
 	pthread_mutex_unlock(&h->mu);
 	if (conns != 1)
 		return err_set("serving %d other requests", conns - 1);
 	hlog(h, "stopping (%zu sets left)", sets);
-	return wire_send_op(c, OP_OK, 0, NULL, NULL);
+	rc = wire_send_op(c, OP_OK, 0, NULL, NULL);
+	if (write(h->wake[1], "s", 1) < 0)
+		hlog(h, "wake the accept loop: %s", strerror(errno));
+	return rc;
 }
 
 static void serve_one(struct holder *h, int c)

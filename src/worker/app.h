@@ -49,6 +49,8 @@ struct app {
 	struct cr_mem_stats last_in_mem; /* what its last swap-in read (not saved) */
 	char error[512];
 	int restore_failed;        /* its last swap-in failed: verify the next dump */
+	int held_lost;             /* its held sockets are gone: the next
+	                              restore makes them anew from the image */
 	int busy;                  /* an operation owns the app */
 	int removed;               /* app rm under way */
 	struct custody_item *held; /* the daemon's copies of the held sockets */

@@ -109,8 +109,16 @@ enum life_op { LIFE_SWAP_OUT = 0, LIFE_SWAP_IN = 1, LIFE_SLEEP = 2 };
 void life_spawn(struct daemon *d, struct app *a, enum life_op op, const char *trigger);
 /* Give up a's busy mark (lock held). */
 void life_release(struct daemon *d, struct app *a);
-/* Borrow copies of a's held sockets to watch (lock held); failure logged. */
+/* Borrow copies of a's held sockets to watch (lock held); if the holder
+ * does not have them, they are lost (life_held_lost). */
 void life_watch(struct daemon *d, struct app *a);
+/* Lock held: a's held sockets are gone (why: the cause).  Its next
+ * revival makes them anew from the image; a napping boxed app falls
+ * asleep at once (its packets are held meanwhile), a plain one is
+ * revived at once (life_revive_lost) so that its ports listen again. */
+void life_held_lost(struct daemon *d, struct app *a, const char *why);
+/* Lock held: revive the plain napping apps whose held sockets are lost. */
+void life_revive_lost(struct daemon *d);
 
 /* After a restart: settle an app whose swap was under way (lock held). */
 void life_recover_op(struct daemon *d, struct app *a);

@@ -147,9 +147,12 @@ void holder_recover(struct daemon *d)
 	d->holder_pid = holder_find(path, &pid) ? pid : 0;
 }
 
+/* A running app will want it at its next swap-out: the holder is not
+ * stopped and started again between an app's swaps. */
 static int needs_holder(const struct app *a)
 {
-	return a->busy || a->state == APP_NAPPING || (a->state == APP_FAILED && a->tag[0]);
+	return a->busy || a->state == APP_NAPPING || a->state == APP_RUNNING ||
+	       (a->state == APP_FAILED && a->tag[0]);
 }
 
 void holder_retire(struct daemon *d)
@@ -168,6 +171,84 @@ void holder_retire(struct daemon *d)
 		daemon_log("-", "holder stopped: no app needs it");
 	}
 	err_clear();
+}
+
+int holder_adopt(struct daemon *d, struct app *a)
+{
+	char old[PATH_MAX], path[PATH_MAX];
+	struct custody_item *items;
+	size_t n;
+	pid_t pid;
+	int conn, rc;
+
+	app_path(d, a->spec.name, "hold.sock", old, sizeof(old));
+	if (!a->tag[0] || !holder_find(old, &pid))
+		return 0;
+	if (custody_get(old, a->tag, &items, &n, &conn) < 0)
+		return err_wrap("its own holder");
+	rc = holder_ensure(d);
+	holder_paths(d, path, sizeof(path), NULL, 0);
+	if (rc == 0)
+		rc = custody_put(path, a->tag, items, n);
+	custody_done(conn, rc == 0);        /* the old one keeps them on failure */
+	custody_free(items, n);
+	if (rc < 0)
+		return err_wrap("move its sockets to the daemon's holder");
+	if (holder_running(pid, old))
+		kill(pid, SIGTERM);
+	daemon_log(a->spec.name, "its sockets moved from its own holder to the daemon's");
+	return 0;
+}
+
+/* The daemon's copies of a's sockets to the holder at path. */
+static void rehome(const char *path, struct app *a)
+{
+	if (a->busy || a->state != APP_NAPPING || !a->tag[0] || !a->nr_held)
+		return;
+	if (custody_put(path, a->tag, a->held, a->nr_held) < 0)
+		daemon_log(a->spec.name, "error: its sockets to the new holder: %s", err_msg());
+	else
+		daemon_log(a->spec.name, "its sockets went to the new holder");
+}
+
+static int any_napping(const struct daemon *d)
+{
+	for (const struct app *a = d->apps; a; a = a->next)
+		if (a->state == APP_NAPPING && a->tag[0])
+			return 1;
+	return 0;
+}
+
+void holder_check(struct daemon *d)
+{
+	char path[PATH_MAX];
+	pid_t gone = d->holder_pid;
+
+	holder_paths(d, path, sizeof(path), NULL, 0);
+	if (!gone || holder_running(gone, path))
+		return;
+	d->holder_pid = 0;
+	daemon_log("-", "error: the holder (pid %d) is gone; a new one takes the sockets", (int)gone);
+	if (!any_napping(d))
+		return;
+	if (holder_ensure(d) < 0) {
+		daemon_log("-", "error: %s", err_msg());
+		return;
+	}
+	for (struct app *a = d->apps; a; a = a->next)
+		rehome(path, a);
+}
+
+void holder_stop_own(struct daemon *d, struct app *a)
+{
+	char old[PATH_MAX];
+	pid_t pid;
+
+	app_path(d, a->spec.name, "hold.sock", old, sizeof(old));
+	if (access(old, F_OK) == 0 && holder_find(old, &pid) && holder_running(pid, old)) {
+		kill(pid, SIGTERM);
+		daemon_log(a->spec.name, "stopped the holder of its own an earlier daemon left");
+	}
 }
 
 void holder_drop(struct daemon *d, struct app *a)

@@ -26,9 +26,20 @@ int holder_find(const char *path, pid_t *pid);
 int holder_ensure(struct daemon *d);
 /* Lock held, at start: find the holder an earlier daemon left (0: none). */
 void holder_recover(struct daemon *d);
-/* Lock held: stop the holder if no app needs it (none napping, none
- * busy, none failed with sockets held). */
+/* Lock held: stop the holder if no app needs it (none running or
+ * napping, none busy, none failed with sockets held). */
 void holder_retire(struct daemon *d);
+/* Lock held (dropped while a holder starts): if the holder died, the
+ * daemon's own copies of the napping apps' sockets go to a new one. */
+void holder_check(struct daemon *d);
+/* Lock held (dropped meanwhile), at start: the sockets a kept in a
+ * holder of its own (DIR/apps/NAME/hold.sock, a daemon from before the
+ * shared holder) move to the daemon's holder, and that holder is
+ * stopped.  0 also when there is no such holder. */
+int holder_adopt(struct daemon *d, struct app *a);
+/* At start, for an app that holds nothing (running, asleep): stop the
+ * holder of its own an earlier daemon left. */
+void holder_stop_own(struct daemon *d, struct app *a);
 /* Close the sockets held for a (its tag), if any; forgets the tag. */
 void holder_drop(struct daemon *d, struct app *a);
 /* Copies of the sockets held under tag, for the daemon to poll. */

@@ -166,8 +166,28 @@ void life_watch(struct daemon *d, struct app *a)
 		return;
 	holder_paths(d, path, sizeof(path), NULL, 0);
 	if (holder_watch(path, a->tag, &a->held, &a->nr_held) < 0)
-		daemon_log(a->spec.name, "error: %s", err_msg());
+		life_held_lost(d, a, err_msg());
 	daemon_wake(d);
+}
+
+void life_held_lost(struct daemon *d, struct app *a, const char *why)
+{
+	daemon_log(a->spec.name, "error: its held sockets are lost (%s); its next revival makes "
+		   "them anew from the image (connections it held are closed)", why);
+	drop_watch(a);
+	a->tag[0] = '\0';
+	a->held_lost = 1;
+	if (a->state == APP_NAPPING && runtime_of(&a->spec)->box_of)
+		a->napping_since_ms = mono_ms() - a->spec.sleep_ms;    /* asleep at once */
+	daemon_wake(d);
+}
+
+void life_revive_lost(struct daemon *d)
+{
+	for (struct app *a = d->apps; a; a = a->next)
+		if (!a->busy && a->state == APP_NAPPING && a->held_lost &&
+		    !runtime_of(&a->spec)->box_of)
+			life_spawn(d, a, LIFE_SWAP_IN, "holder-lost");
 }
 
 static void swap_out_done(struct daemon *d, struct app *a, const struct op_result *r,
@@ -295,19 +315,27 @@ int life_swap_in(struct daemon *d, struct app *a, const char *trigger)
 	a->state = APP_SWAPPING_IN;
 	daemon_save(d, a);
 	op_ctx(d, a, &p, &args);
-	if (a->sleep_addr || asleep)
-		args.ctx.holder = NULL;    /* asleep: its sockets are made anew */
+	if (a->sleep_addr || asleep || a->held_lost)
+		args.ctx.holder = NULL;    /* asleep or lost: its sockets are made anew */
 	args.ctx.stored_ms = a->last_out.at_ms > 0 ? wall_ms() - a->dump_started_ms : 0;
 	args.ctx.advance_timers = a->timer_due_ms >= 0;
 	args.ctx.generation = a->generation;
 	pthread_mutex_unlock(&d->lock);
 	t0 = mono_ms();
 	rc = restore_with_retries(&args, &r, &sc);
+	if (rc < 0 && args.ctx.holder && strstr(err_msg(), "listener custody")) {
+		pthread_mutex_lock(&d->lock);
+		life_held_lost(d, a, err_msg());
+		pthread_mutex_unlock(&d->lock);
+		args.ctx.holder = NULL;
+		rc = restore_with_retries(&args, &r, &sc);
+	}
 	ms = mono_ms() - t0;
 	pthread_mutex_lock(&d->lock);
 	a->op_pid = 0;
 	if (rc == 0) {
 		set_running(a, r.pid);
+		a->held_lost = 0;
 		holder_drop(d, a);      /* handed back already: in case the hand-back was lost */
 		a->error[0] = '\0';
 		a->timer_due_ms = -1;

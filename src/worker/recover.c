@@ -85,6 +85,7 @@ static void recover_one(struct daemon *d, struct app *a)
 	app_load_box(d, a);
 	switch (a->state) {
 	case APP_RUNNING:
+		holder_stop_own(d, a);
 		if (a->pid && a->pid_start && tree_start_time(a->pid) == a->pid_start) {
 			found_running(a);
 			break;
@@ -101,21 +102,24 @@ static void recover_one(struct daemon *d, struct app *a)
 		life_recover_op(d, a);
 		break;
 	case APP_ASLEEP:
+		holder_stop_own(d, a);
 		daemon_log(a->spec.name, "found asleep");
 		break;
 	case APP_NAPPING:
+		if (holder_adopt(d, a) < 0)
+			daemon_log(a->spec.name, "error: %s", err_msg());
 		holder_paths(d, holder, sizeof(holder), NULL, 0);
 		a->state = APP_NAPPING;
 		a->napping_since_ms = mono_ms();
-		if (a->tag[0] && !holder_find(holder, &pid)) {
-			a->state = APP_FAILED;
-			snprintf(a->error, sizeof(a->error),
-				 "its holder is gone: the sockets it held are lost");
-			daemon_log(a->spec.name, "error: %s", a->error);
-			break;
-		}
-		life_watch(d, a);
 		daemon_log(a->spec.name, "found napping");
+		if (a->tag[0] && !holder_find(holder, &pid))
+			life_held_lost(d, a, "the holder is gone");
+		else
+			life_watch(d, a);
+		break;
+	case APP_FAILED:            /* a failed swap-in left its sockets held */
+		if (holder_adopt(d, a) < 0)
+			daemon_log(a->spec.name, "error: %s", err_msg());
 		break;
 	default:
 		break;
@@ -132,6 +136,8 @@ int recover_apps(struct daemon *d)
 	rc = registry_each(d->reg, load_row, d);
 	for (struct app *a = d->apps; rc == 0 && a; a = a->next)
 		recover_one(d, a);
+	if (rc == 0)
+		life_revive_lost(d);
 	pthread_mutex_unlock(&d->lock);
 	return rc;
 }

@@ -282,8 +282,11 @@ void watch_loop(struct daemon *d)
 		handle_ready(d, &w);
 		due_timers(d);
 		asleep_due(d, mono_ms() - last_sample >= SAMPLE_EVERY_MS);
-		if (mono_ms() - last_sample >= SAMPLE_EVERY_MS)
+		if (mono_ms() - last_sample >= SAMPLE_EVERY_MS) {
+			holder_check(d);
 			holder_retire(d);
+			life_revive_lost(d);
+		}
 		pthread_mutex_unlock(&d->lock);
 		if (mono_ms() - last_sample >= SAMPLE_EVERY_MS) {
 			sample_round(d, mono_ms() - last_sample);

@@ -17,7 +17,8 @@
 # box's own address, reached through published ports).  Box names are
 # global (cgroups pcbox-NAME), so a test's boxed apps end in -$$.  The
 # daemon puts its boxes on a bridge and subnet of the test's own
-# (S_BRIDGE, S_NET.0/24), apart from other daemons on this machine.
+# (S_BRIDGE, S_NET.0/24, or S_SUBNET if set), apart from other daemons
+# on this machine.
 
 d=$(dirname "${BASH_SOURCE[0]}")
 . "$d/../daemons/lib.sh"
@@ -84,7 +85,7 @@ s_init() {
 
 # s_start [ARGS...]: start the daemon (with ARGS) and wait for its API.
 s_start() {
-	"$PICOCENTER" serve --state-dir "$S_DIR" --bridge "$S_BRIDGE" --subnet "$S_NET.0/24" "$@" \
+	"$PICOCENTER" serve --state-dir "$S_DIR" --bridge "$S_BRIDGE" --subnet "${S_SUBNET:-$S_NET.0/24}" "$@" \
 		>>"$S_LOG" 2>&1 &
 	S_PID=$!
 	disown "$S_PID"

@@ -4,7 +4,8 @@
 # on their own, many at the same moment (the engine runs for each in its
 # own engine child).  One holder process keeps the sockets of all 53
 # (from 4 network namespaces); a plain and a boxed app are woken by their
-# own clients while the 51 others stay napping; then each plain app is
+# own clients while the 51 others stay napping; the holder is killed and
+# a new one takes the daemon's copies of the sockets; then each plain app is
 # reached once by curl, the first 20 at the same moment.  Every answer
 # must be right and every app revived by its traffic.  Once every app is
 # removed the holder stops.
@@ -31,8 +32,9 @@ napping_but() {
 	[ -z "$bad" ] || s_fail "apps not napping after waking $1 and $2: $(echo "$bad" | head -5)"
 }
 
+bcmd=$(s_box_conf_lighttpd)     # one config, written once
 for j in $(seq "$NB"); do
-	s_box_create "b$j-$$" 2s "127.0.0.1:${S_PORTS[$((N + j - 1))]}:80" -- $(s_box_conf_lighttpd) &
+	s_box_create "b$j-$$" 2s "127.0.0.1:${S_PORTS[$((N + j - 1))]}:80" -- $bcmd &
 	D_BG_PIDS+=($!)
 done
 
@@ -72,6 +74,20 @@ done
 napping_but "$WM" "$WB"
 [ "$(holders)" = "$h" ] || s_fail "the holder changed: '$(holders)', was $h"
 d_log "$WM and $WB woken by their clients, the $((N + NB - 2)) others still napping"
+
+# the holder dies: the daemon's own copies of the sockets go to a new one
+kill -KILL "$h"
+for i in $(seq 50); do
+	h2=$(holders)
+	[ -n "$h2" ] && [ "$h2" != "$h" ] && grep -q "app b1-$$: its sockets went to the new holder" "$S_LOG" && break
+	sleep 0.1
+done
+[ -n "$h2" ] && [ "$h2" != "$h" ] || s_fail "no new holder after the old one was killed"
+grep -q "app b1-$$: its sockets went to the new holder" "$S_LOG" || s_fail "b1-$$'s sockets did not go to the new holder"
+napping_but "$WM" "$WB"
+d_expect "b1-$$ answers after the holder died" "hello from picocenter" \
+	curl -s --max-time 30 "http://127.0.0.1:${S_PORTS[$N]}/"
+d_log "holder $h killed: holder $h2 took the sockets of the $((N + NB - 2)) napping apps"
 
 t0=$(now_ms)
 for i in $(seq "$AT_ONCE"); do

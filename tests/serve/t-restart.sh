@@ -12,7 +12,9 @@
 # box's network namespace kept by its holder; revived through its
 # published port by its client).  An app restored lazily from the store
 # before the second restart keeps running and answering through it (its
-# keeper serves its pages, not the daemon).
+# keeper serves its pages, not the daemon).  Before the second restart
+# the holder is killed too: the napping apps (mid, plain; the boxed
+# redis) come back with their sockets made anew.
 d=$(dirname "$0"); . "$d/lib.sh"
 d_need lighttpd redis-server redis-cli curl python3
 s_init restart
@@ -70,6 +72,7 @@ for conf in lighttpd.conf lighttpd.box.conf; do
 done
 d_expect "run answers" "hello from picocenter" curl -s --max-time 10 "http://127.0.0.1:$WP/"
 d_expect "kv revived by its client" 42 rcli GET before-restart
+s_wait_state kv running 10   # the app answers before the daemon has its engine child's report
 [ "$(s_field kv 'a["last_swap_in"]["trigger"]')" = traffic ] || s_fail "kv not revived by traffic"
 [ "$(s_state dead)" = failed ] || s_fail "dead is $(s_state dead), not failed"
 st=$(s_state mid)
@@ -83,18 +86,36 @@ grep -q "app run: found running" "$S_LOG" || s_fail "no 'found running' line"
 d_expect "$BW answers" "hello from picocenter" curl -s --max-time 10 "http://127.0.0.1:$BWP/"
 [ "$(s_state "$BK")" = napping ] || s_fail "$BK is $(s_state "$BK") after the restart"
 d_expect "$BK revived by its client" 7 brcli GET boxed-key
+s_wait_state "$BK" running 10
 [ "$(s_field "$BK" 'a["last_swap_in"]["trigger"]')" = traffic ] || s_fail "$BK not revived by traffic"
 [ "$(s_field "$BK" 'a["address"]')" = "$bk_addr" ] || s_fail "$BK changed its address"
 s_app swap-out "$BK" >/dev/null || s_fail "swap-out $BK again"
 
-# a second kill -9 and restart with the apps as they are now, the API on TCP too
+# a second kill -9 and restart with the apps as they are now, the API on
+# TCP too; mid naps as well, and the holder is killed while no daemon
+# runs: the napping apps' held sockets are lost, and they come back with
+# sockets made anew (the boxed one asleep until its client's packet, the
+# plain one at once)
+s_app swap-out mid >/dev/null || s_fail "swap-out mid"
 kill -KILL "$S_PID"
+for p in $(s_our_pids); do
+	tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q '^picocenter cr hold ' && kill -KILL "$p"
+done
 s_ports 1
 s_start --listen "127.0.0.1:${S_PORTS[0]}"
 d_expect "run answers after a second restart" "hello from picocenter" curl -s --max-time 10 "http://127.0.0.1:$WP/"
 n=$(curl -s --max-time 10 "http://127.0.0.1:${S_PORTS[0]}/apps" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 [ "$n" = 6 ] || s_fail "GET /apps over --listen shows $n apps, not 6"
 d_expect "$BK revived after a second restart" 7 brcli GET boxed-key
+# a plain app has nothing to keep its ports while its sockets are made
+# anew: the daemon revives it at once
+s_wait_state mid running 20
+[ "$(s_field mid 'a["last_swap_in"]["trigger"]')" = holder-lost ] || s_fail "mid not revived for its lost sockets"
+d_expect "mid (its holder killed) answers" mid-page curl -s --max-time 20 "http://127.0.0.1:$SP/"
+for a in mid "$BK"; do
+	grep -q "app $a: error: its held sockets are lost" "$S_LOG" || s_fail "no 'held sockets are lost' line for $a"
+done
+grep -q "app $BK: asleep after" "$S_LOG" || s_fail "$BK did not fall asleep when its held sockets were lost"
 # kv runs restored lazily from the store since the first restart: its
 # keeper (the tree's parent, serving its pages) went on without the daemon
 [ "$(s_state kv)" = running ] || s_fail "kv is $(s_state kv) after the second restart"
