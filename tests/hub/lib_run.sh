@@ -62,7 +62,7 @@ hr_init() {
 
 # The S3 server's environment; a server of our own if none runs.
 hr_store() {
-	local env=${TEST_TMP:-/tmp}/s3.env bin port
+	local env=${TEST_TMP:-/tmp}/s3.env
 	if [ -f "$env" ] && (. "$env" && PICOCENTER_S3_DIR=$PICOCENTER_S3_DIR "$ROOT/scripts/s3-server.sh" status); then
 		. "$env"
 	else
@@ -72,20 +72,11 @@ hr_store() {
 		. "$D_DIR/s3.env"
 	fi
 	"$ROOT/build/tests/s3/u-s3" mb pctest >/dev/null 2>&1
-	bin=$ROOT/build/delayproxy
-	if [ ! -x "$bin" ] || [ "$ROOT/bench/delayproxy.c" -nt "$bin" ]; then
-		cc -std=c17 -O2 -Wall -Wextra -Werror -pthread -o "$bin.tmp.$$" \
-			"$ROOT/bench/delayproxy.c" && mv "$bin.tmp.$$" "$bin" || h_fail "cannot build delayproxy"
-	fi
-	"$bin" -t "${AWS_ENDPOINT_URL#http://}" -b "$HR_NET.1" -d "$HR_DELAY_MS" >"$D_DIR/proxy.port" &
-	HR_PROXY=$!
-	for _ in $(seq 50); do
-		port=$(head -n 1 "$D_DIR/proxy.port" 2>/dev/null)
-		[ -n "$port" ] && break
-		sleep 0.1
-	done
-	[ -n "$port" ] || h_fail "delayproxy did not start"
-	export AWS_ENDPOINT_URL=http://$HR_NET.1:$port
+	. "$ROOT/bench/lib/delayproxy.sh"
+	delayproxy_start "$ROOT" "$D_DIR/proxy.port" -t "${AWS_ENDPOINT_URL#http://}" \
+		-b "$HR_NET.1" -d "$HR_DELAY_MS" || h_fail "delayproxy: see above"
+	HR_PROXY=$DELAYPROXY_PID
+	export AWS_ENDPOINT_URL=http://$HR_NET.1:$DELAYPROXY_PORT
 	HR_STORE=s3://pctest/hr-$$
 }
 

@@ -21,29 +21,14 @@ ok() { echo "ok   $*"; }
 # Milliseconds since the epoch.
 ms() { echo $(($(date +%s%N) / 1000000)); }
 
-# Build bench/delayproxy into build/ (it is not part of `make`).
-delayproxy() {
-	local bin=$ROOT/build/delayproxy
-	if [ ! -x "$bin" ] || [ "$ROOT/bench/delayproxy.c" -nt "$bin" ]; then
-		cc -std=c17 -O2 -Wall -Wextra -Werror -pthread -o "$bin.tmp.$$" \
-			"$ROOT/bench/delayproxy.c" && mv "$bin.tmp.$$" "$bin" || return 1
-	fi
-	echo "$bin"
-}
+. "$ROOT/bench/lib/delayproxy.sh"
 
 # Start a delaying proxy in front of radosgw; sets PROXY_PID and PROXY_URL.
 start_proxy() {
-	local bin port
-	bin=$(delayproxy) || fail "cannot build delayproxy"
-	"$bin" -t "${AWS_ENDPOINT_URL#http://}" "$@" >"$WORK/proxy.port" &
-	PROXY_PID=$!
-	for _ in $(seq 50); do
-		port=$(head -n 1 "$WORK/proxy.port" 2>/dev/null)
-		[ -n "$port" ] && break
-		sleep 0.1
-	done
-	[ -n "$port" ] || fail "delayproxy did not start"
-	PROXY_URL=http://127.0.0.1:$port
+	delayproxy_start "$ROOT" "$WORK/proxy.port" -t "${AWS_ENDPOINT_URL#http://}" "$@" ||
+		fail "delayproxy: see above"
+	PROXY_PID=$DELAYPROXY_PID
+	PROXY_URL=http://127.0.0.1:$DELAYPROXY_PORT
 }
 
 stop_proxy() {
