@@ -300,6 +300,36 @@ int box_create(const struct box_config *cfg, struct box *b)
 	return create_box(cfg, 0, 0, NULL, b);
 }
 
+/* The box's /dev/shm (a tmpfs of its own: POSIX shared memory, named
+ * semaphores) goes with the image, so that a box made again (asleep,
+ * another machine) has it back; the engine then maps the files from
+ * there (restore.c). */
+static int save_shm(const struct box *b, const char *dir)
+{
+	char shm[BOX_PATH_MAX + 16], path[4200];
+	struct statfs fs;
+
+	snprintf(shm, sizeof(shm), "%s/root/dev/shm", b->path);
+	if (statfs(shm, &fs) < 0 || fs.f_type != TMPFS_MAGIC)
+		return 0;       /* not awake: nothing in it */
+	snprintf(path, sizeof(path), "%s/" BOX_IMAGE_SHM, dir);
+	return box_tree_save(b, shm, path) < 0 ? err_wrap("save /dev/shm of box %s",
+							  b->cfg.name) : 0;
+}
+
+/* Put an image's /dev/shm into a box just made or woken. */
+static int load_shm(const struct box *b, const char *img)
+{
+	char shm[BOX_PATH_MAX + 16], path[4200];
+
+	snprintf(path, sizeof(path), "%s/" BOX_IMAGE_SHM, img);
+	if (access(path, F_OK) < 0)
+		return 0;       /* an image made before it was saved */
+	snprintf(shm, sizeof(shm), "%s/root/dev/shm", b->path);
+	return box_layer_load(b, path, shm) < 0 ? err_wrap("box %s: put back its /dev/shm",
+							    b->cfg.name) : 0;
+}
+
 int box_save(const struct box *b, const char *dir)
 {
 	char path[4200];
@@ -308,7 +338,9 @@ int box_save(const struct box *b, const char *dir)
 	if (box_record_save(b, path) < 0)
 		return err_wrap("save box %s", b->cfg.name);
 	snprintf(path, sizeof(path), "%s/" BOX_IMAGE_LAYER, dir);
-	return box_layer_save(b, path);
+	if (box_layer_save(b, path) < 0)
+		return -1;
+	return save_shm(b, dir);
 }
 
 /* A box made again from an image another daemon stored hides this
@@ -352,9 +384,14 @@ int box_for_image(const char *img, const char *dir, const char *name, struct box
 	snprintf(path, sizeof(path), "%s/%s/config", dir, name);
 	snprintf(conf, sizeof(conf), "%s/" BOX_IMAGE_CONFIG, img);
 	if (access(path, F_OK) == 0 || access(conf, F_OK) < 0) {
+		int awake;
+
 		if (box_open(dir, name, b) < 0)
 			return -1;
-		return box_wake(b);
+		awake = is_awake(b);
+		if (box_wake(b) < 0)
+			return -1;
+		return awake ? 0 : load_shm(b, img);
 	}
 	/* Not here: made again from the image, its layer included. */
 	if (box_record_load(conf, img, &saved) < 0)
@@ -365,7 +402,9 @@ int box_for_image(const char *img, const char *dir, const char *name, struct box
 	if (settle_here(&saved.cfg) < 0)
 		return -1;
 	snprintf(layer, sizeof(layer), "%s/" BOX_IMAGE_LAYER, img);
-	return create_box(&saved.cfg, saved.addr, saved.uid_base, layer, b);
+	if (create_box(&saved.cfg, saved.addr, saved.uid_base, layer, b) < 0)
+		return -1;
+	return load_shm(b, img);
 }
 
 int box_open(const char *dir, const char *name, struct box *b)

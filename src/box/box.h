@@ -149,6 +149,7 @@ int box_create(const struct box_config *cfg, struct box *b);
  * writable layer (so that it can be made again elsewhere). */
 #define BOX_IMAGE_CONFIG "box-config"
 #define BOX_IMAGE_LAYER "box-layer"
+#define BOX_IMAGE_SHM "box-shm"
 int box_save(const struct box *b, const char *imgdir);
 /* The box name of the image in imgdir, ready to restore into: the box
  * under dir (woken if asleep), or, if dir has none, one made from the
@@ -186,6 +187,9 @@ int box_enter(const struct box *b);
  * (the child starts in it, without a migration); -1 if there is none.
  * The caller closes it. */
 int box_cgroup_fd(const struct box *b);
+/* An fd of the box's user namespace (for setns), or -1 with the error
+ * set.  The caller closes it. */
+int box_userns_fd(const struct box *b);
 
 /* In the box's first process, after box_enter(): Docker's default
  * capability bounding set without CAP_MKNOD (before any change of user:

@@ -27,8 +27,10 @@ int userns_write_maps(const struct box *b, pid_t pid);
 int userns_idmapped_tree(const struct box *b, const char *path, const char *at);
 int userns_own(const struct box *b, const char *path);
 
-/* layer.c: the upper dir as one file */
+/* layer.c: the upper dir (or another dir of the box: box_tree_save) as
+ * one file */
 int box_layer_save(const struct box *b, const char *file);
+int box_tree_save(const struct box *b, const char *dir, const char *file);
 int box_layer_load(const struct box *b, const char *file, const char *upper);
 
 /* cgroup.c */

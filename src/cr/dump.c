@@ -86,7 +86,7 @@ static void cleanup_dir(const char *dir, int created)
 	static const char *const files[] = { "pages", "manifest", "manifest.tmp",
 					     "activeset", "activeset.tmp", ".pages-base",
 					     BOX_IMAGE_CONFIG, BOX_IMAGE_CONFIG ".tmp",
-					     BOX_IMAGE_LAYER, CR_SECCOMP_FILE };
+					     BOX_IMAGE_LAYER, BOX_IMAGE_SHM, CR_SECCOMP_FILE };
 	char path[4200];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {

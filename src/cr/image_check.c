@@ -308,7 +308,7 @@ static int check_vma(const struct cr_image *img, const struct cr_vma *v,
 			       v->shmem_id);
 	if (!page_aligned(v->pgoff))
 		return err_set("pgoff 0x%" PRIx64 " not page aligned", v->pgoff);
-	if (!vma_is_file(v->kind) && v->path)
+	if (!vma_is_file(v->kind) && v->kind != CR_VMA_SHMEM && v->path)
 		return err_set("path set on a vma of kind %" PRIu32, v->kind);
 	if (check_path(v->path, "path", vma_is_file(v->kind)))
 		return -1;
