@@ -47,9 +47,11 @@ struct entry_hdr {
 
 /* --- save --- */
 
-static FILE *save_out;
-static size_t save_base;
-static const struct box *save_box;
+/* What nftw's callback needs (it takes no argument), per thread: boxes
+ * may be saved by several threads at once. */
+static _Thread_local FILE *save_out;
+static _Thread_local size_t save_base;
+static _Thread_local const struct box *save_box;
 
 static int put_entry(const struct entry_hdr *h, const char *path, const void *data)
 {
