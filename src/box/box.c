@@ -80,7 +80,7 @@ static int lock_machine(void)
 
 static int check_dir(const char *dir)
 {
-	if (dir[0] != '/' || strstr(dir, "/..") || strpbrk(dir, ",:\\") ||
+	if (dir[0] != '/' || strstr(dir, "/..") || strpbrk(dir, ",:\\\n") ||
 	    strlen(dir) > BOX_PATH_MAX - 64)
 		return err_set("box dir '%s': an absolute path without , : \\ or ..", dir);
 	return 0;
@@ -219,7 +219,7 @@ static int fill_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_ba
 	if (box_has_ipv6(b))
 		addr6_of(&b->cfg, b->addr, b->addr6);
 	snprintf(b->veth, sizeof(b->veth), "pc%08x", ntohl(b->addr));
-	return cg_plan(cfg->name, &b->cg);
+	return cg_plan(cfg->dir, cfg->name, &b->cg);
 }
 
 /* The writable layer saved in an image, unpacked before the mount. */
@@ -441,7 +441,7 @@ int box_remove(const char *dir, const char *name)
 		snprintf(b.cfg.name, sizeof(b.cfg.name), "%s", name);
 		snprintf(b.cfg.dir, sizeof(b.cfg.dir), "%s", dir);
 		memcpy(b.path, path, sizeof(b.path) - 1);
-		if (cg_plan(name, &b.cg) < 0)
+		if (cg_plan(dir, name, &b.cg) < 0)
 			return -1;
 	}
 	return box_destroy(&b);

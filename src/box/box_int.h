@@ -17,7 +17,10 @@ void addr6_of(const struct box_config *c, uint32_t addr, uint8_t out[16]);
 const char *addr6_text(const uint8_t a[16], char *buf);  /* INET6_ADDRSTRLEN */
 int box_has_ipv6(const struct box *b);
 
-/* uidrange.c: the box's host ids */
+/* uidrange.c: the box's host ids; the registry of the machine's boxes
+ * dirs, whose records hold the ranges taken */
+#define BOX_DIRS_REGISTRY_DIR "/var/lib/picocenter"
+#define BOX_DIRS_REGISTRY BOX_DIRS_REGISTRY_DIR "/box-dirs"
 int uidrange_pool_valid(uint32_t base, uint32_t count);
 int uidrange_valid(uint32_t base, uint32_t uids);
 int uidrange_alloc(const struct box_config *c, uint32_t want, uint32_t *base);
@@ -32,7 +35,8 @@ int box_layer_save(const struct box *b, const char *file);
 int box_layer_load(const struct box *b, const char *file, const char *upper);
 
 /* cgroup.c */
-int cg_plan(const char *name, struct box_cgroup *cg);
+/* The cgroup dirs of box name of the boxes dir dir (see cgroup.c). */
+int cg_plan(const char *dir, const char *name, struct box_cgroup *cg);
 int cg_create(const struct box *b);
 int cg_destroy(const struct box_cgroup *cg);
 int cg_nr_procs(const struct box_cgroup *cg);

@@ -1,6 +1,8 @@
 /*
- * cgroup.c - a box's cgroup: "pcbox-NAME" under the caller's own cgroup
- * in each hierarchy that serves one of its controllers (memory, pids, cpu,
+ * cgroup.c - a box's cgroup: "pcbox-DIRID-NAME" under the caller's own
+ * cgroup (DIRID: a short id of the boxes dir, so that boxes of one name in
+ * two box dirs, two daemons', do not share a cgroup; boxes made before it
+ * keep the "pcbox-NAME" their record names) in each hierarchy that serves one of its controllers (memory, pids, cpu,
  * freezer), on cgroup v1 where a controller is bound there and on v2
  * otherwise; limits, delegation of the v2 cgroup to the box's root,
  * freezing and removal.
@@ -93,12 +95,23 @@ static int self_path(const char *ctl, char *path, size_t len)
 	return found;
 }
 
+/* The cgroup's own name for box name of the boxes dir dir:
+ * CG_PREFIX, 8 hex digits of the FNV-1a hash of dir's path, '-', name. */
+static void cg_name(const char *dir, const char *name, char *out, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *p = dir; *p; p++)
+		if (*p != '/' || (p[1] && p[1] != '/'))   /* "/a//b/" is "/a/b" */
+			h = (h ^ (uint8_t)*p) * 16777619u;
+	snprintf(out, len, CG_PREFIX "%08" PRIx32 "-%s", h, name);
+}
+
 static int join_dir(char *out, const char *mnt, const char *self, const char *name)
 {
 	if (!strcmp(self, "/"))
 		self = "";
-	if ((size_t)snprintf(out, BOX_PATH_MAX, "%s%s/" CG_PREFIX "%s", mnt, self, name) >=
-	    BOX_PATH_MAX)
+	if ((size_t)snprintf(out, BOX_PATH_MAX, "%s%s/%s", mnt, self, name) >= BOX_PATH_MAX)
 		return err_set("cgroup path too long");
 	return 0;
 }
@@ -150,12 +163,13 @@ static int plan_one(const char *ctl, const char *name, const char *v2dir, char *
 	return 0;
 }
 
-int cg_plan(const char *name, struct box_cgroup *cg)
+int cg_plan(const char *dir, const char *box, struct box_cgroup *cg)
 {
-	char mnt[2048], self[2048];
+	char mnt[2048], self[2048], name[BOX_NAME_MAX + 32];
 	int r;
 
 	memset(cg, 0, sizeof(*cg));
+	cg_name(dir, box, name, sizeof(name));
 	r = find_mount(NULL, mnt, sizeof(mnt));
 	if (r > 0)
 		r = self_path(NULL, self, sizeof(self));
@@ -548,31 +562,67 @@ int box_thaw(const struct box *b)
 	return write_file(cg->freezer, "freezer.state", "THAWED");
 }
 
+/* The box's name in the cgroup component comp ("pcbox-..."): without
+ * the dir's id when it has this dir's (returns 1), else (a box made
+ * before the ids, or another dir's) all of it (returns 0). */
+static int name_of_cgroup(const char *dir, const char *comp, char *name, size_t len)
+{
+	char mine[BOX_NAME_MAX + 32];
+	size_t n;
+	int own;
+
+	cg_name(dir, "", mine, sizeof(mine));
+	n = strlen(mine);
+	own = !strncmp(comp, mine, n);
+	snprintf(name, len, "%s", comp + (own ? n : strlen(CG_PREFIX)));
+	return own;
+}
+
+/* 1 if one of the box's recorded cgroup dirs ends in /comp. */
+static int box_has_cgroup(const struct box *b, const char *comp)
+{
+	const char *dirs[] = { b->cg.unified, b->cg.memory, b->cg.pids, b->cg.cpu, b->cg.freezer };
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		const char *slash = strrchr(dirs[i], '/');
+
+		if (slash && !strcmp(slash + 1, comp))
+			return 1;
+	}
+	return 0;
+}
+
 int box_of_pid(const char *dir, pid_t pid, struct box *b)
 {
-	char path[64], line[4096], name[BOX_NAME_MAX] = "";
+	char path[64], line[4096], comp[BOX_NAME_MAX + 32] = "", name[BOX_NAME_MAX + 32];
 	FILE *f;
+	int own, opened;
 
+	if (!dir)
+		dir = BOX_DEFAULT_DIR;
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
 	f = fopen(path, "re");
 	if (!f)
 		return err_sys("open %s", path);
-	while (!name[0] && fgets(line, sizeof(line), f)) {
+	while (!comp[0] && fgets(line, sizeof(line), f)) {
 		char *p = strstr(line, "/" CG_PREFIX);
+		size_t n = p ? strcspn(p + 1, "/\n") : 0;
 
-		if (p) {
-			size_t n = strcspn(p + 1 + strlen(CG_PREFIX), "/\n");
-
-			if (n < sizeof(name)) {
-				memcpy(name, p + 1 + strlen(CG_PREFIX), n);
-				name[n] = '\0';
-			}
+		if (p && n < sizeof(comp)) {
+			memcpy(comp, p + 1, n);
+			comp[n] = '\0';
 		}
 	}
 	fclose(f);
-	if (!name[0] || !box_name_valid(name))
+	if (!comp[0])
 		return 0;
-	if (box_open(dir, name, b) < 0)
+	own = name_of_cgroup(dir, comp, name, sizeof(name));
+	if (!box_name_valid(name))
+		return 0;
+	opened = box_open(dir, name, b) == 0;
+	if (!opened && own)
 		return err_wrap("process %d is in box %s", (int)pid, name);
+	if (!opened || !box_has_cgroup(b, comp))
+		return err_set("process %d is in cgroup %s, not in a box of %s", (int)pid, comp, dir);
 	return 1;
 }
