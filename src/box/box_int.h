@@ -38,6 +38,12 @@ int box_layer_load(const struct box *b, const char *file, const char *upper);
 /* The cgroup dirs of box name of the boxes dir dir (see cgroup.c). */
 int cg_plan(const char *dir, const char *name, struct box_cgroup *cg);
 int cg_create(const struct box *b);
+/* dir (a v2 cgroup of the box's) and the files that move processes and
+ * enable controllers given to the box's root. */
+int cg_own(const struct box *b, const char *dir);
+/* Write val to, or read (NUL-terminated) dir/file. */
+int cg_write(const char *dir, const char *file, const char *val);
+int cg_read(const char *dir, const char *file, char *buf, size_t len);
 int cg_destroy(const struct box_cgroup *cg);
 int cg_nr_procs(const struct box_cgroup *cg);
 

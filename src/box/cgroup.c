@@ -185,7 +185,7 @@ int cg_plan(const char *dir, const char *box, struct box_cgroup *cg)
 	return 0;
 }
 
-static int write_file(const char *dir, const char *file, const char *val)
+int cg_write(const char *dir, const char *file, const char *val)
 {
 	char path[BOX_PATH_MAX + 64];
 	size_t len = strlen(val);
@@ -204,7 +204,7 @@ static int write_file(const char *dir, const char *file, const char *val)
 	return 0;
 }
 
-static int read_file(const char *dir, const char *file, char *buf, size_t len)
+int cg_read(const char *dir, const char *file, char *buf, size_t len)
 {
 	char path[BOX_PATH_MAX + 64];
 	ssize_t n;
@@ -246,7 +246,7 @@ static int enable_v2(const char *dir, const char *ctl)
 	snprintf(parent, sizeof(parent), "%s", dir);
 	*strrchr(parent, '/') = '\0';
 	snprintf(val, sizeof(val), "+%s", ctl);
-	return write_file(parent, "cgroup.subtree_control", val);
+	return cg_write(parent, "cgroup.subtree_control", val);
 }
 
 static int set_limits(const struct box *b)
@@ -261,18 +261,18 @@ static int set_limits(const struct box *b)
 		snprintf(v, sizeof(v), "%" PRIu64, c->memory);
 		if (cg->memory_v2) {
 			if (enable_v2(cg->memory, "memory") < 0 ||
-			    write_file(cg->memory, "memory.max", v) < 0 ||
-			    write_file(cg->memory, "memory.swap.max", "0") < 0)
+			    cg_write(cg->memory, "memory.max", v) < 0 ||
+			    cg_write(cg->memory, "memory.swap.max", "0") < 0)
 				return -1;
 		} else {
 			char p[BOX_PATH_MAX + 32];
 
-			if (write_file(cg->memory, "memory.limit_in_bytes", v) < 0 ||
-			    write_file(cg->memory, "memory.swappiness", "0") < 0)
+			if (cg_write(cg->memory, "memory.limit_in_bytes", v) < 0 ||
+			    cg_write(cg->memory, "memory.swappiness", "0") < 0)
 				return -1;
 			snprintf(p, sizeof(p), "%s/memory.memsw.limit_in_bytes", cg->memory);
 			if (access(p, F_OK) == 0 &&
-			    write_file(cg->memory, "memory.memsw.limit_in_bytes", v) < 0)
+			    cg_write(cg->memory, "memory.memsw.limit_in_bytes", v) < 0)
 				return -1;
 		}
 	}
@@ -281,17 +281,17 @@ static int set_limits(const struct box *b)
 			return err_set("no pids controller for --pids");
 		snprintf(v, sizeof(v), "%" PRIu32, c->pids);
 		if ((cg->pids_v2 && enable_v2(cg->pids, "pids") < 0) ||
-		    write_file(cg->pids, "pids.max", v) < 0)
+		    cg_write(cg->pids, "pids.max", v) < 0)
 			return -1;
 	}
 	if (c->cpu_weight && cg->cpu[0]) {
 		if (cg->cpu_v2) {
 			snprintf(v, sizeof(v), "%" PRIu32, c->cpu_weight);
-			if (enable_v2(cg->cpu, "cpu") < 0 || write_file(cg->cpu, "cpu.weight", v) < 0)
+			if (enable_v2(cg->cpu, "cpu") < 0 || cg_write(cg->cpu, "cpu.weight", v) < 0)
 				return -1;
 		} else {
 			snprintf(v, sizeof(v), "%" PRIu64, (uint64_t)c->cpu_weight * 1024 / 100 + 2);
-			if (write_file(cg->cpu, "cpu.shares", v) < 0)
+			if (cg_write(cg->cpu, "cpu.shares", v) < 0)
 				return -1;
 		}
 	}
@@ -301,20 +301,23 @@ static int set_limits(const struct box *b)
 /* The box's v2 cgroup belongs to its root (the delegation of cgroup v2:
  * the dir and the files that move processes and enable controllers), so
  * that the box manages what is under it; the limits stay the host's. */
-static int delegate(const struct box *b)
+int cg_own(const struct box *b, const char *dir)
 {
 	static const char *const files[] = { "", "/cgroup.procs", "/cgroup.threads",
 					     "/cgroup.subtree_control" };
 	char path[BOX_PATH_MAX + 32];
 
-	if (!b->cg.unified[0])
-		return 0;
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s%s", b->cg.unified, files[i]);
+		snprintf(path, sizeof(path), "%s%s", dir, files[i]);
 		if (userns_own(b, path) < 0)
 			return -1;
 	}
 	return 0;
+}
+
+static int delegate(const struct box *b)
+{
+	return b->cg.unified[0] ? cg_own(b, b->cg.unified) : 0;
 }
 
 int cg_create(const struct box *b)
@@ -352,7 +355,7 @@ static int kill_all(const char *dir)
 	char buf[65536], *p, *end;
 	int any = 0;
 
-	if (read_file(dir, "cgroup.procs", buf, sizeof(buf)) < 0)
+	if (cg_read(dir, "cgroup.procs", buf, sizeof(buf)) < 0)
 		return 1;
 	for (p = buf; *p; p = end) {
 		long pid = strtol(p, &end, 10);
@@ -406,7 +409,7 @@ static void kill_subtree(const char *dir)
 
 	snprintf(path, sizeof(path), "%s/cgroup.kill", dir);
 	if (access(path, F_OK) == 0)
-		write_file(dir, "cgroup.kill", "1");
+		cg_write(dir, "cgroup.kill", "1");
 	err_clear();
 }
 
@@ -466,7 +469,7 @@ static void *warm(void *arg)
 		w->dir[0] = '\0';
 	snprintf(tid, sizeof(tid), "%d", gettid());
 	if (w->dir[0])
-		write_file(w->dir, w->file, tid);
+		cg_write(w->dir, w->file, tid);
 	free(w);
 	return NULL;
 }
@@ -510,7 +513,7 @@ int cg_nr_procs(const struct box_cgroup *cg)
 	const char *dir = cg->pids[0] ? cg->pids : cg->unified;
 	int n = 0;
 
-	if (!dir[0] || read_file(dir, "cgroup.procs", buf, sizeof(buf)) < 0)
+	if (!dir[0] || cg_read(dir, "cgroup.procs", buf, sizeof(buf)) < 0)
 		return -1;
 	for (char *p = buf; *p; p++)
 		n += *p == '\n';
@@ -522,7 +525,7 @@ static int wait_state(const char *dir, const char *file, const char *want)
 	char buf[256];
 
 	for (int t = 0; t < CG_WAIT_MS; t++) {
-		if (read_file(dir, file, buf, sizeof(buf)) < 0)
+		if (cg_read(dir, file, buf, sizeof(buf)) < 0)
 			return -1;
 		if (strstr(buf, want))
 			return 0;
@@ -538,14 +541,14 @@ int box_freeze(const struct box *b)
 	if (!cg->freezer[0])
 		return err_set("box %s has no freezer", b->cfg.name);
 	if (cg->freezer_v2) {
-		if (write_file(cg->freezer, "cgroup.freeze", "1") < 0 ||
+		if (cg_write(cg->freezer, "cgroup.freeze", "1") < 0 ||
 		    wait_state(cg->freezer, "cgroup.events", "frozen 1") < 0)
 			return err_wrap("freeze box %s", b->cfg.name);
 		return 0;
 	}
-	if (write_file(cg->freezer, "freezer.state", "FROZEN") < 0 ||
+	if (cg_write(cg->freezer, "freezer.state", "FROZEN") < 0 ||
 	    wait_state(cg->freezer, "freezer.state", "FROZEN") < 0) {
-		write_file(cg->freezer, "freezer.state", "THAWED");
+		cg_write(cg->freezer, "freezer.state", "THAWED");
 		return err_wrap("freeze box %s", b->cfg.name);
 	}
 	return 0;
@@ -558,8 +561,8 @@ int box_thaw(const struct box *b)
 	if (!cg->freezer[0] || access(cg->freezer, F_OK) < 0)
 		return 0;
 	if (cg->freezer_v2)
-		return write_file(cg->freezer, "cgroup.freeze", "0");
-	return write_file(cg->freezer, "freezer.state", "THAWED");
+		return cg_write(cg->freezer, "cgroup.freeze", "0");
+	return cg_write(cg->freezer, "freezer.state", "THAWED");
 }
 
 /* The box's name in the cgroup component comp ("pcbox-..."): without
