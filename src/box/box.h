@@ -163,6 +163,8 @@ int box_cgroups_save(const struct box *b, const char *imgdir, const struct box_p
 		     size_t n);
 int box_cgroups_restore(const struct box *b, const char *imgdir, const struct box_pid *pids,
 			size_t n);
+/* Check the image's cgroups record (if any) before anything is made. */
+int box_cgroups_check(const char *imgdir);
 /* The box name of the image in imgdir, ready to restore into: the box
  * under dir (woken if asleep), or, if dir has none, one made from the
  * image's saved record (same address when free, same ports) and layer. */

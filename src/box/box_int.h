@@ -30,6 +30,9 @@ int userns_write_maps(const struct box *b, pid_t pid);
 int userns_idmapped_tree(const struct box *b, const char *path, const char *at);
 int userns_own(const struct box *b, const char *path);
 
+/* cgtree.c: check the cgroups record file (fuzz/box_cgroups.c) */
+int cgtree_check(const char *file);
+
 /* layer.c: the upper dir as one file */
 int box_layer_save(const struct box *b, const char *file);
 int box_layer_load(const struct box *b, const char *file, const char *upper);

@@ -390,3 +390,20 @@ int box_cgroups_restore(const struct box *b, const char *imgdir, const struct bo
 	free(p.v);
 	return rc < 0 ? err_wrap("box %s: its cgroups", b->cfg.name) : 0;
 }
+
+int cgtree_check(const char *file)
+{
+	struct plan p = { 0 };
+	int rc = load(file, &p);
+
+	free(p.v);
+	return rc;
+}
+
+int box_cgroups_check(const char *imgdir)
+{
+	char path[BOX_PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/" BOX_IMAGE_CGROUPS, imgdir);
+	return cgtree_check(path) < 0 ? err_wrap("box-cgroups") : 0;
+}

@@ -788,6 +788,8 @@ static int restore_start(void *arg, pid_t *pid, struct keeper_after *after)
 		rc = load_seccomp(&c);
 	if (rc == 0 && c.img.box)
 		rc = box_begin(&c, a->box_dir);
+	if (rc == 0 && c.img.box)
+		rc = box_cgroups_check(c.dir);
 	if (rc == 0)
 		rc = check_cpu(&c.img);
 	if (rc == 0 && a->listeners)
