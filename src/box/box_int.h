@@ -50,6 +50,9 @@ int cg_read(const char *dir, const char *file, char *buf, size_t len);
 int cg_destroy(const struct box_cgroup *cg);
 int cg_nr_procs(const struct box_cgroup *cg);
 
+/* cgview.c: the box's cgroups at /sys/fs/cgroup, from its first process */
+int cgview_mount(const struct box *b);
+
 /* rootfs.c */
 int rootfs_check(const char *rootfs);
 int rootfs_mount(const struct box *b);

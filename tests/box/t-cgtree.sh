@@ -1,6 +1,7 @@
 #!/bin/bash
 # t-cgtree.sh - cgroups an app makes under its box's delegated cgroup v2
-# (box/cgtree.c): the app makes a, a/b and c at /sys/fs/cgroup, sets
+# (box/cgtree.c): the app makes a, a/b and c at /sys/fs/cgroup (/unified
+# on a hybrid host), sets
 # a's cgroup.max.depth and c's cgroup.max.descendants, and moves one
 # child into a/b and another into c (its init stays in the box's own).
 # After a cycle into the kept box, one with the box asleep in between
@@ -18,10 +19,11 @@ cg_of() { sed -n 's/^0:://p' "/proc/$1/cgroup"; }
 kids() { cat "/proc/$1/task/$1/children"; }
 box_cg() { sed -n 's/^cg_unified=1://p' "$B_BOXES/$N/config"; }
 
-b_spawn cg -- /bin/sh -c 'C=/sys/fs/cgroup; mkdir -p $C/a/b $C/c &&
+b_spawn cg -- /bin/sh -c 'C=/sys/fs/cgroup; [ -d $C/unified ] && C=$C/unified
+	mkdir -p $C/a/b $C/c &&
 	echo 3 > $C/a/cgroup.max.depth && echo 7 > $C/c/cgroup.max.descendants || exit 1
-	sleep 1001 & echo $! > /sys/fs/cgroup/a/b/cgroup.procs
-	sleep 1002 & echo $! > /sys/fs/cgroup/c/cgroup.procs
+	sleep 1001 & echo $! > $C/a/b/cgroup.procs
+	sleep 1002 & echo $! > $C/c/cgroup.procs
 	touch /tmp/ready; exec sleep 1000' || b_fail "spawn"
 PID=$B_PID
 b_wait "the app's cgroups" test -e "$B_BOXES/$N/upper/tmp/ready"
@@ -51,8 +53,9 @@ check() {
 		[ "$(stat -c %u "$cg/$d")" = "$base" ] && [ "$(stat -c %u "$cg/$d/cgroup.procs")" = "$base" ] ||
 			b_fail "$1: cgroup $d is not the box's root's"
 	done
-	b_in "$PID" sh -c 'mkdir /sys/fs/cgroup/a/n && echo 1 > /sys/fs/cgroup/a/n/cgroup.procs &&
-		echo 1 > /sys/fs/cgroup/cgroup.procs && rmdir /sys/fs/cgroup/a/n' ||
+	b_in "$PID" sh -c 'C=/sys/fs/cgroup; [ -d $C/unified ] && C=$C/unified
+		mkdir $C/a/n && echo 1 > $C/a/n/cgroup.procs && echo 1 > $C/cgroup.procs &&
+		rmdir $C/a/n' ||
 		b_fail "$1: the box's root cannot make and use a cgroup under a"
 	b_log "$1: processes in a/b and c, settings and owners back"
 }
