@@ -71,7 +71,7 @@ static int lock_dir(const char *dir)
  * taken, so that it is never held while waiting for that one. */
 #define CREATE_LOCK_DIR "/run/picocenter"
 
-static int lock_machine(void)
+int box_lock_machine(void)
 {
 	if (mkdir(CREATE_LOCK_DIR, 0755) < 0 && errno != EEXIST)
 		return err_sys("mkdir %s", CREATE_LOCK_DIR);
@@ -260,7 +260,7 @@ static int create_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_
 	lock = lock_dir(cfg->dir);
 	if (lock < 0)
 		return -1;
-	machine = lock_machine();
+	machine = box_lock_machine();
 	if (machine < 0) {
 		close(lock);
 		return -1;
@@ -421,6 +421,8 @@ int box_destroy(const struct box *b)
 		rc = -1;
 	if (rc == 0 && remove_tree(b->path) < 0)
 		rc = -1;
+	if (rc == 0)
+		uidrange_forget_dir(b->cfg.dir);
 	return rc < 0 ? err_wrap("remove box %s", b->cfg.name) : 0;
 }
 

@@ -24,6 +24,13 @@ int box_has_ipv6(const struct box *b);
 int uidrange_pool_valid(uint32_t base, uint32_t count);
 int uidrange_valid(uint32_t base, uint32_t uids);
 int uidrange_alloc(const struct box_config *c, uint32_t want, uint32_t *base);
+/* dir (whose box was just removed) leaves the registry if it has no box
+ * left, with the dirs that are gone; a problem is ignored (the next
+ * allocation prunes). */
+void uidrange_forget_dir(const char *dir);
+
+/* box.c: the machine-wide lock of box creation (an fd to close), -1 */
+int box_lock_machine(void);
 
 /* userns.c: the user namespace and what it maps */
 int userns_write_maps(const struct box *b, pid_t pid);

@@ -10,7 +10,7 @@
  * every listed dir that still exists and drops the others from the list.
  * The caller holds the machine-wide lock (box.c), so two boxes, of one dir
  * or of two daemons', never share ids, and a removed box's record frees
- * its range.
+ * its range; a dir whose last box is removed leaves the list.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -217,6 +217,49 @@ static int dirs_write(const struct dirs *l)
 		return -1;
 	}
 	return 0;
+}
+
+/* 1 if dir holds a box (a dir named as one). */
+static int has_boxes(const char *dir)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int any = 0;
+
+	if (!d)
+		return 0;
+	while (!any && (e = readdir(d)))
+		any = e->d_name[0] != '.' && box_name_valid(e->d_name);
+	closedir(d);
+	return any;
+}
+
+void uidrange_forget_dir(const char *dir)
+{
+	struct dirs l = { 0 };
+	int lock;
+
+	if (has_boxes(dir))
+		return;
+	lock = box_lock_machine();
+	if (lock < 0) {
+		err_clear();
+		return;
+	}
+	if (dirs_read(&l) == 0 && !has_boxes(dir)) {
+		for (size_t i = 0; i < l.n; i++)
+			if (!strcmp(l.v[i], dir)) {
+				free(l.v[i]);
+				l.v[i] = l.v[--l.n];
+				l.changed = 1;
+				break;
+			}
+		if (l.changed)
+			dirs_write(&l);
+	}
+	dirs_free(&l);
+	close(lock);
+	err_clear();
 }
 
 /* The ranges of every box on this machine, sorted, in *r; dir (the one a

@@ -6,7 +6,8 @@
 # dirs), and a pool holding only the other dir's range is exhausted, with
 # one line and nothing left.  A dump given the other dir is refused.  An
 # image of A's box restored into an empty third dir while A's box still
-# holds its range takes another range, its writable layer re-owned.
+# holds its range takes another range, its writable layer re-owned.  A
+# dir whose last box is removed leaves the registry.
 d=$(dirname "$0"); . "$d/lib.sh"
 b_need python3 curl flock
 b_init two-dirs
@@ -101,4 +102,5 @@ done
 for dir in "$A" "$B" "$C"; do   # (its cgroup check finds every dir's web)
 	B_BOXES=$dir b_leftovers "$N"
 done
+grep "^$B_DIR/" "$REG" && b_fail "the registry keeps box dirs whose last box was removed"
 b_log PASS
