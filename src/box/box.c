@@ -71,7 +71,7 @@ static int lock_dir(const char *dir)
  * taken, so that it is never held while waiting for that one. */
 #define CREATE_LOCK_DIR "/run/picocenter"
 
-static int lock_machine(void)
+int box_lock_machine(void)
 {
 	if (mkdir(CREATE_LOCK_DIR, 0755) < 0 && errno != EEXIST)
 		return err_sys("mkdir %s", CREATE_LOCK_DIR);
@@ -80,7 +80,7 @@ static int lock_machine(void)
 
 static int check_dir(const char *dir)
 {
-	if (dir[0] != '/' || strstr(dir, "/..") || strpbrk(dir, ",:\\") ||
+	if (dir[0] != '/' || strstr(dir, "/..") || strpbrk(dir, ",:\\\n") ||
 	    strlen(dir) > BOX_PATH_MAX - 64)
 		return err_set("box dir '%s': an absolute path without , : \\ or ..", dir);
 	return 0;
@@ -219,7 +219,7 @@ static int fill_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_ba
 	if (box_has_ipv6(b))
 		addr6_of(&b->cfg, b->addr, b->addr6);
 	snprintf(b->veth, sizeof(b->veth), "pc%08x", ntohl(b->addr));
-	return cg_plan(cfg->name, &b->cg);
+	return cg_plan(cfg->dir, cfg->name, &b->cg);
 }
 
 /* The writable layer saved in an image, unpacked before the mount. */
@@ -260,7 +260,7 @@ static int create_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_
 	lock = lock_dir(cfg->dir);
 	if (lock < 0)
 		return -1;
-	machine = lock_machine();
+	machine = box_lock_machine();
 	if (machine < 0) {
 		close(lock);
 		return -1;
@@ -460,6 +460,8 @@ int box_destroy(const struct box *b)
 		rc = -1;
 	if (rc == 0 && remove_tree(b->path) < 0)
 		rc = -1;
+	if (rc == 0)
+		uidrange_forget_dir(b->cfg.dir);
 	return rc < 0 ? err_wrap("remove box %s", b->cfg.name) : 0;
 }
 
@@ -480,7 +482,7 @@ int box_remove(const char *dir, const char *name)
 		snprintf(b.cfg.name, sizeof(b.cfg.name), "%s", name);
 		snprintf(b.cfg.dir, sizeof(b.cfg.dir), "%s", dir);
 		memcpy(b.path, path, sizeof(b.path) - 1);
-		if (cg_plan(name, &b.cg) < 0)
+		if (cg_plan(dir, name, &b.cg) < 0)
 			return -1;
 	}
 	return box_destroy(&b);

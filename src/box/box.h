@@ -151,6 +151,21 @@ int box_create(const struct box_config *cfg, struct box *b);
 #define BOX_IMAGE_LAYER "box-layer"
 #define BOX_IMAGE_SHM "box-shm"
 int box_save(const struct box *b, const char *imgdir);
+/* The cgroups the app made under the box's v2 cgroup (cgtree.c): saved
+ * beside the image at dump (no file if it made none), made again at
+ * restore with the tree's processes put back in theirs (before the tree
+ * resumes; pids: each process's pid in its namespace and on the host,
+ * -1 for a zombie). */
+#define BOX_IMAGE_CGROUPS "box-cgroups"
+struct box_pid {
+	pid_t ns, host;
+};
+int box_cgroups_save(const struct box *b, const char *imgdir, const struct box_pid *pids,
+		     size_t n);
+int box_cgroups_restore(const struct box *b, const char *imgdir, const struct box_pid *pids,
+			size_t n);
+/* Check the image's cgroups record (if any) before anything is made. */
+int box_cgroups_check(const char *imgdir);
 /* The box name of the image in imgdir, ready to restore into: the box
  * under dir (woken if asleep), or, if dir has none, one made from the
  * image's saved record (same address when free, same ports) and layer. */

@@ -1076,7 +1076,8 @@ static int check_extras(const struct cr_file *f)
 {
 	uint32_t k = f->kind;
 	bool data = k == CR_FILE_REG || k == CR_FILE_PIPE || k == CR_FILE_FIFO ||
-		    k == CR_FILE_UNIX || k == CR_FILE_TCP || k == CR_FILE_MQUEUE;
+		    k == CR_FILE_UNIX || k == CR_FILE_TCP || k == CR_FILE_MQUEUE ||
+		    k == CR_FILE_UDP;   /* UDP: its multicast state */
 	bool ents = k == CR_FILE_EPOLL || k == CR_FILE_INOTIFY;
 	bool path = k == CR_FILE_REG || k == CR_FILE_DIR || k == CR_FILE_DEV ||
 		    k == CR_FILE_FIFO || k == CR_FILE_UNIX || k == CR_FILE_MQUEUE ||

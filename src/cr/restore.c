@@ -684,6 +684,23 @@ static void free_ctx(struct rst_ctx *c)
 	cr_seccomp_free(&c->seccomp);
 }
 
+/* The cgroups the app had made in its box, each process back in its own
+ * (box/cgtree.c), while the tree is still stopped. */
+static int place_in_cgroups(struct rst_ctx *c)
+{
+	struct box_pid *pids = calloc(c->img.nr_procs ? c->img.nr_procs : 1, sizeof(*pids));
+	int rc;
+
+	if (!pids)
+		return err_set("out of memory");
+	for (uint32_t i = 0; i < c->img.nr_procs; i++)
+		pids[i] = (struct box_pid){ c->img.procs[i].pid,
+					    c->procs[i].p->zombie ? -1 : c->procs[i].host_pid };
+	rc = box_cgroups_restore(c->box, c->dir, pids, c->img.nr_procs);
+	free(pids);
+	return rc;
+}
+
 static int rebuild(struct rst_ctx *c)
 {
 	if (collect_reports(c) < 0)
@@ -704,6 +721,8 @@ static int rebuild(struct rst_ctx *c)
 	pin_end(c);
 	if (c->verify)
 		return 0;      /* the caller kills the tree: it never runs */
+	if (c->box && place_in_cgroups(c) < 0)
+		return -1;
 	detach_all(c);
 	timing_mark("restore: threads, state, detach");
 	return 0;
@@ -837,6 +856,8 @@ static int restore_start(void *arg, pid_t *pid, struct keeper_after *after)
 		rc = load_seccomp(&c);
 	if (rc == 0 && c.img.box)
 		rc = box_begin(&c, a->box_dir);
+	if (rc == 0 && c.img.box)
+		rc = box_cgroups_check(c.dir);
 	if (rc == 0)
 		rc = check_cpu(&c.img);
 	if (rc == 0 && a->listeners)
