@@ -752,11 +752,13 @@ static int restore_start(void *arg, pid_t *pid, struct keeper_after *after)
 	c.fill = 1;
 	c.log = a->opts ? a->opts->log : NULL;
 	timing_mark("restore: start");
-	/* A restore into a box (a box dir given: the daemon gives one for
-	 * boxed apps only) starts its cgroup wait before fetching the image,
-	 * with the fd table grown first (1024 holds most trees' service fds). */
+	/* The fd table is grown first (1024 holds most trees' service fds),
+	 * before any thread: a restore from the store starts one that fetches
+	 * the pages due first while the image is read, and a restore into a
+	 * box (a box dir given: the daemon gives one for boxed apps only)
+	 * starts its cgroup wait before fetching the image. */
+	grow_fd_table_to(SVC_EARLY_TOP);
 	if (a->opts && a->opts->box_dir && !a->verify) {
-		grow_fd_table_to(SVC_EARLY_TOP);
 		c.box_warming = box_warm_early(&c.box_warmer) == 0;
 		err_clear();
 	}

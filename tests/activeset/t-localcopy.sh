@@ -9,7 +9,8 @@
 #   that read it would fail; counter local_copy = 1;
 # - stale: the copy of generation 1 while generation 2 (pages rewritten)
 #   is restored; damaged: one byte flipped in its manifest, one in its
-#   files' bytes; truncated: its last byte cut.  local_copy = 2 each time,
+#   files' first bytes, one in their last (the page index: pages is the
+#   last file); truncated: its last byte cut.  local_copy = 2 each time,
 #   and the answer is generation 2's.
 . "$(dirname "$0")/lib.sh"
 T=4096 W=64
@@ -71,14 +72,16 @@ grep -q "local copy .*holds generation 1 of image ws, not 2" "$A_W/ps.log" ||
 kill_tree
 
 # Damaged in the manifest (byte 40: its header), in the files' bytes
-# after it (the small files and the page index), and truncated.
+# after it (the small files and the page index; the copy's header is 24
+# bytes), and truncated.
 mlen=$(python3 -c 'import sys; print(int.from_bytes(open(sys.argv[1], "rb").read()[8:16], "little"))' \
 	"$A_W/copy.2") || a_fail "read the copy's header"
-for how in manifest files truncated; do
+for how in manifest files index truncated; do
 	cp "$A_W/copy.2" "$L/ws.copy"
 	case $how in
 	manifest) flip "$L/ws.copy" 40 ;;
-	files) flip "$L/ws.copy" $((16 + mlen + 100)) ;;
+	files) flip "$L/ws.copy" $((24 + mlen + 100)) ;;
+	index) flip "$L/ws.copy" $(($(stat -c %s "$L/ws.copy") - 100)) ;;
 	truncated) truncate -s -1 "$L/ws.copy" ;;
 	esac
 	restore_gen 2 2
