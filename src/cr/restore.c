@@ -796,6 +796,8 @@ static int restore_start(void *arg, pid_t *pid, struct keeper_after *after)
 	}
 	if (rc == 0 && !c.verify) {
 		*pid = c.init_host;
+		if (a->origin && a->origin->stats)
+			a->origin->stats(a->origin->arg, after->note, sizeof(after->note));
 		hand_over_server(&c, after);
 	}
 	/* A trial leaves nothing behind: what it created goes as on failure. */
@@ -831,13 +833,15 @@ int rst_restore_from(const char *dir, const struct rst_origin *o,
 		a.eager = opts->eager;
 		a.box_dir = opts->box_dir;
 	}
+	if (o && o->note)
+		return keeper_run_note(restore_start, &a, pid, o->note);
 	return keeper_run(restore_start, &a, pid);
 }
 
 int rst_trial(const char *dir, const char *box_dir)
 {
 	struct rst_args a = { dir, NULL, 0, 1, box_dir, NULL, NULL };
-	struct keeper_after none = { NULL, NULL };   /* a trial hands nothing over */
+	struct keeper_after none = { .fn = NULL };   /* a trial hands nothing over */
 	pid_t unused;
 
 	return restore_start(&a, &unused, &none);

@@ -498,8 +498,10 @@ static int open_local(struct store_lazy *l, const char *name, const char *dir,
 		err_clear();
 		return 2;
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		l->st.local_copy = STORE_LOCAL_USED;
+		l->st.bytes_local = l->copy_len;
+	}
 	return rc;
 }
 

@@ -21,13 +21,18 @@ PORT=$(a_port)
 manifest_key() { printf '%s/store/images/ws/%020d' "$A_W" "$1"; }
 
 # restore_gen GEN EXPECT: restore generation GEN with the local copy;
-# local_copy must be EXPECT; the request must see pages 0..W of
+# local_copy must be EXPECT (and bytes_local the copy's size when used);
+# the request must see pages 0..W of
 # generation 7 (rewritten before dump 2) or 0 (gen 1).
 restore_gen() {
 	: >"$A_W/ps.log"
 	a_restore "$STORE" ws --generation "$1" --local "$L" --log "$A_W/ps.log"
 	lc=$(a_stat local_copy)
 	[ "$lc" = "$2" ] || a_fail "generation $1: local_copy $lc, want $2 ($(cat "$A_W/ps.log"))"
+	# bytes_local: the copy's length when used (what /metrics adds up).
+	bl=$(a_stat bytes_local)
+	if [ "$2" = 1 ]; then want=$(stat -c %s "$L/ws.copy"); else want=0; fi
+	[ "$bl" = "$want" ] || a_fail "generation $1: bytes_local $bl, want $want"
 	a_ask "$PORT" 0 "$W" "$([ "$1" = 1 ] && echo 0 || echo 7)"
 }
 
