@@ -48,6 +48,7 @@ struct store_lazy {
 	char (*run_keys)[CHUNK_KEY_MAX];
 	uint64_t runs_hits0;     /* the cache's hit bytes when they started */
 	uint64_t runs_bytes, runs_pages;   /* what the thread read and put in */
+	uint64_t runs_t[3];      /* now_ns(): started, GETs done, decoded */
 	/* The thread decodes once the page index is known good (the local
 	 * copy's files are checked while the GETs are out). */
 	pthread_mutex_t ix_lock;
@@ -362,7 +363,9 @@ static void *runs_main(void *arg)
 
 	int ix_ok;
 
+	l->runs_t[0] = now_ns();
 	l->s->be.ops->get_many(l->s->be.be, l->run_reqs, l->f->nruns);
+	l->runs_t[1] = now_ns();
 	err_clear();   /* per request status: a failed run is fetched when asked for */
 	pthread_mutex_lock(&l->ix_lock);
 	while (l->ix_state == 0)
@@ -374,6 +377,7 @@ static void *runs_main(void *arg)
 			runs[j] = l->run_reqs[j].out;
 	if (ix_ok && runs)
 		decode_runs(l, runs, &l->runs_bytes, &l->runs_pages);
+	l->runs_t[2] = now_ns();
 	free(runs);
 	return NULL;
 }
@@ -419,6 +423,8 @@ static void join_runs(struct store_lazy *l)
 	pthread_join(l->runs_thread, NULL);
 	l->runs_pending = 0;
 	timing_mark("restore: pages due first (background)");
+	timing_span("restore: pages due first: their GETs", l->runs_t[0], l->runs_t[1]);
+	timing_span("restore: pages due first: GETs to decoded", l->runs_t[1], l->runs_t[2]);
 	store_cache_stats(l->s, &c1);
 	count_runs(l, l->runs_bytes, l->runs_pages, c1.hit_bytes - l->runs_hits0);
 	for (size_t j = 0; j < l->f->nruns; j++)
