@@ -30,6 +30,8 @@
 # BENCH_PC_B: a second picocenter binary compared in the same run: each
 # case gets an image of its own made by each build, and the two builds'
 # restores alternate (lines say "pc":"a" for BENCH_PC, "b" for this one).
+# Not with BENCH_1G: two 1 GB images do not fit radosgw's store (a PUT
+# times out).
 # BENCH_REDIS=1 adds redis-server holding 100 MB (DEBUG POPULATE: 100000
 # values of 1000 bytes) whose request (one EVAL) reads 3000 of them, ~3
 # MB: lines "bench":"activeset-redis", first_response_ms up to the EVAL's
