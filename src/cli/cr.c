@@ -421,14 +421,14 @@ static int cr_memstat_cmd(int argc, char **argv)
 	printf("{\"page_server\":%s,\"generation\":%llu,\"bytes_store\":%llu,"
 	       "\"bytes_cache\":%llu,\"pages_prefetched\":%llu,\"prefetched_touched\":%llu,"
 	       "\"probes\":%llu,\"faults\":%llu,\"faults_after_resume\":%llu,"
-	       "\"pages_due\":%llu,\"rss_kb\":%llu,\"local_copy\":%llu}\n",
+	       "\"pages_due\":%llu,\"rss_kb\":%llu,\"local_copy\":%llu,\"bytes_local\":%llu}\n",
 	       rc == 0 ? "true" : "false",
 	       (unsigned long long)st.generation, (unsigned long long)st.bytes_store,
 	       (unsigned long long)st.bytes_cache, (unsigned long long)st.pages_prefetched,
 	       (unsigned long long)st.prefetched_touched, (unsigned long long)st.probes,
 	       (unsigned long long)st.faults, (unsigned long long)st.faults_after_resume,
 	       (unsigned long long)st.pages_due, (unsigned long long)st.rss_kb,
-	       (unsigned long long)st.local_copy);
+	       (unsigned long long)st.local_copy, (unsigned long long)st.bytes_local);
 	return 0;
 }
 

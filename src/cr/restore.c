@@ -839,11 +839,13 @@ static int restore_start(void *arg, pid_t *pid, struct keeper_after *after)
 	c.fill = 1;
 	c.log = a->opts ? a->opts->log : NULL;
 	timing_mark("restore: start");
-	/* A restore into a box (a box dir given: the daemon gives one for
-	 * boxed apps only) starts its cgroup wait before fetching the image,
-	 * with the fd table grown first (1024 holds most trees' service fds). */
+	/* The fd table is grown first (1024 holds most trees' service fds),
+	 * before any thread: a restore from the store starts one that fetches
+	 * the pages due first while the image is read, and a restore into a
+	 * box (a box dir given: the daemon gives one for boxed apps only)
+	 * starts its cgroup wait before fetching the image. */
+	grow_fd_table_to(SVC_EARLY_TOP);
 	if (a->opts && a->opts->box_dir && !a->verify) {
-		grow_fd_table_to(SVC_EARLY_TOP);
 		c.box_warming = box_warm_early(&c.box_warmer) == 0;
 		err_clear();
 	}
@@ -883,6 +885,8 @@ static int restore_start(void *arg, pid_t *pid, struct keeper_after *after)
 	}
 	if (rc == 0 && !c.verify) {
 		*pid = c.init_host;
+		if (a->origin && a->origin->stats)
+			a->origin->stats(a->origin->arg, after->note, sizeof(after->note));
 		hand_over_server(&c, after);
 	}
 	/* A trial leaves nothing behind: what it created goes as on failure. */
@@ -918,13 +922,15 @@ int rst_restore_from(const char *dir, const struct rst_origin *o,
 		a.eager = opts->eager;
 		a.box_dir = opts->box_dir;
 	}
+	if (o && o->note)
+		return keeper_run_note(restore_start, &a, pid, o->note);
 	return keeper_run(restore_start, &a, pid);
 }
 
 int rst_trial(const char *dir, const char *box_dir)
 {
 	struct rst_args a = { dir, NULL, 0, 1, box_dir, NULL, NULL };
-	struct keeper_after none = { NULL, NULL };   /* a trial hands nothing over */
+	struct keeper_after none = { .fn = NULL };   /* a trial hands nothing over */
 	pid_t unused;
 
 	return restore_start(&a, &unused, &none);
