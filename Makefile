@@ -29,11 +29,15 @@ all: build/picocenter build/picocenter-init $(TPROGS)
 build/picocenter: $(OBJS)
 	$(CC) $(PC_CFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-# The init of apps' trees (src/init/init.c): static, so that it runs in
-# any box root; the daemon finds it next to its own binary.
-build/picocenter-init: src/init/init.c
+# The init of apps' trees (src/init/init.c): static and without a C
+# library (src/init/sys.h), so that it runs in any box root and costs an
+# app a few pages; the daemon finds it next to its own binary.
+INIT_CFLAGS := -Os -static -nostdlib -no-pie -fno-stack-protector -fno-builtin \
+	-fno-tree-loop-distribute-patterns -fno-asynchronous-unwind-tables -fcf-protection=none \
+	-Wl,--build-id=none -s
+build/picocenter-init: src/init/init.c src/init/sys.h
 	@mkdir -p $(dir $@)
-	$(CC) $(PC_CFLAGS) -Os -static -s -o $@ $<
+	$(CC) $(PC_CFLAGS) $(INIT_CFLAGS) -o $@ $<
 
 build/obj/%.o: %.c
 	@mkdir -p $(dir $@)
