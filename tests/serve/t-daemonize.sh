@@ -3,18 +3,20 @@
 # them under the apps' init (picocenter-init, pid 1 of each tree):
 # - nginx with Debian's own /etc/nginx (no `daemon off`): curl;
 # - dnsmasq without -k (keep-in-foreground): dig;
-# - `apache2ctl start` (the script exits once apache2 has forked): curl.
+# - `apache2ctl start` (the script exits once apache2 has forked): curl;
+# - BIND's named without -f or -g (Debian's config): dig.
 # Each is answered as soon as `app create` returns (the daemon waited for
 # the daemonized server's ports), then swaps out and is answered after a
 # nap and after falling asleep (its box recreated, the init bound in
 # again).  `app logs` shows what the command wrote before it daemonized.
-# A command that exits at once still gets the one-line error, and
-# `app rm` of a daemonized server leaves none of its processes.
+# A command that exits at once still gets the one-line error (with or
+# without the init), `app create --no-init` runs the command itself as
+# pid 1, and `app rm` of a daemonized server leaves none of its processes.
 d=$(dirname "$0"); . "$d/lib.sh"
-d_need nginx dnsmasq apache2ctl curl dig
+d_need nginx dnsmasq apache2ctl named curl dig
 s_init daemonize
-s_ports 3; PN=${S_PORTS[0]} PD=${S_PORTS[1]} PA=${S_PORTS[2]}
-NG=ng-$$ DM=dm-$$ AP=ap-$$ BAD=bad-$$   # box names are the host's cgroup names too
+s_ports 4; PN=${S_PORTS[0]} PD=${S_PORTS[1]} PA=${S_PORTS[2]} PB=${S_PORTS[3]}
+NG=ng-$$ DM=dm-$$ AP=ap-$$ NS=ns-$$ BAD=bad-$$ NI=ni-$$   # box names are the host's cgroup names too
 
 # the host pids of the app's tree (its box's cgroup)
 tree_pids() {
@@ -71,12 +73,31 @@ init_runs "$AP"
 apache_ok() { d_expect "$1" "Server: Apache" web "$PA"; }
 cycles "$AP" apache_ok
 
+# named without -f or -g: it forks, its parent exits once it runs
+s_box_create "$NS" 1s "127.0.0.1:$PB:53/udp" "127.0.0.1:$PB:53/tcp" -- --sleep 1s -- /usr/sbin/named -u bind
+init_runs "$NS"
+named_answer() { dig +short +time=5 +tries=2 @127.0.0.1 -p "$PB" localhost; }
+named_answers() { [ "$(named_answer)" = 127.0.0.1 ]; }
+d_wait "named to load its zones" named_answers
+named_ok() { d_expect "$1" 127.0.0.1 named_answer; }
+cycles "$NS" named_ok
+
 # a command that exits at once: the same one-line error, no box left
 out=$(s_app create "$BAD" --idle 1s -- sh -c 'echo leaving-now; exit 3' 2>&1) &&
 	s_fail "app create of a command that exits at once succeeded"
 [ "$(echo "$out" | wc -l)" = 1 ] || s_fail "the error is not one line: $out"
 echo "$out" | grep -q "the command exited at once: leaving-now" || s_fail "unexpected error: $out"
 s_box_leftovers "$BAD" ""
+out=$(s_app create "$BAD" --no-init --idle 1s -- sh -c 'echo leaving-now; exit 3' 2>&1) &&
+	s_fail "app create --no-init of a command that exits at once succeeded"
+echo "$out" | grep -q "the command exited at once: leaving-now (without an init" ||
+	s_fail "unexpected error without the init: $out"
+
+# --no-init: the command itself is pid 1
+s_app create "$NI" --no-init --idle 10m -- sleep 1000 >/dev/null || s_fail "app create --no-init"
+[ "$(cat /proc/"$(s_field "$NI" 'a["pid"]')"/comm)" = sleep ] || s_fail "$NI: its pid 1 is not the command"
+[ "$(s_field "$NI" 'a["init"]')" = False ] || s_fail "$NI: inspect shows an init"
+s_app rm "$NI" >/dev/null || s_fail "app rm $NI"
 
 # app rm stops a daemonized server, all of its processes
 nginx_ok "nginx before rm"
