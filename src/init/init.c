@@ -6,7 +6,8 @@
  *
  * It owns the life of pid 1: it forks and execs CMD (same environment,
  * working directory, user, session and process group: it changes none of
- * them; CMD is looked up in PATH as execvp does), reaps every process that
+ * them; CMD is looked up in PATH and a file without "#!" run by /bin/sh,
+ * as execvp does), reaps every process that
  * ends up its child (the zombies a daemonizing server leaves), forwards
  * TERM, INT, HUP, QUIT, USR1, USR2 and WINCH to CMD while it lives and to
  * every process of the namespace once it has gone, and exits when no
@@ -31,6 +32,7 @@
 #include "init/sys.h"
 
 #define PATH_BUF 4096
+#define MAX_ARGS 4096
 #define SIGBIT(s) (1ull << ((s) - 1))
 
 static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
@@ -71,8 +73,27 @@ static const char *env_get(char **envp, const char *key)
 	return NULL;
 }
 
-/* execve of CMD, searched in PATH when it has no '/' (glibc's default
- * path without one); the error that counts, as execvp reports it. */
+/* execve of file; one the kernel cannot execute (no "#!" line) is run
+ * by /bin/sh, as execvp does.  Returns the error. */
+static long exec_file(const char *file, char **argv, char **envp)
+{
+	static char *sh_argv[MAX_ARGS + 2];
+	long e = sys3(SYS_execve, file, argv, envp);
+	size_t n;
+
+	if (e != -ENOEXEC)
+		return e;
+	sh_argv[0] = "/bin/sh";
+	sh_argv[1] = (char *)file;
+	for (n = 1; argv[n] && n < MAX_ARGS; n++)
+		sh_argv[n + 1] = argv[n];
+	sh_argv[n + 1] = NULL;
+	sys3(SYS_execve, "/bin/sh", sh_argv, envp);
+	return e;
+}
+
+/* CMD, searched in PATH when it has no '/' (glibc's default path without
+ * one); the error that counts, as execvp reports it. */
 static long exec_cmd(char **argv, char **envp)
 {
 	const char *path = env_get(envp, "PATH"), *p;
@@ -81,7 +102,7 @@ static long exec_cmd(char **argv, char **envp)
 
 	for (p = argv[0]; *p; p++)
 		if (*p == '/')
-			return sys3(SYS_execve, argv[0], argv, envp);
+			return exec_file(argv[0], argv, envp);
 	for (p = path ? path : "/bin:/usr/bin"; ; p++) {
 		size_t n = 0;
 
@@ -92,7 +113,7 @@ static long exec_cmd(char **argv, char **envp)
 		buf[n] = '\0';
 		str_add(buf, sizeof(buf), &n, "/");
 		str_add(buf, sizeof(buf), &n, argv[0]);
-		e = sys3(SYS_execve, buf, argv, envp);
+		e = exec_file(buf, argv, envp);
 		if (e == -EACCES)
 			seen = e;
 		else if (e != -ENOENT && e != -ENOTDIR && e != -ESTALE && e != -ENODEV &&
