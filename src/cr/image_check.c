@@ -631,6 +631,30 @@ static int check_parents(const struct cr_image *img, struct id_ix *pids)
 	return 0;
 }
 
+/* A session or group whose leader is gone is made again by a helper at
+ * restore (restore_tree.c): only for the first process's children (an
+ * orphan goes to it; the others inherit it), with the group the
+ * session's.  pids: sorted by
+ * check_parents. */
+static int check_sessions(const struct cr_image *img, const struct id_ix *pids)
+{
+	for (uint32_t i = 1; i < img->nr_procs; i++) {
+		const struct cr_proc *p = &img->procs[i];
+		const struct id_ix *parent = find_id(pids, img->nr_procs, p->ppid);
+		int sid_gone = !find_id(pids, img->nr_procs, p->sid);
+
+		/* (check_parents found every parent) */
+		if (sid_gone && img->procs[parent->ix].sid != p->sid && p->ppid != 1)
+			return err_set("pid %" PRId32 ": session %" PRId32 " has no leader and its "
+				       "parent is not the tree's first process (unsupported)",
+				       p->pid, p->sid);
+		if (p->pgid != p->sid && !find_id(pids, img->nr_procs, p->pgid))
+			return err_set("pid %" PRId32 ": process group %" PRId32 " has no leader "
+				       "(unsupported)", p->pid, p->pgid);
+	}
+	return 0;
+}
+
 /* Do the parent's runs cover [addr, end), in VMAs of the kind? */
 static int runs_cover(const struct cr_proc *p, uint32_t kind, uint64_t addr, uint64_t end)
 {
@@ -741,6 +765,8 @@ static int check_tree(const struct cr_image *img)
 	if (!ids)
 		return err_sys("malloc %zu ids", nr_tids);
 	rc = check_parents(img, ids);
+	if (!rc)
+		rc = check_sessions(img, ids);
 	if (!rc)
 		rc = check_inherited(img, ids);
 	if (!rc)
