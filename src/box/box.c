@@ -281,6 +281,7 @@ static int build(struct box *b, const char *layer, int *machine)
 	struct publishing p = { .b = b };
 	int started, rc;
 
+	timing_mark("box create: address and ids");
 	if (box_record_write(b) < 0 || unpack_layer(b, layer) < 0)
 		return -1;
 	started = pthread_create(&p.thread, NULL, publish, &p) == 0;
