@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 
 #include "box/box_int.h"
 #include "common/err.h"
+#include "common/timing.h"
 
 static int is_awake(const struct box *b);
 
@@ -235,16 +237,62 @@ static int unpack_layer(const struct box *b, const char *layer)
 	return box_layer_load(b, layer, upper);
 }
 
-/* *machine (the machine-wide lock) is closed once the veth exists. */
-static int build(struct box *b, const char *layer, int *machine)
+/* The box's nftables elements, added in a thread while its namespaces,
+ * root and cgroups are made: a commit waits for an RCU grace period
+ * (~8-10 ms) and needs none of them (the elements name its address and
+ * ports only).  The machine-wide lock is never waited for meanwhile. */
+struct publishing {
+	const struct box *b;
+	pthread_t thread;
+	int rc;
+	struct err_saved why;
+};
+
+static void *publish(void *arg)
 {
-	if (box_record_write(b) < 0 || unpack_layer(b, layer) < 0 || netns_create(b) < 0)
+	struct publishing *p = arg;
+
+	p->rc = nft_box_add(p->b);
+	if (p->rc < 0)
+		err_save(&p->why);
+	return NULL;
+}
+
+/* The rest of the box, but its elements; *machine (the machine-wide
+ * lock) is closed once the veth exists. */
+static int make_rest(struct box *b, int *machine)
+{
+	if (netns_create(b) < 0)
 		return -1;
+	timing_mark("box create: namespaces and veth");
 	close(*machine);
 	*machine = -1;
-	if (rootfs_mount(b) < 0 || cg_create(b) < 0 || nft_box_add(b) < 0)
+	if (rootfs_mount(b) < 0)
 		return -1;
+	timing_mark("box create: root");
+	if (cg_create(b) < 0)
+		return -1;
+	timing_mark("box create: cgroups");
 	return 0;
+}
+
+static int build(struct box *b, const char *layer, int *machine)
+{
+	struct publishing p = { .b = b };
+	int started, rc;
+
+	timing_mark("box create: address and ids");
+	if (box_record_write(b) < 0 || unpack_layer(b, layer) < 0)
+		return -1;
+	started = pthread_create(&p.thread, NULL, publish, &p) == 0;
+	rc = make_rest(b, machine);
+	if (!started)
+		return rc < 0 ? -1 : nft_box_add(b);
+	pthread_join(p.thread, NULL);
+	timing_mark("box create: nftables joined");
+	if (rc == 0 && p.rc < 0)
+		return err_restore(&p.why);
+	return rc;
 }
 
 /* Create the box cfg describes, with the address addr if it is free (0:
@@ -550,28 +598,41 @@ int box_sleep(const struct box *b)
 	return take_down(b) < 0 ? err_wrap("box %s to sleep", b->cfg.name) : 0;
 }
 
+/* What a sleeping box gave up, made again (PICOCENTER_TIMING: each step). */
+static int make_again(const struct box *b)
+{
+	timing_mark("box wake: locked");
+	if (take_down(b) < 0 || netns_create(b) < 0)
+		return -1;
+	timing_mark("box wake: namespaces and veth");
+	if (rootfs_mount(b) < 0)
+		return -1;
+	timing_mark("box wake: root");
+	if (cg_create(b) < 0)
+		return -1;
+	timing_mark("box wake: cgroups");
+	return 0;
+}
+
 int box_wake(const struct box *b)
 {
 	struct err_saved e;
 	int lock;
 
-	if (is_awake(b))
-		return 0;
 	/* The box's own lock, not the boxes dir's: waking allocates nothing
 	 * shared (same address, same ports), so many boxes wake at once (50
-	 * asleep apps revived together waited for each other's wake). */
+	 * asleep apps revived together waited for each other's wake).  Taken
+	 * even for an awake box: one being woken looks awake (namespaces and
+	 * root) before its cgroups exist. */
 	lock = lock_dir(b->path);
 	if (lock < 0)
 		return -1;
-	if (!is_awake(b)) {
-		if (take_down(b) < 0 || netns_create(b) < 0 || rootfs_mount(b) < 0 ||
-		    cg_create(b) < 0) {
-			err_save(&e);
-			take_down(b);
-			close(lock);
-			err_restore(&e);
-			return err_wrap("wake box %s", b->cfg.name);
-		}
+	if (!is_awake(b) && make_again(b) < 0) {
+		err_save(&e);
+		take_down(b);
+		close(lock);
+		err_restore(&e);
+		return err_wrap("wake box %s", b->cfg.name);
 	}
 	close(lock);
 	return 0;

@@ -219,11 +219,16 @@ struct sock_filter;
 int box_seccomp_filter(const struct sock_filter **insns, unsigned short *len);
 
 /* Start, in a thread to join later, what makes the next move of a task
- * into a cgroup fast (see cgroup.c): a restore calls it first. */
+ * into a cgroup fast (see cgroup.c): a restore calls it first.  0: started;
+ * 1: not needed (a hierarchy is mounted with favordynmods), no thread. */
 int box_warm_cgroups(const struct box *b, pthread_t *thread);
 /* The same before the box is known (this process's own cgroup v1 pids
  * hierarchy): a restore that will enter a box calls it as it starts. */
 int box_warm_early(pthread_t *thread);
+/* 1 if moving a tree's init into a box's cgroups waits for an RCU grace
+ * period (~10 ms): a cgroup v1 controller is used and no hierarchy is
+ * mounted with favordynmods (docs/operations.md). */
+int box_migrations_wait(void);
 
 /* Freeze or thaw every process in the box (before and after a dump). */
 int box_freeze(const struct box *b);

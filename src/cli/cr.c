@@ -9,6 +9,7 @@
 #include "box/box.h"
 #include "cli/cmd.h"
 #include "common/err.h"
+#include "common/timing.h"
 #include "cr/cr.h"
 #include "worker/imagestore.h"
 
@@ -259,6 +260,7 @@ static int cr_spawn_cmd(int argc, char **argv)
 		fprintf(stderr, "picocenter cr spawn: %s\n", err_msg());
 		return 1;
 	}
+	timing_mark("spawn: start");
 	if (s.boxed) {
 		if (box_create(&s.box, &box) < 0) {
 			fprintf(stderr, "picocenter cr spawn: %s\n", err_msg());
@@ -272,6 +274,7 @@ static int cr_spawn_cmd(int argc, char **argv)
 			box_destroy(&box);
 		return 1;
 	}
+	timing_mark("spawn: tree started");
 	printf("%d\n", (int)pid);
 	return 0;
 }

@@ -181,6 +181,9 @@ int daemon_run(const struct daemon_opts *o)
 		goto out;
 	daemon_log("-", "serving %s (store %s)%s%s", sock, d->store_url,
 		   o->listen ? ", API also on " : "", o->listen ? o->listen : "");
+	if (box_migrations_wait())
+		daemon_log("-", "note: no cgroup hierarchy is mounted with favordynmods: a boxed "
+			   "app's revival may wait about 10 ms for the kernel (docs/operations.md)");
 	agent_on = o->agent && pthread_create(&agent, NULL, agent_thread, &ar) == 0;
 	if (o->agent && !agent_on)
 		daemon_log("-", "error: cannot start a thread for the hub; stopping");
