@@ -66,6 +66,13 @@ struct runtime {
 	 * packets for its address, worker/asleep.c).  NULL: the runtime runs
 	 * apps without one, and they never fall asleep. */
 	int (*box_of)(const struct runtime_ctx *ctx, struct box *b);
+	/* Make the app's box from spec ahead of its image (an app revived
+	 * here from an image made elsewhere): asleep, its address and
+	 * published ports only, so that its first packets are held while the
+	 * restore fetches the image and completes the box from it.  NULL:
+	 * the runtime has no box. */
+	int (*box_ahead)(const struct app_spec *spec, const struct runtime_ctx *ctx,
+			 struct box *b);
 };
 
 extern const struct runtime runtime_plain;

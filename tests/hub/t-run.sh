@@ -11,7 +11,8 @@
 #     fails with a clear error and the app stays as it was;
 #   - kv swaps out (idle) and w1's machine dies (SIGKILL of everything it
 #     ran); the next DNS query for kv answers w2's address at once and w2
-#     revives kv from the store, its keys intact;
+#     revives kv from the store, its keys intact; a client that connects
+#     while w2 fetches the image is held until kv runs (one try);
 #   - w3 joins and w2 dies while web runs there: web is restarted on w3
 #     from its last image, and `app inspect` shows recovered with the
 #     image's time.
@@ -77,12 +78,16 @@ for i in $(seq 100); do
 	sleep 0.05
 done
 [ "$(h_dig a +short kv.$H_ZONE A)" = "$w2" ] || h_fail "kv does not resolve to w2 after w1 died"
-# (w2 holds no packet for kv before its box is made: a connection that
-# comes first is refused, and the client tries again; docs/hub.md)
-for i in $(seq 100); do
-	[ "$(redis-cli -h "$w2" -p 6379 ping 2>/dev/null)" = PONG ] && break
-	sleep 0.05
+# w2 makes kv's box ahead of its image and holds its packets: a client
+# that connects while the image is fetched is held, not refused (one try)
+for i in $(seq 500); do
+	grep -q "app kv: its box made ahead" "$D_DIR/w2.hub.log" && break
+	sleep 0.01
 done
+got=$(redis-cli -h "$w2" -p 6379 ping 2>&1)
+[ "$got" = PONG ] || h_fail "kv on w2, connected while it was revived: $got"
+grep -Eq "app kv: [0-9]+ packets? held for it go(es)? on" "$D_DIR/w2.hub.log" ||
+	h_fail "w2 held no packet for kv while it revived it: $(grep 'app kv' "$D_DIR/w2.hub.log")"
 for i in $(seq 20); do
 	got=$(redis-cli -h "$w2" -p 6379 get "key$i") || h_fail "redis get on w2"
 	[ "$got" = "value$i" ] || h_fail "kv on w2: key$i is '$got'"
