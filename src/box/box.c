@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "box/box_int.h"
+#include "box/hold.h"
 #include "common/err.h"
 
 static int is_awake(const struct box *b);
@@ -260,11 +261,15 @@ static int is_ahead(const struct box *b)
 	return access(path, F_OK) == 0;
 }
 
-/* A box ahead of its image: its record, the mark and its nftables
- * elements (its address and published ports), nothing awake.  The
- * machine-wide lock is held until the elements exist: without a veth,
- * they alone tell other box dirs that its address is taken. */
-static int build_ahead(struct box *b)
+/* A box ahead of its image: its record, the mark, the bridge (the route
+ * its held packets take), the hold armed for its address in queue, then
+ * its nftables elements (its address and published ports: a packet they
+ * send to the box before the hold is armed would wait for a neighbour
+ * that never answers, and the client would retransmit a second later),
+ * nothing awake.  The machine-wide lock is held until the elements
+ * exist: without a veth, they alone tell other box dirs that its address
+ * is taken. */
+static int build_ahead(struct box *b, int queue)
 {
 	char path[BOX_PATH_MAX + 16];
 	int fd;
@@ -276,12 +281,22 @@ static int build_ahead(struct box *b)
 	if (fd < 0)
 		return err_sys("create %s", path);
 	close(fd);
-	return nft_box_add(b);
+	if (netns_bridge_ensure(b) < 0 || hold_arm(queue, b->addr) < 0)
+		return -1;
+	if (nft_box_add(b) < 0) {
+		struct err_saved e;
+
+		err_save(&e);
+		hold_disarm(queue, b->addr);
+		return err_restore(&e);
+	}
+	return 0;
 }
 
 /* Create the box cfg describes, with the address addr if it is free (0:
  * any) and the writable layer in the file layer (NULL: empty); with
- * ahead, asleep and marked as made ahead of its image (box_create_ahead). */
+ * ahead (a hold queue, else -1), asleep and marked as made ahead of its
+ * image (box_create_ahead). */
 static int create_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_base,
 		      const char *layer, int ahead, struct box *b)
 {
@@ -307,7 +322,7 @@ static int create_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_
 	}
 	rc = fill_box(cfg, addr, uid_base, b);
 	if (rc == 0)
-		rc = ahead ? build_ahead(b) : build(b, layer, &machine);
+		rc = ahead >= 0 ? build_ahead(b, ahead) : build(b, layer, &machine);
 	if (rc < 0) {
 		struct err_saved e;
 
@@ -330,12 +345,14 @@ static int create_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_
 
 int box_create(const struct box_config *cfg, struct box *b)
 {
-	return create_box(cfg, 0, 0, NULL, 0, b);
+	return create_box(cfg, 0, 0, NULL, -1, b);
 }
 
-int box_create_ahead(const struct box_config *cfg, struct box *b)
+int box_create_ahead(const struct box_config *cfg, int hold_queue, struct box *b)
 {
-	return create_box(cfg, 0, 0, NULL, 1, b);
+	if (hold_queue < 0)
+		return err_set("box %s ahead of its image: no hold queue", cfg->name);
+	return create_box(cfg, 0, 0, NULL, hold_queue, b);
 }
 
 int box_save(const struct box *b, const char *dir)
@@ -464,7 +481,7 @@ int box_for_image(const char *img, const char *dir, const char *name, struct box
 	if (settle_here(&saved.cfg) < 0)
 		return -1;
 	snprintf(layer, sizeof(layer), "%s/" BOX_IMAGE_LAYER, img);
-	return create_box(&saved.cfg, saved.addr, saved.uid_base, layer, 0, b);
+	return create_box(&saved.cfg, saved.addr, saved.uid_base, layer, -1, b);
 }
 
 int box_open(const char *dir, const char *name, struct box *b)

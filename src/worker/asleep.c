@@ -272,11 +272,9 @@ int asleep_ahead(struct daemon *d, struct app *a)
 	app_path(d, a->spec.name, "log", log, sizeof(log));
 	x.ctx = (struct runtime_ctx){ .image = a->spec.name, .box_dir = app_box_dir(d, a),
 				      .log = log, .bridge = d->bridge, .subnet = d->subnet,
-				      .subnet6 = d->subnet6 };
+				      .subnet6 = d->subnet6, .hold_queue = d->hold.queue };
 	pthread_mutex_unlock(&d->lock);
 	rc = child_run(ahead_child, &x, &addr, sizeof(addr), NULL, NULL);
-	if (rc == 0)
-		rc = hold_arm(d->hold.queue, addr);
 	pthread_mutex_lock(&d->lock);
 	if (rc < 0)
 		return err_wrap("its box ahead of its image");
