@@ -6,7 +6,8 @@
  * it; else a worker's report) and a name from a small table; the rest is
  * the body.  Each either parses into something that keeps every rule (DNS
  * labels, an address inet_pton takes, free memory within total, known
- * states, times >= 0) or fails with a message.
+ * states, times >= 0, a failed move's text only on a held app and within
+ * its bound) or fails with a message.
  */
 #include <arpa/inet.h>
 #include <assert.h>
@@ -30,7 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 
 		if (hub_parse_run(names[data[0] % 5], (const char *)data + 1, len - 1, &r) == 0)
 			assert(hub_check_name("app", r.app) == 0 && r.image_ms >= 0 && r.state[0] &&
-			       (r.held || !strcmp(r.state, "stored")));
+			       (r.held || !strcmp(r.state, "stored")) &&
+			       (r.held || !r.move_failed[0]) &&
+			       strlen(r.move_failed) <= HUB_MOVE_ERR_MAX);
 		else
 			assert(err_msg()[0] != '\0');
 		return 0;

@@ -5,7 +5,9 @@
  * worker or held by it, and each is brought in line by an action in a
  * thread of its own (started fresh, revived from the shared store, let
  * go to the store, removed, woken for a DNS query); the apps' states and
- * image times go back with PUT /workers/NAME/apps/APP.
+ * image times go back with PUT /workers/NAME/apps/APP.  An app this
+ * worker cannot hand over (its swap-out fails) stays here, and the hub
+ * moves its record back.
  *
  * An app held by another worker that is up is not touched until that
  * worker lets it go (a move); one whose worker went down is revived from
@@ -87,25 +89,37 @@ static struct wapp *wapp_get(struct wlink *l, const char *name)
 
 /* ---- talking to the hub ---- */
 
-/* PUT /workers/ME/apps/APP; a refusal (the app is not ours now) is
+/* PUT /workers/ME/apps/APP: held in state (NULL: let go), with why a
+ * hand-over failed (NULL: none); a refusal (the app is not ours now) is
  * logged only. */
-static void report(struct wlink *l, const char *app, const char *state, int64_t image_ms)
+static void report_why(struct wlink *l, const char *app, const char *state, int64_t image_ms,
+		       const char *move_failed)
 {
 	struct client_reply r = { 0 };
-	char path[256], body[160];
+	json_t *o = json_pack("{s:b, s:I}", "held", state != NULL, "image_ms", (json_int_t)image_ms);
+	char path[256], *body;
 
+	if (o && state)
+		json_object_set_new(o, "state", json_string(state));
+	if (o && move_failed)
+		json_object_set_new(o, "move_failed", json_string(move_failed));
+	body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
 	snprintf(path, sizeof(path), "/workers/%s/apps/%s", l->o->name, app);
-	if (state)
-		snprintf(body, sizeof(body), "{\"held\":true,\"state\":\"%s\",\"image_ms\":%lld}",
-			 state, (long long)image_ms);
-	else
-		snprintf(body, sizeof(body), "{\"held\":false,\"image_ms\":%lld}", (long long)image_ms);
-	if (client_request(&l->o->hub, "PUT", path, body, &r) < 0)
+	if (!body)
+		worker_log(l->o, "error: report on app %s: out of memory", app);
+	else if (client_request(&l->o->hub, "PUT", path, body, &r) < 0)
 		worker_log(l->o, "error: report on app %s: %s", app, err_msg());
 	else if (r.status != 200 && r.status != 409)
 		worker_log(l->o, "error: report on app %s: the hub answered %ld: %.200s", app, r.status,
 			   r.body ? r.body : "");
+	free(body);
 	free(r.body);
+}
+
+static void report(struct wlink *l, const char *app, const char *state, int64_t image_ms)
+{
+	report_why(l, app, state, image_ms, NULL);
 }
 
 /* An app's record as the hub has it: 0, 1 (no such app) or -1. */
@@ -180,13 +194,34 @@ static int act_adopt(struct action *a)
 	return 0;
 }
 
+/* A move this worker could not hand over (the app stays here, err_msg()
+ * says why): the hub moves its record back. */
+static void hand_over_failed(struct action *a)
+{
+	char state[HUB_STATE_MAX], why[HUB_MOVE_ERR_MAX + 1];
+	int64_t img;
+
+	snprintf(why, sizeof(why), "%s", err_msg());
+	for (char *p = why; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	if (!why[0])
+		snprintf(why, sizeof(why), "no reason given");
+	if (local_state(a->l->d, a->name, state, &img) == 0)
+		report_why(a->l, a->name, state, img, why);
+	err_set("%s", why);
+}
+
 static int act_let_go(struct action *a)
 {
 	int64_t img = 0;
 	int st = op_let_go(a->l->d, a->name, a->save, &img);
 
-	if (st != 200 && st != 404)
+	if (st != 200 && st != 404) {
+		if (a->save)
+			hand_over_failed(a);
 		return -1;
+	}
 	if (a->save) {
 		worker_log(a->l->o, "app %s: swapped out and let go", a->name);
 		report(a->l, a->name, NULL, img);
@@ -331,7 +366,7 @@ static void bring_in_line(struct wlink *l, const json_t *entry, json_t *local)
 		if (!strcmp(p.worker, me))
 			placed_here(l, w, &p, here ? json_string_value(json_object_get(here, "state"))
 						   : NULL);
-		else if (here)             /* moved away: ours to hand over, or stale */
+		else if (here && mono_ms() >= w->retry_ms)   /* moved away: ours to hand over, or stale */
 			start(l, w, ACT_LET_GO, NULL, !strcmp(p.holder, me), NULL);
 		else if (!strcmp(p.holder, me))
 			report(l, p.spec.name, NULL, p.image_ms);   /* lost here: not ours */

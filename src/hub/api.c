@@ -248,6 +248,9 @@ static enum MHD_Result worker_report(struct hub *h, struct MHD_Connection *c, co
 	if (hub_parse_run(app, b->buf ? b->buf : "", b->len, &rep) < 0)
 		return http_send_error(c, 400, err_msg());
 	rc = hubreg_app_report(h->reg, name, &rep);
+	if (rc == 0 && rep.move_failed[0])
+		hub_log("app %s: worker %s could not hand it over (%s); it stays there", app, name,
+			rep.move_failed);
 	if (rc == 0)
 		notify_change(&h->news);
 	return answer(c, rc, 200, NULL);

@@ -86,7 +86,11 @@ int hubreg_app_address(struct hub_registry *r, const char *name, char *addr, siz
 /* registry_runs.c: what workers report of the apps they run. */
 /* A worker's report (request.h): held, the app must be placed on it (else
  * HUBREG_BUSY: let it go); let go, it must be the app's holder (else
- * HUBREG_BUSY).  HUBREG_NOTFOUND: no such app. */
+ * HUBREG_BUSY).  HUBREG_NOTFOUND: no such app.  A held report with
+ * move_failed, from the app's holder: the app's record (its placement,
+ * ports and so its DNS answer) goes back to that worker in the same
+ * transaction (HUBREG_BUSY if a port of it is taken there now), and the
+ * failure shows as the app's "move_failed" until its next move. */
 int hubreg_app_report(struct hub_registry *r, const char *worker, const struct run_report *rep);
 /* The apps of down workers that ran there (or never started) move to the
  * workers placement picks, as a DNS query would move them

@@ -135,15 +135,32 @@ static int known_state(const char *s)
 	return 0;
 }
 
+/* "move_failed": text without control characters, 1-HUB_MOVE_ERR_MAX bytes. */
+static int move_failed_field(const json_t *v, struct run_report *r)
+{
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v);
+
+	if (!s || strlen(s) != n || n == 0 || n > HUB_MOVE_ERR_MAX)
+		return err_set("'move_failed' must be a text of 1-%d bytes", HUB_MOVE_ERR_MAX);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return err_set("'move_failed' has a control character");
+	memcpy(r->move_failed, s, n + 1);
+	return 0;
+}
+
 static int run_fields(const json_t *o, struct run_report *r)
 {
 	const json_t *held = json_object_get(o, "held"), *st = json_object_get(o, "state"),
-		     *img = json_object_get(o, "image_ms");
-	size_t want = 2 + (st != NULL);
+		     *img = json_object_get(o, "image_ms"), *mf = json_object_get(o, "move_failed");
+	size_t want = 2 + (st != NULL) + (mf != NULL);
 
 	if (json_object_size(o) != want || !json_is_boolean(held))
-		return err_set("the body must be {\"held\": BOOL, \"state\": STATE, \"image_ms\": MS}"
-			       " (no state when held is false)");
+		return err_set("the body must be {\"held\": BOOL, \"state\": STATE, \"image_ms\": MS"
+			       "[, \"move_failed\": WHY]} (no state when held is false)");
+	if (mf && (!json_is_true(held) || move_failed_field(mf, r) < 0))
+		return json_is_true(held) ? -1 : err_set("a let-go app has no 'move_failed'");
 	if (!json_is_integer(img) || json_integer_value(img) < 0)
 		return err_set("'image_ms' must be an integer >= 0");
 	r->held = json_is_true(held);
@@ -219,7 +236,8 @@ int hub_parse_placed(const json_t *entry, struct placed_app *p)
 {
 	static const char *const hubs[] = { "tenant", "worker", "address", "state", "image",
 					     "created", "worker_state", "holder", "holder_state",
-					     "image_ms", "recovered", "wake_ms" };
+					     "image_ms", "recovered", "wake_ms", "move_failed",
+					     "move_failed_at" };
 	const char *hs = json_string_value(json_object_get(entry, "holder_state"));
 	json_t *spec;
 	int rc;

@@ -37,13 +37,18 @@ int hub_parse_worker(const char *name, const char *body, size_t len, struct work
  * ({"held": true, "state": S, "image_ms": T}) or has let go of
  * ({"held": false, "image_ms": T}: its image in the store is whole).  S is
  * one of the daemon's states (running, napping, asleep, failed, ...);
- * image_ms the wall-clock time its newest image was taken, 0 for none. */
+ * image_ms the wall-clock time its newest image was taken, 0 for none.
+ * A holder that could not hand the app over (a move) adds
+ * "move_failed": WHY (1-HUB_MOVE_ERR_MAX bytes of text) to a held report:
+ * the app stays with it. */
 #define HUB_STATE_MAX 16
+#define HUB_MOVE_ERR_MAX 400
 struct run_report {
 	char app[HUB_NAME_MAX + 1];
 	int held;
 	char state[HUB_STATE_MAX];     /* "stored" when let go */
 	int64_t image_ms;
+	char move_failed[HUB_MOVE_ERR_MAX + 1];   /* "" none */
 };
 int hub_parse_run(const char *app, const char *body, size_t len, struct run_report *r);
 

@@ -33,6 +33,10 @@ hr_wait_up w1 "$tok"
 web_cmd='mkdir -p /srv/www && date +%s%N >/srv/www/stamp && exec /usr/bin/python3 -m http.server 8000 --bind 0.0.0.0 --directory /srv/www'
 h_expect 201 a "$tok" POST /apps "{\"name\":\"web\",\"argv\":[\"/bin/sh\",\"-c\",\"$web_cmd\"],\"publish\":[\"8000:8000\"],\"idle_ms\":600000}" >/dev/null
 h_expect 201 a "$tok" POST /apps '{"name":"kv","argv":["/usr/bin/redis-server","--port","6379","--bind","0.0.0.0","--save","","--appendonly","no","--protected-mode","no"],"publish":["6379:6379"],"idle_ms":1500,"sleep_ms":0}' >/dev/null
+# stuck: an unlinked file too big for an image keeps it from swapping out
+stuck_cmd='truncate -s 300M /tmp/big && exec 3</tmp/big && rm /tmp/big && exec /usr/bin/python3 -m http.server 8001 --bind 0.0.0.0 --directory /etc'
+h_expect 201 a "$tok" POST /apps "{\"name\":\"stuck\",\"argv\":[\"/bin/sh\",\"-c\",\"$stuck_cmd\"],\"publish\":[\"8001:8001\"],\"idle_ms\":600000}" >/dev/null
+hr_wait_app "$tok" stuck "j['holder'] == 'w1' and j['state'] == 'running'"
 hr_wait_app "$tok" web "j['holder'] == 'w1' and j['state'] == 'running'"
 hr_wait_app "$tok" kv "j['holder'] == 'w1' and j['state'] in ('running', 'napping', 'asleep')"
 
@@ -59,6 +63,23 @@ out=$("$PICOCENTER" app move web --to w2 --token "$bob" 2>&1) && h_fail "bob mov
 grep -q "no such app" <<<"$out" || h_fail "bob's move: $out"
 got=$(hr_app "$tok" web "j['worker'] + ' ' + j['holder']")
 [ "$got" = "w1 w1" ] || h_fail "a bad move changed web: $got"
+
+# A move that fails: w1 cannot swap stuck out; the record goes back to w1, where stuck keeps
+# running and answering, and the failure shows in app inspect.
+"$PICOCENTER" app move stuck --to w2 --token "$tok" >/dev/null || h_fail "app move stuck --to w2"
+hr_wait_app "$tok" stuck "j['worker'] == 'w1' and j['holder'] == 'w1' and 'unlinked file' in (j['move_failed'] or '')" 400
+[ "$(hr_app "$tok" stuck "j['state']")" = running ] || h_fail "stuck is not running on w1: $(h_expect 200 a "$tok" GET /apps/stuck)"
+[ "$(h_dig a +short stuck.$H_ZONE A)" = "$w1" ] || h_fail "stuck does not resolve to w1 after its failed move"
+curl -sS --fail --max-time 5 -o /dev/null "http://$w1:8001/hostname" || h_fail "curl stuck on w1 after its failed move"
+grep -q "app stuck: worker w1 could not hand it over" "$D_DIR/a.hub.log" || h_fail "the hub did not log the failed move"
+! grep -q "app stuck" "$D_DIR/w2.hub.log" || h_fail "w2 touched stuck: $(grep 'app stuck' "$D_DIR/w2.hub.log")"
+"$PICOCENTER" app inspect stuck --token "$tok" | grep -q "move_failed" || h_fail "app inspect does not show the failed move"
+h_expect 200 a "$tok" DELETE /apps/stuck >/dev/null
+for i in $(seq 100); do
+	grep -q "app stuck: removed" "$D_DIR/w1.hub.log" && break
+	sleep 0.05
+done
+d_log "a move that failed put stuck back on w1, running, with the error in app inspect"
 
 # The move of a running app, its writable layer with it.
 "$PICOCENTER" app move web --to w2 --token "$tok" >/dev/null || h_fail "app move web --to w2"
