@@ -7,17 +7,23 @@
  * go to the store, removed, woken for a DNS query); the apps' states and
  * image times go back with PUT /workers/NAME/apps/APP.  An app this
  * worker cannot hand over (its swap-out fails) stays here, and the hub
- * moves its record back.
+ * moves its record back.  Tenants' requests through the hub (swap-out,
+ * swap-in, logs) come with the sync and are answered with PUT
+ * /workers/NAME/asks/ID.
  *
  * An app held by another worker that is up is not touched until that
  * worker lets it go (a move); one whose worker went down is revived from
  * its last image (the hub has cleared its holder).
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/worker.h"
 #include "common/err.h"
@@ -37,6 +43,8 @@ struct wapp {
 	int64_t reported_img;
 	int64_t woke_ms;           /* the last DNS wake acted on */
 	int64_t retry_ms;          /* no new action before (monotonic) */
+	char asked[2 * HUB_ASKS_MAX][HUB_ASK_ID_LEN + 1];   /* requests taken */
+	unsigned next_asked;
 };
 
 struct wlink {
@@ -46,6 +54,7 @@ struct wlink {
 	struct wapp *apps;
 	size_t n, cap;
 	long long timeout_ms;      /* the hub's worker timeout */
+	int asks_running;          /* request threads (lock) */
 };
 
 enum act { ACT_CREATE, ACT_ADOPT, ACT_LET_GO, ACT_ORPHAN };
@@ -320,6 +329,150 @@ static void start(struct wlink *l, struct wapp *w, enum act what, struct placed_
 	pthread_attr_destroy(&attr);
 }
 
+/* ---- tenants' requests (swap-out, swap-in, logs), each in a thread ---- */
+
+#define ASK_LOG_TAIL (64 * 1024)   /* bytes of the log an answer carries */
+
+struct ask {
+	struct wlink *l;
+	char app[APP_NAME_MAX + 1];
+	struct placed_ask k;
+};
+
+/* Replace what is not UTF-8 (or a control character but tab and newline)
+ * with '?': the answer goes as a JSON string. */
+static void make_text(char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+		size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+		size_t j = 1;
+
+		while (len > 1 && j < len && i + j < n && ((unsigned char)s[i + j] >> 6) == 2)
+			j++;
+		if (len == 0 || j != len || (len == 1 && c < 0x20 && c != '\n' && c != '\t') ||
+		    c == 0x7f) {
+			s[i++] = '?';
+			continue;
+		}
+		i += len;
+	}
+}
+
+/* The last ASK_LOG_TAIL bytes of the app's log as text: 200, or 404. */
+static int log_tail(struct daemon *d, const char *app, char **text)
+{
+	char path[PATH_MAX], *buf;
+	json_t *out;
+	ssize_t n;
+	off_t size;
+	int fd;
+
+	if (op_log_path(d, app, path, sizeof(path)) != 200)
+		return 404;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		*text = strdup("");
+		return *text ? 200 : (err_set("out of memory"), 500);
+	}
+	if (fd < 0)
+		return err_sys("open %s", path), 500;
+	size = lseek(fd, 0, SEEK_END);
+	buf = malloc(ASK_LOG_TAIL + 1);
+	n = size < 0 || !buf ? -1 : pread(fd, buf, ASK_LOG_TAIL, size > ASK_LOG_TAIL ? size - ASK_LOG_TAIL : 0);
+	close(fd);
+	if (n < 0) {
+		free(buf);
+		return err_sys("read %s", path), 500;
+	}
+	buf[n] = '\0';
+	make_text(buf, (size_t)n);
+	if (!json_is_string(out = json_string(buf)))     /* overlong, surrogates: ASCII only */
+		for (char *p = buf; *p; p++)
+			*p = (unsigned char)*p >= 0x80 ? '?' : *p;
+	json_decref(out);
+	*text = buf;
+	return 200;
+}
+
+/* PUT /workers/ME/asks/ID with the request's answer. */
+static void answer_ask(struct wlink *l, const struct ask *k, int status, const char *text)
+{
+	struct client_reply r = { 0 };
+	json_t *o = json_pack("{s:i, s:s}", "status", status, "answer", text);
+	char path[256], *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	snprintf(path, sizeof(path), "/workers/%s/asks/%s", l->o->name, k->k.id);
+	if (!body)
+		worker_log(l->o, "error: app %s: the answer to %s: out of memory", k->app, k->k.op);
+	else if (client_request(&l->o->hub, "PUT", path, body, &r) < 0)
+		worker_log(l->o, "error: app %s: the answer to %s: %s", k->app, k->k.op, err_msg());
+	else if (r.status != 200)
+		worker_log(l->o, "app %s: the hub took no answer to %s (%ld: %.200s)", k->app,
+			   k->k.op, r.status, r.body ? r.body : "");
+	free(body);
+	free(r.body);
+}
+
+static void *ask_thread(void *arg)
+{
+	struct ask *k = arg;
+	struct wlink *l = k->l;
+	json_t *out = NULL;
+	char *text = NULL;
+	int status;
+
+	if (!strcmp(k->k.op, "logs"))
+		status = log_tail(l->d, k->app, &text);
+	else
+		status = !strcmp(k->k.op, "swap-out") ? op_swap_out(l->d, k->app, &out)
+						      : op_swap_in(l->d, k->app, &out);
+	json_decref(out);
+	if (status != 200 && !text)
+		text = strdup(err_msg()[0] ? err_msg() : "failed");
+	else if (strcmp(k->k.op, "logs"))
+		report_local(l, k->app);     /* the hub's record before the answer */
+	worker_log(l->o, "app %s: %s asked through the hub: %d", k->app, k->k.op, status);
+	answer_ask(l, k, status, text ? text : "out of memory");
+	free(text);
+	pthread_mutex_lock(&l->lock);
+	l->asks_running--;
+	pthread_mutex_unlock(&l->lock);
+	free(k);
+	return NULL;
+}
+
+/* Start the requests of p not taken yet (lock held). */
+static void take_asks(struct wlink *l, struct wapp *w, const struct placed_app *p)
+{
+	for (size_t i = 0; i < p->nasks; i++) {
+		struct ask *k;
+		pthread_attr_t attr;
+		pthread_t t;
+		int seen = 0;
+
+		for (size_t j = 0; j < sizeof(w->asked) / sizeof(w->asked[0]); j++)
+			seen |= !strcmp(w->asked[j], p->asks[i].id);
+		if (seen || !(k = calloc(1, sizeof(*k))))
+			continue;
+		snprintf(w->asked[w->next_asked++ % (sizeof(w->asked) / sizeof(w->asked[0]))],
+			 sizeof(w->asked[0]), "%s", p->asks[i].id);
+		k->l = l;
+		snprintf(k->app, sizeof(k->app), "%s", w->name);
+		k->k = p->asks[i];
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &attr, ask_thread, k) == 0)
+			l->asks_running++;
+		else {
+			worker_log(l->o, "app %s: error: cannot start a thread for %s", k->app, k->k.op);
+			free(k);
+		}
+		pthread_attr_destroy(&attr);
+	}
+}
+
 /* ---- bringing the apps in line ---- */
 
 /* An app placed here (lock held). */
@@ -362,6 +515,8 @@ static void bring_in_line(struct wlink *l, const json_t *entry, json_t *local)
 	if (here)
 		json_object_set_new(here, "listed", json_true());
 	w = wapp_get(l, p.spec.name);
+	if (w && here)
+		take_asks(l, w, &p);
 	if (w && !w->busy) {
 		if (!strcmp(p.worker, me))
 			placed_here(l, w, &p, here ? json_string_value(json_object_get(here, "state"))
@@ -497,6 +652,7 @@ static void wait_actions(struct wlink *l)
 		pthread_mutex_lock(&l->lock);
 		for (size_t i = 0; i < l->n; i++)
 			busy |= l->apps[i].busy;
+		busy |= l->asks_running > 0;
 		pthread_mutex_unlock(&l->lock);
 		if (!busy)
 			return;

@@ -32,6 +32,9 @@ static const char *const schema[] = {
 	"recovered_ms BIGINT NOT NULL)",
 	"CREATE TABLE IF NOT EXISTS app_errors (app TEXT PRIMARY KEY REFERENCES apps(name) "
 	"ON DELETE CASCADE, error TEXT NOT NULL, at_ms BIGINT NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS app_asks (id TEXT PRIMARY KEY, app TEXT NOT NULL "
+	"REFERENCES apps(name) ON DELETE CASCADE, worker TEXT NOT NULL, op TEXT NOT NULL, "
+	"created_ms BIGINT NOT NULL, status BIGINT NOT NULL, answer TEXT NOT NULL)",
 };
 
 /* ---- small helpers ---- */

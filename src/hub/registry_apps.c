@@ -153,6 +153,9 @@ int hubreg_app_remove(struct hub_registry *r, const char *tenant, const char *na
 		rc = reg_exec(r, "DELETE FROM app_errors WHERE app IN (SELECT name FROM apps WHERE "
 			     "name = $1 AND tenant = $2)", 2, p, NULL, NULL);
 	if (rc >= 0)
+		rc = reg_exec(r, "DELETE FROM app_asks WHERE app IN (SELECT name FROM apps WHERE "
+			     "name = $1 AND tenant = $2)", 2, p, NULL, NULL);
+	if (rc >= 0)
 		rc = reg_exec(r, "DELETE FROM apps WHERE name = $1 AND tenant = $2", 2, p, NULL, NULL);
 	if (rc == 0)
 		rc = reg_outcome(HUBREG_NOTFOUND, "no such app");

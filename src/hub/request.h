@@ -52,11 +52,30 @@ struct run_report {
 };
 int hub_parse_run(const char *app, const char *body, size_t len, struct run_report *r);
 
+/* A tenant's request for the worker that holds its app (swap-out,
+ * swap-in, logs): its id is HUB_ASK_ID_LEN lowercase hex digits.  The
+ * worker answers PUT /workers/NAME/asks/ID {"status": 100-599,
+ * "answer": TEXT} (at most HUB_ASK_ANSWER_MAX bytes; *answer malloc'd). */
+#define HUB_ASK_ID_LEN 16
+#define HUB_ASK_OP_MAX 16
+#define HUB_ASKS_MAX 4
+#define HUB_ASK_ANSWER_MAX (128 * 1024)
+int hub_ask_op_known(const char *op);
+int hub_check_ask_id(const char *id);
+int hub_parse_ask_answer(const char *body, size_t len, int *status, char **answer);
+
 /* One app of the hub's answer to GET /workers/NAME/sync, as a worker
  * takes it: the hub's fields checked, the rest a spec as the API's own
- * (spec_from_json).  spec_free(&p->spec) after a success. */
+ * (spec_from_json), its pending requests ("asks": [{"id", "op"}], the
+ * first HUB_ASKS_MAX).  spec_free(&p->spec) after a success. */
 #include "worker/spec.h"
+struct placed_ask {
+	char id[HUB_ASK_ID_LEN + 1];
+	char op[HUB_ASK_OP_MAX];
+};
 struct placed_app {
+	struct placed_ask asks[HUB_ASKS_MAX];
+	size_t nasks;
 	char worker[HUB_NAME_MAX + 1];   /* where it is placed */
 	char holder[HUB_NAME_MAX + 1];   /* the worker that has it, "" none */
 	int holder_up;

@@ -5,6 +5,7 @@
 # (web, which writes a file into its own writable layer when it starts),
 # placed on w1, resolved with dig through the hub and reached with
 # redis-cli and curl at the answered address; then:
+#   - swap-out, swap-in and logs of web through the hub (asked of w1);
 #   - `app move web --to w2` while it runs: it is swapped out on w1 and
 #     revived on w2, the file it wrote included (not started again);
 #     moving to a worker that does not exist, or another tenant's move,
@@ -17,6 +18,9 @@
 #     from its last image, and `app inspect` shows recovered with the
 #     image's time.
 . "$(dirname "$0")/lib.sh"
+# 20 ms added to every store request: a revival takes long enough for a
+# client to connect while it runs (the hold on a cold worker, below)
+HR_DELAY_MS=20
 . "$(dirname "$0")/lib_run.sh"
 hr_init hub-run
 h_start a --worker-timeout 1s
@@ -51,6 +55,20 @@ for i in $(seq 20); do
 	redis-cli -h "$w1" -p 6379 set "key$i" "value$i" >/dev/null || h_fail "redis set on w1"
 done
 d_log "both apps run on w1 and answer by name"
+
+# swap-out, swap-in and logs through the hub: asked of w1, which holds web
+got=$("$PICOCENTER" app swap-out web --token "$tok") || h_fail "app swap-out web through the hub"
+[ "${got%% (*}" = "web napping" ] || h_fail "swap-out web: $got"
+[ "$(hr_app "$tok" web "j['state']")" = napping ] || h_fail "web is not napping after swap-out"
+got=$("$PICOCENTER" app swap-in web --token "$tok") || h_fail "app swap-in web through the hub"
+[ "${got%% (*}" = "web running" ] || h_fail "swap-in web: $got"
+[ "$(curl -sS --fail --max-time 5 "http://$w1:8000/stamp")" = "$stamp" ] || h_fail "curl web after swap-in"
+"$PICOCENTER" app logs web --token "$tok" | grep -q "GET /stamp" || h_fail "app logs web through the hub"
+out=$("$PICOCENTER" app swap-out web --token "$bob" 2>&1) && h_fail "bob swapped alice's app out"
+grep -q "no such app" <<<"$out" || h_fail "bob's swap-out: $out"
+h_expect 501 a "$tok" GET "/apps/web/logs?follow=1" >/dev/null
+grep -q "app web: swap-out asked through the hub: 200" "$D_DIR/w1.hub.log" || h_fail "w1 did not log the swap-out"
+d_log "swap-out, swap-in and logs of web through the hub"
 
 hr_worker w2 "$hub" "$wtok"
 hr_wait_up w2 "$tok"
@@ -101,9 +119,9 @@ done
 [ "$(h_dig a +short kv.$H_ZONE A)" = "$w2" ] || h_fail "kv does not resolve to w2 after w1 died"
 # w2 makes kv's box ahead of its image and holds its packets: a client
 # that connects while the image is fetched is held, not refused (one try)
-for i in $(seq 500); do
+for i in $(seq 1000); do
 	grep -q "app kv: its box made ahead" "$D_DIR/w2.hub.log" && break
-	sleep 0.01
+	sleep 0.005
 done
 got=$(redis-cli -h "$w2" -p 6379 ping 2>&1)
 [ "$got" = PONG ] || h_fail "kv on w2, connected while it was revived: $got"
