@@ -1,6 +1,7 @@
 /*
- * box.c - a box's life: create (all parts or none), open its record,
- * enter it, list and destroy boxes.  The parts are in cgroup.c, rootfs.c,
+ * box.c - a box's life: create (all parts or none, or ahead of its
+ * image: asleep, its address and ports only), open its record, enter
+ * it, list and destroy boxes.  The parts are in cgroup.c, rootfs.c,
  * netns.c and nft.c; the record in config.c.
  */
 #define _XOPEN_SOURCE 700
@@ -25,10 +26,12 @@
 #include <unistd.h>
 
 #include "box/box_int.h"
+#include "box/hold.h"
 #include "common/err.h"
 #include "common/timing.h"
 
 static int is_awake(const struct box *b);
+static int remove_tree(const char *path);
 
 static int mkdirs(const char *path)
 {
@@ -295,10 +298,55 @@ static int build(struct box *b, const char *layer, int *machine)
 	return rc;
 }
 
+/* In BOXES/NAME of a box made ahead of its image (box_create_ahead). */
+#define AHEAD_MARK "ahead"
+
+static int is_ahead(const struct box *b)
+{
+	char path[BOX_PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/" AHEAD_MARK, b->path);
+	return access(path, F_OK) == 0;
+}
+
+/* A box ahead of its image: its record, the mark, the bridge (the route
+ * its held packets take), the hold armed for its address in queue, then
+ * its nftables elements (its address and published ports: a packet they
+ * send to the box before the hold is armed would wait for a neighbour
+ * that never answers, and the client would retransmit a second later),
+ * nothing awake.  The machine-wide lock is held until the elements
+ * exist: without a veth, they alone tell other box dirs that its address
+ * is taken. */
+static int build_ahead(struct box *b, int queue)
+{
+	char path[BOX_PATH_MAX + 16];
+	int fd;
+
+	if (box_record_write(b) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/" AHEAD_MARK, b->path);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_sys("create %s", path);
+	close(fd);
+	if (netns_bridge_ensure(b) < 0 || hold_arm(queue, b->addr) < 0)
+		return -1;
+	if (nft_box_add(b) < 0) {
+		struct err_saved e;
+
+		err_save(&e);
+		hold_disarm(queue, b->addr);
+		return err_restore(&e);
+	}
+	return 0;
+}
+
 /* Create the box cfg describes, with the address addr if it is free (0:
- * any) and the writable layer in the file layer (NULL: empty). */
+ * any) and the writable layer in the file layer (NULL: empty); with
+ * ahead (a hold queue, else -1), asleep and marked as made ahead of its
+ * image (box_create_ahead). */
 static int create_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_base,
-		      const char *layer, struct box *b)
+		      const char *layer, int ahead, struct box *b)
 {
 	char path[BOX_PATH_MAX + 64];
 	int lock, machine, rc;
@@ -322,7 +370,7 @@ static int create_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_
 	}
 	rc = fill_box(cfg, addr, uid_base, b);
 	if (rc == 0)
-		rc = build(b, layer, &machine);
+		rc = ahead >= 0 ? build_ahead(b, ahead) : build(b, layer, &machine);
 	if (rc < 0) {
 		struct err_saved e;
 
@@ -345,7 +393,14 @@ static int create_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_
 
 int box_create(const struct box_config *cfg, struct box *b)
 {
-	return create_box(cfg, 0, 0, NULL, b);
+	return create_box(cfg, 0, 0, NULL, -1, b);
+}
+
+int box_create_ahead(const struct box_config *cfg, int hold_queue, struct box *b)
+{
+	if (hold_queue < 0)
+		return err_set("box %s ahead of its image: no hold queue", cfg->name);
+	return create_box(cfg, 0, 0, NULL, hold_queue, b);
 }
 
 /* The box's /dev/shm (a tmpfs of its own: POSIX shared memory, named
@@ -420,6 +475,65 @@ static int settle_here(struct box_config *cfg)
 	return 0;
 }
 
+static int same_ports(const struct box_config *x, const struct box_config *y)
+{
+	if (x->nr_ports != y->nr_ports)
+		return 0;
+	for (int i = 0; i < x->nr_ports; i++) {
+		const struct box_port *p = &x->ports[i], *q = &y->ports[i];
+
+		if (p->host_addr != q->host_addr || memcmp(p->host_addr6, q->host_addr6, 16) ||
+		    p->v6 != q->v6 || p->host_port != q->host_port ||
+		    p->app_port != q->app_port || p->udp != q->udp)
+			return 0;
+	}
+	return 1;
+}
+
+/* A box made ahead of its image (asleep) takes what the image's record
+ * says of its root, log and limits, and the image's writable layer; its
+ * address, ids and ports stay (they must be what the record has, but
+ * the address and ids).  A failure leaves it ahead, its upper empty. */
+static int settle_ahead(struct box *b, const char *img, const char *conf)
+{
+	char layer[4200], upper[BOX_PATH_MAX + 8], mark[BOX_PATH_MAX + 16];
+	struct box saved;
+	int rc;
+
+	if (access(conf, F_OK) < 0)
+		return err_set("box %s was made for an image, and image %s has no box record",
+			       b->cfg.name, img);
+	if (box_record_load(conf, img, &saved) < 0)
+		return err_wrap("box of image %s", img);
+	if (strcmp(saved.cfg.name, b->cfg.name) || !same_ports(&saved.cfg, &b->cfg) ||
+	    saved.cfg.uids != b->cfg.uids || saved.cfg.no_egress != b->cfg.no_egress)
+		return err_set("image %s: its box record (%s) does not match the box made ahead "
+			       "for it (name, ports, ids or egress)", img, saved.cfg.name);
+	memcpy(b->cfg.rootfs, saved.cfg.rootfs, sizeof(b->cfg.rootfs));
+	memcpy(b->cfg.log, saved.cfg.log, sizeof(b->cfg.log));
+	b->cfg.memory = saved.cfg.memory;
+	b->cfg.pids = saved.cfg.pids;
+	b->cfg.cpu_weight = saved.cfg.cpu_weight;
+	if (rootfs_check(b->cfg.rootfs) < 0 || settle_here(&b->cfg) < 0)
+		return err_wrap("box %s", b->cfg.name);
+	snprintf(upper, sizeof(upper), "%s/upper", b->path);
+	snprintf(layer, sizeof(layer), "%s/" BOX_IMAGE_LAYER, img);
+	rc = unpack_layer(b, access(layer, F_OK) == 0 ? layer : NULL);
+	if (rc == 0)
+		rc = box_record_write(b);
+	if (rc < 0) {
+		struct err_saved e;
+
+		err_save(&e);
+		remove_tree(upper);
+		return err_restore(&e);
+	}
+	snprintf(mark, sizeof(mark), "%s/" AHEAD_MARK, b->path);
+	if (unlink(mark) < 0)
+		return err_sys("remove %s", mark);
+	return 0;
+}
+
 int box_for_image(const char *img, const char *dir, const char *name, struct box *b)
 {
 	char conf[4200], layer[4200], path[BOX_PATH_MAX + 64];
@@ -437,6 +551,8 @@ int box_for_image(const char *img, const char *dir, const char *name, struct box
 		if (box_open(dir, name, b) < 0)
 			return -1;
 		awake = is_awake(b);
+		if (is_ahead(b) && settle_ahead(b, img, conf) < 0)
+			return -1;
 		if (box_wake(b) < 0)
 			return -1;
 		return awake ? 0 : load_shm(b, img);
@@ -450,7 +566,7 @@ int box_for_image(const char *img, const char *dir, const char *name, struct box
 	if (settle_here(&saved.cfg) < 0)
 		return -1;
 	snprintf(layer, sizeof(layer), "%s/" BOX_IMAGE_LAYER, img);
-	if (create_box(&saved.cfg, saved.addr, saved.uid_base, layer, b) < 0)
+	if (create_box(&saved.cfg, saved.addr, saved.uid_base, layer, -1, b) < 0)
 		return -1;
 	return load_shm(b, img);
 }

@@ -147,6 +147,13 @@ int box_oci_prepare(const char *spec, const char *boxes_dir, char *lower, size_t
 
 /* Create the box cfg describes: all of it, or nothing. */
 int box_create(const struct box_config *cfg, struct box *b);
+/* Create it ahead of its image (a box revived here from an image made
+ * elsewhere): asleep, its record, address and published ports only, the
+ * packets for its address held in hold_queue (hold.h: armed before its
+ * ports are published; the caller disarms it) while the image is
+ * fetched.  box_for_image then takes the image's root, log, limits and
+ * writable layer into it (its ports must be the image's) and wakes it. */
+int box_create_ahead(const struct box_config *cfg, int hold_queue, struct box *b);
 /* Files a dump of a boxed tree adds to the image: the box's record and its
  * writable layer (so that it can be made again elsewhere). */
 #define BOX_IMAGE_CONFIG "box-config"
@@ -169,8 +176,9 @@ int box_cgroups_restore(const struct box *b, const char *imgdir, const struct bo
 /* Check the image's cgroups record (if any) before anything is made. */
 int box_cgroups_check(const char *imgdir);
 /* The box name of the image in imgdir, ready to restore into: the box
- * under dir (woken if asleep), or, if dir has none, one made from the
- * image's saved record (same address when free, same ports) and layer. */
+ * under dir (woken if asleep; one made ahead completed from the image),
+ * or, if dir has none, one made from the image's saved record (same
+ * address when free, same ports) and layer. */
 int box_for_image(const char *imgdir, const char *dir, const char *name, struct box *b);
 /* Load the record of the box name under dir (NULL: the default). */
 int box_open(const char *dir, const char *name, struct box *b);

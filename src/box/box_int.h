@@ -75,6 +75,10 @@ int etc_bind(const struct box *b, const char *root);
 
 /* netns.c */
 int netns_create(const struct box *b);
+/* The host bridge of the box's subnet, with its addresses and so the
+ * route to the subnet (a box made ahead has no veth yet, but the packets
+ * held for it must be routed to the bridge). */
+int netns_bridge_ensure(const struct box *b);
 int netns_destroy(const struct box *b);
 
 /* nft.c */

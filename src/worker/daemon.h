@@ -147,6 +147,9 @@ void asleep_due(struct daemon *d, int check_pressure);
 /* After a revival of an asleep app: its held packets go on (ok) or are
  * dropped; ok also stops holding its address. */
 void asleep_woken(struct daemon *d, struct app *a, int ok);
+/* An asleep app with no box here (op_adopt, a busy): its box made ahead of
+ * its image, its packets held from now until its revival (asleep_woken). */
+int asleep_ahead(struct daemon *d, struct app *a);
 /* app rm of an asleep app: drop its packets, stop holding its address. */
 void asleep_forget(struct daemon *d, struct app *a);
 /* The LIFE_SLEEP operation (a busy and napping; trigger: sleep or
