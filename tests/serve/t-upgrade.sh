@@ -11,7 +11,8 @@ ORIG=$PICOCENTER
 s_init upgrade
 kill "$S_PID"
 while kill -0 "$S_PID" 2>/dev/null; do sleep 0.05; done
-cp "$ORIG" "$D_DIR/picocenter" || d_fail "copy the binary"
+cp "$ORIG" "$D_DIR/picocenter" && cp "$(dirname "$ORIG")/picocenter-init" "$D_DIR/" ||
+	d_fail "copy the binaries"
 PICOCENTER=$D_DIR/picocenter
 s_start
 s_ports 1; P=${S_PORTS[0]}
