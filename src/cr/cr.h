@@ -22,6 +22,9 @@ struct cr_spawn_opts {
 	int set_user;             /* run as uid:gid, with no supplementary groups */
 	uid_t uid;
 	gid_t gid;
+	int init;                 /* pid 1 is picocenter-init, the command its
+	                             child (src/init/init.c); a box needs
+	                             box_config.init */
 };
 
 struct cr_dump_opts {

@@ -155,8 +155,10 @@ json_t *app_to_view(const struct app *a)
 		      "last_swap_in", event_json(&a->last_in),
 		      "idle_ms", (json_int_t)a->spec.idle_ms, "sleep_ms", (json_int_t)a->spec.sleep_ms,
 		      "argv", json_array());
-	if (!o)
+	if (!o || json_object_set_new(o, "init", json_boolean(a->spec.init)) < 0) {
+		json_decref(o);
 		return NULL;
+	}
 	for (size_t i = 0; i < a->spec.argc; i++)
 		json_array_append_new(json_object_get(o, "argv"), json_string(a->spec.argv[i]));
 	if (a->state == APP_RUNNING)
