@@ -4,9 +4,9 @@
  * dir, the upper owned by the box's root) mounted at BOX/root in the
  * host's mount namespace, and, in the box's first process, the pivot into
  * it with a fresh /proc (sensitive files masked, /proc/sys read-only), a
- * read-only /sys with the box's own cgroup v2 (its cgroup namespace's) at
- * /sys/fs/cgroup, and a minimal /dev of bind-mounted host devices; with
- * an init, the copies of picocenter-init bound read-only at BOX_INIT_DIR.
+ * read-only /sys with the box's own cgroups at /sys/fs/cgroup (cgview.c),
+ * and a minimal /dev of bind-mounted host devices; with an init, the
+ * copies of picocenter-init bound read-only at BOX_INIT_DIR.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -409,8 +409,7 @@ int rootfs_enter(const struct box *b)
 	if (hide_state_dir(b) < 0 || ensure_dir("proc") < 0 ||
 	    mount_at("proc", "proc", "proc", nse, NULL) < 0 || ensure_dir("sys") < 0 ||
 	    mount_at("sysfs", "sys", "sysfs", nse | MS_RDONLY, NULL) < 0 || mask_paths() < 0 ||
-	    (b->cg.unified[0] &&
-	     mount_at("cgroup2", "sys/fs/cgroup", "cgroup2", nse, NULL) < 0))
+	    cgview_mount(b) < 0)
 		return err_wrap("box %s root", b->cfg.name);
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		return err_sys("pivot_root %s", root);

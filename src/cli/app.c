@@ -328,7 +328,8 @@ static void print_time(const char *what, long long ms)
 	printf("%-14s %s.%03lldZ\n", what, buf, ms % 1000);
 }
 
-/* A hub's app: where it is placed, who has it, its image, a recovery. */
+/* A hub's app: where it is placed, who has it, its image, a recovery, a
+ * move that failed. */
 static void print_hub_fields(const json_t *a)
 {
 	const json_t *rec = json_object_get(a, "recovered");
@@ -342,6 +343,12 @@ static void print_hub_fields(const json_t *a)
 		print_time("image", img);
 	if (json_is_integer(rec))
 		print_time("recovered", (long long)json_integer_value(rec));
+	if (json_is_string(json_object_get(a, "move_failed"))) {
+		printf("%-14s %s\n", "move_failed",
+		       json_string_value(json_object_get(a, "move_failed")));
+		print_time("move_failed_at",
+			   (long long)json_integer_value(json_object_get(a, "move_failed_at")));
+	}
 }
 
 static int app_inspect(const struct target *t, const char *name, int as_json)

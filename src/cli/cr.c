@@ -9,6 +9,7 @@
 #include "box/box.h"
 #include "cli/cmd.h"
 #include "common/err.h"
+#include "common/timing.h"
 #include "cr/cr.h"
 #include "worker/imagestore.h"
 
@@ -259,6 +260,7 @@ static int cr_spawn_cmd(int argc, char **argv)
 		fprintf(stderr, "picocenter cr spawn: %s\n", err_msg());
 		return 1;
 	}
+	timing_mark("spawn: start");
 	if (s.boxed) {
 		if (box_create(&s.box, &box) < 0) {
 			fprintf(stderr, "picocenter cr spawn: %s\n", err_msg());
@@ -272,6 +274,7 @@ static int cr_spawn_cmd(int argc, char **argv)
 			box_destroy(&box);
 		return 1;
 	}
+	timing_mark("spawn: tree started");
 	printf("%d\n", (int)pid);
 	return 0;
 }
@@ -425,14 +428,14 @@ static int cr_memstat_cmd(int argc, char **argv)
 	printf("{\"page_server\":%s,\"generation\":%llu,\"bytes_store\":%llu,"
 	       "\"bytes_cache\":%llu,\"pages_prefetched\":%llu,\"prefetched_touched\":%llu,"
 	       "\"probes\":%llu,\"faults\":%llu,\"faults_after_resume\":%llu,"
-	       "\"pages_due\":%llu,\"rss_kb\":%llu,\"local_copy\":%llu}\n",
+	       "\"pages_due\":%llu,\"rss_kb\":%llu,\"local_copy\":%llu,\"bytes_local\":%llu}\n",
 	       rc == 0 ? "true" : "false",
 	       (unsigned long long)st.generation, (unsigned long long)st.bytes_store,
 	       (unsigned long long)st.bytes_cache, (unsigned long long)st.pages_prefetched,
 	       (unsigned long long)st.prefetched_touched, (unsigned long long)st.probes,
 	       (unsigned long long)st.faults, (unsigned long long)st.faults_after_resume,
 	       (unsigned long long)st.pages_due, (unsigned long long)st.rss_kb,
-	       (unsigned long long)st.local_copy);
+	       (unsigned long long)st.local_copy, (unsigned long long)st.bytes_local);
 	return 0;
 }
 

@@ -88,6 +88,8 @@ struct cr_mem_stats {
 	uint64_t rss_kb;              /* resident memory of the tree now */
 	uint64_t local_copy;          /* STORE_LOCAL_*: 1 the small files came
 					 from the local copy, 2 it was rejected */
+	uint64_t bytes_local;         /* bytes of the local copy read instead of
+					 the store (used: its length) */
 };
 
 struct cr_dump_stats {

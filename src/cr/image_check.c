@@ -308,7 +308,7 @@ static int check_vma(const struct cr_image *img, const struct cr_vma *v,
 			       v->shmem_id);
 	if (!page_aligned(v->pgoff))
 		return err_set("pgoff 0x%" PRIx64 " not page aligned", v->pgoff);
-	if (!vma_is_file(v->kind) && v->path)
+	if (!vma_is_file(v->kind) && v->kind != CR_VMA_SHMEM && v->path)
 		return err_set("path set on a vma of kind %" PRIu32, v->kind);
 	if (check_path(v->path, "path", vma_is_file(v->kind)))
 		return -1;
@@ -404,6 +404,38 @@ static int check_fds(const struct cr_image *img, const struct cr_proc *p)
 			return err_wrap("fd entry %" PRIu32, i);
 		prev_fd = p->fds[i].fd;
 	}
+	return 0;
+}
+
+static int check_lock(const struct cr_proc *p, const struct cr_lock *l)
+{
+	int has_fd = 0;
+
+	for (uint32_t i = 0; i < p->nr_fds && !has_fd; i++)
+		has_fd = p->fds[i].fd == l->fd;
+	if (!has_fd)
+		return err_set("fd %" PRId32 " is not one of the process's", l->fd);
+	if (l->kind < CR_LOCK_FLOCK || l->kind > CR_LOCK_OFD)
+		return err_set("kind %" PRIu32 " unknown", l->kind);
+	if (l->write > 1)
+		return err_set("write %" PRIu32 " not 0 or 1", l->write);
+	if (l->kind == CR_LOCK_FLOCK && (l->start || l->len))
+		return err_set("a flock with a range");
+	if (l->start > INT64_MAX || l->len > INT64_MAX || l->start + l->len > INT64_MAX)
+		return err_set("range %" PRIu64 "+%" PRIu64 " beyond the largest offset",
+			       l->start, l->len);
+	return 0;
+}
+
+static int check_locks(const struct cr_proc *p)
+{
+	if (p->nr_locks > CR_MAX_LOCKS)
+		return err_set("nr_locks %" PRIu32 " above %d", p->nr_locks, CR_MAX_LOCKS);
+	if (check_array(p->locks, p->nr_locks, "locks"))
+		return -1;
+	for (uint32_t i = 0; i < p->nr_locks; i++)
+		if (check_lock(p, &p->locks[i]))
+			return err_wrap("lock %" PRIu32, i);
 	return 0;
 }
 
@@ -539,9 +571,9 @@ static int check_proc(const struct cr_image *img, const struct cr_proc *p)
 	if (check_siginfos(p->shared_pending, p->nr_shared_pending,
 			   "shared_pending"))
 		return -1;
-	if (check_threads(img, p) || check_vmas(img, p))
+	if (check_threads(img, p) || check_vmas(img, p) || check_fds(img, p))
 		return -1;
-	return check_fds(img, p);
+	return check_locks(p);
 }
 
 /* An id (pid or tid) and the index of the process it belongs to. */
@@ -1070,7 +1102,8 @@ static int check_extras(const struct cr_file *f)
 {
 	uint32_t k = f->kind;
 	bool data = k == CR_FILE_REG || k == CR_FILE_PIPE || k == CR_FILE_FIFO ||
-		    k == CR_FILE_UNIX || k == CR_FILE_TCP || k == CR_FILE_MQUEUE;
+		    k == CR_FILE_UNIX || k == CR_FILE_TCP || k == CR_FILE_MQUEUE ||
+		    k == CR_FILE_UDP;   /* UDP: its multicast state */
 	bool ents = k == CR_FILE_EPOLL || k == CR_FILE_INOTIFY;
 	bool path = k == CR_FILE_REG || k == CR_FILE_DIR || k == CR_FILE_DEV ||
 		    k == CR_FILE_FIFO || k == CR_FILE_UNIX || k == CR_FILE_MQUEUE ||

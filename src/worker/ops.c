@@ -539,8 +539,9 @@ int op_adopt(struct daemon *d, struct app_spec *spec, int64_t image_ms, const ch
 		pthread_mutex_unlock(&d->lock);
 		return rc;
 	}
-	/* Asleep with no box here: the restore makes the box from the image
-	 * (its record and writable layer) and the sockets anew. */
+	/* Asleep with no box here: its box is made ahead, from the spec, and
+	 * holds its packets; the restore completes it from the image (its
+	 * record and writable layer) and makes the sockets anew. */
 	a->state = APP_ASLEEP;
 	a->swaps = 1;
 	a->dump_started_ms = image_ms;
@@ -549,8 +550,10 @@ int op_adopt(struct daemon *d, struct app_spec *spec, int64_t image_ms, const ch
 	rc = mkdir_p(dir);
 	if (rc == 0) {
 		daemon_save(d, a);
-		rc = life_swap_in(d, a, trigger);
+		rc = asleep_ahead(d, a);
 	}
+	if (rc == 0)
+		rc = life_swap_in(d, a, trigger);
 	if (rc < 0) {
 		struct err_saved why;
 
