@@ -18,12 +18,9 @@ s_init daemonize
 s_ports 4; PN=${S_PORTS[0]} PD=${S_PORTS[1]} PA=${S_PORTS[2]} PB=${S_PORTS[3]}
 NG=ng-$$ DM=dm-$$ AP=ap-$$ NS=ns-$$ BAD=bad-$$ NI=ni-$$   # box names are the host's cgroup names too
 
-# the host pids of the app's tree (its box's cgroup)
-tree_pids() {
-	local c
-	c=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "pcbox-$1" 2>/dev/null | head -1)
-	[ -n "$c" ] && cat "$c/cgroup.procs" "$c"/*/cgroup.procs 2>/dev/null
-}
+# the host pids of the app's tree: its init and every descendant (an
+# orphan of the tree goes to the init)
+tree_pids() { d_tree "$(s_field "$1" 'a["pid"]')"; }
 
 # APP's pid 1 is the init, with more processes than the command's
 init_runs() {
