@@ -98,6 +98,7 @@ s_app rm "$NI" >/dev/null || s_fail "app rm $NI"
 
 # app rm stops a daemonized server, all of its processes
 nginx_ok "nginx before rm"
+s_wait_state "$NG" running 10    # (answered: it is, with its new pid)
 pids=$(tree_pids "$NG")
 [ "$(echo "$pids" | wc -w)" -ge 3 ] || s_fail "nginx's tree has fewer than 3 processes: $pids"
 s_app rm "$NG" >/dev/null || s_fail "app rm $NG"
@@ -105,4 +106,5 @@ for p in $pids; do
 	kill -0 "$p" 2>/dev/null && s_fail "process $p ($(cat /proc/"$p"/comm 2>/dev/null)) of $NG left after app rm"
 done
 s_box_leftovers "$NG" ""
+d_log "$NG: $(echo "$pids" | wc -w) processes before app rm, none after"
 d_log PASS
