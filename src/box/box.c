@@ -1,6 +1,7 @@
 /*
- * box.c - a box's life: create (all parts or none), open its record,
- * enter it, list and destroy boxes.  The parts are in cgroup.c, rootfs.c,
+ * box.c - a box's life: create (all parts or none, or ahead of its
+ * image: asleep, its address and ports only), open its record, enter
+ * it, list and destroy boxes.  The parts are in cgroup.c, rootfs.c,
  * netns.c and nft.c; the record in config.c.
  */
 #define _XOPEN_SOURCE 700
@@ -11,6 +12,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,9 +26,12 @@
 #include <unistd.h>
 
 #include "box/box_int.h"
+#include "box/hold.h"
 #include "common/err.h"
+#include "common/timing.h"
 
 static int is_awake(const struct box *b);
+static int remove_tree(const char *path);
 
 static int mkdirs(const char *path)
 {
@@ -235,22 +240,113 @@ static int unpack_layer(const struct box *b, const char *layer)
 	return box_layer_load(b, layer, upper);
 }
 
-/* *machine (the machine-wide lock) is closed once the veth exists. */
-static int build(struct box *b, const char *layer, int *machine)
+/* The box's nftables elements, added in a thread while its namespaces,
+ * root and cgroups are made: a commit waits for an RCU grace period
+ * (~8-10 ms) and needs none of them (the elements name its address and
+ * ports only).  The machine-wide lock is never waited for meanwhile. */
+struct publishing {
+	const struct box *b;
+	pthread_t thread;
+	int rc;
+	struct err_saved why;
+};
+
+static void *publish(void *arg)
 {
-	if (box_record_write(b) < 0 || unpack_layer(b, layer) < 0 || netns_create(b) < 0)
+	struct publishing *p = arg;
+
+	p->rc = nft_box_add(p->b);
+	if (p->rc < 0)
+		err_save(&p->why);
+	return NULL;
+}
+
+/* The rest of the box, but its elements; *machine (the machine-wide
+ * lock) is closed once the veth exists. */
+static int make_rest(struct box *b, int *machine)
+{
+	if (netns_create(b) < 0)
 		return -1;
+	timing_mark("box create: namespaces and veth");
 	close(*machine);
 	*machine = -1;
-	if (rootfs_mount(b) < 0 || cg_create(b) < 0 || nft_box_add(b) < 0)
+	if (rootfs_mount(b) < 0)
 		return -1;
+	timing_mark("box create: root");
+	if (cg_create(b) < 0)
+		return -1;
+	timing_mark("box create: cgroups");
+	return 0;
+}
+
+static int build(struct box *b, const char *layer, int *machine)
+{
+	struct publishing p = { .b = b };
+	int started, rc;
+
+	timing_mark("box create: address and ids");
+	if (box_record_write(b) < 0 || unpack_layer(b, layer) < 0)
+		return -1;
+	started = pthread_create(&p.thread, NULL, publish, &p) == 0;
+	rc = make_rest(b, machine);
+	if (!started)
+		return rc < 0 ? -1 : nft_box_add(b);
+	pthread_join(p.thread, NULL);
+	timing_mark("box create: nftables joined");
+	if (rc == 0 && p.rc < 0)
+		return err_restore(&p.why);
+	return rc;
+}
+
+/* In BOXES/NAME of a box made ahead of its image (box_create_ahead). */
+#define AHEAD_MARK "ahead"
+
+static int is_ahead(const struct box *b)
+{
+	char path[BOX_PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/" AHEAD_MARK, b->path);
+	return access(path, F_OK) == 0;
+}
+
+/* A box ahead of its image: its record, the mark, the bridge (the route
+ * its held packets take), the hold armed for its address in queue, then
+ * its nftables elements (its address and published ports: a packet they
+ * send to the box before the hold is armed would wait for a neighbour
+ * that never answers, and the client would retransmit a second later),
+ * nothing awake.  The machine-wide lock is held until the elements
+ * exist: without a veth, they alone tell other box dirs that its address
+ * is taken. */
+static int build_ahead(struct box *b, int queue)
+{
+	char path[BOX_PATH_MAX + 16];
+	int fd;
+
+	if (box_record_write(b) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/" AHEAD_MARK, b->path);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_sys("create %s", path);
+	close(fd);
+	if (netns_bridge_ensure(b) < 0 || hold_arm(queue, b->addr) < 0)
+		return -1;
+	if (nft_box_add(b) < 0) {
+		struct err_saved e;
+
+		err_save(&e);
+		hold_disarm(queue, b->addr);
+		return err_restore(&e);
+	}
 	return 0;
 }
 
 /* Create the box cfg describes, with the address addr if it is free (0:
- * any) and the writable layer in the file layer (NULL: empty). */
+ * any) and the writable layer in the file layer (NULL: empty); with
+ * ahead (a hold queue, else -1), asleep and marked as made ahead of its
+ * image (box_create_ahead). */
 static int create_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_base,
-		      const char *layer, struct box *b)
+		      const char *layer, int ahead, struct box *b)
 {
 	char path[BOX_PATH_MAX + 64];
 	int lock, machine, rc;
@@ -274,7 +370,7 @@ static int create_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_
 	}
 	rc = fill_box(cfg, addr, uid_base, b);
 	if (rc == 0)
-		rc = build(b, layer, &machine);
+		rc = ahead >= 0 ? build_ahead(b, ahead) : build(b, layer, &machine);
 	if (rc < 0) {
 		struct err_saved e;
 
@@ -297,7 +393,44 @@ static int create_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_
 
 int box_create(const struct box_config *cfg, struct box *b)
 {
-	return create_box(cfg, 0, 0, NULL, b);
+	return create_box(cfg, 0, 0, NULL, -1, b);
+}
+
+int box_create_ahead(const struct box_config *cfg, int hold_queue, struct box *b)
+{
+	if (hold_queue < 0)
+		return err_set("box %s ahead of its image: no hold queue", cfg->name);
+	return create_box(cfg, 0, 0, NULL, hold_queue, b);
+}
+
+/* The box's /dev/shm (a tmpfs of its own: POSIX shared memory, named
+ * semaphores) goes with the image, so that a box made again (asleep,
+ * another machine) has it back; the engine then maps the files from
+ * there (restore.c). */
+static int save_shm(const struct box *b, const char *dir)
+{
+	char shm[BOX_PATH_MAX + 16], path[4200];
+	struct statfs fs;
+
+	snprintf(shm, sizeof(shm), "%s/root/dev/shm", b->path);
+	if (statfs(shm, &fs) < 0 || fs.f_type != TMPFS_MAGIC)
+		return 0;       /* not awake: nothing in it */
+	snprintf(path, sizeof(path), "%s/" BOX_IMAGE_SHM, dir);
+	return box_tree_save(b, shm, path) < 0 ? err_wrap("save /dev/shm of box %s",
+							  b->cfg.name) : 0;
+}
+
+/* Put an image's /dev/shm into a box just made or woken. */
+static int load_shm(const struct box *b, const char *img)
+{
+	char shm[BOX_PATH_MAX + 16], path[4200];
+
+	snprintf(path, sizeof(path), "%s/" BOX_IMAGE_SHM, img);
+	if (access(path, F_OK) < 0)
+		return 0;       /* an image made before it was saved */
+	snprintf(shm, sizeof(shm), "%s/root/dev/shm", b->path);
+	return box_layer_load(b, path, shm) < 0 ? err_wrap("box %s: put back its /dev/shm",
+							    b->cfg.name) : 0;
 }
 
 int box_save(const struct box *b, const char *dir)
@@ -308,7 +441,9 @@ int box_save(const struct box *b, const char *dir)
 	if (box_record_save(b, path) < 0)
 		return err_wrap("save box %s", b->cfg.name);
 	snprintf(path, sizeof(path), "%s/" BOX_IMAGE_LAYER, dir);
-	return box_layer_save(b, path);
+	if (box_layer_save(b, path) < 0)
+		return -1;
+	return save_shm(b, dir);
 }
 
 /* A box made again from an image another daemon stored hides this
@@ -340,6 +475,65 @@ static int settle_here(struct box_config *cfg)
 	return 0;
 }
 
+static int same_ports(const struct box_config *x, const struct box_config *y)
+{
+	if (x->nr_ports != y->nr_ports)
+		return 0;
+	for (int i = 0; i < x->nr_ports; i++) {
+		const struct box_port *p = &x->ports[i], *q = &y->ports[i];
+
+		if (p->host_addr != q->host_addr || memcmp(p->host_addr6, q->host_addr6, 16) ||
+		    p->v6 != q->v6 || p->host_port != q->host_port ||
+		    p->app_port != q->app_port || p->udp != q->udp)
+			return 0;
+	}
+	return 1;
+}
+
+/* A box made ahead of its image (asleep) takes what the image's record
+ * says of its root, log and limits, and the image's writable layer; its
+ * address, ids and ports stay (they must be what the record has, but
+ * the address and ids).  A failure leaves it ahead, its upper empty. */
+static int settle_ahead(struct box *b, const char *img, const char *conf)
+{
+	char layer[4200], upper[BOX_PATH_MAX + 8], mark[BOX_PATH_MAX + 16];
+	struct box saved;
+	int rc;
+
+	if (access(conf, F_OK) < 0)
+		return err_set("box %s was made for an image, and image %s has no box record",
+			       b->cfg.name, img);
+	if (box_record_load(conf, img, &saved) < 0)
+		return err_wrap("box of image %s", img);
+	if (strcmp(saved.cfg.name, b->cfg.name) || !same_ports(&saved.cfg, &b->cfg) ||
+	    saved.cfg.uids != b->cfg.uids || saved.cfg.no_egress != b->cfg.no_egress)
+		return err_set("image %s: its box record (%s) does not match the box made ahead "
+			       "for it (name, ports, ids or egress)", img, saved.cfg.name);
+	memcpy(b->cfg.rootfs, saved.cfg.rootfs, sizeof(b->cfg.rootfs));
+	memcpy(b->cfg.log, saved.cfg.log, sizeof(b->cfg.log));
+	b->cfg.memory = saved.cfg.memory;
+	b->cfg.pids = saved.cfg.pids;
+	b->cfg.cpu_weight = saved.cfg.cpu_weight;
+	if (rootfs_check(b->cfg.rootfs) < 0 || settle_here(&b->cfg) < 0)
+		return err_wrap("box %s", b->cfg.name);
+	snprintf(upper, sizeof(upper), "%s/upper", b->path);
+	snprintf(layer, sizeof(layer), "%s/" BOX_IMAGE_LAYER, img);
+	rc = unpack_layer(b, access(layer, F_OK) == 0 ? layer : NULL);
+	if (rc == 0)
+		rc = box_record_write(b);
+	if (rc < 0) {
+		struct err_saved e;
+
+		err_save(&e);
+		remove_tree(upper);
+		return err_restore(&e);
+	}
+	snprintf(mark, sizeof(mark), "%s/" AHEAD_MARK, b->path);
+	if (unlink(mark) < 0)
+		return err_sys("remove %s", mark);
+	return 0;
+}
+
 int box_for_image(const char *img, const char *dir, const char *name, struct box *b)
 {
 	char conf[4200], layer[4200], path[BOX_PATH_MAX + 64];
@@ -352,9 +546,16 @@ int box_for_image(const char *img, const char *dir, const char *name, struct box
 	snprintf(path, sizeof(path), "%s/%s/config", dir, name);
 	snprintf(conf, sizeof(conf), "%s/" BOX_IMAGE_CONFIG, img);
 	if (access(path, F_OK) == 0 || access(conf, F_OK) < 0) {
+		int awake;
+
 		if (box_open(dir, name, b) < 0)
 			return -1;
-		return box_wake(b);
+		awake = is_awake(b);
+		if (is_ahead(b) && settle_ahead(b, img, conf) < 0)
+			return -1;
+		if (box_wake(b) < 0)
+			return -1;
+		return awake ? 0 : load_shm(b, img);
 	}
 	/* Not here: made again from the image, its layer included. */
 	if (box_record_load(conf, img, &saved) < 0)
@@ -365,7 +566,9 @@ int box_for_image(const char *img, const char *dir, const char *name, struct box
 	if (settle_here(&saved.cfg) < 0)
 		return -1;
 	snprintf(layer, sizeof(layer), "%s/" BOX_IMAGE_LAYER, img);
-	return create_box(&saved.cfg, saved.addr, saved.uid_base, layer, b);
+	if (create_box(&saved.cfg, saved.addr, saved.uid_base, layer, -1, b) < 0)
+		return -1;
+	return load_shm(b, img);
 }
 
 int box_open(const char *dir, const char *name, struct box *b)
@@ -511,28 +714,41 @@ int box_sleep(const struct box *b)
 	return take_down(b) < 0 ? err_wrap("box %s to sleep", b->cfg.name) : 0;
 }
 
+/* What a sleeping box gave up, made again (PICOCENTER_TIMING: each step). */
+static int make_again(const struct box *b)
+{
+	timing_mark("box wake: locked");
+	if (take_down(b) < 0 || netns_create(b) < 0)
+		return -1;
+	timing_mark("box wake: namespaces and veth");
+	if (rootfs_mount(b) < 0)
+		return -1;
+	timing_mark("box wake: root");
+	if (cg_create(b) < 0)
+		return -1;
+	timing_mark("box wake: cgroups");
+	return 0;
+}
+
 int box_wake(const struct box *b)
 {
 	struct err_saved e;
 	int lock;
 
-	if (is_awake(b))
-		return 0;
 	/* The box's own lock, not the boxes dir's: waking allocates nothing
 	 * shared (same address, same ports), so many boxes wake at once (50
-	 * asleep apps revived together waited for each other's wake). */
+	 * asleep apps revived together waited for each other's wake).  Taken
+	 * even for an awake box: one being woken looks awake (namespaces and
+	 * root) before its cgroups exist. */
 	lock = lock_dir(b->path);
 	if (lock < 0)
 		return -1;
-	if (!is_awake(b)) {
-		if (take_down(b) < 0 || netns_create(b) < 0 || rootfs_mount(b) < 0 ||
-		    cg_create(b) < 0) {
-			err_save(&e);
-			take_down(b);
-			close(lock);
-			err_restore(&e);
-			return err_wrap("wake box %s", b->cfg.name);
-		}
+	if (!is_awake(b) && make_again(b) < 0) {
+		err_save(&e);
+		take_down(b);
+		close(lock);
+		err_restore(&e);
+		return err_wrap("wake box %s", b->cfg.name);
 	}
 	close(lock);
 	return 0;

@@ -40,8 +40,10 @@ int userns_own(const struct box *b, const char *path);
 /* cgtree.c: check the cgroups record file (fuzz/box_cgroups.c) */
 int cgtree_check(const char *file);
 
-/* layer.c: the upper dir as one file */
+/* layer.c: the upper dir (or another dir of the box: box_tree_save) as
+ * one file */
 int box_layer_save(const struct box *b, const char *file);
+int box_tree_save(const struct box *b, const char *dir, const char *file);
 int box_layer_load(const struct box *b, const char *file, const char *upper);
 
 /* cgroup.c */
@@ -73,6 +75,10 @@ int etc_bind(const struct box *b, const char *root);
 
 /* netns.c */
 int netns_create(const struct box *b);
+/* The host bridge of the box's subnet, with its addresses and so the
+ * route to the subnet (a box made ahead has no veth yet, but the packets
+ * held for it must be routed to the bridge). */
+int netns_bridge_ensure(const struct box *b);
 int netns_destroy(const struct box *b);
 
 /* nft.c */

@@ -27,6 +27,28 @@
 #define CG_PREFIX "pcbox-"
 #define CG_WAIT_MS 3000
 
+/* One line of /proc/self/mountinfo: 1 and its mount point, filesystem
+ * type and super options if it is a cgroup or cgroup2 mount, else 0. */
+static int cgroup_mount_line(const char *line, char point[2048], char type[64], char opts[1024])
+{
+	const char *sep = strstr(line, " - ");
+
+	if (!sep || sscanf(line, "%*s %*s %*s %*s %2047s", point) != 1 ||
+	    sscanf(sep + 3, "%63s %*s %1023s", type, opts) != 2)
+		return 0;
+	return !strcmp(type, "cgroup") || !strcmp(type, "cgroup2");
+}
+
+static int has_option(char *opts, const char *opt)
+{
+	char *tok, *save = NULL;
+
+	for (tok = strtok_r(opts, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (!strcmp(tok, opt))
+			return 1;
+	return 0;
+}
+
 /* The mount point of the hierarchy with controller ctl (v1), or of the
  * cgroup2 hierarchy (ctl NULL). */
 static int find_mount(const char *ctl, char *mnt, size_t len)
@@ -38,22 +60,12 @@ static int find_mount(const char *ctl, char *mnt, size_t len)
 	if (!f)
 		return err_sys("open /proc/self/mountinfo");
 	while (!found && fgets(line, sizeof(line), f)) {
-		char point[2048], type[64], opts[1024], *sep = strstr(line, " - ");
+		char point[2048], type[64], opts[1024];
 
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %2047s", point) != 1 ||
-		    sscanf(sep + 3, "%63s %*s %1023s", type, opts) != 2)
+		if (!cgroup_mount_line(line, point, type, opts) ||
+		    strcmp(type, ctl ? "cgroup" : "cgroup2"))
 			continue;
-		if (ctl ? strcmp(type, "cgroup") : strcmp(type, "cgroup2"))
-			continue;
-		if (ctl) {
-			char *tok, *save = NULL;
-
-			for (tok = strtok_r(opts, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-				if (!strcmp(tok, ctl))
-					found = 1;
-		} else {
-			found = 1;
-		}
+		found = ctl ? has_option(opts, ctl) : 1;
 		if (found && (size_t)snprintf(mnt, len, "%s", point) >= len)
 			found = 0;
 	}
@@ -451,7 +463,8 @@ int box_cgroup_fd(const struct box *b)
  * writer was there moments before.  A restore starts that wait early, by
  * "moving" a thread of its own into the cgroup it is in, so that the
  * tree's init joins its box without waiting (box_warm_cgroups), or
- * earlier still, before the image says which box (box_warm_early). */
+ * earlier still, before the image says which box (box_warm_early).
+ * Neither is needed where the host favors dynamic modifications. */
 struct warm_arg {
 	char dir[BOX_PATH_MAX];   /* "": this process's own pids cgroup (v1) */
 	const char *file;
@@ -489,12 +502,54 @@ static int start_warm(const char *dir, const char *file, pthread_t *thread)
 	return 0;
 }
 
+/* A cgroup hierarchy mounted with favordynmods (docs/operations.md): the
+ * kernel's threadgroup lock is then taken without a grace period, and
+ * moving a task costs microseconds.  Read once per process. */
+static int favoring;
+static pthread_once_t favoring_once = PTHREAD_ONCE_INIT;
+
+static void read_favoring(void)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (!f)
+		return;             /* not known: as without it (warming is harmless) */
+	while (!favoring && fgets(line, sizeof(line), f)) {
+		char point[2048], type[64], opts[1024];
+
+		if (cgroup_mount_line(line, point, type, opts))
+			favoring = has_option(opts, "favordynmods");
+	}
+	fclose(f);
+}
+
+static int migrations_fast(void)
+{
+	pthread_once(&favoring_once, read_favoring);
+	return favoring;
+}
+
+int box_migrations_wait(void)
+{
+	char mnt[2048];
+	static const char *const v1[] = { "memory", "pids", "cpu", "freezer" };
+	int any = 0;
+
+	for (size_t i = 0; i < sizeof(v1) / sizeof(v1[0]); i++)
+		any |= find_mount(v1[i], mnt, sizeof(mnt)) == 1;
+	err_clear();
+	return any && !migrations_fast();
+}
+
 int box_warm_cgroups(const struct box *b, pthread_t *thread)
 {
 	const struct box_cgroup *cg = &b->cg;
 	const char *from = cg->pids[0] ? cg->pids : cg->freezer[0] ? cg->freezer : cg->unified;
 	char dir[BOX_PATH_MAX];
 
+	if (migrations_fast())
+		return 1;
 	if (!from[0])
 		return err_set("box %s has no cgroup", b->cfg.name);
 	snprintf(dir, sizeof(dir), "%s", from);
@@ -504,6 +559,8 @@ int box_warm_cgroups(const struct box *b, pthread_t *thread)
 
 int box_warm_early(pthread_t *thread)
 {
+	if (migrations_fast())
+		return 1;
 	return start_warm("", "tasks", thread);
 }
 

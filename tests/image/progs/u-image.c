@@ -42,6 +42,7 @@ enum { REC_IMAGE = 1, REC_SHMEM, REC_RUN, REC_PROC, REC_CREDS, REC_RLIMITS,
        REC_MM, REC_AUXV, REC_SIGACTIONS, REC_TIMER, REC_SIGINFO, REC_THREAD,
        REC_XSAVE, REC_VMA, REC_FD, REC_FILE, REC_FDATA, REC_FENT, REC_END,
        REC_SEM, REC_MSGQ, REC_MSG };
+#define REC_LOCKS 0x80000001u  /* optional */
 
 static int failures;
 
@@ -391,6 +392,11 @@ static void make_init(struct cr_proc *p)
 	make_thread(&p->threads[1], 3, 2);
 	make_vmas_init(p);
 	make_fds(p, fds, sizeof(fds) / sizeof(fds[0]));
+	p->nr_locks = 3;
+	p->locks = xcalloc(3, sizeof(*p->locks));
+	p->locks[0] = (struct cr_lock){ 1, CR_LOCK_FLOCK, 1, 0, 0 };
+	p->locks[1] = (struct cr_lock){ 19, CR_LOCK_POSIX, 0, 10, 10 };
+	p->locks[2] = (struct cr_lock){ 8, CR_LOCK_OFD, 1, 4096, 0 };
 }
 
 static void make_child(struct cr_proc *p)
@@ -683,6 +689,10 @@ static void cmp_proc(const char *ctx, const struct cr_proc *a,
 		sub_ctx(sub, sizeof(sub), ctx, "fd", i);
 		cmp_fd(sub, &a->fds[i], &b->fds[i]);
 	}
+	EQ(nr_locks);
+	for (uint32_t i = 0; a->nr_locks == b->nr_locks && i < a->nr_locks; i++)
+		if (memcmp(&a->locks[i], &b->locks[i], sizeof(a->locks[i])))
+			fail("%s: lock %u differs", ctx, i);
 }
 
 static void cmp_ipc(const struct cr_image *a, const struct cr_image *b)
@@ -1146,6 +1156,13 @@ static const struct patch patches[] = {
 	{ REC_IMAGE, 0, 56, 1, 'W', "box name 'Web-1' invalid" },
 	{ REC_IMAGE, 0, 56, 1, '-', "box name '-eb-1' invalid" },
 	{ REC_IMAGE, 0, 52, 4, 6, "box: length 6 runs past its record" },
+	{ REC_LOCKS, 0, 4, 4, 5, "lock 0: fd 5 is not one of the process's" },
+	{ REC_LOCKS, 0, 8, 4, 4, "lock 0: kind 4 unknown" },
+	{ REC_LOCKS, 0, 4 + 28 + 8, 4, 2, "lock 1: write 2 not 0 or 1" },
+	{ REC_LOCKS, 0, 16, 8, 1, "lock 0: a flock with a range" },
+	{ REC_LOCKS, 0, 4 + 56 + 12, 8, 1ull << 63, "lock 2: range" },
+	{ REC_LOCKS, 0, 0, 4, 4, "locks 4 more than the manifest holds" },
+	{ REC_LOCKS, 0, 0, 4, 5000, "5000 locks, above 4096" },
 	{ 0, 0, 12, 4, 1, "header flags 0x1 unknown" },
 	{ 0, 0, 0, 1, 'X', "bad magic" },
 };
