@@ -16,12 +16,12 @@ d=$(dirname "$0"); . "$d/lib.sh"
 d_need nginx dnsmasq apache2ctl named curl dig
 s_init daemonize
 s_ports 4; PN=${S_PORTS[0]} PD=${S_PORTS[1]} PA=${S_PORTS[2]} PB=${S_PORTS[3]}
-NG=ng-$$ DM=dm-$$ AP=ap-$$ NS=ns-$$ BAD=bad-$$ NI=ni-$$   # box names are the host's cgroup names too
+NG=ng-$$ DM=dm-$$ AP=ap-$$ NS=ns-$$ BAD=bad-$$ NI=ni-$$   # the host's cgroup names hold box names
 
 # the host pids of the app's tree (its box's cgroup)
 tree_pids() {
 	local c
-	c=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "pcbox-$1" 2>/dev/null | head -1)
+	c=$(find /sys/fs/cgroup -maxdepth 6 -type d \( -name "pcbox-$1" -o -name "pcbox-????????-$1" \) 2>/dev/null | head -1)
 	[ -n "$c" ] && cat "$c/cgroup.procs" "$c"/*/cgroup.procs 2>/dev/null
 }
 
