@@ -16,7 +16,7 @@ d=$(dirname "$0"); . "$d/lib.sh"
 d_need nginx dnsmasq apache2ctl named curl dig
 s_init daemonize
 s_ports 4; PN=${S_PORTS[0]} PD=${S_PORTS[1]} PA=${S_PORTS[2]} PB=${S_PORTS[3]}
-NG=ng-$$ DM=dm-$$ AP=ap-$$ NS=ns-$$ BAD=bad-$$ NI=ni-$$   # box names are the host's cgroup names too
+NG=ng-$$ DM=dm-$$ AP=ap-$$ NS=ns-$$ BAD=bad-$$ NI=ni-$$   # the host's cgroup names hold box names
 
 # the host pids of the app's tree: its init and every descendant (an
 # orphan of the tree goes to the init)
