@@ -319,12 +319,14 @@ void backend_cache_stats(struct backend *b, struct store_cache_stats *st);
 int cache_open(const char *dir, uint64_t max_bytes, struct backend *remote,
 	       struct backend *out);
 
-/* ---- get.c ---- */
+/* ---- fetched.c ---- */
 /* Decode chunk c fetched by request r into dst.  If it fails its check
  * and the copy was a local cache's, drop that copy and read the chunk
  * again from the store; only a chunk bad there too is an error. */
 int chunk_decode_fetched(struct store *s, struct backend_get *r, const struct mchunk *c,
 			 uint8_t *dst);
+
+/* ---- get.c ---- */
 /* Fetch every file of m but `skip` (NULL: none) into dir. */
 int get_files(struct store *s, const struct manifest *m, const char *dir,
 	      const char *skip, struct store_get_stats *st);
