@@ -80,7 +80,7 @@ static int copy_path(const char *dir, const char *name, const char *suffix, char
  * files hold too many bytes. */
 static int copy_len(const struct manifest *m, uint64_t tlen, uint64_t *total)
 {
-	uint64_t files = 0, at = align_up(LC_HEAD + tlen);
+	uint64_t files = 0, at = LC_HEAD + tlen;   /* padded before each file only */
 
 	*total = 0;
 	for (size_t i = 0; i < m->nfiles; i++) {
@@ -202,6 +202,8 @@ static int parse_head(const uint8_t *data, size_t len, const char *name, uint64_
 		return -1;
 	}
 	*files_at = (size_t)align_up(LC_HEAD + tlen);
+	if (*files_at > len)
+		*files_at = len;        /* no file: nothing after the manifest */
 	if (copy_len(m, tlen, &total) < 0 || total != len) {
 		if (total)   /* else copy_len said why */
 			err_set("%zu bytes, the manifest says %llu", len,
