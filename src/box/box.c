@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include "box/box_int.h"
 #include "box/hold.h"
 #include "common/err.h"
+#include "common/timing.h"
 
 static int is_awake(const struct box *b);
 static int remove_tree(const char *path);
@@ -74,7 +76,7 @@ static int lock_dir(const char *dir)
  * taken, so that it is never held while waiting for that one. */
 #define CREATE_LOCK_DIR "/run/picocenter"
 
-static int lock_machine(void)
+int box_lock_machine(void)
 {
 	if (mkdir(CREATE_LOCK_DIR, 0755) < 0 && errno != EEXIST)
 		return err_sys("mkdir %s", CREATE_LOCK_DIR);
@@ -83,7 +85,7 @@ static int lock_machine(void)
 
 static int check_dir(const char *dir)
 {
-	if (dir[0] != '/' || strstr(dir, "/..") || strpbrk(dir, ",:\\") ||
+	if (dir[0] != '/' || strstr(dir, "/..") || strpbrk(dir, ",:\\\n") ||
 	    strlen(dir) > BOX_PATH_MAX - 64)
 		return err_set("box dir '%s': an absolute path without , : \\ or ..", dir);
 	return 0;
@@ -222,7 +224,7 @@ static int fill_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_ba
 	if (box_has_ipv6(b))
 		addr6_of(&b->cfg, b->addr, b->addr6);
 	snprintf(b->veth, sizeof(b->veth), "pc%08x", ntohl(b->addr));
-	return cg_plan(cfg->name, &b->cg);
+	return cg_plan(cfg->dir, cfg->name, &b->cg);
 }
 
 /* The writable layer saved in an image, unpacked before the mount. */
@@ -238,16 +240,62 @@ static int unpack_layer(const struct box *b, const char *layer)
 	return box_layer_load(b, layer, upper);
 }
 
-/* *machine (the machine-wide lock) is closed once the veth exists. */
-static int build(struct box *b, const char *layer, int *machine)
+/* The box's nftables elements, added in a thread while its namespaces,
+ * root and cgroups are made: a commit waits for an RCU grace period
+ * (~8-10 ms) and needs none of them (the elements name its address and
+ * ports only).  The machine-wide lock is never waited for meanwhile. */
+struct publishing {
+	const struct box *b;
+	pthread_t thread;
+	int rc;
+	struct err_saved why;
+};
+
+static void *publish(void *arg)
 {
-	if (box_record_write(b) < 0 || unpack_layer(b, layer) < 0 || netns_create(b) < 0)
+	struct publishing *p = arg;
+
+	p->rc = nft_box_add(p->b);
+	if (p->rc < 0)
+		err_save(&p->why);
+	return NULL;
+}
+
+/* The rest of the box, but its elements; *machine (the machine-wide
+ * lock) is closed once the veth exists. */
+static int make_rest(struct box *b, int *machine)
+{
+	if (netns_create(b) < 0)
 		return -1;
+	timing_mark("box create: namespaces and veth");
 	close(*machine);
 	*machine = -1;
-	if (rootfs_mount(b) < 0 || cg_create(b) < 0 || nft_box_add(b) < 0)
+	if (rootfs_mount(b) < 0)
 		return -1;
+	timing_mark("box create: root");
+	if (cg_create(b) < 0)
+		return -1;
+	timing_mark("box create: cgroups");
 	return 0;
+}
+
+static int build(struct box *b, const char *layer, int *machine)
+{
+	struct publishing p = { .b = b };
+	int started, rc;
+
+	timing_mark("box create: address and ids");
+	if (box_record_write(b) < 0 || unpack_layer(b, layer) < 0)
+		return -1;
+	started = pthread_create(&p.thread, NULL, publish, &p) == 0;
+	rc = make_rest(b, machine);
+	if (!started)
+		return rc < 0 ? -1 : nft_box_add(b);
+	pthread_join(p.thread, NULL);
+	timing_mark("box create: nftables joined");
+	if (rc == 0 && p.rc < 0)
+		return err_restore(&p.why);
+	return rc;
 }
 
 /* In BOXES/NAME of a box made ahead of its image (box_create_ahead). */
@@ -308,7 +356,7 @@ static int create_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_
 	lock = lock_dir(cfg->dir);
 	if (lock < 0)
 		return -1;
-	machine = lock_machine();
+	machine = box_lock_machine();
 	if (machine < 0) {
 		close(lock);
 		return -1;
@@ -355,6 +403,36 @@ int box_create_ahead(const struct box_config *cfg, int hold_queue, uint32_t addr
 	return create_box(cfg, addr, 0, NULL, hold_queue, b);
 }
 
+/* The box's /dev/shm (a tmpfs of its own: POSIX shared memory, named
+ * semaphores) goes with the image, so that a box made again (asleep,
+ * another machine) has it back; the engine then maps the files from
+ * there (restore.c). */
+static int save_shm(const struct box *b, const char *dir)
+{
+	char shm[BOX_PATH_MAX + 16], path[4200];
+	struct statfs fs;
+
+	snprintf(shm, sizeof(shm), "%s/root/dev/shm", b->path);
+	if (statfs(shm, &fs) < 0 || fs.f_type != TMPFS_MAGIC)
+		return 0;       /* not awake: nothing in it */
+	snprintf(path, sizeof(path), "%s/" BOX_IMAGE_SHM, dir);
+	return box_tree_save(b, shm, path) < 0 ? err_wrap("save /dev/shm of box %s",
+							  b->cfg.name) : 0;
+}
+
+/* Put an image's /dev/shm into a box just made or woken. */
+static int load_shm(const struct box *b, const char *img)
+{
+	char shm[BOX_PATH_MAX + 16], path[4200];
+
+	snprintf(path, sizeof(path), "%s/" BOX_IMAGE_SHM, img);
+	if (access(path, F_OK) < 0)
+		return 0;       /* an image made before it was saved */
+	snprintf(shm, sizeof(shm), "%s/root/dev/shm", b->path);
+	return box_layer_load(b, path, shm) < 0 ? err_wrap("box %s: put back its /dev/shm",
+							    b->cfg.name) : 0;
+}
+
 int box_save(const struct box *b, const char *dir)
 {
 	char path[4200];
@@ -363,7 +441,9 @@ int box_save(const struct box *b, const char *dir)
 	if (box_record_save(b, path) < 0)
 		return err_wrap("save box %s", b->cfg.name);
 	snprintf(path, sizeof(path), "%s/" BOX_IMAGE_LAYER, dir);
-	return box_layer_save(b, path);
+	if (box_layer_save(b, path) < 0)
+		return -1;
+	return save_shm(b, dir);
 }
 
 /* A box made again from an image another daemon stored hides this
@@ -466,11 +546,16 @@ int box_for_image(const char *img, const char *dir, const char *name, struct box
 	snprintf(path, sizeof(path), "%s/%s/config", dir, name);
 	snprintf(conf, sizeof(conf), "%s/" BOX_IMAGE_CONFIG, img);
 	if (access(path, F_OK) == 0 || access(conf, F_OK) < 0) {
+		int awake;
+
 		if (box_open(dir, name, b) < 0)
 			return -1;
+		awake = is_awake(b);
 		if (is_ahead(b) && settle_ahead(b, img, conf) < 0)
 			return -1;
-		return box_wake(b);
+		if (box_wake(b) < 0)
+			return -1;
+		return awake ? 0 : load_shm(b, img);
 	}
 	/* Not here: made again from the image, its layer included. */
 	if (box_record_load(conf, img, &saved) < 0)
@@ -481,7 +566,9 @@ int box_for_image(const char *img, const char *dir, const char *name, struct box
 	if (settle_here(&saved.cfg) < 0)
 		return -1;
 	snprintf(layer, sizeof(layer), "%s/" BOX_IMAGE_LAYER, img);
-	return create_box(&saved.cfg, saved.addr, saved.uid_base, layer, -1, b);
+	if (create_box(&saved.cfg, saved.addr, saved.uid_base, layer, -1, b) < 0)
+		return -1;
+	return load_shm(b, img);
 }
 
 int box_open(const char *dir, const char *name, struct box *b)
@@ -537,6 +624,8 @@ int box_destroy(const struct box *b)
 		rc = -1;
 	if (rc == 0 && remove_tree(b->path) < 0)
 		rc = -1;
+	if (rc == 0)
+		uidrange_forget_dir(b->cfg.dir);
 	return rc < 0 ? err_wrap("remove box %s", b->cfg.name) : 0;
 }
 
@@ -557,7 +646,7 @@ int box_remove(const char *dir, const char *name)
 		snprintf(b.cfg.name, sizeof(b.cfg.name), "%s", name);
 		snprintf(b.cfg.dir, sizeof(b.cfg.dir), "%s", dir);
 		memcpy(b.path, path, sizeof(b.path) - 1);
-		if (cg_plan(name, &b.cg) < 0)
+		if (cg_plan(dir, name, &b.cg) < 0)
 			return -1;
 	}
 	return box_destroy(&b);
@@ -625,28 +714,41 @@ int box_sleep(const struct box *b)
 	return take_down(b) < 0 ? err_wrap("box %s to sleep", b->cfg.name) : 0;
 }
 
+/* What a sleeping box gave up, made again (PICOCENTER_TIMING: each step). */
+static int make_again(const struct box *b)
+{
+	timing_mark("box wake: locked");
+	if (take_down(b) < 0 || netns_create(b) < 0)
+		return -1;
+	timing_mark("box wake: namespaces and veth");
+	if (rootfs_mount(b) < 0)
+		return -1;
+	timing_mark("box wake: root");
+	if (cg_create(b) < 0)
+		return -1;
+	timing_mark("box wake: cgroups");
+	return 0;
+}
+
 int box_wake(const struct box *b)
 {
 	struct err_saved e;
 	int lock;
 
-	if (is_awake(b))
-		return 0;
 	/* The box's own lock, not the boxes dir's: waking allocates nothing
 	 * shared (same address, same ports), so many boxes wake at once (50
-	 * asleep apps revived together waited for each other's wake). */
+	 * asleep apps revived together waited for each other's wake).  Taken
+	 * even for an awake box: one being woken looks awake (namespaces and
+	 * root) before its cgroups exist. */
 	lock = lock_dir(b->path);
 	if (lock < 0)
 		return -1;
-	if (!is_awake(b)) {
-		if (take_down(b) < 0 || netns_create(b) < 0 || rootfs_mount(b) < 0 ||
-		    cg_create(b) < 0) {
-			err_save(&e);
-			take_down(b);
-			close(lock);
-			err_restore(&e);
-			return err_wrap("wake box %s", b->cfg.name);
-		}
+	if (!is_awake(b) && make_again(b) < 0) {
+		err_save(&e);
+		take_down(b);
+		close(lock);
+		err_restore(&e);
+		return err_wrap("wake box %s", b->cfg.name);
 	}
 	close(lock);
 	return 0;

@@ -77,6 +77,8 @@ struct box_config {
 	                             (the daemon's state dir), besides dir;
 	                             the log is bound in again if under it;
 	                             "" none */
+	int init;                 /* picocenter-init bound read-only at
+	                             BOX_INIT_PATH (common/init_path.h) */
 };
 
 /* Which hierarchy serves each controller of the box's cgroup. */
@@ -158,7 +160,23 @@ int box_create_ahead(const struct box_config *cfg, int hold_queue, uint32_t addr
  * writable layer (so that it can be made again elsewhere). */
 #define BOX_IMAGE_CONFIG "box-config"
 #define BOX_IMAGE_LAYER "box-layer"
+#define BOX_IMAGE_SHM "box-shm"
 int box_save(const struct box *b, const char *imgdir);
+/* The cgroups the app made under the box's v2 cgroup (cgtree.c): saved
+ * beside the image at dump (no file if it made none), made again at
+ * restore with the tree's processes put back in theirs (before the tree
+ * resumes; pids: each process's pid in its namespace and on the host,
+ * -1 for a zombie). */
+#define BOX_IMAGE_CGROUPS "box-cgroups"
+struct box_pid {
+	pid_t ns, host;
+};
+int box_cgroups_save(const struct box *b, const char *imgdir, const struct box_pid *pids,
+		     size_t n);
+int box_cgroups_restore(const struct box *b, const char *imgdir, const struct box_pid *pids,
+			size_t n);
+/* Check the image's cgroups record (if any) before anything is made. */
+int box_cgroups_check(const char *imgdir);
 /* The box name of the image in imgdir, ready to restore into: the box
  * under dir (woken if asleep; one made ahead completed from the image),
  * or, if dir has none, one made from the image's saved record (same
@@ -196,6 +214,9 @@ int box_enter(const struct box *b);
  * (the child starts in it, without a migration); -1 if there is none.
  * The caller closes it. */
 int box_cgroup_fd(const struct box *b);
+/* An fd of the box's user namespace (for setns), or -1 with the error
+ * set.  The caller closes it. */
+int box_userns_fd(const struct box *b);
 
 /* In the box's first process, after box_enter(): Docker's default
  * capability bounding set without CAP_MKNOD (before any change of user:
@@ -208,11 +229,16 @@ struct sock_filter;
 int box_seccomp_filter(const struct sock_filter **insns, unsigned short *len);
 
 /* Start, in a thread to join later, what makes the next move of a task
- * into a cgroup fast (see cgroup.c): a restore calls it first. */
+ * into a cgroup fast (see cgroup.c): a restore calls it first.  0: started;
+ * 1: not needed (a hierarchy is mounted with favordynmods), no thread. */
 int box_warm_cgroups(const struct box *b, pthread_t *thread);
 /* The same before the box is known (this process's own cgroup v1 pids
  * hierarchy): a restore that will enter a box calls it as it starts. */
 int box_warm_early(pthread_t *thread);
+/* 1 if moving a tree's init into a box's cgroups waits for an RCU grace
+ * period (~10 ms): a cgroup v1 controller is used and no hierarchy is
+ * mounted with favordynmods (docs/operations.md). */
+int box_migrations_wait(void);
 
 /* Freeze or thaw every process in the box (before and after a dump). */
 int box_freeze(const struct box *b);

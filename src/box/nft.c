@@ -4,7 +4,9 @@
  * and TABLE6): the box's addresses in the sets `boxes` and (unless
  * --no-egress) `egress`, and one element per published port and family
  * in the DNAT maps.  A box adds and removes only its own elements; no
- * other rule on the host is touched.
+ * other rule on the host is touched.  The set `rules` names the table's
+ * version: a box's transaction makes the table again only when it is
+ * missing or of another version.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -24,10 +26,10 @@
 /* Published ports DNAT traffic for the host's own addresses (127.0.0.1
  * included: output chain, route_localnet on the bridge, masquerade);
  * boxes reach neither each other (bridge port isolation) nor the host
- * (input), and only boxes in `egress` start connections outward.  Every
- * box's first transaction says it all again (add is idempotent, the chains
- * are flushed and refilled), so one commit makes the table if it is
- * missing and adds the box's elements. */
+ * (input), and only boxes in `egress` start connections outward.  A box's
+ * transaction says it all again when the table is not this version (add
+ * is idempotent, the chains are flushed and refilled), so one commit makes
+ * the table if it is missing and adds the box's elements. */
 static const char TABLE[] =
 	"add table ip picocenter\n"
 	"add set ip picocenter boxes { type ipv4_addr; }\n"
@@ -208,19 +210,69 @@ static int lock_table(void)
 	return fd;
 }
 
-/* The commands that add the box's elements in family 4 or 6 to cmds. */
-static size_t add_elements(const struct box *b, int family, char *cmds, size_t off, size_t len)
+/* The version of the table in family 4 or 6: a hash of its text and of
+ * whether the forward chain's drop rule is ours (forward.c), kept as the
+ * one element of the table's set `rules` (an IPv4 address, or ::V). */
+static void rules_version(int family, char *buf)
+{
+	const char *t = family == 6 ? TABLE6 : TABLE;
+	uint32_t h = 2166136261u;   /* FNV-1a */
+	uint8_t a6[16] = { 0 };
+
+	for (; *t; t++)
+		h = (h ^ (uint8_t)*t) * 16777619u;
+	h = (h ^ (uint32_t)(fwd_ours(family) + 1)) * 16777619u;
+	if (family == 4) {
+		addr_str(htonl(h), buf);
+		return;
+	}
+	for (int i = 0; i < 4; i++)
+		a6[12 + i] = (uint8_t)(h >> (24 - 8 * i));
+	inet_ntop(AF_INET6, a6, buf, INET6_ADDRSTRLEN);
+}
+
+/* The commands that make the table again (whole: every chain flushed and
+ * refilled, `rules` set to this version) or, not whole, that fail unless
+ * the table is this version (its `rules` element deleted and added back,
+ * in the same transaction). */
+static size_t table_cmds(int family, int whole, char *cmds, size_t off, size_t len)
+{
+	const char *fam = family == 6 ? "ip6" : "ip";
+	char v[INET6_ADDRSTRLEN];
+
+	rules_version(family, v);
+	if (!whole)
+		return off + (size_t)snprintf(cmds + off, len - off,
+					      "delete element %s picocenter rules { %s }\n"
+					      "add element %s picocenter rules { %s }\n",
+					      fam, v, fam, v);
+	off += (size_t)snprintf(cmds + off, len - off,
+				"%sadd set %s picocenter rules { type %s; }\n"
+				"flush set %s picocenter rules\n"
+				"add element %s picocenter rules { %s }\n",
+				family == 6 ? TABLE6 : TABLE, fam,
+				family == 6 ? "ipv6_addr" : "ipv4_addr", fam, fam, v);
+	if (fwd_ours(family))   /* the host forwards for boxes only (forward.c) */
+		off += (size_t)snprintf(cmds + off, len - off,
+					"add rule %s picocenter forward %s saddr != @boxes %s daddr != @boxes drop\n",
+					fam, fam, fam);
+	return off;
+}
+
+/* The commands that add the box's elements in family 4 or 6 to cmds,
+ * after the table's (whole or checked). */
+static size_t add_elements(const struct box *b, int family, int whole, char *cmds, size_t off,
+			   size_t len)
 {
 	const char *fam = family == 6 ? "ip6" : "ip";
 	char el[256], a[INET6_ADDRSTRLEN];
 
 	box_addr_str(b, family, a);
-	off += (size_t)snprintf(cmds + off, len - off, "%sadd element %s picocenter boxes { %s }\n",
-				family == 6 ? TABLE6 : TABLE, fam, a);
-	if (fwd_ours(family))   /* the host forwards for boxes only (forward.c) */
-		off += (size_t)snprintf(cmds + off, len - off,
-					"add rule %s picocenter forward %s saddr != @boxes %s daddr != @boxes drop\n",
-					fam, fam, fam);
+	off = table_cmds(family, whole, cmds, off, len);
+	if (off >= len)
+		return off;
+	off += (size_t)snprintf(cmds + off, len - off, "add element %s picocenter boxes { %s }\n",
+				fam, a);
 	if (!b->cfg.no_egress)
 		off += (size_t)snprintf(cmds + off, len - off, "add element %s picocenter egress { %s }\n",
 					fam, a);
@@ -233,23 +285,32 @@ static size_t add_elements(const struct box *b, int family, char *cmds, size_t o
 	return off;
 }
 
-int nft_box_add(const struct box *b)
+/* One transaction for the box's elements of both families. */
+static int publish(const struct box *b, int whole)
 {
 	char cmds[32768];
-	size_t off;
+	size_t off = add_elements(b, 4, whole, cmds, 0, sizeof(cmds));
+
+	if (box_has_ipv6(b) && off < sizeof(cmds))
+		off = add_elements(b, 6, whole, cmds, off, sizeof(cmds));
+	if (off >= sizeof(cmds))
+		return err_set("too many rules");
+	return nft_run(cmds, !whole);
+}
+
+/* The box's elements only, when the table is this version (a commit
+ * that refills every chain costs about 10 ms more); else, or if that
+ * fails for any reason, the table made again with them. */
+int nft_box_add(const struct box *b)
+{
 	int lock, rc;
 
 	lock = lock_table();
 	if (lock < 0)
 		return -1;
-	off = add_elements(b, 4, cmds, 0, sizeof(cmds));
-	if (box_has_ipv6(b))
-		off = add_elements(b, 6, cmds, off, sizeof(cmds));
-	if (off >= sizeof(cmds)) {
-		close(lock);
-		return err_set("publish box %s: too many rules", b->cfg.name);
-	}
-	rc = nft_run(cmds, 0);
+	rc = publish(b, 0);
+	if (rc < 0)
+		rc = publish(b, 1);
 	if (rc < 0 && strstr(err_msg(), "File exists"))
 		err_set("a published host port is taken by another box");
 	if (rc == 0 && (fwd_enable(4) < 0 || (box_has_ipv6(b) && fwd_enable(6) < 0)))

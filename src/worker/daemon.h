@@ -22,6 +22,9 @@
 
 #define APP_LOG_CAP (1024 * 1024)   /* bytes kept per log file (two files) */
 
+struct api;
+struct daemon;
+
 struct daemon_opts {
 	const char *state_dir;
 	const char *store_url;      /* NULL: file://STATE_DIR/store */
@@ -36,6 +39,12 @@ struct daemon_opts {
 	 * its hub; daemon_stop ends the daemon).  NULL: none. */
 	void (*agent)(struct daemon *d, void *arg);
 	void *agent_arg;
+	/* The API (api/server.h), started once the apps are found again and
+	 * stopped before the daemon ends: its caller's, so that the daemon
+	 * does not depend on what serves it. */
+	int (*api_start)(struct daemon *d, const char *unix_path, const char *listen,
+			 struct api **out);
+	void (*api_stop)(struct api *api);
 };
 
 struct daemon {
@@ -60,6 +69,7 @@ struct daemon {
 	pthread_mutex_t holder_mu;  /* one holder start at a time */
 };
 
+/* run.c: run the daemon until it is stopped. */
 int daemon_run(const struct daemon_opts *opts);
 
 /* One line to stderr: "TIME app NAME: text". */

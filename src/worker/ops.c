@@ -163,11 +163,12 @@ static int wait_ready(const struct app_spec *spec, pid_t pid, const char *log)
 	for (;;) {
 		if (!tree_start_time(pid)) {
 			last_log_line(log, line, sizeof(line));
-			return err_set("the command exited at once%s%s (the app is the first "
-				       "process of its tree and must stay in the foreground: a "
-				       "server that daemonizes by default needs its foreground "
-				       "flag, e.g. nginx -g 'daemon off;', dnsmasq -k, named -f)",
-				       line[0] ? ": " : "", line);
+			return err_set("the command exited at once%s%s%s", line[0] ? ": " : "", line,
+				       spec->init ? " (nothing of it was left running)"
+				       : " (without an init the app is the first process of its "
+					 "tree and must stay in the foreground: a server that "
+					 "daemonizes needs its foreground flag, e.g. nginx -g "
+					 "'daemon off;', dnsmasq -k, named -f; or drop --no-init)");
 		}
 		if (nports && ports_listening(spec, pid, &ready, &lo) < 0)
 			return -1;

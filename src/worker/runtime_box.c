@@ -53,6 +53,7 @@ static int box_config_of(const struct app_spec *spec, const struct runtime_ctx *
 	cfg->memory = spec->memory;
 	cfg->pids = spec->pids;
 	cfg->no_egress = spec->no_egress;
+	cfg->init = spec->init;
 	return 0;
 }
 
@@ -74,6 +75,7 @@ static int launch_opts(const struct app_spec *spec, const struct runtime_ctx *ct
 	memset(l, 0, sizeof(*l));
 	l->opts.log = ctx->log;
 	l->opts.workdir = spec->workdir;
+	l->opts.init = spec->init;
 	if (!strncmp(cfg->rootfs, "oci:", 4)) {
 		if (box_oci_prepare(cfg->rootfs, cfg->dir, lower, sizeof(lower), &l->oci) < 0)
 			return -1;
