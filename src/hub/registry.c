@@ -39,9 +39,31 @@ static const char *const schema[] = {
 	"PRIMARY KEY (worker, app))",
 	"CREATE TABLE IF NOT EXISTS app_boxes (app TEXT PRIMARY KEY REFERENCES apps(name) "
 	"ON DELETE CASCADE, addr TEXT NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS zone_serial (id INTEGER PRIMARY KEY, serial BIGINT NOT NULL)",
+	"INSERT INTO zone_serial (id, serial) VALUES (1, 1) ON CONFLICT DO NOTHING",
 };
 
 /* ---- small helpers ---- */
+
+int reg_zone_bump(struct hub_registry *r)
+{
+	int rc = reg_exec(r, "UPDATE zone_serial SET serial = CASE WHEN serial >= 4294967295 "
+			  "THEN 1 ELSE serial + 1 END WHERE id = 1", 0, NULL, NULL, NULL);
+
+	return rc < 0 ? rc : 0;
+}
+
+int hubreg_zone_serial(struct hub_registry *r, int64_t *serial)
+{
+	int rc;
+
+	*serial = 0;
+	pthread_mutex_lock(&r->lock);
+	rc = reg_exec(r, "SELECT serial FROM zone_serial WHERE id = 1", 0, NULL, reg_first_i64,
+		      serial);
+	pthread_mutex_unlock(&r->lock);
+	return rc < 0 ? -1 : 0;
+}
 
 int reg_exec(struct hub_registry *r, const char *sql, int n, const char *const *p,
 	     db_row_fn fn, void *arg)

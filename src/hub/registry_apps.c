@@ -162,6 +162,8 @@ int hubreg_app_remove(struct hub_registry *r, const char *tenant, const char *na
 			     "name = $1 AND tenant = $2)", 2, p, NULL, NULL);
 	if (rc >= 0)
 		rc = reg_exec(r, "DELETE FROM apps WHERE name = $1 AND tenant = $2", 2, p, NULL, NULL);
+	if (rc > 0 && reg_zone_bump(r) < 0)
+		rc = -1;
 	if (rc == 0)
 		rc = reg_outcome(HUBREG_NOTFOUND, "no such app");
 	else if (rc > 0)
@@ -258,6 +260,8 @@ static int insert_app(struct hub_registry *r, const char *tenant, const struct a
 	free(doc);
 	if (rc == DB_CONFLICT)
 		return reg_outcome(HUBREG_EXISTS, "app name %s is taken", spec->name);
+	if (rc >= 0)
+		rc = reg_zone_bump(r);
 	return rc < 0 ? rc : reg_insert_ports(r, spec, worker);
 }
 

@@ -101,6 +101,8 @@ static int move_back(struct hub_registry *r, const char *worker, const char *app
 	json_decref(sj);
 	rc = reg_exec(r, "UPDATE apps SET worker = $2 WHERE name = $1", 2, p, NULL, NULL);
 	if (rc >= 0)
+		rc = reg_zone_bump(r);
+	if (rc >= 0)
 		rc = reg_exec(r, "DELETE FROM app_ports WHERE app = $1", 1, p, NULL, NULL);
 	if (rc >= 0)
 		rc = reg_insert_ports(r, &spec, worker);
