@@ -15,6 +15,8 @@
 static int lookup(void *arg, const char *name, char *addr, size_t len)
 {
 	(void)arg;
+	if (!name)
+		return snprintf(addr, len, "%s", len > 12 ? "4294967295" : "1") < 0 ? -1 : 0;
 	if (!strcmp(name, "web"))
 		return snprintf(addr, len, "192.0.2.1") < 0 ? -1 : 0;
 	if (!strcmp(name, "v6"))

@@ -8,7 +8,7 @@
  * the body.  Each either parses into something that keeps every rule (DNS
  * labels, an address inet_pton takes, free memory within total, known
  * states, times >= 0, a failed move's text only on a held app and within
- * its bound) or fails with a message.
+ * its bound, cached images' apps as names) or fails with a message.
  */
 #include <arpa/inet.h>
 #include <assert.h>
@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		if (hub_parse_run(names[data[0] % 5], (const char *)data + 1, len - 1, &r) == 0)
 			assert(hub_check_name("app", r.app) == 0 && r.image_ms >= 0 && r.state[0] &&
 			       (r.held || !strcmp(r.state, "stored")) &&
-			       (r.held || !r.move_failed[0]) &&
+			       (r.held || !r.move_failed[0]) && (r.held || !r.box_addr[0]) &&
 			       strlen(r.move_failed) <= HUB_MOVE_ERR_MAX);
 		else
 			assert(err_msg()[0] != '\0');
@@ -82,6 +82,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		assert(hub_check_name("worker", w.name) == 0);
 		assert(inet_pton(strchr(w.address, ':') ? AF_INET6 : AF_INET, w.address, bin) == 1);
 		assert(w.mem_free >= 0 && w.mem_free <= w.mem_total);
+		assert(w.ncached <= HUB_CACHED_MAX && (w.has_cached || !w.ncached));
+		for (size_t i = 0; i < w.ncached; i++)
+			assert(hub_check_name("app", w.cached[i]) == 0);
 	} else {
 		assert(err_msg()[0] != '\0');
 	}

@@ -396,11 +396,11 @@ int box_create(const struct box_config *cfg, struct box *b)
 	return create_box(cfg, 0, 0, NULL, -1, b);
 }
 
-int box_create_ahead(const struct box_config *cfg, int hold_queue, struct box *b)
+int box_create_ahead(const struct box_config *cfg, int hold_queue, uint32_t addr, struct box *b)
 {
 	if (hold_queue < 0)
 		return err_set("box %s ahead of its image: no hold queue", cfg->name);
-	return create_box(cfg, 0, 0, NULL, hold_queue, b);
+	return create_box(cfg, addr, 0, NULL, hold_queue, b);
 }
 
 /* The box's /dev/shm (a tmpfs of its own: POSIX shared memory, named

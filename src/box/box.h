@@ -152,9 +152,11 @@ int box_create(const struct box_config *cfg, struct box *b);
  * elsewhere): asleep, its record, address and published ports only, the
  * packets for its address held in hold_queue (hold.h: armed before its
  * ports are published; the caller disarms it) while the image is
- * fetched.  box_for_image then takes the image's root, log, limits and
+ * fetched.  Its address is addr (network order) when that is free, as
+ * the image's own sockets may need it (an established connection), else
+ * any.  box_for_image then takes the image's root, log, limits and
  * writable layer into it (its ports must be the image's) and wakes it. */
-int box_create_ahead(const struct box_config *cfg, int hold_queue, struct box *b);
+int box_create_ahead(const struct box_config *cfg, int hold_queue, uint32_t addr, struct box *b);
 /* Files a dump of a boxed tree adds to the image: the box's record and its
  * writable layer (so that it can be made again elsewhere). */
 #define BOX_IMAGE_CONFIG "box-config"

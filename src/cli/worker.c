@@ -84,10 +84,10 @@ static int default_name(char *name)
 	return 0;
 }
 
-int worker_beat(const struct worker_opts *o, long long *timeout_ms)
+int worker_beat(const struct worker_opts *o, const char *cached, long long *timeout_ms)
 {
 	struct client_reply r = { 0 };
-	char path[128], body[256];
+	char path[128], body[512 + HUB_CACHED_MAX * (HUB_NAME_MAX + 3)];
 	long long total, avail;
 	json_error_t jerr;
 	json_t *ans;
@@ -97,8 +97,9 @@ int worker_beat(const struct worker_opts *o, long long *timeout_ms)
 		return -1;
 	snprintf(path, sizeof(path), "/workers/%s", o->name);
 	snprintf(body, sizeof(body),
-		 "{\"address\":\"%s\",\"mem_total_bytes\":%lld,\"mem_free_bytes\":%lld}",
-		 o->address, total, avail);
+		 "{\"address\":\"%s\",\"mem_total_bytes\":%lld,\"mem_free_bytes\":%lld%s%.*s}",
+		 o->address, total, avail, cached ? ",\"cached\":" : "",
+		 (int)(sizeof(body) - 300), cached ? cached : "");
 	if (client_request(&o->hub, "PUT", path, body, &r) < 0) {
 		free(r.body);
 		return -1;
@@ -121,7 +122,7 @@ static int run_worker(struct worker_opts *o)
 {
 	struct daemon_opts d = { .state_dir = o->state_dir, .store_url = o->store,
 				 .bridge = o->bridge, .subnet = o->subnet, .subnet6 = o->subnet6,
-				 .agent = worker_agent, .agent_arg = o,
+				 .chunk_cache = 1, .agent = worker_agent, .agent_arg = o,
 				 .api_start = api_start, .api_stop = api_stop };
 	int lock_fd = -1, rc;
 

@@ -23,10 +23,11 @@ struct worker_opts {
 
 void worker_log(const struct worker_opts *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* One heartbeat: 0 and the hub's timeout in *timeout_ms; 1 when the hub
- * refused it for good (a bad token or report); -1 when it could not be
- * delivered (tried again). */
-int worker_beat(const struct worker_opts *o, long long *timeout_ms);
+/* One heartbeat (cached: a JSON list of the apps whose images are in the
+ * chunk cache, or NULL: unchanged): 0 and the hub's timeout in
+ * *timeout_ms; 1 when the hub refused it for good (a bad token or
+ * report); -1 when it could not be delivered (tried again). */
+int worker_beat(const struct worker_opts *o, const char *cached, long long *timeout_ms);
 
 /* The daemon's agent (daemon_opts.agent, arg: the worker_opts): heartbeats,
  * and the apps the hub places on this worker brought to life here. */

@@ -45,6 +45,8 @@ struct wapp {
 	int64_t retry_ms;          /* no new action before (monotonic) */
 	char asked[2 * HUB_ASKS_MAX][HUB_ASK_ID_LEN + 1];   /* requests taken */
 	unsigned next_asked;
+	int64_t cached_ms;         /* its image went through the chunk cache then
+	                              (held here), 0 never or removed */
 };
 
 struct wlink {
@@ -55,6 +57,7 @@ struct wlink {
 	size_t n, cap;
 	long long timeout_ms;      /* the hub's worker timeout */
 	int asks_running;          /* request threads (lock) */
+	unsigned cache_changes;    /* the apps cached changed (lock) */
 };
 
 enum act { ACT_CREATE, ACT_ADOPT, ACT_LET_GO, ACT_ORPHAN };
@@ -98,6 +101,19 @@ static struct wapp *wapp_get(struct wlink *l, const char *name)
 
 /* ---- talking to the hub ---- */
 
+/* The app's box address here, if it has a box (not a host's loopback). */
+static void add_box_addr(struct wlink *l, const char *app, json_t *o)
+{
+	json_t *v = NULL;
+	const char *addr;
+
+	if (op_inspect(l->d, app, &v) == 200 &&
+	    (addr = json_string_value(json_object_get(v, "address"))) && strncmp(addr, "127.", 4) &&
+	    strchr(addr, '.'))
+		json_object_set_new(o, "box_addr", json_string(addr));
+	json_decref(v);
+}
+
 /* PUT /workers/ME/apps/APP: held in state (NULL: let go), with why a
  * hand-over failed (NULL: none); a refusal (the app is not ours now) is
  * logged only. */
@@ -110,6 +126,8 @@ static void report_why(struct wlink *l, const char *app, const char *state, int6
 
 	if (o && state)
 		json_object_set_new(o, "state", json_string(state));
+	if (o && state)
+		add_box_addr(l, app, o);
 	if (o && move_failed)
 		json_object_set_new(o, "move_failed", json_string(move_failed));
 	body = o ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -129,6 +147,51 @@ static void report_why(struct wlink *l, const char *app, const char *state, int6
 static void report(struct wlink *l, const char *app, const char *state, int64_t image_ms)
 {
 	report_why(l, app, state, image_ms, NULL);
+}
+
+/* A removed app's image is gone: no more in the cache's list. */
+static void uncache(struct wlink *l, const char *name)
+{
+	struct wapp *w;
+
+	pthread_mutex_lock(&l->lock);
+	w = wapp_get(l, name);
+	if (w && w->cached_ms) {
+		w->cached_ms = 0;
+		l->cache_changes++;
+	}
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* The apps whose images went through the chunk cache, newest first, as a
+ * JSON list (HUB_CACHED_MAX at most; the cache may have dropped some of
+ * their chunks since: a hint for placement).  malloc'd, NULL: none fit. */
+static char *cached_list(struct wlink *l)
+{
+	json_t *list = json_array();
+	char *out;
+
+	pthread_mutex_lock(&l->lock);
+	while (list && json_array_size(list) < HUB_CACHED_MAX) {
+		struct wapp *best = NULL;
+
+		for (size_t i = 0; i < l->n; i++) {
+			struct wapp *w = &l->apps[i];
+			int listed = 0;
+
+			for (size_t j = 0; j < json_array_size(list); j++)
+				listed |= !strcmp(json_string_value(json_array_get(list, j)), w->name);
+			if (w->cached_ms && !listed && (!best || w->cached_ms > best->cached_ms))
+				best = w;
+		}
+		if (!best)
+			break;
+		json_array_append_new(list, json_string(best->name));
+	}
+	pthread_mutex_unlock(&l->lock);
+	out = list ? json_dumps(list, JSON_COMPACT) : NULL;
+	json_decref(list);
+	return out;
 }
 
 /* An app's record as the hub has it: 0, 1 (no such app) or -1. */
@@ -171,6 +234,19 @@ static int local_state(struct daemon *d, const char *name, char *state, int64_t 
 	return 0;
 }
 
+/* DNS wakes for name noted until now are done with: it runs, or was
+ * swapped out on request (an older wake must not revive it). */
+static void wakes_done(struct wlink *l, const char *name)
+{
+	struct wapp *w;
+
+	pthread_mutex_lock(&l->lock);
+	w = wapp_get(l, name);
+	if (w && w->woke_ms < wall_ms())
+		w->woke_ms = wall_ms();
+	pthread_mutex_unlock(&l->lock);
+}
+
 static void report_local(struct wlink *l, const char *name)
 {
 	char state[HUB_STATE_MAX];
@@ -189,16 +265,18 @@ static int act_create(struct action *a)
 	if (st != 201)
 		return -1;
 	worker_log(a->l->o, "app %s: started", a->name);
+	wakes_done(a->l, a->name);
 	report_local(a->l, a->name);
 	return 0;
 }
 
 static int act_adopt(struct action *a)
 {
-	if (op_adopt(a->l->d, &a->p.spec, a->p.image_ms, a->trigger) != 200)
+	if (op_adopt(a->l->d, &a->p.spec, a->p.image_ms, a->p.box_addr, a->trigger) != 200)
 		return -1;
 	worker_log(a->l->o, "app %s: revived from the store (its image of %lld)", a->name,
 		   (long long)a->p.image_ms);
+	wakes_done(a->l, a->name);
 	report_local(a->l, a->name);
 	return 0;
 }
@@ -253,6 +331,7 @@ static int act_orphan(struct action *a)
 		if (op_remove(a->l->d, a->name) != 200)
 			return -1;
 		worker_log(a->l->o, "app %s: removed", a->name);
+		uncache(a->l, a->name);
 		return 0;
 	}
 	rc = strcmp(p.worker, a->l->o->name) && strcmp(p.holder, a->l->o->name);
@@ -431,8 +510,10 @@ static void *ask_thread(void *arg)
 	json_decref(out);
 	if (status != 200 && !text)
 		text = strdup(err_msg()[0] ? err_msg() : "failed");
-	else if (strcmp(k->k.op, "logs"))
+	else if (strcmp(k->k.op, "logs")) {
+		wakes_done(l, k->app);
 		report_local(l, k->app);     /* the hub's record before the answer */
+	}
 	worker_log(l->o, "app %s: %s asked through the hub: %d", k->app, k->k.op, status);
 	answer_ask(l, k, status, text ? text : "out of memory");
 	free(text);
@@ -561,6 +642,10 @@ static void after_round(struct wlink *l, json_t *local)
 		int64_t img = json_integer_value(json_object_get(v, "image_at"));
 		struct wapp *w = wapp_get(l, name);
 
+		if (w && !w->cached_ms) {      /* held here: its chunks pass the cache */
+			w->cached_ms = mono_ms();
+			l->cache_changes++;
+		}
 		if (!w || w->busy || !state)
 			continue;
 		if (!json_is_true(json_object_get(v, "listed"))) {
@@ -568,10 +653,15 @@ static void after_round(struct wlink *l, json_t *local)
 			continue;
 		}
 		if (strcmp(w->reported, state) || w->reported_img != img) {
+			char now[HUB_STATE_MAX];
+
 			snprintf(w->reported, sizeof(w->reported), "%s", state);
 			w->reported_img = img;
 			pthread_mutex_unlock(&l->lock);
-			report(l, name, state, img);
+			/* the state now, not the round's: a request's thread may
+			 * have reported a newer one meanwhile */
+			if (local_state(l->d, name, now, &img) == 0)
+				report(l, name, now, img);
 			pthread_mutex_lock(&l->lock);
 		}
 	}
@@ -620,8 +710,20 @@ static void *beat_thread(void *arg)
 	long long timeout = 3 * BEAT_MAX_MS, interval;
 	int reachable = -1, rc;
 
+	unsigned sent = 0, changes;
+
 	while (!l->d->stop) {
-		rc = worker_beat(l->o, &timeout);
+		char *cached = NULL;
+
+		pthread_mutex_lock(&l->lock);
+		changes = l->cache_changes;
+		pthread_mutex_unlock(&l->lock);
+		if (reachable != 1 || changes != sent)    /* new, or news */
+			cached = cached_list(l);
+		rc = worker_beat(l->o, cached, &timeout);
+		if (rc == 0 && cached)
+			sent = changes;
+		free(cached);
 		if (rc > 0) {
 			worker_log(l->o, "error: %s", err_msg());
 			l->o->refused = 1;

@@ -85,7 +85,32 @@ struct reply {
 	int aa;                /* authoritative: the name is in the zone */
 	ldns_rr_list *answer;  /* records to answer with */
 	int negative;          /* NXDOMAIN or NODATA: the SOA goes in authority */
+	dns_lookup_fn lookup;  /* the SOA's serial too */
+	void *arg;
 };
+
+/* The zone's SOA with the serial the lookup gives (1 if it gives none). */
+static ldns_rr *soa_clone(const struct dns_zone *z, const struct reply *r)
+{
+	ldns_rr *c = ldns_rr_clone(z->soa);
+	char buf[24];
+	char *end;
+	unsigned long long v;
+	ldns_rdf *serial, *old;
+
+	if (!c || r->lookup(r->arg, NULL, buf, sizeof(buf)) != 0)
+		return c;
+	v = strtoull(buf, &end, 10);
+	if (*end || end == buf || v == 0 || v > UINT32_MAX)
+		return c;
+	serial = ldns_native2rdf_int32(LDNS_RDF_TYPE_INT32, (uint32_t)v);
+	old = serial ? ldns_rr_set_rdf(c, serial, 2) : NULL;
+	if (old)
+		ldns_rdf_deep_free(old);
+	else if (serial)
+		ldns_rdf_deep_free(serial);
+	return c;
+}
 
 static int push_clone(ldns_rr_list *l, const ldns_rr *rr)
 {
@@ -99,8 +124,11 @@ static int answer_apex(const struct dns_zone *z, ldns_rr_type type, struct reply
 {
 	int rc = 0;
 
-	if (type == LDNS_RR_TYPE_SOA || type == LDNS_RR_TYPE_ANY)
-		rc |= push_clone(r->answer, z->soa);
+	if (type == LDNS_RR_TYPE_SOA || type == LDNS_RR_TYPE_ANY) {
+		ldns_rr *c = soa_clone(z, r);
+
+		rc |= c && ldns_rr_list_push_rr(r->answer, c) ? 0 : -1;
+	}
 	if (type == LDNS_RR_TYPE_NS || type == LDNS_RR_TYPE_ANY)
 		rc |= push_clone(r->answer, z->ns);
 	r->negative = ldns_rr_list_rr_count(r->answer) == 0;
@@ -258,7 +286,7 @@ static ldns_pkt *build(const struct dns_zone *z, const ldns_pkt *q, const ldns_r
 			ldns_pkt_push_rr(a, LDNS_SECTION_ANSWER, c);
 	}
 	if (r->negative) {
-		ldns_rr *c = ldns_rr_clone(z->soa);
+		ldns_rr *c = soa_clone(z, r);
 
 		if (c)
 			ldns_pkt_push_rr(a, LDNS_SECTION_AUTHORITY, c);
@@ -302,7 +330,7 @@ int dns_answer(const struct dns_zone *z, const uint8_t *q, size_t qlen, int tcp,
 	       dns_lookup_fn lookup, void *arg, uint8_t **out, size_t *outlen)
 {
 	size_t max;
-	struct reply r = { .rcode = LDNS_RCODE_NOERROR };
+	struct reply r = { .rcode = LDNS_RCODE_NOERROR, .lookup = lookup, .arg = arg };
 	const ldns_rr *question = NULL;
 	ldns_pkt *qp = NULL, *a;
 	int rc = 0;

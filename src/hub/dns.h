@@ -14,7 +14,7 @@
  *     registry cannot be read; anything shorter than a header, or a
  *     response, gets no answer.
  * Every record has the same TTL (--ttl); negative answers carry the SOA,
- * whose minimum is that TTL too.
+ * whose minimum is that TTL too and whose serial is the lookup's.
  */
 #ifndef PC_HUB_DNS_H
 #define PC_HUB_DNS_H
@@ -29,7 +29,8 @@
 #define DNS_TTL_DEFAULT 5
 
 /* The address of app name (a lowercase DNS label) into addr: 0 found,
- * 1 no such app, -1 cannot tell (SERVFAIL). */
+ * 1 no such app, -1 cannot tell (SERVFAIL).  With name NULL: the zone's
+ * SOA serial, in decimal, into addr (0; else the SOA says 1). */
 typedef int (*dns_lookup_fn)(void *arg, const char *name, char *addr, size_t len);
 
 struct dns_zone {

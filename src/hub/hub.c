@@ -21,6 +21,7 @@
 #include "hub/hub.h"
 
 #define HUB_WATCH_MS 500
+#define SERIAL_MS 1000         /* the SOA serial is read this often at most */
 #define DB_URL_MAX 4096
 
 static struct hub *the_hub;     /* for the signal handler only */
@@ -129,6 +130,7 @@ static int hub_init(struct hub *h, const struct hub_opts *o)
 	h->lock_fd = -1;
 	h->worker_timeout_ms = o->worker_timeout_ms;
 	notify_init(&h->news);
+	pthread_mutex_init(&h->serial_lock, NULL);
 	if (mkdir_p(o->state_dir) < 0)
 		return -1;
 	if (!realpath(o->state_dir, path))
@@ -153,6 +155,7 @@ static void hub_free(struct hub *h)
 	hubreg_close(h->reg);
 	dns_zone_free(&h->zone);
 	notify_free(&h->news);
+	pthread_mutex_destroy(&h->serial_lock);
 	if (h->lock_fd >= 0)
 		close(h->lock_fd);
 }
@@ -212,13 +215,38 @@ static void watch(struct hub *h)
 	json_decref(down);
 }
 
-/* DNS's lookup: the registry's answer for an app name. */
+/* The SOA serial, read from the registry at most once per SERIAL_MS (the
+ * last one read while the registry is away): as text into buf. */
+static int zone_serial(struct hub *h, char *buf, size_t len)
+{
+	int64_t now = hub_now_ms(), serial;
+
+	pthread_mutex_lock(&h->serial_lock);
+	if (now - h->serial_at >= SERIAL_MS && hubreg_zone_serial(h->reg, &serial) == 0 &&
+	    serial > 0) {
+		h->serial = serial;
+		h->serial_at = now;
+	}
+	serial = h->serial;
+	pthread_mutex_unlock(&h->serial_lock);
+	err_clear();
+	if (serial <= 0)
+		return -1;
+	snprintf(buf, len, "%lld", (long long)serial);
+	return 0;
+}
+
+/* DNS's lookup: the registry's answer for an app name (NULL: the zone's
+ * serial). */
 static int lookup(void *arg, const char *name, char *addr, size_t len)
 {
 	struct hub *h = arg;
 	char from[HUB_NAME_MAX + 1];
-	int stored = 0;
-	int rc = hubreg_app_address(h->reg, name, addr, len, from, &stored);
+	int stored = 0, rc;
+
+	if (!name)
+		return zone_serial(h, addr, len);
+	rc = hubreg_app_address(h->reg, name, addr, len, from, &stored);
 
 	if (rc == 0 && from[0])
 		hub_log("app %s: its worker %s is down; moved to the worker at %s", name, from,

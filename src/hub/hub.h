@@ -9,6 +9,7 @@
 #define PC_HUB_HUB_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 
@@ -37,6 +38,8 @@ struct hub {
 	int lock_fd;
 	volatile sig_atomic_t stop;
 	struct hub_notify news;     /* for workers waiting on GET /workers/W/sync */
+	pthread_mutex_t serial_lock;
+	int64_t serial, serial_at;  /* the zone's SOA serial, read then */
 };
 
 int hub_run(const struct hub_opts *o);

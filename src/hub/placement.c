@@ -26,6 +26,8 @@ static int better(const struct place_candidate *a, const struct place_candidate 
 {
 	if (a->tenant_apps != b->tenant_apps)
 		return a->tenant_apps < b->tenant_apps;
+	if (a->cached != b->cached)
+		return a->cached;
 	if (free_after_reserve(a) != free_after_reserve(b))
 		return free_after_reserve(a) > free_after_reserve(b);
 	return strcmp(a->name, b->name) < 0;

@@ -7,7 +7,9 @@
  *     size before it runs); one without what this app needs left is out
  *     (its --memory limit, or the reserve when it has none);
  *   - of the rest, the one with the fewest apps of the same tenant
- *     (spreading a tenant), then the most free memory, then by name.
+ *     (spreading a tenant), then one that has the app's image in its
+ *     chunk cache (it reported so), then the most free memory, then by
+ *     name.
  */
 #ifndef PC_HUB_PLACEMENT_H
 #define PC_HUB_PLACEMENT_H
@@ -25,6 +27,7 @@ struct place_candidate {
 	long apps;              /* apps placed on it */
 	long tenant_apps;       /* of them, the tenant's */
 	long ports_taken;       /* of the app's ports, those already taken there */
+	int cached;             /* it has the app's image in its chunk cache */
 };
 
 /* What an app with a memory limit of memory bytes (0: none) needs free. */

@@ -35,9 +35,35 @@ static const char *const schema[] = {
 	"CREATE TABLE IF NOT EXISTS app_asks (id TEXT PRIMARY KEY, app TEXT NOT NULL "
 	"REFERENCES apps(name) ON DELETE CASCADE, worker TEXT NOT NULL, op TEXT NOT NULL, "
 	"created_ms BIGINT NOT NULL, status BIGINT NOT NULL, answer TEXT NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS worker_cache (worker TEXT NOT NULL, app TEXT NOT NULL, "
+	"PRIMARY KEY (worker, app))",
+	"CREATE TABLE IF NOT EXISTS app_boxes (app TEXT PRIMARY KEY REFERENCES apps(name) "
+	"ON DELETE CASCADE, addr TEXT NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS zone_serial (id INTEGER PRIMARY KEY, serial BIGINT NOT NULL)",
+	"INSERT INTO zone_serial (id, serial) VALUES (1, 1) ON CONFLICT DO NOTHING",
 };
 
 /* ---- small helpers ---- */
+
+int reg_zone_bump(struct hub_registry *r)
+{
+	int rc = reg_exec(r, "UPDATE zone_serial SET serial = CASE WHEN serial >= 4294967295 "
+			  "THEN 1 ELSE serial + 1 END WHERE id = 1", 0, NULL, NULL, NULL);
+
+	return rc < 0 ? rc : 0;
+}
+
+int hubreg_zone_serial(struct hub_registry *r, int64_t *serial)
+{
+	int rc;
+
+	*serial = 0;
+	pthread_mutex_lock(&r->lock);
+	rc = reg_exec(r, "SELECT serial FROM zone_serial WHERE id = 1", 0, NULL, reg_first_i64,
+		      serial);
+	pthread_mutex_unlock(&r->lock);
+	return rc < 0 ? -1 : 0;
+}
 
 int reg_exec(struct hub_registry *r, const char *sql, int n, const char *const *p,
 	     db_row_fn fn, void *arg)
@@ -298,6 +324,20 @@ int hubreg_worker_token_check(struct hub_registry *r, const char *hash)
 
 /* ---- workers ---- */
 
+/* The apps whose images the worker has cached: what it says now. */
+static int put_cache(struct hub_registry *r, const struct worker_report *w)
+{
+	const char *p[] = { w->name, NULL };
+	int rc = reg_exec(r, "DELETE FROM worker_cache WHERE worker = $1", 1, p, NULL, NULL);
+
+	for (size_t i = 0; rc >= 0 && i < w->ncached; i++) {
+		p[1] = w->cached[i];
+		rc = reg_exec(r, "INSERT INTO worker_cache (worker, app) VALUES ($1, $2) "
+			     "ON CONFLICT DO NOTHING", 2, p, NULL, NULL);
+	}
+	return rc;
+}
+
 int hubreg_worker_beat(struct hub_registry *r, const struct worker_report *w, int64_t now_ms)
 {
 	char now[24], total[24], free_[24];
@@ -308,6 +348,10 @@ int hubreg_worker_beat(struct hub_registry *r, const struct worker_report *w, in
 	reg_fmt_i64(total, sizeof(total), w->mem_total);
 	reg_fmt_i64(free_, sizeof(free_), w->mem_free);
 	pthread_mutex_lock(&r->lock);
+	if (reg_begin(r) < 0) {
+		pthread_mutex_unlock(&r->lock);
+		return -1;
+	}
 	rc = reg_exec(r,
 		  "INSERT INTO workers (name, address, mem_total, mem_free, heartbeat_ms, state) "
 		  "VALUES ($1, $2, CAST($3 AS BIGINT), CAST($4 AS BIGINT), CAST($5 AS BIGINT), "
@@ -315,6 +359,12 @@ int hubreg_worker_beat(struct hub_registry *r, const struct worker_report *w, in
 		  "mem_total = excluded.mem_total, mem_free = excluded.mem_free, "
 		  "heartbeat_ms = excluded.heartbeat_ms, state = 'up'",
 		  5, p, NULL, NULL);
+	if (rc >= 0 && w->has_cached)
+		rc = put_cache(r, w);
+	if (rc >= 0)
+		rc = reg_commit(r);
+	if (rc < 0)
+		reg_rollback(r, rc);
 	pthread_mutex_unlock(&r->lock);
 	if (rc == DB_CONFLICT)
 		return reg_outcome(HUBREG_EXISTS, "address %s is another worker's", w->address);

@@ -92,6 +92,10 @@ int hubreg_app_address(struct hub_registry *r, const char *name, char *addr, siz
  * transaction (HUBREG_BUSY if a port of it is taken there now), and the
  * failure shows as the app's "move_failed" until its next move. */
 int hubreg_app_report(struct hub_registry *r, const char *worker, const struct run_report *rep);
+/* The zone's SOA serial: it moves on with every change to an app's
+ * address record (made, removed, moved). */
+int hubreg_zone_serial(struct hub_registry *r, int64_t *serial);
+
 /* registry_asks.c: a tenant's request (op: swap-out, swap-in, logs) for
  * the worker that holds its app (up, the app placed there: else
  * HUBREG_BUSY; HUBREG_NOTFOUND: no such app of tenant); its new id

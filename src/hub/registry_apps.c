@@ -14,10 +14,10 @@
 
 #define APP_COLUMNS "a.name, a.tenant, a.worker, w.address, a.state, a.spec, a.image, " \
 		    "a.created_ms, w.state, r.holder, r.state, r.image_ms, r.recovered_ms, " \
-		    "hw.state, e.error, e.at_ms"
+		    "hw.state, e.error, e.at_ms, b.addr"
 #define APP_FROM "FROM apps a LEFT JOIN workers w ON w.name = a.worker " \
 		 "LEFT JOIN app_runs r ON r.app = a.name LEFT JOIN workers hw ON hw.name = r.holder " \
-		 "LEFT JOIN app_errors e ON e.app = a.name"
+		 "LEFT JOIN app_errors e ON e.app = a.name LEFT JOIN app_boxes b ON b.app = a.name"
 
 /* What the workers reported (app_runs; NULLs when none did yet):
  * "holder" (the worker that has it, "" none), "holder_state", "image_ms"
@@ -55,6 +55,8 @@ static json_t *app_json(const char *const *v)
 	/* the last move that failed (its holder kept the app), until the next move */
 	json_object_set_new(o, "move_failed", v[14] ? json_string(v[14]) : json_null());
 	json_object_set_new(o, "move_failed_at", v[14] ? json_integer(reg_to_i64(v[15])) : json_null());
+	/* its box's address where it last ran (a worker reviving it keeps it) */
+	json_object_set_new(o, "box_addr", v[16] ? json_string(v[16]) : json_null());
 	return run_json(o, v + 9) < 0 ? (json_decref(o), NULL) : o;
 }
 
@@ -156,7 +158,12 @@ int hubreg_app_remove(struct hub_registry *r, const char *tenant, const char *na
 		rc = reg_exec(r, "DELETE FROM app_asks WHERE app IN (SELECT name FROM apps WHERE "
 			     "name = $1 AND tenant = $2)", 2, p, NULL, NULL);
 	if (rc >= 0)
+		rc = reg_exec(r, "DELETE FROM app_boxes WHERE app IN (SELECT name FROM apps WHERE "
+			     "name = $1 AND tenant = $2)", 2, p, NULL, NULL);
+	if (rc >= 0)
 		rc = reg_exec(r, "DELETE FROM apps WHERE name = $1 AND tenant = $2", 2, p, NULL, NULL);
+	if (rc > 0 && reg_zone_bump(r) < 0)
+		rc = -1;
 	if (rc == 0)
 		rc = reg_outcome(HUBREG_NOTFOUND, "no such app");
 	else if (rc > 0)
@@ -174,7 +181,7 @@ static int candidate_row(void *arg, int ncols, const char *const *v)
 	struct reg_candidates *cs = arg;
 	struct place_candidate *c;
 
-	if (ncols < 5 || cs->n == PLACE_WORKERS_MAX)
+	if (ncols < 6 || cs->n == PLACE_WORKERS_MAX)
 		return 1;
 	c = &cs->c[cs->n++];
 	snprintf(c->name, sizeof(c->name), "%s", v[0]);
@@ -182,6 +189,7 @@ static int candidate_row(void *arg, int ncols, const char *const *v)
 	c->apps = (long)reg_to_i64(v[2]);
 	c->tenant_apps = (long)reg_to_i64(v[3]);
 	c->ports_taken = (long)reg_to_i64(v[4]);
+	c->cached = reg_to_i64(v[5]) > 0;
 	return 0;
 }
 
@@ -201,18 +209,19 @@ int reg_gather_candidates(struct hub_registry *r, const char *tenant,
 			  const struct app_spec *spec, struct reg_candidates *cs)
 {
 	char ports[APP_MAX_PORTS * 7 + 2], sql[1024];
-	const char *p[] = { tenant };
+	const char *p[] = { tenant, spec->name };
 
 	port_list(spec, ports, sizeof(ports));
 	snprintf(sql, sizeof(sql),
 		 "SELECT w.name, w.mem_free, "
 		 "(SELECT count(*) FROM apps a WHERE a.worker = w.name), "
 		 "(SELECT count(*) FROM apps a WHERE a.worker = w.name AND a.tenant = $1), "
-		 "(SELECT count(*) FROM app_ports q WHERE q.worker = w.name AND q.port IN (%s)) "
+		 "(SELECT count(*) FROM app_ports q WHERE q.worker = w.name AND q.port IN (%s)), "
+		 "(SELECT count(*) FROM worker_cache k WHERE k.worker = w.name AND k.app = $2) "
 		 "FROM workers w WHERE w.state = 'up' ORDER BY w.name",
 		 ports);
 	cs->n = 0;
-	return reg_exec(r, sql, 1, p, candidate_row, cs) < 0 ? -1 : 0;
+	return reg_exec(r, sql, 2, p, candidate_row, cs) < 0 ? -1 : 0;
 }
 
 /* The host ports the app takes on worker; DB_CONFLICT if one is taken. */
@@ -251,6 +260,8 @@ static int insert_app(struct hub_registry *r, const char *tenant, const struct a
 	free(doc);
 	if (rc == DB_CONFLICT)
 		return reg_outcome(HUBREG_EXISTS, "app name %s is taken", spec->name);
+	if (rc >= 0)
+		rc = reg_zone_bump(r);
 	return rc < 0 ? rc : reg_insert_ports(r, spec, worker);
 }
 

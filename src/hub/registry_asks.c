@@ -14,6 +14,10 @@
 #include "common/err.h"
 #include "hub/registry_int.h"
 
+/* A request older than this was an asker's that is gone (a hub that died
+ * while it waited): removed when the next one is made. */
+#define ASK_KEEP_MS (5 * 60 * 1000)
+
 /* The worker that holds the app of tenant, if it is up and the app is
  * placed there (not being moved). */
 static int holder_row(void *arg, int ncols, const char *const *v)
@@ -44,17 +48,22 @@ int hubreg_ask_create(struct hub_registry *r, const char *tenant, const char *ap
 		      const char *op, int64_t now_ms, char *id)
 {
 	const char *p[] = { app, tenant };
-	char holder[HUB_NAME_MAX + 1] = "", now[24];
+	char holder[HUB_NAME_MAX + 1] = "", now[24], old[24];
+	const char *q_old[] = { old };
 	int rc;
 
 	if (new_id(id) < 0)
 		return -1;
 	reg_fmt_i64(now, sizeof(now), now_ms);
+	reg_fmt_i64(old, sizeof(old), now_ms - ASK_KEEP_MS);
 	pthread_mutex_lock(&r->lock);
-	rc = reg_exec(r, "SELECT COALESCE(r.holder, ''), a.worker, COALESCE(w.state, '') "
-		     "FROM apps a LEFT JOIN app_runs r ON r.app = a.name LEFT JOIN workers w "
-		     "ON w.name = r.holder WHERE a.name = $1 AND a.tenant = $2", 2, p,
-		     holder_row, holder);
+	rc = reg_exec(r, "DELETE FROM app_asks WHERE created_ms < CAST($1 AS BIGINT)", 1, q_old,
+		      NULL, NULL);
+	if (rc >= 0)
+		rc = reg_exec(r, "SELECT COALESCE(r.holder, ''), a.worker, COALESCE(w.state, '') "
+			      "FROM apps a LEFT JOIN app_runs r ON r.app = a.name LEFT JOIN workers w "
+			      "ON w.name = r.holder WHERE a.name = $1 AND a.tenant = $2", 2, p,
+			      holder_row, holder);
 	if (rc == 0)
 		rc = reg_outcome(HUBREG_NOTFOUND, "no such app");
 	else if (rc > 0 && (!holder[0] || holder[0] == '-'))

@@ -56,6 +56,10 @@ int reg_gather_candidates(struct hub_registry *r, const char *tenant,
 /* The host ports the app takes on worker; DB_CONFLICT if one is taken. */
 int reg_insert_ports(struct hub_registry *r, const struct app_spec *spec, const char *worker);
 
+/* In a transaction that changes what DNS answers (an app made, removed
+ * or moved): the zone's SOA serial moves on. */
+int reg_zone_bump(struct hub_registry *r);
+
 /* registry_runs.c: in a transaction that moves app off its down worker
  * old: no worker holds it any more; if old had it running, it is
  * restarted from its last image, marked recovered with that image's time. */

@@ -108,6 +108,8 @@ static int move_once(struct hub_registry *r, const char *name, struct app_home *
 		rc = reg_exec(r, "DELETE FROM app_ports WHERE app = $1", 1, p, NULL, NULL);
 		rc = rc < 0 ? rc : reg_insert_ports(r, &spec, cs->c[best].name);
 	}
+	if (rc == 0)
+		rc = reg_zone_bump(r);
 	if (rc == 0 && !to)
 		rc = reg_run_orphan(r, name, h->worker);
 	if (rc == 0 && to) {          /* a new move: the last one's failure is old news */

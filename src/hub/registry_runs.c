@@ -43,6 +43,12 @@ static int report_held(struct hub_registry *r, const char *worker, const struct 
 		     "holder = excluded.holder, state = excluded.state, image_ms = CASE WHEN "
 		     "excluded.image_ms > app_runs.image_ms THEN excluded.image_ms ELSE "
 		     "app_runs.image_ms END", 4, p, NULL, NULL);
+	if (rc >= 0 && rep->box_addr[0]) {
+		const char *q[] = { rep->app, rep->box_addr };
+
+		rc = reg_exec(r, "INSERT INTO app_boxes (app, addr) VALUES ($1, $2) ON CONFLICT "
+			     "(app) DO UPDATE SET addr = excluded.addr", 2, q, NULL, NULL);
+	}
 	return rc < 0 ? rc : 0;
 }
 
@@ -94,6 +100,8 @@ static int move_back(struct hub_registry *r, const char *worker, const char *app
 	}
 	json_decref(sj);
 	rc = reg_exec(r, "UPDATE apps SET worker = $2 WHERE name = $1", 2, p, NULL, NULL);
+	if (rc >= 0)
+		rc = reg_zone_bump(r);
 	if (rc >= 0)
 		rc = reg_exec(r, "DELETE FROM app_ports WHERE app = $1", 1, p, NULL, NULL);
 	if (rc >= 0)

@@ -61,7 +61,8 @@ static int get_address(const json_t *o, char *out)
 
 static int check_fields(const json_t *o)
 {
-	static const char *const known[] = { "address", "mem_total_bytes", "mem_free_bytes" };
+	static const char *const known[] = { "address", "mem_total_bytes", "mem_free_bytes",
+					     "cached" };
 	const char *key;
 	json_t *v;
 
@@ -72,6 +73,28 @@ static int check_fields(const json_t *o)
 			i++;
 		if (i == sizeof(known) / sizeof(known[0]))
 			return err_set("unknown field '%.64s'", key);
+	}
+	return 0;
+}
+
+/* "cached": absent, or a list of app names (HUB_CACHED_MAX at most). */
+static int get_cached(const json_t *o, struct worker_report *w)
+{
+	const json_t *list = json_object_get(o, "cached"), *v;
+	size_t i;
+
+	if (!list)
+		return 0;
+	if (!json_is_array(list) || json_array_size(list) > HUB_CACHED_MAX)
+		return err_set("'cached' must be a list of at most %d app names", HUB_CACHED_MAX);
+	w->has_cached = 1;
+	json_array_foreach(list, i, v) {
+		const char *s = json_string_value(v);
+
+		if (!s || strlen(s) != json_string_length(v) || strlen(s) > HUB_NAME_MAX ||
+		    hub_check_name("app", s) < 0)
+			return err_set("'cached' must be a list of app names");
+		strcpy(w->cached[w->ncached++], s);
 	}
 	return 0;
 }
@@ -93,7 +116,8 @@ int hub_parse_worker(const char *name, const char *body, size_t len, struct work
 	else
 		rc = check_fields(o) < 0 || get_address(o, w->address) < 0 ||
 			     get_bytes(o, "mem_total_bytes", &w->mem_total) < 0 ||
-			     get_bytes(o, "mem_free_bytes", &w->mem_free) < 0
+			     get_bytes(o, "mem_free_bytes", &w->mem_free) < 0 ||
+			     get_cached(o, w) < 0
 			     ? -1
 			     : 0;
 	if (rc == 0 && w->mem_free > w->mem_total)
@@ -135,6 +159,23 @@ static int known_state(const char *s)
 	return 0;
 }
 
+/* An IPv4 address (normalised into text, INET_ADDRSTRLEN bytes, and/or
+ * *bin in network order). */
+static int get_ipv4(const json_t *v, char *text, uint32_t *bin)
+{
+	const char *s = json_string_value(v);
+	struct in_addr in;
+
+	if (!s || strlen(s) != json_string_length(v) || json_string_length(v) >= INET_ADDRSTRLEN ||
+	    inet_pton(AF_INET, s, &in) != 1)
+		return err_set("not an IPv4 address");
+	if (text)
+		inet_ntop(AF_INET, &in, text, INET_ADDRSTRLEN);
+	if (bin)
+		*bin = in.s_addr;
+	return 0;
+}
+
 /* "move_failed": text without control characters, 1-HUB_MOVE_ERR_MAX bytes. */
 static int move_failed_field(const json_t *v, struct run_report *r)
 {
@@ -153,14 +194,17 @@ static int move_failed_field(const json_t *v, struct run_report *r)
 static int run_fields(const json_t *o, struct run_report *r)
 {
 	const json_t *held = json_object_get(o, "held"), *st = json_object_get(o, "state"),
-		     *img = json_object_get(o, "image_ms"), *mf = json_object_get(o, "move_failed");
-	size_t want = 2 + (st != NULL) + (mf != NULL);
+		     *img = json_object_get(o, "image_ms"), *mf = json_object_get(o, "move_failed"),
+		     *ba = json_object_get(o, "box_addr");
+	size_t want = 2 + (st != NULL) + (mf != NULL) + (ba != NULL);
 
 	if (json_object_size(o) != want || !json_is_boolean(held))
 		return err_set("the body must be {\"held\": BOOL, \"state\": STATE, \"image_ms\": MS"
 			       "[, \"move_failed\": WHY]} (no state when held is false)");
 	if (mf && (!json_is_true(held) || move_failed_field(mf, r) < 0))
 		return json_is_true(held) ? -1 : err_set("a let-go app has no 'move_failed'");
+	if (ba && (!json_is_true(held) || get_ipv4(ba, r->box_addr, NULL) < 0))
+		return err_set("'box_addr' must be an IPv4 address, on a held app");
 	if (!json_is_integer(img) || json_integer_value(img) < 0)
 		return err_set("'image_ms' must be an integer >= 0");
 	r->held = json_is_true(held);
@@ -302,7 +346,7 @@ int hub_parse_placed(const json_t *entry, struct placed_app *p)
 	static const char *const hubs[] = { "tenant", "worker", "address", "state", "image",
 					     "created", "worker_state", "holder", "holder_state",
 					     "image_ms", "recovered", "wake_ms", "move_failed",
-					     "move_failed_at", "asks" };
+					     "move_failed_at", "asks", "box_addr" };
 	const char *hs = json_string_value(json_object_get(entry, "holder_state"));
 	json_t *spec;
 	int rc;
@@ -317,6 +361,9 @@ int hub_parse_placed(const json_t *entry, struct placed_app *p)
 	p->holder_up = hs && !strcmp(hs, "up");
 	if (get_asks(json_object_get(entry, "asks"), p) < 0)
 		return err_wrap("the hub's answer");
+	if (json_is_string(json_object_get(entry, "box_addr")) &&
+	    get_ipv4(json_object_get(entry, "box_addr"), NULL, &p->box_addr) < 0)
+		return err_wrap("the hub's answer: 'box_addr'");
 	spec = json_deep_copy(entry);
 	if (!spec)
 		return err_set("out of memory");

@@ -16,12 +16,18 @@
 #define HUB_NAME_MAX 63
 #define HUB_ADDR_MAX INET6_ADDRSTRLEN
 
-/* PUT /workers/NAME: {"address", "mem_total_bytes", "mem_free_bytes"} */
+/* PUT /workers/NAME: {"address", "mem_total_bytes", "mem_free_bytes"[,
+ * "cached": [APP, ...]]}: "cached", the apps whose images the worker has
+ * in its chunk cache (at most HUB_CACHED_MAX; absent: as before). */
+#define HUB_CACHED_MAX 64
 struct worker_report {
 	char name[HUB_NAME_MAX + 1];
 	char address[HUB_ADDR_MAX];   /* normalised (inet_ntop) */
 	int64_t mem_total;
 	int64_t mem_free;
+	int has_cached;
+	size_t ncached;
+	char cached[HUB_CACHED_MAX][HUB_NAME_MAX + 1];
 };
 
 /* Worker, tenant and (on the hub) app names are DNS labels: 1-63 of
@@ -40,7 +46,9 @@ int hub_parse_worker(const char *name, const char *body, size_t len, struct work
  * image_ms the wall-clock time its newest image was taken, 0 for none.
  * A holder that could not hand the app over (a move) adds
  * "move_failed": WHY (1-HUB_MOVE_ERR_MAX bytes of text) to a held report:
- * the app stays with it. */
+ * the app stays with it.  A held report may carry "box_addr": the IPv4
+ * address of the app's box there (a worker that revives it elsewhere
+ * gives its box the same one when free). */
 #define HUB_STATE_MAX 16
 #define HUB_MOVE_ERR_MAX 400
 struct run_report {
@@ -49,6 +57,7 @@ struct run_report {
 	char state[HUB_STATE_MAX];     /* "stored" when let go */
 	int64_t image_ms;
 	char move_failed[HUB_MOVE_ERR_MAX + 1];   /* "" none */
+	char box_addr[INET_ADDRSTRLEN];           /* "" none */
 };
 int hub_parse_run(const char *app, const char *body, size_t len, struct run_report *r);
 
@@ -76,6 +85,7 @@ struct placed_ask {
 struct placed_app {
 	struct placed_ask asks[HUB_ASKS_MAX];
 	size_t nasks;
+	uint32_t box_addr;               /* its box's address where it ran, network order, 0 none */
 	char worker[HUB_NAME_MAX + 1];   /* where it is placed */
 	char holder[HUB_NAME_MAX + 1];   /* the worker that has it, "" none */
 	int holder_up;

@@ -242,7 +242,7 @@ static int ahead_child(void *arg, void *out)
 	return 0;
 }
 
-int asleep_ahead(struct daemon *d, struct app *a)
+int asleep_ahead(struct daemon *d, struct app *a, uint32_t box_addr)
 {
 	struct ahead_args x = { .rt = runtime_of(&a->spec), .spec = &a->spec };
 	char log[PATH_MAX];
@@ -256,7 +256,8 @@ int asleep_ahead(struct daemon *d, struct app *a)
 	app_path(d, a->spec.name, "log", log, sizeof(log));
 	x.ctx = (struct runtime_ctx){ .image = a->spec.name, .box_dir = app_box_dir(d, a),
 				      .log = log, .bridge = d->bridge, .subnet = d->subnet,
-				      .subnet6 = d->subnet6, .hold_queue = d->hold.queue };
+				      .subnet6 = d->subnet6, .hold_queue = d->hold.queue,
+				      .box_addr = box_addr };
 	pthread_mutex_unlock(&d->lock);
 	rc = child_run(ahead_child, &x, &addr, sizeof(addr), NULL, NULL);
 	pthread_mutex_lock(&d->lock);

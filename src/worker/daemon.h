@@ -32,6 +32,8 @@ struct daemon_opts {
 	const char *bridge;         /* new boxes' host bridge (NULL: the box default) */
 	const char *subnet;         /* their subnet, A.B.C.D/N (NULL: the default) */
 	const char *subnet6;        /* their IPv6 subnet, PREFIX/N or none (NULL: the default) */
+	int chunk_cache;            /* keep the chunks of images read and written
+	                               in DIR/cache (RUNTIME_CACHE_MAX bytes) */
 	/* Runs in a thread of its own beside the watch loop, from when the
 	 * apps are found again until d->stop (picocenter worker's link to
 	 * its hub; daemon_stop ends the daemon).  NULL: none. */
@@ -52,6 +54,7 @@ struct daemon {
 	char bridge[16];            /* --bridge ("" default) */
 	char subnet[32];            /* --subnet ("" default) */
 	char subnet6[64];           /* --subnet6 ("" default) */
+	char cache_dir[PATH_MAX];   /* the chunk cache, "" none */
 	struct registry *reg;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;     /* an app stopped being busy */
@@ -102,10 +105,12 @@ int op_swap_in(struct daemon *d, const char *name, json_t **out);
  * kept; with save, a running app is swapped out first (409, and it keeps
  * running, if that fails), *image_ms the wall-clock time of that image.
  * Adopt: an app whose image another daemon stored is revived here from
- * the store now (trigger as its swap-in's); a failure leaves nothing.
+ * the store now (trigger as its swap-in's; box_addr: its box's address
+ * there, kept here when free, 0 unknown); a failure leaves nothing.
  * Wake: a napping or asleep app starts its swap-in (not waited for). */
 int op_let_go(struct daemon *d, const char *name, int save, int64_t *image_ms);
-int op_adopt(struct daemon *d, struct app_spec *spec, int64_t image_ms, const char *trigger);
+int op_adopt(struct daemon *d, struct app_spec *spec, int64_t image_ms, uint32_t box_addr,
+	     const char *trigger);
 int op_wake(struct daemon *d, const char *name, const char *trigger);
 /* 200 if the app exists; fills its log path. */
 int op_log_path(struct daemon *d, const char *name, char *buf, size_t len);
@@ -148,8 +153,9 @@ void asleep_due(struct daemon *d, int check_pressure);
  * dropped; ok also stops holding its address. */
 void asleep_woken(struct daemon *d, struct app *a, int ok);
 /* An asleep app with no box here (op_adopt, a busy): its box made ahead of
- * its image, its packets held from now until its revival (asleep_woken). */
-int asleep_ahead(struct daemon *d, struct app *a);
+ * its image (at box_addr if free: where it ran before; 0 any), its packets
+ * held from now until its revival (asleep_woken). */
+int asleep_ahead(struct daemon *d, struct app *a, uint32_t box_addr);
 /* app rm of an asleep app: drop its packets, stop holding its address. */
 void asleep_forget(struct daemon *d, struct app *a);
 /* The LIFE_SLEEP operation (a busy and napping; trigger: sleep or

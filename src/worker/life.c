@@ -60,6 +60,7 @@ static void op_ctx(struct daemon *d, struct app *a, struct op_paths *p, struct o
 	args->ctx.holder = p->holder;
 	args->ctx.work_dir = p->work;
 	args->ctx.log = p->log;
+	args->ctx.cache_dir = d->cache_dir[0] ? d->cache_dir : NULL;
 	args->pid = a->pid;
 }
 

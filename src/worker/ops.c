@@ -527,7 +527,8 @@ int op_let_go(struct daemon *d, const char *name, int save, int64_t *image_ms)
 	return 200;
 }
 
-int op_adopt(struct daemon *d, struct app_spec *spec, int64_t image_ms, const char *trigger)
+int op_adopt(struct daemon *d, struct app_spec *spec, int64_t image_ms, uint32_t box_addr,
+	     const char *trigger)
 {
 	char dir[PATH_MAX];
 	struct app *a;
@@ -550,7 +551,7 @@ int op_adopt(struct daemon *d, struct app_spec *spec, int64_t image_ms, const ch
 	rc = mkdir_p(dir);
 	if (rc == 0) {
 		daemon_save(d, a);
-		rc = asleep_ahead(d, a);
+		rc = asleep_ahead(d, a, box_addr);
 	}
 	if (rc == 0)
 		rc = life_swap_in(d, a, trigger);

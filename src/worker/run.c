@@ -107,6 +107,8 @@ static int daemon_init(struct daemon *d, const struct daemon_opts *o)
 	else
 		snprintf(d->store_url, sizeof(d->store_url), "file://%s/store", d->dir);
 	snprintf(d->box_dir, sizeof(d->box_dir), "%s/boxes", d->dir);
+	if (o->chunk_cache)
+		snprintf(d->cache_dir, sizeof(d->cache_dir), "%s/cache", d->dir);
 	preload_store(d->store_url);
 	if (box_net_opts(d, o) < 0)
 		return -1;

@@ -26,6 +26,8 @@
 #include "worker/imagestore.h"
 #include "worker/spec.h"
 
+#define RUNTIME_CACHE_MAX (1ULL << 30)   /* a daemon's chunk cache, bytes */
+
 struct runtime_ctx {
 	const char *store_url;    /* object store of the images */
 	const char *image;        /* the app's image name in it */
@@ -45,6 +47,10 @@ struct runtime_ctx {
 	int verify;               /* dump: prove the image restores before the
 	                             tree is killed (cr_dump_opts.verify) */
 	int hold_queue;           /* box_ahead: the hold queue (box/hold.h) */
+	uint32_t box_addr;        /* box_ahead: the address the app's box had
+	                             where it ran before (0: unknown) */
+	const char *cache_dir;    /* dump, lazy restore: a local chunk cache of
+	                             RUNTIME_CACHE_MAX bytes (NULL: none) */
 };
 
 struct box;

@@ -139,7 +139,7 @@ static int box_ahead(const struct app_spec *spec, const struct runtime_ctx *ctx,
 	if (box_config_of(spec, ctx, &cfg) < 0)
 		return -1;
 	strcpy(cfg.rootfs, "host");
-	return box_create_ahead(&cfg, ctx->hold_queue, b);
+	return box_create_ahead(&cfg, ctx->hold_queue, ctx->box_addr, b);
 }
 
 static int box_dump(pid_t *pid, const struct runtime_ctx *ctx, struct image_facts *facts)

@@ -55,7 +55,8 @@ int runtime_image_dump(pid_t *pid, const struct runtime_ctx *ctx, const struct b
 		       struct image_facts *facts)
 {
 	struct cr_dump_opts opts = { .keep_listeners = ctx->holder, .verify = ctx->verify, .box = b,
-				     .local_dir = ctx->work_dir };
+				     .local_dir = ctx->work_dir, .cache_dir = ctx->cache_dir,
+				     .cache_max = ctx->cache_dir ? RUNTIME_CACHE_MAX : 0 };
 	struct cr_dump_stats st = { 0 };
 
 	if (cr_dump_to_store(*pid, ctx->store_url, ctx->image, &opts, &st) < 0)
@@ -96,7 +97,8 @@ int runtime_image_restore(const struct runtime_ctx *ctx, pid_t *pid, struct cr_m
 {
 	struct cr_restore_opts opts = { .listeners = ctx->holder, .box_dir = ctx->box_dir,
 					.log = ctx->log, .generation = ctx->generation,
-					.local_dir = ctx->work_dir };
+					.local_dir = ctx->work_dir, .cache_dir = ctx->cache_dir,
+					.cache_max = ctx->cache_dir ? RUNTIME_CACHE_MAX : 0 };
 
 	timing_mark("serve: engine child");
 	memset(mem, 0, sizeof(*mem));

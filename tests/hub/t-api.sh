@@ -166,6 +166,22 @@ h_worker a "$wtok" w2 192.0.2.2 4096
 st=$(h_expect 200 a "$alice" GET /workers | h_json '[w["state"] for w in j if w["name"]=="w2"][0]')
 [ "$st" = up ] || h_fail "w2 is $st after a heartbeat"
 
+# Cache-aware placement: w2 (less free memory) says it has cached's image:
+# cached goes there; a heartbeat without "cached" keeps what it said; a
+# bad list is refused.
+h_expect 200 a "$wtok" PUT /workers/w2 '{"address":"192.0.2.2","mem_total_bytes":8589934592,"mem_free_bytes":4294967296,"cached":["cached","other"]}' >/dev/null
+h_worker a "$wtok" w2 192.0.2.2 4096
+h_worker a "$wtok" w1 192.0.2.1 8192
+dave=$(h_tenant a dave)
+w=$(h_expect 201 a "$dave" POST /apps '{"name":"cached","argv":["x"]}' | h_json 'j["worker"]')
+[ "$w" = w2 ] || h_fail "cached placed on $w, not on w2 which has its image"
+w=$(h_expect 201 a "$dave" POST /apps '{"name":"uncached","argv":["x"]}' | h_json 'j["worker"]')
+[ "$w" = w1 ] || h_fail "uncached placed on $w, not on w1 (more free memory)"
+h_expect 400 a "$wtok" PUT /workers/w2 '{"address":"192.0.2.2","mem_total_bytes":8,"mem_free_bytes":4,"cached":["Bad"]}' >/dev/null
+h_expect 400 a "$wtok" PUT /workers/w2 '{"address":"192.0.2.2","mem_total_bytes":8,"mem_free_bytes":4,"cached":"x"}' >/dev/null
+h_expect 200 a "$dave" DELETE /apps/cached >/dev/null
+h_expect 200 a "$dave" DELETE /apps/uncached >/dev/null
+
 # HTTPS: a hub with a self-signed certificate, reached by curl and the CLI.
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
 	-addext subjectAltName=IP:127.0.0.1 -keyout "$D_DIR/key.pem" -out "$D_DIR/cert.pem" \

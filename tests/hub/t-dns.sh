@@ -28,7 +28,7 @@ for tcp in +notcp +tcp; do
 	echo "$got" | grep -q "^WeB.Apps.Test.[[:space:]]*7[[:space:]]*IN[[:space:]]*A[[:space:]]*192.0.2.10" ||
 		h_fail "$tcp mixed case: '$got'"
 	got=$(h_dig a $tcp +noall +answer $H_ZONE SOA)
-	echo "$got" | grep -qE "^$H_ZONE.[[:space:]]+7[[:space:]]+IN[[:space:]]+SOA[[:space:]]+ns.$H_ZONE. hostmaster.$H_ZONE. 1 [0-9]+ [0-9]+ [0-9]+ 7$" ||
+	echo "$got" | grep -qE "^$H_ZONE.[[:space:]]+7[[:space:]]+IN[[:space:]]+SOA[[:space:]]+ns.$H_ZONE. hostmaster.$H_ZONE. [0-9]+ [0-9]+ [0-9]+ [0-9]+ 7$" ||
 		h_fail "$tcp SOA: '$got'"
 	got=$(h_dig a $tcp +short $H_ZONE NS)
 	[ "$got" = "ns.$H_ZONE." ] || h_fail "$tcp NS: '$got'"
@@ -139,4 +139,24 @@ PY
 kill -0 "${H_PID[a]}" || h_fail "the hub died"
 [ "$(h_dig a +short web.$H_ZONE A)" = 192.0.2.10 ] || h_fail "no answer after malformed queries (udp)"
 [ "$(h_dig a +tcp +short web.$H_ZONE A)" = 192.0.2.10 ] || h_fail "no answer after malformed queries (tcp)"
+# The SOA serial moves on when a record changes (the hub reads it once a
+# second at most), in the apex answer and in a negative one's authority.
+serial() { h_dig a +short $H_ZONE SOA | awk '{ print $3 }'; }
+s1=$(serial)
+[ -n "$s1" ] || h_fail "no SOA serial"
+h_expect 201 a "$tok" POST /apps '{"name":"serial","argv":["x"]}' >/dev/null
+for i in $(seq 60); do
+	[ "$(serial)" != "$s1" ] && break
+	sleep 0.05
+done
+s2=$(serial)
+[ "$s2" -gt "$s1" ] || h_fail "the SOA serial did not move on after a new app: $s1, then $s2"
+h_dig a +noall +authority nothere.$H_ZONE A | grep -q " $s2 " ||
+	h_fail "a negative answer's SOA has not serial $s2: $(h_dig a +noall +authority nothere.$H_ZONE A)"
+h_expect 200 a "$tok" DELETE /apps/serial >/dev/null
+for i in $(seq 60); do
+	[ "$(serial)" != "$s2" ] && break
+	sleep 0.05
+done
+[ "$(serial)" -gt "$s2" ] || h_fail "the SOA serial did not move on after app rm"
 d_log "PASS"

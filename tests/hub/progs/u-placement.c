@@ -64,6 +64,16 @@ static void test_placement(void)
 	c[0] = cand("a", 1000, 10, 0, 0);  /* 1000 - 640 = 360 left */
 	c[1] = cand("b", 500, 0, 0, 0);
 	expect(placement_choose(c, 2, need) == 1, "apps placed count against free memory");
+
+	c[0] = cand("a", 1000, 0, 0, 0);
+	c[1] = cand("b", 4000, 0, 0, 0);
+	c[0].cached = 1;
+	expect(placement_choose(c, 2, need) == 0, "the app's image cached wins over free memory");
+	c[0].tenant_apps = 1;
+	expect(placement_choose(c, 2, need) == 1, "the tenant's fewest apps win over a cache");
+	c[0].tenant_apps = 0;
+	c[0].ports_taken = 1;
+	expect(placement_choose(c, 2, need) == 1, "a cache does not bring back a worker that is out");
 }
 
 static void test_tokens_and_names(void)
