@@ -568,6 +568,7 @@ int box_for_image(const char *img, const char *dir, const char *name, struct box
 	snprintf(layer, sizeof(layer), "%s/" BOX_IMAGE_LAYER, img);
 	if (create_box(&saved.cfg, saved.addr, saved.uid_base, layer, -1, b) < 0)
 		return -1;
+	b->made = 1;
 	return load_shm(b, img);
 }
 

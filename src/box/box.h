@@ -104,6 +104,8 @@ struct box {
 	char veth[16];              /* host end of the veth */
 	struct box_cgroup cg;
 	uint32_t uid_base;          /* host uid (and gid) of the box's root */
+	int made;                   /* box_for_image made it from the image (not
+	                               recorded): a failed restore removes it */
 };
 
 /* 1 if name is a valid box name: 1-23 of a-z 0-9 '-', not starting '-'. */
@@ -162,6 +164,8 @@ int box_create_ahead(const struct box_config *cfg, int hold_queue, uint32_t addr
 #define BOX_IMAGE_CONFIG "box-config"
 #define BOX_IMAGE_LAYER "box-layer"
 #define BOX_IMAGE_SHM "box-shm"
+/* The tree's init (common/init_path.h), when it runs one. */
+#define BOX_IMAGE_INIT "box-init"
 int box_save(const struct box *b, const char *imgdir);
 /* The cgroups the app made under the box's v2 cgroup (cgtree.c): saved
  * beside the image at dump (no file if it made none), made again at

@@ -28,4 +28,12 @@ int init_host_path(char *buf, size_t len);
  * dir gets that directory, name the copy's file name. */
 int init_install(const char *boxes_dir, char *dir, size_t dlen, char *name, size_t nlen);
 
+/* An image's init (exe, as the boxed tree sees it: BOX_INIT_DIR/...), if
+ * it is a copy, saved in the file `file` at dump, so that a machine that
+ * never had that build can restore the image: init_copy_restore puts it
+ * back in boxes_dir/.init when missing, after checking that its content
+ * is the one its name says.  Anything else: nothing done. */
+int init_copy_save(const char *boxes_dir, const char *exe, const char *file);
+int init_copy_restore(const char *boxes_dir, const char *exe, const char *file);
+
 #endif

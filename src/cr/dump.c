@@ -27,6 +27,7 @@
 
 #include "box/box.h"
 #include "common/err.h"
+#include "common/init_path.h"
 #include "cr/cr.h"
 #include "cr/dump_ctx.h"
 #include "cr/sysv_ipc.h"
@@ -81,12 +82,26 @@ static int prepare_dir(const char *dir, int *created)
 	return 0;
 }
 
+/* The init the boxed tree runs (its pid 1's executable), with the image:
+ * another machine may not have that build's copy (init_path.h). */
+static int save_init(const struct dump_ctx *ctx, const struct box *b, const char *dir)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/" BOX_IMAGE_INIT, dir);
+	if (!ctx->img.nr_procs || init_copy_save(b->cfg.dir, ctx->img.procs[0].mm.exe_path,
+						 path) < 0)
+		return ctx->img.nr_procs ? err_wrap("save the tree's init") : 0;
+	return 0;
+}
+
 static void cleanup_dir(const char *dir, int created)
 {
 	static const char *const files[] = { "pages", "manifest", "manifest.tmp",
 					     "activeset", "activeset.tmp", ".pages-base",
 					     BOX_IMAGE_CONFIG, BOX_IMAGE_CONFIG ".tmp",
-					     BOX_IMAGE_LAYER, BOX_IMAGE_SHM, BOX_IMAGE_CGROUPS,
+					     BOX_IMAGE_LAYER, BOX_IMAGE_SHM, BOX_IMAGE_INIT,
+					     BOX_IMAGE_CGROUPS,
 					     BOX_IMAGE_CGROUPS ".tmp", CR_SECCOMP_FILE };
 	char path[4200];
 
@@ -656,6 +671,8 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 		rc = record_box(&ctx, opts->box);
 	if (rc == 0 && opts && opts->box)
 		rc = box_save(opts->box, dir);
+	if (rc == 0 && opts && opts->box)
+		rc = save_init(&ctx, opts->box, dir);
 	if (rc == 0 && opts && opts->box)
 		rc = save_box_cgroups(&ctx, opts->box, dir);
 	if (rc == 0)

@@ -32,6 +32,7 @@
 
 #include "box/box.h"
 #include "common/err.h"
+#include "common/init_path.h"
 #include "common/io.h"
 #include "cr/cr.h"
 #include "cr/custody_files.h"
@@ -383,6 +384,18 @@ static int plan(struct rst_ctx *c)
 		return err_set("fd %d needed for restoring exceeds RLIMIT_NOFILE",
 			       svc_file_fd(c, max_files));
 	return plan_scratch(c);
+}
+
+/* The init the image's tree ran, put back among the box dir's copies if
+ * this machine never had that build (init_path.h). */
+static int restore_init(const struct rst_ctx *c)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/" BOX_IMAGE_INIT, c->dir);
+	if (init_copy_restore(c->box->cfg.dir, c->img.procs[0].mm.exe_path, path) < 0)
+		return err_wrap("restore the tree's init");
+	return 0;
 }
 
 /* The tree's SysV objects in a new IPC namespace: a boxed tree's is owned
@@ -768,7 +781,7 @@ static int box_begin(struct rst_ctx *c, const char *box_dir)
 	c->box = calloc(1, sizeof(*c->box));
 	if (!c->box)
 		return err_set("out of memory");
-	if (box_for_image(c->dir, box_dir, c->img.box, c->box) < 0)
+	if (box_for_image(c->dir, box_dir, c->img.box, c->box) < 0 || restore_init(c) < 0)
 		return -1;
 	file_owners_across(&c->img, c->box, 0);
 	if (!c->box_warming)
@@ -794,12 +807,21 @@ static int box_begin(struct rst_ctx *c, const char *box_dir)
 	return 0;
 }
 
-static void box_end(struct rst_ctx *c)
+/* failed: a box this restore made from the image goes (a failed
+ * operation leaves nothing behind). */
+static void box_end(struct rst_ctx *c, int failed)
 {
 	if (c->box_warming)
 		pthread_join(c->box_warmer, NULL);
 	if (c->box_root >= 0)
 		close(c->box_root);
+	if (failed && c->box && c->box->made) {
+		struct err_saved e;
+
+		err_save(&e);
+		box_destroy(c->box);
+		err_restore(&e);
+	}
 	free(c->box);
 	c->box = NULL;
 }
@@ -893,7 +915,7 @@ static int restore_start(void *arg, pid_t *pid, struct keeper_after *after)
 	rst_files_free(&c, rc < 0 || c.verify);
 	custody_end_files(&held, rc == 0);
 	pin_end(&c);
-	box_end(&c);
+	box_end(&c, rc < 0);
 	free_ctx(&c);
 	if (a->origin)
 		a->origin->close(&c, a->origin->arg);
