@@ -9,7 +9,8 @@ PC_CFLAGS := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -I/usr/include/p
 LDLIBS  := -lssl -lcrypto -lzstd -lxxhash -lpthread -ldl -lsqlite3 -ljansson -lm
 LDLIBS  += -lmnl -lnftables -lnftnl -lseccomp -lldns
 
-SRCS    := $(wildcard src/*/*.c) src/main.c
+# src/init/ is picocenter-init, a program of its own (static, see below).
+SRCS    := $(filter-out src/init/%,$(wildcard src/*/*.c)) src/main.c
 OBJS    := $(SRCS:%.c=build/obj/%.o)
 LIBSRCS := $(filter-out src/main.c src/cli/%,$(SRCS))
 LIBOBJS := $(LIBSRCS:%.c=build/obj/%.o)
@@ -23,10 +24,20 @@ TPROGFLAGS := -std=c17 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -pthread
 FUZZSRC := $(wildcard fuzz/*.c)
 
 .PHONY: all check deps test asan fuzz clean demo
-all: build/picocenter $(TPROGS)
+all: build/picocenter build/picocenter-init $(TPROGS)
 
 build/picocenter: $(OBJS)
 	$(CC) $(PC_CFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+# The init of apps' trees (src/init/init.c): static and without a C
+# library (src/init/sys.h), so that it runs in any box root and costs an
+# app a few pages; the daemon finds it next to its own binary.
+INIT_CFLAGS := -Os -static -nostdlib -no-pie -fno-stack-protector -fno-builtin \
+	-fno-tree-loop-distribute-patterns -fno-asynchronous-unwind-tables -fcf-protection=none \
+	-Wl,--build-id=none -s
+build/picocenter-init: src/init/init.c src/init/sys.h
+	@mkdir -p $(dir $@)
+	$(CC) $(PC_CFLAGS) $(INIT_CFLAGS) -o $@ $<
 
 build/obj/%.o: %.c
 	@mkdir -p $(dir $@)

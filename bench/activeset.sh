@@ -27,6 +27,11 @@
 # 262144 (1 GB), W = 2560 (10 MB), lines as the others (T and W say it).
 # BENCH_REPEAT (1): each mode measured that many times in a row (quote
 # the medians); BENCH_TIMING=FILE: the restores' PICOCENTER_TIMING lines.
+# BENCH_PC_B: a second picocenter binary compared in the same run: each
+# case gets an image of its own made by each build, and the two builds'
+# restores alternate (lines say "pc":"a" for BENCH_PC, "b" for this one).
+# Not with BENCH_1G: two 1 GB images do not fit radosgw's store (a PUT
+# times out).
 # BENCH_REDIS=1 adds redis-server holding 100 MB (DEBUG POPULATE: 100000
 # values of 1000 bytes) whose request (one EVAL) reads 3000 of them, ~3
 # MB: lines "bench":"activeset-redis", first_response_ms up to the EVAL's
@@ -49,6 +54,7 @@ BENCH_REPEAT=${BENCH_REPEAT:-1}
 BENCH_TIMING=${BENCH_TIMING:-}
 REDIS_EVAL="local n=0 for i=0,2999 do n=n+string.len(redis.call('GET','key:'..i)) end return n"
 PC=${BENCH_PC:-$PWD/build/picocenter}
+PC_A=$PC PC_B=${BENCH_PC_B:-} PCN=a
 WS=$PWD/build/tests/activeset/wsprog
 U=$PWD/build/tests/s3/u-s3
 TMP=$(mktemp -d /tmp/picocenter-bench-as.XXXXXX)
@@ -152,7 +158,7 @@ measure() {
 	"$WS" write "$port" $((t - 16)) 16 $RANDOM || die "$mode: write"
 	d=$(dump "$pid" "$url" "$image")
 	rm -rf "$TMP"/dl.*
-	echo "{\"bench\":\"activeset\",\"store\":\"$store\",\"local\":$BENCH_LOCAL,\"T\":$t,\"W\":$w,\"mode\":\"$mode\",\"first_response_ms\":$ms,\"bytes_store\":$bytes,\"image_bytes\":$((t * 4096)),\"working_set_bytes\":$((w * 4096)),\"faults_after_resume\":$faults,\"rss_kb\":$rss,\"swapout_ms\":${d% *},\"swapout_bytes\":${d#* }}"
+	echo "{\"bench\":\"activeset\",\"pc\":\"$PCN\",\"store\":\"$store\",\"local\":$BENCH_LOCAL,\"T\":$t,\"W\":$w,\"mode\":\"$mode\",\"first_response_ms\":$ms,\"bytes_store\":$bytes,\"image_bytes\":$((t * 4096)),\"working_set_bytes\":$((w * 4096)),\"faults_after_resume\":$faults,\"rss_kb\":$rss,\"swapout_ms\":${d% *},\"swapout_bytes\":${d#* }}"
 }
 
 # ---- redis holding 100 MB ----
@@ -222,21 +228,35 @@ prepare() {
 	dump "$pid" "$url" "$image" >/dev/null
 }
 
+# use_pc a|b: the build the next commands run.
+use_pc() {
+	PCN=$1
+	if [ "$1" = b ]; then PC=$PC_B; else PC=$PC_A; fi
+}
+
 run_store() {   # STORE-NAME URL TS WS
-	local store=$1 url=$2 t w port image
+	local store=$1 url=$2 t w port image pcs=a p
+	[ -n "$PC_B" ] && pcs="a b"
 	for t in $3; do
 		for w in $4; do
 			[ "$w" -le "$t" ] || continue
 			port=$(free_port)
 			image=ws-$t-$w
-			prepare "$url" "$t" "$w" "$port" "$image"
+			for p in $pcs; do
+				use_pc "$p"
+				prepare "$url" "$t" "$w" "$port" "$image-$p"
+			done
 			# Each mode's repeats in a row: a revival without the page
 			# server (eager) records no ActiveSet for the next one.
 			for mode in $BENCH_MODES; do
 				for _ in $(seq "$BENCH_REPEAT"); do
-					measure "$store" "$url" "$t" "$w" "$port" "$mode" "$image"
+					for p in $pcs; do
+						use_pc "$p"
+						measure "$store" "$url" "$t" "$w" "$port" "$mode" "$image-$p"
+					done
 				done
 			done
+			use_pc a
 		done
 	done
 }

@@ -86,7 +86,7 @@ swap_in_ms() {
 # revive: each trial, the app asleep on worker X; a new worker Y; X dies;
 # the query and PING through Y.
 revive() {
-	local tok wtok x y i out ms=() sw=()
+	local tok wtok x y i out ms=() sw=() tries=()
 	tok=$(h_tenant r bench)
 	wtok=$("$PICOCENTER" hub worker-token --state-dir "$D_DIR/r") || h_fail "worker-token"
 	x=v0
@@ -102,13 +102,15 @@ revive() {
 			h_fail "revive trial $i"
 		echo "$out" >&2
 		ms+=("$(echo "$out" | h_json 'j["ms"]')")
+		tries+=("$(echo "$out" | h_json 'j["connect_tries"]')")
 		hr_wait_app "$tok" rkv "j['holder'] == '$y' and j['state'] == 'running'" 200
 		sw+=("$(swap_in_ms rkv "$y")")
 		x=$y
 	done
-	printf '{"bench":"hub_revive_cold","app":"redis","delay_ms":%s,"trials":%d,"query_to_first_byte_ms_median":%s,"swap_in_ms_median":%s,"query_to_first_byte_ms":[%s]}\n' \
+	printf '{"bench":"hub_revive_cold","app":"redis","delay_ms":%s,"trials":%d,"query_to_first_byte_ms_median":%s,"swap_in_ms_median":%s,"query_to_first_byte_ms":[%s],"connect_tries":[%s]}\n' \
 		"$HR_DELAY_MS" "$TRIALS" "$(printf '%s\n' "${ms[@]}" | median)" \
-		"$(printf '%s\n' "${sw[@]}" | median)" "$(IFS=,; echo "${ms[*]}")"
+		"$(printf '%s\n' "${sw[@]}" | median)" "$(IFS=,; echo "${ms[*]}")" \
+		"$(IFS=,; echo "${tries[*]}")"
 }
 
 # move: a running app with MOVE_MB MiB of random bytes, back and forth.

@@ -3,14 +3,17 @@
  * (src/hub/request.c) and the hub's answers a worker reads: the first
  * byte picks the parser (its top bit: a move's body; else 0x40: an app's
  * report; else 0x20: an app of the hub's sync answer, as a worker takes
- * it; else a worker's report) and a name from a small table; the rest is
+ * it, its requests too; else 0x10: a worker's answer to a request; else a
+ * worker's report) and a name from a small table; the rest is
  * the body.  Each either parses into something that keeps every rule (DNS
  * labels, an address inet_pton takes, free memory within total, known
- * states, times >= 0) or fails with a message.
+ * states, times >= 0, a failed move's text only on a held app and within
+ * its bound) or fails with a message.
  */
 #include <arpa/inet.h>
 #include <assert.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/err.h"
@@ -30,7 +33,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 
 		if (hub_parse_run(names[data[0] % 5], (const char *)data + 1, len - 1, &r) == 0)
 			assert(hub_check_name("app", r.app) == 0 && r.image_ms >= 0 && r.state[0] &&
-			       (r.held || !strcmp(r.state, "stored")));
+			       (r.held || !strcmp(r.state, "stored")) &&
+			       (r.held || !r.move_failed[0]) &&
+			       strlen(r.move_failed) <= HUB_MOVE_ERR_MAX);
 		else
 			assert(err_msg()[0] != '\0');
 		return 0;
@@ -43,12 +48,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			assert(hub_check_name("worker", p.worker) == 0);
 			assert(!p.holder[0] || hub_check_name("worker", p.holder) == 0);
 			assert(hub_check_name("app", p.spec.name) == 0 && p.image_ms >= 0 &&
-			       p.wake_ms >= 0);
+			       p.wake_ms >= 0 && p.nasks <= HUB_ASKS_MAX);
+			for (size_t i = 0; i < p.nasks; i++)
+				assert(hub_check_ask_id(p.asks[i].id) == 0 &&
+				       hub_ask_op_known(p.asks[i].op));
 			spec_free(&p.spec);
 		} else if (o) {
 			assert(err_msg()[0] != '\0');
 		}
 		json_decref(o);
+		return 0;
+	}
+	if (!(data[0] & 0x80) && (data[0] & 0x10)) {
+		char *answer = NULL;
+		int status = 0;
+
+		if (hub_parse_ask_answer((const char *)data + 1, len - 1, &status, &answer) == 0)
+			assert(status >= 100 && status <= 599 && answer &&
+			       strlen(answer) <= HUB_ASK_ANSWER_MAX);
+		else
+			assert(err_msg()[0] != '\0' && !answer);
+		free(answer);
 		return 0;
 	}
 	if (data[0] & 0x80) {

@@ -1,13 +1,15 @@
 /*
  * store_pindex.c - libFuzzer target for the page index parser
- * (pindex_parse, src/store/pindex.c).
+ * (pindex_parse and pindex_adopt, src/store/pindex.c).
  *
  * Input: a pack count (1 byte, modulo 8, plus 1), that many pack sizes (4
  * bytes little endian each), then the index bytes.  The file's size is
  * taken from the index length (its whole entries), so that mutations of
  * the entries reach the checks.  A rejected parse must leave the index
  * empty; an accepted one must have every entry inside its pack and
- * format back to the same bytes.
+ * format back to the same bytes.  pindex_adopt, given the bytes at an
+ * aligned address (in place) and at an odd one (copied), must decide the
+ * same and give the same entries.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,6 +47,30 @@ static void parse_once(const uint8_t *idx, size_t len, struct mfile *f)
 	pindex_free(&ix);
 }
 
+/* pindex_adopt on idx at an aligned address (shift 0) or not (shift 1)
+ * against pindex_parse's result. */
+static void adopt_once(const uint8_t *idx, size_t len, struct mfile *f, size_t shift)
+{
+	struct pindex a, p;
+	uint8_t *mem = malloc(len + shift + 1);
+	int ra, rp;
+
+	if (!mem)
+		abort();
+	memcpy(mem + shift, idx, len);
+	memset(&a, 0x5a, sizeof(a));
+	ra = pindex_adopt(mem + shift, len, f, shift ? NULL : mem, &a);
+	rp = pindex_parse(idx, len, f, &p);
+	if (ra != rp || (ra < 0 && (a.n || a.e)))
+		abort();
+	if (ra == 0 && (a.n != p.n || (a.n && memcmp(a.e, p.e, a.n * sizeof(*a.e)))))
+		abort();
+	if (ra < 0 || shift)
+		free(mem);   /* a failed adopt, or one given no memory, leaves it ours */
+	pindex_free(&a);
+	pindex_free(&p);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -69,6 +95,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	whole = len >= PINDEX_HEAD ? (len - PINDEX_HEAD) / PINDEX_ENTRY : 0;
 	f.size = (uint64_t)whole * STORE_PAGE;
 	parse_once(data + at, len, &f);
+	adopt_once(data + at, len, &f, 0);
+	adopt_once(data + at, len, &f, 1);
 	if (len > pindex_size(whole))
 		parse_once(data + at, (size_t)pindex_size(whole), &f);
 	return 0;

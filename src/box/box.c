@@ -1,6 +1,7 @@
 /*
- * box.c - a box's life: create (all parts or none), open its record,
- * enter it, list and destroy boxes.  The parts are in cgroup.c, rootfs.c,
+ * box.c - a box's life: create (all parts or none, or ahead of its
+ * image: asleep, its address and ports only), open its record, enter
+ * it, list and destroy boxes.  The parts are in cgroup.c, rootfs.c,
  * netns.c and nft.c; the record in config.c.
  */
 #define _XOPEN_SOURCE 700
@@ -25,10 +26,12 @@
 #include <unistd.h>
 
 #include "box/box_int.h"
+#include "box/hold.h"
 #include "common/err.h"
 #include "common/timing.h"
 
 static int is_awake(const struct box *b);
+static int remove_tree(const char *path);
 
 static int mkdirs(const char *path)
 {
@@ -73,7 +76,7 @@ static int lock_dir(const char *dir)
  * taken, so that it is never held while waiting for that one. */
 #define CREATE_LOCK_DIR "/run/picocenter"
 
-static int lock_machine(void)
+int box_lock_machine(void)
 {
 	if (mkdir(CREATE_LOCK_DIR, 0755) < 0 && errno != EEXIST)
 		return err_sys("mkdir %s", CREATE_LOCK_DIR);
@@ -82,7 +85,7 @@ static int lock_machine(void)
 
 static int check_dir(const char *dir)
 {
-	if (dir[0] != '/' || strstr(dir, "/..") || strpbrk(dir, ",:\\") ||
+	if (dir[0] != '/' || strstr(dir, "/..") || strpbrk(dir, ",:\\\n") ||
 	    strlen(dir) > BOX_PATH_MAX - 64)
 		return err_set("box dir '%s': an absolute path without , : \\ or ..", dir);
 	return 0;
@@ -221,7 +224,7 @@ static int fill_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_ba
 	if (box_has_ipv6(b))
 		addr6_of(&b->cfg, b->addr, b->addr6);
 	snprintf(b->veth, sizeof(b->veth), "pc%08x", ntohl(b->addr));
-	return cg_plan(cfg->name, &b->cg);
+	return cg_plan(cfg->dir, cfg->name, &b->cg);
 }
 
 /* The writable layer saved in an image, unpacked before the mount. */
@@ -295,10 +298,55 @@ static int build(struct box *b, const char *layer, int *machine)
 	return rc;
 }
 
+/* In BOXES/NAME of a box made ahead of its image (box_create_ahead). */
+#define AHEAD_MARK "ahead"
+
+static int is_ahead(const struct box *b)
+{
+	char path[BOX_PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/" AHEAD_MARK, b->path);
+	return access(path, F_OK) == 0;
+}
+
+/* A box ahead of its image: its record, the mark, the bridge (the route
+ * its held packets take), the hold armed for its address in queue, then
+ * its nftables elements (its address and published ports: a packet they
+ * send to the box before the hold is armed would wait for a neighbour
+ * that never answers, and the client would retransmit a second later),
+ * nothing awake.  The machine-wide lock is held until the elements
+ * exist: without a veth, they alone tell other box dirs that its address
+ * is taken. */
+static int build_ahead(struct box *b, int queue)
+{
+	char path[BOX_PATH_MAX + 16];
+	int fd;
+
+	if (box_record_write(b) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/" AHEAD_MARK, b->path);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_sys("create %s", path);
+	close(fd);
+	if (netns_bridge_ensure(b) < 0 || hold_arm(queue, b->addr) < 0)
+		return -1;
+	if (nft_box_add(b) < 0) {
+		struct err_saved e;
+
+		err_save(&e);
+		hold_disarm(queue, b->addr);
+		return err_restore(&e);
+	}
+	return 0;
+}
+
 /* Create the box cfg describes, with the address addr if it is free (0:
- * any) and the writable layer in the file layer (NULL: empty). */
+ * any) and the writable layer in the file layer (NULL: empty); with
+ * ahead (a hold queue, else -1), asleep and marked as made ahead of its
+ * image (box_create_ahead). */
 static int create_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_base,
-		      const char *layer, struct box *b)
+		      const char *layer, int ahead, struct box *b)
 {
 	char path[BOX_PATH_MAX + 64];
 	int lock, machine, rc;
@@ -308,7 +356,7 @@ static int create_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_
 	lock = lock_dir(cfg->dir);
 	if (lock < 0)
 		return -1;
-	machine = lock_machine();
+	machine = box_lock_machine();
 	if (machine < 0) {
 		close(lock);
 		return -1;
@@ -322,7 +370,7 @@ static int create_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_
 	}
 	rc = fill_box(cfg, addr, uid_base, b);
 	if (rc == 0)
-		rc = build(b, layer, &machine);
+		rc = ahead >= 0 ? build_ahead(b, ahead) : build(b, layer, &machine);
 	if (rc < 0) {
 		struct err_saved e;
 
@@ -345,7 +393,44 @@ static int create_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_
 
 int box_create(const struct box_config *cfg, struct box *b)
 {
-	return create_box(cfg, 0, 0, NULL, b);
+	return create_box(cfg, 0, 0, NULL, -1, b);
+}
+
+int box_create_ahead(const struct box_config *cfg, int hold_queue, struct box *b)
+{
+	if (hold_queue < 0)
+		return err_set("box %s ahead of its image: no hold queue", cfg->name);
+	return create_box(cfg, 0, 0, NULL, hold_queue, b);
+}
+
+/* The box's /dev/shm (a tmpfs of its own: POSIX shared memory, named
+ * semaphores) goes with the image, so that a box made again (asleep,
+ * another machine) has it back; the engine then maps the files from
+ * there (restore.c). */
+static int save_shm(const struct box *b, const char *dir)
+{
+	char shm[BOX_PATH_MAX + 16], path[4200];
+	struct statfs fs;
+
+	snprintf(shm, sizeof(shm), "%s/root/dev/shm", b->path);
+	if (statfs(shm, &fs) < 0 || fs.f_type != TMPFS_MAGIC)
+		return 0;       /* not awake: nothing in it */
+	snprintf(path, sizeof(path), "%s/" BOX_IMAGE_SHM, dir);
+	return box_tree_save(b, shm, path) < 0 ? err_wrap("save /dev/shm of box %s",
+							  b->cfg.name) : 0;
+}
+
+/* Put an image's /dev/shm into a box just made or woken. */
+static int load_shm(const struct box *b, const char *img)
+{
+	char shm[BOX_PATH_MAX + 16], path[4200];
+
+	snprintf(path, sizeof(path), "%s/" BOX_IMAGE_SHM, img);
+	if (access(path, F_OK) < 0)
+		return 0;       /* an image made before it was saved */
+	snprintf(shm, sizeof(shm), "%s/root/dev/shm", b->path);
+	return box_layer_load(b, path, shm) < 0 ? err_wrap("box %s: put back its /dev/shm",
+							    b->cfg.name) : 0;
 }
 
 int box_save(const struct box *b, const char *dir)
@@ -356,7 +441,9 @@ int box_save(const struct box *b, const char *dir)
 	if (box_record_save(b, path) < 0)
 		return err_wrap("save box %s", b->cfg.name);
 	snprintf(path, sizeof(path), "%s/" BOX_IMAGE_LAYER, dir);
-	return box_layer_save(b, path);
+	if (box_layer_save(b, path) < 0)
+		return -1;
+	return save_shm(b, dir);
 }
 
 /* A box made again from an image another daemon stored hides this
@@ -388,6 +475,65 @@ static int settle_here(struct box_config *cfg)
 	return 0;
 }
 
+static int same_ports(const struct box_config *x, const struct box_config *y)
+{
+	if (x->nr_ports != y->nr_ports)
+		return 0;
+	for (int i = 0; i < x->nr_ports; i++) {
+		const struct box_port *p = &x->ports[i], *q = &y->ports[i];
+
+		if (p->host_addr != q->host_addr || memcmp(p->host_addr6, q->host_addr6, 16) ||
+		    p->v6 != q->v6 || p->host_port != q->host_port ||
+		    p->app_port != q->app_port || p->udp != q->udp)
+			return 0;
+	}
+	return 1;
+}
+
+/* A box made ahead of its image (asleep) takes what the image's record
+ * says of its root, log and limits, and the image's writable layer; its
+ * address, ids and ports stay (they must be what the record has, but
+ * the address and ids).  A failure leaves it ahead, its upper empty. */
+static int settle_ahead(struct box *b, const char *img, const char *conf)
+{
+	char layer[4200], upper[BOX_PATH_MAX + 8], mark[BOX_PATH_MAX + 16];
+	struct box saved;
+	int rc;
+
+	if (access(conf, F_OK) < 0)
+		return err_set("box %s was made for an image, and image %s has no box record",
+			       b->cfg.name, img);
+	if (box_record_load(conf, img, &saved) < 0)
+		return err_wrap("box of image %s", img);
+	if (strcmp(saved.cfg.name, b->cfg.name) || !same_ports(&saved.cfg, &b->cfg) ||
+	    saved.cfg.uids != b->cfg.uids || saved.cfg.no_egress != b->cfg.no_egress)
+		return err_set("image %s: its box record (%s) does not match the box made ahead "
+			       "for it (name, ports, ids or egress)", img, saved.cfg.name);
+	memcpy(b->cfg.rootfs, saved.cfg.rootfs, sizeof(b->cfg.rootfs));
+	memcpy(b->cfg.log, saved.cfg.log, sizeof(b->cfg.log));
+	b->cfg.memory = saved.cfg.memory;
+	b->cfg.pids = saved.cfg.pids;
+	b->cfg.cpu_weight = saved.cfg.cpu_weight;
+	if (rootfs_check(b->cfg.rootfs) < 0 || settle_here(&b->cfg) < 0)
+		return err_wrap("box %s", b->cfg.name);
+	snprintf(upper, sizeof(upper), "%s/upper", b->path);
+	snprintf(layer, sizeof(layer), "%s/" BOX_IMAGE_LAYER, img);
+	rc = unpack_layer(b, access(layer, F_OK) == 0 ? layer : NULL);
+	if (rc == 0)
+		rc = box_record_write(b);
+	if (rc < 0) {
+		struct err_saved e;
+
+		err_save(&e);
+		remove_tree(upper);
+		return err_restore(&e);
+	}
+	snprintf(mark, sizeof(mark), "%s/" AHEAD_MARK, b->path);
+	if (unlink(mark) < 0)
+		return err_sys("remove %s", mark);
+	return 0;
+}
+
 int box_for_image(const char *img, const char *dir, const char *name, struct box *b)
 {
 	char conf[4200], layer[4200], path[BOX_PATH_MAX + 64];
@@ -400,9 +546,16 @@ int box_for_image(const char *img, const char *dir, const char *name, struct box
 	snprintf(path, sizeof(path), "%s/%s/config", dir, name);
 	snprintf(conf, sizeof(conf), "%s/" BOX_IMAGE_CONFIG, img);
 	if (access(path, F_OK) == 0 || access(conf, F_OK) < 0) {
+		int awake;
+
 		if (box_open(dir, name, b) < 0)
 			return -1;
-		return box_wake(b);
+		awake = is_awake(b);
+		if (is_ahead(b) && settle_ahead(b, img, conf) < 0)
+			return -1;
+		if (box_wake(b) < 0)
+			return -1;
+		return awake ? 0 : load_shm(b, img);
 	}
 	/* Not here: made again from the image, its layer included. */
 	if (box_record_load(conf, img, &saved) < 0)
@@ -413,7 +566,9 @@ int box_for_image(const char *img, const char *dir, const char *name, struct box
 	if (settle_here(&saved.cfg) < 0)
 		return -1;
 	snprintf(layer, sizeof(layer), "%s/" BOX_IMAGE_LAYER, img);
-	return create_box(&saved.cfg, saved.addr, saved.uid_base, layer, b);
+	if (create_box(&saved.cfg, saved.addr, saved.uid_base, layer, -1, b) < 0)
+		return -1;
+	return load_shm(b, img);
 }
 
 int box_open(const char *dir, const char *name, struct box *b)
@@ -469,6 +624,8 @@ int box_destroy(const struct box *b)
 		rc = -1;
 	if (rc == 0 && remove_tree(b->path) < 0)
 		rc = -1;
+	if (rc == 0)
+		uidrange_forget_dir(b->cfg.dir);
 	return rc < 0 ? err_wrap("remove box %s", b->cfg.name) : 0;
 }
 
@@ -489,7 +646,7 @@ int box_remove(const char *dir, const char *name)
 		snprintf(b.cfg.name, sizeof(b.cfg.name), "%s", name);
 		snprintf(b.cfg.dir, sizeof(b.cfg.dir), "%s", dir);
 		memcpy(b.path, path, sizeof(b.path) - 1);
-		if (cg_plan(name, &b.cg) < 0)
+		if (cg_plan(dir, name, &b.cg) < 0)
 			return -1;
 	}
 	return box_destroy(&b);

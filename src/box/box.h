@@ -77,6 +77,8 @@ struct box_config {
 	                             (the daemon's state dir), besides dir;
 	                             the log is bound in again if under it;
 	                             "" none */
+	int init;                 /* picocenter-init bound read-only at
+	                             BOX_INIT_PATH (common/init_path.h) */
 };
 
 /* Which hierarchy serves each controller of the box's cgroup. */
@@ -145,14 +147,38 @@ int box_oci_prepare(const char *spec, const char *boxes_dir, char *lower, size_t
 
 /* Create the box cfg describes: all of it, or nothing. */
 int box_create(const struct box_config *cfg, struct box *b);
+/* Create it ahead of its image (a box revived here from an image made
+ * elsewhere): asleep, its record, address and published ports only, the
+ * packets for its address held in hold_queue (hold.h: armed before its
+ * ports are published; the caller disarms it) while the image is
+ * fetched.  box_for_image then takes the image's root, log, limits and
+ * writable layer into it (its ports must be the image's) and wakes it. */
+int box_create_ahead(const struct box_config *cfg, int hold_queue, struct box *b);
 /* Files a dump of a boxed tree adds to the image: the box's record and its
  * writable layer (so that it can be made again elsewhere). */
 #define BOX_IMAGE_CONFIG "box-config"
 #define BOX_IMAGE_LAYER "box-layer"
+#define BOX_IMAGE_SHM "box-shm"
 int box_save(const struct box *b, const char *imgdir);
+/* The cgroups the app made under the box's v2 cgroup (cgtree.c): saved
+ * beside the image at dump (no file if it made none), made again at
+ * restore with the tree's processes put back in theirs (before the tree
+ * resumes; pids: each process's pid in its namespace and on the host,
+ * -1 for a zombie). */
+#define BOX_IMAGE_CGROUPS "box-cgroups"
+struct box_pid {
+	pid_t ns, host;
+};
+int box_cgroups_save(const struct box *b, const char *imgdir, const struct box_pid *pids,
+		     size_t n);
+int box_cgroups_restore(const struct box *b, const char *imgdir, const struct box_pid *pids,
+			size_t n);
+/* Check the image's cgroups record (if any) before anything is made. */
+int box_cgroups_check(const char *imgdir);
 /* The box name of the image in imgdir, ready to restore into: the box
- * under dir (woken if asleep), or, if dir has none, one made from the
- * image's saved record (same address when free, same ports) and layer. */
+ * under dir (woken if asleep; one made ahead completed from the image),
+ * or, if dir has none, one made from the image's saved record (same
+ * address when free, same ports) and layer. */
 int box_for_image(const char *imgdir, const char *dir, const char *name, struct box *b);
 /* Load the record of the box name under dir (NULL: the default). */
 int box_open(const char *dir, const char *name, struct box *b);
@@ -186,6 +212,9 @@ int box_enter(const struct box *b);
  * (the child starts in it, without a migration); -1 if there is none.
  * The caller closes it. */
 int box_cgroup_fd(const struct box *b);
+/* An fd of the box's user namespace (for setns), or -1 with the error
+ * set.  The caller closes it. */
+int box_userns_fd(const struct box *b);
 
 /* In the box's first process, after box_enter(): Docker's default
  * capability bounding set without CAP_MKNOD (before any change of user:

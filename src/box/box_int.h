@@ -17,25 +17,50 @@ void addr6_of(const struct box_config *c, uint32_t addr, uint8_t out[16]);
 const char *addr6_text(const uint8_t a[16], char *buf);  /* INET6_ADDRSTRLEN */
 int box_has_ipv6(const struct box *b);
 
-/* uidrange.c: the box's host ids */
+/* uidrange.c: the box's host ids; the registry of the machine's boxes
+ * dirs, whose records hold the ranges taken */
+#define BOX_DIRS_REGISTRY_DIR "/var/lib/picocenter"
+#define BOX_DIRS_REGISTRY BOX_DIRS_REGISTRY_DIR "/box-dirs"
 int uidrange_pool_valid(uint32_t base, uint32_t count);
 int uidrange_valid(uint32_t base, uint32_t uids);
 int uidrange_alloc(const struct box_config *c, uint32_t want, uint32_t *base);
+/* dir (whose box was just removed) leaves the registry if it has no box
+ * left, with the dirs that are gone; a problem is ignored (the next
+ * allocation prunes). */
+void uidrange_forget_dir(const char *dir);
+
+/* box.c: the machine-wide lock of box creation (an fd to close), -1 */
+int box_lock_machine(void);
 
 /* userns.c: the user namespace and what it maps */
 int userns_write_maps(const struct box *b, pid_t pid);
 int userns_idmapped_tree(const struct box *b, const char *path, const char *at);
 int userns_own(const struct box *b, const char *path);
 
-/* layer.c: the upper dir as one file */
+/* cgtree.c: check the cgroups record file (fuzz/box_cgroups.c) */
+int cgtree_check(const char *file);
+
+/* layer.c: the upper dir (or another dir of the box: box_tree_save) as
+ * one file */
 int box_layer_save(const struct box *b, const char *file);
+int box_tree_save(const struct box *b, const char *dir, const char *file);
 int box_layer_load(const struct box *b, const char *file, const char *upper);
 
 /* cgroup.c */
-int cg_plan(const char *name, struct box_cgroup *cg);
+/* The cgroup dirs of box name of the boxes dir dir (see cgroup.c). */
+int cg_plan(const char *dir, const char *name, struct box_cgroup *cg);
 int cg_create(const struct box *b);
+/* dir (a v2 cgroup of the box's) and the files that move processes and
+ * enable controllers given to the box's root. */
+int cg_own(const struct box *b, const char *dir);
+/* Write val to, or read (NUL-terminated) dir/file. */
+int cg_write(const char *dir, const char *file, const char *val);
+int cg_read(const char *dir, const char *file, char *buf, size_t len);
 int cg_destroy(const struct box_cgroup *cg);
 int cg_nr_procs(const struct box_cgroup *cg);
+
+/* cgview.c: the box's cgroups at /sys/fs/cgroup, from its first process */
+int cgview_mount(const struct box *b);
 
 /* rootfs.c */
 int rootfs_check(const char *rootfs);
@@ -50,6 +75,10 @@ int etc_bind(const struct box *b, const char *root);
 
 /* netns.c */
 int netns_create(const struct box *b);
+/* The host bridge of the box's subnet, with its addresses and so the
+ * route to the subnet (a box made ahead has no veth yet, but the packets
+ * held for it must be routed to the bridge). */
+int netns_bridge_ensure(const struct box *b);
 int netns_destroy(const struct box *b);
 
 /* nft.c */

@@ -1,6 +1,8 @@
 /*
- * cgroup.c - a box's cgroup: "pcbox-NAME" under the caller's own cgroup
- * in each hierarchy that serves one of its controllers (memory, pids, cpu,
+ * cgroup.c - a box's cgroup: "pcbox-DIRID-NAME" under the caller's own
+ * cgroup (DIRID: a short id of the boxes dir, so that boxes of one name in
+ * two box dirs, two daemons', do not share a cgroup; boxes made before it
+ * keep the "pcbox-NAME" their record names) in each hierarchy that serves one of its controllers (memory, pids, cpu,
  * freezer), on cgroup v1 where a controller is bound there and on v2
  * otherwise; limits, delegation of the v2 cgroup to the box's root,
  * freezing and removal.
@@ -105,12 +107,23 @@ static int self_path(const char *ctl, char *path, size_t len)
 	return found;
 }
 
+/* The cgroup's own name for box name of the boxes dir dir:
+ * CG_PREFIX, 8 hex digits of the FNV-1a hash of dir's path, '-', name. */
+static void cg_name(const char *dir, const char *name, char *out, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *p = dir; *p; p++)
+		if (*p != '/' || (p[1] && p[1] != '/'))   /* "/a//b/" is "/a/b" */
+			h = (h ^ (uint8_t)*p) * 16777619u;
+	snprintf(out, len, CG_PREFIX "%08" PRIx32 "-%s", h, name);
+}
+
 static int join_dir(char *out, const char *mnt, const char *self, const char *name)
 {
 	if (!strcmp(self, "/"))
 		self = "";
-	if ((size_t)snprintf(out, BOX_PATH_MAX, "%s%s/" CG_PREFIX "%s", mnt, self, name) >=
-	    BOX_PATH_MAX)
+	if ((size_t)snprintf(out, BOX_PATH_MAX, "%s%s/%s", mnt, self, name) >= BOX_PATH_MAX)
 		return err_set("cgroup path too long");
 	return 0;
 }
@@ -162,12 +175,13 @@ static int plan_one(const char *ctl, const char *name, const char *v2dir, char *
 	return 0;
 }
 
-int cg_plan(const char *name, struct box_cgroup *cg)
+int cg_plan(const char *dir, const char *box, struct box_cgroup *cg)
 {
-	char mnt[2048], self[2048];
+	char mnt[2048], self[2048], name[BOX_NAME_MAX + 32];
 	int r;
 
 	memset(cg, 0, sizeof(*cg));
+	cg_name(dir, box, name, sizeof(name));
 	r = find_mount(NULL, mnt, sizeof(mnt));
 	if (r > 0)
 		r = self_path(NULL, self, sizeof(self));
@@ -183,7 +197,7 @@ int cg_plan(const char *name, struct box_cgroup *cg)
 	return 0;
 }
 
-static int write_file(const char *dir, const char *file, const char *val)
+int cg_write(const char *dir, const char *file, const char *val)
 {
 	char path[BOX_PATH_MAX + 64];
 	size_t len = strlen(val);
@@ -202,7 +216,7 @@ static int write_file(const char *dir, const char *file, const char *val)
 	return 0;
 }
 
-static int read_file(const char *dir, const char *file, char *buf, size_t len)
+int cg_read(const char *dir, const char *file, char *buf, size_t len)
 {
 	char path[BOX_PATH_MAX + 64];
 	ssize_t n;
@@ -244,7 +258,7 @@ static int enable_v2(const char *dir, const char *ctl)
 	snprintf(parent, sizeof(parent), "%s", dir);
 	*strrchr(parent, '/') = '\0';
 	snprintf(val, sizeof(val), "+%s", ctl);
-	return write_file(parent, "cgroup.subtree_control", val);
+	return cg_write(parent, "cgroup.subtree_control", val);
 }
 
 static int set_limits(const struct box *b)
@@ -259,18 +273,18 @@ static int set_limits(const struct box *b)
 		snprintf(v, sizeof(v), "%" PRIu64, c->memory);
 		if (cg->memory_v2) {
 			if (enable_v2(cg->memory, "memory") < 0 ||
-			    write_file(cg->memory, "memory.max", v) < 0 ||
-			    write_file(cg->memory, "memory.swap.max", "0") < 0)
+			    cg_write(cg->memory, "memory.max", v) < 0 ||
+			    cg_write(cg->memory, "memory.swap.max", "0") < 0)
 				return -1;
 		} else {
 			char p[BOX_PATH_MAX + 32];
 
-			if (write_file(cg->memory, "memory.limit_in_bytes", v) < 0 ||
-			    write_file(cg->memory, "memory.swappiness", "0") < 0)
+			if (cg_write(cg->memory, "memory.limit_in_bytes", v) < 0 ||
+			    cg_write(cg->memory, "memory.swappiness", "0") < 0)
 				return -1;
 			snprintf(p, sizeof(p), "%s/memory.memsw.limit_in_bytes", cg->memory);
 			if (access(p, F_OK) == 0 &&
-			    write_file(cg->memory, "memory.memsw.limit_in_bytes", v) < 0)
+			    cg_write(cg->memory, "memory.memsw.limit_in_bytes", v) < 0)
 				return -1;
 		}
 	}
@@ -279,17 +293,17 @@ static int set_limits(const struct box *b)
 			return err_set("no pids controller for --pids");
 		snprintf(v, sizeof(v), "%" PRIu32, c->pids);
 		if ((cg->pids_v2 && enable_v2(cg->pids, "pids") < 0) ||
-		    write_file(cg->pids, "pids.max", v) < 0)
+		    cg_write(cg->pids, "pids.max", v) < 0)
 			return -1;
 	}
 	if (c->cpu_weight && cg->cpu[0]) {
 		if (cg->cpu_v2) {
 			snprintf(v, sizeof(v), "%" PRIu32, c->cpu_weight);
-			if (enable_v2(cg->cpu, "cpu") < 0 || write_file(cg->cpu, "cpu.weight", v) < 0)
+			if (enable_v2(cg->cpu, "cpu") < 0 || cg_write(cg->cpu, "cpu.weight", v) < 0)
 				return -1;
 		} else {
 			snprintf(v, sizeof(v), "%" PRIu64, (uint64_t)c->cpu_weight * 1024 / 100 + 2);
-			if (write_file(cg->cpu, "cpu.shares", v) < 0)
+			if (cg_write(cg->cpu, "cpu.shares", v) < 0)
 				return -1;
 		}
 	}
@@ -299,20 +313,23 @@ static int set_limits(const struct box *b)
 /* The box's v2 cgroup belongs to its root (the delegation of cgroup v2:
  * the dir and the files that move processes and enable controllers), so
  * that the box manages what is under it; the limits stay the host's. */
-static int delegate(const struct box *b)
+int cg_own(const struct box *b, const char *dir)
 {
 	static const char *const files[] = { "", "/cgroup.procs", "/cgroup.threads",
 					     "/cgroup.subtree_control" };
 	char path[BOX_PATH_MAX + 32];
 
-	if (!b->cg.unified[0])
-		return 0;
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s%s", b->cg.unified, files[i]);
+		snprintf(path, sizeof(path), "%s%s", dir, files[i]);
 		if (userns_own(b, path) < 0)
 			return -1;
 	}
 	return 0;
+}
+
+static int delegate(const struct box *b)
+{
+	return b->cg.unified[0] ? cg_own(b, b->cg.unified) : 0;
 }
 
 int cg_create(const struct box *b)
@@ -350,7 +367,7 @@ static int kill_all(const char *dir)
 	char buf[65536], *p, *end;
 	int any = 0;
 
-	if (read_file(dir, "cgroup.procs", buf, sizeof(buf)) < 0)
+	if (cg_read(dir, "cgroup.procs", buf, sizeof(buf)) < 0)
 		return 1;
 	for (p = buf; *p; p = end) {
 		long pid = strtol(p, &end, 10);
@@ -404,7 +421,7 @@ static void kill_subtree(const char *dir)
 
 	snprintf(path, sizeof(path), "%s/cgroup.kill", dir);
 	if (access(path, F_OK) == 0)
-		write_file(dir, "cgroup.kill", "1");
+		cg_write(dir, "cgroup.kill", "1");
 	err_clear();
 }
 
@@ -465,7 +482,7 @@ static void *warm(void *arg)
 		w->dir[0] = '\0';
 	snprintf(tid, sizeof(tid), "%d", gettid());
 	if (w->dir[0])
-		write_file(w->dir, w->file, tid);
+		cg_write(w->dir, w->file, tid);
 	free(w);
 	return NULL;
 }
@@ -553,7 +570,7 @@ int cg_nr_procs(const struct box_cgroup *cg)
 	const char *dir = cg->pids[0] ? cg->pids : cg->unified;
 	int n = 0;
 
-	if (!dir[0] || read_file(dir, "cgroup.procs", buf, sizeof(buf)) < 0)
+	if (!dir[0] || cg_read(dir, "cgroup.procs", buf, sizeof(buf)) < 0)
 		return -1;
 	for (char *p = buf; *p; p++)
 		n += *p == '\n';
@@ -565,7 +582,7 @@ static int wait_state(const char *dir, const char *file, const char *want)
 	char buf[256];
 
 	for (int t = 0; t < CG_WAIT_MS; t++) {
-		if (read_file(dir, file, buf, sizeof(buf)) < 0)
+		if (cg_read(dir, file, buf, sizeof(buf)) < 0)
 			return -1;
 		if (strstr(buf, want))
 			return 0;
@@ -581,14 +598,14 @@ int box_freeze(const struct box *b)
 	if (!cg->freezer[0])
 		return err_set("box %s has no freezer", b->cfg.name);
 	if (cg->freezer_v2) {
-		if (write_file(cg->freezer, "cgroup.freeze", "1") < 0 ||
+		if (cg_write(cg->freezer, "cgroup.freeze", "1") < 0 ||
 		    wait_state(cg->freezer, "cgroup.events", "frozen 1") < 0)
 			return err_wrap("freeze box %s", b->cfg.name);
 		return 0;
 	}
-	if (write_file(cg->freezer, "freezer.state", "FROZEN") < 0 ||
+	if (cg_write(cg->freezer, "freezer.state", "FROZEN") < 0 ||
 	    wait_state(cg->freezer, "freezer.state", "FROZEN") < 0) {
-		write_file(cg->freezer, "freezer.state", "THAWED");
+		cg_write(cg->freezer, "freezer.state", "THAWED");
 		return err_wrap("freeze box %s", b->cfg.name);
 	}
 	return 0;
@@ -601,35 +618,71 @@ int box_thaw(const struct box *b)
 	if (!cg->freezer[0] || access(cg->freezer, F_OK) < 0)
 		return 0;
 	if (cg->freezer_v2)
-		return write_file(cg->freezer, "cgroup.freeze", "0");
-	return write_file(cg->freezer, "freezer.state", "THAWED");
+		return cg_write(cg->freezer, "cgroup.freeze", "0");
+	return cg_write(cg->freezer, "freezer.state", "THAWED");
+}
+
+/* The box's name in the cgroup component comp ("pcbox-..."): without
+ * the dir's id when it has this dir's (returns 1), else (a box made
+ * before the ids, or another dir's) all of it (returns 0). */
+static int name_of_cgroup(const char *dir, const char *comp, char *name, size_t len)
+{
+	char mine[BOX_NAME_MAX + 32];
+	size_t n;
+	int own;
+
+	cg_name(dir, "", mine, sizeof(mine));
+	n = strlen(mine);
+	own = !strncmp(comp, mine, n);
+	snprintf(name, len, "%s", comp + (own ? n : strlen(CG_PREFIX)));
+	return own;
+}
+
+/* 1 if one of the box's recorded cgroup dirs ends in /comp. */
+static int box_has_cgroup(const struct box *b, const char *comp)
+{
+	const char *dirs[] = { b->cg.unified, b->cg.memory, b->cg.pids, b->cg.cpu, b->cg.freezer };
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		const char *slash = strrchr(dirs[i], '/');
+
+		if (slash && !strcmp(slash + 1, comp))
+			return 1;
+	}
+	return 0;
 }
 
 int box_of_pid(const char *dir, pid_t pid, struct box *b)
 {
-	char path[64], line[4096], name[BOX_NAME_MAX] = "";
+	char path[64], line[4096], comp[BOX_NAME_MAX + 32] = "", name[BOX_NAME_MAX + 32];
 	FILE *f;
+	int own, opened;
 
+	if (!dir)
+		dir = BOX_DEFAULT_DIR;
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
 	f = fopen(path, "re");
 	if (!f)
 		return err_sys("open %s", path);
-	while (!name[0] && fgets(line, sizeof(line), f)) {
+	while (!comp[0] && fgets(line, sizeof(line), f)) {
 		char *p = strstr(line, "/" CG_PREFIX);
+		size_t n = p ? strcspn(p + 1, "/\n") : 0;
 
-		if (p) {
-			size_t n = strcspn(p + 1 + strlen(CG_PREFIX), "/\n");
-
-			if (n < sizeof(name)) {
-				memcpy(name, p + 1 + strlen(CG_PREFIX), n);
-				name[n] = '\0';
-			}
+		if (p && n < sizeof(comp)) {
+			memcpy(comp, p + 1, n);
+			comp[n] = '\0';
 		}
 	}
 	fclose(f);
-	if (!name[0] || !box_name_valid(name))
+	if (!comp[0])
 		return 0;
-	if (box_open(dir, name, b) < 0)
+	own = name_of_cgroup(dir, comp, name, sizeof(name));
+	if (!box_name_valid(name))
+		return 0;
+	opened = box_open(dir, name, b) == 0;
+	if (!opened && own)
 		return err_wrap("process %d is in box %s", (int)pid, name);
+	if (!opened || !box_has_cgroup(b, comp))
+		return err_set("process %d is in cgroup %s, not in a box of %s", (int)pid, comp, dir);
 	return 1;
 }

@@ -216,6 +216,8 @@ static int write_record(FILE *f, const struct box *b)
 		fprintf(f, "log=%s\n", c->log);
 	if (c->hide[0])
 		fprintf(f, "hide=%s\n", c->hide);
+	if (c->init)
+		fprintf(f, "init=1\n");
 	fprintf(f, "uid_pool=%" PRIu32 ":%" PRIu32 "\nuids=%" PRIu32 "\nuid_base=%" PRIu32 "\n",
 		c->uid_pool_base, c->uid_pool_count, c->uids, b->uid_base);
 	put_cg(f, "memory", b->cg.memory, b->cg.memory_v2);
@@ -352,10 +354,10 @@ static int parse_line(struct box *b, const char *k, const char *v)
 		return parse_num32(v, &c->pids);
 	} else if (!strcmp(k, "cpu_weight")) {
 		return parse_num32(v, &c->cpu_weight) < 0 || c->cpu_weight > 10000 ? -1 : 0;
-	} else if (!strcmp(k, "no_egress")) {
+	} else if (!strcmp(k, "no_egress") || !strcmp(k, "init")) {
 		if (parse_num32(v, &n) < 0 || n > 1)
 			return -1;
-		c->no_egress = (int)n;
+		*(k[0] == 'n' ? &c->no_egress : &c->init) = (int)n;
 	} else if (!strcmp(k, "bridge") || !strcmp(k, "veth")) {
 		char *dst = k[0] == 'b' ? c->bridge : b->veth;
 

@@ -2,7 +2,9 @@
  * layer.c - a box's writable layer (its overlay upper dir) as one file,
  * saved into an image at dump and unpacked into a new box when the image
  * is restored where the box does not exist (another machine, an empty box
- * dir).  Format, little-endian:
+ * dir).  The same format carries the box's /dev/shm (a tmpfs: POSIX shared
+ * memory and semaphores) into a box made again (box.c).  Format,
+ * little-endian:
  *
  *   "PCLAYER1"
  *   entry*: u8 kind ('d' dir, 'f' file, 'l' symlink, 'w' whiteout, 'e' end)
@@ -45,9 +47,11 @@ struct entry_hdr {
 
 /* --- save --- */
 
-static FILE *save_out;
-static size_t save_base;
-static const struct box *save_box;
+/* What nftw's callback needs (it takes no argument), per thread: boxes
+ * may be saved by several threads at once. */
+static _Thread_local FILE *save_out;
+static _Thread_local size_t save_base;
+static _Thread_local const struct box *save_box;
 
 static int put_entry(const struct entry_hdr *h, const char *path, const void *data)
 {
@@ -126,10 +130,17 @@ static int save_one(const char *full, const struct stat *st, int flag, struct FT
 int box_layer_save(const struct box *b, const char *path)
 {
 	char upper[BOX_PATH_MAX + 8];
+
+	snprintf(upper, sizeof(upper), "%s/upper", b->path);
+	return box_tree_save(b, upper, path) < 0
+		       ? err_wrap("save the writable layer of box %s", b->cfg.name) : 0;
+}
+
+int box_tree_save(const struct box *b, const char *upper, const char *path)
+{
 	struct entry_hdr end = { .kind = 'e' };
 	int rc;
 
-	snprintf(upper, sizeof(upper), "%s/upper", b->path);
 	save_out = fopen(path, "wxe");
 	if (!save_out)
 		return err_sys("create %s", path);
@@ -146,7 +157,7 @@ int box_layer_save(const struct box *b, const char *path)
 	fclose(save_out);
 	if (rc < 0)
 		unlink(path);
-	return rc < 0 ? err_wrap("save the writable layer of box %s", b->cfg.name) : 0;
+	return rc;
 }
 
 /* --- load --- */

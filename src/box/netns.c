@@ -157,7 +157,7 @@ static int configure_eth0(const struct box *b)
 	return 0;
 }
 
-static int bridge_ensure(const struct box *b)
+int netns_bridge_ensure(const struct box *b)
 {
 	uint8_t gw[16];
 
@@ -176,7 +176,7 @@ static int make_veth(const struct box *b)
 	int fd, rc;
 
 	memcpy(mac + 2, &b->addr, 4);
-	if (bridge_ensure(b) < 0)
+	if (netns_bridge_ensure(b) < 0)
 		return -1;
 	ns_path(b, 0, path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC);

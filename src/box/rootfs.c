@@ -4,8 +4,9 @@
  * dir, the upper owned by the box's root) mounted at BOX/root in the
  * host's mount namespace, and, in the box's first process, the pivot into
  * it with a fresh /proc (sensitive files masked, /proc/sys read-only), a
- * read-only /sys with the box's own cgroup v2 (its cgroup namespace's) at
- * /sys/fs/cgroup, and a minimal /dev of bind-mounted host devices.
+ * read-only /sys with the box's own cgroups at /sys/fs/cgroup (cgview.c),
+ * and a minimal /dev of bind-mounted host devices; with an init,
+ * picocenter-init bound read-only at BOX_INIT_PATH.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 
 #include "box/box_int.h"
 #include "common/err.h"
+#include "common/init_path.h"
 
 static const char *const devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
 /* Docker's masked paths: files get /dev/null, directories an empty tmpfs. */
@@ -221,28 +223,49 @@ static int bind_log(const char *root, const char *log)
 	return rootfs_bind_file(root, log, log, 0) < 0 ? err_wrap("log %s", log) : 0;
 }
 
-/* dir as the box's root shows it, never through a symlink (one the app
- * left in its upper layer would lead out of the root): -1 with errno. */
-static int open_in_root(int rootfd, const char *dir)
+/* path as the box's root shows it (a directory if dir), never through a
+ * symlink (one the app left in its upper layer would lead out of the
+ * root): -1 with errno. */
+static int open_in_root(int rootfd, const char *path, int dir)
 {
-	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC | (dir ? O_DIRECTORY : 0),
 				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS };
 
-	return (int)syscall(SYS_openat2, rootfd, dir, &how, sizeof(how));
+	return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
 }
 
-static int remount_ro(int rootfd, const char *dir)
+/* The mount at path in the box made read-only, nosuid and nodev, with
+ * flags (MS_NOEXEC, MS_BIND for a bind mount). */
+static int remount_ro(int rootfd, const char *path, int dir, unsigned long flags)
 {
 	char at[64];
-	int fd = open_in_root(rootfd, dir), rc = 0;
+	int fd = open_in_root(rootfd, path, dir), rc = 0;
 
 	if (fd < 0)
-		return err_sys("reopen %s in the box", dir);
+		return err_sys("reopen %s in the box", path);
 	snprintf(at, sizeof(at), "/proc/self/fd/%d", fd);
-	if (mount(NULL, at, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	if (mount(NULL, at, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | flags,
 		  NULL) < 0)
-		rc = err_sys("make the hidden %s read-only", dir);
+		rc = err_sys("make %s in the box read-only", path);
 	close(fd);
+	return rc;
+}
+
+/* picocenter-init at BOX_INIT_PATH: the host's file bound in (its
+ * mount point made in the upper layer), read-only and without suid. */
+static int bind_init(const char *root)
+{
+	char host[BOX_PATH_MAX];
+	int rootfd, rc;
+
+	if (init_host_path(host, sizeof(host)) < 0 ||
+	    rootfs_bind_file(root, host, BOX_INIT_PATH, 1) < 0)
+		return err_wrap("the init");
+	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return err_sys("open %s", root);
+	rc = remount_ro(rootfd, BOX_INIT_PATH, 0, MS_BIND);
+	close(rootfd);
 	return rc;
 }
 
@@ -261,7 +284,7 @@ static int hide_in_root(const struct box *b, const char *root)
 	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return err_sys("open %s", root);
-	fd = open_in_root(rootfd, dir);
+	fd = open_in_root(rootfd, dir, 1);
 	if (fd < 0) {   /* not there, or not the host's dir: nothing to hide */
 		close(rootfd);
 		return errno == ENOENT || errno == ELOOP || errno == ENOTDIR ? 0
@@ -275,7 +298,7 @@ static int hide_in_root(const struct box *b, const char *root)
 	if (rc == 0 && log[0] && !strncmp(log, dir, n) && log[n] == '/')
 		rc = bind_log(root, log);
 	if (rc == 0)
-		rc = remount_ro(rootfd, dir);
+		rc = remount_ro(rootfd, dir, 1, MS_NOEXEC);
 	close(rootfd);
 	return rc;
 }
@@ -318,7 +341,8 @@ int rootfs_mount(const struct box *b)
 	if (mount(NULL, root, NULL, MS_PRIVATE, NULL) < 0)
 		err_sys("make %s private", root);
 	else if (setup_dev(root) == 0 && hide_in_root(b, root) == 0 &&
-		 etc_bind(b, root) == 0 && (!b->cfg.log[0] || bind_log(root, b->cfg.log) == 0))
+		 etc_bind(b, root) == 0 && (!b->cfg.log[0] || bind_log(root, b->cfg.log) == 0) &&
+		 (!b->cfg.init || bind_init(root) == 0))
 		return 0;
 	umount2(root, MNT_DETACH);
 	return -1;
@@ -374,8 +398,7 @@ int rootfs_enter(const struct box *b)
 	if (hide_state_dir(b) < 0 || ensure_dir("proc") < 0 ||
 	    mount_at("proc", "proc", "proc", nse, NULL) < 0 || ensure_dir("sys") < 0 ||
 	    mount_at("sysfs", "sys", "sysfs", nse | MS_RDONLY, NULL) < 0 || mask_paths() < 0 ||
-	    (b->cg.unified[0] &&
-	     mount_at("cgroup2", "sys/fs/cgroup", "cgroup2", nse, NULL) < 0))
+	    cgview_mount(b) < 0)
 		return err_wrap("box %s root", b->cfg.name);
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		return err_sys("pivot_root %s", root);

@@ -11,6 +11,7 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stdlib.h>
@@ -106,21 +107,31 @@ out:
 	return rc;
 }
 
+static int build_filter(void)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	int rc;
+
+	if (!ctx)
+		return err_set("seccomp: init");
+	rc = add_rules(ctx);
+	if (rc == 0)
+		rc = export_program(ctx);
+	seccomp_release(ctx);
+	return rc;
+}
+
 int box_seccomp_filter(const struct sock_filter **insns, unsigned short *len)
 {
-	if (!filter) {
-		scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-		int rc;
+	static pthread_mutex_t once = PTHREAD_MUTEX_INITIALIZER;
+	int rc = 0;
 
-		if (!ctx)
-			return err_set("seccomp: init");
-		rc = add_rules(ctx);
-		if (rc == 0)
-			rc = export_program(ctx);
-		seccomp_release(ctx);
-		if (rc < 0)
-			return -1;
-	}
+	pthread_mutex_lock(&once);   /* built by the first caller, of any thread */
+	if (!filter)
+		rc = build_filter();
+	pthread_mutex_unlock(&once);
+	if (rc < 0)
+		return -1;
 	*insns = filter;
 	*len = filter_len;
 	return 0;

@@ -63,6 +63,11 @@ static int open_ns(const struct box *b, const char *kind)
 	return fd;
 }
 
+int box_userns_fd(const struct box *b)
+{
+	return open_ns(b, "user");
+}
+
 int userns_idmapped_tree(const struct box *b, const char *path, const char *at)
 {
 	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP };

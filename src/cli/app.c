@@ -26,7 +26,8 @@ static int app_usage(void)
 		"  create NAME [--runtime box|plain] [--rootfs host|DIR|oci:PATH[:TAG]]\n"
 		"              [--port [HOSTADDR:]HOSTPORT:APPPORT[/tcp|/udp]]... [--env K=V]...\n"
 		"              [--memory SIZE] [--pids N] [--user UID[:GID]] [--workdir DIR]\n"
-		"              [--no-egress] [--idle DURATION] [--sleep DURATION] -- CMD [ARGS...]\n"
+		"              [--no-egress] [--no-init] [--idle DURATION] [--sleep DURATION]\n"
+		"              -- CMD [ARGS...]\n"
 		"  ls\n"
 		"  inspect NAME [--json]\n"
 		"  logs NAME [--follow]\n"
@@ -38,7 +39,9 @@ static int app_usage(void)
 		"a hub by --hub and --token, or PICOCENTER_HUB and PICOCENTER_TOKEN.\n"
 		"Durations: 500ms, 2s, 1.5m, 1h (default idle 60s, sleep 10m).\n"
 		"An app runs in a box of its own unless --runtime plain (the host's network and\n"
-		"files; its --port N is a port it listens on).  A boxed app's --port N is N:N.\n");
+		"files; its --port N is a port it listens on).  A boxed app's --port N is N:N.\n"
+		"CMD runs under picocenter-init (reaps, forwards signals, waits for the\n"
+		"processes of a server that daemonizes) unless --no-init.\n");
 	return 2;
 }
 
@@ -200,8 +203,9 @@ static int parse_create(int argc, char **argv, json_t *o)
 	for (i = 2; i < argc && strcmp(argv[i], "--"); i += 2) {
 		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 
-		if (!strcmp(opt, "--no-egress")) {
-			json_object_set_new(o, "no_egress", json_true());
+		if (!strcmp(opt, "--no-egress") || !strcmp(opt, "--no-init")) {
+			json_object_set_new(o, opt[5] == 'e' ? "no_egress" : "init",
+					    opt[5] == 'e' ? json_true() : json_false());
 			i--;
 			continue;
 		}
@@ -324,7 +328,8 @@ static void print_time(const char *what, long long ms)
 	printf("%-14s %s.%03lldZ\n", what, buf, ms % 1000);
 }
 
-/* A hub's app: where it is placed, who has it, its image, a recovery. */
+/* A hub's app: where it is placed, who has it, its image, a recovery, a
+ * move that failed. */
 static void print_hub_fields(const json_t *a)
 {
 	const json_t *rec = json_object_get(a, "recovered");
@@ -338,6 +343,12 @@ static void print_hub_fields(const json_t *a)
 		print_time("image", img);
 	if (json_is_integer(rec))
 		print_time("recovered", (long long)json_integer_value(rec));
+	if (json_is_string(json_object_get(a, "move_failed"))) {
+		printf("%-14s %s\n", "move_failed",
+		       json_string_value(json_object_get(a, "move_failed")));
+		print_time("move_failed_at",
+			   (long long)json_integer_value(json_object_get(a, "move_failed_at")));
+	}
 }
 
 static int app_inspect(const struct target *t, const char *name, int as_json)
@@ -366,6 +377,7 @@ static int app_inspect(const struct target *t, const char *name, int as_json)
 	       (long long)json_integer_value(json_object_get(a, "rss_bytes")), "image_bytes",
 	       (long long)json_integer_value(json_object_get(a, "image_bytes")), "swaps",
 	       (long long)json_integer_value(json_object_get(a, "swaps")));
+	printf("%-14s %s\n", "init", json_is_false(json_object_get(a, "init")) ? "no" : "yes");
 	print_event(a, "last_swap_out");
 	print_event(a, "last_swap_in");
 	if (json_is_string(json_object_get(a, "error")))

@@ -16,7 +16,7 @@
 static int cr_usage(void)
 {
 	fprintf(stderr,
-		"usage: picocenter cr spawn [--log FILE] [--env K=V] [--user UID[:GID]] [--workdir DIR]\n"
+		"usage: picocenter cr spawn [--init] [--log FILE] [--env K=V] [--user UID[:GID]] [--workdir DIR]\n"
 		"                           [BOX FLAGS] -- CMD [ARGS...]\n"
 		"  BOX FLAGS: --name NAME [--rootfs host|DIR|oci:PATH[:TAG]] [--port [ADDR:|[ADDR6]:]HOSTPORT:APPPORT[/udp]]\n"
 		"             [--memory SIZE] [--pids N] [--cpu-weight N] [--no-egress]\n"
@@ -34,6 +34,8 @@ static int cr_usage(void)
 		"       picocenter cr memstat --pid PID\n"
 		"       picocenter cr inspect --dir DIR\n"
 		"       picocenter cr hold SOCKET\n"
+		"--init: pid 1 is picocenter-init, which runs CMD, reaps and forwards\n"
+		"signals (servers that daemonize work; docs/engine.md).\n"
 		"--keep-listeners: listening and unbound-peer UDP sockets go to the holder\n"
 		"(`cr hold SOCKET`) and keep queueing; --listeners takes them back.\n"
 		"--store and --image: the image goes to/comes from an object store\n"
@@ -162,6 +164,8 @@ static int parse_spawn(struct spawn_cli *s, int argc, char **argv)
 
 		if (!strcmp(argv[i], "--name") && v && !name) {
 			name = argv[++i];
+		} else if (!strcmp(argv[i], "--init")) {
+			s->opts.init = s->box.init = 1;
 		} else if (!strcmp(argv[i], "--log") && v) {
 			s->opts.log = argv[++i];
 		} else if (!strcmp(argv[i], "--workdir") && v) {
@@ -424,14 +428,14 @@ static int cr_memstat_cmd(int argc, char **argv)
 	printf("{\"page_server\":%s,\"generation\":%llu,\"bytes_store\":%llu,"
 	       "\"bytes_cache\":%llu,\"pages_prefetched\":%llu,\"prefetched_touched\":%llu,"
 	       "\"probes\":%llu,\"faults\":%llu,\"faults_after_resume\":%llu,"
-	       "\"pages_due\":%llu,\"rss_kb\":%llu,\"local_copy\":%llu}\n",
+	       "\"pages_due\":%llu,\"rss_kb\":%llu,\"local_copy\":%llu,\"bytes_local\":%llu}\n",
 	       rc == 0 ? "true" : "false",
 	       (unsigned long long)st.generation, (unsigned long long)st.bytes_store,
 	       (unsigned long long)st.bytes_cache, (unsigned long long)st.pages_prefetched,
 	       (unsigned long long)st.prefetched_touched, (unsigned long long)st.probes,
 	       (unsigned long long)st.faults, (unsigned long long)st.faults_after_resume,
 	       (unsigned long long)st.pages_due, (unsigned long long)st.rss_kb,
-	       (unsigned long long)st.local_copy);
+	       (unsigned long long)st.local_copy, (unsigned long long)st.bytes_local);
 	return 0;
 }
 

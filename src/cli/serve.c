@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/server.h"
 #include "cli/cmd.h"
 #include "common/err.h"
 #include "worker/daemon.h"
@@ -45,6 +46,8 @@ int cmd_serve(int argc, char **argv)
 		o.state_dir = getenv("PICOCENTER_STATE_DIR");
 	if (!o.state_dir || !o.state_dir[0])
 		return serve_usage();
+	o.api_start = api_start;
+	o.api_stop = api_stop;
 	if (daemon_run(&o) < 0) {
 		fprintf(stderr, "picocenter serve: %s\n", err_msg());
 		return 1;

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/server.h"
 #include "cli/client.h"
 #include "cli/cmd.h"
 #include "cli/worker.h"
@@ -120,7 +121,8 @@ static int run_worker(struct worker_opts *o)
 {
 	struct daemon_opts d = { .state_dir = o->state_dir, .store_url = o->store,
 				 .bridge = o->bridge, .subnet = o->subnet, .subnet6 = o->subnet6,
-				 .agent = worker_agent, .agent_arg = o };
+				 .agent = worker_agent, .agent_arg = o,
+				 .api_start = api_start, .api_stop = api_stop };
 	int lock_fd = -1, rc;
 
 	if (mkdir_p(o->state_dir) < 0 ||

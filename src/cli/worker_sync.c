@@ -5,17 +5,25 @@
  * worker or held by it, and each is brought in line by an action in a
  * thread of its own (started fresh, revived from the shared store, let
  * go to the store, removed, woken for a DNS query); the apps' states and
- * image times go back with PUT /workers/NAME/apps/APP.
+ * image times go back with PUT /workers/NAME/apps/APP.  An app this
+ * worker cannot hand over (its swap-out fails) stays here, and the hub
+ * moves its record back.  Tenants' requests through the hub (swap-out,
+ * swap-in, logs) come with the sync and are answered with PUT
+ * /workers/NAME/asks/ID.
  *
  * An app held by another worker that is up is not touched until that
  * worker lets it go (a move); one whose worker went down is revived from
  * its last image (the hub has cleared its holder).
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/worker.h"
 #include "common/err.h"
@@ -35,6 +43,8 @@ struct wapp {
 	int64_t reported_img;
 	int64_t woke_ms;           /* the last DNS wake acted on */
 	int64_t retry_ms;          /* no new action before (monotonic) */
+	char asked[2 * HUB_ASKS_MAX][HUB_ASK_ID_LEN + 1];   /* requests taken */
+	unsigned next_asked;
 };
 
 struct wlink {
@@ -44,6 +54,7 @@ struct wlink {
 	struct wapp *apps;
 	size_t n, cap;
 	long long timeout_ms;      /* the hub's worker timeout */
+	int asks_running;          /* request threads (lock) */
 };
 
 enum act { ACT_CREATE, ACT_ADOPT, ACT_LET_GO, ACT_ORPHAN };
@@ -87,25 +98,37 @@ static struct wapp *wapp_get(struct wlink *l, const char *name)
 
 /* ---- talking to the hub ---- */
 
-/* PUT /workers/ME/apps/APP; a refusal (the app is not ours now) is
+/* PUT /workers/ME/apps/APP: held in state (NULL: let go), with why a
+ * hand-over failed (NULL: none); a refusal (the app is not ours now) is
  * logged only. */
-static void report(struct wlink *l, const char *app, const char *state, int64_t image_ms)
+static void report_why(struct wlink *l, const char *app, const char *state, int64_t image_ms,
+		       const char *move_failed)
 {
 	struct client_reply r = { 0 };
-	char path[256], body[160];
+	json_t *o = json_pack("{s:b, s:I}", "held", state != NULL, "image_ms", (json_int_t)image_ms);
+	char path[256], *body;
 
+	if (o && state)
+		json_object_set_new(o, "state", json_string(state));
+	if (o && move_failed)
+		json_object_set_new(o, "move_failed", json_string(move_failed));
+	body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
 	snprintf(path, sizeof(path), "/workers/%s/apps/%s", l->o->name, app);
-	if (state)
-		snprintf(body, sizeof(body), "{\"held\":true,\"state\":\"%s\",\"image_ms\":%lld}",
-			 state, (long long)image_ms);
-	else
-		snprintf(body, sizeof(body), "{\"held\":false,\"image_ms\":%lld}", (long long)image_ms);
-	if (client_request(&l->o->hub, "PUT", path, body, &r) < 0)
+	if (!body)
+		worker_log(l->o, "error: report on app %s: out of memory", app);
+	else if (client_request(&l->o->hub, "PUT", path, body, &r) < 0)
 		worker_log(l->o, "error: report on app %s: %s", app, err_msg());
 	else if (r.status != 200 && r.status != 409)
 		worker_log(l->o, "error: report on app %s: the hub answered %ld: %.200s", app, r.status,
 			   r.body ? r.body : "");
+	free(body);
 	free(r.body);
+}
+
+static void report(struct wlink *l, const char *app, const char *state, int64_t image_ms)
+{
+	report_why(l, app, state, image_ms, NULL);
 }
 
 /* An app's record as the hub has it: 0, 1 (no such app) or -1. */
@@ -180,13 +203,34 @@ static int act_adopt(struct action *a)
 	return 0;
 }
 
+/* A move this worker could not hand over (the app stays here, err_msg()
+ * says why): the hub moves its record back. */
+static void hand_over_failed(struct action *a)
+{
+	char state[HUB_STATE_MAX], why[HUB_MOVE_ERR_MAX + 1];
+	int64_t img;
+
+	snprintf(why, sizeof(why), "%s", err_msg());
+	for (char *p = why; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	if (!why[0])
+		snprintf(why, sizeof(why), "no reason given");
+	if (local_state(a->l->d, a->name, state, &img) == 0)
+		report_why(a->l, a->name, state, img, why);
+	err_set("%s", why);
+}
+
 static int act_let_go(struct action *a)
 {
 	int64_t img = 0;
 	int st = op_let_go(a->l->d, a->name, a->save, &img);
 
-	if (st != 200 && st != 404)
+	if (st != 200 && st != 404) {
+		if (a->save)
+			hand_over_failed(a);
 		return -1;
+	}
 	if (a->save) {
 		worker_log(a->l->o, "app %s: swapped out and let go", a->name);
 		report(a->l, a->name, NULL, img);
@@ -285,6 +329,150 @@ static void start(struct wlink *l, struct wapp *w, enum act what, struct placed_
 	pthread_attr_destroy(&attr);
 }
 
+/* ---- tenants' requests (swap-out, swap-in, logs), each in a thread ---- */
+
+#define ASK_LOG_TAIL (64 * 1024)   /* bytes of the log an answer carries */
+
+struct ask {
+	struct wlink *l;
+	char app[APP_NAME_MAX + 1];
+	struct placed_ask k;
+};
+
+/* Replace what is not UTF-8 (or a control character but tab and newline)
+ * with '?': the answer goes as a JSON string. */
+static void make_text(char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+		size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+		size_t j = 1;
+
+		while (len > 1 && j < len && i + j < n && ((unsigned char)s[i + j] >> 6) == 2)
+			j++;
+		if (len == 0 || j != len || (len == 1 && c < 0x20 && c != '\n' && c != '\t') ||
+		    c == 0x7f) {
+			s[i++] = '?';
+			continue;
+		}
+		i += len;
+	}
+}
+
+/* The last ASK_LOG_TAIL bytes of the app's log as text: 200, or 404. */
+static int log_tail(struct daemon *d, const char *app, char **text)
+{
+	char path[PATH_MAX], *buf;
+	json_t *out;
+	ssize_t n;
+	off_t size;
+	int fd;
+
+	if (op_log_path(d, app, path, sizeof(path)) != 200)
+		return 404;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		*text = strdup("");
+		return *text ? 200 : (err_set("out of memory"), 500);
+	}
+	if (fd < 0)
+		return err_sys("open %s", path), 500;
+	size = lseek(fd, 0, SEEK_END);
+	buf = malloc(ASK_LOG_TAIL + 1);
+	n = size < 0 || !buf ? -1 : pread(fd, buf, ASK_LOG_TAIL, size > ASK_LOG_TAIL ? size - ASK_LOG_TAIL : 0);
+	close(fd);
+	if (n < 0) {
+		free(buf);
+		return err_sys("read %s", path), 500;
+	}
+	buf[n] = '\0';
+	make_text(buf, (size_t)n);
+	if (!json_is_string(out = json_string(buf)))     /* overlong, surrogates: ASCII only */
+		for (char *p = buf; *p; p++)
+			*p = (unsigned char)*p >= 0x80 ? '?' : *p;
+	json_decref(out);
+	*text = buf;
+	return 200;
+}
+
+/* PUT /workers/ME/asks/ID with the request's answer. */
+static void answer_ask(struct wlink *l, const struct ask *k, int status, const char *text)
+{
+	struct client_reply r = { 0 };
+	json_t *o = json_pack("{s:i, s:s}", "status", status, "answer", text);
+	char path[256], *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	snprintf(path, sizeof(path), "/workers/%s/asks/%s", l->o->name, k->k.id);
+	if (!body)
+		worker_log(l->o, "error: app %s: the answer to %s: out of memory", k->app, k->k.op);
+	else if (client_request(&l->o->hub, "PUT", path, body, &r) < 0)
+		worker_log(l->o, "error: app %s: the answer to %s: %s", k->app, k->k.op, err_msg());
+	else if (r.status != 200)
+		worker_log(l->o, "app %s: the hub took no answer to %s (%ld: %.200s)", k->app,
+			   k->k.op, r.status, r.body ? r.body : "");
+	free(body);
+	free(r.body);
+}
+
+static void *ask_thread(void *arg)
+{
+	struct ask *k = arg;
+	struct wlink *l = k->l;
+	json_t *out = NULL;
+	char *text = NULL;
+	int status;
+
+	if (!strcmp(k->k.op, "logs"))
+		status = log_tail(l->d, k->app, &text);
+	else
+		status = !strcmp(k->k.op, "swap-out") ? op_swap_out(l->d, k->app, &out)
+						      : op_swap_in(l->d, k->app, &out);
+	json_decref(out);
+	if (status != 200 && !text)
+		text = strdup(err_msg()[0] ? err_msg() : "failed");
+	else if (strcmp(k->k.op, "logs"))
+		report_local(l, k->app);     /* the hub's record before the answer */
+	worker_log(l->o, "app %s: %s asked through the hub: %d", k->app, k->k.op, status);
+	answer_ask(l, k, status, text ? text : "out of memory");
+	free(text);
+	pthread_mutex_lock(&l->lock);
+	l->asks_running--;
+	pthread_mutex_unlock(&l->lock);
+	free(k);
+	return NULL;
+}
+
+/* Start the requests of p not taken yet (lock held). */
+static void take_asks(struct wlink *l, struct wapp *w, const struct placed_app *p)
+{
+	for (size_t i = 0; i < p->nasks; i++) {
+		struct ask *k;
+		pthread_attr_t attr;
+		pthread_t t;
+		int seen = 0;
+
+		for (size_t j = 0; j < sizeof(w->asked) / sizeof(w->asked[0]); j++)
+			seen |= !strcmp(w->asked[j], p->asks[i].id);
+		if (seen || !(k = calloc(1, sizeof(*k))))
+			continue;
+		snprintf(w->asked[w->next_asked++ % (sizeof(w->asked) / sizeof(w->asked[0]))],
+			 sizeof(w->asked[0]), "%s", p->asks[i].id);
+		k->l = l;
+		snprintf(k->app, sizeof(k->app), "%s", w->name);
+		k->k = p->asks[i];
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &attr, ask_thread, k) == 0)
+			l->asks_running++;
+		else {
+			worker_log(l->o, "app %s: error: cannot start a thread for %s", k->app, k->k.op);
+			free(k);
+		}
+		pthread_attr_destroy(&attr);
+	}
+}
+
 /* ---- bringing the apps in line ---- */
 
 /* An app placed here (lock held). */
@@ -327,11 +515,13 @@ static void bring_in_line(struct wlink *l, const json_t *entry, json_t *local)
 	if (here)
 		json_object_set_new(here, "listed", json_true());
 	w = wapp_get(l, p.spec.name);
+	if (w && here)
+		take_asks(l, w, &p);
 	if (w && !w->busy) {
 		if (!strcmp(p.worker, me))
 			placed_here(l, w, &p, here ? json_string_value(json_object_get(here, "state"))
 						   : NULL);
-		else if (here)             /* moved away: ours to hand over, or stale */
+		else if (here && mono_ms() >= w->retry_ms)   /* moved away: ours to hand over, or stale */
 			start(l, w, ACT_LET_GO, NULL, !strcmp(p.holder, me), NULL);
 		else if (!strcmp(p.holder, me))
 			report(l, p.spec.name, NULL, p.image_ms);   /* lost here: not ours */
@@ -462,6 +652,7 @@ static void wait_actions(struct wlink *l)
 		pthread_mutex_lock(&l->lock);
 		for (size_t i = 0; i < l->n; i++)
 			busy |= l->apps[i].busy;
+		busy |= l->asks_running > 0;
 		pthread_mutex_unlock(&l->lock);
 		if (!busy)
 			return;

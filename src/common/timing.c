@@ -13,15 +13,27 @@ uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static int enabled(void)
+{
+	static int on = -1;
+
+	if (on < 0)
+		on = getenv("PICOCENTER_TIMING") != NULL;
+	return on;
+}
+
+void timing_span(const char *what, uint64_t t0, uint64_t t1)
+{
+	if (enabled())
+		fprintf(stderr, "timing: %s %.3f ms\n", what, (double)(t1 - t0) / 1e6);
+}
+
 void timing_mark(const char *phase)
 {
-	static int enabled = -1;
 	static uint64_t last;
 	uint64_t t;
 
-	if (enabled < 0)
-		enabled = getenv("PICOCENTER_TIMING") != NULL;
-	if (!enabled)
+	if (!enabled())
 		return;
 	t = now_ns();
 	if (last)

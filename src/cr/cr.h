@@ -22,6 +22,9 @@ struct cr_spawn_opts {
 	int set_user;             /* run as uid:gid, with no supplementary groups */
 	uid_t uid;
 	gid_t gid;
+	int init;                 /* pid 1 is picocenter-init, the command its
+	                             child (src/init/init.c); a box needs
+	                             box_config.init */
 };
 
 struct cr_dump_opts {
@@ -85,6 +88,8 @@ struct cr_mem_stats {
 	uint64_t rss_kb;              /* resident memory of the tree now */
 	uint64_t local_copy;          /* STORE_LOCAL_*: 1 the small files came
 					 from the local copy, 2 it was rejected */
+	uint64_t bytes_local;         /* bytes of the local copy read instead of
+					 the store (used: its length) */
 };
 
 struct cr_dump_stats {

@@ -86,7 +86,8 @@ static void cleanup_dir(const char *dir, int created)
 	static const char *const files[] = { "pages", "manifest", "manifest.tmp",
 					     "activeset", "activeset.tmp", ".pages-base",
 					     BOX_IMAGE_CONFIG, BOX_IMAGE_CONFIG ".tmp",
-					     BOX_IMAGE_LAYER, CR_SECCOMP_FILE };
+					     BOX_IMAGE_LAYER, BOX_IMAGE_SHM, BOX_IMAGE_CGROUPS,
+					     BOX_IMAGE_CGROUPS ".tmp", CR_SECCOMP_FILE };
 	char path[4200];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -599,6 +600,21 @@ static int verify_image(const char *dir, const struct box *box)
 #define DUMP_RETRY_FIRST_MS 10
 #define DUMP_RETRY_MAX_MS 200
 
+/* Which of the box's cgroups each process of the tree is in. */
+static int save_box_cgroups(const struct dump_ctx *ctx, const struct box *b, const char *dir)
+{
+	struct box_pid *pids = calloc(ctx->nr_tasks ? ctx->nr_tasks : 1, sizeof(*pids));
+	int rc;
+
+	if (!pids)
+		return err_set("out of memory");
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		pids[i] = (struct box_pid){ ctx->img.procs[i].pid, ctx->tasks[i].host_pid };
+	rc = box_cgroups_save(b, dir, pids, ctx->nr_tasks);
+	free(pids);
+	return rc;
+}
+
 static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts)
 {
 	struct dump_ctx ctx;
@@ -640,6 +656,8 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 		rc = record_box(&ctx, opts->box);
 	if (rc == 0 && opts && opts->box)
 		rc = box_save(opts->box, dir);
+	if (rc == 0 && opts && opts->box)
+		rc = save_box_cgroups(&ctx, opts->box, dir);
 	if (rc == 0)
 		rc = cr_seccomp_save(&ctx.seccomp, dir);
 	if (rc == 0)

@@ -19,6 +19,7 @@
 
 #include "common/err.h"
 #include "cr/dump_ctx.h"
+#include "cr/file_lock.h"
 #include "cr/files.h"
 #include "cr/proc.h"
 
@@ -322,6 +323,8 @@ int dump_proc_files(struct dump_ctx *ctx, struct dump_task *t, struct cr_proc *p
 		return err_sys("pid %d: pidfd_open", p->pid);
 	}
 	rc = dump_fds(df, t->host_pid, pidfd, p, pf, n);
+	if (rc == 0)
+		rc = lock_dump(p, pf, n);
 	close(pidfd);
 	proc_free_fds(pf, n);
 	return rc;

@@ -58,6 +58,20 @@ static int use_locked_window(const struct dump_files *df, const struct fd_dump *
 	return 0;
 }
 
+/* A UDP socket's memberships and multicast options, as its data[0]. */
+static int dump_mcast(int fd, const struct cr_inet *sk, struct cr_file *f)
+{
+	uint8_t *mc;
+	uint32_t len;
+	int rc;
+
+	if (mcast_dump(fd, (int)sk->family, &mc, &len) < 0)
+		return -1;
+	rc = len ? files_add_data(f, mc, len) : 0;
+	free(mc);
+	return rc;
+}
+
 static int inet_dump_file(struct dump_files *df, const struct fd_dump *d, struct cr_file *f)
 {
 	struct cr_inet sk;
@@ -86,6 +100,8 @@ static int inet_dump_file(struct dump_files *df, const struct fd_dump *d, struct
 	    (files_add_data(f, sk.tcp.inq, sk.tcp.inq_len) < 0 ||
 	     files_add_data(f, sk.tcp.outq, sk.tcp.outq_len) < 0))
 		rc = -1;
+	if (rc == 0 && sk.state == CR_INET_UDP)
+		rc = dump_mcast(d->dup, &sk, f);
 	inet_free(&sk);
 	return rc;
 }

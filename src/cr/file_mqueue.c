@@ -12,7 +12,7 @@
  * A queue with an mq_notify() registration fails the dump.
  *
  * Restore: the restorer joins the tree's new IPC namespace, creates the
- * queue with its name and attributes, sends the messages in order, sets
+ * queue with its name and attributes (as its owner: see open_as_owner), sends the messages in order, sets
  * owner and mode, unlinks it if it was unlinked, and reopens it with the
  * app's access mode; another description of the same queue is a reopen of
  * that one.
@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
@@ -183,11 +184,31 @@ static int fill(int fd, const struct cr_file *f)
 	return 0;
 }
 
+/* mq_open(O_CREAT) as the queue's owner: a boxed tree's IPC namespace
+ * belongs to the box's user namespace, where the restorer's ids do not
+ * exist (creating a file there as them fails with EOVERFLOW).  Only the
+ * file system ids change, for this thread, and come back at once. */
+static int open_as_owner(const struct cr_file *f, struct mq_attr *a)
+{
+	uid_t uid = (uid_t)setfsuid((uid_t)-1);
+	gid_t gid = (gid_t)setfsgid((gid_t)-1);
+	int fd, e;
+
+	setfsgid(f->mq.gid);
+	setfsuid(f->mq.uid);
+	fd = mq_open(f->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600, a);
+	e = errno;
+	setfsuid(uid);
+	setfsgid(gid);
+	errno = e;
+	return fd;
+}
+
 /* In the namespace: the queue, filled, owned and unlinked as it was. */
 static int create_queue(const struct cr_file *f)
 {
 	struct mq_attr a = { .mq_maxmsg = f->mq.maxmsg, .mq_msgsize = f->mq.msgsize };
-	int fd = mq_open(f->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600, &a);
+	int fd = open_as_owner(f, &a);
 
 	if (fd < 0)
 		return err_sys("mq_open %s (maxmsg %lld, msgsize %lld)", f->path,

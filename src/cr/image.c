@@ -41,6 +41,7 @@ static void free_proc(struct cr_proc *p)
 	}
 	free(p->vmas);
 	free(p->fds);
+	free(p->locks);
 }
 
 static void free_file(struct cr_file *f)

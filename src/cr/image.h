@@ -423,6 +423,19 @@ struct cr_fd {
 	uint32_t cloexec;
 };
 
+/* A file lock a process holds, set through one of its fds (file_lock.c). */
+#define CR_LOCK_FLOCK 1                /* flock(2): the open file description's */
+#define CR_LOCK_POSIX 2                /* fcntl F_SETLK: the process's */
+#define CR_LOCK_OFD 3                  /* fcntl F_OFD_SETLK: the description's */
+#define CR_MAX_LOCKS 4096              /* per process */
+struct cr_lock {
+	int32_t fd;
+	uint32_t kind;                 /* CR_LOCK_* */
+	uint32_t write;                /* 1: exclusive (write), 0: shared (read) */
+	uint64_t start, len;           /* bytes; len 0: to the end of the file
+	                                  (flock: 0, 0) */
+};
+
 struct cr_mm {
 	uint64_t start_code, end_code, start_data, end_data;
 	uint64_t start_brk, brk, start_stack;
@@ -457,6 +470,8 @@ struct cr_proc {
 	struct cr_vma *vmas;           /* sorted by start, non-overlapping */
 	uint32_t nr_fds;
 	struct cr_fd *fds;             /* sorted by fd */
+	uint32_t nr_locks;
+	struct cr_lock *locks;         /* each on one of fds */
 };
 
 struct cr_image {

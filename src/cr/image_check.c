@@ -308,7 +308,7 @@ static int check_vma(const struct cr_image *img, const struct cr_vma *v,
 			       v->shmem_id);
 	if (!page_aligned(v->pgoff))
 		return err_set("pgoff 0x%" PRIx64 " not page aligned", v->pgoff);
-	if (!vma_is_file(v->kind) && v->path)
+	if (!vma_is_file(v->kind) && v->kind != CR_VMA_SHMEM && v->path)
 		return err_set("path set on a vma of kind %" PRIu32, v->kind);
 	if (check_path(v->path, "path", vma_is_file(v->kind)))
 		return -1;
@@ -404,6 +404,38 @@ static int check_fds(const struct cr_image *img, const struct cr_proc *p)
 			return err_wrap("fd entry %" PRIu32, i);
 		prev_fd = p->fds[i].fd;
 	}
+	return 0;
+}
+
+static int check_lock(const struct cr_proc *p, const struct cr_lock *l)
+{
+	int has_fd = 0;
+
+	for (uint32_t i = 0; i < p->nr_fds && !has_fd; i++)
+		has_fd = p->fds[i].fd == l->fd;
+	if (!has_fd)
+		return err_set("fd %" PRId32 " is not one of the process's", l->fd);
+	if (l->kind < CR_LOCK_FLOCK || l->kind > CR_LOCK_OFD)
+		return err_set("kind %" PRIu32 " unknown", l->kind);
+	if (l->write > 1)
+		return err_set("write %" PRIu32 " not 0 or 1", l->write);
+	if (l->kind == CR_LOCK_FLOCK && (l->start || l->len))
+		return err_set("a flock with a range");
+	if (l->start > INT64_MAX || l->len > INT64_MAX || l->start + l->len > INT64_MAX)
+		return err_set("range %" PRIu64 "+%" PRIu64 " beyond the largest offset",
+			       l->start, l->len);
+	return 0;
+}
+
+static int check_locks(const struct cr_proc *p)
+{
+	if (p->nr_locks > CR_MAX_LOCKS)
+		return err_set("nr_locks %" PRIu32 " above %d", p->nr_locks, CR_MAX_LOCKS);
+	if (check_array(p->locks, p->nr_locks, "locks"))
+		return -1;
+	for (uint32_t i = 0; i < p->nr_locks; i++)
+		if (check_lock(p, &p->locks[i]))
+			return err_wrap("lock %" PRIu32, i);
 	return 0;
 }
 
@@ -539,9 +571,9 @@ static int check_proc(const struct cr_image *img, const struct cr_proc *p)
 	if (check_siginfos(p->shared_pending, p->nr_shared_pending,
 			   "shared_pending"))
 		return -1;
-	if (check_threads(img, p) || check_vmas(img, p))
+	if (check_threads(img, p) || check_vmas(img, p) || check_fds(img, p))
 		return -1;
-	return check_fds(img, p);
+	return check_locks(p);
 }
 
 /* An id (pid or tid) and the index of the process it belongs to. */
@@ -595,6 +627,30 @@ static int check_parents(const struct cr_image *img, struct id_ix *pids)
 			return err_set("proc %" PRIu32 " (pid %" PRId32 "): ppid %"
 				       PRId32 " is not an earlier proc", i,
 				       p->pid, p->ppid);
+	}
+	return 0;
+}
+
+/* A session or group whose leader is gone is made again by a helper at
+ * restore (restore_tree.c): only for the first process's children (an
+ * orphan goes to it; the others inherit it), with the group the
+ * session's.  pids: sorted by
+ * check_parents. */
+static int check_sessions(const struct cr_image *img, const struct id_ix *pids)
+{
+	for (uint32_t i = 1; i < img->nr_procs; i++) {
+		const struct cr_proc *p = &img->procs[i];
+		const struct id_ix *parent = find_id(pids, img->nr_procs, p->ppid);
+		int sid_gone = !find_id(pids, img->nr_procs, p->sid);
+
+		/* (check_parents found every parent) */
+		if (sid_gone && img->procs[parent->ix].sid != p->sid && p->ppid != 1)
+			return err_set("pid %" PRId32 ": session %" PRId32 " has no leader and its "
+				       "parent is not the tree's first process (unsupported)",
+				       p->pid, p->sid);
+		if (p->pgid != p->sid && !find_id(pids, img->nr_procs, p->pgid))
+			return err_set("pid %" PRId32 ": process group %" PRId32 " has no leader "
+				       "(unsupported)", p->pid, p->pgid);
 	}
 	return 0;
 }
@@ -709,6 +765,8 @@ static int check_tree(const struct cr_image *img)
 	if (!ids)
 		return err_sys("malloc %zu ids", nr_tids);
 	rc = check_parents(img, ids);
+	if (!rc)
+		rc = check_sessions(img, ids);
 	if (!rc)
 		rc = check_inherited(img, ids);
 	if (!rc)
@@ -1044,7 +1102,8 @@ static int check_extras(const struct cr_file *f)
 {
 	uint32_t k = f->kind;
 	bool data = k == CR_FILE_REG || k == CR_FILE_PIPE || k == CR_FILE_FIFO ||
-		    k == CR_FILE_UNIX || k == CR_FILE_TCP || k == CR_FILE_MQUEUE;
+		    k == CR_FILE_UNIX || k == CR_FILE_TCP || k == CR_FILE_MQUEUE ||
+		    k == CR_FILE_UDP;   /* UDP: its multicast state */
 	bool ents = k == CR_FILE_EPOLL || k == CR_FILE_INOTIFY;
 	bool path = k == CR_FILE_REG || k == CR_FILE_DIR || k == CR_FILE_DEV ||
 		    k == CR_FILE_FIFO || k == CR_FILE_UNIX || k == CR_FILE_MQUEUE ||

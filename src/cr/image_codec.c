@@ -35,6 +35,8 @@ static const char hdr_magic[8] = "PICOIMG";  /* with its NUL: 8 bytes */
 #define HDR_LEN         56
 #define REC_HDR_LEN     8
 #define REC_OPTIONAL    0x80000000u   /* unknown records with this bit: skip */
+#define REC_LOCKS       (REC_OPTIONAL | 1)  /* a process's file locks (after its FDs):
+                                               builds before it skip them */
 
 /* Fixed payload sizes, used to bound counts before allocating. */
 #define RUN_LEN     28
@@ -62,7 +64,7 @@ static const char *rec_name(uint32_t type)
 {
 	if (type >= REC_IMAGE && type <= REC_LAST)
 		return rec_names[type];
-	return "unknown";
+	return type == REC_LOCKS ? "LOCKS" : "unknown";
 }
 
 /* The 27 registers of user_regs_struct, in the order they are stored. */
@@ -493,6 +495,21 @@ static void encode_vma(struct wbuf *w, const struct cr_vma *v)
 	encode_runs(w, v->runs, v->nr_runs);
 }
 
+static void encode_locks(struct wbuf *w, const struct cr_lock *l, uint32_t n)
+{
+	size_t at = rec_begin(w, REC_LOCKS);
+
+	put_u32(w, n);
+	for (uint32_t i = 0; i < n; i++) {
+		put_i32(w, l[i].fd);
+		put_u32(w, l[i].kind);
+		put_u32(w, l[i].write);
+		put_u64(w, l[i].start);
+		put_u64(w, l[i].len);
+	}
+	rec_end(w, at);
+}
+
 static void encode_fd(struct wbuf *w, const struct cr_fd *f)
 {
 	size_t at = rec_begin(w, REC_FD);
@@ -647,6 +664,8 @@ static void encode_proc(struct wbuf *w, const struct cr_proc *p)
 		encode_vma(w, &p->vmas[i]);
 	for (uint32_t i = 0; i < p->nr_fds; i++)
 		encode_fd(w, &p->fds[i]);
+	if (p->nr_locks)
+		encode_locks(w, p->locks, p->nr_locks);
 }
 
 static int sha256(const uint8_t *data, size_t len, uint8_t out[SHA_LEN])
@@ -707,7 +726,7 @@ static int rec_next(struct rbuf *s, uint32_t *type, struct rbuf *pl)
 				       at, rec_name(t), t, n, rb_left(s));
 		*pl = (struct rbuf){ .p = s->p + s->off, .len = n };
 		s->off += n;
-		if (t >= REC_IMAGE && t <= REC_LAST) {
+		if ((t >= REC_IMAGE && t <= REC_LAST) || t == REC_LOCKS) {
 			*type = t;
 			return 0;
 		}
@@ -715,6 +734,14 @@ static int rec_next(struct rbuf *s, uint32_t *type, struct rbuf *pl)
 			return err_set("offset %zu: unknown record type 0x%" PRIx32,
 				       at, t);
 	}
+}
+
+/* The type of the next record, not consumed (0 at the end or truncated). */
+static uint32_t rec_peek(const struct rbuf *s)
+{
+	struct rbuf at = *s;
+
+	return rb_left(&at) >= REC_HDR_LEN ? get_u32(&at) : 0;
 }
 
 static int rec_expect(struct rbuf *s, uint32_t want, struct rbuf *pl)
@@ -1123,6 +1150,27 @@ static int decode_vma(struct rbuf *s, struct cr_vma *v)
 	return decode_runs(s, &v->runs, v->nr_runs);
 }
 
+static int decode_locks(struct rbuf *s, struct cr_proc *p)
+{
+	struct rbuf pl;
+
+	if (rec_expect(s, REC_LOCKS, &pl))
+		return -1;
+	p->nr_locks = get_u32(&pl);
+	if (p->nr_locks > CR_MAX_LOCKS)
+		return err_set("%" PRIu32 " locks, above %d", p->nr_locks, CR_MAX_LOCKS);
+	if (alloc_array(&p->locks, p->nr_locks, sizeof(*p->locks), &pl, 28, "locks"))
+		return -1;
+	for (uint32_t i = 0; i < p->nr_locks; i++) {
+		p->locks[i].fd = get_i32(&pl);
+		p->locks[i].kind = get_u32(&pl);
+		p->locks[i].write = get_u32(&pl);
+		p->locks[i].start = get_u64(&pl);
+		p->locks[i].len = get_u64(&pl);
+	}
+	return rec_done(&pl, REC_LOCKS);
+}
+
 static int decode_fd(struct rbuf *s, struct cr_fd *f)
 {
 	struct rbuf pl;
@@ -1275,7 +1323,7 @@ static int decode_proc_lists(struct rbuf *s, struct cr_proc *p)
 	for (uint32_t i = 0; i < p->nr_fds; i++)
 		if (decode_fd(s, &p->fds[i]))
 			return err_wrap("fd entry %" PRIu32, i);
-	return 0;
+	return rec_peek(s) == REC_LOCKS ? decode_locks(s, p) : 0;
 }
 
 static int decode_proc(struct rbuf *s, struct cr_proc *p)

@@ -5,7 +5,8 @@
  *
  * In the image: laddr/raddr are the raw sockaddr_in/sockaddr_in6, the
  * scalar state is cr_file.inet, and an established connection carries its
- * receive queue as data[0] and its send queue as data[1].
+ * receive queue as data[0] and its send queue as data[1]; a UDP socket
+ * its multicast state (inet_mcast.c) as data[0], if it has any.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -89,6 +90,14 @@ int cr_inet_model(const struct cr_file *f, struct cr_inet *sk)
 	if (cr_inet_addr_in(sk->family, &f->laddr, &sk->local) < 0 ||
 	    cr_inet_addr_in(sk->family, &f->raddr, &sk->peer) < 0)
 		return -1;
+	if (sk->state == CR_INET_UDP && f->nr_data == 1) {   /* its multicast state */
+		if (f->data[0].len > UINT32_MAX)
+			return err_set("multicast state of %llu bytes",
+				       (unsigned long long)f->data[0].len);
+		sk->mcast = f->data[0].data;
+		sk->mcast_len = (uint32_t)f->data[0].len;
+		return 0;
+	}
 	if (sk->state != CR_INET_TCP_ESTABLISHED)
 		return f->nr_data ? err_set("queued data on an unconnected inet socket") : 0;
 	if (f->nr_data != 2 || f->data[0].len > CR_INET_QUEUE_MAX ||

@@ -604,7 +604,8 @@ int inet_open(const struct cr_inet *sk_image, int trial, int *fd)
 		return err_sys("%s: socket", inet_describe(sk, what, sizeof(what)));
 	if (fix_scope(sk, trial) < 0 || apply_opts(s, sk, 1) < 0 || (trial && any_source(s, sk) < 0) ||
 	    (!trial && bind_device(s, sk) < 0) || open_state(s, sk) < 0 ||
-	    (sk->state != CR_INET_TCP_ESTABLISHED && apply_opts(s, sk, 0) < 0)) {
+	    (sk->state != CR_INET_TCP_ESTABLISHED && apply_opts(s, sk, 0) < 0) ||
+	    (!trial && mcast_restore(s, (int)sk->family, sk->mcast, sk->mcast_len) < 0)) {
 		close(s);   /* a TCP socket still in repair mode closes silently */
 		return err_wrap("%s", inet_describe(sk, what, sizeof(what)));
 	}
@@ -735,6 +736,9 @@ int inet_validate(const struct cr_inet *sk)
 		return err_set("socket option out of range");
 	if (check_opts_v7(sk) < 0)
 		return -1;
+	if (sk->mcast_len && (sk->type != SOCK_DGRAM ||
+			      mcast_check((int)sk->family, sk->mcast, sk->mcast_len) < 0))
+		return sk->type != SOCK_DGRAM ? err_set("multicast state on a TCP socket") : -1;
 	return check_state(sk);
 }
 

@@ -110,6 +110,8 @@ struct cr_inet {
 	struct cr_inet_opts opts;
 	char bound_dev[16];            /* SO_BINDTODEVICE: the interface's name, "" none */
 	struct cr_tcp_conn tcp;        /* TCP_ESTABLISHED only */
+	const uint8_t *mcast;          /* UDP: its multicast state (inet_mcast.c), */
+	uint32_t mcast_len;            /* 0: none; not owned */
 };
 
 /* Read the state of socket fd (a duplicate of the app's).  An established
@@ -133,6 +135,15 @@ int inet_custody_kind(const struct cr_inet *sk);
 int inet_validate(const struct cr_inet *sk);
 /* Free the queues. */
 void inet_free(struct cr_inet *sk);
+/* inet_mcast.c: a UDP socket's multicast memberships (with their source
+ * filters) and IP(V6)_MULTICAST_* options as one byte string.  Dump: *out
+ * (malloc'd) and *len, 0 if the socket has nothing a new one lacks; the
+ * calling thread must be in the socket's network namespace. */
+int mcast_dump(int fd, int family, uint8_t **out, uint32_t *len);
+int mcast_check(int family, const uint8_t *p, uint32_t len);
+/* Join the memberships and set the options on fd, a new socket. */
+int mcast_restore(int fd, int family, const uint8_t *p, uint32_t len);
+
 /* "tcp4 listen 0.0.0.0:80" style description into buf. */
 const char *inet_describe(const struct cr_inet *sk, char *buf, size_t len);
 

@@ -15,6 +15,7 @@ struct keeper_report {
 	int rc;
 	pid_t pid;
 	char msg[2048];
+	char note[KEEPER_NOTE_MAX];
 };
 
 static void detach_stdio(void)
@@ -43,16 +44,19 @@ static void close_inherited(int keep)
 static void keeper_main(int (*start)(void *, pid_t *, struct keeper_after *), void *arg,
 			int fd)
 {
-	struct keeper_after after = { NULL, NULL };
+	struct keeper_after after;
 	struct keeper_report rep;
 	int st;
 
 	close_inherited(fd);
 	memset(&rep, 0, sizeof(rep));
+	memset(&after, 0, sizeof(after));
 	setsid();
 	rep.rc = start(arg, &rep.pid, &after);
 	if (rep.rc < 0)
 		strncpy(rep.msg, err_msg(), sizeof(rep.msg) - 1);
+	else
+		memcpy(rep.note, after.note, sizeof(rep.note) - 1);
 	/* Let go of the caller's streams before reporting: a $(picocenter ...)
 	 * must not wait for the tree's lifetime, nor for the keeper to be
 	 * scheduled again after the report. */
@@ -75,6 +79,14 @@ static void keeper_main(int (*start)(void *, pid_t *, struct keeper_after *), vo
 int keeper_run(int (*start)(void *arg, pid_t *pid, struct keeper_after *after), void *arg,
 	       pid_t *pid)
 {
+	char note[KEEPER_NOTE_MAX];
+
+	return keeper_run_note(start, arg, pid, note);
+}
+
+int keeper_run_note(int (*start)(void *arg, pid_t *pid, struct keeper_after *after),
+		    void *arg, pid_t *pid, char note[KEEPER_NOTE_MAX])
+{
 	struct keeper_report rep;
 	struct child_report r;
 	size_t got;
@@ -96,5 +108,7 @@ int keeper_run(int (*start)(void *arg, pid_t *pid, struct keeper_after *after), 
 		return err_set("%s", rep.msg);
 	}
 	*pid = rep.pid;
+	memcpy(note, rep.note, KEEPER_NOTE_MAX);
+	note[KEEPER_NOTE_MAX - 1] = '\0';
 	return 0;
 }

@@ -261,6 +261,11 @@ int proc_ns_pid(pid_t host_id, pid_t *ns_pid)
 	return status_pid(host_id, "NSpid", 1, ns_pid);
 }
 
+int proc_ns_leader(pid_t host_id, const char *key, pid_t *ns_id)
+{
+	return status_pid(host_id, key, 0, ns_id);
+}
+
 /* ---- threads ---- */
 
 static int cmp_pid(const void *a, const void *b)

@@ -35,6 +35,9 @@ int proc_threads(pid_t host_pid, pid_t **tids, size_t *n);
 /* The pid (or tid) as seen inside its innermost PID namespace: the last
  * field of NSpid: in /proc/ID/status. */
 int proc_ns_pid(pid_t host_id, pid_t *ns_pid);
+/* host_id's process group or session ("NSpgid", "NSsid") in its own pid
+ * namespace, its leader alive or not: 0 if it is outside the namespace. */
+int proc_ns_leader(pid_t host_id, const char *key, pid_t *ns_id);
 
 /*
  * Fill from /proc/PID/{stat,status,limits,auxv,personality,cwd,root,exe,

@@ -86,22 +86,20 @@ static int same_pidns(pid_t a, pid_t b, int *same)
 	return 0;
 }
 
-/* Translate the host pid of pid's group/session leader (what = name). */
-static int translate_leader(pid_t pid, uint64_t leader, const char *what, int32_t *out)
+/* pid's group or session (what; key: its /proc status line) in the
+ * tree's pid namespace.  Its leader may be gone: a daemon that forked,
+ * called setsid() and forked again leaves its process in a session (and
+ * group) whose leader has exited; the restore makes it again
+ * (restore_tree.c, session helpers). */
+static int translate_leader(pid_t pid, const char *key, const char *what, int32_t *out)
 {
 	pid_t ns;
-	int same;
 
-	if (leader == 0 || leader > INT_MAX)
-		return err_set("pid %d: %s leader %llu is gone (unsupported)", pid, what,
-			       (unsigned long long)leader);
-	if (same_pidns(pid, (pid_t)leader, &same) < 0)
+	if (proc_ns_leader(pid, key, &ns) < 0)
 		return -1;
-	if (!same)
-		return err_set("pid %d: %s leader %llu is gone (unsupported)", pid, what,
-			       (unsigned long long)leader);
-	if (proc_ns_pid((pid_t)leader, &ns) < 0)
-		return -1;
+	if (ns == 0)
+		return err_set("pid %d: its %s leader is outside the pid namespace (unsupported)",
+			       pid, what);
 	*out = ns;
 	return 0;
 }
@@ -128,9 +126,9 @@ static int translate_ids(pid_t pid, const struct stat_info *si, struct cr_proc *
 			return -1;
 		p->ppid = ns;
 	}
-	if (translate_leader(pid, si->f[5], "process group", &p->pgid) < 0)
+	if (translate_leader(pid, "NSpgid", "process group", &p->pgid) < 0)
 		return -1;
-	return translate_leader(pid, si->f[6], "session", &p->sid);
+	return translate_leader(pid, "NSsid", "session", &p->sid);
 }
 
 /* ---- small files ---- */

@@ -133,6 +133,15 @@ static int stat_map_file(struct smaps_ctx *c, struct cr_vma *v, struct stat *st,
 	return proc_readlink(c->pid, path, target);
 }
 
+/* A file on tmpfs that has a name (a POSIX shm object in /dev/shm, say),
+ * not a memfd, a SysV segment or a file since removed. */
+static int is_named_tmpfs_file(const struct stat *st, long fs_type, const char *name,
+			       const char *target)
+{
+	return S_ISREG(st->st_mode) && fs_type == TMPFS_MAGIC && st->st_nlink > 0 &&
+	       !is_deleted_suffix(name) && target[0] == '/' && !is_deleted_suffix(target);
+}
+
 static int classify_file(struct smaps_ctx *c, struct cr_vma *v, const char *name, uint64_t offset)
 {
 	int shared = !!(v->flags & CR_VMA_F_SHARED);
@@ -149,7 +158,10 @@ static int classify_file(struct smaps_ctx *c, struct cr_vma *v, const char *name
 	}
 	if (shared && (fs_type == TMPFS_MAGIC || is_shmem_name(name))) {
 		v->kind = CR_VMA_SHMEM;
-		free(target);
+		if (is_named_tmpfs_file(&st, fs_type, name, target))
+			v->path = target;   /* restore maps it again if still there */
+		else
+			free(target);
 	} else if (S_ISREG(st.st_mode)) {
 		if (st.st_nlink == 0 || is_deleted_suffix(name)) {
 			err_set("vma %llx-%llx maps deleted file %s (unsupported)",

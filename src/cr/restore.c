@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <pthread.h>
@@ -23,6 +24,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -383,7 +385,86 @@ static int plan(struct rst_ctx *c)
 	return plan_scratch(c);
 }
 
-/* One memfd per shared object, filled, at its service fd number. */
+/* The tree's SysV objects in a new IPC namespace: a boxed tree's is owned
+ * by the box's user namespace and keeps the ids as the box sees them. */
+static int make_sysv(struct rst_ctx *c)
+{
+	int userns = -1, rc;
+
+	if (c->box && (userns = box_userns_fd(c->box)) < 0)
+		return -1;
+	rc = sysv_restore(&c->img, c->pages, userns, &c->ipc_ns_fd, c->shmem_fds);
+	if (userns >= 0)
+		close(userns);
+	return rc;
+}
+
+/* The path of the tmpfs file (a POSIX shm object, say) behind shared
+ * object i, as the tree sees it; NULL for an anonymous one. */
+static const char *shmem_path(const struct cr_image *img, uint32_t i)
+{
+	for (uint32_t n = 0; n < img->nr_procs; n++)
+		for (uint32_t k = 0; k < img->procs[n].nr_vmas; k++) {
+			const struct cr_vma *v = &img->procs[n].vmas[k];
+
+			if (v->kind == CR_VMA_SHMEM && v->shmem_id == i && v->path)
+				return v->path;
+		}
+	return NULL;
+}
+
+/* A shared object that is a tmpfs file still there (the box kept, or its
+ * /dev/shm put back: box.c) is mapped from that file, which holds its
+ * content, so that whoever opens it by name later shares it with the
+ * tree; else (-1, no error) it is made anew from the image. */
+static int open_shmem_file(const struct rst_ctx *c, uint32_t i)
+{
+	const char *path = shmem_path(&c->img, i);
+	struct statfs fs;
+	struct stat st;
+	int fd;
+
+	if (!path)
+		return -1;
+	fd = rst_open(c->box_root, path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fstatfs(fd, &fs) < 0 ||
+	    fs.f_type != TMPFS_MAGIC || (uint64_t)st.st_size + CR_PAGE_SIZE - 1 <
+	    c->img.shmem[i].size) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A memfd of shared object i, filled from the image. */
+static int make_shmem_memfd(const struct rst_ctx *c, uint32_t i)
+{
+	const struct cr_shmem *sh = &c->img.shmem[i];
+	int fd = memfd_create("picocenter-shmem", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return err_sys("shared memory %u: memfd_create", i);
+	if (ftruncate(fd, (off_t)sh->size) < 0) {
+		err_sys("shared memory %u: resize to %llu", i, (unsigned long long)sh->size);
+		close(fd);
+		return -1;
+	}
+	for (uint32_t k = 0; k < sh->nr_runs; k++) {
+		const struct cr_page_run *r = &sh->runs[k];
+
+		if (write_full(fd, c->pages + r->file_off, r->nr_pages * CR_PAGE_SIZE,
+			       (off_t)r->addr) < 0) {
+			err_sys("shared memory %u: write", i);
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+/* One file per shared object, at its service fd number. */
 static int make_shmem(struct rst_ctx *c)
 {
 	c->shmem_fds = calloc(c->img.nr_shmem + 1, sizeof(int));
@@ -391,10 +472,7 @@ static int make_shmem(struct rst_ctx *c)
 		return err_set("out of memory");
 	for (uint32_t i = 0; i < c->img.nr_shmem; i++)
 		c->shmem_fds[i] = -1;
-	if (c->box)
-		sysv_ids_across(&c->img, c->box, 0);
-	if (c->img.ipc_ns && sysv_restore_needed(&c->img) &&
-	    sysv_restore(&c->img, c->pages, &c->ipc_ns_fd, c->shmem_fds) < 0)
+	if (c->img.ipc_ns && sysv_restore_needed(&c->img) && make_sysv(c) < 0)
 		return -1;
 	for (uint32_t i = 0; i < c->img.nr_shmem; i++) {
 		const struct cr_shmem *sh = &c->img.shmem[i];
@@ -405,20 +483,10 @@ static int make_shmem(struct rst_ctx *c)
 				return err_sys("SysV shm %d: dup2", sh->perm.id);
 			continue;
 		}
-		fd = memfd_create("picocenter-shmem", MFD_CLOEXEC);
-		if (fd < 0)
-			return err_sys("shared memory %u: memfd_create", i);
+		fd = open_shmem_file(c, i);
+		if (fd < 0 && (fd = make_shmem_memfd(c, i)) < 0)
+			return -1;
 		c->shmem_fds[i] = fd;
-		if (ftruncate(fd, (off_t)sh->size) < 0)
-			return err_sys("shared memory %u: resize to %llu", i,
-				       (unsigned long long)sh->size);
-		for (uint32_t k = 0; k < sh->nr_runs; k++) {
-			const struct cr_page_run *r = &sh->runs[k];
-
-			if (write_full(fd, c->pages + r->file_off, r->nr_pages * CR_PAGE_SIZE,
-				       (off_t)r->addr) < 0)
-				return err_sys("shared memory %u: write", i);
-		}
 		if (dup2(fd, svc_shmem_fd(c, i)) < 0)
 			return err_sys("shared memory %u: dup2", i);
 	}
@@ -616,6 +684,23 @@ static void free_ctx(struct rst_ctx *c)
 	cr_seccomp_free(&c->seccomp);
 }
 
+/* The cgroups the app had made in its box, each process back in its own
+ * (box/cgtree.c), while the tree is still stopped. */
+static int place_in_cgroups(struct rst_ctx *c)
+{
+	struct box_pid *pids = calloc(c->img.nr_procs ? c->img.nr_procs : 1, sizeof(*pids));
+	int rc;
+
+	if (!pids)
+		return err_set("out of memory");
+	for (uint32_t i = 0; i < c->img.nr_procs; i++)
+		pids[i] = (struct box_pid){ c->img.procs[i].pid,
+					    c->procs[i].p->zombie ? -1 : c->procs[i].host_pid };
+	rc = box_cgroups_restore(c->box, c->dir, pids, c->img.nr_procs);
+	free(pids);
+	return rc;
+}
+
 static int rebuild(struct rst_ctx *c)
 {
 	if (collect_reports(c) < 0)
@@ -636,6 +721,8 @@ static int rebuild(struct rst_ctx *c)
 	pin_end(c);
 	if (c->verify)
 		return 0;      /* the caller kills the tree: it never runs */
+	if (c->box && place_in_cgroups(c) < 0)
+		return -1;
 	detach_all(c);
 	timing_mark("restore: threads, state, detach");
 	return 0;
@@ -752,11 +839,13 @@ static int restore_start(void *arg, pid_t *pid, struct keeper_after *after)
 	c.fill = 1;
 	c.log = a->opts ? a->opts->log : NULL;
 	timing_mark("restore: start");
-	/* A restore into a box (a box dir given: the daemon gives one for
-	 * boxed apps only) starts its cgroup wait before fetching the image,
-	 * with the fd table grown first (1024 holds most trees' service fds). */
+	/* The fd table is grown first (1024 holds most trees' service fds),
+	 * before any thread: a restore from the store starts one that fetches
+	 * the pages due first while the image is read, and a restore into a
+	 * box (a box dir given: the daemon gives one for boxed apps only)
+	 * starts its cgroup wait before fetching the image. */
+	grow_fd_table_to(SVC_EARLY_TOP);
 	if (a->opts && a->opts->box_dir && !a->verify) {
-		grow_fd_table_to(SVC_EARLY_TOP);
 		c.box_warming = box_warm_early(&c.box_warmer) == 0;
 		err_clear();
 	}
@@ -769,6 +858,8 @@ static int restore_start(void *arg, pid_t *pid, struct keeper_after *after)
 		rc = load_seccomp(&c);
 	if (rc == 0 && c.img.box)
 		rc = box_begin(&c, a->box_dir);
+	if (rc == 0 && c.img.box)
+		rc = box_cgroups_check(c.dir);
 	if (rc == 0)
 		rc = check_cpu(&c.img);
 	if (rc == 0 && a->listeners)
@@ -794,6 +885,8 @@ static int restore_start(void *arg, pid_t *pid, struct keeper_after *after)
 	}
 	if (rc == 0 && !c.verify) {
 		*pid = c.init_host;
+		if (a->origin && a->origin->stats)
+			a->origin->stats(a->origin->arg, after->note, sizeof(after->note));
 		hand_over_server(&c, after);
 	}
 	/* A trial leaves nothing behind: what it created goes as on failure. */
@@ -829,13 +922,15 @@ int rst_restore_from(const char *dir, const struct rst_origin *o,
 		a.eager = opts->eager;
 		a.box_dir = opts->box_dir;
 	}
+	if (o && o->note)
+		return keeper_run_note(restore_start, &a, pid, o->note);
 	return keeper_run(restore_start, &a, pid);
 }
 
 int rst_trial(const char *dir, const char *box_dir)
 {
 	struct rst_args a = { dir, NULL, 0, 1, box_dir, NULL, NULL };
-	struct keeper_after none = { NULL, NULL };   /* a trial hands nothing over */
+	struct keeper_after none = { .fn = NULL };   /* a trial hands nothing over */
 	pid_t unused;
 
 	return restore_start(&a, &unused, &none);

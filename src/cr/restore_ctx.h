@@ -65,12 +65,17 @@ struct rst_ctx;
  * manifest; map() (after the manifest is read) sets c->pages and
  * c->pages_len, with the bytes the restore writes before the tree resumes
  * fetched, and c->src for the rest; close() undoes open() once the
- * restore is over. */
+ * restore is over.  stats (may be NULL) writes the origin's counters as
+ * text ("name value" lines) once the tree runs; the caller finds them in
+ * note (the keeper reports them), for a tree left without a page server
+ * to ask. */
 struct rst_origin {
 	int (*open)(struct rst_ctx *c, void *arg);
 	int (*map)(struct rst_ctx *c, void *arg);
 	void (*close)(struct rst_ctx *c, void *arg);
 	void *arg;
+	size_t (*stats)(void *arg, char *out, size_t len);
+	char *note;                   /* KEEPER_NOTE_MAX bytes, or NULL */
 };
 
 struct rst_ctx {

@@ -21,6 +21,7 @@
 #include "common/err.h"
 #include "common/timing.h"
 #include "cr/cr.h"
+#include "cr/keeper.h"
 #include "cr/restore_ctx.h"
 #include "mem/lazy.h"
 #include "store/store.h"
@@ -34,6 +35,7 @@ struct store_origin {
 	struct mem_source src;
 	struct mem_as as;
 	int timeout_ms;
+	char note[KEEPER_NOTE_MAX];   /* the counters at resume, from the keeper */
 };
 
 /* ---- the page source over the store ---- */
@@ -63,13 +65,27 @@ static size_t origin_stats(void *arg, char *out, size_t len)
 	r = snprintf(out, len,
 		     "bytes_store %llu\nbytes_cache %llu\nchunks %llu\n"
 		     "chunks_in %llu\nrequests %llu\nretries %llu\nchunks_dropped %llu\n"
-		     "local_copy %d\n",
+		     "local_copy %d\nbytes_local %llu\n",
 		     (unsigned long long)st.bytes_store,
 		     (unsigned long long)st.bytes_cache, (unsigned long long)st.chunks,
 		     (unsigned long long)st.chunks_in, (unsigned long long)st.requests,
 		     (unsigned long long)st.retries, (unsigned long long)st.chunks_dropped,
-		     st.local_copy);
+		     st.local_copy, (unsigned long long)st.bytes_local);
 	return r < 0 ? 0 : (size_t)r < len ? (size_t)r : len - 1;
+}
+
+/* The counters as the tree resumes, for the caller (rst_origin.stats). */
+static size_t origin_note(void *arg, char *out, size_t len)
+{
+	struct store_origin *o = arg;
+	struct store_lazy_stats st;
+	int r;
+
+	store_lazy_get_stats(o->l, &st);
+	r = snprintf(out, len, "generation %llu\n", (unsigned long long)st.generation);
+	if (r < 0 || (size_t)r >= len)
+		return 0;
+	return (size_t)r + origin_stats(arg, out + r, len - (size_t)r);
 }
 
 static void origin_drop(void *arg, uint64_t off, uint64_t len)
@@ -352,6 +368,7 @@ static void parse_stat(struct cr_mem_stats *st, const char *name, unsigned long 
 		{ "faults_after_resume", offsetof(struct cr_mem_stats, faults_after_resume) },
 		{ "pages_due", offsetof(struct cr_mem_stats, pages_due) },
 		{ "local_copy", offsetof(struct cr_mem_stats, local_copy) },
+		{ "bytes_local", offsetof(struct cr_mem_stats, bytes_local) },
 	};
 
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
@@ -359,9 +376,23 @@ static void parse_stat(struct cr_mem_stats *st, const char *name, unsigned long 
 			*(uint64_t *)((char *)st + f[i].off) = v;
 }
 
+/* "name value" lines into st (unknown names passed over). */
+static void parse_stats(struct cr_mem_stats *st, char *text)
+{
+	char *line, *save = NULL;
+
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char name[64];
+		unsigned long long v;
+
+		if (sscanf(line, "%63s %llu", name, &v) == 2)
+			parse_stat(st, name, v);
+	}
+}
+
 int cr_mem_stats(pid_t pid, struct cr_mem_stats *st)
 {
-	char *text, *line, *save = NULL;
+	char *text;
 	size_t len;
 	int rc;
 
@@ -371,13 +402,7 @@ int cr_mem_stats(pid_t pid, struct cr_mem_stats *st)
 	if (rc != 0)
 		return rc;
 	text[len - 1] = '\0';   /* the answer ends with a newline */
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char name[64];
-		unsigned long long v;
-
-		if (sscanf(line, "%63s %llu", name, &v) == 2)
-			parse_stat(st, name, v);
-	}
+	parse_stats(st, text);
 	free(text);
 	return 0;
 }
@@ -387,11 +412,13 @@ static void print_timing(const struct cr_mem_stats *st)
 	if (!getenv("PICOCENTER_TIMING"))
 		return;
 	fprintf(stderr, "restore counters: generation %llu bytes_store %llu bytes_cache %llu "
-		"pages_prefetched %llu probes %llu faults %llu rss_kb %llu local_copy %llu\n",
+		"pages_prefetched %llu probes %llu faults %llu rss_kb %llu local_copy %llu "
+		"bytes_local %llu\n",
 		(unsigned long long)st->generation, (unsigned long long)st->bytes_store,
 		(unsigned long long)st->bytes_cache, (unsigned long long)st->pages_prefetched,
 		(unsigned long long)st->probes, (unsigned long long)st->faults,
-		(unsigned long long)st->rss_kb, (unsigned long long)st->local_copy);
+		(unsigned long long)st->rss_kb, (unsigned long long)st->local_copy,
+		(unsigned long long)st->bytes_local);
 }
 
 /* ---- entry points ---- */
@@ -401,16 +428,21 @@ int cr_restore_from_store(const char *url, const char *image,
 			  struct cr_mem_stats *st)
 {
 	struct store_origin o = { .url = url, .image = image, .opts = opts };
-	struct rst_origin origin = { origin_open, origin_map, origin_close, &o };
-	struct cr_mem_stats local;
+	struct rst_origin origin = { origin_open, origin_map, origin_close, &o, origin_note,
+				     o.note };
+	struct cr_mem_stats local, *m = st ? st : &local;
+	int rc;
 
 	o.timeout_ms = opts && opts->store_timeout_ms > 0 ? opts->store_timeout_ms
 							  : CR_STORE_TIMEOUT_MS;
 	if (rst_restore_from(image, &origin, opts, pid) < 0)
 		return err_wrap("restore image %s from %s", image, url);
-	if (cr_mem_stats(*pid, st ? st : &local) < 0)
+	rc = cr_mem_stats(*pid, m);
+	if (rc < 0)
 		err_clear();   /* counters only */
-	print_timing(st ? st : &local);
+	if (rc == 1)   /* no page server left (all in): the counters at resume */
+		parse_stats(m, o.note);
+	print_timing(m);
 	return 0;
 }
 

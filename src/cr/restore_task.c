@@ -24,6 +24,7 @@
 #include "box/box.h"
 #include "common/err.h"
 #include "cr/ptrace.h"
+#include "cr/file_lock.h"
 #include "cr/restore_ctx.h"
 
 #ifndef SS_AUTODISARM
@@ -470,6 +471,8 @@ static int restore_state_with(struct rst_ctx *c, struct rst_proc *rp, struct inj
 		return -1;
 	if (inj_call(&rp->inj, rp->host_tids[0], "close service fds", SYS_close_range,
 		     (uint64_t)c->svc_base, (uint64_t)c->svc_end - 1, 0, 0, 0, 0, NULL) < 0)
+		return -1;
+	if (!c->verify && lock_restore(rp) < 0)
 		return -1;
 	if (restore_creds(rp, c->box != NULL) < 0 || die_with_keeper(c, rp) < 0)
 		return -1;

@@ -5,7 +5,10 @@
  * opens its files at their old numbers and the service fds the restorer
  * needs, maps the scratch area, reports "ready" (its host pid travels in
  * SCM_CREDENTIALS) and waits to be seized.  A zombie exits at once with
- * its old status.
+ * its old status.  A process whose session's leader is gone (a daemon's
+ * double fork) is forked by a helper that takes the session's id, calls
+ * setsid() and exits: the process is then an orphan of the tree's first
+ * process, in that session and group, as it was dumped.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -174,6 +177,80 @@ static pid_t fork_with_pid(pid_t pid, int exit_signal)
 	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 }
 
+/* 1 if no process of the image is session sid's leader: the daemon that
+ * made it (setsid(), then fork) has exited. */
+static int session_gone(const struct rst_ctx *c, int32_t sid)
+{
+	for (uint32_t j = 0; j < c->img.nr_procs; j++)
+		if (c->img.procs[j].pid == sid)
+			return 0;
+	return 1;
+}
+
+/* Child j of idx forked by idx itself (not late, not in a gone session). */
+static int forked_here(const struct rst_ctx *c, uint32_t idx, uint32_t j)
+{
+	const struct cr_proc *ch = &c->img.procs[j];
+
+	return ch->ppid == c->img.procs[idx].pid && !c->procs[j].late &&
+	       !(ch->sid != ch->pid && ch->sid != c->img.procs[idx].sid && session_gone(c, ch->sid));
+}
+
+/* In a session helper (pid sid, a new session): fork every child of idx
+ * in that session, then exit.  They are orphans at once and go to the
+ * tree's first process, as the dumped ones had. */
+static void __attribute__((noreturn)) session_helper(struct rst_ctx *c, uint32_t idx, int32_t sid,
+						      uint32_t first)
+{
+	if (setsid() < 0) {
+		err_sys("setsid (helper of session %d)", sid);
+		fail(c, first);
+	}
+	for (uint32_t j = first; j < c->img.nr_procs; j++) {
+		const struct cr_proc *ch = &c->img.procs[j];
+		pid_t r;
+
+		if (ch->ppid != c->img.procs[idx].pid || ch->sid != sid || c->procs[j].late)
+			continue;
+		r = fork_with_pid(ch->pid, ch->exit_signal);
+		if (r < 0) {
+			err_sys("clone3 child with pid %d (helper of session %d)", ch->pid, sid);
+			fail(c, j);
+		}
+		if (r == 0)
+			rst_tree_main(c, j);
+	}
+	_exit(0);
+}
+
+/* The helper of the gone session of child j: made (pid: the session's
+ * id), run and reaped; only the tree's first process may have one (an
+ * orphan goes to it). */
+static int fork_session(struct rst_ctx *c, uint32_t idx, uint32_t j)
+{
+	int32_t sid = c->img.procs[j].sid;
+	pid_t h;
+	int st;
+
+	for (uint32_t k = idx + 1; k < j; k++)
+		if (c->img.procs[k].ppid == c->img.procs[idx].pid && c->img.procs[k].sid == sid &&
+		    !forked_here(c, idx, k))
+			return 0;   /* done with an earlier sibling */
+	if (idx != 0)
+		return err_set("pid %d: session %d has no leader and its parent is not the "
+			       "tree's first process (unsupported)", c->img.procs[j].pid, sid);
+	h = fork_with_pid(sid, SIGCHLD);
+	if (h < 0)
+		return err_sys("clone3 the helper of session %d", sid);
+	if (h == 0)
+		session_helper(c, idx, sid, j);
+	if (waitpid(h, &st, 0) < 0)
+		return err_sys("wait for the helper of session %d", sid);
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		return err_set("the helper of session %d failed", sid);
+	return 0;
+}
+
 static int fork_children(struct rst_ctx *c, uint32_t idx)
 {
 	const struct cr_proc *p = &c->img.procs[idx];
@@ -184,6 +261,11 @@ static int fork_children(struct rst_ctx *c, uint32_t idx)
 
 		if (ch->ppid != p->pid || c->procs[j].late)
 			continue;   /* a late child: restore_fork.c */
+		if (!forked_here(c, idx, j)) {
+			if (fork_session(c, idx, j) < 0)
+				return -1;
+			continue;
+		}
 		r = fork_with_pid(ch->pid, ch->exit_signal);
 		if (r < 0)
 			return err_sys("clone3 child with pid %d", ch->pid);

@@ -1,6 +1,7 @@
 /*
  * spawn.c - start a command as pid 1 of fresh PID, mount and IPC namespaces,
- * the shape of tree that cr_dump() checkpoints.
+ * the shape of tree that cr_dump() checkpoints; or, with an init, start
+ * picocenter-init as pid 1 with the command as its child.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 #include "box/box.h"
 #include "common/child_report.h"
 #include "common/err.h"
+#include "common/init_path.h"
 #include "cr/cr.h"
 #include "cr/keeper.h"
 #include "cr/nsinit.h"
@@ -51,9 +53,45 @@ static int apply_opts(const struct cr_spawn_opts *o)
 	return 0;
 }
 
+#define INIT_ARGS 4
+#define SPAWN_ARGS_MAX 1024
+
+/* The command, or init's: its path and flags, then the command.  The
+ * error pipe (fd 3) stays open across init's exec: init reports a
+ * command that cannot be executed there. */
+static void exec_command(char *const argv[], const char *init)
+{
+	static char *iargv[INIT_ARGS + SPAWN_ARGS_MAX + 1];
+	size_t n = 0;
+
+	if (!init) {
+		execvp(argv[0], argv);
+		err_sys("exec %s", argv[0]);
+		return;
+	}
+	while (argv[n] && n < SPAWN_ARGS_MAX)
+		n++;
+	if (argv[n]) {
+		err_set("exec %s: more than %d arguments", argv[0], SPAWN_ARGS_MAX);
+		return;
+	}
+	iargv[0] = (char *)init;
+	iargv[1] = "--report-fd";
+	iargv[2] = "3";
+	iargv[3] = "--";
+	memcpy(iargv + INIT_ARGS, argv, (n + 1) * sizeof(*argv));
+	if (fcntl(3, F_SETFD, 0) < 0) {
+		err_sys("keep the error pipe for the init");
+		return;
+	}
+	execv(init, iargv);
+	err_sys("exec the init %s", init);
+}
+
 /* In the child: private mounts, a /proc of the new namespace (or the
  * box's root), stdio. */
-static void spawn_child(char *const argv[], const struct cr_spawn_opts *o, int errfd)
+static void spawn_child(char *const argv[], const struct cr_spawn_opts *o, const char *init,
+			int errfd)
 {
 	const char *log = o->log;
 	int fd;
@@ -94,8 +132,7 @@ static void spawn_child(char *const argv[], const struct cr_spawn_opts *o, int e
 		err_sys("setsid");
 		goto fail;
 	}
-	execvp(argv[0], argv);
-	err_sys("exec %s", argv[0]);
+	exec_command(argv, init);
 fail:
 	if (write(errfd, err_msg(), strlen(err_msg())) < 0)
 		_exit(127);
@@ -105,6 +142,7 @@ fail:
 struct spawn_args {
 	char *const *argv;
 	const struct cr_spawn_opts *opts;
+	const char *init;         /* the init's path as the tree sees it, or NULL */
 };
 
 static int spawn_start(void *arg, pid_t *pid, struct keeper_after *after)
@@ -133,7 +171,7 @@ static int spawn_start(void *arg, pid_t *pid, struct keeper_after *after)
 	}
 	if (child == 0) {
 		child_report_child(&r);
-		spawn_child(a->argv, a->opts, r.wr);
+		spawn_child(a->argv, a->opts, a->init, r.wr);
 	}
 	/* The exec closes the pipe; a message means the child failed. */
 	n = child_report_read(&r, msg, sizeof(msg) - 1);
@@ -146,10 +184,28 @@ static int spawn_start(void *arg, pid_t *pid, struct keeper_after *after)
 	return 0;
 }
 
+/* Where the tree finds the init: BOX_INIT_PATH in a box made with it,
+ * the host's file otherwise. */
+static int init_of(const struct cr_spawn_opts *o, char *buf, size_t len)
+{
+	if (!o->box)
+		return init_host_path(buf, len);
+	if (!o->box->cfg.init)
+		return err_set("box %s was made without the init", o->box->cfg.name);
+	snprintf(buf, len, "%s", BOX_INIT_PATH);
+	return 0;
+}
+
 int cr_spawn(char *const argv[], const struct cr_spawn_opts *opts, pid_t *pid)
 {
 	static const struct cr_spawn_opts none;
-	struct spawn_args a = { argv, opts ? opts : &none };
+	static char init[4096];
+	struct spawn_args a = { argv, opts ? opts : &none, NULL };
 
+	if (a.opts->init) {
+		if (init_of(a.opts, init, sizeof(init)) < 0)
+			return err_wrap("spawn %s", argv[0]);
+		a.init = init;
+	}
 	return keeper_run(spawn_start, &a, pid);
 }

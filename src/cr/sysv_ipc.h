@@ -29,15 +29,18 @@ int dump_mem_object(struct dump_ctx *ctx, struct cr_shmem *sh, const uint8_t *me
 int sysv_restore_needed(const struct cr_image *img);
 /* The owners and creators of a boxed tree's objects across its box's user
  * namespace: as the box sees them (inside 1, at dump: /proc and IPC_STAT
- * give the host's ids) or as the host does (inside 0, at restore). */
+ * give the host's ids) or as the host does (inside 0). */
 struct box;
 void sysv_ids_across(struct cr_image *img, const struct box *b, int inside);
 /* Create a new IPC namespace holding every SysV object of
  * img with its id, key, mode, owner and content (pages: the image's
- * DIR/pages mapped).  *ns_fd: the namespace (for setns); shm_fds[i], for
+ * DIR/pages mapped).  userns_fd >= 0: a box's user namespace, which then
+ * owns the new IPC namespace (so that the box's root has CAP_IPC_OWNER
+ * over the objects, as it had in the box's own), its objects made by the
+ * box's root, their owners as the box sees them.  *ns_fd: the namespace (for setns); shm_fds[i], for
  * each img->shmem[i] that is SysV, a file of the segment to map (mapping
  * it attaches it, as shmat does); others are left untouched. */
-int sysv_restore(const struct cr_image *img, const uint8_t *pages, int *ns_fd,
+int sysv_restore(const struct cr_image *img, const uint8_t *pages, int userns_fd, int *ns_fd,
 		 int *shm_fds);
 /* Once every process has its mappings: remove (IPC_RMID) the segments
  * that were removed while attached; they live on while attached. */

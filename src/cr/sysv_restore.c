@@ -6,8 +6,13 @@
  * each object with its old id: writing /proc/sys/kernel/{shm,sem,msg}_next_id
  * inside the namespace chooses the id of the next object created there.
  * Then owner and mode are set (the creator's ids, cuid and cgid, are the
- * restorer's).  A segment is filled through the helper's own attach and a
- * file of it is passed back (SCM_RIGHTS) with the namespace itself; the
+ * restorer's, or the box root's for a boxed tree: the helper then makes
+ * the namespace from inside the box's user namespace, which owns it).  A
+ * segment is filled through the helper's own attach, and the restorer
+ * opens a file of it from the helper's /proc/PID/map_files while it is
+ * attached (that needs CAP_SYS_ADMIN in the host's user namespace, which
+ * the boxed helper has not); the namespace itself is passed back with
+ * SCM_RIGHTS; the
  * namespace lives on while the restorer holds that fd, and so do the
  * objects (no process is needed in it).  Queues get their messages in
  * order, with the namespace's msgmnb/msgmax raised meanwhile if the
@@ -40,6 +45,7 @@ struct helper_msg {
 	uint32_t kind;                 /* MSG_* */
 	uint32_t index;                /* MSG_SHM: img->shmem index */
 	int32_t status;                /* MSG_DONE: 0 or -1 */
+	uint64_t start, end;           /* MSG_SHM: where the helper attached it */
 	char text[1024];               /* MSG_DONE -1: the error */
 };
 
@@ -104,12 +110,31 @@ static void set_owner(struct ipc_perm *k, const struct cr_ipc_perm *p)
 	k->mode = (unsigned short)p->mode;
 }
 
+/* Tell the restorer where the segment is attached and wait until it has
+ * opened a file of it there. */
+static int hand_segment(int sock, uint32_t index, const uint8_t *m, uint64_t size)
+{
+	struct helper_msg msg = { .kind = MSG_SHM, .index = index,
+				  .start = (uint64_t)(uintptr_t)m,
+				  .end = (uint64_t)(uintptr_t)m + size };
+	char ok = 0;
+	ssize_t n;
+
+	if (send_msg(sock, &msg, -1) < 0)
+		return -1;
+	do
+		n = recv(sock, &ok, 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		return err_sys("wait for the restorer");
+	return ok ? 0 : err_set("the restorer could not open a file of it");
+}
+
 static int make_segment(int sock, const struct cr_shmem *sh, uint32_t index,
 			const uint8_t *pages)
 {
-	char path[96];
 	struct shmid_ds ds;
-	int id, fd, rc = 0;
+	int id, rc;
 	uint8_t *m;
 
 	if (write_sysctl("shm_next_id", sh->perm.id) < 0)
@@ -123,15 +148,7 @@ static int make_segment(int sock, const struct cr_shmem *sh, uint32_t index,
 	for (uint32_t k = 0; k < sh->nr_runs; k++)
 		memcpy(m + sh->runs[k].addr, pages + sh->runs[k].file_off,
 		       sh->runs[k].nr_pages * CR_PAGE_SIZE);
-	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)m,
-		 (unsigned long)m + (unsigned long)sh->size);
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		rc = err_sys("open %s", path);
-	else
-		rc = send_msg(sock, &(struct helper_msg){ MSG_SHM, index, 0, "" }, fd);
-	if (fd >= 0)
-		close(fd);
+	rc = hand_segment(sock, index, m, sh->size);
 	if (shmdt(m) < 0 && rc == 0)
 		rc = err_sys("shmdt");
 	if (rc == 0 && shmctl(id, IPC_STAT, &ds) < 0)
@@ -253,16 +270,29 @@ static int make_msgqs(const struct cr_image *img)
 	return rc;
 }
 
-static int make_all(int sock, const struct cr_image *img, const uint8_t *pages)
+/* Become the root of a box's user namespace, so that the IPC namespace
+ * made next is the box's and so are its objects' creators. */
+static int enter_userns(int userns_fd)
+{
+	if (setns(userns_fd, CLONE_NEWUSER) < 0)
+		return err_sys("enter the box's user namespace");
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		return err_sys("become the box's root");
+	return 0;
+}
+
+static int make_all(int sock, const struct cr_image *img, const uint8_t *pages, int userns_fd)
 {
 	int ns;
 
+	if (userns_fd >= 0 && enter_userns(userns_fd) < 0)
+		return -1;
 	if (unshare(CLONE_NEWIPC) < 0)
 		return err_sys("unshare(CLONE_NEWIPC)");
 	ns = open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC);
 	if (ns < 0)
 		return err_sys("open /proc/self/ns/ipc");
-	if (send_msg(sock, &(struct helper_msg){ MSG_NS, 0, 0, "" }, ns) < 0)
+	if (send_msg(sock, &(struct helper_msg){ .kind = MSG_NS }, ns) < 0)
 		return -1;
 	for (uint32_t i = 0; i < img->nr_shmem; i++)
 		if (img->shmem[i].sysv && make_segment(sock, &img->shmem[i], i, pages) < 0)
@@ -276,11 +306,11 @@ static int make_all(int sock, const struct cr_image *img, const uint8_t *pages)
 }
 
 static void __attribute__((noreturn)) helper_main(int sock, const struct cr_image *img,
-						  const uint8_t *pages)
+						  const uint8_t *pages, int userns_fd)
 {
-	struct helper_msg done = { MSG_DONE, 0, 0, "" };
+	struct helper_msg done = { .kind = MSG_DONE };
 
-	if (make_all(sock, img, pages) < 0) {
+	if (make_all(sock, img, pages, userns_fd) < 0) {
 		done.status = -1;
 		snprintf(done.text, sizeof(done.text), "%s", err_msg());
 	}
@@ -324,8 +354,32 @@ static int recv_msg(int sock, struct helper_msg *m, int *fd)
 	return 0;
 }
 
+/* A file of the segment the helper has attached at [start, end). */
+static int open_segment(int sock, pid_t helper, const struct helper_msg *m, int *fd)
+{
+	char path[96], ok;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)helper,
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	*fd = open(path, O_RDWR | O_CLOEXEC);
+	ok = *fd >= 0;
+	if (!ok)
+		err_sys("SysV IPC helper: open %s", path);
+	if (send(sock, &ok, 1, MSG_NOSIGNAL) != 1) {
+		if (ok)
+			err_sys("SysV IPC helper: send");
+		ok = 0;
+	}
+	if (!ok && *fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	return ok ? 0 : -1;
+}
+
 /* Take the helper's fds until its verdict. */
-static int collect(int sock, const struct cr_image *img, int *ns_fd, int *shm_fds)
+static int collect(int sock, pid_t helper, const struct cr_image *img, int *ns_fd,
+		   int *shm_fds)
 {
 	for (;;) {
 		struct helper_msg m;
@@ -335,6 +389,8 @@ static int collect(int sock, const struct cr_image *img, int *ns_fd, int *shm_fd
 			return -1;
 		if (m.kind == MSG_DONE)
 			return m.status == 0 ? 0 : err_set("%s", m.text);
+		if (m.kind == MSG_SHM && fd < 0 && open_segment(sock, helper, &m, &fd) < 0)
+			return -1;
 		if (fd < 0)
 			return err_set("SysV IPC helper: message %u without a file", m.kind);
 		if (m.kind == MSG_NS && *ns_fd < 0)
@@ -348,7 +404,7 @@ static int collect(int sock, const struct cr_image *img, int *ns_fd, int *shm_fd
 	}
 }
 
-int sysv_restore(const struct cr_image *img, const uint8_t *pages, int *ns_fd,
+int sysv_restore(const struct cr_image *img, const uint8_t *pages, int userns_fd, int *ns_fd,
 		 int *shm_fds)
 {
 	int sv[2], rc;
@@ -365,10 +421,10 @@ int sysv_restore(const struct cr_image *img, const uint8_t *pages, int *ns_fd,
 	}
 	if (child == 0) {
 		close(sv[0]);
-		helper_main(sv[1], img, pages);
+		helper_main(sv[1], img, pages, userns_fd);
 	}
 	close(sv[1]);
-	rc = collect(sv[0], img, ns_fd, shm_fds);
+	rc = collect(sv[0], child, img, ns_fd, shm_fds);
 	close(sv[0]);
 	while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
 		;

@@ -14,6 +14,8 @@
 #include "hub/token.h"
 
 #define PEM_MAX (256 * 1024)
+#define ASK_WAIT_MS 60000      /* a swap through a worker: its answer */
+#define ASK_POLL_MS 200        /* an answer through another hub: seen this late */
 
 struct hub_api {
 	struct MHD_Daemon *unix_d, *tls_d;
@@ -143,6 +145,52 @@ static enum MHD_Result move_app(struct hub *h, struct MHD_Connection *c,
 	return answer(c, rc, 200, out);
 }
 
+/* Swap-out, swap-in and logs: asked of the worker that holds the app
+ * (through its sync), answered as its own API would, the swaps with the
+ * hub's record of the app. */
+static enum MHD_Result ask_worker(struct hub *h, struct MHD_Connection *c,
+				  const struct caller *who, const char *name, const char *op)
+{
+	char id[HUB_ASK_ID_LEN + 1], worker[HUB_NAME_MAX + 1] = "";
+	int64_t end = hub_now_ms() + ASK_WAIT_MS;
+	uint64_t seen = notify_wait(&h->news, 0, 0);
+	int rc, status = 0;
+	char *text = NULL;
+	json_t *out = NULL;
+
+	if (!strcmp(op, "logs") &&
+	    mhd_lib()->lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "follow"))
+		return http_send_error(c, 501, "logs --follow is not offered through a hub (the "
+				       "worker's own API has it); without it, the log's last 64 KiB");
+	rc = hubreg_ask_create(h->reg, who->tenant, name, op, hub_now_ms(), id);
+	if (rc != 0)
+		return answer(c, rc, 200, NULL);
+	notify_change(&h->news);
+	while ((rc = hubreg_ask_result(h->reg, id, &status, &text, worker)) == 0 && !status &&
+	       hub_now_ms() < end)
+		seen = notify_wait(&h->news, seen, ASK_POLL_MS);
+	if (hubreg_ask_forget(h->reg, id) < 0 && rc == 0)
+		rc = -1;
+	if (rc != 0 || !status) {
+		free(text);
+		if (rc == 0)
+			return http_send_error(c, 504, "the app's worker did not answer in time");
+		return answer(c, rc, 200, NULL);
+	}
+	if (status != 200) {
+		enum MHD_Result sent = http_send_error(c, (unsigned)status, text);
+
+		free(text);
+		return sent;
+	}
+	if (!strcmp(op, "logs"))      /* text is taken over */
+		return http_send_text(c, 200, "text/plain; charset=utf-8", text, strlen(text));
+	free(text);
+	hub_log("app %s (tenant %s): %s on %s", name, who->tenant, op, worker);
+	rc = hubreg_app_get(h->reg, who->tenant, name, &out);
+	return answer(c, rc, 200, out);
+}
+
 static enum MHD_Result route_app(struct hub *h, struct MHD_Connection *c,
 				 const struct caller *who, const char *method, const char *rest,
 				 const struct http_body *b)
@@ -172,14 +220,10 @@ static enum MHD_Result route_app(struct hub *h, struct MHD_Connection *c,
 	}
 	if (!strcmp(action, "move") && !strcmp(method, "POST"))
 		return move_app(h, c, who, name, b);
-	if (strcmp(action, "swap-out") && strcmp(action, "swap-in") && strcmp(action, "logs"))
-		return http_send_error(c, 405, "no such route");
-	rc = hubreg_app_get(h->reg, who->tenant, name, &out);
-	if (rc != 0)
-		return answer(c, rc, 200, out);
-	json_decref(out);
-	return http_send_error(c, 501, "not on a hub yet: workers do not run the apps the hub "
-				       "places (docs/hub.md)");
+	if (hub_ask_op_known(action) &&
+	    !strcmp(method, !strcmp(action, "logs") ? "GET" : "POST"))
+		return ask_worker(h, c, who, name, action);
+	return http_send_error(c, 405, "no such route");
 }
 
 /* ---- workers ---- */
@@ -214,24 +258,68 @@ static int64_t query_num(struct MHD_Connection *c, const char *key, int64_t max,
 	return *end || n < 0 || n > max ? def : n;
 }
 
+/* The pending requests for app (of all the worker's) as its "asks". */
+static void add_asks(json_t *a, const char *app, const json_t *asks)
+{
+	json_t *mine = json_array();
+	size_t i;
+	const json_t *k;
+
+	json_array_foreach(asks, i, k) {
+		if (!mine || !app || strcmp(app, json_string_value(json_object_get(k, "app"))))
+			continue;
+		if (json_array_size(mine) < HUB_ASKS_MAX)
+			json_array_append_new(mine, json_pack("{s:O, s:O}", "id",
+							      json_object_get(k, "id"), "op",
+							      json_object_get(k, "op")));
+	}
+	if (json_array_size(mine))
+		json_object_set_new(a, "asks", mine);
+	else
+		json_decref(mine);
+}
+
+/* PUT /workers/NAME/asks/ID: the worker's answer to a request. */
+static enum MHD_Result worker_answer(struct hub *h, struct MHD_Connection *c, const char *name,
+				     const char *id, const struct http_body *b)
+{
+	char *text = NULL;
+	int status, rc;
+
+	if (b->too_big)
+		return http_send_error(c, 413, "request body too large");
+	if (hub_check_ask_id(id) < 0 ||
+	    hub_parse_ask_answer(b->buf ? b->buf : "", b->len, &status, &text) < 0)
+		return http_send_error(c, 400, err_msg());
+	rc = hubreg_ask_answer(h->reg, name, id, status, text);
+	free(text);
+	if (rc == 0)
+		notify_change(&h->news);
+	return answer(c, rc, 200, NULL);
+}
+
 /* GET /workers/NAME/sync?seen=V&wait=MS: after up to MS (at most 5 s)
  * waiting for news newer than V, {"version", "apps"}: the apps placed on
  * the worker or held by it, each with "wake_ms" (DNS asked for it
- * lately, 0 if not). */
+ * lately, 0 if not) and "asks" (tenants' requests for the worker). */
 static enum MHD_Result worker_sync(struct hub *h, struct MHD_Connection *c, const char *name)
 {
 	uint64_t seen = (uint64_t)query_num(c, "seen", INT64_MAX, 0);
 	int64_t wait = query_num(c, "wait", 5000, 0);
 	uint64_t v = notify_wait(&h->news, seen, wait);
-	json_t *apps = NULL;
+	json_t *apps = NULL, *asks = NULL;
 	int rc = hubreg_worker_apps(h->reg, name, &apps);
 
+	if (rc == 0)
+		rc = hubreg_ask_pending(h->reg, name, &asks);
 	for (size_t i = 0; rc == 0 && i < json_array_size(apps); i++) {
 		json_t *a = json_array_get(apps, i);
 		const char *app = json_string_value(json_object_get(a, "name"));
 
 		json_object_set_new(a, "wake_ms", json_integer(app ? notify_wake_ms(&h->news, app) : 0));
+		add_asks(a, app, asks);
 	}
+	json_decref(asks);
 	return answer(c, rc, 200,
 		      rc ? apps : json_pack("{s:I, s:o}", "version", (json_int_t)v, "apps", apps));
 }
@@ -248,6 +336,9 @@ static enum MHD_Result worker_report(struct hub *h, struct MHD_Connection *c, co
 	if (hub_parse_run(app, b->buf ? b->buf : "", b->len, &rep) < 0)
 		return http_send_error(c, 400, err_msg());
 	rc = hubreg_app_report(h->reg, name, &rep);
+	if (rc == 0 && rep.move_failed[0])
+		hub_log("app %s: worker %s could not hand it over (%s); it stays there", app, name,
+			rep.move_failed);
 	if (rc == 0)
 		notify_change(&h->news);
 	return answer(c, rc, 200, NULL);
@@ -297,6 +388,8 @@ static enum MHD_Result route_worker(struct hub *h, struct MHD_Connection *c,
 		return worker_sync(h, c, name);
 	if (slash && !strncmp(slash, "/apps/", 6))
 		return worker_app(h, c, name, method, slash + 6, b);
+	if (slash && !strncmp(slash, "/asks/", 6) && !strcmp(method, "PUT"))
+		return worker_answer(h, c, name, slash + 6, b);
 	return http_send_error(c, 405, "no such route");
 }
 

@@ -30,6 +30,11 @@ static const char *const schema[] = {
 	"CREATE TABLE IF NOT EXISTS app_runs (app TEXT PRIMARY KEY REFERENCES apps(name) "
 	"ON DELETE CASCADE, holder TEXT NOT NULL, state TEXT NOT NULL, image_ms BIGINT NOT NULL, "
 	"recovered_ms BIGINT NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS app_errors (app TEXT PRIMARY KEY REFERENCES apps(name) "
+	"ON DELETE CASCADE, error TEXT NOT NULL, at_ms BIGINT NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS app_asks (id TEXT PRIMARY KEY, app TEXT NOT NULL "
+	"REFERENCES apps(name) ON DELETE CASCADE, worker TEXT NOT NULL, op TEXT NOT NULL, "
+	"created_ms BIGINT NOT NULL, status BIGINT NOT NULL, answer TEXT NOT NULL)",
 };
 
 /* ---- small helpers ---- */

@@ -86,8 +86,30 @@ int hubreg_app_address(struct hub_registry *r, const char *name, char *addr, siz
 /* registry_runs.c: what workers report of the apps they run. */
 /* A worker's report (request.h): held, the app must be placed on it (else
  * HUBREG_BUSY: let it go); let go, it must be the app's holder (else
- * HUBREG_BUSY).  HUBREG_NOTFOUND: no such app. */
+ * HUBREG_BUSY).  HUBREG_NOTFOUND: no such app.  A held report with
+ * move_failed, from the app's holder: the app's record (its placement,
+ * ports and so its DNS answer) goes back to that worker in the same
+ * transaction (HUBREG_BUSY if a port of it is taken there now), and the
+ * failure shows as the app's "move_failed" until its next move. */
 int hubreg_app_report(struct hub_registry *r, const char *worker, const struct run_report *rep);
+/* registry_asks.c: a tenant's request (op: swap-out, swap-in, logs) for
+ * the worker that holds its app (up, the app placed there: else
+ * HUBREG_BUSY; HUBREG_NOTFOUND: no such app of tenant); its new id
+ * (HUB_ASK_ID_LEN + 1 bytes).  The worker sees it in its sync
+ * (hubreg_ask_pending: [{"id", "app", "op"}]) and answers it
+ * (hubreg_ask_answer: an HTTP status and a text; HUBREG_NOTFOUND when it
+ * is not that worker's or answered already); the asker reads the answer
+ * (status 0: none yet; *answer malloc'd, and the worker's name) and
+ * forgets the request. */
+int hubreg_ask_create(struct hub_registry *r, const char *tenant, const char *app,
+		      const char *op, int64_t now_ms, char *id);
+int hubreg_ask_pending(struct hub_registry *r, const char *worker, json_t **out);
+int hubreg_ask_answer(struct hub_registry *r, const char *worker, const char *id, int status,
+		      const char *answer);
+int hubreg_ask_result(struct hub_registry *r, const char *id, int *status, char **answer,
+		      char *worker);
+int hubreg_ask_forget(struct hub_registry *r, const char *id);
+
 /* The apps of down workers that ran there (or never started) move to the
  * workers placement picks, as a DNS query would move them
  * (hubreg_app_address); their swapped-out ones wait for their next query.

@@ -14,9 +14,10 @@
 
 #define APP_COLUMNS "a.name, a.tenant, a.worker, w.address, a.state, a.spec, a.image, " \
 		    "a.created_ms, w.state, r.holder, r.state, r.image_ms, r.recovered_ms, " \
-		    "hw.state"
+		    "hw.state, e.error, e.at_ms"
 #define APP_FROM "FROM apps a LEFT JOIN workers w ON w.name = a.worker " \
-		 "LEFT JOIN app_runs r ON r.app = a.name LEFT JOIN workers hw ON hw.name = r.holder"
+		 "LEFT JOIN app_runs r ON r.app = a.name LEFT JOIN workers hw ON hw.name = r.holder " \
+		 "LEFT JOIN app_errors e ON e.app = a.name"
 
 /* What the workers reported (app_runs; NULLs when none did yet):
  * "holder" (the worker that has it, "" none), "holder_state", "image_ms"
@@ -51,6 +52,9 @@ static json_t *app_json(const char *const *v)
 	json_object_set_new(o, "image", json_string(v[6]));
 	json_object_set_new(o, "created", json_integer(reg_to_i64(v[7])));
 	json_object_set_new(o, "worker_state", v[8] ? json_string(v[8]) : json_null());
+	/* the last move that failed (its holder kept the app), until the next move */
+	json_object_set_new(o, "move_failed", v[14] ? json_string(v[14]) : json_null());
+	json_object_set_new(o, "move_failed_at", v[14] ? json_integer(reg_to_i64(v[15])) : json_null());
 	return run_json(o, v + 9) < 0 ? (json_decref(o), NULL) : o;
 }
 
@@ -144,6 +148,12 @@ int hubreg_app_remove(struct hub_registry *r, const char *tenant, const char *na
 		     "name = $1 AND tenant = $2)", 2, p, NULL, NULL);
 	if (rc >= 0)
 		rc = reg_exec(r, "DELETE FROM app_runs WHERE app IN (SELECT name FROM apps WHERE "
+			     "name = $1 AND tenant = $2)", 2, p, NULL, NULL);
+	if (rc >= 0)
+		rc = reg_exec(r, "DELETE FROM app_errors WHERE app IN (SELECT name FROM apps WHERE "
+			     "name = $1 AND tenant = $2)", 2, p, NULL, NULL);
+	if (rc >= 0)
+		rc = reg_exec(r, "DELETE FROM app_asks WHERE app IN (SELECT name FROM apps WHERE "
 			     "name = $1 AND tenant = $2)", 2, p, NULL, NULL);
 	if (rc >= 0)
 		rc = reg_exec(r, "DELETE FROM apps WHERE name = $1 AND tenant = $2", 2, p, NULL, NULL);

@@ -110,6 +110,12 @@ static int move_once(struct hub_registry *r, const char *name, struct app_home *
 	}
 	if (rc == 0 && !to)
 		rc = reg_run_orphan(r, name, h->worker);
+	if (rc == 0 && to) {          /* a new move: the last one's failure is old news */
+		const char *p[] = { name };
+
+		rc = reg_exec(r, "DELETE FROM app_errors WHERE app = $1", 1, p, NULL, NULL);
+		rc = rc < 0 ? rc : 0;
+	}
 	spec_free(&spec);
 	if (rc != 0)
 		return reg_rollback(r, rc);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/err.h"
 #include "hub/registry_int.h"
@@ -59,6 +60,82 @@ static int report_gone(struct hub_registry *r, const char *worker, const struct 
 	return rc < 0 ? rc : 0;
 }
 
+/* The app's spec and the worker it is placed on, if `holder` holds it. */
+struct held_app {
+	char *spec;
+	char worker[HUB_NAME_MAX + 1];
+};
+
+static int held_app_row(void *arg, int ncols, const char *const *v)
+{
+	struct held_app *h = arg;
+
+	if (ncols < 2 || !v[0] || !v[1] || h->spec)
+		return 1;
+	snprintf(h->worker, sizeof(h->worker), "%s", v[1]);
+	h->spec = strdup(v[0]);
+	return h->spec ? 1 : -1;
+}
+
+/* The record of app (held by worker) goes back to worker: its placement
+ * and its ports (HUBREG_BUSY if one of them is taken there now). */
+static int move_back(struct hub_registry *r, const char *worker, const char *app,
+		     const char *spec_doc)
+{
+	const char *p[] = { app, worker };
+	struct app_spec spec;
+	json_error_t jerr;
+	json_t *sj = json_loads(spec_doc, 0, &jerr);
+	int rc;
+
+	if (!sj || spec_from_json(sj, &spec) < 0) {
+		json_decref(sj);
+		return err_set("app %s: its recorded spec does not parse", app);
+	}
+	json_decref(sj);
+	rc = reg_exec(r, "UPDATE apps SET worker = $2 WHERE name = $1", 2, p, NULL, NULL);
+	if (rc >= 0)
+		rc = reg_exec(r, "DELETE FROM app_ports WHERE app = $1", 1, p, NULL, NULL);
+	if (rc >= 0)
+		rc = reg_insert_ports(r, &spec, worker);
+	spec_free(&spec);
+	if (rc == DB_CONFLICT)
+		return reg_outcome(HUBREG_BUSY, "app %s cannot go back to worker %s: a port of it "
+				   "is taken there now", app, worker);
+	return rc < 0 ? rc : 0;
+}
+
+/* Its holder could not hand the app over (a move): the record goes back
+ * to the holder, the failure kept for `app inspect` (app_errors). */
+static int report_move_failed(struct hub_registry *r, const char *worker,
+			      const struct run_report *rep)
+{
+	const char *p[] = { rep->app, worker };
+	struct held_app h = { 0 };
+	char why[HUB_MOVE_ERR_MAX + HUB_NAME_MAX + 64], now[24];
+	struct timespec ts;
+	int rc;
+
+	rc = reg_exec(r, "SELECT a.spec, a.worker FROM apps a JOIN app_runs r ON r.app = a.name "
+		     "WHERE a.name = $1 AND r.holder = $2", 2, p, held_app_row, &h);
+	if (rc >= 0 && !h.spec)
+		rc = reg_outcome(HUBREG_BUSY, "worker %s does not hold app %s", worker, rep->app);
+	if (rc >= 0 && strcmp(h.worker, worker))
+		rc = move_back(r, worker, rep->app, h.spec);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	reg_fmt_i64(now, sizeof(now), (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	snprintf(why, sizeof(why), "the move to %s failed: %s", h.worker, rep->move_failed);
+	free(h.spec);
+	if (rc >= 0) {
+		const char *q[] = { rep->app, why, now };
+
+		rc = reg_exec(r, "INSERT INTO app_errors (app, error, at_ms) VALUES ($1, $2, "
+			     "CAST($3 AS BIGINT)) ON CONFLICT (app) DO UPDATE SET error = "
+			     "excluded.error, at_ms = excluded.at_ms", 3, q, NULL, NULL);
+	}
+	return rc < 0 ? rc : 0;
+}
+
 int hubreg_app_report(struct hub_registry *r, const char *worker, const struct run_report *rep)
 {
 	const char *p[] = { rep->app };
@@ -74,8 +151,12 @@ int hubreg_app_report(struct hub_registry *r, const char *worker, const struct r
 	rc = reg_exec(r, "SELECT 1 FROM apps WHERE name = $1", 1, p, NULL, NULL);
 	if (rc == 0)
 		rc = reg_outcome(HUBREG_NOTFOUND, "no such app");
-	else if (rc > 0)
-		rc = rep->held ? report_held(r, worker, rep, img) : report_gone(r, worker, rep, img);
+	else if (rc > 0) {
+		rc = rep->move_failed[0] ? report_move_failed(r, worker, rep) : 0;
+		if (rc == 0)
+			rc = rep->held ? report_held(r, worker, rep, img)
+				       : report_gone(r, worker, rep, img);
+	}
 	if (rc == 0)
 		rc = reg_commit(r) < 0 ? -1 : 0;
 	if (rc != 0)

@@ -135,15 +135,32 @@ static int known_state(const char *s)
 	return 0;
 }
 
+/* "move_failed": text without control characters, 1-HUB_MOVE_ERR_MAX bytes. */
+static int move_failed_field(const json_t *v, struct run_report *r)
+{
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v);
+
+	if (!s || strlen(s) != n || n == 0 || n > HUB_MOVE_ERR_MAX)
+		return err_set("'move_failed' must be a text of 1-%d bytes", HUB_MOVE_ERR_MAX);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return err_set("'move_failed' has a control character");
+	memcpy(r->move_failed, s, n + 1);
+	return 0;
+}
+
 static int run_fields(const json_t *o, struct run_report *r)
 {
 	const json_t *held = json_object_get(o, "held"), *st = json_object_get(o, "state"),
-		     *img = json_object_get(o, "image_ms");
-	size_t want = 2 + (st != NULL);
+		     *img = json_object_get(o, "image_ms"), *mf = json_object_get(o, "move_failed");
+	size_t want = 2 + (st != NULL) + (mf != NULL);
 
 	if (json_object_size(o) != want || !json_is_boolean(held))
-		return err_set("the body must be {\"held\": BOOL, \"state\": STATE, \"image_ms\": MS}"
-			       " (no state when held is false)");
+		return err_set("the body must be {\"held\": BOOL, \"state\": STATE, \"image_ms\": MS"
+			       "[, \"move_failed\": WHY]} (no state when held is false)");
+	if (mf && (!json_is_true(held) || move_failed_field(mf, r) < 0))
+		return json_is_true(held) ? -1 : err_set("a let-go app has no 'move_failed'");
 	if (!json_is_integer(img) || json_integer_value(img) < 0)
 		return err_set("'image_ms' must be an integer >= 0");
 	r->held = json_is_true(held);
@@ -215,11 +232,77 @@ static int get_ms(const json_t *o, const char *key, int64_t *out)
 	return 0;
 }
 
+int hub_ask_op_known(const char *op)
+{
+	return !strcmp(op, "swap-out") || !strcmp(op, "swap-in") || !strcmp(op, "logs");
+}
+
+int hub_check_ask_id(const char *id)
+{
+	if (strlen(id) != HUB_ASK_ID_LEN || strspn(id, "0123456789abcdef") != HUB_ASK_ID_LEN)
+		return err_set("a request id is %d hex digits", HUB_ASK_ID_LEN);
+	return 0;
+}
+
+int hub_parse_ask_answer(const char *body, size_t len, int *status, char **answer)
+{
+	json_t *o = api_parse_json(body, len), *st, *an;
+	int rc = 0;
+
+	*answer = NULL;
+	if (!o)
+		return -1;
+	st = json_object_get(o, "status");
+	an = json_object_get(o, "answer");
+	if (!json_is_object(o) || json_object_size(o) != 2 || !json_is_integer(st) ||
+	    !json_is_string(an))
+		rc = err_set("the body must be {\"status\": HTTP_STATUS, \"answer\": TEXT}");
+	else if (json_integer_value(st) < 100 || json_integer_value(st) > 599)
+		rc = err_set("'status' must be an HTTP status (100-599)");
+	else if (json_string_length(an) > HUB_ASK_ANSWER_MAX ||
+		 strlen(json_string_value(an)) != json_string_length(an))
+		rc = err_set("'answer' must be a text of at most %d bytes", HUB_ASK_ANSWER_MAX);
+	else if (!(*answer = strdup(json_string_value(an))))
+		rc = err_set("out of memory");
+	if (rc == 0)
+		*status = (int)json_integer_value(st);
+	json_decref(o);
+	return rc;
+}
+
+/* "asks": absent, or [{"id", "op"}]; the first HUB_ASKS_MAX are kept. */
+static int get_asks(const json_t *asks, struct placed_app *p)
+{
+	size_t i;
+	const json_t *a;
+
+	if (!asks)
+		return 0;
+	if (!json_is_array(asks))
+		return err_set("'asks' is not a list");
+	json_array_foreach(asks, i, a) {
+		const char *id = json_string_value(json_object_get(a, "id"));
+		const char *op = json_string_value(json_object_get(a, "op"));
+
+		if (!json_is_object(a) || json_object_size(a) != 2 || !id || !op ||
+		    hub_check_ask_id(id) < 0 || !hub_ask_op_known(op))
+			return err_set("a request of 'asks' is not {\"id\": ID, \"op\": swap-out, "
+				       "swap-in or logs}");
+		if (p->nasks == HUB_ASKS_MAX)
+			continue;
+		strcpy(p->asks[p->nasks].id, id);
+		strcpy(p->asks[p->nasks].op, op);
+		p->nasks++;
+	}
+	return 0;
+}
+
 int hub_parse_placed(const json_t *entry, struct placed_app *p)
 {
 	static const char *const hubs[] = { "tenant", "worker", "address", "state", "image",
 					     "created", "worker_state", "holder", "holder_state",
-					     "image_ms", "recovered", "wake_ms" };
+					     "image_ms", "recovered", "wake_ms", "move_failed",
+					     "move_failed_at", "asks" };
 	const char *hs = json_string_value(json_object_get(entry, "holder_state"));
 	json_t *spec;
 	int rc;
@@ -232,6 +315,8 @@ int hub_parse_placed(const json_t *entry, struct placed_app *p)
 	    get_ms(entry, "image_ms", &p->image_ms) < 0 || get_ms(entry, "wake_ms", &p->wake_ms) < 0)
 		return err_wrap("the hub's answer");
 	p->holder_up = hs && !strcmp(hs, "up");
+	if (get_asks(json_object_get(entry, "asks"), p) < 0)
+		return err_wrap("the hub's answer");
 	spec = json_deep_copy(entry);
 	if (!spec)
 		return err_set("out of memory");

@@ -37,21 +37,45 @@ int hub_parse_worker(const char *name, const char *body, size_t len, struct work
  * ({"held": true, "state": S, "image_ms": T}) or has let go of
  * ({"held": false, "image_ms": T}: its image in the store is whole).  S is
  * one of the daemon's states (running, napping, asleep, failed, ...);
- * image_ms the wall-clock time its newest image was taken, 0 for none. */
+ * image_ms the wall-clock time its newest image was taken, 0 for none.
+ * A holder that could not hand the app over (a move) adds
+ * "move_failed": WHY (1-HUB_MOVE_ERR_MAX bytes of text) to a held report:
+ * the app stays with it. */
 #define HUB_STATE_MAX 16
+#define HUB_MOVE_ERR_MAX 400
 struct run_report {
 	char app[HUB_NAME_MAX + 1];
 	int held;
 	char state[HUB_STATE_MAX];     /* "stored" when let go */
 	int64_t image_ms;
+	char move_failed[HUB_MOVE_ERR_MAX + 1];   /* "" none */
 };
 int hub_parse_run(const char *app, const char *body, size_t len, struct run_report *r);
 
+/* A tenant's request for the worker that holds its app (swap-out,
+ * swap-in, logs): its id is HUB_ASK_ID_LEN lowercase hex digits.  The
+ * worker answers PUT /workers/NAME/asks/ID {"status": 100-599,
+ * "answer": TEXT} (at most HUB_ASK_ANSWER_MAX bytes; *answer malloc'd). */
+#define HUB_ASK_ID_LEN 16
+#define HUB_ASK_OP_MAX 16
+#define HUB_ASKS_MAX 4
+#define HUB_ASK_ANSWER_MAX (128 * 1024)
+int hub_ask_op_known(const char *op);
+int hub_check_ask_id(const char *id);
+int hub_parse_ask_answer(const char *body, size_t len, int *status, char **answer);
+
 /* One app of the hub's answer to GET /workers/NAME/sync, as a worker
  * takes it: the hub's fields checked, the rest a spec as the API's own
- * (spec_from_json).  spec_free(&p->spec) after a success. */
+ * (spec_from_json), its pending requests ("asks": [{"id", "op"}], the
+ * first HUB_ASKS_MAX).  spec_free(&p->spec) after a success. */
 #include "worker/spec.h"
+struct placed_ask {
+	char id[HUB_ASK_ID_LEN + 1];
+	char op[HUB_ASK_OP_MAX];
+};
 struct placed_app {
+	struct placed_ask asks[HUB_ASKS_MAX];
+	size_t nasks;
 	char worker[HUB_NAME_MAX + 1];   /* where it is placed */
 	char holder[HUB_NAME_MAX + 1];   /* the worker that has it, "" none */
 	int holder_up;

@@ -127,10 +127,17 @@ struct pentry {
 struct pindex {
 	size_t n;
 	struct pentry *e;
+	void *mem;                    /* freed by pindex_free (NULL: e is borrowed) */
 };
 uint64_t pindex_size(uint64_t npages);
 int pindex_format(const struct pentry *e, size_t n, struct buf *out);
-/* Parse and validate against f (page count, pack table). */
+/* Parse and validate against f (page count, pack table): the entries
+ * copied (parse), or used where they lie in data (adopt, on a little
+ * endian machine with data 4-aligned, else copied; mem is what
+ * pindex_free frees later, NULL if data is the caller's and outlives ix).
+ * A failed adopt leaves mem to the caller. */
+int pindex_adopt(const uint8_t *data, size_t len, const struct mfile *f, void *mem,
+		 struct pindex *out);
 int pindex_parse(const uint8_t *data, size_t len, const struct mfile *f,
 		 struct pindex *out);
 void pindex_free(struct pindex *ix);
@@ -186,21 +193,31 @@ int pages_fetch(struct store *s, const struct mfile *f, const struct pindex *ix,
 		const size_t *idx, size_t n, uint8_t *dst, size_t first,
 		uint8_t *done, struct pages_read *rd);
 
+/* ---- crc32c.c: CRC-32C (Castagnoli) ----
+ * update: crc of the bytes so far (0 at the start) extended by data;
+ * soft: the table even where the CPU has an instruction (tests). */
+uint32_t crc32c_update(uint32_t crc, const void *data, size_t len, int soft);
+uint32_t crc32c(const void *data, size_t len);
+
 /* ---- localcopy.c: the local copy of a generation's small files ----
  * DIR/NAME.copy: the store manifest and every file's chunk bytes but a
  * paged file's pages (docs/store.md, "Local copy").  files[i]: the chunk
- * bytes of m->files[i] (mfile_chunk_bytes).  load: 0 and the copy, its
- * framing and manifest checked (checksum, name, generation, the files'
- * total length; the files' bytes at *data + *files_at, in manifest
- * order, NOT checked yet: localcopy_check_files() before any use), 1 when
- * there is none, -1 when it is not usable (the reason in err).  parse:
- * both checks. */
+ * bytes of m->files[i] (mfile_chunk_bytes).  load: 0 and the copy mapped
+ * (*data, *len: localcopy_unmap), its framing and manifest checked
+ * (checksum, name, generation, the copy's length; the files' bytes, file
+ * i at offset at_i: at_0 = *files_at, at_i+1 = localcopy_next(at_i,
+ * file i), 8-aligned, NOT checked yet: localcopy_check() before any use),
+ * 1 when there is none, -1 when it is not usable (the reason in err).
+ * parse: both checks. */
 #define LOCALCOPY_MAX (16u << 20)
+#define LOCALCOPY_ALIGN 8u
 int localcopy_write(const char *dir, const struct manifest *m, const uint8_t *text,
 		    size_t tlen, const uint8_t *const *files);
 int localcopy_load(const char *dir, const char *name, uint64_t gen, struct manifest *m,
-		   uint8_t **data, size_t *files_at);
-int localcopy_check_files(const uint8_t *files, const struct manifest *m);
+		   uint8_t **data, size_t *len, size_t *files_at);
+void localcopy_unmap(uint8_t *data, size_t len);
+int localcopy_check(const uint8_t *data, size_t len);
+size_t localcopy_next(size_t at, const struct mfile *f);
 int localcopy_parse(const uint8_t *data, size_t len, const char *name, uint64_t gen,
 		    struct manifest *m, size_t *files_at);
 

@@ -48,11 +48,14 @@ struct store_lazy {
 	char (*run_keys)[CHUNK_KEY_MAX];
 	uint64_t runs_hits0;     /* the cache's hit bytes when they started */
 	uint64_t runs_bytes, runs_pages;   /* what the thread read and put in */
+	uint64_t runs_t[3];      /* now_ns(): started, GETs done, decoded */
 	/* The thread decodes once the page index is known good (the local
 	 * copy's files are checked while the GETs are out). */
 	pthread_mutex_t ix_lock;
 	pthread_cond_t ix_cond;
 	int ix_state;            /* 0 not yet, 1 good, -1 not usable */
+	uint8_t *copy;           /* the local copy, mapped (ix lies in it) */
+	size_t copy_len;
 };
 
 static void join_runs(struct store_lazy *l);
@@ -127,6 +130,7 @@ void store_lazy_close(struct store_lazy *l)
 	free(l->offs);
 	free(l->in);
 	pindex_free(&l->ix);
+	localcopy_unmap(l->copy, l->copy_len);
 	manifest_free(&l->m);
 	pthread_mutex_destroy(&l->lock);
 	pthread_mutex_destroy(&l->ix_lock);
@@ -359,7 +363,9 @@ static void *runs_main(void *arg)
 
 	int ix_ok;
 
+	l->runs_t[0] = now_ns();
 	l->s->be.ops->get_many(l->s->be.be, l->run_reqs, l->f->nruns);
+	l->runs_t[1] = now_ns();
 	err_clear();   /* per request status: a failed run is fetched when asked for */
 	pthread_mutex_lock(&l->ix_lock);
 	while (l->ix_state == 0)
@@ -371,6 +377,7 @@ static void *runs_main(void *arg)
 			runs[j] = l->run_reqs[j].out;
 	if (ix_ok && runs)
 		decode_runs(l, runs, &l->runs_bytes, &l->runs_pages);
+	l->runs_t[2] = now_ns();
 	free(runs);
 	return NULL;
 }
@@ -416,6 +423,8 @@ static void join_runs(struct store_lazy *l)
 	pthread_join(l->runs_thread, NULL);
 	l->runs_pending = 0;
 	timing_mark("restore: pages due first (background)");
+	timing_span("restore: pages due first: their GETs", l->runs_t[0], l->runs_t[1]);
+	timing_span("restore: pages due first: GETs to decoded", l->runs_t[1], l->runs_t[2]);
 	store_cache_stats(l->s, &c1);
 	count_runs(l, l->runs_bytes, l->runs_pages, c1.hit_bytes - l->runs_hits0);
 	for (size_t j = 0; j < l->f->nruns; j++)
@@ -438,17 +447,17 @@ static void index_known(struct store_lazy *l, int ok)
 }
 
 /* The files of the local copy's generation but lazy_file into dir, and
- * lazy_file's page index into l->ix: 0, 1 when there is no copy of gen,
- * -1 when the copy is not usable (the caller drops l and reads the
- * store).  As soon as the copy's manifest is checked, the pages due
- * first are requested (hinted); the files' hashes are checked and the
- * index parsed while the requests are out. */
+ * lazy_file's page index into l->ix (where it lies in the mapped copy,
+ * kept until l is closed): 0, 1 when there is no copy of gen, -1 when the
+ * copy is not usable (the caller drops l and reads the store).  As soon
+ * as the copy's manifest is checked, the pages due first are requested
+ * (hinted); the copy's checksum is checked and the index parsed while
+ * the requests are out. */
 static int from_local(struct store_lazy *l, const char *local_dir, const char *name,
 		      uint64_t gen, const char *dir, const char *lazy_file, int hinted)
 {
-	uint8_t *data;
 	size_t at;
-	int rc = localcopy_load(local_dir, name, gen, &l->m, &data, &at);
+	int rc = localcopy_load(local_dir, name, gen, &l->m, &l->copy, &l->copy_len, &at);
 
 	if (rc != 0)
 		return rc;
@@ -459,19 +468,19 @@ static int from_local(struct store_lazy *l, const char *local_dir, const char *n
 	if (rc == 0 && hinted)
 		rc = start_runs(l);
 	if (rc == 0)
-		rc = localcopy_check_files(data + at, &l->m);
+		rc = localcopy_check(l->copy, l->copy_len);
 	if (rc == 0)
 		rc = mkdir_p(dir);
 	for (size_t i = 0; rc == 0 && i < l->m.nfiles; i++) {
 		const struct mfile *f = &l->m.files[i];
 
 		if (f == l->f && f->paged)
-			rc = pindex_parse(data + at, (size_t)mfile_chunk_bytes(f), f, &l->ix);
+			rc = pindex_adopt(l->copy + at, (size_t)mfile_chunk_bytes(f), f, NULL,
+					  &l->ix);
 		else if (f != l->f)
-			rc = write_small(dir, f, data + at);
-		at += (size_t)mfile_chunk_bytes(f);
+			rc = write_small(dir, f, l->copy + at);
+		at = localcopy_next(at, f);
 	}
-	free(data);
 	index_known(l, rc == 0);
 	return rc < 0 ? err_wrap("local copy of %s generation %llu", name,
 				 (unsigned long long)gen) : 0;
@@ -495,8 +504,10 @@ static int open_local(struct store_lazy *l, const char *name, const char *dir,
 		err_clear();
 		return 2;
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		l->st.local_copy = STORE_LOCAL_USED;
+		l->st.bytes_local = l->copy_len;
+	}
 	return rc;
 }
 
@@ -522,9 +533,12 @@ static int open_remote(struct store_lazy *l, const char *name, uint64_t gen,
 		rc = get_small_files(s, &l->m, dir, lazy_file, x, &index, &runs);
 	store_cache_stats(s, &c1);
 	timing_mark("restore: small files, page index, pages due first");
-	if (rc == 0 && l->f->paged)
-		rc = index ? pindex_parse(index, (size_t)mfile_chunk_bytes(l->f), l->f, &l->ix)
-			   : pages_load_index(s, l->f, &l->ix);
+	if (rc == 0 && l->f->paged && index) {
+		rc = pindex_adopt(index, (size_t)mfile_chunk_bytes(l->f), l->f, index, &l->ix);
+		index = rc == 0 ? NULL : index;   /* l->ix's now */
+	} else if (rc == 0 && l->f->paged) {
+		rc = pages_load_index(s, l->f, &l->ix);
+	}
 	if (rc == 0 && l->f->paged && runs)
 		take_runs(l, runs, c1.hit_bytes - c0.hit_bytes);
 	for (size_t j = 0; runs && j < l->f->nruns; j++)   /* runs: one per run */

@@ -192,7 +192,7 @@ static int build_table(struct packput *pp, size_t nbase, struct mfile *mf,
 	int rc = 0;
 
 	out->n = nbase + pp->npages;
-	out->e = malloc((out->n ? out->n : 1) * sizeof(*out->e));
+	out->e = out->mem = malloc((out->n ? out->n : 1) * sizeof(*out->e));
 	if (!map || !used || !out->e)
 		rc = err_set("out of memory");
 	for (size_t i = 0; rc == 0 && i < nbase; i++)

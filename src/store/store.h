@@ -157,6 +157,7 @@ struct store_lazy_stats {
 	uint64_t plain_in;            /* plain bytes in */
 	uint64_t bytes_store;         /* encoded bytes read from the store */
 	uint64_t bytes_cache;         /* ... and from the local cache */
+	uint64_t bytes_local;         /* bytes of the local copy read (its length) */
 	uint64_t requests;            /* batches fetched */
 	uint64_t retries;             /* batches retried after a store failure */
 	uint64_t chunks_dropped;      /* given back (store_lazy_drop) */

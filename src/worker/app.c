@@ -155,8 +155,10 @@ json_t *app_to_view(const struct app *a)
 		      "last_swap_in", event_json(&a->last_in),
 		      "idle_ms", (json_int_t)a->spec.idle_ms, "sleep_ms", (json_int_t)a->spec.sleep_ms,
 		      "argv", json_array());
-	if (!o)
+	if (!o || json_object_set_new(o, "init", json_boolean(a->spec.init)) < 0) {
+		json_decref(o);
 		return NULL;
+	}
 	for (size_t i = 0; i < a->spec.argc; i++)
 		json_array_append_new(json_object_get(o, "argv"), json_string(a->spec.argv[i]));
 	if (a->state == APP_RUNNING)
@@ -169,9 +171,10 @@ json_t *app_to_view(const struct app *a)
 		json_object_set_new(o, "image_at", json_integer(a->dump_started_ms));
 	if (a->last_in.ms >= 0 && json_is_object(json_object_get(o, "last_swap_in")))
 		json_object_update_new(json_object_get(o, "last_swap_in"),
-				       json_pack("{s:I, s:I, s:I}",
+				       json_pack("{s:I, s:I, s:I, s:I}",
 						 "bytes_store", (json_int_t)a->last_in_mem.bytes_store,
 						 "bytes_cache", (json_int_t)a->last_in_mem.bytes_cache,
+						 "bytes_local", (json_int_t)a->last_in_mem.bytes_local,
 						 "pages_prefetched",
 						 (json_int_t)a->last_in_mem.pages_prefetched));
 	return o;

@@ -3,7 +3,10 @@
  * time has passed, or any napping app under memory pressure, gives up its
  * held sockets and its box sleeps (namespaces, veth, cgroup, mounts go);
  * the packets for its address are then held in the kernel (box/hold.h)
- * and revive it, and once it runs again they go on to it.
+ * and revive it, and once it runs again they go on to it.  An app revived
+ * here from an image made elsewhere gets its box ahead of the image
+ * (asleep, address and ports only), and its packets are held the same
+ * way while the image is fetched (asleep_ahead).
  *
  * The daemon reads one netfilter queue; its number is kept in
  * DIR/hold.queue, so a restarted daemon reads the same queue (the rule
@@ -23,6 +26,7 @@
 
 #include "common/err.h"
 #include "common/io.h"
+#include "worker/child.h"
 #include "worker/daemon.h"
 #include "worker/holder.h"
 
@@ -158,10 +162,14 @@ void asleep_packets(struct daemon *d)
 void asleep_woken(struct daemon *d, struct app *a, int ok)
 {
 	uint32_t addr = a->sleep_addr;
-	int queue = d->hold.queue;
+	int queue = d->hold.queue, held;
 
 	if (!addr || !d->hold_ok)
 		return;
+	held = hold_count(&d->hold, addr);
+	if (ok && held > 0)
+		daemon_log(a->spec.name, "%d packet%s held for it go%s on", held, held > 1 ? "s" : "",
+			   held > 1 ? "" : "es");
 	hold_release(&d->hold, addr, ok);
 	if (!ok)
 		return;
@@ -230,6 +238,50 @@ static int arm_for(struct daemon *d, struct app *a, struct box *b)
 	if (rc == 0)
 		a->sleep_addr = b->addr;
 	return rc;
+}
+
+struct ahead_args {
+	const struct runtime *rt;
+	const struct app_spec *spec;
+	struct runtime_ctx ctx;
+};
+
+/* In an engine child: the box made ahead; its address out. */
+static int ahead_child(void *arg, void *out)
+{
+	struct ahead_args *x = arg;
+	static struct box b;
+
+	if (x->rt->box_ahead(x->spec, &x->ctx, &b) < 0)
+		return -1;
+	memcpy(out, &b.addr, sizeof(b.addr));
+	return 0;
+}
+
+int asleep_ahead(struct daemon *d, struct app *a)
+{
+	struct ahead_args x = { .rt = runtime_of(&a->spec), .spec = &a->spec };
+	char log[PATH_MAX];
+	uint32_t addr = 0;
+	int rc;
+
+	if (!x.rt->box_ahead)
+		return 0;
+	if (ensure_hold(d) < 0)
+		return err_wrap("hold its packets");
+	app_path(d, a->spec.name, "log", log, sizeof(log));
+	x.ctx = (struct runtime_ctx){ .image = a->spec.name, .box_dir = app_box_dir(d, a),
+				      .log = log, .bridge = d->bridge, .subnet = d->subnet,
+				      .subnet6 = d->subnet6, .hold_queue = d->hold.queue };
+	pthread_mutex_unlock(&d->lock);
+	rc = child_run(ahead_child, &x, &addr, sizeof(addr), NULL, NULL);
+	pthread_mutex_lock(&d->lock);
+	if (rc < 0)
+		return err_wrap("its box ahead of its image");
+	a->sleep_addr = addr;
+	daemon_save(d, a);
+	daemon_log(a->spec.name, "its box made ahead of its image: its packets are held until it runs");
+	return 0;
 }
 
 /* Lock held, a busy and napping: arm the hold for its box's address; if

@@ -22,6 +22,9 @@
 
 #define APP_LOG_CAP (1024 * 1024)   /* bytes kept per log file (two files) */
 
+struct api;
+struct daemon;
+
 struct daemon_opts {
 	const char *state_dir;
 	const char *store_url;      /* NULL: file://STATE_DIR/store */
@@ -34,6 +37,12 @@ struct daemon_opts {
 	 * its hub; daemon_stop ends the daemon).  NULL: none. */
 	void (*agent)(struct daemon *d, void *arg);
 	void *agent_arg;
+	/* The API (api/server.h), started once the apps are found again and
+	 * stopped before the daemon ends: its caller's, so that the daemon
+	 * does not depend on what serves it. */
+	int (*api_start)(struct daemon *d, const char *unix_path, const char *listen,
+			 struct api **out);
+	void (*api_stop)(struct api *api);
 };
 
 struct daemon {
@@ -57,6 +66,7 @@ struct daemon {
 	pthread_mutex_t holder_mu;  /* one holder start at a time */
 };
 
+/* run.c: run the daemon until it is stopped. */
 int daemon_run(const struct daemon_opts *opts);
 
 /* One line to stderr: "TIME app NAME: text". */
@@ -137,6 +147,9 @@ void asleep_due(struct daemon *d, int check_pressure);
 /* After a revival of an asleep app: its held packets go on (ok) or are
  * dropped; ok also stops holding its address. */
 void asleep_woken(struct daemon *d, struct app *a, int ok);
+/* An asleep app with no box here (op_adopt, a busy): its box made ahead of
+ * its image, its packets held from now until its revival (asleep_woken). */
+int asleep_ahead(struct daemon *d, struct app *a);
 /* app rm of an asleep app: drop its packets, stop holding its address. */
 void asleep_forget(struct daemon *d, struct app *a);
 /* The LIFE_SLEEP operation (a busy and napping; trigger: sleep or

@@ -69,17 +69,15 @@ struct start_args {
 };
 
 /* In an engine child: fork the holder (so that it is nobody's child in
- * the daemon) and exec `picocenter cr hold path`. */
+ * the daemon) and exec `picocenter cr hold path` from the daemon's own
+ * binary: /proc/self/exe still runs it when the file was replaced since
+ * (an upgrade, a rebuild), so the holder always speaks the daemon's
+ * protocol, and a path would name the new file or nothing. */
 static int start_in_child(void *arg, void *out)
 {
 	struct start_args *a = arg;
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	pid_t pid;
 
-	if (n <= 0)
-		return err_sys("readlink /proc/self/exe");
-	exe[n] = '\0';
 	pid = fork();
 	if (pid < 0)
 		return err_sys("fork holder");
@@ -90,7 +88,7 @@ static int start_in_child(void *arg, void *out)
 		setsid();
 		if (fd < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
 			_exit(127);
-		execl(exe, "picocenter", "cr", "hold", a->path, (char *)NULL);
+		execl("/proc/self/exe", "picocenter", "cr", "hold", a->path, (char *)NULL);
 		_exit(127);
 	}
 	memcpy(out, &pid, sizeof(pid));

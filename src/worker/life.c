@@ -342,6 +342,10 @@ int life_swap_in(struct daemon *d, struct app *a, const char *trigger)
 		set_event(&a->last_in, ms, trigger);
 		metrics_observe(&d->m.swap_in, ms);
 		d->m.store_read += r.mem.bytes_store;
+		d->m.cache_read += r.mem.bytes_cache;
+		d->m.local_read += r.mem.bytes_local;
+		d->m.local_used += r.mem.local_copy == 1;
+		d->m.local_rejected += r.mem.local_copy == 2;
 		a->last_in_mem = r.mem;
 		daemon_log(a->spec.name, "swapped in in %lld ms (trigger %s), pid %d, %llu bytes read",
 			   (long long)ms, trigger, (int)r.pid,

@@ -57,6 +57,30 @@ static void put_counter(FILE *f, const char *name, const char *help, uint64_t v)
 		(unsigned long long)v);
 }
 
+static void put_counters(FILE *f, const struct metrics *m)
+{
+	const struct { const char *name, *help; uint64_t v; } counters[] = {
+		{ "picocenter_store_written_bytes_total",
+		  "Encoded bytes written to the object store.", m->store_written },
+		{ "picocenter_store_read_bytes_total",
+		  "Image bytes read from the object store.", m->store_read },
+		{ "picocenter_cache_read_bytes_total",
+		  "Image bytes read from the local chunk cache at swap-in.", m->cache_read },
+		{ "picocenter_local_copy_read_bytes_total",
+		  "Bytes of local copies read at swap-in instead of the store.", m->local_read },
+		{ "picocenter_local_copy_used_total", "Swap-ins that read a local copy.",
+		  m->local_used },
+		{ "picocenter_local_copy_rejected_total",
+		  "Swap-ins whose local copy failed its checks.", m->local_rejected },
+		{ "picocenter_swap_out_failures_total", "Failed swap-outs.",
+		  m->swap_out_failures },
+		{ "picocenter_swap_in_failures_total", "Failed swap-ins.", m->swap_in_failures },
+	};
+
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+		put_counter(f, counters[i].name, counters[i].help, counters[i].v);
+}
+
 char *metrics_render(struct daemon *d)
 {
 	unsigned per_state[APP_NR_STATES] = { 0 };
@@ -74,14 +98,7 @@ char *metrics_render(struct daemon *d)
 			fprintf(f, "picocenter_apps{state=\"%s\"} %u\n", app_state_name(s), per_state[s]);
 	put_hist(f, "picocenter_swap_out_seconds", "Swap-out durations.", &d->m.swap_out);
 	put_hist(f, "picocenter_swap_in_seconds", "Swap-in durations.", &d->m.swap_in);
-	put_counter(f, "picocenter_store_written_bytes_total",
-		    "Encoded bytes written to the object store.", d->m.store_written);
-	put_counter(f, "picocenter_store_read_bytes_total",
-		    "Image bytes read from the object store.", d->m.store_read);
-	put_counter(f, "picocenter_swap_out_failures_total", "Failed swap-outs.",
-		    d->m.swap_out_failures);
-	put_counter(f, "picocenter_swap_in_failures_total", "Failed swap-ins.",
-		    d->m.swap_in_failures);
+	put_counters(f, &d->m);
 	fprintf(f, "# HELP picocenter_daemon_resident_bytes The daemon's resident memory.\n"
 		   "# TYPE picocenter_daemon_resident_bytes gauge\npicocenter_daemon_resident_bytes %llu\n",
 		self_rss_bytes());

@@ -1,7 +1,8 @@
 /*
  * metrics.h - the daemon's counters and their Prometheus text form (GET
  * /metrics): apps per state, swap-in and swap-out latency histograms,
- * bytes written to and read from the store, the daemon's own memory.
+ * bytes written to and read from the store, bytes read locally instead
+ * (chunk cache, local copies), the daemon's own memory.
  */
 #ifndef PC_WORKER_METRICS_H
 #define PC_WORKER_METRICS_H
@@ -19,6 +20,9 @@ struct metrics_hist {
 struct metrics {
 	struct metrics_hist swap_out, swap_in;
 	uint64_t store_written, store_read;
+	/* Swap-ins: bytes read from the local chunk cache and from local
+	 * copies instead of the store, and local copies used / rejected. */
+	uint64_t cache_read, local_read, local_used, local_rejected;
 	uint64_t swap_out_failures, swap_in_failures;
 };
 

@@ -163,11 +163,12 @@ static int wait_ready(const struct app_spec *spec, pid_t pid, const char *log)
 	for (;;) {
 		if (!tree_start_time(pid)) {
 			last_log_line(log, line, sizeof(line));
-			return err_set("the command exited at once%s%s (the app is the first "
-				       "process of its tree and must stay in the foreground: a "
-				       "server that daemonizes by default needs its foreground "
-				       "flag, e.g. nginx -g 'daemon off;', dnsmasq -k, named -f)",
-				       line[0] ? ": " : "", line);
+			return err_set("the command exited at once%s%s%s", line[0] ? ": " : "", line,
+				       spec->init ? " (nothing of it was left running)"
+				       : " (without an init the app is the first process of its "
+					 "tree and must stay in the foreground: a server that "
+					 "daemonizes needs its foreground flag, e.g. nginx -g "
+					 "'daemon off;', dnsmasq -k, named -f; or drop --no-init)");
 		}
 		if (nports && ports_listening(spec, pid, &ready, &lo) < 0)
 			return -1;
@@ -538,8 +539,9 @@ int op_adopt(struct daemon *d, struct app_spec *spec, int64_t image_ms, const ch
 		pthread_mutex_unlock(&d->lock);
 		return rc;
 	}
-	/* Asleep with no box here: the restore makes the box from the image
-	 * (its record and writable layer) and the sockets anew. */
+	/* Asleep with no box here: its box is made ahead, from the spec, and
+	 * holds its packets; the restore completes it from the image (its
+	 * record and writable layer) and makes the sockets anew. */
 	a->state = APP_ASLEEP;
 	a->swaps = 1;
 	a->dump_started_ms = image_ms;
@@ -548,8 +550,10 @@ int op_adopt(struct daemon *d, struct app_spec *spec, int64_t image_ms, const ch
 	rc = mkdir_p(dir);
 	if (rc == 0) {
 		daemon_save(d, a);
-		rc = life_swap_in(d, a, trigger);
+		rc = asleep_ahead(d, a);
 	}
+	if (rc == 0)
+		rc = life_swap_in(d, a, trigger);
 	if (rc < 0) {
 		struct err_saved why;
 

@@ -44,6 +44,7 @@ struct runtime_ctx {
 	                             newest, found by listing the image) */
 	int verify;               /* dump: prove the image restores before the
 	                             tree is killed (cr_dump_opts.verify) */
+	int hold_queue;           /* box_ahead: the hold queue (box/hold.h) */
 };
 
 struct box;
@@ -66,6 +67,13 @@ struct runtime {
 	 * packets for its address, worker/asleep.c).  NULL: the runtime runs
 	 * apps without one, and they never fall asleep. */
 	int (*box_of)(const struct runtime_ctx *ctx, struct box *b);
+	/* Make the app's box from spec ahead of its image (an app revived
+	 * here from an image made elsewhere): asleep, its address and
+	 * published ports only, its packets held in ctx->hold_queue (armed
+	 * before its ports are published) while the restore fetches the
+	 * image and completes the box from it.  NULL: the runtime has no box. */
+	int (*box_ahead)(const struct app_spec *spec, const struct runtime_ctx *ctx,
+			 struct box *b);
 };
 
 extern const struct runtime runtime_plain;

@@ -3,7 +3,9 @@
  * the box is made from the app's spec (named after the app, under
  * ctx->box_dir: root filesystem, published ports, memory and pids limits,
  * egress) and the command spawned in it; dumps and restores go through
- * runtime_image.c with the box; removing the app removes its box.
+ * runtime_image.c with the box; removing the app removes its box.  A box
+ * for an app revived from an image made elsewhere can be made ahead of
+ * the image (asleep, its address and ports only).
  */
 #include <stdio.h>
 #include <string.h>
@@ -51,6 +53,7 @@ static int box_config_of(const struct app_spec *spec, const struct runtime_ctx *
 	cfg->memory = spec->memory;
 	cfg->pids = spec->pids;
 	cfg->no_egress = spec->no_egress;
+	cfg->init = spec->init;
 	return 0;
 }
 
@@ -72,6 +75,7 @@ static int launch_opts(const struct app_spec *spec, const struct runtime_ctx *ct
 	memset(l, 0, sizeof(*l));
 	l->opts.log = ctx->log;
 	l->opts.workdir = spec->workdir;
+	l->opts.init = spec->init;
 	if (!strncmp(cfg->rootfs, "oci:", 4)) {
 		if (box_oci_prepare(cfg->rootfs, cfg->dir, lower, sizeof(lower), &l->oci) < 0)
 			return -1;
@@ -126,6 +130,18 @@ static int box_of_app(const struct runtime_ctx *ctx, struct box *b)
 	return box_open(ctx->box_dir, ctx->image, b) < 0 ? err_wrap("the app's box") : 0;
 }
 
+/* In an engine child: the box from the spec, ahead of its image; its
+ * root is the image's (box_for_image takes it from its record). */
+static int box_ahead(const struct app_spec *spec, const struct runtime_ctx *ctx, struct box *b)
+{
+	static struct box_config cfg;
+
+	if (box_config_of(spec, ctx, &cfg) < 0)
+		return -1;
+	strcpy(cfg.rootfs, "host");
+	return box_create_ahead(&cfg, ctx->hold_queue, b);
+}
+
 static int box_dump(pid_t *pid, const struct runtime_ctx *ctx, struct image_facts *facts)
 {
 	static struct box b;
@@ -147,4 +163,5 @@ const struct runtime runtime_box = {
 	.restore = runtime_image_restore,
 	.remove = box_remove_app,
 	.box_of = box_of_app,
+	.box_ahead = box_ahead,
 };

@@ -13,7 +13,7 @@
 
 static int plain_start(const struct app_spec *spec, const struct runtime_ctx *ctx, pid_t *pid)
 {
-	struct cr_spawn_opts opts = { .log = ctx->log };
+	struct cr_spawn_opts opts = { .log = ctx->log, .init = spec->init };
 	uint32_t uid, gid;
 
 	/* This runs in an engine child: its cwd and environment are its own. */

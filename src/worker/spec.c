@@ -303,10 +303,10 @@ static int get_box_field(const char *key, const json_t *v, struct app_spec *spec
 		spec->pids = (uint32_t)n;
 		return 0;
 	}
-	if (!strcmp(key, "no_egress")) {
+	if (!strcmp(key, "no_egress") || !strcmp(key, "init")) {
 		if (!json_is_boolean(v))
-			return err_set("'no_egress' must be true or false");
-		spec->no_egress = json_is_true(v);
+			return err_set("'%s' must be true or false", key);
+		*(key[0] == 'n' ? &spec->no_egress : &spec->init) = json_is_true(v);
 		return 0;
 	}
 	return 1;
@@ -358,6 +358,7 @@ int spec_from_json(const json_t *o, struct app_spec *spec)
 	memset(spec, 0, sizeof(*spec));
 	spec->idle_ms = APP_IDLE_DEFAULT_MS;
 	spec->sleep_ms = APP_SLEEP_DEFAULT_MS;
+	spec->init = 1;
 	if (!json_is_object(o))
 		return err_set("the app must be a JSON object");
 	json_object_foreach((json_t *)o, key, v) {
@@ -395,6 +396,7 @@ static int spec_box_json(const struct app_spec *spec, json_t *o)
 	int rc = json_object_set_new(o, "runtime",
 				     json_string(spec->runtime == APP_RT_BOX ? "box" : "plain"));
 
+	rc |= json_object_set_new(o, "init", json_boolean(spec->init));
 	if (rc == 0 && spec->user)
 		rc = json_object_set_new(o, "user", json_string(spec->user));
 	if (rc < 0 || spec->runtime != APP_RT_BOX)

@@ -35,6 +35,7 @@ struct app_spec {
 	uint16_t ports[APP_MAX_PORTS]; /* plain: TCP or UDP ports it listens on */
 	size_t nports;
 	enum app_runtime runtime;
+	int init;                      /* pid 1 is picocenter-init (default) */
 	/* box only: */
 	char *rootfs;                  /* host | absolute dir | oci:PATH[:TAG]; NULL: host */
 	char **publish;                /* "[HOSTADDR:]HOSTPORT:APPPORT[/tcp|/udp]" */

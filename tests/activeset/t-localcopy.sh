@@ -9,7 +9,8 @@
 #   that read it would fail; counter local_copy = 1;
 # - stale: the copy of generation 1 while generation 2 (pages rewritten)
 #   is restored; damaged: one byte flipped in its manifest, one in its
-#   files' bytes; truncated: its last byte cut.  local_copy = 2 each time,
+#   files' first bytes, one in their last (the page index: pages is the
+#   last file); truncated: its last byte cut.  local_copy = 2 each time,
 #   and the answer is generation 2's.
 . "$(dirname "$0")/lib.sh"
 T=4096 W=64
@@ -20,13 +21,18 @@ PORT=$(a_port)
 manifest_key() { printf '%s/store/images/ws/%020d' "$A_W" "$1"; }
 
 # restore_gen GEN EXPECT: restore generation GEN with the local copy;
-# local_copy must be EXPECT; the request must see pages 0..W of
+# local_copy must be EXPECT (and bytes_local the copy's size when used);
+# the request must see pages 0..W of
 # generation 7 (rewritten before dump 2) or 0 (gen 1).
 restore_gen() {
 	: >"$A_W/ps.log"
 	a_restore "$STORE" ws --generation "$1" --local "$L" --log "$A_W/ps.log"
 	lc=$(a_stat local_copy)
 	[ "$lc" = "$2" ] || a_fail "generation $1: local_copy $lc, want $2 ($(cat "$A_W/ps.log"))"
+	# bytes_local: the copy's length when used (what /metrics adds up).
+	bl=$(a_stat bytes_local)
+	if [ "$2" = 1 ]; then want=$(stat -c %s "$L/ws.copy"); else want=0; fi
+	[ "$bl" = "$want" ] || a_fail "generation $1: bytes_local $bl, want $want"
 	a_ask "$PORT" 0 "$W" "$([ "$1" = 1 ] && echo 0 || echo 7)"
 }
 
@@ -71,14 +77,16 @@ grep -q "local copy .*holds generation 1 of image ws, not 2" "$A_W/ps.log" ||
 kill_tree
 
 # Damaged in the manifest (byte 40: its header), in the files' bytes
-# after it (the small files and the page index), and truncated.
+# after it (the small files and the page index; the copy's header is 24
+# bytes), and truncated.
 mlen=$(python3 -c 'import sys; print(int.from_bytes(open(sys.argv[1], "rb").read()[8:16], "little"))' \
 	"$A_W/copy.2") || a_fail "read the copy's header"
-for how in manifest files truncated; do
+for how in manifest files index truncated; do
 	cp "$A_W/copy.2" "$L/ws.copy"
 	case $how in
 	manifest) flip "$L/ws.copy" 40 ;;
-	files) flip "$L/ws.copy" $((16 + mlen + 100)) ;;
+	files) flip "$L/ws.copy" $((24 + mlen + 100)) ;;
+	index) flip "$L/ws.copy" $(($(stat -c %s "$L/ws.copy") - 100)) ;;
 	truncated) truncate -s -1 "$L/ws.copy" ;;
 	esac
 	restore_gen 2 2

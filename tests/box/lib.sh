@@ -186,7 +186,8 @@ b_cycle() {
 # b_cycle_moved NAME PID IMG: "another machine": dump the tree PID of box
 # NAME into IMG, remove the box (nothing may be left of it) and restore
 # the image with an empty box dir, which makes the box again from the
-# image; B_BOXES becomes that dir, B_PID the new host pid.
+# image; B_BOXES becomes that dir, B_PID the new host pid.  B_BETWEEN_RM:
+# a command run once the box is removed, before the restore.
 B_MOVES=0
 b_cycle_moved() {
 	local n=$1-$$ i
@@ -197,6 +198,7 @@ b_cycle_moved() {
 	[ -d "/proc/$2" ] && b_fail "pid $2 still there after its dump"
 	"$PICOCENTER" box rm --box-dir "$B_BOXES" "$n" || b_fail "box rm $n before the move"
 	b_leftovers "$n"
+	if [ -n "${B_BETWEEN_RM:-}" ]; then $B_BETWEEN_RM || b_fail "$B_BETWEEN_RM"; fi
 	B_MOVES=$((B_MOVES + 1))
 	B_BOXES=$B_DIR/boxes-moved-$B_MOVES
 	B_PID=$("$PICOCENTER" cr restore --dir "$3" --box-dir "$B_BOXES") ||
@@ -225,7 +227,7 @@ b_veth() {
 b_leftovers() {
 	local n=$1 c a d keep=() l pre
 	[ -e "$B_BOXES/$n" ] && b_fail "box dir $B_BOXES/$n left behind"
-	c=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "pcbox-$n" 2>/dev/null | head -1)
+	c=$(find /sys/fs/cgroup -maxdepth 6 -type d \( -name "pcbox-$n" -o -name "pcbox-????????-$n" \) 2>/dev/null | head -1)
 	[ -n "$c" ] && b_fail "cgroup $c left behind"
 	for d in "$B_DIR"/boxes*; do   # every box dir of the test's
 		[ -d "$d" ] || continue

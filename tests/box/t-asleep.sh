@@ -30,7 +30,7 @@ for c in 1 2 3; do
 	ip link show "$VETH" >/dev/null 2>&1 && b_fail "veth $VETH still there while asleep"
 	grep -q " $BOX/" /proc/self/mountinfo && b_fail "mounts of the box left while asleep"
 	nft list map ip picocenter dnat_any | grep -q " $HP : $ADDR " || b_fail "port $HP not kept for $ADDR while asleep"
-	[ -n "$(find /sys/fs/cgroup -maxdepth 6 -type d -name "pcbox-$N")" ] && b_fail "cgroup while asleep"
+	[ -n "$(find /sys/fs/cgroup -maxdepth 6 -type d -name "pcbox-????????-$N")" ] && b_fail "cgroup while asleep"
 	[ -f "$BOX/upper$WWW/f$c.txt" ] || b_fail "the upper layer is gone while asleep"
 	curl -s --max-time 1 "http://127.0.0.1:$HP/f0.txt" >/dev/null && b_fail "port $HP answers while asleep"
 	PID=$("$PICOCENTER" cr restore --dir "$B_DIR/img" --box-dir "$B_BOXES") || b_fail "restore $c"

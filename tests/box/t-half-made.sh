@@ -58,7 +58,7 @@ b_wait "our process to take the nftables lock" locked
 sp=$!
 B_PIDS+=("$sp")
 made() { [ -e "$B_BOXES/kill-$$/ns/net" ] && grep -q "$B_BOXES/kill-$$/root " /proc/self/mountinfo &&
-	[ -n "$(find /sys/fs/cgroup -maxdepth 6 -type d -name "pcbox-kill-$$" 2>/dev/null | head -1)" ]; }
+	[ -n "$(find /sys/fs/cgroup -maxdepth 6 -type d -name "pcbox-????????-kill-$$" 2>/dev/null | head -1)" ]; }
 b_wait "the box to be made up to its rules" made
 kill -KILL "$sp"
 wait "$sp" 2>/dev/null

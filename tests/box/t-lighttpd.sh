@@ -70,7 +70,7 @@ for c in $(seq 10); do
 		b_fail "its name in /etc/hosts after cycle $c"
 	[ "$(readlink "/proc/$PID/ns/net")" = "$NETNS" ] || b_fail "network namespace changed in cycle $c"
 	b_in "$PID" ip -4 -o addr show eth0 | grep -q " $ADDR/" || b_fail "address lost after cycle $c"
-	grep -q "pcbox-web-$$" "/proc/$PID/cgroup" || b_fail "restored tree is not in the box's cgroup"
+	grep -q "pcbox-[0-9a-f]*-web-$$" "/proc/$PID/cgroup" || b_fail "restored tree is not in the box's cgroup"
 	[ "$(floor "$PID")" = "$FLOOR" ] || b_fail "security floor after cycle $c: $(floor "$PID") (was $FLOOR)"
 	[ "$(readlink "/proc/$PID/root")" = / ] || b_fail "root of the restored tree"
 	b_in "$PID" test -e "$B_BOXES" && [ -n "$(b_in "$PID" ls -A "$B_BOXES")" ] &&

@@ -5,7 +5,9 @@
 # its environment and working directory; keys survive 3 dump/restore
 # cycles through a published port, SAVE lands in the box's upper layer; a
 # second box of the same image (given as an oci-archive tarball) shares
-# the one unpacked copy.  A missing image, a missing tag and a relative
+# the one unpacked copy; it runs under the init (`cr spawn --init`: bound
+# into the image's root), through a cycle and a move (its box made again
+# from the image in an empty box dir).  A missing image, a missing tag and a relative
 # path are one-line errors that leave no box behind.
 d=$(dirname "$0"); . "$d/lib.sh"
 b_need umoci redis-cli tar
@@ -47,9 +49,20 @@ done
 
 tar -cf "$B_DIR/app.tar" -C "$L" . || b_fail "tar the layout"
 HP2=$(b_port)
-b_spawn kv2 --rootfs "oci:$B_DIR/app.tar:app" --port "127.0.0.1:$HP2:6379" || b_fail "spawn from the oci-archive"
+b_spawn kv2 --init --rootfs "oci:$B_DIR/app.tar:app" --port "127.0.0.1:$HP2:6379" ||
+	b_fail "spawn from the oci-archive"
+PID2=$B_PID
 b_wait "redis from the archive" redis-cli -p "$HP2" ping
 [ "$(ls "$B_BOXES/.oci" | grep -vc '^\.')" = 1 ] || b_fail "the archive was unpacked again: $(ls -a "$B_BOXES/.oci")"
+# kv2 runs under the init, bound into the image's root
+is_init() { [ "$(cat /proc/"$1"/comm 2>/dev/null)" = picocenter-init ] || b_fail "kv2's pid 1 is not the init ($2)"; }
+is_init "$PID2" "spawned"
+b_in "$PID2" /bin/dash -c 'test -x /.picocenter/picocenter-init' || b_fail "kv2 does not see its init"
+redis-cli -p "$HP2" set under init >/dev/null
+b_cycle kv2 "$PID2" "$B_DIR/img2"
+PID2=$B_PID
+is_init "$PID2" "restored"
+[ "$(redis-cli -p "$HP2" get under)" = init ] || b_fail "kv2's key after a cycle under the init"
 
 for spec in "oci:/nonexistent-$$:app" "oci:$L:nosuchtag" "oci:relative/dir" "oci:$B_DIR/app.tar:other"; do
 	err=$("$PICOCENTER" cr spawn --name bad-$$ --box-dir "$B_BOXES" --bridge "$B_BRIDGE" \
@@ -58,7 +71,10 @@ for spec in "oci:/nonexistent-$$:app" "oci:$L:nosuchtag" "oci:relative/dir" "oci
 	b_leftovers "bad-$$"
 	b_log "$spec: $err"
 done
-"$PICOCENTER" box rm --box-dir "$B_BOXES" "kv-$$" "kv2-$$" || b_fail "box rm"
+"$PICOCENTER" box rm --box-dir "$B_BOXES" "kv-$$" || b_fail "box rm"
 b_leftovers "kv-$$"
-b_leftovers "kv2-$$"
-b_log PASS
+# kv2 "moves": its box made again from the image, the init bound in again
+b_cycle_moved kv2 "$PID2" "$B_DIR/img3"
+is_init "$B_PID" "restored into a box made again"
+[ "$(redis-cli -p "$HP2" get under)" = init ] || b_fail "kv2's key after the move"
+b_done "kv2-$$"

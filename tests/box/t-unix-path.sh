@@ -6,7 +6,7 @@
 # socket from inside the box and through the box's root path from the
 # host, after each of 2 cycles into the kept box, a cycle with the box
 # asleep in between, and a cycle into a box made again from the image in
-# another box dir (where another box holds its old uid range).  After each: the socket file is where it was bound,
+# another box dir (another box took its old uid range meanwhile).  After each: the socket file is where it was bound,
 # owned by the box's root (0 inside, uid_base on the host: its owner is
 # saved as the box sees it), with redis's unixsocketperm; the host has no
 # such path; a trial restore (--verify) leaves no trial name; the watcher
@@ -88,15 +88,20 @@ box_sleep() {
 	"$PICOCENTER" box sleep --box-dir "$B_BOXES" "$N"
 }
 
-# Another machine: the box is made again from the image, in a box dir
-# where another box already holds the range it had: it gets another one,
-# and the socket file's owner must follow (saved as the box sees it).
-cycle_moved() {
-	local next=$B_DIR/boxes-moved-$((B_MOVES + 1)) old=$BASE p
-	p=$("$PICOCENTER" cr spawn --name "sq-$$" --box-dir "$next" --bridge "$B_BRIDGE" \
-		--subnet "$B_SUBNET" -- sleep 1000) || b_fail "spawn of a box holding the old range"
+# Another machine: the box is made again from the image, in a box dir,
+# while another box (of another dir: ranges are machine-wide) took the
+# range it had once it was removed: it gets another one, and the socket
+# file's owner must follow (saved as the box sees it).
+squat() {
+	local p
+	p=$("$PICOCENTER" cr spawn --name "sq-$$" --box-dir "$B_DIR/boxes-squat" \
+		--bridge "$B_BRIDGE" --subnet "$B_SUBNET" --uid-pool "$BASE:65536" -- sleep 1000) ||
+		b_fail "spawn of a box taking the old range"
 	B_PIDS+=("$p")
-	b_cycle_moved kv "$PID" "$B_DIR/img"
+}
+cycle_moved() {
+	local old=$BASE
+	B_BETWEEN_RM=squat b_cycle_moved kv "$PID" "$B_DIR/img"
 	BOX=$B_BOXES/$N
 	BASE=$(sed -n 's/^uid_base=//p' "$BOX/config")
 	[ "$BASE" != "$old" ] || b_fail "the box made again got its old range $old: nothing to translate"

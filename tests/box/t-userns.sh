@@ -3,7 +3,7 @@
 # the first uid of the box's range on the host (/proc/PID/status, the
 # uid_map the app reads, the owner of what it writes in the upper layer);
 # it cannot write the host's files it can reach (its log by path, the box's
-# /dev); /dev/ptmx opens, /sys reads and is read-only; it sees its own cgroup v2 at /sys/fs/cgroup and may make cgroups
+# /dev); /dev/ptmx opens, /sys reads and is read-only; it sees its own cgroup v2 at /sys/fs/cgroup (/sys/fs/cgroup/unified on a hybrid host) and may make cgroups
 # under it (removed with the box); two boxes get disjoint ranges; an app as root and one as
 # --user 1000 keep their ids through dump/restore, inside and on the host.
 d=$(dirname "$0"); . "$d/lib.sh"
@@ -39,8 +39,10 @@ grep -Eq '^([0-9a-f]{2}:){5}[0-9a-f]{2}$' "$UP/sysr" || b_fail "the box cannot r
 CGV2=$(sed -n 's/^cg_unified=1://p' "$B_BOXES/root-$$/config")
 [ -n "$CGV2" ] || b_fail "no cgroup v2 dir in the box's record"
 [ "$(stat -c %u "$CGV2")" = "$BASE" ] || b_fail "the box's v2 cgroup is not its root's"
-b_in "$PID" grep -qx 1 /sys/fs/cgroup/cgroup.procs || b_fail "the box does not see its own cgroup"
-b_in "$PID" mkdir /sys/fs/cgroup/sub || b_fail "the box's root cannot make a cgroup under its own"
+V2=/sys/fs/cgroup   # on a hybrid host, as there: /sys/fs/cgroup/unified (box/cgview.c)
+b_in "$PID" test -d $V2/unified && V2=$V2/unified
+b_in "$PID" grep -qx 1 $V2/cgroup.procs || b_fail "the box does not see its own cgroup"
+b_in "$PID" mkdir $V2/sub || b_fail "the box's root cannot make a cgroup under its own"
 
 b_spawn user --user 1000:1000 -- sleep 600 || b_fail "spawn of the --user box failed"
 UPID=$B_PID

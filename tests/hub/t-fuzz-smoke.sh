@@ -1,8 +1,9 @@
 #!/bin/bash
 # t-fuzz-smoke.sh - builds the hub's libFuzzer targets and fuzzes each for
 # 10 seconds from its seeds: fuzz/hub_dns.c (the DNS answers, UDP and TCP)
-# and fuzz/hub_request.c (a worker's report, an app's report, an app of the
-# hub's sync answer as a worker takes it).  Fails if a fuzzer finds a
+# and fuzz/hub_request.c (a worker's report, an app's report, a worker's
+# answer to a request, an app of the hub's sync answer as a worker takes
+# it).  Fails if a fuzzer finds a
 # crash, a leak, undefined behaviour or a broken rule; exits 77 (skip)
 # without clang's fuzzer runtime.
 cd "$(dirname "$0")/../.." || exit 1

@@ -5,17 +5,22 @@
 # (web, which writes a file into its own writable layer when it starts),
 # placed on w1, resolved with dig through the hub and reached with
 # redis-cli and curl at the answered address; then:
+#   - swap-out, swap-in and logs of web through the hub (asked of w1);
 #   - `app move web --to w2` while it runs: it is swapped out on w1 and
 #     revived on w2, the file it wrote included (not started again);
 #     moving to a worker that does not exist, or another tenant's move,
 #     fails with a clear error and the app stays as it was;
 #   - kv swaps out (idle) and w1's machine dies (SIGKILL of everything it
 #     ran); the next DNS query for kv answers w2's address at once and w2
-#     revives kv from the store, its keys intact;
+#     revives kv from the store, its keys intact; a client that connects
+#     while w2 fetches the image is held until kv runs (one try);
 #   - w3 joins and w2 dies while web runs there: web is restarted on w3
 #     from its last image, and `app inspect` shows recovered with the
 #     image's time.
 . "$(dirname "$0")/lib.sh"
+# 20 ms added to every store request: a revival takes long enough for a
+# client to connect while it runs (the hold on a cold worker, below)
+HR_DELAY_MS=20
 . "$(dirname "$0")/lib_run.sh"
 hr_init hub-run
 h_start a --worker-timeout 1s
@@ -32,6 +37,10 @@ hr_wait_up w1 "$tok"
 web_cmd='mkdir -p /srv/www && date +%s%N >/srv/www/stamp && exec /usr/bin/python3 -m http.server 8000 --bind 0.0.0.0 --directory /srv/www'
 h_expect 201 a "$tok" POST /apps "{\"name\":\"web\",\"argv\":[\"/bin/sh\",\"-c\",\"$web_cmd\"],\"publish\":[\"8000:8000\"],\"idle_ms\":600000}" >/dev/null
 h_expect 201 a "$tok" POST /apps '{"name":"kv","argv":["/usr/bin/redis-server","--port","6379","--bind","0.0.0.0","--save","","--appendonly","no","--protected-mode","no"],"publish":["6379:6379"],"idle_ms":1500,"sleep_ms":0}' >/dev/null
+# stuck: an unlinked file too big for an image keeps it from swapping out
+stuck_cmd='truncate -s 300M /tmp/big && exec 3</tmp/big && rm /tmp/big && exec /usr/bin/python3 -m http.server 8001 --bind 0.0.0.0 --directory /etc'
+h_expect 201 a "$tok" POST /apps "{\"name\":\"stuck\",\"argv\":[\"/bin/sh\",\"-c\",\"$stuck_cmd\"],\"publish\":[\"8001:8001\"],\"idle_ms\":600000}" >/dev/null
+hr_wait_app "$tok" stuck "j['holder'] == 'w1' and j['state'] == 'running'"
 hr_wait_app "$tok" web "j['holder'] == 'w1' and j['state'] == 'running'"
 hr_wait_app "$tok" kv "j['holder'] == 'w1' and j['state'] in ('running', 'napping', 'asleep')"
 
@@ -47,6 +56,20 @@ for i in $(seq 20); do
 done
 d_log "both apps run on w1 and answer by name"
 
+# swap-out, swap-in and logs through the hub: asked of w1, which holds web
+got=$("$PICOCENTER" app swap-out web --token "$tok") || h_fail "app swap-out web through the hub"
+[ "${got%% (*}" = "web napping" ] || h_fail "swap-out web: $got"
+[ "$(hr_app "$tok" web "j['state']")" = napping ] || h_fail "web is not napping after swap-out"
+got=$("$PICOCENTER" app swap-in web --token "$tok") || h_fail "app swap-in web through the hub"
+[ "${got%% (*}" = "web running" ] || h_fail "swap-in web: $got"
+[ "$(curl -sS --fail --max-time 5 "http://$w1:8000/stamp")" = "$stamp" ] || h_fail "curl web after swap-in"
+"$PICOCENTER" app logs web --token "$tok" | grep -q "GET /stamp" || h_fail "app logs web through the hub"
+out=$("$PICOCENTER" app swap-out web --token "$bob" 2>&1) && h_fail "bob swapped alice's app out"
+grep -q "no such app" <<<"$out" || h_fail "bob's swap-out: $out"
+h_expect 501 a "$tok" GET "/apps/web/logs?follow=1" >/dev/null
+grep -q "app web: swap-out asked through the hub: 200" "$D_DIR/w1.hub.log" || h_fail "w1 did not log the swap-out"
+d_log "swap-out, swap-in and logs of web through the hub"
+
 hr_worker w2 "$hub" "$wtok"
 hr_wait_up w2 "$tok"
 w2=${HR_ADDR[w2]}
@@ -58,6 +81,23 @@ out=$("$PICOCENTER" app move web --to w2 --token "$bob" 2>&1) && h_fail "bob mov
 grep -q "no such app" <<<"$out" || h_fail "bob's move: $out"
 got=$(hr_app "$tok" web "j['worker'] + ' ' + j['holder']")
 [ "$got" = "w1 w1" ] || h_fail "a bad move changed web: $got"
+
+# A move that fails: w1 cannot swap stuck out; the record goes back to w1, where stuck keeps
+# running and answering, and the failure shows in app inspect.
+"$PICOCENTER" app move stuck --to w2 --token "$tok" >/dev/null || h_fail "app move stuck --to w2"
+hr_wait_app "$tok" stuck "j['worker'] == 'w1' and j['holder'] == 'w1' and 'unlinked file' in (j['move_failed'] or '')" 400
+[ "$(hr_app "$tok" stuck "j['state']")" = running ] || h_fail "stuck is not running on w1: $(h_expect 200 a "$tok" GET /apps/stuck)"
+[ "$(h_dig a +short stuck.$H_ZONE A)" = "$w1" ] || h_fail "stuck does not resolve to w1 after its failed move"
+curl -sS --fail --max-time 5 -o /dev/null "http://$w1:8001/hostname" || h_fail "curl stuck on w1 after its failed move"
+grep -q "app stuck: worker w1 could not hand it over" "$D_DIR/a.hub.log" || h_fail "the hub did not log the failed move"
+! grep -q "app stuck" "$D_DIR/w2.hub.log" || h_fail "w2 touched stuck: $(grep 'app stuck' "$D_DIR/w2.hub.log")"
+"$PICOCENTER" app inspect stuck --token "$tok" | grep -q "move_failed" || h_fail "app inspect does not show the failed move"
+h_expect 200 a "$tok" DELETE /apps/stuck >/dev/null
+for i in $(seq 100); do
+	grep -q "app stuck: removed" "$D_DIR/w1.hub.log" && break
+	sleep 0.05
+done
+d_log "a move that failed put stuck back on w1, running, with the error in app inspect"
 
 # The move of a running app, its writable layer with it.
 "$PICOCENTER" app move web --to w2 --token "$tok" >/dev/null || h_fail "app move web --to w2"
@@ -77,12 +117,16 @@ for i in $(seq 100); do
 	sleep 0.05
 done
 [ "$(h_dig a +short kv.$H_ZONE A)" = "$w2" ] || h_fail "kv does not resolve to w2 after w1 died"
-# (w2 holds no packet for kv before its box is made: a connection that
-# comes first is refused, and the client tries again; docs/hub.md)
-for i in $(seq 100); do
-	[ "$(redis-cli -h "$w2" -p 6379 ping 2>/dev/null)" = PONG ] && break
-	sleep 0.05
+# w2 makes kv's box ahead of its image and holds its packets: a client
+# that connects while the image is fetched is held, not refused (one try)
+for i in $(seq 1000); do
+	grep -q "app kv: its box made ahead" "$D_DIR/w2.hub.log" && break
+	sleep 0.005
 done
+got=$(redis-cli -h "$w2" -p 6379 ping 2>&1)
+[ "$got" = PONG ] || h_fail "kv on w2, connected while it was revived: $got"
+grep -Eq "app kv: [0-9]+ packets? held for it go(es)? on" "$D_DIR/w2.hub.log" ||
+	h_fail "w2 held no packet for kv while it revived it: $(grep 'app kv' "$D_DIR/w2.hub.log")"
 for i in $(seq 20); do
 	got=$(redis-cli -h "$w2" -p 6379 get "key$i") || h_fail "redis get on w2"
 	[ "$got" = "value$i" ] || h_fail "kv on w2: key$i is '$got'"

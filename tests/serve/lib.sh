@@ -14,8 +14,8 @@
 # Apps run in boxes unless created with --runtime plain: s_create makes a
 # plain app (the host's network, the configs of tests/daemons/lib.sh);
 # s_box_create a boxed one with the s_box_conf_* configs (listening on the
-# box's own address, reached through published ports).  Box names are
-# global (cgroups pcbox-NAME), so a test's boxed apps end in -$$.  The
+# box's own address, reached through published ports).  A test's boxed
+# apps end in -$$ (b_leftovers-style checks find cgroups by name).  The
 # daemon puts its boxes on a bridge and subnet of the test's own
 # (S_BRIDGE, S_NET.0/24, or S_SUBNET if set), apart from other daemons
 # on this machine.
@@ -162,7 +162,7 @@ s_ifindex() { cat "/sys/class/net/$(s_veth "$1")/ifindex" 2>/dev/null; }
 s_box_leftovers() {
 	local n=$1 addr=$2 idx=${3:-} c i cur
 	[ -e "$S_DIR/boxes/$n" ] && s_fail "box dir $S_DIR/boxes/$n left behind"
-	c=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "pcbox-$n" 2>/dev/null | head -1)
+	c=$(find /sys/fs/cgroup -maxdepth 6 -type d \( -name "pcbox-$n" -o -name "pcbox-????????-$n" \) 2>/dev/null | head -1)
 	[ -n "$c" ] && s_fail "cgroup $c left behind"
 	grep -q "$S_DIR/boxes/$n/" /proc/self/mountinfo && s_fail "a mount is left under $S_DIR/boxes/$n"
 	[ -n "$addr" ] || return 0

@@ -51,7 +51,7 @@ boxes_left() {
 	local want=$1 n c
 	n=$(ls "$S_DIR/boxes" 2>/dev/null | tr '\n' ' ')
 	[ "$n" = "$want" ] || s_fail "box dirs now: '$n', expected '$want'"
-	c=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "pcbox-x-$$" 2>/dev/null | head -1)
+	c=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "pcbox-????????-x-$$" 2>/dev/null | head -1)
 	[ -z "$c" ] || s_fail "cgroup $c left behind"
 	grep -q "$S_DIR/boxes/x-$$" /proc/self/mountinfo && s_fail "a mount of box x-$$ is left"
 	[ -z "$(new_elements)" ] || s_fail "new nftables elements: $(new_elements | tr '\n' ' ')"

@@ -70,6 +70,11 @@ m=$(curl -s --unix-socket "$S_DIR/api.sock" http://localhost/metrics)
 n=$(echo "$m" | awk '$1 == "picocenter_swap_in_seconds_count" { print $2 }')
 [ "${n:-0}" -ge $((3 * CYCLES)) ] || s_fail "metrics count $n swap-ins, expected >= $((3 * CYCLES))"
 echo "$m" | grep -q '^picocenter_store_written_bytes_total [1-9]' || s_fail "no store bytes in /metrics"
+# The daemon revives from the local copy of the generation it stored:
+# its bytes are counted apart from the store's.
+echo "$m" | grep -q '^picocenter_local_copy_read_bytes_total [1-9]' ||
+	s_fail "no local copy bytes in /metrics: $(echo "$m" | grep local_copy)"
+echo "$m" | grep -q '^picocenter_local_copy_used_total [1-9]' || s_fail "no local copy used in /metrics"
 grep -q "app $K: swapped in in .* (trigger traffic)" "$S_LOG" || s_fail "no swap-in line in the log"
 for a in $W $K $N; do
 	s_app rm "$a" >/dev/null || s_fail "app rm $a"

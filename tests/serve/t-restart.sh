@@ -66,7 +66,10 @@ wait "$wpid"
 for conf in lighttpd.conf lighttpd.box.conf; do
 	n=0
 	for p in $(s_our_pids); do
-		tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -qF "lighttpd -D -f $D_DIR/$conf " && n=$((n + 1))
+		# lighttpd itself (its init's command line names it too)
+		[ "$(cat /proc/"$p"/comm 2>/dev/null)" = lighttpd ] &&
+			tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -qF "lighttpd -D -f $D_DIR/$conf " &&
+			n=$((n + 1))
 	done
 	[ "$n" = 1 ] || s_fail "$n lighttpd processes of $conf after the restart, not 1"
 done

@@ -42,6 +42,7 @@ enum { REC_IMAGE = 1, REC_SHMEM, REC_RUN, REC_PROC, REC_CREDS, REC_RLIMITS,
        REC_MM, REC_AUXV, REC_SIGACTIONS, REC_TIMER, REC_SIGINFO, REC_THREAD,
        REC_XSAVE, REC_VMA, REC_FD, REC_FILE, REC_FDATA, REC_FENT, REC_END,
        REC_SEM, REC_MSGQ, REC_MSG };
+#define REC_LOCKS 0x80000001u  /* optional */
 
 static int failures;
 
@@ -391,6 +392,11 @@ static void make_init(struct cr_proc *p)
 	make_thread(&p->threads[1], 3, 2);
 	make_vmas_init(p);
 	make_fds(p, fds, sizeof(fds) / sizeof(fds[0]));
+	p->nr_locks = 3;
+	p->locks = xcalloc(3, sizeof(*p->locks));
+	p->locks[0] = (struct cr_lock){ 1, CR_LOCK_FLOCK, 1, 0, 0 };
+	p->locks[1] = (struct cr_lock){ 19, CR_LOCK_POSIX, 0, 10, 10 };
+	p->locks[2] = (struct cr_lock){ 8, CR_LOCK_OFD, 1, 4096, 0 };
 }
 
 static void make_child(struct cr_proc *p)
@@ -683,6 +689,10 @@ static void cmp_proc(const char *ctx, const struct cr_proc *a,
 		sub_ctx(sub, sizeof(sub), ctx, "fd", i);
 		cmp_fd(sub, &a->fds[i], &b->fds[i]);
 	}
+	EQ(nr_locks);
+	for (uint32_t i = 0; a->nr_locks == b->nr_locks && i < a->nr_locks; i++)
+		if (memcmp(&a->locks[i], &b->locks[i], sizeof(a->locks[i])))
+			fail("%s: lock %u differs", ctx, i);
 }
 
 static void cmp_ipc(const struct cr_image *a, const struct cr_image *b)
@@ -946,6 +956,57 @@ static void test_inet_opts(void)
 	printf("inet options: a udp6 socket with every v7 option set round-trips\n");
 }
 
+/* files[F_NULL] made a udp4 socket with a multicast state
+ * (inet_mcast.c): IP_MULTICAST_TTL 5, loop off, and 239.1.2.3 on eth0
+ * from source 10.0.0.1 only; group: the group's first byte. */
+static void to_mcast(struct cr_image *i, uint8_t group)
+{
+	static const uint8_t head[36] = { 1, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0 };
+	uint8_t b[36 + 40 + 16] = { 0 };
+	struct cr_file *f = &i->files[F_NULL];
+
+	to_udp(i, AF_INET);
+	memcpy(b, head, sizeof(head));
+	memcpy(b + 36, "eth0", 4);
+	b[52] = group, b[53] = 1, b[54] = 2, b[55] = 3;
+	b[68] = 1;                       /* MCAST_INCLUDE */
+	b[72] = 1;                       /* one source */
+	b[76] = 10, b[79] = 1;
+	f->data = xcalloc(1, sizeof(*f->data));
+	f->data[0].len = sizeof(b);
+	f->data[0].data = xcalloc(sizeof(b), 1);
+	memcpy(f->data[0].data, b, sizeof(b));
+	f->nr_data = 1;
+}
+
+/* A udp4 socket's multicast state round-trips; a group that is not a
+ * multicast address is refused. */
+static void test_inet_mcast(void)
+{
+	struct cr_image in, out;
+	char dir[256];
+
+	make_image(&in);
+	to_mcast(&in, 239);
+	subdir(dir, sizeof(dir), "mcast");
+	if (cr_image_write(&in, dir))
+		fail("multicast: write: %s", err_msg());
+	else if (cr_image_read(dir, &out))
+		fail("multicast: read: %s", err_msg());
+	else {
+		cmp_image(&in, &out);
+		cr_image_free(&out);
+	}
+	cr_image_free(&in);
+	make_image(&in);
+	to_mcast(&in, 10);
+	subdir(dir, sizeof(dir), "mcast-bad");
+	if (cr_image_write(&in, dir) == 0 || !strstr(err_msg(), "not a multicast address"))
+		fail("multicast: a unicast group was not refused: %s", err_msg());
+	cr_image_free(&in);
+	printf("multicast: a udp4 socket's memberships round-trip, a unicast group is refused\n");
+}
+
 static void test_flips(void)
 {
 	uint8_t *buf = xcalloc(good_len, 1);
@@ -1095,6 +1156,13 @@ static const struct patch patches[] = {
 	{ REC_IMAGE, 0, 56, 1, 'W', "box name 'Web-1' invalid" },
 	{ REC_IMAGE, 0, 56, 1, '-', "box name '-eb-1' invalid" },
 	{ REC_IMAGE, 0, 52, 4, 6, "box: length 6 runs past its record" },
+	{ REC_LOCKS, 0, 4, 4, 5, "lock 0: fd 5 is not one of the process's" },
+	{ REC_LOCKS, 0, 8, 4, 4, "lock 0: kind 4 unknown" },
+	{ REC_LOCKS, 0, 4 + 28 + 8, 4, 2, "lock 1: write 2 not 0 or 1" },
+	{ REC_LOCKS, 0, 16, 8, 1, "lock 0: a flock with a range" },
+	{ REC_LOCKS, 0, 4 + 56 + 12, 8, 1ull << 63, "lock 2: range" },
+	{ REC_LOCKS, 0, 0, 4, 4, "locks 4 more than the manifest holds" },
+	{ REC_LOCKS, 0, 0, 4, 5000, "5000 locks, above 4096" },
 	{ 0, 0, 12, 4, 1, "header flags 0x1 unknown" },
 	{ 0, 0, 0, 1, 'X', "bad magic" },
 };
@@ -1383,11 +1451,20 @@ static int write_seed(const char *dir)
 	struct cr_image img;
 	int rc;
 
+	char sub[4096];
+
 	make_image(&img);
 	rc = cr_image_write(&img, dir);
+	cr_image_free(&img);
+	if (rc == 0) {    /* a second seed: a UDP socket's multicast state */
+		snprintf(sub, sizeof(sub), "%s/mcast", dir);
+		make_image(&img);
+		to_mcast(&img, 239);
+		rc = mkdir(sub, 0755) < 0 && errno != EEXIST ? -1 : cr_image_write(&img, sub);
+		cr_image_free(&img);
+	}
 	if (rc)
 		fprintf(stderr, "u-image: %s\n", err_msg());
-	cr_image_free(&img);
 	return rc ? 1 : 0;
 }
 
@@ -1401,6 +1478,7 @@ int main(int argc, char **argv)
 	}
 	test_roundtrip();
 	test_inet_opts();
+	test_inet_mcast();
 	test_layout();
 	test_flips();
 	test_truncations();

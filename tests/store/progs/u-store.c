@@ -1,7 +1,7 @@
 /*
  * u-store.c - unit tests of the store core: chunker bounds and shift
  * resistance, chunk encode/decode and corruption detection, the manifest
- * format (round trip, tampering refused), store URLs, the file backend's
+ * format (round trip, tampering refused), CRC-32C, store URLs, the file backend's
  * if_absent, and concurrent writers of one image (exactly one wins).
  */
 #include <pthread.h>
@@ -139,6 +139,23 @@ static void test_chunk_codec(void)
 	buf_free(&enc);
 	free(p);
 	free(q);
+}
+
+/* CRC-32C: the standard check value, the CPU's instruction against the
+ * table at every length and alignment, and a value built in pieces. */
+static void test_crc32c(void)
+{
+	uint8_t buf[300];
+
+	CHECK(crc32c("123456789", 9) == 0xE3069283u, "check value %08x",
+	      crc32c("123456789", 9));
+	fill_random(buf, sizeof(buf));
+	for (size_t at = 0; at < 9; at++)
+		for (size_t n = 0; n + at <= sizeof(buf); n += 7)
+			CHECK(crc32c_update(0, buf + at, n, 0) == crc32c_update(0, buf + at, n, 1),
+			      "hardware and table differ at %zu+%zu", at, n);
+	CHECK(crc32c_update(crc32c(buf, 100), buf + 100, 200, 0) == crc32c(buf, 300),
+	      "crc in two pieces");
 }
 
 static void test_manifest(void)
@@ -289,6 +306,7 @@ int main(void)
 		return 1;
 	test_chunker();
 	test_chunk_codec();
+	test_crc32c();
 	test_manifest();
 	test_urls(dir);
 	test_writers(dir);
