@@ -77,8 +77,9 @@ struct box_config {
 	                             (the daemon's state dir), besides dir;
 	                             the log is bound in again if under it;
 	                             "" none */
-	int init;                 /* picocenter-init bound read-only at
-	                             BOX_INIT_PATH (common/init_path.h) */
+	int init;                 /* dir/.init (picocenter-init's copies)
+	                             bound read-only at BOX_INIT_DIR
+	                             (common/init_path.h) */
 };
 
 /* Which hierarchy serves each controller of the box's cgroup. */

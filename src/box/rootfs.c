@@ -5,8 +5,8 @@
  * host's mount namespace, and, in the box's first process, the pivot into
  * it with a fresh /proc (sensitive files masked, /proc/sys read-only), a
  * read-only /sys with the box's own cgroups at /sys/fs/cgroup (cgview.c),
- * and a minimal /dev of bind-mounted host devices; with an init,
- * picocenter-init bound read-only at BOX_INIT_PATH.
+ * and a minimal /dev of bind-mounted host devices; with an init, the
+ * copies of picocenter-init bound read-only at BOX_INIT_DIR.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -251,20 +251,31 @@ static int remount_ro(int rootfd, const char *path, int dir, unsigned long flags
 	return rc;
 }
 
-/* picocenter-init at BOX_INIT_PATH: the host's file bound in (its
- * mount point made in the upper layer), read-only and without suid. */
-static int bind_init(const char *root)
+/* BOXES/.init, the content-named copies of picocenter-init (the current
+ * one made if missing; common/init_path.h), bound read-only and without
+ * suid at BOX_INIT_DIR (its mount point made in the upper layer). */
+static int bind_init(const struct box *b, const char *root)
 {
-	char host[BOX_PATH_MAX];
-	int rootfd, rc;
+	char dir[BOX_PATH_MAX + 8], name[64], at[64];
+	int rootfd, fd, rc;
 
-	if (init_host_path(host, sizeof(host)) < 0 ||
-	    rootfs_bind_file(root, host, BOX_INIT_PATH, 1) < 0)
+	if (init_install(b->cfg.dir, dir, sizeof(dir), name, sizeof(name)) < 0)
 		return err_wrap("the init");
 	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return err_sys("open %s", root);
-	rc = remount_ro(rootfd, BOX_INIT_PATH, 0, MS_BIND);
+	fd = mkdirs_in_root(rootfd, BOX_INIT_DIR);
+	if (fd < 0) {
+		close(rootfd);
+		return err_sys("%s in the box", BOX_INIT_DIR);
+	}
+	snprintf(at, sizeof(at), "/proc/self/fd/%d", fd);
+	rc = mount(dir, at, NULL, MS_BIND, NULL);
+	close(fd);
+	if (rc < 0)
+		rc = err_sys("bind %s onto %s in the box", dir, BOX_INIT_DIR);
+	else
+		rc = remount_ro(rootfd, BOX_INIT_DIR, 1, MS_BIND);
 	close(rootfd);
 	return rc;
 }
@@ -342,7 +353,7 @@ int rootfs_mount(const struct box *b)
 		err_sys("make %s private", root);
 	else if (setup_dev(root) == 0 && hide_in_root(b, root) == 0 &&
 		 etc_bind(b, root) == 0 && (!b->cfg.log[0] || bind_log(root, b->cfg.log) == 0) &&
-		 (!b->cfg.init || bind_init(root) == 0))
+		 (!b->cfg.init || bind_init(b, root) == 0))
 		return 0;
 	umount2(root, MNT_DETACH);
 	return -1;

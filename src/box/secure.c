@@ -67,6 +67,12 @@ static int add_rules(scmp_filter_ctx ctx)
 			     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER)) < 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0) < 0)
 		return err_set("seccomp: rules for clone");
+	/* Linux AIO contexts (an "[aio]" ring mapped in the process) cannot
+	 * be carried: io_setup is "not implemented", as on a kernel without
+	 * CONFIG_AIO, and its users fall back to threads (MariaDB's InnoDB:
+	 * "Linux Native AIO disabled"). */
+	if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(io_setup), 0) < 0)
+		return err_set("seccomp: rule for io_setup");
 	return 0;
 }
 

@@ -1,8 +1,9 @@
-/* io.c - whole-buffer writes, small and whole-file reads, fd passing and mkdir -p (see io.h). */
+/* io.c - whole-buffer writes, atomic file writes, small and whole-file reads, fd passing and mkdir -p (see io.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -31,6 +32,33 @@ int write_full(int fd, const void *buf, size_t len, off_t off)
 		len -= (size_t)n;
 		if (off >= 0)
 			off += n;
+	}
+	return 0;
+}
+
+int write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode,
+		      const struct timespec *times)
+{
+	char tmp[PATH_MAX + 32];
+	int fd;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid()) >= sizeof(tmp))
+		return err_set("path %s too long", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return err_sys("open %s", tmp);
+	if (write_full(fd, buf, len, -1) < 0 || fchmod(fd, mode) < 0 ||
+	    (times && futimens(fd, times) < 0) || fsync(fd) < 0) {
+		err_sys("write %s", tmp);
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		err_sys("rename %s", tmp);
+		unlink(tmp);
+		return -1;
 	}
 	return 0;
 }

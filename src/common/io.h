@@ -1,5 +1,6 @@
-/* io.h - whole-buffer writes that retry on EINTR and short counts; small
- * file reads; a message with an fd attached; mkdir -p. */
+/* io.h - whole-buffer writes that retry on EINTR and short counts; a file
+ * written whole or not at all; small file reads; a message with an fd
+ * attached; mkdir -p. */
 #ifndef PC_IO_H
 #define PC_IO_H
 
@@ -8,6 +9,13 @@
 
 /* Write all len bytes (at off when off >= 0); 0, or -1 with errno set. */
 int write_full(int fd, const void *buf, size_t len, off_t off);
+
+/* The file at path replaced by len bytes of buf, whole or not at all
+ * (written to path.PID.tmp, synced, then renamed): mode, and with
+ * times, its access and modification times.  0, or -1 (err set). */
+struct timespec;
+int write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode,
+		      const struct timespec *times);
 
 /* Read up to len - 1 bytes of the file at path into buf, NUL-terminated:
  * the count read (0 for an empty file), or -1 with errno set. */

@@ -201,30 +201,41 @@ static int pass_takes(enum pass pass, const struct mem_as_proc *ap, size_t *cur,
 	return pass == PASS_AS ? in : !in;
 }
 
-/* read_pid: as pid, or 0 to read through mem_fd (see dump_proc_memory). */
-static int dump_vma_pages(struct dump_ctx *ctx, pid_t pid, pid_t read_pid, int mem_fd,
-			  int pm_fd, struct cr_vma *v, uint64_t *pm, uint8_t *buf,
-			  const struct mem_keep_proc *kp, enum pass pass,
-			  const struct mem_as_proc *ap)
+/* One VMA's scan, range by range (dump_vma_pages). */
+struct vma_scan {
+	struct dump_ctx *ctx;
+	pid_t pid, read_pid;
+	int mem_fd, pm_fd;
+	const struct cr_vma *v;
+	uint64_t *pm;
+	uint8_t *buf;
+	const struct mem_keep_proc *kp;
+	enum pass pass;
+	const struct mem_as_proc *ap;
+	struct page_sink s;
+	size_t kc, ac;              /* cursors in kp and ap: ranges go up */
+};
+
+/* The pages of [lo, hi) of the VMA that the pass takes: kept runs
+ * referenced, present pages copied. */
+static int scan_range(struct vma_scan *sc, uint64_t lo, uint64_t hi)
 {
-	struct page_sink s = { ctx, &v->runs, &v->nr_runs, v->nr_runs };
-	uint64_t total = (v->end - v->start) / CR_PAGE_SIZE;
-	int file_backed = v->kind == CR_VMA_FILE;
-	size_t kc = 0, ac = 0;
+	uint64_t total = (hi - lo) / CR_PAGE_SIZE;
+	int file_backed = sc->v->kind == CR_VMA_FILE;
 
 	for (uint64_t base = 0; base < total; base += PAGEMAP_BATCH) {
 		uint64_t n = total - base < PAGEMAP_BATCH ? total - base : PAGEMAP_BATCH;
-		uint64_t addr = v->start + base * CR_PAGE_SIZE;
-		ssize_t r = pread(pm_fd, pm, n * 8, (off_t)(addr / CR_PAGE_SIZE * 8));
+		uint64_t addr = lo + base * CR_PAGE_SIZE;
+		ssize_t r = pread(sc->pm_fd, sc->pm, n * 8, (off_t)(addr / CR_PAGE_SIZE * 8));
 
 		if (r != (ssize_t)(n * 8))
-			return err_sys("pid %d: read pagemap at 0x%llx", pid,
+			return err_sys("pid %d: read pagemap at 0x%llx", sc->pid,
 				       (unsigned long long)addr);
 		for (uint64_t i = 0; i < n;) {
 			uint64_t j, koff = 0, next, pnext, a = addr + i * CR_PAGE_SIZE;
-			uint64_t kn = kept_at(kp, &kc, a, &koff, &next);
+			uint64_t kn = kept_at(sc->kp, &sc->kc, a, &koff, &next);
 
-			if (!pass_takes(pass, ap, &ac, a, &pnext)) {
+			if (!pass_takes(sc->pass, sc->ap, &sc->ac, a, &pnext)) {
 				i = pnext == UINT64_MAX ? n : (pnext - addr) / CR_PAGE_SIZE;
 				i = i > n ? n : i;
 				continue;
@@ -233,27 +244,61 @@ static int dump_vma_pages(struct dump_ctx *ctx, pid_t pid, pid_t read_pid, int m
 
 			if (kn) {
 				kn = kn < n - i ? kn : n - i;
-				if (sink_add_run(&s, a, kn, koff) < 0)
+				if (sink_add_run(&sc->s, a, kn, koff) < 0)
 					return -1;
 				i += kn;
 				continue;
 			}
-			if (!want_page(pm[i], file_backed)) {
+			if (!want_page(sc->pm[i], file_backed)) {
 				i++;
 				continue;
 			}
-			for (j = i + 1; j < n && want_page(pm[j], file_backed) &&
+			for (j = i + 1; j < n && want_page(sc->pm[j], file_backed) &&
 			     addr + j * CR_PAGE_SIZE < next; j++)
 				;
 
-			if (copy_range(&s, read_pid, mem_fd, a, j - i, buf) < 0)
-				return err_wrap("pid %d: vma 0x%llx-0x%llx", pid,
-						(unsigned long long)v->start,
-						(unsigned long long)v->end);
+			if (copy_range(&sc->s, sc->read_pid, sc->mem_fd, a, j - i, sc->buf) < 0)
+				return err_wrap("pid %d: vma 0x%llx-0x%llx", sc->pid,
+						(unsigned long long)sc->v->start,
+						(unsigned long long)sc->v->end);
 			i = j;
 		}
 	}
 	return 0;
+}
+
+/* A VMA with no page in memory or swap (smaps: Rss and Swap 0; a huge
+ * PROT_NONE reservation, say: MariaDB keeps 8 TiB of one) has nothing to
+ * read: only the runs kept from the previous image that lie in it are
+ * scanned, not its whole page table. */
+static int scan_kept_only(struct vma_scan *sc)
+{
+	const struct cr_vma *v = sc->v;
+
+	for (size_t k = 0; sc->kp && k < sc->kp->n; k++) {
+		const struct mem_keep_run *r = &sc->kp->runs[k];
+		uint64_t lo = r->addr, hi = r->addr + r->nr_pages * CR_PAGE_SIZE;
+
+		lo = lo > v->start ? lo : v->start;
+		hi = hi < v->end ? hi : v->end;
+		if (lo < hi && scan_range(sc, lo, hi) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* read_pid: as pid, or 0 to read through mem_fd (see dump_proc_memory). */
+static int dump_vma_pages(struct dump_ctx *ctx, pid_t pid, pid_t read_pid, int mem_fd,
+			  int pm_fd, struct cr_vma *v, uint64_t *pm, uint8_t *buf,
+			  const struct mem_keep_proc *kp, enum pass pass,
+			  const struct mem_as_proc *ap)
+{
+	struct vma_scan sc = { ctx, pid, read_pid, mem_fd, pm_fd, v, pm, buf, kp, pass, ap,
+			       { ctx, &v->runs, &v->nr_runs, v->nr_runs }, 0, 0 };
+
+	if (!v->rss_kb && !v->swap_kb)
+		return scan_kept_only(&sc);
+	return scan_range(&sc, v->start, v->end);
 }
 
 int dump_mem_object(struct dump_ctx *ctx, struct cr_shmem *sh, const uint8_t *mem, int fd)
@@ -458,6 +503,24 @@ static int parent_same(const struct cr_proc *pp, const struct cr_vma *v, uint64_
 	return 0;
 }
 
+/* Where parent_same may next hold after failing at addr: the end of the
+ * parent's VMA there, or the start of its next one (not page by page: a
+ * VMA can span terabytes). */
+static uint64_t parent_next(const struct cr_proc *pp, const struct cr_vma *v, uint64_t addr)
+{
+	uint64_t next = v->end;
+
+	for (uint32_t i = 0; i < pp->nr_vmas; i++) {
+		const struct cr_vma *pv = &pp->vmas[i];
+
+		if (pv->start <= addr && addr < pv->end)
+			return pv->end < v->end ? pv->end : v->end;
+		if (pv->start > addr && pv->start < next)
+			next = pv->start;
+	}
+	return next;
+}
+
 /* Same physical page in both (pagemap shows frame numbers to root only:
  * without them nothing is found shared). */
 static int same_frame(uint64_t a, uint64_t b)
@@ -493,13 +556,15 @@ static int shared_ranges(const struct cr_vma *v, const struct cr_proc *pp, int p
 {
 	int file = v->kind == CR_VMA_FILE;   /* its copied-on-write pages only */
 
+	if (!v->rss_kb)
+		return 0;       /* no page in memory: none shared */
 	for (uint64_t addr = v->start; addr < v->end;) {
 		uint64_t n = (v->end - addr) / CR_PAGE_SIZE;
 		off_t at = (off_t)(addr / CR_PAGE_SIZE * 8);
 
 		n = n < PAGEMAP_BATCH ? n : PAGEMAP_BATCH;
 		if (!parent_same(pp, v, addr, addr + CR_PAGE_SIZE)) {
-			addr += CR_PAGE_SIZE;
+			addr = parent_next(pp, v, addr);
 			continue;
 		}
 		while (!parent_same(pp, v, addr, addr + n * CR_PAGE_SIZE))

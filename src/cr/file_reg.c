@@ -185,6 +185,13 @@ static int make_unlinked(int root, const struct cr_file *f)
 	return fd;
 }
 
+/* A regular file opened with O_TMPFILE keeps O_DIRECTORY (part of that
+ * flag) in its flags: opening a regular file with it fails (ENOTDIR). */
+static int reg_flags(const struct cr_file *f)
+{
+	return open_flags(f) & ~O_DIRECTORY;
+}
+
 static int reg_open(struct rst_files *rf, uint32_t id)
 {
 	const struct cr_file *f = &files_rimage(rf)->files[id];
@@ -195,10 +202,10 @@ static int reg_open(struct rst_files *rf, uint32_t id)
 
 		if (tmp < 0)
 			return -1;
-		fd = files_reopen(tmp, open_flags(f));
+		fd = files_reopen(tmp, reg_flags(f));
 		close(tmp);
 	} else {
-		fd = rst_open(files_root(rf), f->path, open_flags(f), 0);
+		fd = rst_open(files_root(rf), f->path, reg_flags(f), 0);
 		if (fd < 0)
 			return err_sys("open %s", f->path);
 	}

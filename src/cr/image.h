@@ -113,8 +113,10 @@ struct cr_vma {
 	int64_t file_mtime_ns;         /* FILE*: st_mtim at dump, checked at restore */
 	uint32_t nr_runs;
 	struct cr_page_run *runs;      /* ANON and FILE: pages to write, addr order */
-	/* Dump-time only, not serialized: identity of a SHMEM/FILE* inode. */
+	/* Dump-time only, not serialized: identity of a SHMEM/FILE* inode;
+	 * smaps' Rss and Swap (no page at all when both are 0). */
 	uint64_t dev, ino;
+	uint64_t rss_kb, swap_kb;
 };
 
 /* A SysV IPC object's identity and permissions (struct ipc_perm). */

@@ -17,7 +17,10 @@
  *   u32 nr; u32 ttl; u32 loop; u32 all; u8 if_name[16]; u8 if_addr[4];
  *   nr times: u8 if_name[16]; u8 group[16]; u32 fmode; u32 nsrc;
  *             nsrc times u8 source[16]
- * An IPv4 address is the first 4 of 16 bytes, the rest zero.  if_name is
+ * An IPv4 address is the first 4 of 16 bytes, the rest zero, on an IPv4
+ * socket; on an IPv6 socket, an IPv4 group it joined (IP_ADD_MEMBERSHIP
+ * on a dual-stack socket, as Java does) and its sources are IPv4-mapped
+ * (::ffff:a.b.c.d) and are joined at the IP level.  if_name is
  * IPV6_MULTICAST_IF's interface ("" none, IPv6 only), if_addr
  * IP_MULTICAST_IF's address (IPv4 only; an interface index set with
  * ip_mreqn cannot be read back and is not carried).
@@ -266,6 +269,21 @@ static int read_cands(int family, struct cands *c)
 	return rc;
 }
 
+static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+/* The family of a membership of group on a socket of family: IPv4 for an
+ * IPv4-mapped group on an IPv6 socket. */
+static int entry_family(int family, const uint8_t *group)
+{
+	return family == AF_INET6 && !memcmp(group, v4mapped, 12) ? AF_INET : family;
+}
+
+/* An address of the string as the entry family ef sees it. */
+static const uint8_t *entry_addr(int family, int ef, const uint8_t *a)
+{
+	return family == AF_INET6 && ef == AF_INET ? a + 12 : a;
+}
+
 static void to_storage(int family, const uint8_t *a, struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));
@@ -282,17 +300,23 @@ static void to_storage(int family, const uint8_t *a, struct sockaddr_storage *ss
 	}
 }
 
-static void from_storage(const struct sockaddr_storage *ss, uint8_t a[16])
+/* An address into the string's 16 bytes, for a socket of family. */
+static void from_storage(int family, const struct sockaddr_storage *ss, uint8_t a[16])
 {
 	memset(a, 0, 16);
-	if (ss->ss_family == AF_INET6)
+	if (ss->ss_family == AF_INET6) {
 		memcpy(a, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
-	else
+	} else if (family == AF_INET6) {
+		memcpy(a, v4mapped, 12);
+		memcpy(a + 12, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	} else {
 		memcpy(a, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	}
 }
 
-/* The filter of fd for candidate c into b, if fd joined it; *n counts. */
-static int probe(int fd, int family, const struct cand *c, struct group_filter *gf,
+/* The filter of fd (a socket of family) for candidate c (a group of
+ * cfam) into b, if fd joined it; *n counts. */
+static int probe(int fd, int family, int cfam, const struct cand *c, struct group_filter *gf,
 		 struct buf *b, uint32_t *n)
 {
 	socklen_t len = GROUP_FILTER_SIZE(MC_MAX_SOURCES);
@@ -301,8 +325,8 @@ static int probe(int fd, int family, const struct cand *c, struct group_filter *
 	memset(gf, 0, len);
 	gf->gf_interface = c->ifindex;
 	gf->gf_numsrc = MC_MAX_SOURCES;
-	to_storage(family, c->group, &gf->gf_group);
-	if (getsockopt(fd, level_of(family), MCAST_MSFILTER, gf, &len) < 0)
+	to_storage(cfam, c->group, &gf->gf_group);
+	if (getsockopt(fd, level_of(cfam), MCAST_MSFILTER, gf, &len) < 0)
 		return errno == EADDRNOTAVAIL ? 0 : err_sys("getsockopt MCAST_MSFILTER");
 	if (gf->gf_numsrc > MC_MAX_SOURCES)
 		return err_set("multicast group on %s: %u sources, more than %d carried",
@@ -312,11 +336,12 @@ static int probe(int fd, int family, const struct cand *c, struct group_filter *
 	uint8_t name[IF_NAMESIZE] = { 0 };
 
 	memcpy(name, c->if_name, strlen(c->if_name));
-	if (put(b, name, sizeof(name)) < 0 || put(b, c->group, 16) < 0 ||
+	from_storage(family, &gf->gf_group, a);
+	if (put(b, name, sizeof(name)) < 0 || put(b, a, 16) < 0 ||
 	    put_u32(b, gf->gf_fmode) < 0 || put_u32(b, gf->gf_numsrc) < 0)
 		return -1;
 	for (uint32_t i = 0; i < gf->gf_numsrc; i++) {
-		from_storage(&gf->gf_slist[i], a);
+		from_storage(family, &gf->gf_slist[i], a);
 		if (put(b, a, 16) < 0)
 			return -1;
 	}
@@ -394,10 +419,13 @@ static int dump_here(int fd, int family, uint8_t **out, uint32_t *out_len)
 	uint32_t n = 0;
 	int rc = gf ? 0 : err_set("out of memory");
 
-	if (rc == 0)
-		rc = read_cands(family, &c);
-	for (size_t i = 0; rc == 0 && i < c.n; i++)
-		rc = probe(fd, family, &c.v[i], gf, &b, &n);
+	/* An IPv6 socket's IPv4 groups too (a dual-stack socket). */
+	for (int cfam = family; rc == 0 && cfam; cfam = cfam == AF_INET6 ? AF_INET : 0) {
+		c.n = 0;
+		rc = read_cands(cfam, &c);
+		for (size_t i = 0; rc == 0 && i < c.n; i++)
+			rc = probe(fd, family, cfam, &c.v[i], gf, &b, &n);
+	}
 	if (rc == 0)
 		rc = read_opts(fd, family, &o) < 0 || fresh_opts(family, &fresh) < 0 ? -1 : 0;
 	if (rc == 0 && (n || memcmp(&o, &fresh, sizeof(o)))) {
@@ -428,13 +456,16 @@ static int is_multicast(int family, const uint8_t *a)
 	return family == AF_INET6 ? a[0] == 0xff : (a[0] & 0xf0) == 0xe0;
 }
 
-static int check_addr(int family, const uint8_t *a, int multicast, const char *what)
+/* An address of a membership of family ef on a socket of family. */
+static int check_addr(int family, int ef, const uint8_t *a, int multicast, const char *what)
 {
 	static const uint8_t zero[12];
 
 	if (family == AF_INET && memcmp(a + 4, zero, 12))
 		return err_set("multicast: %s: IPv6 bytes in an IPv4 address", what);
-	if (is_multicast(family, a) != multicast)
+	if (family == AF_INET6 && (ef == AF_INET) != !memcmp(a, v4mapped, 12))
+		return err_set("multicast: %s: IPv4 and IPv6 mixed in one membership", what);
+	if (is_multicast(ef, entry_addr(family, ef, a)) != multicast)
 		return err_set("multicast: %s is %sa multicast address", what, multicast ? "not " : "");
 	return 0;
 }
@@ -464,12 +495,12 @@ static int join(int fd, int family, const uint8_t *e, const uint8_t *src)
 	unsigned idx = if_nametoindex((const char *)e);
 	struct group_req gr = { .gr_interface = idx };
 	struct group_filter *gf;
-	int rc = 0;
+	int ef = entry_family(family, e + 16), rc = 0;
 
 	if (!idx)
 		return err_sys("multicast group on %s (no such interface here)", (const char *)e);
-	to_storage(family, e + 16, &gr.gr_group);
-	if (setsockopt(fd, level_of(family), MCAST_JOIN_GROUP, &gr, sizeof(gr)) < 0)
+	to_storage(ef, entry_addr(family, ef, e + 16), &gr.gr_group);
+	if (setsockopt(fd, level_of(ef), MCAST_JOIN_GROUP, &gr, sizeof(gr)) < 0)
 		return err_sys("MCAST_JOIN_GROUP on %s", (const char *)e);
 	if (fmode == MCAST_EXCLUDE && nsrc == 0)
 		return 0;
@@ -481,8 +512,8 @@ static int join(int fd, int family, const uint8_t *e, const uint8_t *src)
 	gf->gf_fmode = fmode;
 	gf->gf_numsrc = nsrc;
 	for (uint32_t i = 0; i < nsrc; i++)
-		to_storage(family, src + 16 * i, &gf->gf_slist[i]);
-	if (setsockopt(fd, level_of(family), MCAST_MSFILTER, gf, GROUP_FILTER_SIZE(nsrc)) < 0)
+		to_storage(ef, entry_addr(family, ef, src + 16 * i), &gf->gf_slist[i]);
+	if (setsockopt(fd, level_of(ef), MCAST_MSFILTER, gf, GROUP_FILTER_SIZE(nsrc)) < 0)
 		rc = err_sys("MCAST_MSFILTER on %s", (const char *)e);
 	free(gf);
 	return rc;
@@ -514,14 +545,16 @@ static int walk(int fd, int family, const uint8_t *p, uint32_t len, struct mc_op
 			return err_set("multicast: membership %u truncated", i);
 		fmode = get_u32(e + 32);
 		nsrc = get_u32(e + 36);
-		if (check_name(e, 0) < 0 || check_addr(family, e + 16, 1, "group") < 0)
+		int ef = entry_family(family, e + 16);
+
+		if (check_name(e, 0) < 0 || check_addr(family, ef, e + 16, 1, "group") < 0)
 			return -1;
 		if (fmode > MCAST_INCLUDE || nsrc > MC_MAX_SOURCES ||
 		    (fmode == MCAST_INCLUDE && !nsrc) || (len - off - MC_ENTRY) / 16 < nsrc)
 			return err_set("multicast: membership %u: mode %u with %u sources", i, fmode,
 				       nsrc);
 		for (uint32_t s = 0; s < nsrc; s++)
-			if (check_addr(family, e + MC_ENTRY + 16 * s, 0, "source") < 0)
+			if (check_addr(family, ef, e + MC_ENTRY + 16 * s, 0, "source") < 0)
 				return -1;
 		if (fd >= 0 && join(fd, family, e, e + MC_ENTRY) < 0)
 			return -1;

@@ -259,13 +259,30 @@ static int apply_vmflags(struct smaps_ctx *c, char *value)
 	return 0;
 }
 
+/* "Rss:" or "Swap:" of the last VMA, in kB. */
+static int apply_kb(struct smaps_ctx *c, const char *value, uint64_t *kb)
+{
+	char *end;
+
+	if (!c->n)
+		return vma_err(c, "Rss or Swap before any vma");
+	*kb = strtoull(value, &end, 10);
+	if (end == value)
+		return vma_err(c, "unreadable Rss or Swap");
+	return 0;
+}
+
 static int smaps_line(struct smaps_ctx *c, char *line)
 {
 	if ((line[0] >= '0' && line[0] <= '9') || (line[0] >= 'a' && line[0] <= 'f'))
 		return add_vma(c, line);
 	if (starts_with(line, "VmFlags:"))
 		return apply_vmflags(c, line + strlen("VmFlags:"));
-	return 0;  /* Size:, Rss:, ... */
+	if (starts_with(line, "Rss:"))
+		return apply_kb(c, line + strlen("Rss:"), &c->v[c->n - 1].rss_kb);
+	if (starts_with(line, "Swap:"))
+		return apply_kb(c, line + strlen("Swap:"), &c->v[c->n - 1].swap_kb);
+	return 0;  /* Size:, Pss:, ... */
 }
 
 int proc_read_vmas(pid_t host_pid, struct cr_vma **vmas, uint32_t *n)

@@ -105,7 +105,11 @@ static int same_chain(const struct cr_seccomp_proc *a, const struct cr_seccomp_p
 	return 1;
 }
 
-/* The box's filter, the oldest, is the box's to restore: drop it. */
+/* The box's filter, the oldest, is the box's to restore: drop it.  One
+ * that differs from this build's is the box's filter of the build that
+ * started the app (an upgrade since): it is kept as if the app's own, so
+ * that the restored tree has both (no call it could make before is
+ * allowed that this build's box denies, and the reverse). */
 static int drop_box_filter(struct cr_seccomp_proc *p, const struct box *box)
 {
 	const struct sock_filter *insns;
@@ -116,7 +120,7 @@ static int drop_box_filter(struct cr_seccomp_proc *p, const struct box *box)
 	if (box_seccomp_filter(&insns, &len) < 0)
 		return -1;
 	if (!same_filter(&p->filters[0], insns, len))
-		return err_set("a seccomp filter under its box's (unsupported)");
+		return 0;
 	free(p->filters[0].insns);
 	memmove(p->filters, p->filters + 1, (p->nr - 1) * sizeof(*p->filters));
 	p->nr--;

@@ -184,22 +184,26 @@ static int spawn_start(void *arg, pid_t *pid, struct keeper_after *after)
 	return 0;
 }
 
-/* Where the tree finds the init: BOX_INIT_PATH in a box made with it,
- * the host's file otherwise. */
+/* Where the tree finds the init: its copy in the box's BOXES/.init,
+ * bound at BOX_INIT_DIR in a box made with it; on the host, the copy in
+ * the default boxes dir's. */
 static int init_of(const struct cr_spawn_opts *o, char *buf, size_t len)
 {
-	if (!o->box)
-		return init_host_path(buf, len);
-	if (!o->box->cfg.init)
+	char dir[4000], name[64];
+
+	if (o->box && !o->box->cfg.init)
 		return err_set("box %s was made without the init", o->box->cfg.name);
-	snprintf(buf, len, "%s", BOX_INIT_PATH);
+	if (init_install(o->box ? o->box->cfg.dir : BOX_DEFAULT_DIR, dir, sizeof(dir), name,
+			 sizeof(name)) < 0)
+		return -1;
+	snprintf(buf, len, "%s/%s", o->box ? BOX_INIT_DIR : dir, name);
 	return 0;
 }
 
 int cr_spawn(char *const argv[], const struct cr_spawn_opts *opts, pid_t *pid)
 {
 	static const struct cr_spawn_opts none;
-	static char init[4096];
+	static char init[4096 + 128];
 	struct spawn_args a = { argv, opts ? opts : &none, NULL };
 
 	if (a.opts->init) {

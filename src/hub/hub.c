@@ -79,28 +79,17 @@ int hub_registry_open(const char *dir, const char *url, struct hub_registry **ou
  * may hold a password); forget it when the hub runs on SQLite. */
 static int save_url(const struct hub *h, const char *url)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 8];
-	int fd;
+	char path[PATH_MAX], *line;
+	int rc;
 
 	snprintf(path, sizeof(path), "%s/db.url", h->dir);
 	if (!url)
 		return unlink(path) < 0 && errno != ENOENT ? err_sys("unlink %s", path) : 0;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return err_sys("open %s", tmp);
-	if (write_full(fd, url, strlen(url), -1) < 0 || write_full(fd, "\n", 1, -1) < 0) {
-		err_sys("write %s", tmp);
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	close(fd);
-	if (rename(tmp, path) < 0) {
-		unlink(tmp);
-		return err_sys("rename %s", tmp);
-	}
-	return 0;
+	if (asprintf(&line, "%s\n", url) < 0)
+		return err_set("out of memory");
+	rc = write_file_atomic(path, line, strlen(line), 0600, NULL);
+	free(line);
+	return rc;
 }
 
 /* ---- start and stop ---- */

@@ -181,6 +181,21 @@ int pages_load_index(struct store *s, const struct mfile *f, struct pindex *ix);
  * fetch reads it again and reports it). */
 void pages_from_runs(const struct mfile *f, const struct pindex *ix, uint8_t *const *bufs,
 		     uint8_t *dst, uint8_t *in, unsigned threads, uint64_t *pages);
+/* The same run by run, as each run's bytes come: plan once (which pages
+ * of f, not in yet, each run holds: order[first[r] .. first[r + 1]),
+ * each page in one run at most, their memory in dst taken), then decode
+ * run r from its bytes buf (threads may decode different runs at once);
+ * the pages in are counted. */
+struct runs_plan {
+	const struct mfile *f;
+	const struct pindex *ix;
+	uint8_t *dst, *in;
+	size_t *first, *order;
+};
+int pages_plan_runs(const struct mfile *f, const struct pindex *ix, uint8_t *dst,
+		    uint8_t *in, struct runs_plan *rp);
+uint64_t pages_decode_run(const struct runs_plan *rp, size_t r, const uint8_t *buf);
+void pages_plan_free(struct runs_plan *rp);
 /* Fetch pages idx[0..n) (indexes into ix) in ranged reads of their packs,
  * adjacent ranges merged, and write page i, checked against its hash, at
  * dst + (idx - first) * STORE_PAGE; done[idx] is set for each one in.

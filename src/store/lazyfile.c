@@ -27,6 +27,7 @@
 #define LAZY_BATCH_PAGES 16384   /* pages per pages_fetch (its runs in one get_many) */
 #define RETRY_FIRST_MS 20
 #define RETRY_MAX_MS 500
+#define RUNS_THREADS 16          /* threads fetching the pages due first (S3 parallel) */
 
 struct store_lazy {
 	struct store *s;
@@ -41,14 +42,21 @@ struct store_lazy {
 	pthread_mutex_t lock;    /* everything above but data's fetched bytes */
 	struct store_lazy_stats st;
 	/* The pages due first, requested in the background when the small
-	 * files came from the local copy; taken in at the first use of l. */
-	int runs_pending;
-	pthread_t runs_thread;
+	 * files came from the local copy, a few runs a thread so that a run
+	 * is decoded as soon as it is in; taken in at the first use of l. */
+	size_t runs_pending;     /* threads started */
+	pthread_t runs_threads[RUNS_THREADS];
+	struct runs_part {
+		struct store_lazy *l;
+		size_t first, n;         /* runs first .. first + n */
+	} runs_parts[RUNS_THREADS];
+	struct runs_plan plan;   /* made by the first thread past the index */
+	int plan_state;          /* 0 not yet, 1 made, -1 failed (under ix_lock) */
 	struct backend_get *run_reqs;
 	char (*run_keys)[CHUNK_KEY_MAX];
 	uint64_t runs_hits0;     /* the cache's hit bytes when they started */
-	uint64_t runs_bytes, runs_pages;   /* what the thread read and put in */
-	uint64_t runs_t[3];      /* now_ns(): started, GETs done, decoded */
+	uint64_t runs_bytes, runs_pages;   /* what the threads read and put in */
+	uint64_t runs_t[3];      /* now_ns(): started, last GETs done, last decoded */
 	/* The thread decodes once the page index is known good (the local
 	 * copy's files are checked while the GETs are out). */
 	pthread_mutex_t ix_lock;
@@ -354,40 +362,60 @@ static struct store_lazy *lazy_new(struct store *s)
 
 /* ---- the pages due first in the background ---- */
 
-/* The thread: the runs' ranged GETs, then their pages decoded into
- * l->data (nobody else touches l's pages until join_runs). */
-static void *runs_main(void *arg)
+/* Wait until the index is known; the first thread past a good one
+ * makes the plan of the runs' pages.  1: decode, 0: not (the index or
+ * the plan is no good). */
+static int plan_ready(struct store_lazy *l)
 {
-	struct store_lazy *l = arg;
-	struct buf *runs = calloc(l->f->nruns, sizeof(*runs));
+	int ok;
 
-	int ix_ok;
-
-	l->runs_t[0] = now_ns();
-	l->s->be.ops->get_many(l->s->be.be, l->run_reqs, l->f->nruns);
-	l->runs_t[1] = now_ns();
-	err_clear();   /* per request status: a failed run is fetched when asked for */
 	pthread_mutex_lock(&l->ix_lock);
 	while (l->ix_state == 0)
 		pthread_cond_wait(&l->ix_cond, &l->ix_lock);
-	ix_ok = l->ix_state > 0;
+	if (l->ix_state > 0 && l->plan_state == 0)
+		l->plan_state = pages_plan_runs(l->f, &l->ix, l->data, l->in, &l->plan) == 0 ? 1 : -1;
+	ok = l->ix_state > 0 && l->plan_state > 0;
 	pthread_mutex_unlock(&l->ix_lock);
-	for (size_t j = 0; ix_ok && runs && j < l->f->nruns; j++)
-		if (l->run_reqs[j].status == 0 && l->run_reqs[j].out.len == l->f->runs[j].len)
-			runs[j] = l->run_reqs[j].out;
-	if (ix_ok && runs)
-		decode_runs(l, runs, &l->runs_bytes, &l->runs_pages);
-	l->runs_t[2] = now_ns();
-	free(runs);
+	err_clear();   /* only a shortcut: the pages are fetched when asked for */
+	return ok;
+}
+
+/* A thread: its runs' ranged GETs, then their pages decoded into l->data
+ * (different runs hold different pages; nobody else touches l's pages
+ * until join_runs). */
+static void *runs_main(void *arg)
+{
+	struct runs_part *part = arg;
+	struct store_lazy *l = part->l;
+	struct backend_get *reqs = l->run_reqs + part->first;
+	uint64_t bytes = 0, pages = 0, t1, t2;
+	int ok;
+
+	l->s->be.ops->get_many(l->s->be.be, reqs, part->n);
+	t1 = now_ns();
+	err_clear();   /* per request status: a failed run is fetched when asked for */
+	ok = plan_ready(l);
+	for (size_t j = 0; ok && j < part->n; j++)
+		if (reqs[j].status == 0 && reqs[j].out.len == l->f->runs[part->first + j].len) {
+			pages += pages_decode_run(&l->plan, part->first + j, reqs[j].out.data);
+			bytes += reqs[j].out.len;
+		}
+	t2 = now_ns();
+	pthread_mutex_lock(&l->ix_lock);
+	l->runs_bytes += bytes;
+	l->runs_pages += pages;
+	l->runs_t[1] = t1 > l->runs_t[1] ? t1 : l->runs_t[1];
+	l->runs_t[2] = t2 > l->runs_t[2] ? t2 : l->runs_t[2];
+	pthread_mutex_unlock(&l->ix_lock);
 	return NULL;
 }
 
-/* Request the runs of l's paged file (its manifest's `r` lines) on a
- * thread of their own: the restore goes on meanwhile. */
+/* Request the runs of l's paged file (its manifest's `r` lines) on
+ * threads of their own: the restore goes on meanwhile. */
 static int start_runs(struct store_lazy *l)
 {
 	struct store_cache_stats c0;
-	int e;
+	size_t nt, per;
 
 	if (!l->f->paged || l->f->nruns == 0)
 		return 0;
@@ -398,12 +426,21 @@ static int start_runs(struct store_lazy *l)
 	add_runs(l->f, l->run_reqs, l->run_keys);
 	store_cache_stats(l->s, &c0);
 	l->runs_hits0 = c0.hit_bytes;
-	e = pthread_create(&l->runs_thread, NULL, runs_main, l);
-	if (e != 0) {
-		errno = e;
-		return err_sys("start the thread fetching the pages due first");
+	l->runs_t[0] = now_ns();
+	per = (l->f->nruns + RUNS_THREADS - 1) / RUNS_THREADS;
+	nt = (l->f->nruns + per - 1) / per;
+	for (size_t k = 0; k < nt; k++) {
+		struct runs_part *part = &l->runs_parts[k];
+		int e;
+
+		*part = (struct runs_part){ l, k * per, k + 1 < nt ? per : l->f->nruns - k * per };
+		e = pthread_create(&l->runs_threads[k], NULL, runs_main, part);
+		if (e != 0) {
+			errno = e;
+			return err_sys("start a thread fetching the pages due first");
+		}
+		l->runs_pending++;
 	}
-	l->runs_pending = 1;
 	return 0;
 }
 
@@ -420,11 +457,15 @@ static void join_runs(struct store_lazy *l)
 		l->run_keys = NULL;
 		return;
 	}
-	pthread_join(l->runs_thread, NULL);
+	for (size_t k = 0; k < l->runs_pending; k++)
+		pthread_join(l->runs_threads[k], NULL);
 	l->runs_pending = 0;
+	pages_plan_free(&l->plan);
 	timing_mark("restore: pages due first (background)");
-	timing_span("restore: pages due first: their GETs", l->runs_t[0], l->runs_t[1]);
-	timing_span("restore: pages due first: GETs to decoded", l->runs_t[1], l->runs_t[2]);
+	timing_span("restore: pages due first: their GETs (the last)", l->runs_t[0],
+		    l->runs_t[1]);
+	timing_span("restore: pages due first: the last GETs to all decoded", l->runs_t[1],
+		    l->runs_t[2]);
 	store_cache_stats(l->s, &c1);
 	count_runs(l, l->runs_bytes, l->runs_pages, c1.hit_bytes - l->runs_hits0);
 	for (size_t j = 0; j < l->f->nruns; j++)

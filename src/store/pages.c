@@ -316,36 +316,24 @@ static const struct mrun *run_holding(const struct mfile *f, const struct pentry
 	return NULL;
 }
 
-/* The pages of the runs, run by run: for run r, the index entries
- * order[first[r] .. first[r + 1]) (each entry in one run at most, so the
- * workers of different runs write different pages). */
-struct run_pages {
-	const struct mfile *f;
-	const struct pindex *ix;
-	uint8_t *const *bufs;
-	uint8_t *dst, *in;
-	size_t *first, *order;
-	uint64_t *done;          /* per run: pages in */
-};
-
-static int decode_run(void *arg, size_t r)
+uint64_t pages_decode_run(const struct runs_plan *rp, size_t r, const uint8_t *buf)
 {
-	struct run_pages *rp = arg;
 	const struct mrun *run = &rp->f->runs[r];
+	uint64_t done = 0;
 
 	for (size_t k = rp->first[r]; k < rp->first[r + 1]; k++) {
 		size_t i = rp->order[k];
 		const struct pentry *e = &rp->ix->e[i];
 
-		if (chunk_decode(rp->bufs[r] + (e->off - run->off), e->len, e->hash,
+		if (chunk_decode(buf + (e->off - run->off), e->len, e->hash,
 				 rp->dst + i * STORE_PAGE, STORE_PAGE) < 0) {
 			err_clear();   /* left out: the fetch that needs it reports it */
 			continue;
 		}
 		rp->in[i] = 1;
-		rp->done[r]++;
+		done++;
 	}
-	return 0;
+	return done;
 }
 
 /* Pages [first, first + n) of dst are about to be written: take their
@@ -364,30 +352,29 @@ static void populate(uint8_t *dst, size_t first, size_t n)
 #endif
 }
 
-/* rp->first and rp->order for the entries not in whose run was read
- * (a page in a pack no run reads is passed over without a search), and
- * their memory taken (populate) span by span. */
-static int group_by_run(struct run_pages *rp)
+/* rp->first and rp->order for the entries not in (a page in a pack no
+ * run reads is passed over without a search), and their memory taken
+ * (populate) span by span. */
+static int group_by_run(struct runs_plan *rp)
 {
 	size_t nr = rp->f->nruns, n = rp->ix->n, *runof = malloc((n ? n : 1) * sizeof(size_t));
 	uint8_t *read = calloc(rp->f->npacks + 1, 1);
 
 	rp->first = calloc(nr + 2, sizeof(size_t));
 	rp->order = malloc((n ? n : 1) * sizeof(size_t));
-	rp->done = calloc(nr + 1, sizeof(uint64_t));
-	if (!runof || !read || !rp->first || !rp->order || !rp->done) {
+	if (!runof || !read || !rp->first || !rp->order) {
 		free(runof);
 		free(read);
 		return err_set("out of memory");
 	}
 	for (size_t r = 0; r < nr; r++)
-		read[rp->f->runs[r].pack] |= rp->bufs[r] != NULL;
+		read[rp->f->runs[r].pack] = 1;
 	for (size_t i = 0, span = 0; i <= n; i++) {
 		const struct pentry *e = i < n ? &rp->ix->e[i] : NULL;
 		const struct mrun *r = !e || rp->in[i] || !read[e->pack] ? NULL : run_holding(rp->f, e);
 
 		if (e)
-			runof[i] = r && rp->bufs[r - rp->f->runs] ? (size_t)(r - rp->f->runs) : nr;
+			runof[i] = r ? (size_t)(r - rp->f->runs) : nr;
 		if (e && runof[i] < nr) {
 			rp->first[runof[i] + 2]++;
 			span++;
@@ -406,16 +393,51 @@ static int group_by_run(struct run_pages *rp)
 	return 0;
 }
 
+int pages_plan_runs(const struct mfile *f, const struct pindex *ix, uint8_t *dst,
+		    uint8_t *in, struct runs_plan *rp)
+{
+	*rp = (struct runs_plan){ .f = f, .ix = ix, .dst = dst, .in = in };
+	if (group_by_run(rp) < 0) {
+		pages_plan_free(rp);
+		return -1;
+	}
+	return 0;
+}
+
+void pages_plan_free(struct runs_plan *rp)
+{
+	free(rp->first);
+	free(rp->order);
+	rp->first = rp->order = NULL;
+}
+
+struct runs_decode {
+	const struct runs_plan *rp;
+	uint8_t *const *bufs;
+	uint64_t *done;          /* per run: pages in */
+};
+
+static int decode_one_run(void *arg, size_t r)
+{
+	struct runs_decode *d = arg;
+
+	if (d->bufs[r])
+		d->done[r] = pages_decode_run(d->rp, r, d->bufs[r]);
+	return 0;
+}
+
 void pages_from_runs(const struct mfile *f, const struct pindex *ix, uint8_t *const *bufs,
 		     uint8_t *dst, uint8_t *in, unsigned threads, uint64_t *pages)
 {
-	struct run_pages rp = { f, ix, bufs, dst, in, NULL, NULL, NULL };
+	struct runs_plan rp;
+	struct runs_decode d = { &rp, bufs, calloc(f->nruns + 1, sizeof(uint64_t)) };
 
-	if (group_by_run(&rp) == 0 && pool_run(f->nruns, threads, decode_run, &rp) == 0)
-		for (size_t r = 0; r < f->nruns; r++)
-			*pages += rp.done[r];
+	if (d.done && pages_plan_runs(f, ix, dst, in, &rp) == 0) {
+		if (pool_run(f->nruns, threads, decode_one_run, &d) == 0)
+			for (size_t r = 0; r < f->nruns; r++)
+				*pages += d.done[r];
+		pages_plan_free(&rp);
+	}
 	err_clear();   /* only a shortcut: pages not in are fetched when asked for */
-	free(rp.first);
-	free(rp.order);
-	free(rp.done);
+	free(d.done);
 }

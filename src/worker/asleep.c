@@ -41,26 +41,10 @@ static void queue_file(const struct daemon *d, char *buf, size_t len)
 /* The queue's number, written whole or not at all. */
 static int write_queue_file(const char *path, int queue)
 {
-	char tmp[PATH_MAX + 8], buf[32];
-	int n = snprintf(buf, sizeof(buf), "%d\n", queue), fd;
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d\n", queue);
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return err_sys("open %s", tmp);
-	if (write_full(fd, buf, (size_t)n, -1) < 0 || fsync(fd) < 0) {
-		err_sys("write %s", tmp);
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	close(fd);
-	if (rename(tmp, path) < 0) {
-		err_sys("rename %s", tmp);
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	return write_file_atomic(path, buf, (size_t)n, 0600, NULL);
 }
 
 int asleep_init(struct daemon *d)

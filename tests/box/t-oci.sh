@@ -57,7 +57,8 @@ b_wait "redis from the archive" redis-cli -p "$HP2" ping
 # kv2 runs under the init, bound into the image's root
 is_init() { [ "$(cat /proc/"$1"/comm 2>/dev/null)" = picocenter-init ] || b_fail "kv2's pid 1 is not the init ($2)"; }
 is_init "$PID2" "spawned"
-b_in "$PID2" /bin/dash -c 'test -x /.picocenter/picocenter-init' || b_fail "kv2 does not see its init"
+b_in "$PID2" /bin/dash -c 'for f in /.picocenter/picocenter-init-*; do test -x "$f" || exit 1; done' ||
+	b_fail "kv2 does not see its init"
 redis-cli -p "$HP2" set under init >/dev/null
 b_cycle kv2 "$PID2" "$B_DIR/img2"
 PID2=$B_PID

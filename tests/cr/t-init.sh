@@ -5,8 +5,10 @@
 # - a command that daemonizes (setsid, fork, exit: the daemon's session
 #   leader is gone) leaves the init and the daemon, no zombie; the tree
 #   goes through dump/restore cycles (the restore makes the session again)
-#   with the daemon's session and group ids kept; after them, a TERM to
-#   the init reaches the daemon and the tree ends;
+#   with the daemon's session and group ids kept; the init runs a copy
+#   named by its content, and the second restore comes after another build
+#   of the init was installed (the tree keeps its own copy); after
+#   them, a TERM to the init reaches the daemon and the tree ends;
 # - a command that cannot be executed fails the spawn with exec's error.
 . "$(dirname "$0")/lib.sh"
 cr_workdir init
@@ -69,7 +71,7 @@ sleep 0.2
 daemon_ids() {
 	local p
 	for p in $(tree "$CR_PID"); do
-		[ "$(cat /proc/"$p"/comm)" = sh ] &&
+		[ "$(cat /proc/"$p"/comm 2>/dev/null)" = sh ] &&
 			awk '/^NSpgid:|^NSsid:/ { printf "%s ", $NF } /^PPid:/ { pp = $2 }' /proc/"$p"/status
 	done
 }
@@ -87,8 +89,25 @@ set -- $ids
 [ $# = 2 ] || cr_fail "not one daemon shell in the tree: ids '$ids'"
 [ "$1" = "$2" ] && [ "$1" != 1 ] || cr_fail "the daemon is not in a session of its own: $ids"
 for c in 1 2; do
+	exe=$(readlink "/proc/$CR_PID/exe")
+	# a copy named by its content, not the build's file a rebuild replaces
+	case $exe in /run/picocenter/boxes/.init/picocenter-init-*) ;;
+	*) cr_fail "the init runs $exe, not a content-named copy" ;; esac
 	cr_dump "$CR_W/img.$c"
+	if [ "$c" = 2 ]; then
+		# another build of the init meanwhile (one more byte: another
+		# copy); the image restores with the copy it was dumped with
+		cp "$ROOT/build/picocenter-init" "$CR_W/init2" && printf '\0' >>"$CR_W/init2"
+		PICOCENTER_INIT=$CR_W/init2 "$PICOCENTER" cr spawn --init -- true >/dev/null ||
+			cr_fail "cr spawn --init with another build"
+		# (that copy goes: only the file with its content)
+		for f in /run/picocenter/boxes/.init/picocenter-init-*; do
+			cmp -s "$f" "$CR_W/init2" && rm -f "$f"
+		done
+	fi
 	cr_restore "$CR_W/img.$c"
+	[ "$(readlink "/proc/$CR_PID/exe")" = "$exe" ] ||
+		cr_fail "restored with $(readlink "/proc/$CR_PID/exe"), not its copy $exe"
 	is_init "$CR_PID"
 	[ "$(daemon_ids)" = "$ids" ] || cr_fail "cycle $c: daemon's group and session '$(daemon_ids)', not '$ids'"
 	no_zombies "after restore $c"

@@ -3,7 +3,8 @@
 # receiver in a network namespace of the test's own joined three groups
 # on its veth: 239.77.1.1 with IP_ADD_MEMBERSHIP, 232.77.1.1 from one
 # source only with IP_ADD_SOURCE_MEMBERSHIP, ff15::77:1 with
-# IPV6_JOIN_GROUP, and set IP_MULTICAST_TTL 5, IP_MULTICAST_LOOP 0,
+# IPV6_JOIN_GROUP, and 239.77.1.4 on a dual-stack IPv6 socket with
+# IP_ADD_MEMBERSHIP, and set IP_MULTICAST_TTL 5, IP_MULTICAST_LOOP 0,
 # IPV6_MULTICAST_HOPS 7 and IPV6_MULTICAST_IF.  A sender in a second
 # namespace, at the veth's other end, sends to each group (and to the
 # source-specific one from another source first, which must be
@@ -68,6 +69,11 @@ r6 = udp(socket.AF_INET6, 5003)
 r6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
               socket.inet_pton(socket.AF_INET6, "ff15::77:1") + struct.pack("I", idx))
 r6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 7)
+d6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)   # dual-stack, an IPv4 group
+d6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+d6.bind(("::", 5004))
+d6.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+              struct.pack("4s4si", socket.inet_aton("239.77.1.4"), b"\0" * 4, idx))
 r6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, idx)
 def opts():
     return "ttl=%d loop=%d hops=%d mcif=%s" % (
@@ -75,7 +81,7 @@ def opts():
         r4.getsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP),
         r6.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS),
         socket.if_indextoname(r6.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF)))
-names = {r4: "r4", s4: "s4", r6: "r6"}
+names = {r4: "r4", s4: "s4", r6: "r6", d6: "d6"}
 print("READY", flush=True)
 while True:
     for s in select.select(list(names), [], [])[0]:
@@ -97,6 +103,7 @@ def v4(src, group, port, what):
 v4(net + ".3", "232.77.1.1", 5002, "bad")
 v4(net + ".2", "232.77.1.1", 5002, "ping")
 v4(net + ".2", "239.77.1.1", 5001, "ping")
+v4(net + ".2", "239.77.1.4", 5004, "ping")
 s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
 s.bind((net6 + "2", 0))
 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, socket.if_nametoindex(dev))
@@ -109,7 +116,7 @@ PY
 expect() {
 	local s want
 	send "$1"
-	for s in r4 s4 r6; do
+	for s in r4 s4 r6 d6; do
 		want="GOT $s ping-$1 ttl=5 loop=0 hops=7 mcif=$VA"
 		for _ in $(seq 500); do grep -qxF "$want" "$CR_LOG" && break; sleep 0.01; done
 		grep -qxF "$want" "$CR_LOG" ||

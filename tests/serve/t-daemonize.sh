@@ -16,14 +16,11 @@ d=$(dirname "$0"); . "$d/lib.sh"
 d_need nginx dnsmasq apache2ctl named curl dig
 s_init daemonize
 s_ports 4; PN=${S_PORTS[0]} PD=${S_PORTS[1]} PA=${S_PORTS[2]} PB=${S_PORTS[3]}
-NG=ng-$$ DM=dm-$$ AP=ap-$$ NS=ns-$$ BAD=bad-$$ NI=ni-$$   # box names are the host's cgroup names too
+NG=ng-$$ DM=dm-$$ AP=ap-$$ NS=ns-$$ BAD=bad-$$ NI=ni-$$   # the host's cgroup names hold box names
 
-# the host pids of the app's tree (its box's cgroup)
-tree_pids() {
-	local c
-	c=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "pcbox-$1" 2>/dev/null | head -1)
-	[ -n "$c" ] && cat "$c/cgroup.procs" "$c"/*/cgroup.procs 2>/dev/null
-}
+# the host pids of the app's tree: its init and every descendant (an
+# orphan of the tree goes to the init)
+tree_pids() { d_tree "$(s_field "$1" 'a["pid"]')"; }
 
 # APP's pid 1 is the init, with more processes than the command's
 init_runs() {
@@ -101,6 +98,7 @@ s_app rm "$NI" >/dev/null || s_fail "app rm $NI"
 
 # app rm stops a daemonized server, all of its processes
 nginx_ok "nginx before rm"
+s_wait_state "$NG" running 10    # (answered: it is, with its new pid)
 pids=$(tree_pids "$NG")
 [ "$(echo "$pids" | wc -w)" -ge 3 ] || s_fail "nginx's tree has fewer than 3 processes: $pids"
 s_app rm "$NG" >/dev/null || s_fail "app rm $NG"
@@ -108,4 +106,5 @@ for p in $pids; do
 	kill -0 "$p" 2>/dev/null && s_fail "process $p ($(cat /proc/"$p"/comm 2>/dev/null)) of $NG left after app rm"
 done
 s_box_leftovers "$NG" ""
+d_log "$NG: $(echo "$pids" | wc -w) processes before app rm, none after"
 d_log PASS

@@ -11,8 +11,11 @@ ORIG=$PICOCENTER
 s_init upgrade
 kill "$S_PID"
 while kill -0 "$S_PID" 2>/dev/null; do sleep 0.05; done
-cp "$ORIG" "$D_DIR/picocenter" && cp "$(dirname "$ORIG")/picocenter-init" "$D_DIR/" ||
-	d_fail "copy the binaries"
+cp "$ORIG" "$D_DIR/picocenter" || d_fail "copy the binary"
+# installed as the build is: the apps' init next to the binary
+init=$(dirname "$ORIG")/picocenter-init
+[ -x "$init" ] || init=$(dirname "$ORIG")/../picocenter-init
+cp "$init" "$D_DIR/picocenter-init" || d_fail "copy the init"
 PICOCENTER=$D_DIR/picocenter
 s_start
 s_ports 1; P=${S_PORTS[0]}

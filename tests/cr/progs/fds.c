@@ -4,7 +4,8 @@
  *   - a regular file shared by the root and its child (one description:
  *     both write records at the shared offset, which must interleave
  *     R0 C0 R1 C1 ... with no gap or overwrite), plus a dup of it;
- *   - an unlinked file (content, offset, nlink 0) and a memfd;
+ *   - an unlinked file (content, offset, nlink 0), a memfd and an
+ *     O_TMPFILE file (never named; its flags hold O_DIRECTORY's bit);
  *   - a directory fd, /dev/null, /dev/zero, /dev/urandom, a cloexec fd;
  *   - a pipe whose read end is the root's and write end the child's, with
  *     data in flight at every dump (F_SETPIPE_SZ 128 KiB kept), O_NONBLOCK;
@@ -19,7 +20,7 @@
 #include "check.h"
 
 enum { FD_SHARED = 10, FD_DUP, FD_UNLINKED, FD_MEMFD, FD_DIR, FD_NULL, FD_ZERO,
-       FD_URANDOM, FD_CLOEXC, FD_PIPE_R, FD_PIPE_W, FD_FIFO };
+       FD_URANDOM, FD_CLOEXC, FD_PIPE_R, FD_PIPE_W, FD_FIFO, FD_TMPFILE };
 #define PIPE_SZ (128 * 1024)
 #define UNLINKED_LEN 10000
 #define FLAGS(fd) (fcntl(fd, F_GETFL) & (O_ACCMODE | O_APPEND | O_NONBLOCK))
@@ -57,6 +58,9 @@ static void setup_files(void)
 	if (write(FD_UNLINKED, buf, sizeof(buf)) != sizeof(buf) || unlink(tmp) < 0 ||
 	    lseek(FD_UNLINKED, 1234, SEEK_SET) != 1234)
 		ck_die("unlinked file");
+	put_fd(open(ck_dir, O_TMPFILE | O_RDWR, 0600), FD_TMPFILE);
+	if (write(FD_TMPFILE, "tmpfile content", 15) != 15)
+		ck_die("O_TMPFILE file");
 	put_fd(memfd_create("ckmem", 0), FD_MEMFD);
 	if (write(FD_MEMFD, "memfd content", 13) != 13)
 		ck_die("memfd");
@@ -165,6 +169,9 @@ static void check_unlinked(void)
 	   FLAGS(FD_UNLINKED));
 	CK(pread(FD_MEMFD, m, 13, 0) == 13 && !memcmp(m, "memfd content", 13),
 	   "memfd content '%s'", m);
+	CK(pread(FD_TMPFILE, m, 15, 0) == 15 && !memcmp(m, "tmpfile content", 15) &&
+	   fstat(FD_TMPFILE, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 0,
+	   "O_TMPFILE file: content '%.15s', nlink %lu", m, (unsigned long)st.st_nlink);
 }
 
 static void check_misc(void)

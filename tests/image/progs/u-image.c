@@ -979,32 +979,72 @@ static void to_mcast(struct cr_image *i, uint8_t group)
 	f->nr_data = 1;
 }
 
-/* A udp4 socket's multicast state round-trips; a group that is not a
- * multicast address is refused. */
-static void test_inet_mcast(void)
+/* files[F_NULL] made a udp6 socket joined to the IPv4 group 239.1.2.3
+ * (IPv4-mapped) from one source: 10.0.0.1 as IPv4-mapped, or, mixed, the
+ * IPv6 fd00::1. */
+static void to_mcast_mapped(struct cr_image *i, int mixed)
+{
+	struct cr_file *f = &i->files[F_NULL];
+	uint8_t *b;
+
+	to_mcast(i, 239);      /* a udp4 one, made udp6 as to_udp does */
+	f->inet.family = AF_INET6;
+	f->inet.opts.v6only = 1;
+	f->inet.opts.v6_hops = 64;
+	b = f->data[0].data;
+	memmove(b + 52 + 12, b + 52, 4);        /* group: ::ffff:239.1.2.3 */
+	memset(b + 52, 0, 12);
+	b[62] = b[63] = 0xff;
+	memset(b + 76, 0, 16);
+	if (mixed)
+		b[76] = 0xfd, b[91] = 1;          /* fd00::1 */
+	else
+		b[86] = b[87] = 0xff, b[88] = 10, b[91] = 1;
+}
+
+/* The image make_image() gives, changed by make(i, arg): written into
+ * dir NAME, it must read back the same (want NULL) or be refused by the
+ * writer with a message holding want. */
+static void mcast_case(const char *name, void (*make)(struct cr_image *, int), int arg,
+		       const char *want)
 {
 	struct cr_image in, out;
 	char dir[256];
+	int rc;
 
 	make_image(&in);
-	to_mcast(&in, 239);
-	subdir(dir, sizeof(dir), "mcast");
-	if (cr_image_write(&in, dir))
-		fail("multicast: write: %s", err_msg());
-	else if (cr_image_read(dir, &out))
-		fail("multicast: read: %s", err_msg());
-	else {
+	make(&in, arg);
+	subdir(dir, sizeof(dir), name);
+	rc = cr_image_write(&in, dir);
+	if (want && (rc == 0 || !strstr(err_msg(), want)))
+		fail("multicast %s: not refused for '%s': %s", name, want, err_msg());
+	else if (!want && rc)
+		fail("multicast %s: write: %s", name, err_msg());
+	else if (!want && cr_image_read(dir, &out))
+		fail("multicast %s: read: %s", name, err_msg());
+	else if (!want) {
 		cmp_image(&in, &out);
 		cr_image_free(&out);
 	}
 	cr_image_free(&in);
-	make_image(&in);
-	to_mcast(&in, 10);
-	subdir(dir, sizeof(dir), "mcast-bad");
-	if (cr_image_write(&in, dir) == 0 || !strstr(err_msg(), "not a multicast address"))
-		fail("multicast: a unicast group was not refused: %s", err_msg());
-	cr_image_free(&in);
-	printf("multicast: a udp4 socket's memberships round-trip, a unicast group is refused\n");
+}
+
+static void to_mcast_group(struct cr_image *i, int group)
+{
+	to_mcast(i, (uint8_t)group);
+}
+
+/* A udp4 socket's multicast state round-trips, and a udp6 socket's IPv4
+ * group; a group that is not a multicast address, and an IPv4 group with
+ * an IPv6 source, are refused. */
+static void test_inet_mcast(void)
+{
+	mcast_case("mcast", to_mcast_group, 239, NULL);
+	mcast_case("mcast-bad", to_mcast_group, 10, "not a multicast address");
+	mcast_case("mcast6", to_mcast_mapped, 0, NULL);
+	mcast_case("mcast6-mixed", to_mcast_mapped, 1, "mixed");
+	printf("multicast: memberships round-trip (udp4; udp6 with an IPv4 group), a unicast "
+	       "group and a mixed membership are refused\n");
 }
 
 static void test_flips(void)
