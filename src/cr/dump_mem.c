@@ -760,10 +760,8 @@ int dump_memory(struct dump_ctx *ctx)
 static int load_activeset(struct dump_ctx *ctx)
 {
 	struct mem_as as;
-	int rc = mem_as_read(ctx->dir, &as);
-
-	if (rc != 0)
-		return rc < 0 ? -1 : 0;
+	if (mem_as_read_or_skip(ctx->dir, &as) != 0)
+		return 0;
 	ctx->as = malloc(sizeof(*ctx->as));
 	if (!ctx->as) {
 		mem_as_free(&as);

@@ -153,9 +153,7 @@ static int origin_open(struct rst_ctx *c, void *arg)
 	note_local_copy(o);
 	timing_mark("restore: image files opened");
 	c->dir = o->scratch;
-	rc = mem_as_read(o->scratch, &o->as);
-	if (rc < 0)
-		return -1;
+	rc = mem_as_read_or_skip(o->scratch, &o->as);
 	c->as = rc == 0 && !(op && op->no_activeset) ? &o->as : NULL;
 	c->fill = op ? op->fill : 0;
 	c->record = c->lazy;
@@ -509,7 +507,7 @@ static int prefetch_hint(const char *dir, struct store_range **out, size_t *n)
 	memset(&c, 0, sizeof(c));
 	if (cr_image_read(dir, &c.img) < 0)
 		return -1;
-	has_as = mem_as_read(dir, &as);
+	has_as = mem_as_read_or_skip(dir, &as);
 	c.lazy = 1;
 	c.as = has_as == 0 ? &as : NULL;
 	rc = has_as < 0 ? -1 : rst_eager_ranges(&c, &r, n);

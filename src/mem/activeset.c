@@ -187,6 +187,17 @@ int mem_as_parse(const char *text, size_t len, struct mem_as *as)
 	return 0;
 }
 
+int mem_as_read_or_skip(const char *dir, struct mem_as *as)
+{
+	int rc = mem_as_read(dir, as);
+
+	if (rc >= 0)
+		return rc;
+	fprintf(stderr, "picocenter: warning: %s; going on without the ActiveSet\n", err_msg());
+	err_clear();
+	return 1;
+}
+
 int mem_as_read(const char *dir, struct mem_as *as)
 {
 	char path[4200], *text;

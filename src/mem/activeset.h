@@ -47,6 +47,10 @@ struct mem_as {
 int mem_as_parse(const char *text, size_t len, struct mem_as *as);
 /* Read dir/activeset: 0 read, 1 there is none, -1 error. */
 int mem_as_read(const char *dir, struct mem_as *as);
+/* The same, but an unreadable ActiveSet is only a warning (1: none): it
+ * orders prefetches and dump layout, never what memory holds, so a
+ * restore or a dump goes on without it. */
+int mem_as_read_or_skip(const char *dir, struct mem_as *as);
 void mem_as_free(struct mem_as *as);
 const struct mem_as_proc *mem_as_find(const struct mem_as *as, pid_t pid);
 

@@ -224,7 +224,23 @@ static int entry_cmp(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-/* Emit entries (sorted) as runs of equal masks. */
+/* Entries of one address (sorted: next to each other) made one, their
+ * histories joined: a zero page put in (zt) may also be a page of the
+ * image, and two runs of one page would be refused when read back. */
+static size_t merge_same(struct as_entry *e, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (k && e[k - 1].addr == e[i].addr)
+			e[k - 1].mask |= e[i].mask;
+		else
+			e[k++] = e[i];
+	}
+	return k;
+}
+
+/* Emit entries (sorted, one per address) as runs of equal masks. */
 static void write_runs(struct mem_as_writer *w, struct as_entry *e, size_t n)
 {
 	for (size_t i = 0; i < n;) {
@@ -291,6 +307,7 @@ static int record_space(struct mem_server *s, struct space *sp, struct mem_as_wr
 	if (!e)
 		return err_set("out of memory");
 	qsort(e, n, sizeof(*e), entry_cmp);
+	n = merge_same(e, n);
 	mem_as_writer_proc(w, sp->nspid);
 	write_runs(w, e, n);
 	free(e);
