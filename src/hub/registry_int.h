@@ -60,9 +60,8 @@ int reg_insert_ports(struct hub_registry *r, const struct app_spec *spec, const 
  * or moved): the zone's SOA serial moves on. */
 int reg_zone_bump(struct hub_registry *r);
 
-/* registry_runs.c: in a transaction that moves app off its down worker
- * old: no worker holds it any more; if old had it running, it is
- * restarted from its last image, marked recovered with that image's time. */
-int reg_run_orphan(struct hub_registry *r, const char *app, const char *old);
+/* States in which an app's tree ran on its worker (app_runs.state): lost
+ * with the worker. */
+#define RAN "('running', 'swapping-out', 'swapping-in', 'failed')"
 
 #endif

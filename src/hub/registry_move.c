@@ -11,6 +11,19 @@
 #include "common/err.h"
 #include "hub/registry_int.h"
 
+/* In a transaction that moves app off its down worker old: no worker
+ * holds it any more; if old had it running, it is restarted from its last
+ * image, marked recovered with that image's time (app_runs). */
+static int reg_run_orphan(struct hub_registry *r, const char *app, const char *old)
+{
+	const char *p[] = { app, old };
+	int rc = reg_exec(r, "UPDATE app_runs SET recovered_ms = CASE WHEN state IN " RAN
+			  " AND image_ms > 0 THEN image_ms ELSE recovered_ms END, holder = '', "
+			  "state = 'stored' WHERE app = $1 AND holder = $2", 2, p, NULL, NULL);
+
+	return rc < 0 ? rc : 0;
+}
+
 struct app_home {
 	char tenant[HUB_NAME_MAX + 1];
 	char worker[HUB_NAME_MAX + 1];

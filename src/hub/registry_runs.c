@@ -13,19 +13,6 @@
 #include "common/err.h"
 #include "hub/registry_int.h"
 
-/* States in which an app's tree ran on its worker: lost with the worker. */
-#define RAN "('running', 'swapping-out', 'swapping-in', 'failed')"
-
-int reg_run_orphan(struct hub_registry *r, const char *app, const char *old)
-{
-	const char *p[] = { app, old };
-	int rc = reg_exec(r, "UPDATE app_runs SET recovered_ms = CASE WHEN state IN " RAN
-			  " AND image_ms > 0 THEN image_ms ELSE recovered_ms END, holder = '', "
-			  "state = 'stored' WHERE app = $1 AND holder = $2", 2, p, NULL, NULL);
-
-	return rc < 0 ? rc : 0;
-}
-
 /* Held: upsert the row, if the app is placed on the worker. */
 static int report_held(struct hub_registry *r, const char *worker, const struct run_report *rep,
 		       const char *img)

@@ -19,7 +19,8 @@
  * be executed writes "exec CMD: REASON" there, as the spawner does without
  * an init, so the caller gets the same error.
  *
- * Built static with no C library (sys.h): it runs in any box root and
+ * Built static with no C library (sys.h; the process entry, _start, is
+ * at the end of this file): it runs in any box root and
  * costs an app a few pages.  Signals are blocked and taken with
  * rt_sigtimedwait: a pid 1 gets no signal it has no handler for, but a
  * blocked one is queued.  Every wait is restarted after an interruption
@@ -246,3 +247,24 @@ int init_main(int argc, char **argv, char **envp)
 			return code;
 	}
 }
+
+/* The entry: the kernel's stack holds argc, argv, NULL, envp, NULL. */
+void start_c(long *sp);
+__attribute__((used)) void start_c(long *sp)
+{
+	int argc = (int)sp[0];
+	char **argv = (char **)(sp + 1);
+
+	sys3(SYS_exit_group, init_main(argc, argv, argv + argc + 1), 0, 0);
+	for (;;)
+		;
+}
+
+__asm__(".text\n"
+	".global _start\n"
+	"_start:\n"
+	"	xor %rbp, %rbp\n"
+	"	mov %rsp, %rdi\n"
+	"	and $-16, %rsp\n"
+	"	call start_c\n"
+	"	hlt\n");

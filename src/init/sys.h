@@ -1,6 +1,6 @@
 /*
  * sys.h - the little of a C library picocenter-init (init.c) needs, with
- * no library at all: the process entry (_start), raw Linux system calls
+ * no library at all: raw Linux system calls
  * on x86-64, string helpers and error names.  Without glibc the init is a
  * few KB and a few private pages per app (docs/serve.md, Init).
  */
@@ -73,28 +73,5 @@ static const char *err_name(long e)
 	default: return "Unknown error";
 	}
 }
-
-int init_main(int argc, char **argv, char **envp);
-
-/* The entry: the kernel's stack holds argc, argv, NULL, envp, NULL. */
-void start_c(long *sp);
-__attribute__((used)) void start_c(long *sp)
-{
-	int argc = (int)sp[0];
-	char **argv = (char **)(sp + 1);
-
-	sys3(SYS_exit_group, init_main(argc, argv, argv + argc + 1), 0, 0);
-	for (;;)
-		;
-}
-
-__asm__(".text\n"
-	".global _start\n"
-	"_start:\n"
-	"	xor %rbp, %rbp\n"
-	"	mov %rsp, %rdi\n"
-	"	and $-16, %rsp\n"
-	"	call start_c\n"
-	"	hlt\n");
 
 #endif
