@@ -8,6 +8,10 @@
  * (asleep, address and ports only), and its packets are held the same
  * way while the image is fetched (asleep_ahead).
  *
+ * This file says what is due (asleep_want) and does the sleeping; the
+ * watch loop (watch.c) starts the revivals and sleeps it says are due, so
+ * that the tier calls nothing of life.c, which calls it.
+ *
  * The daemon reads one netfilter queue; its number is kept in
  * DIR/hold.queue, so a restarted daemon reads the same queue (the rule
  * and the armed addresses stay in the kernel meanwhile).  Only a runtime
@@ -31,7 +35,6 @@
 #include "worker/holder.h"
 
 #define PRESSURE_AVAIL_PCT 10      /* MemAvailable under this % of MemTotal */
-#define PRESSURE_SLEEPS 8          /* apps put to sleep per second at most */
 
 static void queue_file(const struct daemon *d, char *buf, size_t len)
 {
@@ -118,7 +121,7 @@ static struct app *app_at(struct daemon *d, uint32_t addr)
 void asleep_packets(struct daemon *d)
 {
 	uint32_t addrs[64];
-	int n = hold_read(&d->hold, addrs, 64);
+	int n = hold_read(&d->hold, addrs, 64), woken = 0;
 
 	if (n < 0)
 		daemon_log("-", "error: %s", err_msg());
@@ -134,9 +137,11 @@ void asleep_packets(struct daemon *d)
 
 			hold_describe(&d->hold, addrs[i], what, sizeof(what));
 			daemon_log(a->spec.name, "held a packet for it (%s)", what);
-			life_spawn(d, a, LIFE_SWAP_IN, "traffic");
+			woken++;
 		}
 	}
+	if (woken)
+		daemon_wake(d);     /* the watch loop revives it (asleep_want) */
 }
 
 /* Lock held, a busy: let what was held for a go on (ok) or drop it (a
@@ -312,9 +317,7 @@ int life_sleep(struct daemon *d, struct app *a, const char *trigger)
 	return 0;
 }
 
-/* MemAvailable below PRESSURE_AVAIL_PCT (or PICOCENTER_PRESSURE_PCT, for
- * tests) percent of MemTotal. */
-static int memory_pressure(void)
+int asleep_pressure(void)
 {
 	const char *env = getenv("PICOCENTER_PRESSURE_PCT");
 	long total = 0, avail = 0, pct = env ? atol(env) : PRESSURE_AVAIL_PCT;
@@ -331,22 +334,16 @@ static int memory_pressure(void)
 	return total > 0 && avail * 100 < total * pct;
 }
 
-void asleep_due(struct daemon *d, int check_pressure)
+enum asleep_want asleep_want(struct daemon *d, const struct app *a, int pressure)
 {
-	int64_t now = mono_ms();
-	int pressure = check_pressure && memory_pressure(), sent = 0;
-
-	for (struct app *a = d->apps; a; a = a->next) {
-		if (!a->busy && a->state == APP_ASLEEP && d->hold_ok &&
-		    hold_count(&d->hold, a->sleep_addr) > 0)  /* held while it was busy */
-			life_spawn(d, a, LIFE_SWAP_IN, "traffic");
-		if (a->busy || a->state != APP_NAPPING || !runtime_of(&a->spec)->box_of)
-			continue;
-		if (now - a->napping_since_ms >= a->spec.sleep_ms)
-			life_spawn(d, a, LIFE_SLEEP, "sleep");
-		else if (pressure && sent < PRESSURE_SLEEPS) {
-			sent++;
-			life_spawn(d, a, LIFE_SLEEP, "pressure");
-		}
-	}
+	if (a->busy)
+		return ASLEEP_NOTHING;
+	if ((a->state == APP_ASLEEP || a->state == APP_FAILED) && a->sleep_addr && d->hold_ok &&
+	    hold_count(&d->hold, a->sleep_addr) > 0)
+		return ASLEEP_REVIVE;       /* a packet is held for it */
+	if (a->state != APP_NAPPING || !runtime_of(&a->spec)->box_of)
+		return ASLEEP_NOTHING;
+	if (mono_ms() - a->napping_since_ms >= a->spec.sleep_ms)
+		return ASLEEP_SLEEP;
+	return pressure ? ASLEEP_PRESSURE : ASLEEP_NOTHING;
 }

@@ -144,11 +144,17 @@ int asleep_init(struct daemon *d);
 void asleep_stop(struct daemon *d);
 /* The fd to poll for held packets, -1 if none. */
 int asleep_fd(const struct daemon *d);
-/* Read the held packets: each asleep app they are for is revived. */
+/* Read the held packets: each is logged and counted for its app, and the
+ * watch loop woken, which revives the app (asleep_want). */
 void asleep_packets(struct daemon *d);
-/* Napping apps past their sleep time (or under memory pressure, checked
- * when check_pressure) are put to sleep. */
-void asleep_due(struct daemon *d, int check_pressure);
+/* What the watch loop should do with a: revive it (a packet held for an
+ * asleep or failed app), put it to sleep (napping past its sleep time,
+ * or pressure: the host is short of memory), or nothing. */
+enum asleep_want { ASLEEP_NOTHING, ASLEEP_REVIVE, ASLEEP_SLEEP, ASLEEP_PRESSURE };
+enum asleep_want asleep_want(struct daemon *d, const struct app *a, int pressure);
+/* 1 if MemAvailable is below PRESSURE_AVAIL_PCT (or
+ * PICOCENTER_PRESSURE_PCT, for tests) percent of MemTotal. */
+int asleep_pressure(void);
 /* After a revival of an asleep app: its held packets go on (ok) or are
  * dropped; ok also stops holding its address. */
 void asleep_woken(struct daemon *d, struct app *a, int ok);

@@ -259,6 +259,32 @@ static void drain_wake(int fd)
 		;
 }
 
+#define PRESSURE_SLEEPS 8          /* apps put to sleep per second at most */
+
+/* The asleep tier's due work (asleep.c decides, this spawns): apps with
+ * a held packet revived, napping apps past their sleep time put to sleep,
+ * and under memory pressure (checked when check_pressure) a few more. */
+static void asleep_due(struct daemon *d, int check_pressure)
+{
+	int pressure = check_pressure && asleep_pressure(), sent = 0;
+
+	for (struct app *a = d->apps; a; a = a->next)
+		switch (asleep_want(d, a, pressure && sent < PRESSURE_SLEEPS)) {
+		case ASLEEP_REVIVE:
+			life_spawn(d, a, LIFE_SWAP_IN, "traffic");
+			break;
+		case ASLEEP_SLEEP:
+			life_spawn(d, a, LIFE_SLEEP, "sleep");
+			break;
+		case ASLEEP_PRESSURE:
+			sent++;
+			life_spawn(d, a, LIFE_SLEEP, "pressure");
+			break;
+		case ASLEEP_NOTHING:
+			break;
+		}
+}
+
 void watch_loop(struct daemon *d)
 {
 	struct watch_set w = { 0 };
