@@ -51,38 +51,6 @@ static int mkdirs(const char *path)
 	return 0;
 }
 
-static int lock_dir(const char *dir)
-{
-	char path[BOX_PATH_MAX + 8];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/.lock", dir);
-	fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return err_sys("open %s", path);
-	if (flock(fd, LOCK_EX) < 0) {
-		close(fd);
-		return err_sys("lock %s", path);
-	}
-	return fd;
-}
-
-/* The choice of a box's address is serialized machine-wide, across box
- * dirs (another daemon's, another test's), until its veth exists (which
- * tells other boxes the address is taken, as its nftables elements do
- * later): two boxes of different dirs on one subnet took the same free
- * address, and the one that failed (its veth existed) removed the other's
- * veth and elements as its own.  Released before the nftables lock is
- * taken, so that it is never held while waiting for that one. */
-#define CREATE_LOCK_DIR "/run/picocenter"
-
-int box_lock_machine(void)
-{
-	if (mkdir(CREATE_LOCK_DIR, 0755) < 0 && errno != EEXIST)
-		return err_sys("mkdir %s", CREATE_LOCK_DIR);
-	return lock_dir(CREATE_LOCK_DIR);
-}
-
 static int check_dir(const char *dir)
 {
 	if (dir[0] != '/' || strstr(dir, "/..") || strpbrk(dir, ",:\\\n") ||
@@ -353,7 +321,7 @@ static int create_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_
 
 	if (check_config(cfg) < 0 || mkdirs(cfg->dir) < 0)
 		return err_wrap("box %s", cfg->name);
-	lock = lock_dir(cfg->dir);
+	lock = box_lock_dir(cfg->dir);
 	if (lock < 0)
 		return -1;
 	machine = box_lock_machine();
@@ -741,7 +709,7 @@ int box_wake(const struct box *b)
 	 * asleep apps revived together waited for each other's wake).  Taken
 	 * even for an awake box: one being woken looks awake (namespaces and
 	 * root) before its cgroups exist. */
-	lock = lock_dir(b->path);
+	lock = box_lock_dir(b->path);
 	if (lock < 0)
 		return -1;
 	if (!is_awake(b) && make_again(b) < 0) {

@@ -29,7 +29,9 @@ int uidrange_alloc(const struct box_config *c, uint32_t want, uint32_t *base);
  * allocation prunes). */
 void uidrange_forget_dir(const char *dir);
 
-/* box.c: the machine-wide lock of box creation (an fd to close), -1 */
+/* lock.c: the lock of a box dir, and the machine-wide lock of box
+ * creation (an fd to close), -1 */
+int box_lock_dir(const char *dir);
 int box_lock_machine(void);
 
 /* userns.c: the user namespace and what it maps */
