@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 
 #define LOOP_MAX_WAIT_MS 250
 #define SAMPLE_EVERY_MS 1000
+#define TRIM_EVERY_MS 10000
 /* Busy: more than 2% of one CPU.  An idle redis-server (its cron at 10 Hz)
  * takes 0.4-0.6% of a CPU on a loaded 2-core machine: 0.2% kept it busy
  * for ever.  A busy app is far above either. */
@@ -288,7 +290,7 @@ static void asleep_due(struct daemon *d, int check_pressure)
 void watch_loop(struct daemon *d)
 {
 	struct watch_set w = { 0 };
-	int64_t last_sample = mono_ms();
+	int64_t last_sample = mono_ms(), last_trim = last_sample;
 	int timeout;
 
 	while (!d->stop) {
@@ -318,6 +320,14 @@ void watch_loop(struct daemon *d)
 			sample_round(d, mono_ms() - last_sample);
 			cap_logs(d);
 			last_sample = mono_ms();
+		}
+		/* Memory freed by the API's and operations' threads (a list of
+		 * every app builds a document of them all) goes back to the
+		 * kernel: otherwise each thread's arena keeps its high mark,
+		 * about 4 KB per app with a few hundred asleep. */
+		if (mono_ms() - last_trim >= TRIM_EVERY_MS) {
+			malloc_trim(0);
+			last_trim = mono_ms();
 		}
 	}
 	free(w.pfd);
