@@ -1,8 +1,9 @@
 /*
  * box.c - a box's life: create (all parts or none, or ahead of its
  * image: asleep, its address and ports only), open its record, enter
- * it, list and destroy boxes.  The parts are in cgroup.c, rootfs.c,
- * netns.c and nft.c; the record in config.c.
+ * it, find the box of a process, list and destroy boxes.  The parts are
+ * in cgroup.c, rootfs.c, netns.c, nft.c and clone.c; the record in
+ * config.c; the locks in lock.c.
  */
 #define _XOPEN_SOURCE 700
 #include <arpa/inet.h>
@@ -733,4 +734,22 @@ int box_enter(const struct box *b)
 	    syscall(SYS_setresuid, 0, 0, 0) < 0)
 		return err_sys("enter box %s: become its root", b->cfg.name);
 	return 0;
+}
+
+int box_of_pid(const char *dir, pid_t pid, struct box *b)
+{
+	char comp[BOX_NAME_MAX + 32], name[BOX_NAME_MAX + 32];
+	int where, opened;
+
+	if (!dir)
+		dir = BOX_DEFAULT_DIR;
+	where = cg_of_pid(dir, pid, comp, sizeof(comp), name, sizeof(name));
+	if (where <= 0 || !box_name_valid(name))
+		return where < 0 ? -1 : 0;
+	opened = box_open(dir, name, b) == 0;
+	if (!opened && where == 1)
+		return err_wrap("process %d is in box %s", (int)pid, name);
+	if (!opened || !cg_has(b, comp))
+		return err_set("process %d is in cgroup %s, not in a box of %s", (int)pid, comp, dir);
+	return 1;
 }
