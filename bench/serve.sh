@@ -50,9 +50,17 @@
 #              measured once the kernel's memory settles (freed network
 #              namespaces go in the background, at most 180 s), also
 #              the state dir's boxes and apps on disk per app, the store
-#              per app and the median image_bytes; then REVIVALS of the
-#              asleep apps reached at the same moment: first byte
-#              p50/p99.  DENSITY_APPS=0 skips it.
+#              per app and the median image_bytes, the daemon's PSS and
+#              anonymous memory per app (PSS also counts library code it
+#              ran once); asleep_parts: per app, the growth of reclaimable
+#              slab, of Percpu, of memory cgroups (dying ones count) and
+#              of the daemon's fds, and the 12 slab caches that grew most
+#              (KB per app, "r:" before a reclaimable one); then REVIVALS
+#              of the asleep apps reached at the same moment: first byte
+#              p50/p99; removed: the kernel memory that removing the
+#              apps still asleep gave back, per app.  DENSITY_APPS=0
+#              skips it.  DENSITY_SMAPS=PATH keeps the daemon's smaps
+#              (PATH.0 before, PATH.1 asleep) and registry (PATH.db).
 # Times come from dclient -T (the answer's CLOCK_REALTIME) and
 # bench/lib/timed.c (just before the fork of the client).
 set -u
@@ -213,6 +221,7 @@ avail_kb() { awk '/^MemAvailable:/ { print $2 }' /proc/meminfo; }
 # the kernel's own memory that it cannot reclaim: unreclaimable slab, page
 # tables, kernel stacks, per-cpu (dentry and inode caches are reclaimable)
 kernel_kb() { awk '/^(SUnreclaim|PageTables|KernelStack|Percpu):/ { s += $2 } END { print s }' /proc/meminfo; }
+percpu_kb() { awk '/^Percpu:/ { print $2 }' /proc/meminfo; }
 # memory cgroups the kernel keeps (cgroup v1: removed ones whose pages
 # are still charged count too)
 memcgs() { awk '$1 == "memory" { print $3 }' /proc/cgroups; }
@@ -350,7 +359,7 @@ holders_count() {
 
 bench_density() {
 	local n=$DENSITY_APPS b=${DENSITY_BATCH:-10} i last before nap slp nap_hold nap_pss m=$REVIVALS
-	local a napping asleep kbefore k0 k1 knap kslp kmed nholders disk store pss0 cg0 sr0 fd0 an0 an1 krm
+	local a napping asleep kbefore k0 k1 knap kslp kmed nholders disk store pss0 cg0 sr0 pc0 fd0 an0 an1 krm
 	[ "$n" -gt 0 ] || return 0
 	[ "$m" -gt "$n" ] && m=$n
 	s_ports "$n"
@@ -363,6 +372,7 @@ bench_density() {
 	an0=$(anon_kb "$S_PID")
 	cg0=$(memcgs)
 	sr0=$(sreclaimable_kb)
+	pc0=$(percpu_kb)
 	[ -n "${DENSITY_SMAPS:-}" ] && cp "/proc/$S_PID/smaps" "$DENSITY_SMAPS.0"
 	fd0=$(ls "/proc/$S_PID/fd" | wc -l)
 	slab_snap >"$D_DIR/slab.0"
@@ -426,8 +436,9 @@ bench_density() {
 		"$(curl -s --max-time 30 --unix-socket "$S_DIR/api.sock" http://serve/apps | python3 -c 'import json,sys; v=sorted(a.get("image_bytes",0) for a in json.load(sys.stdin)); print(v[len(v)//2] if v else "null")' 2>/dev/null || echo null)"
 	slab_snap >"$D_DIR/slab.1"
 	[ -n "${DENSITY_SMAPS:-}" ] && cp "/proc/$S_PID/smaps" "$DENSITY_SMAPS.1" && cp "$S_DIR/registry.db" "$DENSITY_SMAPS.db"
-	printf '{"bench":"serve","density_apps":%d,"tier":"asleep_parts","sreclaimable_per_app_kb":%.1f,"memcgs_per_app":%.2f,"daemon_fds_per_app":%.2f,"slab_growth_per_app_kb":%s}\n' \
+	printf '{"bench":"serve","density_apps":%d,"tier":"asleep_parts","sreclaimable_per_app_kb":%.1f,"percpu_per_app_kb":%.1f,"memcgs_per_app":%.2f,"daemon_fds_per_app":%.2f,"slab_growth_per_app_kb":%s}\n' \
 		"$n" "$(echo "$(sreclaimable_kb) $sr0 $n" | awk '{ print ($1 - $2) / $3 }')" \
+		"$(echo "$(percpu_kb) $pc0 $n" | awk '{ print ($1 - $2) / $3 }')" \
 		"$(echo "$(memcgs) $cg0 $n" | awk '{ print ($1 - $2) / $3 }')" \
 		"$(echo "$(ls "/proc/$S_PID/fd" | wc -l) $fd0 $n" | awk '{ print ($1 - $2) / $3 }')" \
 		"$(slab_growth "$D_DIR/slab.0" "$D_DIR/slab.1" "$n")"

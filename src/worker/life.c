@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/timing.h"
 #include "worker/child.h"
 #include "worker/daemon.h"
 #include "worker/holder.h"
@@ -323,6 +324,7 @@ int life_swap_in(struct daemon *d, struct app *a, const char *trigger)
 	args.ctx.generation = a->generation;
 	pthread_mutex_unlock(&d->lock);
 	t0 = mono_ms();
+	timing_mark("serve: swap-in begun, forking the engine child");
 	rc = restore_with_retries(&args, &r, &sc);
 	if (rc < 0 && args.ctx.holder && strstr(err_msg(), "listener custody")) {
 		pthread_mutex_lock(&d->lock);
@@ -375,6 +377,7 @@ struct spawn_args {
 	struct app *a;
 	enum life_op op;
 	char trigger[16];
+	uint64_t t0;             /* now_ns() when asked */
 };
 
 static void *op_thread(void *arg)
@@ -382,6 +385,7 @@ static void *op_thread(void *arg)
 	struct spawn_args *s = arg;
 
 	pthread_mutex_lock(&s->d->lock);
+	timing_span("serve: asked to the operation's thread, locked", s->t0, now_ns());
 	if (s->op == LIFE_SWAP_IN)
 		life_swap_in(s->d, s->a, s->trigger);
 	else if (s->op == LIFE_SLEEP && life_sleep(s->d, s->a, s->trigger) < 0)
@@ -407,6 +411,7 @@ void life_spawn(struct daemon *d, struct app *a, enum life_op op, const char *tr
 	s->d = d;
 	s->a = a;
 	s->op = op;
+	s->t0 = now_ns();
 	snprintf(s->trigger, sizeof(s->trigger), "%s", trigger);
 	a->busy = 1;
 	pthread_attr_init(&attr);

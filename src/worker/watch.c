@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <malloc.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +24,6 @@
 
 #define LOOP_MAX_WAIT_MS 250
 #define SAMPLE_EVERY_MS 1000
-#define TRIM_EVERY_MS 10000
 #define TIMER_LEAD_MS 30           /* start a timer's revival this early */
 
 enum watch_kind { W_WAKE, W_HELD, W_PIDFD, W_HOLD };
@@ -286,7 +284,7 @@ static void asleep_due(struct daemon *d, int check_pressure)
 void watch_loop(struct daemon *d)
 {
 	struct watch_set w = { 0 };
-	int64_t last_sample = mono_ms(), last_trim = last_sample;
+	int64_t last_sample = mono_ms();
 	int timeout;
 
 	while (!d->stop) {
@@ -316,14 +314,6 @@ void watch_loop(struct daemon *d)
 			sample_round(d, mono_ms() - last_sample);
 			cap_logs(d);
 			last_sample = mono_ms();
-		}
-		/* Memory freed by the API's and operations' threads (a list of
-		 * every app builds a document of them all) goes back to the
-		 * kernel: otherwise each thread's arena keeps its high mark,
-		 * about 4 KB per app with a few hundred asleep. */
-		if (mono_ms() - last_trim >= TRIM_EVERY_MS) {
-			malloc_trim(0);
-			last_trim = mono_ms();
 		}
 	}
 	free(w.pfd);
