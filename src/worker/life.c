@@ -312,10 +312,12 @@ int life_swap_in(struct daemon *d, struct app *a, const char *trigger)
 	if (a->state != APP_NAPPING && a->state != APP_ASLEEP &&
 	    !(a->state == APP_FAILED && a->swaps > 0 && !a->pid))
 		return err_set("app %s is %s, not swapped out", a->spec.name, app_state_name(a->state));
+	uint64_t ts = now_ns();
 	op_paths(d, a, &p);
 	drop_watch(a);
 	a->state = APP_SWAPPING_IN;
 	daemon_save(d, a);
+	timing_span("serve: swap-in's row saved", ts, now_ns());
 	op_ctx(d, a, &p, &args);
 	if (a->sleep_addr || asleep || a->held_lost)
 		args.ctx.holder = NULL;    /* asleep or lost: its sockets are made anew */
