@@ -283,6 +283,43 @@ int life_swap_out(struct daemon *d, struct app *a, const char *trigger)
 #define RESTORE_TRIES 6
 #define RESTORE_RETRY_MS 200
 
+/* One string of a packed op_args: copied after the struct, *field
+ * pointing at the copy.  0 when it does not fit. */
+static int pack_str(const char **field, char *dst, size_t cap, size_t *at)
+{
+	size_t n;
+
+	if (!*field)
+		return 1;
+	n = strlen(*field) + 1;
+	if (*at + n > cap)
+		return 0;
+	memcpy(dst + *at, *field, n);
+	*field = dst + *at;
+	*at += n;
+	return 1;
+}
+
+/* An op_args that holds no pointer outside dst (child_run_packed: the
+ * spare engine child was forked before these strings existed); rt is a
+ * static of the program, the same in every child. */
+static size_t pack_args(const void *arg, void *dst, size_t cap)
+{
+	struct op_args *a = dst;
+	struct runtime_ctx *c = &a->ctx;
+	const char **fields[] = { &c->store_url, &c->image, &c->holder, &c->work_dir, &c->log,
+				  &c->box_dir, &c->bridge, &c->subnet, &c->subnet6, &c->cache_dir };
+	size_t at = sizeof(*a);
+
+	if (cap < sizeof(*a))
+		return 0;
+	memcpy(a, arg, sizeof(*a));
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (!pack_str(fields[i], dst, cap, &at))
+			return 0;
+	return at;
+}
+
 static int restore_with_retries(struct op_args *args, struct op_result *r, struct started_ctx *sc)
 {
 	struct timespec ts = { 0, RESTORE_RETRY_MS * 1000000L };
@@ -293,7 +330,7 @@ static int restore_with_retries(struct op_args *args, struct op_result *r, struc
 			daemon_log(sc->a->spec.name, "restore failed (%s); trying again", err_msg());
 			nanosleep(&ts, NULL);
 		}
-		rc = child_run(restore_child, args, r, sizeof(*r), note_op_pid, sc);
+		rc = child_run_packed(restore_child, args, pack_args, r, sizeof(*r), note_op_pid, sc);
 		if (rc == 0 || !strstr(err_msg(), " is taken"))
 			break;
 	}
