@@ -425,10 +425,10 @@ static void kill_subtree(const char *dir)
 	err_clear();
 }
 
-/* The box's memory cgroup is emptied before it goes: v1's force_empty
- * also drains the kernel's per-CPU caches of charges.  Without it every
- * removal left a dying memory cgroup (110-140 KB of slab each here, one
- * per sleep), though a napping box's memory.stat read 0 charged.  Best
+/* The page cache still charged to the box's memory cgroup (a napping
+ * app's: the last page of its log) is reclaimed before the cgroup goes:
+ * a removed memory cgroup with pages charged stays in the kernel, dying,
+ * until they are (110-140 KB of slab each here, one per sleep).  Best
  * effort: pages in use elsewhere would stay, and so would the cgroup. */
 static void reclaim_memory(const struct box_cgroup *cg)
 {
