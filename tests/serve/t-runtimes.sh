@@ -1,0 +1,105 @@
+#!/bin/bash
+# t-runtimes.sh - language runtimes users bring as servers, each boxed
+# under the daemon with --idle 1s --sleep 1s, answered by its own client
+# before any swap, after a nap and after sleeping:
+# - Node.js (libuv: epoll, a thread pool, io_uring refused by the box's
+#   seccomp filter so it falls back): an http server, curl;
+# - OpenJDK (HotSpot: ~20 threads, signals, the hsperfdata file mapped
+#   shared in /tmp): a com.sun.net.httpserver server compiled with javac,
+#   curl;
+# - Python's asyncio (epoll, a self-pipe socketpair, the signal wakeup
+#   fd): a line-echo TCP server, a python client.
+d=$(dirname "$0"); . "$d/lib.sh"
+d_need node java javac python3 curl
+s_init runtimes
+s_ports 3; PN=${S_PORTS[0]} PJ=${S_PORTS[1]} PP=${S_PORTS[2]}
+ND=nd-$$ JV=jv-$$ PY=py-$$   # box names are the host's cgroup names too
+
+# count_ok DESC PREFIX CMD...: CMD answers "PREFIX n=N", N counting on
+# from the last answer (the server's state survives every swap); N is the
+# caller's
+count_ok() {
+	local desc=$1 want got
+	shift
+	N=$((N + 1))
+	want="$1 n=$N"
+	shift
+	got=$("$@" 2>&1)
+	[ "$got" = "$want" ] || s_fail "$desc: got '$got', expected '$want'"
+}
+get() { curl -sS --max-time 10 "http://127.0.0.1:$1/"; }
+
+# Node.js: http, each answer read from a file (libuv's thread pool)
+cat >"$D_DIR/srv.js" <<'JS'
+const http = require('http'), fs = require('fs');
+let n = 0;
+http.createServer((q, r) => {
+	fs.readFile(__filename, (e) => r.end(e ? 'error ' + e.code : 'node n=' + (++n)));
+}).listen(80);
+JS
+s_box_create "$ND" 1s "127.0.0.1:$PN:80" -- --sleep 1s -- node "$D_DIR/srv.js"
+node_ok() { count_ok "$1" node get "$PN"; }
+
+# OpenJDK: com.sun.net.httpserver on HotSpot
+cat >"$D_DIR/Server.java" <<'JAVA'
+import com.sun.net.httpserver.HttpServer;
+import java.net.InetSocketAddress;
+import java.util.concurrent.atomic.AtomicInteger;
+public class Server {
+	public static void main(String[] a) throws Exception {
+		AtomicInteger n = new AtomicInteger();
+		HttpServer s = HttpServer.create(new InetSocketAddress(80), 0);
+		s.createContext("/", x -> {
+			byte[] b = ("jvm n=" + n.incrementAndGet()).getBytes();
+			x.sendResponseHeaders(200, b.length);
+			x.getResponseBody().write(b);
+			x.close();
+		});
+		s.start();
+	}
+}
+JAVA
+javac -d "$D_DIR" "$D_DIR/Server.java" || s_fail "javac Server.java"
+s_box_create "$JV" 1s "127.0.0.1:$PJ:80" -- --sleep 1s -- java -cp "$D_DIR" Server
+jvm_ok() { count_ok "$1" jvm get "$PJ"; }
+
+# Python asyncio: a line server answering each line with a count, the
+# count taken in the loop's default executor (a thread pool); its client
+# is asyncio too
+cat >"$D_DIR/srv.py" <<'PY'
+import asyncio, itertools
+n = itertools.count(1)
+async def serve(r, w):
+	while line := await r.readline():
+		k = await asyncio.get_running_loop().run_in_executor(None, next, n)
+		w.write(b"%s n=%d\n" % (line.strip(), k))
+		await w.drain()
+	w.close()
+async def main():
+	s = await asyncio.start_server(serve, None, 80)
+	async with s:
+		await s.serve_forever()
+asyncio.run(main())
+PY
+cat >"$D_DIR/cli.py" <<'PY'
+import asyncio, sys
+async def main():
+	r, w = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", int(sys.argv[1])), 10)
+	w.write(b"asyncio\n")
+	print((await asyncio.wait_for(r.readline(), 10)).decode().strip())
+	w.close()
+asyncio.run(main())
+PY
+s_box_create "$PY" 1s "127.0.0.1:$PP:80" -- --sleep 1s -- /usr/bin/python3 "$D_DIR/srv.py"
+py_ok() { count_ok "$1" asyncio python3 "$D_DIR/cli.py" "$PP"; }
+
+# the three at once, each through its cycles in a job of its own (N is
+# each job's own)
+jobs=()
+for c in "$ND node_ok" "$JV jvm_ok" "$PY py_ok"; do
+	N=0
+	s_cycles $c &
+	jobs+=($!)
+done
+for j in "${jobs[@]}"; do wait "$j" || s_fail "a server's cycles failed (above)"; done
+d_log PASS
