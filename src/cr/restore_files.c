@@ -36,6 +36,7 @@ struct rst_files {
 	int verify;                    /* a trial restore beside the live tree */
 	const struct custody_held *custody; /* sockets from the holder, or NULL */
 	int root;                      /* where paths resolve (rootpath.h) */
+	const int *shmem_fds;          /* the restorer's, per img.shmem */
 };
 
 int files_ipc_ns(const struct rst_files *rf)
@@ -109,6 +110,11 @@ int files_in_custody(const struct rst_files *rf, uint32_t id)
 	return custody_holds(rf->custody, &rf->img->files[id]);
 }
 
+int files_shmem_fd(const struct rst_files *rf, uint32_t i)
+{
+	return rf->shmem_fds[i];
+}
+
 int files_fd_in(const struct cr_proc *p, uint32_t id)
 {
 	for (uint32_t i = 0; i < p->nr_fds; i++)
@@ -129,6 +135,7 @@ static int alloc_files(struct rst_ctx *c)
 	rf->verify = c->verify;
 	rf->custody = c->custody;
 	rf->root = c->box_root;
+	rf->shmem_fds = c->shmem_fds;
 	rf->fd = malloc((n + 1) * sizeof(int));
 	rf->aux = malloc((n + 1) * sizeof(int));
 	rf->holder = malloc((n + 1) * sizeof(uint32_t));

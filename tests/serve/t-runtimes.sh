@@ -6,14 +6,15 @@
 #   seccomp filter so it falls back): an http server, curl;
 # - OpenJDK (HotSpot: ~20 threads, signals, the hsperfdata file mapped
 #   shared in /tmp): a com.sun.net.httpserver server compiled with javac,
-#   curl;
+#   curl; with the default GC and with ZGC (its heap a memfd that is both
+#   an open fd and mapped shared several times);
 # - Python's asyncio (epoll, a self-pipe socketpair, the signal wakeup
 #   fd): a line-echo TCP server, a python client.
 d=$(dirname "$0"); . "$d/lib.sh"
 d_need node java javac python3 curl
 s_init runtimes
-s_ports 3; PN=${S_PORTS[0]} PJ=${S_PORTS[1]} PP=${S_PORTS[2]}
-ND=nd-$$ JV=jv-$$ PY=py-$$   # box names are the host's cgroup names too
+s_ports 4; PN=${S_PORTS[0]} PJ=${S_PORTS[1]} PP=${S_PORTS[2]} PZ=${S_PORTS[3]}
+ND=nd-$$ JV=jv-$$ PY=py-$$ ZG=zg-$$   # box names are the host's cgroup names too
 
 # count_ok DESC PREFIX CMD...: CMD answers "PREFIX n=N", N counting on
 # from the last answer (the server's state survives every swap); N is the
@@ -62,6 +63,10 @@ JAVA
 javac -d "$D_DIR" "$D_DIR/Server.java" || s_fail "javac Server.java"
 s_box_create "$JV" 1s "127.0.0.1:$PJ:80" -- --sleep 1s -- java -cp "$D_DIR" Server
 jvm_ok() { count_ok "$1" jvm get "$PJ"; }
+# the same with ZGC, whose heap is a memfd of gigabytes (sparse) mapped
+# at several addresses and grown through its fd
+s_box_create "$ZG" 1s "127.0.0.1:$PZ:80" -- --sleep 1s -- java -XX:+UseZGC -cp "$D_DIR" Server
+zgc_ok() { count_ok "$1" jvm get "$PZ"; }
 
 # Python asyncio: a line server answering each line with a count, the
 # count taken in the loop's default executor (a thread pool); its client
@@ -93,10 +98,10 @@ PY
 s_box_create "$PY" 1s "127.0.0.1:$PP:80" -- --sleep 1s -- /usr/bin/python3 "$D_DIR/srv.py"
 py_ok() { count_ok "$1" asyncio python3 "$D_DIR/cli.py" "$PP"; }
 
-# the three at once, each through its cycles in a job of its own (N is
+# all at once, each through its cycles in a job of its own (N is
 # each job's own)
 jobs=()
-for c in "$ND node_ok" "$JV jvm_ok" "$PY py_ok"; do
+for c in "$ND node_ok" "$JV jvm_ok" "$ZG zgc_ok" "$PY py_ok"; do
 	N=0
 	s_cycles $c &
 	jobs+=($!)
