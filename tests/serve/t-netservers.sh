@@ -1,0 +1,70 @@
+#!/bin/bash
+# t-netservers.sh - network servers no other serve test runs, boxed with
+# --idle 1s --sleep 1s, each answered by its own client before any swap,
+# after a nap and after sleeping (all at once, each in a job of its own):
+# - HAProxy in master-worker mode (-W -db, as its Docker image runs it: a
+#   master and a worker joined by a socketpair), answering HTTP itself
+#   (http-request return): curl;
+# - unbound, a local zone, over UDP and TCP: dig;
+# - mosquitto: a retained message published after each swap reaches a new
+#   subscriber (mosquitto_pub -r, mosquitto_sub).
+d=$(dirname "$0"); . "$d/lib.sh"
+d_need haproxy unbound mosquitto mosquitto_pub mosquitto_sub dig curl
+s_init netservers
+s_ports 3; PH=${S_PORTS[0]} PU=${S_PORTS[1]} PM=${S_PORTS[2]}
+HP=hp-$$ UB=ub-$$ MQ=mq-$$   # box names are the host's cgroup names too
+
+cat >"$D_DIR/haproxy.cfg" <<CONF
+global
+	log stdout format raw local0
+defaults
+	mode http
+	timeout connect 5s
+	timeout client 30s
+	timeout server 30s
+frontend web
+	bind :80
+	http-request return status 200 content-type text/plain string "haproxy ok"
+CONF
+s_box_create "$HP" 1s "127.0.0.1:$PH:80" -- --sleep 1s -- haproxy -W -db -f "$D_DIR/haproxy.cfg"
+hp_ok() { d_expect "$1" "haproxy ok" curl -sS --max-time 10 "http://127.0.0.1:$PH/"; }
+
+cat >"$D_DIR/unbound.conf" <<CONF
+server:
+	interface: 0.0.0.0
+	port: 53
+	access-control: 0.0.0.0/0 allow
+	do-daemonize: no
+	username: ""
+	chroot: ""
+	use-syslog: no
+	logfile: ""
+	pidfile: ""
+	local-zone: "pico.test." static
+	local-data: "www.pico.test. IN A 10.9.9.9"
+CONF
+s_box_create "$UB" 1s "127.0.0.1:$PU:53/udp" "127.0.0.1:$PU:53/tcp" -- --sleep 1s -- \
+	unbound -d -c "$D_DIR/unbound.conf"
+ub_ok() {
+	d_expect "$1 (udp)" 10.9.9.9 dig +short +time=5 +tries=2 @127.0.0.1 -p "$PU" www.pico.test
+	d_expect "$1 (tcp)" 10.9.9.9 dig +short +tcp +time=5 +tries=2 @127.0.0.1 -p "$PU" www.pico.test
+}
+
+cat >"$D_DIR/mosquitto.conf" <<CONF
+listener 1883 0.0.0.0
+allow_anonymous true
+CONF
+s_box_create "$MQ" 1s "127.0.0.1:$PM:1883" -- --sleep 1s -- mosquitto -c "$D_DIR/mosquitto.conf"
+# mq_ok DESC: DESC published retained, read back by a new subscriber
+mq_ok() {
+	timeout 20 mosquitto_pub -h 127.0.0.1 -p "$PM" -t t/x -r -m "$1" || s_fail "$1: publish"
+	d_expect "$1" "$1" timeout 20 mosquitto_sub -h 127.0.0.1 -p "$PM" -t t/x -C 1 -W 15
+}
+
+jobs=()
+for c in "$HP hp_ok" "$UB ub_ok" "$MQ mq_ok"; do
+	s_cycles $c &
+	jobs+=($!)
+done
+for j in "${jobs[@]}"; do wait "$j" || s_fail "a server's cycles failed (above)"; done
+d_log PASS
