@@ -5,7 +5,8 @@
 # - HAProxy in master-worker mode (-W -db, as its Docker image runs it: a
 #   master and a worker joined by a socketpair), answering HTTP itself
 #   (http-request return): curl;
-# - unbound, a local zone, over UDP and TCP: dig;
+# - unbound (its defaults: it drops to the unbound user, writes its pid
+#   file in the box's /run), a local zone, over UDP and TCP: dig;
 # - mosquitto: a retained message published after each swap reaches a new
 #   subscriber (mosquitto_pub -r, mosquitto_sub).
 d=$(dirname "$0"); . "$d/lib.sh"
@@ -34,12 +35,6 @@ server:
 	interface: 0.0.0.0
 	port: 53
 	access-control: 0.0.0.0/0 allow
-	do-daemonize: no
-	username: ""
-	chroot: ""
-	use-syslog: no
-	logfile: ""
-	pidfile: ""
 	local-zone: "pico.test." static
 	local-data: "www.pico.test. IN A 10.9.9.9"
 CONF
