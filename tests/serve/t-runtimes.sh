@@ -9,7 +9,8 @@
 #   curl; with the default GC and with ZGC (its heap a memfd that is both
 #   an open fd and mapped shared several times);
 # - Python's asyncio (epoll, a self-pipe socketpair, the signal wakeup
-#   fd): a line-echo TCP server, a python client.
+#   fd) with a multiprocessing lock (sem_open: a 32-byte file of /dev/shm,
+#   removed, mapped shared): a line TCP server, a python client.
 d=$(dirname "$0"); . "$d/lib.sh"
 d_need node java javac python3 curl
 s_init runtimes
@@ -69,14 +70,18 @@ s_box_create "$ZG" 1s "127.0.0.1:$PZ:80" -- --sleep 1s -- java -XX:+UseZGC -cp "
 zgc_ok() { count_ok "$1" jvm get "$PZ"; }
 
 # Python asyncio: a line server answering each line with a count, the
-# count taken in the loop's default executor (a thread pool); its client
-# is asyncio too
+# count taken in the loop's default executor (a thread pool) under a
+# multiprocessing lock; its client is asyncio too
 cat >"$D_DIR/srv.py" <<'PY'
-import asyncio, itertools
+import asyncio, itertools, multiprocessing
 n = itertools.count(1)
+lock = multiprocessing.Lock()   # a POSIX semaphore, its /dev/shm file removed
+def count():
+	with lock:
+		return next(n)
 async def serve(r, w):
 	while line := await r.readline():
-		k = await asyncio.get_running_loop().run_in_executor(None, next, n)
+		k = await asyncio.get_running_loop().run_in_executor(None, count)
 		w.write(b"%s n=%d\n" % (line.strip(), k))
 		await w.drain()
 	w.close()

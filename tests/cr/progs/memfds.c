@@ -12,10 +12,13 @@
  *   twice, as a JVM's ZGC maps its heap: the fd and both mappings stay
  *   one file through every cycle (what one writes the others read, and a
  *   new mapping of the fd too).
+ * - a POSIX semaphore (sem_open, then sem_unlink: a 32-byte file of
+ *   /dev/shm, removed, mapped shared), posted once per check.
  * Check N: each one's seals, content (A's first byte is N, written in
  * place each check) and offset (advanced by one per check) are as they
  * were left.
  */
+#include <semaphore.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -42,6 +45,26 @@ static const char text[] = "0123456789abcdefghij";
 #define E_AT(n) ((E_SIZE / 2) + (unsigned long)(n) * 4096)   /* mapping writes */
 #define E_FD_AT(n) ((E_SIZE / 2) - (unsigned long)((n) + 1) * 4096)   /* fd writes */
 static char *e1, *e2;   /* E mapped twice */
+static sem_t *sem;
+
+static void sem_make(void)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "/pc-memfds-%d", (int)getpid());
+	sem = sem_open(name, O_CREAT | O_EXCL, 0600, 3);
+	if (sem == SEM_FAILED || sem_unlink(name) < 0)
+		ck_die("sem_open %s", name);
+}
+
+/* Check n finds the value check n-1 left (3 + n) and posts once more. */
+static void sem_check(int n)
+{
+	int v = -1;
+
+	CK(sem_getvalue(sem, &v) == 0 && v == 3 + n, "semaphore: value %d, want %d", v, 3 + n);
+	CK(sem_post(sem) == 0, "sem_post: %s", strerror(errno));
+}
 
 static void e_map(void)
 {
@@ -95,6 +118,7 @@ int main(int argc, char **argv)
 			ck_die("F_ADD_SEALS %s", m[i].name);
 	}
 	e_map();
+	sem_make();
 	ck_ready();
 	for (int n = 0;; n++) {
 		ck_wait_go(n);
@@ -120,6 +144,7 @@ int main(int argc, char **argv)
 		   strerror(errno));
 		CK(pwrite(m[3].fd, "x", 1, 0) < 0 && errno == EPERM, "memfd d: written past its seal");
 		e_check(n);
+		sem_check(n);
 		ck_report(n);
 	}
 }
