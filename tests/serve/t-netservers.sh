@@ -8,12 +8,17 @@
 # - unbound (its defaults: it drops to the unbound user, writes its pid
 #   file in the box's /run), a local zone, over UDP and TCP: dig;
 # - mosquitto: a retained message published after each swap reaches a new
-#   subscriber (mosquitto_pub -r, mosquitto_sub).
+#   subscriber (mosquitto_pub -r, mosquitto_sub);
+# - Postfix with Debian's master.cf (smtpd and the others chrooted into
+#   the queue, talking over its unix sockets), `postfix start-fg`: each
+#   time Python's smtplib sends a mail, which virtual(8) delivers to a
+#   Maildir in the box's writable layer.
 d=$(dirname "$0"); . "$d/lib.sh"
-d_need haproxy unbound mosquitto mosquitto_pub mosquitto_sub dig curl
+d_need haproxy unbound mosquitto mosquitto_pub mosquitto_sub dig curl postfix python3
 s_init netservers
-s_ports 3; PH=${S_PORTS[0]} PU=${S_PORTS[1]} PM=${S_PORTS[2]}
-HP=hp-$$ UB=ub-$$ MQ=mq-$$   # box names are the host's cgroup names too
+. "$d/../daemons/mail_lib.sh"
+s_ports 4; PH=${S_PORTS[0]} PU=${S_PORTS[1]} PM=${S_PORTS[2]} PP=${S_PORTS[3]}
+HP=hp-$$ UB=ub-$$ MQ=mq-$$ PF=pf-$$   # box names are the host's cgroup names too
 
 cat >"$D_DIR/haproxy.cfg" <<CONF
 global
@@ -56,8 +61,24 @@ mq_ok() {
 	d_expect "$1" "$1" timeout 20 mosquitto_sub -h 127.0.0.1 -p "$PM" -t t/x -C 1 -W 15
 }
 
+# Postfix: the tests/daemons configuration on the box's port 25, every
+# address; mail N goes out on the Nth check
+mail_conf_postfix 25
+sed -i 's/^127.0.0.1:25 inet/smtp      inet/' "$D_DIR/etc/master.cf"
+sed -i 's/^inet_interfaces = .*/inet_interfaces = all/; s#^mynetworks = .*#mynetworks = 0.0.0.0/0#' \
+	"$D_DIR/etc/main.cf"
+s_box_create "$PF" 1s "127.0.0.1:$PP:25" -- --sleep 1s -- postfix -c "$D_DIR/etc" start-fg
+BOX_MAILDIR=$S_DIR/boxes/$PF/upper$MAILDIR   # written in the box's layer
+N=0
+pf_ok() {
+	N=$((N + 1))
+	d_expect "$1: SMTP banner" True mail_smtp "$PP" banner
+	d_expect "$1: mail $N" sent mail_smtp "$PP" "$N" "token-$N-$$"
+	d_wait "$1: delivery of mail $N" sh -c "grep -qs '^token token-$N-$$' '$BOX_MAILDIR'/new/*"
+}
+
 jobs=()
-for c in "$HP hp_ok" "$UB ub_ok" "$MQ mq_ok"; do
+for c in "$HP hp_ok" "$UB ub_ok" "$MQ mq_ok" "$PF pf_ok"; do
 	s_cycles $c &
 	jobs+=($!)
 done
