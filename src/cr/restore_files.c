@@ -83,13 +83,16 @@ int files_created(struct rst_files *rf, const char *path)
 	return 0;
 }
 
+/* /proc/self/fd/N is a link to follow: O_NOFOLLOW, which the file may
+ * have been opened with (mkstemp's files, Gunicorn's worker heartbeats),
+ * would refuse it (ELOOP); the reopened file is the same one. */
 int files_reopen(int fd, int flags)
 {
 	char path[64];
 	int nfd;
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	nfd = open(path, flags | O_CLOEXEC);
+	nfd = open(path, (flags & ~O_NOFOLLOW) | O_CLOEXEC);
 	if (nfd < 0)
 		return err_sys("reopen %s with flags 0%o", path, flags);
 	return nfd;
