@@ -119,8 +119,12 @@ static int reg_dump(struct dump_files *df, const struct fd_dump *d, struct cr_fi
 		f->path[len - strlen(DELETED)] = '\0';
 	f->reg.mode = d->st.st_mode & 07777;
 	f->reg.size = (uint64_t)d->st.st_size;
-	if (d->st.st_nlink == 0)
+	if (d->st.st_nlink == 0) {
 		f->reg.unlinked = CR_REG_UNLINKED;   /* its content: reg_link */
+		f->reg.has_owner = 1;                /* a box's view: file_owners.c */
+		f->reg.uid = d->st.st_uid;
+		f->reg.gid = d->st.st_gid;
+	}
 	return 0;
 }
 
@@ -198,6 +202,23 @@ static int add_seals(int fd, const struct cr_file *f)
 	return 0;
 }
 
+/* fd made for removed file f gets f's owner (the restorer made it as
+ * itself; in a box that owner is no id of the box, and its processes
+ * could not even fchmod their own file), then f's mode. */
+static int set_owner_mode(int fd, const struct cr_file *f)
+{
+	struct stat st;
+
+	if (f->reg.has_owner && fstat(fd, &st) < 0)
+		return err_sys("removed %s: fstat", f->path);
+	if (f->reg.has_owner && (st.st_uid != f->reg.uid || st.st_gid != f->reg.gid) &&
+	    fchown(fd, f->reg.uid, f->reg.gid) < 0)
+		return err_sys("removed %s: chown %u:%u", f->path, f->reg.uid, f->reg.gid);
+	if (fchmod(fd, f->reg.mode) < 0)
+		return err_sys("removed %s: chmod 0%o", f->path, f->reg.mode);
+	return 0;
+}
+
 /* A new nameless file holding an unlinked file's content. */
 static int make_unlinked(int root, const struct cr_file *f)
 {
@@ -221,12 +242,7 @@ static int make_unlinked(int root, const struct cr_file *f)
 		close(fd);
 		return err_wrap("unlinked %s", f->path);
 	}
-	if (fchmod(fd, f->reg.mode) < 0) {
-		err_sys("unlinked %s: chmod 0%o", f->path, f->reg.mode);
-		close(fd);
-		return -1;
-	}
-	if (add_seals(fd, f) < 0) {
+	if (set_owner_mode(fd, f) < 0 || add_seals(fd, f) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -247,8 +263,8 @@ static int shmem_as_file(const struct rst_files *rf, const struct cr_file *f)
 	if ((uint64_t)st.st_size != f->reg.size && ftruncate(fd, (off_t)f->reg.size) < 0)
 		return err_sys("%s: shared memory %llu: resize to %llu", f->path,
 			       (unsigned long long)f->obj, (unsigned long long)f->reg.size);
-	if (fchmod(fd, f->reg.mode) < 0)
-		return err_sys("%s: chmod 0%o", f->path, f->reg.mode);
+	if (set_owner_mode(fd, f) < 0)
+		return -1;
 	seals = fcntl(fd, F_GET_SEALS);
 	if (seals < 0 && f->reg.seals)
 		return err_sys("%s: F_GET_SEALS", f->path);

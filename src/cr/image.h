@@ -259,6 +259,9 @@ struct cr_file_reg {                 /* CR_FILE_REG */
 	uint32_t mode;                 /* st_mode & 07777 */
 	uint64_t size;                 /* st_size */
 	uint32_t seals;                /* a memfd's F_GET_SEALS; 0 for other files */
+	/* A removed file's owner (as a box sees it), in an optional FOWNER
+	 * record after the file's: has_owner 0 when an older build wrote it. */
+	uint32_t has_owner, uid, gid;
 };
 
 #define CR_REG_UNLINKED 1              /* content is data[0], path is where it was */

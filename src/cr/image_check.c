@@ -878,6 +878,12 @@ static int check_reg(const struct cr_image *img, const struct cr_file *f)
 	} else if (f->obj) {
 		return err_set("obj for a file that is not a shared object");
 	}
+	if (f->reg.has_owner > 1 || (f->reg.has_owner && !f->reg.unlinked))
+		return err_set("an owner (has_owner %" PRIu32 ") for a file not removed",
+			       f->reg.has_owner);
+	if (f->reg.has_owner && (f->reg.uid == UINT32_MAX || f->reg.gid == UINT32_MAX))
+		return err_set("owner %" PRIu32 ":%" PRIu32 " (-1 is no id)", f->reg.uid,
+			       f->reg.gid);
 	if (f->reg.unlinked == CR_REG_UNLINKED && f->data[0].len != f->reg.size)
 		return err_set("content %" PRIu64 " bytes, size %" PRIu64,
 			       f->data[0].len, f->reg.size);
