@@ -1,6 +1,6 @@
 #!/bin/bash
 # t-netservers.sh - network servers no other serve test runs, boxed with
-# --idle 1s --sleep 1s, each answered by its own client before any swap,
+# --idle 1s --sleep 3s, each answered by its own client before any swap,
 # after a nap and after sleeping (all at once, each in a job of its own):
 # - HAProxy in master-worker mode (-W -db, as its Docker image runs it: a
 #   master and a worker joined by a socketpair), answering HTTP itself
@@ -32,7 +32,7 @@ frontend web
 	bind :80
 	http-request return status 200 content-type text/plain string "haproxy ok"
 CONF
-s_box_create "$HP" 1s "127.0.0.1:$PH:80" -- --sleep 1s -- haproxy -W -db -f "$D_DIR/haproxy.cfg"
+s_box_create "$HP" 1s "127.0.0.1:$PH:80" -- --sleep 3s -- haproxy -W -db -f "$D_DIR/haproxy.cfg"
 hp_ok() { d_expect "$1" "haproxy ok" curl -sS --max-time 10 "http://127.0.0.1:$PH/"; }
 
 cat >"$D_DIR/unbound.conf" <<CONF
@@ -43,7 +43,7 @@ server:
 	local-zone: "pico.test." static
 	local-data: "www.pico.test. IN A 10.9.9.9"
 CONF
-s_box_create "$UB" 1s "127.0.0.1:$PU:53/udp" "127.0.0.1:$PU:53/tcp" -- --sleep 1s -- \
+s_box_create "$UB" 1s "127.0.0.1:$PU:53/udp" "127.0.0.1:$PU:53/tcp" -- --sleep 3s -- \
 	unbound -d -c "$D_DIR/unbound.conf"
 ub_ok() {
 	d_expect "$1 (udp)" 10.9.9.9 dig +short +time=5 +tries=2 @127.0.0.1 -p "$PU" www.pico.test
@@ -54,7 +54,7 @@ cat >"$D_DIR/mosquitto.conf" <<CONF
 listener 1883 0.0.0.0
 allow_anonymous true
 CONF
-s_box_create "$MQ" 1s "127.0.0.1:$PM:1883" -- --sleep 1s -- mosquitto -c "$D_DIR/mosquitto.conf"
+s_box_create "$MQ" 1s "127.0.0.1:$PM:1883" -- --sleep 3s -- mosquitto -c "$D_DIR/mosquitto.conf"
 # mq_ok DESC: DESC published retained, read back by a new subscriber
 mq_ok() {
 	timeout 20 mosquitto_pub -h 127.0.0.1 -p "$PM" -t t/x -r -m "$1" || s_fail "$1: publish"
@@ -67,7 +67,7 @@ mail_conf_postfix 25
 sed -i 's/^127.0.0.1:25 inet/smtp      inet/' "$D_DIR/etc/master.cf"
 sed -i 's/^inet_interfaces = .*/inet_interfaces = all/; s#^mynetworks = .*#mynetworks = 0.0.0.0/0#' \
 	"$D_DIR/etc/main.cf"
-s_box_create "$PF" 1s "127.0.0.1:$PP:25" -- --sleep 1s -- postfix -c "$D_DIR/etc" start-fg
+s_box_create "$PF" 1s "127.0.0.1:$PP:25" -- --sleep 3s -- postfix -c "$D_DIR/etc" start-fg
 BOX_MAILDIR=$S_DIR/boxes/$PF/upper$MAILDIR   # written in the box's layer
 N=0
 pf_ok() {
