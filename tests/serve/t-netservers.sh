@@ -10,9 +10,10 @@
 # - mosquitto: a retained message published after each swap reaches a new
 #   subscriber (mosquitto_pub -r, mosquitto_sub);
 # - Postfix with Debian's master.cf (smtpd and the others chrooted into
-#   the queue, talking over its unix sockets), `postfix start-fg`: each
-#   time Python's smtplib sends a mail, which virtual(8) delivers to a
-#   Maildir in the box's writable layer.
+#   the queue, talking over its unix sockets), `postfix start-fg`, with
+#   --sleep 1s (its timers revive it within seconds): each time Python's
+#   smtplib sends a mail, which virtual(8) delivers to a Maildir in the
+#   box's writable layer.
 d=$(dirname "$0"); . "$d/lib.sh"
 d_need haproxy unbound mosquitto mosquitto_pub mosquitto_sub dig curl postfix python3
 s_init netservers
@@ -67,7 +68,7 @@ mail_conf_postfix 25
 sed -i 's/^127.0.0.1:25 inet/smtp      inet/' "$D_DIR/etc/master.cf"
 sed -i 's/^inet_interfaces = .*/inet_interfaces = all/; s#^mynetworks = .*#mynetworks = 0.0.0.0/0#' \
 	"$D_DIR/etc/main.cf"
-s_box_create "$PF" 1s "127.0.0.1:$PP:25" -- --sleep 3s -- postfix -c "$D_DIR/etc" start-fg
+s_box_create "$PF" 1s "127.0.0.1:$PP:25" -- --sleep 1s -- postfix -c "$D_DIR/etc" start-fg
 BOX_MAILDIR=$S_DIR/boxes/$PF/upper$MAILDIR   # written in the box's layer
 N=0
 pf_ok() {
@@ -76,11 +77,32 @@ pf_ok() {
 	d_expect "$1: mail $N" sent mail_smtp "$PP" "$N" "token-$N-$$"
 	d_wait "$1: delivery of mail $N" sh -c "grep -qs '^token token-$N-$$' '$BOX_MAILDIR'/new/*"
 }
+# logged WHAT: wait (60 s at most) for the daemon to log WHAT of Postfix
+logged() {
+	local end=$((SECONDS + 60))
+	until grep -q "app $PF: $1" "$S_LOG"; do
+		[ $SECONDS -ge $end ] && s_fail "$PF: no '$1' in the daemon's log after 60 s"
+		sleep 0.2
+	done
+}
+# Postfix's own timers revive it within a few seconds of each swap-out:
+# its client checks it after its first swap-out and after it first slept,
+# whichever woke it
+pf_cycles() {
+	pf_ok "$PF before any swap"
+	logged "swapped out"
+	pf_ok "$PF after a swap-out"
+	logged "asleep after"
+	pf_ok "$PF after sleeping"
+	d_log "$PF: answered through a nap and a sleep"
+}
 
 jobs=()
-for c in "$HP hp_ok" "$UB ub_ok" "$MQ mq_ok" "$PF pf_ok"; do
+for c in "$HP hp_ok" "$UB ub_ok" "$MQ mq_ok"; do
 	s_cycles $c &
 	jobs+=($!)
 done
+pf_cycles &
+jobs+=($!)
 for j in "${jobs[@]}"; do wait "$j" || s_fail "a server's cycles failed (above)"; done
 d_log PASS
