@@ -195,6 +195,11 @@ struct runs_plan {
 int pages_plan_runs(const struct mfile *f, const struct pindex *ix, uint8_t *dst,
 		    uint8_t *in, struct runs_plan *rp);
 uint64_t pages_decode_run(const struct runs_plan *rp, size_t r, const uint8_t *buf);
+/* The same for the pages of run r whose bytes are among the first got
+ * bytes of buf, from the run's page *next on (0 at first; a run's pages
+ * go by offset); *next is where the next call goes on. */
+uint64_t pages_decode_run_upto(const struct runs_plan *rp, size_t r, const uint8_t *buf,
+			       uint64_t got, size_t *next);
 void pages_plan_free(struct runs_plan *rp);
 /* Fetch pages idx[0..n) (indexes into ix) in ranged reads of their packs,
  * adjacent ranges merged, and write page i, checked against its hash, at

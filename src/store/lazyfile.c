@@ -54,6 +54,14 @@ struct store_lazy {
 	int plan_state;          /* 0 not yet, 1 made, -1 failed (under ix_lock) */
 	struct backend_get *run_reqs;
 	char (*run_keys)[CHUNK_KEY_MAX];
+	/* Per run: its bytes, read straight into a buffer of its length, and
+	 * how far its pages are decoded: a run is decoded as its bytes come,
+	 * once the index is known good. */
+	struct run_stream {
+		struct store_lazy *l;
+		size_t r, next;
+		uint64_t pages;
+	} *streams;
 	uint64_t runs_hits0;     /* the cache's hit bytes when they started */
 	uint64_t runs_bytes, runs_pages;   /* what the threads read and put in */
 	uint64_t runs_t[3];      /* now_ns(): started, last GETs done, last decoded */
@@ -380,9 +388,35 @@ static int plan_ready(struct store_lazy *l)
 	return ok;
 }
 
-/* A thread: its runs' ranged GETs, then their pages decoded into l->data
- * (different runs hold different pages; nobody else touches l's pages
- * until join_runs). */
+/* The plan if the index is known good by now (made here if it is not
+ * yet), without waiting: 1, else 0. */
+static int plan_now(struct store_lazy *l)
+{
+	int ok;
+
+	pthread_mutex_lock(&l->ix_lock);
+	if (l->ix_state > 0 && l->plan_state == 0)
+		l->plan_state = pages_plan_runs(l->f, &l->ix, l->data, l->in, &l->plan) == 0 ? 1 : -1;
+	ok = l->ix_state > 0 && l->plan_state > 0;
+	pthread_mutex_unlock(&l->ix_lock);
+	err_clear();
+	return ok;
+}
+
+/* Bytes of a run came (backend_get.progress): decode the pages in. */
+static void run_progress(void *arg, uint64_t got)
+{
+	struct run_stream *st = arg;
+	struct store_lazy *l = st->l;
+
+	if (plan_now(l))
+		st->pages += pages_decode_run_upto(&l->plan, st->r,
+						   l->run_reqs[st->r].dst, got, &st->next);
+}
+
+/* A thread: its runs' ranged GETs, their pages decoded into l->data as
+ * the bytes come, and what is left once they are in (different runs hold
+ * different pages; nobody else touches l's pages until join_runs). */
 static void *runs_main(void *arg)
 {
 	struct runs_part *part = arg;
@@ -395,11 +429,16 @@ static void *runs_main(void *arg)
 	t1 = now_ns();
 	err_clear();   /* per request status: a failed run is fetched when asked for */
 	ok = plan_ready(l);
-	for (size_t j = 0; ok && j < part->n; j++)
-		if (reqs[j].status == 0 && reqs[j].out.len == l->f->runs[part->first + j].len) {
-			pages += pages_decode_run(&l->plan, part->first + j, reqs[j].out.data);
-			bytes += reqs[j].out.len;
+	for (size_t j = 0; j < part->n; j++) {
+		struct run_stream *st = &l->streams[part->first + j];
+
+		if (ok && reqs[j].status == 0) {
+			st->pages += pages_decode_run_upto(&l->plan, st->r, reqs[j].dst,
+							   reqs[j].len, &st->next);
+			bytes += reqs[j].len;
 		}
+		pages += st->pages;   /* a run that failed may have some in */
+	}
 	t2 = now_ns();
 	pthread_mutex_lock(&l->ix_lock);
 	l->runs_bytes += bytes;
@@ -421,9 +460,17 @@ static int start_runs(struct store_lazy *l)
 		return 0;
 	l->run_reqs = calloc(l->f->nruns, sizeof(*l->run_reqs));
 	l->run_keys = calloc(l->f->nruns, sizeof(*l->run_keys));
-	if (!l->run_reqs || !l->run_keys)
+	l->streams = calloc(l->f->nruns, sizeof(*l->streams));
+	if (!l->run_reqs || !l->run_keys || !l->streams)
 		return err_set("out of memory");
 	add_runs(l->f, l->run_reqs, l->run_keys);
+	for (size_t j = 0; j < l->f->nruns; j++) {
+		l->streams[j] = (struct run_stream){ .l = l, .r = j };
+		l->run_reqs[j].progress = run_progress;
+		l->run_reqs[j].progress_arg = &l->streams[j];
+		if (!(l->run_reqs[j].dst = malloc(l->f->runs[j].len ? (size_t)l->f->runs[j].len : 1)))
+			return err_set("out of memory");
+	}
 	store_cache_stats(l->s, &c0);
 	l->runs_hits0 = c0.hit_bytes;
 	l->runs_t[0] = now_ns();
@@ -444,6 +491,18 @@ static int start_runs(struct store_lazy *l)
 	return 0;
 }
 
+static void free_runs(struct store_lazy *l)
+{
+	for (size_t j = 0; l->run_reqs && j < l->f->nruns; j++)
+		free(l->run_reqs[j].dst);
+	free(l->run_reqs);
+	free(l->run_keys);
+	free(l->streams);
+	l->run_reqs = NULL;
+	l->run_keys = NULL;
+	l->streams = NULL;
+}
+
 /* The background runs, once done: their pages in (l->lock held, or l not
  * shared yet). */
 static void join_runs(struct store_lazy *l)
@@ -451,10 +510,7 @@ static void join_runs(struct store_lazy *l)
 	struct store_cache_stats c1;
 
 	if (!l->runs_pending) {   /* never started (or taken in already) */
-		free(l->run_reqs);
-		free(l->run_keys);
-		l->run_reqs = NULL;
-		l->run_keys = NULL;
+		free_runs(l);
 		return;
 	}
 	for (size_t k = 0; k < l->runs_pending; k++)
@@ -468,12 +524,7 @@ static void join_runs(struct store_lazy *l)
 		    l->runs_t[2]);
 	store_cache_stats(l->s, &c1);
 	count_runs(l, l->runs_bytes, l->runs_pages, c1.hit_bytes - l->runs_hits0);
-	for (size_t j = 0; j < l->f->nruns; j++)
-		buf_free(&l->run_reqs[j].out);
-	free(l->run_reqs);
-	free(l->run_keys);
-	l->run_reqs = NULL;
-	l->run_keys = NULL;
+	free_runs(l);
 }
 
 /* ---- the small files from the local copy ---- */
