@@ -30,8 +30,10 @@
 # BENCH_PC_B: a second picocenter binary compared in the same run: each
 # case gets an image of its own made by each build, and the two builds'
 # restores alternate (lines say "pc":"a" for BENCH_PC, "b" for this one).
-# Not with BENCH_1G: two 1 GB images do not fit radosgw's store (a PUT
-# times out).
+# BENCH_SHARE=1: both builds restore (and swap out) one image made by
+# BENCH_PC instead, in turns; only for builds that write the same store
+# format.  The 1 GB case always shares its image when BENCH_PC_B is set:
+# two 1 GB images do not fit radosgw's store (a PUT times out).
 # BENCH_REDIS=1 adds redis-server holding 100 MB (DEBUG POPULATE: 100000
 # values of 1000 bytes) whose request (one EVAL) reads 3000 of them, ~3
 # MB: lines "bench":"activeset-redis", first_response_ms up to the EVAL's
@@ -52,6 +54,7 @@ BENCH_GEN=${BENCH_GEN:-1}
 BENCH_LOCAL=${BENCH_LOCAL:-1}
 BENCH_REPEAT=${BENCH_REPEAT:-1}
 BENCH_TIMING=${BENCH_TIMING:-}
+BENCH_SHARE=${BENCH_SHARE:-0}
 REDIS_EVAL="local n=0 for i=0,2999 do n=n+string.len(redis.call('GET','key:'..i)) end return n"
 PC=${BENCH_PC:-$PWD/build/picocenter}
 PC_A=$PC PC_B=${BENCH_PC_B:-} PCN=a
@@ -234,8 +237,13 @@ use_pc() {
 	if [ "$1" = b ]; then PC=$PC_B; else PC=$PC_A; fi
 }
 
-run_store() {   # STORE-NAME URL TS WS
-	local store=$1 url=$2 t w port image pcs=a p
+# image_of IMAGE P: the image build P restores (one for both when shared).
+image_of() {
+	if [ "$SHARE" = 1 ]; then echo "$1-a"; else echo "$1-$2"; fi
+}
+
+run_store() {   # STORE-NAME URL TS WS [SHARE]
+	local store=$1 url=$2 t w port image pcs=a p SHARE=${5:-$BENCH_SHARE}
 	[ -n "$PC_B" ] && pcs="a b"
 	for t in $3; do
 		for w in $4; do
@@ -243,6 +251,7 @@ run_store() {   # STORE-NAME URL TS WS
 			port=$(free_port)
 			image=ws-$t-$w
 			for p in $pcs; do
+				[ "$SHARE" = 1 ] && [ "$p" = b ] && continue
 				use_pc "$p"
 				prepare "$url" "$t" "$w" "$port" "$image-$p"
 			done
@@ -252,7 +261,8 @@ run_store() {   # STORE-NAME URL TS WS
 				for _ in $(seq "$BENCH_REPEAT"); do
 					for p in $pcs; do
 						use_pc "$p"
-						measure "$store" "$url" "$t" "$w" "$port" "$mode" "$image-$p"
+						measure "$store" "$url" "$t" "$w" "$port" "$mode" \
+							"$(image_of "$image" "$p")"
 					done
 				done
 			done
@@ -283,7 +293,7 @@ AWS_ENDPOINT_URL=http://127.0.0.1:$(head -n 1 "$TMP/proxy.port")
 export AWS_ENDPOINT_URL
 STORED=("s3://$BUCKET/activeset-$$" "s3://$BUCKET/activeset-redis-$$")
 run_store "s3+${DELAY_MS}ms" "s3://$BUCKET/activeset-$$" "$BENCH_S3_T" "$BENCH_S3_W"
-[ "$BENCH_1G" = 1 ] && run_store "s3+${DELAY_MS}ms" "s3://$BUCKET/activeset-$$" 262144 2560
+[ "$BENCH_1G" = 1 ] && run_store "s3+${DELAY_MS}ms" "s3://$BUCKET/activeset-$$" 262144 2560 1
 if [ "$BENCH_REDIS" = 1 ]; then
 	run_redis "s3+${DELAY_MS}ms" "s3://$BUCKET/activeset-redis-$$"
 fi

@@ -316,6 +316,11 @@ static const struct mrun *run_holding(const struct mfile *f, const struct pentry
 	return NULL;
 }
 
+int pages_in_run(const struct mfile *f, const struct pentry *e)
+{
+	return run_holding(f, e) != NULL;
+}
+
 uint64_t pages_decode_run_upto(const struct runs_plan *rp, size_t r, const uint8_t *buf,
 			       uint64_t got, size_t *next)
 {
@@ -324,8 +329,8 @@ uint64_t pages_decode_run_upto(const struct runs_plan *rp, size_t r, const uint8
 	size_t k = rp->first[r] + *next;
 
 	for (; k < rp->first[r + 1]; k++) {
-		size_t i = rp->order[k];
-		const struct pentry *e = &rp->ix->e[i];
+		const struct pentry *e = &rp->ix->e[rp->order[k]];
+		size_t i = pindex_page(rp->ix, rp->order[k]);
 
 		if (e->off - run->off + e->len > got)
 			break;         /* not all in yet (pages by offset) */
@@ -400,18 +405,22 @@ static int group_by_run(struct runs_plan *rp)
 	}
 	for (size_t r = 0; r < nr; r++)
 		read[rp->f->runs[r].pack] = 1;
-	for (size_t i = 0, span = 0; i <= n; i++) {
+	for (size_t i = 0, span = 0, at = 0; i <= n; i++) {
 		const struct pentry *e = i < n ? &rp->ix->e[i] : NULL;
-		const struct mrun *r = !e || rp->in[i] || !read[e->pack] ? NULL : run_holding(rp->f, e);
+		size_t pg = e ? pindex_page(rp->ix, i) : 0;
+		const struct mrun *r = !e || rp->in[pg] || !read[e->pack] ? NULL :
+				       run_holding(rp->f, e);
 
 		if (e)
 			runof[i] = r ? (size_t)(r - rp->f->runs) : nr;
+		if (span && (!e || runof[i] == nr || pg != at + span)) {
+			populate(rp->dst, at, span);   /* the pages at .. at + span */
+			span = 0;
+		}
 		if (e && runof[i] < nr) {
 			rp->first[runof[i] + 2]++;
+			at = span ? at : pg;
 			span++;
-		} else {
-			populate(rp->dst, i - span, span);
-			span = 0;
 		}
 	}
 	for (size_t r = 0; r < nr; r++)
