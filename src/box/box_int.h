@@ -108,25 +108,23 @@ int fwd_enable(int family);
 /* The interface group of the boxes' bridges ("pico"): the IPv6 rules
  * know a box's packets by it. */
 #define BOX_IFGROUP 0x7069636f
-int rtnl_bridge_ensure(const char *name, uint32_t addr, int prefix);
-/* The bridge's IPv6 address (no DAD) and per-interface forwarding. */
-int rtnl_bridge_ensure6(const char *name, const uint8_t addr[16], int prefix);
+/* The bridge (made if missing) with its addresses (IPv6 unless addr6 is
+ * NULL; no DAD), up, in the boxes' interface group, forwarding. */
+int rtnl_bridge_ensure(const char *name, uint32_t addr, int prefix, const uint8_t *addr6,
+		       int prefix6);
 /* peer_mac: the box end's address, made from the box's IPv4 address, so
  * that a box woken with the same address has the same MAC (the host's
  * neighbour entry for it, kept while other boxes hold the bridge up,
- * stays right). */
+ * stays right).  The host end up, an isolated port of master. */
 int rtnl_veth_create(const char *host, const char *peer, int peer_netns_fd,
-		     const uint8_t peer_mac[6]);
-int rtnl_link_up(const char *name);
+		     const uint8_t peer_mac[6], const char *master);
+/* In the box's network namespace: lo and dev up, dev's address and default route
+ * via gateway, and the IPv6 ones unless addr6 is NULL (no DAD). */
+int rtnl_box_network(const char *dev, uint32_t addr, int prefix, uint32_t gateway,
+		     const uint8_t *addr6, int prefix6, const uint8_t *gateway6);
 int rtnl_link_delete(const char *name);
-int rtnl_addr_add(const char *dev, uint32_t addr, int prefix);
-int rtnl_route_default(const char *dev, uint32_t gateway);
-int rtnl_addr_add6(const char *dev, const uint8_t addr[16], int prefix);
-int rtnl_route_default6(const char *dev, const uint8_t gateway[16]);
 /* 1 if name is a bridge, 0 if it is another kind of link or none. */
 int rtnl_is_bridge(const char *name);
 int rtnl_link_exists(const char *name);
-int rtnl_set_master(const char *dev, const char *master);
-int rtnl_port_isolate(const char *dev);
 
 #endif

@@ -137,36 +137,28 @@ static void gateway6_of(const struct box *b, uint8_t gw[16])
 	addr6_of(&b->cfg, gateway_of(b), gw);
 }
 
-static int configure_eth0_v6(const struct box *b)
-{
-	uint8_t gw[16];
-
-	if (!box_has_ipv6(b))
-		return 0;
-	gateway6_of(b, gw);
-	return rtnl_addr_add6("eth0", b->addr6, b->cfg.prefix6) < 0 ||
-	       rtnl_route_default6("eth0", gw) < 0 ? -1 : 0;
-}
-
 static int configure_eth0(const struct box *b)
 {
-	if (rtnl_link_up("lo") < 0 || rtnl_addr_add("eth0", b->addr, b->cfg.prefix) < 0 ||
-	    rtnl_link_up("eth0") < 0 || rtnl_route_default("eth0", gateway_of(b)) < 0 ||
-	    configure_eth0_v6(b) < 0)
+	uint8_t gw6[16];
+	int v6 = box_has_ipv6(b);
+
+	if (v6)
+		gateway6_of(b, gw6);
+	if (rtnl_box_network("eth0", b->addr, b->cfg.prefix, gateway_of(b), v6 ? b->addr6 : NULL,
+			     b->cfg.prefix6, gw6) < 0)
 		return err_wrap("box network");
 	return 0;
 }
 
 int netns_bridge_ensure(const struct box *b)
 {
-	uint8_t gw[16];
+	uint8_t gw6[16];
+	int v6 = box_has_ipv6(b);
 
-	if (rtnl_bridge_ensure(b->cfg.bridge, gateway_of(b), b->cfg.prefix) < 0)
-		return -1;
-	if (!box_has_ipv6(b))
-		return 0;
-	gateway6_of(b, gw);
-	return rtnl_bridge_ensure6(b->cfg.bridge, gw, b->cfg.prefix6);
+	if (v6)
+		gateway6_of(b, gw6);
+	return rtnl_bridge_ensure(b->cfg.bridge, gateway_of(b), b->cfg.prefix, v6 ? gw6 : NULL,
+				  b->cfg.prefix6);
 }
 
 static int make_veth(const struct box *b)
@@ -182,10 +174,9 @@ static int make_veth(const struct box *b)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return err_sys("open %s", path);
-	rc = rtnl_veth_create(b->veth, "eth0", fd, mac);
+	rc = rtnl_veth_create(b->veth, "eth0", fd, mac, b->cfg.bridge);
 	close(fd);
-	if (rc < 0 || rtnl_set_master(b->veth, b->cfg.bridge) < 0 ||
-	    rtnl_port_isolate(b->veth) < 0 || rtnl_link_up(b->veth) < 0)
+	if (rc < 0)
 		return -1;
 	return in_ns(b, NET, configure_eth0);
 }
