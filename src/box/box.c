@@ -372,34 +372,46 @@ int box_create_ahead(const struct box_config *cfg, int hold_queue, uint32_t addr
 	return create_box(cfg, addr, 0, NULL, hold_queue, b);
 }
 
-/* The box's /dev/shm (a tmpfs of its own: POSIX shared memory, named
- * semaphores) goes with the image, so that a box made again (asleep,
- * another machine) has it back; the engine then maps the files from
- * there (restore.c). */
-static int save_shm(const struct box *b, const char *dir)
+/* The box's tmpfs mounts, /dev/shm (POSIX shared memory, named
+ * semaphores) and /run (pid files, sockets' names, /run/sshd...), go with
+ * the image, so that a box made again (asleep, another machine) has them
+ * back; the engine then maps /dev/shm's files from there (restore.c). */
+static const struct {
+	const char *dir, *file;
+} tmpfs_kept[] = { { "dev/shm", BOX_IMAGE_SHM }, { "run", BOX_IMAGE_RUN } };
+#define NR_TMPFS_KEPT (sizeof(tmpfs_kept) / sizeof(tmpfs_kept[0]))
+
+static int save_tmpfs(const struct box *b, const char *img)
 {
-	char shm[BOX_PATH_MAX + 16], path[4200];
+	char dir[BOX_PATH_MAX + 16], path[4200];
 	struct statfs fs;
 
-	snprintf(shm, sizeof(shm), "%s/root/dev/shm", b->path);
-	if (statfs(shm, &fs) < 0 || fs.f_type != TMPFS_MAGIC)
-		return 0;       /* not awake: nothing in it */
-	snprintf(path, sizeof(path), "%s/" BOX_IMAGE_SHM, dir);
-	return box_tree_save(b, shm, path) < 0 ? err_wrap("save /dev/shm of box %s",
-							  b->cfg.name) : 0;
+	for (size_t i = 0; i < NR_TMPFS_KEPT; i++) {
+		snprintf(dir, sizeof(dir), "%s/root/%s", b->path, tmpfs_kept[i].dir);
+		if (statfs(dir, &fs) < 0 || fs.f_type != TMPFS_MAGIC)
+			continue;       /* not awake (or made before /run was) */
+		snprintf(path, sizeof(path), "%s/%s", img, tmpfs_kept[i].file);
+		if (box_tree_save(b, dir, path) < 0)
+			return err_wrap("save /%s of box %s", tmpfs_kept[i].dir, b->cfg.name);
+	}
+	return 0;
 }
 
-/* Put an image's /dev/shm into a box just made or woken. */
-static int load_shm(const struct box *b, const char *img)
+/* Put an image's /dev/shm and /run into a box just made or woken. */
+static int load_tmpfs(const struct box *b, const char *img)
 {
-	char shm[BOX_PATH_MAX + 16], path[4200];
+	char dir[BOX_PATH_MAX + 16], path[4200];
 
-	snprintf(path, sizeof(path), "%s/" BOX_IMAGE_SHM, img);
-	if (access(path, F_OK) < 0)
-		return 0;       /* an image made before it was saved */
-	snprintf(shm, sizeof(shm), "%s/root/dev/shm", b->path);
-	return box_layer_load(b, path, shm) < 0 ? err_wrap("box %s: put back its /dev/shm",
-							    b->cfg.name) : 0;
+	for (size_t i = 0; i < NR_TMPFS_KEPT; i++) {
+		snprintf(path, sizeof(path), "%s/%s", img, tmpfs_kept[i].file);
+		if (access(path, F_OK) < 0)
+			continue;       /* an image made before it was saved */
+		snprintf(dir, sizeof(dir), "%s/root/%s", b->path, tmpfs_kept[i].dir);
+		if (box_layer_load(b, path, dir) < 0)
+			return err_wrap("box %s: put back its /%s", b->cfg.name,
+					tmpfs_kept[i].dir);
+	}
+	return 0;
 }
 
 int box_save(const struct box *b, const char *dir)
@@ -412,7 +424,7 @@ int box_save(const struct box *b, const char *dir)
 	snprintf(path, sizeof(path), "%s/" BOX_IMAGE_LAYER, dir);
 	if (box_layer_save(b, path) < 0)
 		return -1;
-	return save_shm(b, dir);
+	return save_tmpfs(b, dir);
 }
 
 /* A box made again from an image another daemon stored hides this
@@ -524,7 +536,7 @@ int box_for_image(const char *img, const char *dir, const char *name, struct box
 			return -1;
 		if (box_wake(b) < 0)
 			return -1;
-		return awake ? 0 : load_shm(b, img);
+		return awake ? 0 : load_tmpfs(b, img);
 	}
 	/* Not here: made again from the image, its layer included. */
 	if (box_record_load(conf, img, &saved) < 0)
@@ -538,7 +550,7 @@ int box_for_image(const char *img, const char *dir, const char *name, struct box
 	if (create_box(&saved.cfg, saved.addr, saved.uid_base, layer, -1, b) < 0)
 		return -1;
 	b->made = 1;
-	return load_shm(b, img);
+	return load_tmpfs(b, img);
 }
 
 int box_open(const char *dir, const char *name, struct box *b)

@@ -164,6 +164,7 @@ int box_create_ahead(const struct box_config *cfg, int hold_queue, uint32_t addr
 #define BOX_IMAGE_CONFIG "box-config"
 #define BOX_IMAGE_LAYER "box-layer"
 #define BOX_IMAGE_SHM "box-shm"
+#define BOX_IMAGE_RUN "box-run"
 /* The tree's init (common/init_path.h), when it runs one. */
 #define BOX_IMAGE_INIT "box-init"
 int box_save(const struct box *b, const char *imgdir);

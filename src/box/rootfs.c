@@ -355,6 +355,30 @@ static int bind_etc(const struct box *b, const char *root)
 	return 0;
 }
 
+/* root/run: a tmpfs of the box's own, owned by its root (services keep
+ * pid files and sockets there, sshd wants /run/sshd), over whatever the
+ * lower layer has there (the host's /run when it is no mount); made in
+ * the upper layer when missing, never through a symlink. */
+static int setup_run(const struct box *b, const char *root)
+{
+	char opts[96], at[64];
+	int rootfd, fd, rc;
+
+	snprintf(opts, sizeof(opts), "mode=755,size=65536k,uid=%u,gid=%u", b->uid_base,
+		 b->uid_base);
+	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return err_sys("open %s", root);
+	fd = mkdirs_in_root(rootfd, "/run");
+	close(rootfd);
+	if (fd < 0)
+		return err_sys("box %s: /run (a directory, not a symlink)", b->cfg.name);
+	snprintf(at, sizeof(at), "/proc/self/fd/%d", fd);
+	rc = mount("tmpfs", at, "tmpfs", MS_NOSUID | MS_NODEV, opts);
+	close(fd);
+	return rc < 0 ? err_sys("box %s: mount a tmpfs on /run", b->cfg.name) : 0;
+}
+
 int rootfs_mount(const struct box *b)
 {
 	char root[BOX_PATH_MAX + 8];
@@ -369,7 +393,7 @@ int rootfs_mount(const struct box *b)
 		return -1;
 	if (mount(NULL, root, NULL, MS_PRIVATE, NULL) < 0)
 		err_sys("make %s private", root);
-	else if (setup_dev(root) == 0 && hide_in_root(b, root) == 0 &&
+	else if (setup_dev(root) == 0 && setup_run(b, root) == 0 && hide_in_root(b, root) == 0 &&
 		 bind_etc(b, root) == 0 && (!b->cfg.log[0] || bind_log(root, b->cfg.log) == 0) &&
 		 (!b->cfg.init || bind_init(b, root) == 0))
 		return 0;
