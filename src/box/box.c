@@ -628,8 +628,10 @@ int box_remove(const char *dir, const char *name)
 		snprintf(b.cfg.name, sizeof(b.cfg.name), "%s", name);
 		snprintf(b.cfg.dir, sizeof(b.cfg.dir), "%s", dir);
 		memcpy(b.path, path, sizeof(b.path) - 1);
-		if (cg_plan(dir, name, &b.cg) < 0)
+		if (cg_plan(dir, name, &b.cg) < 0 || box_destroy(&b) < 0)
 			return -1;
+		/* Its elements, unknown without its address: what no box owns. */
+		return box_prune(dir, NULL, 0, NULL) < 0 ? err_wrap("box %s", name) : 0;
 	}
 	return box_destroy(&b);
 }

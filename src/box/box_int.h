@@ -29,6 +29,13 @@ int uidrange_alloc(const struct box_config *c, uint32_t want, uint32_t *base);
  * left, with the dirs that are gone; a problem is ignored (the next
  * allocation prunes). */
 void uidrange_forget_dir(const char *dir);
+/* fn(record, arg) for each box record under dir (a dir gone since it
+ * was listed holds none; a record that cannot be read is skipped). */
+int box_dir_records(const char *dir, int (*fn)(const struct box *, void *), void *arg);
+/* fn(record, arg) for every box record of the registry's dirs and of dir
+ * (records that cannot be read are skipped); the registry is not written.
+ * The caller holds the machine-wide lock. */
+int box_dirs_records(const char *dir, int (*fn)(const struct box *, void *), void *arg);
 
 /* lock.c: the lock of a box dir, and the machine-wide lock of box
  * creation (an fd to close), -1 */
@@ -97,6 +104,11 @@ int nft_box_del(const struct box *b);
 /* Mark in used[] (indexed from base, n long) the addresses of every box
  * on this machine (the `boxes` set: box dirs of other callers too). */
 int nft_mark_taken(uint32_t base, uint32_t n, uint8_t *used);
+/* Delete, in one transaction, every element of picocenter's tables (both
+ * families: sets boxes and egress, the DNAT maps) whose box address (an
+ * IPv6 one's last 32 bits) A has orphan(A, arg); each such A is written
+ * to report (unless NULL) once ("A.B.C.D").  How many addresses, or -1. */
+int nft_sweep(int (*orphan)(uint32_t addr, void *arg), void *arg, FILE *report);
 /* Run nftables commands (one transaction); quiet: no error recorded. */
 int nft_run(const char *cmds, int quiet);
 

@@ -374,3 +374,138 @@ int nft_box_del(const struct box *b)
 	close(lock);
 	return 0;
 }
+
+/* --- the sweep: elements whose box is gone --- */
+
+struct sweep {
+	int (*orphan)(uint32_t addr, void *arg);
+	void *arg;
+	FILE *cmds;            /* the delete commands */
+	uint32_t found[1024];  /* the orphan addresses (for the report) */
+	size_t n;
+};
+
+/* The box address an element's address text names (an IPv6 one's last
+ * 32 bits), network order; 0 if it is no address. */
+static uint32_t box_addr_of(const char *text)
+{
+	char tok[INET6_ADDRSTRLEN];
+	uint8_t a6[16];
+	uint32_t a;
+
+	snprintf(tok, sizeof(tok), "%.*s", (int)strcspn(text, " "), text);
+	if (inet_pton(AF_INET, tok, &a) == 1)
+		return a;
+	if (inet_pton(AF_INET6, tok, a6) != 1)
+		return 0;
+	memcpy(&a, a6 + 12, 4);
+	return a;
+}
+
+static void sweep_found(struct sweep *sw, uint32_t a)
+{
+	for (size_t i = 0; i < sw->n; i++)
+		if (sw->found[i] == a)
+			return;
+	if (sw->n < sizeof(sw->found) / sizeof(sw->found[0]))
+		sw->found[sw->n++] = a;
+}
+
+/* One element of set or map name (its text, spaces collapsed): deleted if
+ * its box address (a map's value) is an orphan's. */
+static void sweep_element(struct sweep *sw, const char *fam, const char *name, char *el)
+{
+	char *val = strstr(el, " : ");
+	uint32_t a;
+
+	if (val)
+		*val = '\0';
+	a = box_addr_of(val ? val + 3 : el);
+	if (!a || !sw->orphan(a, sw->arg))
+		return;
+	fprintf(sw->cmds, "delete element %s picocenter %s { %s }\n", fam, name, el);
+	sweep_found(sw, a);
+}
+
+/* The elements of set or map name in family fam ("elements = { e1, e2,
+ * ... }" in nft's listing, over several lines). */
+static int sweep_list(struct sweep *sw, const char *fam, const char *kind, const char *name,
+		      char *out, size_t len)
+{
+	char cmd[128], *p, *end, *el, *save;
+
+	snprintf(cmd, sizeof(cmd), "list %s %s picocenter %s", kind, fam, name);
+	if (nft_run_out(cmd, 1, out, len) < 0)
+		return 0;           /* no such table or set: nothing in it */
+	p = strstr(out, "elements = {");
+	if (!p)
+		return 0;
+	p += strlen("elements = {");
+	end = strchr(p, '}');
+	if (!end)
+		return err_set("nftables: the listing of %s %s is cut short", fam, name);
+	*end = '\0';
+	for (char *c = p; *c; c++)
+		if (*c == '\n' || *c == '\t')
+			*c = ' ';
+	for (el = strtok_r(p, ",", &save); el; el = strtok_r(NULL, ",", &save)) {
+		char *q = el, *w = el;
+
+		for (; *q; q++)    /* trim, and runs of spaces made one */
+			if (*q != ' ' || (w > el && w[-1] != ' '))
+				*w++ = *q;
+		while (w > el && w[-1] == ' ')
+			w--;
+		*w = '\0';
+		if (*el)
+			sweep_element(sw, fam, name, el);
+	}
+	return 0;
+}
+
+int nft_sweep(int (*orphan)(uint32_t addr, void *arg), void *arg, FILE *report)
+{
+	static const char *const lists[][2] = { { "set", "boxes" }, { "set", "egress" },
+						{ "map", "dnat_any" }, { "map", "dnat_addr" } };
+	struct sweep *sw = calloc(1, sizeof(*sw));
+	size_t len = 1 << 20, cmdlen = 0;
+	char *out = malloc(len), *cmds = NULL;
+	int lock = -1, rc = 0;
+
+	if (!sw || !out || !(sw->cmds = open_memstream(&cmds, &cmdlen))) {
+		rc = err_set("out of memory");
+		goto out;
+	}
+	sw->orphan = orphan;
+	sw->arg = arg;
+	lock = lock_table();
+	if (lock < 0) {
+		rc = -1;
+		goto out;
+	}
+	for (int f = 0; f < 2 && rc == 0; f++)
+		for (size_t i = 0; i < 4 && rc == 0; i++)
+			rc = sweep_list(sw, f ? "ip6" : "ip", lists[i][0], lists[i][1], out, len);
+	if (fclose(sw->cmds) != 0 && rc == 0)
+		rc = err_set("out of memory");
+	sw->cmds = NULL;
+	if (rc == 0 && cmdlen && nft_run(cmds, 0) < 0)
+		rc = err_wrap("remove the elements of boxes that are gone");
+	for (size_t i = 0; rc == 0 && i < sw->n; i++) {
+		char a[INET_ADDRSTRLEN];
+
+		addr_str(sw->found[i], a);
+		if (report)
+			fprintf(report, "%s\n", a);
+	}
+out:
+	if (lock >= 0)
+		close(lock);
+	if (sw && sw->cmds)
+		fclose(sw->cmds);
+	free(cmds);
+	free(out);
+	rc = rc < 0 ? -1 : (int)(sw ? sw->n : 0);
+	free(sw);
+	return rc;
+}
