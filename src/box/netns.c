@@ -58,8 +58,10 @@ static int keep_namespaces(const struct box *b, pid_t pid)
 }
 
 /* A child in new user, net, uts and ipc namespaces (the user namespace
- * owns the others) waits while its namespaces are mapped and kept. */
-static int make_namespaces(const struct box *b)
+ * owns the others) waits while its namespaces are mapped and kept, then
+ * exits: *holder, reaped by the caller (later: its exit took 0.6-3 ms of
+ * a wake when waited for at once). */
+static int make_namespaces(const struct box *b, pid_t *holder)
 {
 	struct clone_args args;
 	char dir[BOX_PATH_MAX + 8];
@@ -90,9 +92,15 @@ static int make_namespaces(const struct box *b)
 	if (rc == 0)
 		rc = keep_namespaces(b, pid);
 	close(pfd[1]);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	*holder = pid;
 	return rc;
+}
+
+static void reap(pid_t pid)
+{
+	if (pid > 0)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
 }
 
 /* Run fn(b) inside the box's namespace of kind i (NET or UTS). */
@@ -183,13 +191,17 @@ static int make_veth(const struct box *b)
 
 int netns_create(const struct box *b)
 {
-	if (make_namespaces(b) < 0 || in_ns(b, UTS, name_host) < 0 || make_veth(b) < 0) {
+	pid_t holder = -1;
+
+	if (make_namespaces(b, &holder) < 0 || in_ns(b, UTS, name_host) < 0 || make_veth(b) < 0) {
 		struct err_saved e;
 
 		err_save(&e);
+		reap(holder);
 		netns_destroy(b);
 		return err_restore(&e);
 	}
+	reap(holder);
 	return 0;
 }
 
