@@ -315,7 +315,10 @@ static int hide_in_root(const struct box *b, const char *root)
 }
 
 /* The overlay on the lower layer as the box sees it (idmapped at
- * BOX/lower, a mount the overlay keeps a clone of: it goes at once). */
+ * BOX/lower, a mount the overlay keeps a clone of: it stays mounted while
+ * the box is awake, one mount more on the host's table, and goes with the
+ * root when the box sleeps, as unmounting it at once cost a wake an
+ * expedited RCU grace period, 0.3-1 ms under strace -T). */
 static int mount_overlay(const struct box *b, const char *root)
 {
 	char opts[3 * BOX_PATH_MAX + 64], lower[BOX_PATH_MAX + 8], upper[BOX_PATH_MAX + 8];
@@ -328,11 +331,9 @@ static int mount_overlay(const struct box *b, const char *root)
 		return -1;
 	snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s/work", lower, upper,
 		 b->path);
-	if (mount("overlay", root, "overlay", MS_NODEV, opts) < 0)
+	if (mount("overlay", root, "overlay", MS_NODEV, opts) < 0) {
 		rc = err_sys("mount overlay %s (%s)", root, opts);
-	if (umount2(lower, MNT_DETACH) < 0 && rc == 0) {
-		rc = err_sys("unmount %s", lower);
-		umount2(root, MNT_DETACH);
+		umount2(lower, MNT_DETACH);
 	}
 	return rc;
 }
@@ -397,8 +398,13 @@ int rootfs_mount(const struct box *b)
 		 bind_etc(b, root) == 0 && (!b->cfg.log[0] || bind_log(root, b->cfg.log) == 0) &&
 		 (!b->cfg.init || bind_init(b, root) == 0))
 		return 0;
-	umount2(root, MNT_DETACH);
-	return -1;
+	{
+		struct err_saved e;
+
+		err_save(&e);
+		rootfs_unmount(b);   /* the root and the lower layer */
+		return err_restore(&e);
+	}
 }
 
 /* --- in the box's first process, before the pivot (cwd: the new root) --- */
