@@ -230,22 +230,68 @@ static void *publish(void *arg)
 	return NULL;
 }
 
+/* The box's network, made in a thread while its root and cgroups are:
+ * those need its user namespace only (made first). */
+struct linking {
+	const struct box *b;
+	pid_t holder;
+	int rc;
+	struct err_saved why;
+};
+
+static void *link_thread(void *arg)
+{
+	struct linking *l = arg;
+
+	l->rc = netns_link(l->b, l->holder);
+	if (l->rc < 0)
+		err_save(&l->why);
+	return NULL;
+}
+
+/* Namespaces, then the network beside the root and the cgroups
+ * (PICOCENTER_TIMING: "<what>: namespaces", "root", "cgroups", "network
+ * joined"); on failure what was made stays for the caller to remove. */
+static int make_awake(const struct box *b, const char *what)
+{
+	struct linking l = { .b = b };
+	char mark[64];
+	pthread_t t;
+	int started, rc;
+
+	if (netns_make(b, &l.holder) < 0)
+		return -1;
+	snprintf(mark, sizeof(mark), "%s: namespaces", what);
+	timing_mark(mark);
+	started = pthread_create(&t, NULL, link_thread, &l) == 0;
+	if (!started)
+		link_thread(&l);
+	rc = rootfs_mount(b);
+	snprintf(mark, sizeof(mark), "%s: root", what);
+	timing_mark(mark);
+	if (rc == 0) {
+		rc = cg_create(b);
+		snprintf(mark, sizeof(mark), "%s: cgroups", what);
+		timing_mark(mark);
+	}
+	if (started)
+		pthread_join(t, NULL);
+	snprintf(mark, sizeof(mark), "%s: network joined", what);
+	timing_mark(mark);
+	if (rc == 0 && l.rc < 0)
+		return err_restore(&l.why);
+	return rc;
+}
+
 /* The rest of the box, but its elements; *machine (the machine-wide
  * lock) is closed once the veth exists. */
 static int make_rest(struct box *b, int *machine)
 {
-	if (netns_create(b) < 0)
-		return -1;
-	timing_mark("box create: namespaces and veth");
+	int rc = make_awake(b, "box create");
+
 	close(*machine);
 	*machine = -1;
-	if (rootfs_mount(b) < 0)
-		return -1;
-	timing_mark("box create: root");
-	if (cg_create(b) < 0)
-		return -1;
-	timing_mark("box create: cgroups");
-	return 0;
+	return rc;
 }
 
 static int build(struct box *b, const char *layer, int *machine)
@@ -702,16 +748,9 @@ int box_sleep(const struct box *b)
 static int make_again(const struct box *b)
 {
 	timing_mark("box wake: locked");
-	if (take_down(b) < 0 || netns_create(b) < 0)
+	if (take_down(b) < 0)
 		return -1;
-	timing_mark("box wake: namespaces and veth");
-	if (rootfs_mount(b) < 0)
-		return -1;
-	timing_mark("box wake: root");
-	if (cg_create(b) < 0)
-		return -1;
-	timing_mark("box wake: cgroups");
-	return 0;
+	return make_awake(b, "box wake");
 }
 
 int box_wake(const struct box *b)

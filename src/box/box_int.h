@@ -91,7 +91,14 @@ int rootfs_enter(const struct box *b);
 int etc_write(const struct box *b);
 
 /* netns.c */
-int netns_create(const struct box *b);
+/* The box's user, net, uts and ipc namespaces, kept at BOX/ns, its
+ * hostname set (nothing made if it fails); holder: the child that made
+ * them, for netns_link to reap. */
+int netns_make(const struct box *b, pid_t *holder);
+/* Then its network: the veth on the bridge, eth0's addresses and routes
+ * (netns_destroy undoes both).  Needs nothing of the root or cgroups: a
+ * thread of its own makes it meanwhile (box.c). */
+int netns_link(const struct box *b, pid_t holder);
 /* The host bridge of the box's subnet, with its addresses and so the
  * route to the subnet (a box made ahead has no veth yet, but the packets
  * held for it must be routed to the bridge). */

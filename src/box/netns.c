@@ -189,20 +189,27 @@ static int make_veth(const struct box *b)
 	return in_ns(b, NET, configure_eth0);
 }
 
-int netns_create(const struct box *b)
+int netns_make(const struct box *b, pid_t *holder)
 {
-	pid_t holder = -1;
-
-	if (make_namespaces(b, &holder) < 0 || in_ns(b, UTS, name_host) < 0 || make_veth(b) < 0) {
+	*holder = -1;
+	if (make_namespaces(b, holder) < 0 || in_ns(b, UTS, name_host) < 0) {
 		struct err_saved e;
 
 		err_save(&e);
-		reap(holder);
+		reap(*holder);
+		*holder = -1;
 		netns_destroy(b);
 		return err_restore(&e);
 	}
-	reap(holder);
 	return 0;
+}
+
+int netns_link(const struct box *b, pid_t holder)
+{
+	int rc = make_veth(b);
+
+	reap(holder);
+	return rc;
 }
 
 int netns_destroy(const struct box *b)
