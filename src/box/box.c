@@ -209,44 +209,72 @@ static int unpack_layer(const struct box *b, const char *layer)
 	return box_layer_load(b, layer, upper);
 }
 
-/* The box's nftables elements, added in a thread while its namespaces,
- * root and cgroups are made: a commit waits for an RCU grace period
- * (~8-10 ms) and needs none of them (the elements name its address and
- * ports only).  The machine-wide lock is never waited for meanwhile. */
-struct publishing {
-	const struct box *b;
+/* A step of a box's making run in a thread beside the others: fn(arg),
+ * its result and error kept for side_join (run at once if no thread). */
+struct side {
+	int (*fn)(void *arg);
+	void *arg;
 	pthread_t thread;
-	int rc;
+	int started, rc;
 	struct err_saved why;
 };
 
-static void *publish(void *arg)
+static void *side_run(void *arg)
 {
-	struct publishing *p = arg;
+	struct side *s = arg;
 
-	p->rc = nft_box_add(p->b);
-	if (p->rc < 0)
-		err_save(&p->why);
+	s->rc = s->fn(s->arg);
+	if (s->rc < 0)
+		err_save(&s->why);
 	return NULL;
 }
 
-/* The box's network, made in a thread while its root and cgroups are:
- * those need its user namespace only (made first). */
+static void side_start(struct side *s)
+{
+	s->started = pthread_create(&s->thread, NULL, side_run, s) == 0;
+	if (!s->started)
+		side_run(s);
+}
+
+/* Wait for the step; rc (the other steps' result) if they failed, else
+ * the step's (its error set again). */
+static int side_join(struct side *s, int rc)
+{
+	if (s->started)
+		pthread_join(s->thread, NULL);
+	if (rc == 0 && s->rc < 0)
+		return err_restore(&s->why);
+	return rc;
+}
+
+/* The box's nftables elements, added beside its namespaces, root and
+ * cgroups: they name its address and ports only.  The machine-wide lock
+ * is never waited for meanwhile. */
+static int publish(void *b)
+{
+	return nft_box_add(b);
+}
+
+/* The box's network, made beside its root and cgroups: those need its
+ * user namespace only (made first). */
 struct linking {
 	const struct box *b;
 	pid_t holder;
-	int rc;
-	struct err_saved why;
 };
 
-static void *link_thread(void *arg)
+static int link_net(void *arg)
 {
 	struct linking *l = arg;
 
-	l->rc = netns_link(l->b, l->holder);
-	if (l->rc < 0)
-		err_save(&l->why);
-	return NULL;
+	return netns_link(l->b, l->holder);
+}
+
+static void mark(const char *what, const char *step)
+{
+	char m[64];
+
+	snprintf(m, sizeof(m), "%s: %s", what, step);
+	timing_mark(m);
 }
 
 /* Namespaces, then the network beside the root and the cgroups
@@ -255,31 +283,21 @@ static void *link_thread(void *arg)
 static int make_awake(const struct box *b, const char *what)
 {
 	struct linking l = { .b = b };
-	char mark[64];
-	pthread_t t;
-	int started, rc;
+	struct side net = { .fn = link_net, .arg = &l };
+	int rc;
 
 	if (netns_make(b, &l.holder) < 0)
 		return -1;
-	snprintf(mark, sizeof(mark), "%s: namespaces", what);
-	timing_mark(mark);
-	started = pthread_create(&t, NULL, link_thread, &l) == 0;
-	if (!started)
-		link_thread(&l);
+	mark(what, "namespaces");
+	side_start(&net);
 	rc = rootfs_mount(b);
-	snprintf(mark, sizeof(mark), "%s: root", what);
-	timing_mark(mark);
+	mark(what, "root");
 	if (rc == 0) {
 		rc = cg_create(b);
-		snprintf(mark, sizeof(mark), "%s: cgroups", what);
-		timing_mark(mark);
+		mark(what, "cgroups");
 	}
-	if (started)
-		pthread_join(t, NULL);
-	snprintf(mark, sizeof(mark), "%s: network joined", what);
-	timing_mark(mark);
-	if (rc == 0 && l.rc < 0)
-		return err_restore(&l.why);
+	rc = side_join(&net, rc);
+	mark(what, "network joined");
 	return rc;
 }
 
@@ -296,20 +314,16 @@ static int make_rest(struct box *b, int *machine)
 
 static int build(struct box *b, const char *layer, int *machine)
 {
-	struct publishing p = { .b = b };
-	int started, rc;
+	struct side p = { .fn = publish, .arg = b };
+	int rc;
 
 	timing_mark("box create: address and ids");
 	if (box_record_write(b) < 0 || unpack_layer(b, layer) < 0)
 		return -1;
-	started = pthread_create(&p.thread, NULL, publish, &p) == 0;
+	side_start(&p);
 	rc = make_rest(b, machine);
-	if (!started)
-		return rc < 0 ? -1 : nft_box_add(b);
-	pthread_join(p.thread, NULL);
+	rc = side_join(&p, rc);
 	timing_mark("box create: nftables joined");
-	if (rc == 0 && p.rc < 0)
-		return err_restore(&p.why);
 	return rc;
 }
 
