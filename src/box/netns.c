@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <signal.h>
@@ -212,12 +214,33 @@ int netns_link(const struct box *b, pid_t holder)
 	return rc;
 }
 
+static int delete_eth0(const struct box *b)
+{
+	(void)b;
+	return rtnl_link_delete("eth0");
+}
+
+/* 1 if the box's namespace of kind i is kept (BOX/ns/KIND mounted). */
+static int ns_kept(const struct box *b, int i)
+{
+	char path[BOX_PATH_MAX + 16];
+	struct statfs fs;
+
+	ns_path(b, i, path, sizeof(path));
+	return statfs(path, &fs) == 0 && fs.f_type == NSFS_MAGIC;
+}
+
 int netns_destroy(const struct box *b)
 {
 	char path[BOX_PATH_MAX + 16];
 	int rc = 0;
 
-	if (b->veth[0] && rtnl_link_delete(b->veth) < 0)
+	/* A box without its record has no veth name: its box end, deleted
+	 * in its namespace, takes the pair at once (the namespace's own
+	 * release would later, and meanwhile the host end would say that
+	 * the address is in use: prune.c). */
+	if (b->veth[0] ? rtnl_link_delete(b->veth) < 0
+		       : ns_kept(b, NET) && in_ns(b, NET, delete_eth0) < 0)
 		rc = -1;
 	for (int i = 0; i < NR_KINDS; i++) {
 		ns_path(b, i, path, sizeof(path));
