@@ -90,16 +90,6 @@ static int ensure_dir(const char *path)
 	return 0;
 }
 
-static int ensure_file(const char *path)
-{
-	int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-
-	if (fd < 0)
-		return err_sys("create %s", path);
-	close(fd);
-	return 0;
-}
-
 static int bind_ro(const char *path)
 {
 	if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0 ||
@@ -109,7 +99,24 @@ static int bind_ro(const char *path)
 	return 0;
 }
 
-/* root/dev: a tmpfs of host device nodes bound in, a devpts instance of
+/* A device node at path like the host's dev (its numbers and mode). */
+static int copy_device(const char *dev, const char *path)
+{
+	struct stat st;
+
+	if (stat(dev, &st) < 0)
+		return err_sys("stat %s", dev);
+	if (!S_ISCHR(st.st_mode))
+		return err_set("%s is not a character device", dev);
+	if (mknod(path, S_IFCHR | 0600, st.st_rdev) < 0 || chmod(path, st.st_mode & 07777) < 0)
+		return err_sys("make device %s", path);
+	return 0;
+}
+
+/* root/dev: a tmpfs (the host root's, without nodev) holding copies of
+ * the host's device nodes (made, not bound: six mounts fewer per box on
+ * the host's table and in every mount namespace copied from it; the box's
+ * root can neither write in it nor make devices), a devpts instance of
  * the box's own and a /dev/shm, made once with the box (host mount ns). */
 static int setup_dev(const char *root)
 {
@@ -123,12 +130,12 @@ static int setup_dev(const char *root)
 	snprintf(dev, sizeof(dev), "%s/dev", root);
 	if (mkdir(dev, 0755) < 0 && errno != EEXIST)
 		return err_sys("mkdir %s", dev);
-	if (mount("tmpfs", dev, "tmpfs", nse | MS_NODEV, "mode=755,size=64k") < 0)
+	if (mount("tmpfs", dev, "tmpfs", nse, "mode=755,size=64k") < 0)
 		return err_sys("mount tmpfs on %s", dev);
 	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
 		snprintf(host, sizeof(host), "/dev/%s", devices[i]);
 		snprintf(in, sizeof(in), "%s/%s", dev, devices[i]);
-		if (ensure_file(in) < 0 || mount_at(host, in, NULL, MS_BIND, NULL) < 0)
+		if (copy_device(host, in) < 0)
 			return -1;
 	}
 	snprintf(in, sizeof(in), "%s/pts", dev);
