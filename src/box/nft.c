@@ -151,29 +151,71 @@ static void port_element(const struct box *b, int i, int family, char *buf, size
  * period: 9 ms of a box creation's 12-18 ms nftables step, measured
  * here), and a box's removal ran six.  The commands are serialized; the
  * context checks the ruleset's generation before each (others change
- * it too). */
+ * it too).  A child process never uses its parent's context: children
+ * close their fds (the daemon's, src/worker/child.c), so its socket's
+ * number may be another file there.  The child drops it without freeing
+ * it (which would close that number) and makes its own; fork() waits for
+ * a command under way (atfork), and a child made otherwise is known by
+ * its pid. */
 static pthread_mutex_t ctx_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct nft_ctx *shared_ctx;
+static pid_t ctx_pid;          /* the process shared_ctx belongs to */
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&ctx_lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&ctx_lock);
+}
+
+static void fork_child(void)
+{
+	pthread_mutex_init(&ctx_lock, NULL);
+	shared_ctx = NULL;
+}
+
+static void set_atfork(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+/* The context, made if missing or not this process's; NULL (err set). */
+static struct nft_ctx *own_ctx(void)
+{
+	if (shared_ctx && ctx_pid == getpid())
+		return shared_ctx;
+	shared_ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!shared_ctx) {
+		err_set("nftables: cannot make a context");
+		return NULL;
+	}
+	ctx_pid = getpid();
+	nft_ctx_buffer_output(shared_ctx);
+	nft_ctx_buffer_error(shared_ctx);
+	return shared_ctx;
+}
 
 /* Run cmds; with out, their output is copied there. */
 static int nft_run_out(const char *cmds, int quiet, char *out, size_t outlen)
 {
+	struct nft_ctx *nft;
 	const char *e, *o;
 	int rc;
 
+	pthread_once(&atfork_once, set_atfork);
 	pthread_mutex_lock(&ctx_lock);
-	if (!shared_ctx) {
-		shared_ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-		if (!shared_ctx) {
-			pthread_mutex_unlock(&ctx_lock);
-			return err_set("nftables: cannot make a context");
-		}
-		nft_ctx_buffer_output(shared_ctx);
-		nft_ctx_buffer_error(shared_ctx);
+	nft = own_ctx();
+	if (!nft) {
+		pthread_mutex_unlock(&ctx_lock);
+		return -1;
 	}
-	rc = nft_run_cmd_from_buffer(shared_ctx, cmds);
-	e = nft_ctx_get_error_buffer(shared_ctx);      /* both read: each rewinds */
-	o = nft_ctx_get_output_buffer(shared_ctx);
+	rc = nft_run_cmd_from_buffer(nft, cmds);
+	e = nft_ctx_get_error_buffer(nft);      /* both read: each rewinds */
+	o = nft_ctx_get_output_buffer(nft);
 	if (rc != 0 && !quiet) {
 		char line[256];
 		size_t n = strcspn(e, "\n");
