@@ -102,7 +102,8 @@ static void cleanup_dir(const char *dir, int created)
 	static const char *const files[] = { "pages", "manifest", "manifest.tmp",
 					     "activeset", "activeset.tmp", ".pages-base",
 					     BOX_IMAGE_CONFIG, BOX_IMAGE_CONFIG ".tmp",
-					     BOX_IMAGE_LAYER, BOX_IMAGE_SHM, BOX_IMAGE_INIT,
+					     BOX_IMAGE_LAYER, BOX_IMAGE_SHM, BOX_IMAGE_RUN,
+					     BOX_IMAGE_INIT,
 					     BOX_IMAGE_CGROUPS,
 					     BOX_IMAGE_CGROUPS ".tmp", CR_SECCOMP_FILE };
 	char path[4200];
