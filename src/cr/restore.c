@@ -916,10 +916,12 @@ static int restore_start(void *arg, pid_t *pid, struct keeper_after *after)
 		rc = make_shmem(&c);
 	if (rc == 0)
 		rc = rst_files_open(&c);
+	timing_mark("restore: planned, files opened");
 	if (rc == 0) {
 		pin_start(&c);
 		rc = start_init(&c);
 	}
+	timing_mark("restore: init started");
 	if (rc == 0) {
 		rc = rebuild(&c);
 		if (rc < 0 || c.verify)
