@@ -39,6 +39,8 @@ static const char *const schema[] = {
 	"PRIMARY KEY (worker, app))",
 	"CREATE TABLE IF NOT EXISTS app_boxes (app TEXT PRIMARY KEY REFERENCES apps(name) "
 	"ON DELETE CASCADE, addr TEXT NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS hubs (name TEXT PRIMARY KEY, address TEXT NOT NULL, "
+	"heartbeat_ms BIGINT NOT NULL)",
 	"CREATE TABLE IF NOT EXISTS zone_serial (id INTEGER PRIMARY KEY, serial BIGINT NOT NULL)",
 	"INSERT INTO zone_serial (id, serial) VALUES (1, 1) ON CONFLICT DO NOTHING",
 };
@@ -69,6 +71,17 @@ int reg_exec(struct hub_registry *r, const char *sql, int n, const char *const *
 	     db_row_fn fn, void *arg)
 {
 	return r->db->ops->exec(r->db, sql, n, p, fn, arg);
+}
+
+int reg_exec_locked(struct hub_registry *r, const char *sql, int n, const char *const *p,
+		    db_row_fn fn, void *arg)
+{
+	int rc;
+
+	pthread_mutex_lock(&r->lock);
+	rc = reg_exec(r, sql, n, p, fn, arg);
+	pthread_mutex_unlock(&r->lock);
+	return rc;
 }
 
 int reg_begin(struct hub_registry *r)

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hub/dns.h"
 #include "hub/request.h"
 #include "worker/spec.h"
 
@@ -82,6 +83,16 @@ int hubreg_app_move(struct hub_registry *r, const char *tenant, const char *name
  * 0 and addr filled, HUBREG_NOTFOUND, or -1. */
 int hubreg_app_address(struct hub_registry *r, const char *name, char *addr, size_t len,
 		       char *moved_from, int *stored);
+
+/* registry_hubs.c: the hubs, as the zone's name servers.  A hub's watch
+ * refreshes its row (name, DNS address or "") every round; hub_list gives
+ * those refreshed since cutoff_ms, by name (at most max, *n of them); a
+ * hub that stops forgets its own. */
+int hubreg_hub_beat(struct hub_registry *r, const char *name, const char *address,
+		    int64_t now_ms);
+int hubreg_hub_forget(struct hub_registry *r, const char *name);
+int hubreg_hub_list(struct hub_registry *r, int64_t cutoff_ms, struct dns_ns *out, size_t max,
+		    size_t *n);
 
 /* registry_runs.c: what workers report of the apps they run. */
 /* A worker's report (request.h): held, the app must be placed on it (else
