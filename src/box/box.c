@@ -1,8 +1,9 @@
 /*
  * box.c - a box's life: create (all parts or none, or ahead of its
  * image: asleep, its address and ports only), open its record, enter
- * it, list and destroy boxes.  The parts are in cgroup.c, rootfs.c,
- * netns.c and nft.c; the record in config.c.
+ * it, find the box of a process, list and destroy boxes.  The parts are
+ * in cgroup.c, rootfs.c, netns.c, nft.c and clone.c; the record in
+ * config.c; the locks in lock.c.
  */
 #define _XOPEN_SOURCE 700
 #include <arpa/inet.h>
@@ -49,38 +50,6 @@ static int mkdirs(const char *path)
 	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
 		return err_sys("mkdir %s", buf);
 	return 0;
-}
-
-static int lock_dir(const char *dir)
-{
-	char path[BOX_PATH_MAX + 8];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/.lock", dir);
-	fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return err_sys("open %s", path);
-	if (flock(fd, LOCK_EX) < 0) {
-		close(fd);
-		return err_sys("lock %s", path);
-	}
-	return fd;
-}
-
-/* The choice of a box's address is serialized machine-wide, across box
- * dirs (another daemon's, another test's), until its veth exists (which
- * tells other boxes the address is taken, as its nftables elements do
- * later): two boxes of different dirs on one subnet took the same free
- * address, and the one that failed (its veth existed) removed the other's
- * veth and elements as its own.  Released before the nftables lock is
- * taken, so that it is never held while waiting for that one. */
-#define CREATE_LOCK_DIR "/run/picocenter"
-
-int box_lock_machine(void)
-{
-	if (mkdir(CREATE_LOCK_DIR, 0755) < 0 && errno != EEXIST)
-		return err_sys("mkdir %s", CREATE_LOCK_DIR);
-	return lock_dir(CREATE_LOCK_DIR);
 }
 
 static int check_dir(const char *dir)
@@ -353,7 +322,7 @@ static int create_box(const struct box_config *cfg, uint32_t addr, uint32_t uid_
 
 	if (check_config(cfg) < 0 || mkdirs(cfg->dir) < 0)
 		return err_wrap("box %s", cfg->name);
-	lock = lock_dir(cfg->dir);
+	lock = box_lock_dir(cfg->dir);
 	if (lock < 0)
 		return -1;
 	machine = box_lock_machine();
@@ -741,7 +710,7 @@ int box_wake(const struct box *b)
 	 * asleep apps revived together waited for each other's wake).  Taken
 	 * even for an awake box: one being woken looks awake (namespaces and
 	 * root) before its cgroups exist. */
-	lock = lock_dir(b->path);
+	lock = box_lock_dir(b->path);
 	if (lock < 0)
 		return -1;
 	if (!is_awake(b) && make_again(b) < 0) {
@@ -765,4 +734,22 @@ int box_enter(const struct box *b)
 	    syscall(SYS_setresuid, 0, 0, 0) < 0)
 		return err_sys("enter box %s: become its root", b->cfg.name);
 	return 0;
+}
+
+int box_of_pid(const char *dir, pid_t pid, struct box *b)
+{
+	char comp[BOX_NAME_MAX + 32], name[BOX_NAME_MAX + 32];
+	int where, opened;
+
+	if (!dir)
+		dir = BOX_DEFAULT_DIR;
+	where = cg_of_pid(dir, pid, comp, sizeof(comp), name, sizeof(name));
+	if (where <= 0 || !box_name_valid(name))
+		return where < 0 ? -1 : 0;
+	opened = box_open(dir, name, b) == 0;
+	if (!opened && where == 1)
+		return err_wrap("process %d is in box %s", (int)pid, name);
+	if (!opened || !cg_has(b, comp))
+		return err_set("process %d is in cgroup %s, not in a box of %s", (int)pid, comp, dir);
+	return 1;
 }

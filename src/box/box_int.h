@@ -9,6 +9,9 @@ int box_record_write(const struct box *b);
 int box_record_read(const char *path, struct box *b);
 int box_record_save(const struct box *b, const char *file);
 int box_record_load(const char *file, const char *boxpath, struct box *b);
+/* the host uid pool and a box's range within it are sane */
+int uidrange_pool_valid(uint32_t base, uint32_t count);
+int uidrange_valid(uint32_t base, uint32_t uids);
 
 /* addr6.c: the box's IPv6 subnet and address */
 int subnet6_parse(const char *s, uint8_t net[16], int *prefix);
@@ -21,21 +24,23 @@ int box_has_ipv6(const struct box *b);
  * dirs, whose records hold the ranges taken */
 #define BOX_DIRS_REGISTRY_DIR "/var/lib/picocenter"
 #define BOX_DIRS_REGISTRY BOX_DIRS_REGISTRY_DIR "/box-dirs"
-int uidrange_pool_valid(uint32_t base, uint32_t count);
-int uidrange_valid(uint32_t base, uint32_t uids);
 int uidrange_alloc(const struct box_config *c, uint32_t want, uint32_t *base);
 /* dir (whose box was just removed) leaves the registry if it has no box
  * left, with the dirs that are gone; a problem is ignored (the next
  * allocation prunes). */
 void uidrange_forget_dir(const char *dir);
 
-/* box.c: the machine-wide lock of box creation (an fd to close), -1 */
+/* lock.c: the lock of a box dir, and the machine-wide lock of box
+ * creation (an fd to close), -1 */
+int box_lock_dir(const char *dir);
 int box_lock_machine(void);
 
 /* userns.c: the user namespace and what it maps */
 int userns_write_maps(const struct box *b, pid_t pid);
 int userns_idmapped_tree(const struct box *b, const char *path, const char *at);
 int userns_own(const struct box *b, const char *path);
+/* an fd of the box's namespace KIND (BOX/ns/KIND: user, net, uts, ipc) */
+int box_ns_open(const struct box *b, const char *kind);
 
 /* cgtree.c: check the cgroups record file (fuzz/box_cgroups.c) */
 int cgtree_check(const char *file);
@@ -58,6 +63,12 @@ int cg_write(const char *dir, const char *file, const char *val);
 int cg_read(const char *dir, const char *file, char *buf, size_t len);
 int cg_destroy(const struct box_cgroup *cg);
 int cg_nr_procs(const struct box_cgroup *cg);
+/* The box cgroup pid is in (its component in comp) and the box's name in
+ * name: 1 a box of dir, 2 another dir's (or one named before the dirs'
+ * ids), 0 none, -1 error. */
+int cg_of_pid(const char *dir, pid_t pid, char *comp, size_t clen, char *name, size_t nlen);
+/* 1 if one of the box's recorded cgroup dirs ends in /comp */
+int cg_has(const struct box *b, const char *comp);
 
 /* cgview.c: the box's cgroups at /sys/fs/cgroup, from its first process */
 int cgview_mount(const struct box *b);
@@ -67,11 +78,10 @@ int rootfs_check(const char *rootfs);
 int rootfs_mount(const struct box *b);
 int rootfs_unmount(const struct box *b);
 int rootfs_enter(const struct box *b);
-int rootfs_bind_file(const char *root, const char *src, const char *path, int replace_link);
 
 /* etc.c: the box's /etc/hosts, /etc/hostname and /etc/resolv.conf, written
- * in the box dir and bound into its root. */
-int etc_bind(const struct box *b, const char *root);
+ * in the box dir as BOX/etc-hosts, etc-hostname and etc-resolv.conf. */
+int etc_write(const struct box *b);
 
 /* netns.c */
 int netns_create(const struct box *b);

@@ -639,7 +639,7 @@ static int name_of_cgroup(const char *dir, const char *comp, char *name, size_t 
 }
 
 /* 1 if one of the box's recorded cgroup dirs ends in /comp. */
-static int box_has_cgroup(const struct box *b, const char *comp)
+int cg_has(const struct box *b, const char *comp)
 {
 	const char *dirs[] = { b->cg.unified, b->cg.memory, b->cg.pids, b->cg.cpu, b->cg.freezer };
 
@@ -652,14 +652,12 @@ static int box_has_cgroup(const struct box *b, const char *comp)
 	return 0;
 }
 
-int box_of_pid(const char *dir, pid_t pid, struct box *b)
+int cg_of_pid(const char *dir, pid_t pid, char *comp, size_t clen, char *name, size_t nlen)
 {
-	char path[64], line[4096], comp[BOX_NAME_MAX + 32] = "", name[BOX_NAME_MAX + 32];
+	char path[64], line[4096];
 	FILE *f;
-	int own, opened;
 
-	if (!dir)
-		dir = BOX_DEFAULT_DIR;
+	comp[0] = '\0';
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
 	f = fopen(path, "re");
 	if (!f)
@@ -668,7 +666,7 @@ int box_of_pid(const char *dir, pid_t pid, struct box *b)
 		char *p = strstr(line, "/" CG_PREFIX);
 		size_t n = p ? strcspn(p + 1, "/\n") : 0;
 
-		if (p && n < sizeof(comp)) {
+		if (p && n < clen) {
 			memcpy(comp, p + 1, n);
 			comp[n] = '\0';
 		}
@@ -676,13 +674,5 @@ int box_of_pid(const char *dir, pid_t pid, struct box *b)
 	fclose(f);
 	if (!comp[0])
 		return 0;
-	own = name_of_cgroup(dir, comp, name, sizeof(name));
-	if (!box_name_valid(name))
-		return 0;
-	opened = box_open(dir, name, b) == 0;
-	if (!opened && own)
-		return err_wrap("process %d is in box %s", (int)pid, name);
-	if (!opened || !box_has_cgroup(b, comp))
-		return err_set("process %d is in cgroup %s, not in a box of %s", (int)pid, comp, dir);
-	return 1;
+	return name_of_cgroup(dir, comp, name, nlen) ? 1 : 2;
 }

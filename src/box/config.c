@@ -55,6 +55,42 @@ static int parse_u64(const char *s, uint64_t *v, char **end)
 	return errno ? -1 : 0;
 }
 
+/* A host uid pool or range: above the host's own first 65536 ids, and
+ * within 32 bits. */
+int uidrange_pool_valid(uint32_t base, uint32_t count)
+{
+	return base >= 65536 && count > 0 && (uint64_t)base + count <= UINT32_MAX;
+}
+
+int uidrange_valid(uint32_t base, uint32_t uids)
+{
+	return uids >= BOX_UIDS_MIN && uids <= BOX_UIDS_MAX && uidrange_pool_valid(base, uids);
+}
+
+static int parse_u32(const char *s, char **end, uint32_t *v)
+{
+	uint64_t n;
+
+	if (parse_u64(s, &n, end) < 0 || n > UINT32_MAX)
+		return -1;
+	*v = (uint32_t)n;
+	return 0;
+}
+
+int box_parse_uid_pool(const char *s, struct box_config *cfg)
+{
+	uint32_t base, count;
+	char *end;
+
+	if (parse_u32(s, &end, &base) < 0 || *end != ':' ||
+	    parse_u32(end + 1, &end, &count) < 0 || *end || !uidrange_pool_valid(base, count))
+		return err_set("bad uid pool '%s' (BASE:COUNT, BASE >= 65536, "
+			       "BASE + COUNT < 2^32)", s);
+	cfg->uid_pool_base = base;
+	cfg->uid_pool_count = count;
+	return 0;
+}
+
 int box_parse_size(const char *s, uint64_t *bytes)
 {
 	uint64_t v, mul = 1;
@@ -319,13 +355,9 @@ int box_parse_subnet(const char *s, struct box_config *cfg)
 
 static int parse_num32(const char *v, uint32_t *out)
 {
-	uint64_t n;
 	char *end;
 
-	if (parse_u64(v, &n, &end) < 0 || *end || n > UINT32_MAX)
-		return -1;
-	*out = (uint32_t)n;
-	return 0;
+	return parse_u32(v, &end, out) < 0 || *end ? -1 : 0;
 }
 
 static int parse_line(struct box *b, const char *k, const char *v)

@@ -5,9 +5,9 @@
  * than waiting on DNS), /etc/hostname and /etc/resolv.conf (the host's,
  * without the nameservers on the host's loopback, which the box's network
  * namespace cannot reach).  They are written in the box dir (BOX/etc-*),
- * owned by the box's root, and bound over the root's own files each time
- * the root is mounted, so an image restored on another machine gets that
- * machine's resolvers.
+ * owned by the box's root; rootfs.c binds them over the root's own files
+ * each time the root is mounted, so an image restored on another machine
+ * gets that machine's resolvers.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,14 +21,14 @@
 
 #define ETC_MAX 8192   /* more of the host's resolv.conf is not copied */
 
-/* Write text to BOX/etc-NAME, owned by the box's root; its path in path. */
-static int write_box_file(const struct box *b, const char *name, const char *text,
-			  char *path, size_t len)
+/* Write text to BOX/etc-NAME, owned by the box's root. */
+static int write_box_file(const struct box *b, const char *name, const char *text)
 {
+	char path[BOX_PATH_MAX + 16];
 	size_t n = strlen(text);
 	int fd, rc = 0;
 
-	snprintf(path, len, "%s/etc-%s", b->path, name);
+	snprintf(path, sizeof(path), "%s/etc-%s", b->path, name);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return err_sys("box %s: create %s", b->cfg.name, path);
@@ -80,10 +80,9 @@ static void make_resolv_conf(char *out, size_t len)
 	}
 }
 
-int etc_bind(const struct box *b, const char *root)
+int etc_write(const struct box *b)
 {
-	char text[ETC_MAX], path[BOX_PATH_MAX + 16], addr[INET_ADDRSTRLEN];
-	char addr6[INET6_ADDRSTRLEN];
+	char text[ETC_MAX], addr[INET_ADDRSTRLEN], addr6[INET6_ADDRSTRLEN];
 	struct in_addr a = { .s_addr = b->addr };
 	int n;
 
@@ -95,16 +94,11 @@ int etc_bind(const struct box *b, const char *root)
 	if (box_has_ipv6(b))
 		snprintf(text + n, sizeof(text) - (size_t)n, "%s\t%s\n", addr6_text(b->addr6, addr6),
 			 b->cfg.name);
-	if (write_box_file(b, "hosts", text, path, sizeof(path)) < 0 ||
-	    rootfs_bind_file(root, path, "/etc/hosts", 1) < 0)
-		return err_wrap("box %s: /etc/hosts", b->cfg.name);
+	if (write_box_file(b, "hosts", text) < 0)
+		return -1;
 	snprintf(text, sizeof(text), "%s\n", b->cfg.name);
-	if (write_box_file(b, "hostname", text, path, sizeof(path)) < 0 ||
-	    rootfs_bind_file(root, path, "/etc/hostname", 1) < 0)
-		return err_wrap("box %s: /etc/hostname", b->cfg.name);
+	if (write_box_file(b, "hostname", text) < 0)
+		return -1;
 	make_resolv_conf(text, sizeof(text));
-	if (write_box_file(b, "resolv.conf", text, path, sizeof(path)) < 0 ||
-	    rootfs_bind_file(root, path, "/etc/resolv.conf", 1) < 0)
-		return err_wrap("box %s: /etc/resolv.conf", b->cfg.name);
-	return 0;
+	return write_box_file(b, "resolv.conf", text);
 }

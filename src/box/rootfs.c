@@ -180,7 +180,7 @@ static int mkdirs_in_root(int rootfd, const char *dir)
  * the root, the file made there (in the upper layer) when missing and
  * never reached through a symlink; a symlink at path itself is an error,
  * or with replace_link, replaced (in the upper layer) by the file. */
-int rootfs_bind_file(const char *root, const char *src, const char *path, int replace_link)
+static int bind_file(const char *root, const char *src, const char *path, int replace_link)
 {
 	char dir[BOX_PATH_MAX], target[64];
 	const char *base = strrchr(path, '/');
@@ -220,7 +220,7 @@ static int bind_log(const char *root, const char *log)
 	if (fd < 0)
 		return err_sys("log %s", log);
 	close(fd);
-	return rootfs_bind_file(root, log, log, 0) < 0 ? err_wrap("log %s", log) : 0;
+	return bind_file(root, log, log, 0) < 0 ? err_wrap("log %s", log) : 0;
 }
 
 /* path as the box's root shows it (a directory if dir), never through a
@@ -337,6 +337,24 @@ static int mount_overlay(const struct box *b, const char *root)
 	return rc;
 }
 
+/* The box's own /etc/hosts, hostname and resolv.conf (etc.c), bound over
+ * the root's. */
+static int bind_etc(const struct box *b, const char *root)
+{
+	static const char *const names[] = { "hosts", "hostname", "resolv.conf" };
+	char src[BOX_PATH_MAX + 16], dst[32];
+
+	if (etc_write(b) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(src, sizeof(src), "%s/etc-%s", b->path, names[i]);
+		snprintf(dst, sizeof(dst), "/etc/%s", names[i]);
+		if (bind_file(root, src, dst, 1) < 0)
+			return err_wrap("box %s: %s", b->cfg.name, dst);
+	}
+	return 0;
+}
+
 int rootfs_mount(const struct box *b)
 {
 	char root[BOX_PATH_MAX + 8];
@@ -352,7 +370,7 @@ int rootfs_mount(const struct box *b)
 	if (mount(NULL, root, NULL, MS_PRIVATE, NULL) < 0)
 		err_sys("make %s private", root);
 	else if (setup_dev(root) == 0 && hide_in_root(b, root) == 0 &&
-		 etc_bind(b, root) == 0 && (!b->cfg.log[0] || bind_log(root, b->cfg.log) == 0) &&
+		 bind_etc(b, root) == 0 && (!b->cfg.log[0] || bind_log(root, b->cfg.log) == 0) &&
 		 (!b->cfg.init || bind_init(b, root) == 0))
 		return 0;
 	umount2(root, MNT_DETACH);

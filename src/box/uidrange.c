@@ -31,44 +31,6 @@ struct range {
 	uint64_t start, end;   /* [start, end) */
 };
 
-static int parse_u32(const char *s, char **end, uint32_t *v)
-{
-	unsigned long long n;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	n = strtoull(s, end, 10);
-	if (errno || n > UINT32_MAX)
-		return -1;
-	*v = (uint32_t)n;
-	return 0;
-}
-
-int uidrange_pool_valid(uint32_t base, uint32_t count)
-{
-	return base >= 65536 && count > 0 && (uint64_t)base + count <= UINT32_MAX;
-}
-
-int uidrange_valid(uint32_t base, uint32_t uids)
-{
-	return uids >= BOX_UIDS_MIN && uids <= BOX_UIDS_MAX && uidrange_pool_valid(base, uids);
-}
-
-int box_parse_uid_pool(const char *s, struct box_config *cfg)
-{
-	uint32_t base, count;
-	char *end;
-
-	if (parse_u32(s, &end, &base) < 0 || *end != ':' ||
-	    parse_u32(end + 1, &end, &count) < 0 || *end || !uidrange_pool_valid(base, count))
-		return err_set("bad uid pool '%s' (BASE:COUNT, BASE >= 65536, "
-			       "BASE + COUNT < 2^32)", s);
-	cfg->uid_pool_base = base;
-	cfg->uid_pool_count = count;
-	return 0;
-}
-
 uint32_t box_id_inside(const struct box *b, uint32_t host_id)
 {
 	if (host_id < b->uid_base || host_id - b->uid_base >= b->cfg.uids)

@@ -30,6 +30,7 @@
 #include "common/init_path.h"
 #include "cr/cr.h"
 #include "cr/dump_ctx.h"
+#include "cr/netns_switch.h"
 #include "cr/sysv_ipc.h"
 #include "cr/file_owners.h"
 #include "mem/lazy.h"
@@ -543,35 +544,18 @@ static int seize_frozen(struct dump_ctx *ctx, const struct box *b)
 static int enter_tree_netns(pid_t init, int *own)
 {
 	char path[64];
-	int fd;
+	int fd, rc;
 
-	*own = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (*own < 0)
-		return err_sys("open /proc/thread-self/ns/net");
+	*own = -1;
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)init);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
-		err_sys("enter the network namespace of pid %d", (int)init);
-		if (fd >= 0)
-			close(fd);
-		close(*own);
-		*own = -1;
-		return -1;
-	}
+	if (fd < 0)
+		return err_sys("open %s", path);
+	rc = netns_enter(fd, own);
 	close(fd);
+	if (rc < 0)
+		return err_wrap("enter the network namespace of pid %d", (int)init);
 	return 0;
-}
-
-static int leave_tree_netns(int own)
-{
-	int rc = 0;
-
-	if (own < 0)
-		return 0;
-	if (setns(own, CLONE_NEWNET) < 0)
-		rc = err_sys("return to the dumper's network namespace");
-	close(own);
-	return rc;
 }
 
 /* Names the image's files as the box sees them: one the restorer opened
@@ -700,7 +684,7 @@ static int dump_once(pid_t pid, const char *dir, const struct cr_dump_opts *opts
 	 * custody go on in the holder and keep what their peers send. */
 	netlock_release(ctx.netlock, rc < 0 || (opts && (opts->leave_running ||
 							  opts->keep_listeners)));
-	if (leave_tree_netns(own_net) < 0)
+	if (netns_leave(own_net) < 0)
 		rc = -1;
 	if (rc < 0) {
 		err_wrap("dump pid %d", pid);

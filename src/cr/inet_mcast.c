@@ -41,6 +41,7 @@
 
 #include "common/err.h"
 #include "cr/inet.h"
+#include "cr/netns_switch.h"
 
 #define MC_HEAD 36
 #define MC_ENTRY 40
@@ -353,7 +354,7 @@ static int probe(int fd, int family, int cfam, const struct cand *c, struct grou
 static int enter_sock_netns(int fd, int *own)
 {
 	struct stat a, b;
-	int ns = ioctl(fd, SIOCGSKNS);
+	int rc, ns = ioctl(fd, SIOCGSKNS);
 
 	*own = -1;
 	if (ns < 0)
@@ -366,29 +367,9 @@ static int enter_sock_netns(int fd, int *own)
 		close(ns);
 		return 0;
 	}
-	*own = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (*own < 0 || setns(ns, CLONE_NEWNET) < 0) {
-		err_sys("enter the socket's network namespace");
-		if (*own >= 0)
-			close(*own);
-		*own = -1;
-		close(ns);
-		return -1;
-	}
+	rc = netns_enter(ns, own);
 	close(ns);
-	return 0;
-}
-
-static int leave_netns(int own)
-{
-	int rc = 0;
-
-	if (own < 0)
-		return 0;
-	if (setns(own, CLONE_NEWNET) < 0)
-		rc = err_sys("return to the dumper's network namespace");
-	close(own);
-	return rc;
+	return rc < 0 ? err_wrap("enter the socket's network namespace") : 0;
 }
 
 static int dump_here(int fd, int family, uint8_t **out, uint32_t *out_len);
@@ -402,7 +383,7 @@ int mcast_dump(int fd, int family, uint8_t **out, uint32_t *out_len)
 	if (enter_sock_netns(fd, &own) < 0)
 		return err_wrap("multicast");
 	rc = dump_here(fd, family, out, out_len);
-	if (leave_netns(own) < 0 && rc == 0) {
+	if (netns_leave(own) < 0 && rc == 0) {
 		free(*out);
 		*out = NULL;
 		rc = -1;
