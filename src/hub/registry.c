@@ -39,6 +39,8 @@ static const char *const schema[] = {
 	"PRIMARY KEY (worker, app))",
 	"CREATE TABLE IF NOT EXISTS app_boxes (app TEXT PRIMARY KEY REFERENCES apps(name) "
 	"ON DELETE CASCADE, addr TEXT NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS app_timers (app TEXT PRIMARY KEY REFERENCES apps(name) "
+	"ON DELETE CASCADE, due_ms BIGINT NOT NULL)",
 	"CREATE TABLE IF NOT EXISTS hubs (name TEXT PRIMARY KEY, address TEXT NOT NULL, "
 	"heartbeat_ms BIGINT NOT NULL)",
 	"CREATE TABLE IF NOT EXISTS zone_serial (id INTEGER PRIMARY KEY, serial BIGINT NOT NULL)",

@@ -127,12 +127,14 @@ int hubreg_ask_forget(struct hub_registry *r, const char *id);
 
 /* The apps of down workers that ran there (or never started) move to the
  * workers placement picks, as a DNS query would move them
- * (hubreg_app_address); their swapped-out ones wait for their next query.
- * fn hears each moved app, its old worker and its new address.  Returns
+ * (hubreg_app_address), and so do their swapped-out ones whose image has
+ * a timer (app_timers: the new worker wakes them when it is due); the
+ * other swapped-out ones wait for their next query.  fn hears each moved
+ * app, its old worker, its new address and whether it ran there.  Returns
  * how many moved, or -1.  (The hub's watch calls it every round, so an
  * app no worker could take is moved as soon as one can.) */
 int hubreg_rehome(struct hub_registry *r,
-		  void (*fn)(const char *app, const char *from, const char *addr, void *arg),
+		  void (*fn)(const char *app, const char *from, const char *addr, int ran, void *arg),
 		  void *arg);
 /* Any app record: GET /workers/W/apps/APP (a worker asking about an app
  * it has that is no longer placed on it). */

@@ -48,7 +48,10 @@ int hub_parse_worker(const char *name, const char *body, size_t len, struct work
  * "move_failed": WHY (1-HUB_MOVE_ERR_MAX bytes of text) to a held report:
  * the app stays with it.  A held report may carry "box_addr": the IPv4
  * address of the app's box there (a worker that revives it elsewhere
- * gives its box the same one when free). */
+ * gives its box the same one when free).  A report of a swapped-out app
+ * (napping, asleep, or let go) may carry "timer_due_ms": when the
+ * earliest timer of its image is due (wall clock, ms), so that whichever
+ * worker holds it next wakes it then. */
 #define HUB_STATE_MAX 16
 #define HUB_MOVE_ERR_MAX 400
 struct run_report {
@@ -58,6 +61,7 @@ struct run_report {
 	int64_t image_ms;
 	char move_failed[HUB_MOVE_ERR_MAX + 1];   /* "" none */
 	char box_addr[INET_ADDRSTRLEN];           /* "" none */
+	int64_t timer_due_ms;          /* its image's earliest timer, wall clock; 0 none */
 };
 int hub_parse_run(const char *app, const char *body, size_t len, struct run_report *r);
 
@@ -91,6 +95,7 @@ struct placed_app {
 	int holder_up;
 	int64_t image_ms;                /* its newest image, 0 none */
 	int64_t wake_ms;                 /* DNS asked for it then, 0 not lately */
+	int64_t timer_due_ms;            /* its image's earliest timer is due then, 0 none */
 	struct app_spec spec;
 };
 int hub_parse_placed(const json_t *entry, struct placed_app *p);

@@ -152,11 +152,15 @@ static void hub_free(struct hub *h)
 
 /* ---- the watch ---- */
 
-static void log_rehomed(const char *app, const char *from, const char *addr, void *arg)
+static void log_rehomed(const char *app, const char *from, const char *addr, int ran, void *arg)
 {
 	(void)arg;
-	hub_log("app %s: it ran on %s, which is down; restarted on the worker at %s", app, from,
-		addr);
+	if (ran)
+		hub_log("app %s: it ran on %s, which is down; restarted on the worker at %s", app,
+			from, addr);
+	else
+		hub_log("app %s: its worker %s is down and its image has a timer; moved to the "
+			"worker at %s, which wakes it when the timer is due", app, from, addr);
 }
 
 /* Called with the registry busy: the names are kept for rehome_down. */
