@@ -279,18 +279,20 @@ static int act_create(struct action *a)
 static int act_adopt(struct action *a)
 {
 	const struct placed_app *p = &a->p;
-	int later = p->timer_due_ms > 0 && strcmp(a->trigger, "dns");
-	char state[HUB_STATE_MAX];
+	int later = (p->timer_due_ms > 0 || p->asleep) && strcmp(a->trigger, "dns");
+	char state[HUB_STATE_MAX] = "";
 	int64_t img, due;
 
-	if (op_adopt(a->l->d, &a->p.spec, p->image_ms, p->timer_due_ms, p->box_addr, a->trigger) !=
-	    200)
+	if (op_adopt(a->l->d, &a->p.spec, p->image_ms, p->timer_due_ms, p->box_addr, a->trigger,
+		     later) != 200)
 		return -1;
 	if (later && local_state(a->l->d, a->name, state, &img, &due) == 0 &&
-	    !strcmp(state, "asleep"))
+	    !strcmp(state, "asleep") && due > 0)
 		worker_log(a->l->o, "app %s: taken over asleep (its image of %lld); its timer is due "
-			   "in %lld ms", a->name, (long long)p->image_ms,
-			   (long long)(p->timer_due_ms - wall_ms()));
+			   "in %lld ms", a->name, (long long)p->image_ms, (long long)(due - wall_ms()));
+	else if (later && !strcmp(state, "asleep"))
+		worker_log(a->l->o, "app %s: taken over asleep (its image of %lld)", a->name,
+			   (long long)p->image_ms);
 	else
 		worker_log(a->l->o, "app %s: revived from the store (its image of %lld)", a->name,
 			   (long long)p->image_ms);

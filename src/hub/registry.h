@@ -125,12 +125,13 @@ int hubreg_ask_result(struct hub_registry *r, const char *id, int *status, char 
 		      char *worker);
 int hubreg_ask_forget(struct hub_registry *r, const char *id);
 
-/* The apps of down workers that ran there (or never started) move to the
- * workers placement picks, as a DNS query would move them
- * (hubreg_app_address), and so do their swapped-out ones whose image has
- * a timer (app_timers: the new worker wakes them when it is due); the
- * other swapped-out ones wait for their next query.  fn hears each moved
- * app, its old worker, its new address and whether it ran there.  Returns
+/* The apps of down workers move to the workers placement picks, as a DNS
+ * query would move them (hubreg_app_address): those that ran there (or
+ * never started) to be restarted from their last image, the swapped-out
+ * ones to be taken over asleep (the new worker makes their boxes ahead and
+ * holds their packets; a packet, a DNS wake or their timer, app_timers,
+ * revives them).  fn hears each moved app, its old worker, its new
+ * address and whether it ran there.  Returns
  * how many moved, or -1.  (The hub's watch calls it every round, so an
  * app no worker could take is moved as soon as one can.) */
 int hubreg_rehome(struct hub_registry *r,

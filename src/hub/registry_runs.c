@@ -198,9 +198,8 @@ int hubreg_rehome(struct hub_registry *r,
 	pthread_mutex_lock(&r->lock);
 	rc = reg_exec(r, "SELECT a.name, CASE WHEN r.app IS NULL OR r.state IN " RAN " THEN 1 "
 		     "ELSE 0 END FROM apps a JOIN workers w ON w.name = a.worker "
-		     "LEFT JOIN app_runs r ON r.app = a.name WHERE w.state = 'down' AND "
-		     "(r.app IS NULL OR r.state IN " RAN " OR EXISTS (SELECT 1 FROM app_timers t "
-		     "WHERE t.app = a.name))", 0, NULL, name_row, names);
+		     "LEFT JOIN app_runs r ON r.app = a.name WHERE w.state = 'down'", 0, NULL,
+		     name_row, names);
 	pthread_mutex_unlock(&r->lock);
 	for (size_t i = 0; rc >= 0 && i < json_array_size(names); i++) {
 		const char *name = json_string_value(json_array_get(json_array_get(names, i), 0));

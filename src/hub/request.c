@@ -350,7 +350,8 @@ int hub_parse_placed(const json_t *entry, struct placed_app *p)
 					     "created", "worker_state", "holder", "holder_state",
 					     "image_ms", "recovered", "wake_ms", "move_failed",
 					     "move_failed_at", "asks", "box_addr", "timer_due_ms" };
-	const char *hs = json_string_value(json_object_get(entry, "holder_state"));
+	const char *hs = json_string_value(json_object_get(entry, "holder_state")),
+		   *st = json_string_value(json_object_get(entry, "state"));
 	json_t *spec;
 	int rc;
 
@@ -363,6 +364,7 @@ int hub_parse_placed(const json_t *entry, struct placed_app *p)
 	    get_ms(entry, "timer_due_ms", &p->timer_due_ms) < 0)
 		return err_wrap("the hub's answer");
 	p->holder_up = hs && !strcmp(hs, "up");
+	p->asleep = st && !strcmp(st, "asleep");
 	if (get_asks(json_object_get(entry, "asks"), p) < 0)
 		return err_wrap("the hub's answer");
 	if (json_is_string(json_object_get(entry, "box_addr")) &&

@@ -96,6 +96,7 @@ struct placed_app {
 	int64_t image_ms;                /* its newest image, 0 none */
 	int64_t wake_ms;                 /* DNS asked for it then, 0 not lately */
 	int64_t timer_due_ms;            /* its image's earliest timer is due then, 0 none */
+	int asleep;                      /* swapped out where it was: take it over asleep */
 	struct app_spec spec;
 };
 int hub_parse_placed(const json_t *entry, struct placed_app *p);

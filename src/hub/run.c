@@ -159,8 +159,8 @@ static void log_rehomed(const char *app, const char *from, const char *addr, int
 		hub_log("app %s: it ran on %s, which is down; restarted on the worker at %s", app,
 			from, addr);
 	else
-		hub_log("app %s: its worker %s is down and its image has a timer; moved to the "
-			"worker at %s, which wakes it when the timer is due", app, from, addr);
+		hub_log("app %s: its worker %s is down; moved asleep to the worker at %s", app, from,
+			addr);
 }
 
 /* Called with the registry busy: the names are kept for rehome_down. */

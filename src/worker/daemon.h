@@ -110,14 +110,14 @@ int op_swap_in(struct daemon *d, const char *name, json_t **out);
  * the store now (trigger as its swap-in's; box_addr: its box's address
  * there, kept here when free, 0 unknown); a failure leaves nothing.  With
  * timer_due_ms (> 0) its image's timers run on for the time it was
- * stored, and unless woken (trigger "dns") a boxed app is not revived
- * now: it stays asleep, its box made ahead, until that timer is due or a
- * packet comes.
+ * stored and it is revived when the earliest is due; with later, a boxed
+ * app is not revived now: it stays asleep, its box made ahead and its
+ * packets held, until a packet, a wake (op_wake) or that timer.
  * Wake: a napping or asleep app starts its swap-in (not waited for). */
 int op_let_go(struct daemon *d, const char *name, int save, int64_t *image_ms,
 	      int64_t *timer_due_ms);
 int op_adopt(struct daemon *d, struct app_spec *spec, int64_t image_ms, int64_t timer_due_ms,
-	     uint32_t box_addr, const char *trigger);
+	     uint32_t box_addr, const char *trigger, int later);
 int op_wake(struct daemon *d, const char *name, const char *trigger);
 /* 200 if the app exists; fills its log path. */
 int op_log_path(struct daemon *d, const char *name, char *buf, size_t len);

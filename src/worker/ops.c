@@ -532,11 +532,11 @@ int op_let_go(struct daemon *d, const char *name, int save, int64_t *image_ms,
 }
 
 int op_adopt(struct daemon *d, struct app_spec *spec, int64_t image_ms, int64_t timer_due_ms,
-	     uint32_t box_addr, const char *trigger)
+	     uint32_t box_addr, const char *trigger, int later)
 {
 	char dir[PATH_MAX];
 	struct app *a;
-	int rc, later;
+	int rc;
 
 	pthread_mutex_lock(&d->lock);
 	rc = add_app(d, spec, &a);
@@ -552,8 +552,8 @@ int op_adopt(struct daemon *d, struct app_spec *spec, int64_t image_ms, int64_t 
 	a->dump_started_ms = image_ms;
 	a->last_out.at_ms = image_ms;
 	a->timer_due_ms = timer_due_ms > 0 ? timer_due_ms : -1;
-	/* woken later by its timer (the watch) or a packet (the hold) */
-	later = timer_due_ms > 0 && strcmp(trigger, "dns") && runtime_of(&a->spec)->box_ahead;
+	/* woken later: a packet (the hold), a wake, its timer (the watch) */
+	later = later && runtime_of(&a->spec)->box_ahead;
 	app_path(d, a->spec.name, "", dir, sizeof(dir));
 	rc = mkdir_p(dir);
 	if (rc == 0) {

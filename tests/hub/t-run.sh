@@ -159,7 +159,7 @@ d_log "kv revived on w2 from the store after w1 died, its keys intact"
 
 # tick: moved to w2 when w1 was found down, taken over asleep, woken by its
 # timer when due
-grep -q "app tick: its worker w1 is down and its image has a timer" "$D_DIR/a.hub.log" ||
+grep -q "app tick: its worker w1 is down; moved asleep to the worker at $w2" "$D_DIR/a.hub.log" ||
 	h_fail "the hub did not move tick off w1 at once: $(grep 'app tick' "$D_DIR/a.hub.log")"
 for i in $(seq 600); do
 	cat "$D_DIR"/w-w2/boxes/tick/upper/srv/fired 2>/dev/null | grep -q "^fired " && break
