@@ -594,8 +594,9 @@ static void placed_here(struct wlink *l, struct wapp *w, struct placed_app *p, c
 	if (p->holder[0] && strcmp(p->holder, me) && p->holder_up)
 		return;                    /* its worker is letting it go */
 	w->woke_ms = p->wake_ms;
+	/* a wake older than its image was served before it was swapped out */
 	if (p->image_ms > 0)
-		start(l, w, ACT_ADOPT, p, 0, p->wake_ms ? "dns" : "hub");
+		start(l, w, ACT_ADOPT, p, 0, p->wake_ms > p->image_ms ? "dns" : "hub");
 	else
 		start(l, w, ACT_CREATE, p, 0, "hub");
 }
