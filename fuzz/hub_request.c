@@ -82,7 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	if (hub_parse_worker(names[data[0] % 5], (const char *)data + 1, len - 1, &w) == 0) {
 		assert(hub_check_name("worker", w.name) == 0);
 		assert(inet_pton(strchr(w.address, ':') ? AF_INET6 : AF_INET, w.address, bin) == 1);
-		assert(w.mem_free >= 0 && w.mem_free <= w.mem_total);
+		assert(w.mem_free >= 0 && w.mem_free <= w.mem_total && w.mem_low >= 0 &&
+		       w.mem_low <= HUB_MEM_MAX);
 		assert(w.ncached <= HUB_CACHED_MAX && (w.has_cached || !w.ncached));
 		for (size_t i = 0; i < w.ncached; i++)
 			assert(hub_check_name("app", w.cached[i]) == 0);

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #include "hub/dns.h"
@@ -47,9 +48,14 @@ struct hub {
 	struct dns_ns servers[DNS_NS_MAX];  /* the live hubs, read then */
 	size_t nservers;
 	int64_t servers_at;
+	json_t *relieved;           /* worker: no move for memory until (ms) */
 };
 
 int hub_run(const struct hub_opts *o);
+
+/* pressure.c: one round of moves under memory pressure (a worker short of
+ * memory by its own threshold has its largest running app moved away). */
+int hub_relieve(struct hub *h);
 
 /* Open the registry a hub in dir uses: url, else the URL the hub saved
  * in dir/db.url, else SQLite dir/registry.db (what `picocenter tenant`

@@ -55,7 +55,7 @@ int hubreg_worker_token_check(struct hub_registry *r, const char *hash);
 /* Register or refresh a worker (its heartbeat, at now_ms): it is up. */
 int hubreg_worker_beat(struct hub_registry *r, const struct worker_report *w, int64_t now_ms);
 /* [{"name", "address", "state", "mem_total_bytes", "mem_free_bytes",
- *   "apps", "last_heartbeat"}] */
+ *   "apps", "last_heartbeat", "mem_low_bytes"}] */
 int hubreg_worker_list(struct hub_registry *r, json_t **out);
 /* Mark down every up worker silent since before cutoff_ms; each one's
  * name goes to fn.  Returns how many, or -1. */
@@ -83,6 +83,11 @@ int hubreg_app_move(struct hub_registry *r, const char *tenant, const char *name
  * 0 and addr filled, HUBREG_NOTFOUND, or -1. */
 int hubreg_app_address(struct hub_registry *r, const char *name, char *addr, size_t len,
 		       char *moved_from, int *stored);
+
+/* The apps running on worker (placed there and held there, its last
+ * report running), by name: [{"name", "tenant", "memory"}] (memory: the
+ * spec's --memory, 0 none). */
+int hubreg_running_on(struct hub_registry *r, const char *worker, json_t **out);
 
 /* registry_hubs.c: the hubs, as the zone's name servers.  A hub's watch
  * refreshes its row (name, DNS address or "") every round; hub_list gives

@@ -63,6 +63,38 @@ static json_t *app_json(const char *const *v)
 	return run_json(o, v + 9) < 0 ? (json_decref(o), NULL) : o;
 }
 
+static int running_row(void *arg, int ncols, const char *const *v)
+{
+	json_error_t jerr;
+	json_t *spec = ncols >= 3 && v[2] ? json_loads(v[2], 0, &jerr) : NULL;
+	json_int_t mem = json_integer_value(json_object_get(spec, "memory"));
+
+	json_decref(spec);
+	if (ncols < 3 || !v[0] || !v[1])
+		return 0;
+	return json_array_append_new(arg, json_pack("{s:s, s:s, s:I}", "name", v[0], "tenant",
+						    v[1], "memory", mem > 0 ? mem : 0));
+}
+
+int hubreg_running_on(struct hub_registry *r, const char *worker, json_t **out)
+{
+	json_t *list = json_array();
+	const char *p[] = { worker };
+	int rc;
+
+	if (!list)
+		return err_set("out of memory");
+	rc = reg_exec_locked(r, "SELECT a.name, a.tenant, a.spec FROM apps a JOIN app_runs r ON "
+			     "r.app = a.name WHERE a.worker = $1 AND r.holder = $1 AND "
+			     "r.state = 'running' ORDER BY a.name", 1, p, running_row, list);
+	if (rc < 0) {
+		json_decref(list);
+		return -1;
+	}
+	*out = list;
+	return 0;
+}
+
 static int app_row(void *arg, int ncols, const char *const *v)
 {
 	json_t *o;

@@ -7,8 +7,6 @@
 #include "common/err.h"
 #include "hub/request.h"
 
-#define MEM_MAX (1LL << 50)   /* a petabyte: anything larger is a mistake */
-
 int hub_check_name(const char *what, const char *name)
 {
 	size_t n = strlen(name);
@@ -34,7 +32,7 @@ static int get_bytes(const json_t *o, const char *key, int64_t *out)
 	if (!v)
 		return err_set("'%s' is missing", key);
 	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-	    json_integer_value(v) > MEM_MAX)
+	    json_integer_value(v) > HUB_MEM_MAX)
 		return err_set("'%s' must be an integer from 0 to 2^50", key);
 	*out = json_integer_value(v);
 	return 0;
@@ -62,7 +60,7 @@ static int get_address(const json_t *o, char *out)
 static int check_fields(const json_t *o)
 {
 	static const char *const known[] = { "address", "mem_total_bytes", "mem_free_bytes",
-					     "cached" };
+					     "mem_low_bytes", "cached" };
 	const char *key;
 	json_t *v;
 
@@ -117,6 +115,8 @@ int hub_parse_worker(const char *name, const char *body, size_t len, struct work
 		rc = check_fields(o) < 0 || get_address(o, w->address) < 0 ||
 			     get_bytes(o, "mem_total_bytes", &w->mem_total) < 0 ||
 			     get_bytes(o, "mem_free_bytes", &w->mem_free) < 0 ||
+			     (json_object_get(o, "mem_low_bytes") &&
+			      get_bytes(o, "mem_low_bytes", &w->mem_low) < 0) ||
 			     get_cached(o, w) < 0
 			     ? -1
 			     : 0;

@@ -17,14 +17,18 @@
 #define HUB_ADDR_MAX INET6_ADDRSTRLEN
 
 /* PUT /workers/NAME: {"address", "mem_total_bytes", "mem_free_bytes"[,
- * "cached": [APP, ...]]}: "cached", the apps whose images the worker has
- * in its chunk cache (at most HUB_CACHED_MAX; absent: as before). */
+ * "mem_low_bytes"][, "cached": [APP, ...]]}: "cached", the apps whose
+ * images the worker has in its chunk cache (at most HUB_CACHED_MAX;
+ * absent: as before); "mem_low_bytes", the free memory below which it is
+ * short (absent or 0: never). */
 #define HUB_CACHED_MAX 64
+#define HUB_MEM_MAX (1LL << 50)     /* a petabyte: anything larger is a mistake */
 struct worker_report {
 	char name[HUB_NAME_MAX + 1];
 	char address[HUB_ADDR_MAX];   /* normalised (inet_ntop) */
 	int64_t mem_total;
 	int64_t mem_free;
+	int64_t mem_low;
 	int has_cached;
 	size_t ncached;
 	char cached[HUB_CACHED_MAX][HUB_NAME_MAX + 1];

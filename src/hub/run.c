@@ -115,6 +115,9 @@ static int hub_init(struct hub *h, const struct hub_opts *o)
 	h->worker_timeout_ms = o->worker_timeout_ms;
 	h->hub_timeout_ms = o->hub_timeout_ms;
 	notify_init(&h->news);
+	h->relieved = json_object();
+	if (!h->relieved)
+		return err_set("out of memory");
 	pthread_mutex_init(&h->serial_lock, NULL);
 	if (mkdir_p(o->state_dir) < 0)
 		return -1;
@@ -145,6 +148,7 @@ static void hub_free(struct hub *h)
 	hubreg_close(h->reg);
 	dns_zone_free(&h->zone);
 	notify_free(&h->news);
+	json_decref(h->relieved);
 	pthread_mutex_destroy(&h->serial_lock);
 	if (h->lock_fd >= 0)
 		close(h->lock_fd);
@@ -202,6 +206,8 @@ static void watch(struct hub *h)
 
 		if (rc >= 0)
 			rc = rehome_down(h, down);
+		if (rc >= 0)
+			rc = hub_relieve(h);
 		if (rc < 0 && !failing)
 			hub_log("error: %s", err_msg());
 		else if (rc >= 0 && failing)
