@@ -102,7 +102,17 @@ hr_wait_app "$tok" web "j['holder'] == 'w2' and j['state'] == 'running' and j['i
 got=$(curl -sS --fail --max-time 5 "http://$w2:8000/stamp") || h_fail "curl web on w2"
 [ "$got" = "$stamp" ] || h_fail "web on w2 has stamp '$got', not '$stamp' (its layer did not move)"
 grep -q "app web: swapped out and let go" "$D_DIR/w1.hub.log" || h_fail "w1 did not let web go"
-d_log "web moved from w1 to w2 with its writable layer"
+# w2's state dir is not w1's: web writes on into w2's own log (where app
+# logs through the hub, asked of w2, reads it), not into the path w1 gave
+for i in $(seq 100); do
+	grep -q "GET /stamp" "$D_DIR/w-w2/apps/web/log" 2>/dev/null && break
+	sleep 0.05
+done
+grep -q "GET /stamp" "$D_DIR/w-w2/apps/web/log" 2>/dev/null ||
+	h_fail "web on w2 did not log its request in w2's state dir"
+"$PICOCENTER" app logs web --token "$tok" | grep -q "GET /stamp" ||
+	h_fail "app logs web through the hub does not show its request on w2"
+d_log "web moved from w1 to w2 with its writable layer, its log in w2's state dir"
 
 # swap-out and swap-in through the hub: asked of w2, which holds web
 # (what the answer shows is the app right after; something revives web at
