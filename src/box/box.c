@@ -513,6 +513,21 @@ static int settle_ahead(struct box *b, const char *img, const char *conf)
 	return 0;
 }
 
+int box_wants_layer(const char *dir, const char *name)
+{
+	char path[BOX_PATH_MAX + 64];
+
+	if (!dir)
+		dir = BOX_DEFAULT_DIR;
+	if (check_dir(dir) < 0 || !box_name_valid(name))
+		return 1;    /* box_for_image says what is wrong */
+	snprintf(path, sizeof(path), "%s/%s/config", dir, name);
+	if (access(path, F_OK) < 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/%s/" AHEAD_MARK, dir, name);
+	return access(path, F_OK) == 0;
+}
+
 int box_for_image(const char *img, const char *dir, const char *name, struct box *b)
 {
 	char conf[4200], layer[4200], path[BOX_PATH_MAX + 64];

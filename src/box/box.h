@@ -191,6 +191,10 @@ int box_cgroups_check(const char *imgdir);
  * or, if dir has none, one made from the image's saved record (same
  * address when free, same ports) and layer. */
 int box_for_image(const char *imgdir, const char *dir, const char *name, struct box *b);
+/* 1 if box_for_image would take the image's writable layer (the box is
+ * not under dir, or was made ahead of its image), 0 if the box keeps its
+ * own: a restore from a store fetches that file only then. */
+int box_wants_layer(const char *dir, const char *name);
 /* Load the record of the box name under dir (NULL: the default). */
 int box_open(const char *dir, const char *name, struct box *b);
 /* Remove every part of the box that exists (a half-made box too), and

@@ -3,6 +3,7 @@
  * the client of `picocenter serve` or of a hub (cli/client.h says how
  * each is found).
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,8 @@ static int app_usage(void)
 		"  create NAME [--runtime box|plain] [--rootfs host|DIR|oci:PATH[:TAG]]\n"
 		"              [--port [HOSTADDR:]HOSTPORT:APPPORT[/tcp|/udp]]... [--env K=V]...\n"
 		"              [--memory SIZE] [--pids N] [--user UID[:GID]] [--workdir DIR]\n"
-		"              [--no-egress] [--no-init] [--idle DURATION] [--sleep DURATION]\n"
+		"              [--no-egress] [--no-init] [--idle DURATION] [--idle-cpu PCT]\n"
+		"              [--sleep DURATION]\n"
 		"              -- CMD [ARGS...]\n"
 		"  ls\n"
 		"  inspect NAME [--json]\n"
@@ -37,7 +39,9 @@ static int app_usage(void)
 		"  move NAME --to WORKER          (a hub's apps)\n"
 		"The daemon (picocenter serve) is found by --state-dir or PICOCENTER_STATE_DIR;\n"
 		"a hub by --hub and --token, or PICOCENTER_HUB and PICOCENTER_TOKEN.\n"
-		"Durations: 500ms, 2s, 1.5m, 1h (default idle 60s, sleep 10m).\n"
+		"Durations: 500ms, 2s, 1.5m, 1h (default idle 60s, sleep 10m).  An app is idle\n"
+		"while no packet crosses its interface and it uses under --idle-cpu percent of\n"
+		"one CPU (default 2).\n"
 		"An app runs in a box of its own unless --runtime plain (the host's network and\n"
 		"files; its --port N is a port it listens on).  A boxed app's --port N is N:N.\n"
 		"CMD runs under picocenter-init (reaps, forwards signals, waits for the\n"
@@ -92,6 +96,19 @@ static int add_duration(json_t *o, const char *key, const char *s)
 	if (parse_duration_ms(s, &ms) < 0)
 		return -1;
 	return json_object_set_new(o, key, json_integer(ms));
+}
+
+/* --idle-cpu PCT: "5", "0.5" or "5%" of one CPU; the daemon checks the range. */
+static int add_cpu_share(json_t *o, const char *s)
+{
+	char *end;
+	double pct;
+
+	errno = 0;
+	pct = strtod(s, &end);
+	if (end == s || errno || (*end && strcmp(end, "%")))
+		return err_set("--idle-cpu %s: want a percent of one CPU, as 5 or 0.5%%", s);
+	return json_object_set_new(o, "idle_cpu", json_real(pct));
 }
 
 static int add_workdir(json_t *o, const char *s)
@@ -153,6 +170,8 @@ static int create_option(struct create_cli *c, const char *opt, const char *val)
 		return c->workdir = val, 0;
 	if (!strcmp(opt, "--idle"))
 		return add_duration(o, "idle_ms", val);
+	if (!strcmp(opt, "--idle-cpu"))
+		return add_cpu_share(o, val);
 	if (!strcmp(opt, "--sleep"))
 		return add_duration(o, "sleep_ms", val);
 	if (!strcmp(opt, "--rootfs"))

@@ -773,7 +773,7 @@ struct rst_args {
 /* The image's box: the restorer resolves the image's paths in its root and
  * makes the tree's sockets in its network namespace; the tree's init
  * enters the rest (restore_tree.c). */
-static int box_begin(struct rst_ctx *c, const char *box_dir)
+static int box_begin(struct rst_ctx *c, const char *box_dir, const struct rst_origin *o)
 {
 	char path[BOX_PATH_MAX + 16];
 	int fd;
@@ -781,6 +781,10 @@ static int box_begin(struct rst_ctx *c, const char *box_dir)
 	c->box = calloc(1, sizeof(*c->box));
 	if (!c->box)
 		return err_set("out of memory");
+	if (o && o->fetch && box_wants_layer(box_dir, c->img.box) &&
+	    o->fetch(c, o->arg, BOX_IMAGE_LAYER) < 0)
+		return err_wrap("box %s: its writable layer", c->img.box);
+	timing_mark("restore: box layer");
 	if (box_for_image(c->dir, box_dir, c->img.box, c->box) < 0 || restore_init(c) < 0)
 		return -1;
 	file_owners_across(&c->img, c->box, 0);
@@ -879,7 +883,7 @@ static int restore_start(void *arg, pid_t *pid, struct keeper_after *after)
 	if (rc == 0)
 		rc = load_seccomp(&c);
 	if (rc == 0 && c.img.box)
-		rc = box_begin(&c, a->box_dir);
+		rc = box_begin(&c, a->box_dir, a->origin);
 	if (rc == 0 && c.img.box)
 		rc = box_cgroups_check(c.dir);
 	if (rc == 0)

@@ -327,9 +327,11 @@ int chunk_decode_fetched(struct store *s, struct backend_get *r, const struct mc
 			 uint8_t *dst);
 
 /* ---- get.c ---- */
-/* Fetch every file of m but `skip` (NULL: none) into dir. */
+/* Fetch every file of m but `skip` and `defer` (NULL: none) into dir. */
 int get_files(struct store *s, const struct manifest *m, const char *dir,
-	      const char *skip, struct store_get_stats *st);
+	      const char *skip, const char *defer, struct store_get_stats *st);
+/* Fetch file f of m into dir. */
+int get_one_file(struct store *s, const char *dir, const struct mfile *f);
 
 /* ---- pool.c: run fn(i) for i in [0, n) on up to nthreads threads ---- */
 typedef int (*pool_fn)(void *arg, size_t i);

@@ -9,6 +9,7 @@
  * absent or fails its check is an error at once.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -64,6 +65,10 @@ struct store_lazy {
 	int ix_state;            /* 0 not yet, 1 good, -1 not usable */
 	uint8_t *copy;           /* the local copy, mapped (ix lies in it) */
 	size_t copy_len;
+	/* The file left out (store_lazy_opts.defer): its name, and where it
+	 * lies in the local copy when that was used (SIZE_MAX: it was not). */
+	char defer[NAME_MAX + 1];
+	size_t defer_at;
 };
 
 static void join_runs(struct store_lazy *l);
@@ -199,8 +204,11 @@ enum small_extra {
 
 /* File f of m is fetched: every file but skip, and skip's page index if
  * it is paged and asked for (a restore needs it at once too). */
-static int fetched(const struct mfile *f, const char *skip, enum small_extra x)
+static int fetched(const struct mfile *f, const char *skip, const char *defer,
+		   enum small_extra x)
 {
+	if (defer && !strcmp(f->name, defer))
+		return 0;
 	return !skip || strcmp(f->name, skip) || (f->paged && x != SMALL_ONLY);
 }
 
@@ -222,8 +230,8 @@ static void add_runs(const struct mfile *f, struct backend_get *reqs,
  * the runs its manifest names (the pages due first), into runs[] (an
  * empty buffer for a run that could not be read). */
 static int get_small_files(struct store *s, const struct manifest *m, const char *dir,
-			   const char *skip, enum small_extra x, uint8_t **index,
-			   struct buf **runs)
+			   const char *skip, const char *defer, enum small_extra x,
+			   uint8_t **index, struct buf **runs)
 {
 	struct small_batch b = { .s = s };
 	char (*keys)[CHUNK_KEY_MAX] = NULL;
@@ -239,7 +247,7 @@ static int get_small_files(struct store *s, const struct manifest *m, const char
 	nr = lf ? lf->nruns : 0;
 
 	for (size_t i = 0; i < m->nfiles; i++)
-		if (fetched(&m->files[i], skip, x)) {
+		if (fetched(&m->files[i], skip, defer, x)) {
 			n += m->files[i].nchunks;
 			total += mfile_chunk_bytes(&m->files[i]);
 		}
@@ -247,7 +255,7 @@ static int get_small_files(struct store *s, const struct manifest *m, const char
 		struct store_get_stats gst = { 0 };
 
 		free(bufs);
-		return get_files(s, m, dir, skip, &gst);
+		return get_files(s, m, dir, skip, defer, &gst);
 	}
 	if (mkdir_p(dir) < 0) {
 		free(bufs);
@@ -266,7 +274,7 @@ static int get_small_files(struct store *s, const struct manifest *m, const char
 		const struct mfile *f = &m->files[i];
 		uint64_t off = 0;
 
-		if (!fetched(f, skip, x))
+		if (!fetched(f, skip, defer, x))
 			continue;
 		if (!(bufs[i] = malloc(mfile_chunk_bytes(f) ? mfile_chunk_bytes(f) : 1))) {
 			rc = err_set("out of memory");
@@ -347,12 +355,14 @@ static void take_runs(struct store_lazy *l, struct buf *runs, uint64_t cached)
 	count_runs(l, bytes, pages, cached);
 }
 
-static struct store_lazy *lazy_new(struct store *s)
+static struct store_lazy *lazy_new(struct store *s, const char *defer)
 {
 	struct store_lazy *l = calloc(1, sizeof(*l));
 
 	if (!l)
 		return NULL;
+	snprintf(l->defer, sizeof(l->defer), "%s", defer ? defer : "");
+	l->defer_at = SIZE_MAX;
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_mutex_init(&l->ix_lock, NULL);
 	pthread_cond_init(&l->ix_cond, NULL);
@@ -518,6 +528,8 @@ static int from_local(struct store_lazy *l, const char *local_dir, const char *n
 		if (f == l->f && f->paged)
 			rc = pindex_adopt(l->copy + at, (size_t)mfile_chunk_bytes(f), f, NULL,
 					  &l->ix);
+		else if (!strcmp(f->name, l->defer))
+			l->defer_at = at;
 		else if (f != l->f)
 			rc = write_small(dir, f, l->copy + at);
 		at = localcopy_next(at, f);
@@ -571,7 +583,8 @@ static int open_remote(struct store_lazy *l, const char *name, uint64_t gen,
 		rc = lazy_layout(l);
 	store_cache_stats(s, &c0);
 	if (rc == 0)
-		rc = get_small_files(s, &l->m, dir, lazy_file, x, &index, &runs);
+		rc = get_small_files(s, &l->m, dir, lazy_file, l->defer[0] ? l->defer : NULL, x,
+				     &index, &runs);
 	store_cache_stats(s, &c1);
 	timing_mark("restore: small files, page index, pages due first");
 	if (rc == 0 && l->f->paged && index) {
@@ -595,14 +608,18 @@ int store_get_lazy_with(struct store *s, const char *name, const char *dir,
 {
 	static const struct store_lazy_opts none = { 0 };
 	const struct store_lazy_opts *o = opts ? opts : &none;
-	struct store_lazy *l = lazy_new(s);
+	struct store_lazy *l = lazy_new(s, o->defer);
 	int rc;
 
 	if (!l)
 		return err_set("out of memory");
+	if (o->defer && (strlen(o->defer) > NAME_MAX || !strcmp(o->defer, lazy_file))) {
+		store_lazy_close(l);
+		return err_set("cannot defer file '%s'", o->defer);
+	}
 	rc = open_local(l, name, dir, lazy_file, o);
 	if (rc == 2) {   /* rejected: from the store, with a fresh l */
-		struct store_lazy *fresh = lazy_new(s);
+		struct store_lazy *fresh = lazy_new(s, o->defer);
 
 		if (fresh) {
 			fresh->st.local_copy = l->st.local_copy;
@@ -650,11 +667,25 @@ int store_get_small_files(struct store *s, const char *name, uint64_t gen, const
 	int rc = read_generation(s, name, &gen, &m);
 
 	if (rc == 0)
-		rc = get_small_files(s, &m, dir, skip, SMALL_ONLY, &index, &runs);
+		rc = get_small_files(s, &m, dir, skip, NULL, SMALL_ONLY, &index, &runs);
 	free(index);
 	free(runs);
 	manifest_free(&m);
 	return rc < 0 ? err_wrap("get the files of image %s but %s", name, skip) : 0;
+}
+
+int store_lazy_get_deferred(struct store_lazy *l, const char *dir)
+{
+	const struct mfile *f = l->defer[0] ? find_file(&l->m, l->defer) : NULL;
+	int rc;
+
+	if (!f)
+		return 0;
+	if (l->defer_at != SIZE_MAX)
+		rc = mkdir_p(dir) < 0 ? -1 : write_small(dir, f, l->copy + l->defer_at);
+	else
+		rc = get_one_file(l->s, dir, f);
+	return rc < 0 ? err_wrap("image file %s", l->defer) : 0;
 }
 
 const uint8_t *store_lazy_data(const struct store_lazy *l)

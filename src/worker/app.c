@@ -155,7 +155,8 @@ json_t *app_to_view(const struct app *a)
 		      "last_swap_in", event_json(&a->last_in),
 		      "idle_ms", (json_int_t)a->spec.idle_ms, "sleep_ms", (json_int_t)a->spec.sleep_ms,
 		      "argv", json_array());
-	if (!o || json_object_set_new(o, "init", json_boolean(a->spec.init)) < 0) {
+	if (!o || json_object_set_new(o, "init", json_boolean(a->spec.init)) < 0 ||
+	    json_object_set_new(o, "idle_cpu", json_real(a->spec.idle_cpu / 10.0)) < 0) {
 		json_decref(o);
 		return NULL;
 	}

@@ -266,6 +266,21 @@ static int get_runtime(const json_t *v, struct app_spec *spec)
 	return 0;
 }
 
+/* A share of one CPU in percent (a number, 0.1 .. 10000) as thousandths. */
+static int get_cpu_share(const json_t *v, const char *field, uint32_t *out)
+{
+	double pct;
+
+	if (!json_is_number(v))
+		return err_set("'%s' must be a number (percent of one CPU)", field);
+	pct = json_number_value(v);
+	if (!(pct >= 0.1 && pct <= APP_IDLE_CPU_MAX / 10.0))
+		return err_set("'%s' must be in 0.1..%d (percent of one CPU)", field,
+			       APP_IDLE_CPU_MAX / 10);
+	*out = (uint32_t)(pct * 10 + 0.5);
+	return 0;
+}
+
 static int get_u64(const json_t *v, const char *field, uint64_t min, uint64_t max, uint64_t *out)
 {
 	json_int_t n;
@@ -342,6 +357,8 @@ static int get_field(const char *key, const json_t *v, struct app_spec *spec)
 		return get_ports(v, spec);
 	if (!strcmp(key, "idle_ms"))
 		return get_ms(v, key, 100, &spec->idle_ms);
+	if (!strcmp(key, "idle_cpu"))
+		return get_cpu_share(v, key, &spec->idle_cpu);
 	if (!strcmp(key, "sleep_ms")) {
 		spec->sleep_set = 1;
 		return get_ms(v, key, 0, &spec->sleep_ms);
@@ -357,6 +374,7 @@ int spec_from_json(const json_t *o, struct app_spec *spec)
 
 	memset(spec, 0, sizeof(*spec));
 	spec->idle_ms = APP_IDLE_DEFAULT_MS;
+	spec->idle_cpu = APP_IDLE_CPU_DEFAULT;
 	spec->sleep_ms = APP_SLEEP_DEFAULT_MS;
 	spec->init = 1;
 	if (!json_is_object(o))
@@ -424,6 +442,11 @@ json_t *spec_to_json(const struct app_spec *spec)
 		      "argv", strings_json(spec->argv, spec->argc),
 		      "env", strings_json(spec->env, spec->nenv), "ports", ports,
 		      "idle_ms", (json_int_t)spec->idle_ms, "sleep_ms", (json_int_t)spec->sleep_ms);
+	if (o && spec->idle_cpu != APP_IDLE_CPU_DEFAULT &&
+	    json_object_set_new(o, "idle_cpu", json_real(spec->idle_cpu / 10.0)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
 	if (o && spec->workdir && json_object_set_new(o, "workdir", json_string(spec->workdir)) < 0) {
 		json_decref(o);
 		return NULL;

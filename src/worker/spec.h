@@ -18,6 +18,11 @@
 #define APP_STR_MAX 4096           /* one argument, variable or path */
 #define APP_IDLE_DEFAULT_MS 60000
 #define APP_SLEEP_DEFAULT_MS 600000
+/* Busy above 2% of one CPU by default: an idle redis-server (its cron at
+ * 10 Hz) takes 0.4-0.6% of a CPU on a loaded 2-core machine, and 0.2%
+ * kept it busy for ever; a busy app is far above either. */
+#define APP_IDLE_CPU_DEFAULT 20     /* thousandths of a CPU (2%) */
+#define APP_IDLE_CPU_MAX 100000     /* 100 CPUs */
 #define APP_PIDS_MAX 4194304
 #define APP_DURATION_MAX_MS (30LL * 24 * 3600 * 1000)
 
@@ -45,6 +50,7 @@ struct app_spec {
 	int no_egress;
 	char *user;                    /* "UID[:GID]"; NULL: root (box) or the daemon's */
 	int64_t idle_ms;
+	uint32_t idle_cpu;              /* busy above this (thousandths of a CPU) */
 	int64_t sleep_ms;
 	int sleep_set;            /* sleep_ms was given (not the default) */
 };

@@ -24,10 +24,6 @@
 
 #define LOOP_MAX_WAIT_MS 250
 #define SAMPLE_EVERY_MS 1000
-/* Busy: more than 2% of one CPU.  An idle redis-server (its cron at 10 Hz)
- * takes 0.4-0.6% of a CPU on a loaded 2-core machine: 0.2% kept it busy
- * for ever.  A busy app is far above either. */
-#define IDLE_CPU_PERMILLE 20
 #define TIMER_LEAD_MS 30           /* start a timer's revival this early */
 
 enum watch_kind { W_WAKE, W_HELD, W_PIDFD, W_HOLD };
@@ -157,7 +153,7 @@ static void judge_idle(struct daemon *d, struct app *a, const struct tree_sample
 	int64_t now = mono_ms();
 	int active = !prev->nr_procs || s->traffic != prev->traffic ||
 		     (s->cpu_ns > prev->cpu_ns &&
-		      (s->cpu_ns - prev->cpu_ns) * 1000 > (uint64_t)elapsed_ms * 1000000 * IDLE_CPU_PERMILLE);
+		      (s->cpu_ns - prev->cpu_ns) * 1000 > (uint64_t)elapsed_ms * 1000000 * a->spec.idle_cpu);
 
 	if (active)
 		a->active_ms = now;

@@ -86,6 +86,8 @@ bad s_app create bad/name -- sleep 100
 bad s_app create NotABoxName -- sleep 100
 bad s_app create "$X" --idle 5parsecs -- sleep 100
 bad s_app create "$X" --idle -1s -- sleep 100
+bad s_app create "$X" --idle-cpu lots -- sleep 100
+bad s_app create "$X" --idle-cpu 0 -- sleep 100
 bad s_app create "$X" --sleep '' -- sleep 100
 bad s_app create "$X" --runtime plain --sleep 5s -- sleep 100   # it cannot fall asleep
 bad s_app create "$X" --runtime plain --port 70000 -- sleep 100
@@ -157,6 +159,8 @@ api400 '{"name": "x", "argv": []}'
 api400 '{"name": "x", "argv": ["sleep"], "ports": ["80"]}'
 api400 '{"name": "x", "argv": ["sleep"], "idle_ms": "1s"}'
 api400 '{"name": "x", "argv": ["sleep"], "idle_ms": -5}'
+api400 '{"name": "x", "argv": ["sleep"], "idle_cpu": "2%"}'
+api400 '{"name": "x", "argv": ["sleep"], "idle_cpu": 1e9}'
 api400 '{"name": "x", "argv": ["sleep"], "env": ["=v"]}'
 api400 '{"name": "x", "name": "y", "argv": ["sleep"]}'
 api400 '{"argv": ["sleep"]}'

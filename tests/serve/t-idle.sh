@@ -3,7 +3,8 @@
 # that gets a request every 0.4 s on a kept-alive connection (bytes move,
 # almost no CPU) and one that burns CPU without any traffic both stay
 # running for 10 s; once the traffic stops, the first is swapped out within
-# its idle time plus two samples, with trigger "idle".
+# its idle time plus two samples, with trigger "idle".  A burner whose
+# --idle-cpu is above what it burns (100 CPUs) is idle, and swapped out.
 d=$(dirname "$0"); . "$d/lib.sh"
 d_need redis-server redis-cli python3
 s_init idle
@@ -18,6 +19,14 @@ s = socket.socket(); s.bind(('127.0.0.1', $CP)); s.listen()
 while True:
     sum(range(100000))
 " "$D_DIR" >/dev/null || s_fail "create burn"
+s_ports 1; LP=${S_PORTS[0]}
+s_app create lax --runtime plain --port "$LP" --idle 2s --idle-cpu 10000% -- python3 -c "
+import socket
+s = socket.socket(); s.bind(('127.0.0.1', $LP)); s.listen()
+while True:
+    sum(range(100000))
+" "$D_DIR" >/dev/null || s_fail "create lax"
+[ "$(s_field lax 'a["idle_cpu"]')" = 10000.0 ] || s_fail "lax's idle_cpu is $(s_field lax 'a.get("idle_cpu")')"
 
 # one connection, a PING every 0.4 s for 10 s
 python3 - "$RP" >"$D_DIR/pings" 2>&1 <<'PY' &
@@ -51,7 +60,10 @@ dt=$(($(now_ms) - t0))
 [ "$dt" -le 6000 ] || s_fail "kv swapped out $dt ms after its traffic stopped (idle 2 s)"
 [ "$(s_field kv 'a["last_swap_out"]["trigger"]')" = idle ] || s_fail "kv's swap-out was not for idleness"
 [ "$(s_state burn)" = running ] || s_fail "burn is $(s_state burn)"
+s_wait_state lax napping 10
+[ "$(s_field lax 'a["last_swap_out"]["trigger"]')" = idle ] || s_fail "lax's swap-out was not for idleness"
 d_log "kv swapped out $dt ms after its last request; burn still running"
 s_app rm kv >/dev/null
 s_app rm burn >/dev/null
+s_app rm lax >/dev/null
 d_log PASS
