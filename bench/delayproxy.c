@@ -24,6 +24,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,26 +259,45 @@ static void start_threads(struct conn *c)
 	pthread_attr_destroy(&attr);
 }
 
-static void serve(int client)
+/* One client: connect to the server and start the four threads.  It runs
+ * in a thread of its own, so a server slow to accept (radosgw restarting)
+ * holds up only this client, never the accept loop. */
+static void *serve(void *arg)
 {
-	int one = 1, server = connect_target();
+	int one = 1, client = (int)(intptr_t)arg, server = connect_target();
 	struct conn *c;
 
 	if (server < 0) {
 		close(client);   /* the server is down: the client sees EOF */
-		return;
+		return NULL;
 	}
 	setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(client);
 		close(server);
-		return;
+		return NULL;
 	}
 	pthread_mutex_init(&c->lock, NULL);
 	dir_init(&c->up, c, client, server, up_delay, up_rate);
 	dir_init(&c->down, c, server, client, down_delay, 0);
 	start_threads(c);
+	return NULL;
+}
+
+static void serve_in_thread(int client)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 128 * 1024);
+	if (pthread_create(&t, &attr, serve, (void *)(intptr_t)client) != 0) {
+		perror("delayproxy: pthread_create");
+		close(client);
+	}
+	pthread_attr_destroy(&attr);
 }
 
 static int listen_on(const char *addr, int port)
@@ -348,7 +368,7 @@ int main(int argc, char **argv)
 	for (;;) {
 		cfd = accept(lfd, NULL, NULL);
 		if (cfd >= 0)
-			serve(cfd);
+			serve_in_thread(cfd);
 		else if (errno != EINTR && errno != ECONNABORTED)
 			perror("delayproxy: accept");
 	}

@@ -70,6 +70,10 @@ struct box_config {
 	char log[BOX_PATH_MAX];   /* a host file bind-mounted into the box at
 	                             the same path (the app's stdout+stderr,
 	                             so a restored app writes on); "" none */
+	char log_at[BOX_PATH_MAX]; /* where the box sees the log instead, "" at
+	                             log's own path: a box made ahead for an
+	                             image from a daemon with another state
+	                             dir keeps the path the image's fds name */
 	uint32_t uid_pool_base;   /* host ids boxes take their range from */
 	uint32_t uid_pool_count;
 	uint32_t uids;            /* ids of the box: 0..uids-1 inside */
@@ -164,6 +168,7 @@ int box_create_ahead(const struct box_config *cfg, int hold_queue, uint32_t addr
 #define BOX_IMAGE_CONFIG "box-config"
 #define BOX_IMAGE_LAYER "box-layer"
 #define BOX_IMAGE_SHM "box-shm"
+#define BOX_IMAGE_RUN "box-run"
 /* The tree's init (common/init_path.h), when it runs one. */
 #define BOX_IMAGE_INIT "box-init"
 int box_save(const struct box *b, const char *imgdir);
@@ -187,6 +192,10 @@ int box_cgroups_check(const char *imgdir);
  * or, if dir has none, one made from the image's saved record (same
  * address when free, same ports) and layer. */
 int box_for_image(const char *imgdir, const char *dir, const char *name, struct box *b);
+/* 1 if box_for_image would take the image's writable layer (the box is
+ * not under dir, or was made ahead of its image), 0 if the box keeps its
+ * own: a restore from a store fetches that file only then. */
+int box_wants_layer(const char *dir, const char *name);
 /* Load the record of the box name under dir (NULL: the default). */
 int box_open(const char *dir, const char *name, struct box *b);
 /* Remove every part of the box that exists (a half-made box too), and
@@ -200,6 +209,13 @@ int box_remove(const char *dir, const char *name);
  * again, with the same address (a no-op for a box that is awake). */
 int box_sleep(const struct box *b);
 int box_wake(const struct box *b);
+/* Remove the nftables elements of boxes that are gone (their records
+ * lost: prune.c) whose addresses are in a subnet of dir's boxes, or of
+ * one of the n configs subnets (their subnet and prefix; the default
+ * subnet when neither gives one); each address removed is written to
+ * report (unless NULL).  How many, or -1.  box_remove() of a box without
+ * a usable record prunes its dir. */
+int box_prune(const char *dir, const struct box_config *subnets, int n, FILE *report);
 /* One line per box under dir: name, address, rootfs, processes. */
 int box_list(const char *dir, FILE *out);
 

@@ -451,11 +451,27 @@ static int open_shmem_file(const struct rst_ctx *c, uint32_t i)
 	return fd;
 }
 
-/* A memfd of shared object i, filled from the image. */
+/* The name of a memfd the tree holds open as shared object i (its fd
+ * opens the object again: file_reg.c), or a name of ours. */
+static const char *shmem_memfd_name(const struct cr_image *img, uint32_t i)
+{
+	for (uint32_t k = 0; k < img->nr_files; k++) {
+		const struct cr_file *f = &img->files[k];
+
+		if (f->kind == CR_FILE_REG && f->reg.unlinked == CR_REG_IN_SHMEM &&
+		    f->obj == i && !strncmp(f->path, "/memfd:", 7))
+			return f->path + 7;
+	}
+	return "picocenter-shmem";
+}
+
+/* A memfd of shared object i, filled from the image; it allows sealing,
+ * so that a memfd file of the tree that is this object gets its seals
+ * back. */
 static int make_shmem_memfd(const struct rst_ctx *c, uint32_t i)
 {
 	const struct cr_shmem *sh = &c->img.shmem[i];
-	int fd = memfd_create("picocenter-shmem", MFD_CLOEXEC);
+	int fd = memfd_create(shmem_memfd_name(&c->img, i), MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
 	if (fd < 0)
 		return err_sys("shared memory %u: memfd_create", i);
@@ -773,7 +789,7 @@ struct rst_args {
 /* The image's box: the restorer resolves the image's paths in its root and
  * makes the tree's sockets in its network namespace; the tree's init
  * enters the rest (restore_tree.c). */
-static int box_begin(struct rst_ctx *c, const char *box_dir)
+static int box_begin(struct rst_ctx *c, const char *box_dir, const struct rst_origin *o)
 {
 	char path[BOX_PATH_MAX + 16];
 	int fd;
@@ -781,6 +797,10 @@ static int box_begin(struct rst_ctx *c, const char *box_dir)
 	c->box = calloc(1, sizeof(*c->box));
 	if (!c->box)
 		return err_set("out of memory");
+	if (o && o->fetch && box_wants_layer(box_dir, c->img.box) &&
+	    o->fetch(c, o->arg, BOX_IMAGE_LAYER) < 0)
+		return err_wrap("box %s: its writable layer", c->img.box);
+	timing_mark("restore: box layer");
 	if (box_for_image(c->dir, box_dir, c->img.box, c->box) < 0 || restore_init(c) < 0)
 		return -1;
 	file_owners_across(&c->img, c->box, 0);
@@ -879,7 +899,7 @@ static int restore_start(void *arg, pid_t *pid, struct keeper_after *after)
 	if (rc == 0)
 		rc = load_seccomp(&c);
 	if (rc == 0 && c.img.box)
-		rc = box_begin(&c, a->box_dir);
+		rc = box_begin(&c, a->box_dir, a->origin);
 	if (rc == 0 && c.img.box)
 		rc = box_cgroups_check(c.dir);
 	if (rc == 0)

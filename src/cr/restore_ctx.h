@@ -76,6 +76,9 @@ struct rst_origin {
 	void *arg;
 	size_t (*stats)(void *arg, char *out, size_t len);
 	char *note;                   /* KEEPER_NOTE_MAX bytes, or NULL */
+	/* (may be NULL) brings a file open() left out into c->dir: the box's
+	 * writable layer, needed only when the box is made from the image */
+	int (*fetch)(struct rst_ctx *c, void *arg, const char *file);
 };
 
 struct rst_ctx {

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "box/box.h"
 #include "common/err.h"
 #include "common/timing.h"
 #include "cr/cr.h"
@@ -147,6 +148,9 @@ static int origin_open(struct rst_ctx *c, void *arg)
 		lo = (struct store_lazy_opts){ .generation = op->generation,
 					       .local_dir = op->local_dir,
 					       .unhinted = op->no_activeset };
+	/* A box's writable layer (as big as the app's files) is fetched only
+	 * if the box is made from the image (origin_fetch). */
+	lo.defer = BOX_IMAGE_LAYER;
 	rc = store_get_lazy_with(o->s, o->image, o->scratch, "pages", &lo, &o->l);
 	if (rc < 0)
 		return -1;
@@ -158,6 +162,14 @@ static int origin_open(struct rst_ctx *c, void *arg)
 	c->fill = op ? op->fill : 0;
 	c->record = c->lazy;
 	return 0;
+}
+
+static int origin_deferred(struct rst_ctx *c, void *arg, const char *file)
+{
+	struct store_origin *o = arg;
+
+	(void)file;   /* the one file open() deferred */
+	return store_lazy_get_deferred(o->l, c->dir);
 }
 
 int rst_eager_ranges(const struct rst_ctx *c, struct mem_range **out, size_t *n)
@@ -427,7 +439,7 @@ int cr_restore_from_store(const char *url, const char *image,
 {
 	struct store_origin o = { .url = url, .image = image, .opts = opts };
 	struct rst_origin origin = { origin_open, origin_map, origin_close, &o, origin_note,
-				     o.note };
+				     o.note, origin_deferred };
 	struct cr_mem_stats local, *m = st ? st : &local;
 	int rc;
 

@@ -178,8 +178,13 @@ static int get_file(struct store *s, int dfd, const char *dir,
 	return rc;
 }
 
+static int is_named(const struct mfile *f, const char *name)
+{
+	return name && !strcmp(f->name, name);
+}
+
 int get_files(struct store *s, const struct manifest *m, const char *dir,
-	      const char *skip, struct store_get_stats *st)
+	      const char *skip, const char *defer, struct store_get_stats *st)
 {
 	int dfd, rc = 0;
 
@@ -189,7 +194,7 @@ int get_files(struct store *s, const struct manifest *m, const char *dir,
 	if (dfd < 0)
 		return err_sys("open %s", dir);
 	for (size_t i = 0; rc == 0 && i < m->nfiles; i++) {
-		if (skip && !strcmp(m->files[i].name, skip))
+		if (is_named(&m->files[i], skip) || is_named(&m->files[i], defer))
 			continue;
 		rc = get_file(s, dfd, dir, &m->files[i]);
 		st->logical_bytes += m->files[i].size;
@@ -199,6 +204,22 @@ int get_files(struct store *s, const struct manifest *m, const char *dir,
 		rc = err_sys("fsync %s", dir);
 	close(dfd);
 	st->files = m->nfiles;
+	return rc;
+}
+
+int get_one_file(struct store *s, const char *dir, const struct mfile *f)
+{
+	int dfd, rc;
+
+	if (mkdir_p(dir) < 0)
+		return -1;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return err_sys("open %s", dir);
+	rc = get_file(s, dfd, dir, f);
+	if (rc == 0 && fsync(dfd) < 0)
+		rc = err_sys("fsync %s", dir);
+	close(dfd);
 	return rc;
 }
 
@@ -223,7 +244,7 @@ int store_get_image(struct store *s, const char *name, uint64_t gen,
 	if (rc < 0)
 		return err_wrap("get image %s", name);
 	st->generation = gen;
-	rc = get_files(s, &m, dir, NULL, st);
+	rc = get_files(s, &m, dir, NULL, NULL, st);
 	manifest_free(&m);
 	if (rc < 0)
 		return err_wrap("get image %s generation %llu into %s", name,

@@ -173,6 +173,8 @@ struct store_lazy_opts {
 	const char *local_dir;        /* a local copy of the generation is used
 					 * from here (store_put_opts.local_dir) */
 	int unhinted;                 /* without the pages due first */
+	const char *defer;            /* a file left out (NULL: none), brought
+					 * by store_lazy_get_deferred if needed */
 };
 int store_get_lazy(struct store *s, const char *name, uint64_t gen, const char *dir,
 		   const char *lazy_file, struct store_lazy **out);
@@ -187,6 +189,9 @@ int store_get_lazy_with(struct store *s, const char *name, const char *dir,
  * files of an image just stored, say). */
 int store_get_small_files(struct store *s, const char *name, uint64_t gen, const char *dir,
 			  const char *skip);
+/* The file the options deferred, into dir (as the open put the others);
+ * 0 also when there is none, or the image has no such file. */
+int store_lazy_get_deferred(struct store_lazy *l, const char *dir);
 const uint8_t *store_lazy_data(const struct store_lazy *l);
 uint64_t store_lazy_size(const struct store_lazy *l);
 int store_lazy_fetch(struct store_lazy *l, const struct store_range *r, size_t n,

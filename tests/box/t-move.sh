@@ -4,7 +4,10 @@
 # box's record and layer), the box is removed entirely, and the image is
 # restored with an empty box dir.  The box is made again from the image
 # with the same address and published port, the files are all there and
-# served, twice over.  A layer with a path escaping the upper dir is
+# served, twice over.  A restore into the box it left (kept) does not read
+# the layer from the store: it succeeds with the layer's big chunks gone
+# from the store (an 8 MB file of the layer's); one into an empty box dir
+# reads it.  A layer with a path escaping the upper dir is
 # refused and leaves nothing behind.
 d=$(dirname "$0"); . "$d/lib.sh"
 b_need lighttpd curl nsenter python3
@@ -20,9 +23,21 @@ N=web-$$
 ADDR=$(b_addr web)
 get() { curl -sS --fail --max-time 5 "http://$1/$2"; }
 b_in "$PID" sh -c "mkdir -p $WWW/sub && echo one > $WWW/a.txt && echo two > $WWW/sub/b.txt &&
-	ln -s a.txt $WWW/link.txt && head -c 100000 /dev/urandom > $WWW/big.txt && rm -f /etc/motd"
+	ln -s a.txt $WWW/link.txt && head -c 100000 /dev/urandom > $WWW/big.txt && rm -f /etc/motd &&
+	head -c 8000000 /dev/urandom > $WWW/blob"
 b_wait "lighttpd" get "127.0.0.1:$HP" a.txt
 SUM=$(b_in "$PID" md5sum "$WWW/big.txt" | cut -d' ' -f1)
+BLOB=$(b_in "$PID" md5sum "$WWW/blob" | cut -d' ' -f1)
+"$PICOCENTER" cr dump --pid "$PID" --store "file://$B_DIR/store0" --image web0 --box-dir "$B_BOXES" ||
+	b_fail "dump to the store, box kept"
+# the layer's chunks of 64 KB and more (the blob's), not the pages' packs
+gone=$(find "$B_DIR/store0/chunks" -type f -size +64k -print -delete | wc -l)
+[ "$gone" -ge 8 ] || b_fail "only $gone big chunks in the store"
+PID=$("$PICOCENTER" cr restore --store "file://$B_DIR/store0" --image web0 --box-dir "$B_BOXES") ||
+	b_fail "restore into the kept box (its layer's chunks gone)"
+B_PIDS+=("$PID")
+[ "$(get "127.0.0.1:$HP" blob | md5sum | cut -d' ' -f1)" = "$BLOB" ] || b_fail "blob in the kept box"
+b_log "restored into the kept box without $gone chunks of its layer"
 BOXES1=$B_BOXES
 for round in 1 2; do
 	"$PICOCENTER" cr dump --pid "$PID" --store "$STORE" --image "web$round" --box-dir "$B_BOXES" ||
@@ -33,6 +48,7 @@ for round in 1 2; do
 	PID=$("$PICOCENTER" cr restore --store "$STORE" --image "web$round" --box-dir "$B_BOXES") ||
 		b_fail "restore $round from the store into an empty box dir"
 	B_PIDS+=("$PID")
+	[ "$(get "127.0.0.1:$HP" blob | md5sum | cut -d' ' -f1)" = "$BLOB" ] || b_fail "blob after round $round"
 	[ "$(b_addr web)" = "$ADDR" ] || b_fail "address $(b_addr web), was $ADDR"
 	[ "$(get "127.0.0.1:$HP" a.txt)" = one ] || b_fail "a.txt after round $round"
 	[ "$(get "$ADDR" sub/b.txt)" = two ] || b_fail "sub/b.txt after round $round"
