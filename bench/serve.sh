@@ -303,13 +303,18 @@ wait_all() {
 }
 
 # density_create FIRST LAST: apps dFIRST..dLAST created (all at once)
+# (a failed create stops the run here: s_fail in the background job
+# would end that job alone)
 density_create() {
-	local j
+	local j out
+	: >"$D_DIR/create.failed"
 	for j in $(seq "$1" "$2"); do
-		s_app create "d$j" --port "127.0.0.1:${S_PORTS[$((j - 1))]}:80" --idle 10m -- \
-			$DENSITY_CMD >/dev/null || s_fail "create d$j" &
+		{ out=$(s_app create "d$j" --port "127.0.0.1:${S_PORTS[$((j - 1))]}:80" --idle 10m -- \
+			$DENSITY_CMD 2>&1 >/dev/null) || echo "d$j: $out" >>"$D_DIR/create.failed"; } &
 	done
 	wait
+	[ -s "$D_DIR/create.failed" ] && s_fail "create: $(tr '\n' ' ' <"$D_DIR/create.failed")"
+	return 0
 }
 
 # density_swap_out FIRST LAST: apps dFIRST..dLAST swapped out (all at once)
