@@ -363,10 +363,27 @@ static int bind_etc(const struct box *b, const char *root)
 	return 0;
 }
 
+/* /run/lock in the box's fresh /run (mode 1777, the box root's), as a
+ * booting system makes it: /var/lock leads there (apache2ctl makes its
+ * lock dir in it). */
+static int run_skeleton(const struct box *b, int rootfd)
+{
+	int run = openat(rootfd, "run", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), rc = 0;
+
+	if (run < 0)
+		return err_sys("box %s: open its /run", b->cfg.name);
+	if ((mkdirat(run, "lock", 0755) < 0 && errno != EEXIST) ||
+	    fchownat(run, "lock", b->uid_base, b->uid_base, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    fchmodat(run, "lock", 01777, 0) < 0)
+		rc = err_sys("box %s: make /run/lock", b->cfg.name);
+	close(run);
+	return rc;
+}
+
 /* root/run: a tmpfs of the box's own, owned by its root (services keep
  * pid files and sockets there, sshd wants /run/sshd), over whatever the
  * lower layer has there (the host's /run when it is no mount); made in
- * the upper layer when missing, never through a symlink. */
+ * the upper layer when missing, never through a symlink; with /run/lock. */
 static int setup_run(const struct box *b, const char *root)
 {
 	char opts[96], at[64];
@@ -378,13 +395,19 @@ static int setup_run(const struct box *b, const char *root)
 	if (rootfd < 0)
 		return err_sys("open %s", root);
 	fd = mkdirs_in_root(rootfd, "/run");
-	close(rootfd);
-	if (fd < 0)
+	if (fd < 0) {
+		close(rootfd);
 		return err_sys("box %s: /run (a directory, not a symlink)", b->cfg.name);
+	}
 	snprintf(at, sizeof(at), "/proc/self/fd/%d", fd);
 	rc = mount("tmpfs", at, "tmpfs", MS_NOSUID | MS_NODEV, opts);
 	close(fd);
-	return rc < 0 ? err_sys("box %s: mount a tmpfs on /run", b->cfg.name) : 0;
+	if (rc < 0)
+		rc = err_sys("box %s: mount a tmpfs on /run", b->cfg.name);
+	else
+		rc = run_skeleton(b, rootfd);
+	close(rootfd);
+	return rc;
 }
 
 int rootfs_mount(const struct box *b)

@@ -3,7 +3,8 @@
 # redis in a box from `host` keeps its pid file and its unix socket in
 # /run/redis (made by the app's shell at start, as a service's runtime
 # dir is), and the test leaves a file in /run.  Inside the box /run is a
-# tmpfs owned by the box's root, the host's /run is not seen there, and
+# tmpfs owned by the box's root with /run/lock (mode 1777: /var/lock
+# leads there), the host's /run is not seen there, and
 # the host's /run does not get the box's files.  After a cycle into the
 # kept box, one with the box asleep in between (its /run made again, put
 # back from the image's box-run) and one into a box made again in an
@@ -34,6 +35,8 @@ check() {
 	[ "$s" = tmpfs ] || b_fail "/run in the box is '$s', not a tmpfs, after cycle $c"
 	s=$(b_in "$PID" stat -c '%u %g %a' /run)
 	[ "$s" = "0 0 755" ] || b_fail "/run in the box is '$s', want '0 0 755', after cycle $c"
+	s=$(b_in "$PID" stat -c '%u %a' /run/lock)
+	[ "$s" = "0 1777" ] || b_fail "/run/lock in the box is '$s', want '0 1777', after cycle $c"
 	[ -e /run/picocenter ] && b_in "$PID" test -e /run/picocenter &&
 		b_fail "the host's /run/picocenter is seen in the box after cycle $c"
 	[ -e "$RUN/redis.pid" ] || [ -e /run/marker ] && b_fail "the box's /run files are on the host"
