@@ -3,7 +3,7 @@
  * any bytes, as a UDP and as a TCP query, get either no answer or one that
  * ldns parses back, with the query's id, the QR bit, and the size limit
  * of its transport.  Lookups come from a fixed table: an IPv4 app, an
- * IPv6 app and one whose lookup fails (SERVFAIL).
+ * IPv6 app and one whose lookup fails (SERVFAIL); name servers too.
  */
 #include <assert.h>
 #include <stdint.h>
@@ -24,6 +24,18 @@ static int lookup(void *arg, const char *name, char *addr, size_t len)
 	if (!strcmp(name, "broken"))
 		return -1;
 	return 1;
+}
+
+/* Two live hubs besides the answering one: one on IPv6, one without an
+ * address. */
+static size_t servers(void *arg, struct dns_ns *out, size_t max)
+{
+	static const struct dns_ns hubs[] = { { "a", "2001:db8::53" }, { "z", "" } };
+	size_t n = max < 2 ? max : 2;
+
+	(void)arg;
+	memcpy(out, hubs, n * sizeof(*out));
+	return n;
 }
 
 static void check(const uint8_t *q, size_t qlen, int tcp, const struct dns_zone *z)
@@ -50,7 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	static int ready;
 
 	if (!ready) {
-		assert(dns_zone_init(&zone, "apps.test", 5, "127.0.0.1") == 0);
+		assert(dns_zone_init(&zone, "apps.test", 5, "m", "127.0.0.1") == 0);
+		zone.servers = servers;
 		ready = 1;
 	}
 	check(data, len, 0, &zone);

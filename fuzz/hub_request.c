@@ -33,6 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 
 		if (hub_parse_run(names[data[0] % 5], (const char *)data + 1, len - 1, &r) == 0)
 			assert(hub_check_name("app", r.app) == 0 && r.image_ms >= 0 && r.state[0] &&
+			       r.timer_due_ms >= 0 &&
 			       (r.held || !strcmp(r.state, "stored")) &&
 			       (r.held || !r.move_failed[0]) && (r.held || !r.box_addr[0]) &&
 			       strlen(r.move_failed) <= HUB_MOVE_ERR_MAX);
@@ -48,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			assert(hub_check_name("worker", p.worker) == 0);
 			assert(!p.holder[0] || hub_check_name("worker", p.holder) == 0);
 			assert(hub_check_name("app", p.spec.name) == 0 && p.image_ms >= 0 &&
-			       p.wake_ms >= 0 && p.nasks <= HUB_ASKS_MAX);
+			       p.wake_ms >= 0 && p.timer_due_ms >= 0 && p.nasks <= HUB_ASKS_MAX);
 			for (size_t i = 0; i < p.nasks; i++)
 				assert(hub_check_ask_id(p.asks[i].id) == 0 &&
 				       hub_ask_op_known(p.asks[i].op));
@@ -81,7 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	if (hub_parse_worker(names[data[0] % 5], (const char *)data + 1, len - 1, &w) == 0) {
 		assert(hub_check_name("worker", w.name) == 0);
 		assert(inet_pton(strchr(w.address, ':') ? AF_INET6 : AF_INET, w.address, bin) == 1);
-		assert(w.mem_free >= 0 && w.mem_free <= w.mem_total);
+		assert(w.mem_free >= 0 && w.mem_free <= w.mem_total && w.mem_low >= 0 &&
+		       w.mem_low <= HUB_MEM_MAX);
 		assert(w.ncached <= HUB_CACHED_MAX && (w.has_cached || !w.ncached));
 		for (size_t i = 0; i < w.ncached; i++)
 			assert(hub_check_name("app", w.cached[i]) == 0);

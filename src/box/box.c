@@ -490,8 +490,10 @@ int box_save(const struct box *b, const char *dir)
 
 /* A box made again from an image another daemon stored hides this
  * daemon's state dir (its boxes dir's parent), not the other one's, and
- * its log is where the record says (the restored tree has it open there;
- * daemons that share a store use one state dir path), made if missing. */
+ * its log is made if missing: where the record says when the box is made
+ * from the image alone (the restored tree has it open there), this
+ * daemon's own when the box was made ahead (log_at: seen in the box at
+ * the record's path). */
 static int settle_here(struct box_config *cfg)
 {
 	const char *slash = strrchr(cfg->dir, '/');
@@ -552,7 +554,15 @@ static int settle_ahead(struct box *b, const char *img, const char *conf)
 		return err_set("image %s: its box record (%s) does not match the box made ahead "
 			       "for it (name, ports, ids or egress)", img, saved.cfg.name);
 	memcpy(b->cfg.rootfs, saved.cfg.rootfs, sizeof(b->cfg.rootfs));
-	memcpy(b->cfg.log, saved.cfg.log, sizeof(b->cfg.log));
+	/* the log is this daemon's own file, seen in the box where the
+	 * image's fds name it */
+	if (!b->cfg.log[0])
+		memcpy(b->cfg.log, saved.cfg.log, sizeof(b->cfg.log));
+	else if (saved.cfg.log[0])
+		snprintf(b->cfg.log_at, sizeof(b->cfg.log_at), "%s",
+			 saved.cfg.log_at[0] ? saved.cfg.log_at : saved.cfg.log);
+	if (!strcmp(b->cfg.log_at, b->cfg.log))
+		b->cfg.log_at[0] = '\0';
 	b->cfg.memory = saved.cfg.memory;
 	b->cfg.pids = saved.cfg.pids;
 	b->cfg.cpu_weight = saved.cfg.cpu_weight;

@@ -70,6 +70,10 @@ struct box_config {
 	char log[BOX_PATH_MAX];   /* a host file bind-mounted into the box at
 	                             the same path (the app's stdout+stderr,
 	                             so a restored app writes on); "" none */
+	char log_at[BOX_PATH_MAX]; /* where the box sees the log instead, "" at
+	                             log's own path: a box made ahead for an
+	                             image from a daemon with another state
+	                             dir keeps the path the image's fds name */
 	uint32_t uid_pool_base;   /* host ids boxes take their range from */
 	uint32_t uid_pool_count;
 	uint32_t uids;            /* ids of the box: 0..uids-1 inside */

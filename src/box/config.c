@@ -250,6 +250,8 @@ static int write_record(FILE *f, const struct box *b)
 		put_port(f, &c->ports[i]);
 	if (c->log[0])
 		fprintf(f, "log=%s\n", c->log);
+	if (c->log_at[0])
+		fprintf(f, "log_at=%s\n", c->log_at);
 	if (c->hide[0])
 		fprintf(f, "hide=%s\n", c->hide);
 	if (c->init)
@@ -374,8 +376,8 @@ static int parse_line(struct box *b, const char *k, const char *v)
 		if (strlen(v) >= sizeof(c->rootfs) || (strcmp(v, "host") && v[0] != '/'))
 			return -1;
 		strcpy(c->rootfs, v);
-	} else if (!strcmp(k, "log") || !strcmp(k, "hide")) {
-		char *dst = k[0] == 'l' ? c->log : c->hide;
+	} else if (!strcmp(k, "log") || !strcmp(k, "hide") || !strcmp(k, "log_at")) {
+		char *dst = !strcmp(k, "log") ? c->log : k[0] == 'h' ? c->hide : c->log_at;
 
 		if (strlen(v) >= BOX_PATH_MAX || v[0] != '/' || !v[1] || strstr(v, "/.."))
 			return -1;

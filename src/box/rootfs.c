@@ -219,15 +219,22 @@ static int bind_file(const char *root, const char *src, const char *path, int re
 	return rc;
 }
 
-/* The host's log file, bound onto the same path inside the root. */
-static int bind_log(const char *root, const char *log)
+/* Where the box sees its log: log_at, else the host's path. */
+static const char *log_in_box(const struct box *b)
 {
+	return b->cfg.log_at[0] ? b->cfg.log_at : b->cfg.log;
+}
+
+/* The host's log file, bound onto its path inside the root. */
+static int bind_log(const char *root, const struct box *b)
+{
+	const char *log = b->cfg.log;
 	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 
 	if (fd < 0)
 		return err_sys("log %s", log);
 	close(fd);
-	return bind_file(root, log, log, 0) < 0 ? err_wrap("log %s", log) : 0;
+	return bind_file(root, log, log_in_box(b), 0) < 0 ? err_wrap("log %s", log) : 0;
 }
 
 /* path as the box's root shows it (a directory if dir), never through a
@@ -292,7 +299,7 @@ static int bind_init(const struct box *b, const char *root)
  * namespaces exist.  The app's log, if it lies under it, is bound in. */
 static int hide_in_root(const struct box *b, const char *root)
 {
-	const char *dir = b->cfg.hide, *log = b->cfg.log;
+	const char *dir = b->cfg.hide, *log = log_in_box(b);
 	size_t n = strlen(dir);
 	char at[64];
 	int rootfd, fd, rc;
@@ -314,7 +321,7 @@ static int hide_in_root(const struct box *b, const char *root)
 	if (rc < 0)
 		rc = err_sys("box %s: hide %s", b->cfg.name, dir);
 	if (rc == 0 && log[0] && !strncmp(log, dir, n) && log[n] == '/')
-		rc = bind_log(root, log);
+		rc = bind_log(root, b);
 	if (rc == 0)
 		rc = remount_ro(rootfd, dir, 1, MS_NOEXEC);
 	close(rootfd);
@@ -431,7 +438,7 @@ int rootfs_mount(const struct box *b, int fresh)
 	if (mount(NULL, root, NULL, MS_PRIVATE, NULL) < 0)
 		err_sys("make %s private", root);
 	else if (setup_dev(root) == 0 && setup_run(b, root, fresh) == 0 && hide_in_root(b, root) == 0 &&
-		 bind_etc(b, root) == 0 && (!b->cfg.log[0] || bind_log(root, b->cfg.log) == 0) &&
+		 bind_etc(b, root) == 0 && (!b->cfg.log[0] || bind_log(root, b) == 0) &&
 		 (!b->cfg.init || bind_init(b, root) == 0))
 		return 0;
 	{

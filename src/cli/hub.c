@@ -10,6 +10,7 @@
 #include "cli/cmd.h"
 #include "common/err.h"
 #include "hub/hub.h"
+#include "hub/request.h"
 #include "hub/token.h"
 
 static int hub_usage(void)
@@ -18,6 +19,7 @@ static int hub_usage(void)
 		"usage: picocenter hub --state-dir DIR --zone ZONE [--db URL] [--dns ADDR:PORT]\n"
 		"                      [--listen ADDR:PORT --tls-cert FILE --tls-key FILE]\n"
 		"                      [--ttl SECONDS] [--worker-timeout DURATION]\n"
+		"                      [--name NAME] [--ns-address ADDR] [--hub-timeout DURATION]\n"
 		"       picocenter hub worker-token --state-dir DIR [--db URL]\n"
 		"The hub answers DNS for ZONE (default --dns 0.0.0.0:53) and serves the API\n"
 		"on DIR/api.sock and over HTTPS on --listen.  The registry is SQLite in DIR,\n"
@@ -41,6 +43,7 @@ static int parse_hub(int argc, char **argv, struct hub_opts *o)
 	o->ttl = DNS_TTL_DEFAULT;
 	o->dns = "0.0.0.0:53";
 	o->worker_timeout_ms = HUB_WORKER_TIMEOUT_MS;
+	o->hub_timeout_ms = HUB_HUB_TIMEOUT_MS;
 	for (int i = 1; i < argc; i += 2) {
 		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 		int64_t ms;
@@ -57,6 +60,10 @@ static int parse_hub(int argc, char **argv, struct hub_opts *o)
 			o->listen = val;
 		else if (!strcmp(opt, "--dns"))
 			o->dns = val;
+		else if (!strcmp(opt, "--name"))
+			o->name = val;
+		else if (!strcmp(opt, "--ns-address"))
+			o->ns_address = val;
 		else if (!strcmp(opt, "--tls-cert"))
 			o->tls_cert = val;
 		else if (!strcmp(opt, "--tls-key"))
@@ -70,6 +77,12 @@ static int parse_hub(int argc, char **argv, struct hub_opts *o)
 			if (ms < 100)
 				return err_set("--worker-timeout %s: at least 100ms", val);
 			o->worker_timeout_ms = ms;
+		} else if (!strcmp(opt, "--hub-timeout")) {
+			if (parse_duration_ms(val, &ms) < 0)
+				return -1;
+			if (ms < 1000)
+				return err_set("--hub-timeout %s: at least 1s", val);
+			o->hub_timeout_ms = ms;
 		} else
 			return err_set("unknown option %s", opt);
 	}
@@ -79,6 +92,8 @@ static int parse_hub(int argc, char **argv, struct hub_opts *o)
 		return err_set("--state-dir DIR is required");
 	if (!o->zone)
 		return err_set("--zone ZONE is required");
+	if (o->name && hub_check_name("hub", o->name) < 0)
+		return err_wrap("--name");
 	if (o->listen && (!o->tls_cert || !o->tls_key))
 		return err_set("--listen serves HTTPS only: give --tls-cert and --tls-key");
 	if (!o->listen && (o->tls_cert || o->tls_key))

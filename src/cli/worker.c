@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "api/server.h"
+#include "box/box.h"
 #include "cli/client.h"
 #include "cli/cmd.h"
 #include "cli/worker.h"
@@ -29,6 +30,7 @@ static int worker_usage(void)
 	fprintf(stderr,
 		"usage: picocenter worker --hub URL --token TOKEN --state-dir DIR --address ADDR\n"
 		"                         [--name NAME] [--store URL] [--cacert FILE]\n"
+		"                         [--mem-low SIZE]\n"
 		"                         [--bridge NAME] [--subnet A.B.C.D/N] [--subnet6 PREFIX/N|none]\n"
 		"       picocenter worker ls --hub URL --token TOKEN [--cacert FILE]\n"
 		"Registers this machine with the hub (a worker token: picocenter hub\n"
@@ -97,8 +99,9 @@ int worker_beat(const struct worker_opts *o, const char *cached, long long *time
 		return -1;
 	snprintf(path, sizeof(path), "/workers/%s", o->name);
 	snprintf(body, sizeof(body),
-		 "{\"address\":\"%s\",\"mem_total_bytes\":%lld,\"mem_free_bytes\":%lld%s%.*s}",
-		 o->address, total, avail, cached ? ",\"cached\":" : "",
+		 "{\"address\":\"%s\",\"mem_total_bytes\":%lld,\"mem_free_bytes\":%lld,"
+		 "\"mem_low_bytes\":%llu%s%.*s}",
+		 o->address, total, avail, (unsigned long long)o->mem_low, cached ? ",\"cached\":" : "",
 		 (int)(sizeof(body) - 300), cached ? cached : "");
 	if (client_request(&o->hub, "PUT", path, body, &r) < 0) {
 		free(r.body);
@@ -181,7 +184,10 @@ static int parse_worker(int argc, char **argv, struct worker_opts *o)
 			o->subnet6 = val;
 		else if (!strcmp(opt, "--name"))
 			name = val;
-		else
+		else if (!strcmp(opt, "--mem-low")) {
+			if (box_parse_size(val, &o->mem_low) < 0 || o->mem_low > HUB_MEM_MAX)
+				return err_wrap("--mem-low");
+		} else
 			return err_set("unknown option %s", opt);
 	}
 	if (!o->state_dir || !o->address)
@@ -198,7 +204,7 @@ static int parse_worker(int argc, char **argv, struct worker_opts *o)
 
 int cmd_worker(int argc, char **argv)
 {
-	struct worker_opts o = { 0 };
+	struct worker_opts o = { .mem_low = WORKER_MEM_LOW };
 	const char *bad = client_take_target(&argc, argv, &o.hub);
 
 	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))

@@ -11,6 +11,10 @@
 
 struct daemon;
 
+/* Below this much free memory (MemAvailable) a worker is short of it: the
+ * hub moves its apps away (docs/hub.md); --mem-low. */
+#define WORKER_MEM_LOW (256ULL << 20)
+
 struct worker_opts {
 	struct target hub;
 	const char *state_dir;
@@ -18,6 +22,7 @@ struct worker_opts {
 	const char *store;
 	const char *bridge, *subnet, *subnet6;
 	char name[HUB_NAME_MAX + 1];
+	uint64_t mem_low;       /* short of memory below this much free (--mem-low) */
 	int refused;            /* the hub refused the worker for good */
 };
 

@@ -114,16 +114,18 @@ static void add_box_addr(struct wlink *l, const char *app, json_t *o)
 	json_decref(v);
 }
 
-/* PUT /workers/ME/apps/APP: held in state (NULL: let go), with why a
- * hand-over failed (NULL: none); a refusal (the app is not ours now) is
- * logged only. */
+/* PUT /workers/ME/apps/APP: held in state (NULL: let go), when its
+ * image's earliest timer is due (0: none), with why a hand-over failed
+ * (NULL: none); a refusal (the app is not ours now) is logged only. */
 static void report_why(struct wlink *l, const char *app, const char *state, int64_t image_ms,
-		       const char *move_failed)
+		       int64_t timer_due_ms, const char *move_failed)
 {
 	struct client_reply r = { 0 };
 	json_t *o = json_pack("{s:b, s:I}", "held", state != NULL, "image_ms", (json_int_t)image_ms);
 	char path[256], *body;
 
+	if (o && timer_due_ms > 0)
+		json_object_set_new(o, "timer_due_ms", json_integer(timer_due_ms));
 	if (o && state)
 		json_object_set_new(o, "state", json_string(state));
 	if (o && state)
@@ -144,9 +146,10 @@ static void report_why(struct wlink *l, const char *app, const char *state, int6
 	free(r.body);
 }
 
-static void report(struct wlink *l, const char *app, const char *state, int64_t image_ms)
+static void report(struct wlink *l, const char *app, const char *state, int64_t image_ms,
+		   int64_t timer_due_ms)
 {
-	report_why(l, app, state, image_ms, NULL);
+	report_why(l, app, state, image_ms, timer_due_ms, NULL);
 }
 
 /* A removed app's image is gone: no more in the cache's list. */
@@ -221,8 +224,10 @@ static int hub_app(struct wlink *l, const char *app, struct placed_app *p)
 
 /* ---- actions, each in a thread of its own ---- */
 
-/* The app's state and image time here: 0, or 1 when it is not here. */
-static int local_state(struct daemon *d, const char *name, char *state, int64_t *image_ms)
+/* The app's state, image time and (swapped out) when its image's
+ * earliest timer is due here: 0, or 1 when it is not here. */
+static int local_state(struct daemon *d, const char *name, char *state, int64_t *image_ms,
+		       int64_t *timer_due_ms)
 {
 	json_t *v = NULL;
 
@@ -230,6 +235,7 @@ static int local_state(struct daemon *d, const char *name, char *state, int64_t 
 		return 1;
 	snprintf(state, HUB_STATE_MAX, "%s", json_string_value(json_object_get(v, "state")));
 	*image_ms = json_integer_value(json_object_get(v, "image_at"));
+	*timer_due_ms = json_integer_value(json_object_get(v, "timer_due"));
 	json_decref(v);
 	return 0;
 }
@@ -250,10 +256,10 @@ static void wakes_done(struct wlink *l, const char *name)
 static void report_local(struct wlink *l, const char *name)
 {
 	char state[HUB_STATE_MAX];
-	int64_t img;
+	int64_t img, due;
 
-	if (local_state(l->d, name, state, &img) == 0)
-		report(l, name, state, img);
+	if (local_state(l->d, name, state, &img, &due) == 0)
+		report(l, name, state, img, due);
 }
 
 static int act_create(struct action *a)
@@ -272,10 +278,24 @@ static int act_create(struct action *a)
 
 static int act_adopt(struct action *a)
 {
-	if (op_adopt(a->l->d, &a->p.spec, a->p.image_ms, a->p.box_addr, a->trigger) != 200)
+	const struct placed_app *p = &a->p;
+	int later = (p->timer_due_ms > 0 || p->asleep) && strcmp(a->trigger, "dns");
+	char state[HUB_STATE_MAX] = "";
+	int64_t img, due;
+
+	if (op_adopt(a->l->d, &a->p.spec, p->image_ms, p->timer_due_ms, p->box_addr, a->trigger,
+		     later) != 200)
 		return -1;
-	worker_log(a->l->o, "app %s: revived from the store (its image of %lld)", a->name,
-		   (long long)a->p.image_ms);
+	if (later && local_state(a->l->d, a->name, state, &img, &due) == 0 &&
+	    !strcmp(state, "asleep") && due > 0)
+		worker_log(a->l->o, "app %s: taken over asleep (its image of %lld); its timer is due "
+			   "in %lld ms", a->name, (long long)p->image_ms, (long long)(due - wall_ms()));
+	else if (later && !strcmp(state, "asleep"))
+		worker_log(a->l->o, "app %s: taken over asleep (its image of %lld)", a->name,
+			   (long long)p->image_ms);
+	else
+		worker_log(a->l->o, "app %s: revived from the store (its image of %lld)", a->name,
+			   (long long)p->image_ms);
 	wakes_done(a->l, a->name);
 	report_local(a->l, a->name);
 	return 0;
@@ -286,7 +306,7 @@ static int act_adopt(struct action *a)
 static void hand_over_failed(struct action *a)
 {
 	char state[HUB_STATE_MAX], why[HUB_MOVE_ERR_MAX + 1];
-	int64_t img;
+	int64_t img, due;
 
 	snprintf(why, sizeof(why), "%s", err_msg());
 	for (char *p = why; *p; p++)
@@ -294,15 +314,15 @@ static void hand_over_failed(struct action *a)
 			*p = ' ';
 	if (!why[0])
 		snprintf(why, sizeof(why), "no reason given");
-	if (local_state(a->l->d, a->name, state, &img) == 0)
-		report_why(a->l, a->name, state, img, why);
+	if (local_state(a->l->d, a->name, state, &img, &due) == 0)
+		report_why(a->l, a->name, state, img, due, why);
 	err_set("%s", why);
 }
 
 static int act_let_go(struct action *a)
 {
-	int64_t img = 0;
-	int st = op_let_go(a->l->d, a->name, a->save, &img);
+	int64_t img = 0, due = 0;
+	int st = op_let_go(a->l->d, a->name, a->save, &img, &due);
 
 	if (st != 200 && st != 404) {
 		if (a->save)
@@ -311,7 +331,7 @@ static int act_let_go(struct action *a)
 	}
 	if (a->save) {
 		worker_log(a->l->o, "app %s: swapped out and let go", a->name);
-		report(a->l, a->name, NULL, img);
+		report(a->l, a->name, NULL, img, due);
 	} else {
 		worker_log(a->l->o, "app %s: dropped (another worker has it now)", a->name);
 	}
@@ -358,7 +378,7 @@ static void *action_thread(void *arg)
 	if (rc < 0) {
 		worker_log(l->o, "app %s: error: %s", a->name, err_msg());
 		if (a->what == ACT_CREATE || a->what == ACT_ADOPT)
-			report(l, a->name, "failed", a->p.image_ms);
+			report(l, a->name, "failed", a->p.image_ms, 0);
 	}
 	pthread_mutex_lock(&l->lock);
 	w = wapp_get(l, a->name);
@@ -574,8 +594,9 @@ static void placed_here(struct wlink *l, struct wapp *w, struct placed_app *p, c
 	if (p->holder[0] && strcmp(p->holder, me) && p->holder_up)
 		return;                    /* its worker is letting it go */
 	w->woke_ms = p->wake_ms;
+	/* a wake older than its image was served before it was swapped out */
 	if (p->image_ms > 0)
-		start(l, w, ACT_ADOPT, p, 0, p->wake_ms ? "dns" : "hub");
+		start(l, w, ACT_ADOPT, p, 0, p->wake_ms > p->image_ms ? "dns" : "hub");
 	else
 		start(l, w, ACT_CREATE, p, 0, "hub");
 }
@@ -605,7 +626,7 @@ static void bring_in_line(struct wlink *l, const json_t *entry, json_t *local)
 		else if (here && mono_ms() >= w->retry_ms)   /* moved away: ours to hand over, or stale */
 			start(l, w, ACT_LET_GO, NULL, !strcmp(p.holder, me), NULL);
 		else if (!strcmp(p.holder, me))
-			report(l, p.spec.name, NULL, p.image_ms);   /* lost here: not ours */
+			report(l, p.spec.name, NULL, p.image_ms, p.timer_due_ms);   /* lost here: not ours */
 	}
 	spec_free(&p.spec);
 }
@@ -639,7 +660,7 @@ static void after_round(struct wlink *l, json_t *local)
 
 	json_object_foreach(local, name, v) {
 		const char *state = json_string_value(json_object_get(v, "state"));
-		int64_t img = json_integer_value(json_object_get(v, "image_at"));
+		int64_t img = json_integer_value(json_object_get(v, "image_at")), due;
 		struct wapp *w = wapp_get(l, name);
 
 		if (w && !w->cached_ms) {      /* held here: its chunks pass the cache */
@@ -660,8 +681,8 @@ static void after_round(struct wlink *l, json_t *local)
 			pthread_mutex_unlock(&l->lock);
 			/* the state now, not the round's: a request's thread may
 			 * have reported a newer one meanwhile */
-			if (local_state(l->d, name, now, &img) == 0)
-				report(l, name, now, img);
+			if (local_state(l->d, name, now, &img, &due) == 0)
+				report(l, name, now, img, due);
 			pthread_mutex_lock(&l->lock);
 		}
 	}

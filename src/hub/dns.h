@@ -3,8 +3,12 @@
  * format, parsed and built with ldns) and a lookup of app addresses: what
  * dns_server.c serves over UDP and TCP and fuzz/hub_dns.c feeds with
  * arbitrary bytes.  The hub is authoritative for one zone:
- *   - ZONE: SOA and NS (the NS is ns.ZONE, whose A or AAAA is the hub's
- *     own DNS address when it listens on a specific one);
+ *   - ZONE: SOA (its MNAME is the answering hub's SELF.ns.ZONE) and NS:
+ *     one HUB.ns.ZONE per live hub (the zone's servers callback: the
+ *     hubs of the registry; the answering hub is always one), each with
+ *     its A or AAAA as glue in the additional section;
+ *   - HUB.ns.ZONE: that hub's A or AAAA; ns.ZONE: the answering hub's
+ *     own (when it listens on a specific address);
  *   - NAME.ZONE: A or AAAA, the address of the worker the app is on;
  *     NODATA (NOERROR, no answer) for the other family and other types;
  *   - NXDOMAIN for any other name under ZONE, REFUSED for names outside
@@ -33,17 +37,32 @@
  * SOA serial, in decimal, into addr (0; else the SOA says 1). */
 typedef int (*dns_lookup_fn)(void *arg, const char *name, char *addr, size_t len);
 
+/* A name server of the zone: a hub, NAME.ns.ZONE at addr ("" unknown). */
+#define DNS_NS_MAX 16
+#define DNS_NS_NAME_MAX 63
+#define DNS_NS_ADDR_MAX 46
+struct dns_ns {
+	char name[DNS_NS_NAME_MAX + 1];
+	char addr[DNS_NS_ADDR_MAX];
+};
+
+/* The zone's live name servers into out (at most max, by name): how
+ * many.  Called with the lookup's arg. */
+typedef size_t (*dns_servers_fn)(void *arg, struct dns_ns *out, size_t max);
+
 struct dns_zone {
 	ldns_rdf *apex;        /* canonical (lowercase) */
 	uint8_t apex_labels;
 	uint32_t ttl;
-	ldns_rr *soa, *ns;     /* cloned into answers */
-	ldns_rr *ns_addr;      /* ns.ZONE's A or AAAA, or NULL */
+	ldns_rr *soa;          /* cloned into answers */
+	struct dns_ns self;    /* the answering hub */
+	dns_servers_fn servers; /* NULL: the answering hub alone */
 };
 
-/* zone: "example.org" (a trailing dot is optional); ns_addr: the hub's
- * DNS address or NULL. */
-int dns_zone_init(struct dns_zone *z, const char *zone, uint32_t ttl, const char *ns_addr);
+/* zone: "example.org" (a trailing dot is optional); self: the answering
+ * hub's name (a DNS label) and its DNS address or NULL. */
+int dns_zone_init(struct dns_zone *z, const char *zone, uint32_t ttl, const char *self,
+		  const char *ns_addr);
 void dns_zone_free(struct dns_zone *z);
 
 /* Answer the query (over TCP when tcp, else UDP: the answer fits the

@@ -32,6 +32,8 @@ struct place_candidate {
 
 /* What an app with a memory limit of memory bytes (0: none) needs free. */
 int64_t placement_need(uint64_t memory);
+/* Workers tried, at most, for one move under memory pressure. */
+#define PLACE_TRIED_MAX 8
 /* The index of the chosen candidate, or -1 when none can take the app. */
 int placement_choose(const struct place_candidate *c, size_t n, int64_t need);
 

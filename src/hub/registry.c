@@ -39,6 +39,12 @@ static const char *const schema[] = {
 	"PRIMARY KEY (worker, app))",
 	"CREATE TABLE IF NOT EXISTS app_boxes (app TEXT PRIMARY KEY REFERENCES apps(name) "
 	"ON DELETE CASCADE, addr TEXT NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS app_timers (app TEXT PRIMARY KEY REFERENCES apps(name) "
+	"ON DELETE CASCADE, due_ms BIGINT NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS worker_memory_low (worker TEXT PRIMARY KEY, "
+	"bytes BIGINT NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS hubs (name TEXT PRIMARY KEY, address TEXT NOT NULL, "
+	"heartbeat_ms BIGINT NOT NULL)",
 	"CREATE TABLE IF NOT EXISTS zone_serial (id INTEGER PRIMARY KEY, serial BIGINT NOT NULL)",
 	"INSERT INTO zone_serial (id, serial) VALUES (1, 1) ON CONFLICT DO NOTHING",
 };
@@ -69,6 +75,17 @@ int reg_exec(struct hub_registry *r, const char *sql, int n, const char *const *
 	     db_row_fn fn, void *arg)
 {
 	return r->db->ops->exec(r->db, sql, n, p, fn, arg);
+}
+
+int reg_exec_locked(struct hub_registry *r, const char *sql, int n, const char *const *p,
+		    db_row_fn fn, void *arg)
+{
+	int rc;
+
+	pthread_mutex_lock(&r->lock);
+	rc = reg_exec(r, sql, n, p, fn, arg);
+	pthread_mutex_unlock(&r->lock);
+	return rc;
 }
 
 int reg_begin(struct hub_registry *r)
@@ -359,6 +376,15 @@ int hubreg_worker_beat(struct hub_registry *r, const struct worker_report *w, in
 		  "mem_total = excluded.mem_total, mem_free = excluded.mem_free, "
 		  "heartbeat_ms = excluded.heartbeat_ms, state = 'up'",
 		  5, p, NULL, NULL);
+	if (rc >= 0) {
+		char low[24];
+		const char *q[] = { w->name, low };
+
+		reg_fmt_i64(low, sizeof(low), w->mem_low);
+		rc = reg_exec(r, "INSERT INTO worker_memory_low (worker, bytes) VALUES ($1, "
+			     "CAST($2 AS BIGINT)) ON CONFLICT (worker) DO UPDATE SET "
+			     "bytes = excluded.bytes", 2, q, NULL, NULL);
+	}
 	if (rc >= 0 && w->has_cached)
 		rc = put_cache(r, w);
 	if (rc >= 0)
@@ -375,11 +401,12 @@ static int worker_row(void *arg, int ncols, const char *const *v)
 {
 	(void)ncols;
 	return json_array_append_new(
-		arg, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "name", v[0], "address",
+		arg, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "name", v[0], "address",
 			       v[1], "state", v[2], "mem_total_bytes", (json_int_t)reg_to_i64(v[3]),
 			       "mem_free_bytes", (json_int_t)reg_to_i64(v[4]), "apps",
 			       (json_int_t)reg_to_i64(v[5]), "last_heartbeat",
-			       (json_int_t)reg_to_i64(v[6])));
+			       (json_int_t)reg_to_i64(v[6]), "mem_low_bytes",
+			       (json_int_t)reg_to_i64(v[7])));
 }
 
 int hubreg_worker_list(struct hub_registry *r, json_t **out)
@@ -391,8 +418,9 @@ int hubreg_worker_list(struct hub_registry *r, json_t **out)
 		return err_set("out of memory");
 	pthread_mutex_lock(&r->lock);
 	rc = reg_exec(r, "SELECT w.name, w.address, w.state, w.mem_total, w.mem_free, "
-		     "(SELECT count(*) FROM apps a WHERE a.worker = w.name), w.heartbeat_ms "
-		     "FROM workers w ORDER BY w.name", 0, NULL, worker_row, list);
+		     "(SELECT count(*) FROM apps a WHERE a.worker = w.name), w.heartbeat_ms, "
+		     "l.bytes FROM workers w LEFT JOIN worker_memory_low l ON l.worker = w.name "
+		     "ORDER BY w.name", 0, NULL, worker_row, list);
 	pthread_mutex_unlock(&r->lock);
 	if (rc < 0) {
 		json_decref(list);

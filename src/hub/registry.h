@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hub/dns.h"
 #include "hub/request.h"
 #include "worker/spec.h"
 
@@ -54,7 +55,7 @@ int hubreg_worker_token_check(struct hub_registry *r, const char *hash);
 /* Register or refresh a worker (its heartbeat, at now_ms): it is up. */
 int hubreg_worker_beat(struct hub_registry *r, const struct worker_report *w, int64_t now_ms);
 /* [{"name", "address", "state", "mem_total_bytes", "mem_free_bytes",
- *   "apps", "last_heartbeat"}] */
+ *   "apps", "last_heartbeat", "mem_low_bytes"}] */
 int hubreg_worker_list(struct hub_registry *r, json_t **out);
 /* Mark down every up worker silent since before cutoff_ms; each one's
  * name goes to fn.  Returns how many, or -1. */
@@ -82,6 +83,21 @@ int hubreg_app_move(struct hub_registry *r, const char *tenant, const char *name
  * 0 and addr filled, HUBREG_NOTFOUND, or -1. */
 int hubreg_app_address(struct hub_registry *r, const char *name, char *addr, size_t len,
 		       char *moved_from, int *stored);
+
+/* The apps running on worker (placed there and held there, its last
+ * report running), by name: [{"name", "tenant", "memory"}] (memory: the
+ * spec's --memory, 0 none). */
+int hubreg_running_on(struct hub_registry *r, const char *worker, json_t **out);
+
+/* registry_hubs.c: the hubs, as the zone's name servers.  A hub's watch
+ * refreshes its row (name, DNS address or "") every round; hub_list gives
+ * those refreshed since cutoff_ms, by name (at most max, *n of them); a
+ * hub that stops forgets its own. */
+int hubreg_hub_beat(struct hub_registry *r, const char *name, const char *address,
+		    int64_t now_ms);
+int hubreg_hub_forget(struct hub_registry *r, const char *name);
+int hubreg_hub_list(struct hub_registry *r, int64_t cutoff_ms, struct dns_ns *out, size_t max,
+		    size_t *n);
 
 /* registry_runs.c: what workers report of the apps they run. */
 /* A worker's report (request.h): held, the app must be placed on it (else
@@ -114,14 +130,17 @@ int hubreg_ask_result(struct hub_registry *r, const char *id, int *status, char 
 		      char *worker);
 int hubreg_ask_forget(struct hub_registry *r, const char *id);
 
-/* The apps of down workers that ran there (or never started) move to the
- * workers placement picks, as a DNS query would move them
- * (hubreg_app_address); their swapped-out ones wait for their next query.
- * fn hears each moved app, its old worker and its new address.  Returns
+/* The apps of down workers move to the workers placement picks, as a DNS
+ * query would move them (hubreg_app_address): those that ran there (or
+ * never started) to be restarted from their last image, the swapped-out
+ * ones to be taken over asleep (the new worker makes their boxes ahead and
+ * holds their packets; a packet, a DNS wake or their timer, app_timers,
+ * revives them).  fn hears each moved app, its old worker, its new
+ * address and whether it ran there.  Returns
  * how many moved, or -1.  (The hub's watch calls it every round, so an
  * app no worker could take is moved as soon as one can.) */
 int hubreg_rehome(struct hub_registry *r,
-		  void (*fn)(const char *app, const char *from, const char *addr, void *arg),
+		  void (*fn)(const char *app, const char *from, const char *addr, int ran, void *arg),
 		  void *arg);
 /* Any app record: GET /workers/W/apps/APP (a worker asking about an app
  * it has that is no longer placed on it). */

@@ -14,10 +14,11 @@
 
 #define APP_COLUMNS "a.name, a.tenant, a.worker, w.address, a.state, a.spec, a.image, " \
 		    "a.created_ms, w.state, r.holder, r.state, r.image_ms, r.recovered_ms, " \
-		    "hw.state, e.error, e.at_ms, b.addr"
+		    "hw.state, e.error, e.at_ms, b.addr, t.due_ms"
 #define APP_FROM "FROM apps a LEFT JOIN workers w ON w.name = a.worker " \
 		 "LEFT JOIN app_runs r ON r.app = a.name LEFT JOIN workers hw ON hw.name = r.holder " \
-		 "LEFT JOIN app_errors e ON e.app = a.name LEFT JOIN app_boxes b ON b.app = a.name"
+		 "LEFT JOIN app_errors e ON e.app = a.name LEFT JOIN app_boxes b ON b.app = a.name " \
+		 "LEFT JOIN app_timers t ON t.app = a.name"
 
 /* What the workers reported (app_runs; NULLs when none did yet):
  * "holder" (the worker that has it, "" none), "holder_state", "image_ms"
@@ -57,7 +58,41 @@ static json_t *app_json(const char *const *v)
 	json_object_set_new(o, "move_failed_at", v[14] ? json_integer(reg_to_i64(v[15])) : json_null());
 	/* its box's address where it last ran (a worker reviving it keeps it) */
 	json_object_set_new(o, "box_addr", v[16] ? json_string(v[16]) : json_null());
+	/* when its image's earliest timer is due: whoever holds it wakes it then */
+	json_object_set_new(o, "timer_due_ms", v[17] ? json_integer(reg_to_i64(v[17])) : json_null());
 	return run_json(o, v + 9) < 0 ? (json_decref(o), NULL) : o;
+}
+
+static int running_row(void *arg, int ncols, const char *const *v)
+{
+	json_error_t jerr;
+	json_t *spec = ncols >= 3 && v[2] ? json_loads(v[2], 0, &jerr) : NULL;
+	json_int_t mem = json_integer_value(json_object_get(spec, "memory"));
+
+	json_decref(spec);
+	if (ncols < 3 || !v[0] || !v[1])
+		return 0;
+	return json_array_append_new(arg, json_pack("{s:s, s:s, s:I}", "name", v[0], "tenant",
+						    v[1], "memory", mem > 0 ? mem : 0));
+}
+
+int hubreg_running_on(struct hub_registry *r, const char *worker, json_t **out)
+{
+	json_t *list = json_array();
+	const char *p[] = { worker };
+	int rc;
+
+	if (!list)
+		return err_set("out of memory");
+	rc = reg_exec_locked(r, "SELECT a.name, a.tenant, a.spec FROM apps a JOIN app_runs r ON "
+			     "r.app = a.name WHERE a.worker = $1 AND r.holder = $1 AND "
+			     "r.state = 'running' ORDER BY a.name", 1, p, running_row, list);
+	if (rc < 0) {
+		json_decref(list);
+		return -1;
+	}
+	*out = list;
+	return 0;
 }
 
 static int app_row(void *arg, int ncols, const char *const *v)

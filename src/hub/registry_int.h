@@ -25,6 +25,9 @@ struct hub_registry {
 /* The engine's exec (db.h). */
 int reg_exec(struct hub_registry *r, const char *sql, int n, const char *const *p,
 	     db_row_fn fn, void *arg);
+/* The same, alone: with the registry's lock held. */
+int reg_exec_locked(struct hub_registry *r, const char *sql, int n, const char *const *p,
+		    db_row_fn fn, void *arg);
 /* Open a transaction that writes; commit it; roll it back after a
  * failure, keeping the failure's message (returns rc). */
 int reg_begin(struct hub_registry *r);

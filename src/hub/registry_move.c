@@ -13,13 +13,18 @@
 
 /* In a transaction that moves app off its down worker old: no worker
  * holds it any more; if old had it running, it is restarted from its last
- * image, marked recovered with that image's time (app_runs). */
+ * image, marked recovered with that image's time (app_runs); if it was
+ * swapped out there it stays so ('asleep', no holder: the new worker
+ * takes it over asleep and revives it on its first packet, DNS wake or
+ * timer). */
 static int reg_run_orphan(struct hub_registry *r, const char *app, const char *old)
 {
 	const char *p[] = { app, old };
 	int rc = reg_exec(r, "UPDATE app_runs SET recovered_ms = CASE WHEN state IN " RAN
 			  " AND image_ms > 0 THEN image_ms ELSE recovered_ms END, holder = '', "
-			  "state = 'stored' WHERE app = $1 AND holder = $2", 2, p, NULL, NULL);
+			  "state = CASE WHEN state IN ('napping', 'asleep') AND image_ms > 0 THEN "
+			  "'asleep' ELSE 'stored' END WHERE app = $1 AND holder = $2", 2, p, NULL,
+			  NULL);
 
 	return rc < 0 ? rc : 0;
 }

@@ -131,6 +131,20 @@ static int report_move_failed(struct hub_registry *r, const char *worker,
 	return rc < 0 ? rc : 0;
 }
 
+/* The due time of the app's image's earliest timer, as its holder says
+ * (none: running, or no timer). */
+static int put_timer(struct hub_registry *r, const struct run_report *rep)
+{
+	char due[24];
+	const char *p[] = { rep->app, due };
+
+	reg_fmt_i64(due, sizeof(due), rep->timer_due_ms);
+	if (rep->timer_due_ms <= 0)
+		return reg_exec(r, "DELETE FROM app_timers WHERE app = $1", 1, p, NULL, NULL);
+	return reg_exec(r, "INSERT INTO app_timers (app, due_ms) VALUES ($1, CAST($2 AS BIGINT)) "
+			"ON CONFLICT (app) DO UPDATE SET due_ms = excluded.due_ms", 2, p, NULL, NULL);
+}
+
 int hubreg_app_report(struct hub_registry *r, const char *worker, const struct run_report *rep)
 {
 	const char *p[] = { rep->app };
@@ -151,6 +165,8 @@ int hubreg_app_report(struct hub_registry *r, const char *worker, const struct r
 		if (rc == 0)
 			rc = rep->held ? report_held(r, worker, rep, img)
 				       : report_gone(r, worker, rep, img);
+		if (rc == 0 && put_timer(r, rep) < 0)
+			rc = -1;
 	}
 	if (rc == 0)
 		rc = reg_commit(r) < 0 ? -1 : 0;
@@ -160,17 +176,18 @@ int hubreg_app_report(struct hub_registry *r, const char *worker, const struct r
 	return rc < 0 ? -1 : rc;
 }
 
+/* [NAME, RAN] */
 static int name_row(void *arg, int ncols, const char *const *v)
 {
 	json_t *list = arg;
 
-	if (ncols < 1 || !v[0])
+	if (ncols < 2 || !v[0])
 		return 0;
-	return json_array_append_new(list, json_string(v[0]));
+	return json_array_append_new(list, json_pack("[s, b]", v[0], v[1] && !strcmp(v[1], "1")));
 }
 
 int hubreg_rehome(struct hub_registry *r,
-		  void (*fn)(const char *app, const char *from, const char *addr, void *arg),
+		  void (*fn)(const char *app, const char *from, const char *addr, int ran, void *arg),
 		  void *arg)
 {
 	json_t *names = json_array();
@@ -179,12 +196,14 @@ int hubreg_rehome(struct hub_registry *r,
 	if (!names)
 		return err_set("out of memory");
 	pthread_mutex_lock(&r->lock);
-	rc = reg_exec(r, "SELECT a.name FROM apps a JOIN workers w ON w.name = a.worker "
-		     "LEFT JOIN app_runs r ON r.app = a.name WHERE w.state = 'down' AND "
-		     "(r.app IS NULL OR r.state IN " RAN ")", 0, NULL, name_row, names);
+	rc = reg_exec(r, "SELECT a.name, CASE WHEN r.app IS NULL OR r.state IN " RAN " THEN 1 "
+		     "ELSE 0 END FROM apps a JOIN workers w ON w.name = a.worker "
+		     "LEFT JOIN app_runs r ON r.app = a.name WHERE w.state = 'down'", 0, NULL,
+		     name_row, names);
 	pthread_mutex_unlock(&r->lock);
 	for (size_t i = 0; rc >= 0 && i < json_array_size(names); i++) {
-		const char *name = json_string_value(json_array_get(names, i));
+		const char *name = json_string_value(json_array_get(json_array_get(names, i), 0));
+		int ran = json_is_true(json_array_get(json_array_get(names, i), 1));
 		char addr[HUB_ADDR_MAX], from[HUB_NAME_MAX + 1];
 		int stored;
 
@@ -193,7 +212,7 @@ int hubreg_rehome(struct hub_registry *r,
 			rc = 0;
 		else if (rc == 0 && from[0]) {
 			moved++;
-			fn(name, from, addr, arg);
+			fn(name, from, addr, ran, arg);
 		}
 	}
 	json_decref(names);

@@ -7,8 +7,6 @@
 #include "common/err.h"
 #include "hub/request.h"
 
-#define MEM_MAX (1LL << 50)   /* a petabyte: anything larger is a mistake */
-
 int hub_check_name(const char *what, const char *name)
 {
 	size_t n = strlen(name);
@@ -34,7 +32,7 @@ static int get_bytes(const json_t *o, const char *key, int64_t *out)
 	if (!v)
 		return err_set("'%s' is missing", key);
 	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-	    json_integer_value(v) > MEM_MAX)
+	    json_integer_value(v) > HUB_MEM_MAX)
 		return err_set("'%s' must be an integer from 0 to 2^50", key);
 	*out = json_integer_value(v);
 	return 0;
@@ -62,7 +60,7 @@ static int get_address(const json_t *o, char *out)
 static int check_fields(const json_t *o)
 {
 	static const char *const known[] = { "address", "mem_total_bytes", "mem_free_bytes",
-					     "cached" };
+					     "mem_low_bytes", "cached" };
 	const char *key;
 	json_t *v;
 
@@ -117,6 +115,8 @@ int hub_parse_worker(const char *name, const char *body, size_t len, struct work
 		rc = check_fields(o) < 0 || get_address(o, w->address) < 0 ||
 			     get_bytes(o, "mem_total_bytes", &w->mem_total) < 0 ||
 			     get_bytes(o, "mem_free_bytes", &w->mem_free) < 0 ||
+			     (json_object_get(o, "mem_low_bytes") &&
+			      get_bytes(o, "mem_low_bytes", &w->mem_low) < 0) ||
 			     get_cached(o, w) < 0
 			     ? -1
 			     : 0;
@@ -195,8 +195,8 @@ static int run_fields(const json_t *o, struct run_report *r)
 {
 	const json_t *held = json_object_get(o, "held"), *st = json_object_get(o, "state"),
 		     *img = json_object_get(o, "image_ms"), *mf = json_object_get(o, "move_failed"),
-		     *ba = json_object_get(o, "box_addr");
-	size_t want = 2 + (st != NULL) + (mf != NULL) + (ba != NULL);
+		     *ba = json_object_get(o, "box_addr"), *td = json_object_get(o, "timer_due_ms");
+	size_t want = 2 + (st != NULL) + (mf != NULL) + (ba != NULL) + (td != NULL);
 
 	if (json_object_size(o) != want || !json_is_boolean(held))
 		return err_set("the body must be {\"held\": BOOL, \"state\": STATE, \"image_ms\": MS"
@@ -207,8 +207,11 @@ static int run_fields(const json_t *o, struct run_report *r)
 		return err_set("'box_addr' must be an IPv4 address, on a held app");
 	if (!json_is_integer(img) || json_integer_value(img) < 0)
 		return err_set("'image_ms' must be an integer >= 0");
+	if (td && (!json_is_integer(td) || json_integer_value(td) < 0))
+		return err_set("'timer_due_ms' must be an integer >= 0");
 	r->held = json_is_true(held);
 	r->image_ms = json_integer_value(img);
+	r->timer_due_ms = td ? json_integer_value(td) : 0;
 	if (!r->held) {
 		if (st)
 			return err_set("a let-go app has no 'state'");
@@ -346,8 +349,9 @@ int hub_parse_placed(const json_t *entry, struct placed_app *p)
 	static const char *const hubs[] = { "tenant", "worker", "address", "state", "image",
 					     "created", "worker_state", "holder", "holder_state",
 					     "image_ms", "recovered", "wake_ms", "move_failed",
-					     "move_failed_at", "asks", "box_addr" };
-	const char *hs = json_string_value(json_object_get(entry, "holder_state"));
+					     "move_failed_at", "asks", "box_addr", "timer_due_ms" };
+	const char *hs = json_string_value(json_object_get(entry, "holder_state")),
+		   *st = json_string_value(json_object_get(entry, "state"));
 	json_t *spec;
 	int rc;
 
@@ -356,9 +360,11 @@ int hub_parse_placed(const json_t *entry, struct placed_app *p)
 		return err_set("an app of the hub's answer is not an object");
 	if (get_name(entry, "worker", 0, p->worker) < 0 ||
 	    get_name(entry, "holder", 1, p->holder) < 0 ||
-	    get_ms(entry, "image_ms", &p->image_ms) < 0 || get_ms(entry, "wake_ms", &p->wake_ms) < 0)
+	    get_ms(entry, "image_ms", &p->image_ms) < 0 || get_ms(entry, "wake_ms", &p->wake_ms) < 0 ||
+	    get_ms(entry, "timer_due_ms", &p->timer_due_ms) < 0)
 		return err_wrap("the hub's answer");
 	p->holder_up = hs && !strcmp(hs, "up");
+	p->asleep = st && !strcmp(st, "asleep");
 	if (get_asks(json_object_get(entry, "asks"), p) < 0)
 		return err_wrap("the hub's answer");
 	if (json_is_string(json_object_get(entry, "box_addr")) &&

@@ -17,14 +17,18 @@
 #define HUB_ADDR_MAX INET6_ADDRSTRLEN
 
 /* PUT /workers/NAME: {"address", "mem_total_bytes", "mem_free_bytes"[,
- * "cached": [APP, ...]]}: "cached", the apps whose images the worker has
- * in its chunk cache (at most HUB_CACHED_MAX; absent: as before). */
+ * "mem_low_bytes"][, "cached": [APP, ...]]}: "cached", the apps whose
+ * images the worker has in its chunk cache (at most HUB_CACHED_MAX;
+ * absent: as before); "mem_low_bytes", the free memory below which it is
+ * short (absent or 0: never). */
 #define HUB_CACHED_MAX 64
+#define HUB_MEM_MAX (1LL << 50)     /* a petabyte: anything larger is a mistake */
 struct worker_report {
 	char name[HUB_NAME_MAX + 1];
 	char address[HUB_ADDR_MAX];   /* normalised (inet_ntop) */
 	int64_t mem_total;
 	int64_t mem_free;
+	int64_t mem_low;
 	int has_cached;
 	size_t ncached;
 	char cached[HUB_CACHED_MAX][HUB_NAME_MAX + 1];
@@ -48,7 +52,10 @@ int hub_parse_worker(const char *name, const char *body, size_t len, struct work
  * "move_failed": WHY (1-HUB_MOVE_ERR_MAX bytes of text) to a held report:
  * the app stays with it.  A held report may carry "box_addr": the IPv4
  * address of the app's box there (a worker that revives it elsewhere
- * gives its box the same one when free). */
+ * gives its box the same one when free).  A report of a swapped-out app
+ * (napping, asleep, or let go) may carry "timer_due_ms": when the
+ * earliest timer of its image is due (wall clock, ms), so that whichever
+ * worker holds it next wakes it then. */
 #define HUB_STATE_MAX 16
 #define HUB_MOVE_ERR_MAX 400
 struct run_report {
@@ -58,6 +65,7 @@ struct run_report {
 	int64_t image_ms;
 	char move_failed[HUB_MOVE_ERR_MAX + 1];   /* "" none */
 	char box_addr[INET_ADDRSTRLEN];           /* "" none */
+	int64_t timer_due_ms;          /* its image's earliest timer, wall clock; 0 none */
 };
 int hub_parse_run(const char *app, const char *body, size_t len, struct run_report *r);
 
@@ -91,6 +99,8 @@ struct placed_app {
 	int holder_up;
 	int64_t image_ms;                /* its newest image, 0 none */
 	int64_t wake_ms;                 /* DNS asked for it then, 0 not lately */
+	int64_t timer_due_ms;            /* its image's earliest timer is due then, 0 none */
+	int asleep;                      /* swapped out where it was: take it over asleep */
 	struct app_spec spec;
 };
 int hub_parse_placed(const json_t *entry, struct placed_app *p);

@@ -3,6 +3,8 @@
  * the registry, DNS, the API, then a watch every HUB_WATCH_MS that marks
  * workers down when silent past their timeout, until SIGINT/SIGTERM.
  */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -57,12 +59,22 @@ static int take_lock(struct hub *h)
 	return state_dir_lock(h->dir, "hub.lock", "picocenter hub", &h->lock_fd);
 }
 
-/* The address DNS gives for ns.ZONE: --dns's, unless it is a wildcard. */
-static const char *ns_address(const char *dns, char *buf, size_t len)
+/* The address DNS gives for this hub's name server: --ns-address, else
+ * --dns's unless it is a wildcard (then none: NULL). */
+static const char *ns_address(const struct hub_opts *o, char *buf, size_t len)
 {
-	const char *colon = strrchr(dns, ':');
+	const char *dns = o->dns, *colon = strrchr(dns, ':');
 	size_t n = colon ? (size_t)(colon - dns) : 0;
+	unsigned char bin[sizeof(struct in6_addr)];
 
+	if (o->ns_address) {
+		if (inet_pton(strchr(o->ns_address, ':') ? AF_INET6 : AF_INET, o->ns_address, bin) != 1) {
+			err_set("--ns-address %s is not an IP address", o->ns_address);
+			return NULL;
+		}
+		snprintf(buf, len, "%s", o->ns_address);
+		return buf;
+	}
 	if (n >= 2 && dns[0] == '[')
 		snprintf(buf, len, "%.*s", (int)n - 2, dns + 1);
 	else
@@ -72,13 +84,40 @@ static const char *ns_address(const char *dns, char *buf, size_t len)
 	return buf;
 }
 
+/* --name, else the first label of the host name (lowercase), else "hub". */
+static void hub_name(const struct hub_opts *o, char *buf, size_t len)
+{
+	char host[256] = "";
+
+	if (o->name) {
+		snprintf(buf, len, "%s", o->name);
+		return;
+	}
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		host[0] = '\0';
+	host[strcspn(host, ".")] = '\0';
+	for (char *c = host; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	snprintf(buf, len, "%s", host);
+	if (hub_check_name("hub", buf) < 0)
+		snprintf(buf, len, "hub");
+	err_clear();
+}
+
+static size_t name_servers(void *arg, struct dns_ns *out, size_t max);
+
 static int hub_init(struct hub *h, const struct hub_opts *o)
 {
-	char path[PATH_MAX], ns[HUB_ADDR_MAX + 8];
+	char path[PATH_MAX], ns[HUB_ADDR_MAX + 8], name[HUB_NAME_MAX + 1];
+	const char *addr;
 
 	h->lock_fd = -1;
 	h->worker_timeout_ms = o->worker_timeout_ms;
+	h->hub_timeout_ms = o->hub_timeout_ms;
 	notify_init(&h->news);
+	h->relieved = json_object();
+	if (!h->relieved)
+		return err_set("out of memory");
 	pthread_mutex_init(&h->serial_lock, NULL);
 	if (mkdir_p(o->state_dir) < 0)
 		return -1;
@@ -90,9 +129,12 @@ static int hub_init(struct hub *h, const struct hub_opts *o)
 	/* The registry and db.url are root's alone. */
 	if (chmod(h->dir, 0700) < 0)
 		return err_sys("chmod %s", h->dir);
-	if (take_lock(h) < 0 ||
-	    dns_zone_init(&h->zone, o->zone, o->ttl, ns_address(o->dns, ns, sizeof(ns))) < 0)
+	hub_name(o, name, sizeof(name));
+	addr = ns_address(o, ns, sizeof(ns));
+	if ((o->ns_address && !addr) || take_lock(h) < 0 ||
+	    dns_zone_init(&h->zone, o->zone, o->ttl, name, addr) < 0)
 		return -1;
+	h->zone.servers = name_servers;
 	snprintf(path, sizeof(path), "%s/registry.db", h->dir);
 	if (hubreg_open(o->db_url, path, &h->reg) < 0)
 		return -1;
@@ -101,9 +143,12 @@ static int hub_init(struct hub *h, const struct hub_opts *o)
 
 static void hub_free(struct hub *h)
 {
+	if (h->reg && h->zone.apex && hubreg_hub_forget(h->reg, h->zone.self.name) < 0)
+		hub_log("error: %s", err_msg());
 	hubreg_close(h->reg);
 	dns_zone_free(&h->zone);
 	notify_free(&h->news);
+	json_decref(h->relieved);
 	pthread_mutex_destroy(&h->serial_lock);
 	if (h->lock_fd >= 0)
 		close(h->lock_fd);
@@ -111,11 +156,15 @@ static void hub_free(struct hub *h)
 
 /* ---- the watch ---- */
 
-static void log_rehomed(const char *app, const char *from, const char *addr, void *arg)
+static void log_rehomed(const char *app, const char *from, const char *addr, int ran, void *arg)
 {
 	(void)arg;
-	hub_log("app %s: it ran on %s, which is down; restarted on the worker at %s", app, from,
-		addr);
+	if (ran)
+		hub_log("app %s: it ran on %s, which is down; restarted on the worker at %s", app,
+			from, addr);
+	else
+		hub_log("app %s: its worker %s is down; moved asleep to the worker at %s", app, from,
+			addr);
 }
 
 /* Called with the registry busy: the names are kept for rehome_down. */
@@ -149,11 +198,16 @@ static void watch(struct hub *h)
 	int failing = 0;
 
 	while (down && !h->stop) {
-		int rc = hubreg_workers_expire(h->reg, hub_now_ms() - h->worker_timeout_ms,
-					       log_down, down);
+		int rc = hubreg_hub_beat(h->reg, h->zone.self.name, h->zone.self.addr, hub_now_ms());
+
+		if (rc >= 0)
+			rc = hubreg_workers_expire(h->reg, hub_now_ms() - h->worker_timeout_ms,
+						   log_down, down);
 
 		if (rc >= 0)
 			rc = rehome_down(h, down);
+		if (rc >= 0)
+			rc = hub_relieve(h);
 		if (rc < 0 && !failing)
 			hub_log("error: %s", err_msg());
 		else if (rc >= 0 && failing)
@@ -183,6 +237,30 @@ static int zone_serial(struct hub *h, char *buf, size_t len)
 		return -1;
 	snprintf(buf, len, "%lld", (long long)serial);
 	return 0;
+}
+
+/* DNS's name servers: the hubs the registry has heard from within
+ * --hub-timeout, read at most once per SERIAL_MS (the last list read
+ * while the registry is away). */
+static size_t name_servers(void *arg, struct dns_ns *out, size_t max)
+{
+	struct hub *h = arg;
+	struct dns_ns read[DNS_NS_MAX];
+	int64_t now = hub_now_ms();
+	size_t n;
+
+	pthread_mutex_lock(&h->serial_lock);
+	if (now - h->servers_at >= SERIAL_MS &&
+	    hubreg_hub_list(h->reg, now - h->hub_timeout_ms, read, DNS_NS_MAX, &n) == 0) {
+		memcpy(h->servers, read, n * sizeof(*read));
+		h->nservers = n;
+		h->servers_at = now;
+	}
+	n = h->nservers < max ? h->nservers : max;
+	memcpy(out, h->servers, n * sizeof(*out));
+	pthread_mutex_unlock(&h->serial_lock);
+	err_clear();
+	return n;
 }
 
 /* DNS's lookup: the registry's answer for an app name (NULL: the zone's

@@ -103,14 +103,21 @@ int op_swap_in(struct daemon *d, const char *name, json_t **out);
 /* Apps handed between daemons through a shared store (picocenter worker).
  * Let go: the app is forgotten here (tree, holder, box, files), its image
  * kept; with save, a running app is swapped out first (409, and it keeps
- * running, if that fails), *image_ms the wall-clock time of that image.
+ * running, if that fails), *image_ms the wall-clock time of that image,
+ * *timer_due_ms when its image's earliest timer is due if it was swapped
+ * out already (0: none, or it ran until now).
  * Adopt: an app whose image another daemon stored is revived here from
  * the store now (trigger as its swap-in's; box_addr: its box's address
- * there, kept here when free, 0 unknown); a failure leaves nothing.
+ * there, kept here when free, 0 unknown); a failure leaves nothing.  With
+ * timer_due_ms (> 0) its image's timers run on for the time it was
+ * stored and it is revived when the earliest is due; with later, a boxed
+ * app is not revived now: it stays asleep, its box made ahead and its
+ * packets held, until a packet, a wake (op_wake) or that timer.
  * Wake: a napping or asleep app starts its swap-in (not waited for). */
-int op_let_go(struct daemon *d, const char *name, int save, int64_t *image_ms);
-int op_adopt(struct daemon *d, struct app_spec *spec, int64_t image_ms, uint32_t box_addr,
-	     const char *trigger);
+int op_let_go(struct daemon *d, const char *name, int save, int64_t *image_ms,
+	      int64_t *timer_due_ms);
+int op_adopt(struct daemon *d, struct app_spec *spec, int64_t image_ms, int64_t timer_due_ms,
+	     uint32_t box_addr, const char *trigger, int later);
 int op_wake(struct daemon *d, const char *name, const char *trigger);
 /* 200 if the app exists; fills its log path. */
 int op_log_path(struct daemon *d, const char *name, char *buf, size_t len);

@@ -501,15 +501,19 @@ int op_remove(struct daemon *d, const char *name)
 
 /* ---- apps handed between daemons through the shared store ---- */
 
-int op_let_go(struct daemon *d, const char *name, int save, int64_t *image_ms)
+int op_let_go(struct daemon *d, const char *name, int save, int64_t *image_ms,
+	      int64_t *timer_due_ms)
 {
 	struct app *a;
 	int rc = 0;
 
 	*image_ms = 0;
+	*timer_due_ms = 0;
 	a = lock_own(d, name);
 	if (!a)
 		return 404;
+	if ((a->state == APP_NAPPING || a->state == APP_ASLEEP) && a->timer_due_ms > 0)
+		*timer_due_ms = a->timer_due_ms;
 	if (save && (a->state == APP_RUNNING || a->state == APP_FAILED))
 		rc = life_swap_out(d, a, "move");
 	if (rc < 0 || (save && a->state != APP_NAPPING && a->state != APP_ASLEEP)) {
@@ -527,8 +531,8 @@ int op_let_go(struct daemon *d, const char *name, int save, int64_t *image_ms)
 	return 200;
 }
 
-int op_adopt(struct daemon *d, struct app_spec *spec, int64_t image_ms, uint32_t box_addr,
-	     const char *trigger)
+int op_adopt(struct daemon *d, struct app_spec *spec, int64_t image_ms, int64_t timer_due_ms,
+	     uint32_t box_addr, const char *trigger, int later)
 {
 	char dir[PATH_MAX];
 	struct app *a;
@@ -547,13 +551,16 @@ int op_adopt(struct daemon *d, struct app_spec *spec, int64_t image_ms, uint32_t
 	a->swaps = 1;
 	a->dump_started_ms = image_ms;
 	a->last_out.at_ms = image_ms;
+	a->timer_due_ms = timer_due_ms > 0 ? timer_due_ms : -1;
+	/* woken later: a packet (the hold), a wake, its timer (the watch) */
+	later = later && runtime_of(&a->spec)->box_ahead;
 	app_path(d, a->spec.name, "", dir, sizeof(dir));
 	rc = mkdir_p(dir);
 	if (rc == 0) {
 		daemon_save(d, a);
 		rc = asleep_ahead(d, a, box_addr);
 	}
-	if (rc == 0)
+	if (rc == 0 && !later)
 		rc = life_swap_in(d, a, trigger);
 	if (rc < 0) {
 		struct err_saved why;

@@ -73,14 +73,14 @@ h_port() {
 	printf -v "$1" '%s' "$(cat "$D_DIR/.port")"
 }
 
-# h_start NAME [ARGS...]: start hub NAME (DNS on a free port) with ARGS and
-# wait until it answers DNS and its API.
+# h_start NAME [ARGS...]: start hub NAME (--name NAME, DNS on a free port)
+# with ARGS and wait until it answers DNS and its API.
 h_start() {
 	local name=$1 port i
 	shift
 	h_port port
 	H_DNS[$name]=$port
-	"$PICOCENTER" hub --state-dir "$D_DIR/$name" --zone "$H_ZONE" \
+	"$PICOCENTER" hub --state-dir "$D_DIR/$name" --zone "$H_ZONE" --name "$name" \
 		--dns "127.0.0.1:$port" "$@" >>"$D_DIR/$name.hub.log" 2>&1 &
 	H_PID[$name]=$!
 	for i in $(seq 400); do

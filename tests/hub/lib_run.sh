@@ -104,9 +104,11 @@ hr_cgroups() {
 	done </proc/self/cgroup
 }
 
-# hr_worker NAME HUB WTOKEN: start worker NAME (its address HR_NET.(10+i)).
+# hr_worker NAME HUB WTOKEN [ARGS...]: start worker NAME (its address
+# HR_NET.(10+i)), ARGS added to its command line.
 hr_worker() {
 	local name=$1 hub=$2 wtok=$3 ns=hr$1-$$ addr cg dir=$D_DIR/w-$1
+	shift 3
 	HR_N=$((HR_N + 1))
 	addr=$HR_NET.$((10 + HR_N))
 	HR_ADDR[$name]=$addr
@@ -132,7 +134,7 @@ hr_worker() {
 			exit 1
 			exec "$@"' hrworker \
 			"$PICOCENTER" worker --hub "$hub" --token "$wtok" --state-dir "$dir" \
-			--name "$name" --address "$addr" --store "$HR_STORE" --subnet "$HR_BOXNET"
+			--name "$name" --address "$addr" --store "$HR_STORE" --subnet "$HR_BOXNET" "$@"
 	) >>"$D_DIR/$name.hub.log" 2>&1 &
 	HR_WPID[$name]=$!
 	disown "$!"

@@ -28,12 +28,18 @@ for tcp in +notcp +tcp; do
 	echo "$got" | grep -q "^WeB.Apps.Test.[[:space:]]*7[[:space:]]*IN[[:space:]]*A[[:space:]]*192.0.2.10" ||
 		h_fail "$tcp mixed case: '$got'"
 	got=$(h_dig a $tcp +noall +answer $H_ZONE SOA)
-	echo "$got" | grep -qE "^$H_ZONE.[[:space:]]+7[[:space:]]+IN[[:space:]]+SOA[[:space:]]+ns.$H_ZONE. hostmaster.$H_ZONE. [0-9]+ [0-9]+ [0-9]+ [0-9]+ 7$" ||
+	echo "$got" | grep -qE "^$H_ZONE.[[:space:]]+7[[:space:]]+IN[[:space:]]+SOA[[:space:]]+a.ns.$H_ZONE. hostmaster.$H_ZONE. [0-9]+ [0-9]+ [0-9]+ [0-9]+ 7$" ||
 		h_fail "$tcp SOA: '$got'"
 	got=$(h_dig a $tcp +short $H_ZONE NS)
-	[ "$got" = "ns.$H_ZONE." ] || h_fail "$tcp NS: '$got'"
-	got=$(h_dig a $tcp +short ns.$H_ZONE A)
-	[ "$got" = 127.0.0.1 ] || h_fail "$tcp ns A: '$got'"
+	[ "$got" = "a.ns.$H_ZONE." ] || h_fail "$tcp NS: '$got'"
+	got=$(h_dig a $tcp +noall +additional $H_ZONE NS)
+	echo "$got" | grep -qE "^a.ns.$H_ZONE.[[:space:]]+7[[:space:]]+IN[[:space:]]+A[[:space:]]+127.0.0.1$" ||
+		h_fail "$tcp NS glue: '$got'"
+	for n in ns a.ns; do
+		got=$(h_dig a $tcp +short $n.$H_ZONE A)
+		[ "$got" = 127.0.0.1 ] || h_fail "$tcp $n A: '$got'"
+	done
+	[ "$(h_status a $tcp b.ns.$H_ZONE A)" = NXDOMAIN ] || h_fail "$tcp: an unknown hub resolves"
 	# authoritative answers
 	h_dig a $tcp web.$H_ZONE A | grep -q "flags: qr aa" || h_fail "$tcp: no aa flag"
 

@@ -2,7 +2,9 @@
 # t-postgres.sh - two hubs over one real PostgreSQL (Debian's, started by
 # the test in its work dir on a unix socket): what one records the other
 # answers at once, in DNS and the API; one hub is killed with SIGKILL and
-# the other keeps answering and recording; placement over both keeps one
+# the other keeps answering and recording; each lists both as the zone's
+# name servers (NS with glue) while both live, and the dead one drops out
+# after --hub-timeout; placement over both keeps one
 # app per name and per port; a hub that cannot reach its database fails
 # at start with a clear message.
 . "$(dirname "$0")/lib.sh"
@@ -20,7 +22,29 @@ out=$("$PICOCENTER" hub --state-dir "$D_DIR/x" --zone $H_ZONE --dns 127.0.0.1:1 
 echo "$out" | grep -q "want postgresql://" || h_fail "unclear --db error: $out"
 
 h_start a --db "$PG_URL"
-h_start b --db "$PG_URL"
+h_start b --db "$PG_URL" --ns-address 127.0.0.2
+
+# ns_of HUB: HUB's NS answer, "NAME=GLUE ..." sorted.
+ns_of() {
+	h_dig "$1" +noall +answer +additional $H_ZONE NS | awk '
+		$4 == "NS" { ns[$5] = "" } $4 == "A" { glue[$1] = $5 }
+		END { for (n in ns) print n "=" glue[n] }' | sort | tr '\n' ' '
+}
+# ns_wait HUB WANT: HUB's NS answer becomes WANT within 10 s.
+ns_wait() {
+	local i got
+	for i in $(seq 100); do
+		got=$(ns_of "$1")
+		[ "$got" = "$2" ] && return 0
+		sleep 0.1
+	done
+	h_fail "hub $1's NS: '$got', want '$2'"
+}
+both="a.ns.$H_ZONE.=127.0.0.1 b.ns.$H_ZONE.=127.0.0.2 "
+ns_wait a "$both"
+ns_wait b "$both"
+[ "$(h_dig a +short b.ns.$H_ZONE A)" = 127.0.0.2 ] || h_fail "a does not resolve b's name server"
+h_dig b +short $H_ZONE SOA | grep -q "^b.ns.$H_ZONE. " || h_fail "b's SOA does not name b"
 
 # race TOKEN TAG N FIELDS: 2N app creates at once, apps TAGaI through hub
 # a and TAGbI through hub b (body {"name", "argv", FIELDS}); each answer
@@ -78,6 +102,9 @@ wait "${H_PID[a]}" 2>/dev/null
 unset 'H_PID[a]'
 [ "$(h_dig b +short web.$H_ZONE A)" = "$addr" ] || h_fail "b stopped answering web over UDP"
 [ "$(h_dig b +tcp +short web.$H_ZONE A)" = "$addr" ] || h_fail "b stopped answering web over TCP"
+# a is no name server once its heartbeat is older than --hub-timeout (5 s)
+ns_wait b "b.ns.$H_ZONE.=127.0.0.2 "
+[ "$(h_status b a.ns.$H_ZONE A)" = NXDOMAIN ] || h_fail "b still resolves a dead hub's name server"
 h_expect 201 b "$tok" POST /apps '{"name":"after","argv":["x"],"publish":["81:81"]}' >/dev/null
 [ -n "$(h_dig b +short after.$H_ZONE A)" ] || h_fail "b does not resolve an app made after a died"
 n=$(h_expect 200 b "$tok" GET /apps | h_json 'len(j)')
@@ -89,6 +116,7 @@ h_expect 200 b "$tok" DELETE /apps/web >/dev/null
 # a comes back on the same database and sees everything b did.
 h_start a --db "$PG_URL"
 [ -n "$(h_dig a +short after.$H_ZONE A)" ] || h_fail "the restarted hub does not resolve 'after'"
+ns_wait b "$both"
 
 # The database goes away: DNS answers SERVFAIL, the API 503 with the
 # reason, the apex still answers; it comes back: the same hubs answer
