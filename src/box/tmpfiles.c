@@ -119,13 +119,15 @@ int tmpfiles_line(char *line, struct tmpfiles_dir *d)
 }
 
 /* The id of name in a passwd or group file's text (field 3), or a
- * number; -1 if none. */
+ * number, root 0 (a root without /etc/passwd); -1 if none. */
 static long id_of(const char *text, const char *name)
 {
 	size_t n = strlen(name);
 	char *end;
 	long v;
 
+	if (!strcmp(name, "root"))
+		return 0;
 	errno = 0;
 	v = strtol(name, &end, 10);
 	if (!errno && *name && !*end && v >= 0)
