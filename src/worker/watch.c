@@ -5,7 +5,8 @@
  * each napping app (revived when due), the packets held for asleep apps
  * (asleep.c: each revives its app), puts napping apps past their sleep
  * time to sleep, and once a second samples running apps for the idle
- * policy (docs/serve.md) and caps their logs.
+ * policy (docs/serve.md), caps their logs and forks the spare engine
+ * child if none waits (child.c); every 5 s it gives freed heap back.
  */
 #include <errno.h>
 #include <fcntl.h>
