@@ -24,6 +24,8 @@
 
 #define HUB_WATCH_MS 500
 #define SERIAL_MS 1000         /* the SOA serial is read this often at most */
+#define DNS_HOLD_WAIT_MS 100   /* an answer waits for the app's new worker this long at most */
+#define DNS_HOLD_STEP_MS 5
 
 static struct hub *the_hub;     /* for the signal handler only */
 
@@ -263,6 +265,19 @@ static size_t name_servers(void *arg, struct dns_ns *out, size_t max)
 	return n;
 }
 
+/* An app its worker is taking over from the store: the answer waits
+ * (DNS_HOLD_WAIT_MS at most) until that worker holds it, so that its box
+ * holds the client's first packet rather than refusing it. */
+static void hold_answer(struct hub *h, const char *name)
+{
+	struct timespec step = { 0, DNS_HOLD_STEP_MS * 1000000L };
+
+	for (int i = 0; i < DNS_HOLD_WAIT_MS / DNS_HOLD_STEP_MS &&
+			hubreg_app_taking(h->reg, name) == 1; i++)
+		nanosleep(&step, NULL);
+	err_clear();
+}
+
 /* DNS's lookup: the registry's answer for an app name (NULL: the zone's
  * serial). */
 static int lookup(void *arg, const char *name, char *addr, size_t len)
@@ -278,8 +293,10 @@ static int lookup(void *arg, const char *name, char *addr, size_t len)
 	if (rc == 0 && from[0])
 		hub_log("app %s: its worker %s is down; moved to the worker at %s", name, from,
 			addr);
-	if (rc == 0 && (stored || from[0]))   /* its worker revives it now */
+	if (rc == 0 && (stored || from[0])) {   /* its worker revives it now */
 		notify_wake(&h->news, name, hub_now_ms());
+		hold_answer(h, name);
+	}
 	/* a failure is SERVFAIL; the watch logs the registry's state */
 	return rc == HUBREG_NOTFOUND ? 1 : rc;
 }
