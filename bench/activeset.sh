@@ -30,8 +30,12 @@
 # BENCH_PC_B: a second picocenter binary compared in the same run: each
 # case gets an image of its own made by each build, and the two builds'
 # restores alternate (lines say "pc":"a" for BENCH_PC, "b" for this one).
-# Not with BENCH_1G: two 1 GB images do not fit radosgw's store (a PUT
-# times out).
+# BENCH_SHARE=1: both builds restore one image made by BENCH_PC instead,
+# in turns, the very same generation each time: no swap-out after a
+# restore (swapout_ms and swapout_bytes are null), the tree is killed.
+# Only for builds that both read what BENCH_PC writes.  The 1 GB case
+# shares its image whenever BENCH_PC_B is set: two 1 GB images do not fit
+# radosgw's store (a PUT times out).
 # BENCH_REDIS=1 adds redis-server holding 100 MB (DEBUG POPULATE: 100000
 # values of 1000 bytes) whose request (one EVAL) reads 3000 of them, ~3
 # MB: lines "bench":"activeset-redis", first_response_ms up to the EVAL's
@@ -52,6 +56,7 @@ BENCH_GEN=${BENCH_GEN:-1}
 BENCH_LOCAL=${BENCH_LOCAL:-1}
 BENCH_REPEAT=${BENCH_REPEAT:-1}
 BENCH_TIMING=${BENCH_TIMING:-}
+BENCH_SHARE=${BENCH_SHARE:-0}
 REDIS_EVAL="local n=0 for i=0,2999 do n=n+string.len(redis.call('GET','key:'..i)) end return n"
 PC=${BENCH_PC:-$PWD/build/picocenter}
 PC_A=$PC PC_B=${BENCH_PC_B:-} PCN=a
@@ -139,7 +144,15 @@ restore_as() {
 	fi
 }
 
-# One restore of image IMAGE in MODE, a request, a small change, a swap-out.
+# gone PID: kill a revived tree and wait until it is gone.
+gone() {
+	kill -KILL "$1" 2>/dev/null
+	for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done
+	die "tree $1 still there after KILL"
+}
+
+# One restore of image IMAGE in MODE, a request, a small change, a swap-out
+# (shared images: no change, no swap-out, the tree killed).
 measure() {
 	local store=$1 url=$2 t=$3 w=$4 port=$5 mode=$6 image=$7 pid t0 t1 ms st
 	local bytes faults rss d
@@ -155,8 +168,13 @@ measure() {
 	rss=$(stat_of rss_kb "$st")
 	case $mode in eager | download) bytes=null ;; esac
 	[ "$mode" = eager ] && faults=0
-	"$WS" write "$port" $((t - 16)) 16 $RANDOM || die "$mode: write"
-	d=$(dump "$pid" "$url" "$image")
+	if [ "$SHARE" = 1 ]; then   # the next restore is of this same generation
+		gone "$pid"
+		d="null null"
+	else
+		"$WS" write "$port" $((t - 16)) 16 $RANDOM || die "$mode: write"
+		d=$(dump "$pid" "$url" "$image")
+	fi
 	rm -rf "$TMP"/dl.*
 	echo "{\"bench\":\"activeset\",\"pc\":\"$PCN\",\"store\":\"$store\",\"local\":$BENCH_LOCAL,\"T\":$t,\"W\":$w,\"mode\":\"$mode\",\"first_response_ms\":$ms,\"bytes_store\":$bytes,\"image_bytes\":$((t * 4096)),\"working_set_bytes\":$((w * 4096)),\"faults_after_resume\":$faults,\"rss_kb\":$rss,\"swapout_ms\":${d% *},\"swapout_bytes\":${d#* }}"
 }
@@ -234,8 +252,13 @@ use_pc() {
 	if [ "$1" = b ]; then PC=$PC_B; else PC=$PC_A; fi
 }
 
-run_store() {   # STORE-NAME URL TS WS
-	local store=$1 url=$2 t w port image pcs=a p
+# image_of IMAGE P: the image build P restores (one for both when shared).
+image_of() {
+	if [ "$SHARE" = 1 ]; then echo "$1-a"; else echo "$1-$2"; fi
+}
+
+run_store() {   # STORE-NAME URL TS WS [SHARE]
+	local store=$1 url=$2 t w port image pcs=a p SHARE=${5:-$BENCH_SHARE}
 	[ -n "$PC_B" ] && pcs="a b"
 	for t in $3; do
 		for w in $4; do
@@ -243,6 +266,7 @@ run_store() {   # STORE-NAME URL TS WS
 			port=$(free_port)
 			image=ws-$t-$w
 			for p in $pcs; do
+				[ "$SHARE" = 1 ] && [ "$p" = b ] && continue
 				use_pc "$p"
 				prepare "$url" "$t" "$w" "$port" "$image-$p"
 			done
@@ -252,7 +276,8 @@ run_store() {   # STORE-NAME URL TS WS
 				for _ in $(seq "$BENCH_REPEAT"); do
 					for p in $pcs; do
 						use_pc "$p"
-						measure "$store" "$url" "$t" "$w" "$port" "$mode" "$image-$p"
+						measure "$store" "$url" "$t" "$w" "$port" "$mode" \
+							"$(image_of "$image" "$p")"
 					done
 				done
 			done
@@ -283,7 +308,9 @@ AWS_ENDPOINT_URL=http://127.0.0.1:$(head -n 1 "$TMP/proxy.port")
 export AWS_ENDPOINT_URL
 STORED=("s3://$BUCKET/activeset-$$" "s3://$BUCKET/activeset-redis-$$")
 run_store "s3+${DELAY_MS}ms" "s3://$BUCKET/activeset-$$" "$BENCH_S3_T" "$BENCH_S3_W"
-[ "$BENCH_1G" = 1 ] && run_store "s3+${DELAY_MS}ms" "s3://$BUCKET/activeset-$$" 262144 2560
+share1g=$BENCH_SHARE
+[ -n "$PC_B" ] && share1g=1
+[ "$BENCH_1G" = 1 ] && run_store "s3+${DELAY_MS}ms" "s3://$BUCKET/activeset-$$" 262144 2560 "$share1g"
 if [ "$BENCH_REDIS" = 1 ]; then
 	run_redis "s3+${DELAY_MS}ms" "s3://$BUCKET/activeset-redis-$$"
 fi

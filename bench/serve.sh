@@ -50,9 +50,17 @@
 #              measured once the kernel's memory settles (freed network
 #              namespaces go in the background, at most 180 s), also
 #              the state dir's boxes and apps on disk per app, the store
-#              per app and the median image_bytes; then REVIVALS of the
-#              asleep apps reached at the same moment: first byte
-#              p50/p99.  DENSITY_APPS=0 skips it.
+#              per app and the median image_bytes, the daemon's PSS and
+#              anonymous memory per app (PSS also counts library code it
+#              ran once); asleep_parts: per app, the growth of reclaimable
+#              slab, of Percpu, of memory cgroups (dying ones count) and
+#              of the daemon's fds, and the 12 slab caches that grew most
+#              (KB per app, "r:" before a reclaimable one); then REVIVALS
+#              of the asleep apps reached at the same moment: first byte
+#              p50/p99; removed: the kernel memory that removing the
+#              apps still asleep gave back, per app.  DENSITY_APPS=0
+#              skips it.  DENSITY_SMAPS=PATH keeps the daemon's smaps
+#              (PATH.0 before, PATH.1 asleep) and registry (PATH.db).
 # Times come from dclient -T (the answer's CLOCK_REALTIME) and
 # bench/lib/timed.c (just before the fork of the client).
 set -u
@@ -213,10 +221,32 @@ avail_kb() { awk '/^MemAvailable:/ { print $2 }' /proc/meminfo; }
 # the kernel's own memory that it cannot reclaim: unreclaimable slab, page
 # tables, kernel stacks, per-cpu (dentry and inode caches are reclaimable)
 kernel_kb() { awk '/^(SUnreclaim|PageTables|KernelStack|Percpu):/ { s += $2 } END { print s }' /proc/meminfo; }
+percpu_kb() { awk '/^Percpu:/ { print $2 }' /proc/meminfo; }
 # memory cgroups the kernel keeps (cgroup v1: removed ones whose pages
 # are still charged count too)
 memcgs() { awk '$1 == "memory" { print $3 }' /proc/cgroups; }
 pss_kb() { awk '/^Pss:/ { s += $2 } END { print s + 0 }' "/proc/$1/smaps_rollup" 2>/dev/null; }
+# anon_kb PID: its anonymous memory (heap, arenas, stacks): what grows
+# with its apps; its PSS also counts its libraries' code, which grows with
+# the code paths it ran, once
+anon_kb() { awk '/^Anonymous:/ { s += $2 } END { print s + 0 }' "/proc/$1/smaps_rollup" 2>/dev/null; }
+sreclaimable_kb() { awk '/^SReclaimable:/ { print $2 }' /proc/meminfo; }
+# slab_snap: "CACHE KB" per slab cache (its slabs' pages), "r:" before
+# the name of a reclaimable one (dentries, inodes: the kernel frees them
+# under memory pressure)
+slab_snap() {
+	local n kb
+	awk 'NR > 2 { print $1, $15 * $6 * 4 }' /proc/slabinfo | while read -r n kb; do
+		[ "$(cat "/sys/kernel/slab/$n/reclaim_account" 2>/dev/null)" = 1 ] && n=r:$n
+		echo "$n $kb"
+	done
+}
+# slab_growth BEFORE AFTER N: the 12 caches that grew most, KB per app, as
+# a JSON object
+slab_growth() {
+	awk -v n="$3" 'NR == FNR { b[$1] = $2; next } { d = ($2 - b[$1]) / n; if (d > 0.05 || d < -0.05) printf "%s %.2f\n", $1, d }' "$1" "$2" |
+		sort -k2 -gr | head -12 | awk 'BEGIN { printf "{" } { printf "%s\"%s\":%s", (NR > 1 ? "," : ""), $1, $2 } END { printf "}" }'
+}
 
 bench_memory() {
 	local n=$MEM_APPS i before after hold=0 p
@@ -329,7 +359,7 @@ holders_count() {
 
 bench_density() {
 	local n=$DENSITY_APPS b=${DENSITY_BATCH:-10} i last before nap slp nap_hold nap_pss m=$REVIVALS
-	local napping asleep kbefore k0 k1 knap kslp kmed nholders disk store pss0 cg0
+	local a napping asleep kbefore k0 k1 knap kslp kmed nholders disk store pss0 cg0 sr0 pc0 fd0 an0 an1 krm
 	[ "$n" -gt 0 ] || return 0
 	[ "$m" -gt "$n" ] && m=$n
 	s_ports "$n"
@@ -339,7 +369,13 @@ bench_density() {
 	kbefore=$(kernel_kb)
 	k0=$kbefore
 	pss0=$(pss_kb "$S_PID")
+	an0=$(anon_kb "$S_PID")
 	cg0=$(memcgs)
+	sr0=$(sreclaimable_kb)
+	pc0=$(percpu_kb)
+	[ -n "${DENSITY_SMAPS:-}" ] && cp "/proc/$S_PID/smaps" "$DENSITY_SMAPS.0"
+	fd0=$(ls "/proc/$S_PID/fd" | wc -l)
+	slab_snap >"$D_DIR/slab.0"
 	: >"$D_DIR/knap.batch"
 	: >"$D_DIR/krun.batch"
 	: >"$D_DIR/prun.batch"
@@ -389,20 +425,41 @@ bench_density() {
 	slp=$(avail_kb)
 	disk=$(du -sk "$S_DIR/boxes" "$S_DIR/apps" | awk '{ s += $1 } END { print s }')
 	store=$(du -sk "$S_DIR/store" | awk '{ print $1 }')
-	printf '{"bench":"serve","density_apps":%d,"tier":"asleep","asleep":%d,"holders":%d,"holder_pss_kb":%d,"kernel_per_app_kb":%d,"daemon_pss_per_app_kb":%.1f,"asleep_per_app_kb":%.1f,"dying_memcgs_per_app":%.2f,"mem_available_drop_per_app_kb":%d,"daemon_pss_kb":%d,"disk_per_app_kb":%d,"store_per_app_kb":%d,"image_bytes_median":%s}\n' \
+	an1=$(anon_kb "$S_PID")
+	printf '{"bench":"serve","density_apps":%d,"tier":"asleep","asleep":%d,"holders":%d,"holder_pss_kb":%d,"kernel_per_app_kb":%d,"daemon_pss_per_app_kb":%.1f,"daemon_anon_per_app_kb":%.1f,"asleep_per_app_kb":%.1f,"dying_memcgs_per_app":%.2f,"mem_available_drop_per_app_kb":%d,"daemon_pss_kb":%d,"disk_per_app_kb":%d,"store_per_app_kb":%d,"image_bytes_median":%s}\n' \
 		"$n" "$asleep" "$(holders_count)" "$(holders_pss_kb)" $(((kslp - kbefore) / n)) \
 		"$(echo "$(pss_kb "$S_PID") $pss0 $n" | awk '{ print ($1 - $2) / $3 }')" \
-		"$(echo "$(pss_kb "$S_PID") $pss0 $n $kslp $kbefore" | awk '{ print ($1 - $2) / $3 + ($4 - $5) / $3 }')" \
+		"$(echo "$an1 $an0 $n" | awk '{ print ($1 - $2) / $3 }')" \
+		"$(echo "$an1 $an0 $n $kslp $kbefore" | awk '{ print ($1 - $2) / $3 + ($4 - $5) / $3 }')" \
 		"$(echo "$(memcgs) $cg0 $n" | awk '{ print ($1 - $2) / $3 }')" \
 		$(((before - slp) / n)) "$(pss_kb "$S_PID")" $((disk / n)) $((store / n)) \
 		"$(curl -s --max-time 30 --unix-socket "$S_DIR/api.sock" http://serve/apps | python3 -c 'import json,sys; v=sorted(a.get("image_bytes",0) for a in json.load(sys.stdin)); print(v[len(v)//2] if v else "null")' 2>/dev/null || echo null)"
+	slab_snap >"$D_DIR/slab.1"
+	[ -n "${DENSITY_SMAPS:-}" ] && cp "/proc/$S_PID/smaps" "$DENSITY_SMAPS.1" && cp "$S_DIR/registry.db" "$DENSITY_SMAPS.db"
+	printf '{"bench":"serve","density_apps":%d,"tier":"asleep_parts","sreclaimable_per_app_kb":%.1f,"percpu_per_app_kb":%.1f,"memcgs_per_app":%.2f,"daemon_fds_per_app":%.2f,"slab_growth_per_app_kb":%s}\n' \
+		"$n" "$(echo "$(sreclaimable_kb) $sr0 $n" | awk '{ print ($1 - $2) / $3 }')" \
+		"$(echo "$(percpu_kb) $pc0 $n" | awk '{ print ($1 - $2) / $3 }')" \
+		"$(echo "$(memcgs) $cg0 $n" | awk '{ print ($1 - $2) / $3 }')" \
+		"$(echo "$(ls "/proc/$S_PID/fd" | wc -l) $fd0 $n" | awk '{ print ($1 - $2) / $3 }')" \
+		"$(slab_growth "$D_DIR/slab.0" "$D_DIR/slab.1" "$n")"
 	revive_at_once asleep_revivals_at_once d \
 		$(s_app ls | awk '$1 ~ /^d[0-9]+$/ && $2 == "asleep" { print substr($1, 2) }' | head -n "$m")
-	for i in $(seq "$n"); do
-		s_app rm "d$i" >/dev/null &
+	# the revived ones go first; then what removing the asleep ones gives
+	# back: a second estimate of an asleep app's kernel memory, less
+	# exposed to the others' work than the growth since the first app
+	s_app ls | awk '$1 ~ /^d[0-9]+$/ && $2 != "asleep" { print $1 }' >"$D_DIR/awake"
+	while read -r i; do s_app rm "$i" >/dev/null; done <"$D_DIR/awake"
+	asleep=$(s_app ls | awk '$1 ~ /^d[0-9]+$/' | wc -l)
+	krm=$(settled_kernel_kb)
+	i=0
+	for a in $(s_app ls | awk '$1 ~ /^d[0-9]+$/ { print $1 }'); do
+		s_app rm "$a" >/dev/null &
+		i=$((i + 1))
 		[ $((i % 10)) = 0 ] && wait
 	done
 	wait
+	[ "$asleep" -gt 0 ] && printf '{"bench":"serve","density_apps":%d,"tier":"removed","asleep_removed":%d,"kernel_freed_per_app_kb":%d,"memcgs_per_app":%.2f}\n' \
+		"$n" "$asleep" $(((krm - $(settled_kernel_kb)) / asleep)) "$(echo "$(memcgs) $cg0 $n" | awk '{ print ($1 - $2) / $3 }')"
 }
 
 part() { [[ " $PARTS " == *" $1 "* ]]; }

@@ -209,61 +209,121 @@ static int unpack_layer(const struct box *b, const char *layer)
 	return box_layer_load(b, layer, upper);
 }
 
-/* The box's nftables elements, added in a thread while its namespaces,
- * root and cgroups are made: a commit waits for an RCU grace period
- * (~8-10 ms) and needs none of them (the elements name its address and
- * ports only).  The machine-wide lock is never waited for meanwhile. */
-struct publishing {
-	const struct box *b;
+/* A step of a box's making run in a thread beside the others: fn(arg),
+ * its result and error kept for side_join (run at once if no thread). */
+struct side {
+	int (*fn)(void *arg);
+	void *arg;
 	pthread_t thread;
-	int rc;
+	int started, rc;
 	struct err_saved why;
 };
 
-static void *publish(void *arg)
+static void *side_run(void *arg)
 {
-	struct publishing *p = arg;
+	struct side *s = arg;
 
-	p->rc = nft_box_add(p->b);
-	if (p->rc < 0)
-		err_save(&p->why);
+	s->rc = s->fn(s->arg);
+	if (s->rc < 0)
+		err_save(&s->why);
 	return NULL;
+}
+
+static void side_start(struct side *s)
+{
+	s->started = pthread_create(&s->thread, NULL, side_run, s) == 0;
+	if (!s->started)
+		side_run(s);
+}
+
+/* Wait for the step; rc (the other steps' result) if they failed, else
+ * the step's (its error set again). */
+static int side_join(struct side *s, int rc)
+{
+	if (s->started)
+		pthread_join(s->thread, NULL);
+	if (rc == 0 && s->rc < 0)
+		return err_restore(&s->why);
+	return rc;
+}
+
+/* The box's nftables elements, added beside its namespaces, root and
+ * cgroups: they name its address and ports only.  The machine-wide lock
+ * is never waited for meanwhile. */
+static int publish(void *b)
+{
+	return nft_box_add(b);
+}
+
+/* The box's network, made beside its root and cgroups: those need its
+ * user namespace only (made first). */
+struct linking {
+	const struct box *b;
+	pid_t holder;
+};
+
+static int link_net(void *arg)
+{
+	struct linking *l = arg;
+
+	return netns_link(l->b, l->holder);
+}
+
+static void mark(const char *what, const char *step)
+{
+	char m[64];
+
+	snprintf(m, sizeof(m), "%s: %s", what, step);
+	timing_mark(m);
+}
+
+/* Namespaces, then the network beside the root and the cgroups
+ * (PICOCENTER_TIMING: "<what>: namespaces", "root", "cgroups", "network
+ * joined"); on failure what was made stays for the caller to remove. */
+static int make_awake(const struct box *b, const char *what)
+{
+	struct linking l = { .b = b };
+	struct side net = { .fn = link_net, .arg = &l };
+	int rc;
+
+	if (netns_make(b, &l.holder) < 0)
+		return -1;
+	mark(what, "namespaces");
+	side_start(&net);
+	rc = rootfs_mount(b);
+	mark(what, "root");
+	if (rc == 0) {
+		rc = cg_create(b);
+		mark(what, "cgroups");
+	}
+	rc = side_join(&net, rc);
+	mark(what, "network joined");
+	return rc;
 }
 
 /* The rest of the box, but its elements; *machine (the machine-wide
  * lock) is closed once the veth exists. */
 static int make_rest(struct box *b, int *machine)
 {
-	if (netns_create(b) < 0)
-		return -1;
-	timing_mark("box create: namespaces and veth");
+	int rc = make_awake(b, "box create");
+
 	close(*machine);
 	*machine = -1;
-	if (rootfs_mount(b) < 0)
-		return -1;
-	timing_mark("box create: root");
-	if (cg_create(b) < 0)
-		return -1;
-	timing_mark("box create: cgroups");
-	return 0;
+	return rc;
 }
 
 static int build(struct box *b, const char *layer, int *machine)
 {
-	struct publishing p = { .b = b };
-	int started, rc;
+	struct side p = { .fn = publish, .arg = b };
+	int rc;
 
 	timing_mark("box create: address and ids");
 	if (box_record_write(b) < 0 || unpack_layer(b, layer) < 0)
 		return -1;
-	started = pthread_create(&p.thread, NULL, publish, &p) == 0;
+	side_start(&p);
 	rc = make_rest(b, machine);
-	if (!started)
-		return rc < 0 ? -1 : nft_box_add(b);
-	pthread_join(p.thread, NULL);
+	rc = side_join(&p, rc);
 	timing_mark("box create: nftables joined");
-	if (rc == 0 && p.rc < 0)
-		return err_restore(&p.why);
 	return rc;
 }
 
@@ -372,34 +432,46 @@ int box_create_ahead(const struct box_config *cfg, int hold_queue, uint32_t addr
 	return create_box(cfg, addr, 0, NULL, hold_queue, b);
 }
 
-/* The box's /dev/shm (a tmpfs of its own: POSIX shared memory, named
- * semaphores) goes with the image, so that a box made again (asleep,
- * another machine) has it back; the engine then maps the files from
- * there (restore.c). */
-static int save_shm(const struct box *b, const char *dir)
+/* The box's tmpfs mounts, /dev/shm (POSIX shared memory, named
+ * semaphores) and /run (pid files, sockets' names, /run/sshd...), go with
+ * the image, so that a box made again (asleep, another machine) has them
+ * back; the engine then maps /dev/shm's files from there (restore.c). */
+static const struct {
+	const char *dir, *file;
+} tmpfs_kept[] = { { "dev/shm", BOX_IMAGE_SHM }, { "run", BOX_IMAGE_RUN } };
+#define NR_TMPFS_KEPT (sizeof(tmpfs_kept) / sizeof(tmpfs_kept[0]))
+
+static int save_tmpfs(const struct box *b, const char *img)
 {
-	char shm[BOX_PATH_MAX + 16], path[4200];
+	char dir[BOX_PATH_MAX + 16], path[4200];
 	struct statfs fs;
 
-	snprintf(shm, sizeof(shm), "%s/root/dev/shm", b->path);
-	if (statfs(shm, &fs) < 0 || fs.f_type != TMPFS_MAGIC)
-		return 0;       /* not awake: nothing in it */
-	snprintf(path, sizeof(path), "%s/" BOX_IMAGE_SHM, dir);
-	return box_tree_save(b, shm, path) < 0 ? err_wrap("save /dev/shm of box %s",
-							  b->cfg.name) : 0;
+	for (size_t i = 0; i < NR_TMPFS_KEPT; i++) {
+		snprintf(dir, sizeof(dir), "%s/root/%s", b->path, tmpfs_kept[i].dir);
+		if (statfs(dir, &fs) < 0 || fs.f_type != TMPFS_MAGIC)
+			continue;       /* not awake (or made before /run was) */
+		snprintf(path, sizeof(path), "%s/%s", img, tmpfs_kept[i].file);
+		if (box_tree_save(b, dir, path) < 0)
+			return err_wrap("save /%s of box %s", tmpfs_kept[i].dir, b->cfg.name);
+	}
+	return 0;
 }
 
-/* Put an image's /dev/shm into a box just made or woken. */
-static int load_shm(const struct box *b, const char *img)
+/* Put an image's /dev/shm and /run into a box just made or woken. */
+static int load_tmpfs(const struct box *b, const char *img)
 {
-	char shm[BOX_PATH_MAX + 16], path[4200];
+	char dir[BOX_PATH_MAX + 16], path[4200];
 
-	snprintf(path, sizeof(path), "%s/" BOX_IMAGE_SHM, img);
-	if (access(path, F_OK) < 0)
-		return 0;       /* an image made before it was saved */
-	snprintf(shm, sizeof(shm), "%s/root/dev/shm", b->path);
-	return box_layer_load(b, path, shm) < 0 ? err_wrap("box %s: put back its /dev/shm",
-							    b->cfg.name) : 0;
+	for (size_t i = 0; i < NR_TMPFS_KEPT; i++) {
+		snprintf(path, sizeof(path), "%s/%s", img, tmpfs_kept[i].file);
+		if (access(path, F_OK) < 0)
+			continue;       /* an image made before it was saved */
+		snprintf(dir, sizeof(dir), "%s/root/%s", b->path, tmpfs_kept[i].dir);
+		if (box_layer_load(b, path, dir) < 0)
+			return err_wrap("box %s: put back its /%s", b->cfg.name,
+					tmpfs_kept[i].dir);
+	}
+	return 0;
 }
 
 int box_save(const struct box *b, const char *dir)
@@ -412,7 +484,7 @@ int box_save(const struct box *b, const char *dir)
 	snprintf(path, sizeof(path), "%s/" BOX_IMAGE_LAYER, dir);
 	if (box_layer_save(b, path) < 0)
 		return -1;
-	return save_shm(b, dir);
+	return save_tmpfs(b, dir);
 }
 
 /* A box made again from an image another daemon stored hides this
@@ -549,7 +621,7 @@ int box_for_image(const char *img, const char *dir, const char *name, struct box
 			return -1;
 		if (box_wake(b) < 0)
 			return -1;
-		return awake ? 0 : load_shm(b, img);
+		return awake ? 0 : load_tmpfs(b, img);
 	}
 	/* Not here: made again from the image, its layer included. */
 	if (box_record_load(conf, img, &saved) < 0)
@@ -563,7 +635,7 @@ int box_for_image(const char *img, const char *dir, const char *name, struct box
 	if (create_box(&saved.cfg, saved.addr, saved.uid_base, layer, -1, b) < 0)
 		return -1;
 	b->made = 1;
-	return load_shm(b, img);
+	return load_tmpfs(b, img);
 }
 
 int box_open(const char *dir, const char *name, struct box *b)
@@ -641,8 +713,10 @@ int box_remove(const char *dir, const char *name)
 		snprintf(b.cfg.name, sizeof(b.cfg.name), "%s", name);
 		snprintf(b.cfg.dir, sizeof(b.cfg.dir), "%s", dir);
 		memcpy(b.path, path, sizeof(b.path) - 1);
-		if (cg_plan(dir, name, &b.cg) < 0)
+		if (cg_plan(dir, name, &b.cg) < 0 || box_destroy(&b) < 0)
 			return -1;
+		/* Its elements, unknown without its address: what no box owns. */
+		return box_prune(dir, NULL, 0, NULL) < 0 ? err_wrap("box %s", name) : 0;
 	}
 	return box_destroy(&b);
 }
@@ -713,16 +787,9 @@ int box_sleep(const struct box *b)
 static int make_again(const struct box *b)
 {
 	timing_mark("box wake: locked");
-	if (take_down(b) < 0 || netns_create(b) < 0)
+	if (take_down(b) < 0)
 		return -1;
-	timing_mark("box wake: namespaces and veth");
-	if (rootfs_mount(b) < 0)
-		return -1;
-	timing_mark("box wake: root");
-	if (cg_create(b) < 0)
-		return -1;
-	timing_mark("box wake: cgroups");
-	return 0;
+	return make_awake(b, "box wake");
 }
 
 int box_wake(const struct box *b)

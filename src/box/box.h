@@ -168,6 +168,7 @@ int box_create_ahead(const struct box_config *cfg, int hold_queue, uint32_t addr
 #define BOX_IMAGE_CONFIG "box-config"
 #define BOX_IMAGE_LAYER "box-layer"
 #define BOX_IMAGE_SHM "box-shm"
+#define BOX_IMAGE_RUN "box-run"
 /* The tree's init (common/init_path.h), when it runs one. */
 #define BOX_IMAGE_INIT "box-init"
 int box_save(const struct box *b, const char *imgdir);
@@ -208,6 +209,13 @@ int box_remove(const char *dir, const char *name);
  * again, with the same address (a no-op for a box that is awake). */
 int box_sleep(const struct box *b);
 int box_wake(const struct box *b);
+/* Remove the nftables elements of boxes that are gone (their records
+ * lost: prune.c) whose addresses are in a subnet of dir's boxes, or of
+ * one of the n configs subnets (their subnet and prefix; the default
+ * subnet when neither gives one); each address removed is written to
+ * report (unless NULL).  How many, or -1.  box_remove() of a box without
+ * a usable record prunes its dir. */
+int box_prune(const char *dir, const struct box_config *subnets, int n, FILE *report);
 /* One line per box under dir: name, address, rootfs, processes. */
 int box_list(const char *dir, FILE *out);
 

@@ -29,6 +29,13 @@ int uidrange_alloc(const struct box_config *c, uint32_t want, uint32_t *base);
  * left, with the dirs that are gone; a problem is ignored (the next
  * allocation prunes). */
 void uidrange_forget_dir(const char *dir);
+/* fn(record, arg) for each box record under dir (a dir gone since it
+ * was listed holds none; a record that cannot be read is skipped). */
+int box_dir_records(const char *dir, int (*fn)(const struct box *, void *), void *arg);
+/* fn(record, arg) for every box record of the registry's dirs and of dir
+ * (records that cannot be read are skipped); the registry is not written.
+ * The caller holds the machine-wide lock. */
+int box_dirs_records(const char *dir, int (*fn)(const struct box *, void *), void *arg);
 
 /* lock.c: the lock of a box dir, and the machine-wide lock of box
  * creation (an fd to close), -1 */
@@ -84,7 +91,14 @@ int rootfs_enter(const struct box *b);
 int etc_write(const struct box *b);
 
 /* netns.c */
-int netns_create(const struct box *b);
+/* The box's user, net, uts and ipc namespaces, kept at BOX/ns, its
+ * hostname set (nothing made if it fails); holder: the child that made
+ * them, for netns_link to reap. */
+int netns_make(const struct box *b, pid_t *holder);
+/* Then its network: the veth on the bridge, eth0's addresses and routes
+ * (netns_destroy undoes both).  Needs nothing of the root or cgroups: a
+ * thread of its own makes it meanwhile (box.c). */
+int netns_link(const struct box *b, pid_t holder);
 /* The host bridge of the box's subnet, with its addresses and so the
  * route to the subnet (a box made ahead has no veth yet, but the packets
  * held for it must be routed to the bridge). */
@@ -97,6 +111,11 @@ int nft_box_del(const struct box *b);
 /* Mark in used[] (indexed from base, n long) the addresses of every box
  * on this machine (the `boxes` set: box dirs of other callers too). */
 int nft_mark_taken(uint32_t base, uint32_t n, uint8_t *used);
+/* Delete, in one transaction, every element of picocenter's tables (both
+ * families: sets boxes and egress, the DNAT maps) whose box address (an
+ * IPv6 one's last 32 bits) A has orphan(A, arg); each such A is written
+ * to report (unless NULL) once ("A.B.C.D").  How many addresses, or -1. */
+int nft_sweep(int (*orphan)(uint32_t addr, void *arg), void *arg, FILE *report);
 /* Run nftables commands (one transaction); quiet: no error recorded. */
 int nft_run(const char *cmds, int quiet);
 
@@ -108,25 +127,23 @@ int fwd_enable(int family);
 /* The interface group of the boxes' bridges ("pico"): the IPv6 rules
  * know a box's packets by it. */
 #define BOX_IFGROUP 0x7069636f
-int rtnl_bridge_ensure(const char *name, uint32_t addr, int prefix);
-/* The bridge's IPv6 address (no DAD) and per-interface forwarding. */
-int rtnl_bridge_ensure6(const char *name, const uint8_t addr[16], int prefix);
+/* The bridge (made if missing) with its addresses (IPv6 unless addr6 is
+ * NULL; no DAD), up, in the boxes' interface group, forwarding. */
+int rtnl_bridge_ensure(const char *name, uint32_t addr, int prefix, const uint8_t *addr6,
+		       int prefix6);
 /* peer_mac: the box end's address, made from the box's IPv4 address, so
  * that a box woken with the same address has the same MAC (the host's
  * neighbour entry for it, kept while other boxes hold the bridge up,
- * stays right). */
+ * stays right).  The host end up, an isolated port of master. */
 int rtnl_veth_create(const char *host, const char *peer, int peer_netns_fd,
-		     const uint8_t peer_mac[6]);
-int rtnl_link_up(const char *name);
+		     const uint8_t peer_mac[6], const char *master);
+/* In the box's network namespace: lo and dev up, dev's address and default route
+ * via gateway, and the IPv6 ones unless addr6 is NULL (no DAD). */
+int rtnl_box_network(const char *dev, uint32_t addr, int prefix, uint32_t gateway,
+		     const uint8_t *addr6, int prefix6, const uint8_t *gateway6);
 int rtnl_link_delete(const char *name);
-int rtnl_addr_add(const char *dev, uint32_t addr, int prefix);
-int rtnl_route_default(const char *dev, uint32_t gateway);
-int rtnl_addr_add6(const char *dev, const uint8_t addr[16], int prefix);
-int rtnl_route_default6(const char *dev, const uint8_t gateway[16]);
 /* 1 if name is a bridge, 0 if it is another kind of link or none. */
 int rtnl_is_bridge(const char *name);
 int rtnl_link_exists(const char *name);
-int rtnl_set_master(const char *dev, const char *master);
-int rtnl_port_isolate(const char *dev);
 
 #endif

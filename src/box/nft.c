@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <nftables/libnftables.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 
 #include "box/box_int.h"
 #include "common/err.h"
+#include "common/timing.h"
 
 #define NFT_LOCK "/run/picocenter/nft.lock"
 
@@ -143,19 +145,78 @@ static void port_element(const struct box *b, int i, int family, char *buf, size
 	}
 }
 
+/* One nftables context for the process, made at first use and kept:
+ * closing the netlink socket of a context that committed a transaction
+ * waits until the kernel has released that transaction (an RCU grace
+ * period: 9 ms of a box creation's 12-18 ms nftables step, measured
+ * here), and a box's removal ran six.  The commands are serialized; the
+ * context checks the ruleset's generation before each (others change
+ * it too).  A child process never uses its parent's context: children
+ * close their fds (the daemon's, src/worker/child.c), so its socket's
+ * number may be another file there.  The child drops it without freeing
+ * it (which would close that number) and makes its own; fork() waits for
+ * a command under way (atfork), and a child made otherwise is known by
+ * its pid. */
+static pthread_mutex_t ctx_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct nft_ctx *shared_ctx;
+static pid_t ctx_pid;          /* the process shared_ctx belongs to */
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&ctx_lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&ctx_lock);
+}
+
+static void fork_child(void)
+{
+	pthread_mutex_init(&ctx_lock, NULL);
+	shared_ctx = NULL;
+}
+
+static void set_atfork(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+/* The context, made if missing or not this process's; NULL (err set). */
+static struct nft_ctx *own_ctx(void)
+{
+	if (shared_ctx && ctx_pid == getpid())
+		return shared_ctx;
+	shared_ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!shared_ctx) {
+		err_set("nftables: cannot make a context");
+		return NULL;
+	}
+	ctx_pid = getpid();
+	nft_ctx_buffer_output(shared_ctx);
+	nft_ctx_buffer_error(shared_ctx);
+	return shared_ctx;
+}
+
 /* Run cmds; with out, their output is copied there. */
 static int nft_run_out(const char *cmds, int quiet, char *out, size_t outlen)
 {
-	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	struct nft_ctx *nft;
+	const char *e, *o;
 	int rc;
 
-	if (!nft)
-		return err_set("nftables: cannot make a context");
-	nft_ctx_buffer_output(nft);
-	nft_ctx_buffer_error(nft);
+	pthread_once(&atfork_once, set_atfork);
+	pthread_mutex_lock(&ctx_lock);
+	nft = own_ctx();
+	if (!nft) {
+		pthread_mutex_unlock(&ctx_lock);
+		return -1;
+	}
 	rc = nft_run_cmd_from_buffer(nft, cmds);
+	e = nft_ctx_get_error_buffer(nft);      /* both read: each rewinds */
+	o = nft_ctx_get_output_buffer(nft);
 	if (rc != 0 && !quiet) {
-		const char *e = nft_ctx_get_error_buffer(nft);
 		char line[256];
 		size_t n = strcspn(e, "\n");
 
@@ -163,8 +224,8 @@ static int nft_run_out(const char *cmds, int quiet, char *out, size_t outlen)
 		err_set("nftables: %s", line);
 	}
 	if (out)
-		snprintf(out, outlen, "%s", nft_ctx_get_output_buffer(nft));
-	nft_ctx_free(nft);
+		snprintf(out, outlen, "%s", o);
+	pthread_mutex_unlock(&ctx_lock);
 	return rc ? -1 : 0;
 }
 
@@ -305,12 +366,17 @@ int nft_box_add(const struct box *b)
 {
 	int lock, rc;
 
+	uint64_t t0 = now_ns(), t1;
+
 	lock = lock_table();
 	if (lock < 0)
 		return -1;
+	t1 = now_ns();
+	timing_span("box nftables: lock", t0, t1);
 	rc = publish(b, 0);
 	if (rc < 0)
 		rc = publish(b, 1);
+	timing_span("box nftables: transaction", t1, now_ns());
 	if (rc < 0 && strstr(err_msg(), "File exists"))
 		err_set("a published host port is taken by another box");
 	if (rc == 0 && (fwd_enable(4) < 0 || (box_has_ipv6(b) && fwd_enable(6) < 0)))
@@ -373,4 +439,139 @@ int nft_box_del(const struct box *b)
 		del_elements(b, 6);
 	close(lock);
 	return 0;
+}
+
+/* --- the sweep: elements whose box is gone --- */
+
+struct sweep {
+	int (*orphan)(uint32_t addr, void *arg);
+	void *arg;
+	FILE *cmds;            /* the delete commands */
+	uint32_t found[1024];  /* the orphan addresses (for the report) */
+	size_t n;
+};
+
+/* The box address an element's address text names (an IPv6 one's last
+ * 32 bits), network order; 0 if it is no address. */
+static uint32_t box_addr_of(const char *text)
+{
+	char tok[INET6_ADDRSTRLEN];
+	uint8_t a6[16];
+	uint32_t a;
+
+	snprintf(tok, sizeof(tok), "%.*s", (int)strcspn(text, " "), text);
+	if (inet_pton(AF_INET, tok, &a) == 1)
+		return a;
+	if (inet_pton(AF_INET6, tok, a6) != 1)
+		return 0;
+	memcpy(&a, a6 + 12, 4);
+	return a;
+}
+
+static void sweep_found(struct sweep *sw, uint32_t a)
+{
+	for (size_t i = 0; i < sw->n; i++)
+		if (sw->found[i] == a)
+			return;
+	if (sw->n < sizeof(sw->found) / sizeof(sw->found[0]))
+		sw->found[sw->n++] = a;
+}
+
+/* One element of set or map name (its text, spaces collapsed): deleted if
+ * its box address (a map's value) is an orphan's. */
+static void sweep_element(struct sweep *sw, const char *fam, const char *name, char *el)
+{
+	char *val = strstr(el, " : ");
+	uint32_t a;
+
+	if (val)
+		*val = '\0';
+	a = box_addr_of(val ? val + 3 : el);
+	if (!a || !sw->orphan(a, sw->arg))
+		return;
+	fprintf(sw->cmds, "delete element %s picocenter %s { %s }\n", fam, name, el);
+	sweep_found(sw, a);
+}
+
+/* The elements of set or map name in family fam ("elements = { e1, e2,
+ * ... }" in nft's listing, over several lines). */
+static int sweep_list(struct sweep *sw, const char *fam, const char *kind, const char *name,
+		      char *out, size_t len)
+{
+	char cmd[128], *p, *end, *el, *save;
+
+	snprintf(cmd, sizeof(cmd), "list %s %s picocenter %s", kind, fam, name);
+	if (nft_run_out(cmd, 1, out, len) < 0)
+		return 0;           /* no such table or set: nothing in it */
+	p = strstr(out, "elements = {");
+	if (!p)
+		return 0;
+	p += strlen("elements = {");
+	end = strchr(p, '}');
+	if (!end)
+		return err_set("nftables: the listing of %s %s is cut short", fam, name);
+	*end = '\0';
+	for (char *c = p; *c; c++)
+		if (*c == '\n' || *c == '\t')
+			*c = ' ';
+	for (el = strtok_r(p, ",", &save); el; el = strtok_r(NULL, ",", &save)) {
+		char *q = el, *w = el;
+
+		for (; *q; q++)    /* trim, and runs of spaces made one */
+			if (*q != ' ' || (w > el && w[-1] != ' '))
+				*w++ = *q;
+		while (w > el && w[-1] == ' ')
+			w--;
+		*w = '\0';
+		if (*el)
+			sweep_element(sw, fam, name, el);
+	}
+	return 0;
+}
+
+int nft_sweep(int (*orphan)(uint32_t addr, void *arg), void *arg, FILE *report)
+{
+	static const char *const lists[][2] = { { "set", "boxes" }, { "set", "egress" },
+						{ "map", "dnat_any" }, { "map", "dnat_addr" } };
+	struct sweep *sw = calloc(1, sizeof(*sw));
+	size_t len = 1 << 20, cmdlen = 0;
+	char *out = malloc(len), *cmds = NULL;
+	int lock = -1, rc = 0;
+
+	if (!sw || !out || !(sw->cmds = open_memstream(&cmds, &cmdlen))) {
+		rc = err_set("out of memory");
+		goto out;
+	}
+	sw->orphan = orphan;
+	sw->arg = arg;
+	lock = lock_table();
+	if (lock < 0) {
+		rc = -1;
+		goto out;
+	}
+	for (int f = 0; f < 2 && rc == 0; f++)
+		for (size_t i = 0; i < 4 && rc == 0; i++)
+			rc = sweep_list(sw, f ? "ip6" : "ip", lists[i][0], lists[i][1], out, len);
+	if (fclose(sw->cmds) != 0 && rc == 0)
+		rc = err_set("out of memory");
+	sw->cmds = NULL;
+	if (rc == 0 && cmdlen && nft_run(cmds, 0) < 0)
+		rc = err_wrap("remove the elements of boxes that are gone");
+	for (size_t i = 0; rc == 0 && i < sw->n; i++) {
+		char a[INET_ADDRSTRLEN];
+
+		addr_str(sw->found[i], a);
+		if (report)
+			fprintf(report, "%s\n", a);
+	}
+out:
+	if (lock >= 0)
+		close(lock);
+	if (sw && sw->cmds)
+		fclose(sw->cmds);
+	free(cmds);
+	free(out);
+	rc = rc < 0 ? -1 : (int)(sw ? sw->n : 0);
+	free(sw);
+	return rc;
 }

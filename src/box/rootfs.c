@@ -90,16 +90,6 @@ static int ensure_dir(const char *path)
 	return 0;
 }
 
-static int ensure_file(const char *path)
-{
-	int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-
-	if (fd < 0)
-		return err_sys("create %s", path);
-	close(fd);
-	return 0;
-}
-
 static int bind_ro(const char *path)
 {
 	if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0 ||
@@ -109,7 +99,24 @@ static int bind_ro(const char *path)
 	return 0;
 }
 
-/* root/dev: a tmpfs of host device nodes bound in, a devpts instance of
+/* A device node at path like the host's dev (its numbers and mode). */
+static int copy_device(const char *dev, const char *path)
+{
+	struct stat st;
+
+	if (stat(dev, &st) < 0)
+		return err_sys("stat %s", dev);
+	if (!S_ISCHR(st.st_mode))
+		return err_set("%s is not a character device", dev);
+	if (mknod(path, S_IFCHR | 0600, st.st_rdev) < 0 || chmod(path, st.st_mode & 07777) < 0)
+		return err_sys("make device %s", path);
+	return 0;
+}
+
+/* root/dev: a tmpfs (the host root's, without nodev) holding copies of
+ * the host's device nodes (made, not bound: six mounts fewer per box on
+ * the host's table and in every mount namespace copied from it; the box's
+ * root can neither write in it nor make devices), a devpts instance of
  * the box's own and a /dev/shm, made once with the box (host mount ns). */
 static int setup_dev(const char *root)
 {
@@ -123,12 +130,12 @@ static int setup_dev(const char *root)
 	snprintf(dev, sizeof(dev), "%s/dev", root);
 	if (mkdir(dev, 0755) < 0 && errno != EEXIST)
 		return err_sys("mkdir %s", dev);
-	if (mount("tmpfs", dev, "tmpfs", nse | MS_NODEV, "mode=755,size=64k") < 0)
+	if (mount("tmpfs", dev, "tmpfs", nse, "mode=755,size=64k") < 0)
 		return err_sys("mount tmpfs on %s", dev);
 	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
 		snprintf(host, sizeof(host), "/dev/%s", devices[i]);
 		snprintf(in, sizeof(in), "%s/%s", dev, devices[i]);
-		if (ensure_file(in) < 0 || mount_at(host, in, NULL, MS_BIND, NULL) < 0)
+		if (copy_device(host, in) < 0)
 			return -1;
 	}
 	snprintf(in, sizeof(in), "%s/pts", dev);
@@ -322,7 +329,10 @@ static int hide_in_root(const struct box *b, const char *root)
 }
 
 /* The overlay on the lower layer as the box sees it (idmapped at
- * BOX/lower, a mount the overlay keeps a clone of: it goes at once). */
+ * BOX/lower, a mount the overlay keeps a clone of: it stays mounted while
+ * the box is awake, one mount more on the host's table, and goes with the
+ * root when the box sleeps, as unmounting it at once cost a wake an
+ * expedited RCU grace period, 0.3-1 ms under strace -T). */
 static int mount_overlay(const struct box *b, const char *root)
 {
 	char opts[3 * BOX_PATH_MAX + 64], lower[BOX_PATH_MAX + 8], upper[BOX_PATH_MAX + 8];
@@ -335,11 +345,9 @@ static int mount_overlay(const struct box *b, const char *root)
 		return -1;
 	snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s/work", lower, upper,
 		 b->path);
-	if (mount("overlay", root, "overlay", MS_NODEV, opts) < 0)
+	if (mount("overlay", root, "overlay", MS_NODEV, opts) < 0) {
 		rc = err_sys("mount overlay %s (%s)", root, opts);
-	if (umount2(lower, MNT_DETACH) < 0 && rc == 0) {
-		rc = err_sys("unmount %s", lower);
-		umount2(root, MNT_DETACH);
+		umount2(lower, MNT_DETACH);
 	}
 	return rc;
 }
@@ -362,6 +370,30 @@ static int bind_etc(const struct box *b, const char *root)
 	return 0;
 }
 
+/* root/run: a tmpfs of the box's own, owned by its root (services keep
+ * pid files and sockets there, sshd wants /run/sshd), over whatever the
+ * lower layer has there (the host's /run when it is no mount); made in
+ * the upper layer when missing, never through a symlink. */
+static int setup_run(const struct box *b, const char *root)
+{
+	char opts[96], at[64];
+	int rootfd, fd, rc;
+
+	snprintf(opts, sizeof(opts), "mode=755,size=65536k,uid=%u,gid=%u", b->uid_base,
+		 b->uid_base);
+	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return err_sys("open %s", root);
+	fd = mkdirs_in_root(rootfd, "/run");
+	close(rootfd);
+	if (fd < 0)
+		return err_sys("box %s: /run (a directory, not a symlink)", b->cfg.name);
+	snprintf(at, sizeof(at), "/proc/self/fd/%d", fd);
+	rc = mount("tmpfs", at, "tmpfs", MS_NOSUID | MS_NODEV, opts);
+	close(fd);
+	return rc < 0 ? err_sys("box %s: mount a tmpfs on /run", b->cfg.name) : 0;
+}
+
 int rootfs_mount(const struct box *b)
 {
 	char root[BOX_PATH_MAX + 8];
@@ -376,12 +408,17 @@ int rootfs_mount(const struct box *b)
 		return -1;
 	if (mount(NULL, root, NULL, MS_PRIVATE, NULL) < 0)
 		err_sys("make %s private", root);
-	else if (setup_dev(root) == 0 && hide_in_root(b, root) == 0 &&
+	else if (setup_dev(root) == 0 && setup_run(b, root) == 0 && hide_in_root(b, root) == 0 &&
 		 bind_etc(b, root) == 0 && (!b->cfg.log[0] || bind_log(root, b) == 0) &&
 		 (!b->cfg.init || bind_init(b, root) == 0))
 		return 0;
-	umount2(root, MNT_DETACH);
-	return -1;
+	{
+		struct err_saved e;
+
+		err_save(&e);
+		rootfs_unmount(b);   /* the root and the lower layer */
+		return err_restore(&e);
+	}
 }
 
 /* --- in the box's first process, before the pivot (cwd: the new root) --- */

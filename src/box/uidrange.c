@@ -72,9 +72,7 @@ static int ranges_add(struct ranges *r, uint64_t start, uint64_t end)
 	return 0;
 }
 
-/* Add the ranges of the records under dir (a dir gone since it was
- * listed holds none). */
-static int dir_ranges(const char *dir, struct ranges *r)
+int box_dir_records(const char *dir, int (*fn)(const struct box *, void *), void *arg)
 {
 	struct dirent *e;
 	DIR *d = opendir(dir);
@@ -90,7 +88,7 @@ static int dir_ranges(const char *dir, struct ranges *r)
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		if (box_record_read(path, &o) < 0)
 			continue;
-		if (ranges_add(r, o.uid_base, (uint64_t)o.uid_base + o.cfg.uids) < 0) {
+		if (fn(&o, arg) < 0) {
 			closedir(d);
 			return -1;
 		}
@@ -98,6 +96,11 @@ static int dir_ranges(const char *dir, struct ranges *r)
 	closedir(d);
 	err_clear();
 	return 0;
+}
+
+static int add_range(const struct box *o, void *r)
+{
+	return ranges_add(r, o->uid_base, (uint64_t)o->uid_base + o->cfg.uids);
 }
 
 /* The registry: the boxes dirs of this machine, those that exist. */
@@ -224,6 +227,19 @@ void uidrange_forget_dir(const char *dir)
 	err_clear();
 }
 
+int box_dirs_records(const char *dir, int (*fn)(const struct box *, void *), void *arg)
+{
+	struct dirs l = { 0 };
+	int rc = dirs_read(&l);
+
+	if (rc == 0)
+		rc = dirs_add(&l, dir);
+	for (size_t i = 0; rc == 0 && i < l.n; i++)
+		rc = box_dir_records(l.v[i], fn, arg);
+	dirs_free(&l);
+	return rc;
+}
+
 /* The ranges of every box on this machine, sorted, in *r; dir (the one a
  * box is being made in) joins the registry. */
 static int taken_ranges(const char *dir, struct ranges *r)
@@ -238,7 +254,7 @@ static int taken_ranges(const char *dir, struct ranges *r)
 	if (rc == 0 && (l.changed || l.n != had))
 		rc = dirs_write(&l);
 	for (size_t i = 0; rc == 0 && i < l.n; i++)
-		rc = dir_ranges(l.v[i], r);
+		rc = box_dir_records(l.v[i], add_range, r);
 	dirs_free(&l);
 	if (rc == 0 && r->n)
 		qsort(r->v, r->n, sizeof(*r->v), by_start);

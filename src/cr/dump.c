@@ -33,6 +33,7 @@
 #include "cr/netns_switch.h"
 #include "cr/sysv_ipc.h"
 #include "cr/file_owners.h"
+#include "cr/files.h"
 #include "mem/lazy.h"
 #include "cr/custody_files.h"
 #include "cr/netlock.h"
@@ -101,7 +102,8 @@ static void cleanup_dir(const char *dir, int created)
 	static const char *const files[] = { "pages", "manifest", "manifest.tmp",
 					     "activeset", "activeset.tmp", ".pages-base",
 					     BOX_IMAGE_CONFIG, BOX_IMAGE_CONFIG ".tmp",
-					     BOX_IMAGE_LAYER, BOX_IMAGE_SHM, BOX_IMAGE_INIT,
+					     BOX_IMAGE_LAYER, BOX_IMAGE_SHM, BOX_IMAGE_RUN,
+					     BOX_IMAGE_INIT,
 					     BOX_IMAGE_CGROUPS,
 					     BOX_IMAGE_CGROUPS ".tmp", CR_SECCOMP_FILE };
 	char path[4200];
@@ -471,6 +473,8 @@ static int write_pages(struct dump_ctx *ctx)
 	rc = sysv_dump(ctx);
 	if (rc == 0)
 		rc = dump_memory(ctx);
+	if (rc == 0)
+		files_reg_shmem(&ctx->img);
 	if (close(ctx->pages_fd) < 0 && rc == 0)
 		rc = err_sys("close %s", path);
 	ctx->img.pages_size = ctx->pages_off;

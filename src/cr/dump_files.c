@@ -245,7 +245,8 @@ static int dump_new_file(struct dump_files *df, struct fd_dump *d,
 	int rc;
 
 	if (!ops)
-		return err_set("unsupported %s%s", sock_family(d), d->link);
+		return err_set("unsupported %s%s%s", sock_family(d), d->link,
+			       proc_unsupported_hint(d->link));
 	if (new_file(df, id) < 0)
 		return -1;
 	df->refs[*id] = (struct file_ref){ d->pid, d->fd, d->dup };

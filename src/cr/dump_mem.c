@@ -342,6 +342,30 @@ static uint32_t find_shmem(const struct dump_ctx *ctx, const struct cr_vma *v)
 	return 0;
 }
 
+/* Pages [data, hole) of a shared object of size bytes, read through fd.
+ * A size that is not a page multiple (a POSIX semaphore's file holds 32
+ * bytes) ends in a page read up to the end of the file, zero beyond, as
+ * the mapping shows it. */
+static int copy_object_range(struct page_sink *s, int fd, uint64_t data, uint64_t hole,
+			     uint64_t size, uint8_t *buf)
+{
+	uint64_t whole = size & ~(uint64_t)(CR_PAGE_SIZE - 1);   /* end of whole pages */
+	ssize_t r;
+
+	if (hole <= whole)
+		return copy_range(s, 0, fd, data, (hole - data) / CR_PAGE_SIZE, buf);
+	if (data < whole && copy_range(s, 0, fd, data, (whole - data) / CR_PAGE_SIZE, buf) < 0)
+		return -1;
+	memset(buf, 0, CR_PAGE_SIZE);
+	r = pread(fd, buf, (size_t)(size - whole), (off_t)whole);
+	if (r < 0)
+		return err_sys("read the last %llu bytes at 0x%llx",
+			       (unsigned long long)(size - whole), (unsigned long long)whole);
+	if ((uint64_t)r != size - whole)
+		return err_set("short read at 0x%llx (the object shrank)", (unsigned long long)whole);
+	return sink_pages(s, buf, whole, 1);
+}
+
 /* Index of the shmem object of v, adding (and reading) it if new. */
 static int dump_shmem_object(struct dump_ctx *ctx, pid_t pid, struct cr_vma *v,
 			     uint8_t *buf)
@@ -389,8 +413,8 @@ static int dump_shmem_object(struct dump_ctx *ctx, pid_t pid, struct cr_vma *v,
 			hole = (off_t)sh->size;
 		data &= ~(off_t)(CR_PAGE_SIZE - 1);
 		hole = (hole + CR_PAGE_SIZE - 1) & ~(off_t)(CR_PAGE_SIZE - 1);
-		rc = copy_range(&s, 0, fd, (uint64_t)data,
-				(uint64_t)(hole - data) / CR_PAGE_SIZE, buf);
+		rc = copy_object_range(&s, fd, (uint64_t)data, (uint64_t)hole,
+				       (uint64_t)st.st_size, buf);
 	}
 	close(fd);
 	return rc < 0 ? err_wrap("pid %d: shared memory %s", pid, path) : 0;

@@ -4,6 +4,8 @@
 
 static int has_owner(const struct cr_file *f)
 {
+	if (f->kind == CR_FILE_REG)
+		return f->reg.has_owner;
 	if (f->kind == CR_FILE_TTY)
 		return !f->tty.master;
 	if (f->kind == CR_FILE_MQUEUE)
@@ -28,6 +30,9 @@ void file_owners_across(struct cr_image *img, const struct box *b, int inside)
 		} else if (f->kind == CR_FILE_MQUEUE) {
 			uid = &f->mq.uid;
 			gid = &f->mq.gid;
+		} else if (f->kind == CR_FILE_REG) {
+			uid = &f->reg.uid;
+			gid = &f->reg.gid;
 		}
 		*uid = map(b, *uid);
 		*gid = map(b, *gid);

@@ -1,7 +1,7 @@
 /*
  * file_owners.h - the owners of files an image carries the ownership of
- * (unix socket files, pty slaves, POSIX message queues), between the
- * host's ids and a box's.
+ * (unix socket files, pty slaves, POSIX message queues, removed regular
+ * files), between the host's ids and a box's.
  */
 #ifndef PC_CR_FILE_OWNERS_H
 #define PC_CR_FILE_OWNERS_H

@@ -1,7 +1,9 @@
 /*
  * file_reg.c - file kinds backed by a path: regular files (an unlinked
  * one, memfds included, carries its content in the image and comes back
- * as an O_TMPFILE in its old directory, or a memfd), directories (the
+ * as an O_TMPFILE in its old directory, or a memfd; one the tree also maps
+ * shared is that shared object, stored with the memory, and its fd is
+ * opened on the object the restored mappings get), directories (the
  * getdents position restarts at 0: only the fd and its flags survive) and
  * the character devices /dev/null, zero, random and urandom.  A terminal
  * is not carried: the dump warns and the fd comes back as /dev/null.
@@ -52,7 +54,7 @@ static int is_memfd(const char *path)
 }
 
 /* A memfd's seals, read through fd (another open of the same inode). */
-static int read_seals(int fd, const struct fd_dump *d, struct cr_file *f)
+static int read_seals(int fd, struct cr_file *f)
 {
 	int seals;
 
@@ -60,52 +62,42 @@ static int read_seals(int fd, const struct fd_dump *d, struct cr_file *f)
 		return 0;
 	seals = fcntl(fd, F_GET_SEALS);
 	if (seals < 0)
-		return err_sys("%s: F_GET_SEALS", d->link);
+		return err_sys("%s: F_GET_SEALS", f->path);
 	if ((unsigned)seals & ~CR_MEMFD_SEALS)
-		return err_set("%s: seals 0x%x not known", d->link, seals);
+		return err_set("%s: seals 0x%x not known", f->path, seals);
 	f->reg.seals = (uint32_t)seals;
 	return 0;
 }
 
-/* The whole content of an unlinked file, through a read-only view (and a
- * memfd's seals). */
-static int read_content(const struct fd_dump *d, struct cr_file *f)
+/* The whole content of an unlinked file, through fd, a read-only view. */
+static int read_content(int fd, struct cr_file *f)
 {
-	char path[64];
+	uint64_t got = 0, size = f->reg.size;
 	uint8_t *buf;
-	uint64_t got = 0;
-	int fd, rc = 0;
+	int rc = 0;
 
-	if ((uint64_t)d->st.st_size > CR_BLOB_MAX)
-		return err_set("unlinked file %s of %lld bytes (unsupported above %u)",
-			       d->link, (long long)d->st.st_size, CR_BLOB_MAX);
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", d->host_pid, d->fd);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return err_sys("open %s (%s) to read it", path, d->link);
-	buf = malloc(d->st.st_size ? (size_t)d->st.st_size : 1);
-	if (!buf) {
-		close(fd);
+	if (size > CR_BLOB_MAX)
+		return err_set("unlinked file %s of %llu bytes (unsupported above %u "
+			       "unless the tree maps it shared)", f->path,
+			       (unsigned long long)size, CR_BLOB_MAX);
+	buf = malloc(size ? (size_t)size : 1);
+	if (!buf)
 		return err_set("out of memory");
-	}
-	while (got < (uint64_t)d->st.st_size) {
-		ssize_t n = pread(fd, buf + got, (size_t)d->st.st_size - got, (off_t)got);
+	while (got < size) {
+		ssize_t n = pread(fd, buf + got, (size_t)(size - got), (off_t)got);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			rc = n < 0 ? err_sys("read %s", d->link) :
-				err_set("%s shrank while read", d->link);
+			rc = n < 0 ? err_sys("read %s", f->path) :
+				err_set("%s shrank while read", f->path);
 			break;
 		}
 		got += (uint64_t)n;
 	}
 	if (rc == 0)
 		rc = files_add_data(f, buf, got);
-	if (rc == 0)
-		rc = read_seals(fd, d, f);
 	free(buf);
-	close(fd);
 	return rc;
 }
 
@@ -127,10 +119,70 @@ static int reg_dump(struct dump_files *df, const struct fd_dump *d, struct cr_fi
 		f->path[len - strlen(DELETED)] = '\0';
 	f->reg.mode = d->st.st_mode & 07777;
 	f->reg.size = (uint64_t)d->st.st_size;
-	if (d->st.st_nlink > 0)
+	if (d->st.st_nlink == 0) {
+		f->reg.unlinked = CR_REG_UNLINKED;   /* its content: reg_link */
+		f->reg.has_owner = 1;                /* a box's view: file_owners.c */
+		f->reg.uid = d->st.st_uid;
+		f->reg.gid = d->st.st_gid;
+	}
+	return 0;
+}
+
+/* The shared mapping of the inode (dev, ino) by a process of the tree. */
+static const struct cr_vma *shared_map_of(const struct cr_image *img, uint64_t dev,
+					  uint64_t ino)
+{
+	for (uint32_t i = 0; i < img->nr_procs; i++)
+		for (uint32_t k = 0; k < img->procs[i].nr_vmas; k++) {
+			const struct cr_vma *v = &img->procs[i].vmas[k];
+
+			if (v->kind == CR_VMA_SHMEM && v->dev == dev && v->ino == ino)
+				return v;
+		}
+	return NULL;
+}
+
+/* Seals that forbid writing: the object a shared mapping gets at restore
+ * is writable, so a file with them keeps a copy of its own. */
+#define WRITE_SEALS (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)
+
+/* Once every process is read: a removed file that the tree also maps
+ * shared (a memfd that is a JVM's heap, say) is that shared object, whose
+ * content the memory dump stores sparsely; the restore opens the fd on
+ * the object its mappings get, so that both stay one file.  Any other
+ * removed file carries its content. */
+static int reg_link(struct dump_files *df, uint32_t id)
+{
+	struct cr_image *img = files_image(df);
+	struct cr_file *f = &img->files[id];
+	char path[64];
+	int fd, rc;
+
+	if (f->reg.unlinked != CR_REG_UNLINKED)
 		return 0;
-	f->reg.unlinked = 1;
-	return read_content(d, f);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", files_dup(df, id));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys("open %s (%s) to read it", path, f->path);
+	rc = read_seals(fd, f);
+	if (rc == 0 && !(f->reg.seals & WRITE_SEALS) && shared_map_of(img, f->dev, f->ino))
+		f->reg.unlinked = CR_REG_IN_SHMEM;
+	else if (rc == 0)
+		rc = read_content(fd, f);
+	close(fd);
+	return rc;
+}
+
+void files_reg_shmem(struct cr_image *img)
+{
+	for (uint32_t i = 0; i < img->nr_files; i++) {
+		struct cr_file *f = &img->files[i];
+		const struct cr_vma *v;
+
+		if (f->kind == CR_FILE_REG && f->reg.unlinked == CR_REG_IN_SHMEM &&
+		    (v = shared_map_of(img, f->dev, f->ino)))
+			f->obj = v->shmem_id;
+	}
 }
 
 /* A memfd made without MFD_ALLOW_SEALING has F_SEAL_SEAL and nothing
@@ -147,6 +199,23 @@ static int add_seals(int fd, const struct cr_file *f)
 		return 0;
 	if (fcntl(fd, F_ADD_SEALS, (int)f->reg.seals) < 0)
 		return err_sys("%s: F_ADD_SEALS 0x%x", f->path, f->reg.seals);
+	return 0;
+}
+
+/* fd made for removed file f gets f's owner (the restorer made it as
+ * itself; in a box that owner is no id of the box, and its processes
+ * could not even fchmod their own file), then f's mode. */
+static int set_owner_mode(int fd, const struct cr_file *f)
+{
+	struct stat st;
+
+	if (f->reg.has_owner && fstat(fd, &st) < 0)
+		return err_sys("removed %s: fstat", f->path);
+	if (f->reg.has_owner && (st.st_uid != f->reg.uid || st.st_gid != f->reg.gid) &&
+	    fchown(fd, f->reg.uid, f->reg.gid) < 0)
+		return err_sys("removed %s: chown %u:%u", f->path, f->reg.uid, f->reg.gid);
+	if (fchmod(fd, f->reg.mode) < 0)
+		return err_sys("removed %s: chmod 0%o", f->path, f->reg.mode);
 	return 0;
 }
 
@@ -173,15 +242,35 @@ static int make_unlinked(int root, const struct cr_file *f)
 		close(fd);
 		return err_wrap("unlinked %s", f->path);
 	}
-	if (fchmod(fd, f->reg.mode) < 0) {
-		err_sys("unlinked %s: chmod 0%o", f->path, f->reg.mode);
+	if (set_owner_mode(fd, f) < 0 || add_seals(fd, f) < 0) {
 		close(fd);
 		return -1;
 	}
-	if (add_seals(fd, f) < 0) {
-		close(fd);
+	return fd;
+}
+
+/* A removed file that is shared object obj: that object (its memfd,
+ * which the tree's mappings get too), at the file's size and mode, with
+ * the seals it lacks (a memfd made for a shared object allows sealing). */
+static int shmem_as_file(const struct rst_files *rf, const struct cr_file *f)
+{
+	int fd = files_shmem_fd(rf, (uint32_t)f->obj), seals;
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return err_sys("%s: shared memory %llu: fstat", f->path,
+			       (unsigned long long)f->obj);
+	if ((uint64_t)st.st_size != f->reg.size && ftruncate(fd, (off_t)f->reg.size) < 0)
+		return err_sys("%s: shared memory %llu: resize to %llu", f->path,
+			       (unsigned long long)f->obj, (unsigned long long)f->reg.size);
+	if (set_owner_mode(fd, f) < 0)
 		return -1;
-	}
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 && f->reg.seals)
+		return err_sys("%s: F_GET_SEALS", f->path);
+	if (f->reg.seals & ~(unsigned)seals &&
+	    fcntl(fd, F_ADD_SEALS, (int)(f->reg.seals & ~(unsigned)seals)) < 0)
+		return err_sys("%s: F_ADD_SEALS 0x%x", f->path, f->reg.seals);
 	return fd;
 }
 
@@ -197,7 +286,13 @@ static int reg_open(struct rst_files *rf, uint32_t id)
 	const struct cr_file *f = &files_rimage(rf)->files[id];
 	int fd;
 
-	if (f->reg.unlinked) {
+	if (f->reg.unlinked == CR_REG_IN_SHMEM) {
+		int shm = shmem_as_file(rf, f);
+
+		if (shm < 0)
+			return -1;
+		fd = files_reopen(shm, reg_flags(f));
+	} else if (f->reg.unlinked) {
 		int tmp = make_unlinked(files_root(rf), f);
 
 		if (tmp < 0)
@@ -222,6 +317,7 @@ const struct file_ops file_reg_ops = {
 	.name = "regular file",
 	.match = reg_match,
 	.dump = reg_dump,
+	.link = reg_link,
 	.open = reg_open,
 };
 

@@ -123,6 +123,9 @@ void files_where(const struct dump_files *df, uint32_t id, pid_t *pid, int *fd);
 uint64_t files_custody_tag(const struct dump_files *df);
 /* Is host pid (or tid) a task of the tree?  *ns gets its pid there. */
 int files_tree_pid(const struct dump_files *df, pid_t host, int32_t *ns);
+/* After the memory dump (shared objects numbered): a removed file that is
+ * a shared object of the image gets its index in obj (file_reg.c). */
+void files_reg_shmem(struct cr_image *img);
 /* Append a blob (copied) to f->data. */
 int files_add_data(struct cr_file *f, const void *buf, uint64_t len);
 /* The value of "key:" in an fdinfo text (first occurrence), or NULL. */
@@ -156,6 +159,8 @@ int files_root(const struct rst_files *rf);
  * Whether file id is such a socket. */
 int files_custody_fd(const struct rst_files *rf, uint32_t id, int *fd);
 int files_in_custody(const struct rst_files *rf, uint32_t id);
+/* The restorer's fd of shared memory object i (made before the files). */
+int files_shmem_fd(const struct rst_files *rf, uint32_t i);
 /* The fd number in p of file id, -1 if p does not hold it. */
 int files_fd_in(const struct cr_proc *p, uint32_t id);
 

@@ -255,11 +255,18 @@ struct cr_sockaddr {
 
 /* Per-kind fields (only the member of cr_file.kind is meaningful). */
 struct cr_file_reg {                 /* CR_FILE_REG */
-	uint32_t unlinked;             /* 1: content is data[0], path is where it was */
+	uint32_t unlinked;             /* CR_REG_*: 0 a file with a name; removed: */
 	uint32_t mode;                 /* st_mode & 07777 */
 	uint64_t size;                 /* st_size */
 	uint32_t seals;                /* a memfd's F_GET_SEALS; 0 for other files */
+	/* A removed file's owner (as a box sees it), in an optional FOWNER
+	 * record after the file's: has_owner 0 when an older build wrote it. */
+	uint32_t has_owner, uid, gid;
 };
+
+#define CR_REG_UNLINKED 1              /* content is data[0], path is where it was */
+#define CR_REG_IN_SHMEM 2              /* content is shmem[obj], which the tree maps:
+                                          the fd opens that object again */
 
 struct cr_file_pipe {                /* CR_FILE_PIPE, CR_FILE_FIFO */
 	uint32_t size;                 /* F_GETPIPE_SZ */

@@ -847,16 +847,44 @@ static int check_no_extras(const struct cr_file *f, bool data, bool ents,
 	return 0;
 }
 
-static int check_reg(const struct cr_file *f)
+/* A removed file that is a shared object: one of the image that is not
+ * SysV, as big as the file (to the page). */
+static int check_reg_shmem(const struct cr_image *img, const struct cr_file *f)
 {
-	if (f->reg.unlinked > 1)
-		return err_set("unlinked %" PRIu32 " not 0 or 1", f->reg.unlinked);
+	const struct cr_shmem *sh;
+
+	if (f->obj >= img->nr_shmem)
+		return err_set("shared object %" PRIu64 " of %" PRIu32, f->obj, img->nr_shmem);
+	sh = &img->shmem[f->obj];
+	if (sh->sysv || f->reg.size > sh->size || sh->size - f->reg.size >= CR_PAGE_SIZE)
+		return err_set("size %" PRIu64 " is not that of shared object %" PRIu64
+			       " (%" PRIu64 " bytes, sysv %" PRIu32 ")", f->reg.size, f->obj,
+			       sh->size, sh->sysv);
+	return 0;
+}
+
+static int check_reg(const struct cr_image *img, const struct cr_file *f)
+{
+	if (f->reg.unlinked > CR_REG_IN_SHMEM)
+		return err_set("unlinked %" PRIu32 " not 0, 1 or 2", f->reg.unlinked);
 	if (f->reg.mode & ~07777u)
 		return err_set("mode 0%" PRIo32 " above 07777", f->reg.mode);
-	if (f->nr_data != f->reg.unlinked)
-		return err_set("nr_data %" PRIu32 " (an unlinked file has 1, "
+	if (f->nr_data != (f->reg.unlinked == CR_REG_UNLINKED))
+		return err_set("nr_data %" PRIu32 " (a removed file with its content has 1, "
 			       "others 0)", f->nr_data);
-	if (f->reg.unlinked && f->data[0].len != f->reg.size)
+	if (f->reg.unlinked == CR_REG_IN_SHMEM) {
+		if (check_reg_shmem(img, f))
+			return -1;
+	} else if (f->obj) {
+		return err_set("obj for a file that is not a shared object");
+	}
+	if (f->reg.has_owner > 1 || (f->reg.has_owner && !f->reg.unlinked))
+		return err_set("an owner (has_owner %" PRIu32 ") for a file not removed",
+			       f->reg.has_owner);
+	if (f->reg.has_owner && (f->reg.uid == UINT32_MAX || f->reg.gid == UINT32_MAX))
+		return err_set("owner %" PRIu32 ":%" PRIu32 " (-1 is no id)", f->reg.uid,
+			       f->reg.gid);
+	if (f->reg.unlinked == CR_REG_UNLINKED && f->data[0].len != f->reg.size)
 		return err_set("content %" PRIu64 " bytes, size %" PRIu64,
 			       f->data[0].len, f->reg.size);
 	if (f->reg.seals & ~CR_MEMFD_SEALS)
@@ -1121,7 +1149,7 @@ static int check_kind(const struct cr_image *img, const struct cr_file *f)
 		return -1;
 	switch (f->kind) {
 	case CR_FILE_REG:
-		return check_reg(f);
+		return check_reg(img, f);
 	case CR_FILE_DIR:
 		return check_path(f->path, "path", true);
 	case CR_FILE_DEV:

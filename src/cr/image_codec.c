@@ -37,6 +37,8 @@ static const char hdr_magic[8] = "PICOIMG";  /* with its NUL: 8 bytes */
 #define REC_OPTIONAL    0x80000000u   /* unknown records with this bit: skip */
 #define REC_LOCKS       (REC_OPTIONAL | 1)  /* a process's file locks (after its FDs):
                                                builds before it skip them */
+#define REC_FOWNER      (REC_OPTIONAL | 2)  /* a removed file's owner (after the
+                                               file's FDATA): skipped alike */
 
 /* Fixed payload sizes, used to bound counts before allocating. */
 #define RUN_LEN     28
@@ -64,7 +66,7 @@ static const char *rec_name(uint32_t type)
 {
 	if (type >= REC_IMAGE && type <= REC_LAST)
 		return rec_names[type];
-	return type == REC_LOCKS ? "LOCKS" : "unknown";
+	return type == REC_LOCKS ? "LOCKS" : type == REC_FOWNER ? "FOWNER" : "unknown";
 }
 
 /* The 27 registers of user_regs_struct, in the order they are stored. */
@@ -646,6 +648,12 @@ static void encode_file(struct wbuf *w, const struct cr_file *f)
 		put_str(w, f->ents[i].path);
 		rec_end(w, at);
 	}
+	if (f->kind == CR_FILE_REG && f->reg.has_owner) {
+		at = rec_begin(w, REC_FOWNER);
+		put_u32(w, f->reg.uid);
+		put_u32(w, f->reg.gid);
+		rec_end(w, at);
+	}
 }
 
 static void encode_proc(struct wbuf *w, const struct cr_proc *p)
@@ -726,7 +734,7 @@ static int rec_next(struct rbuf *s, uint32_t *type, struct rbuf *pl)
 				       at, rec_name(t), t, n, rb_left(s));
 		*pl = (struct rbuf){ .p = s->p + s->off, .len = n };
 		s->off += n;
-		if ((t >= REC_IMAGE && t <= REC_LAST) || t == REC_LOCKS) {
+		if ((t >= REC_IMAGE && t <= REC_LAST) || t == REC_LOCKS || t == REC_FOWNER) {
 			*type = t;
 			return 0;
 		}
@@ -1257,6 +1265,18 @@ static int decode_file_rec(struct rbuf *s, struct cr_file *f)
 	return rec_done(&pl, REC_FILE);
 }
 
+static int decode_fowner(struct rbuf *s, struct cr_file *f)
+{
+	struct rbuf pl;
+
+	if (rec_expect(s, REC_FOWNER, &pl))
+		return -1;
+	f->reg.has_owner = 1;
+	f->reg.uid = get_u32(&pl);
+	f->reg.gid = get_u32(&pl);
+	return rec_done(&pl, REC_FOWNER);
+}
+
 static int decode_file(struct rbuf *s, struct cr_file *f)
 {
 	uint32_t nd, ne;
@@ -1278,7 +1298,7 @@ static int decode_file(struct rbuf *s, struct cr_file *f)
 	for (uint32_t i = 0; i < ne; i++)
 		if (decode_fent(s, &f->ents[i]))
 			return err_wrap("entry %" PRIu32, i);
-	return 0;
+	return f->kind == CR_FILE_REG && rec_peek(s) == REC_FOWNER ? decode_fowner(s, f) : 0;
 }
 
 static int decode_files(struct rbuf *s, struct cr_image *img)

@@ -65,6 +65,9 @@ int proc_read_thread(pid_t host_pid, pid_t host_tid, struct cr_thread *t);
  * empty.  Release with proc_free_vmas().
  */
 int proc_read_vmas(pid_t host_pid, struct cr_vma **vmas, uint32_t *n);
+/* What a user can do about an object the dump does not carry, named as a
+ * mapping or fd link shows it (" (io_uring is not carried: ...)"), or "". */
+const char *proc_unsupported_hint(const char *name);
 void proc_free_vmas(struct cr_vma *v, uint32_t n);
 
 /*

@@ -142,6 +142,15 @@ static int is_named_tmpfs_file(const struct stat *st, long fs_type, const char *
 	       !is_deleted_suffix(name) && target[0] == '/' && !is_deleted_suffix(target);
 }
 
+const char *proc_unsupported_hint(const char *name)
+{
+	if (strstr(name, "[io_uring]"))
+		return " (io_uring is not carried: run the app in a box, which refuses "
+		       "io_uring so that runtimes fall back to epoll and threads, or turn "
+		       "it off, e.g. UV_USE_IO_URING=0 for Node.js)";
+	return "";
+}
+
 static int classify_file(struct smaps_ctx *c, struct cr_vma *v, const char *name, uint64_t offset)
 {
 	int shared = !!(v->flags & CR_VMA_F_SHARED);
@@ -176,9 +185,10 @@ static int classify_file(struct smaps_ctx *c, struct cr_vma *v, const char *name
 
 		if (st.st_mode & S_IFMT)
 			snprintf(mode, sizeof(mode), " (mode %o)", (unsigned)(st.st_mode & S_IFMT));
-		err_set("vma %llx-%llx: unsupported %s mapping of %s%s",
+		err_set("vma %llx-%llx: unsupported %s mapping of %s%s%s",
 			(unsigned long long)v->start, (unsigned long long)v->end,
-			shared ? "shared" : "private", target, mode);
+			shared ? "shared" : "private", target, mode,
+			proc_unsupported_hint(target));
 		free(target);
 		return -1;
 	}

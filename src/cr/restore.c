@@ -451,11 +451,27 @@ static int open_shmem_file(const struct rst_ctx *c, uint32_t i)
 	return fd;
 }
 
-/* A memfd of shared object i, filled from the image. */
+/* The name of a memfd the tree holds open as shared object i (its fd
+ * opens the object again: file_reg.c), or a name of ours. */
+static const char *shmem_memfd_name(const struct cr_image *img, uint32_t i)
+{
+	for (uint32_t k = 0; k < img->nr_files; k++) {
+		const struct cr_file *f = &img->files[k];
+
+		if (f->kind == CR_FILE_REG && f->reg.unlinked == CR_REG_IN_SHMEM &&
+		    f->obj == i && !strncmp(f->path, "/memfd:", 7))
+			return f->path + 7;
+	}
+	return "picocenter-shmem";
+}
+
+/* A memfd of shared object i, filled from the image; it allows sealing,
+ * so that a memfd file of the tree that is this object gets its seals
+ * back. */
 static int make_shmem_memfd(const struct rst_ctx *c, uint32_t i)
 {
 	const struct cr_shmem *sh = &c->img.shmem[i];
-	int fd = memfd_create("picocenter-shmem", MFD_CLOEXEC);
+	int fd = memfd_create(shmem_memfd_name(&c->img, i), MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
 	if (fd < 0)
 		return err_sys("shared memory %u: memfd_create", i);
@@ -900,10 +916,12 @@ static int restore_start(void *arg, pid_t *pid, struct keeper_after *after)
 		rc = make_shmem(&c);
 	if (rc == 0)
 		rc = rst_files_open(&c);
+	timing_mark("restore: planned, files opened");
 	if (rc == 0) {
 		pin_start(&c);
 		rc = start_init(&c);
 	}
+	timing_mark("restore: init started");
 	if (rc == 0) {
 		rc = rebuild(&c);
 		if (rc < 0 || c.verify)

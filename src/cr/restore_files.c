@@ -36,6 +36,7 @@ struct rst_files {
 	int verify;                    /* a trial restore beside the live tree */
 	const struct custody_held *custody; /* sockets from the holder, or NULL */
 	int root;                      /* where paths resolve (rootpath.h) */
+	const int *shmem_fds;          /* the restorer's, per img.shmem */
 };
 
 int files_ipc_ns(const struct rst_files *rf)
@@ -82,13 +83,16 @@ int files_created(struct rst_files *rf, const char *path)
 	return 0;
 }
 
+/* /proc/self/fd/N is a link to follow: O_NOFOLLOW, which the file may
+ * have been opened with (mkstemp's files, Gunicorn's worker heartbeats),
+ * would refuse it (ELOOP); the reopened file is the same one. */
 int files_reopen(int fd, int flags)
 {
 	char path[64];
 	int nfd;
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	nfd = open(path, flags | O_CLOEXEC);
+	nfd = open(path, (flags & ~O_NOFOLLOW) | O_CLOEXEC);
 	if (nfd < 0)
 		return err_sys("reopen %s with flags 0%o", path, flags);
 	return nfd;
@@ -107,6 +111,11 @@ int files_custody_fd(const struct rst_files *rf, uint32_t id, int *fd)
 int files_in_custody(const struct rst_files *rf, uint32_t id)
 {
 	return custody_holds(rf->custody, &rf->img->files[id]);
+}
+
+int files_shmem_fd(const struct rst_files *rf, uint32_t i)
+{
+	return rf->shmem_fds[i];
 }
 
 int files_fd_in(const struct cr_proc *p, uint32_t id)
@@ -129,6 +138,7 @@ static int alloc_files(struct rst_ctx *c)
 	rf->verify = c->verify;
 	rf->custody = c->custody;
 	rf->root = c->box_root;
+	rf->shmem_fds = c->shmem_fds;
 	rf->fd = malloc((n + 1) * sizeof(int));
 	rf->aux = malloc((n + 1) * sizeof(int));
 	rf->holder = malloc((n + 1) * sizeof(uint32_t));

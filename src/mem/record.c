@@ -314,11 +314,17 @@ static int record_space(struct mem_server *s, struct space *sp, struct mem_as_wr
 	return 0;
 }
 
-/* A page of the image as the restore put it: not fetched, or not written. */
+/* A page of the image as the restore put it: not written since, whether
+ * this server put it in (IN) or not (DUE).  A DUE page is mostly not
+ * there at all, but a late child's inherited pages are there from its
+ * fork (restore_fork.c), never write-protected: PAGEMAP_SCAN counts them
+ * written, and what the child wrote there is dumped again (it was lost
+ * when every DUE page was kept: a preforked Python server's workers
+ * crashed after their second revival). */
 static int page_kept(const struct space *sp, size_t i, const struct mem_regions *wr)
 {
-	return sp->pg[i].state == DUE ||
-	       (sp->pg[i].state == IN && !mem_regions_has(wr, sp->pg[i].addr));
+	return (sp->pg[i].state == DUE || sp->pg[i].state == IN) &&
+	       !mem_regions_has(wr, sp->pg[i].addr);
 }
 
 int ps_record_all(struct mem_server *s, struct mem_as_writer *w)

@@ -31,6 +31,12 @@ struct backend_get {
 	uint8_t *dst;          /* caller's buffer of len bytes, or NULL */
 	struct buf out;        /* filled when dst is NULL */
 	int status;            /* 0 ok, 1 not found, -1 error (per request) */
+	/* Optional, with dst: called on the thread that runs the request as
+	 * bytes land, with how many of dst's first bytes are in so far (a
+	 * retried request starts again at 0, with the same bytes).  A backend
+	 * may never call it: the caller takes what is left once it returns. */
+	void (*progress)(void *arg, uint64_t got);
+	void *progress_arg;
 };
 
 struct store_cache_stats;

@@ -1,4 +1,5 @@
-/* buf.c - growable byte buffers (struct buf, declared in backend.h). */
+/* buf.c - growable byte buffers (struct buf, declared in backend.h), and
+ * the little endian integers of the store's binary formats. */
 #include "store/backend.h"
 
 #include <errno.h>
@@ -71,4 +72,19 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 	va_end(ap);
 	b->len += (size_t)n;
 	return 0;
+}
+
+void le_put(uint8_t *p, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+uint64_t le_get(const uint8_t *p, int bytes)
+{
+	uint64_t v = 0;
+
+	for (int i = bytes - 1; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
 }

@@ -20,6 +20,9 @@
 int buf_reserve(struct buf *b, size_t need);
 int buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Little endian integers of 1-8 bytes. */
+void le_put(uint8_t *p, uint64_t v, int bytes);
+uint64_t le_get(const uint8_t *p, int bytes);
 
 /* ---- chunker.c: content-defined chunking (FastCDC, gear hash) ---- */
 #define CHUNK_MIN (64u * 1024)
@@ -128,7 +131,15 @@ struct pindex {
 	size_t n;
 	struct pentry *e;
 	void *mem;                    /* freed by pindex_free (NULL: e is borrowed) */
+	uint32_t *page;               /* entry k is page page[k] (NULL: page k; freed) */
 };
+/* The page of entry k. */
+static inline size_t pindex_page(const struct pindex *ix, size_t k)
+{
+	return ix->page ? ix->page[k] : k;
+}
+/* Entry e (page i) inside f's pack table: 0, or -1 and why. */
+int pentry_check(const struct pentry *e, const struct mfile *f, size_t i);
 uint64_t pindex_size(uint64_t npages);
 int pindex_format(const struct pentry *e, size_t n, struct buf *out);
 /* Parse and validate against f (page count, pack table): the entries
@@ -143,12 +154,26 @@ int pindex_parse(const uint8_t *data, size_t len, const struct mfile *f,
 void pindex_free(struct pindex *ix);
 void pack_key(const uint8_t h[HASH_LEN], char out[PACK_KEY_MAX]);
 
+/* ---- pdue.c: the map of the pages due first of a paged file ----
+ * The entries of the pages that f's runs hold, with their page numbers
+ * (a pindex with page set), stored as the file NAME STORE_DUE_SUFFIX.
+ * build: from f's runs and full index ix; parse: validated against f. */
+#define STORE_DUE_SUFFIX ".due"
+/* A put writes the map only when the index is this many times its size:
+ * the map is uploaded whole at every dump, the index only where it
+ * changed (http.server's map would be larger than its index). */
+#define PDUE_MIN_GAIN 16u
+int pdue_build(const struct mfile *f, const struct pindex *ix, struct buf *out);
+int pdue_format(const struct pindex *ix, struct buf *out);
+int pdue_parse(const uint8_t *data, size_t len, const struct mfile *f, struct pindex *out);
+
 /* ---- packput.c: storing a paged file ----
  * Store data (size bytes, whole pages) as the pages of paged file mf (its
  * name set): pages prev (the parent's file of that name, NULL if none or
  * not paged) holds are referenced, the others packed and written.  base:
  * prev's pages all come first (incremental).  Fills mf's pack table and
- * index (the index bytes, to be stored as mf's chunks). */
+ * index (the index bytes, to be stored as mf's chunks) and, when it has
+ * runs (the hint), the map of their pages in due (pdue.c; else empty). */
 struct pack_put_stats {
 	uint64_t pages, pages_new, packs_new, bytes_new;
 };
@@ -161,7 +186,7 @@ struct pack_put_in {
 	size_t nhint;
 };
 int pack_put(struct store *s, const struct pack_put_in *in, struct mfile *mf,
-	     struct buf *index, struct pack_put_stats *st);
+	     struct buf *index, struct buf *due, struct pack_put_stats *st);
 /* The runs of mf's pack table holding the pages of byte ranges r[0..n)
  * (pages.c's merge rule), as mf's hint. */
 int pack_hint(struct mfile *mf, const struct pindex *ix, const struct store_range *r,
@@ -195,7 +220,14 @@ struct runs_plan {
 int pages_plan_runs(const struct mfile *f, const struct pindex *ix, uint8_t *dst,
 		    uint8_t *in, struct runs_plan *rp);
 uint64_t pages_decode_run(const struct runs_plan *rp, size_t r, const uint8_t *buf);
+/* The same for the pages of run r whose bytes are among the first got
+ * bytes of buf, from the run's page *next on (0 at first; a run's pages
+ * go by offset); *next is where the next call goes on. */
+uint64_t pages_decode_run_upto(const struct runs_plan *rp, size_t r, const uint8_t *buf,
+			       uint64_t got, size_t *next);
 void pages_plan_free(struct runs_plan *rp);
+/* Does one of f's runs (sorted) hold entry e? */
+int pages_in_run(const struct mfile *f, const struct pentry *e);
 /* Fetch pages idx[0..n) (indexes into ix) in ranged reads of their packs,
  * adjacent ranges merged, and write page i, checked against its hash, at
  * dst + (idx - first) * STORE_PAGE; done[idx] is set for each one in.

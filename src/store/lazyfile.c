@@ -34,7 +34,14 @@ struct store_lazy {
 	struct store *s;
 	struct manifest m;
 	const struct mfile *f;
-	struct pindex ix;        /* paged file: its page index */
+	struct pindex ix;        /* paged file: its page index (once ix_ready) */
+	/* The map of the pages due first (pdue.c), when the generation has
+	 * one: the runs are decoded with it, and the index is read only when
+	 * a page outside them is fetched (from the local copy, at ix_at, or
+	 * the store). */
+	struct pindex due;
+	int has_due, ix_ready;
+	size_t ix_at;
 	size_t nunits;           /* chunks, or pages of a paged file */
 	uint64_t *offs;          /* offs[i]: offset of unit i; offs[n] = size */
 	uint8_t *in;             /* per unit: 1 in, 0 not yet */
@@ -55,6 +62,14 @@ struct store_lazy {
 	int plan_state;          /* 0 not yet, 1 made, -1 failed (under ix_lock) */
 	struct backend_get *run_reqs;
 	char (*run_keys)[CHUNK_KEY_MAX];
+	/* Per run: its bytes, read straight into a buffer of its length, and
+	 * how far its pages are decoded: a run is decoded as its bytes come,
+	 * once the index is known good. */
+	struct run_stream {
+		struct store_lazy *l;
+		size_t r, next;
+		uint64_t pages;
+	} *streams;
 	uint64_t runs_hits0;     /* the cache's hit bytes when they started */
 	uint64_t runs_bytes, runs_pages;   /* what the threads read and put in */
 	uint64_t runs_t[3];      /* now_ns(): started, last GETs done, last decoded */
@@ -72,6 +87,21 @@ struct store_lazy {
 };
 
 static void join_runs(struct store_lazy *l);
+
+/* What the runs of pages due first are decoded with: the map of those
+ * pages, or the whole index. */
+static const struct pindex *runs_ix(const struct store_lazy *l)
+{
+	return l->has_due ? &l->due : &l->ix;
+}
+
+/* The name of the map of file f's pages due first. */
+static int due_name(const char *f, char *out, size_t len)
+{
+	if ((size_t)snprintf(out, len, "%s%s", f, STORE_DUE_SUFFIX) >= len)
+		return err_set("file name %s too long", f);
+	return 0;
+}
 
 /* ---- opening ---- */
 
@@ -143,6 +173,7 @@ void store_lazy_close(struct store_lazy *l)
 	free(l->offs);
 	free(l->in);
 	pindex_free(&l->ix);
+	pindex_free(&l->due);
 	localcopy_unmap(l->copy, l->copy_len);
 	manifest_free(&l->m);
 	pthread_mutex_destroy(&l->lock);
@@ -200,16 +231,22 @@ enum small_extra {
 	SMALL_ONLY,              /* nothing of skip */
 	SMALL_INDEX,             /* skip's page index, if it is paged */
 	SMALL_INDEX_RUNS,        /* and the runs of its pages due first */
+	SMALL_DUE_RUNS,          /* the runs and their map (pdue.c), not the index */
 };
 
 /* File f of m is fetched: every file but skip, and skip's page index if
- * it is paged and asked for (a restore needs it at once too). */
+ * it is paged and asked for (a restore needs it at once too), or the map
+ * of its pages due first (due) instead. */
 static int fetched(const struct mfile *f, const char *skip, const char *defer,
-		   enum small_extra x)
+		   const char *due, enum small_extra x)
 {
 	if (defer && !strcmp(f->name, defer))
 		return 0;
-	return !skip || strcmp(f->name, skip) || (f->paged && x != SMALL_ONLY);
+	if (due && !strcmp(f->name, due))
+		return x == SMALL_DUE_RUNS;
+	if (skip && !strcmp(f->name, skip))
+		return f->paged && (x == SMALL_INDEX || x == SMALL_INDEX_RUNS);
+	return 1;
 }
 
 /* The runs of paged file f (the pages due first) as requests reqs[0..),
@@ -228,10 +265,13 @@ static void add_runs(const struct mfile *f, struct backend_get *reqs,
  * restore waits for these (the manifest, the ActiveSet).  If skip is
  * paged, its page index comes in the same batch, into *index, and so do
  * the runs its manifest names (the pages due first), into runs[] (an
- * empty buffer for a run that could not be read). */
+ * empty buffer for a run that could not be read); with SMALL_DUE_RUNS,
+ * the map of those pages (the file named due) into *duemap instead of
+ * the index. */
 static int get_small_files(struct store *s, const struct manifest *m, const char *dir,
 			   const char *skip, const char *defer, enum small_extra x,
-			   uint8_t **index, struct buf **runs)
+			   uint8_t **index, struct buf **runs, const char *due,
+			   uint8_t **duemap)
 {
 	struct small_batch b = { .s = s };
 	char (*keys)[CHUNK_KEY_MAX] = NULL;
@@ -242,12 +282,13 @@ static int get_small_files(struct store *s, const struct manifest *m, const char
 	int rc = 0;
 
 	for (size_t i = 0; skip && i < m->nfiles; i++)
-		if (!strcmp(m->files[i].name, skip) && m->files[i].paged && x == SMALL_INDEX_RUNS)
+		if (!strcmp(m->files[i].name, skip) && m->files[i].paged &&
+		    (x == SMALL_INDEX_RUNS || x == SMALL_DUE_RUNS))
 			lf = &m->files[i];
 	nr = lf ? lf->nruns : 0;
 
 	for (size_t i = 0; i < m->nfiles; i++)
-		if (fetched(&m->files[i], skip, defer, x)) {
+		if (fetched(&m->files[i], skip, defer, due, x)) {
 			n += m->files[i].nchunks;
 			total += mfile_chunk_bytes(&m->files[i]);
 		}
@@ -274,7 +315,7 @@ static int get_small_files(struct store *s, const struct manifest *m, const char
 		const struct mfile *f = &m->files[i];
 		uint64_t off = 0;
 
-		if (!fetched(f, skip, defer, x))
+		if (!fetched(f, skip, defer, due, x))
 			continue;
 		if (!(bufs[i] = malloc(mfile_chunk_bytes(f) ? mfile_chunk_bytes(f) : 1))) {
 			rc = err_set("out of memory");
@@ -301,6 +342,9 @@ static int get_small_files(struct store *s, const struct manifest *m, const char
 	for (size_t i = 0; rc == 0 && i < m->nfiles; i++)
 		if (bufs[i] && skip && !strcmp(m->files[i].name, skip)) {
 			*index = bufs[i];
+			bufs[i] = NULL;
+		} else if (bufs[i] && due && !strcmp(m->files[i].name, due)) {
+			*duemap = bufs[i];
 			bufs[i] = NULL;
 		} else if (bufs[i]) {
 			rc = write_small(dir, &m->files[i], bufs[i]);
@@ -331,7 +375,7 @@ static void decode_runs(struct store_lazy *l, struct buf *runs, uint64_t *bytes,
 		bufs[j] = runs[j].data;
 		*bytes += runs[j].len;
 	}
-	pages_from_runs(l->f, &l->ix, bufs, l->data, l->in, l->s->threads, pages);
+	pages_from_runs(l->f, runs_ix(l), bufs, l->data, l->in, l->s->threads, pages);
 	free(bufs);
 }
 
@@ -383,16 +427,44 @@ static int plan_ready(struct store_lazy *l)
 	while (l->ix_state == 0)
 		pthread_cond_wait(&l->ix_cond, &l->ix_lock);
 	if (l->ix_state > 0 && l->plan_state == 0)
-		l->plan_state = pages_plan_runs(l->f, &l->ix, l->data, l->in, &l->plan) == 0 ? 1 : -1;
+		l->plan_state = pages_plan_runs(l->f, runs_ix(l), l->data, l->in, &l->plan) == 0 ?
+				1 : -1;
 	ok = l->ix_state > 0 && l->plan_state > 0;
 	pthread_mutex_unlock(&l->ix_lock);
 	err_clear();   /* only a shortcut: the pages are fetched when asked for */
 	return ok;
 }
 
-/* A thread: its runs' ranged GETs, then their pages decoded into l->data
- * (different runs hold different pages; nobody else touches l's pages
- * until join_runs). */
+/* The plan if the index is known good by now (made here if it is not
+ * yet), without waiting: 1, else 0. */
+static int plan_now(struct store_lazy *l)
+{
+	int ok;
+
+	pthread_mutex_lock(&l->ix_lock);
+	if (l->ix_state > 0 && l->plan_state == 0)
+		l->plan_state = pages_plan_runs(l->f, runs_ix(l), l->data, l->in, &l->plan) == 0 ?
+				1 : -1;
+	ok = l->ix_state > 0 && l->plan_state > 0;
+	pthread_mutex_unlock(&l->ix_lock);
+	err_clear();
+	return ok;
+}
+
+/* Bytes of a run came (backend_get.progress): decode the pages in. */
+static void run_progress(void *arg, uint64_t got)
+{
+	struct run_stream *st = arg;
+	struct store_lazy *l = st->l;
+
+	if (plan_now(l))
+		st->pages += pages_decode_run_upto(&l->plan, st->r,
+						   l->run_reqs[st->r].dst, got, &st->next);
+}
+
+/* A thread: its runs' ranged GETs, their pages decoded into l->data as
+ * the bytes come, and what is left once they are in (different runs hold
+ * different pages; nobody else touches l's pages until join_runs). */
 static void *runs_main(void *arg)
 {
 	struct runs_part *part = arg;
@@ -405,11 +477,16 @@ static void *runs_main(void *arg)
 	t1 = now_ns();
 	err_clear();   /* per request status: a failed run is fetched when asked for */
 	ok = plan_ready(l);
-	for (size_t j = 0; ok && j < part->n; j++)
-		if (reqs[j].status == 0 && reqs[j].out.len == l->f->runs[part->first + j].len) {
-			pages += pages_decode_run(&l->plan, part->first + j, reqs[j].out.data);
-			bytes += reqs[j].out.len;
+	for (size_t j = 0; j < part->n; j++) {
+		struct run_stream *st = &l->streams[part->first + j];
+
+		if (ok && reqs[j].status == 0) {
+			st->pages += pages_decode_run_upto(&l->plan, st->r, reqs[j].dst,
+							   reqs[j].len, &st->next);
+			bytes += reqs[j].len;
 		}
+		pages += st->pages;   /* a run that failed may have some in */
+	}
 	t2 = now_ns();
 	pthread_mutex_lock(&l->ix_lock);
 	l->runs_bytes += bytes;
@@ -431,9 +508,17 @@ static int start_runs(struct store_lazy *l)
 		return 0;
 	l->run_reqs = calloc(l->f->nruns, sizeof(*l->run_reqs));
 	l->run_keys = calloc(l->f->nruns, sizeof(*l->run_keys));
-	if (!l->run_reqs || !l->run_keys)
+	l->streams = calloc(l->f->nruns, sizeof(*l->streams));
+	if (!l->run_reqs || !l->run_keys || !l->streams)
 		return err_set("out of memory");
 	add_runs(l->f, l->run_reqs, l->run_keys);
+	for (size_t j = 0; j < l->f->nruns; j++) {
+		l->streams[j] = (struct run_stream){ .l = l, .r = j };
+		l->run_reqs[j].progress = run_progress;
+		l->run_reqs[j].progress_arg = &l->streams[j];
+		if (!(l->run_reqs[j].dst = malloc(l->f->runs[j].len ? (size_t)l->f->runs[j].len : 1)))
+			return err_set("out of memory");
+	}
 	store_cache_stats(l->s, &c0);
 	l->runs_hits0 = c0.hit_bytes;
 	l->runs_t[0] = now_ns();
@@ -454,6 +539,18 @@ static int start_runs(struct store_lazy *l)
 	return 0;
 }
 
+static void free_runs(struct store_lazy *l)
+{
+	for (size_t j = 0; l->run_reqs && j < l->f->nruns; j++)
+		free(l->run_reqs[j].dst);
+	free(l->run_reqs);
+	free(l->run_keys);
+	free(l->streams);
+	l->run_reqs = NULL;
+	l->run_keys = NULL;
+	l->streams = NULL;
+}
+
 /* The background runs, once done: their pages in (l->lock held, or l not
  * shared yet). */
 static void join_runs(struct store_lazy *l)
@@ -461,10 +558,7 @@ static void join_runs(struct store_lazy *l)
 	struct store_cache_stats c1;
 
 	if (!l->runs_pending) {   /* never started (or taken in already) */
-		free(l->run_reqs);
-		free(l->run_keys);
-		l->run_reqs = NULL;
-		l->run_keys = NULL;
+		free_runs(l);
 		return;
 	}
 	for (size_t k = 0; k < l->runs_pending; k++)
@@ -478,12 +572,35 @@ static void join_runs(struct store_lazy *l)
 		    l->runs_t[2]);
 	store_cache_stats(l->s, &c1);
 	count_runs(l, l->runs_bytes, l->runs_pages, c1.hit_bytes - l->runs_hits0);
-	for (size_t j = 0; j < l->f->nruns; j++)
-		buf_free(&l->run_reqs[j].out);
-	free(l->run_reqs);
-	free(l->run_keys);
-	l->run_reqs = NULL;
-	l->run_keys = NULL;
+	free_runs(l);
+}
+
+/* The map of the pages due first, len bytes at data: the runs are
+ * decoded with it and the index waits (ensure_index).  A map that fails
+ * its checks is not used: the index is read as without one. */
+static void take_due(struct store_lazy *l, const uint8_t *data, size_t len)
+{
+	l->has_due = pdue_parse(data, len, l->f, &l->due) == 0;
+	err_clear();
+}
+
+/* The page index, read now if it was left for later (the map of the
+ * pages due first was enough until now): from the local copy if l came
+ * from one, else from the store. */
+static int ensure_index(struct store_lazy *l)
+{
+	int rc;
+
+	if (l->ix_ready || !l->f->paged)
+		return 0;
+	rc = l->copy ? pindex_adopt(l->copy + l->ix_at, (size_t)mfile_chunk_bytes(l->f), l->f,
+				    NULL, &l->ix) : -1;
+	if (rc < 0) {   /* no copy, or its index is no good: the store's */
+		err_clear();
+		rc = pages_load_index(l->s, l->f, &l->ix);
+	}
+	l->ix_ready = rc == 0;
+	return rc;
 }
 
 /* ---- the small files from the local copy ---- */
@@ -507,6 +624,7 @@ static void index_known(struct store_lazy *l, int ok)
 static int from_local(struct store_lazy *l, const char *local_dir, const char *name,
 		      uint64_t gen, const char *dir, const char *lazy_file, int hinted)
 {
+	char due[NAME_MAX + 8];
 	size_t at;
 	int rc = localcopy_load(local_dir, name, gen, &l->m, &l->copy, &l->copy_len, &at);
 
@@ -522,18 +640,23 @@ static int from_local(struct store_lazy *l, const char *local_dir, const char *n
 		rc = localcopy_check(l->copy, l->copy_len);
 	if (rc == 0)
 		rc = mkdir_p(dir);
+	if (rc == 0)
+		rc = due_name(lazy_file, due, sizeof(due));
 	for (size_t i = 0; rc == 0 && i < l->m.nfiles; i++) {
 		const struct mfile *f = &l->m.files[i];
 
 		if (f == l->f && f->paged)
-			rc = pindex_adopt(l->copy + at, (size_t)mfile_chunk_bytes(f), f, NULL,
-					  &l->ix);
+			l->ix_at = at;
+		else if (!strcmp(f->name, due) && l->f->paged && hinted)
+			take_due(l, l->copy + at, (size_t)f->size);
 		else if (!strcmp(f->name, l->defer))
 			l->defer_at = at;
 		else if (f != l->f)
 			rc = write_small(dir, f, l->copy + at);
 		at = localcopy_next(at, f);
 	}
+	if (rc == 0 && !l->has_due)
+		rc = ensure_index(l);   /* else when a page outside the runs is fetched */
 	index_known(l, rc == 0);
 	return rc < 0 ? err_wrap("local copy of %s generation %llu", name,
 				 (unsigned long long)gen) : 0;
@@ -571,7 +694,9 @@ static int open_remote(struct store_lazy *l, const char *name, uint64_t gen,
 	struct store *s = l->s;
 	struct buf *runs = NULL;
 	struct store_cache_stats c0, c1;
-	uint8_t *index = NULL;
+	uint8_t *index = NULL, *duemap = NULL;
+	char due[NAME_MAX + 8];
+	const struct mfile *df = NULL;
 	int rc;
 
 	rc = read_generation(s, name, &gen, &l->m);
@@ -581,17 +706,24 @@ static int open_remote(struct store_lazy *l, const char *name, uint64_t gen,
 			     lazy_file);
 	if (rc == 0)
 		rc = lazy_layout(l);
+	if (rc == 0)
+		rc = due_name(lazy_file, due, sizeof(due));
+	if (rc == 0 && x == SMALL_INDEX_RUNS && l->f->paged && (df = find_file(&l->m, due)))
+		x = SMALL_DUE_RUNS;
 	store_cache_stats(s, &c0);
 	if (rc == 0)
 		rc = get_small_files(s, &l->m, dir, lazy_file, l->defer[0] ? l->defer : NULL, x,
-				     &index, &runs);
+				     &index, &runs, due, &duemap);
 	store_cache_stats(s, &c1);
 	timing_mark("restore: small files, page index, pages due first");
+	if (rc == 0 && duemap)
+		take_due(l, duemap, (size_t)df->size);
 	if (rc == 0 && l->f->paged && index) {
 		rc = pindex_adopt(index, (size_t)mfile_chunk_bytes(l->f), l->f, index, &l->ix);
 		index = rc == 0 ? NULL : index;   /* l->ix's now */
-	} else if (rc == 0 && l->f->paged) {
-		rc = pages_load_index(s, l->f, &l->ix);
+		l->ix_ready = rc == 0;
+	} else if (rc == 0 && l->f->paged && !l->has_due) {
+		rc = ensure_index(l);
 	}
 	if (rc == 0 && l->f->paged && runs)
 		take_runs(l, runs, c1.hit_bytes - c0.hit_bytes);
@@ -599,6 +731,7 @@ static int open_remote(struct store_lazy *l, const char *name, uint64_t gen,
 		buf_free(&runs[j]);
 	free(runs);
 	free(index);
+	free(duemap);
 	return rc;
 }
 
@@ -667,7 +800,8 @@ int store_get_small_files(struct store *s, const char *name, uint64_t gen, const
 	int rc = read_generation(s, name, &gen, &m);
 
 	if (rc == 0)
-		rc = get_small_files(s, &m, dir, skip, NULL, SMALL_ONLY, &index, &runs);
+		rc = get_small_files(s, &m, dir, skip, NULL, SMALL_ONLY, &index, &runs, NULL,
+				     NULL);
 	free(index);
 	free(runs);
 	manifest_free(&m);
@@ -856,6 +990,28 @@ static int fetch_chunks(struct store_lazy *l, size_t *idx, size_t n, uint64_t de
 	return 0;
 }
 
+/* ensure_index, asking the store again while it fails (it may be away
+ * for a while, as for pages: fetch_chunks), until deadline_ns. */
+static int index_until(struct store_lazy *l, uint64_t deadline_ns)
+{
+	unsigned wait = RETRY_FIRST_MS;
+
+	while (ensure_index(l) < 0) {
+		if (now_ns() >= deadline_ns) {
+			char why[512];
+
+			snprintf(why, sizeof(why), "%s", err_msg());
+			return err_set("the store did not answer for the page index of file %s "
+				       "(gave up after the timeout): %s", l->f->name, why);
+		}
+		err_clear();
+		l->st.retries++;
+		sleep_ms(wait);
+		wait = wait * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : wait * 2;
+	}
+	return 0;
+}
+
 /* The chunks the ranges touch that are not in, each once. */
 static int wanted_chunks(struct store_lazy *l, const struct store_range *r, size_t nr,
 			 size_t **out, size_t *nout)
@@ -906,6 +1062,8 @@ int store_lazy_fetch(struct store_lazy *l, const struct store_range *r, size_t n
 	pthread_mutex_lock(&l->lock);
 	join_runs(l);
 	rc = wanted_chunks(l, r, n, &idx, &nidx);
+	if (rc == 0 && nidx)
+		rc = index_until(l, deadline);
 	for (size_t at = 0; rc == 0 && at < nidx; at += batch) {
 		size_t cnt = nidx - at < batch ? nidx - at : batch;
 

@@ -41,21 +41,6 @@
 #define LC_MAGIC "PCLCOPY2"
 #define LC_HEAD 24u
 
-static void put_le(uint8_t *p, uint64_t v, int bytes)
-{
-	for (int i = 0; i < bytes; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, int bytes)
-{
-	uint64_t v = 0;
-
-	for (int i = bytes - 1; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
 static uint64_t align_up(uint64_t off)
 {
 	return (off + LOCALCOPY_ALIGN - 1) / LOCALCOPY_ALIGN * LOCALCOPY_ALIGN;
@@ -129,8 +114,8 @@ static int write_all(const char *tmp, const uint8_t *text, size_t tlen,
 		rc = write_part(fd, tmp, files[i], mfile_chunk_bytes(&m->files[i]),
 				align_up(off), &off, &crc);
 	memcpy(head, LC_MAGIC, 8);
-	put_le(head + 8, tlen, 8);
-	put_le(head + 16, crc, 4);
+	le_put(head + 8, tlen, 8);
+	le_put(head + 16, crc, 4);
 	if (rc == 0 && off != total)
 		rc = err_set("wrote %llu bytes of %llu", (unsigned long long)off,
 			     (unsigned long long)total);
@@ -173,7 +158,7 @@ int localcopy_check(const uint8_t *data, size_t len)
 {
 	if (len < LC_HEAD)
 		return err_set("not a local copy (too short)");
-	if (crc32c(data + LC_HEAD, len - LC_HEAD) != (uint32_t)get_le(data + 16, 4))
+	if (crc32c(data + LC_HEAD, len - LC_HEAD) != (uint32_t)le_get(data + 16, 4))
 		return err_set("checksum mismatch (the copy is damaged)");
 	return 0;
 }
@@ -188,8 +173,8 @@ static int parse_head(const uint8_t *data, size_t len, const char *name, uint64_
 	memset(m, 0, sizeof(*m));
 	if (len < LC_HEAD || memcmp(data, LC_MAGIC, 8))
 		return err_set("not a local copy (bad magic, or an older version)");
-	tlen = get_le(data + 8, 8);
-	if (tlen > len - LC_HEAD || get_le(data + 20, 4) != 0)
+	tlen = le_get(data + 8, 8);
+	if (tlen > len - LC_HEAD || le_get(data + 20, 4) != 0)
 		return err_set("bad header (manifest of %llu bytes in a copy of %zu)",
 			       (unsigned long long)tlen, len);
 	if (manifest_parse(data + LC_HEAD, (size_t)tlen, m) < 0)

@@ -239,7 +239,7 @@ static void packput_free(struct packput *pp)
 }
 
 static int packput_run(struct packput *pp, const struct pack_put_in *in, struct mfile *mf,
-		       struct buf *index, struct pack_put_stats *st)
+		       struct buf *index, struct buf *due, struct pack_put_stats *st)
 {
 	int base = in->base;
 	struct pindex all = { 0 };
@@ -265,6 +265,10 @@ static int packput_run(struct packput *pp, const struct pack_put_in *in, struct 
 		rc = pindex_format(all.e, all.n, index);
 	if (rc == 0 && in->nhint)
 		rc = pack_hint(mf, &all, in->hint, in->nhint);
+	if (rc == 0 && mf->nruns)
+		rc = pdue_build(mf, &all, due);
+	if (rc == 0 && due->len * PDUE_MIN_GAIN > pindex_size(all.n))
+		due->len = 0;   /* not worth its upload at each dump: the index will do */
 	pindex_free(&all);
 	st->pages = pp->npages;
 	st->pages_new = pp->nfresh;
@@ -274,7 +278,7 @@ static int packput_run(struct packput *pp, const struct pack_put_in *in, struct 
 }
 
 int pack_put(struct store *s, const struct pack_put_in *in, struct mfile *mf,
-	     struct buf *index, struct pack_put_stats *st)
+	     struct buf *index, struct buf *due, struct pack_put_stats *st)
 {
 	struct packput pp = { .s = s, .data = in->data, .npages = in->size / STORE_PAGE };
 	int rc;
@@ -286,7 +290,7 @@ int pack_put(struct store *s, const struct pack_put_in *in, struct mfile *mf,
 	if (in->base && !(in->prev && in->prev->paged))
 		return err_set("file %s: the base is not a paged file", mf->name);
 	pp.pf = in->prev && in->prev->paged ? in->prev : NULL;
-	rc = packput_run(&pp, in, mf, index, st);
+	rc = packput_run(&pp, in, mf, index, due, st);
 	packput_free(&pp);
 	return rc < 0 ? err_wrap("store file %s by pages", mf->name) : 0;
 }

@@ -316,15 +316,24 @@ static const struct mrun *run_holding(const struct mfile *f, const struct pentry
 	return NULL;
 }
 
-uint64_t pages_decode_run(const struct runs_plan *rp, size_t r, const uint8_t *buf)
+int pages_in_run(const struct mfile *f, const struct pentry *e)
+{
+	return run_holding(f, e) != NULL;
+}
+
+uint64_t pages_decode_run_upto(const struct runs_plan *rp, size_t r, const uint8_t *buf,
+			       uint64_t got, size_t *next)
 {
 	const struct mrun *run = &rp->f->runs[r];
 	uint64_t done = 0;
+	size_t k = rp->first[r] + *next;
 
-	for (size_t k = rp->first[r]; k < rp->first[r + 1]; k++) {
-		size_t i = rp->order[k];
-		const struct pentry *e = &rp->ix->e[i];
+	for (; k < rp->first[r + 1]; k++) {
+		const struct pentry *e = &rp->ix->e[rp->order[k]];
+		size_t i = pindex_page(rp->ix, rp->order[k]);
 
+		if (e->off - run->off + e->len > got)
+			break;         /* not all in yet (pages by offset) */
 		if (chunk_decode(buf + (e->off - run->off), e->len, e->hash,
 				 rp->dst + i * STORE_PAGE, STORE_PAGE) < 0) {
 			err_clear();   /* left out: the fetch that needs it reports it */
@@ -333,7 +342,15 @@ uint64_t pages_decode_run(const struct runs_plan *rp, size_t r, const uint8_t *b
 		rp->in[i] = 1;
 		done++;
 	}
+	*next = k - rp->first[r];
 	return done;
+}
+
+uint64_t pages_decode_run(const struct runs_plan *rp, size_t r, const uint8_t *buf)
+{
+	size_t next = 0;
+
+	return pages_decode_run_upto(rp, r, buf, rp->f->runs[r].len, &next);
 }
 
 /* Pages [first, first + n) of dst are about to be written: take their
@@ -350,6 +367,25 @@ static void populate(uint8_t *dst, size_t first, size_t n)
 	(void)first;
 	(void)n;
 #endif
+}
+
+/* Each run's pages in the order they lie in it (a run is decoded as its
+ * bytes come). */
+static int sort_runs_by_offset(struct runs_plan *rp)
+{
+	size_t n = rp->first[rp->f->nruns];
+	struct loc *v = malloc((n ? n : 1) * sizeof(*v));
+
+	if (!v)
+		return err_set("out of memory");
+	for (size_t k = 0; k < n; k++)
+		v[k] = (struct loc){ 0, rp->ix->e[rp->order[k]].off, rp->order[k] };
+	for (size_t r = 0; r < rp->f->nruns; r++)
+		qsort(v + rp->first[r], rp->first[r + 1] - rp->first[r], sizeof(*v), loc_cmp);
+	for (size_t k = 0; k < n; k++)
+		rp->order[k] = v[k].i;
+	free(v);
+	return 0;
 }
 
 /* rp->first and rp->order for the entries not in (a page in a pack no
@@ -369,18 +405,22 @@ static int group_by_run(struct runs_plan *rp)
 	}
 	for (size_t r = 0; r < nr; r++)
 		read[rp->f->runs[r].pack] = 1;
-	for (size_t i = 0, span = 0; i <= n; i++) {
+	for (size_t i = 0, span = 0, at = 0; i <= n; i++) {
 		const struct pentry *e = i < n ? &rp->ix->e[i] : NULL;
-		const struct mrun *r = !e || rp->in[i] || !read[e->pack] ? NULL : run_holding(rp->f, e);
+		size_t pg = e ? pindex_page(rp->ix, i) : 0;
+		const struct mrun *r = !e || rp->in[pg] || !read[e->pack] ? NULL :
+				       run_holding(rp->f, e);
 
 		if (e)
 			runof[i] = r ? (size_t)(r - rp->f->runs) : nr;
+		if (span && (!e || runof[i] == nr || pg != at + span)) {
+			populate(rp->dst, at, span);   /* the pages at .. at + span */
+			span = 0;
+		}
 		if (e && runof[i] < nr) {
 			rp->first[runof[i] + 2]++;
+			at = span ? at : pg;
 			span++;
-		} else {
-			populate(rp->dst, i - span, span);
-			span = 0;
 		}
 	}
 	for (size_t r = 0; r < nr; r++)
@@ -390,7 +430,7 @@ static int group_by_run(struct runs_plan *rp)
 			rp->order[rp->first[runof[i] + 1]++] = i;
 	free(runof);
 	free(read);
-	return 0;
+	return sort_runs_by_offset(rp);
 }
 
 int pages_plan_runs(const struct mfile *f, const struct pindex *ix, uint8_t *dst,

@@ -47,8 +47,10 @@ _Static_assert(sizeof(struct pentry) == PINDEX_ENTRY, "an index entry is a struc
 void pindex_free(struct pindex *ix)
 {
 	free(ix->mem);
+	free(ix->page);
 	ix->mem = NULL;
 	ix->e = NULL;
+	ix->page = NULL;
 	ix->n = 0;
 }
 
@@ -90,7 +92,7 @@ int pindex_format(const struct pentry *e, size_t n, struct buf *out)
 	return 0;
 }
 
-static int entry_check(const struct pentry *e, const struct mfile *f, size_t i)
+int pentry_check(const struct pentry *e, const struct mfile *f, size_t i)
 {
 	if (e->pack >= f->npacks)
 		return err_set("page %zu: pack %u of %zu", i, e->pack, f->npacks);
@@ -147,7 +149,7 @@ static int check_frame(const uint8_t *data, size_t len, const struct mfile *f, u
 static int check_entries(const struct pentry *e, size_t n, const struct mfile *f)
 {
 	for (size_t i = 0; i < n; i++)
-		if (entry_check(&e[i], f, i) < 0)
+		if (pentry_check(&e[i], f, i) < 0)
 			return err_wrap("page index of %s", f->name);
 	return 0;
 }

@@ -31,6 +31,8 @@ struct src_file {
 	size_t size;
 	uint32_t mode;
 	struct buf index;         /* paged: its page index, cut into chunks */
+	struct buf due;           /* paged: the map of its pages due first (pdue.c),
+				     or, for that map's own file, its bytes (map) */
 };
 
 struct job {
@@ -98,12 +100,9 @@ static int map_file(int dfd, const char *dir, const char *name, struct src_file 
 	return 0;
 }
 
-static int add_src(struct put *p, int dfd, const char *name)
+/* Room for one more source file. */
+static int grow_files(struct put *p)
 {
-	struct src_file *f;
-
-	if (file_name_check(name) < 0)
-		return -1;
 	if (p->nfiles % 16 == 0) {
 		struct src_file *v = realloc(p->files, (p->nfiles + 16) * sizeof(*v));
 
@@ -111,6 +110,15 @@ static int add_src(struct put *p, int dfd, const char *name)
 			return err_set("out of memory");
 		p->files = v;
 	}
+	return 0;
+}
+
+static int add_src(struct put *p, int dfd, const char *name)
+{
+	struct src_file *f;
+
+	if (file_name_check(name) < 0 || grow_files(p) < 0)
+		return -1;
 	f = &p->files[p->nfiles];
 	memset(f, 0, sizeof(*f));
 	if (!(f->name = strdup(name)))
@@ -119,7 +127,15 @@ static int add_src(struct put *p, int dfd, const char *name)
 	return map_file(dfd, p->dir, name, f);
 }
 
-/* Every regular file of dir, sorted by name; hidden files are skipped. */
+/* A file the put makes itself (a get writes it into a directory like
+ * any file of the image: a put of that directory makes it anew). */
+static int is_derived(const char *name)
+{
+	return !strcmp(name, STORE_PAGED_FILE STORE_DUE_SUFFIX);
+}
+
+/* Every regular file of dir, sorted by name; hidden files and derived
+ * ones are skipped. */
 static int scan_dir(struct put *p)
 {
 	DIR *d = opendir(p->dir);
@@ -129,7 +145,7 @@ static int scan_dir(struct put *p)
 	if (!d)
 		return err_sys("open image directory %s", p->dir);
 	while (rc == 0 && (errno = 0, e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
+		if (e->d_name[0] != '.' && !is_derived(e->d_name))
 			rc = add_src(p, dirfd(d), e->d_name);
 	if (rc == 0 && errno)
 		rc = err_sys("readdir %s", p->dir);
@@ -197,7 +213,7 @@ static int plan_file(struct put *p, struct src_file *sf, struct mfile *mf,
 		struct pack_put_in in = { sf->map, sf->size, parent_file(p, sf->name), base != NULL,
 					  opts ? opts->hint : NULL, opts ? opts->nhint : 0 };
 
-		if (pack_put(p->s, &in, mf, &sf->index, &ps) < 0)
+		if (pack_put(p->s, &in, mf, &sf->index, &sf->due, &ps) < 0)
 			return -1;
 		p->pages.pages += ps.pages;
 		p->pages.pages_new += ps.pages_new;
@@ -231,42 +247,88 @@ static size_t cut_len(const struct src_file *sf)
 	return sf->index.data ? sf->index.len : sf->size;
 }
 
-/* Cut every file into chunks: one job per chunk. */
+/* One job per chunk of file i. */
+static int cut_jobs(struct put *p, size_t i, size_t *cap)
+{
+	const struct src_file *sf = &p->files[i];
+	struct mfile *mf = &p->m.files[i];
+	static const uint8_t zero[HASH_LEN];
+
+	for (uint64_t off = 0; off < cut_len(sf);) {
+		size_t len = cut_next(sf, off);
+
+		if (p->njobs == *cap) {
+			struct job *v;
+
+			*cap = *cap ? *cap * 2 : 256;
+			if (!(v = realloc(p->jobs, *cap * sizeof(*v))))
+				return err_set("out of memory");
+			p->jobs = v;
+		}
+		p->jobs[p->njobs++] = (struct job){ i, mf->nchunks, off };
+		if (mfile_add_chunk(mf, zero, len) < 0)
+			return -1;
+		off += len;
+	}
+	return 0;
+}
+
+/* A file the put derives (the map of a paged file's pages due first:
+ * NAME.due), stored like the files of the directory; its bytes are
+ * taken over. */
+static int add_derived(struct put *p, const char *name, struct buf *bytes)
+{
+	struct src_file *sf;
+	struct mfile *mf;
+	char dname[300];
+
+	if ((size_t)snprintf(dname, sizeof(dname), "%s%s", name, STORE_DUE_SUFFIX) >=
+	    sizeof(dname))
+		return err_set("file name %s too long", name);
+	if (grow_files(p) < 0)
+		return -1;
+	sf = &p->files[p->nfiles];
+	memset(sf, 0, sizeof(*sf));
+	mf = &p->m.files[p->m.nfiles];
+	if (!(sf->name = strdup(dname)) || !(mf->name = strdup(dname))) {
+		free(sf->name);
+		return err_set("out of memory");
+	}
+	sf->due = *bytes;
+	*bytes = (struct buf){ 0 };
+	sf->map = sf->due.data;
+	sf->size = mf->size = sf->due.len;
+	sf->mode = mf->mode = 0600;
+	p->nfiles++;
+	p->m.nfiles++;
+	return 0;
+}
+
+/* Cut every file into chunks: one job per chunk; then the files the put
+ * derives. */
 static int plan_jobs(struct put *p, const struct store_put_opts *opts, uint64_t parent)
 {
-	size_t cap = 0;
+	size_t cap = 0, nsrc = p->nfiles;
 
-	p->m.files = calloc(p->nfiles ? p->nfiles : 1, sizeof(*p->m.files));
+	/* each file may add its map of pages due first */
+	p->m.files = calloc(2 * nsrc + 1, sizeof(*p->m.files));
 	if (!p->m.files)
 		return err_set("out of memory");
-	for (size_t i = 0; i < p->nfiles; i++) {
+	for (size_t i = 0; i < nsrc; i++) {
 		struct src_file *sf = &p->files[i];
 		struct mfile *mf = &p->m.files[p->m.nfiles++];
-		static const uint8_t zero[HASH_LEN];
 
 		if (!(mf->name = strdup(sf->name)))
 			return err_set("out of memory");
 		mf->size = sf->size;
 		mf->mode = sf->mode;
-		if (plan_file(p, sf, mf, opts, parent) < 0)
+		if (plan_file(p, sf, mf, opts, parent) < 0 || cut_jobs(p, i, &cap) < 0)
 			return -1;
-		for (uint64_t off = 0; off < cut_len(sf);) {
-			size_t len = cut_next(sf, off);
-
-			if (p->njobs == cap) {
-				struct job *v;
-
-				cap = cap ? cap * 2 : 256;
-				if (!(v = realloc(p->jobs, cap * sizeof(*v))))
-					return err_set("out of memory");
-				p->jobs = v;
-			}
-			p->jobs[p->njobs++] = (struct job){ i, mf->nchunks, off };
-			if (mfile_add_chunk(mf, zero, len) < 0)
-				return -1;
-			off += len;
-		}
 	}
+	for (size_t i = 0; i < nsrc; i++)
+		if (p->files[i].due.len && (add_derived(p, p->files[i].name, &p->files[i].due) < 0 ||
+					    cut_jobs(p, p->nfiles - 1, &cap) < 0))
+			return -1;
 	return 0;
 }
 
@@ -427,10 +489,11 @@ static int commit(struct put *p, uint64_t parent, const char *local_dir,
 static void put_free(struct put *p)
 {
 	for (size_t i = 0; i < p->nfiles; i++) {
-		if (p->files[i].map)
+		if (p->files[i].map && p->files[i].map != p->files[i].due.data)
 			munmap((void *)p->files[i].map, p->files[i].size);
 		free(p->files[i].name);
 		buf_free(&p->files[i].index);
+		buf_free(&p->files[i].due);
 	}
 	free(p->files);
 	free(p->jobs);

@@ -120,10 +120,13 @@ static int window_prepare(struct s3_be *s, struct backend_get *g,
 			return -1;
 		r[i].off = g[i].off;
 		r[i].len = g[i].len;
-		if (g[i].len && g[i].dst)
+		if (g[i].len && g[i].dst) {
 			r[i].dst = g[i].dst;
-		else
+			r[i].progress = g[i].progress;
+			r[i].progress_arg = g[i].progress_arg;
+		} else {
 			r[i].out = &g[i].out;
+		}
 	}
 	return 0;
 }

@@ -188,6 +188,8 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *arg)
 			return 0;
 		}
 		memcpy(r->dst + r->got, p, n);
+		if (r->progress)
+			r->progress(r->progress_arg, r->got + n);
 	} else if (r->out) {
 		if (buf_append(r->out, p, n) < 0) {
 			setmsg(r, "%s", err_msg());

@@ -66,6 +66,8 @@ struct s3_req {
 	int if_none_match;        /* PUT only if absent */
 	uint64_t off, len;        /* Range when len > 0 */
 	uint8_t *dst;             /* ranged GET: exactly len bytes here */
+	void (*progress)(void *arg, uint64_t got);   /* with dst: bytes in so far */
+	void *progress_arg;
 	struct buf *out;          /* or: whole body appended here */
 	const char *label;        /* for messages instead of "METHOD s3://b/key" */
 	/* response */

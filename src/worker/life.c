@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/timing.h"
 #include "worker/child.h"
 #include "worker/daemon.h"
 #include "worker/holder.h"
@@ -282,6 +283,43 @@ int life_swap_out(struct daemon *d, struct app *a, const char *trigger)
 #define RESTORE_TRIES 6
 #define RESTORE_RETRY_MS 200
 
+/* One string of a packed op_args: copied after the struct, *field
+ * pointing at the copy.  0 when it does not fit. */
+static int pack_str(const char **field, char *dst, size_t cap, size_t *at)
+{
+	size_t n;
+
+	if (!*field)
+		return 1;
+	n = strlen(*field) + 1;
+	if (*at + n > cap)
+		return 0;
+	memcpy(dst + *at, *field, n);
+	*field = dst + *at;
+	*at += n;
+	return 1;
+}
+
+/* An op_args that holds no pointer outside dst (child_run_packed: the
+ * spare engine child was forked before these strings existed); rt is a
+ * static of the program, the same in every child. */
+static size_t pack_args(const void *arg, void *dst, size_t cap)
+{
+	struct op_args *a = dst;
+	struct runtime_ctx *c = &a->ctx;
+	const char **fields[] = { &c->store_url, &c->image, &c->holder, &c->work_dir, &c->log,
+				  &c->box_dir, &c->bridge, &c->subnet, &c->subnet6, &c->cache_dir };
+	size_t at = sizeof(*a);
+
+	if (cap < sizeof(*a))
+		return 0;
+	memcpy(a, arg, sizeof(*a));
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (!pack_str(fields[i], dst, cap, &at))
+			return 0;
+	return at;
+}
+
 static int restore_with_retries(struct op_args *args, struct op_result *r, struct started_ctx *sc)
 {
 	struct timespec ts = { 0, RESTORE_RETRY_MS * 1000000L };
@@ -292,7 +330,7 @@ static int restore_with_retries(struct op_args *args, struct op_result *r, struc
 			daemon_log(sc->a->spec.name, "restore failed (%s); trying again", err_msg());
 			nanosleep(&ts, NULL);
 		}
-		rc = child_run(restore_child, args, r, sizeof(*r), note_op_pid, sc);
+		rc = child_run_packed(restore_child, args, pack_args, r, sizeof(*r), note_op_pid, sc);
 		if (rc == 0 || !strstr(err_msg(), " is taken"))
 			break;
 	}
@@ -311,10 +349,12 @@ int life_swap_in(struct daemon *d, struct app *a, const char *trigger)
 	if (a->state != APP_NAPPING && a->state != APP_ASLEEP &&
 	    !(a->state == APP_FAILED && a->swaps > 0 && !a->pid))
 		return err_set("app %s is %s, not swapped out", a->spec.name, app_state_name(a->state));
+	uint64_t ts = now_ns();
 	op_paths(d, a, &p);
 	drop_watch(a);
 	a->state = APP_SWAPPING_IN;
 	daemon_save(d, a);
+	timing_span("serve: swap-in's row saved", ts, now_ns());
 	op_ctx(d, a, &p, &args);
 	if (a->sleep_addr || asleep || a->held_lost)
 		args.ctx.holder = NULL;    /* asleep or lost: its sockets are made anew */
@@ -323,6 +363,7 @@ int life_swap_in(struct daemon *d, struct app *a, const char *trigger)
 	args.ctx.generation = a->generation;
 	pthread_mutex_unlock(&d->lock);
 	t0 = mono_ms();
+	timing_mark("serve: swap-in begun, forking the engine child");
 	rc = restore_with_retries(&args, &r, &sc);
 	if (rc < 0 && args.ctx.holder && strstr(err_msg(), "listener custody")) {
 		pthread_mutex_lock(&d->lock);
@@ -375,6 +416,7 @@ struct spawn_args {
 	struct app *a;
 	enum life_op op;
 	char trigger[16];
+	uint64_t t0;             /* now_ns() when asked */
 };
 
 static void *op_thread(void *arg)
@@ -382,6 +424,7 @@ static void *op_thread(void *arg)
 	struct spawn_args *s = arg;
 
 	pthread_mutex_lock(&s->d->lock);
+	timing_span("serve: asked to the operation's thread, locked", s->t0, now_ns());
 	if (s->op == LIFE_SWAP_IN)
 		life_swap_in(s->d, s->a, s->trigger);
 	else if (s->op == LIFE_SLEEP && life_sleep(s->d, s->a, s->trigger) < 0)
@@ -407,6 +450,7 @@ void life_spawn(struct daemon *d, struct app *a, enum life_op op, const char *tr
 	s->d = d;
 	s->a = a;
 	s->op = op;
+	s->t0 = now_ns();
 	snprintf(s->trigger, sizeof(s->trigger), "%s", trigger);
 	a->busy = 1;
 	pthread_attr_init(&attr);

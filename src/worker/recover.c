@@ -5,7 +5,8 @@
  * sockets), an
  * asleep app as it was (the kernel holds its packets for the queue this
  * daemon reads again, asleep.c), an app
- * whose swap was under way by the result its engine child left.
+ * whose swap was under way by the result its engine child left; then
+ * the nftables elements no box owns are removed (box_prune).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "box/box.h"
 #include "common/err.h"
 #include "common/io.h"
 #include "worker/daemon.h"
@@ -139,5 +141,9 @@ int recover_apps(struct daemon *d)
 	if (rc == 0)
 		life_revive_lost(d);
 	pthread_mutex_unlock(&d->lock);
+	/* Elements of boxes whose records are gone (a box dir cut short by a
+	 * crash), which would hold their addresses and ports: box/prune.c. */
+	if (rc == 0 && box_prune(d->box_dir, NULL, 0, NULL) < 0)
+		daemon_log("-", "error: pruning the boxes' nftables elements: %s", err_msg());
 	return rc;
 }

@@ -20,6 +20,7 @@
 #include "common/event_log.h"
 #include "common/io.h"
 #include "store/store.h"
+#include "worker/child.h"
 #include "worker/daemon.h"
 #include "worker/holder.h"
 
@@ -196,6 +197,7 @@ int daemon_run(const struct daemon_opts *o)
 		pthread_join(agent, NULL);
 	o->api_stop(api);
 	wait_ops(d);
+	child_spare_stop();
 	pthread_mutex_lock(&d->lock);
 	holder_retire(d);           /* unless an app naps: it keeps their sockets */
 	pthread_mutex_unlock(&d->lock);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "worker/child.h"
 #include "worker/daemon.h"
 #include "worker/holder.h"
 #include "worker/traffic.h"
@@ -313,6 +314,10 @@ void watch_loop(struct daemon *d)
 		if (mono_ms() - last_sample >= SAMPLE_EVERY_MS) {
 			sample_round(d, mono_ms() - last_sample);
 			cap_logs(d);
+			/* the next revival's engine child, forked ahead (at
+			 * most one fork a second: not while revivals follow
+			 * each other) */
+			child_spare_keep();
 			last_sample = mono_ms();
 		}
 	}

@@ -30,9 +30,10 @@ expect() {
 	) || exit 1
 }
 
-expect io_uring "pid 1 fd 42: unsupported anon_inode:\[io_uring\]"
+# io_uring: the error says what to do instead
+expect io_uring "pid 1 fd 42: unsupported anon_inode:\[io_uring\] (io_uring is not carried: run the app in a box"
 # With its ring mapped (liburing, libuv): the mapping is named.
-expect io_uring_mapped "pid 1: vma [0-9a-f]*-[0-9a-f]*: unsupported shared mapping of anon_inode:\[io_uring\]"
+expect io_uring_mapped "pid 1: vma [0-9a-f]*-[0-9a-f]*: unsupported shared mapping of anon_inode:\[io_uring\] (io_uring is not carried"
 expect netlink "pid 1 fd 42: unsupported netlink socket:\["
 expect packet "pid 1 fd 42: unsupported packet socket:\["
 expect device "pid 1 fd 42: unsupported device /dev/full (char 1:7)"

@@ -147,6 +147,20 @@ s_box_create() {
 		s_fail "app create $name (boxed) failed"
 }
 
+# s_cycles APP CHECK...: CHECK DESC answers now, after a nap and after
+# sleeping (an app with a short --idle and --sleep)
+s_cycles() {
+	local app=$1
+	shift
+	"$@" "$app before any swap"
+	s_wait_state "$app" napping 30
+	"$@" "$app after a nap"
+	s_wait_state "$app" asleep 30
+	"$@" "$app after sleeping"
+	[ "$(s_field "$app" 'a["swaps"]')" -ge 2 ] || s_fail "$app: fewer than 2 swaps"
+	d_log "$app: answered through a nap and a sleep"
+}
+
 # s_veth ADDR: the host end of the veth of the box with address ADDR;
 # s_ifindex ADDR: its interface index now (to tell it from a later veth of
 # the same name: other daemons on this machine may take the address as

@@ -31,19 +31,6 @@ init_runs() {
 		s_fail "$1: its root (pid $pid) is $(cat /proc/"$pid"/comm 2>/dev/null), not the init"
 }
 
-# cycles APP CHECK...: answered now, after a nap and after sleeping
-cycles() {
-	local app=$1
-	shift
-	"$@" "$app before any swap"
-	s_wait_state "$app" napping 30
-	"$@" "$app after a nap"
-	s_wait_state "$app" asleep 30
-	"$@" "$app after sleeping"
-	[ "$(s_field "$app" 'a["swaps"]')" -ge 2 ] || s_fail "$app: fewer than 2 swaps"
-	d_log "$app: answered through a nap and a sleep"
-}
-
 # nginx, Debian's configuration untouched: it daemonizes, its master
 # drops workers to www-data, writes /run/nginx.pid and /var/log/nginx in
 # the box's upper layer
@@ -51,7 +38,7 @@ s_box_create "$NG" 1s "127.0.0.1:$PN:80" -- --sleep 1s -- /usr/sbin/nginx
 init_runs "$NG"
 web() { curl -s -o /dev/null -D - --max-time 10 "http://127.0.0.1:$1/" | tr -d '\r' | grep -i '^server:' | cut -d/ -f1; }
 nginx_ok() { d_expect "$1" "Server: nginx" web "$PN"; }
-cycles "$NG" nginx_ok
+s_cycles "$NG" nginx_ok
 
 # dnsmasq without -k: the box config of the other tests without
 # keep-in-foreground; it forks, and its parent exits 0
@@ -60,7 +47,7 @@ sed -i '/^keep-in-foreground/d' "$D_DIR/dnsmasq.box.conf"
 s_box_create "$DM" 1s "127.0.0.1:$PD:53/udp" -- --sleep 1s -- sh -c "echo dnsmasq-starting; exec $cmd"
 init_runs "$DM"
 dns_ok() { d_expect "$1" 10.0.0.1 dig +short +time=5 +tries=2 @127.0.0.1 -p "$PD" www.pico.test; }
-cycles "$DM" dns_ok
+s_cycles "$DM" dns_ok
 s_app logs "$DM" | grep -qx dnsmasq-starting ||
 	s_fail "app logs $DM lacks what the command wrote before it daemonized: $(s_app logs "$DM" | tail -3)"
 
@@ -68,7 +55,7 @@ s_app logs "$DM" | grep -qx dnsmasq-starting ||
 s_box_create "$AP" 1s "127.0.0.1:$PA:80" -- --sleep 1s -- /usr/sbin/apache2ctl start
 init_runs "$AP"
 apache_ok() { d_expect "$1" "Server: Apache" web "$PA"; }
-cycles "$AP" apache_ok
+s_cycles "$AP" apache_ok
 
 # named without -f or -g: it forks, its parent exits once it runs
 s_box_create "$NS" 1s "127.0.0.1:$PB:53/udp" "127.0.0.1:$PB:53/tcp" -- --sleep 1s -- /usr/sbin/named -u bind
@@ -77,7 +64,7 @@ named_answer() { dig +short +time=5 +tries=2 @127.0.0.1 -p "$PB" localhost; }
 named_answers() { [ "$(named_answer)" = 127.0.0.1 ]; }
 d_wait "named to load its zones" named_answers
 named_ok() { d_expect "$1" 127.0.0.1 named_answer; }
-cycles "$NS" named_ok
+s_cycles "$NS" named_ok
 
 # a command that exits at once: the same one-line error, no box left
 out=$(s_app create "$BAD" --idle 1s -- sh -c 'echo leaving-now; exit 3' 2>&1) &&

@@ -14,7 +14,8 @@
 # before the second restart keeps running and answering through it (its
 # keeper serves its pages, not the daemon).  Before the second restart
 # the holder is killed too: the napping apps (mid, plain; the boxed
-# redis) come back with their sockets made anew.
+# redis) come back with their sockets made anew; the daemon's idle spare
+# engine child ends with it.
 d=$(dirname "$0"); . "$d/lib.sh"
 d_need lighttpd redis-server redis-cli curl python3
 s_init restart
@@ -22,6 +23,18 @@ s_ports 6; WP=${S_PORTS[0]} RP=${S_PORTS[1]} XP=${S_PORTS[2]} SP=${S_PORTS[3]}
 BWP=${S_PORTS[4]} BRP=${S_PORTS[5]}
 rcli() { timeout 20 redis-cli -h 127.0.0.1 -p "$RP" "$@"; }
 brcli() { timeout 20 redis-cli -h 127.0.0.1 -p "$BRP" "$@"; }
+# spare_pid: the daemon's idle spare engine child (docs/serve.md,
+# Concurrency), which ends with the daemon (its pipe closes)
+spare_pid() {
+	local p
+	for p in $(s_our_pids); do
+		[ "$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null)" = "$S_PID" ] &&
+			tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q '^[^ ]*picocenter serve ' &&
+			echo "$p" && return 0
+	done
+	return 1
+}
+gone() { [ ! -e "/proc/$1" ] || [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
 BW=bweb-$$ BK=bkv-$$
 s_box_create "$BW" 10m "127.0.0.1:$BWP:80" -- $(s_box_conf_lighttpd)
 s_box_create "$BK" 10m "127.0.0.1:$BRP:6379" -- $(s_box_conf_redis)
@@ -100,7 +113,11 @@ s_app swap-out "$BK" >/dev/null || s_fail "swap-out $BK again"
 # sockets made anew (the boxed one asleep until its client's packet, the
 # plain one at once)
 s_app swap-out mid >/dev/null || s_fail "swap-out mid"
+for i in $(seq 30); do spare=$(spare_pid) && break; sleep 0.1; done
+[ -n "$spare" ] || s_fail "the daemon has no spare engine child"
 kill -KILL "$S_PID"
+for i in $(seq 30); do gone "$spare" && break; sleep 0.1; done
+gone "$spare" || s_fail "the spare engine child $spare outlived the daemon"
 for p in $(s_our_pids); do
 	tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q '^picocenter cr hold ' && kill -KILL "$p"
 done

@@ -11,7 +11,7 @@ ROOT=$PWD
 SECONDS_TO_FUZZ=${FUZZ_SECONDS:-15}
 # target:seeds
 TARGETS="store_manifest:manifest store_s3_xml:s3_xml store_s3_conf:s3_conf store_chunk:chunk
-store_pindex:pindex store_localcopy:localcopy mem_activeset:activeset"
+store_pindex:pindex store_pdue:pdue store_localcopy:localcopy mem_activeset:activeset"
 work=$(mktemp -d "${TEST_TMP:-/tmp}/fuzz-store.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
 

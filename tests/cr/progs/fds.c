@@ -4,7 +4,7 @@
  *   - a regular file shared by the root and its child (one description:
  *     both write records at the shared offset, which must interleave
  *     R0 C0 R1 C1 ... with no gap or overwrite), plus a dup of it;
- *   - an unlinked file (content, offset, nlink 0), a memfd and an
+ *   - an unlinked file (content, offset, nlink 0; opened O_NOFOLLOW), a memfd and an
  *     O_TMPFILE file (never named; its flags hold O_DIRECTORY's bit);
  *   - a directory fd, /dev/null, /dev/zero, /dev/urandom, a cloexec fd;
  *   - a pipe whose read end is the root's and write end the child's, with
@@ -53,7 +53,8 @@ static void setup_files(void)
 	if (dup2(FD_SHARED, FD_DUP) < 0)
 		ck_die("dup");
 	snprintf(tmp, sizeof(tmp), "%s/unlinked", ck_dir);
-	put_fd(open(tmp, O_RDWR | O_CREAT | O_TRUNC, 0600), FD_UNLINKED);
+	/* opened as mkstemp opens (O_NOFOLLOW, which its flags keep) */
+	put_fd(open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600), FD_UNLINKED);
 	fill_pattern(buf, sizeof(buf));
 	if (write(FD_UNLINKED, buf, sizeof(buf)) != sizeof(buf) || unlink(tmp) < 0 ||
 	    lseek(FD_UNLINKED, 1234, SEEK_SET) != 1234)

@@ -6,7 +6,10 @@
  *     (those are no longer the master's: they must come back as the
  *     worker wrote them) and zeroes one page (it must read as zero, not as
  *     the master's);
- *   - the master rewrites one page (the workers keep the old content).
+ *   - the master rewrites one page (the workers keep the old content);
+ *   - after each check each worker writes one more page it still shared
+ *     with the master (a restored tree's worker writing what it inherited:
+ *     the next dump, an incremental one from a store, must keep it).
  * At every check each process reads its whole area and compares it with
  * what it must hold (reading breaks no sharing).  The runner
  * (t-prefork.sh) compares the tree's summed Pss before the dump and after
@@ -26,7 +29,10 @@
 #define DIRTY 8                 /* pages each worker writes */
 #define MASTER_PAGE 5           /* the page the master rewrites */
 
+#define LATE_MAX 50             /* pages a worker writes after its checks */
+
 static uint64_t *mem;
+static int late;                /* pages this worker wrote after checks */
 
 /* The word at page pg, index w, as writer `who` (0: the master at fork,
  * 1..: worker, 100: the master after the fork). */
@@ -51,6 +57,11 @@ static uint64_t zero_page_of(int worker)
 	return 2000 + (uint64_t)worker;
 }
 
+static uint64_t late_page(int worker, int k)
+{
+	return 3000 + (uint64_t)worker * LATE_MAX + (uint64_t)k;
+}
+
 /* Who wrote page pg last, as seen by `me` (0: the master). */
 static int64_t owner(int me, uint64_t pg)
 {
@@ -58,6 +69,8 @@ static int64_t owner(int me, uint64_t pg)
 		return pg == MASTER_PAGE ? 100 : 0;
 	if (pg == zero_page_of(me))
 		return -1;              /* zero */
+	if (pg >= late_page(me, 0) && pg < late_page(me, late))
+		return me;
 	for (int k = 0; k < DIRTY; k++)
 		if (pg == dirty_page(me, k))
 			return me;
@@ -101,6 +114,8 @@ static void __attribute__((noreturn)) worker(int me)
 	for (int n = 0;; n++) {
 		ck_wait_go(n);
 		check_mem(me);
+		if (late < LATE_MAX)
+			fill_page(late_page(me, late++), (uint64_t)me);
 		ck_child_report(who, n);
 	}
 }

@@ -306,7 +306,7 @@ static void make_files(struct cr_image *img)
 				      .peer = CR_FILE_NONE, .path = xstrdup("/dev/null") };
 	f[F_UNLINKED] = (struct cr_file){ .kind = CR_FILE_REG, .flags = O_RDWR, .pos = 3,
 					  .peer = CR_FILE_NONE, .path = xstrdup("/memfd:scratch") };
-	f[F_UNLINKED].reg = (struct cr_file_reg){ 1, 0600, 11, 0x6 };   /* sealed memfd */
+	f[F_UNLINKED].reg = (struct cr_file_reg){ 1, 0600, 11, 0x6, 1, 1000, 1001 };   /* sealed memfd, its owner */
 	add_blob(&f[F_UNLINKED], "hello world");
 	f[F_PIPE_R].kind = f[F_PIPE_W].kind = CR_FILE_PIPE;
 	f[F_PIPE_W].flags = O_WRONLY | O_NONBLOCK;
