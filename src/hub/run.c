@@ -145,7 +145,8 @@ static int hub_init(struct hub *h, const struct hub_opts *o)
 
 static void hub_free(struct hub *h)
 {
-	if (h->reg && h->zone.apex && hubreg_hub_forget(h->reg, h->zone.self.name) < 0)
+	if (h->reg && h->zone.apex && strcmp(hubreg_engine(h->reg), "sqlite") &&
+	    hubreg_hub_forget(h->reg, h->zone.self.name) < 0)
 		hub_log("error: %s", err_msg());
 	hubreg_close(h->reg);
 	dns_zone_free(&h->zone);
@@ -193,14 +194,27 @@ static int rehome_down(struct hub *h, json_t *down)
 	return moved < 0 ? err_wrap("the apps of down workers") : 0;
 }
 
+/* This hub's row in the registry's hubs (as a name server), written three
+ * times per --hub-timeout; not with SQLite, whose hub is the only one. */
+static int hub_beat(struct hub *h, int64_t *last)
+{
+	int64_t now = hub_now_ms();
+
+	if (!strcmp(hubreg_engine(h->reg), "sqlite") || now - *last < h->hub_timeout_ms / 3)
+		return 0;
+	*last = now;
+	return hubreg_hub_beat(h->reg, h->zone.self.name, h->zone.self.addr, now);
+}
+
 static void watch(struct hub *h)
 {
 	struct timespec tick = { 0, HUB_WATCH_MS * 1000000L };
 	json_t *down = json_array();
+	int64_t beat = 0;
 	int failing = 0;
 
 	while (down && !h->stop) {
-		int rc = hubreg_hub_beat(h->reg, h->zone.self.name, h->zone.self.addr, hub_now_ms());
+		int rc = hub_beat(h, &beat);
 
 		if (rc >= 0)
 			rc = hubreg_workers_expire(h->reg, hub_now_ms() - h->worker_timeout_ms,
