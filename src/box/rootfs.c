@@ -370,11 +370,34 @@ static int bind_etc(const struct box *b, const char *root)
 	return 0;
 }
 
+/* /run/lock in the box's fresh /run (mode 1777, the box root's), as a
+ * booting system makes it: /var/lock leads there (apache2ctl makes its
+ * lock dir in it); for a box being made (fresh), the directories its
+ * tmpfiles.d snippets name (tmpfiles.c: /run/mysqld...; 30 dirs from 28
+ * snippets here).  A woken box gets its /run back from the image's
+ * box-run instead (which holds them since), as reading the snippets
+ * cost a wake several ms. */
+static int run_skeleton(const struct box *b, int rootfd, int fresh)
+{
+	int run = openat(rootfd, "run", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), rc = 0;
+
+	if (run < 0)
+		return err_sys("box %s: open its /run", b->cfg.name);
+	if ((mkdirat(run, "lock", 0755) < 0 && errno != EEXIST) ||
+	    fchownat(run, "lock", b->uid_base, b->uid_base, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    fchmodat(run, "lock", 01777, 0) < 0)
+		rc = err_sys("box %s: make /run/lock", b->cfg.name);
+	else if (fresh)
+		rc = tmpfiles_run(b, rootfd, run);
+	close(run);
+	return rc;
+}
+
 /* root/run: a tmpfs of the box's own, owned by its root (services keep
  * pid files and sockets there, sshd wants /run/sshd), over whatever the
  * lower layer has there (the host's /run when it is no mount); made in
- * the upper layer when missing, never through a symlink. */
-static int setup_run(const struct box *b, const char *root)
+ * the upper layer when missing, never through a symlink; with /run/lock. */
+static int setup_run(const struct box *b, const char *root, int fresh)
 {
 	char opts[96], at[64];
 	int rootfd, fd, rc;
@@ -385,16 +408,22 @@ static int setup_run(const struct box *b, const char *root)
 	if (rootfd < 0)
 		return err_sys("open %s", root);
 	fd = mkdirs_in_root(rootfd, "/run");
-	close(rootfd);
-	if (fd < 0)
+	if (fd < 0) {
+		close(rootfd);
 		return err_sys("box %s: /run (a directory, not a symlink)", b->cfg.name);
+	}
 	snprintf(at, sizeof(at), "/proc/self/fd/%d", fd);
 	rc = mount("tmpfs", at, "tmpfs", MS_NOSUID | MS_NODEV, opts);
 	close(fd);
-	return rc < 0 ? err_sys("box %s: mount a tmpfs on /run", b->cfg.name) : 0;
+	if (rc < 0)
+		rc = err_sys("box %s: mount a tmpfs on /run", b->cfg.name);
+	else
+		rc = run_skeleton(b, rootfd, fresh);
+	close(rootfd);
+	return rc;
 }
 
-int rootfs_mount(const struct box *b)
+int rootfs_mount(const struct box *b, int fresh)
 {
 	char root[BOX_PATH_MAX + 8];
 
@@ -408,7 +437,7 @@ int rootfs_mount(const struct box *b)
 		return -1;
 	if (mount(NULL, root, NULL, MS_PRIVATE, NULL) < 0)
 		err_sys("make %s private", root);
-	else if (setup_dev(root) == 0 && setup_run(b, root) == 0 && hide_in_root(b, root) == 0 &&
+	else if (setup_dev(root) == 0 && setup_run(b, root, fresh) == 0 && hide_in_root(b, root) == 0 &&
 		 bind_etc(b, root) == 0 && (!b->cfg.log[0] || bind_log(root, b) == 0) &&
 		 (!b->cfg.init || bind_init(b, root) == 0))
 		return 0;
