@@ -22,7 +22,9 @@
 #   revive  an asleep redis-server whose worker died is reached by name on
 #           a worker that never ran it (its cache cold): the time from the
 #           client's DNS query to the first byte of PING's answer
-#           (bench/lib/dns_first_byte.py), and the worker's swap-in;
+#           (bench/lib/dns_first_byte.py), and the worker's swap-in; the
+#           query once `worker ls` shows the dead worker down, or with
+#           EARLY=1 the moment it does (polled without a pause);
 #   move    `app move` of a running app holding MOVE_MB MiB of random
 #           bytes (python3) between two workers: the time from the move
 #           request to the first byte of its answer on the other worker.
@@ -34,6 +36,7 @@ SECONDS_EACH=${SECONDS_EACH:-5}
 APPS=${APPS:-200}
 PARTS=${PARTS:-dns revive move}
 TRIALS=${TRIALS:-5}
+EARLY=${EARLY:-}
 MOVE_MB=${MOVE_MB:-100}
 export HR_DELAY_MS=${DELAY_MS:-20} HR_HUB=r
 . tests/hub/lib.sh
@@ -97,7 +100,12 @@ revive() {
 		y=v$i
 		hr_worker "$y" "unix:$D_DIR/r/api.sock" "$wtok" && hr_wait_up "$y" "$tok"
 		hr_kill "$x"
-		hr_wait_down "$x" "$tok"
+		if [ -n "$EARLY" ]; then   # the query the moment the hub marks X down
+			until h_expect 200 r "$tok" GET /workers |
+				grep -Eq "\"name\": ?\"$x\", ?\"address\": ?\"[^\"]*\", ?\"state\": ?\"down\""; do :; done
+		else
+			hr_wait_down "$x" "$tok"
+		fi
 		out=$(python3 bench/lib/dns_first_byte.py 127.0.0.1 "${H_DNS[r]}" "rkv.$H_ZONE" 6379 'PING\r\n') ||
 			h_fail "revive trial $i"
 		echo "$out" >&2

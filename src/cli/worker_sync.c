@@ -276,16 +276,31 @@ static int act_create(struct action *a)
 	return 0;
 }
 
+/* An app whose image another worker stored, taken over here: asleep, its
+ * box made ahead and its packets held, then reported (the hub holds a DNS
+ * answer for it until then: docs/hub.md); revived at once if DNS asked
+ * for it, else on its first packet or timer; revived at once too when it
+ * ran where it was. */
 static int act_adopt(struct action *a)
 {
 	const struct placed_app *p = &a->p;
-	int later = (p->timer_due_ms > 0 || p->asleep) && strcmp(a->trigger, "dns");
+	int woken = !strcmp(a->trigger, "dns");
+	int later = woken || p->timer_due_ms > 0 || p->asleep;
 	char state[HUB_STATE_MAX] = "";
 	int64_t img, due;
 
 	if (op_adopt(a->l->d, &a->p.spec, p->image_ms, p->timer_due_ms, p->box_addr, a->trigger,
 		     later) != 200)
 		return -1;
+	if (woken && local_state(a->l->d, a->name, state, &img, &due) == 0 &&
+	    !strcmp(state, "asleep")) {
+		wakes_done(a->l, a->name);
+		report(a->l, a->name, state, img, due);    /* its packets are held now */
+		op_wake(a->l->d, a->name, "dns");
+		worker_log(a->l->o, "app %s: taken over and woken by DNS (its image of %lld)",
+			   a->name, (long long)p->image_ms);
+		return 0;
+	}
 	if (later && local_state(a->l->d, a->name, state, &img, &due) == 0 &&
 	    !strcmp(state, "asleep") && due > 0)
 		worker_log(a->l->o, "app %s: taken over asleep (its image of %lld); its timer is due "

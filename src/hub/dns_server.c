@@ -20,8 +20,8 @@ struct dns_server {
 	void *arg;
 	int udp, tcp;
 	int stop[2];               /* a pipe: readable once stopping */
-	pthread_t udp_thread, tcp_thread;
-	int udp_started, tcp_started;
+	pthread_t udp_threads[DNS_UDP_THREADS], tcp_thread;
+	int udp_started, tcp_started;   /* UDP: how many */
 	atomic_int conns;          /* TCP connection threads alive */
 };
 
@@ -198,11 +198,11 @@ int dns_server_start(const char *listen, const struct dns_zone *z, dns_lookup_fn
 		err_sys("dns: pipe");
 		goto fail;
 	}
-	if (pthread_create(&s->udp_thread, NULL, udp_loop, s) != 0) {
-		err_set("dns: cannot start a thread");
-		goto fail;
-	}
-	s->udp_started = 1;
+	for (; s->udp_started < DNS_UDP_THREADS; s->udp_started++)
+		if (pthread_create(&s->udp_threads[s->udp_started], NULL, udp_loop, s) != 0) {
+			err_set("dns: cannot start a thread");
+			goto fail;
+		}
 	if (pthread_create(&s->tcp_thread, NULL, tcp_loop, s) != 0) {
 		err_set("dns: cannot start a thread");
 		goto fail;
@@ -221,8 +221,8 @@ void dns_server_stop(struct dns_server *s)
 		return;
 	if (s->stop[1] >= 0 && write(s->stop[1], "x", 1) < 0)
 		err_sys("dns: stop");   /* the threads then end on their timeouts */
-	if (s->udp_started)
-		pthread_join(s->udp_thread, NULL);
+	for (int i = 0; i < s->udp_started; i++)
+		pthread_join(s->udp_threads[i], NULL);
 	if (s->tcp_started)
 		pthread_join(s->tcp_thread, NULL);
 	while (atomic_load(&s->conns) > 0)

@@ -1,6 +1,8 @@
 /*
  * dns_server.h - the hub's DNS over UDP and TCP on one address (--dns):
- * one thread answers datagrams, one accepts TCP connections and a thread
+ * DNS_UDP_THREADS threads answer datagrams (an answer the lookup holds
+ * back for a moment, below, blocks one of them), one accepts TCP
+ * connections and a thread
  * per connection (at most DNS_TCP_CONNS, each closed after
  * DNS_TCP_IDLE_S without a query) answers length-prefixed queries.  The
  * answers are dns.h's.
@@ -11,6 +13,7 @@
 #include "hub/dns.h"
 
 #define DNS_TCP_CONNS 64
+#define DNS_UDP_THREADS 4
 #define DNS_TCP_IDLE_S 10
 
 struct dns_server;

@@ -83,6 +83,9 @@ int hubreg_app_move(struct hub_registry *r, const char *tenant, const char *name
  * 0 and addr filled, HUBREG_NOTFOUND, or -1. */
 int hubreg_app_address(struct hub_registry *r, const char *name, char *addr, size_t len,
 		       char *moved_from, int *stored);
+/* 1 while app name's worker is up and about to take it over (it has an
+ * image and no worker holds it yet), 0 not, -1 cannot tell. */
+int hubreg_app_taking(struct hub_registry *r, const char *name);
 
 /* The apps running on worker (placed there and held there, its last
  * report running), by name: [{"name", "tenant", "memory"}] (memory: the

@@ -183,6 +183,17 @@ int hubreg_app_address(struct hub_registry *r, const char *name, char *addr, siz
 	return h.found ? 0 : HUBREG_NOTFOUND;
 }
 
+int hubreg_app_taking(struct hub_registry *r, const char *name)
+{
+	const char *p[] = { name };
+	int rc = reg_exec_locked(r, "SELECT 1 FROM apps a JOIN workers w ON w.name = a.worker "
+				 "JOIN app_runs r ON r.app = a.name WHERE a.name = $1 AND "
+				 "w.state = 'up' AND r.holder = '' AND r.image_ms > 0", 1, p, NULL,
+				 NULL);
+
+	return rc < 0 ? -1 : rc > 0;
+}
+
 int hubreg_app_move(struct hub_registry *r, const char *tenant, const char *name,
 		    const char *to, json_t **out)
 {

@@ -24,6 +24,8 @@
 
 #define HUB_WATCH_MS 500
 #define SERIAL_MS 1000         /* the SOA serial is read this often at most */
+#define DNS_HOLD_WAIT_MS 100   /* an answer waits for the app's new worker this long at most */
+#define DNS_HOLD_STEP_MS 5
 
 static struct hub *the_hub;     /* for the signal handler only */
 
@@ -143,7 +145,8 @@ static int hub_init(struct hub *h, const struct hub_opts *o)
 
 static void hub_free(struct hub *h)
 {
-	if (h->reg && h->zone.apex && hubreg_hub_forget(h->reg, h->zone.self.name) < 0)
+	if (h->reg && h->zone.apex && strcmp(hubreg_engine(h->reg), "sqlite") &&
+	    hubreg_hub_forget(h->reg, h->zone.self.name) < 0)
 		hub_log("error: %s", err_msg());
 	hubreg_close(h->reg);
 	dns_zone_free(&h->zone);
@@ -191,14 +194,27 @@ static int rehome_down(struct hub *h, json_t *down)
 	return moved < 0 ? err_wrap("the apps of down workers") : 0;
 }
 
+/* This hub's row in the registry's hubs (as a name server), written three
+ * times per --hub-timeout; not with SQLite, whose hub is the only one. */
+static int hub_beat(struct hub *h, int64_t *last)
+{
+	int64_t now = hub_now_ms();
+
+	if (!strcmp(hubreg_engine(h->reg), "sqlite") || now - *last < h->hub_timeout_ms / 3)
+		return 0;
+	*last = now;
+	return hubreg_hub_beat(h->reg, h->zone.self.name, h->zone.self.addr, now);
+}
+
 static void watch(struct hub *h)
 {
 	struct timespec tick = { 0, HUB_WATCH_MS * 1000000L };
 	json_t *down = json_array();
+	int64_t beat = 0;
 	int failing = 0;
 
 	while (down && !h->stop) {
-		int rc = hubreg_hub_beat(h->reg, h->zone.self.name, h->zone.self.addr, hub_now_ms());
+		int rc = hub_beat(h, &beat);
 
 		if (rc >= 0)
 			rc = hubreg_workers_expire(h->reg, hub_now_ms() - h->worker_timeout_ms,
@@ -263,6 +279,19 @@ static size_t name_servers(void *arg, struct dns_ns *out, size_t max)
 	return n;
 }
 
+/* An app its worker is taking over from the store: the answer waits
+ * (DNS_HOLD_WAIT_MS at most) until that worker holds it, so that its box
+ * holds the client's first packet rather than refusing it. */
+static void hold_answer(struct hub *h, const char *name)
+{
+	struct timespec step = { 0, DNS_HOLD_STEP_MS * 1000000L };
+
+	for (int i = 0; i < DNS_HOLD_WAIT_MS / DNS_HOLD_STEP_MS &&
+			hubreg_app_taking(h->reg, name) == 1; i++)
+		nanosleep(&step, NULL);
+	err_clear();
+}
+
 /* DNS's lookup: the registry's answer for an app name (NULL: the zone's
  * serial). */
 static int lookup(void *arg, const char *name, char *addr, size_t len)
@@ -278,8 +307,10 @@ static int lookup(void *arg, const char *name, char *addr, size_t len)
 	if (rc == 0 && from[0])
 		hub_log("app %s: its worker %s is down; moved to the worker at %s", name, from,
 			addr);
-	if (rc == 0 && (stored || from[0]))   /* its worker revives it now */
+	if (rc == 0 && (stored || from[0])) {   /* its worker revives it now */
 		notify_wake(&h->news, name, hub_now_ms());
+		hold_answer(h, name);
+	}
 	/* a failure is SERVFAIL; the watch logs the registry's state */
 	return rc == HUBREG_NOTFOUND ? 1 : rc;
 }

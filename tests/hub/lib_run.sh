@@ -55,7 +55,12 @@ hr_init() {
 	trap hr_cleanup EXIT
 	d_need redis-server redis-cli nsenter unshare ip
 	ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-	ip link add "$HR_BR" type bridge && ip addr add "$HR_NET.1/24" dev "$HR_BR" &&
+	# its MAC set, not taken from its lowest port: else a worker's death
+	# (its veth gone) can change it, and the other workers' neighbour
+	# entries for HR_NET.1 go stale: the store unreachable for seconds
+	ip link add "$HR_BR" type bridge &&
+		ip link set "$HR_BR" address "$(printf '02:68:72:%02x:%02x:%02x' $(($$ >> 16 & 255)) $(($$ >> 8 & 255)) $(($$ & 255)))" &&
+		ip addr add "$HR_NET.1/24" dev "$HR_BR" &&
 		ip link set "$HR_BR" up || h_fail "bridge $HR_BR"
 	hr_store
 }
