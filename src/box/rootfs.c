@@ -370,10 +370,25 @@ static int bind_etc(const struct box *b, const char *root)
 	return 0;
 }
 
+/* root/run/lock, as a booted system has it (mode 1777, the box's root's:
+ * /var/lock is a link to it, and apache2ctl makes /var/lock/apache2). */
+static int setup_run_lock(const struct box *b, const char *root)
+{
+	char path[BOX_PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/run/lock", root);
+	if (mkdir(path, 01777) < 0 && errno != EEXIST)
+		return err_sys("box %s: mkdir /run/lock", b->cfg.name);
+	if (chown(path, b->uid_base, b->uid_base) < 0 || chmod(path, 01777) < 0)
+		return err_sys("box %s: /run/lock: chown %u or chmod 1777", b->cfg.name,
+			       b->uid_base);
+	return 0;
+}
+
 /* root/run: a tmpfs of the box's own, owned by its root (services keep
  * pid files and sockets there, sshd wants /run/sshd), over whatever the
  * lower layer has there (the host's /run when it is no mount); made in
- * the upper layer when missing, never through a symlink. */
+ * the upper layer when missing, never through a symlink; with /run/lock. */
 static int setup_run(const struct box *b, const char *root)
 {
 	char opts[96], at[64];
@@ -391,7 +406,9 @@ static int setup_run(const struct box *b, const char *root)
 	snprintf(at, sizeof(at), "/proc/self/fd/%d", fd);
 	rc = mount("tmpfs", at, "tmpfs", MS_NOSUID | MS_NODEV, opts);
 	close(fd);
-	return rc < 0 ? err_sys("box %s: mount a tmpfs on /run", b->cfg.name) : 0;
+	if (rc < 0)
+		return err_sys("box %s: mount a tmpfs on /run", b->cfg.name);
+	return setup_run_lock(b, root);
 }
 
 int rootfs_mount(const struct box *b)
