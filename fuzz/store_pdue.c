@@ -4,10 +4,12 @@
  *
  * Input: a pack count (1 byte, modulo 8, plus 1), that many pack sizes (4
  * bytes little endian each), the file's page count (4 bytes little
- * endian), then the map's bytes.  A rejected parse must leave the map
- * empty; an accepted one must have its pages strictly increasing inside
- * the file, every entry inside its pack, and format back to the same
- * bytes.
+ * endian), then the map's bytes.  The harness writes the id of the
+ * (empty) page index into them (bytes 16..48), as a writer would, so
+ * that mutations reach the checks after it; the bytes as given are
+ * parsed too.  A rejected parse must leave the map empty; an accepted one
+ * must have its pages strictly increasing inside the file, every entry
+ * inside its pack, and format back to the same bytes.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,14 +37,32 @@ static void check_map(const struct pindex *ix, const struct mfile *f)
 	}
 }
 
+static void parse_once(const uint8_t *map, size_t len, const struct mfile *f)
+{
+	struct pindex ix;
+	struct buf back = { 0 };
+
+	memset(&ix, 0x5a, sizeof(ix));
+	if (pdue_parse(map, len, f, &ix) < 0) {
+		if (ix.n || ix.e || ix.page)
+			abort();   /* a failed parse must leave it empty */
+		return;
+	}
+	check_map(&ix, f);
+	if (pdue_format(&ix, map + 16, &back) < 0 || back.len != len ||
+	    memcmp(back.data, map, len))
+		abort();   /* what we read, we write the same */
+	buf_free(&back);
+	pindex_free(&ix);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mfile f = { .name = "pages", .paged = 1 };
 	struct mpack packs[8];
-	struct pindex ix;
-	struct buf back = { 0 };
+	uint8_t *sealed;
 	size_t np, at;
 
 	if (size < 1)
@@ -57,17 +77,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.packs = packs;
 	f.npacks = np;
 	f.size = le32(data + 1 + 4 * np) % (1u << 20) * STORE_PAGE;
-	memset(&ix, 0x5a, sizeof(ix));
-	if (pdue_parse(data + at, size - at, &f, &ix) < 0) {
-		if (ix.n || ix.e || ix.page)
-			abort();   /* a failed parse must leave it empty */
+	parse_once(data + at, size - at, &f);
+	if (size - at < 48 || !(sealed = malloc(size - at)))
 		return 0;
-	}
-	check_map(&ix, &f);
-	if (pdue_format(&ix, &back) < 0 || back.len != size - at ||
-	    memcmp(back.data, data + at, back.len))
-		abort();   /* what we read, we write the same */
-	buf_free(&back);
-	pindex_free(&ix);
+	memcpy(sealed, data + at, size - at);
+	if (pdue_index_id(&f, sealed + 16) == 0)
+		parse_once(sealed, size - at, &f);
+	free(sealed);
 	return 0;
 }

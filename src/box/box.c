@@ -279,8 +279,9 @@ static void mark(const char *what, const char *step)
 
 /* Namespaces, then the network beside the root and the cgroups
  * (PICOCENTER_TIMING: "<what>: namespaces", "root", "cgroups", "network
- * joined"); on failure what was made stays for the caller to remove. */
-static int make_awake(const struct box *b, const char *what)
+ * joined"); on failure what was made stays for the caller to remove.
+ * fresh: a box being made, not woken (rootfs_mount). */
+static int make_awake(const struct box *b, const char *what, int fresh)
 {
 	struct linking l = { .b = b };
 	struct side net = { .fn = link_net, .arg = &l };
@@ -290,7 +291,7 @@ static int make_awake(const struct box *b, const char *what)
 		return -1;
 	mark(what, "namespaces");
 	side_start(&net);
-	rc = rootfs_mount(b);
+	rc = rootfs_mount(b, fresh);
 	mark(what, "root");
 	if (rc == 0) {
 		rc = cg_create(b);
@@ -305,7 +306,7 @@ static int make_awake(const struct box *b, const char *what)
  * lock) is closed once the veth exists. */
 static int make_rest(struct box *b, int *machine)
 {
-	int rc = make_awake(b, "box create");
+	int rc = make_awake(b, "box create", 1);
 
 	close(*machine);
 	*machine = -1;
@@ -789,7 +790,7 @@ static int make_again(const struct box *b)
 	timing_mark("box wake: locked");
 	if (take_down(b) < 0)
 		return -1;
-	return make_awake(b, "box wake");
+	return make_awake(b, "box wake", 0);
 }
 
 int box_wake(const struct box *b)

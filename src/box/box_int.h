@@ -49,6 +49,18 @@ int userns_own(const struct box *b, const char *path);
 /* an fd of the box's namespace KIND (BOX/ns/KIND: user, net, uts, ipc) */
 int box_ns_open(const struct box *b, const char *kind);
 
+/* tmpfiles.c: the box's fresh /run (the fd run) made as its root's
+ * tmpfiles.d snippets say (their d and D lines under /run) */
+struct tmpfiles_dir {
+	char rel[BOX_PATH_MAX / 2];   /* the path under /run */
+	unsigned mode;
+	char user[64], group[64];     /* names or ids; group "": root */
+};
+/* 1 and *d if line (changed in place) is such a line, else 0
+ * (fuzz/box_tmpfiles.c). */
+int tmpfiles_line(char *line, struct tmpfiles_dir *d);
+int tmpfiles_run(const struct box *b, int rootfd, int run);
+
 /* cgtree.c: check the cgroups record file (fuzz/box_cgroups.c) */
 int cgtree_check(const char *file);
 
@@ -82,7 +94,8 @@ int cgview_mount(const struct box *b);
 
 /* rootfs.c */
 int rootfs_check(const char *rootfs);
-int rootfs_mount(const struct box *b);
+/* fresh: a box being made (its /run from its tmpfiles.d snippets) */
+int rootfs_mount(const struct box *b, int fresh);
 int rootfs_unmount(const struct box *b);
 int rootfs_enter(const struct box *b);
 

@@ -381,26 +381,34 @@ static int bind_etc(const struct box *b, const char *root)
 	return 0;
 }
 
-/* root/run/lock, as a booted system has it (mode 1777, the box's root's:
- * /var/lock is a link to it, and apache2ctl makes /var/lock/apache2). */
-static int setup_run_lock(const struct box *b, const char *root)
+/* /run/lock in the box's fresh /run (mode 1777, the box root's), as a
+ * booting system makes it: /var/lock leads there (apache2ctl makes its
+ * lock dir in it); for a box being made (fresh), the directories its
+ * tmpfiles.d snippets name (tmpfiles.c: /run/mysqld...; 30 dirs from 28
+ * snippets here).  A woken box gets its /run back from the image's
+ * box-run instead (which holds them since), as reading the snippets
+ * cost a wake several ms. */
+static int run_skeleton(const struct box *b, int rootfd, int fresh)
 {
-	char path[BOX_PATH_MAX + 32];
+	int run = openat(rootfd, "run", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), rc = 0;
 
-	snprintf(path, sizeof(path), "%s/run/lock", root);
-	if (mkdir(path, 01777) < 0 && errno != EEXIST)
-		return err_sys("box %s: mkdir /run/lock", b->cfg.name);
-	if (chown(path, b->uid_base, b->uid_base) < 0 || chmod(path, 01777) < 0)
-		return err_sys("box %s: /run/lock: chown %u or chmod 1777", b->cfg.name,
-			       b->uid_base);
-	return 0;
+	if (run < 0)
+		return err_sys("box %s: open its /run", b->cfg.name);
+	if ((mkdirat(run, "lock", 0755) < 0 && errno != EEXIST) ||
+	    fchownat(run, "lock", b->uid_base, b->uid_base, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    fchmodat(run, "lock", 01777, 0) < 0)
+		rc = err_sys("box %s: make /run/lock", b->cfg.name);
+	else if (fresh)
+		rc = tmpfiles_run(b, rootfd, run);
+	close(run);
+	return rc;
 }
 
 /* root/run: a tmpfs of the box's own, owned by its root (services keep
  * pid files and sockets there, sshd wants /run/sshd), over whatever the
  * lower layer has there (the host's /run when it is no mount); made in
  * the upper layer when missing, never through a symlink; with /run/lock. */
-static int setup_run(const struct box *b, const char *root)
+static int setup_run(const struct box *b, const char *root, int fresh)
 {
 	char opts[96], at[64];
 	int rootfd, fd, rc;
@@ -411,18 +419,22 @@ static int setup_run(const struct box *b, const char *root)
 	if (rootfd < 0)
 		return err_sys("open %s", root);
 	fd = mkdirs_in_root(rootfd, "/run");
-	close(rootfd);
-	if (fd < 0)
+	if (fd < 0) {
+		close(rootfd);
 		return err_sys("box %s: /run (a directory, not a symlink)", b->cfg.name);
+	}
 	snprintf(at, sizeof(at), "/proc/self/fd/%d", fd);
 	rc = mount("tmpfs", at, "tmpfs", MS_NOSUID | MS_NODEV, opts);
 	close(fd);
 	if (rc < 0)
-		return err_sys("box %s: mount a tmpfs on /run", b->cfg.name);
-	return setup_run_lock(b, root);
+		rc = err_sys("box %s: mount a tmpfs on /run", b->cfg.name);
+	else
+		rc = run_skeleton(b, rootfd, fresh);
+	close(rootfd);
+	return rc;
 }
 
-int rootfs_mount(const struct box *b)
+int rootfs_mount(const struct box *b, int fresh)
 {
 	char root[BOX_PATH_MAX + 8];
 
@@ -436,7 +448,7 @@ int rootfs_mount(const struct box *b)
 		return -1;
 	if (mount(NULL, root, NULL, MS_PRIVATE, NULL) < 0)
 		err_sys("make %s private", root);
-	else if (setup_dev(root) == 0 && setup_run(b, root) == 0 && hide_in_root(b, root) == 0 &&
+	else if (setup_dev(root) == 0 && setup_run(b, root, fresh) == 0 && hide_in_root(b, root) == 0 &&
 		 bind_etc(b, root) == 0 && (!b->cfg.log[0] || bind_log(root, b) == 0) &&
 		 (!b->cfg.init || bind_init(b, root) == 0))
 		return 0;

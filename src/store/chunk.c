@@ -3,7 +3,10 @@
  * encoding (one format byte, then zstd level 1 or the raw bytes when
  * compression does not shrink them) and the checked decoding.  Each
  * thread keeps its zstd contexts: making one per call cost 15 us, more
- * than the work for a 4 KiB page (a revival decodes thousands).
+ * than the work for a 4 KiB page (a revival decodes thousands); and its
+ * SHA-256 context, with the digest fetched once: EVP_Digest() fetches
+ * it from OpenSSL 3's providers at every call (2560 pages: 18 ms against
+ * 7 ms, quiet machine).
  */
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -19,8 +22,9 @@
 /* ---- per-thread zstd contexts, freed when their thread exits ---- */
 
 static pthread_once_t ctx_once = PTHREAD_ONCE_INIT;
-static pthread_key_t cctx_key, dctx_key;
+static pthread_key_t cctx_key, dctx_key, sha_key;
 static int ctx_keys_ok;
+static EVP_MD *sha_md;           /* fetched once; NULL: EVP_Digest() each time */
 
 static void free_cctx(void *c)
 {
@@ -32,10 +36,17 @@ static void free_dctx(void *d)
 	ZSTD_freeDCtx(d);
 }
 
+static void free_sha(void *c)
+{
+	EVP_MD_CTX_free(c);
+}
+
 static void make_keys(void)
 {
 	ctx_keys_ok = pthread_key_create(&cctx_key, free_cctx) == 0 &&
-		      pthread_key_create(&dctx_key, free_dctx) == 0;
+		      pthread_key_create(&dctx_key, free_dctx) == 0 &&
+		      pthread_key_create(&sha_key, free_sha) == 0;
+	sha_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
 /* This thread's context under key (made by make()), or NULL. */
@@ -64,6 +75,11 @@ static void *new_dctx(void)
 	return ZSTD_createDCtx();
 }
 
+static void *new_sha(void)
+{
+	return EVP_MD_CTX_new();
+}
+
 static size_t zcompress(void *dst, size_t cap, const void *src, size_t len)
 {
 	ZSTD_CCtx *c = thread_ctx(&cctx_key, new_cctx, free_cctx);
@@ -81,9 +97,16 @@ static size_t zdecompress(void *dst, size_t cap, const void *src, size_t len)
 
 int chunk_hash(const void *data, size_t len, uint8_t out[HASH_LEN])
 {
+	EVP_MD_CTX *c = thread_ctx(&sha_key, new_sha, free_sha);
 	unsigned int n = 0;
+	int ok;
 
-	if (!EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) || n != HASH_LEN)
+	if (c && sha_md)
+		ok = EVP_DigestInit_ex2(c, sha_md, NULL) && EVP_DigestUpdate(c, data, len) &&
+		     EVP_DigestFinal_ex(c, out, &n);
+	else
+		ok = EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+	if (!ok || n != HASH_LEN)
 		return err_set("sha256 of %zu bytes failed", len);
 	return 0;
 }

@@ -157,14 +157,19 @@ void pack_key(const uint8_t h[HASH_LEN], char out[PACK_KEY_MAX]);
 /* ---- pdue.c: the map of the pages due first of a paged file ----
  * The entries of the pages that f's runs hold, with their page numbers
  * (a pindex with page set), stored as the file NAME STORE_DUE_SUFFIX.
- * build: from f's runs and full index ix; parse: validated against f. */
+ * build: from f's runs, its full index ix and that index's bytes (the
+ * map names the index it was made for); parse: validated against f,
+ * whose chunks must be that index. */
 #define STORE_DUE_SUFFIX ".due"
 /* A put writes the map only when the index is this many times its size:
  * the map is uploaded whole at every dump, the index only where it
  * changed (http.server's map would be larger than its index). */
 #define PDUE_MIN_GAIN 16u
-int pdue_build(const struct mfile *f, const struct pindex *ix, struct buf *out);
-int pdue_format(const struct pindex *ix, struct buf *out);
+int pdue_build(const struct mfile *f, const struct pindex *ix, const struct buf *index,
+	       struct buf *out);
+int pdue_format(const struct pindex *ix, const uint8_t id[HASH_LEN], struct buf *out);
+/* The id a map names: of the index f's chunks hold (f's chunk list). */
+int pdue_index_id(const struct mfile *f, uint8_t id[HASH_LEN]);
 int pdue_parse(const uint8_t *data, size_t len, const struct mfile *f, struct pindex *out);
 
 /* ---- packput.c: storing a paged file ----

@@ -6,7 +6,9 @@
  * only once it was asked for.  Missing chunks of a request are fetched in
  * one parallel batch, decoded and hash-checked on a few threads; a store
  * that fails is asked again until the caller's timeout, a chunk that is
- * absent or fails its check is an error at once.
+ * absent or fails its check is an error at once.  A paged file's pages
+ * due first come with the small files, or in the background when those
+ * come from the local copy (duefirst.c; struct store_lazy: lazy_int.h).
  */
 #include <errno.h>
 #include <limits.h>
@@ -22,79 +24,12 @@
 #include "common/err.h"
 #include "common/io.h"
 #include "common/timing.h"
-#include "store/internal.h"
+#include "store/lazy_int.h"
 
 #define LAZY_BATCH_CHUNKS 64     /* chunks per get_many */
 #define LAZY_BATCH_PAGES 16384   /* pages per pages_fetch (its runs in one get_many) */
 #define RETRY_FIRST_MS 20
 #define RETRY_MAX_MS 500
-#define RUNS_THREADS 16          /* threads fetching the pages due first (S3 parallel) */
-
-struct store_lazy {
-	struct store *s;
-	struct manifest m;
-	const struct mfile *f;
-	struct pindex ix;        /* paged file: its page index (once ix_ready) */
-	/* The map of the pages due first (pdue.c), when the generation has
-	 * one: the runs are decoded with it, and the index is read only when
-	 * a page outside them is fetched (from the local copy, at ix_at, or
-	 * the store). */
-	struct pindex due;
-	int has_due, ix_ready;
-	size_t ix_at;
-	size_t nunits;           /* chunks, or pages of a paged file */
-	uint64_t *offs;          /* offs[i]: offset of unit i; offs[n] = size */
-	uint8_t *in;             /* per unit: 1 in, 0 not yet */
-	uint8_t *data;
-	uint64_t size;
-	pthread_mutex_t lock;    /* everything above but data's fetched bytes */
-	struct store_lazy_stats st;
-	/* The pages due first, requested in the background when the small
-	 * files came from the local copy, a few runs a thread so that a run
-	 * is decoded as soon as it is in; taken in at the first use of l. */
-	size_t runs_pending;     /* threads started */
-	pthread_t runs_threads[RUNS_THREADS];
-	struct runs_part {
-		struct store_lazy *l;
-		size_t first, n;         /* runs first .. first + n */
-	} runs_parts[RUNS_THREADS];
-	struct runs_plan plan;   /* made by the first thread past the index */
-	int plan_state;          /* 0 not yet, 1 made, -1 failed (under ix_lock) */
-	struct backend_get *run_reqs;
-	char (*run_keys)[CHUNK_KEY_MAX];
-	/* Per run: its bytes, read straight into a buffer of its length, and
-	 * how far its pages are decoded: a run is decoded as its bytes come,
-	 * once the index is known good. */
-	struct run_stream {
-		struct store_lazy *l;
-		size_t r, next;
-		uint64_t pages;
-	} *streams;
-	uint64_t runs_hits0;     /* the cache's hit bytes when they started */
-	uint64_t runs_bytes, runs_pages;   /* what the threads read and put in */
-	uint64_t runs_t[3];      /* now_ns(): started, last GETs done, last decoded */
-	/* The thread decodes once the page index is known good (the local
-	 * copy's files are checked while the GETs are out). */
-	pthread_mutex_t ix_lock;
-	pthread_cond_t ix_cond;
-	int ix_state;            /* 0 not yet, 1 good, -1 not usable */
-	uint8_t *copy;           /* the local copy, mapped (ix lies in it) */
-	size_t copy_len;
-	/* The file left out (store_lazy_opts.defer): its name, and where it
-	 * lies in the local copy when that was used (SIZE_MAX: it was not). */
-	char defer[NAME_MAX + 1];
-	size_t defer_at;
-};
-
-static void join_runs(struct store_lazy *l);
-
-/* What the runs of pages due first are decoded with: the map of those
- * pages, or the whole index. */
-static const struct pindex *runs_ix(const struct store_lazy *l)
-{
-	return l->has_due ? &l->due : &l->ix;
-}
-
 /* The name of the map of file f's pages due first. */
 static int due_name(const char *f, char *out, size_t len)
 {
@@ -167,7 +102,7 @@ void store_lazy_close(struct store_lazy *l)
 {
 	if (!l)
 		return;
-	join_runs(l);
+	lazy_join_runs(l);
 	if (l->data)
 		munmap(l->data, l->size);
 	free(l->offs);
@@ -249,18 +184,6 @@ static int fetched(const struct mfile *f, const char *skip, const char *defer,
 	return 1;
 }
 
-/* The runs of paged file f (the pages due first) as requests reqs[0..),
- * keys in keys[0..). */
-static void add_runs(const struct mfile *f, struct backend_get *reqs,
-		     char (*keys)[CHUNK_KEY_MAX])
-{
-	for (size_t j = 0; j < f->nruns; j++) {
-		pack_key(f->packs[f->runs[j].pack].hash, keys[j]);
-		reqs[j] = (struct backend_get){ .key = keys[j], .off = f->runs[j].off,
-						.len = f->runs[j].len };
-	}
-}
-
 /* Every file of m but skip into dir, their chunks in one get_many: a
  * restore waits for these (the manifest, the ActiveSet).  If skip is
  * paged, its page index comes in the same batch, into *index, and so do
@@ -310,7 +233,7 @@ static int get_small_files(struct store *s, const struct manifest *m, const char
 	if (!bufs || !b.c || !b.reqs || !b.dst || !keys || (nr && !*runs))
 		rc = err_set("out of memory");
 	if (rc == 0 && nr)
-		add_runs(lf, b.reqs + n, keys + n);
+		lazy_add_runs(lf, b.reqs + n, keys + n);
 	for (size_t i = 0; rc == 0 && i < m->nfiles; i++) {
 		const struct mfile *f = &m->files[i];
 		uint64_t off = 0;
@@ -375,20 +298,8 @@ static void decode_runs(struct store_lazy *l, struct buf *runs, uint64_t *bytes,
 		bufs[j] = runs[j].data;
 		*bytes += runs[j].len;
 	}
-	pages_from_runs(l->f, runs_ix(l), bufs, l->data, l->in, l->s->threads, pages);
+	pages_from_runs(l->f, lazy_runs_ix(l), bufs, l->data, l->in, l->s->threads, pages);
 	free(bufs);
-}
-
-/* ... and counted (the cache's share of those bytes is at most what it
- * served meanwhile). */
-static void count_runs(struct store_lazy *l, uint64_t bytes, uint64_t pages, uint64_t cached)
-{
-	cached = cached < bytes ? cached : bytes;
-	l->st.bytes_cache += cached;
-	l->st.bytes_store += bytes - cached;
-	l->st.chunks_in += pages;
-	l->st.plain_in += pages * STORE_PAGE;
-	l->st.requests++;
 }
 
 static void take_runs(struct store_lazy *l, struct buf *runs, uint64_t cached)
@@ -396,7 +307,7 @@ static void take_runs(struct store_lazy *l, struct buf *runs, uint64_t cached)
 	uint64_t bytes, pages;
 
 	decode_runs(l, runs, &bytes, &pages);
-	count_runs(l, bytes, pages, cached);
+	lazy_count_runs(l, bytes, pages, cached);
 }
 
 static struct store_lazy *lazy_new(struct store *s, const char *defer)
@@ -412,167 +323,6 @@ static struct store_lazy *lazy_new(struct store *s, const char *defer)
 	pthread_cond_init(&l->ix_cond, NULL);
 	l->s = s;
 	return l;
-}
-
-/* ---- the pages due first in the background ---- */
-
-/* Wait until the index is known; the first thread past a good one
- * makes the plan of the runs' pages.  1: decode, 0: not (the index or
- * the plan is no good). */
-static int plan_ready(struct store_lazy *l)
-{
-	int ok;
-
-	pthread_mutex_lock(&l->ix_lock);
-	while (l->ix_state == 0)
-		pthread_cond_wait(&l->ix_cond, &l->ix_lock);
-	if (l->ix_state > 0 && l->plan_state == 0)
-		l->plan_state = pages_plan_runs(l->f, runs_ix(l), l->data, l->in, &l->plan) == 0 ?
-				1 : -1;
-	ok = l->ix_state > 0 && l->plan_state > 0;
-	pthread_mutex_unlock(&l->ix_lock);
-	err_clear();   /* only a shortcut: the pages are fetched when asked for */
-	return ok;
-}
-
-/* The plan if the index is known good by now (made here if it is not
- * yet), without waiting: 1, else 0. */
-static int plan_now(struct store_lazy *l)
-{
-	int ok;
-
-	pthread_mutex_lock(&l->ix_lock);
-	if (l->ix_state > 0 && l->plan_state == 0)
-		l->plan_state = pages_plan_runs(l->f, runs_ix(l), l->data, l->in, &l->plan) == 0 ?
-				1 : -1;
-	ok = l->ix_state > 0 && l->plan_state > 0;
-	pthread_mutex_unlock(&l->ix_lock);
-	err_clear();
-	return ok;
-}
-
-/* Bytes of a run came (backend_get.progress): decode the pages in. */
-static void run_progress(void *arg, uint64_t got)
-{
-	struct run_stream *st = arg;
-	struct store_lazy *l = st->l;
-
-	if (plan_now(l))
-		st->pages += pages_decode_run_upto(&l->plan, st->r,
-						   l->run_reqs[st->r].dst, got, &st->next);
-}
-
-/* A thread: its runs' ranged GETs, their pages decoded into l->data as
- * the bytes come, and what is left once they are in (different runs hold
- * different pages; nobody else touches l's pages until join_runs). */
-static void *runs_main(void *arg)
-{
-	struct runs_part *part = arg;
-	struct store_lazy *l = part->l;
-	struct backend_get *reqs = l->run_reqs + part->first;
-	uint64_t bytes = 0, pages = 0, t1, t2;
-	int ok;
-
-	l->s->be.ops->get_many(l->s->be.be, reqs, part->n);
-	t1 = now_ns();
-	err_clear();   /* per request status: a failed run is fetched when asked for */
-	ok = plan_ready(l);
-	for (size_t j = 0; j < part->n; j++) {
-		struct run_stream *st = &l->streams[part->first + j];
-
-		if (ok && reqs[j].status == 0) {
-			st->pages += pages_decode_run_upto(&l->plan, st->r, reqs[j].dst,
-							   reqs[j].len, &st->next);
-			bytes += reqs[j].len;
-		}
-		pages += st->pages;   /* a run that failed may have some in */
-	}
-	t2 = now_ns();
-	pthread_mutex_lock(&l->ix_lock);
-	l->runs_bytes += bytes;
-	l->runs_pages += pages;
-	l->runs_t[1] = t1 > l->runs_t[1] ? t1 : l->runs_t[1];
-	l->runs_t[2] = t2 > l->runs_t[2] ? t2 : l->runs_t[2];
-	pthread_mutex_unlock(&l->ix_lock);
-	return NULL;
-}
-
-/* Request the runs of l's paged file (its manifest's `r` lines) on
- * threads of their own: the restore goes on meanwhile. */
-static int start_runs(struct store_lazy *l)
-{
-	struct store_cache_stats c0;
-	size_t nt, per;
-
-	if (!l->f->paged || l->f->nruns == 0)
-		return 0;
-	l->run_reqs = calloc(l->f->nruns, sizeof(*l->run_reqs));
-	l->run_keys = calloc(l->f->nruns, sizeof(*l->run_keys));
-	l->streams = calloc(l->f->nruns, sizeof(*l->streams));
-	if (!l->run_reqs || !l->run_keys || !l->streams)
-		return err_set("out of memory");
-	add_runs(l->f, l->run_reqs, l->run_keys);
-	for (size_t j = 0; j < l->f->nruns; j++) {
-		l->streams[j] = (struct run_stream){ .l = l, .r = j };
-		l->run_reqs[j].progress = run_progress;
-		l->run_reqs[j].progress_arg = &l->streams[j];
-		if (!(l->run_reqs[j].dst = malloc(l->f->runs[j].len ? (size_t)l->f->runs[j].len : 1)))
-			return err_set("out of memory");
-	}
-	store_cache_stats(l->s, &c0);
-	l->runs_hits0 = c0.hit_bytes;
-	l->runs_t[0] = now_ns();
-	per = (l->f->nruns + RUNS_THREADS - 1) / RUNS_THREADS;
-	nt = (l->f->nruns + per - 1) / per;
-	for (size_t k = 0; k < nt; k++) {
-		struct runs_part *part = &l->runs_parts[k];
-		int e;
-
-		*part = (struct runs_part){ l, k * per, k + 1 < nt ? per : l->f->nruns - k * per };
-		e = pthread_create(&l->runs_threads[k], NULL, runs_main, part);
-		if (e != 0) {
-			errno = e;
-			return err_sys("start a thread fetching the pages due first");
-		}
-		l->runs_pending++;
-	}
-	return 0;
-}
-
-static void free_runs(struct store_lazy *l)
-{
-	for (size_t j = 0; l->run_reqs && j < l->f->nruns; j++)
-		free(l->run_reqs[j].dst);
-	free(l->run_reqs);
-	free(l->run_keys);
-	free(l->streams);
-	l->run_reqs = NULL;
-	l->run_keys = NULL;
-	l->streams = NULL;
-}
-
-/* The background runs, once done: their pages in (l->lock held, or l not
- * shared yet). */
-static void join_runs(struct store_lazy *l)
-{
-	struct store_cache_stats c1;
-
-	if (!l->runs_pending) {   /* never started (or taken in already) */
-		free_runs(l);
-		return;
-	}
-	for (size_t k = 0; k < l->runs_pending; k++)
-		pthread_join(l->runs_threads[k], NULL);
-	l->runs_pending = 0;
-	pages_plan_free(&l->plan);
-	timing_mark("restore: pages due first (background)");
-	timing_span("restore: pages due first: their GETs (the last)", l->runs_t[0],
-		    l->runs_t[1]);
-	timing_span("restore: pages due first: the last GETs to all decoded", l->runs_t[1],
-		    l->runs_t[2]);
-	store_cache_stats(l->s, &c1);
-	count_runs(l, l->runs_bytes, l->runs_pages, c1.hit_bytes - l->runs_hits0);
-	free_runs(l);
 }
 
 /* The map of the pages due first, len bytes at data: the runs are
@@ -605,15 +355,6 @@ static int ensure_index(struct store_lazy *l)
 
 /* ---- the small files from the local copy ---- */
 
-/* The page index is good (ok) or not: the runs' thread may decode. */
-static void index_known(struct store_lazy *l, int ok)
-{
-	pthread_mutex_lock(&l->ix_lock);
-	l->ix_state = ok ? 1 : -1;
-	pthread_cond_broadcast(&l->ix_cond);
-	pthread_mutex_unlock(&l->ix_lock);
-}
-
 /* The files of the local copy's generation but lazy_file into dir, and
  * lazy_file's page index into l->ix (where it lies in the mapped copy,
  * kept until l is closed): 0, 1 when there is no copy of gen, -1 when the
@@ -635,7 +376,7 @@ static int from_local(struct store_lazy *l, const char *local_dir, const char *n
 	if (rc == 0)
 		rc = lazy_layout(l);
 	if (rc == 0 && hinted)
-		rc = start_runs(l);
+		rc = lazy_start_runs(l);
 	if (rc == 0)
 		rc = localcopy_check(l->copy, l->copy_len);
 	if (rc == 0)
@@ -657,7 +398,7 @@ static int from_local(struct store_lazy *l, const char *local_dir, const char *n
 	}
 	if (rc == 0 && !l->has_due)
 		rc = ensure_index(l);   /* else when a page outside the runs is fetched */
-	index_known(l, rc == 0);
+	lazy_index_known(l, rc == 0);
 	return rc < 0 ? err_wrap("local copy of %s generation %llu", name,
 				 (unsigned long long)gen) : 0;
 }
@@ -1060,7 +801,7 @@ int store_lazy_fetch(struct store_lazy *l, const struct store_range *r, size_t n
 	int rc;
 
 	pthread_mutex_lock(&l->lock);
-	join_runs(l);
+	lazy_join_runs(l);
 	rc = wanted_chunks(l, r, n, &idx, &nidx);
 	if (rc == 0 && nidx)
 		rc = index_until(l, deadline);
@@ -1081,7 +822,7 @@ void store_lazy_drop(struct store_lazy *l, uint64_t off, uint64_t len)
 	if (len == 0 || off >= l->size)
 		return;
 	pthread_mutex_lock(&l->lock);
-	join_runs(l);
+	lazy_join_runs(l);
 	for (size_t i = chunk_at(l, off); i < l->nunits && l->offs[i + 1] <= off + len; i++) {
 		uint64_t lo = (l->offs[i] + pg - 1) / pg * pg, hi = l->offs[i + 1] / pg * pg;
 
@@ -1109,7 +850,7 @@ int store_lazy_has(struct store_lazy *l, uint64_t off, uint64_t len)
 	if (off >= l->size || len > l->size - off)
 		return 0;
 	pthread_mutex_lock(&l->lock);
-	join_runs(l);
+	lazy_join_runs(l);
 	for (size_t i = chunk_at(l, off); all && i < l->nunits && l->offs[i] < off + len; i++)
 		all = l->in[i] == 1;
 	pthread_mutex_unlock(&l->lock);

@@ -266,7 +266,7 @@ static int packput_run(struct packput *pp, const struct pack_put_in *in, struct 
 	if (rc == 0 && in->nhint)
 		rc = pack_hint(mf, &all, in->hint, in->nhint);
 	if (rc == 0 && mf->nruns)
-		rc = pdue_build(mf, &all, due);
+		rc = pdue_build(mf, &all, index, due);
 	if (rc == 0 && due->len * PDUE_MIN_GAIN > pindex_size(all.n))
 		due->len = 0;   /* not worth its upload at each dump: the index will do */
 	pindex_free(&all);

@@ -3,11 +3,14 @@
 # redis in a box from `host` keeps its pid file and its unix socket in
 # /run/redis (made by the app's shell at start, as a service's runtime
 # dir is), and the test leaves a file in /run.  Inside the box /run is a
-# tmpfs owned by the box's root, the host's /run is not seen there, and
+# tmpfs owned by the box's root with /run/lock (mode 1777: /var/lock
+# leads there), the host's /run is not seen there, and
 # the host's /run does not get the box's files.  After a cycle into the
 # kept box, one with the box asleep in between (its /run made again, put
 # back from the image's box-run) and one into a box made again in an
-# empty box dir: the pid file still names redis (its pid in the box),
+# empty box dir (made from a tmpfiles.d snippet the app wrote in its
+# layer, /run/trun/sub, as a booting system would): the pid file still
+# names redis (its pid in the box),
 # the marker is there, redis answers through its socket with the keys
 # set before.
 d=$(dirname "$0"); . "$d/lib.sh"
@@ -34,6 +37,8 @@ check() {
 	[ "$s" = tmpfs ] || b_fail "/run in the box is '$s', not a tmpfs, after cycle $c"
 	s=$(b_in "$PID" stat -c '%u %g %a' /run)
 	[ "$s" = "0 0 755" ] || b_fail "/run in the box is '$s', want '0 0 755', after cycle $c"
+	s=$(b_in "$PID" stat -c '%u %a' /run/lock)
+	[ "$s" = "0 1777" ] || b_fail "/run/lock in the box is '$s', want '0 1777', after cycle $c"
 	[ -e /run/picocenter ] && b_in "$PID" test -e /run/picocenter &&
 		b_fail "the host's /run/picocenter is seen in the box after cycle $c"
 	[ -e "$RUN/redis.pid" ] || [ -e /run/marker ] && b_fail "the box's /run files are on the host"
@@ -59,13 +64,20 @@ for c in 1 2 3; do
 	case $c in
 	1) b_cycle rr "$PID" "$B_DIR/img"; how="kept box" ;;
 	2) B_BETWEEN=box_sleep b_cycle rr "$PID" "$B_DIR/img"; how="box asleep in between" ;;
-	3) b_cycle_moved rr "$PID" "$B_DIR/img"; BOX=$B_BOXES/$N
+	3) b_in "$PID" sh -c 'mkdir -p /etc/tmpfiles.d &&
+		echo "d /run/trun/sub 0750 nobody nogroup -" > /etc/tmpfiles.d/t-run.conf' ||
+		b_fail "write a tmpfiles.d snippet in the box"
+	   b_cycle_moved rr "$PID" "$B_DIR/img"; BOX=$B_BOXES/$N
 	   BASE=$(sed -n 's/^uid_base=//p' "$BOX/config"); how="box made again" ;;
 	esac
 	PID=$B_PID
 	[ -s "$B_DIR/img/box-run" ] || b_fail "no box-run in the image of cycle $c"
 	b_wait "redis after cycle $c" b_in "$PID" redis-cli -s "$SOCK" ping
 	check "$c"
+	if [ "$c" = 3 ]; then   # made again: its /run from its tmpfiles.d too
+		s=$(b_in "$PID" stat -c '%a %u %g' /run/trun/sub) || b_fail "no /run/trun/sub"
+		[ "$s" = "750 65534 65534" ] || b_fail "/run/trun/sub is '$s', want '750 65534 65534'"
+	fi
 	b_log "cycle $c ok ($how, pid $PID)"
 done
 b_done "$N"

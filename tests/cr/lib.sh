@@ -32,13 +32,17 @@ CR_DIRS=()       # every dir to remove at exit
 
 cr_log() { echo "[$(date +%T.%3N)] $CR_NAME: $*"; }
 
-# True if PID exists and is not a zombie.
+# True while PID exists with a thread that is not a zombie.
 cr_alive() {
-	local st
-	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	st=${st##*) }
-	case ${st%% *} in Z | X | x) return 1 ;; esac
-	return 0
+	local f st
+	# any thread: a killed process's leader is a zombie while its other
+	# threads still exit, holding the files (sockets) they share
+	for f in /proc/"$1"/task/*/stat; do
+		st=$(cat "$f" 2>/dev/null) || continue
+		st=${st##*) }
+		case ${st%% *} in Z | X | x) ;; *) return 0 ;; esac
+	done
+	return 1
 }
 
 cr_cleanup() {
