@@ -225,14 +225,25 @@ static const char *log_in_box(const struct box *b)
 	return b->cfg.log_at[0] ? b->cfg.log_at : b->cfg.log;
 }
 
-/* The host's log file, bound onto its path inside the root. */
+/* The host's log file, bound onto its path inside the root, owned by the
+ * box's root: the app's stdout and stderr are that file, and a server
+ * that opens them again (php-fpm's error_log = /proc/self/fd/2, a log
+ * linked to /dev/stdout, as Docker images configure them) must be let to,
+ * which it is not for a file of an id outside the box. */
 static int bind_log(const char *root, const struct box *b)
 {
 	const char *log = b->cfg.log;
 	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	struct stat st;
 
 	if (fd < 0)
 		return err_sys("log %s", log);
+	if (fstat(fd, &st) < 0 || ((st.st_uid != b->uid_base || st.st_gid != b->uid_base) &&
+				   fchown(fd, b->uid_base, b->uid_base) < 0)) {
+		err_sys("log %s: chown to the box's root (%u)", log, b->uid_base);
+		close(fd);
+		return -1;
+	}
 	close(fd);
 	return bind_file(root, log, log_in_box(b), 0) < 0 ? err_wrap("log %s", log) : 0;
 }

@@ -14,12 +14,17 @@
 #   --sleep 1s (its timers revive it within seconds): each time Python's
 #   smtplib sends a mail, which virtual(8) delivers to a Maildir in the
 #   box's writable layer.
+# - PHP-FPM (opcache on), two static workers as www-data, its error_log
+#   = /proc/self/fd/2 as Docker images set it (the app's own log, opened
+#   again): cgi-fcgi runs a script that counts in a file.
 d=$(dirname "$0"); . "$d/lib.sh"
-d_need haproxy unbound mosquitto mosquitto_pub mosquitto_sub dig curl postfix python3
+d_need haproxy unbound mosquitto mosquitto_pub mosquitto_sub dig curl postfix python3 cgi-fcgi
+FPM=$(ls /usr/sbin/php-fpm* 2>/dev/null | head -1)
+[ -x "$FPM" ] || d_fail "php-fpm not installed (scripts/deps.sh installs tests/serve/packages)"
 s_init netservers
 . "$d/../daemons/mail_lib.sh"
-s_ports 4; PH=${S_PORTS[0]} PU=${S_PORTS[1]} PM=${S_PORTS[2]} PP=${S_PORTS[3]}
-HP=hp-$$ UB=ub-$$ MQ=mq-$$ PF=pf-$$   # box names are the host's cgroup names too
+s_ports 5; PH=${S_PORTS[0]} PU=${S_PORTS[1]} PM=${S_PORTS[2]} PP=${S_PORTS[3]} PF2=${S_PORTS[4]}
+HP=hp-$$ UB=ub-$$ MQ=mq-$$ PF=pf-$$ FP=fp-$$   # box names are the host's cgroup names too
 
 cat >"$D_DIR/haproxy.cfg" <<CONF
 global
@@ -97,8 +102,39 @@ pf_cycles() {
 	d_log "$PF: answered through a nap and a sleep"
 }
 
+# PHP-FPM: the count of a file in the box's /tmp, whichever worker runs
+# the script (opcache keeps it compiled in shared memory)
+cat >"$D_DIR/count.php" <<'PHP'
+<?php
+$f = "/tmp/php-count";
+$n = (int)@file_get_contents($f) + 1;
+file_put_contents($f, $n);
+echo "php n=$n";
+PHP
+cat >"$D_DIR/fpm.conf" <<CONF
+[global]
+error_log = /proc/self/fd/2
+daemonize = no
+[www]
+user = www-data
+group = www-data
+listen = 0.0.0.0:9000
+pm = static
+pm.max_children = 2
+CONF
+s_box_create "$FP" 1s "127.0.0.1:$PF2:9000" -- --sleep 3s -- "$FPM" -F -y "$D_DIR/fpm.conf" -d opcache.enable=1
+fcgi() {
+	SCRIPT_FILENAME="$D_DIR/count.php" REQUEST_METHOD=GET QUERY_STRING= \
+		timeout 10 cgi-fcgi -bind -connect "127.0.0.1:$PF2" | tail -n 1
+}
+NF=0
+fp_ok() {
+	NF=$((NF + 1))
+	d_expect "$1" "php n=$NF" fcgi
+}
+
 jobs=()
-for c in "$HP hp_ok" "$UB ub_ok" "$MQ mq_ok"; do
+for c in "$HP hp_ok" "$UB ub_ok" "$MQ mq_ok" "$FP fp_ok"; do
 	s_cycles $c &
 	jobs+=($!)
 done
