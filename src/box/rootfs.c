@@ -238,8 +238,19 @@ static int bind_log(const char *root, const struct box *b)
 
 	if (fd < 0)
 		return err_sys("log %s", log);
-	if (fstat(fd, &st) < 0 || ((st.st_uid != b->uid_base || st.st_gid != b->uid_base) &&
-				   fchown(fd, b->uid_base, b->uid_base) < 0)) {
+	if (fstat(fd, &st) < 0) {
+		err_sys("log %s: stat", log);
+		close(fd);
+		return -1;
+	}
+	/* only a file of the log's own: never one linked elsewhere too */
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		close(fd);
+		return err_set("log %s: not a regular file of one link, which the box's root "
+			       "could own", log);
+	}
+	if ((st.st_uid != b->uid_base || st.st_gid != b->uid_base) &&
+	    fchown(fd, b->uid_base, b->uid_base) < 0) {
 		err_sys("log %s: chown to the box's root (%u)", log, b->uid_base);
 		close(fd);
 		return -1;

@@ -2,8 +2,9 @@
 # t-userns.sh - a box's user namespace: the box's root is uid 0 inside and
 # the first uid of the box's range on the host (/proc/PID/status, the
 # uid_map the app reads, the owner of what it writes in the upper layer);
-# it cannot write the host's files it can reach (its log by path, the box's
-# /dev); /dev/ptmx opens, /sys reads and is read-only; it sees its own cgroup v2 at /sys/fs/cgroup (/sys/fs/cgroup/unified on a hybrid host) and may make cgroups
+# it owns its log (its stdout and stderr, which servers open again by
+# path: php-fpm's /proc/self/fd/2), and a log with another link is
+# refused; it cannot write the host's files it can reach (the box's /dev); /dev/ptmx opens, /sys reads and is read-only; it sees its own cgroup v2 at /sys/fs/cgroup (/sys/fs/cgroup/unified on a hybrid host) and may make cgroups
 # under it (removed with the box); two boxes get disjoint ranges; an app as root and one as
 # --user 1000 keep their ids through dump/restore, inside and on the host.
 d=$(dirname "$0"); . "$d/lib.sh"
@@ -30,7 +31,17 @@ BASE=$(base_of root)
 [ "$(echo $(cat "$UP/map"))" = "0 $BASE 65536" ] || b_fail "uid_map in the box: $(cat "$UP/map")"
 [ "$(stat -c %u:%g "$UP/made")" = "$BASE:$BASE" ] || b_fail "a file of the box's root is $(stat -c %u:%g "$UP/made") on the host"
 [ "$(stat -c %u "$UP/mine")" = $((BASE + 1000)) ] || b_fail "a file of uid 1000 is $(stat -c %u "$UP/mine") on the host"
-[ "$(cat "$UP/logw")" = no ] || b_fail "the box's root wrote the host's log file by its path"
+[ "$(cat "$UP/logw")" = yes ] || b_fail "the box's root cannot write its own log by its path"
+[ "$(stat -c %u "$LOG")" = "$BASE" ] || b_fail "the log is $(stat -c %u "$LOG")'s, not the box root's"
+# a log that is another file's link too is never given to the box
+echo keep > "$B_DIR/other-$$"
+ln "$B_DIR/other-$$" "$B_DIR/linked-$$.log"
+"$PICOCENTER" cr spawn --name linked-$$ --box-dir "$B_BOXES" --bridge "$B_BRIDGE" \
+	--subnet "$B_SUBNET" --log "$B_DIR/linked-$$.log" \
+	-- sleep 1 >/dev/null 2>"$B_DIR/linked.err" && b_fail "a box took a log with two links"
+grep -q "one link" "$B_DIR/linked.err" || b_fail "linked log: $(cat "$B_DIR/linked.err")"
+[ "$(stat -c %u "$B_DIR/other-$$")" = 0 ] || b_fail "the other link's file was given away"
+b_leftovers linked-$$
 [ "$(cat "$UP/devw")" = no ] || b_fail "the box's root created a file in the host-owned /dev"
 [ "$(cat "$UP/ptmx")" = yes ] || b_fail "the box's root cannot open /dev/ptmx"
 grep -Eq '^([0-9a-f]{2}:){5}[0-9a-f]{2}$' "$UP/sysr" || b_fail "the box cannot read its /sys"
